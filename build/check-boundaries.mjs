@@ -1,0 +1,60 @@
+// Fails when code crosses a boundary of the design card (VS Code's layering rule, as a script):
+//   shared/   imports nothing from main/, renderer/, electron or node:* (pure, runs everywhere);
+//   renderer/ imports only shared/ and DOM-side packages (never main/, node:* or electron);
+//   main/     never imports renderer/.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NODE_ONLY_PACKAGES = ['better-sqlite3', '@napi-rs/keyring', 'snappyjs', 'electron', 'playwright-core'];
+const DOM_ONLY_PACKAGES = ['uplot'];
+
+function* files(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yield* files(p);
+    else if (/\.(ts|tsx|mts|cts|js|mjs)$/.test(name)) yield p;
+  }
+}
+
+const importRe = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+
+export function violations(rootDir = root) {
+  const found = [];
+  for (const layer of ['shared', 'renderer', 'main']) {
+    let list;
+    try { list = [...files(join(rootDir, layer))]; } catch { continue; }
+    for (const file of list) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(importRe)) {
+        const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
+        const target = spec.startsWith('.') ? relative(rootDir, resolve(dirname(file), spec)).split(/[\\/]/)[0] : null;
+        const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        let why = null;
+        if (layer === 'shared') {
+          if (target && target !== 'shared') why = `shared/ may not import ${target}/`;
+          else if (spec.startsWith('node:') || NODE_ONLY_PACKAGES.includes(pkg) || DOM_ONLY_PACKAGES.includes(pkg)) why = `shared/ must stay pure, not import ${spec}`;
+        } else if (layer === 'renderer') {
+          if (target && target !== 'renderer' && target !== 'shared') why = `renderer/ may only import shared/, not ${target}/`;
+          else if (spec.startsWith('node:') || NODE_ONLY_PACKAGES.includes(pkg)) why = `renderer/ may not import node-only ${spec}`;
+        } else if (layer === 'main') {
+          if (target === 'renderer') why = 'main/ may not import renderer/';
+          else if (DOM_ONLY_PACKAGES.includes(pkg)) why = `main/ may not import DOM-only ${spec}`;
+        }
+        if (why) found.push(`${relative(rootDir, file)}: imports '${spec}': ${why}`);
+      }
+    }
+  }
+  return found;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const v = violations(process.argv[2] ? resolve(process.argv[2]) : root);
+  for (const line of v) console.error(line);
+  if (v.length) {
+    console.error(`lint: ${v.length} boundary violation(s)`);
+    process.exit(1);
+  }
+  console.log('lint: layer boundaries hold (shared pure, renderer ↛ main, main ↛ renderer)');
+}

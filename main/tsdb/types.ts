@@ -1,0 +1,62 @@
+// The store's two small interfaces, after Prometheus's tsdb: ingestion only knows the Appender,
+// the query engine only knows the Querier.
+import type { Labels } from '../../shared/labels';
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  readonly type: MatchType;
+  readonly name: string;
+  /** For regex types: the pattern, fully anchored as in Prometheus (`^(?:pattern)$`). */
+  readonly value: string;
+}
+
+/** Opaque in-memory reference to a series; valid for the lifetime of an open store. */
+export type SeriesRef = number;
+
+/** Bit pattern Prometheus uses to mark a series stale; must survive storage bit-exact. */
+export const STALE_NAN_BITS = 0x7ff0000000000002n;
+
+export type AppendErrorKind = 'out_of_order' | 'duplicate' | 'too_old' | 'invalid_labels' | 'series_limit';
+
+/** A sample the store refuses; ingestion maps the kind to HTTP 400/429. */
+export class AppendError extends Error {
+  constructor(
+    readonly kind: AppendErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AppendError';
+  }
+}
+
+export interface Appender {
+  /**
+   * Adds one sample. `ref` is a previously returned ref for the same labels, or 0 to look the
+   * series up by `labels` (sorted, validated by the caller). Throws AppendError for a sample
+   * the store refuses; the rest of the batch is unaffected.
+   */
+  append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef;
+  /** Makes every sample appended since the last commit durable (survives kill -9) before returning. */
+  commit(): void;
+  /** Drops every sample appended since the last commit. */
+  rollback(): void;
+}
+
+/** One series' samples in [mint, maxt], timestamps ascending. */
+export interface SeriesData {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+export interface Querier {
+  /** Series matching every matcher, with their samples in [mint, maxt] (ms, inclusive). */
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+  /** Label names present on series matching `matchers` (all series when empty), sorted. */
+  labelNames(matchers?: readonly Matcher[]): string[];
+  /** Values of label `name` on series matching `matchers`, sorted. */
+  labelValues(name: string, matchers?: readonly Matcher[]): string[];
+  /** Label sets of series matching, with any sample in [mint, maxt]. */
+  series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[];
+}

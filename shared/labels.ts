@@ -1,0 +1,53 @@
+// Label sets as Prometheus models them: sorted by name, unique names, metric name in `__name__`.
+// Pure: used by main (store, ingest, query) and renderer (legends, tables).
+
+export interface Label {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Sorted by name, names unique. Treat as immutable once built. */
+export type Labels = readonly Label[];
+
+export const METRIC_NAME = '__name__';
+
+export function labelsFromRecord(rec: Record<string, string>): Labels {
+  return Object.keys(rec)
+    .sort()
+    .map((name) => ({ name, value: rec[name]! }));
+}
+
+export function labelsToRecord(labels: Labels): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels) out[l.name] = l.value;
+  return out;
+}
+
+export function getLabel(labels: Labels, name: string): string {
+  for (const l of labels) if (l.name === name) return l.value;
+  return '';
+}
+
+/** A stable key for a sorted label set; \xff cannot occur in valid UTF-8 text. */
+export function labelsKey(labels: Labels): string {
+  let k = '';
+  for (const l of labels) k += l.name + '\xfe' + l.value + '\xff';
+  return k;
+}
+
+export function compareLabels(a: Labels, b: Labels): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
+    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+/** Prometheus text form: name{a="b", c="d"}. */
+export function formatLabels(labels: Labels): string {
+  const name = getLabel(labels, METRIC_NAME);
+  const rest = labels.filter((l) => l.name !== METRIC_NAME).map((l) => `${l.name}=${JSON.stringify(l.value)}`);
+  return rest.length ? `${name}{${rest.join(', ')}}` : name || '{}';
+}
