@@ -8,6 +8,6 @@ export default defineConfig({
     // Real keychain, real files and real servers: keep test files from fighting over 2 cores.
     fileParallelism: true,
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './build/summary-reporter.ts'],
   },
 });
