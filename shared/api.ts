@@ -1,0 +1,391 @@
+// The one contract between the window and the appliance. The same interface is served over
+// Electron IPC (desktop) and over the HTTPS web console (headless), so the very same renderer
+// runs in both. API_SPEC describes every method at runtime (argument validators, whether it
+// changes state) so each transport validates every argument at its edge with one generic adapter.
+import type { ChecklistItem } from './checklist';
+import {
+  arrayOf,
+  bool,
+  num,
+  object,
+  oneOf,
+  optional,
+  record,
+  str,
+  type ArgsValidator,
+} from './validate';
+
+// ---------- Data types ----------
+
+export type WorkspaceStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
+export type Scope = 'remote_write' | 'query' | 'admin';
+export const SCOPES: readonly Scope[] = ['remote_write', 'query', 'admin'];
+
+export interface WorkspaceSummary {
+  readonly workspaceId: string;
+  readonly alias: string;
+  readonly status: WorkspaceStatus;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly activeSeries: number;
+  /** Accepted samples per second over the last minute. */
+  readonly samplesPerSecond: number;
+  readonly bytesOnDisk: number;
+}
+
+export interface NewWorkspace {
+  readonly alias: string;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** Where to send and read a workspace's data from; everything a remote_write block needs. */
+export interface WorkspaceEndpoints {
+  /** null when no HTTPS listener is running (desktop with the server off). */
+  readonly remoteWriteUrl: string | null;
+  /** Prometheus-compatible base URL for Grafana (…/workspaces/<id>), or null. */
+  readonly prometheusUrl: string | null;
+  /** PEM of the local CA the listener's certificate chains to (give it to Prometheus/Grafana). */
+  readonly caPem: string | null;
+  readonly caFingerprint: string | null;
+}
+
+export interface TokenInfo {
+  readonly tokenId: string;
+  readonly workspaceId: string;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface NewToken {
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  /** Days until it expires; omitted = never. */
+  readonly expiresInDays?: number;
+}
+
+/** The secret appears only here, once; the appliance keeps only its hash. */
+export interface CreatedToken {
+  readonly token: TokenInfo;
+  readonly secret: string;
+}
+
+/** Prometheus HTTP API result shapes (what /api/v1/query and query_range return in `data`). */
+export type PromSample = readonly [number, string];
+export interface PromVectorItem {
+  readonly metric: Record<string, string>;
+  readonly value: PromSample;
+}
+export interface PromMatrixItem {
+  readonly metric: Record<string, string>;
+  readonly values: readonly PromSample[];
+}
+export type PromData =
+  | { readonly resultType: 'vector'; readonly result: readonly PromVectorItem[] }
+  | { readonly resultType: 'matrix'; readonly result: readonly PromMatrixItem[] }
+  | { readonly resultType: 'scalar'; readonly result: PromSample }
+  | { readonly resultType: 'string'; readonly result: PromSample };
+
+export type PromResponse =
+  | { readonly status: 'success'; readonly data: PromData; readonly warnings?: readonly string[] }
+  | { readonly status: 'error'; readonly errorType: string; readonly error: string };
+
+export interface InstantQuery {
+  readonly query: string;
+  /** Unix seconds; omitted = now. */
+  readonly time?: number;
+}
+
+export interface RangeQuery {
+  readonly query: string;
+  /** Unix seconds. */
+  readonly start: number;
+  readonly end: number;
+  /** Seconds between points. */
+  readonly step: number;
+}
+
+/** A syntax error in a PromQL expression, as character offsets into it. */
+export interface QueryIssue {
+  readonly from: number;
+  readonly to: number;
+  readonly message: string;
+}
+
+export interface StatsRange {
+  /** Unix seconds. */
+  readonly start: number;
+  readonly end: number;
+  readonly step: number;
+}
+
+/** A workspace's own ingestion figures over time (one value per timestamp; null = no data). */
+export interface IngestStats {
+  /** Unix seconds. */
+  readonly timestamps: readonly number[];
+  readonly samplesPerSecond: readonly (number | null)[];
+  readonly activeSeries: readonly (number | null)[];
+  /** Rejected samples per second, one series per reason (out_of_order, too_old, rate_limit…). */
+  readonly rejected: readonly { readonly reason: string; readonly values: readonly (number | null)[] }[];
+}
+
+export type ActivityOutcome = 'ok' | 'denied' | 'error';
+
+export interface ActivityEntry {
+  readonly seq: number;
+  /** ISO 8601. */
+  readonly time: string;
+  /** Who: 'console:admin', 'desktop', 'cli', 'token:<id>', or a remote address for failures. */
+  readonly actor: string;
+  /** What: 'workspace.create', 'token.revoke', 'console.login'… */
+  readonly action: string;
+  readonly outcome: ActivityOutcome;
+  readonly workspaceId: string | null;
+  /** Short, secret-free detail. */
+  readonly detail: string;
+}
+
+export interface ActivityFilter {
+  readonly workspaceId?: string;
+  /** Prefix match on the action, e.g. 'token.' */
+  readonly action?: string;
+  readonly outcome?: ActivityOutcome;
+  /** Entries with seq < before (paging backwards); omitted = newest. */
+  readonly before?: number;
+  readonly limit?: number;
+}
+
+export interface ActivityPage {
+  /** Newest first. */
+  readonly entries: readonly ActivityEntry[];
+  /** Pass as `before` for the next (older) page; null at the start of the log. */
+  readonly nextBefore: number | null;
+}
+
+export interface ChainVerification {
+  readonly ok: boolean;
+  readonly checked: number;
+  /** First entry whose hash does not chain, when not ok. */
+  readonly brokenAtSeq: number | null;
+  readonly message: string;
+}
+
+export type SelfTestState = 'idle' | 'running' | 'passed' | 'failed';
+
+/** The on-demand "no plaintext on disk" self-test: scans every file in the data directory for known customer strings. */
+export interface SelfTestProgress {
+  readonly state: SelfTestState;
+  readonly filesScanned: number;
+  readonly filesTotal: number;
+  readonly bytesScanned: number;
+  /** Files where plaintext was found (paths relative to the data directory), when failed. */
+  readonly findings: readonly string[];
+  readonly message: string;
+  readonly finishedAt: string | null;
+}
+
+export interface PiiFinding {
+  /** alias | tag | label_name | label_value */
+  readonly where: 'alias' | 'tag' | 'label_name' | 'label_value';
+  readonly workspaceId: string;
+  /** The tag key or label name involved (never the value itself). */
+  readonly field: string;
+  /** What it looks like: email, card_number, secret, … */
+  readonly kind: string;
+  /** A redacted hint, e.g. 'j***@e***.com'. */
+  readonly hint: string;
+}
+
+export interface Settings {
+  readonly version: string;
+  readonly dataDir: string;
+  readonly masterKey: { readonly kind: 'keychain' | 'file'; readonly location: string };
+  readonly tls: { readonly caFingerprint: string | null; readonly certificateExpiresAt: string | null };
+  readonly console: { readonly passwordSet: boolean; readonly mfaEnabled: boolean };
+  /** How long samples are kept, in days. */
+  readonly retentionDays: number;
+}
+
+export interface SettingsPatch {
+  readonly retentionDays?: number;
+}
+
+// ---------- The contract ----------
+
+export interface AmpuleApi {
+  listWorkspaces(): Promise<WorkspaceSummary[]>;
+  createWorkspace(input: NewWorkspace): Promise<WorkspaceSummary>;
+  describeWorkspace(workspaceId: string): Promise<WorkspaceSummary>;
+  renameWorkspace(workspaceId: string, alias: string): Promise<WorkspaceSummary>;
+  setWorkspaceTags(workspaceId: string, tags: Readonly<Record<string, string>>): Promise<WorkspaceSummary>;
+  /** `confirmation` must be the workspace's alias or id, typed by the user. */
+  deleteWorkspace(workspaceId: string, confirmation: string): Promise<void>;
+  workspaceEndpoints(workspaceId: string): Promise<WorkspaceEndpoints>;
+  workspaceStats(workspaceId: string, range: StatsRange): Promise<IngestStats>;
+
+  listTokens(workspaceId: string): Promise<TokenInfo[]>;
+  createToken(workspaceId: string, input: NewToken): Promise<CreatedToken>;
+  revokeToken(workspaceId: string, tokenId: string): Promise<void>;
+
+  query(workspaceId: string, q: InstantQuery): Promise<PromResponse>;
+  queryRange(workspaceId: string, q: RangeQuery): Promise<PromResponse>;
+  /** Syntax errors of a PromQL expression (empty when it parses). */
+  checkQuery(query: string): Promise<QueryIssue[]>;
+  /** Metric names in a workspace, for autocompletion. */
+  metricNames(workspaceId: string): Promise<string[]>;
+
+  checklist(): Promise<ChecklistItem[]>;
+  startSelfTest(): Promise<SelfTestProgress>;
+  selfTestProgress(): Promise<SelfTestProgress>;
+  piiFindings(): Promise<PiiFinding[]>;
+  listActivity(filter: ActivityFilter): Promise<ActivityPage>;
+  verifyActivity(): Promise<ChainVerification>;
+
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  rotateMasterKey(): Promise<void>;
+}
+
+export type ApiMethod = keyof AmpuleApi;
+export type ApiArgs<M extends ApiMethod> = Parameters<AmpuleApi[M]>;
+export type ApiReturn<M extends ApiMethod> = Awaited<ReturnType<AmpuleApi[M]>>;
+
+// ---------- Errors and the wire envelope ----------
+
+/** What the UI can do about a failure: fix the input, refresh, sign in, wait, or report. */
+export type ApiErrorKind =
+  | 'invalid'
+  | 'not_found'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+export interface ApiErrorData {
+  readonly kind: ApiErrorKind;
+  readonly message: string;
+  /** The input field at fault, for 'invalid'. */
+  readonly field?: string;
+  /** How to fix it, when known (e.g. unlock the keychain). */
+  readonly advice?: string;
+}
+
+export class ApiError extends Error implements ApiErrorData {
+  constructor(
+    readonly kind: ApiErrorKind,
+    message: string,
+    readonly field?: string,
+    readonly advice?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toData(): ApiErrorData {
+    return {
+      kind: this.kind,
+      message: this.message,
+      ...(this.field !== undefined ? { field: this.field } : {}),
+      ...(this.advice !== undefined ? { advice: this.advice } : {}),
+    };
+  }
+}
+
+/**
+ * What crosses a process hop: errors as data, because Electron's IPC and JSON both drop an
+ * Error's own properties.
+ */
+export type ApiResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ApiErrorData };
+
+/** What the Electron preload exposes as `window.ampule`: one function per method, answering envelopes. */
+export type AmpuleBridge = { readonly [M in ApiMethod]: (...args: ApiArgs<M>) => Promise<ApiResult<ApiReturn<M>>> };
+
+// ---------- Runtime description ----------
+
+export interface MethodSpec<A extends readonly unknown[]> {
+  readonly args: ArgsValidator<A>;
+  /** Changes state (recorded in the activity log; the console demands its CSRF token anyway). */
+  readonly mutates: boolean;
+}
+
+export const ALIAS_MAX = 100;
+export const TAGS_MAX = 50;
+
+const workspaceId = str({ min: 4, max: 64, pattern: /^ws-[A-Za-z0-9_-]+$/, patternHint: "a workspace id ('ws-' followed by letters and digits)" });
+const tokenId = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternHint: 'a token id (letters, digits, - and _)' });
+const alias = str({ min: 1, max: ALIAS_MAX, pattern: /^[^\p{Cc}]+$/u, patternHint: 'free of control characters' });
+const tags = record(
+  str({ min: 1, max: 128, pattern: /^[\p{L}\p{N}\s_.:/=+\-@]+$/u, patternHint: 'letters, digits, spaces and _ . : / = + - @ (AWS tag rules)' }),
+  str({ max: 256, pattern: /^[\p{L}\p{N}\s_.:/=+\-@]*$/u, patternHint: 'letters, digits, spaces and _ . : / = + - @ (AWS tag rules)' }),
+  { max: TAGS_MAX },
+);
+const promql = str({ min: 1, max: 16_384 });
+/** Unix seconds between 1970 and 2200. */
+const unixSeconds = num({ min: 0, max: 7_258_118_400 });
+const range = { start: unixSeconds, end: unixSeconds, step: num({ min: 0.001, max: 86_400 * 365 }) };
+
+export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
+  listWorkspaces: { args: [], mutates: false },
+  createWorkspace: { args: [object({ alias, tags: optional(tags) })], mutates: true },
+  describeWorkspace: { args: [workspaceId], mutates: false },
+  renameWorkspace: { args: [workspaceId, alias], mutates: true },
+  setWorkspaceTags: { args: [workspaceId, tags], mutates: true },
+  deleteWorkspace: { args: [workspaceId, str({ min: 1, max: 200 })], mutates: true },
+  workspaceEndpoints: { args: [workspaceId], mutates: false },
+  workspaceStats: { args: [workspaceId, object(range)], mutates: false },
+
+  listTokens: { args: [workspaceId], mutates: false },
+  createToken: {
+    args: [
+      workspaceId,
+      object({
+        name: str({ min: 1, max: 64, pattern: /^[^\p{Cc}]+$/u, patternHint: 'free of control characters' }),
+        scopes: arrayOf(oneOf(['remote_write', 'query', 'admin'] as const), { min: 1, max: 3, unique: true }),
+        expiresInDays: optional(num({ min: 1, max: 3650, integer: true })),
+      }),
+    ],
+    mutates: true,
+  },
+  revokeToken: { args: [workspaceId, tokenId], mutates: true },
+
+  query: { args: [workspaceId, object({ query: promql, time: optional(unixSeconds) })], mutates: false },
+  queryRange: { args: [workspaceId, object({ query: promql, ...range })], mutates: false },
+  checkQuery: { args: [str({ max: 16_384 })], mutates: false },
+  metricNames: { args: [workspaceId], mutates: false },
+
+  checklist: { args: [], mutates: false },
+  startSelfTest: { args: [], mutates: true },
+  selfTestProgress: { args: [], mutates: false },
+  piiFindings: { args: [], mutates: false },
+  listActivity: {
+    args: [
+      object({
+        workspaceId: optional(workspaceId),
+        action: optional(str({ max: 64, pattern: /^[a-z_.]*$/, patternHint: 'an action name like workspace.create' })),
+        outcome: optional(oneOf(['ok', 'denied', 'error'] as const)),
+        before: optional(num({ min: 0, integer: true })),
+        limit: optional(num({ min: 1, max: 500, integer: true })),
+      }),
+    ],
+    mutates: false,
+  },
+  verifyActivity: { args: [], mutates: false },
+
+  getSettings: { args: [], mutates: false },
+  updateSettings: { args: [object({ retentionDays: optional(num({ min: 1, max: 3650, integer: true })) })], mutates: true },
+  rotateMasterKey: { args: [], mutates: true },
+};
+
+export const API_METHODS = Object.keys(API_SPEC) as ApiMethod[];
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(API_SPEC, name);
+}
+
+export type { ChecklistItem };
