@@ -3,6 +3,7 @@
 // runs in both. API_SPEC describes every method at runtime (argument validators, whether it
 // changes state) so each transport validates every argument at its edge with one generic adapter.
 import type { ChecklistItem } from './checklist';
+import type { Finding } from './sensitive-data';
 import {
   arrayOf,
   bool,
@@ -188,16 +189,9 @@ export interface SelfTestProgress {
   readonly finishedAt: string | null;
 }
 
-export interface PiiFinding {
-  /** alias | tag | label_name | label_value */
-  readonly where: 'alias' | 'tag' | 'label_name' | 'label_value';
+/** A sensitive-data finding (shared/sensitive-data.ts) in one workspace's alias, tags or series. */
+export interface PiiFinding extends Finding {
   readonly workspaceId: string;
-  /** The tag key or label name involved (never the value itself). */
-  readonly field: string;
-  /** What it looks like: email, card_number, secret, … */
-  readonly kind: string;
-  /** A redacted hint, e.g. 'j***@e***.com'. */
-  readonly hint: string;
 }
 
 export interface Settings {
