@@ -1,0 +1,219 @@
+// The Electron shell's security policy as plain data and pure functions, so tests read the very
+// values main.ts applies (Electron's security checklist, kept as code). Imports only electron's
+// *types*: this module loads in plain Node.
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
+
+/** The window's origin: app://ampule/… serves dist/renderer (never file://). */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'ampule';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+export const APP_START_URL = `${APP_ORIGIN}/index.html`;
+
+/** Registered before app 'ready': standard (real origin, relative URLs) and secure (like https). */
+export const PRIVILEGED_SCHEMES: readonly CustomScheme[] = [
+  {
+    scheme: APP_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, bypassCSP: false, allowServiceWorkers: false, stream: false },
+  },
+];
+
+/**
+ * Strict CSP for every app:// response: only our own bundled scripts and styles; no inline code,
+ * no eval, no plugins, no framing, no forms, no base rewriting. uPlot styles elements through the
+ * CSSOM, which style-src does not restrict.
+ */
+export const CSP_DIRECTIVES: Readonly<Record<string, string>> = {
+  'default-src': "'self'",
+  'script-src': "'self'",
+  'style-src': "'self'",
+  'img-src': "'self' data:",
+  'font-src': "'self'",
+  'connect-src': "'self'",
+  'object-src': "'none'",
+  'frame-src': "'none'",
+  'child-src': "'none'",
+  'worker-src': "'none'",
+  'manifest-src': "'none'",
+  'media-src': "'none'",
+  'base-uri': "'none'",
+  'form-action': "'none'",
+  'frame-ancestors': "'none'",
+};
+export const CONTENT_SECURITY_POLICY = Object.entries(CSP_DIRECTIVES)
+  .map(([k, v]) => `${k} ${v}`)
+  .join('; ');
+
+/** Headers added to every app:// response. */
+export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+  'X-Content-Type-Options': 'nosniff',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Referrer-Policy': 'no-referrer',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), usb=(), serial=(), hid=(), bluetooth=(), clipboard-read=(), display-capture=(), payment=()',
+  'Cache-Control': 'no-store',
+};
+
+/** The one window's options: renderer isolated and sandboxed, no Node, no webviews. */
+export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+  return {
+    width: 1280,
+    height: 820,
+    minWidth: 800,
+    minHeight: 560,
+    title: 'Ampule',
+    show: false,
+    backgroundColor: '#101418',
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      experimentalFeatures: false,
+      navigateOnDragDrop: false,
+      safeDialogs: true,
+      spellcheck: false,
+      devTools: true,
+    },
+  };
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+/** MIME type for a served file, or null for a kind we do not serve. */
+export function contentTypeFor(path: string): string | null {
+  const dot = path.lastIndexOf('.');
+  return dot < 0 ? null : (CONTENT_TYPES[path.slice(dot).toLowerCase()] ?? null);
+}
+
+/**
+ * Maps an app:// request URL to a file under rootDir, or null when it must be refused: another
+ * origin, a traversal (`..`, encoded separators, NUL, backslashes), a dot-file, or a
+ * file type we do not serve.
+ */
+export function resolveAppPath(rootDir: string, requestUrl: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST || url.username || url.password) return null;
+  // URL parsing folds `..` and `%2e%2e` away silently: refuse them in the raw request instead.
+  if (/%2e|%2f|%5c|%00/i.test(requestUrl) || /\/\.\.?(?=[/?#]|$)/.test(requestUrl)) return null;
+  const raw = url.pathname;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  const segments = decoded.split('/').filter((s) => s !== '');
+  if (segments.some((s) => s === '.' || s === '..' || s.startsWith('.'))) return null;
+  const rel = segments.length === 0 ? 'index.html' : segments.join('/');
+  if (!contentTypeFor(rel)) return null;
+  const full = normalize(join(rootDir, rel));
+  const back = relative(rootDir, full);
+  if (back === '' || back.startsWith('..') || isAbsolute(back) || back.split(sep).includes('..')) return null;
+  return full;
+}
+
+/** True for a URL of our own origin (the only place the window may ever be). */
+export function isAppUrl(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}
+
+/** will-navigate / will-redirect: stay inside app://ampule. */
+export function isNavigationAllowed(url: string): boolean {
+  return isAppUrl(url);
+}
+
+/** Hosts whose documentation the window may open in the user's browser (exact host match). */
+export const EXTERNAL_HOST_ALLOWLIST: readonly string[] = [
+  'prometheus.io',
+  'grafana.com',
+  'docs.aws.amazon.com',
+  'github.com',
+  'www.electronjs.org',
+];
+
+/**
+ * Whether a link from the window may be handed to shell.openExternal: https only, an
+ * allowlisted host (exact, default port), no credentials in the URL, no control characters.
+ */
+export function isVettedExternalUrl(url: string): boolean {
+  if (typeof url !== 'string' || url.length > 2048 || /[\u0000-\u001f\u007f\s\\]/.test(url)) return false;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:' || u.username || u.password || u.port !== '') return false;
+  // The original must spell the same host: refuses tricks the parser would normalise away.
+  if (!url.toLowerCase().startsWith(`https://${u.hostname}/`) && url.toLowerCase() !== `https://${u.hostname}`) return false;
+  return EXTERNAL_HOST_ALLOWLIST.includes(u.hostname);
+}
+
+/** What the window-open handler decides for a URL: never a new window; maybe the browser. */
+export function windowOpenDecision(url: string): { action: 'deny'; openExternally: boolean } {
+  return { action: 'deny', openExternally: isVettedExternalUrl(url) };
+}
+
+/** Session permission requests (camera, notifications, clipboard, …): denied, all of them. */
+export function permissionRequestDecision(_permission: string): boolean {
+  return false;
+}
+
+/** Session permission checks: denied, all of them. */
+export function permissionCheckDecision(_permission: string): boolean {
+  return false;
+}
+
+/** What an IPC handler knows about who called it. */
+export interface IpcSenderInfo {
+  /** webContents id of the sender. */
+  readonly webContentsId: number;
+  /** The sending frame's URL, or null when the frame is gone. */
+  readonly frameUrl: string | null;
+  /** Whether the sending frame is its page's main frame. */
+  readonly isMainFrame: boolean;
+}
+
+/**
+ * Checked before anything else in every IPC handler: the call must come from the main frame of
+ * our own window, showing a page of our own origin.
+ */
+export function isTrustedSender(sender: IpcSenderInfo, trustedWebContentsId: number | null): boolean {
+  return (
+    trustedWebContentsId !== null &&
+    sender.webContentsId === trustedWebContentsId &&
+    sender.isMainFrame &&
+    sender.frameUrl !== null &&
+    isAppUrl(sender.frameUrl)
+  );
+}

@@ -1,0 +1,62 @@
+// The small typed protocol between the Electron main process and the appliance core running in a
+// utility process (or a worker thread in plain Node). Requests carry an id; each gets exactly one
+// reply with an ApiResult envelope, so errors cross the hop as data.
+import type { ApiMethod, ApiResult } from '../../shared/api';
+
+export interface CoreOptions {
+  readonly dataDir: string;
+  /** Headless alternative to the OS keychain (a 0600 file holding the master key). */
+  readonly masterKeyFile?: string;
+  /** The HTTPS listener for remote write and the Prometheus API; null keeps it off. */
+  readonly listen: { readonly port: number; readonly host?: string } | null;
+}
+
+export interface CoreOpened {
+  /** e.g. https://localhost:9443, or null when the listener is off. */
+  readonly listenUrl: string | null;
+}
+
+/** What the tray shows. */
+export interface CoreStatus {
+  readonly workspaces: number;
+  /** Accepted samples per second over the last minute, all workspaces together. */
+  readonly samplesPerSecond: number;
+  readonly listenUrl: string | null;
+}
+
+export type CoreRequest =
+  | { readonly id: number; readonly op: 'open'; readonly options: CoreOptions }
+  | { readonly id: number; readonly op: 'call'; readonly method: ApiMethod; readonly args: readonly unknown[] }
+  | { readonly id: number; readonly op: 'status' }
+  /** Stop the listener, flush and close every store; the worker exits after replying. */
+  | { readonly id: number; readonly op: 'shutdown' };
+
+export interface CoreReply {
+  readonly id: number;
+  readonly result: ApiResult<unknown>;
+}
+
+/** Either end of the channel, whatever carries it (worker_threads port, Electron parentPort). */
+export interface MessageLink {
+  post(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  close(): void;
+}
+
+const OPS = new Set(['open', 'call', 'status', 'shutdown']);
+
+/** Structural check of a request that crossed the hop (the caller is trusted, the bytes are not). */
+export function isCoreRequest(m: unknown): m is CoreRequest {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  if (typeof r.id !== 'number' || !Number.isSafeInteger(r.id) || typeof r.op !== 'string' || !OPS.has(r.op)) return false;
+  if (r.op === 'call') return typeof r.method === 'string' && Array.isArray(r.args);
+  if (r.op === 'open') return typeof r.options === 'object' && r.options !== null && typeof (r.options as { dataDir?: unknown }).dataDir === 'string';
+  return true;
+}
+
+export function isCoreReply(m: unknown): m is CoreReply {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  return typeof r.id === 'number' && typeof r.result === 'object' && r.result !== null && typeof (r.result as { ok?: unknown }).ok === 'boolean';
+}
