@@ -2,11 +2,16 @@
 // Interface here; the implementation is in ./open-appliance.ts.
 import type { Appender, Querier } from '../tsdb/types';
 import type { MasterKeyProvider } from '../crypto/types';
+import type { ActivitySink, ControlPlane } from '../control/types';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
   /** Explicit headless alternative to the OS keychain: a 0600 file holding the master key. */
   readonly masterKeyFile?: string;
+  /** Keychain service name; default 'Ampule' (or AMPULE_KEYCHAIN_SERVICE). Tests use their own. */
+  readonly keychainService?: string;
+  /** Where control-plane actions are recorded (the activity log); none by default. */
+  readonly activity?: ActivitySink;
 }
 
 export interface WorkspaceStoreStats {
@@ -26,6 +31,13 @@ export interface WorkspaceStore {
 export interface Appliance {
   readonly dataDir: string;
   readonly masterKey: MasterKeyProvider;
+  /** Workspaces, tokens, limit overrides. */
+  readonly control: ControlPlane;
+  /**
+   * Re-wraps every data key under a new master key (crash-safe). With the keychain a new random
+   * key is made; with a key file, `newKeyFile` (0600) must hold the next key and is used from then on.
+   */
+  rotateMasterKey(opts?: { newKeyFile?: string; actor?: string }): void;
   /** Opens (and caches) the store of an existing workspace; throws ControlError not_found. */
   store(workspaceId: string): WorkspaceStore;
   /** Flushes heads and closes every store and the control database. */

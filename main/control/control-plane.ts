@@ -1,0 +1,314 @@
+// The control plane over control.db: workspaces (alias and tags sealed with the workspace's own
+// data key), scoped tokens (SHA-256 only), limit overrides. Every action goes to the ActivitySink.
+import type Database from 'better-sqlite3';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { openControlDb } from './db';
+import { DataKeyStore, type DataKeys } from './data-keys';
+import { checkAlias, checkExpiry, checkLimits, checkScopes, checkTagKey, checkTags, checkTokenName } from './validate';
+import {
+  ControlError,
+  type ActivitySink,
+  type ControlPlane,
+  type CreateTokenInput,
+  type CreateWorkspaceInput,
+  type CreatedToken,
+  type Scope,
+  type TokenInfo,
+  type UpdateWorkspaceInput,
+  type VerifiedToken,
+  type Workspace,
+  type WorkspaceLimits,
+  type WorkspaceStatus,
+} from './types';
+
+export const NO_ACTIVITY: ActivitySink = { record() {} };
+const DEFAULT_ACTOR = 'local';
+/** lastUsedAt is written at most this often per token, not on every request. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+const WORKSPACE_ID = /^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TOKEN = /^amp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export interface ControlOptions {
+  readonly activity?: ActivitySink;
+  /** Removes a workspace's files (after its key is destroyed); closes its store first. */
+  readonly removeWorkspaceData?: (workspaceId: string) => void;
+  readonly now?: () => number;
+}
+
+interface WorkspaceRow {
+  id: string;
+  status: WorkspaceStatus;
+  created_at: string;
+  meta_sealed: Buffer | null;
+}
+
+interface TokenRow {
+  id: string;
+  workspace_id: string;
+  hash: Buffer;
+  name_sealed: Buffer;
+  scopes: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+const metaAad = (ws: string) => `ampule/control/workspace-meta/${ws}`;
+const tokenNameAad = (ws: string, tokenId: string) => `ampule/control/token-name/${ws}/${tokenId}`;
+const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+export class ControlDatabase implements ControlPlane {
+  readonly keys: DataKeyStore;
+  private readonly activity: ActivitySink;
+  private readonly now: () => number;
+
+  /** Opens (creating and migrating) control.db; unlock the master key through `keys` before use. */
+  static open(path: string, opts: ControlOptions = {}): ControlDatabase {
+    return new ControlDatabase(openControlDb(path), opts);
+  }
+
+  private constructor(
+    readonly db: Database.Database,
+    private readonly opts: ControlOptions,
+  ) {
+    this.keys = new DataKeyStore(db);
+    this.activity = opts.activity ?? NO_ACTIVITY;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** A random id for this data directory, made on first open (names its keychain entry). */
+  storeId(): string {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'store_id'`).get() as { value: string } | undefined;
+    if (row) return row.value;
+    const id = `store-${randomUUID()}`;
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES ('store_id', ?)`).run(id);
+    return id;
+  }
+
+  /** Finishes deletions a crash interrupted (the key is already gone; only files and the row remain). */
+  finishPendingDeletes(): void {
+    const rows = this.db.prepare(`SELECT id FROM workspaces WHERE status = 'DELETING'`).all() as { id: string }[];
+    for (const r of rows) this.removeShredded(r.id);
+  }
+
+  dataKeys(workspaceId: string): DataKeys {
+    this.row(workspaceId);
+    const keys = this.keys.forWorkspace(workspaceId);
+    if (!keys) throw new ControlError('not_found', `workspace ${workspaceId} has no data key (it is being deleted)`, 'workspaceId');
+    return keys;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---- workspaces
+
+  createWorkspace(input: CreateWorkspaceInput, actor = DEFAULT_ACTOR): Workspace {
+    return this.act('workspace.create', undefined, actor, () => {
+      const alias = checkAlias(input?.alias);
+      const tags = checkTags(input?.tags ?? {});
+      const id = `ws-${randomUUID()}`;
+      const createdAt = new Date(this.now()).toISOString();
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES (?, 'ACTIVE', ?)`).run(id, createdAt);
+        this.keys.create(id, createdAt);
+        this.sealMeta(id, alias, tags);
+      })();
+      return { result: { workspaceId: id, alias, status: 'ACTIVE' as const, createdAt, tags }, workspaceId: id, details: { tags: Object.keys(tags).length } };
+    });
+  }
+
+  listWorkspaces(): Workspace[] {
+    const rows = this.db.prepare(`SELECT * FROM workspaces WHERE status != 'DELETING' ORDER BY created_at, id`).all() as WorkspaceRow[];
+    return rows.map((r) => this.toWorkspace(r));
+  }
+
+  describeWorkspace(workspaceId: string): Workspace {
+    return this.toWorkspace(this.row(workspaceId));
+  }
+
+  updateWorkspace(workspaceId: string, input: UpdateWorkspaceInput, actor = DEFAULT_ACTOR): Workspace {
+    return this.act('workspace.update', workspaceId, actor, () => {
+      const current = this.describeWorkspace(workspaceId);
+      const alias = input?.alias === undefined ? current.alias : checkAlias(input.alias);
+      const added = checkTags(input?.tags ?? {});
+      const removed = (input?.removeTags ?? []).map(checkTagKey);
+      const merged: Record<string, string> = { ...current.tags, ...added };
+      for (const k of removed) delete merged[k];
+      const tags = checkTags(merged);
+      this.sealMeta(workspaceId, alias, tags);
+      return {
+        result: { ...current, alias, tags },
+        workspaceId,
+        details: { aliasChanged: alias !== current.alias, tagsSet: Object.keys(added).length, tagsRemoved: removed.length },
+      };
+    });
+  }
+
+  deleteWorkspace(workspaceId: string, actor = DEFAULT_ACTOR): void {
+    this.act('workspace.delete', workspaceId, actor, () => {
+      this.row(workspaceId);
+      // Shred first: once this commits, whatever is left on disk is unreadable.
+      this.db.transaction(() => {
+        this.keys.destroy(workspaceId);
+        this.db.prepare(`UPDATE workspaces SET status = 'DELETING', meta_sealed = NULL WHERE id = ?`).run(workspaceId);
+        this.db.prepare(`DELETE FROM tokens WHERE workspace_id = ?`).run(workspaceId);
+        this.db.prepare(`DELETE FROM limits WHERE workspace_id = ?`).run(workspaceId);
+      })();
+      // Old page images of the key may still sit in the WAL: fold it in and empty it.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.removeShredded(workspaceId);
+      return { result: undefined, workspaceId };
+    });
+  }
+
+  // ---- tokens
+
+  createToken(workspaceId: string, input: CreateTokenInput, actor = DEFAULT_ACTOR): CreatedToken {
+    return this.act('token.create', workspaceId, actor, () => {
+      this.row(workspaceId);
+      const scopes = checkScopes(input?.scopes);
+      const name = checkTokenName(input?.name);
+      const expiresAt = checkExpiry(input?.expiresAt, this.now());
+      const tokenId = randomBytes(8).toString('hex');
+      const token = `amp_${tokenId}_${randomBytes(32).toString('base64url')}`;
+      const createdAt = new Date(this.now()).toISOString();
+      const keys = this.dataKeys(workspaceId);
+      this.db
+        .prepare(`INSERT INTO tokens (id, workspace_id, hash, name_sealed, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+        .run(tokenId, workspaceId, hashToken(token), this.sealWithKeys(keys, Buffer.from(name), tokenNameAad(workspaceId, tokenId)), scopes.join(','), createdAt, expiresAt);
+      const info: TokenInfo = { tokenId, workspaceId, name, scopes, createdAt, expiresAt, lastUsedAt: null, revokedAt: null };
+      return { result: { ...info, token }, workspaceId, details: { tokenId, scopes: scopes.join(','), expires: expiresAt !== null } };
+    });
+  }
+
+  listTokens(workspaceId: string): TokenInfo[] {
+    this.row(workspaceId);
+    const rows = this.db.prepare(`SELECT * FROM tokens WHERE workspace_id = ? ORDER BY created_at, id`).all(workspaceId) as TokenRow[];
+    return rows.map((r) => this.toTokenInfo(r));
+  }
+
+  revokeToken(tokenId: string, actor = DEFAULT_ACTOR): TokenInfo {
+    const row = this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined;
+    return this.act('token.revoke', row?.workspace_id, actor, () => {
+      if (!row) throw new ControlError('not_found', `token ${tokenId} does not exist`, 'tokenId');
+      const revokedAt = row.revoked_at ?? new Date(this.now()).toISOString();
+      this.db.prepare(`UPDATE tokens SET revoked_at = ? WHERE id = ?`).run(revokedAt, tokenId);
+      return { result: this.toTokenInfo({ ...row, revoked_at: revokedAt }), workspaceId: row.workspace_id, details: { tokenId } };
+    });
+  }
+
+  verifyToken(token: string): VerifiedToken | null {
+    const m = typeof token === 'string' ? TOKEN.exec(token) : null;
+    const tokenId = m?.[1];
+    const row = tokenId ? (this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined) : undefined;
+    // Compare even when the id is unknown, so timing does not tell which ids exist.
+    const presented = hashToken(typeof token === 'string' ? token : '');
+    const matches = timingSafeEqual(presented, row?.hash ?? Buffer.alloc(32)) && !!row;
+    const fail = (reason: string) => {
+      this.activity.record({ action: 'token.verify', actor: tokenId ? `token:${tokenId}` : 'anonymous', outcome: 'failure', ...(row ? { workspaceId: row.workspace_id } : {}), details: { reason } });
+      return null;
+    };
+    if (!m) return fail('malformed');
+    if (!row || !matches) return fail('unknown');
+    if (row.revoked_at) return fail('revoked');
+    const now = this.now();
+    if (row.expires_at && Date.parse(row.expires_at) <= now) return fail('expired');
+    const ws = this.db.prepare(`SELECT status FROM workspaces WHERE id = ?`).get(row.workspace_id) as { status: WorkspaceStatus } | undefined;
+    if (ws?.status !== 'ACTIVE') return fail('workspace_inactive');
+    if (!row.last_used_at || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+      this.db.prepare(`UPDATE tokens SET last_used_at = ? WHERE id = ?`).run(new Date(now).toISOString(), row.id);
+    }
+    return { workspaceId: row.workspace_id, tokenId: row.id, scopes: row.scopes.split(',') as Scope[] };
+  }
+
+  // ---- limits
+
+  getLimits(workspaceId: string): Partial<WorkspaceLimits> {
+    this.row(workspaceId);
+    const row = this.db.prepare(`SELECT overrides FROM limits WHERE workspace_id = ?`).get(workspaceId) as { overrides: string } | undefined;
+    return row ? (JSON.parse(row.overrides) as Partial<WorkspaceLimits>) : {};
+  }
+
+  setLimits(workspaceId: string, limits: Partial<WorkspaceLimits>, actor = DEFAULT_ACTOR): Partial<WorkspaceLimits> {
+    return this.act('limits.set', workspaceId, actor, () => {
+      const changes = checkLimits(limits);
+      const merged = { ...this.getLimits(workspaceId), ...changes };
+      this.db.prepare(`INSERT INTO limits (workspace_id, overrides) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET overrides = excluded.overrides`).run(workspaceId, JSON.stringify(merged));
+      return { result: merged, workspaceId, details: { limits: Object.keys(changes).join(',') } };
+    });
+  }
+
+  // ---- helpers
+
+  /** Runs an action and records its outcome (validation and lookup failures included). */
+  private act<T>(
+    action: string,
+    workspaceId: string | undefined,
+    actor: string,
+    run: () => { result: T; workspaceId?: string; details?: Record<string, string | number | boolean> },
+  ): T {
+    let done: ReturnType<typeof run>;
+    try {
+      done = run();
+    } catch (e) {
+      const details: Record<string, string | number | boolean> = { error: e instanceof ControlError ? e.kind : 'internal' };
+      if (e instanceof ControlError && e.field) details.field = e.field;
+      this.activity.record({ action, actor, outcome: 'failure', ...(workspaceId ? { workspaceId } : {}), details });
+      throw e;
+    }
+    const ws = done.workspaceId ?? workspaceId;
+    this.activity.record({ action, actor, outcome: 'success', ...(ws ? { workspaceId: ws } : {}), ...(done.details ? { details: done.details } : {}) });
+    return done.result;
+  }
+
+  private row(workspaceId: string): WorkspaceRow {
+    const row = typeof workspaceId === 'string' && WORKSPACE_ID.test(workspaceId) ? (this.db.prepare(`SELECT * FROM workspaces WHERE id = ?`).get(workspaceId) as WorkspaceRow | undefined) : undefined;
+    if (!row || row.status === 'DELETING') throw new ControlError('not_found', `workspace ${String(workspaceId)} does not exist`, 'workspaceId');
+    return row;
+  }
+
+  /** Seals under the current data key, prefixed with its generation (4 bytes) so later generations can open it. */
+  private sealWithKeys(keys: DataKeys, plaintext: Buffer, aad: string): Buffer {
+    const gen = Buffer.alloc(4);
+    gen.writeUInt32BE(keys.current);
+    return Buffer.concat([gen, keys.get(keys.current).seal(plaintext, aad)]);
+  }
+
+  private openWithKeys(keys: DataKeys, sealed: Buffer, aad: string): Buffer {
+    return keys.get(sealed.readUInt32BE(0)).open(sealed.subarray(4), aad);
+  }
+
+  private sealMeta(workspaceId: string, alias: string, tags: Record<string, string>): void {
+    const keys = this.dataKeys(workspaceId);
+    const sealed = this.sealWithKeys(keys, Buffer.from(JSON.stringify({ alias, tags })), metaAad(workspaceId));
+    this.db.prepare(`UPDATE workspaces SET meta_sealed = ? WHERE id = ?`).run(sealed, workspaceId);
+  }
+
+  private toWorkspace(r: WorkspaceRow): Workspace {
+    const meta = JSON.parse(this.openWithKeys(this.dataKeys(r.id), r.meta_sealed!, metaAad(r.id)).toString('utf8')) as { alias: string; tags: Record<string, string> };
+    return { workspaceId: r.id, alias: meta.alias, status: r.status, createdAt: r.created_at, tags: meta.tags };
+  }
+
+  private toTokenInfo(r: TokenRow): TokenInfo {
+    const name = this.openWithKeys(this.dataKeys(r.workspace_id), r.name_sealed, tokenNameAad(r.workspace_id, r.id)).toString('utf8');
+    return {
+      tokenId: r.id,
+      workspaceId: r.workspace_id,
+      name,
+      scopes: r.scopes.split(',') as Scope[],
+      createdAt: r.created_at,
+      expiresAt: r.expires_at,
+      lastUsedAt: r.last_used_at,
+      revokedAt: r.revoked_at,
+    };
+  }
+
+  private removeShredded(workspaceId: string): void {
+    this.opts.removeWorkspaceData?.(workspaceId);
+    this.db.prepare(`DELETE FROM workspaces WHERE id = ?`).run(workspaceId);
+  }
+}

@@ -1,0 +1,74 @@
+// The control database's schema, one numbered step at a time. Append only: a released step is
+// never edited. PRAGMA user_version holds the number of the last step applied.
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Database.Database): void;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'meta, workspaces and wrapped data keys',
+    up(db) {
+      db.exec(`
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+        -- alias and tags live only inside meta_sealed: data key generation (4 bytes) | sealed JSON.
+        CREATE TABLE workspaces (
+          id TEXT PRIMARY KEY,
+          status TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          meta_sealed BLOB
+        ) STRICT;
+        CREATE TABLE data_keys (
+          workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+          generation INTEGER NOT NULL,
+          wrapped BLOB NOT NULL,
+          created_at TEXT NOT NULL,
+          PRIMARY KEY (workspace_id, generation)
+        ) STRICT;
+      `);
+    },
+  },
+  {
+    version: 2,
+    name: 'token hashes',
+    up(db) {
+      db.exec(`
+        CREATE TABLE tokens (
+          id TEXT PRIMARY KEY,
+          workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+          hash BLOB NOT NULL,
+          name_sealed BLOB NOT NULL,
+          scopes TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          expires_at TEXT,
+          last_used_at TEXT,
+          revoked_at TEXT
+        ) STRICT;
+        CREATE INDEX tokens_by_workspace ON tokens (workspace_id);
+      `);
+    },
+  },
+  {
+    version: 3,
+    name: 'per-workspace limit overrides',
+    up(db) {
+      db.exec(`CREATE TABLE limits (workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id), overrides TEXT NOT NULL) STRICT;`);
+    },
+  },
+];
+
+/** Applies every step above the database's user_version, each in its own transaction. */
+export function migrate(db: Database.Database, steps: readonly Migration[] = migrations): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const m of steps) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    })();
+  }
+}

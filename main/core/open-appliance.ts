@@ -1,0 +1,84 @@
+// Opens a data directory: its folder (0700), the master key (key file if given, else the OS
+// keychain; made on first start), control.db, and the workspaces' stores on demand.
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ControlDatabase } from '../control/control-plane';
+import { keychainSlots } from '../crypto/keychain';
+import { keyFileSlots } from '../crypto/key-file';
+import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
+import { NO_ACTIVITY } from '../control/control-plane';
+import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
+
+export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
+
+/** Where a workspace's store files live; the whole folder goes when the workspace is deleted. */
+export function workspaceDir(dataDir: string, workspaceId: string): string {
+  return join(dataDir, 'workspaces', workspaceId);
+}
+
+export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
+  const activity = opts.activity ?? NO_ACTIVITY;
+  const stores = new Map<string, WorkspaceStore & { close(): void }>();
+
+  const closeStore = (id: string) => {
+    stores.get(id)?.close();
+    stores.delete(id);
+  };
+  const control = ControlDatabase.open(join(dataDir, 'control.db'), {
+    activity,
+    removeWorkspaceData(id) {
+      closeStore(id);
+      rmSync(workspaceDir(dataDir, id), { recursive: true, force: true });
+    },
+  });
+  let slots: MasterKeySlots;
+  try {
+    const service = opts.keychainService ?? process.env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE;
+    slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
+    control.keys.useMasterKey(unlockMasterKey(slots, control.keys));
+    control.finishPendingDeletes();
+  } catch (e) {
+    control.close();
+    throw e;
+  }
+  let closed = false;
+
+  return {
+    dataDir,
+    get masterKey() {
+      return slots.current;
+    },
+    control,
+    rotateMasterKey({ newKeyFile, actor = 'local' } = {}) {
+      try {
+        const current = unlockMasterKey(slots, control.keys);
+        const next = newKeyFile ? keyFileSlots(newKeyFile) : null;
+        if (next && slots.pending) {
+          throw new Error('--new-master-key-file is for a data directory opened with --master-key-file; the OS keychain makes its own new key');
+        }
+        const newKeyBytes = next?.current.load() ?? undefined;
+        control.keys.useMasterKey(rotateMasterKey(slots, control.keys, current, newKeyBytes ? { newKeyBytes } : {}));
+        if (next) slots = next;
+      } catch (e) {
+        activity.record({ action: 'key.rotate', actor, outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
+        throw e;
+      }
+      activity.record({ action: 'key.rotate', actor, outcome: 'success', details: { provider: slots.current.kind } });
+    },
+    store(workspaceId) {
+      const open = stores.get(workspaceId);
+      if (open) return open;
+      control.dataKeys(workspaceId); // not_found for an unknown workspace
+      throw new Error('the time-series store (main/tsdb) is not available yet');
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const id of [...stores.keys()]) closeStore(id);
+      control.close();
+    },
+  };
+}
