@@ -1,0 +1,157 @@
+// The activity log against a real control database: filters, aggregation, encryption at rest,
+// and tamper detection for each kind of change someone with only disk access could make.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openControlDb } from '../../../main/control/db';
+import { masterKey, newKey } from '../../../main/crypto/master-key';
+import { DecryptError } from '../../../main/crypto/types';
+import { openActivityLog, scrubDetail, type ActivityLog } from '../../../main/audit/activity-log';
+import { activityKeys, withActivityKey } from '../../../main/audit/log-key';
+import type { WrappedKeyStore } from '../../../main/crypto/rotation';
+
+let dir: string;
+let db: Database.Database;
+let log: ActivityLog;
+let clock: number;
+const master = masterKey(newKey());
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ampule-audit-'));
+  db = openControlDb(join(dir, 'control.db'));
+  clock = Date.parse('2026-11-28T12:00:00Z');
+  log = openActivityLog(db, activityKeys(db, master), { now: () => clock, timer: false });
+});
+afterEach(() => {
+  log.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fill(n: number): void {
+  for (let i = 0; i < n; i++) {
+    clock += 1000;
+    log.append({ action: i % 2 ? 'token.create' : 'workspace.create', outcome: 'ok', actor: 'cli', workspaceId: `ws-${i % 3}abc`, detail: `alias=customer-${i}` });
+  }
+}
+
+describe('activity log', () => {
+  it('pages newest first and filters by action prefix, workspace, outcome and time', () => {
+    fill(10);
+    log.append({ action: 'token.verify', outcome: 'denied', actor: '10.0.0.1', workspaceId: 'ws-0abc', detail: 'unknown token' });
+    const p1 = log.list({ limit: 4 });
+    expect(p1.entries.map((e) => e.seq)).toEqual([11, 10, 9, 8]);
+    const p2 = log.list({ limit: 4, before: p1.nextBefore! });
+    expect(p2.entries.map((e) => e.seq)).toEqual([7, 6, 5, 4]);
+    expect(log.list({ limit: 10, before: 3 }).nextBefore).toBeNull();
+    expect(log.list({ action: 'token.' }).entries.map((e) => e.seq)).toEqual([11, 10, 8, 6, 4, 2]);
+    expect(log.list({ workspaceId: 'ws-0abc', outcome: 'denied' }).entries).toHaveLength(1);
+    const t0 = Date.parse('2026-11-28T12:00:00Z');
+    expect(log.list({ since: t0 + 3000, until: t0 + 5000 }).entries.map((e) => e.seq)).toEqual([4, 3]);
+    const e = log.list({ limit: 1 }).entries[0]!;
+    expect(e).toMatchObject({ actor: '10.0.0.1', action: 'token.verify', outcome: 'denied', workspaceId: 'ws-0abc', detail: 'unknown token' });
+  });
+
+  it('keeps actor and detail encrypted on disk', () => {
+    log.append({ action: 'workspace.rename', outcome: 'ok', actor: 'console:admin-zebra', detail: 'alias=payroll-quokka' });
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const bytes = readFileSync(join(dir, 'control.db')).toString('latin1');
+    expect(bytes).toContain('workspace.rename');
+    expect(bytes).not.toContain('payroll-quokka');
+    expect(bytes).not.toContain('admin-zebra');
+  });
+
+  it('records a control-plane ActivityEvent and never a token', () => {
+    log.record({ action: 'token.create', actor: 'cli', workspaceId: 'ws-abc', outcome: 'success', details: { tokenId: 'tok1', scopes: 'query' } });
+    log.append({ action: 'token.verify', outcome: 'denied', actor: 'x', detail: 'bad token amp_tok1_c2VjcmV0c2VjcmV0c2VjcmV0' });
+    log.append({ action: 'console.login', outcome: 'denied', actor: 'x', detail: 'Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345' });
+    const [c, b, a] = log.list({}).entries;
+    expect(a).toMatchObject({ outcome: 'ok', detail: 'tokenId=tok1, scopes=query', workspaceId: 'ws-abc' });
+    expect(b!.detail).toBe('bad token amp_[withheld]');
+    expect(c!.detail).toMatch(/withheld/);
+    expect(scrubDetail('workspace created')).toBe('workspace created');
+  });
+
+  it('aggregates a flood of failures into one record per workspace, reason and minute', () => {
+    for (let i = 0; i < 50_000; i++) log.appendAggregated({ action: 'auth.failure', outcome: 'denied', actor: `10.0.0.${i % 7}`, workspaceId: 'ws-abc', detail: 'unknown token' });
+    for (let i = 0; i < 5_000; i++) log.appendAggregated({ action: 'auth.failure', outcome: 'denied', actor: 'x', workspaceId: `ws-r${i}`, detail: 'unknown workspace' });
+    clock += 60_000; // next minute: the previous one is written
+    log.appendAggregated({ action: 'auth.failure', outcome: 'denied', actor: 'y', workspaceId: 'ws-abc', detail: 'unknown token' });
+    log.flush();
+    const all = [...log.exportRecords()];
+    expect(all.length).toBeLessThanOrEqual(258);
+    expect(all.reduce((s, r) => s + r.count, 0)).toBe(55_001);
+    const flood = all.find((r) => r.workspaceId === 'ws-abc' && r.count > 1)!;
+    expect(flood.count).toBe(50_000);
+    expect(flood.actor).toBe('10.0.0.0 and 6 other(s)');
+    expect(log.verify().ok).toBe(true);
+  });
+
+  it('verifies an intact chain and exports JSON-ready records', () => {
+    fill(20);
+    expect(log.verify()).toEqual({ ok: true, checked: 20, brokenAtSeq: null, message: 'all 20 records are intact and in order' });
+    const since = Date.parse('2026-11-28T12:00:15Z');
+    const exp = [...log.exportRecords({ since })];
+    expect(exp.map((r) => r.seq)).toEqual([15, 16, 17, 18, 19, 20]);
+    expect(exp[0]!.chain).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  describe('names the first broken record', () => {
+    beforeEach(() => fill(12));
+    const broken = () => log.verify();
+
+    it('edited clear column', () => {
+      db.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = 5`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 5, message: expect.stringContaining('edited') });
+    });
+    it('edited sealed detail', () => {
+      const r = db.prepare(`SELECT sealed FROM activity_log WHERE seq = 7`).get() as { sealed: Buffer };
+      r.sealed[20]! ^= 1;
+      db.prepare(`UPDATE activity_log SET sealed = ? WHERE seq = 7`).run(r.sealed);
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 7 });
+    });
+    it('deleted in the middle', () => {
+      db.prepare(`DELETE FROM activity_log WHERE seq IN (4, 5)`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: 'record 4–5 is missing (deleted)' });
+    });
+    it('deleted and renumbered', () => {
+      db.prepare(`DELETE FROM activity_log WHERE seq = 4`).run();
+      db.prepare(`UPDATE activity_log SET seq = seq - 1 WHERE seq > 4`).run();
+      db.prepare(`UPDATE activity_head SET seq = 11`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: expect.stringContaining('out of place') });
+    });
+    it('deleted at the end', () => {
+      db.prepare(`DELETE FROM activity_log WHERE seq >= 11`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 11, message: 'record 11–12 at the end is missing (deleted)' });
+    });
+    it('reordered', () => {
+      db.prepare(`UPDATE activity_log SET seq = -1 WHERE seq = 3`).run();
+      db.prepare(`UPDATE activity_log SET seq = 3 WHERE seq = 8`).run();
+      db.prepare(`UPDATE activity_log SET seq = 8 WHERE seq = -1`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 3, message: expect.stringContaining('out of place') });
+    });
+    it('inserted (a copy of another record appended)', () => {
+      db.prepare(`INSERT INTO activity_log SELECT 13, at, action, outcome, workspace_id, count, sealed, chain, tag FROM activity_log WHERE seq = 2`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 13 });
+    });
+    it('head rewritten to hide a truncation', () => {
+      const h = db.prepare(`SELECT chain FROM activity_log WHERE seq = 10`).get() as { chain: Buffer };
+      db.prepare(`DELETE FROM activity_log WHERE seq > 10`).run();
+      db.prepare(`UPDATE activity_head SET seq = 10, chain = ?`).run(h.chain);
+      expect(broken()).toMatchObject({ ok: false, message: 'the log head was edited' });
+    });
+  });
+
+  it('survives a master-key rotation (root key re-wrapped, chain unchanged) and refuses a wrong master key', () => {
+    fill(5);
+    const next = masterKey(newKey());
+    const inner: WrappedKeyStore = { keyCheck: () => master.check, setKeyCheck: () => {}, rewrapAll: () => {} };
+    withActivityKey(db, inner).rewrapAll((w, ws, gen) => next.wrapDataKey(master.unwrapDataKey(w, ws, gen), ws, gen), next.check);
+    const again = openActivityLog(db, activityKeys(db, next), { timer: false });
+    expect(again.verify().ok).toBe(true);
+    expect(again.list({ limit: 1 }).entries[0]!.detail).toBe('alias=customer-4');
+    expect(() => activityKeys(db, masterKey(newKey()))).toThrow(DecryptError);
+  });
+});
