@@ -1,0 +1,199 @@
+// Remote write 1.0: prometheus.WriteRequest. `scanV1` validates the whole body and counts it
+// (nothing is stored from a malformed body); `emitV1` then feeds the sink.
+import type { Label } from '../../shared/labels';
+import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
+import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+
+const REQUEST_TIMESERIES = 1;
+const REQUEST_METADATA = 3;
+const SERIES_LABELS = 1;
+const SERIES_SAMPLES = 2;
+const SERIES_EXEMPLARS = 3;
+const SERIES_HISTOGRAMS = 4;
+const LABEL_NAME = 1;
+const LABEL_VALUE = 2;
+export const SAMPLE_VALUE = 1;
+export const SAMPLE_TIMESTAMP = 2;
+
+export function scanV1(r: ProtoReader): RequestCounts {
+  const counts = newCounts();
+  const end = r.buf.length;
+  r.pos = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === REQUEST_TIMESERIES) {
+      r.expect(WIRE_LEN, 'WriteRequest.timeseries');
+      scanSeries(r, r.lenEnd(end, 'WriteRequest.timeseries'), counts);
+      counts.series++;
+    } else if (r.field === REQUEST_METADATA) {
+      r.expect(WIRE_LEN, 'WriteRequest.metadata');
+      r.pos = r.lenEnd(end, 'WriteRequest.metadata');
+      counts.metadata++;
+    } else r.skip(end);
+  }
+  return counts;
+}
+
+function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
+  while (r.pos < end) {
+    r.tag(end);
+    switch (r.field) {
+      case SERIES_LABELS: {
+        r.expect(WIRE_LEN, 'TimeSeries.labels');
+        const e = r.lenEnd(end, 'TimeSeries.labels');
+        while (r.pos < e) {
+          r.tag(e);
+          if (r.field === LABEL_NAME || r.field === LABEL_VALUE) r.expect(WIRE_LEN, r.field === LABEL_NAME ? 'Label.name' : 'Label.value');
+          r.skip(e);
+        }
+        break;
+      }
+      case SERIES_SAMPLES:
+        r.expect(WIRE_LEN, 'TimeSeries.samples');
+        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
+        counts.samples++;
+        break;
+      case SERIES_EXEMPLARS:
+        r.expect(WIRE_LEN, 'TimeSeries.exemplars');
+        r.pos = r.lenEnd(end, 'TimeSeries.exemplars');
+        counts.exemplars++;
+        break;
+      case SERIES_HISTOGRAMS:
+        r.expect(WIRE_LEN, 'TimeSeries.histograms');
+        r.pos = r.lenEnd(end, 'TimeSeries.histograms');
+        counts.histograms++;
+        break;
+      default:
+        r.skip(end);
+    }
+  }
+}
+
+/** Validates one Sample message (1.0 and 2.0 share value=1, timestamp=2). */
+export function scanSample(r: ProtoReader, end: number): void {
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === SAMPLE_VALUE) {
+      r.expect(WIRE_FIXED64, 'Sample.value');
+      r.double(end);
+    } else if (r.field === SAMPLE_TIMESTAMP) {
+      r.expect(WIRE_VARINT, 'Sample.timestamp');
+      r.int64(end, 'Sample.timestamp');
+    } else r.skip(end);
+  }
+}
+
+/** Decodes a Sample already validated by scanSample and hands it to the sink. */
+export function emitSample(r: ProtoReader, end: number, sink: SeriesSink): void {
+  let t = 0;
+  let v = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === SAMPLE_VALUE) v = r.double(end);
+    else if (r.field === SAMPLE_TIMESTAMP) t = r.int64(end, 'Sample.timestamp');
+    else r.skip(end);
+  }
+  sink.sample(t, v);
+}
+
+/** The label fields of the current series, as byte ranges; decoded only on demand. */
+class V1Labels implements LabelSource {
+  ranges = new Int32Array(64);
+  n = 0;
+  constructor(
+    private readonly r: ProtoReader,
+    private readonly intern: (s: string) => string,
+  ) {}
+
+  add(start: number, end: number): void {
+    if (this.n + 2 > this.ranges.length) {
+      const grown = new Int32Array(this.ranges.length * 2);
+      grown.set(this.ranges);
+      this.ranges = grown;
+    }
+    this.ranges[this.n++] = start;
+    this.ranges[this.n++] = end;
+  }
+
+  /** The raw bytes of all label fields: equal bytes, equal label set. */
+  key(): string {
+    const { ranges, n } = this;
+    const buf = this.r.buf;
+    if (n === 0) return '';
+    let contiguous = true;
+    for (let i = 1; i < n - 1; i += 2) if (ranges[i] !== ranges[i + 1]) contiguous = false;
+    if (contiguous) return buf.toString('latin1', ranges[0], ranges[n - 1]);
+    let key = '';
+    for (let i = 0; i < n; i += 2) key += buf.toString('latin1', ranges[i], ranges[i + 1]);
+    return key;
+  }
+
+  labels(): Label[] | null {
+    const r = this.r;
+    const saved = r.pos;
+    const out: Label[] = [];
+    for (let i = 0; i < this.n; i += 2) {
+      // Skip the field's tag and length to reach the Label message body.
+      r.pos = this.ranges[i]!;
+      const end = this.ranges[i + 1]!;
+      r.tag(end);
+      r.pos = r.lenEnd(end, 'TimeSeries.labels');
+      let name: string | null = '';
+      let value: string | null = '';
+      while (r.pos < end) {
+        r.tag(end);
+        if (r.field === LABEL_NAME || r.field === LABEL_VALUE) {
+          const e = r.lenEnd(end, 'Label');
+          const text = utf8Text(r.buf, r.pos, e, this.intern);
+          if (r.field === LABEL_NAME) name = text;
+          else value = text;
+          r.pos = e;
+        } else r.skip(end);
+      }
+      if (name === null || value === null) {
+        r.pos = saved;
+        return null;
+      }
+      out.push({ name, value });
+    }
+    r.pos = saved;
+    return out;
+  }
+}
+
+export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => string): void {
+  const end = r.buf.length;
+  const labels = new V1Labels(r, intern);
+  r.pos = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    const topField: number = r.field;
+    if (topField !== REQUEST_TIMESERIES) {
+      r.skip(end);
+      continue;
+    }
+    const seriesEnd = r.lenEnd(end, 'WriteRequest.timeseries');
+    const seriesStart = r.pos;
+    labels.n = 0;
+    let samples = 0;
+    let histograms = 0;
+    while (r.pos < seriesEnd) {
+      const fieldStart = r.pos;
+      r.tag(seriesEnd);
+      const field = r.field;
+      r.skip(seriesEnd);
+      if (field === SERIES_LABELS) labels.add(fieldStart, r.pos);
+      else if (field === SERIES_SAMPLES) samples++;
+      else if (field === SERIES_HISTOGRAMS) histograms++;
+    }
+    if (sink.series(labels.key(), labels, samples, histograms) && samples > 0) {
+      r.pos = seriesStart;
+      while (r.pos < seriesEnd) {
+        r.tag(seriesEnd);
+        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);
+        else r.skip(seriesEnd);
+      }
+    }
+    r.pos = seriesEnd;
+  }
+}

@@ -1,0 +1,197 @@
+// Remote write 2.0: io.prometheus.write.v2.Request. Labels are pairs of references into the
+// request's symbol table. `scanV2` validates the body (including every reference) and decodes
+// the symbols; `emitV2` then feeds the sink.
+import type { Label } from '../../shared/labels';
+import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
+import { emitSample, scanSample } from './rw1';
+import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+
+const REQUEST_SYMBOLS = 4;
+const REQUEST_TIMESERIES = 5;
+const SERIES_LABEL_REFS = 1;
+const SERIES_SAMPLES = 2;
+const SERIES_HISTOGRAMS = 3;
+const SERIES_EXEMPLARS = 4;
+const SERIES_METADATA = 5;
+
+/** Marks 2.0 keys: 1.0 keys are raw bytes (chars < 0x100), so the two can never collide. */
+const V2_KEY_PREFIX = '\u0100';
+
+/** A request's symbol table: the strings and their series-key parts. */
+export interface Symbols {
+  strings: string[];
+  keyParts: string[];
+}
+
+export function newSymbols(): Symbols {
+  return { strings: [], keyParts: [] };
+}
+
+export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
+  const end = r.buf.length;
+  const { strings, keyParts } = symbols;
+  strings.length = 0;
+  keyParts.length = 0;
+  r.pos = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === REQUEST_SYMBOLS) {
+      r.expect(WIRE_LEN, 'Request.symbols');
+      const e = r.lenEnd(end, 'Request.symbols');
+      const s = utf8Text(r.buf, r.pos, e, identity);
+      if (s === null) throw new ProtoError(`symbol ${strings.length} is not valid UTF-8`);
+      strings.push(s);
+      keyParts.push(keyPart(s));
+      r.pos = e;
+    } else r.skip(end);
+  }
+  if (strings.length > 0 && strings[0] !== '') throw new ProtoError('symbols[0] must be the empty string');
+
+  const counts = newCounts();
+  r.pos = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === REQUEST_TIMESERIES) {
+      r.expect(WIRE_LEN, 'Request.timeseries');
+      scanSeries(r, r.lenEnd(end, 'Request.timeseries'), strings.length, counts);
+      counts.series++;
+    } else r.skip(end);
+  }
+  return counts;
+}
+
+function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: RequestCounts): void {
+  let refs = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    switch (r.field) {
+      case SERIES_LABEL_REFS: {
+        // Packed (the norm) or, as protobuf allows, one unpacked varint per field.
+        if (r.wire === WIRE_LEN) {
+          const e = r.lenEnd(end, 'TimeSeries.labels_refs');
+          while (r.pos < e) {
+            checkRef(r.varint(e), symbolCount);
+            refs++;
+          }
+        } else {
+          r.expect(WIRE_VARINT, 'TimeSeries.labels_refs');
+          checkRef(r.varint(end), symbolCount);
+          refs++;
+        }
+        break;
+      }
+      case SERIES_SAMPLES:
+        r.expect(WIRE_LEN, 'TimeSeries.samples');
+        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
+        counts.samples++;
+        break;
+      case SERIES_HISTOGRAMS:
+        r.expect(WIRE_LEN, 'TimeSeries.histograms');
+        r.pos = r.lenEnd(end, 'TimeSeries.histograms');
+        counts.histograms++;
+        break;
+      case SERIES_EXEMPLARS:
+        r.expect(WIRE_LEN, 'TimeSeries.exemplars');
+        r.pos = r.lenEnd(end, 'TimeSeries.exemplars');
+        counts.exemplars++;
+        break;
+      case SERIES_METADATA:
+        r.expect(WIRE_LEN, 'TimeSeries.metadata');
+        r.pos = r.lenEnd(end, 'TimeSeries.metadata');
+        counts.metadata++;
+        break;
+      default:
+        r.skip(end);
+    }
+  }
+  if (refs % 2 !== 0) throw new ProtoError(`TimeSeries.labels_refs has an odd number (${refs}) of references; they come in name/value pairs`);
+}
+
+function checkRef(ref: number, symbolCount: number): void {
+  if (ref >= symbolCount) throw new ProtoError(`label reference ${ref} is out of range: the request has ${symbolCount} symbols`);
+}
+
+/** Length-prefixed, so concatenated parts identify the label set unambiguously. */
+function keyPart(s: string): string {
+  return s.length < 0xffff ? String.fromCharCode(s.length) + s : '\uffff' + s.length + '\uffff' + s;
+}
+
+function identity(s: string): string {
+  return s;
+}
+
+class V2Labels implements LabelSource {
+  refs = new Uint32Array(64);
+  n = 0;
+  constructor(
+    private readonly symbols: Symbols,
+    private readonly intern: (s: string) => string,
+  ) {}
+
+  add(ref: number): void {
+    if (this.n === this.refs.length) {
+      const grown = new Uint32Array(this.refs.length * 2);
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    this.refs[this.n++] = ref;
+  }
+
+  key(): string {
+    const parts = this.symbols.keyParts;
+    let key = V2_KEY_PREFIX;
+    for (let i = 0; i < this.n; i++) key += parts[this.refs[i]!]!;
+    return key;
+  }
+
+  labels(): Label[] {
+    const strings = this.symbols.strings;
+    const out: Label[] = [];
+    for (let i = 0; i < this.n; i += 2) {
+      out.push({ name: this.intern(strings[this.refs[i]!]!), value: this.intern(strings[this.refs[i + 1]!]!) });
+    }
+    return out;
+  }
+}
+
+export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, intern: (s: string) => string): void {
+  const end = r.buf.length;
+  const labels = new V2Labels(symbols, intern);
+  r.pos = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    const topField: number = r.field;
+    if (topField !== REQUEST_TIMESERIES) {
+      r.skip(end);
+      continue;
+    }
+    const seriesEnd = r.lenEnd(end, 'Request.timeseries');
+    const seriesStart = r.pos;
+    labels.n = 0;
+    let samples = 0;
+    let histograms = 0;
+    while (r.pos < seriesEnd) {
+      r.tag(seriesEnd);
+      const field: number = r.field;
+      if (field === SERIES_LABEL_REFS) {
+        if (r.wire === WIRE_LEN) {
+          const e = r.lenEnd(seriesEnd, 'TimeSeries.labels_refs');
+          while (r.pos < e) labels.add(r.varint(e));
+        } else labels.add(r.varint(seriesEnd));
+        continue;
+      }
+      r.skip(seriesEnd);
+      if (field === SERIES_SAMPLES) samples++;
+      else if (field === SERIES_HISTOGRAMS) histograms++;
+    }
+    if (sink.series(labels.key(), labels, samples, histograms) && samples > 0) {
+      r.pos = seriesStart;
+      while (r.pos < seriesEnd) {
+        r.tag(seriesEnd);
+        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);
+        else r.skip(seriesEnd);
+      }
+    }
+    r.pos = seriesEnd;
+  }
+}

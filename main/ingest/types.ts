@@ -1,0 +1,60 @@
+// The ingestion contract: what the HTTP layer hands in and gets back.
+import type { WorkspaceLimits } from '../control/types';
+import type { Appender } from '../tsdb/types';
+import type { IngestState } from './state';
+
+export interface IngestRequest {
+  readonly body: Buffer;
+  /** Raw header values; undefined when absent. */
+  readonly contentType: string | undefined;
+  readonly contentEncoding: string | undefined;
+  /** X-Prometheus-Remote-Write-Version. */
+  readonly version: string | undefined;
+}
+
+export interface IngestTarget {
+  readonly appender: Appender;
+  readonly limits: WorkspaceLimits;
+  /** One per open store (see createIngestState). */
+  readonly state: IngestState;
+}
+
+export type IngestStatus = 204 | 400 | 413 | 415 | 429;
+
+/**
+ * Why samples were refused; `count` is in samples (float or histogram). Codes:
+ * invalid_labels, label_limit, out_of_order, duplicate, too_old, series_limit, native_histogram.
+ */
+export interface Rejection {
+  readonly reason: string;
+  readonly count: number;
+}
+
+export interface IngestResult {
+  readonly status: IngestStatus;
+  /** For the sender (the workspace's own authenticated client); never log it: it may hold labels. */
+  readonly message?: string;
+  /** Values of the X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written headers. */
+  readonly samplesWritten: number;
+  readonly histogramsWritten: number;
+  /** Exemplars are accepted but not stored yet, so always 0 (the header tells the sender). */
+  readonly exemplarsWritten: number;
+  /** Exemplars and metadata entries received (accepted, not stored). */
+  readonly exemplarsReceived: number;
+  readonly metadataReceived: number;
+  /** For 429: the Retry-After header value. */
+  readonly retryAfterSeconds?: number;
+  readonly rejected: readonly Rejection[];
+}
+
+/** A whole-request refusal with its HTTP status. */
+export class IngestError extends Error {
+  constructor(
+    readonly status: Exclude<IngestStatus, 204>,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
