@@ -1,4 +1,11 @@
 // Every CLI command, in help order. Add a command by adding its module here.
 import type { Command } from '../command';
+import { workspaceCommands } from './workspace';
+import { tokenCommands } from './token';
+import { keyCommands } from './key';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [
+  ...workspaceCommands,
+  ...tokenCommands,
+  ...keyCommands,
+];

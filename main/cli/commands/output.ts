@@ -1,0 +1,38 @@
+// Shared output helpers for the control-plane commands: `--json` prints exactly one JSON value.
+import type { CliContext, ParsedArgs } from '../command';
+import { UsageError } from '../command';
+
+export const JSON_OPTION = { json: { type: 'boolean' } } as const;
+
+export function wantsJson(args: ParsedArgs): boolean {
+  return args.values.json === true;
+}
+
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.out(JSON.stringify(value, null, 2));
+}
+
+/** Values of a string option that may be repeated and/or comma-separated. */
+export function listOption(args: ParsedArgs, name: string): string[] {
+  const v = args.values[name];
+  const raw = v === undefined ? [] : Array.isArray(v) ? v : [String(v)];
+  return raw.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** `--tag k=v`, repeated. */
+export function tagOptions(args: ParsedArgs): Record<string, string> {
+  const v = args.values.tag;
+  const tags: Record<string, string> = {};
+  for (const t of v === undefined ? [] : Array.isArray(v) ? v : [String(v)]) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag "${t}" must look like key=value`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return tags;
+}
+
+/** Aligned columns for human output. */
+export function table(ctx: CliContext, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of [header, ...rows]) ctx.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
