@@ -41,6 +41,12 @@ export function tlsDir(dataDir: string): string {
   return join(dataDir, 'tls');
 }
 
+/** The CA certificate (PEM) if the data directory has one; needs no key. */
+export function readCaCertPem(dataDir: string): string | null {
+  const p = join(tlsDir(dataDir), 'ca.crt');
+  return existsSync(p) ? readFileSync(p, 'utf8') : null;
+}
+
 /** True when `certPem` expires within RENEW_BEFORE_MS of `now`, was not issued by `caPem`, or does not cover our hosts. */
 export function needsRenewal(certPem: string, caPem: string, now: Date): boolean {
   try {
@@ -58,7 +64,7 @@ export class LocalCa {
   private readonly dir: string;
 
   constructor(
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly cipher: Cipher,
   ) {
     this.dir = tlsDir(dataDir);
@@ -92,15 +98,9 @@ export class LocalCa {
     this.write(`${base}.crt`, issued.certPem);
   }
 
-  /** The CA certificate (PEM) if one exists; needs no key. */
-  caCertPem(): string | null {
-    const p = this.path('ca.crt');
-    return existsSync(p) ? readFileSync(p, 'utf8') : null;
-  }
-
   /** Loads the CA with its key, creating it on first use. */
   async ensureCa(now: Date): Promise<IssuedCertificate> {
-    const certPem = this.caCertPem();
+    const certPem = readCaCertPem(this.dataDir);
     if (certPem !== null) {
       if (!existsSync(this.path('ca.key.sealed'))) throw new TlsSetupError(`${this.path('ca.crt')} exists without its key ca.key.sealed; move ${this.dir} away to create a new CA.`);
       return { certPem, keyPkcs8: this.readSealedKey('ca.key.sealed') };

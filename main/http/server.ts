@@ -1,0 +1,204 @@
+// The HTTPS listener: TLS only (1.2 minimum, 1.3 preferred, AEAD suites with forward secrecy),
+// optional client certificates from the local CA, timeouts against slow clients, automatic
+// renewal of the server certificate while running, and a graceful close.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SecureContextOptions } from 'node:tls';
+import type { WorkspaceStore } from '../core/appliance';
+import type { ActivitySink, ControlPlane, WorkspaceLimits } from '../control/types';
+import { ControlError } from '../control/types';
+import type { MasterKeyProvider } from '../crypto/types';
+import { DEFAULT_LIMITS } from '../ingest/limits';
+import { fingerprintSha256 } from '../tls/certificates';
+import { tlsKeyCipher } from '../tls/key-sealing';
+import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
+import { AuthFailureLog } from './auth';
+import { HttpError, sendError } from './errors';
+import { queryHandler } from './query';
+import { remoteWriteHandler } from './remote-write';
+import { Router } from './router';
+import { apiRoutes } from './routes';
+import type { ServerHandle } from './types';
+
+/** What the server needs of an open appliance. */
+export interface ServedAppliance {
+  readonly dataDir: string;
+  readonly masterKey: MasterKeyProvider;
+  readonly control: ControlPlane;
+  store(workspaceId: string): WorkspaceStore;
+}
+
+export interface ServerOptions {
+  readonly host?: string;
+  /** 0 picks a free port. Default 9443. */
+  readonly port?: number;
+  /** A user-supplied certificate chain and key (PEM) instead of the local CA's. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  readonly log?: (line: string) => void;
+  /** Where authentication failures are recorded, aggregated per minute. */
+  readonly activity?: ActivitySink;
+  readonly now?: () => Date;
+  /** How often to check whether the server certificate is due for renewal. Default 6 h. */
+  readonly renewCheckMs?: number;
+  /** Time allowed for the request headers (slow-loris). Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** Time allowed for a whole request. Default 60 s. */
+  readonly requestTimeoutMs?: number;
+  /** Time a close() waits for in-flight requests before cutting connections. Default 30 s. */
+  readonly closeGraceMs?: number;
+}
+
+// TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
+export const CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+
+function secureContext(certPem: string, keyPem: string, clientCaPem: string | null): SecureContextOptions {
+  return { cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true, ...(clientCaPem ? { ca: clientCaPem } : {}) };
+}
+
+function describeError(e: unknown): string {
+  // The name and the stack frames only: a message may quote stored data (labels, values).
+  if (!(e instanceof Error)) return typeof e;
+  const frames = (e.stack ?? '').split('\n').slice(1, 6).join(' | ');
+  return `${e.name} ${frames}`.trim();
+}
+
+export async function startServer(appliance: ServedAppliance, opts: ServerOptions = {}): Promise<ServerHandle> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const now = opts.now ?? (() => new Date());
+  const host = opts.host ?? '127.0.0.1';
+
+  let identity: ServerIdentity | null = null;
+  let localCa: LocalCa | null = null;
+  let contextOptions: SecureContextOptions;
+  let caFingerprint: string | null;
+  if (opts.tls) {
+    // Client certificates are still checked against the local CA when one exists.
+    const clientCa = readCaCertPem(appliance.dataDir);
+    contextOptions = secureContext(opts.tls.certPem, opts.tls.keyPem, clientCa);
+    caFingerprint = clientCa ? fingerprintSha256(clientCa) : null;
+  } else {
+    localCa = new LocalCa(appliance.dataDir, tlsKeyCipher(appliance.masterKey));
+    identity = await localCa.serverIdentity(now());
+    contextOptions = secureContext(identity.certPem, identity.keyPem, identity.caCertPem);
+    caFingerprint = identity.caFingerprint;
+  }
+
+  const authFailures = new AuthFailureLog(opts.activity ?? null);
+  const limits = (ws: string): WorkspaceLimits => ({ ...DEFAULT_LIMITS, ...appliance.control.getLimits(ws) });
+  const store = (ws: string): WorkspaceStore => {
+    try {
+      return appliance.store(ws);
+    } catch (e) {
+      if (e instanceof ControlError && e.kind === 'not_found') throw new HttpError(404, 'workspace not found');
+      throw e;
+    }
+  };
+  const router = new Router(
+    apiRoutes(
+      appliance.control,
+      { remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime() }), query: queryHandler(store) },
+      (status, route) => authFailures.note(status, route),
+    ),
+  );
+
+  let closing = false;
+  let inFlight = 0;
+  let server: Server;
+  const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    if (closing) res.shouldKeepAlive = false;
+    res.on('close', () => {
+      inFlight--;
+      if (closing) server.closeIdleConnections();
+    });
+    const path = (req.url ?? '/').split('?')[0]!;
+    try {
+      await router.handle(req, res, path);
+    } catch (e) {
+      if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers, e.closeConnection);
+      else {
+        log(`ampule serve: internal error on ${req.method} ${path.startsWith('/workspaces/') ? '/workspaces/…' : path.slice(0, 100)}: ${describeError(e)}`);
+        sendError(res, 500, 'internal server error; the server log has the details');
+      }
+    }
+  };
+
+  server = createServer(
+    {
+      ...contextOptions,
+      requestCert: true,
+      // Without a valid client certificate the request may still authenticate with a token.
+      rejectUnauthorized: false,
+      handshakeTimeout: 10_000,
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      requestTimeout: opts.requestTimeoutMs ?? 60_000,
+      keepAliveTimeout: 65_000,
+      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 1000),
+      maxHeaderSize: 16 * 1024,
+    },
+    (req, res) => void onRequest(req, res),
+  );
+  // Expect: 100-continue is answered only once the request is authenticated and fits (see readBody).
+  server.on('checkContinue', (req, res) => void onRequest(req, res));
+  server.on('tlsClientError', () => {}); // plain HTTP, scanners, aborted handshakes: nothing to log per connection
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9443, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 9443);
+
+  let renewing = false;
+  const renewTimer = localCa
+    ? setInterval(() => {
+        if (renewing) return;
+        renewing = true;
+        localCa!
+          .serverIdentity(now())
+          .then((next) => {
+            if (next.certPem !== identity!.certPem) {
+              identity = next;
+              server.setSecureContext(secureContext(next.certPem, next.keyPem, next.caCertPem));
+              log(`ampule serve: renewed the server certificate, valid until ${next.notAfter.toISOString()}`);
+            }
+          })
+          .catch((e) => log(`ampule serve: could not renew the server certificate: ${e instanceof Error ? e.message : String(e)}`))
+          .finally(() => (renewing = false));
+      }, opts.renewCheckMs ?? 6 * 3600_000).unref()
+    : null;
+
+  const urlHost = host === '127.0.0.1' || host === '::1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return {
+    port,
+    url: `https://${urlHost}:${port}`,
+    caFingerprint,
+    mount: (prefix, handler) => router.mount(prefix, handler),
+    close: () =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        if (renewTimer) clearInterval(renewTimer);
+        authFailures.flush();
+        const force = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 30_000).unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+        if (inFlight === 0) server.closeAllConnections();
+      }),
+  };
+}
