@@ -56,8 +56,14 @@ export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
 };
 
+/**
+ * In-memory session (no `persist:` prefix): cookies, storage and caches never reach the disk, so
+ * nothing the window showed can be found there later.
+ */
+export const SESSION_PARTITION = 'ampule';
+
 /** The one window's options: renderer isolated and sandboxed, no Node, no webviews. */
-export function windowOptions(preloadPath: string): BrowserWindowConstructorOptions {
+export function windowOptions(preloadPath: string, opts: { devTools?: boolean } = {}): BrowserWindowConstructorOptions {
   return {
     width: 1280,
     height: 820,
@@ -68,6 +74,7 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
     backgroundColor: '#101418',
     webPreferences: {
       preload: preloadPath,
+      partition: SESSION_PARTITION,
       contextIsolation: true,
       sandbox: true,
       nodeIntegration: false,
@@ -80,7 +87,7 @@ export function windowOptions(preloadPath: string): BrowserWindowConstructorOpti
       navigateOnDragDrop: false,
       safeDialogs: true,
       spellcheck: false,
-      devTools: true,
+      devTools: opts.devTools ?? false,
     },
   };
 }
@@ -145,6 +152,16 @@ export function isAppUrl(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What the window's session may load at all: its own origin (and its blobs), and DevTools when they are on. */
+export function isRequestAllowed(url: string): boolean {
+  return isAppUrl(url) || url.startsWith(`blob:${APP_ORIGIN}/`) || url.startsWith('devtools://');
+}
+
+/** Downloads the window may start (e.g. the CA certificate it built as a Blob); Electron asks where to save. */
+export function isDownloadAllowed(url: string): boolean {
+  return url.startsWith(`blob:${APP_ORIGIN}/`);
 }
 
 /** will-navigate / will-redirect: stay inside app://ampule. */
