@@ -61,7 +61,9 @@ export interface ActivityLogOptions {
   readonly timer?: boolean;
 }
 
-const WORKSPACE_ID = /^ws-[A-Za-z0-9]{1,64}$/;
+const WORKSPACE_ID = /^ws-[A-Za-z0-9-]{1,64}$/;
+/** Failures a stranger can cause at will: counted per minute, not written one by one. */
+const NETWORK_DRIVEN = /^(?:token\.verify|auth\.|console\.login|console\.csrf|http\.auth)/;
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
 const MAX_DETAIL = 512;
 const GENESIS = 'ampule/activity-log/genesis/v1';
@@ -203,43 +205,48 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
     return appendRow(now(), e.action, e.outcome, c.ws, 1, c.actor, c.detail);
   };
 
+  const appendAggregated = (e: ActivityInput): void => {
+    const t = now();
+    const minute = Math.floor(t / 60_000);
+    if (minute !== bucketMinute) {
+      flush();
+      bucketMinute = minute;
+    }
+    const c = clean(e);
+    let key = `${c.ws}\u0000${e.action}\u0000${e.outcome}\u0000${c.detail}`;
+    let entry = pending.get(key);
+    if (!entry && pending.size >= maxKeys) {
+      key = `other\u0000${e.action}\u0000${e.outcome}`;
+      entry = pending.get(key);
+      if (!entry) {
+        entry = { e, ws: null, detail: 'various reasons and workspaces (too many distinct failures to list)', at: t, count: 0, actors: new Set() };
+        pending.set(key, entry);
+      }
+    }
+    if (!entry) {
+      entry = { e, ws: c.ws, detail: c.detail, at: t, count: 0, actors: new Set() };
+      pending.set(key, entry);
+    }
+    entry.count++;
+    if (entry.actors.size < 16) entry.actors.add(c.actor);
+  };
+
   return {
     append,
 
-    appendAggregated(e) {
-      const t = now();
-      const minute = Math.floor(t / 60_000);
-      if (minute !== bucketMinute) {
-        flush();
-        bucketMinute = minute;
-      }
-      const c = clean(e);
-      let key = `${c.ws}\u0000${e.action}\u0000${e.outcome}\u0000${c.detail}`;
-      let entry = pending.get(key);
-      if (!entry && pending.size >= maxKeys) {
-        key = `other\u0000${e.action}\u0000${e.outcome}`;
-        entry = pending.get(key);
-        if (!entry) {
-          entry = { e, ws: null, detail: 'various reasons and workspaces (too many distinct failures to list)', at: t, count: 0, actors: new Set() };
-          pending.set(key, entry);
-        }
-      }
-      if (!entry) {
-        entry = { e, ws: c.ws, detail: c.detail, at: t, count: 0, actors: new Set() };
-        pending.set(key, entry);
-      }
-      entry.count++;
-      if (entry.actors.size < 16) entry.actors.add(c.actor);
-    },
+    appendAggregated,
 
     record(e: ActivityEvent) {
-      append({
+      const failed = e.outcome !== 'success';
+      const input: ActivityInput = {
         action: e.action,
-        outcome: e.outcome === 'success' ? 'ok' : 'error',
+        outcome: !failed ? 'ok' : NETWORK_DRIVEN.test(e.action) ? 'denied' : 'error',
         actor: e.actor,
         workspaceId: e.workspaceId ?? null,
         detail: detailsOf(e),
-      });
+      };
+      if (failed && NETWORK_DRIVEN.test(e.action)) appendAggregated(input);
+      else append(input);
     },
 
     flush,

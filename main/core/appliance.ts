@@ -3,6 +3,7 @@
 import type { Appender, Querier } from '../tsdb/types';
 import type { MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
+import type { ActivityLog } from '../audit/activity-log';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -33,6 +34,8 @@ export interface Appliance {
   readonly masterKey: MasterKeyProvider;
   /** Workspaces, tokens, limit overrides. */
   readonly control: ControlPlane;
+  /** The encrypted, hash-chained activity log (also the control plane's ActivitySink). */
+  readonly activity: ActivityLog;
   /**
    * Re-wraps every data key under a new master key (crash-safe). With the keychain a new random
    * key is made; with a key file, `newKeyFile` (0600) must hold the next key and is used from then on.

@@ -8,6 +8,9 @@ import { keyFileSlots } from '../crypto/key-file';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
 import { NO_ACTIVITY } from '../control/control-plane';
 import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
+import { ActivityLogSink } from '../audit/sink';
+import type { ActivityLog } from '../audit/activity-log';
+import { withActivityKey } from '../audit/log-key';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
 
@@ -20,7 +23,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
-  const activity = opts.activity ?? NO_ACTIVITY;
+  const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
   const stores = new Map<string, WorkspaceStore & { close(): void }>();
 
   const closeStore = (id: string) => {
@@ -35,10 +38,13 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
   });
   let slots: MasterKeySlots;
+  let activityLog: ActivityLog;
   try {
     const service = opts.keychainService ?? process.env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE;
     slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
-    control.keys.useMasterKey(unlockMasterKey(slots, control.keys));
+    const master = unlockMasterKey(slots, control.keys);
+    control.keys.useMasterKey(master);
+    activityLog = activity.open(control.db, master);
     control.finishPendingDeletes();
   } catch (e) {
     control.close();
@@ -52,6 +58,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       return slots.current;
     },
     control,
+    activity: activityLog,
     rotateMasterKey({ newKeyFile, actor = 'local' } = {}) {
       try {
         const current = unlockMasterKey(slots, control.keys);
@@ -60,7 +67,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
           throw new Error('--new-master-key-file is for a data directory opened with --master-key-file; the OS keychain makes its own new key');
         }
         const newKeyBytes = next?.current.load() ?? undefined;
-        control.keys.useMasterKey(rotateMasterKey(slots, control.keys, current, newKeyBytes ? { newKeyBytes } : {}));
+        control.keys.useMasterKey(rotateMasterKey(slots, withActivityKey(control.db, control.keys), current, newKeyBytes ? { newKeyBytes } : {}));
         if (next) slots = next;
       } catch (e) {
         activity.record({ action: 'key.rotate', actor, outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
@@ -78,6 +85,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       if (closed) return;
       closed = true;
       for (const id of [...stores.keys()]) closeStore(id);
+      activityLog.close();
       control.close();
     },
   };

@@ -1,0 +1,63 @@
+// `ampule audit verify|export` end to end on a real data directory (master key from a 0600 file):
+// control-plane actions and token failures land in the log, tampering makes verify exit 1.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { main } from '../../../main/cli/index';
+import { openAppliance } from '../../../main/core/open-appliance';
+
+let dir: string;
+let keyFile: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ampule-audit-cli-'));
+  keyFile = join(dir, 'master.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(...argv: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
+  const out: string[] = [], err: string[] = [];
+  const status = await main([...argv, '--data-dir', join(dir, 'data'), '--master-key-file', keyFile], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+  return { status, out, err };
+}
+
+describe('ampule audit', () => {
+  it('records control-plane actions and aggregated token failures; verify and export', async () => {
+    const created = await run('workspace', 'create', '--alias', 'secret-project-aardvark', '--json');
+    expect(created.status).toBe(0);
+    const ws = JSON.parse(created.out.join('\n')).workspaceId as string;
+    const app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
+    for (let i = 0; i < 500; i++) app.control.verifyToken('amp_0123456789abcdef_' + 'x'.repeat(43));
+    app.close();
+
+    const exp = await run('audit', 'export', '--json');
+    expect(exp.status).toBe(0);
+    const records = exp.out.map((l) => JSON.parse(l));
+    expect(records.find((r) => r.action === 'workspace.create')).toMatchObject({ workspaceId: ws, outcome: 'ok' });
+    const failures = records.filter((r) => r.action === 'token.verify');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ count: 500, outcome: 'denied' });
+    expect(JSON.stringify(records)).not.toContain('xxxxxxxx');
+
+    expect((await run('audit', 'export', '--since', '2099-01-01T00:00:00Z')).out).toEqual([]);
+    const ok = await run('audit', 'verify');
+    expect(ok).toMatchObject({ status: 0 });
+    expect(ok.out[0]).toMatch(/^Activity log verified: all \d+ records are intact/);
+
+    const db = new Database(join(dir, 'data', 'control.db'));
+    db.prepare(`UPDATE activity_log SET workspace_id = NULL WHERE seq = 1`).run();
+    db.close();
+    const bad = await run('audit', 'verify');
+    expect(bad.status).toBe(1);
+    expect(bad.err[0]).toMatch(/BROKEN at record 1: record 1 was edited/);
+  });
+
+  it('rejects a bad --since', async () => {
+    const r = await run('audit', 'export', '--since', 'yesterday-ish');
+    expect(r.status).toBe(2);
+    expect(r.err[0]).toMatch(/not a time/);
+  });
+});
