@@ -1,0 +1,43 @@
+// The admin channel's address and wire format. While `ampule serve` runs, CLI commands that change
+// state are forwarded to it over a local socket only the same OS user can open: a Unix socket in
+// the 0700 data directory (itself 0600), or on Windows a named pipe (private to the user's session
+// by its default security descriptor).
+//
+// Protocol: the client writes one JSON line {"v":1,"argv":[…]}; the server answers with one JSON
+// line {"status":n,"out":[…],"err":[…]} and closes.
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+
+export const PROTOCOL_VERSION = 1;
+/** A request is a command line: anything larger is not one. */
+export const MAX_REQUEST_BYTES = 256 * 1024;
+
+export interface AdminRequest {
+  readonly v: number;
+  readonly argv: readonly string[];
+}
+
+export interface AdminResponse {
+  readonly status: number;
+  readonly out: string[];
+  readonly err: string[];
+}
+
+export function adminSocketPath(dataDir: string, platform = process.platform): string {
+  const dir = resolve(dataDir);
+  if (platform === 'win32') return `\\\\.\\pipe\\ampule-admin-${createHash('sha256').update(dir.toLowerCase()).digest('hex').slice(0, 24)}`;
+  return join(dir, 'admin.sock');
+}
+
+export function isAdminRequest(x: unknown): x is AdminRequest {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return r.v === PROTOCOL_VERSION && Array.isArray(r.argv) && r.argv.length <= 256 && r.argv.every((a) => typeof a === 'string');
+}
+
+export function isAdminResponse(x: unknown): x is AdminResponse {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  const lines = (v: unknown) => Array.isArray(v) && v.every((l) => typeof l === 'string');
+  return Number.isInteger(r.status) && lines(r.out) && lines(r.err);
+}

@@ -1,0 +1,91 @@
+// Server side of the admin channel: runs forwarded CLI commands against the server's open
+// appliance, one connection per command.
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import type { Appliance } from '../core/appliance';
+import { adminChannelAnswers } from './client';
+import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminResponse } from './channel';
+
+export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; out(l: string): void; err(l: string): void }) => Promise<number>;
+
+export interface AdminChannel {
+  readonly path: string;
+  close(): Promise<void>;
+}
+
+export class AdminChannelBusyError extends Error {
+  constructor(path: string) {
+    super(`another ampule serve is already running on this data directory (its admin channel ${path} answers); stop it first`);
+    this.name = 'AdminChannelBusyError';
+  }
+}
+
+async function runOne(argv: readonly string[], appliance: Appliance, run: CommandRunner): Promise<AdminResponse> {
+  const out: string[] = [];
+  const err: string[] = [];
+  try {
+    const status = await run(argv, { appliance, out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { status, out, err };
+  } catch (e) {
+    err.push(`ampule: the server could not run the command: ${e instanceof Error ? e.message : String(e)}`);
+    return { status: 1, out, err };
+  }
+}
+
+export async function startAdminChannel(appliance: Appliance, run: CommandRunner): Promise<AdminChannel> {
+  const path = adminSocketPath(appliance.dataDir);
+  if (process.platform !== 'win32' && existsSync(path)) {
+    // Left behind by a server that was killed, unless one still answers.
+    if (await adminChannelAnswers(appliance.dataDir)) throw new AdminChannelBusyError(path);
+    unlinkSync(path);
+  }
+  // Commands run one at a time, as they would from one terminal.
+  let queue: Promise<unknown> = Promise.resolve();
+  const server: Server = createServer((socket) => {
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.setTimeout(10_000, () => socket.destroy());
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > MAX_REQUEST_BYTES) socket.destroy();
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      socket.removeAllListeners('data');
+      socket.setTimeout(0);
+      let request: unknown;
+      try {
+        request = JSON.parse(text.slice(0, nl));
+      } catch {
+        request = null;
+      }
+      if (!isAdminRequest(request)) {
+        socket.end(JSON.stringify({ status: 2, out: [], err: ['ampule: malformed admin request'] }) + '\n');
+        return;
+      }
+      const job = queue.then(() => runOne(request.argv, appliance, run));
+      queue = job.catch(() => {});
+      void job.then((response) => socket.end(JSON.stringify(response) + '\n'));
+    });
+  });
+  const oldMask = process.platform === 'win32' ? null : process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    if (oldMask !== null) process.umask(oldMask);
+  }
+  if (process.platform !== 'win32') chmodSync(path, 0o600);
+  return {
+    path,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}

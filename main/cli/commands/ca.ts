@@ -1,0 +1,28 @@
+// `ampule ca export`: the local CA certificate that clients (Prometheus tls_config.ca_file,
+// Grafana, curl --cacert) trust. Created on first use; public, so printing it is safe.
+import { writeFileSync } from 'node:fs';
+import type { Command } from '../command';
+import { fingerprintSha256 } from '../../tls/certificates';
+import { tlsKeyCipher } from '../../tls/key-sealing';
+import { LocalCa, readCaCertPem } from '../../tls/local-ca';
+import { dataDirOf } from './tls-common';
+
+export const caExport: Command = {
+  path: ['ca', 'export'],
+  summary: "Print (or write) the local CA certificate that signs the server's certificate.",
+  usage: '[--out FILE]',
+  options: { out: { type: 'string' } },
+  async run(args, ctx) {
+    let pem = readCaCertPem(dataDirOf(args, ctx));
+    if (pem === null) {
+      const appliance = await ctx.appliance();
+      pem = (await new LocalCa(appliance.dataDir, tlsKeyCipher(appliance.masterKey)).ensureCa(new Date())).certPem;
+    }
+    const out = args.values.out;
+    if (typeof out === 'string') {
+      writeFileSync(out, pem, { mode: 0o644 });
+      ctx.err(`Wrote the CA certificate to ${out} (SHA-256 ${fingerprintSha256(pem)}).`);
+    } else pem.trimEnd().split('\n').forEach((l) => ctx.out(l));
+    return 0;
+  },
+};

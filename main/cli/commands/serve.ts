@@ -1,0 +1,45 @@
+// `ampule serve`: the HTTPS listener plus the admin channel, until SIGINT/SIGTERM. On a signal:
+// stop accepting, finish in-flight requests, close the admin channel; the CLI then closes the
+// appliance, flushing every store, and the process exits 0.
+import { readFileSync } from 'node:fs';
+import { UsageError, type Command } from '../command';
+import { startServer } from '../../http/server';
+import { startAdminChannel } from '../../admin/server';
+
+export const serve: Command = {
+  path: ['serve'],
+  summary: 'Serve remote write and the Prometheus HTTP API over HTTPS until interrupted.',
+  usage: '[--host 127.0.0.1] [--port 9443] [--tls-cert FILE --tls-key FILE]',
+  options: { host: { type: 'string' }, port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+  async run(args, ctx) {
+    const port = args.values.port === undefined ? 9443 : Number(args.values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number (0-65535; 0 picks a free one)');
+    const certFile = args.values['tls-cert'];
+    const keyFile = args.values['tls-key'];
+    if ((typeof certFile === 'string') !== (typeof keyFile === 'string')) throw new UsageError('--tls-cert and --tls-key go together');
+    const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1';
+    const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
+
+    const appliance = await ctx.appliance();
+    const server = await startServer(appliance, { host, port, ...(tls ? { tls } : {}), log: ctx.err });
+    const { main } = await import('../index');
+    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io)).catch(async (e: unknown) => {
+      await server.close();
+      throw e;
+    });
+    ctx.out(
+      `ampule serve: listening on ${server.url} (data dir ${appliance.dataDir}; ` +
+        (server.caFingerprint ? `CA SHA-256 ${server.caFingerprint}` : 'user-supplied certificate') +
+        ')',
+    );
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    ctx.err(`ampule serve: ${signal}: finishing in-flight requests, then closing the stores`);
+    await server.close();
+    await admin.close();
+    return 0;
+  },
+};
