@@ -3,11 +3,17 @@ import type { Command } from '../command';
 import { workspaceCommands } from './workspace';
 import { tokenCommands } from './token';
 import { keyCommands } from './key';
+import { serve } from './serve';
+import { caExport } from './ca';
+import { certIssue } from './cert';
 import { auditCommands } from './audit';
 
 export const commands: Command[] = [
   ...workspaceCommands,
   ...tokenCommands,
   ...keyCommands,
+  serve,
+  caExport,
+  certIssue,
   ...auditCommands,
 ];
