@@ -1,7 +1,7 @@
 // Remote write 1.0: prometheus.WriteRequest. `scanV1` validates the whole body and counts it
 // (nothing is stored from a malformed body); `emitV1` then feeds the sink.
 import type { Label } from '../../shared/labels';
-import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
+import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_TIMESERIES = 1;
@@ -12,12 +12,18 @@ const SERIES_EXEMPLARS = 3;
 const SERIES_HISTOGRAMS = 4;
 const LABEL_NAME = 1;
 const LABEL_VALUE = 2;
+/** 2.0's request fields, to recognise a 2.0 body sent as 1.0. */
+const V2_SYMBOLS = 4;
+const V2_TIMESERIES = 5;
+export const V1_CONTENT_TYPE = 'application/x-protobuf';
+export const V2_CONTENT_TYPE = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
 export const SAMPLE_VALUE = 1;
 export const SAMPLE_TIMESTAMP = 2;
 
 export function scanV1(r: ProtoReader): RequestCounts {
   const counts = newCounts();
   const end = r.buf.length;
+  let v2Fields = 0;
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
@@ -29,7 +35,13 @@ export function scanV1(r: ProtoReader): RequestCounts {
       r.expect(WIRE_LEN, 'WriteRequest.metadata');
       r.pos = r.lenEnd(end, 'WriteRequest.metadata');
       counts.metadata++;
-    } else r.skip(end);
+    } else {
+      if (r.field === V2_SYMBOLS || r.field === V2_TIMESERIES) v2Fields++;
+      r.skip(end);
+    }
+  }
+  if (v2Fields > 0 && counts.series === 0 && counts.metadata === 0) {
+    throw new ProtoError(`this is a remote write 2.0 body; send it with Content-Type: ${V2_CONTENT_TYPE}`);
   }
   return counts;
 }
@@ -137,7 +149,7 @@ class V1Labels implements LabelSource {
       r.pos = this.ranges[i]!;
       const end = this.ranges[i + 1]!;
       r.tag(end);
-      r.pos = r.lenEnd(end, 'TimeSeries.labels');
+      r.lenEnd(end, 'TimeSeries.labels');
       let name: string | null = '';
       let value: string | null = '';
       while (r.pos < end) {

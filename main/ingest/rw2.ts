@@ -3,11 +3,13 @@
 // the symbols; `emitV2` then feeds the sink.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { emitSample, scanSample } from './rw1';
+import { emitSample, scanSample, V1_CONTENT_TYPE } from './rw1';
 import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
 const REQUEST_TIMESERIES = 5;
+/** 1.0's WriteRequest.timeseries, to recognise a 1.0 body sent as 2.0. */
+const V1_TIMESERIES = 1;
 const SERIES_LABEL_REFS = 1;
 const SERIES_SAMPLES = 2;
 const SERIES_HISTOGRAMS = 3;
@@ -48,6 +50,7 @@ export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
   if (strings.length > 0 && strings[0] !== '') throw new ProtoError('symbols[0] must be the empty string');
 
   const counts = newCounts();
+  let v1Fields = 0;
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
@@ -55,7 +58,13 @@ export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
       r.expect(WIRE_LEN, 'Request.timeseries');
       scanSeries(r, r.lenEnd(end, 'Request.timeseries'), strings.length, counts);
       counts.series++;
-    } else r.skip(end);
+    } else {
+      if (r.field === V1_TIMESERIES) v1Fields++;
+      r.skip(end);
+    }
+  }
+  if (v1Fields > 0 && counts.series === 0) {
+    throw new ProtoError(`this is a remote write 1.0 body; send it with Content-Type: ${V1_CONTENT_TYPE}`);
   }
   return counts;
 }

@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { WorkspaceLimits } from '../../../main/control/types';
+import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
+import { ingestRemoteWrite, remoteWriteVersion } from '../../../main/ingest/remote-write';
+import { activeSeries, ACTIVE_SERIES_GENERATION_MS, createIngestState, type IngestState } from '../../../main/ingest/state';
+import { IngestError } from '../../../main/ingest/types';
+import { AppendError, STALE_NAN_BITS, type Appender } from '../../../main/tsdb/types';
+import { encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from './encode';
+import { MemoryAppender } from './memory-appender';
+
+const NOW = 1_790_000_000_000;
+
+function series(name: string, extra: Record<string, string>, samples: [number, number][]): SeriesInput {
+  const labels = Object.entries({ __name__: name, ...extra }).sort(([a], [b]) => (a < b ? -1 : 1));
+  return { labels, samples: samples.map(([t, v]) => ({ t, v })) };
+}
+
+interface Target {
+  appender: Appender;
+  limits: WorkspaceLimits;
+  state: IngestState;
+}
+
+function target(limits: Partial<WorkspaceLimits> = {}, appender: Appender = new MemoryAppender()): Target {
+  return { appender, limits: { ...DEFAULT_LIMITS, ...limits }, state: createIngestState() };
+}
+
+function send(t: Target, raw: Buffer, contentType: string | undefined = V1_TYPE, now = NOW) {
+  return ingestRemoteWrite({ body: snappy(raw), contentType, contentEncoding: 'snappy', version: '0.1.0' }, t, now);
+}
+
+describe('remote write round trip', () => {
+  for (const [version, encode, type] of [
+    ['1.0', encodeV1, V1_TYPE],
+    ['2.0', encodeV2, V2_TYPE],
+  ] as const) {
+    it(`stores ${version} samples bit-exact, stale marker included, and commits before 204`, () => {
+      const t = target();
+      const mem = t.appender as MemoryAppender;
+      const input: SeriesInput[] = [
+        series('up', { instance: 'a:9100', job: 'node' }, [[NOW - 1000, 1], [NOW, 0]]),
+        series('node_cpu_seconds_total', { cpu: '0', mode: 'idle' }, [[NOW, 12345.678]]),
+        { ...series('temperature', { room: 'küche' }, [[NOW - 5, -0.5]]), exemplars: 2 },
+      ];
+      input[2]!.samples.push({ t: NOW, v: NaN, bits: STALE_NAN_BITS });
+      const res = send(t, encode(input), type);
+      expect(res).toMatchObject({ status: 204, samplesWritten: 5, histogramsWritten: 0, exemplarsWritten: 0, exemplarsReceived: 2, rejected: [] });
+      expect(mem.commits).toBe(1);
+      const up = mem.find('up')!;
+      expect(up.labels).toEqual([
+        { name: '__name__', value: 'up' },
+        { name: 'instance', value: 'a:9100' },
+        { name: 'job', value: 'node' },
+      ]);
+      expect(up.t).toEqual([NOW - 1000, NOW]);
+      expect(mem.value(up, 0)).toBe(1);
+      const temp = mem.find('temperature')!;
+      expect(temp.labels[1]).toEqual({ name: 'room', value: 'küche' });
+      expect(mem.value(temp, 0)).toBe(-0.5);
+      expect(temp.bits[1]).toBe(STALE_NAN_BITS);
+      expect(mem.value(mem.find('node_cpu_seconds_total')!, 0)).toBe(12345.678);
+    });
+
+    it(`${version}: a series seen before reuses its SeriesRef without a store lookup`, () => {
+      const t = target();
+      const mem = t.appender as MemoryAppender;
+      const one = (ts: number) => encode([series('up', { job: 'a' }, [[ts, 1]]), series('up', { job: 'b' }, [[ts, 2]])]);
+      expect(send(t, one(NOW), type).status).toBe(204);
+      expect(mem.lookups).toBe(2);
+      expect(send(t, one(NOW + 1000), type).status).toBe(204);
+      expect(mem.lookups).toBe(2);
+      expect(mem.find('up')!.t).toEqual([NOW, NOW + 1000]);
+      expect(activeSeries(t.state)).toBe(2);
+    });
+  }
+
+  it('keeps negative and large timestamps exact', () => {
+    const t = target();
+    const mem = t.appender as MemoryAppender;
+    const ts = [-1, -86_400_000, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER];
+    expect(send(t, encodeV1([series('x', {}, ts.map((x) => [x, 1]).sort((a, b) => a[0]! - b[0]!) as [number, number][])])).status).toBe(204);
+    expect(mem.find('x')!.t).toEqual([...ts].sort((a, b) => a - b));
+  });
+
+  it('counts metadata and accepts requests with only metadata', () => {
+    const t = target();
+    const res = send(t, encodeV1([], 3));
+    expect(res).toMatchObject({ status: 204, samplesWritten: 0, metadataReceived: 3 });
+    const res2 = send(t, encodeV2([series('up', {}, [[NOW, 1]])]), V2_TYPE);
+    expect(res2).toMatchObject({ status: 204, metadataReceived: 1 });
+  });
+});
+
+describe('validation and partial acceptance', () => {
+  it('stores the valid series of a request and names the rejected ones with the rule', () => {
+    const t = target();
+    const mem = t.appender as MemoryAppender;
+    const input: SeriesInput[] = [
+      series('good_one', { job: 'a' }, [[NOW, 1]]),
+      { labels: [['__name__', 'unsorted'], ['b', '1'], ['a', '2']], samples: [{ t: NOW, v: 1 }] },
+      series('1bad', {}, [[NOW, 1]]),
+      series('bad_label', { 'a-b': 'x' }, [[NOW, 1]]),
+      { labels: [['__name__', 'dup'], ['a', '1'], ['a', '2']], samples: [{ t: NOW, v: 1 }] },
+      series('empty_value', { a: '' }, [[NOW, 1]]),
+      { labels: [['job', 'noname']], samples: [{ t: NOW, v: 1 }] },
+      { labels: [['', 'x'], ['__name__', 'empty_name']], samples: [{ t: NOW, v: 1 }] },
+      series('good_two', {}, [[NOW, 2], [NOW + 1, 3]]),
+    ];
+    const res = send(t, encodeV1(input));
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(3);
+    expect(res.rejected).toEqual([{ reason: 'invalid_labels', count: 7 }]);
+    expect(mem.commits).toBe(1);
+    expect(mem.find('good_one')).toBeDefined();
+    expect(mem.find('good_two')!.t).toHaveLength(2);
+    const msg = res.message!;
+    expect(msg).toContain('7 of 10 samples rejected, 3 written');
+    expect(msg).toContain('series unsorted{b="1", a="2"}: labels are not sorted by name ("b" before "a")');
+    expect(msg).toContain('metric name "1bad" is invalid: must match [a-zA-Z_:][a-zA-Z0-9_:]*');
+    expect(msg).toContain('label name "a-b" is invalid: must match [a-zA-Z_][a-zA-Z0-9_]*');
+    expect(msg).toContain('label "a" appears twice');
+    expect(msg).toContain('label "a" has an empty value');
+    expect(msg).toContain('and 2 more');
+  });
+
+  it('rejects the label limits with the limit named', () => {
+    const t = target({ labelsPerSeries: 3, labelNameLength: 10, labelValueLength: 20 });
+    const res = send(t, encodeV1([
+      series('many', { a: '1', b: '2', c: '3' }, [[NOW, 1]]),
+      series('long_name', { abcdefghijk: '1' }, [[NOW, 1]]),
+      series('long_value', { a: 'é'.repeat(11) }, [[NOW, 1]]),
+      series('fine', { a: 'x' }, [[NOW, 1]]),
+    ]));
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(1);
+    expect(res.rejected).toEqual([{ reason: 'label_limit', count: 3 }]);
+    expect(res.message).toContain('has 4 labels, over the limit labelsPerSeries=3');
+    expect(res.message).toContain('label name of 11 bytes is over the limit labelNameLength=10');
+    expect(res.message).toContain('value of label "a" is 22 bytes, over the limit labelValueLength=20');
+  });
+
+  it('allows UTF-8 metric and label names in 2.0 only', () => {
+    const input = [series('http.requests', { 'service.name': 'api' }, [[NOW, 1]])];
+    const v2 = send(target(), encodeV2(input), V2_TYPE);
+    expect(v2.status).toBe(204);
+    const v1 = send(target(), encodeV1(input));
+    expect(v1.status).toBe(400);
+    expect(v1.message).toContain('must match');
+  });
+
+  it('rejects label strings that are not UTF-8 (1.0), per series', () => {
+    const bad = Buffer.from([0x0a, 0x0d, 0x0a, 0x08, ...Buffer.from('__name__'), 0x12, 0x01, 0xff]);
+    const sample = Buffer.from([0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+    const ts = Buffer.concat([Buffer.from([0x0a, bad.length + sample.length]), bad, sample]);
+    const t = target();
+    const res = send(t, Buffer.concat([ts, encodeV1([series('ok', {}, [[NOW, 1]])])]));
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(1);
+    expect(res.message).toContain('not valid UTF-8');
+  });
+
+  it('refuses native histograms with a clear message and keeps the other series', () => {
+    for (const [encode, type] of [[encodeV1, V1_TYPE], [encodeV2, V2_TYPE]] as const) {
+      const t = target();
+      const res = send(t, encode([{ ...series('hist', {}, []), histograms: 2 }, series('plain', {}, [[NOW, 1]])]), type);
+      expect(res.status).toBe(400);
+      expect(res.samplesWritten).toBe(1);
+      expect(res.histogramsWritten).toBe(0);
+      expect(res.rejected).toEqual([{ reason: 'native_histogram', count: 2 }]);
+      expect(res.message).toContain('series hist: native histograms are not supported yet (2 dropped)');
+    }
+  });
+});
+
+describe('store refusals', () => {
+  it('maps out-of-order and duplicate samples to 400 naming the series, keeping the rest', () => {
+    const t = target();
+    expect(send(t, encodeV1([series('a', {}, [[NOW, 1]])])).status).toBe(204);
+    const res = send(t, encodeV1([
+      series('a', {}, [[NOW - 1, 1], [NOW, 2], [NOW, 1], [NOW + 1, 5]]),
+      series('b', {}, [[NOW, 1]]),
+    ]));
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(3); // a@NOW=1 again is an identical duplicate: accepted
+    expect(res.rejected).toEqual([{ reason: 'out_of_order', count: 1 }, { reason: 'duplicate', count: 1 }]);
+    expect(res.message).toContain('series a: out of order sample');
+    expect(res.message).toContain('series a: duplicate sample');
+  });
+
+  it('rolls back and rethrows when the store fails for another reason', () => {
+    const mem = new MemoryAppender();
+    const failing: Appender = {
+      append: (r, l, ts, v) => mem.append(r, l, ts, v),
+      commit: () => {
+        throw new Error('disk full (test fault: a real full disk cannot be made here)');
+      },
+      rollback: () => mem.rollback(),
+    };
+    const t = target({}, failing);
+    expect(() => send(t, encodeV1([series('a', {}, [[NOW, 1]])]))).toThrow('disk full');
+    expect(mem.rollbacks).toBe(1);
+  });
+
+  it('maps a store series_limit AppendError to 429', () => {
+    const refusing: Appender = {
+      append: () => {
+        throw new AppendError('series_limit', 'store is full');
+      },
+      commit: () => {},
+      rollback: () => {},
+    };
+    const res = send(target({}, refusing), encodeV1([series('a', {}, [[NOW, 1]])]));
+    expect(res.status).toBe(429);
+    expect(res.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('limits', () => {
+  it('refuses new series over the active-series limit with 429, keeps known series, and frees idle ones', () => {
+    const t = target({ activeSeries: 2 });
+    expect(send(t, encodeV1([series('a', {}, [[NOW, 1]]), series('b', {}, [[NOW, 1]])])).status).toBe(204);
+    const res = send(t, encodeV1([series('a', {}, [[NOW + 1, 1]]), series('c', {}, [[NOW + 1, 1]])]), V1_TYPE, NOW + 1);
+    expect(res.status).toBe(429);
+    expect(res.retryAfterSeconds).toBe(60);
+    expect(res.samplesWritten).toBe(1);
+    expect(res.message).toContain('series c: active series limit activeSeries=2 reached');
+    // b goes idle for two generations: c fits again.
+    const later = NOW + 2 * ACTIVE_SERIES_GENERATION_MS;
+    expect(send(t, encodeV1([series('a', {}, [[later, 1]])]), V1_TYPE, later).status).toBe(204);
+    const later2 = later + ACTIVE_SERIES_GENERATION_MS;
+    expect(send(t, encodeV1([series('a', {}, [[later2, 1]]), series('c', {}, [[later2, 1]])]), V1_TYPE, later2).status).toBe(204);
+    expect(activeSeries(t.state)).toBe(2);
+  });
+
+  it('rate-limits with a token bucket: 429 with Retry-After, nothing stored, refilled later', () => {
+    const t = target({ ingestionRate: 10, ingestionBurst: 20 });
+    const mem = t.appender as MemoryAppender;
+    const batch = (ts: number, n: number) => encodeV1(Array.from({ length: n }, (_, i) => series('s', { i: String(i) }, [[ts, 1]])));
+    expect(send(t, batch(NOW, 15)).status).toBe(204);
+    const res = send(t, batch(NOW + 1, 15), V1_TYPE, NOW + 100);
+    expect(res.status).toBe(429);
+    expect(res.retryAfterSeconds).toBe(1);
+    expect(res.message).toContain('ingestionRate=10 samples/s, ingestionBurst=20');
+    expect(mem.find('s')!.t).toHaveLength(1);
+    expect(send(t, batch(NOW + 2, 15), V1_TYPE, NOW + 1100).status).toBe(204);
+    const tooBig = send(t, batch(NOW + 3, 21), V1_TYPE, NOW + 100_000);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.message).toContain('ingestionBurst=20');
+  });
+
+  it('refuses a body over maxBodyBytes with 413', () => {
+    const res = send(target({ maxBodyBytes: 100 }), encodeV1([series('a', { v: randomBytes(300).toString('hex') }, [[NOW, 1]])]));
+    expect(res.status).toBe(413);
+    expect(res.message).toMatch(/request body of \d+ bytes exceeds the limit maxBodyBytes=100/);
+  });
+
+  it('re-validates cached series when the limits change', () => {
+    const t = target();
+    expect(send(t, encodeV1([series('a', { x: 'long value' }, [[NOW, 1]])])).status).toBe(204);
+    const stricter: Target = { ...t, limits: { ...t.limits, labelValueLength: 4 } };
+    const res = send(stricter, encodeV1([series('a', { x: 'long value' }, [[NOW + 1, 1]])]));
+    expect(res.status).toBe(400);
+    expect(res.rejected).toEqual([{ reason: 'label_limit', count: 1 }]);
+  });
+});
+
+describe('content negotiation', () => {
+  it('picks the version from Content-Type, defaulting to 1.0', () => {
+    expect(remoteWriteVersion(undefined, undefined)).toBe(1);
+    expect(remoteWriteVersion('application/x-protobuf', 'snappy')).toBe(1);
+    expect(remoteWriteVersion('Application/X-Protobuf; proto=prometheus.WriteRequest', 'SNAPPY')).toBe(1);
+    expect(remoteWriteVersion('application/x-protobuf;proto=io.prometheus.write.v2.Request', 'snappy')).toBe(2);
+  });
+
+  it('answers 415 listing the supported types and encodings', () => {
+    const t = target();
+    const raw = encodeV1([series('a', {}, [[NOW, 1]])]);
+    const json = send(t, raw, 'application/json');
+    expect(json.status).toBe(415);
+    expect(json.message).toContain('application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)');
+    expect(send(t, raw, 'application/x-protobuf;proto=io.prometheus.write.v3.Request').status).toBe(415);
+    const gz = ingestRemoteWrite({ body: snappy(raw), contentType: V1_TYPE, contentEncoding: 'gzip', version: undefined }, t, NOW);
+    expect(gz.status).toBe(415);
+    expect(gz.message).toContain('only snappy');
+    expect(() => remoteWriteVersion('text/plain', undefined)).toThrow(IngestError);
+  });
+
+  it('answers 400 with the right Content-Type when a body is sent as the other version', () => {
+    const v2as1 = send(target(), encodeV2([series('a', {}, [[NOW, 1]])]), V1_TYPE);
+    expect(v2as1.status).toBe(400);
+    expect(v2as1.message).toContain('this is a remote write 2.0 body; send it with Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request');
+    const v1as2 = send(target(), encodeV1([series('a', {}, [[NOW, 1]])]), V2_TYPE);
+    expect(v1as2.status).toBe(400);
+    expect(v1as2.message).toContain('this is a remote write 1.0 body');
+  });
+});
