@@ -7,6 +7,7 @@ import { KeyStoreError } from '../crypto/types';
 import { ControlError } from '../control/types';
 import { defaultDataDir } from '../core/data-dir';
 import type { Appliance } from '../core/appliance';
+import { forwardToRunningServer } from '../admin/client';
 
 const GLOBAL_OPTIONS: OptionSpec = {
   'data-dir': { type: 'string' },
@@ -38,7 +39,7 @@ function help(out: (l: string) => void): void {
 
 /** Hook set by the admin-channel module: forwards a command to a running server, or returns null. */
 export type Forwarder = (argv: readonly string[], dataDir: string) => Promise<{ status: number; out: string[]; err: string[] } | null>;
-let forwarder: Forwarder | null = null;
+let forwarder: Forwarder | null = forwardToRunningServer;
 export function setForwarder(f: Forwarder | null): void {
   forwarder = f;
 }

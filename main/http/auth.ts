@@ -3,7 +3,7 @@
 // which workspaces exist: every failure before authentication is the same 401.
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { ActivitySink, ControlPlane, Scope } from '../control/types';
+import type { ControlPlane, Scope } from '../control/types';
 import { workspaceOfClientCertificate } from '../tls/certificates';
 import { HttpError } from './errors';
 
@@ -33,8 +33,22 @@ export function refuseCredentialsInUrl(rawUrl: string, url: URL): void {
   if (TOKEN_LIKE.test(url.pathname)) throw new HttpError(400, 'credentials must not be sent in the URL path: send the token in the Authorization header');
 }
 
-function unauthorized(message: string): HttpError {
-  return new HttpError(401, message, CHALLENGE);
+/** Why authentication failed, for the activity log; 'token' failures are logged by the control plane itself. */
+export type AuthFailureReason = 'missing' | 'malformed' | 'token' | 'certificate' | 'workspace' | 'scope';
+
+export class AuthError extends HttpError {
+  constructor(
+    status: 401 | 403,
+    message: string,
+    readonly reason: AuthFailureReason,
+  ) {
+    super(status, message, status === 401 ? CHALLENGE : {});
+    this.name = 'AuthError';
+  }
+}
+
+function unauthorized(message: string, reason: AuthFailureReason): AuthError {
+  return new AuthError(401, message, reason);
 }
 
 /**
@@ -53,14 +67,14 @@ export function authenticate(req: IncomingMessage, control: CredentialChecker): 
     else if (scheme === 'basic') {
       const decoded = Buffer.from(rest, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon < 0) throw unauthorized('malformed basic credentials: use the workspace id as user name and the token as password');
+      if (colon < 0) throw unauthorized('malformed basic credentials: use the workspace id as user name and the token as password', 'malformed');
       basicUser = decoded.slice(0, colon);
       token = decoded.slice(colon + 1);
-    } else throw unauthorized(`unsupported authorization scheme: use "Bearer <token>" or basic auth (workspace id, token)`);
+    } else throw unauthorized(`unsupported authorization scheme: use "Bearer <token>" or basic auth (workspace id, token)`, 'malformed');
     const verified = token ? control.verifyToken(token) : null;
-    if (!verified) throw unauthorized('invalid, expired or revoked token');
+    if (!verified) throw unauthorized('invalid, expired or revoked token', 'token');
     if (basicUser !== null && basicUser !== verified.workspaceId) {
-      throw new HttpError(403, 'the basic-auth user name must be the workspace id the token belongs to');
+      throw new AuthError(403, 'the basic-auth user name must be the workspace id the token belongs to', 'workspace');
     }
     return { workspaceId: verified.workspaceId, scopes: verified.scopes, actor: `token:${verified.tokenId}` };
   }
@@ -68,11 +82,11 @@ export function authenticate(req: IncomingMessage, control: CredentialChecker): 
   if (socket.authorized) {
     const cert = socket.getPeerCertificate();
     const workspaceId = workspaceOfClientCertificate(cert.subjectaltname);
-    if (!workspaceId) throw unauthorized('the client certificate is not bound to a workspace');
+    if (!workspaceId) throw unauthorized('the client certificate is not bound to a workspace', 'certificate');
     try {
       control.describeWorkspace(workspaceId);
     } catch {
-      throw unauthorized('the client certificate is not valid for any workspace');
+      throw unauthorized('the client certificate is not valid for any workspace', 'certificate');
     }
     return { workspaceId, scopes: ['remote_write', 'query'], actor: `cert:${cert.serialNumber}` };
   }
@@ -81,40 +95,8 @@ export function authenticate(req: IncomingMessage, control: CredentialChecker): 
 
 /** Throws 401 without credentials, 403 when they belong to another workspace or lack the scope. */
 export function authorize(principal: Principal | null, workspaceId: string | null, scope: Scope): Principal {
-  if (!principal) throw unauthorized('authentication required: send "Authorization: Bearer <token>" (or basic auth: workspace id and token)');
-  if (workspaceId !== null && principal.workspaceId !== workspaceId) throw new HttpError(403, 'these credentials are not valid for this workspace');
-  if (!principal.scopes.includes(scope)) throw new HttpError(403, `these credentials lack the '${scope}' scope`);
+  if (!principal) throw unauthorized('authentication required: send "Authorization: Bearer <token>" (or basic auth: workspace id and token)', 'missing');
+  if (workspaceId !== null && principal.workspaceId !== workspaceId) throw new AuthError(403, 'these credentials are not valid for this workspace', 'workspace');
+  if (!principal.scopes.includes(scope)) throw new AuthError(403, `these credentials lack the '${scope}' scope`, 'scope');
   return principal;
-}
-
-/**
- * Authentication failures, counted per reason and written to the activity log once per window, so
- * a flood of bad requests cannot flood the log. Never records a credential.
- */
-export class AuthFailureLog {
-  private counts = new Map<string, number>();
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly sink: ActivitySink | null,
-    private readonly windowMs = 60_000,
-  ) {}
-
-  note(status: number, route: string): void {
-    if (!this.sink) return;
-    const key = `${status} ${route}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-    this.timer ??= setTimeout(() => this.flush(), this.windowMs).unref();
-  }
-
-  flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    const counts = this.counts;
-    this.counts = new Map();
-    for (const [key, count] of counts) {
-      const [status, route] = key.split(' ') as [string, string];
-      this.sink?.record({ action: 'http.auth_failure', actor: 'http', outcome: 'failure', details: { status: Number(status), route, count, windowSeconds: this.windowMs / 1000 } });
-    }
-  }
 }

@@ -2,7 +2,7 @@
 // (/workspaces/{id}/api/v1/…, as AMP) or with the workspace taken from the credentials
 // (/api/v1/…, as Mimir; X-Scope-OrgID, when sent, must name that same workspace).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { authenticate, authorize, refuseCredentialsInUrl, type CredentialChecker, type Principal } from './auth';
+import { AuthError, authenticate, authorize, refuseCredentialsInUrl, type CredentialChecker, type Principal } from './auth';
 import { HttpError, sendJson } from './errors';
 import type { HttpHandler } from './types';
 import type { Scope } from '../control/types';
@@ -16,8 +16,8 @@ export interface ApiHandlers {
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/api\/v1\/(.+)$/;
 const SHARED_PATH = /^\/api\/v1\/(.+)$/;
 
-/** Called with every 401/403 so failures can be counted; never given the credential. */
-export type AuthFailureListener = (status: number, route: string) => void;
+/** Called with every 401/403 so failures can be logged; never given the credential. */
+export type AuthFailureListener = (e: AuthError, req: IncomingMessage, route: string, pathWorkspace: string | null) => void;
 
 function allowMethods(req: IncomingMessage, methods: readonly string[]): void {
   if (!methods.includes(req.method ?? '')) throw new HttpError(405, `method ${req.method} not allowed here; use ${methods.join(' or ')}`, { Allow: methods.join(', ') }, true);
@@ -50,10 +50,10 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
     try {
       principal = authorize(authenticate(req, control), pathWorkspace, scope);
       const orgId = req.headers['x-scope-orgid'];
-      if (!ws && orgId !== undefined && orgId !== principal.workspaceId) throw new HttpError(403, 'X-Scope-OrgID names another workspace than the credentials belong to');
+      if (!ws && orgId !== undefined && orgId !== principal.workspaceId) throw new AuthError(403, 'X-Scope-OrgID names another workspace than the credentials belong to', 'workspace');
     } catch (e) {
-      if (e instanceof HttpError) {
-        onAuthFailure(e.status, route);
+      if (e instanceof AuthError) {
+        onAuthFailure(e, req, route, pathWorkspace);
         // The body was not read: do not keep a connection whose remaining bytes we never consumed.
         throw new HttpError(e.status, e.message, e.headers, req.method === 'POST');
       }

@@ -4,15 +4,13 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
-import type { WorkspaceStore } from '../core/appliance';
-import type { ActivitySink, ControlPlane, WorkspaceLimits } from '../control/types';
+import type { Appliance, WorkspaceStore } from '../core/appliance';
+import type { WorkspaceLimits } from '../control/types';
 import { ControlError } from '../control/types';
-import type { MasterKeyProvider } from '../crypto/types';
 import { DEFAULT_LIMITS } from '../ingest/limits';
 import { fingerprintSha256 } from '../tls/certificates';
 import { tlsKeyCipher } from '../tls/key-sealing';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
-import { AuthFailureLog } from './auth';
 import { HttpError, sendError } from './errors';
 import { queryHandler } from './query';
 import { remoteWriteHandler } from './remote-write';
@@ -21,12 +19,7 @@ import { apiRoutes } from './routes';
 import type { ServerHandle } from './types';
 
 /** What the server needs of an open appliance. */
-export interface ServedAppliance {
-  readonly dataDir: string;
-  readonly masterKey: MasterKeyProvider;
-  readonly control: ControlPlane;
-  store(workspaceId: string): WorkspaceStore;
-}
+export type ServedAppliance = Pick<Appliance, 'dataDir' | 'masterKey' | 'control' | 'store' | 'activity'>;
 
 export interface ServerOptions {
   readonly host?: string;
@@ -35,8 +28,6 @@ export interface ServerOptions {
   /** A user-supplied certificate chain and key (PEM) instead of the local CA's. */
   readonly tls?: { readonly certPem: string; readonly keyPem: string };
   readonly log?: (line: string) => void;
-  /** Where authentication failures are recorded, aggregated per minute. */
-  readonly activity?: ActivitySink;
   readonly now?: () => Date;
   /** How often to check whether the server certificate is due for renewal. Default 6 h. */
   readonly renewCheckMs?: number;
@@ -93,7 +84,6 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     caFingerprint = identity.caFingerprint;
   }
 
-  const authFailures = new AuthFailureLog(opts.activity ?? null);
   const limits = (ws: string): WorkspaceLimits => ({ ...DEFAULT_LIMITS, ...appliance.control.getLimits(ws) });
   const store = (ws: string): WorkspaceStore => {
     try {
@@ -107,7 +97,17 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     apiRoutes(
       appliance.control,
       { remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime() }), query: queryHandler(store) },
-      (status, route) => authFailures.note(status, route),
+      (e, req, route, pathWorkspace) => {
+        // Bad tokens are already logged by the control plane; the activity log aggregates floods.
+        if (e.reason === 'token') return;
+        appliance.activity.record({
+          action: 'http.auth_failure',
+          actor: req.socket.remoteAddress ?? 'unknown',
+          outcome: 'failure',
+          ...(pathWorkspace && /^ws-[0-9a-f-]{1,64}$/.test(pathWorkspace) ? { workspaceId: pathWorkspace } : {}),
+          details: { status: e.status, route, reason: e.reason },
+        });
+      },
     ),
   );
 
@@ -191,7 +191,6 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       new Promise<void>((resolve) => {
         closing = true;
         if (renewTimer) clearInterval(renewTimer);
-        authFailures.flush();
         const force = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 30_000).unref();
         server.close(() => {
           clearTimeout(force);
