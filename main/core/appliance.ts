@@ -40,7 +40,12 @@ export interface Appliance {
    * Re-wraps every data key under a new master key (crash-safe). With the keychain a new random
    * key is made; with a key file, `newKeyFile` (0600) must hold the next key and is used from then on.
    */
-  rotateMasterKey(opts?: { newKeyFile?: string; actor?: string }): void;
+  rotateMasterKey(opts?: {
+    newKeyFile?: string;
+    actor?: string;
+    /** Observes progress: 'pending-stored', 'rewrap:<n>', 'rewrapped', 'promoted', 'done' (crash tests stop the process here). */
+    onProgress?: (step: string) => void;
+  }): void;
   /** Opens (and caches) the store of an existing workspace; throws ControlError not_found. */
   store(workspaceId: string): WorkspaceStore;
   /** Flushes heads and closes every store and the control database. */

@@ -59,7 +59,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
     control,
     activity: activityLog,
-    rotateMasterKey({ newKeyFile, actor = 'local' } = {}) {
+    rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {
       try {
         const current = unlockMasterKey(slots, control.keys);
         const next = newKeyFile ? keyFileSlots(newKeyFile) : null;
@@ -67,7 +67,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
           throw new Error('--new-master-key-file is for a data directory opened with --master-key-file; the OS keychain makes its own new key');
         }
         const newKeyBytes = next?.current.load() ?? undefined;
-        control.keys.useMasterKey(rotateMasterKey(slots, withActivityKey(control.db, control.keys), current, newKeyBytes ? { newKeyBytes } : {}));
+        const progress = onProgress ? { onStep: onProgress, onRewrap: (n: number) => onProgress(`rewrap:${n}`) } : {};
+        control.keys.useMasterKey(rotateMasterKey(slots, withActivityKey(control.db, control.keys), current, { ...progress, ...(newKeyBytes ? { newKeyBytes } : {}) }));
         if (next) slots = next;
       } catch (e) {
         activity.record({ action: 'key.rotate', actor, outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
