@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { WorkspaceLimits } from '../control/types';
 import { createIngestState, IngestError, ingestRemoteWrite, type IngestState } from '../ingest/remote-write';
-import { readBody } from './body';
+import { checkDeclaredLength, readBody } from './body';
 import { HttpError, sendError } from './errors';
 
 export interface RemoteWriteDeps {
@@ -18,6 +18,7 @@ export function remoteWriteHandler(deps: RemoteWriteDeps): (req: IncomingMessage
   const states = new WeakMap<WorkspaceStore, IngestState>();
   return async (req, res, workspaceId) => {
     const limits = deps.limits(workspaceId);
+    checkDeclaredLength(req, limits.maxBodyBytes);
     const store = deps.store(workspaceId);
     const body = await readBody(req, res, limits.maxBodyBytes);
     let state = states.get(store);

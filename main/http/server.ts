@@ -59,7 +59,7 @@ function secureContext(certPem: string, keyPem: string, clientCaPem: string | nu
 function describeError(e: unknown): string {
   // The name and the stack frames only: a message may quote stored data (labels, values).
   if (!(e instanceof Error)) return typeof e;
-  const frames = (e.stack ?? '').split('\n').slice(1, 6).join(' | ');
+  const frames = (e.stack ?? '').split('\n').slice(1, 6).map((f) => f.trim()).join(' | ');
   return `${e.name} ${frames}`.trim();
 }
 
