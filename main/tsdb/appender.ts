@@ -1,0 +1,145 @@
+// Appending: samples are checked against the series' last sample as they arrive, kept pending,
+// and on commit() written as one sealed log record (durable: SQLite WAL + synchronous=FULL)
+// before they enter the head.
+import type { Labels } from '../../shared/labels';
+import { ByteWriter } from './bytes';
+import type { MemSeries } from './head';
+import { items } from './storage';
+import type { TsdbState } from './state';
+import { AppendError, type Appender, type SeriesRef } from './types';
+import { encodeLogRecord } from './wal-record';
+
+const bits = new Float64Array(2);
+const bitWords = new BigUint64Array(bits.buffer);
+
+/** Same value as Prometheus compares them: by bit pattern. */
+function sameValue(a: number, b: number): boolean {
+  bits[0] = a;
+  bits[1] = b;
+  return bitWords[0] === bitWords[1];
+}
+
+export function validateLabels(labels: Labels): void {
+  if (labels.length === 0) throw new AppendError('invalid_labels', 'a series needs at least one label');
+  let prev = '';
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (l.name === '') throw new AppendError('invalid_labels', 'label names must not be empty');
+    if (l.value === '') throw new AppendError('invalid_labels', `label ${l.name} has an empty value (omit the label instead)`);
+    if (i > 0 && l.name <= prev) throw new AppendError('invalid_labels', `labels must be sorted by name with unique names (${prev}, ${l.name})`);
+    prev = l.name;
+  }
+}
+
+export class HeadAppender implements Appender {
+  private ids: Float64Array = new Float64Array(1024);
+  private ts: Float64Array = new Float64Array(1024);
+  private vs: Float64Array = new Float64Array(1024);
+  private count = 0;
+  private created: MemSeries[] = [];
+  private batch: number;
+  private readonly record = new ByteWriter(64 * 1024);
+
+  constructor(private readonly st: TsdbState) {
+    this.batch = ++st.batchCounter;
+  }
+
+  append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef {
+    if (!Number.isSafeInteger(t)) throw new RangeError(`sample timestamp must be an integer number of milliseconds, got ${t}`);
+    let s = ref > 0 ? this.st.head.get(ref) : undefined;
+    if (s === undefined) s = this.lookup(labels);
+    const pending = s.pendingBatch === this.batch;
+    const lastT = pending ? s.pendingT : s.lastT;
+    if (t <= lastT) {
+      const lastV = pending ? s.pendingV : s.lastV;
+      if (t === lastT) {
+        if (sameValue(v, lastV)) return s.id;
+        throw new AppendError('duplicate', `a different value for an existing timestamp ${t}`);
+      }
+      if (t < lastT - this.st.outOfOrderWindowMs) {
+        throw new AppendError('out_of_order', `sample at ${t} is older than the series' last sample at ${lastT}`);
+      }
+    } else {
+      s.pendingBatch = this.batch;
+      s.pendingT = t;
+      s.pendingV = v;
+    }
+    if (this.count === this.ids.length) this.grow();
+    const i = this.count++;
+    this.ids[i] = s.id;
+    this.ts[i] = t;
+    this.vs[i] = v;
+    return s.id;
+  }
+
+  private lookup(labels: Labels): MemSeries {
+    const head = this.st.head;
+    const found = head.getByLabels(labels);
+    if (found) return found;
+    validateLabels(labels);
+    if (this.st.maxSeries > 0 && head.size >= this.st.maxSeries) {
+      throw new AppendError('series_limit', `the workspace already has ${head.size} series (limit ${this.st.maxSeries})`);
+    }
+    const s = head.add(head.nextId, labels);
+    this.created.push(s);
+    return s;
+  }
+
+  private grow(): void {
+    const n = this.ids.length * 2;
+    const resize = (a: Float64Array): Float64Array => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.ids = resize(this.ids);
+    this.ts = resize(this.ts);
+    this.vs = resize(this.vs);
+  }
+
+  commit(): void {
+    const { head, storage } = this.st;
+    if (this.count > 0) {
+      const defs = new Set<MemSeries>();
+      for (let i = 0; i < this.count; i++) {
+        const s = head.get(this.ids[i]!);
+        if (s && !s.logged) defs.add(s);
+      }
+      const plain = encodeLogRecord(this.record, [...defs], [], { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
+      const seq = this.st.nextLogSeq++;
+      storage.putLog(seq, storage.seal(items.log(seq), plain));
+      for (const s of defs) s.logged = true;
+      applySamples(this.st, this.ids, this.ts, this.vs, this.count);
+    }
+    this.reset();
+  }
+
+  rollback(): void {
+    for (const s of this.created) if (!s.logged && s.count === 0 && s.lastT === -Infinity) this.st.head.remove(s);
+    this.reset();
+  }
+
+  private reset(): void {
+    this.count = 0;
+    this.created = [];
+    this.batch = ++this.st.batchCounter;
+    if (this.ids.length > 64 * 1024) {
+      this.ids = new Float64Array(1024);
+      this.ts = new Float64Array(1024);
+      this.vs = new Float64Array(1024);
+    }
+  }
+}
+
+/** Adds committed (or replayed) samples to the head, applying the same order rules as append. */
+export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, count: number): void {
+  const head = st.head;
+  const window = st.outOfOrderWindowMs;
+  for (let i = 0; i < count; i++) {
+    const s = head.get(ids[i]!);
+    if (!s) continue;
+    const t = ts[i]!;
+    if (t <= s.lastT && (t === s.lastT || t < s.lastT - window)) continue;
+    s.push(t, vs[i]!);
+  }
+}

@@ -1,0 +1,150 @@
+// Bit-level writer and reader for chunk encodings (most significant bit first).
+// The reader peeks 32 bits at a time, so a stream must be followed by at least 4 readable bytes
+// (chunk rows end with PAD_BYTES zero bytes for that).
+
+export const PAD_BYTES = 8;
+const TWO_32 = 4294967296;
+
+export class BitWriter {
+  private buf: Uint8Array;
+  /** Index of the byte being filled. */
+  private byte = 0;
+  /** Bits already used in that byte (0..7). */
+  private bit = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  /** Writes the low `n` bits of unsigned `v` (0 <= n <= 32). */
+  writeBits(v: number, n: number): void {
+    if (this.byte + 6 > this.buf.length) this.grow();
+    const buf = this.buf;
+    while (n > 0) {
+      const free = 8 - this.bit;
+      const take = n < free ? n : free;
+      n -= take;
+      const part = (n >= 32 ? 0 : v >>> n) & ((1 << take) - 1);
+      buf[this.byte] = buf[this.byte]! | (part << (free - take));
+      this.bit += take;
+      if (this.bit === 8) {
+        this.bit = 0;
+        this.byte++;
+      }
+    }
+  }
+
+  writeBit(b: number): void {
+    this.writeBits(b, 1);
+  }
+
+  /** Writes an unsigned integer below 2^n, n up to 64 (values above 2^53 are not exact as numbers; callers avoid them). */
+  writeWide(v: number, n: number): void {
+    if (n <= 32) return this.writeBits(v >>> 0, n);
+    const hi = Math.floor(v / TWO_32);
+    this.writeBits(hi >>> 0, n - 32);
+    this.writeBits((v - hi * TWO_32) >>> 0, 32);
+  }
+
+  /** Two 32-bit halves of a 64-bit pattern. */
+  writeWord64(hi: number, lo: number): void {
+    this.writeBits(hi >>> 0, 32);
+    this.writeBits(lo >>> 0, 32);
+  }
+
+  /** Unsigned integer (< 2^53) in 7-bit groups with a continuation bit: small headers stay small. */
+  writeVar(v: number): void {
+    while (v >= 128) {
+      this.writeBits(0x80 | (v % 128), 8);
+      v = Math.floor(v / 128);
+    }
+    this.writeBits(v, 8);
+  }
+
+  /** Pads to a byte boundary and returns the bytes written (a view, valid until the next write). */
+  finish(): Uint8Array {
+    return this.buf.subarray(0, this.bit === 0 ? this.byte : this.byte + 1);
+  }
+
+  reset(): void {
+    this.buf.fill(0, 0, this.byte + 1);
+    this.byte = 0;
+    this.bit = 0;
+  }
+
+  private grow(): void {
+    const next = new Uint8Array(this.buf.length * 2 + 16);
+    next.set(this.buf);
+    this.buf = next;
+  }
+}
+
+export class BitReader {
+  /** Absolute bit position in `buf`. */
+  pos: number;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    byteOffset: number,
+  ) {
+    this.pos = byteOffset * 8;
+  }
+
+  /** The next 32 bits without consuming them. */
+  peek32(): number {
+    const b = this.buf;
+    const p = this.pos;
+    const i = p >>> 3;
+    const w = ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+    const s = p & 7;
+    return s === 0 ? w : ((w << s) | (b[i + 4]! >>> (8 - s))) >>> 0;
+  }
+
+  /** Reads `n` bits (0..32) as an unsigned number. */
+  readBits(n: number): number {
+    if (n === 0) return 0;
+    const v = this.peek32() >>> (32 - n);
+    this.pos += n;
+    return v;
+  }
+
+  readBit(): number {
+    const b = this.buf[this.pos >>> 3]!;
+    const v = (b >>> (7 - (this.pos & 7))) & 1;
+    this.pos++;
+    return v;
+  }
+
+  readWide(n: number): number {
+    if (n <= 32) return this.readBits(n);
+    const hi = this.readBits(n - 32);
+    return hi * TWO_32 + this.readBits(32);
+  }
+
+  readVar(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.readBits(8);
+      v += (b & 0x7f) * mul;
+      if (b < 128) return v;
+      mul *= 128;
+    }
+  }
+}
+
+/** Maps signed integers (|v| < 2^52) to unsigned: 0, -1, 1, -2 … → 0, 1, 2, 3 … */
+export function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+export function unzigzag(z: number): number {
+  if (z < 0x80000000) return (z >>> 1) ^ -(z & 1);
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+/** Number of bits needed for unsigned `v` (0 for 0). */
+export function bitLength(v: number): number {
+  if (v < TWO_32) return 32 - Math.clz32(v);
+  return 32 + (32 - Math.clz32(Math.floor(v / TWO_32)));
+}

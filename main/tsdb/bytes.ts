@@ -1,0 +1,125 @@
+// Byte-level record encoding (varints, float64, strings) for log records, series pages and chunk
+// row directories. Bit-level chunk payloads use ./bitstream instead.
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+export class ByteWriter {
+  private buf: Buffer;
+  len = 0;
+
+  constructor(capacity = 1024) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  byte(v: number): void {
+    this.ensure(1);
+    this.buf[this.len++] = v;
+  }
+
+  /** Unsigned integer < 2^53. */
+  varint(v: number): void {
+    this.ensure(8);
+    const b = this.buf;
+    while (v >= 128) {
+      b[this.len++] = 0x80 | (v % 128);
+      v = Math.floor(v / 128);
+    }
+    b[this.len++] = v;
+  }
+
+  /** Signed integer, |v| < 2^52. */
+  svarint(v: number): void {
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+
+  float64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.len);
+    this.len += 8;
+  }
+
+  string(s: string): void {
+    const bytes = utf8.encode(s);
+    this.varint(bytes.length);
+    this.bytes(bytes);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  zeros(n: number): void {
+    this.ensure(n);
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+  }
+
+  /** A copy of the bytes written (the writer may be reused). */
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.len));
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+}
+
+export class ByteReader {
+  pos: number;
+
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+  ) {
+    this.pos = pos;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  byte(): number {
+    if (this.pos >= this.buf.length) throw new RangeError('record truncated');
+    return this.buf[this.pos++]!;
+  }
+
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.byte();
+      v += (b & 0x7f) * mul;
+      if (b < 128) return v;
+      mul *= 128;
+    }
+  }
+
+  svarint(): number {
+    const z = this.varint();
+    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  }
+
+  float64(): number {
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  string(): string {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new RangeError('record truncated');
+    const s = utf8Decoder.decode(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return s;
+  }
+}

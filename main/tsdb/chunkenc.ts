@@ -1,0 +1,351 @@
+// One series' samples in one time bucket as a compact bit stream (after Gorilla/Prometheus XOR
+// chunks, with two changes that matter for real metrics):
+//  - timestamps: delta-of-delta, coded with an adaptive prefix code whose widths are chosen per
+//    chunk from the data; an all-regular scrape costs one flag bit for the whole chunk;
+//  - values: when every value is a decimal with at most MAX_SCALE fraction digits (integer
+//    counters, bytes, centisecond CPU counters, rounded gauges…), the scaled integers are coded as
+//    deltas or deltas-of-deltas (whichever is smaller) with the same prefix code; otherwise the
+//    Gorilla XOR coding. Every encoding reproduces the float64 bit pattern exactly (checked while
+//    encoding), so stale markers and -0 survive.
+//
+// Layout (bits): n, firstT-bucketStart, [firstDelta, dod stream], value kind, value payload.
+import { BitReader, BitWriter, bitLength, unzigzag, zigzag } from './bitstream';
+
+const MAX_SCALE = 6;
+const MAX_SCALED = 2 ** 50;
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000];
+const VALUE_XOR = 0;
+const VALUE_DELTA = 1;
+const VALUE_DOD = 2;
+/** The first prefix class holds values below 2^b: b is capped so one 32-bit peek decodes it. */
+const MAX_B = 24;
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer); // little-endian: [lo, hi]
+
+let scratch = new Float64Array(1024);
+let scratch2 = new Float64Array(1024);
+function ensureScratch(n: number): void {
+  if (scratch.length < n) {
+    scratch = new Float64Array(n * 2);
+    scratch2 = new Float64Array(n * 2);
+  }
+}
+
+// ---- adaptive prefix code for unsigned integers ----------------------------------------------
+// '0' → 0;  '10' + b bits → 1 + bits;  '11' + b2 bits → bits.  A leading flag bit marks an
+// all-zero stream (regular scrapes, constant series), which then costs nothing more.
+
+interface StreamPlan {
+  bits: number;
+  b: number;
+  b2: number;
+  allZero: boolean;
+}
+
+const hist = new Float64Array(64);
+
+function planStream(zs: Float64Array, count: number): StreamPlan {
+  hist.fill(0);
+  let zeros = 0;
+  let max = 0;
+  for (let i = 0; i < count; i++) {
+    const z = zs[i]!;
+    if (z === 0) zeros++;
+    else {
+      hist[bitLength(z - 1)]!++;
+      if (z > max) max = z;
+    }
+  }
+  if (zeros === count) return { bits: 1, b: 0, b2: 0, allZero: true };
+  const b2 = bitLength(max);
+  const nonZero = count - zeros;
+  let best = Infinity;
+  let bestB = 0;
+  let inFirst = 0;
+  for (let b = 0; b <= Math.min(MAX_B, b2); b++) {
+    inFirst += hist[b]!;
+    const cost = zeros + inFirst * (2 + b) + (nonZero - inFirst) * (2 + b2);
+    if (cost < best) {
+      best = cost;
+      bestB = b;
+    }
+  }
+  return { bits: 1 + 11 + best, b: bestB, b2, allZero: false };
+}
+
+function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: StreamPlan): void {
+  if (plan.allZero) return w.writeBit(1);
+  w.writeBit(0);
+  const { b, b2 } = plan;
+  w.writeBits(b, 5);
+  w.writeBits(b2, 6);
+  const firstMax = 2 ** b;
+  for (let i = 0; i < count; i++) {
+    const z = zs[i]!;
+    if (z === 0) w.writeBit(0);
+    else if (z - 1 < firstMax) {
+      w.writeBits(2, 2);
+      w.writeWide(z - 1, b);
+    } else {
+      w.writeBits(3, 2);
+      w.writeWide(z, b2);
+    }
+  }
+}
+
+function readStream(r: BitReader, out: Float64Array, count: number): void {
+  if (r.readBit() === 1) {
+    out.fill(0, 0, count);
+    return;
+  }
+  const b = r.readBits(5);
+  const b2 = r.readBits(6);
+  const shift = 32 - b;
+  for (let i = 0; i < count; i++) {
+    const p = r.peek32();
+    if ((p & 0x80000000) === 0) {
+      r.pos += 1;
+      out[i] = 0;
+    } else if ((p & 0x40000000) === 0) {
+      out[i] = b === 0 ? 1 : ((p << 2) >>> shift) + 1;
+      r.pos += 2 + b;
+    } else {
+      r.pos += 2;
+      out[i] = r.readWide(b2);
+    }
+  }
+}
+
+// ---- values -----------------------------------------------------------------------------------
+
+/** Smallest decimal scale at which every value is an exact integer, or -1. */
+function decimalScale(vs: Float64Array, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) {
+    const v = vs[i]!;
+    for (;;) {
+      const p = POW10[s]!;
+      const k = Math.round(v * p);
+      if (k / p === v && Math.abs(k) <= MAX_SCALED && !(v === 0 && 1 / v < 0)) break;
+      if (++s > MAX_SCALE || v !== v) return -1;
+    }
+  }
+  return s;
+}
+
+function writeValues(w: BitWriter, vs: Float64Array, from: number, to: number): void {
+  const n = to - from;
+  const s = decimalScale(vs, from, to);
+  if (s >= 0 && n >= 2 && writeScaled(w, vs, from, to, s)) return;
+  w.writeBits(VALUE_XOR, 2);
+  writeXor(w, vs, from, to);
+}
+
+/** Returns false (writing nothing) when a value does not survive the round trip at scale `s`. */
+function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s: number): boolean {
+  const n = to - from;
+  const p = POW10[s]!;
+  ensureScratch(n);
+  const ks = scratch2;
+  for (let i = 0; i < n; i++) {
+    const k = Math.round(vs[from + i]! * p);
+    if (k / p !== vs[from + i]) return false;
+    ks[i] = k;
+  }
+  const deltas = scratch;
+  for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(ks[i]! - ks[i - 1]!);
+  const deltaPlan = planStream(deltas, n - 1);
+  const dods = new Float64Array(Math.max(0, n - 2));
+  for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
+  const dodPlan = planStream(dods, n - 2);
+  const useDod = dodPlan.bits + 8 < deltaPlan.bits;
+  w.writeBits(useDod ? VALUE_DOD : VALUE_DELTA, 2);
+  w.writeBits(s, 3);
+  w.writeVar(zigzag(ks[0]!));
+  if (useDod) {
+    w.writeVar(zigzag(ks[1]! - ks[0]!));
+    writeStream(w, dods, n - 2, dodPlan);
+  } else {
+    writeStream(w, deltas, n - 1, deltaPlan);
+  }
+  return true;
+}
+
+function readValues(r: BitReader, out: Float64Array, n: number): void {
+  const kind = r.readBits(2);
+  if (kind === VALUE_XOR) return readXor(r, out, n);
+  const p = POW10[r.readBits(3)]!;
+  ensureScratch(n);
+  const zs = scratch;
+  let k = unzigzag(r.readVar());
+  out[0] = k / p;
+  if (kind === VALUE_DELTA) {
+    readStream(r, zs, n - 1);
+    for (let i = 1; i < n; i++) {
+      k += unzigzag(zs[i - 1]!);
+      out[i] = k / p;
+    }
+    return;
+  }
+  let d = unzigzag(r.readVar());
+  k += d;
+  out[1] = k / p;
+  readStream(r, zs, n - 2);
+  for (let i = 2; i < n; i++) {
+    d += unzigzag(zs[i - 2]!);
+    k += d;
+    out[i] = k / p;
+  }
+}
+
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+function writeXor(w: BitWriter, vs: Float64Array, from: number, to: number): void {
+  f64[0] = vs[from]!;
+  let ph = u32[1]!;
+  let pl = u32[0]!;
+  w.writeWord64(ph, pl);
+  let lead = -1;
+  let trail = 0;
+  for (let i = from + 1; i < to; i++) {
+    f64[0] = vs[i]!;
+    const h = u32[1]!;
+    const l = u32[0]!;
+    const xh = (h ^ ph) >>> 0;
+    const xl = (l ^ pl) >>> 0;
+    ph = h;
+    pl = l;
+    if (xh === 0 && xl === 0) {
+      w.writeBit(0);
+      continue;
+    }
+    let ld = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+    const tr = xl !== 0 ? ctz32(xl) : 32 + ctz32(xh);
+    if (ld > 31) ld = 31;
+    if (lead >= 0 && ld >= lead && tr >= trail) {
+      w.writeBits(2, 2);
+      writeShifted(w, xh, xl, trail, 64 - lead - trail);
+    } else {
+      lead = ld;
+      trail = tr;
+      const sig = 64 - ld - tr;
+      w.writeBits(3, 2);
+      w.writeBits(ld, 5);
+      w.writeBits(sig & 63, 6);
+      writeShifted(w, xh, xl, tr, sig);
+    }
+  }
+}
+
+/** Writes `sig` bits of the 64-bit (xh:xl) shifted right by `tr`. */
+function writeShifted(w: BitWriter, xh: number, xl: number, tr: number, sig: number): void {
+  let hi: number, lo: number;
+  if (tr === 0) {
+    hi = xh;
+    lo = xl;
+  } else if (tr < 32) {
+    lo = ((xl >>> tr) | (xh << (32 - tr))) >>> 0;
+    hi = xh >>> tr;
+  } else {
+    lo = xh >>> (tr - 32);
+    hi = 0;
+  }
+  if (sig <= 32) w.writeBits(lo & (sig === 32 ? 0xffffffff : (1 << sig) - 1), sig);
+  else {
+    w.writeBits(hi, sig - 32);
+    w.writeBits(lo, 32);
+  }
+}
+
+function readXor(r: BitReader, out: Float64Array, n: number): void {
+  let ph = r.readBits(32);
+  let pl = r.readBits(32);
+  u32[1] = ph;
+  u32[0] = pl;
+  out[0] = f64[0]!;
+  let lead = 0;
+  let trail = 0;
+  for (let i = 1; i < n; i++) {
+    if (r.readBit() === 1) {
+      if (r.readBit() === 1) {
+        lead = r.readBits(5);
+        const sig = r.readBits(6);
+        trail = 64 - lead - (sig === 0 ? 64 : sig);
+      }
+      const sig = 64 - lead - trail;
+      let hi = 0;
+      let lo: number;
+      if (sig <= 32) lo = r.readBits(sig);
+      else {
+        hi = r.readBits(sig - 32);
+        lo = r.readBits(32);
+      }
+      // Shift (hi:lo) left by trail.
+      let xh: number, xl: number;
+      if (trail === 0) {
+        xh = hi;
+        xl = lo;
+      } else if (trail < 32) {
+        xh = ((hi << trail) | (lo >>> (32 - trail))) >>> 0;
+        xl = (lo << trail) >>> 0;
+      } else {
+        xh = (lo << (trail - 32)) >>> 0;
+        xl = 0;
+      }
+      ph = (ph ^ xh) >>> 0;
+      pl = (pl ^ xl) >>> 0;
+      u32[1] = ph;
+      u32[0] = pl;
+    }
+    out[i] = f64[0]!;
+  }
+}
+
+// ---- chunk ------------------------------------------------------------------------------------
+
+/** Encodes samples [from, to) (timestamps strictly ascending, all >= bucketStart). */
+export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, from: number, to: number, bucketStart: number): void {
+  const n = to - from;
+  w.writeVar(n);
+  w.writeVar(ts[from]! - bucketStart);
+  if (n >= 2) {
+    w.writeVar(ts[from + 1]! - ts[from]!);
+    ensureScratch(n);
+    const dods = scratch;
+    for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ts[from + i]! - 2 * ts[from + i - 1]! + ts[from + i - 2]!);
+    writeStream(w, dods, n - 2, planStream(dods, n - 2));
+  }
+  writeValues(w, vs, from, to);
+}
+
+export interface DecodedChunk {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+export function decodeChunk(buf: Uint8Array, byteOffset: number, bucketStart: number): DecodedChunk {
+  const r = new BitReader(buf, byteOffset);
+  const n = r.readVar();
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let t = bucketStart + r.readVar();
+  ts[0] = t;
+  if (n >= 2) {
+    let d = r.readVar();
+    t += d;
+    ts[1] = t;
+    ensureScratch(n);
+    const zs = scratch;
+    readStream(r, zs, n - 2);
+    for (let i = 2; i < n; i++) {
+      d += unzigzag(zs[i - 2]!);
+      t += d;
+      ts[i] = t;
+    }
+  }
+  readValues(r, vs, n);
+  return { timestamps: ts, values: vs };
+}

@@ -1,0 +1,149 @@
+// Compaction: cut head samples into sealed chunk rows (one row per bucket and series group),
+// persist new series into sealed series pages, and replace the log with one checkpoint record
+// (series states + the samples still in the head), all in one SQLite transaction.
+import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
+import { ByteWriter } from './bytes';
+import type { MemSeries } from './head';
+import { writeSeriesPages } from './series-index';
+import { bucketOf, type TsdbState } from './state';
+import { items } from './storage';
+import { encodeLogRecord, type SeriesState } from './wal-record';
+
+export interface CompactOptions {
+  /** Also cut the newest, still-open buckets (default: only buckets the head has moved past). */
+  readonly all?: boolean;
+}
+
+export function compact(st: TsdbState, opts: CompactOptions = {}): void {
+  const { head, storage } = st;
+  const { bucketMs, seriesPerPart } = storage.layout;
+  let headMaxT = -Infinity;
+  for (const s of head.all()) {
+    if (s.count === 0) continue;
+    s.sortHead();
+    headMaxT = Math.max(headMaxT, s.timestamps[s.count - 1]!);
+  }
+  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
+  const limitBucket = opts.all ? Infinity : bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs);
+
+  const rows = new Map<number, Map<number, ChunkInput[]>>();
+  const cuts: [MemSeries, number][] = [];
+  for (const s of head.all()) {
+    let i = 0;
+    while (i < s.count) {
+      const bucket = bucketOf(s.timestamps[i]!, bucketMs);
+      if (bucket >= limitBucket) break;
+      const end = (bucket + 1) * bucketMs;
+      let j = i + 1;
+      while (j < s.count && s.timestamps[j]! < end) j++;
+      let parts = rows.get(bucket);
+      if (!parts) rows.set(bucket, (parts = new Map()));
+      const part = Math.floor(s.id / seriesPerPart);
+      let inputs = parts.get(part);
+      if (!inputs) parts.set(part, (inputs = []));
+      inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from: i, to: j });
+      i = j;
+    }
+    if (i > 0) cuts.push([s, i]);
+  }
+
+  storage.transaction(() => {
+    for (const [bucket, parts] of rows) {
+      for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
+    }
+    writeCheckpoint(st, new Map(cuts));
+  });
+  for (const [s, n] of cuts) s.dropFirst(n);
+  storage.shrink();
+}
+
+/** Writes (or merges into) the chunk row of one bucket and series group. */
+export function writeChunkRow(st: TsdbState, bucket: number, part: number, inputs: ChunkInput[]): void {
+  const { storage } = st;
+  const layout = storage.layout;
+  const item = items.chunk(bucket, part, layout);
+  const bucketStart = bucket * layout.bucketMs;
+  const existing = storage.chunk(bucket, part);
+  let all = inputs;
+  if (existing) {
+    const old = new ChunkRow(storage.open(item, existing), bucketStart);
+    const byId = new Map(inputs.map((c) => [c.id, c]));
+    all = [];
+    for (const id of old.ids()) {
+      const d = old.decode(id)!;
+      const fresh = byId.get(id);
+      byId.delete(id);
+      if (!fresh) {
+        all.push({ id, timestamps: d.timestamps, values: d.values, from: 0, to: d.timestamps.length });
+        continue;
+      }
+      const m = mergeSamples(d.timestamps, d.values, fresh.timestamps.subarray(fresh.from, fresh.to), fresh.values.subarray(fresh.from, fresh.to));
+      all.push({ id, timestamps: m.timestamps, values: m.values, from: 0, to: m.timestamps.length });
+    }
+    all.push(...byId.values());
+    all.sort((a, b) => a.id - b.id);
+  }
+  putChunkRow(st, bucket, part, all);
+}
+
+/** Replaces the chunk row of one bucket and series group with `inputs` (deleting it when empty). */
+export function putChunkRow(st: TsdbState, bucket: number, part: number, inputs: readonly ChunkInput[]): void {
+  const { storage } = st;
+  const layout = storage.layout;
+  const kept = inputs.filter((c) => c.to > c.from);
+  if (kept.length === 0) return storage.deleteChunk(bucket, part);
+  const samples = kept.reduce((n, c) => n + c.to - c.from, 0);
+  const plain = encodeChunkRow(kept, bucket * layout.bucketMs);
+  storage.putChunk(bucket, part, samples, storage.seal(items.chunk(bucket, part, layout), plain));
+}
+
+/** Merges two ascending sample runs; on equal timestamps `b` (the newer data) wins. */
+export function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: Float64Array): { timestamps: Float64Array; values: Float64Array } {
+  const ts = new Float64Array(at.length + bt.length);
+  const vs = new Float64Array(ts.length);
+  let i = 0, j = 0, n = 0;
+  while (i < at.length || j < bt.length) {
+    if (j >= bt.length || (i < at.length && at[i]! < bt[j]!)) {
+      ts[n] = at[i]!;
+      vs[n++] = av[i++]!;
+    } else {
+      if (i < at.length && at[i] === bt[j]) i++;
+      ts[n] = bt[j]!;
+      vs[n++] = bv[j++]!;
+    }
+  }
+  return { timestamps: ts.subarray(0, n), values: vs.subarray(0, n) };
+}
+
+/**
+ * Replaces the log with one record: every series' state and the head samples after `cuts`.
+ * Series known only from the log are first written to the series index. Call inside a transaction.
+ */
+export function writeCheckpoint(st: TsdbState, cuts: Map<MemSeries, number>): void {
+  const { head, storage } = st;
+  const fresh = [...head.all()].filter((s) => !s.persisted);
+  writeSeriesPages(st, fresh);
+  for (const s of fresh) s.persisted = s.logged = true;
+  const states: SeriesState[] = [];
+  let total = 0;
+  for (const s of head.all()) {
+    if (s.lastT !== -Infinity) states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
+    total += s.count - (cuts.get(s) ?? 0);
+  }
+  const ids = new Float64Array(total);
+  const ts = new Float64Array(total);
+  const vs = new Float64Array(total);
+  let n = 0;
+  for (const s of head.all()) {
+    for (let i = cuts.get(s) ?? 0; i < s.count; i++) {
+      ids[n] = s.id;
+      ts[n] = s.timestamps[i]!;
+      vs[n++] = s.values[i]!;
+    }
+  }
+  storage.clearLog();
+  if (states.length === 0 && total === 0) return;
+  const plain = encodeLogRecord(new ByteWriter(total * 12 + states.length * 28 + 64), [], states, { ids, timestamps: ts, values: vs, count: total });
+  const seq = st.nextLogSeq++;
+  storage.putLog(seq, storage.seal(items.log(seq), plain));
+}

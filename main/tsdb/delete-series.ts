@@ -1,0 +1,74 @@
+// Deleting series data for good: the head is first cut into chunk rows (so the log holds no
+// samples), then every chunk row holding a matching series is rewritten without the deleted
+// samples; series left empty leave the index. secure_delete and a WAL checkpoint make sure the
+// old ciphertext is overwritten, so not even the data key can bring it back.
+import { ChunkRow, type ChunkInput } from './chunk-row';
+import { compact, putChunkRow, writeCheckpoint } from './compaction';
+import type { MemSeries } from './head';
+import { selectSeries } from './matchers';
+import { removeFromSeriesPages } from './series-index';
+import type { TsdbState } from './state';
+import { items } from './storage';
+import type { Matcher } from './types';
+
+const ALL_BUCKETS = 2 ** 40;
+
+/** Returns the number of samples deleted. */
+export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number): number {
+  const targets = selectSeries(st.head, matchers);
+  if (targets.length === 0 || mint > maxt) return 0;
+  compact(st, { all: true });
+  const { storage, head } = st;
+  const layout = storage.layout;
+  const byPart = new Map<number, Map<number, MemSeries>>();
+  for (const s of targets) {
+    const part = Math.floor(s.id / layout.seriesPerPart);
+    let m = byPart.get(part);
+    if (!m) byPart.set(part, (m = new Map()));
+    m.set(s.id, s);
+  }
+  let deleted = 0;
+  const remaining = new Set<number>();
+  storage.transaction(() => {
+    for (const [part, members] of byPart) {
+      for (const row of storage.chunksOfPart(part, -ALL_BUCKETS, ALL_BUCKETS)) {
+        const bucketStart = row.bucket * layout.bucketMs;
+        const chunkRow = new ChunkRow(storage.open(items.chunk(row.bucket, part, layout), row), bucketStart);
+        const overlaps = bucketStart <= maxt && bucketStart + layout.bucketMs > mint;
+        const inputs: ChunkInput[] = [];
+        let changed = false;
+        for (const id of chunkRow.ids()) {
+          const d = chunkRow.decode(id)!;
+          let { timestamps, values } = d;
+          if (members.has(id) && overlaps) {
+            const keep: number[] = [];
+            for (let i = 0; i < timestamps.length; i++) if (timestamps[i]! < mint || timestamps[i]! > maxt) keep.push(i);
+            if (keep.length < timestamps.length) {
+              changed = true;
+              deleted += timestamps.length - keep.length;
+              timestamps = Float64Array.from(keep, (i) => d.timestamps[i]!);
+              values = Float64Array.from(keep, (i) => d.values[i]!);
+            }
+          }
+          if (members.has(id) && timestamps.length > 0) remaining.add(id);
+          inputs.push({ id, timestamps, values, from: 0, to: timestamps.length });
+        }
+        if (changed) putChunkRow(st, row.bucket, part, inputs);
+      }
+    }
+    const gone = new Set<number>();
+    for (const s of targets) {
+      if (!remaining.has(s.id)) gone.add(s.id);
+      else {
+        // Keep the series' bookkeeping free of deleted samples (the log's checkpoint stores it).
+        if (s.lastT >= mint && s.lastT <= maxt) s.lastV = NaN;
+        if (s.minT >= mint && s.minT <= maxt) s.minT = maxt + 1;
+      }
+    }
+    if (gone.size) removeFromSeriesPages(st, gone);
+    for (const id of gone) head.remove(head.get(id)!);
+    writeCheckpoint(st, new Map());
+  });
+  storage.shrink();
+  return deleted;
+}

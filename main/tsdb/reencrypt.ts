@@ -1,0 +1,49 @@
+// Data-key rotation: every row sealed with an older key is opened and sealed again with the
+// current key, a few rows per transaction, so an interrupted run resumes where it stopped.
+import type { TsdbState } from './state';
+import { items, type Item, type StoredRow } from './storage';
+
+const ROWS_PER_TRANSACTION = 32;
+
+export function reencrypt(st: TsdbState, onProgress?: (done: number, total: number) => void): void {
+  const { storage } = st;
+  const current = storage.currentKeyId;
+  const layout = storage.layout;
+  interface Job {
+    item: Item;
+    load(): StoredRow | undefined;
+    save(row: StoredRow): void;
+  }
+  const jobs: Job[] = [];
+  for (const p of storage.pages()) {
+    if (p.keyId !== current) jobs.push({ item: items.page(p.page), load: () => p, save: (r) => storage.putPage(p.page, r) });
+  }
+  for (const l of storage.logRows()) {
+    if (l.keyId !== current) jobs.push({ item: items.log(l.seq), load: () => l, save: (r) => storage.putLog(l.seq, r) });
+  }
+  for (const c of storage.chunkKeys()) {
+    if (c.keyId === current) continue;
+    let samples = 0;
+    jobs.push({
+      item: items.chunk(c.bucket, c.part, layout),
+      load: () => {
+        const row = storage.chunk(c.bucket, c.part);
+        samples = row?.samples ?? 0;
+        return row;
+      },
+      save: (r) => storage.putChunk(c.bucket, c.part, samples, r),
+    });
+  }
+  const total = jobs.length;
+  onProgress?.(0, total);
+  for (let i = 0; i < total; i += ROWS_PER_TRANSACTION) {
+    storage.transaction(() => {
+      for (const job of jobs.slice(i, i + ROWS_PER_TRANSACTION)) {
+        const row = job.load();
+        if (row) job.save(storage.seal(job.item, storage.open(job.item, row)));
+      }
+    });
+    onProgress?.(Math.min(total, i + ROWS_PER_TRANSACTION), total);
+  }
+  storage.shrink();
+}

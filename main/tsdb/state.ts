@@ -1,0 +1,22 @@
+// What the store's parts share: the SQLite file, the head, the layout and options.
+import type { Head } from './head';
+import type { Storage } from './storage';
+
+export interface TsdbState {
+  readonly storage: Storage;
+  readonly head: Head;
+  /** Samples older than a series' last sample by at most this much are still accepted. */
+  readonly outOfOrderWindowMs: number;
+  /** 0 = no limit. */
+  readonly maxSeries: number;
+  /** Sequence number for the next log record. */
+  nextLogSeq: number;
+  /** Id for the next series page. */
+  nextPage: number;
+  /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
+  batchCounter: number;
+}
+
+export function bucketOf(t: number, bucketMs: number): number {
+  return Math.floor(t / bucketMs);
+}

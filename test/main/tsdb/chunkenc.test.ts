@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
+import { decodeChunk, encodeChunk } from '../../../main/tsdb/chunkenc';
+import { STALE_NAN_BITS } from '../../../main/tsdb/types';
+import { fromBits, toBits } from './helpers';
+
+function roundTrip(ts: number[], vs: number[] | Float64Array, bucketStart = 0): { bytes: number; t: Float64Array; v: Float64Array } {
+  const w = new BitWriter(16);
+  encodeChunk(w, Float64Array.from(ts), Float64Array.from(vs), 0, ts.length, bucketStart);
+  const enc = w.finish();
+  const buf = new Uint8Array(enc.length + PAD_BYTES);
+  buf.set(enc);
+  const d = decodeChunk(buf, 0, bucketStart);
+  return { bytes: enc.length, t: d.timestamps, v: d.values };
+}
+
+function expectBitExact(actual: Float64Array, expected: ArrayLike<number>): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) expect(toBits(actual[i]!), `index ${i}`).toBe(toBits(expected[i]!));
+}
+
+describe('chunkenc', () => {
+  const base = 1_700_000_000_000;
+  const regular = Array.from({ length: 480 }, (_, i) => base + i * 15_000);
+
+  it('codes a constant series on a regular scrape in a few bytes', () => {
+    const r = roundTrip(regular, regular.map(() => 1), base);
+    expect(Array.from(r.t)).toEqual(regular);
+    expectBitExact(r.v, regular.map(() => 1));
+    expect(r.bytes).toBeLessThan(24);
+  });
+
+  it('codes integer counters and decimal gauges exactly and compactly', () => {
+    let c = 1000;
+    const counter = regular.map((_, i) => (c += 100 + ((i * 7919) % 23)));
+    const cpu = regular.map((_, i) => Math.round((12345.67 + i * 14.99 + ((i * 31) % 7) / 100) * 100) / 100);
+    for (const vs of [counter, cpu]) {
+      const r = roundTrip(regular, vs, base);
+      expectBitExact(r.v, vs);
+      expect(r.bytes / vs.length).toBeLessThan(1.2);
+    }
+  });
+
+  it('falls back to XOR for arbitrary floats and keeps special values bit-exact', () => {
+    // A Float64Array, not a JS array: V8 canonicalizes NaN payloads stored in double arrays.
+    const vs = new Float64Array(58);
+    for (let i = 0; i < 50; i++) vs[i] = Math.sin(i) * 1e3;
+    vs.set([NaN, 0, -0, Infinity, -Infinity, Number.MIN_VALUE, Number.MAX_VALUE, 0], 50);
+    vs[51] = fromBits(STALE_NAN_BITS);
+    const ts = Array.from({ length: vs.length }, (_, i) => base + i * 15_000 + (i % 3 === 0 ? 3 : 0));
+    const r = roundTrip(ts, vs, base - 1234);
+    expect(Array.from(r.t)).toEqual(ts);
+    expectBitExact(r.v, vs);
+    expect(toBits(r.v[51]!)).toBe(STALE_NAN_BITS);
+    expect(toBits(r.v[50]!)).not.toBe(STALE_NAN_BITS);
+  });
+
+  it('handles single samples, huge integers and irregular timestamps', () => {
+    for (const [ts, vs] of [
+      [[base], [42]],
+      [[base, base + 1], [2 ** 52, -(2 ** 52)]],
+      [[base, base + 1, base + 10_000_000, base + 10_000_001], [1.5, 2.25, -3.125, 1e-300]],
+    ] as [number[], number[]][]) {
+      const r = roundTrip(ts, vs, base);
+      expect(Array.from(r.t)).toEqual(ts);
+      expectBitExact(r.v, vs);
+    }
+  });
+});
