@@ -7,6 +7,8 @@ import { serve } from './serve';
 import { caExport } from './ca';
 import { certIssue } from './cert';
 import { auditCommands } from './audit';
+import { backup } from './backup';
+import { restore } from './restore';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -16,4 +18,6 @@ export const commands: Command[] = [
   caExport,
   certIssue,
   ...auditCommands,
+  backup,
+  restore,
 ];

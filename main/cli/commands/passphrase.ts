@@ -1,0 +1,55 @@
+// Where a backup passphrase comes from: --passphrase-file F, AMPULE_BACKUP_PASSPHRASE, or a prompt
+// on the terminal (never a command-line argument, which other users can see in `ps`).
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { UsageError, type CliContext, type ParsedArgs } from '../command';
+
+export const PASSPHRASE_OPTIONS = { 'passphrase-file': { type: 'string' } } as const;
+const MIN_LENGTH = 12;
+
+async function prompt(question: string): Promise<string> {
+  if (!process.stdin.isTTY) throw new UsageError('no passphrase: give --passphrase-file FILE or set AMPULE_BACKUP_PASSPHRASE (stdin is not a terminal to ask on)');
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  // Echo nothing while the passphrase is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
+    if (s.startsWith(question)) process.stderr.write(question);
+  };
+  try {
+    return await new Promise<string>((resolve) => rl.question(question, resolve));
+  } finally {
+    process.stderr.write('\n');
+    rl.close();
+  }
+}
+
+/** `confirm`: ask twice and enforce a minimum length (when making a backup). */
+export async function readPassphrase(args: ParsedArgs, ctx: CliContext, confirm: boolean): Promise<string> {
+  const file = args.values['passphrase-file'];
+  let p: string;
+  if (typeof file === 'string') p = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  else if (ctx.env.AMPULE_BACKUP_PASSPHRASE) p = ctx.env.AMPULE_BACKUP_PASSPHRASE;
+  else {
+    if (ctx.inServer) throw new UsageError('no passphrase: give --passphrase-file FILE or set AMPULE_BACKUP_PASSPHRASE');
+    p = await prompt('Backup passphrase: ');
+    if (confirm && (await prompt('Repeat passphrase: ')) !== p) throw new UsageError('the two passphrases differ');
+  }
+  if (!p) throw new UsageError('the backup passphrase is empty');
+  if (confirm && p.length < MIN_LENGTH) throw new UsageError(`the backup passphrase must be at least ${MIN_LENGTH} characters`);
+  return p;
+}
+
+/** Progress on stderr, at most every half second, plus the final line. */
+export function progressPrinter(ctx: CliContext, label: string): { update(text: string): void; done(text: string): void } {
+  let last = 0;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (now - last < 500) return;
+      last = now;
+      ctx.err(`${label}: ${text}`);
+    },
+    done(text) {
+      ctx.err(`${label}: ${text}`);
+    },
+  };
+}
