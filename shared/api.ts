@@ -200,12 +200,8 @@ export interface Settings {
   readonly masterKey: { readonly kind: 'keychain' | 'file'; readonly location: string };
   readonly tls: { readonly caFingerprint: string | null; readonly certificateExpiresAt: string | null };
   readonly console: { readonly passwordSet: boolean; readonly mfaEnabled: boolean };
-  /** How long samples are kept, in days. */
-  readonly retentionDays: number;
-}
-
-export interface SettingsPatch {
-  readonly retentionDays?: number;
+  /** The HTTPS listener's base URL, or null when it is off. */
+  readonly listenUrl: string | null;
 }
 
 // ---------- The contract ----------
@@ -240,7 +236,6 @@ export interface AmpuleApi {
   verifyActivity(): Promise<ChainVerification>;
 
   getSettings(): Promise<Settings>;
-  updateSettings(patch: SettingsPatch): Promise<Settings>;
   rotateMasterKey(): Promise<void>;
 }
 
@@ -372,7 +367,6 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   verifyActivity: { args: [], mutates: false },
 
   getSettings: { args: [], mutates: false },
-  updateSettings: { args: [object({ retentionDays: optional(num({ min: 1, max: 3650, integer: true })) })], mutates: true },
   rotateMasterKey: { args: [], mutates: true },
 };
 

@@ -4,9 +4,11 @@ import { workspaceCommands } from './workspace';
 import { tokenCommands } from './token';
 import { keyCommands } from './key';
 import { serve } from './serve';
+import { consoleCommands } from './console';
 import { caExport } from './ca';
 import { certIssue } from './cert';
 import { auditCommands } from './audit';
+import { promqltestCommand } from './promqltest';
 import { backup } from './backup';
 import { restore } from './restore';
 
@@ -15,9 +17,11 @@ export const commands: Command[] = [
   ...tokenCommands,
   ...keyCommands,
   serve,
+  ...consoleCommands,
   caExport,
   certIssue,
   ...auditCommands,
+  promqltestCommand,
   backup,
   restore,
 ];

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from '../command';
 import { startServer } from '../../http/server';
 import { startAdminChannel } from '../../admin/server';
+import { prepareConsole } from '../../console/mount';
 
 export const serve: Command = {
   path: ['serve'],
@@ -21,7 +22,9 @@ export const serve: Command = {
     const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
     const appliance = await ctx.appliance();
-    const server = await startServer(appliance, { host, port, ...(tls ? { tls } : {}), log: ctx.err });
+    const consoleHook = prepareConsole(appliance);
+    const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err });
+    consoleHook.attach(server);
     const { main } = await import('../index');
     const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io)).catch(async (e: unknown) => {
       await server.close();
@@ -40,6 +43,7 @@ export const serve: Command = {
     ctx.err(`ampule serve: ${signal}: finishing in-flight requests, then closing the stores`);
     await server.close();
     await admin.close();
+    consoleHook.close();
     return 0;
   },
 };

@@ -1,0 +1,104 @@
+// `ampule console …`: the web console's admin credentials. The password comes from
+// --password-file, AMPULE_CONSOLE_PASSWORD, piped stdin or a terminal prompt — never an argument.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { UsageError, type CliContext, type Command, type ParsedArgs } from '../command';
+import { defaultDataDir } from '../../core/data-dir';
+import { base32Encode } from '../../console/totp';
+import { consoleCipher, consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
+import { JSON_OPTION, printJson, wantsJson } from './output';
+
+function dataDirOf(args: ParsedArgs, ctx: CliContext): string {
+  const d = args.values['data-dir'];
+  return typeof d === 'string' ? d : (ctx.env.AMPULE_DATA_DIR ?? defaultDataDir(ctx.env));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function promptHidden(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s) => {
+    if (s.startsWith(question)) process.stderr.write(question);
+  };
+  try {
+    return await new Promise<string>((resolve) => rl.question(question, resolve));
+  } finally {
+    process.stderr.write('\n');
+    rl.close();
+  }
+}
+
+async function readPassword(args: ParsedArgs, ctx: CliContext): Promise<string> {
+  const file = args.values['password-file'];
+  if (typeof file === 'string') return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  if (ctx.env.AMPULE_CONSOLE_PASSWORD) return ctx.env.AMPULE_CONSOLE_PASSWORD;
+  if (!process.stdin.isTTY) return (await readStdin()).replace(/\r?\n$/, '');
+  const p = await promptHidden('New console password: ');
+  if ((await promptHidden('Repeat the password: ')) !== p) throw new UsageError('the two passwords differ');
+  return p;
+}
+
+const setPasswordCommand: Command = {
+  path: ['console', 'set-password'],
+  summary: `Set the web console's admin password (at least ${PASSWORD_MIN} characters; stored as a scrypt hash).`,
+  usage: '[--password-file FILE]   (or AMPULE_CONSOLE_PASSWORD, or piped on stdin, or asked on the terminal)',
+  options: { 'password-file': { type: 'string' } },
+  async run(args, ctx) {
+    const dataDir = dataDirOf(args, ctx);
+    const password = await readPassword(args, ctx);
+    if (password.length < PASSWORD_MIN) throw new UsageError(`the password must be at least ${PASSWORD_MIN} characters`);
+    await setPassword(dataDir, password);
+    ctx.out(`Console password set (${credentialsPath(dataDir)}). Sign in at https://localhost:<port>/console/ while 'ampule serve' runs.`);
+    return 0;
+  },
+};
+
+const mfaEnable: Command = {
+  path: ['console', 'mfa', 'enable'],
+  summary: 'Require a TOTP code (authenticator app) at console sign-in; shows the secret once.',
+  usage: '[--json]',
+  options: { ...JSON_OPTION },
+  // Runs inside a running server (its master key is already unlocked there).
+  forwardToServer: true,
+  async run(args, ctx) {
+    const appliance = await ctx.appliance();
+    const { secret, uri } = enableMfa(appliance.dataDir, consoleCipher(appliance.masterKey));
+    if (wantsJson(args)) printJson(ctx, { secret: base32Encode(secret), otpauthUri: uri });
+    else {
+      ctx.out('TOTP second factor enabled. Add this to your authenticator app now; it is not shown again:');
+      ctx.out(`  secret: ${base32Encode(secret)}`);
+      ctx.out(`  uri:    ${uri}`);
+    }
+    return 0;
+  },
+};
+
+const mfaDisable: Command = {
+  path: ['console', 'mfa', 'disable'],
+  summary: 'Stop requiring a TOTP code at console sign-in.',
+  usage: '',
+  async run(args, ctx) {
+    disableMfa(dataDirOf(args, ctx));
+    ctx.out('TOTP second factor disabled: the console asks for the password only.');
+    return 0;
+  },
+};
+
+const status: Command = {
+  path: ['console', 'status'],
+  summary: 'Show whether a console password and the TOTP second factor are set.',
+  usage: '[--json]',
+  options: { ...JSON_OPTION },
+  async run(args, ctx) {
+    const s = consoleStatus(dataDirOf(args, ctx));
+    if (wantsJson(args)) printJson(ctx, s);
+    else ctx.out(`password: ${s.passwordSet ? 'set' : 'not set'}; TOTP: ${s.mfaEnabled ? 'on' : 'off'}`);
+    return 0;
+  },
+};
+
+export const consoleCommands: Command[] = [setPasswordCommand, mfaEnable, mfaDisable, status];

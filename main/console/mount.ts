@@ -1,0 +1,52 @@
+// Mounts the web console on a running HTTPS listener at /console/ (ampule serve).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Appliance } from '../core/appliance';
+import type { Mountable } from '../http/types';
+import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import { consoleCipher } from './credentials';
+import { createConsoleHandler, type ConsoleEvent } from './handler';
+
+export const CONSOLE_PREFIX = '/console';
+
+/** dist/renderer beside the bundled CLI (dist/cli.mjs), or the repo's dist/ when run from source. */
+export function defaultStaticDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, 'renderer'), join(here, '..', '..', 'dist', 'renderer')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
+}
+
+export function mountConsole(
+  server: Mountable & { readonly url: string },
+  appliance: Appliance,
+  runtime: ServiceRuntime,
+  opts: { staticDir?: string } = {},
+): void {
+  const record = (e: ConsoleEvent) => {
+    const entry = { action: e.action, outcome: e.outcome, actor: e.outcome === 'ok' ? 'console:admin' : `console:${e.client}`, detail: e.detail } as const;
+    // Failures come from the network: aggregated per minute so a flood cannot fill the disk.
+    if (e.outcome === 'ok') appliance.activity.append(entry);
+    else appliance.activity.appendAggregated(entry);
+  };
+  const handler = createConsoleHandler({
+    dataDir: appliance.dataDir,
+    api: runtime.api('console:admin', () => server.url),
+    cipher: () => consoleCipher(appliance.masterKey),
+    staticDir: opts.staticDir ?? defaultStaticDir(),
+    record,
+  });
+  server.mount(CONSOLE_PREFIX, handler);
+}
+
+/**
+ * For `ampule serve`: wraps the appliance so the window's ingest figures are counted, and once the
+ * listener runs, mounts the console on it. `served` is what startServer() should get.
+ */
+export function prepareConsole(appliance: Appliance, runtime: ServiceRuntime = createServiceRuntime(appliance)) {
+  return {
+    served: runtime.served,
+    attach: (server: Mountable & { readonly url: string }) => mountConsole(server, appliance, runtime),
+    close: () => runtime.close(),
+  };
+}

@@ -1,0 +1,188 @@
+// The window's API contract implemented over an open appliance. One instance per caller kind
+// (desktop window, web console), so the activity log says who acted.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import {
+  ApiError,
+  type AmpuleApi,
+  type PiiFinding,
+  type Settings,
+  type WorkspaceSummary,
+} from '../../shared/api';
+import { detectInWorkspaceFields, FindingCollector } from '../../shared/sensitive-data';
+import type { Appliance } from '../core/appliance';
+import type { Workspace } from '../control/types';
+import { consoleStatus } from '../console/credentials';
+import { readCaCertPem, tlsDir } from '../tls/local-ca';
+import { fingerprintSha256 } from '../tls/certificates';
+import { IngestMonitor } from './ingest-monitor';
+import { checkSyntax, runInstant, runRange } from './query';
+import { ProtectionChecks } from './protection';
+
+export interface ServiceOptions {
+  /** Recorded as the actor of every change: 'desktop', 'console:admin'. */
+  readonly actor: string;
+  /** The HTTPS listener's base URL (https://localhost:9443), or null when it is off. */
+  readonly listenUrl: () => string | null;
+  readonly monitor: IngestMonitor;
+  readonly protection: ProtectionChecks;
+  readonly version?: string;
+}
+
+/** Most series a PII scan of one workspace reads from the index. */
+const PII_SCAN_SERIES = 100_000;
+
+export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
+  const { control } = appliance;
+  const actor = opts.actor;
+
+  function summary(w: Workspace): WorkspaceSummary {
+    let stats = { series: 0, samples: 0, bytesOnDisk: 0 };
+    try {
+      stats = appliance.store(w.workspaceId).stats();
+    } catch {
+      /* a store being created or deleted: show zeros */
+    }
+    return {
+      workspaceId: w.workspaceId,
+      alias: w.alias,
+      status: w.status,
+      createdAt: w.createdAt,
+      tags: w.tags,
+      activeSeries: stats.series,
+      samplesPerSecond: opts.monitor.currentRate(w.workspaceId),
+      bytesOnDisk: stats.bytesOnDisk,
+    };
+  }
+
+  function ownToken(workspaceId: string, tokenId: string): void {
+    if (!control.listTokens(workspaceId).some((t) => t.tokenId === tokenId)) {
+      throw new ApiError('not_found', `workspace ${workspaceId} has no token ${tokenId}`, 'tokenId');
+    }
+  }
+
+  const api: AmpuleApi = {
+    async listWorkspaces() {
+      return control.listWorkspaces().map(summary);
+    },
+    async createWorkspace(input) {
+      return summary(control.createWorkspace({ alias: input.alias, ...(input.tags ? { tags: input.tags } : {}) }, actor));
+    },
+    async describeWorkspace(workspaceId) {
+      return summary(control.describeWorkspace(workspaceId));
+    },
+    async renameWorkspace(workspaceId, alias) {
+      return summary(control.updateWorkspace(workspaceId, { alias }, actor));
+    },
+    async setWorkspaceTags(workspaceId, tags) {
+      const current = control.describeWorkspace(workspaceId);
+      const removeTags = Object.keys(current.tags).filter((k) => !(k in tags));
+      return summary(control.updateWorkspace(workspaceId, { tags, removeTags }, actor));
+    },
+    async deleteWorkspace(workspaceId, confirmation) {
+      const w = control.describeWorkspace(workspaceId);
+      if (confirmation !== w.alias && confirmation !== w.workspaceId) {
+        throw new ApiError('invalid', 'the confirmation does not match: type the workspace alias or its id exactly', 'confirmation');
+      }
+      control.deleteWorkspace(workspaceId, actor);
+      opts.monitor.forget(workspaceId);
+    },
+    async workspaceEndpoints(workspaceId) {
+      control.describeWorkspace(workspaceId);
+      const base = opts.listenUrl();
+      const caPem = readCaCertPem(appliance.dataDir);
+      return {
+        remoteWriteUrl: base ? `${base}/workspaces/${workspaceId}/api/v1/remote_write` : null,
+        prometheusUrl: base ? `${base}/workspaces/${workspaceId}` : null,
+        caPem,
+        caFingerprint: caPem ? fingerprintSha256(caPem) : null,
+      };
+    },
+    async workspaceStats(workspaceId, range) {
+      control.describeWorkspace(workspaceId);
+      if (range.end < range.start) throw new ApiError('invalid', 'end must not be before start', 'end');
+      if ((range.end - range.start) / range.step > 11_000) throw new ApiError('invalid', 'too many points: use a larger step', 'step');
+      return opts.monitor.series(workspaceId, range);
+    },
+
+    async listTokens(workspaceId) {
+      return control.listTokens(workspaceId);
+    },
+    async createToken(workspaceId, input) {
+      const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
+      const { token: secret, ...token } = control.createToken(workspaceId, { scopes: input.scopes, name: input.name, expiresAt }, actor);
+      return { token, secret };
+    },
+    async revokeToken(workspaceId, tokenId) {
+      ownToken(workspaceId, tokenId);
+      control.revokeToken(tokenId, actor);
+    },
+
+    async query(workspaceId, q) {
+      return runInstant(appliance.store(workspaceId).querier(), q.query, q.time ?? Date.now() / 1000);
+    },
+    async queryRange(workspaceId, q) {
+      return runRange(appliance.store(workspaceId).querier(), q.query, q.start, q.end, q.step);
+    },
+    async checkQuery(query) {
+      return checkSyntax(query);
+    },
+    async metricNames(workspaceId) {
+      return appliance.store(workspaceId).querier().labelValues('__name__');
+    },
+
+    async checklist() {
+      return opts.protection.checklist();
+    },
+    async startSelfTest() {
+      return opts.protection.startSelfTest(actor);
+    },
+    async selfTestProgress() {
+      return opts.protection.selfTestProgress();
+    },
+    async piiFindings() {
+      const out: PiiFinding[] = [];
+      for (const w of control.listWorkspaces()) {
+        const c = new FindingCollector();
+        c.merge(detectInWorkspaceFields(w.alias, w.tags));
+        const series = appliance.store(w.workspaceId).querier().series([{ type: '=~', name: '__name__', value: '^(?:.+)$' }], -8.64e15, 8.64e15);
+        for (const labels of series.slice(0, PII_SCAN_SERIES)) c.addSeries(labels);
+        for (const f of c.findings()) out.push({ ...f, workspaceId: w.workspaceId });
+      }
+      return out;
+    },
+    async listActivity(filter) {
+      return appliance.activity.list(filter);
+    },
+    async verifyActivity() {
+      return appliance.activity.verify();
+    },
+
+    async getSettings(): Promise<Settings> {
+      const caPem = readCaCertPem(appliance.dataDir);
+      let certificateExpiresAt: string | null = null;
+      try {
+        certificateExpiresAt = new Date(new X509Certificate(readFileSync(join(tlsDir(appliance.dataDir), 'server.crt'))).validTo).toISOString();
+      } catch {
+        /* no server certificate yet */
+      }
+      const mk = appliance.masterKey;
+      return {
+        version: opts.version ?? '0.1.0',
+        dataDir: appliance.dataDir,
+        masterKey: { kind: mk.kind, location: mk.location },
+        tls: { caFingerprint: caPem ? fingerprintSha256(caPem) : null, certificateExpiresAt },
+        console: consoleStatus(appliance.dataDir),
+        listenUrl: opts.listenUrl(),
+      };
+    },
+    async rotateMasterKey() {
+      if (appliance.masterKey.kind === 'file') {
+        throw new ApiError('invalid', 'the master key is in a key file: rotation needs the next key file', undefined, "run 'ampule key rotate --new-master-key-file FILE' on the server");
+      }
+      appliance.rotateMasterKey({ actor });
+    },
+  };
+  return Object.freeze(api);
+}
