@@ -122,7 +122,7 @@ export class ControlDatabase implements ControlPlane {
   }
 
   listWorkspaces(): Workspace[] {
-    const rows = this.db.prepare(`SELECT * FROM workspaces WHERE status != 'DELETING' ORDER BY created_at, id`).all() as WorkspaceRow[];
+    const rows = this.db.prepare(`SELECT * FROM workspaces WHERE status != 'DELETING' ORDER BY created_at, rowid`).all() as WorkspaceRow[];
     return rows.map((r) => this.toWorkspace(r));
   }
 
@@ -187,7 +187,7 @@ export class ControlDatabase implements ControlPlane {
 
   listTokens(workspaceId: string): TokenInfo[] {
     this.row(workspaceId);
-    const rows = this.db.prepare(`SELECT * FROM tokens WHERE workspace_id = ? ORDER BY created_at, id`).all(workspaceId) as TokenRow[];
+    const rows = this.db.prepare(`SELECT * FROM tokens WHERE workspace_id = ? ORDER BY created_at, rowid`).all(workspaceId) as TokenRow[];
     return rows.map((r) => this.toTokenInfo(r));
   }
 

@@ -36,6 +36,9 @@ export function controlDbError(e: unknown, path: string): unknown {
   if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') {
     return new ControlError('read_only', `The control database ${path} cannot be opened for writing (${text}); check the data directory's owner and permissions.`);
   }
+  if (/directory does not exist/.test(text)) {
+    return new ControlError('unavailable', `The control database ${path} cannot be created: its folder does not exist; check --data-dir.`);
+  }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
     return new ControlError('unavailable', `The control database ${path} is held by another process (${text}); stop it or wait and retry.`);
   }
