@@ -1,0 +1,181 @@
+// Binary operators: scalar/scalar, vector/scalar and vector/vector with on/ignoring,
+// group_left/group_right, bool, and the set operators.
+import type { Labels } from '../../shared/labels';
+import { METRIC_NAME, labelsKey } from '../../shared/labels';
+import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
+import { COMPARISON_OPS } from './ast';
+import type { Evaluator } from './engine';
+import { type Sample, type Value, QueryError, dropMetricName } from './values';
+
+export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
+  const l = ev.eval(e.lhs, t);
+  const r = ev.eval(e.rhs, t);
+  if (l.type === 'scalar' && r.type === 'scalar') {
+    const [v, keep] = scalarOp(e.op, l.v, r.v);
+    return { type: 'scalar', v: e.returnBool ? (keep ? 1 : 0) : v };
+  }
+  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: vectorVector(e, l.v, r.v) };
+  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: vectorScalar(e, l.v, r.v, false) };
+  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: vectorScalar(e, r.v, l.v, true) };
+  throw new QueryError('binary expression must contain only scalar and instant vector types');
+}
+
+/** Returns [value, keep]; for comparisons value is the lhs and keep tells whether it passed. */
+export function scalarOp(op: BinaryOp, a: number, b: number): [number, boolean] {
+  switch (op) {
+    case '+': return [a + b, true];
+    case '-': return [a - b, true];
+    case '*': return [a * b, true];
+    case '/': return [a / b, true];
+    case '%': return [goMod(a, b), true];
+    case '^': return [Math.pow(a, b), true];
+    case 'atan2': return [Math.atan2(a, b), true];
+    case '==': return [a, a === b];
+    case '!=': return [a, a !== b];
+    case '>': return [a, a > b];
+    case '<': return [a, a < b];
+    case '>=': return [a, a >= b];
+    case '<=': return [a, a <= b];
+    default: throw new QueryError(`operator "${op}" not allowed for scalar operations`);
+  }
+}
+
+/** Go's math.Mod: result has the sign of a. */
+function goMod(a: number, b: number): number {
+  return a % b;
+}
+
+const changesSchema = (op: BinaryOp): boolean => !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless';
+
+function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean): Sample[] {
+  const out: Sample[] = [];
+  for (const smp of vec) {
+    const [v, keep] = swap ? scalarOp(e.op, s, smp.f) : scalarOp(e.op, smp.f, s);
+    let f = v;
+    if (COMPARISON_OPS.has(e.op)) {
+      if (e.returnBool) f = keep ? 1 : 0;
+      else if (!keep) continue;
+      else f = smp.f;
+    }
+    const drop = changesSchema(e.op) || e.returnBool;
+    out.push({ metric: smp.metric, f, t: smp.t, dropName: smp.dropName || drop });
+  }
+  return out;
+}
+
+function signature(l: Labels, m: VectorMatching): string {
+  let k = '';
+  if (m.on) {
+    for (const x of l) if (m.labels.includes(x.name)) k += x.name + '\xfe' + x.value + '\xff';
+  } else {
+    for (const x of l) if (x.name !== METRIC_NAME && !m.labels.includes(x.name)) k += x.name + '\xfe' + x.value + '\xff';
+  }
+  return k;
+}
+
+function matchLabels(l: Labels, m: VectorMatching): Labels {
+  return m.on ? l.filter((x) => m.labels.includes(x.name)) : l.filter((x) => x.name !== METRIC_NAME && !m.labels.includes(x.name));
+}
+
+function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
+  const m = e.matching!;
+  switch (e.op) {
+    case 'and': {
+      const rs = new Set(rhs.map((s) => signature(s.metric, m)));
+      return lhs.filter((s) => rs.has(signature(s.metric, m)));
+    }
+    case 'unless': {
+      const rs = new Set(rhs.map((s) => signature(s.metric, m)));
+      return lhs.filter((s) => !rs.has(signature(s.metric, m)));
+    }
+    case 'or': {
+      const ls = new Set(lhs.map((s) => signature(s.metric, m)));
+      return [...lhs, ...rhs.filter((s) => !ls.has(signature(s.metric, m)))];
+    }
+    default:
+      break;
+  }
+  if (lhs.length === 0 || rhs.length === 0) return [];
+  let one = rhs, many = lhs;
+  const swapped = m.card === 'one-to-many';
+  if (swapped) {
+    one = lhs;
+    many = rhs;
+  }
+  const oneBySig = new Map<string, Sample>();
+  for (const s of one) {
+    const sig = signature(s.metric, m);
+    const dup = oneBySig.get(sig);
+    if (dup) {
+      const side = swapped ? 'left' : 'right';
+      throw new QueryError(
+        `found duplicate series for the match group ${formatLabelSet(matchLabels(s.metric, m))} on the ${side} hand-side of the operation: [${promString(dup.metric, s.metric)[0]}, ${promString(dup.metric, s.metric)[1]}]` +
+          ';many-to-many matching not allowed: matching labels must be unique on one side',
+      );
+    }
+    oneBySig.set(sig, s);
+  }
+  const out: Sample[] = [];
+  const matchedOne = new Set<string>();
+  const matchedMany = new Map<string, Set<string>>();
+  const resultCache = new Map<string, Labels>();
+  for (const ms of many) {
+    const sig = signature(ms.metric, m);
+    const os = oneBySig.get(sig);
+    if (!os) continue;
+    const [lf, rf] = swapped ? [os.f, ms.f] : [ms.f, os.f];
+    const [v, keep] = scalarOp(e.op, lf, rf);
+    const ls = swapped ? os : ms, rs = swapped ? ms : os;
+    const ck = labelsKey(ls.metric) + '\x00' + labelsKey(rs.metric);
+    let metric = resultCache.get(ck);
+    if (!metric) {
+      metric = resultMetric(ms.metric, os.metric, e.op, m);
+      resultCache.set(ck, metric);
+    }
+    if (m.card === 'one-to-one') {
+      if (matchedOne.has(sig)) throw new QueryError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
+      matchedOne.add(sig);
+    } else {
+      let set = matchedMany.get(sig);
+      if (!set) matchedMany.set(sig, (set = new Set()));
+      const mk = labelsKey(metric);
+      if (set.has(mk)) throw new QueryError('multiple matches for labels: grouping labels must ensure unique matches');
+      set.add(mk);
+    }
+    let f = v;
+    if (COMPARISON_OPS.has(e.op)) {
+      if (e.returnBool) f = keep ? 1 : 0;
+      else if (!keep) continue;
+    }
+    out.push({ metric, f, t: ms.t, dropName: e.returnBool });
+  }
+  return out;
+}
+
+/** The result's labels: from the "many" side (lhs for one-to-one), narrowed and extended per matching. */
+function resultMetric(many: Labels, one: Labels, op: BinaryOp, m: VectorMatching): Labels {
+  let l: Labels = changesSchema(op) ? dropMetricName(many) : many;
+  if (m.card === 'one-to-one') {
+    l = m.on ? l.filter((x) => m.labels.includes(x.name)) : l.filter((x) => !m.labels.includes(x.name));
+  }
+  if (m.include.length) {
+    const rec = new Map(l.map((x) => [x.name, x.value] as const));
+    for (const name of m.include) {
+      const v = one.find((x) => x.name === name)?.value ?? '';
+      if (v !== '') rec.set(name, v);
+      else rec.delete(name);
+    }
+    l = [...rec.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([name, value]) => ({ name, value }));
+  }
+  return l;
+}
+
+/** Prometheus's labels.String(): {a="b", c="d"} including __name__. */
+export function formatLabelSet(l: Labels): string {
+  return `{${l.map((x) => `${x.name}=${JSON.stringify(x.value)}`).join(', ')}}`;
+}
+
+function promString(a: Labels, b: Labels): [string, string] {
+  const x = formatLabelSet(a), y = formatLabelSet(b);
+  return x > y ? [y, x] : [x, y];
+}

@@ -1,0 +1,374 @@
+// The PromQL evaluator. A range query is evaluated step by step over series preloaded once per
+// selector (one Querier.select per selector for the whole query window); each step finds its
+// samples by binary search in the preloaded Float64Arrays. Subquery steps are cached by time, so
+// overlapping subquery windows of consecutive steps are evaluated once.
+import type { Labels } from '../../shared/labels';
+import { METRIC_NAME, compareLabels, labelsKey } from '../../shared/labels';
+import type { Matcher, Querier } from '../tsdb/types';
+import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
+import { exprType } from './ast';
+import { aggregate } from './aggregate';
+import { binaryOp } from './binary';
+import { callFunction } from './functions';
+import { parseExpr, positionString } from './parser';
+import { anchor, toJsRegex, unanchor } from './regex';
+import {
+  type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector,
+} from './values';
+
+export interface EngineOptions {
+  /** ms; default 5m. */
+  lookbackDelta?: number;
+  /** Most samples one step may hold in memory; default 50,000,000. */
+  maxSamples?: number;
+  /** ms; default 2m. */
+  timeoutMs?: number;
+  /** Subquery step when none is given, in ms; default 1m. */
+  defaultSubqueryStep?: number;
+}
+
+export interface Annotations {
+  warnings: string[];
+  infos: string[];
+}
+
+export interface ResultSeries {
+  metric: Labels;
+  ts: number[];
+  fs: number[];
+}
+
+export type QueryValue =
+  | { type: 'scalar'; t: number; v: number }
+  | { type: 'string'; t: number; v: string }
+  | { type: 'vector'; t: number; samples: { metric: Labels; t: number; f: number }[] }
+  | { type: 'matrix'; series: ResultSeries[] };
+
+export interface QueryResult {
+  value: QueryValue;
+  annotations: Annotations;
+}
+
+/** Evaluates `query` at `time` (ms). Throws ParseError or QueryError. */
+export function instantQuery(querier: Querier, query: string | Expr, time: number, opts: EngineOptions = {}): QueryResult {
+  const { expr, text } = prepare(query);
+  const ev = new Evaluator(querier, text, time, time, 0, opts);
+  ev.preload(expr);
+  const v = ev.eval(expr, time);
+  const ann = ev.annotations();
+  switch (v.type) {
+    case 'scalar': return { value: { type: 'scalar', t: time, v: v.v }, annotations: ann };
+    case 'string': return { value: { type: 'string', t: time, v: v.v }, annotations: ann };
+    case 'vector': {
+      const samples = finishVector(v.v).map((s) => ({ metric: s.metric, t: time, f: s.f }));
+      return { value: { type: 'vector', t: time, samples }, annotations: ann };
+    }
+    case 'matrix': {
+      const merged = new Map<string, ResultSeries>();
+      for (const s of v.series) {
+        const metric = s.dropName ? dropMetricName(s.metric) : s.metric;
+        const k = labelsKey(metric);
+        const prev = merged.get(k);
+        if (prev) {
+          // Same label set after dropping names: merge when timestamps do not overlap.
+          const pts = prev.ts.map((t, i) => [t, prev.fs[i]!] as const);
+          for (let i = 0; i < s.ts.length; i++) pts.push([s.ts[i]!, s.fs[i]!]);
+          pts.sort((a, b) => a[0] - b[0]);
+          for (let i = 1; i < pts.length; i++) {
+            if (pts[i]![0] === pts[i - 1]![0]) throw new QueryError('vector cannot contain metrics with the same labelset');
+          }
+          prev.ts = pts.map((p) => p[0]);
+          prev.fs = pts.map((p) => p[1]);
+        } else merged.set(k, { metric, ts: Array.from(s.ts), fs: Array.from(s.fs) });
+      }
+      const series = [...merged.values()].sort((a, b) => compareLabels(a.metric, b.metric));
+      return { value: { type: 'matrix', series }, annotations: ann };
+    }
+  }
+}
+
+/** Evaluates `query` at start, start+step, … ≤ end (ms); the result is a matrix sorted by labels. */
+export function rangeQuery(
+  querier: Querier, query: string | Expr, start: number, end: number, step: number, opts: EngineOptions = {},
+): QueryResult {
+  const { expr, text } = prepare(query);
+  const t = exprType(expr);
+  if (t !== 'scalar' && t !== 'vector') {
+    throw new QueryError(`invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`, 'bad_data');
+  }
+  if (step <= 0) throw new QueryError('zero or negative query resolution step widths are not accepted. Try a positive integer', 'bad_data');
+  const ev = new Evaluator(querier, text, start, end, step, opts);
+  ev.preload(expr);
+  const out = new Map<string, ResultSeries>();
+  let total = 0;
+  for (let ts = start; ts <= end; ts += step) {
+    const v = ev.eval(expr, ts);
+    if (v.type === 'scalar') {
+      let s = out.get('');
+      if (!s) out.set('', (s = { metric: [], ts: [], fs: [] }));
+      s.ts.push(ts);
+      s.fs.push(v.v);
+      total++;
+    } else if (v.type === 'vector') {
+      for (const smp of finishVector(v.v)) {
+        const k = labelsKey(smp.metric);
+        let s = out.get(k);
+        if (!s) out.set(k, (s = { metric: smp.metric, ts: [], fs: [] }));
+        s.ts.push(ts);
+        s.fs.push(smp.f);
+        total++;
+      }
+    }
+    if (total > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  }
+  const series = [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
+  return { value: { type: 'matrix', series }, annotations: ev.annotations() };
+}
+
+function prepare(query: string | Expr): { expr: Expr; text: string } {
+  return typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
+}
+
+/** One loaded series with its stale markers located, ready for binary search. */
+interface LoadedSeries {
+  metric: Labels;
+  ts: Float64Array;
+  fs: Float64Array;
+  /** Per sample: 1 when it is a staleness marker; null when the series has none. */
+  stale: Uint8Array | null;
+  /** The samples without staleness markers (what range selections see). */
+  rts: Float64Array;
+  rfs: Float64Array;
+}
+
+const STALE_HI = 0x7ff00000, STALE_LO = 2;
+
+function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
+  const words = new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
+  let stale: Uint8Array | null = null;
+  let count = 0;
+  for (let i = 0; i < fs.length; i++) {
+    if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
+      stale ??= new Uint8Array(fs.length);
+      stale[i] = 1;
+      count++;
+    }
+  }
+  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs };
+  const rts = new Float64Array(fs.length - count), rfs = new Float64Array(fs.length - count);
+  for (let i = 0, j = 0; i < fs.length; i++) {
+    if (!stale[i]) {
+      rts[j] = ts[i]!;
+      rfs[j++] = fs[i]!;
+    }
+  }
+  return { metric, ts, fs, stale, rts, rfs };
+}
+
+/** Index of the first element > x in ascending `a`. */
+export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class Evaluator {
+  readonly lookback: number;
+  readonly maxSamples: number;
+  readonly subqueryStep: number;
+  private readonly deadline: number;
+  private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
+  private readonly subqueryCache = new Map<SubqueryExpr, Map<number, Sample[]>>();
+  private readonly warnings = new Set<string>();
+  private readonly infos = new Set<string>();
+  private stepsSinceClock = 0;
+
+  constructor(
+    private readonly querier: Querier,
+    readonly query: string,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+    opts: EngineOptions,
+  ) {
+    this.lookback = opts.lookbackDelta ?? 300_000;
+    this.maxSamples = opts.maxSamples ?? 50_000_000;
+    this.subqueryStep = opts.defaultSubqueryStep ?? 60_000;
+    this.deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  }
+
+  annotations(): Annotations {
+    return { warnings: [...this.warnings], infos: [...this.infos] };
+  }
+
+  warn(msg: string, e: Expr): void {
+    this.warnings.add(`PromQL warning: ${msg}${this.posSuffix(e)}`);
+  }
+
+  info(msg: string, e: Expr): void {
+    this.infos.add(`PromQL info: ${msg}${this.posSuffix(e)}`);
+  }
+
+  private posSuffix(e: Expr): string {
+    return this.query ? ` (${positionString(this.query, e.pos.start)})` : '';
+  }
+
+  /** Whether this is a range query (several steps). */
+  get isRange(): boolean {
+    return this.interval > 0 && this.end > this.start;
+  }
+
+  refTime(m: TimeModifiers, t: number): number {
+    const base = m.atPreprocessor === 'start' ? this.start : m.atPreprocessor === 'end' ? this.end : m.at ?? t;
+    return base - m.offset;
+  }
+
+  /** Selects every selector's samples once, for the whole window the query will touch. */
+  preload(e: Expr): void {
+    this.walk(e, this.start, this.end);
+  }
+
+  private walk(e: Expr, lo: number, hi: number): void {
+    switch (e.kind) {
+      case 'vector': {
+        const [a, b] = this.window(e, lo, hi);
+        this.load(e, a - this.lookback, b);
+        return;
+      }
+      case 'matrix': {
+        const [a, b] = this.window(e.vector, lo, hi);
+        this.load(e.vector, a - e.range, b);
+        return;
+      }
+      case 'subquery': {
+        const [a, b] = this.window(e, lo, hi);
+        this.walk(e.expr, a - e.range, b);
+        return;
+      }
+      case 'call': for (const a of e.args) this.walk(a, lo, hi); return;
+      case 'aggregate': this.walk(e.expr, lo, hi); if (e.param) this.walk(e.param, lo, hi); return;
+      case 'binary': this.walk(e.lhs, lo, hi); this.walk(e.rhs, lo, hi); return;
+      case 'unary': case 'paren': this.walk(e.expr, lo, hi); return;
+      default: return;
+    }
+  }
+
+  private window(m: TimeModifiers, lo: number, hi: number): [number, number] {
+    if (m.at !== null || m.atPreprocessor !== null) {
+      const r = this.refTime(m, lo);
+      return [r, r];
+    }
+    return [lo - m.offset, hi - m.offset];
+  }
+
+  private load(vs: VectorSelector, mint: number, maxt: number): void {
+    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt);
+    this.loaded.set(vs, data.map((d) => loadSeries(d.labels, d.timestamps, d.values)));
+  }
+
+  private checkClock(): void {
+    if (++this.stepsSinceClock < 256) return;
+    this.stepsSinceClock = 0;
+    if (Date.now() > this.deadline) throw new QueryError('query timed out in expression evaluation', 'timeout');
+  }
+
+  eval(e: Expr, t: number): Value {
+    this.checkClock();
+    switch (e.kind) {
+      case 'number': return { type: 'scalar', v: e.value };
+      case 'string': return { type: 'string', v: e.value };
+      case 'paren': return this.eval(e.expr, t);
+      case 'unary': {
+        const v = this.eval(e.expr, t);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
+        if (v.type === 'vector') return { type: 'vector', v: v.v.map((s) => ({ ...s, f: -s.f, dropName: true })) };
+        return v;
+      }
+      case 'vector': return { type: 'vector', v: this.selectVector(e, t) };
+      case 'matrix': return this.selectMatrix(e, t);
+      case 'subquery': return this.subquery(e, t);
+      case 'call': return callFunction(this, e, t);
+      case 'aggregate': return { type: 'vector', v: aggregate(this, e as AggregateExpr, t) };
+      case 'binary': return binaryOp(this, e as BinaryExpr, t);
+    }
+  }
+
+  selectVector(vs: VectorSelector, t: number): Sample[] {
+    const ref = this.refTime(vs, t);
+    const out: Sample[] = [];
+    for (const s of this.loaded.get(vs) ?? []) {
+      const i = upperBound(s.ts, ref) - 1;
+      if (i < 0) continue;
+      const st = s.ts[i]!;
+      if (st <= ref - this.lookback) continue;
+      if (s.stale && s.stale[i]) continue;
+      out.push({ metric: s.metric, f: s.fs[i]!, t: st, dropName: false });
+    }
+    if (out.length > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+    return out;
+  }
+
+  selectMatrix(ms: MatrixSelector, t: number): MatrixValue {
+    const ref = this.refTime(ms.vector, t);
+    const from = ref - ms.range;
+    const series: Series[] = [];
+    let total = 0;
+    for (const s of this.loaded.get(ms.vector) ?? []) {
+      const hi = upperBound(s.rts, ref);
+      const lo = upperBound(s.rts, from, 0, hi);
+      if (hi <= lo) continue;
+      total += hi - lo;
+      series.push({ metric: s.metric, ts: s.rts.subarray(lo, hi), fs: s.rfs.subarray(lo, hi), dropName: false });
+    }
+    if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+    return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
+  }
+
+  subquery(sq: SubqueryExpr, t: number): MatrixValue {
+    const ref = this.refTime(sq, t);
+    const step = sq.step || this.subqueryStep;
+    const from = ref - sq.range;
+    let first = step * Math.trunc(from / step);
+    if (first <= from) first += step;
+    let cache = this.subqueryCache.get(sq);
+    if (!cache) this.subqueryCache.set(sq, (cache = new Map()));
+    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean }>();
+    let total = 0;
+    for (let ts = first; ts <= ref; ts += step) {
+      let vec = cache.get(ts);
+      if (!vec) {
+        const v = this.eval(sq.expr, ts);
+        vec = v.type === 'vector' ? v.v : [];
+        cache.set(ts, vec);
+      }
+      for (const s of vec) {
+        const k = labelsKey(s.metric);
+        let out = bySeries.get(k);
+        if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
+        else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
+        out.ts.push(ts);
+        out.fs.push(s.f);
+        total++;
+      }
+    }
+    if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+    return { type: 'matrix', series: [...bySeries.values()], rangeStart: from, rangeEnd: ref };
+  }
+}
+
+/** The store compiles regexes with JavaScript's RegExp: hand it RE2-only syntax rewritten. */
+export function storeMatcher(m: Matcher): Matcher {
+  return m.type === '=~' || m.type === '!~' ? { ...m, value: anchor(toJsRegex(unanchor(m.value))) } : m;
+}
+
+/** The metric name of a label set ('' when none). */
+export function metricName(l: Labels): string {
+  for (const x of l) if (x.name === METRIC_NAME) return x.value;
+  return '';
+}
+
+export type { Call };

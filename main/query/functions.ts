@@ -1,0 +1,612 @@
+// PromQL functions on floats (native histograms are not supported yet).
+import type { Labels } from '../../shared/labels';
+import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
+import type { Call, Expr, VectorSelector } from './ast';
+import type { Evaluator } from './engine';
+import { metricName } from './engine';
+import { compilePromRegex } from './regex';
+import { isValidLabelName } from './strings';
+import { type MatrixValue, type Sample, type Series, type Value, QueryError } from './values';
+
+type Handler = (ev: Evaluator, e: Call, t: number) => Value;
+
+const vec = (v: Sample[]): Value => ({ type: 'vector', v });
+
+/** Kahan-Babuska increment, as Prometheus's kahansum.Inc. */
+export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) return [t, 0];
+  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
+  return [t, c + (inc - t + sum)];
+}
+
+/** Prometheus's quantile over a list of floats (linear interpolation between closest ranks). */
+export function quantile(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const sorted = [...values].sort(compareFloats);
+  const n = sorted.length;
+  const rank = q * (n - 1);
+  const lo = Math.max(0, Math.floor(rank));
+  const hi = Math.min(n - 1, lo + 1);
+  const w = rank - Math.floor(rank);
+  return sorted[lo]! * (1 - w) + sorted[hi]! * w;
+}
+
+/** Ascending with NaN first (Go's sort of vectorByValueHeap: NaN is "less"). */
+function compareFloats(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : -1;
+  if (Number.isNaN(b)) return 1;
+  return a - b;
+}
+
+function scalarArg(ev: Evaluator, e: Expr, t: number): number {
+  const v = ev.eval(e, t);
+  if (v.type === 'scalar') return v.v;
+  throw new QueryError('expected scalar argument');
+}
+
+function vectorArg(ev: Evaluator, e: Expr, t: number): Sample[] {
+  const v = ev.eval(e, t);
+  return v.type === 'vector' ? v.v : [];
+}
+
+function matrixArg(ev: Evaluator, e: Expr, t: number): MatrixValue {
+  const v = ev.eval(e, t);
+  if (v.type !== 'matrix') throw new QueryError('expected range vector argument');
+  return v;
+}
+
+function stringArg(e: Expr): string {
+  let x = e;
+  while (x.kind === 'paren') x = x.expr;
+  if (x.kind !== 'string') throw new QueryError('expected string literal argument');
+  return x.value;
+}
+
+/** Applies f to each sample's value; the metric name is dropped (delayed). */
+function simple(f: (x: number) => number): Handler {
+  return (ev, e, t) => vec(vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: f(s.f), t, dropName: true })));
+}
+
+/** Applies f to each range-vector series; f returns undefined for "no output". */
+function overTime(f: (s: Series, m: MatrixValue, ev: Evaluator, e: Call, t: number) => number | undefined, keepName = false): Handler {
+  return (ev, e, t) => {
+    const m = matrixArg(ev, e.args[e.args.length - 1]!, t);
+    const out: Sample[] = [];
+    for (const s of m.series) {
+      if (s.ts.length === 0) continue;
+      const v = f(s, m, ev, e, t);
+      if (v === undefined) continue;
+      out.push({ metric: s.metric, f: v, t, dropName: keepName ? s.dropName : true });
+    }
+    return vec(out);
+  };
+}
+
+function unwrapParens(e: Expr): Expr {
+  return e.kind === 'paren' ? unwrapParens(e.expr) : e;
+}
+
+function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
+  return (ev, e, t) => {
+    const arg = e.args[0]!;
+    const m = matrixArg(ev, arg, t);
+    const range = m.rangeEnd - m.rangeStart;
+    const out: Sample[] = [];
+    const sel = unwrapParens(arg);
+    for (const s of m.series) {
+      const n = s.ts.length;
+      if (n < 2) continue;
+      const firstT = s.ts[0]!, lastT = s.ts[n - 1]!;
+      let result = s.fs[n - 1]! - s.fs[0]!;
+      if (isCounter) {
+        for (let i = 1; i < n; i++) if (s.fs[i]! < s.fs[i - 1]!) result += s.fs[i - 1]!;
+      }
+      let durationToStart = (firstT - m.rangeStart) / 1000;
+      let durationToEnd = (m.rangeEnd - lastT) / 1000;
+      const sampledInterval = (lastT - firstT) / 1000;
+      const avg = sampledInterval / (n - 1);
+      const threshold = avg * 1.1;
+      if (durationToStart >= threshold) durationToStart = avg / 2;
+      if (isCounter) {
+        let durationToZero = durationToStart;
+        if (result > 0 && s.fs[0]! >= 0) durationToZero = sampledInterval * (s.fs[0]! / result);
+        if (durationToZero < durationToStart) durationToStart = durationToZero;
+      }
+      if (durationToEnd >= threshold) durationToEnd = avg / 2;
+      let factor = sampledInterval !== 0 ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval : 1;
+      if (isRate) factor /= range / 1000;
+      out.push({ metric: s.metric, f: result * factor, t, dropName: true });
+      if (isCounter && sel.kind === 'matrix') {
+        const name = metricName(s.metric);
+        if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
+          ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
+        }
+      }
+    }
+    return vec(out);
+  };
+}
+
+function instantValue(isRate: boolean): Handler {
+  return overTime((s) => {
+    const n = s.ts.length;
+    if (n < 2) return undefined;
+    const t0 = s.ts[n - 2]!, t1 = s.ts[n - 1]!, v0 = s.fs[n - 2]!, v1 = s.fs[n - 1]!;
+    const dt = t1 - t0;
+    if (dt === 0) return undefined;
+    let r = isRate && v1 < v0 ? v1 : v1 - v0;
+    if (isRate) r /= dt / 1000;
+    return r;
+  });
+}
+
+function linearRegression(s: Series, interceptTime: number): [number, number] {
+  let n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const initY = s.fs[0]!;
+  let constY = true;
+  for (let i = 0; i < s.ts.length; i++) {
+    const y = s.fs[i]!;
+    if (constY && i > 0 && y !== initY) constY = false;
+    n++;
+    const x = (s.ts[i]! - interceptTime) / 1000;
+    [sumX, cX] = kahanInc(x, sumX, cX);
+    [sumY, cY] = kahanInc(y, sumY, cY);
+    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
+    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
+  }
+  if (constY) return Number.isFinite(initY) || Number.isNaN(initY) ? [0, initY] : [NaN, NaN];
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  return [slope, sumY / n - (slope * sumX) / n];
+}
+
+function variance(s: Series): number {
+  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+  for (let i = 0; i < s.fs.length; i++) {
+    const f = s.fs[i]!;
+    count++;
+    const delta = f - (mean + cMean);
+    [mean, cMean] = kahanInc(delta / count, mean, cMean);
+    [aux, cAux] = kahanInc(delta * (f - (mean + cMean)), aux, cAux);
+  }
+  return (aux + cAux) / count;
+}
+
+function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): Handler {
+  return overTime((s) => {
+    let best = s.fs[0]!, bestT = s.ts[0]!;
+    for (let i = 0; i < s.fs.length; i++) {
+      if (cmp(s.fs[i]!, best)) {
+        best = s.fs[i]!;
+        bestT = s.ts[i]!;
+      }
+    }
+    return returnTs ? bestT / 1000 : best;
+  });
+}
+
+function dateFn(f: (d: Date) => number): Handler {
+  return (ev, e, t) => {
+    if (e.args.length === 0) return vec([{ metric: [], f: f(new Date(t)), t, dropName: false }]);
+    return vec(
+      vectorArg(ev, e.args[0]!, t).map((s) => ({
+        metric: s.metric, f: Number.isFinite(s.f) ? f(new Date(Math.trunc(s.f * 1000))) : NaN, t, dropName: true,
+      })),
+    );
+  };
+}
+
+function clampVec(ev: Evaluator, e: Call, t: number, min: number, max: number): Value {
+  if (max < min) return vec([]);
+  return vec(
+    vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.max(min, Math.min(max, s.f)), t, dropName: true })),
+  );
+}
+
+/** Go regexp.Expand: $1, ${1}, $name, ${name}, $$. */
+function expandTemplate(tpl: string, m: RegExpExecArray): string {
+  return tpl.replace(/\$(?:\$|\{([a-zA-Z0-9_]*)\}|([a-zA-Z0-9_]+))/g, (all, braced?: string, bare?: string) => {
+    if (all === '$$') return '$';
+    const name = braced ?? bare ?? '';
+    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
+    return m.groups?.[name] ?? '';
+  });
+}
+
+function setLabel(l: Labels, name: string, value: string): Labels {
+  const out = l.filter((x) => x.name !== name);
+  if (value !== '') out.push({ name, value });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function checkNoDuplicates(v: Sample[]): void {
+  const seen = new Set<string>();
+  for (const s of v) {
+    const k = labelsKey(s.dropName ? s.metric.filter((x) => x.name !== METRIC_NAME) : s.metric);
+    if (seen.has(k)) throw new QueryError('vector cannot contain metrics with the same labelset');
+    seen.add(k);
+  }
+}
+
+function sortByValue(desc: boolean): Handler {
+  return (ev, e, t) => {
+    if (ev.isRange) ev.warn('sort is ineffective for range queries since results are always ordered by labels', e);
+    const v = [...vectorArg(ev, e.args[0]!, t)];
+    // NaN sorts last in both directions.
+    v.sort((a, b) => {
+      if (Number.isNaN(a.f)) return Number.isNaN(b.f) ? 0 : 1;
+      if (Number.isNaN(b.f)) return -1;
+      return desc ? b.f - a.f : a.f - b.f;
+    });
+    return vec(v);
+  };
+}
+
+function sortByLabel(desc: boolean): Handler {
+  return (ev, e, t) => {
+    if (ev.isRange) ev.warn('sort is ineffective for range queries since results are always ordered by labels', e);
+    const names = e.args.slice(1).map(stringArg);
+    const v = [...vectorArg(ev, e.args[0]!, t)];
+    const collator = new Intl.Collator('en', { numeric: true });
+    v.sort((a, b) => {
+      for (const n of names) {
+        const c = collator.compare(getLabel(a.metric, n), getLabel(b.metric, n));
+        if (c !== 0) return desc ? -c : c;
+      }
+      const c = compareLabels(a.metric, b.metric);
+      return desc ? -c : c;
+    });
+    return vec(v);
+  };
+}
+
+/** Labels for absent()/absent_over_time(): the selector's equality matchers, when unambiguous. */
+function absentLabels(e: Expr): Labels {
+  const x = unwrapParens(e);
+  const vs: VectorSelector | null = x.kind === 'vector' ? x : x.kind === 'matrix' ? x.vector : null;
+  if (!vs) return [];
+  const eq = new Map<string, string>();
+  const dup = new Set<string>();
+  for (const m of vs.matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=') {
+      if (eq.has(m.name)) dup.add(m.name);
+      eq.set(m.name, m.value);
+    } else dup.add(m.name);
+  }
+  for (const d of dup) eq.delete(d);
+  return [...eq.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, value]) => ({ name, value }));
+}
+
+interface Bucket {
+  upper: number;
+  count: number;
+}
+
+/** Prometheus's BucketQuantile for classic histograms; returns [value, forcedMonotonic]. */
+function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
+  if (Number.isNaN(q)) return [NaN, false];
+  if (q < 0) return [-Infinity, false];
+  if (q > 1) return [Infinity, false];
+  buckets.sort((a, b) => a.upper - b.upper);
+  if (buckets[buckets.length - 1]!.upper !== Infinity) return [NaN, false];
+  const bs: Bucket[] = [];
+  for (const b of buckets) {
+    const last = bs[bs.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else bs.push({ ...b });
+  }
+  let forced = false;
+  let prev = bs[0]!.count;
+  for (let i = 1; i < bs.length; i++) {
+    const cur = bs[i]!.count;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, 1e-12)) {
+      bs[i]!.count = prev;
+      continue;
+    }
+    if (cur < prev) {
+      bs[i]!.count = prev;
+      forced = true;
+      continue;
+    }
+    prev = cur;
+  }
+  if (bs.length < 2) return [NaN, forced];
+  const obs = bs[bs.length - 1]!.count;
+  if (obs === 0) return [NaN, forced];
+  let rank = q * obs;
+  let b = 0;
+  while (b < bs.length - 1 && !(bs[b]!.count >= rank)) b++;
+  if (b === bs.length - 1) return [bs[bs.length - 2]!.upper, forced];
+  if (b === 0 && bs[0]!.upper <= 0) return [bs[0]!.upper, forced];
+  let start = 0;
+  const end = bs[b]!.upper;
+  let count = bs[b]!.count;
+  if (b > 0) {
+    start = bs[b - 1]!.upper;
+    count -= bs[b - 1]!.count;
+    rank -= bs[b - 1]!.count;
+  }
+  return [start + (end - start) * (rank / count), forced];
+}
+
+/** Prometheus's util/almost.Equal. */
+export function almostEqual(a: number, b: number, eps: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const minNormal = 2.2250738585072014e-308;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < minNormal) return diff < eps * minNormal;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
+}
+
+function histogramQuantile(ev: Evaluator, e: Call, t: number): Value {
+  const q = scalarArg(ev, e.args[0]!, t);
+  const input = vectorArg(ev, e.args[1]!, t);
+  if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
+  const groups = new Map<string, { metric: Labels; buckets: Bucket[] }>();
+  for (const s of input) {
+    const le = getLabel(s.metric, 'le');
+    const upper = parseGoFloat(le);
+    if (upper === null) {
+      ev.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}${nameSuffix(s.metric)}`, e.args[1]!);
+      continue;
+    }
+    const metric = s.metric.filter((x) => x.name !== 'le');
+    const k = labelsKey(metric);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { metric, buckets: [] }));
+    g.buckets.push({ upper, count: s.f });
+  }
+  const out: Sample[] = [];
+  for (const g of groups.values()) {
+    const [v, forced] = bucketQuantile(q, g.buckets);
+    if (forced) {
+      ev.info(
+        `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)${nameSuffix(g.metric)}`,
+        e.args[1]!,
+      );
+    }
+    out.push({ metric: g.metric, f: v, t, dropName: true });
+  }
+  return vec(out);
+}
+
+function nameSuffix(l: Labels): string {
+  const n = metricName(l);
+  return n ? ` for metric name ${JSON.stringify(n)}` : '';
+}
+
+/** Go strconv.ParseFloat for label values ('' and junk are errors). */
+function parseGoFloat(s: string): number | null {
+  const t = s.trim();
+  if (t !== s || t === '') return null;
+  const l = t.toLowerCase().replace(/^[+-]/, '');
+  if (l === 'inf' || l === 'infinity') return t.startsWith('-') ? -Infinity : Infinity;
+  if (l === 'nan') return NaN;
+  if (/^0x[0-9a-f]+(\.[0-9a-f]*)?(p[+-]?\d+)?$/i.test(l)) return (t.startsWith('-') ? -1 : 1) * parseInt(l.slice(2), 16);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return null;
+  return Number(t);
+}
+
+/** Go's %g for the values our messages print. */
+export function formatG(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  return s.replace(/e\+?(-?)(\d)$/, 'e$1' + '0$2').replace(/e(-?\d+)$/, (m, d: string) => 'e' + (d.startsWith('-') ? d : '+' + d));
+}
+
+const HANDLERS: Record<string, Handler> = {
+  abs: simple(Math.abs),
+  ceil: simple(Math.ceil),
+  floor: simple(Math.floor),
+  exp: simple(Math.exp),
+  sqrt: simple(Math.sqrt),
+  ln: simple(Math.log),
+  log2: simple(Math.log2),
+  log10: simple(Math.log10),
+  sin: simple(Math.sin), cos: simple(Math.cos), tan: simple(Math.tan),
+  asin: simple(Math.asin), acos: simple(Math.acos), atan: simple(Math.atan),
+  sinh: simple(Math.sinh), cosh: simple(Math.cosh), tanh: simple(Math.tanh),
+  asinh: simple(Math.asinh), acosh: simple(Math.acosh), atanh: simple(Math.atanh),
+  deg: simple((x) => (x * 180) / Math.PI),
+  rad: simple((x) => (x * Math.PI) / 180),
+  sgn: simple((x) => (x > 0 ? 1 : x < 0 ? -1 : x)),
+  pi: () => ({ type: 'scalar', v: Math.PI }),
+  time: (_ev, _e, t) => ({ type: 'scalar', v: t / 1000 }),
+  start: (ev) => ({ type: 'scalar', v: ev.start / 1000 }),
+  end: (ev) => ({ type: 'scalar', v: ev.end / 1000 }),
+  step: (ev) => ({ type: 'scalar', v: ev.interval / 1000 }),
+  scalar: (ev, e, t) => {
+    const v = vectorArg(ev, e.args[0]!, t);
+    return { type: 'scalar', v: v.length === 1 ? v[0]!.f : NaN };
+  },
+  vector: (ev, e, t) => vec([{ metric: [], f: scalarArg(ev, e.args[0]!, t), t, dropName: false }]),
+  round: (ev, e, t) => {
+    const to = e.args.length > 1 ? scalarArg(ev, e.args[1]!, t) : 1;
+    const inv = 1 / to;
+    return vec(vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.floor(s.f * inv + 0.5) / inv, t, dropName: true })));
+  },
+  clamp: (ev, e, t) => clampVec(ev, e, t, scalarArg(ev, e.args[1]!, t), scalarArg(ev, e.args[2]!, t)),
+  clamp_min: (ev, e, t) => clampVec(ev, e, t, scalarArg(ev, e.args[1]!, t), Infinity),
+  clamp_max: (ev, e, t) => clampVec(ev, e, t, -Infinity, scalarArg(ev, e.args[1]!, t)),
+  timestamp: (ev, e, t) => {
+    const arg = unwrapParens(e.args[0]!);
+    const v = vectorArg(ev, e.args[0]!, t);
+    const raw = arg.kind === 'vector';
+    return vec(v.map((s) => ({ metric: s.metric, f: (raw ? s.t : t) / 1000, t, dropName: true })));
+  },
+  absent: (ev, e, t) => (vectorArg(ev, e.args[0]!, t).length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }])),
+  absent_over_time: (ev, e, t) =>
+    matrixArg(ev, e.args[0]!, t).series.length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }]),
+  present_over_time: overTime(() => 1),
+  count_over_time: overTime((s) => s.ts.length),
+  last_over_time: overTime((s) => s.fs[s.fs.length - 1], true),
+  first_over_time: overTime((s) => s.fs[0], true),
+  ts_of_last_over_time: overTime((s) => s.ts[s.ts.length - 1]! / 1000),
+  ts_of_first_over_time: overTime((s) => s.ts[0]! / 1000),
+  max_over_time: compareOverTime((c, m) => c > m || Number.isNaN(m), false),
+  min_over_time: compareOverTime((c, m) => c < m || Number.isNaN(m), false),
+  ts_of_max_over_time: compareOverTime((c, m) => c >= m || Number.isNaN(m), true),
+  ts_of_min_over_time: compareOverTime((c, m) => c <= m || Number.isNaN(m), true),
+  sum_over_time: overTime((s) => {
+    let sum = 0, c = 0;
+    for (let i = 0; i < s.fs.length; i++) [sum, c] = kahanInc(s.fs[i]!, sum, c);
+    return Number.isFinite(sum) ? sum + c : sum;
+  }),
+  avg_over_time: overTime((s) => {
+    let sum = s.fs[0]!, count = 1, mean = 0, c = 0, incremental = false;
+    for (let i = 1; i < s.fs.length; i++) {
+      const f = s.fs[i]!;
+      count = i + 1;
+      if (!incremental) {
+        const [ns, nc] = kahanInc(f, sum, c);
+        if (Number.isFinite(ns) || Number.isNaN(ns)) {
+          sum = ns;
+          c = nc;
+          continue;
+        }
+        incremental = true;
+        mean = sum / (count - 1);
+        c /= count - 1;
+      }
+      const q = (count - 1) / count;
+      [mean, c] = kahanInc(f / count, q * mean, q * c);
+    }
+    return incremental ? mean + c : sum / count + c / count;
+  }),
+  stddev_over_time: overTime((s) => Math.sqrt(variance(s))),
+  stdvar_over_time: overTime((s) => variance(s)),
+  quantile_over_time: (ev, e, t) => {
+    const q = scalarArg(ev, e.args[0]!, t);
+    if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
+    return overTime((s) => quantile(q, Array.from(s.fs)))(ev, e, t);
+  },
+  mad_over_time: overTime((s) => {
+    const values = Array.from(s.fs);
+    if (values.some(Number.isNaN)) return NaN;
+    const median = quantile(0.5, values);
+    return quantile(0.5, values.map((v) => Math.abs(v - median)));
+  }),
+  changes: overTime((s) => {
+    let n = 0;
+    for (let i = 1; i < s.fs.length; i++) {
+      const a = s.fs[i - 1]!, b = s.fs[i]!;
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
+    }
+    return n;
+  }),
+  resets: overTime((s) => {
+    let n = 0;
+    for (let i = 1; i < s.fs.length; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
+    return n;
+  }),
+  rate: extrapolatedRate(true, true),
+  increase: extrapolatedRate(true, false),
+  delta: extrapolatedRate(false, false),
+  irate: instantValue(true),
+  idelta: instantValue(false),
+  deriv: overTime((s) => (s.ts.length < 2 ? undefined : linearRegression(s, s.ts[0]!)[0])),
+  predict_linear: (ev, e, t) => {
+    const d = scalarArg(ev, e.args[1]!, t);
+    const m = matrixArg(ev, e.args[0]!, t);
+    const out: Sample[] = [];
+    for (const s of m.series) {
+      if (s.ts.length < 2) continue;
+      const [slope, intercept] = linearRegression(s, t);
+      out.push({ metric: s.metric, f: slope * d + intercept, t, dropName: true });
+    }
+    return vec(out);
+  },
+  double_exponential_smoothing: (ev, e, t) => {
+    const sf = scalarArg(ev, e.args[1]!, t), tf = scalarArg(ev, e.args[2]!, t);
+    if (!(sf > 0 && sf < 1)) throw new QueryError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`);
+    if (!(tf > 0 && tf < 1)) throw new QueryError(`invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`);
+    const m = matrixArg(ev, e.args[0]!, t);
+    const out: Sample[] = [];
+    for (const s of m.series) {
+      const l = s.fs.length;
+      if (l < 2) continue;
+      let s0 = 0, s1 = s.fs[0]!, b = s.fs[1]! - s.fs[0]!;
+      for (let i = 1; i < l; i++) {
+        const x = sf * s.fs[i]!;
+        b = i - 1 === 0 ? b : tf * (s1 - s0) + (1 - tf) * b;
+        const y = (1 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+      }
+      out.push({ metric: s.metric, f: s1, t, dropName: true });
+    }
+    return vec(out);
+  },
+  histogram_quantile: histogramQuantile,
+  label_replace: (ev, e, t) => {
+    const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);
+    let re: RegExp;
+    try {
+      re = compilePromRegex(regex);
+    } catch {
+      throw new QueryError(`invalid regular expression in label_replace(): ${regex}`);
+    }
+    if (!isValidLabelName(dst)) throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
+    const out = vectorArg(ev, e.args[0]!, t).map((s) => {
+      const m = re.exec(getLabel(s.metric, src));
+      if (!m) return s;
+      return { ...s, metric: setLabel(s.metric, dst, expandTemplate(repl, m)), dropName: dst === METRIC_NAME ? false : s.dropName };
+    });
+    checkNoDuplicates(out);
+    return vec(out);
+  },
+  label_join: (ev, e, t) => {
+    const dst = stringArg(e.args[1]!), sep = stringArg(e.args[2]!);
+    const srcs = e.args.slice(3).map(stringArg);
+    for (const s of srcs) if (!isValidLabelName(s)) throw new QueryError(`invalid source label name in label_join(): ${s}`);
+    if (!isValidLabelName(dst)) throw new QueryError(`invalid destination label name in label_join(): ${dst}`);
+    const out = vectorArg(ev, e.args[0]!, t).map((s) => ({
+      ...s,
+      metric: setLabel(s.metric, dst, srcs.map((n) => getLabel(s.metric, n)).join(sep)),
+      dropName: dst === METRIC_NAME ? false : s.dropName,
+    }));
+    checkNoDuplicates(out);
+    return vec(out);
+  },
+  sort: sortByValue(false),
+  sort_desc: sortByValue(true),
+  sort_by_label: sortByLabel(false),
+  sort_by_label_desc: sortByLabel(true),
+  year: dateFn((d) => d.getUTCFullYear()),
+  month: dateFn((d) => d.getUTCMonth() + 1),
+  day_of_month: dateFn((d) => d.getUTCDate()),
+  day_of_week: dateFn((d) => d.getUTCDay()),
+  day_of_year: dateFn((d) => Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1),
+  days_in_month: dateFn((d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate()),
+  hour: dateFn((d) => d.getUTCHours()),
+  minute: dateFn((d) => d.getUTCMinutes()),
+};
+
+const NATIVE_HISTOGRAM_FUNCTIONS = new Set([
+  'histogram_avg', 'histogram_count', 'histogram_sum', 'histogram_stddev', 'histogram_stdvar', 'histogram_fraction', 'histogram_quantiles',
+]);
+
+export class UnsupportedError extends QueryError {}
+
+export function callFunction(ev: Evaluator, e: Call, t: number): Value {
+  const h = HANDLERS[e.func];
+  if (!h) {
+    const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
+    throw new UnsupportedError(`function ${JSON.stringify(e.func)}: ${why}`);
+  }
+  return h(ev, e, t);
+}

@@ -1,0 +1,467 @@
+// PromQL text -> our typed AST (ast.ts), with Prometheus's type checks and error texts.
+// Syntax comes from @prometheus-io/lezer-promql; its grammar lets postfix modifiers (offset, @,
+// [range], [range:step]) bind to a whole binary/unary expression, so we push them down to the
+// rightmost operand, which is how Prometheus's own grammar binds them.
+import { parser as lezer } from '@prometheus-io/lezer-promql';
+import type { SyntaxNode } from '@lezer/common';
+import type { Matcher, MatchType } from '../tsdb/types';
+import {
+  type AggregateOp, type BinaryOp, type Expr, type PosRange, type ValueType, type VectorSelector,
+  COMPARISON_OPS, FUNCTIONS, SET_OPS, exprType,
+} from './ast';
+import { parseDuration, parseNumber } from './durations';
+import { compilePromRegex, anchor } from './regex';
+import { StringSyntaxError, unquoteString } from './strings';
+
+export class ParseError extends Error {
+  constructor(
+    message: string,
+    readonly pos: PosRange,
+    readonly query: string,
+  ) {
+    super(message);
+    this.name = 'ParseError';
+  }
+
+  /** Prometheus's API form: `1:5: parse error: …`. */
+  describe(): string {
+    return `${positionString(this.query, this.pos.start)}: parse error: ${this.message}`;
+  }
+}
+
+/** 1-based line:column of a character offset, as Prometheus prints positions. */
+export function positionString(query: string, offset: number): string {
+  let line = 1, col = 1;
+  for (let i = 0; i < offset && i < query.length; i++) {
+    if (query[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return `${line}:${col}`;
+}
+
+const TYPE_NAMES: Record<ValueType, string> = { scalar: 'scalar', vector: 'instant vector', matrix: 'range vector', string: 'string' };
+export const typeName = (t: ValueType): string => TYPE_NAMES[t];
+
+const BINARY_OPS: Record<string, BinaryOp> = {
+  Add: '+', Sub: '-', Mul: '*', Div: '/', Mod: '%', Pow: '^', Atan2: 'atan2', Eql: '==', Neq: '!=',
+  Gtr: '>', Lss: '<', Gte: '>=', Lte: '<=', And: 'and', Or: 'or', Unless: 'unless',
+};
+const MATCH_OPS: Record<string, MatchType> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
+
+export function parseExpr(query: string): Expr {
+  return new Converter(query).run();
+}
+
+class Converter {
+  constructor(private readonly q: string) {}
+
+  run(): Expr {
+    const tree = lezer.parse(trailingDots(this.q));
+    tree.iterate({
+      enter: (n) => {
+        if (n.type.isError) {
+          const at = n.from;
+          const rest = this.q.slice(at).trim();
+          const what = rest === '' ? 'end of input' : JSON.stringify(rest.split(/\s+/)[0]);
+          throw new ParseError(`unexpected ${what}`, { start: at, end: n.to }, this.q);
+        }
+      },
+    });
+    const top = tree.topNode.firstChild;
+    if (!top) throw new ParseError('no expression found in input', { start: 0, end: 0 }, this.q);
+    const e = this.expr(top);
+    this.check(e);
+    return e;
+  }
+
+  private err(msg: string, pos: PosRange): never {
+    throw new ParseError(msg, pos, this.q);
+  }
+
+  private text(n: SyntaxNode): string {
+    return this.q.slice(n.from, n.to);
+  }
+
+  private pos(n: SyntaxNode): PosRange {
+    return { start: n.from, end: n.to };
+  }
+
+  private children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  private exprChildren(n: SyntaxNode): SyntaxNode[] {
+    return this.children(n).filter((c) => c.type.is('Expr'));
+  }
+
+  private str(n: SyntaxNode): string {
+    try {
+      return unquoteString(this.text(n));
+    } catch (e) {
+      if (e instanceof StringSyntaxError) this.err(e.message, this.pos(n));
+      throw e;
+    }
+  }
+
+  private expr(n: SyntaxNode): Expr {
+    const pos = this.pos(n);
+    switch (n.name) {
+      case 'NumberDurationLiteral':
+        return { kind: 'number', value: this.number(this.text(n), pos), pos };
+      case 'StringLiteral':
+        return { kind: 'string', value: this.str(n), pos };
+      case 'ParenExpr':
+        return { kind: 'paren', expr: this.expr(this.exprChildren(n)[0]!), pos };
+      case 'UnaryExpr': {
+        const op = this.text(n.firstChild!) as '-' | '+';
+        const inner = this.expr(this.exprChildren(n)[0]!);
+        if (inner.kind === 'number') return { kind: 'number', value: op === '-' ? -inner.value : inner.value, pos };
+        return { kind: 'unary', op, expr: inner, pos };
+      }
+      case 'VectorSelector':
+        return this.vectorSelector(n);
+      case 'MatrixSelector': {
+        const [inner] = this.exprChildren(n);
+        const range = this.durationExpr(n.getChild('DurationExpr')!);
+        return this.postfix(this.expr(inner!), n, (e) => {
+          if (e.kind !== 'vector') this.err('ranges only allowed for vector selectors', e.pos);
+          if (e.at !== null || e.atPreprocessor !== null || e.offset !== 0) {
+            // `foo offset 5m [1m]` is not PromQL; offset/@ go after the range.
+            this.err('no offset modifiers allowed before range', e.pos);
+          }
+          return { kind: 'matrix', vector: e, range, pos: { start: e.pos.start, end: n.to } };
+        });
+      }
+      case 'SubqueryExpr': {
+        const [inner] = this.exprChildren(n);
+        const durs = n.getChildren('DurationExpr');
+        const range = this.durationExpr(durs[0]!);
+        const step = durs[1] ? this.durationExpr(durs[1]) : 0;
+        return this.postfix(this.expr(inner!), n, (e) => ({
+          kind: 'subquery', expr: e, range, step, at: null, atPreprocessor: null, offset: 0,
+          pos: { start: e.pos.start, end: n.to },
+        }));
+      }
+      case 'OffsetExpr': {
+        const [inner] = this.exprChildren(n);
+        const offset = this.offsetDuration(n.getChild('OffsetDurationExpr')!);
+        return this.postfix(this.expr(inner!), n, (e) => {
+          const target = e.kind === 'matrix' ? e.vector : e;
+          if (target.kind !== 'vector' && target.kind !== 'subquery') {
+            this.err('offset modifier must be preceded by an instant vector selector or range vector selector or a subquery', pos);
+          }
+          if (target.offset !== 0) this.err('offset may not be set multiple times', pos);
+          target.offset = offset;
+          return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
+        });
+      }
+      case 'StepInvariantExpr': {
+        const [inner] = this.exprChildren(n);
+        const pre = n.getChild('AtModifierPreprocessors');
+        let at: number | null = null;
+        let atPreprocessor: 'start' | 'end' | null = null;
+        if (pre) atPreprocessor = pre.firstChild!.name === 'AtStart' ? 'start' : 'end';
+        else {
+          const lit = n.getChild('NumberDurationLiteral')!;
+          const secs = this.number(this.text(lit), this.pos(lit));
+          if (!Number.isFinite(secs)) this.err('timestamp out of bounds for @ modifier', this.pos(lit));
+          at = Math.round(secs * 1000);
+        }
+        return this.postfix(this.expr(inner!), n, (e) => {
+          const target = e.kind === 'matrix' ? e.vector : e;
+          if (target.kind !== 'vector' && target.kind !== 'subquery') {
+            this.err('@ modifier must be preceded by an instant vector selector or range vector selector or a subquery', pos);
+          }
+          if (target.at !== null || target.atPreprocessor !== null) this.err('@ <timestamp> may not be set multiple times', pos);
+          target.at = at;
+          target.atPreprocessor = atPreprocessor;
+          return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
+        });
+      }
+      case 'FunctionCall': {
+        const name = this.text(n.getChild('FunctionIdentifier')!);
+        const body = n.getChild('FunctionCallBody')!;
+        if (!FUNCTIONS[name]) this.err(`unknown function with name ${JSON.stringify(name)}`, pos);
+        return { kind: 'call', func: name, args: this.exprChildren(body).map((c) => this.expr(c)), pos };
+      }
+      case 'AggregateExpr': {
+        const op = this.text(n.getChild('AggregateOp')!).toLowerCase() as AggregateOp;
+        const args = this.exprChildren(n.getChild('FunctionCallBody')!).map((c) => this.expr(c));
+        const mod = n.getChild('AggregateModifier');
+        const grouping = mod ? this.groupingLabels(mod.getChild('GroupingLabels')!) : [];
+        const without = mod ? mod.firstChild!.name === 'Without' : false;
+        const needsParam = op === 'topk' || op === 'bottomk' || op === 'quantile' || op === 'count_values' || op === 'limitk' || op === 'limit_ratio';
+        const want = needsParam ? 2 : 1;
+        if (args.length !== want) {
+          this.err(`wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`, pos);
+        }
+        return {
+          kind: 'aggregate', op, expr: args[want - 1]!, param: needsParam ? args[0]! : null, grouping, without, pos,
+        };
+      }
+      case 'BinaryExpr':
+        return this.binary(n);
+      default:
+        this.err(`unsupported expression ${JSON.stringify(this.text(n))}`, pos);
+    }
+  }
+
+  /** Applies a postfix modifier, pushing it below binary/unary operators it wrongly wraps. */
+  private postfix(e: Expr, n: SyntaxNode, apply: (e: Expr) => Expr): Expr {
+    if (e.kind === 'binary') return { ...e, rhs: this.postfix(e.rhs, n, apply), pos: { start: e.pos.start, end: n.to } };
+    if (e.kind === 'unary') return { ...e, expr: this.postfix(e.expr, n, apply), pos: { start: e.pos.start, end: n.to } };
+    return apply(e);
+  }
+
+  private binary(n: SyntaxNode): Expr {
+    const kids = this.children(n);
+    const exprs = kids.filter((c) => c.type.is('Expr'));
+    const opNode = kids.find((c) => c.name in BINARY_OPS);
+    if (!opNode || exprs.length !== 2) this.err(`unsupported operator in ${JSON.stringify(this.text(n))}`, this.pos(n));
+    if (kids.some((c) => c.name === 'FillModifier')) this.err('fill modifiers are not supported', this.pos(n));
+    const op = BINARY_OPS[opNode.name]!;
+    const returnBool = kids.some((c) => c.name === 'BoolModifier');
+    const mm = kids.find((c) => c.name === 'MatchingModifierClause');
+    let matching = null;
+    if (mm) {
+      const parts = this.children(mm);
+      const groups = mm.getChildren('GroupingLabels');
+      const on = parts[0]!.name === 'On';
+      const groupNode = parts.find((c) => c.name === 'GroupLeft' || c.name === 'GroupRight');
+      matching = {
+        card: groupNode ? (groupNode.name === 'GroupLeft' ? 'many-to-one' : 'one-to-many') : 'one-to-one',
+        on, labels: this.groupingLabels(groups[0]!), include: groups[1] ? this.groupingLabels(groups[1]) : [], explicit: true,
+      } as const;
+    }
+    return { kind: 'binary', op, lhs: this.expr(exprs[0]!), rhs: this.expr(exprs[1]!), returnBool, matching, pos: this.pos(n) };
+  }
+
+  private groupingLabels(n: SyntaxNode): string[] {
+    return this.children(n)
+      .filter((c) => c.name === 'LabelName' || c.name === 'QuotedLabelName')
+      .map((c) => (c.name === 'LabelName' ? this.text(c) : this.str(c.firstChild!)));
+  }
+
+  private vectorSelector(n: SyntaxNode): VectorSelector {
+    const pos = this.pos(n);
+    const ident = n.getChild('Identifier');
+    let name = ident ? this.text(ident) : '';
+    const matchers: Matcher[] = [];
+    const lm = n.getChild('LabelMatchers');
+    if (lm) {
+      for (const c of this.children(lm)) {
+        if (c.name === 'QuotedLabelName') {
+          const metric = this.str(c.firstChild!);
+          if (name) this.err(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(metric)}`, pos);
+          name = metric;
+          continue;
+        }
+        if (c.name !== 'UnquotedLabelMatcher' && c.name !== 'QuotedLabelMatcher') continue;
+        const [ln, opn, val] = this.children(c);
+        const label = ln!.name === 'LabelName' ? this.text(ln!) : this.str(ln!.firstChild!);
+        const type = MATCH_OPS[opn!.firstChild!.name]!;
+        const value = this.str(val!);
+        matchers.push(this.matcher(type, label, value, this.pos(c)));
+      }
+    }
+    if (name) {
+      if (matchers.some((m) => m.name === '__name__')) {
+        this.err(`metric name must not be set twice: ${JSON.stringify(name)} or ${JSON.stringify(matchers.find((m) => m.name === '__name__')!.value)}`, pos);
+      }
+      matchers.unshift({ type: '=', name: '__name__', value: name });
+    }
+    if (!matchers.some((m) => !matchesEmpty(m))) this.err('vector selector must contain at least one non-empty matcher', pos);
+    return { kind: 'vector', name, matchers, at: null, atPreprocessor: null, offset: 0, pos };
+  }
+
+  private matcher(type: MatchType, name: string, value: string, pos: PosRange): Matcher {
+    if (type === '=~' || type === '!~') {
+      try {
+        compilePromRegex(value);
+      } catch (e) {
+        this.err(`invalid regular expression ${JSON.stringify(value)}: ${(e as Error).message}`, pos);
+      }
+      return { type, name, value: anchor(value) };
+    }
+    return { type, name, value };
+  }
+
+  private number(text: string, pos: PosRange): number {
+    const t = text.replace(/\s+/g, '');
+    const sign = t.startsWith('-') ? -1 : 1;
+    const body = t.replace(/^[+-]/, '');
+    const d = parseDuration(body);
+    if (d !== null && /[a-z]$/i.test(body) && !/^(inf|nan)$/i.test(body)) return (sign * d) / 1000;
+    const v = parseNumber(body);
+    if (v === null) this.err(`bad number or duration syntax: ${JSON.stringify(text)}`, pos);
+    return sign * v;
+  }
+
+  /** A duration in `[…]`: duration text, or float seconds; arithmetic allowed. */
+  private durationExpr(n: SyntaxNode): number {
+    const v = this.durationValue(n);
+    if (!Number.isFinite(v)) this.err('duration out of range', this.pos(n));
+    return v;
+  }
+
+  private durationValue(n: SyntaxNode): number {
+    const kids = this.children(n);
+    if (n.name === 'NumberDurationLiteralInDurationContext') {
+      const t = this.text(n);
+      const d = parseDuration(t);
+      if (d !== null) return d;
+      const v = parseNumber(t);
+      if (v === null) this.err(`bad duration syntax: ${JSON.stringify(t)}`, this.pos(n));
+      return Math.round(v * 1000);
+    }
+    if (kids.length === 1) return this.durationValue(kids[0]!);
+    if (kids[0]?.name === 'UnaryOp') {
+      const v = this.durationValue(kids[1]!);
+      return this.text(kids[0]) === '-' ? -v : v;
+    }
+    if (kids.length === 3 && kids[0]!.name === 'DurationExpr') {
+      const a = this.durationValue(kids[0]!), b = this.durationValue(kids[2]!);
+      switch (kids[1]!.name) {
+        case 'Add': return a + b;
+        case 'Sub': return a - b;
+        case 'Mul': return (a * b) / 1000;
+        case 'Div': return (a / b) * 1000;
+        case 'Mod': return a % b;
+        case 'Pow': return Math.pow(a / 1000, b / 1000) * 1000;
+      }
+    }
+    const paren = kids.find((c) => c.name === 'DurationExpr');
+    if (paren && kids.length === 3) return this.durationValue(paren);
+    this.err(`unsupported duration expression ${JSON.stringify(this.text(n))}`, this.pos(n));
+  }
+
+  private offsetDuration(n: SyntaxNode): number {
+    return this.durationValue(n);
+  }
+
+  /** Prometheus's checkAST: operand types, argument counts, matching rules. */
+  private check(e: Expr): void {
+    switch (e.kind) {
+      case 'number':
+      case 'string':
+      case 'vector':
+        return;
+      case 'matrix':
+        return;
+      case 'paren':
+        return this.check(e.expr);
+      case 'subquery': {
+        this.check(e.expr);
+        const t = exprType(e.expr);
+        if (t !== 'vector') this.err(`subquery is only allowed on instant vector, got ${typeName(t)} instead`, e.pos);
+        return;
+      }
+      case 'unary': {
+        this.check(e.expr);
+        const t = exprType(e.expr);
+        if (t !== 'scalar' && t !== 'vector') this.err('unary expression only allowed on expressions of type scalar or instant vector', e.pos);
+        return;
+      }
+      case 'call': {
+        const def = FUNCTIONS[e.func]!;
+        const n = e.args.length, min = def.argTypes.length;
+        if (def.variadic === 0 && n !== min) this.err(`expected ${min} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
+        if (def.variadic !== 0 && n < min - (def.variadic > 0 ? 1 : 0)) {
+          this.err(`expected at least ${min - (def.variadic > 0 ? 1 : 0)} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
+        }
+        if (def.variadic > 0 && n > min - 1 + def.variadic) {
+          this.err(`expected at most ${min - 1 + def.variadic} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
+        }
+        e.args.forEach((a, i) => {
+          this.check(a);
+          const want = def.argTypes[Math.min(i, def.argTypes.length - 1)]!;
+          this.expectType(a, want, `call to function ${JSON.stringify(e.func)}`);
+        });
+        return;
+      }
+      case 'aggregate': {
+        this.check(e.expr);
+        this.expectType(e.expr, 'vector', 'aggregation expression');
+        if (e.param) {
+          this.check(e.param);
+          this.expectType(e.param, e.op === 'count_values' ? 'string' : 'scalar', 'aggregation parameter');
+        }
+        return;
+      }
+      case 'binary': {
+        this.check(e.lhs);
+        this.check(e.rhs);
+        const lt = exprType(e.lhs), rt = exprType(e.rhs);
+        const ok = (t: ValueType) => t === 'scalar' || t === 'vector';
+        if (!ok(lt) || !ok(rt)) this.err('binary expression must contain only scalar and instant vector types', e.pos);
+        if (e.returnBool && !COMPARISON_OPS.has(e.op)) this.err('bool modifier can only be used on comparison operators', e.pos);
+        if (COMPARISON_OPS.has(e.op) && lt === 'scalar' && rt === 'scalar' && !e.returnBool) {
+          this.err('comparisons between scalars must use BOOL modifier', e.pos);
+        }
+        if (SET_OPS.has(e.op) && (lt === 'scalar' || rt === 'scalar')) {
+          this.err(`set operator ${JSON.stringify(e.op)} not allowed in binary scalar expression`, e.pos);
+        }
+        if (lt === 'vector' && rt === 'vector') {
+          const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [], explicit: false };
+          if (SET_OPS.has(e.op)) {
+            if (m.card === 'many-to-one' || m.card === 'one-to-many') this.err(`no grouping allowed for ${JSON.stringify(e.op)} operation`, e.pos);
+            m.card = 'many-to-many';
+          }
+          for (const l of m.include) {
+            if (m.on && m.labels.includes(l)) this.err(`label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`, e.pos);
+          }
+          e.matching = m;
+        } else if (e.matching) {
+          this.err('vector matching only allowed between instant vectors', e.pos);
+        }
+        return;
+      }
+    }
+  }
+
+  private expectType(e: Expr, want: ValueType, context: string): void {
+    const got = exprType(e);
+    if (got !== want) this.err(`expected type ${typeName(want)} in ${context}, got ${typeName(got)}`, e.pos);
+  }
+}
+
+/**
+ * PromQL accepts `2.` as a number; the lezer grammar does not. Replacing such a dot (outside
+ * strings) with a space keeps every character position, so annotation positions stay right.
+ */
+function trailingDots(q: string): string {
+  let out = '';
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < q.length && q[j] !== c) j += q[j] === '\\' && c !== '`' ? 2 : 1;
+      out += q.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (c === '.' && /[0-9]/.test(q[i - 1] ?? '') && !/[0-9a-zA-Z_]/.test(q[i + 1] ?? '')) {
+      let k = i - 1;
+      while (k >= 0 && /[0-9]/.test(q[k]!)) k--;
+      if (k < 0 || !/[a-zA-Z_:.]/.test(q[k]!)) {
+        out += ' ';
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
+function matchesEmpty(m: Matcher): boolean {
+  switch (m.type) {
+    case '=': return m.value === '';
+    case '!=': return m.value !== '';
+    case '=~': return compilePromRegex(m.value.slice(4, -2)).test('');
+    case '!~': return !compilePromRegex(m.value.slice(4, -2)).test('');
+  }
+}

@@ -1,0 +1,402 @@
+// Runs promqltest scripts against the real encrypted store, with the Go harness's extra runs
+// (step-invariance @-variants and the range-mode check). Evals that need native histograms are
+// reported as skipped, with the reason.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Labels } from '../../../shared/labels';
+import { METRIC_NAME, compareLabels, formatLabels, getLabel, labelsKey } from '../../../shared/labels';
+import { createCipher } from '../../crypto/cipher';
+import { openTsdb, type Tsdb } from '../../tsdb';
+import type { Matcher } from '../../tsdb/types';
+import type { Expr } from '../ast';
+import { type EngineOptions, type QueryResult, instantQuery, rangeQuery } from '../engine';
+import { almostEqual } from '../functions';
+import { ParseError, parseExpr } from '../parser';
+import { printExpr } from '../printer';
+import { compilePromRegex } from '../regex';
+import { type Command, type EvalCmd, type SeriesLine, parseScript } from './script';
+
+export interface EvalOutcome {
+  line: number;
+  expr: string;
+  status: 'pass' | 'fail' | 'skip';
+  /** Why it failed or was skipped. */
+  reason?: string;
+}
+
+export interface ScriptResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+  outcomes: EvalOutcome[];
+}
+
+/** The settings the scripts assume (FORMAT.md "Engine settings"). */
+export const TEST_ENGINE_OPTIONS: EngineOptions = { lookbackDelta: 300_000, maxSamples: 10_000, defaultSubqueryStep: 60_000, timeoutMs: 60_000 };
+
+const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
+const NATIVE_ONLY_FUNCTIONS = /\bhistogram_(count|sum|avg|stddev|stdvar|fraction|quantiles)\s*\(/;
+const AT_UNSAFE = new Set(['days_in_month', 'day_of_month', 'day_of_week', 'day_of_year', 'end', 'hour', 'minute', 'month', 'year', 'predict_linear', 'range', 'start', 'step', 'time', 'timestamp']);
+
+class EvalFailure extends Error {}
+
+/** One store per `clear`: a real encrypted SQLite store in a temp dir, with a random data key. */
+class TestStorage {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'ampule-promqltest-'));
+  private n = 0;
+  db!: Tsdb;
+  /** Label sets of series holding native histograms (not loaded; evals touching them are skipped). */
+  histograms: Labels[] = [];
+
+  constructor() {
+    this.reset();
+  }
+
+  reset(): void {
+    this.db?.close();
+    const cipher = createCipher(randomBytes(32));
+    this.db = openTsdb({
+      path: join(this.dir, `store-${this.n++}.db`), workspaceId: 'promqltest',
+      keys: { current: 1, get: () => cipher }, outOfOrderWindowMs: Number.MAX_SAFE_INTEGER,
+    });
+    this.histograms = [];
+  }
+
+  load(interval: number, series: SeriesLine[], nhcb: boolean): void {
+    const app = this.db.appender();
+    for (const s of series) {
+      if (s.values.some((v) => v.kind === 'histogram')) {
+        this.histograms.push(s.labels);
+        continue;
+      }
+      let ref = 0;
+      s.values.forEach((v, i) => {
+        if (v.kind === 'gap') return;
+        ref = app.append(ref, s.labels, i * interval, v.kind === 'stale' ? STALE_NAN : v.kind === 'float' ? v.v : NaN);
+      });
+      if (nhcb) {
+        const name = getLabel(s.labels, METRIC_NAME);
+        const m = /^(.*)_(bucket|count|sum)$/.exec(name);
+        if (m) {
+          const base = s.labels.filter((l) => l.name !== 'le').map((l) => (l.name === METRIC_NAME ? { name: l.name, value: m[1]! } : l));
+          this.histograms.push(base);
+        }
+      }
+    }
+    app.commit();
+  }
+
+  close(): void {
+    this.db.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function runScript(text: string): ScriptResult {
+  const cmds = parseScript(text);
+  const res: ScriptResult = { passed: 0, failed: 0, skipped: 0, outcomes: [] };
+  const storage = new TestStorage();
+  try {
+    for (const c of cmds) runCommand(c, storage, res);
+  } finally {
+    storage.close();
+  }
+  return res;
+}
+
+function runCommand(c: Command, storage: TestStorage, res: ScriptResult): void {
+  if (c.kind === 'clear') return storage.reset();
+  if (c.kind === 'load') return storage.load(c.interval, c.series, c.nhcb);
+  const skip = skipReason(c, storage);
+  let outcome: EvalOutcome;
+  if (skip) outcome = { line: c.line, expr: c.expr, status: 'skip', reason: skip };
+  else {
+    try {
+      runEval(c, storage);
+      outcome = { line: c.line, expr: c.expr, status: 'pass' };
+    } catch (e) {
+      outcome = { line: c.line, expr: c.expr, status: 'fail', reason: e instanceof EvalFailure ? e.message : `unexpected ${(e as Error).stack}` };
+    }
+  }
+  res.outcomes.push(outcome);
+  if (outcome.status === 'pass') res.passed++;
+  else if (outcome.status === 'fail') res.failed++;
+  else res.skipped++;
+}
+
+function skipReason(c: EvalCmd, storage: TestStorage): string | null {
+  if (c.series.some((s) => s.values.some((v) => v.kind === 'histogram'))) return 'expects native histogram results';
+  const fn = NATIVE_ONLY_FUNCTIONS.exec(c.expr);
+  if (fn) return `uses ${fn[0].replace(/\s*\($/, '')}(), which needs native histograms`;
+  if (storage.histograms.length === 0) return null;
+  let expr: Expr;
+  try {
+    expr = parseExpr(c.expr);
+  } catch {
+    return null;
+  }
+  for (const ms of selectors(expr)) {
+    const hit = storage.histograms.find((l) => ms.every((m) => matches(m, getLabel(l, m.name))));
+    if (hit) return `selects native histogram series ${formatLabels(hit)}`;
+  }
+  return null;
+}
+
+function selectors(e: Expr, out: Matcher[][] = []): Matcher[][] {
+  switch (e.kind) {
+    case 'vector': out.push(e.matchers); break;
+    case 'matrix': out.push(e.vector.matchers); break;
+    case 'subquery': case 'paren': case 'unary': selectors(e.expr, out); break;
+    case 'call': for (const a of e.args) selectors(a, out); break;
+    case 'aggregate': selectors(e.expr, out); if (e.param) selectors(e.param, out); break;
+    case 'binary': selectors(e.lhs, out); selectors(e.rhs, out); break;
+    default: break;
+  }
+  return out;
+}
+
+function matches(m: Matcher, v: string): boolean {
+  switch (m.type) {
+    case '=': return v === m.value;
+    case '!=': return v !== m.value;
+    case '=~': return compilePromRegex(m.value.slice(4, -2)).test(v);
+    case '!~': return !compilePromRegex(m.value.slice(4, -2)).test(v);
+  }
+}
+
+function expectsFail(c: EvalCmd): boolean {
+  return c.expects.some((e) => e.kind === 'fail');
+}
+
+function errorText(e: unknown): string {
+  return e instanceof ParseError ? e.message : (e as Error).message;
+}
+
+function checkFailure(c: EvalCmd, err: unknown): void {
+  const msg = errorText(err);
+  if (c.failMessage !== undefined && c.failMessage !== msg) throw new EvalFailure(`expected error ${JSON.stringify(c.failMessage)}, got ${JSON.stringify(msg)}`);
+  if (c.failRegexp && !c.failRegexp.test(msg)) throw new EvalFailure(`expected error matching ${c.failRegexp}, got ${JSON.stringify(msg)}`);
+  const f = c.expects.find((e) => e.kind === 'fail');
+  if (f?.msg !== undefined && f.msg !== msg) throw new EvalFailure(`expected error ${JSON.stringify(f.msg)}, got ${JSON.stringify(msg)}`);
+  if (f?.regex && !f.regex.test(msg)) throw new EvalFailure(`expected error matching ${f.regex}, got ${JSON.stringify(msg)}`);
+}
+
+function isUnexpected(err: unknown): boolean {
+  return !(err instanceof Error) || (err.name !== 'ParseError' && err.name !== 'QueryError');
+}
+
+function runEval(c: EvalCmd, storage: TestStorage): void {
+  const q = storage.db.querier();
+  if (!c.instant) {
+    let r: QueryResult;
+    try {
+      r = rangeQuery(q, c.expr, c.start, c.end, c.step, TEST_ENGINE_OPTIONS);
+    } catch (e) {
+      if (isUnexpected(e) || !expectsFail(c)) throw new EvalFailure(`error evaluating range query: ${errorText(e)}`);
+      return checkFailure(c, e);
+    }
+    if (expectsFail(c)) throw new EvalFailure('expected error evaluating range query but got none');
+    checkAnnotations(c, r, c.expr);
+    compareMatrix(c, r, c.start, c.step, c.end);
+    return;
+  }
+  const at = c.rangeVector ? c.rangeVector.end : c.start;
+  const variants: { expr: string; t: number }[] = [{ expr: c.expr, t: at }];
+  let parsed: Expr | null = null;
+  try {
+    parsed = parseExpr(c.expr);
+  } catch {
+    /* reported by the first run */
+  }
+  if (parsed) {
+    const rewritten = withAt(parsed, at);
+    if (rewritten) {
+      const text = printExpr(rewritten);
+      const times = at === 0 ? [-1000, 0, 1000] : [-10 * at, 0, Math.trunc(at / 5), at, 10 * at];
+      for (const t of times) variants.push({ expr: text, t });
+    }
+  }
+  for (const v of variants) runInstantVariant(c, v.expr, v.t, storage);
+}
+
+function runInstantVariant(c: EvalCmd, expr: string, t: number, storage: TestStorage): void {
+  const q = storage.db.querier();
+  let r: QueryResult;
+  try {
+    r = instantQuery(q, expr, t, TEST_ENGINE_OPTIONS);
+  } catch (e) {
+    if (isUnexpected(e) || !expectsFail(c)) throw new EvalFailure(`error evaluating ${JSON.stringify(expr)} at ${t}: ${errorText(e)}`);
+    return checkFailure(c, e);
+  }
+  if (expectsFail(c)) throw new EvalFailure(`expected error evaluating ${JSON.stringify(expr)} but got none`);
+  checkAnnotations(c, r, expr);
+  const where = expr === c.expr ? '' : ` (variant ${JSON.stringify(expr)} at ${t})`;
+  try {
+    compareInstant(c, r);
+  } catch (e) {
+    throw new EvalFailure(`${(e as Error).message}${where}`);
+  }
+  const ordered = c.expects.some((e) => e.kind === 'ordered');
+  if (c.rangeVector || c.expectString !== null || /(start|end|range|step)\(\)/.test(expr)) return;
+  let rr: QueryResult;
+  try {
+    rr = rangeQuery(q, expr, t - 60_000, t + 60_000, 60_000, TEST_ENGINE_OPTIONS);
+  } catch (e) {
+    throw new EvalFailure(`error evaluating ${JSON.stringify(expr)} in range mode: ${errorText(e)}`);
+  }
+  if (ordered) return;
+  if (rr.value.type !== 'matrix') throw new EvalFailure('range query did not return a matrix');
+  const series = rr.value.series;
+  for (let i = 1; i < series.length; i++) {
+    if (compareLabels(series[i - 1]!.metric, series[i]!.metric) > 0) throw new EvalFailure('range query result is not sorted by labels');
+  }
+  const samples = series.flatMap((s) => {
+    const i = s.ts.indexOf(t);
+    return i < 0 ? [] : [{ metric: s.metric, t, f: s.fs[i]! }];
+  });
+  const asValue: QueryResult['value'] =
+    r.value.type === 'scalar' ? { type: 'scalar', t, v: samples[0]?.f ?? NaN } : { type: 'vector', t, samples };
+  try {
+    compareInstant({ ...c, expects: c.expects.filter((e) => e.kind !== 'ordered') }, { value: asValue, annotations: rr.annotations });
+  } catch (e) {
+    throw new EvalFailure(`${(e as Error).message} in range mode${where}`);
+  }
+}
+
+/** The step-invariance rewrite: `@ t` on every outermost selector/subquery; null when unsafe. */
+function withAt(e: Expr, t: number): Expr | null {
+  let unsafe = false;
+  const visit = (x: Expr): Expr => {
+    switch (x.kind) {
+      case 'vector': return x.at === null && x.atPreprocessor === null ? { ...x, at: t } : x;
+      case 'matrix': return x.vector.at === null && x.vector.atPreprocessor === null ? { ...x, vector: { ...x.vector, at: t } } : x;
+      case 'subquery':
+        // Go's rewrite does not look inside a subquery that carries (or now gets) an @.
+        return x.at !== null || x.atPreprocessor !== null ? x : { ...x, at: t };
+      case 'call':
+        if (AT_UNSAFE.has(x.func)) unsafe = true;
+        return { ...x, args: x.args.map(visit) };
+      case 'aggregate': return { ...x, expr: visit(x.expr), param: x.param ? visit(x.param) : null };
+      case 'binary': return { ...x, lhs: visit(x.lhs), rhs: visit(x.rhs) };
+      case 'unary': case 'paren': return { ...x, expr: visit(x.expr) };
+      default: return x;
+    }
+  };
+  const out = visit(e);
+  return unsafe ? null : out;
+}
+
+function annotationMatches(line: { msg?: string; regex?: RegExp }, text: string): boolean {
+  if (line.msg !== undefined) return line.msg === text;
+  if (line.regex) return line.regex.test(text);
+  return true;
+}
+
+function checkAnnotations(c: EvalCmd, r: QueryResult, expr: string): void {
+  const check = (kind: 'warn' | 'info', actual: string[]): void => {
+    const lines = c.expects.filter((e) => e.kind === kind);
+    if (lines.length && actual.length === 0) throw new EvalFailure(`expected ${kind} annotations evaluating ${JSON.stringify(expr)} but got none`);
+    if (!lines.length) return;
+    for (const a of actual) {
+      if (!lines.some((l) => annotationMatches(l, a))) throw new EvalFailure(`unexpected ${kind} annotation ${JSON.stringify(a)}`);
+    }
+    for (const l of lines) {
+      if (!actual.some((a) => annotationMatches(l, a))) throw new EvalFailure(`expected ${kind} annotation ${l.msg ?? l.regex ?? ''} not found in ${JSON.stringify(actual)}`);
+    }
+  };
+  check('warn', r.annotations.warnings);
+  check('info', r.annotations.infos);
+  if (c.expects.some((e) => e.kind === 'no_warn') && r.annotations.warnings.length) {
+    throw new EvalFailure(`unexpected warnings: ${JSON.stringify(r.annotations.warnings)}`);
+  }
+  if (c.expects.some((e) => e.kind === 'no_info') && r.annotations.infos.length) {
+    throw new EvalFailure(`unexpected infos: ${JSON.stringify(r.annotations.infos)}`);
+  }
+}
+
+function sameFloat(exp: number, act: number): boolean {
+  return almostEqual(exp, act, 1e-6);
+}
+
+function expectedByKey(c: EvalCmd): Map<string, { line: SeriesLine; pos: number }> {
+  const m = new Map<string, { line: SeriesLine; pos: number }>();
+  c.series.forEach((s, i) => m.set(labelsKey(s.labels), { line: s, pos: i }));
+  return m;
+}
+
+function compareInstant(c: EvalCmd, r: QueryResult): void {
+  const v = r.value;
+  switch (v.type) {
+    case 'scalar': {
+      if (c.expectScalar === null) throw new Error(`expected vector or matrix result, but got scalar ${v.v}`);
+      if (!sameFloat(c.expectScalar, v.v)) throw new Error(`expected scalar ${c.expectScalar} but got ${v.v}`);
+      return;
+    }
+    case 'string':
+      if (c.expectString !== v.v) throw new Error(`expected string ${JSON.stringify(c.expectString)} but got ${JSON.stringify(v.v)}`);
+      return;
+    case 'matrix':
+      if (c.expects.some((e) => e.kind === 'ordered')) throw new Error('expected ordered result, but query returned a matrix');
+      if (c.expectScalar !== null) throw new Error('expected scalar result, but got matrix');
+      {
+        const rv = c.rangeVector ?? { start: c.start, end: c.start, step: 0 };
+        compareMatrix(c, r, rv.start, rv.step, rv.end);
+      }
+      return;
+    case 'vector': {
+      if (c.expectScalar !== null) throw new Error('expected scalar result, but got vector');
+      if (c.expectString !== null) throw new Error('expected string result, but got vector');
+      const exp = expectedByKey(c);
+      const ordered = c.expects.some((e) => e.kind === 'ordered');
+      const seen = new Set<string>();
+      v.samples.forEach((s, i) => {
+        const k = labelsKey(s.metric);
+        const e = exp.get(k);
+        if (!e) throw new Error(`unexpected metric ${formatLabels(s.metric)} in result, has value ${s.f}`);
+        if (ordered && e.pos !== i) throw new Error(`expected metric ${formatLabels(s.metric)} at position ${e.pos + 1} but was at ${i + 1}`);
+        const ev = e.line.values[0];
+        if (e.line.values.length !== 1 || ev?.kind !== 'float') {
+          if (ev?.kind === 'stale' && e.line.values.length === 1) throw new Error(`expected stale marker for ${formatLabels(s.metric)}`);
+          throw new Error(`expected exactly one float value for ${formatLabels(s.metric)}`);
+        }
+        if (!sameFloat(ev.v, s.f)) throw new Error(`expected ${ev.v} for ${formatLabels(s.metric)} but got ${s.f}`);
+        seen.add(k);
+      });
+      for (const [k, e] of exp) if (!seen.has(k)) throw new Error(`expected metric ${formatLabels(e.line.labels)} not found`);
+      return;
+    }
+  }
+}
+
+function compareMatrix(c: EvalCmd, r: QueryResult, start: number, step: number, end: number): void {
+  const v = r.value;
+  if (v.type !== 'matrix') throw new EvalFailure(`expected a matrix, got ${v.type}`);
+  const exp = expectedByKey(c);
+  for (let i = 1; i < v.series.length; i++) {
+    if (compareLabels(v.series[i - 1]!.metric, v.series[i]!.metric) > 0) throw new EvalFailure('matrix results should always be sorted by labels');
+  }
+  const seen = new Set<string>();
+  for (const s of v.series) {
+    const k = labelsKey(s.metric);
+    const e = exp.get(k);
+    if (!e) throw new EvalFailure(`unexpected metric ${formatLabels(s.metric)} in result, has ${s.fs.length} float points`);
+    seen.add(k);
+    const want: { t: number; f: number }[] = [];
+    e.line.values.forEach((x, i) => {
+      const t = start + i * step;
+      if (t > end) throw new EvalFailure(`expected ${e.line.values.length} points for ${formatLabels(s.metric)}, but query time range cannot return this many points`);
+      if (x.kind === 'float') want.push({ t, f: x.v });
+      else if (x.kind === 'stale') want.push({ t, f: NaN });
+    });
+    if (want.length !== s.ts.length) {
+      throw new EvalFailure(`expected ${want.length} float points for ${formatLabels(s.metric)}, got ${s.ts.length}: ${s.ts.map((t, i) => `${s.fs[i]} @[${t}]`).join(', ')}`);
+    }
+    want.forEach((w, i) => {
+      if (w.t !== s.ts[i]) throw new EvalFailure(`expected point ${i} of ${formatLabels(s.metric)} at ${w.t}, got ${s.ts[i]}`);
+      if (!sameFloat(w.f, s.fs[i]!)) throw new EvalFailure(`expected ${w.f} at t=${w.t} for ${formatLabels(s.metric)} but got ${s.fs[i]}`);
+    });
+  }
+  for (const [k, e] of exp) if (!seen.has(k)) throw new EvalFailure(`expected metric ${formatLabels(e.line.labels)} not found`);
+}
