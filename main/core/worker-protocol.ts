@@ -7,8 +7,16 @@ export interface CoreOptions {
   readonly dataDir: string;
   /** Headless alternative to the OS keychain (a 0600 file holding the master key). */
   readonly masterKeyFile?: string;
+  /** Keychain service name (tests use their own); default that of openAppliance. */
+  readonly keychainService?: string;
   /** The HTTPS listener for remote write and the Prometheus API; null keeps it off. */
   readonly listen: { readonly port: number; readonly host?: string } | null;
+  /**
+   * Serve the CLI's admin channel, so `ampule workspace create` forwards here while the app runs.
+   * Default true; a worker thread must say false (the channel sets the process umask, which only
+   * a process's main thread may).
+   */
+  readonly adminChannel?: boolean;
 }
 
 export interface CoreOpened {

@@ -1,0 +1,49 @@
+// electron-builder configuration for the desktop installers (AppImage, deb, dmg, NSIS).
+// Packs the staged app (build/electron-app.mjs → out/electron-app), whose native modules were
+// already rebuilt for Electron, so electron-builder does not rebuild the repository's own.
+const { readFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const root = join(__dirname, '..');
+const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version;
+
+/** @type {import('electron-builder').Configuration} */
+module.exports = {
+  appId: 'dev.ampule.desktop',
+  productName: 'Ampule',
+  copyright: 'Copyright © Ampule contributors',
+  electronVersion,
+  // An unpacked Electron of the same version, where the runtime cannot be downloaded.
+  ...(process.env.ELECTRON_OVERRIDE_DIST_PATH ? { electronDist: process.env.ELECTRON_OVERRIDE_DIST_PATH } : {}),
+  directories: { app: 'out/electron-app', output: 'out/installers', buildResources: 'build' },
+  files: ['dist/**', 'package.json', '!**/*.map', 'node_modules/**'],
+  asar: true,
+  // Native addons must be real files on disk to be loaded.
+  asarUnpack: ['node_modules/better-sqlite3/**', 'node_modules/@napi-rs/**', 'node_modules/bindings/**', 'node_modules/file-uri-to-path/**'],
+  npmRebuild: false,
+  nodeGypRebuild: false,
+  buildDependenciesFromSource: false,
+  afterPack: join(__dirname, 'after-pack.cjs'),
+  icon: join(__dirname, 'icons', 'icon.png'),
+  linux: {
+    target: ['AppImage', 'deb'],
+    category: 'Development',
+    icon: join(__dirname, 'icons'),
+    maintainer: 'Ampule contributors <ampule@localhost.invalid>',
+    synopsis: 'Local, encrypted, multi-tenant Prometheus remote-write store',
+    // The OS keychain the master key lives in.
+    executableArgs: [],
+  },
+  deb: { depends: ['libsecret-1-0', 'libnss3', 'libgtk-3-0', 'libnotify4', 'libxss1', 'libxtst6', 'xdg-utils', 'libatspi2.0-0', 'libuuid1'] },
+  appImage: { artifactName: '${productName}-${version}-${arch}.${ext}' },
+  mac: {
+    target: ['dmg'],
+    category: 'public.app-category.developer-tools',
+    hardenedRuntime: true,
+    gatekeeperAssess: false,
+  },
+  dmg: { artifactName: '${productName}-${version}-${arch}.${ext}' },
+  win: { target: ['nsis'] },
+  nsis: { oneClick: false, perMachine: false, allowToChangeInstallationDirectory: true, artifactName: '${productName}-Setup-${version}-${arch}.${ext}' },
+  publish: null,
+};
