@@ -13,6 +13,10 @@ export interface ApplianceOptions {
   readonly keychainService?: string;
   /** Where control-plane actions are recorded (the activity log); none by default. */
   readonly activity?: ActivitySink;
+  /** Samples older than this are deleted (default 150 days, AMP's default retention). */
+  readonly retentionMs?: number;
+  /** How often open stores cut complete chunks and apply retention (default 5 minutes). */
+  readonly maintenanceIntervalMs?: number;
 }
 
 export interface WorkspaceStoreStats {

@@ -8,11 +8,14 @@ import { keyFileSlots } from '../crypto/key-file';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
 import { NO_ACTIVITY } from '../control/control-plane';
 import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
+import { openTsdb } from '../tsdb';
+import { DEFAULT_LIMITS } from '../ingest/limits';
 import { ActivityLogSink } from '../audit/sink';
 import type { ActivityLog } from '../audit/activity-log';
 import { withActivityKey } from '../audit/log-key';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
+export const DEFAULT_RETENTION_MS = 150 * 86_400_000;
 
 /** Where a workspace's store files live; the whole folder goes when the workspace is deleted. */
 export function workspaceDir(dataDir: string, workspaceId: string): string {
@@ -24,7 +27,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
-  const stores = new Map<string, WorkspaceStore & { close(): void }>();
+  const stores = new Map<string, WorkspaceStore & { maintain(): void; close(): void }>();
 
   const closeStore = (id: string) => {
     stores.get(id)?.close();
@@ -51,6 +54,18 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     throw e;
   }
   let closed = false;
+  const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  // Cut complete chunks out of the log and drop expired buckets; never keeps the process alive.
+  const maintenance = setInterval(() => {
+    for (const [id, store] of stores) {
+      try {
+        store.maintain();
+      } catch (e) {
+        activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
+      }
+    }
+  }, opts.maintenanceIntervalMs ?? 5 * 60_000);
+  maintenance.unref();
 
   return {
     dataDir,
@@ -77,14 +92,37 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       activity.record({ action: 'key.rotate', actor, outcome: 'success', details: { provider: slots.current.kind } });
     },
     store(workspaceId) {
+      if (closed) throw new Error('the appliance is closed');
       const open = stores.get(workspaceId);
       if (open) return open;
-      control.dataKeys(workspaceId); // not_found for an unknown workspace
-      throw new Error('the time-series store (main/tsdb) is not available yet');
+      const keys = control.dataKeys(workspaceId); // not_found for an unknown workspace
+      const dir = workspaceDir(dataDir, workspaceId);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const tsdb = openTsdb({
+        path: join(dir, 'tsdb.db'),
+        workspaceId,
+        keys,
+        retentionMs,
+        outOfOrderWindowMs: { ...DEFAULT_LIMITS, ...control.getLimits(workspaceId) }.outOfOrderWindowMs,
+      });
+      const store = {
+        workspaceId,
+        appender: () => tsdb.appender(),
+        querier: () => tsdb.querier(),
+        stats: () => tsdb.stats(),
+        maintain() {
+          tsdb.compact();
+          tsdb.applyRetention(Date.now());
+        },
+        close: () => tsdb.close(),
+      };
+      stores.set(workspaceId, store);
+      return store;
     },
     close() {
       if (closed) return;
       closed = true;
+      clearInterval(maintenance);
       for (const id of [...stores.keys()]) closeStore(id);
       activityLog.close();
       control.close();
