@@ -1,0 +1,92 @@
+// Sensitive-data discovery over a workspace: an on-demand full scan (with progress) and an
+// incremental mode fed with the label sets of new series by the ingest path. Findings live in
+// memory only (they describe customer data); a scan rebuilds them.
+import type { PiiFinding } from '../../shared/api';
+import type { Labels } from '../../shared/labels';
+import { detectInWorkspaceFields, FindingCollector, type Finding } from '../../shared/sensitive-data';
+import type { Workspace } from '../control/types';
+import type { Querier } from '../tsdb/types';
+
+export interface ScanProgress {
+  readonly workspaceId: string;
+  readonly seriesScanned: number;
+  readonly seriesTotal: number;
+}
+
+export interface ScanReport {
+  readonly workspaceId: string;
+  readonly seriesScanned: number;
+  /** Label findings (series counts) plus alias/tag findings. */
+  readonly findings: readonly Finding[];
+  readonly scannedAt: string;
+}
+
+const ALL_SERIES = [{ type: '=~' as const, name: '__name__', value: '^(?:.+)$' }];
+
+/** Scans every series' labels and the workspace's alias and tags. */
+export function scanWorkspace(workspace: Workspace, querier: Querier, onProgress?: (p: ScanProgress) => void): ScanReport {
+  const collector = new FindingCollector();
+  const all = querier.series(ALL_SERIES, -Number.MAX_VALUE, Number.MAX_VALUE);
+  const total = all.length;
+  for (let i = 0; i < total; i++) {
+    collector.addSeries(all[i]!);
+    if (onProgress && (i % 1000 === 999 || i === total - 1)) onProgress({ workspaceId: workspace.workspaceId, seriesScanned: i + 1, seriesTotal: total });
+  }
+  collector.merge(detectInWorkspaceFields(workspace.alias, workspace.tags));
+  return { workspaceId: workspace.workspaceId, seriesScanned: total, findings: collector.findings(), scannedAt: new Date().toISOString() };
+}
+
+/** The appliance's current findings: full scans plus what new series added since. */
+export class DiscoveryIndex {
+  private readonly byWorkspace = new Map<string, { collector: FindingCollector; fields: Finding[]; scannedAt: string | null }>();
+
+  private entry(workspaceId: string) {
+    let e = this.byWorkspace.get(workspaceId);
+    if (!e) this.byWorkspace.set(workspaceId, (e = { collector: new FindingCollector(), fields: [], scannedAt: null }));
+    return e;
+  }
+
+  /** Replaces a workspace's findings with a full scan's. */
+  setScan(report: ScanReport): void {
+    const collector = new FindingCollector();
+    const labelFindings = report.findings.filter((f) => f.labelName !== 'alias' && !f.labelName.startsWith('tag:'));
+    collector.merge(labelFindings);
+    this.byWorkspace.set(report.workspaceId, { collector, fields: report.findings.filter((f) => !labelFindings.includes(f)), scannedAt: report.scannedAt });
+  }
+
+  /** Incremental mode: the ingest path passes the label sets of series it just created. */
+  observeNewSeries(workspaceId: string, labelSets: readonly Labels[]): void {
+    if (labelSets.length === 0) return;
+    const c = this.entry(workspaceId).collector;
+    for (const l of labelSets) c.addSeries(l);
+  }
+
+  /** Alias and tags, checked whenever they are set. */
+  observeWorkspace(workspace: Workspace): void {
+    this.entry(workspace.workspaceId).fields = detectInWorkspaceFields(workspace.alias, workspace.tags);
+  }
+
+  forget(workspaceId: string): void {
+    this.byWorkspace.delete(workspaceId);
+  }
+
+  findings(workspaceId: string): Finding[] {
+    const e = this.byWorkspace.get(workspaceId);
+    return e ? [...e.fields, ...e.collector.findings()] : [];
+  }
+
+  lastScan(workspaceId: string): string | null {
+    return this.byWorkspace.get(workspaceId)?.scannedAt ?? null;
+  }
+
+  /** In the window's shape (shared/api.ts PiiFinding). */
+  all(): PiiFinding[] {
+    const out: PiiFinding[] = [];
+    for (const id of this.byWorkspace.keys()) for (const f of this.findings(id)) out.push(toPiiFinding(id, f));
+    return out;
+  }
+}
+
+export function toPiiFinding(workspaceId: string, f: Finding): PiiFinding {
+  return { ...f, workspaceId };
+}
