@@ -5,10 +5,10 @@ import { AppendError, type Appender, type AppendErrorKind } from '../tsdb/types'
 import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
 import { emitV1, scanV1 } from './rw1';
-import { emitV2, newSymbols, scanV2, type Symbols } from './rw2';
+import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { decompressSnappyBlock } from './snappy';
-import { activeSeries, forgetSeries, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
+import { activeSeries, addSeries, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type IngestTarget, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
 
@@ -67,7 +67,7 @@ function ingest(req: IngestRequest, { appender, limits, state }: IngestTarget, n
     throw new IngestError(413, `request body of ${req.body.length} bytes exceeds the limit maxBodyBytes=${limits.maxBodyBytes}; send smaller batches (queue_config.max_samples_per_send)`);
   }
   const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes));
-  const symbols: Symbols | undefined = version === 2 ? newSymbols() : undefined;
+  const symbols = version === 2 ? new Symbols() : undefined;
   const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
 
   const wanted = counts.samples + counts.histograms;
@@ -122,8 +122,8 @@ const APPEND_REASONS: Record<AppendErrorKind, string> = {
 /** Appends each decoded sample to the store, resolving series through the ingest cache. */
 class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
-  /** Key of a series not yet cached: it is cached once the store accepted a sample. */
-  private newKey: string | null = null;
+  /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
+  private newHash = -1;
   private written = 0;
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
@@ -139,15 +139,16 @@ class AppendSink implements SeriesSink {
     this.intern = (s) => intern(state, s);
   }
 
-  series(key: string, source: LabelSource, samples: number, histograms: number): boolean {
-    this.newKey = null;
-    this.entry = lookupSeries(this.state, key) ?? null;
-    if (this.entry === null) this.entry = this.newSeries(key, source, samples, histograms);
+  series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean {
+    this.newHash = -1;
+    const hash = hashKey(keyBuf, keyStart, keyEnd);
+    this.entry = lookupSeries(this.state, hash, keyBuf, keyStart, keyEnd);
+    if (this.entry === null) this.entry = this.newSeries(hash, keyBuf.toString('latin1', keyStart, keyEnd), source, samples, histograms);
     else if (histograms > 0) this.rejectHistograms(this.entry, histograms);
     return this.entry !== null;
   }
 
-  private newSeries(key: string, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
+  private newSeries(hash: number, key: string, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
     const labels = source.labels();
     if (labels === null) {
       this.reject('invalid_labels', samples + histograms, () => 'a series has a label name or value that is not valid UTF-8');
@@ -158,14 +159,14 @@ class AppendSink implements SeriesSink {
       this.reject(problem.reason, samples + histograms, () => problem.message);
       return null;
     }
-    const entry: SeriesEntry = { labels, ref: 0 };
+    const entry: SeriesEntry = { labels, ref: 0, key, next: null };
     if (histograms > 0) this.rejectHistograms(entry, histograms);
     if (samples === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {
       this.reject('series_limit', samples, () => `series ${describeSeries(labels)}: active series limit activeSeries=${this.limits.activeSeries} reached; new series are refused until old ones go idle, or raise the limit`);
       return null;
     }
-    this.newKey = key;
+    this.newHash = hash;
     return entry;
   }
 
@@ -183,9 +184,9 @@ class AppendSink implements SeriesSink {
       return;
     }
     this.written++;
-    if (this.newKey !== null) {
-      this.state.current.set(this.newKey, entry);
-      this.newKey = null;
+    if (this.newHash >= 0) {
+      addSeries(this.state, this.newHash, entry);
+      this.newHash = -1;
     }
   }
 

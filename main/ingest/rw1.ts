@@ -2,7 +2,7 @@
 // (nothing is stored from a malformed body); `emitV1` then feeds the sink.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
-import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_TIMESERIES = 1;
 const REQUEST_METADATA = 3;
@@ -112,6 +112,7 @@ export function emitSample(r: ProtoReader, end: number, sink: SeriesSink): void 
 class V1Labels implements LabelSource {
   ranges = new Int32Array(64);
   n = 0;
+  private readonly scratch = new KeyScratch();
   constructor(
     private readonly r: ProtoReader,
     private readonly intern: (s: string) => string,
@@ -127,17 +128,21 @@ class V1Labels implements LabelSource {
     this.ranges[this.n++] = end;
   }
 
-  /** The raw bytes of all label fields: equal bytes, equal label set. */
-  key(): string {
+  /**
+   * Hands the series to the sink keyed by the raw bytes of its label fields: one range of the
+   * body in practice, copied together only when other fields sit between labels.
+   */
+  begin(sink: SeriesSink, samples: number, histograms: number): boolean {
     const { ranges, n } = this;
     const buf = this.r.buf;
-    if (n === 0) return '';
+    if (n === 0) return sink.series(buf, 0, 0, this, samples, histograms);
     let contiguous = true;
     for (let i = 1; i < n - 1; i += 2) if (ranges[i] !== ranges[i + 1]) contiguous = false;
-    if (contiguous) return buf.toString('latin1', ranges[0], ranges[n - 1]);
-    let key = '';
-    for (let i = 0; i < n; i += 2) key += buf.toString('latin1', ranges[i], ranges[i + 1]);
-    return key;
+    if (contiguous) return sink.series(buf, ranges[0]!, ranges[n - 1]!, this, samples, histograms);
+    const scratch = this.scratch;
+    scratch.length = 0;
+    for (let i = 0; i < n; i += 2) scratch.bytes(buf, ranges[i]!, ranges[i + 1]!);
+    return sink.series(scratch.buf, 0, scratch.length, this, samples, histograms);
   }
 
   labels(): Label[] | null {
@@ -198,7 +203,7 @@ export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => 
       else if (field === SERIES_SAMPLES) samples++;
       else if (field === SERIES_HISTOGRAMS) histograms++;
     }
-    if (sink.series(labels.key(), labels, samples, histograms) && samples > 0) {
+    if (labels.begin(sink, samples, histograms) && samples > 0) {
       r.pos = seriesStart;
       while (r.pos < seriesEnd) {
         r.tag(seriesEnd);

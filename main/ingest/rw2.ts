@@ -4,7 +4,7 @@
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
 import { emitSample, scanSample, V1_CONTENT_TYPE } from './rw1';
-import { newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
 const REQUEST_TIMESERIES = 5;
@@ -16,38 +16,40 @@ const SERIES_HISTOGRAMS = 3;
 const SERIES_EXEMPLARS = 4;
 const SERIES_METADATA = 5;
 
-/** Marks 2.0 keys: 1.0 keys are raw bytes (chars < 0x100), so the two can never collide. */
-const V2_KEY_PREFIX = '\u0100';
+/** Starts 2.0 keys: a 1.0 key starts with a label field tag (0x0a or 0x8a), so they never collide. */
+const V2_KEY_PREFIX = 0xff;
 
-/** A request's symbol table: the strings and their series-key parts. */
-export interface Symbols {
-  strings: string[];
-  keyParts: string[];
-}
+/** A request's symbol table as byte ranges of the body; strings are decoded only for new series. */
+export class Symbols {
+  ranges = new Int32Array(256);
+  count = 0;
 
-export function newSymbols(): Symbols {
-  return { strings: [], keyParts: [] };
+  add(start: number, end: number): void {
+    if (2 * this.count + 2 > this.ranges.length) {
+      const grown = new Int32Array(this.ranges.length * 2);
+      grown.set(this.ranges);
+      this.ranges = grown;
+    }
+    this.ranges[2 * this.count] = start;
+    this.ranges[2 * this.count + 1] = end;
+    this.count++;
+  }
 }
 
 export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
   const end = r.buf.length;
-  const { strings, keyParts } = symbols;
-  strings.length = 0;
-  keyParts.length = 0;
+  symbols.count = 0;
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === REQUEST_SYMBOLS) {
       r.expect(WIRE_LEN, 'Request.symbols');
       const e = r.lenEnd(end, 'Request.symbols');
-      const s = utf8Text(r.buf, r.pos, e, identity);
-      if (s === null) throw new ProtoError(`symbol ${strings.length} is not valid UTF-8`);
-      strings.push(s);
-      keyParts.push(keyPart(s));
+      symbols.add(r.pos, e);
       r.pos = e;
     } else r.skip(end);
   }
-  if (strings.length > 0 && strings[0] !== '') throw new ProtoError('symbols[0] must be the empty string');
+  if (symbols.count > 0 && symbols.ranges[0] !== symbols.ranges[1]) throw new ProtoError('symbols[0] must be the empty string');
 
   const counts = newCounts();
   let v1Fields = 0;
@@ -56,7 +58,7 @@ export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
     r.tag(end);
     if (r.field === REQUEST_TIMESERIES) {
       r.expect(WIRE_LEN, 'Request.timeseries');
-      scanSeries(r, r.lenEnd(end, 'Request.timeseries'), strings.length, counts);
+      scanSeries(r, r.lenEnd(end, 'Request.timeseries'), symbols.count, counts);
       counts.series++;
     } else {
       if (r.field === V1_TIMESERIES) v1Fields++;
@@ -120,19 +122,12 @@ function checkRef(ref: number, symbolCount: number): void {
   if (ref >= symbolCount) throw new ProtoError(`label reference ${ref} is out of range: the request has ${symbolCount} symbols`);
 }
 
-/** Length-prefixed, so concatenated parts identify the label set unambiguously. */
-function keyPart(s: string): string {
-  return s.length < 0xffff ? String.fromCharCode(s.length) + s : '\uffff' + s.length + '\uffff' + s;
-}
-
-function identity(s: string): string {
-  return s;
-}
-
 class V2Labels implements LabelSource {
   refs = new Uint32Array(64);
   n = 0;
+  private readonly scratch = new KeyScratch();
   constructor(
+    private readonly buf: Buffer,
     private readonly symbols: Symbols,
     private readonly intern: (s: string) => string,
   ) {}
@@ -146,26 +141,41 @@ class V2Labels implements LabelSource {
     this.refs[this.n++] = ref;
   }
 
-  key(): string {
-    const parts = this.symbols.keyParts;
-    let key = V2_KEY_PREFIX;
-    for (let i = 0; i < this.n; i++) key += parts[this.refs[i]!]!;
-    return key;
+  /** Hands the series to the sink keyed by its length-prefixed label strings. */
+  begin(sink: SeriesSink, samples: number, histograms: number): boolean {
+    const { scratch, buf } = this;
+    const ranges = this.symbols.ranges;
+    scratch.length = 0;
+    scratch.byte(V2_KEY_PREFIX);
+    for (let i = 0; i < this.n; i++) {
+      const start = ranges[2 * this.refs[i]!]!;
+      const end = ranges[2 * this.refs[i]! + 1]!;
+      scratch.varint(end - start);
+      scratch.bytes(buf, start, end);
+    }
+    return sink.series(scratch.buf, 0, scratch.length, this, samples, histograms);
   }
 
-  labels(): Label[] {
-    const strings = this.symbols.strings;
+  labels(): Label[] | null {
     const out: Label[] = [];
     for (let i = 0; i < this.n; i += 2) {
-      out.push({ name: this.intern(strings[this.refs[i]!]!), value: this.intern(strings[this.refs[i + 1]!]!) });
+      const name = this.text(this.refs[i]!);
+      const value = this.text(this.refs[i + 1]!);
+      if (name === null || value === null) return null;
+      out.push({ name, value });
     }
     return out;
+  }
+
+  private text(ref: number): string | null {
+    const ranges = this.symbols.ranges;
+    return utf8Text(this.buf, ranges[2 * ref]!, ranges[2 * ref + 1]!, this.intern);
   }
 }
 
 export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, intern: (s: string) => string): void {
   const end = r.buf.length;
-  const labels = new V2Labels(symbols, intern);
+  const labels = new V2Labels(r.buf, symbols, intern);
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
@@ -193,7 +203,7 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
       if (field === SERIES_SAMPLES) samples++;
       else if (field === SERIES_HISTOGRAMS) histograms++;
     }
-    if (sink.series(labels.key(), labels, samples, histograms) && samples > 0) {
+    if (labels.begin(sink, samples, histograms) && samples > 0) {
       r.pos = seriesStart;
       while (r.pos < seriesEnd) {
         r.tag(seriesEnd);

@@ -11,11 +11,42 @@ export interface LabelSource {
 
 export interface SeriesSink {
   /**
-   * Starts a series. `key` identifies its label set as encoded in this request. Returns false
-   * to skip its samples.
+   * Starts a series. `keyBuf[keyStart, keyEnd)` identifies its label set as encoded in this
+   * request (equal bytes, equal labels). Returns false to skip its samples.
    */
-  series(key: string, source: LabelSource, samples: number, histograms: number): boolean;
+  series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean;
   sample(t: number, v: number): void;
+}
+
+/** A growable byte buffer for series keys that are not one contiguous range of the body. */
+export class KeyScratch {
+  buf = Buffer.allocUnsafe(256);
+  length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.length++] = b;
+  }
+
+  bytes(src: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    if (end - start > 32) src.copy(this.buf, this.length, start, end);
+    else for (let i = start; i < end; i++) this.buf[this.length + i - start] = src[i]!;
+    this.length += end - start;
+  }
+
+  /** A length prefix, so concatenated strings stay unambiguous. */
+  varint(n: number): void {
+    for (; n >= 0x80; n = Math.floor(n / 0x80)) this.byte((n & 0x7f) | 0x80);
+    this.byte(n);
+  }
 }
 
 /** What the validating first pass counted. */

@@ -1,6 +1,7 @@
-// What ingestion remembers about one open store between requests: the series it has seen (keyed
-// by the request's own encoding of their labels, so a known series costs one map lookup and no
-// label decoding), the active-series count, the rate-limit bucket and interned label strings.
+// What ingestion remembers about one open store between requests: the series it has seen, keyed
+// by the bytes that encode their labels in the request, so a known series costs one hash over
+// those bytes and one comparison — no string, no label decoding — plus the active-series count,
+// the rate-limit bucket and interned label strings.
 import type { WorkspaceLimits } from '../control/types';
 import type { Labels } from '../../shared/labels';
 import type { SeriesRef } from '../tsdb/types';
@@ -12,15 +13,61 @@ import { newTokenBucket, type TokenBucket } from './limits';
  */
 export const ACTIVE_SERIES_GENERATION_MS = 60 * 60 * 1000;
 const INTERN_MAX = 1 << 20;
+/** Longer collision chains are not extended (a sender crafting collisions only loses caching). */
+const CHAIN_MAX = 8;
 
 export interface SeriesEntry {
   readonly labels: Labels;
   ref: SeriesRef;
+  /** The key bytes as a latin1 string (one byte per char). */
+  readonly key: string;
+  next: SeriesEntry | null;
+}
+
+/** Series by key hash; entries with the same hash are chained. */
+class SeriesTable {
+  readonly byHash = new Map<number, SeriesEntry>();
+  size = 0;
+
+  find(hash: number, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
+    for (let e = this.byHash.get(hash) ?? null; e !== null; e = e.next) if (sameKey(e.key, buf, start, end)) return e;
+    return null;
+  }
+
+  /** Adds `entry`; false when its chain is full. */
+  add(hash: number, entry: SeriesEntry): boolean {
+    const head = this.byHash.get(hash) ?? null;
+    let n = 0;
+    for (let e = head; e !== null; e = e.next) if (++n >= CHAIN_MAX) return false;
+    entry.next = head;
+    this.byHash.set(hash, entry);
+    this.size++;
+    return true;
+  }
+
+  remove(hash: number, entry: SeriesEntry): void {
+    let prev: SeriesEntry | null = null;
+    for (let e = this.byHash.get(hash) ?? null; e !== null; prev = e, e = e.next) {
+      if (e !== entry) continue;
+      if (prev !== null) prev.next = e.next;
+      else if (e.next !== null) this.byHash.set(hash, e.next);
+      else this.byHash.delete(hash);
+      e.next = null;
+      this.size--;
+      return;
+    }
+  }
+}
+
+function sameKey(key: string, buf: Uint8Array, start: number, end: number): boolean {
+  if (key.length !== end - start) return false;
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== buf[start + i]) return false;
+  return true;
 }
 
 export interface IngestState {
-  current: Map<string, SeriesEntry>;
-  previous: Map<string, SeriesEntry>;
+  current: SeriesTable;
+  previous: SeriesTable;
   generationStart: number;
   readonly bucket: TokenBucket;
   /** The limits the cached series were validated against; other limits empty the cache. */
@@ -31,8 +78,8 @@ export interface IngestState {
 /** Create one per open store: cached SeriesRefs are only valid for the store that issued them. */
 export function createIngestState(): IngestState {
   return {
-    current: new Map(),
-    previous: new Map(),
+    current: new SeriesTable(),
+    previous: new SeriesTable(),
     generationStart: NaN,
     bucket: newTokenBucket(),
     limits: undefined,
@@ -49,25 +96,56 @@ export function rotateGenerations(state: IngestState, now: number): void {
   if (Number.isNaN(state.generationStart)) state.generationStart = now;
   if (now - state.generationStart < ACTIVE_SERIES_GENERATION_MS) return;
   const idleForTwo = now - state.generationStart >= 2 * ACTIVE_SERIES_GENERATION_MS;
-  state.previous = idleForTwo ? new Map() : state.current;
-  state.current = new Map();
+  state.previous = idleForTwo ? new SeriesTable() : state.current;
+  state.current = new SeriesTable();
   state.generationStart = now;
 }
 
 export function forgetSeries(state: IngestState): void {
-  state.current = new Map();
-  state.previous = new Map();
+  state.current = new SeriesTable();
+  state.previous = new SeriesTable();
 }
 
-export function lookupSeries(state: IngestState, key: string): SeriesEntry | undefined {
-  const hit = state.current.get(key);
-  if (hit !== undefined) return hit;
-  const old = state.previous.get(key);
-  if (old !== undefined) {
-    state.previous.delete(key);
-    state.current.set(key, old);
+/** The cached series whose key is buf[start, end) with hash `hash`; refreshes its generation. */
+export function lookupSeries(state: IngestState, hash: number, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
+  const hit = state.current.find(hash, buf, start, end);
+  if (hit !== null) return hit;
+  const old = state.previous.find(hash, buf, start, end);
+  if (old !== null) {
+    state.previous.remove(hash, old);
+    state.current.add(hash, old);
   }
   return old;
+}
+
+/** Caches a series seen for the first time. */
+export function addSeries(state: IngestState, hash: number, entry: SeriesEntry): void {
+  state.current.add(hash, entry);
+}
+
+/** Hash of buf[start, end): 32-bit, word at a time (after MurmurHash3's mixing). */
+export function hashKey(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x9747b28c ^ (end - start);
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) {
+    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let k = 0;
+  for (let shift = 0; i < end; i++, shift += 8) k |= buf[i]! << shift;
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  // 30 bits: small-integer Map keys stay unboxed.
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
 /** One shared copy of each label string, so a million series do not hold a million "job"s. */

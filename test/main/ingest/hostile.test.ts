@@ -202,8 +202,16 @@ describe('malformed protobuf (2.0)', () => {
       expect(res.message).toContain(expected);
       expect(appender.commits).toBe(0);
     }
-    const badUtf8 = Buffer.concat([new ProtoWriter().string(4, '').bytes(4, Buffer.from([0xc3, 0x28])).finish()]);
-    expect(send(badUtf8, V2_TYPE).res.message).toContain('symbol 1 is not valid UTF-8');
+  });
+
+  it('rejects a series using a symbol that is not UTF-8, keeping the others', () => {
+    const w = new ProtoWriter().string(4, '').string(4, '__name__').bytes(4, Buffer.from([0xc3, 0x28])).string(4, 'ok');
+    for (const ref of [2, 3]) w.message(5, (ts) => ts.bytes(1, Buffer.from([1, ref])).message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW)));
+    const { res, appender } = send(w.finish(), V2_TYPE);
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(1);
+    expect(res.message).toContain('not valid UTF-8');
+    expect(appender.find('ok')).toBeDefined();
   });
 
   it('refuses a reference that runs past its packed field', () => {
