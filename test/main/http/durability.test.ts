@@ -1,0 +1,108 @@
+// Every sample acknowledged with a 2xx survives kill -9 of the server: concurrent writers send
+// until the server process is killed mid-flight; then the data directory is opened again and every
+// acknowledged sample must be there.
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAppliance } from '../../../main/core/open-appliance';
+import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
+import { startServe } from './cli-process';
+
+const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
+const WRITERS = 4;
+const SERIES_PER_REQUEST = 20;
+
+describe.skipIf(noKeychainReason)(`durability across kill -9${skip}`, () => {
+  const service = uniqueService();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ampule-durable-'));
+  afterAll(() => {
+    removeService(service);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('keeps every acknowledged sample', async () => {
+    const setup = await openAppliance({ dataDir, keychainService: service });
+    const ws = setup.control.createWorkspace({ alias: 'durable' }).workspaceId;
+    const token = setup.control.createToken(ws, { scopes: ['remote_write'] }).token;
+    setup.close();
+
+    const serve = await startServe(dataDir, { ...process.env, AMPULE_KEYCHAIN_SERVICE: service });
+    const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    const base = Date.now() - 3_600_000;
+    const acked: { writer: number; k: number }[] = [];
+    let killed = false;
+
+    const post = (agent: Agent, body: Buffer) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: 'localhost',
+            port: serve.port,
+            method: 'POST',
+            path: `/workspaces/${ws}/api/v1/remote_write`,
+            headers: { Authorization: `Bearer ${token}`, 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy' },
+            ca,
+            agent,
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    const writer = async (w: number) => {
+      const agent = new Agent({ keepAlive: true, ca });
+      for (let k = 0; !killed; k++) {
+        const series = Array.from({ length: SERIES_PER_REQUEST }, (_, i) => ({
+          labels: [['__name__', 'durable_metric'], ['series', String(i)], ['writer', String(w)]] as [string, string][],
+          samples: [{ t: base + k * 1000, v: k }],
+        }));
+        try {
+          const status = await post(agent, snappy(encodeV1(series)));
+          if (status === 204) acked.push({ writer: w, k });
+          else throw new Error(`unexpected status ${status}`);
+        } catch (e) {
+          if (killed) break;
+          throw e;
+        }
+      }
+      agent.destroy();
+    };
+    const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
+    // Kill once enough has been acknowledged, while requests are still in flight.
+    while (acked.length < 40) await new Promise((r) => setTimeout(r, 20));
+    killed = true;
+    serve.process.kill('SIGKILL');
+    expect(await serve.exited).toBe('SIGKILL');
+    await Promise.all(writers);
+
+    const reopened = await openAppliance({ dataDir, keychainService: service });
+    try {
+      const data = reopened.store(ws).querier().select([{ type: '=', name: '__name__', value: 'durable_metric' }], base - 1, base + 1e9);
+      const have = new Map<string, Map<number, number>>();
+      for (const s of data) {
+        const key = s.labels.map((l) => `${l.name}=${l.value}`).join(',');
+        const m = new Map<number, number>();
+        s.timestamps.forEach((t, i) => m.set(t, s.values[i]!));
+        have.set(key, m);
+      }
+      let missing = 0;
+      for (const { writer: w, k } of acked) {
+        for (let i = 0; i < SERIES_PER_REQUEST; i++) {
+          const got = have.get(`__name__=durable_metric,series=${i},writer=${w}`)?.get(base + k * 1000);
+          if (got !== k) missing++;
+        }
+      }
+      expect(acked.length).toBeGreaterThanOrEqual(40);
+      expect(missing).toBe(0);
+    } finally {
+      reopened.close();
+    }
+  });
+});
