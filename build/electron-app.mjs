@@ -48,11 +48,23 @@ function dependencyClosure(names) {
   return found;
 }
 
-/** Writes out/electron-app: package.json, dist/ (without source maps), the native dependencies. */
-export function stageApp() {
+const BUILT_MARK = join(stageDir, '.built-for-electron');
+
+/** Whether the staged native modules were already rebuilt for this Electron. */
+export function nativeModulesReady() {
+  return existsSync(BUILT_MARK) && readFileSync(BUILT_MARK, 'utf8') === electronVersion();
+}
+
+/**
+ * Writes out/electron-app: package.json, dist/ (without source maps), the native dependencies.
+ * With keepNativeModules, modules already rebuilt for this Electron stay (a fast restage for npm start).
+ */
+export function stageApp({ keepNativeModules = false } = {}) {
   if (!existsSync(join(root, 'dist', 'app', 'main.cjs'))) throw new Error('electron-app: dist/app/main.cjs is missing: run npm run build first');
   const pkg = readJson(join(root, 'package.json'));
-  rmSync(stageDir, { recursive: true, force: true });
+  const keep = keepNativeModules && nativeModulesReady();
+  if (keep) rmSync(join(stageDir, 'dist'), { recursive: true, force: true });
+  else rmSync(stageDir, { recursive: true, force: true });
   mkdirSync(stageDir, { recursive: true });
   const dependencies = Object.fromEntries(NATIVE_RUNTIME_DEPENDENCIES.map((n) => [n, pkg.dependencies[n]]));
   writeFileSync(
@@ -74,6 +86,7 @@ export function stageApp() {
     ),
   );
   cpSync(join(root, 'dist'), join(stageDir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('cli.mjs') });
+  if (keep) return stageDir;
   for (const [dir] of dependencyClosure(NATIVE_RUNTIME_DEPENDENCIES)) {
     const rel = dir.slice(root.length + 1);
     // Nested node_modules are in the closure themselves when needed, copied at their own path.
@@ -89,6 +102,7 @@ export function stageApp() {
 export async function rebuildForElectron(arch = process.arch) {
   const { rebuild } = await import('@electron/rebuild');
   await rebuild({ buildPath: stageDir, electronVersion: electronVersion(), arch, onlyModules: REBUILD_FOR_ELECTRON, force: true, mode: 'sequential' });
+  writeFileSync(BUILT_MARK, electronVersion());
 }
 
 /** What a build needs from outside the npm registry, and whether this machine has it locally. */
