@@ -73,7 +73,7 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
     const g = groups.get(k);
     if (!g) {
       groups.set(k, {
-        metric: groupingMetric(s.metric, e), value: e.op === 'stddev' || e.op === 'stdvar' ? 0 : f, kahanC: 0, mean: f,
+        metric: groupingMetric(s.metric, e), value: e.op === 'stddev' || e.op === 'stdvar' ? (Number.isFinite(f) ? 0 : NaN) : f, kahanC: 0, mean: f,
         count: 1, incremental: false, dropName: s.dropName, samples: e.op === 'quantile' ? [s] : [],
       });
       continue;

@@ -429,6 +429,15 @@ const HANDLERS: Record<string, Handler> = {
   start: (ev) => ({ type: 'scalar', v: ev.start / 1000 }),
   end: (ev) => ({ type: 'scalar', v: ev.end / 1000 }),
   step: (ev) => ({ type: 'scalar', v: ev.interval / 1000 }),
+  range: (ev) => ({ type: 'scalar', v: (ev.end - ev.start) / 1000 }),
+  min_of: (ev, e, t) => {
+    const a = scalarArg(ev, e.args[0]!, t), b = scalarArg(ev, e.args[1]!, t);
+    return { type: 'scalar', v: Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b) };
+  },
+  max_of: (ev, e, t) => {
+    const a = scalarArg(ev, e.args[0]!, t), b = scalarArg(ev, e.args[1]!, t);
+    return { type: 'scalar', v: Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b) };
+  },
   scalar: (ev, e, t) => {
     const v = vectorArg(ev, e.args[0]!, t);
     return { type: 'scalar', v: v.length === 1 ? v[0]!.f : NaN };

@@ -57,8 +57,13 @@ export function parseExpr(query: string): Expr {
 class Converter {
   constructor(private readonly q: string) {}
 
+  /** Offsets of calls to min_of/max_of, which lezer knows only inside durations (see lexFixups). */
+  private renamed = new Map<number, string>();
+
   run(): Expr {
-    const tree = lezer.parse(trailingDots(this.q));
+    const { text, renamed } = lexFixups(this.q);
+    this.renamed = renamed;
+    const tree = lezer.parse(text);
     tree.iterate({
       enter: (n) => {
         if (n.type.isError) {
@@ -71,7 +76,7 @@ class Converter {
     });
     const top = tree.topNode.firstChild;
     if (!top) throw new ParseError('no expression found in input', { start: 0, end: 0 }, this.q);
-    const e = this.expr(top);
+    const e = rebalance(this.expr(top));
     this.check(e);
     return e;
   }
@@ -183,7 +188,8 @@ class Converter {
         });
       }
       case 'FunctionCall': {
-        const name = this.text(n.getChild('FunctionIdentifier')!);
+        const ident = n.getChild('FunctionIdentifier')!;
+        const name = this.renamed.get(ident.from) ?? this.text(ident);
         const body = n.getChild('FunctionCallBody')!;
         if (!FUNCTIONS[name]) this.err(`unknown function with name ${JSON.stringify(name)}`, pos);
         return { kind: 'call', func: name, args: this.exprChildren(body).map((c) => this.expr(c)), pos };
@@ -370,8 +376,8 @@ class Converter {
         const def = FUNCTIONS[e.func]!;
         const n = e.args.length, min = def.argTypes.length;
         if (def.variadic === 0 && n !== min) this.err(`expected ${min} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
-        if (def.variadic !== 0 && n < min - (def.variadic > 0 ? 1 : 0)) {
-          this.err(`expected at least ${min - (def.variadic > 0 ? 1 : 0)} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
+        if (def.variadic !== 0 && n < min - 1) {
+          this.err(`expected at least ${min - 1} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
         }
         if (def.variadic > 0 && n > min - 1 + def.variadic) {
           this.err(`expected at most ${min - 1 + def.variadic} argument(s) in call to ${JSON.stringify(e.func)}, got ${n}`, e.pos);
@@ -429,14 +435,74 @@ class Converter {
   }
 }
 
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '>': 3, '<': 3, '>=': 3, '<=': 3, '+': 4, '-': 4,
+  '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
+};
+
+type BinaryNode = Extract<Expr, { kind: 'binary' }>;
+
 /**
- * PromQL accepts `2.` as a number; the lezer grammar does not. Replacing such a dot (outside
- * strings) with a space keeps every character position, so annotation positions stay right.
+ * Restores operator precedence around postfix modifiers: after they are pushed down, a chain like
+ * `a + b @ 5 * c` may still be grouped as `(a + b@5) * c`. Flattening each unparenthesised chain
+ * into its operand/operator sequence (text order) and rebuilding it by precedence fixes that.
  */
-function trailingDots(q: string): string {
+function rebalance(e: Expr): Expr {
+  switch (e.kind) {
+    case 'binary': {
+      const operands: Expr[] = [];
+      const ops: BinaryNode[] = [];
+      const flatten = (x: Expr): void => {
+        if (x.kind === 'binary') {
+          flatten(x.lhs);
+          ops.push(x);
+          flatten(x.rhs);
+        } else operands.push(rebalance(x));
+      };
+      flatten(e);
+      // Precedence climbing; operand k precedes operator k.
+      let k = 0;
+      const climb = (minPrec: number): Expr => {
+        let lhs = operands[k]!;
+        while (k < ops.length && PRECEDENCE[ops[k]!.op] >= minPrec) {
+          const op = ops[k]!;
+          const prec = PRECEDENCE[op.op];
+          k++;
+          const rhs = climb(op.op === '^' ? prec : prec + 1);
+          lhs = { ...op, lhs, rhs, pos: { start: lhs.pos.start, end: rhs.pos.end } };
+        }
+        return lhs;
+      };
+      return climb(0);
+    }
+    case 'paren': case 'unary': return { ...e, expr: rebalance(e.expr) };
+    case 'subquery': return { ...e, expr: rebalance(e.expr) };
+    case 'call': return { ...e, args: e.args.map(rebalance) };
+    case 'aggregate': return { ...e, expr: rebalance(e.expr), param: e.param ? rebalance(e.param) : null };
+    default: return e;
+  }
+}
+
+/**
+ * Position-preserving rewrites for syntax the lezer grammar lacks (so annotation positions stay
+ * right): PromQL accepts `2.` as a number (the dot becomes a space), and min_of/max_of as
+ * functions outside durations (renamed to the same-length `absent`, remembered by offset).
+ */
+function lexFixups(q: string): { text: string; renamed: Map<number, string> } {
+  const renamed = new Map<number, string>();
   let out = '';
+  let brackets = 0;
   for (let i = 0; i < q.length; i++) {
     const c = q[i]!;
+    if (c === '[') brackets++;
+    if (c === ']') brackets--;
+    const fn = brackets === 0 && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '') ? /^(min_of|max_of)\s*\(/.exec(q.slice(i, i + 20)) : null;
+    if (fn) {
+      renamed.set(i, fn[1]!);
+      out += 'absent';
+      i += 5;
+      continue;
+    }
     if (c === '"' || c === "'" || c === '`') {
       let j = i + 1;
       while (j < q.length && q[j] !== c) j += q[j] === '\\' && c !== '`' ? 2 : 1;
@@ -454,7 +520,7 @@ function trailingDots(q: string): string {
     }
     out += c;
   }
-  return out;
+  return { text: out, renamed };
 }
 
 function matchesEmpty(m: Matcher): boolean {

@@ -239,7 +239,7 @@ function readQuoted(text: string, i: number): { value: string; end: number } {
 
 const UNSIGNED = '(?:Inf|NaN|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)';
 const NUM = `[+-]?${UNSIGNED}`;
-const EXPAND_RE = new RegExp(`^(${NUM})(?:([+-])(${UNSIGNED}))?x(\\d+)$`);
+const EXPAND_RE = new RegExp(`^(${NUM})(?:([+-])(${UNSIGNED}))?x(\\d+)$`, "i");
 
 function parseValues(text: string): SeqValue[] {
   const out: SeqValue[] = [];
@@ -309,7 +309,7 @@ function parseValues(text: string): SeqValue[] {
       }
       continue;
     }
-    if (new RegExp(`^${NUM}$`).test(tok)) {
+    if (new RegExp(`^${NUM}$`, "i").test(tok)) {
       out.push({ kind: 'float', v: parseNumber(tok)! });
       continue;
     }
