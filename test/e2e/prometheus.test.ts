@@ -1,0 +1,128 @@
+// Real Prometheus (Debian's /usr/bin/prometheus) remote-writes its own metrics to a real
+// `ampule serve` over TLS, configured exactly as the README tells users: a token in a
+// credentials_file and the exported CA in tls_config.ca_file. The series must show up through
+// Ampule's query API, and none of the label values may be readable anywhere in the data directory.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+import { send } from '../main/http/harness';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const why = noKeychainReason ?? (existsSync(PROMETHEUS) ? null : `${PROMETHEUS} is missing: apt-get install prometheus`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function* filesUnder(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory()) yield* filesUnder(p);
+    else if (st?.isFile()) yield p;
+  }
+}
+
+describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skipped: ${why})` : ''}`, () => {
+  const service = uniqueService();
+  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-prom-'));
+  const dataDir = join(work, 'data');
+  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
+  let serve: ServeProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  afterAll(async () => {
+    prometheus?.kill('SIGKILL');
+    if (serve) {
+      serve.process.kill('SIGTERM');
+      await serve.exited;
+    }
+    removeService(service);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('receives, stores encrypted and serves what Prometheus sends', async () => {
+    serve = await startServe(dataDir, env);
+    const created = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'prometheus-e2e', '--json'], env);
+    expect(created.status).toBe(0);
+    const ws = JSON.parse(created.stdout).workspaceId as string;
+    const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
+    expect(tok.status).toBe(0);
+    const token = JSON.parse(tok.stdout).token as string;
+    const credentials = join(work, 'ampule-token');
+    writeFileSync(credentials, token + '\n', { mode: 0o600 });
+    const caFile = join(work, 'ca.pem');
+    expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
+    expect(readFileSync(caFile, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+
+    // Label values that must never be readable on disk.
+    const job = `e2e-job-${process.pid}-${Date.now()}`;
+    const promPort = await freePort();
+    const instance = `127.0.0.1:${promPort}`;
+    const config = join(work, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+        'scrape_configs:',
+        `  - job_name: ${job}`,
+        `    static_configs: [{targets: ["${instance}"]}]`,
+        'remote_write:',
+        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
+        '    authorization:',
+        `      credentials_file: ${credentials}`,
+        '    tls_config:',
+        `      ca_file: ${caFile}`,
+        '    queue_config: {batch_send_deadline: 1s}',
+        '',
+      ].join('\n'),
+    );
+    let promLog = '';
+    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+
+    const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
+    const query = `/workspaces/${ws}/api/v1/series?match[]=${encodeURIComponent(`up{job="${job}"}`)}`;
+    let series: Record<string, string>[] = [];
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const r = await send(h, { path: query, headers: { Authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      series = r.json().data as Record<string, string>[];
+      if (series.length > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(series, `no series arrived; Prometheus said:\n${promLog.slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
+    expect(promLog).not.toMatch(/x509|certificate signed by unknown authority|server returned HTTP status [45]\d\d/);
+
+    // Give Prometheus a few more sends, then look at every byte in the data directory.
+    await new Promise((r) => setTimeout(r, 2000));
+    const needles = [job, instance, 'prometheus_tsdb_head_series', 'go_goroutines'];
+    const scan = (dir: string) => {
+      const found: string[] = [];
+      let bytesScanned = 0;
+      for (const file of filesUnder(dir)) {
+        const bytes = readFileSync(file);
+        bytesScanned += bytes.length;
+        for (const n of needles) {
+          if (bytes.includes(Buffer.from(n, 'utf8')) || bytes.includes(Buffer.from(n, 'utf16le'))) found.push(`${file}: ${n}`);
+        }
+      }
+      return { found, bytesScanned };
+    };
+    // Control: the same scan finds the labels in Prometheus's own (unencrypted) storage.
+    expect(scan(join(work, 'prom-data')).found.length).toBeGreaterThan(0);
+    const ours = scan(dataDir);
+    expect(ours.bytesScanned).toBeGreaterThan(10_000);
+    expect(ours.found).toEqual([]);
+  });
+});
