@@ -71,6 +71,20 @@ export class DataKeyStore implements WrappedKeyStore {
     return this.view(workspaceId, entry);
   }
 
+  /**
+   * Data-key rotation: adds the next generation, which seals new data from now on. Older
+   * generations stay so existing rows still open until they are re-encrypted.
+   */
+  rotate(workspaceId: string, now: string): number {
+    const max = (this.db.prepare(`SELECT MAX(generation) AS g FROM data_keys WHERE workspace_id = ?`).get(workspaceId) as { g: number | null }).g;
+    if (max === null) throw new RangeError(`workspace ${workspaceId} has no data key`);
+    const key = randomBytes(KEY_BYTES);
+    this.db.prepare(`INSERT INTO data_keys (workspace_id, generation, wrapped, created_at) VALUES (?, ?, ?, ?)`).run(workspaceId, max + 1, this.requireMaster().wrapDataKey(key, workspaceId, max + 1), now);
+    key.fill(0);
+    this.cache.delete(workspaceId);
+    return max + 1;
+  }
+
   /** Crypto-shredding: deletes every wrapped key of the workspace; call inside a transaction. */
   destroy(workspaceId: string): void {
     this.db.prepare(`DELETE FROM data_keys WHERE workspace_id = ?`).run(workspaceId);

@@ -1,9 +1,10 @@
 // The appliance: one open data directory (control database, master key, per-workspace stores).
 // Interface here; the implementation is in ./open-appliance.ts.
-import type { Appender, Querier } from '../tsdb/types';
+import type { Appender, Matcher, Querier } from '../tsdb/types';
 import type { MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
+import type { WorkspaceSettings } from '../retention/workspace-settings';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -31,6 +32,10 @@ export interface WorkspaceStore {
   appender(): Appender;
   querier(): Querier;
   stats(): WorkspaceStoreStats;
+  /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
+  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
+  /** Re-seals every row not sealed with the current data key; resumable. */
+  reencrypt(onProgress?: (done: number, total: number) => void): void;
 }
 
 export interface Appliance {
@@ -40,6 +45,10 @@ export interface Appliance {
   readonly control: ControlPlane;
   /** The encrypted, hash-chained activity log (also the control plane's ActivitySink). */
   readonly activity: ActivityLog;
+  /** Per-workspace retention and data-key rotation state. */
+  readonly settings: WorkspaceSettings;
+  /** Closes a workspace's open store (if open); the next store() reopens it with current settings and keys. */
+  closeStore(workspaceId: string): void;
   /**
    * Re-wraps every data key under a new master key (crash-safe). With the keychain a new random
    * key is made; with a key file, `newKeyFile` (0600) must hold the next key and is used from then on.

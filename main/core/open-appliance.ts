@@ -9,10 +9,12 @@ import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto
 import { NO_ACTIVITY } from '../control/control-plane';
 import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
 import { openTsdb } from '../tsdb';
+import type { Matcher } from '../tsdb/types';
 import { DEFAULT_LIMITS } from '../ingest/limits';
 import { ActivityLogSink } from '../audit/sink';
 import type { ActivityLog } from '../audit/activity-log';
 import { withActivityKey } from '../audit/log-key';
+import { WorkspaceSettings } from '../retention/workspace-settings';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
 export const DEFAULT_RETENTION_MS = 150 * 86_400_000;
@@ -40,6 +42,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       rmSync(workspaceDir(dataDir, id), { recursive: true, force: true });
     },
   });
+  const settings = new WorkspaceSettings(control.db);
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
   try {
@@ -74,6 +77,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
     control,
     activity: activityLog,
+    settings,
+    closeStore,
     rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {
       try {
         const current = unlockMasterKey(slots, control.keys);
@@ -102,7 +107,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
         path: join(dir, 'tsdb.db'),
         workspaceId,
         keys,
-        retentionMs,
+        retentionMs: settings.retentionMs(workspaceId, retentionMs),
         outOfOrderWindowMs: { ...DEFAULT_LIMITS, ...control.getLimits(workspaceId) }.outOfOrderWindowMs,
       });
       const store = {
@@ -110,6 +115,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
         appender: () => tsdb.appender(),
         querier: () => tsdb.querier(),
         stats: () => tsdb.stats(),
+        deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
+        reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
         maintain() {
           tsdb.compact();
           tsdb.applyRetention(Date.now());

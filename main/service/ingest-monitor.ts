@@ -135,7 +135,7 @@ export class IngestMonitor {
           let w = wrapped.get(store);
           if (!w) {
             const s = store;
-            w = { workspaceId: s.workspaceId, querier: () => s.querier(), stats: () => s.stats(), appender: () => countingAppender(s.appender(), (kind) => monitor.reject(s.workspaceId, kind)) };
+            w = { workspaceId: s.workspaceId, querier: () => s.querier(), stats: () => s.stats(), deleteSeries: (m, a, b) => s.deleteSeries(m, a, b), reencrypt: (p) => s.reencrypt(p), appender: () => countingAppender(s.appender(), (kind) => monitor.reject(s.workspaceId, kind)) };
             wrapped.set(store, w);
           }
           return w;
