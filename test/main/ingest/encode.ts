@@ -3,7 +3,7 @@
 import { compress } from 'snappyjs';
 
 export class ProtoWriter {
-  private buf = Buffer.alloc(1024);
+  private buf = Buffer.allocUnsafe(64);
   length = 0;
 
   private room(n: number): void {
