@@ -1,0 +1,134 @@
+// Retention, deletion for good, and data-key rotation.
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
+import { lbl, tempDir, TestKeys, type TempDir } from './helpers';
+
+const HOUR = 3600_000;
+const T0 = 1_700_000_000_000 - (1_700_000_000_000 % HOUR);
+let dirs: TempDir[] = [];
+let dbs: Tsdb[] = [];
+afterEach(() => {
+  for (const db of dbs) db.close();
+  for (const d of dirs) d.remove();
+  dirs = [];
+  dbs = [];
+});
+
+function setup(opts: { retentionMs?: number } = {}): { db: Tsdb; dir: TempDir; keys: TestKeys } {
+  const dir = tempDir();
+  dirs.push(dir);
+  const keys = new TestKeys();
+  const db = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-maint', keys, bucketMs: HOUR, seriesPerPart: 2, ...opts });
+  dbs.push(db);
+  return { db, dir, keys };
+}
+
+/** 4 series (a, b, c, d) with one sample a minute for `hours` hours; value = series * 1e6 + minute. */
+function fill(db: Tsdb, hours: number, perMinute = 1): void {
+  const app = db.appender();
+  const step = 60_000 / perMinute;
+  for (let i = 0; i < hours * 60 * perMinute; i++) {
+    // Fractions make the values incompressible enough for rows to span several SQLite pages.
+    ['a', 'b', 'c', 'd'].forEach((n, k) => app.append(0, lbl({ __name__: 'm', s: n }), T0 + i * step, (k + 1) * 1e6 + Math.floor(i / perMinute) + (perMinute > 1 ? Math.random() / 2 : 0)));
+    if (i % 600 === 599) app.commit();
+  }
+  app.commit();
+}
+
+function rawRows(path: string): { table: string; data: Buffer; keyId: number }[] {
+  const raw = new Database(path, { readonly: true });
+  try {
+    return ['series_pages', 'log', 'chunks'].flatMap((table) =>
+      (raw.prepare(`SELECT key_id, data FROM ${table}`).all() as { key_id: number; data: Buffer }[]).map((r) => ({ table, data: r.data, keyId: r.key_id })),
+    );
+  } finally {
+    raw.close();
+  }
+}
+
+function filesBytes(dir: string): Buffer {
+  return Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f))));
+}
+
+describe('tsdb maintenance', () => {
+  it('retention deletes whole old buckets and drops series left empty', () => {
+    const { db } = setup({ retentionMs: 3 * HOUR });
+    fill(db, 6);
+    const app = db.appender();
+    for (let i = 0; i < 60; i++) app.append(0, lbl({ __name__: 'old' }), T0 + i * 60_000, i);
+    app.commit();
+    db.compact();
+    const before = db.stats().samples;
+    const deleted = db.applyRetention(T0 + 6 * HOUR + 30 * 60_000); // keeps buckets from T0+3h
+    expect(deleted).toBe(4 * 3 * 60 + 60);
+    expect(db.stats().samples).toBe(before - deleted);
+    const s = db.querier().select([], -Infinity, Infinity);
+    expect(s.map((x) => x.labels[1]?.value)).toEqual(['a', 'b', 'c', 'd']);
+    for (const x of s) expect(x.timestamps[0]).toBe(T0 + 3 * HOUR);
+    expect(db.querier().labelValues('__name__')).toEqual(['m']);
+  });
+
+  it('deleteSeries removes the data for good: not in the store, not in the file, not even with the key', () => {
+    const { db, dir, keys } = setup();
+    fill(db, 3, 20);
+    db.compact({ all: true });
+    // Remember every sealed row now: none that holds series b may survive on disk.
+    const before = rawRows(dir.file('ws.db'));
+    const deleted = db.deleteSeries([{ type: '=', name: 's', value: 'b' }], -Infinity, Infinity);
+    expect(deleted).toBe(3 * 60 * 20);
+    const partial = db.deleteSeries([{ type: '=', name: 's', value: 'c' }], T0 + HOUR, T0 + 2 * HOUR - 1);
+    expect(partial).toBe(60 * 20);
+    const q = db.querier();
+    expect(q.labelValues('s')).toEqual(['a', 'c', 'd']);
+    const c = q.select([{ type: '=', name: 's', value: 'c' }], -Infinity, Infinity)[0]!;
+    expect(c.values.length).toBe(120 * 20);
+    expect(c.timestamps.some((t) => t >= T0 + HOUR && t < T0 + 2 * HOUR)).toBe(false);
+    db.close();
+
+    // No sealed row that held the deleted data is left anywhere in the files (free pages, -wal)…
+    const after = rawRows(dir.file('ws.db'));
+    const bytes = filesBytes(dir.path);
+    const replaced = before.filter((old) => !after.some((r) => r.data.equals(old.data)));
+    expect(replaced.filter((r) => r.table === 'chunks').length).toBeGreaterThanOrEqual(3); // part 1 (series b, c) in each bucket
+    for (const old of replaced) expect(bytes.includes(old.data.subarray(0, 48)), `old ${old.table} ciphertext left in the files`).toBe(false);
+    // …and every row still there, opened with the key, holds none of it.
+    const reopened = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-maint', keys });
+    dbs.push(reopened);
+    const all = reopened.querier().select([], -Infinity, Infinity);
+    expect(all.map((s) => s.labels[1]!.value)).toEqual(['a', 'c', 'd']);
+    for (const s of all) for (const v of s.values) expect(v >= 2e6 && v < 3e6).toBe(false);
+    const cAgain = all.find((s) => s.labels[1]!.value === 'c')!;
+    for (const v of cAgain.values) expect(v - 3e6 >= 60 && v - 3e6 < 120).toBe(false);
+    expect(reopened.stats().samples).toBe((4 * 3 * 60 - 180 - 60) * 20);
+  });
+
+  it('reencrypt moves every row to the current key, resumably, and the old key is no longer needed', () => {
+    const { db, dir, keys } = setup();
+    fill(db, 3);
+    db.compact();
+    const app = db.appender();
+    app.append(0, lbl({ __name__: 'late' }), T0 + 5 * HOUR, 1);
+    app.commit();
+    const rows = rawRows(dir.file('ws.db'));
+    expect(new Set(rows.map((r) => r.keyId))).toEqual(new Set([1]));
+    expect(new Set(rows.map((r) => r.table))).toEqual(new Set(['series_pages', 'log', 'chunks']));
+    keys.raw.set(2, randomBytes(32));
+    keys.current = 2;
+    const progress: [number, number][] = [];
+    db.reencrypt((done, total) => progress.push([done, total]));
+    expect(progress.at(-1)).toEqual([rows.length, rows.length]);
+    expect(new Set(rawRows(dir.file('ws.db')).map((r) => r.keyId))).toEqual(new Set([2]));
+    db.reencrypt((done, total) => expect(total).toBe(0) || done);
+    db.close();
+    keys.raw.delete(1);
+    const again = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-maint', keys });
+    dbs.push(again);
+    expect(again.damaged()).toEqual([]);
+    expect(again.stats().samples).toBe(4 * 3 * 60 + 1);
+    expect(again.querier().select([], -Infinity, Infinity).reduce((n, s) => n + s.values.length, 0)).toBe(4 * 3 * 60 + 1);
+  });
+});
