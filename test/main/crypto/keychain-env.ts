@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
+import { buildSync } from 'esbuild';
 
 /** Why keychain tests cannot run here, or null when the session keychain is reachable. */
 export const noKeychainReason: string | null = process.env.DBUS_SESSION_BUS_ADDRESS
@@ -72,7 +73,37 @@ export function privateBus(secrets: 'none' | 'never-unlocked' | 'unlocked'): Pri
   };
 }
 
-const CHILD = join(import.meta.dirname, 'fixtures', 'keychain-child.ts');
+const CHILD_SOURCE = join(import.meta.dirname, 'fixtures', 'keychain-child.ts');
+let childBundle: string | null = null;
+
+/**
+ * Bundles the child once per test file (esbuild, ~0.1 s) so each child starts in plain Node
+ * instead of paying tsx's start-up; kept under node_modules so it resolves the native packages.
+ */
+function childScript(): string {
+  if (!childBundle) {
+    const out = join(import.meta.dirname, '../../../node_modules/.cache/ampule-test', `keychain-child-${process.pid}.mjs`);
+    buildSync({
+      entryPoints: [CHILD_SOURCE],
+      outfile: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: ['better-sqlite3', '@napi-rs/keyring'],
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      logLevel: 'error',
+    });
+    childBundle = out;
+  }
+  return childBundle;
+}
+
+/** Call in afterAll of a file that used runChild. */
+export function removeChildBundle(): void {
+  if (childBundle) rmSync(childBundle, { force: true });
+  childBundle = null;
+}
 
 export interface ChildResult {
   readonly status: number | null;
@@ -82,9 +113,9 @@ export interface ChildResult {
   readonly stderr: string;
 }
 
-/** Runs fixtures/keychain-child.ts in a fresh Node process with `env`. */
+/** Runs fixtures/keychain-child.ts (bundled) in a fresh Node process with `env`. */
 export function runChild(args: string[], env: NodeJS.ProcessEnv = process.env): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [childScript(), ...args], { env, encoding: 'utf8', timeout: 30_000 });
   const last = r.stdout.trim().split('\n').pop();
   return { status: r.status, signal: r.signal, result: last ? JSON.parse(last) : null, stderr: r.stderr };
 }

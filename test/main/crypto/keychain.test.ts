@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { keychainError, keychainSlot } from '../../../main/crypto/keychain';
 import { newKey } from '../../../main/crypto/master-key';
-import { noKeychainReason, noPrivateBusReason, privateBus, removeService, runChild, uniqueService, withoutBus } from './keychain-env';
+import { noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, uniqueService, withoutBus } from './keychain-env';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -15,7 +15,10 @@ const tempDir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  removeChildBundle();
+});
 
 describe('keychain error mapping (texts measured in KEYCHAIN.md)', () => {
   const cases: [string, string][] = [

@@ -8,7 +8,7 @@ import { Entry, findCredentials } from '@napi-rs/keyring';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { newKey } from '../../../main/crypto/master-key';
 import { KeyStoreError } from '../../../main/crypto/types';
-import { noKeychainReason, removeService, runChild, uniqueService } from './keychain-env';
+import { noKeychainReason, removeChildBundle, removeService, runChild, uniqueService } from './keychain-env';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -16,7 +16,10 @@ const tempDir = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  removeChildBundle();
+});
 
 const secrets = (service: string) => new Map(findCredentials(service).map((c) => [c.account, c.password]));
 
