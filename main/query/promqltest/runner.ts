@@ -2,7 +2,7 @@
 // (step-invariance @-variants and the range-mode check). Evals that need native histograms are
 // reported as skipped, with the reason.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Labels } from '../../../shared/labels';
@@ -44,7 +44,8 @@ class EvalFailure extends Error {}
 
 /** One store per `clear`: a real encrypted SQLite store in a temp dir, with a random data key. */
 class TestStorage {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'ampule-promqltest-'));
+  // RAM-backed when available: the store fsyncs every commit, and scripts load data often.
+  private readonly dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ampule-promqltest-'));
   private n = 0;
   db!: Tsdb;
   /** Label sets of series holding native histograms (not loaded; evals touching them are skipped). */

@@ -1,0 +1,247 @@
+// The Prometheus HTTP API (/api/v1/…) as a pure function over a Querier: request path and
+// parameters in, status code and Prometheus's exact JSON shape out. The HTTP layer only wires it.
+import type { Labels } from '../../shared/labels';
+import { labelsToRecord } from '../../shared/labels';
+import type { Matcher, Querier } from '../tsdb/types';
+import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery, storeMatcher } from './engine';
+import { parseDuration } from './durations';
+import { ParseError, parseExpr } from './parser';
+import { printExpr } from './printer';
+import { isValidLabelName } from './strings';
+import { QueryError } from './values';
+
+export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
+
+export interface PromApiResponse {
+  status: number;
+  body: object;
+}
+
+export interface PromApiOptions {
+  /** Clock for requests without `time` (ms). */
+  now?: () => number;
+  /** Query timeout when the request gives none (ms); default 2m. */
+  timeoutMs?: number;
+  /** Most samples a query may hold at once; default 50,000,000. */
+  maxSamples?: number;
+  /** ms; default 5m. */
+  lookbackDelta?: number;
+  /** Reported by status/buildinfo. */
+  version?: string;
+}
+
+const STATUS: Record<ErrorType, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, not_found: 404, internal: 500 };
+const MAX_POINTS = 11_000;
+// The widest range a JavaScript Date holds (ms); stands in for Prometheus's min/max time.
+const MIN_TIME = -8.64e15;
+const MAX_TIME = 8.64e15;
+
+class ApiError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const fail = (type: ErrorType, error: string): PromApiResponse => ({ status: STATUS[type], body: { status: 'error', errorType: type, error } });
+const ok = (data: unknown, extra: Record<string, unknown> = {}): PromApiResponse => ({ status: 200, body: { status: 'success', data, ...extra } });
+
+/**
+ * Handles `path` (below /api/v1/, e.g. "query" or "label/job/values") with GET query / POST form
+ * parameters. Never throws for bad input: errors come back in Prometheus's error format.
+ */
+export async function handlePromApi(path: string, params: URLSearchParams, querier: Querier, opts: PromApiOptions = {}): Promise<PromApiResponse> {
+  try {
+    return route(path.replace(/^\/+|\/+$/g, ''), params, querier, opts);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(e.type, e.message);
+    if (e instanceof ParseError) return fail('bad_data', `invalid parameter "query": ${e.describe()}`);
+    if (e instanceof QueryError) return fail(e.kind === 'bad_data' ? 'bad_data' : e.kind, e.message);
+    return fail('internal', (e as Error).message);
+  }
+}
+
+function route(path: string, params: URLSearchParams, querier: Querier, opts: PromApiOptions): PromApiResponse {
+  const now = opts.now ?? Date.now;
+  switch (path) {
+    case 'query': return query(params, querier, opts, now());
+    case 'query_range': return queryRange(params, querier, opts);
+    case 'series': {
+      const sets = matchSets(params, true);
+      const [start, end] = timeRange(params);
+      const seen = new Map<string, Labels>();
+      for (const ms of sets) for (const l of querier.series(ms, start, end)) seen.set(JSON.stringify(l), l);
+      return ok([...seen.values()].map(labelsToRecord));
+    }
+    case 'labels': {
+      const sets = matchSets(params, false);
+      const names = new Set<string>();
+      if (sets.length === 0) for (const n of querier.labelNames()) names.add(n);
+      for (const ms of sets) for (const n of querier.labelNames(ms)) names.add(n);
+      return ok([...names].sort());
+    }
+    case 'metadata': return ok({});
+    case 'query_exemplars': {
+      requireQuery(params);
+      return ok([]);
+    }
+    case 'status/buildinfo':
+      return ok({
+        version: opts.version ?? '3.0.0', revision: 'ampule', branch: 'ampule', buildUser: 'ampule', buildDate: '', goVersion: 'n/a',
+      });
+    case 'format_query': return ok(printExpr(parseExpr(requireQuery(params))));
+    case 'parse_query': return ok(parseExpr(requireQuery(params)));
+    default: {
+      const m = /^label\/([^/]+)\/values$/.exec(path);
+      if (m) {
+        let name = decodeURIComponent(m[1]!);
+        // Prometheus's escaping for names that are not legacy identifiers: U__<hex-escaped>.
+        if (name.startsWith('U__')) name = name.slice(3).replace(/_([0-9a-fA-F]+)_/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16))).replace(/__/g, '_');
+        if (!isValidLabelName(name)) throw new ApiError('bad_data', `invalid label name: ${JSON.stringify(name)}`);
+        const sets = matchSets(params, false);
+        const values = new Set<string>();
+        if (sets.length === 0) for (const v of querier.labelValues(name)) values.add(v);
+        for (const ms of sets) for (const v of querier.labelValues(name, ms)) values.add(v);
+        return ok([...values].sort());
+      }
+      throw new ApiError('not_found', `unknown API endpoint /api/v1/${path}`);
+    }
+  }
+}
+
+function requireQuery(params: URLSearchParams): string {
+  const q = params.get('query');
+  if (q === null || q === '') throw new ApiError('bad_data', 'invalid parameter "query": unknown position: parse error: no expression found in input');
+  return q;
+}
+
+function engineOptions(params: URLSearchParams, opts: PromApiOptions): EngineOptions {
+  let timeoutMs = opts.timeoutMs ?? 120_000;
+  const t = params.get('timeout');
+  if (t !== null && t !== '') {
+    const d = parseDurationParam(t, 'timeout');
+    if (d <= 0) throw new ApiError('bad_data', `invalid parameter "timeout": timeout must be positive`);
+    timeoutMs = Math.min(timeoutMs, d);
+  }
+  let lookbackDelta = opts.lookbackDelta;
+  const lb = params.get('lookback_delta');
+  if (lb !== null && lb !== '') lookbackDelta = parseDurationParam(lb, 'lookback_delta');
+  return { timeoutMs, maxSamples: opts.maxSamples, lookbackDelta };
+}
+
+function query(params: URLSearchParams, querier: Querier, opts: PromApiOptions, now: number): PromApiResponse {
+  const q = requireQuery(params);
+  const t = params.has('time') && params.get('time') !== '' ? parseTime(params.get('time')!, 'time') : now;
+  return result(instantQuery(querier, q, t, engineOptions(params, opts)));
+}
+
+function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOptions): PromApiResponse {
+  const q = requireQuery(params);
+  const start = parseTime(params.get('start') ?? '', 'start');
+  const end = parseTime(params.get('end') ?? '', 'end');
+  if (end < start) throw new ApiError('bad_data', 'invalid parameter "end": end timestamp must not be before start time');
+  const step = parseDurationParam(params.get('step') ?? '', 'step');
+  if (step <= 0) throw new ApiError('bad_data', 'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer');
+  if ((end - start) / step > MAX_POINTS) {
+    throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
+  }
+  return result(rangeQuery(querier, q, start, end, step, engineOptions(params, opts)));
+}
+
+function result(r: QueryResult): PromApiResponse {
+  const extra: Record<string, unknown> = {};
+  if (r.annotations.warnings.length) extra['warnings'] = r.annotations.warnings;
+  if (r.annotations.infos.length) extra['infos'] = r.annotations.infos;
+  return ok(formatValue(r.value), extra);
+}
+
+/** Prometheus's JSON for query results. */
+export function formatValue(v: QueryValue): { resultType: string; result: unknown } {
+  switch (v.type) {
+    case 'scalar': return { resultType: 'scalar', result: [v.t / 1000, formatSampleValue(v.v)] };
+    case 'string': return { resultType: 'string', result: [v.t / 1000, v.v] };
+    case 'vector':
+      return { resultType: 'vector', result: v.samples.map((s) => ({ metric: labelsToRecord(s.metric), value: [s.t / 1000, formatSampleValue(s.f)] })) };
+    case 'matrix':
+      return {
+        resultType: 'matrix',
+        result: v.series.map((s) => ({ metric: labelsToRecord(s.metric), values: s.ts.map((t, i) => [t / 1000, formatSampleValue(s.fs[i]!)]) })),
+      };
+  }
+}
+
+/** Go strconv.FormatFloat(v, 'f', -1, 64) with Prometheus's +Inf/-Inf/NaN. */
+export function formatSampleValue(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  if (!s.includes('e')) return s;
+  const [mant, expS] = s.split('e') as [string, string];
+  const exp = Number(expS);
+  const neg = mant.startsWith('-');
+  const abs = neg ? mant.slice(1) : mant;
+  const [ip, fp = ''] = abs.split('.') as [string, string?];
+  const digits = ip + fp;
+  const point = ip.length + exp;
+  let out: string;
+  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
+  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
+  else out = digits.slice(0, point) + '.' + digits.slice(point);
+  return (neg ? '-' : '') + out;
+}
+
+/** Prometheus's parseTime: unix seconds (with decimals) or RFC3339; ms. */
+export function parseTime(s: string, param: string): number {
+  const bad = (): never => {
+    throw new ApiError('bad_data', `invalid parameter ${JSON.stringify(param)}: cannot parse ${JSON.stringify(s)} to a valid timestamp`);
+  };
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
+    const secs = Number(s);
+    const ms = Math.round(secs * 1000);
+    if (!Number.isFinite(ms) || ms > MAX_TIME || ms < MIN_TIME) bad();
+    return ms;
+  }
+  // Prometheus's own min/max time strings (client libraries send them).
+  if (s === '-292273086-05-16T16:47:06Z') return MIN_TIME;
+  if (s === '292277025-08-18T07:12:54.999999999Z') return MAX_TIME;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s)) bad();
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) bad();
+  return ms;
+}
+
+/** Prometheus's parseDuration for parameters: float seconds or a duration like 15s / 1m30s; ms. */
+export function parseDurationParam(s: string, param: string): number {
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) {
+    const ms = Math.round(Number(s) * 1000);
+    if (Number.isFinite(ms)) return ms;
+  }
+  const d = parseDuration(s);
+  if (d === null) throw new ApiError('bad_data', `invalid parameter ${JSON.stringify(param)}: cannot parse ${JSON.stringify(s)} to a valid duration`);
+  return d;
+}
+
+function timeRange(params: URLSearchParams): [number, number] {
+  const s = params.get('start'), e = params.get('end');
+  return [s ? parseTime(s, 'start') : MIN_TIME, e ? parseTime(e, 'end') : MAX_TIME];
+}
+
+/** match[] selectors, each a vector selector. */
+function matchSets(params: URLSearchParams, required: boolean): Matcher[][] {
+  const raw = params.getAll('match[]');
+  if (required && raw.length === 0) throw new ApiError('bad_data', 'no match[] parameter provided');
+  return raw.map((text) => {
+    let e;
+    try {
+      e = parseExpr(text);
+    } catch (err) {
+      if (err instanceof ParseError) throw new ApiError('bad_data', `invalid parameter "match[]": ${err.describe()}`);
+      throw err;
+    }
+    if (e.kind !== 'vector') throw new ApiError('bad_data', 'invalid parameter "match[]": match[] must contain vector selectors only');
+    return e.matchers.map(storeMatcher);
+  });
+}
