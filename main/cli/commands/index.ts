@@ -11,6 +11,10 @@ import { auditCommands } from './audit';
 import { promqltestCommand } from './promqltest';
 import { backup } from './backup';
 import { restore } from './restore';
+import { seriesDelete } from './series-delete';
+import { retentionCommands } from './retention';
+import { keyRotateData } from './rotate-data';
+import { scanCommands } from './scan';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -24,4 +28,8 @@ export const commands: Command[] = [
   promqltestCommand,
   backup,
   restore,
+  seriesDelete,
+  ...retentionCommands,
+  keyRotateData,
+  ...scanCommands,
 ];
