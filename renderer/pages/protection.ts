@@ -28,19 +28,20 @@ export function protectionPage(ctx: AppContext): Page {
   async function loadChecklist(): Promise<void> {
     const items = await ctx.api.checklist();
     checklist.setAttribute('aria-busy', 'false');
-    replace(checklist, ...items.map((i) => checklistItem(ctx, i, loadChecklist)));
+    replace(checklist, ...items.map((i) => checklistItem(ctx, i, loadChecklist, { startSelfTest: runSelfTest })));
   }
 
   let polling: ReturnType<typeof setTimeout> | undefined;
+  async function runSelfTest(): Promise<void> {
+    showSelfTest(await ctx.api.startSelfTest());
+    poll();
+  }
   function showSelfTest(p: SelfTestProgress): void {
     const pct = p.filesTotal ? Math.round((100 * p.filesScanned) / p.filesTotal) : p.state === 'passed' || p.state === 'failed' ? 100 : 0;
     replace(
       selfTest,
       h('div', { class: 'row' },
-        actionButton(p.state === 'running' ? 'Running…' : 'Run self-test', async () => {
-          showSelfTest(await ctx.api.startSelfTest());
-          poll();
-        }, { class: 'primary', ...(p.state === 'running' ? { disabled: '' } : {}) }),
+        actionButton(p.state === 'running' ? 'Running…' : 'Run self-test', runSelfTest, { class: 'primary', ...(p.state === 'running' ? { disabled: '' } : {}) }),
         badge(p.state),
         h('span', null, p.message),
       ),
@@ -145,11 +146,15 @@ export function protectionPage(ctx: AppContext): Page {
   };
 }
 
-function checklistItem(ctx: AppContext, item: ChecklistItem, reload: () => Promise<void>): HTMLElement {
+/** `handlers` run a fix the page shows progress for (the self-test) instead of a bare call. */
+function checklistItem(ctx: AppContext, item: ChecklistItem, reload: () => Promise<void>, handlers: Partial<Record<string, () => Promise<void>>>): HTMLElement {
   let fix: HTMLElement | null = null;
   if (item.fix) {
     const action = item.fix.action;
-    fix = isApiMethod(action) && API_SPEC[action].args.length === 0
+    const own = handlers[action];
+    fix = own
+      ? actionButton(item.fix.label, own, { class: 'small' })
+      : isApiMethod(action) && API_SPEC[action].args.length === 0
       ? actionButton(item.fix.label, async () => {
           await (ctx.api[action] as () => Promise<unknown>)();
           notify(`${item.fix!.label}: done`);
