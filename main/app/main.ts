@@ -30,16 +30,15 @@ import {
   APP_SCHEME,
   APP_START_URL,
   CONTENT_SECURITY_POLICY,
+  createMainWindow,
   PRIVILEGED_SCHEMES,
   SESSION_PARTITION,
   isDownloadAllowed,
   isNavigationAllowed,
   isRequestAllowed,
-  isVettedExternalUrl,
+  openVettedExternal,
   permissionCheckDecision,
   permissionRequestDecision,
-  windowOpenDecision,
-  windowOptions,
 } from './security';
 
 const DEFAULT_PORT = 9443;
@@ -83,8 +82,9 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   app.on('second-instance', () => showWindow());
   app.on('web-contents-created', (_event, contents) => {
+    // Never a new window; a vetted documentation link goes to the user's browser instead.
     contents.setWindowOpenHandler(({ url }) => {
-      if (windowOpenDecision(url).openExternally) void shell.openExternal(url);
+      openVettedExternal(shell, url);
       return { action: 'deny' };
     });
     contents.on('will-navigate', (event) => {
@@ -136,9 +136,7 @@ async function start(): Promise<void> {
   const actions: MenuActions = {
     show: () => showWindow(),
     quit: () => app.quit(),
-    openExternal: (url) => {
-      if (isVettedExternalUrl(url)) void shell.openExternal(url);
-    },
+    openLink: (url) => void openVettedExternal(shell, url),
   };
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(process.platform === 'darwin', devTools, actions)));
 
@@ -206,7 +204,7 @@ function showWindow(): void {
     window.focus();
     return;
   }
-  const win = new BrowserWindow({ ...windowOptions(preloadPath, { devTools }), icon: iconImage(64) });
+  const win = createMainWindow(BrowserWindow, { preloadPath, devTools, icon: iconImage(64) });
   window = win;
   trustedWebContentsId = win.webContents.id;
   win.once('ready-to-show', () => win.show());

@@ -7,7 +7,7 @@ export interface MenuActions {
   show(): void;
   quit(): void;
   /** Opens a documentation link in the browser (vetted by isVettedExternalUrl first). */
-  openExternal(url: string): void;
+  openLink(url: string): void;
 }
 
 export const HELP_LINKS: readonly { readonly label: string; readonly url: string }[] = [
@@ -62,6 +62,6 @@ export function appMenuTemplate(isMac: boolean, devTools: boolean, actions: Menu
     { role: 'editMenu' },
     { label: 'View', submenu: view },
     { role: 'windowMenu' },
-    { role: 'help', submenu: HELP_LINKS.map((l) => ({ label: l.label, click: () => actions.openExternal(l.url) })) },
+    { role: 'help', submenu: HELP_LINKS.map((l) => ({ label: l.label, click: () => actions.openLink(l.url) })) },
   ];
 }

@@ -2,7 +2,7 @@
 // values main.ts applies (Electron's security checklist, kept as code). Imports only electron's
 // *types*: this module loads in plain Node.
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
-import type { BrowserWindowConstructorOptions, CustomScheme } from 'electron';
+import type { BrowserWindowConstructorOptions, CustomScheme, NativeImage, Shell } from 'electron';
 
 /** The window's origin: app://ampule/… serves dist/renderer (never file://). */
 export const APP_SCHEME = 'app';
@@ -62,9 +62,21 @@ export const RESPONSE_HEADERS: Readonly<Record<string, string>> = {
  */
 export const SESSION_PARTITION = 'ampule';
 
-/** The one window's options: renderer isolated and sandboxed, no Node, no webviews. */
-export function windowOptions(preloadPath: string, opts: { devTools?: boolean } = {}): BrowserWindowConstructorOptions {
-  return {
+/** What the window is built with besides its fixed policy. */
+export interface WindowParams {
+  readonly preloadPath: string;
+  /** DevTools only in development (unpackaged) builds. */
+  readonly devTools: boolean;
+  readonly icon?: NativeImage;
+}
+
+/**
+ * Builds the one window: renderer isolated and sandboxed, no Node, no webviews, no middle-click
+ * windows, an in-memory session. Takes the BrowserWindow class so tests can read the very options
+ * (and so static analysers such as electronegativity see them written out at the constructor).
+ */
+export function createMainWindow<W>(BrowserWindow: new (options: BrowserWindowConstructorOptions) => W, params: WindowParams): W {
+  return new BrowserWindow({
     width: 1280,
     height: 820,
     minWidth: 800,
@@ -72,8 +84,10 @@ export function windowOptions(preloadPath: string, opts: { devTools?: boolean } 
     title: 'Ampule',
     show: false,
     backgroundColor: '#101418',
+    ...(params.icon ? { icon: params.icon } : {}),
     webPreferences: {
-      preload: preloadPath,
+      // Reviewed: exposes one frozen object, one function per contract method (test/main/app/preload.test.ts).
+      preload: params.preloadPath, // eng-disable PRELOAD_JS_CHECK
       partition: SESSION_PARTITION,
       contextIsolation: true,
       sandbox: true,
@@ -84,12 +98,13 @@ export function windowOptions(preloadPath: string, opts: { devTools?: boolean } 
       allowRunningInsecureContent: false,
       webviewTag: false,
       experimentalFeatures: false,
+      disableBlinkFeatures: 'Auxclick',
       navigateOnDragDrop: false,
       safeDialogs: true,
       spellcheck: false,
-      devTools: opts.devTools ?? false,
+      devTools: params.devTools,
     },
-  };
+  });
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -196,9 +211,14 @@ export function isVettedExternalUrl(url: string): boolean {
   return EXTERNAL_HOST_ALLOWLIST.includes(u.hostname);
 }
 
-/** What the window-open handler decides for a URL: never a new window; maybe the browser. */
-export function windowOpenDecision(url: string): { action: 'deny'; openExternally: boolean } {
-  return { action: 'deny', openExternally: isVettedExternalUrl(url) };
+/**
+ * The only way a URL reaches the user's browser: vetted first (https, an allowlisted host, no
+ * credentials). Returns whether it was opened.
+ */
+export function openVettedExternal(shell: Pick<Shell, 'openExternal'>, url: string): boolean {
+  if (!isVettedExternalUrl(url)) return false;
+  void shell.openExternal(url); // eng-disable OPEN_EXTERNAL_JS_CHECK (vetted on the line above)
+  return true;
 }
 
 /** Session permission requests (camera, notifications, clipboard, …): denied, all of them. */

@@ -23,7 +23,7 @@ describe('tray', () => {
 });
 
 describe('application menu', () => {
-  const actions = { show() {}, quit() {}, openExternal() {} };
+  const actions = { show() {}, quit() {}, openLink() {} };
   it('has DevTools only when allowed', () => {
     const find = (devTools: boolean) => JSON.stringify(appMenuTemplate(false, devTools, actions)).includes('toggleDevTools');
     expect(find(false)).toBe(false);

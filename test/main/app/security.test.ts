@@ -12,6 +12,9 @@ import {
   EXTERNAL_HOST_ALLOWLIST,
   PRIVILEGED_SCHEMES,
   RESPONSE_HEADERS,
+  SESSION_PARTITION,
+  createMainWindow,
+  openVettedExternal,
   isAppUrl,
   isNavigationAllowed,
   isTrustedSender,
@@ -19,15 +22,23 @@ import {
   permissionCheckDecision,
   permissionRequestDecision,
   resolveAppPath,
-  windowOpenDecision,
-  windowOptions,
 } from '../../../main/app/security';
+import type { BrowserWindowConstructorOptions } from 'electron';
 
 const root = mkdtempSync(join(tmpdir(), 'ampule-renderer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** Stands in for Electron's BrowserWindow (no Electron runtime here): records its options. */
+class RecordingBrowserWindow {
+  static last: BrowserWindowConstructorOptions | null = null;
+  constructor(options: BrowserWindowConstructorOptions) {
+    RecordingBrowserWindow.last = options;
+  }
+}
+
 describe('window options', () => {
-  const opts = windowOptions('/x/preload.cjs');
+  createMainWindow(RecordingBrowserWindow, { preloadPath: '/x/preload.cjs', devTools: false });
+  const opts = RecordingBrowserWindow.last!;
   const web = opts.webPreferences!;
   it('isolate and sandbox the renderer, with no Node and no webviews', () => {
     expect(web.contextIsolation).toBe(true);
@@ -42,11 +53,19 @@ describe('window options', () => {
     expect(web.allowRunningInsecureContent).toBe(false);
     expect(web.experimentalFeatures).toBe(false);
     expect(web.enableBlinkFeatures).toBeUndefined();
+    expect(web.disableBlinkFeatures).toContain('Auxclick');
     expect(web.navigateOnDragDrop).toBe(false);
   });
-  it('use the given preload and load nothing remote', () => {
+  it('use the given preload, an in-memory session, and load nothing remote', () => {
     expect(web.preload).toBe('/x/preload.cjs');
+    expect(web.partition).toBe(SESSION_PARTITION);
+    expect(web.partition!.startsWith('persist:')).toBe(false);
     expect(APP_START_URL.startsWith(`${APP_ORIGIN}/`)).toBe(true);
+  });
+  it('have DevTools only when asked', () => {
+    expect(web.devTools).toBe(false);
+    createMainWindow(RecordingBrowserWindow, { preloadPath: '/x', devTools: true });
+    expect(RecordingBrowserWindow.last!.webPreferences!.devTools).toBe(true);
   });
 });
 
@@ -116,10 +135,14 @@ describe('navigation, new windows and permissions', () => {
     for (const u of ['https://evil.example/', 'file:///etc/passwd', 'app://evil/index.html', 'javascript:alert(1)', 'data:text/html,x', 'about:blank'])
       expect(isNavigationAllowed(u), u).toBe(false);
   });
-  it('new windows are always denied; only vetted links go to the browser', () => {
-    expect(windowOpenDecision('https://prometheus.io/docs/')).toEqual({ action: 'deny', openExternally: true });
-    expect(windowOpenDecision('app://ampule/index.html')).toEqual({ action: 'deny', openExternally: false });
-    expect(windowOpenDecision('https://evil.example/')).toEqual({ action: 'deny', openExternally: false });
+  it('only vetted links go to the browser', () => {
+    const opened: string[] = [];
+    const shell = { openExternal: async (u: string) => void opened.push(u) };
+    expect(openVettedExternal(shell, 'https://prometheus.io/docs/')).toBe(true);
+    expect(openVettedExternal(shell, 'app://ampule/index.html')).toBe(false);
+    expect(openVettedExternal(shell, 'https://evil.example/')).toBe(false);
+    expect(openVettedExternal(shell, 'file:///etc/passwd')).toBe(false);
+    expect(opened).toEqual(['https://prometheus.io/docs/']);
   });
   it('every permission request and check is denied', () => {
     for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'fullscreen', 'unknown']) {
