@@ -1,7 +1,7 @@
 // The appliance: one open data directory (control database, master key, per-workspace stores).
 // Interface here; the implementation is in ./open-appliance.ts.
 import type { Appender, Matcher, Querier } from '../tsdb/types';
-import type { MasterKeyProvider } from '../crypto/types';
+import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
 import type { WorkspaceSettings } from '../retention/workspace-settings';
@@ -45,6 +45,8 @@ export interface Appliance {
   readonly control: ControlPlane;
   /** The encrypted, hash-chained activity log (also the control plane's ActivitySink). */
   readonly activity: ActivityLog;
+  /** Seals the TLS private keys on disk (main/tls); its key is wrapped by the master key and re-wrapped on rotation. */
+  readonly tlsKeys: Cipher;
   /** Per-workspace retention and data-key rotation state. */
   readonly settings: WorkspaceSettings;
   /** Closes a workspace's open store (if open); the next store() reopens it with current settings and keys. */

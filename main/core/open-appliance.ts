@@ -14,6 +14,8 @@ import { DEFAULT_LIMITS } from '../ingest/limits';
 import { ActivityLogSink } from '../audit/sink';
 import type { ActivityLog } from '../audit/activity-log';
 import { withActivityKey } from '../audit/log-key';
+import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
+import type { Cipher } from '../crypto/types';
 import { WorkspaceSettings } from '../retention/workspace-settings';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
@@ -45,12 +47,17 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   const settings = new WorkspaceSettings(control.db);
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
+  let tlsKeys: Cipher;
   try {
     const service = opts.keychainService ?? process.env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE;
-    slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
-    const master = unlockMasterKey(slots, control.keys);
+    // One writer at a time: two processes starting on a new data directory must not both make a key.
+    const master = control.exclusive(() => {
+      slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
+      return unlockMasterKey(slots, control.keys);
+    });
     control.keys.useMasterKey(master);
     activityLog = activity.open(control.db, master);
+    tlsKeys = tlsKeyCipher(control.db, master);
     control.finishPendingDeletes();
   } catch (e) {
     control.close();
@@ -77,6 +84,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
     control,
     activity: activityLog,
+    tlsKeys,
     settings,
     closeStore,
     rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {
@@ -88,7 +96,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
         }
         const newKeyBytes = next?.current.load() ?? undefined;
         const progress = onProgress ? { onStep: onProgress, onRewrap: (n: number) => onProgress(`rewrap:${n}`) } : {};
-        control.keys.useMasterKey(rotateMasterKey(slots, withActivityKey(control.db, control.keys), current, { ...progress, ...(newKeyBytes ? { newKeyBytes } : {}) }));
+        control.keys.useMasterKey(rotateMasterKey(slots, withTlsKey(control.db, withActivityKey(control.db, control.keys)), current, { ...progress, ...(newKeyBytes ? { newKeyBytes } : {}) }));
         if (next) slots = next;
       } catch (e) {
         activity.record({ action: 'key.rotate', actor, outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });

@@ -9,7 +9,6 @@ import type { WorkspaceLimits } from '../control/types';
 import { ControlError } from '../control/types';
 import { DEFAULT_LIMITS } from '../ingest/limits';
 import { fingerprintSha256 } from '../tls/certificates';
-import { tlsKeyCipher } from '../tls/key-sealing';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
 import { queryHandler } from './query';
@@ -19,7 +18,7 @@ import { apiRoutes } from './routes';
 import type { ServerHandle } from './types';
 
 /** What the server needs of an open appliance. */
-export type ServedAppliance = Pick<Appliance, 'dataDir' | 'masterKey' | 'control' | 'store' | 'activity'>;
+export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity'>;
 
 export interface ServerOptions {
   readonly host?: string;
@@ -78,7 +77,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     contextOptions = secureContext(opts.tls.certPem, opts.tls.keyPem, clientCa);
     caFingerprint = clientCa ? fingerprintSha256(clientCa) : null;
   } else {
-    localCa = new LocalCa(appliance.dataDir, tlsKeyCipher(appliance.masterKey));
+    localCa = new LocalCa(appliance.dataDir, appliance.tlsKeys);
     identity = await localCa.serverIdentity(now());
     contextOptions = secureContext(identity.certPem, identity.keyPem, identity.caCertPem);
     caFingerprint = identity.caFingerprint;

@@ -3,7 +3,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from '../command';
 import { fingerprintSha256 } from '../../tls/certificates';
-import { tlsKeyCipher } from '../../tls/key-sealing';
 import { LocalCa, readCaCertPem } from '../../tls/local-ca';
 import { dataDirOf } from './tls-common';
 
@@ -16,7 +15,7 @@ export const caExport: Command = {
     let pem = readCaCertPem(dataDirOf(args, ctx));
     if (pem === null) {
       const appliance = await ctx.appliance();
-      pem = (await new LocalCa(appliance.dataDir, tlsKeyCipher(appliance.masterKey)).ensureCa(new Date())).certPem;
+      pem = (await new LocalCa(appliance.dataDir, appliance.tlsKeys).ensureCa(new Date())).certPem;
     }
     const out = args.values.out;
     if (typeof out === 'string') {

@@ -4,7 +4,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { requireString, UsageError, type Command } from '../command';
 import { fingerprintSha256, pkcs8ToPem } from '../../tls/certificates';
-import { tlsKeyCipher } from '../../tls/key-sealing';
 import { LocalCa } from '../../tls/local-ca';
 
 export const certIssue: Command = {
@@ -17,7 +16,7 @@ export const certIssue: Command = {
     const outDir = resolve(typeof args.values['out-dir'] === 'string' ? args.values['out-dir'] : '.');
     const appliance = await ctx.appliance();
     appliance.control.describeWorkspace(workspaceId); // not_found before anything is issued
-    const ca = new LocalCa(appliance.dataDir, tlsKeyCipher(appliance.masterKey));
+    const ca = new LocalCa(appliance.dataDir, appliance.tlsKeys);
     const issued = await ca.issueClient(workspaceId, new Date());
     mkdirSync(outDir, { recursive: true });
     const certFile = join(outDir, `${workspaceId}.crt`);

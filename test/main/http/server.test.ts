@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
 import { pkcs8ToPem } from '../../../main/tls/certificates';
 import { LocalCa } from '../../../main/tls/local-ca';
-import { tlsKeyCipher } from '../../../main/tls/key-sealing';
 import { createCipher } from '../../../main/crypto/cipher';
 import { startServer } from '../../../main/http/server';
 import { randomBytes } from 'node:crypto';
@@ -175,7 +174,7 @@ describe.skipIf(noKeychainReason)(`HTTPS listener${skip}`, () => {
   });
 
   it('accepts a client certificate from the local CA as its workspace credential, and only for it', async () => {
-    const issued = await new LocalCa(h.dataDir, tlsKeyCipher(h.appliance.masterKey)).issueClient(h.wsA, new Date());
+    const issued = await new LocalCa(h.dataDir, h.appliance.tlsKeys).issueClient(h.wsA, new Date());
     const tls = { cert: issued.certPem, key: pkcs8ToPem(issued.keyPkcs8) };
     // Authenticated as A: on B it is 403 (not 401), on A the scope check passes (not 401/403).
     const onB = await send(h, { path: labelsPath(h.wsB), ...tls });
