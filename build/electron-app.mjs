@@ -5,7 +5,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,16 +59,16 @@ export function nativeModulesReady() {
  * Writes out/electron-app: package.json, dist/ (without source maps), the native dependencies.
  * With keepNativeModules, modules already rebuilt for this Electron stay (a fast restage for npm start).
  */
-export function stageApp({ keepNativeModules = false } = {}) {
+export function stageApp({ keepNativeModules = false, dir = stageDir } = {}) {
   if (!existsSync(join(root, 'dist', 'app', 'main.cjs'))) throw new Error('electron-app: dist/app/main.cjs is missing: run npm run build first');
   const pkg = readJson(join(root, 'package.json'));
-  const keep = keepNativeModules && nativeModulesReady();
-  if (keep) rmSync(join(stageDir, 'dist'), { recursive: true, force: true });
-  else rmSync(stageDir, { recursive: true, force: true });
-  mkdirSync(stageDir, { recursive: true });
+  const keep = keepNativeModules && dir === stageDir && nativeModulesReady();
+  if (keep) rmSync(join(dir, 'dist'), { recursive: true, force: true });
+  else rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
   const dependencies = Object.fromEntries(NATIVE_RUNTIME_DEPENDENCIES.map((n) => [n, pkg.dependencies[n]]));
   writeFileSync(
-    join(stageDir, 'package.json'),
+    join(dir, 'package.json'),
     JSON.stringify(
       {
         name: pkg.name,
@@ -77,7 +77,6 @@ export function stageApp({ keepNativeModules = false } = {}) {
         description: pkg.description,
         license: pkg.license,
         author: { name: 'Ampule contributors', email: 'ampule@localhost.invalid' },
-        homepage: 'https://github.com/ampule/ampule',
         main: 'dist/app/main.cjs',
         dependencies,
       },
@@ -85,14 +84,13 @@ export function stageApp({ keepNativeModules = false } = {}) {
       2,
     ),
   );
-  cpSync(join(root, 'dist'), join(stageDir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('cli.mjs') });
-  if (keep) return stageDir;
-  for (const [dir] of dependencyClosure(NATIVE_RUNTIME_DEPENDENCIES)) {
-    const rel = dir.slice(root.length + 1);
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') && !src.endsWith('cli.mjs') });
+  if (keep) return dir;
+  for (const [pkgDir] of dependencyClosure(NATIVE_RUNTIME_DEPENDENCIES)) {
     // Nested node_modules are in the closure themselves when needed, copied at their own path.
-    cpSync(dir, join(stageDir, rel), { recursive: true, dereference: true, filter: (src) => src !== join(dir, 'node_modules') });
+    cpSync(pkgDir, join(dir, relative(root, pkgDir)), { recursive: true, dereference: true, filter: (src) => src !== join(pkgDir, 'node_modules') });
   }
-  return stageDir;
+  return dir;
 }
 
 /**

@@ -2,9 +2,10 @@
 // display are available; otherwise returns why not, so build/start.mjs falls back to the headless
 // server and web console. The app runs from the staged folder (build/electron-app.mjs), whose
 // better-sqlite3 is built for Electron, so the repository's Node build stays as it is.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { nativeModulesReady, offlineExplanation, rebuildForElectron, root, stageApp, stageDir } from './electron-app.mjs';
 
 const require = createRequire(import.meta.url);
@@ -37,6 +38,10 @@ export async function startDesktop({ args = [], env = process.env } = {}) {
   if (electron.reason) return { reason: electron.reason };
   const display = noDisplayReason(env);
   if (display) return { reason: display };
+  if (!existsSync(join(root, 'dist', 'app', 'main.cjs')) || !existsSync(join(root, 'dist', 'core-worker.mjs'))) {
+    const built = spawnSync(process.execPath, [join(root, 'build', 'build.mjs')], { stdio: 'inherit', cwd: root });
+    if (built.status !== 0) return { reason: 'the build failed (see above)' };
+  }
   try {
     stageApp({ keepNativeModules: true });
     if (!nativeModulesReady()) await rebuildForElectron();
