@@ -1,7 +1,7 @@
 // The IPC adapter's decision path without Electron: sender first, then arguments, then the route.
 import { describe, expect, it } from 'vitest';
 import { API_METHODS, type ApiMethod } from '../../../shared/api';
-import { handleApiCall } from '../../../main/app/ipc';
+import { handleApiCall, senderInfo } from '../../../main/app/ipc';
 
 const trusted = { webContentsId: 3, frameUrl: 'app://ampule/index.html', isMainFrame: true };
 
@@ -60,5 +60,21 @@ describe('handleApiCall', () => {
       const result = await handleApiCall(m, [], trusted, 3, r.route);
       expect(result.ok || result.error.kind === 'invalid', m).toBe(true);
     }
+  });
+});
+
+/** Stands in for Electron's IpcMainInvokeEvent (no Electron runtime here): only what senderInfo reads. */
+function fakeInvokeEvent(frame: { url: string; parent: object | null; processId: number; routingId: number } | null, main = { processId: 1, routingId: 1 }) {
+  return { sender: { id: 3, mainFrame: main }, senderFrame: frame } as unknown as Parameters<typeof senderInfo>[0];
+}
+
+describe('senderInfo', () => {
+  it('reads the main frame of the sending page', () => {
+    expect(senderInfo(fakeInvokeEvent({ url: 'app://ampule/index.html', parent: null, processId: 1, routingId: 1 }))).toEqual({ webContentsId: 3, frameUrl: 'app://ampule/index.html', isMainFrame: true });
+  });
+  it('marks subframes and destroyed frames untrusted', () => {
+    expect(senderInfo(fakeInvokeEvent({ url: 'app://ampule/x.html', parent: {}, processId: 1, routingId: 2 })).isMainFrame).toBe(false);
+    expect(senderInfo(fakeInvokeEvent({ url: 'app://ampule/x.html', parent: null, processId: 2, routingId: 1 })).isMainFrame).toBe(false);
+    expect(senderInfo(fakeInvokeEvent(null))).toEqual({ webContentsId: 3, frameUrl: null, isMainFrame: false });
   });
 });

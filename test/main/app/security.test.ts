@@ -16,6 +16,8 @@ import {
   createMainWindow,
   openVettedExternal,
   isAppUrl,
+  isDownloadAllowed,
+  isRequestAllowed,
   isNavigationAllowed,
   isTrustedSender,
   isVettedExternalUrl,
@@ -143,6 +145,16 @@ describe('navigation, new windows and permissions', () => {
     expect(openVettedExternal(shell, 'https://evil.example/')).toBe(false);
     expect(openVettedExternal(shell, 'file:///etc/passwd')).toBe(false);
     expect(opened).toEqual(['https://prometheus.io/docs/']);
+  });
+  it('the session loads only our origin, its blobs and DevTools; downloads only our blobs', () => {
+    expect(isRequestAllowed('app://ampule/app.js')).toBe(true);
+    expect(isRequestAllowed('blob:app://ampule/5f1c')).toBe(true);
+    expect(isRequestAllowed('devtools://devtools/bundled/inspector.html')).toBe(true);
+    for (const u of ['https://evil.example/x.js', 'http://127.0.0.1:9443/', 'file:///etc/passwd', 'ws://localhost/', 'blob:https://evil.example/1', 'app://evil/'])
+      expect(isRequestAllowed(u), u).toBe(false);
+    expect(isDownloadAllowed('blob:app://ampule/5f1c')).toBe(true);
+    expect(isDownloadAllowed('https://evil.example/payload.exe')).toBe(false);
+    expect(isDownloadAllowed('app://ampule/app.js')).toBe(false);
   });
   it('every permission request and check is denied', () => {
     for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'fullscreen', 'unknown']) {
