@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
-import { handlePromApi } from './query-fallback';
+import { handlePromApi } from '../query/api';
 
 /** Form bodies are small: a PromQL expression and a few parameters. */
 export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
@@ -21,9 +21,6 @@ export function queryHandler(store: (workspaceId: string) => WorkspaceStore): (r
       }
     }
     const result = await handlePromApi(apiPath, params, store(workspaceId).querier());
-    if (typeof result.body === 'string') {
-      res.writeHead(result.status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-      res.end(result.body);
-    } else sendJson(res, result.status, result.body);
+    sendJson(res, result.status, result.body);
   };
 }
