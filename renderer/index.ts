@@ -8,6 +8,7 @@ import { replace } from './dom';
 
 async function start(): Promise<void> {
   const root = document.getElementById('app')!;
+  root.classList.remove('boot');
   if (window.ampule) {
     startApp(root, createApiClient(bridgeTransport(window.ampule)));
     return;

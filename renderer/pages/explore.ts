@@ -26,7 +26,7 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
   const issues = h('div', { class: 'query-issues', id: 'query-issues', role: 'alert', 'aria-live': 'polite' });
   query.setAttribute('aria-describedby', issues.id);
   const status = h('p', { class: 'query-status', role: 'status' });
-  const chart = new TimeChart({ name: 'explore', height: 360, title: 'query result chart' });
+  const chart = new TimeChart({ name: 'explore', height: 300, title: 'query result chart' });
   const chartPanel = h('div', { class: 'tab-panel', id: 'panel-chart', role: 'tabpanel', 'aria-labelledby': 'tab-chart' }, chart.el);
   const tablePanel = h('div', { class: 'tab-panel', id: 'panel-table', role: 'tabpanel', 'aria-labelledby': 'tab-table', hidden: true });
   const tabChart = h('button', { type: 'button', role: 'tab', id: 'tab-chart', 'aria-selected': 'true', 'aria-controls': 'panel-chart' }, 'Chart');

@@ -11,6 +11,8 @@ export function loginPage(client: ConsoleClient, session: ConsoleSession, onSign
   const form = h(
     'form',
     { class: 'login-form', 'aria-label': 'Sign in' },
+    // Lets password managers file the credential under a name; the console has one admin.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: 'admin', hidden: true, 'aria-hidden': 'true', tabindex: -1 }),
     field('Admin password', password),
     session.mfaRequired ? field('Authenticator code', code, 'The 6-digit code from your authenticator app.') : null,
     err.el,

@@ -114,7 +114,7 @@ export function protectionPage(ctx: AppContext): Page {
     const page = await ctx.api.listActivity(filter);
     nextBefore = page.nextBefore;
     more.hidden = nextBefore === null;
-    const body = page.entries.map((e) => [String(e.seq), formatTime(e.time), e.actor, h('code', null, e.action), badge(e.outcome), e.workspaceId ?? '—', e.detail]);
+    const body = page.entries.map((e) => [String(e.seq), h('span', { class: 'nowrap' }, formatTime(e.time)), e.actor, h('code', null, e.action), badge(e.outcome), e.workspaceId ?? '—', e.detail]);
     if (append && rows.querySelector('tbody')) {
       const tbody = rows.querySelector('tbody')!;
       for (const r of body) tbody.appendChild(h('tr', null, ...r.map((c) => h('td', null, c))));
@@ -160,7 +160,9 @@ function checklistItem(ctx: AppContext, item: ChecklistItem, reload: () => Promi
           notify(`${item.fix!.label}: done`);
           await reload();
         }, { class: 'small' })
-      : h('div', { class: 'fix-command' }, h('span', null, `${item.fix.label}: `), h('code', null, action), copyButton(() => action));
+      : action.startsWith('ampule ')
+      ? h('div', { class: 'fix-command' }, h('span', null, `${item.fix.label}: `), h('code', null, action), copyButton(() => action))
+      : h('div', { class: 'fix-hint' }, h('strong', null, `${item.fix.label}: `), action);
   }
   return h(
     'li',

@@ -158,6 +158,14 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     await page.screenshot({ path: join(RESULTS, 'explore.png') });
     await page.getByRole('tab', { name: 'Table' }).click();
     expect(await page.locator('#panel-table').textContent()).toContain('job="a"');
+
+    await nav(page, 'Workspaces');
+    await poll(() => page.locator('table.workspaces tbody tr').count()).toBe(1);
+    expect(await page.locator('table.workspaces tbody tr td').nth(4).textContent()).toBe('2');
+    await page.screenshot({ path: join(RESULTS, 'workspaces.png') });
+    await page.getByRole('link', { name: 'e2e-staging' }).click();
+    await page.locator('.figure-value').first().waitFor();
+    await page.screenshot({ path: join(RESULTS, 'workspace.png'), fullPage: true });
   });
 
   it('shows every checklist item with a status, and the self-test passes', async () => {
