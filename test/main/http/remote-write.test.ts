@@ -36,8 +36,10 @@ describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
   afterAll(async () => h?.close());
   const path = () => `/workspaces/${h.wsA}/api/v1/remote_write`;
 
+  const T0 = Date.now() - 60_000;
+
   it('stores a request and answers 204 with the written-count headers', async () => {
-    const t0 = Date.now() - 60_000;
+    const t0 = T0;
     const r = await send(h, { method: 'POST', path: path(), headers: { ...RW_HEADERS, ...bearer(writer) }, body: snappy(encodeV1(series('alpha-job', 3, t0))) });
     expect(r.status).toBe(204);
     expect(r.headers['x-prometheus-remote-write-samples-written']).toBe('6');
@@ -52,6 +54,27 @@ describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
     const b = await send(h, { path: `/workspaces/${h.wsB}/api/v1/label/job/values`, headers: bearer(h.token(h.wsB, ['query'])) });
     expect(b.status).toBe(200);
     expect(b.json().data).toEqual([]);
+  });
+
+  it('answers PromQL queries by GET and by POST form, in Prometheus JSON', async () => {
+    const t = Math.ceil((T0 + 1000) / 1000); // at or after the second sample of each series
+    const q = `sum(http_test_metric{job="alpha-job"})`;
+    const get = await send(h, { path: `/workspaces/${h.wsA}/api/v1/query?query=${encodeURIComponent(q)}&time=${t}`, headers: bearer(reader) });
+    expect(get.status).toBe(200);
+    const post = await send(h, {
+      method: 'POST',
+      path: `/workspaces/${h.wsA}/api/v1/query`,
+      headers: { ...bearer(reader), 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ query: q, time: String(t) }).toString(),
+    });
+    expect(post.status).toBe(200);
+    expect(post.json()).toEqual(get.json());
+    expect(post.json()).toMatchObject({ status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [t, '4.5'] }] } });
+    const bad = await send(h, { method: 'POST', path: `/workspaces/${h.wsA}/api/v1/query`, headers: { ...bearer(reader), 'Content-Type': 'application/json' }, body: '{"query":"up"}' });
+    expect(bad.status).toBe(415);
+    const syntax = await send(h, { path: `/workspaces/${h.wsA}/api/v1/query?query=${encodeURIComponent('sum(')}`, headers: bearer(reader) });
+    expect(syntax.status).toBe(400);
+    expect(syntax.json()).toMatchObject({ status: 'error', errorType: 'bad_data' });
   });
 
   it('accepts /api/v1/write with the workspace from the token (and a matching X-Scope-OrgID), and basic auth', async () => {
