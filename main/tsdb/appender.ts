@@ -7,7 +7,8 @@ import type { MemSeries } from './head';
 import { items } from './storage';
 import type { TsdbState } from './state';
 import { AppendError, type Appender, type SeriesRef } from './types';
-import { encodeLogRecord } from './wal-record';
+import { encodeBatch } from './wal-record';
+import { bucketOf } from './state';
 
 const bits = new Float64Array(2);
 const bitWords = new BigUint64Array(bits.buffer);
@@ -105,9 +106,11 @@ export class HeadAppender implements Appender {
         const s = head.get(this.ids[i]!);
         if (s && !s.logged) defs.add(s);
       }
-      const plain = encodeLogRecord(this.record, [...defs], [], { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
+      let maxT = -Infinity;
+      for (let i = 0; i < this.count; i++) if (this.ts[i]! > maxT) maxT = this.ts[i]!;
+      const plain = encodeBatch(this.record, [...defs], { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
       const seq = this.st.nextLogSeq++;
-      storage.putLog(seq, storage.seal(items.log(seq), plain));
+      storage.putLog(seq, bucketOf(maxT, storage.layout.bucketMs), storage.seal(items.log(seq), plain));
       for (const s of defs) s.logged = true;
       applySamples(this.st, this.ids, this.ts, this.vs, this.count);
     }

@@ -6,10 +6,12 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ByteWriter {
   private buf: Buffer;
+  private view: DataView;
   len = 0;
 
   constructor(capacity = 1024) {
     this.buf = Buffer.allocUnsafe(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   private ensure(n: number): void {
@@ -17,6 +19,7 @@ export class ByteWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
     this.buf.copy(next, 0, 0, this.len);
     this.buf = next;
+    this.view = new DataView(next.buffer, next.byteOffset, next.length);
   }
 
   byte(v: number): void {
@@ -28,6 +31,15 @@ export class ByteWriter {
   varint(v: number): void {
     this.ensure(8);
     const b = this.buf;
+    if (v < 0x10000000) {
+      // Up to four bytes with integer arithmetic: the common case.
+      while (v >= 128) {
+        b[this.len++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      b[this.len++] = v;
+      return;
+    }
     while (v >= 128) {
       b[this.len++] = 0x80 | (v % 128);
       v = Math.floor(v / 128);
@@ -42,7 +54,7 @@ export class ByteWriter {
 
   float64(v: number): void {
     this.ensure(8);
-    this.buf.writeDoubleLE(v, this.len);
+    this.view.setFloat64(this.len, v, true);
     this.len += 8;
   }
 
@@ -76,12 +88,14 @@ export class ByteWriter {
 
 export class ByteReader {
   pos: number;
+  private readonly view: DataView;
 
   constructor(
     readonly buf: Buffer,
     pos = 0,
   ) {
     this.pos = pos;
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   }
 
   get done(): boolean {
@@ -94,6 +108,12 @@ export class ByteReader {
   }
 
   varint(): number {
+    const buf = this.buf;
+    const b0 = buf[this.pos];
+    if (b0 !== undefined && b0 < 128) {
+      this.pos++;
+      return b0;
+    }
     let v = 0;
     let mul = 1;
     for (;;) {
@@ -110,7 +130,7 @@ export class ByteReader {
   }
 
   float64(): number {
-    const v = this.buf.readDoubleLE(this.pos);
+    const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }

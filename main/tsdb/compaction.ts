@@ -1,20 +1,23 @@
-// Compaction: cut head samples into sealed chunk rows (one row per bucket and series group),
-// persist new series into sealed series pages, and replace the log with one checkpoint record
-// (series states + the samples still in the head), all in one SQLite transaction.
+// Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
+// and series group), persist new series into sealed series pages, record the head state and
+// drop the log records that are fully cut, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
-import { ByteWriter } from './bytes';
 import type { MemSeries } from './head';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
-import { encodeLogRecord, type SeriesState } from './wal-record';
+import { encodeHeadState, type SeriesState } from './wal-record';
+
+/** A cut bucket beyond any real one: everything in the head was cut. */
+export const CUT_ALL = 2 ** 40;
 
 export interface CompactOptions {
   /** Also cut the newest, still-open buckets (default: only buckets the head has moved past). */
   readonly all?: boolean;
 }
 
-export function compact(st: TsdbState, opts: CompactOptions = {}): void {
+/** Returns the bucket below which the head is now empty. */
+export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { head, storage } = st;
   const { bucketMs, seriesPerPart } = storage.layout;
   let headMaxT = -Infinity;
@@ -24,7 +27,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): void {
     headMaxT = Math.max(headMaxT, s.timestamps[s.count - 1]!);
   }
   // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
-  const limitBucket = opts.all ? Infinity : bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs);
+  const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
   const rows = new Map<number, Map<number, ChunkInput[]>>();
   const cuts: [MemSeries, number][] = [];
@@ -51,10 +54,11 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): void {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
     }
-    writeCheckpoint(st, new Map(cuts));
+    writeHeadState(st, limitBucket);
   });
   for (const [s, n] of cuts) s.dropFirst(n);
   storage.shrink();
+  return limitBucket;
 }
 
 /** Writes (or merges into) the chunk row of one bucket and series group. */
@@ -116,34 +120,20 @@ export function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Arra
 }
 
 /**
- * Replaces the log with one record: every series' state and the head samples after `cuts`.
- * Series known only from the log are first written to the series index. Call inside a transaction.
+ * Records the head state after a cut at `cutBucket` and deletes the log records that hold only cut
+ * samples. Series known only from the log are first written to the series index. Call inside a
+ * transaction.
  */
-export function writeCheckpoint(st: TsdbState, cuts: Map<MemSeries, number>): void {
+export function writeHeadState(st: TsdbState, cutBucket: number): void {
   const { head, storage } = st;
   const fresh = [...head.all()].filter((s) => !s.persisted);
   writeSeriesPages(st, fresh);
   for (const s of fresh) s.persisted = s.logged = true;
   const states: SeriesState[] = [];
-  let total = 0;
-  for (const s of head.all()) {
-    if (s.lastT !== -Infinity) states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
-    total += s.count - (cuts.get(s) ?? 0);
-  }
-  const ids = new Float64Array(total);
-  const ts = new Float64Array(total);
-  const vs = new Float64Array(total);
-  let n = 0;
-  for (const s of head.all()) {
-    for (let i = cuts.get(s) ?? 0; i < s.count; i++) {
-      ids[n] = s.id;
-      ts[n] = s.timestamps[i]!;
-      vs[n++] = s.values[i]!;
-    }
-  }
-  storage.clearLog();
-  if (states.length === 0 && total === 0) return;
-  const plain = encodeLogRecord(new ByteWriter(total * 12 + states.length * 28 + 64), [], states, { ids, timestamps: ts, values: vs, count: total });
+  for (const s of head.all()) if (s.lastT !== -Infinity) states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
+  const bucket = Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket));
+  const coveredSeq = st.nextLogSeq - 1;
   const seq = st.nextLogSeq++;
-  storage.putLog(seq, storage.seal(items.log(seq), plain));
+  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states })));
+  storage.deleteLogBefore(bucket);
 }

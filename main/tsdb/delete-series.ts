@@ -1,9 +1,9 @@
-// Deleting series data for good: the head is first cut into chunk rows (so the log holds no
-// samples), then every chunk row holding a matching series is rewritten without the deleted
+// Deleting series data for good: the head is first cut into chunk rows (so the log is empty),
+// then every chunk row holding a matching series is rewritten without the deleted
 // samples; series left empty leave the index. secure_delete and a WAL checkpoint make sure the
 // old ciphertext is overwritten, so not even the data key can bring it back.
 import { ChunkRow, type ChunkInput } from './chunk-row';
-import { compact, putChunkRow, writeCheckpoint } from './compaction';
+import { compact, CUT_ALL, putChunkRow, writeHeadState } from './compaction';
 import type { MemSeries } from './head';
 import { selectSeries } from './matchers';
 import { removeFromSeriesPages } from './series-index';
@@ -60,14 +60,14 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
     for (const s of targets) {
       if (!remaining.has(s.id)) gone.add(s.id);
       else {
-        // Keep the series' bookkeeping free of deleted samples (the log's checkpoint stores it).
+        // Keep the series' bookkeeping free of deleted samples (the head state stores it).
         if (s.lastT >= mint && s.lastT <= maxt) s.lastV = NaN;
         if (s.minT >= mint && s.minT <= maxt) s.minT = maxt + 1;
       }
     }
     if (gone.size) removeFromSeriesPages(st, gone);
     for (const id of gone) head.remove(head.get(id)!);
-    writeCheckpoint(st, new Map());
+    writeHeadState(st, CUT_ALL);
   });
   storage.shrink();
   return deleted;

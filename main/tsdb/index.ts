@@ -1,7 +1,7 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
 // On open the series index is decrypted into memory and the log is replayed into the head.
 import { applySamples, HeadAppender } from './appender';
-import { compact, type CompactOptions } from './compaction';
+import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { HeadQuerier } from './querier';
@@ -11,7 +11,7 @@ import { decodeSeriesPage } from './series-page';
 import type { TsdbState } from './state';
 import { items, Storage, type DataKeys } from './storage';
 import type { Appender, Matcher, Querier } from './types';
-import { decodeLogRecord } from './wal-record';
+import { decodeBatch, decodeHeadState } from './wal-record';
 
 export type { DataKeys } from './storage';
 export type { CompactOptions } from './compaction';
@@ -43,7 +43,7 @@ export interface Tsdb {
   appender(): Appender;
   querier(): Querier;
   stats(): TsdbStats;
-  /** Cuts complete buckets of the head into chunk rows and truncates the log (all: every bucket). */
+  /** Cuts complete buckets of the head into chunk rows and drops fully cut log records (all: every bucket). */
   compact(opts?: CompactOptions): void;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
@@ -93,7 +93,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       for (const s of live().head.all()) head += s.count;
       return { series: st.head.size, samples: storage.chunkSamples() + head, bytesOnDisk: storage.bytesOnDisk() };
     },
-    compact: (o) => compact(live(), o),
+    compact: (o) => void compact(live(), o),
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {
       if (opts.retentionMs === undefined) return 0;
@@ -112,39 +112,57 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
 /** Decrypts the series index and replays the log; unreadable rows are reported, not fatal. */
 function load(st: TsdbState, damaged: string[]): void {
   const { storage, head } = st;
-  for (const row of storage.pages()) {
-    let entries;
+  const readable = <T>(fn: () => T): T | undefined => {
     try {
-      entries = decodeSeriesPage(storage.open(items.page(row.page), row));
+      return fn();
     } catch (e) {
       damaged.push((e as Error).message);
-      continue;
+      return undefined;
     }
-    for (const e of entries) head.add(e.id, e.labels).persisted = true;
+  };
+  for (const row of storage.pages()) {
+    const entries = readable(() => decodeSeriesPage(storage.open(items.page(row.page), row)));
+    for (const e of entries ?? []) head.add(e.id, e.labels).persisted = true;
   }
   for (const s of head.all()) s.logged = true;
-  for (const row of storage.logRows()) {
-    let rec;
-    try {
-      rec = decodeLogRecord(storage.open(items.log(row.seq), row));
-    } catch (e) {
-      damaged.push((e as Error).message);
-      continue;
+  const hsRow = storage.headState();
+  // Without a readable head state every log sample is replayed: samples already in chunk rows
+  // then exist twice, which reads and compacts to the same data.
+  const hs = hsRow && readable(() => decodeHeadState(storage.open(items.headState(hsRow.seq), hsRow)));
+  let statesApplied = !hs;
+  const applyStates = (): void => {
+    statesApplied = true;
+    for (const s of hs!.states) {
+      const series = head.get(s.id);
+      if (!series) continue;
+      series.minT = Math.min(series.minT, s.minT);
+      if (s.lastT >= series.lastT) {
+        series.lastT = s.lastT;
+        series.lastV = s.lastV;
+      }
     }
+  };
+  const bucketMs = storage.layout.bucketMs;
+  for (const row of storage.logRows()) {
+    if (!statesApplied && row.seq > hs!.coveredSeq) applyStates();
+    const rec = readable(() => decodeBatch(storage.open(items.log(row.seq), row)));
+    if (!rec) continue;
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
-    if (rec.states.length === 0) {
+    if (statesApplied || hs!.cutBucket <= -CUT_ALL) {
       applySamples(st, ids, timestamps, values, count);
       continue;
     }
-    // A checkpoint: its samples were accepted before, and the states hold the full history.
-    for (let i = 0; i < count; i++) head.get(ids[i]!)?.push(timestamps[i]!, values[i]!);
-    for (const s of rec.states) {
-      const series = head.get(s.id);
-      if (!series) continue;
-      series.minT = s.minT;
-      series.lastT = s.lastT;
-      series.lastV = s.lastV;
+    // Written before the last compaction: samples below the cut are in chunk rows already.
+    const from = hs!.cutBucket * bucketMs;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      if (timestamps[i]! < from) continue;
+      ids[n] = ids[i]!;
+      timestamps[n] = timestamps[i]!;
+      values[n++] = values[i]!;
     }
+    applySamples(st, ids, timestamps, values, n);
   }
+  if (!statesApplied) applyStates();
 }

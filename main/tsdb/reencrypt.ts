@@ -18,9 +18,11 @@ export function reencrypt(st: TsdbState, onProgress?: (done: number, total: numb
   for (const p of storage.pages()) {
     if (p.keyId !== current) jobs.push({ item: items.page(p.page), load: () => p, save: (r) => storage.putPage(p.page, r) });
   }
-  for (const l of storage.logRows()) {
-    if (l.keyId !== current) jobs.push({ item: items.log(l.seq), load: () => l, save: (r) => storage.putLog(l.seq, r) });
+  for (const l of storage.logKeys()) {
+    if (l.keyId !== current) jobs.push({ item: items.log(l.seq), load: () => storage.logRow(l.seq), save: (r) => storage.resealLog(l.seq, r) });
   }
+  const hs = storage.headState();
+  if (hs && hs.keyId !== current) jobs.push({ item: items.headState(hs.seq), load: () => hs, save: (r) => storage.putHeadState(hs.seq, r) });
   for (const c of storage.chunkKeys()) {
     if (c.keyId === current) continue;
     let samples = 0;

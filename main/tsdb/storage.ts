@@ -51,12 +51,14 @@ export class Storage {
       db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      // Deleted rows are overwritten, so deleted or rewritten ciphertext cannot be read back.
-      db.pragma('secure_delete = ON');
+      // Deleted or rewritten ciphertext must not be readable afterwards: FAST zeroes it inside
+      // b-tree pages, and shrink() (incremental vacuum + WAL truncation) drops freed pages.
+      db.pragma('secure_delete = FAST');
       db.exec(`
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS series_pages (page INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS head_state (seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS chunks (
           bucket INTEGER NOT NULL, part INTEGER NOT NULL, key_id INTEGER NOT NULL,
           samples INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, part));
@@ -72,8 +74,14 @@ export class Storage {
       putPage: db.prepare('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)'),
       deletePage: db.prepare('DELETE FROM series_pages WHERE page = ?'),
       log: db.prepare<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM log ORDER BY seq'),
-      putLog: db.prepare('INSERT OR REPLACE INTO log (seq, key_id, data) VALUES (?, ?, ?)'),
-      clearLog: db.prepare('DELETE FROM log'),
+      logKeys: db.prepare<[], { seq: number; key_id: number }>('SELECT seq, key_id FROM log ORDER BY seq'),
+      logRow: db.prepare<[number], { key_id: number; data: Buffer }>('SELECT key_id, data FROM log WHERE seq = ?'),
+      putLog: db.prepare('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)'),
+      resealLog: db.prepare('UPDATE log SET key_id = ?, data = ? WHERE seq = ?'),
+      deleteLogBefore: db.prepare('DELETE FROM log WHERE max_bucket < ?'),
+      headState: db.prepare<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 1'),
+      clearHeadState: db.prepare('DELETE FROM head_state'),
+      putHeadState: db.prepare('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)'),
       chunk: db.prepare<[number, number], { key_id: number; samples: number; data: Buffer }>(
         'SELECT key_id, samples, data FROM chunks WHERE bucket = ? AND part = ?',
       ),
@@ -89,7 +97,7 @@ export class Storage {
       deleteBucketsBefore: db.prepare<[number]>('DELETE FROM chunks WHERE bucket < ?'),
       samplesBefore: db.prepare<[number], { n: number | null }>('SELECT sum(samples) AS n FROM chunks WHERE bucket < ?'),
       totalSamples: db.prepare<[], { n: number | null }>('SELECT sum(samples) AS n FROM chunks'),
-      maxSeq: db.prepare<[], { m: number | null }>('SELECT max(seq) AS m FROM log'),
+      maxSeq: db.prepare<[], { m: number | null }>('SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM log UNION ALL SELECT max(seq) FROM head_state)'),
       maxPage: db.prepare<[], { m: number | null }>('SELECT max(page) AS m FROM series_pages'),
     };
   }
@@ -179,12 +187,37 @@ export class Storage {
     return this.stmts.log.all().map((r) => ({ seq: r.seq, keyId: r.key_id, data: r.data }));
   }
 
-  putLog(seq: number, row: StoredRow): void {
-    this.stmts.putLog.run(seq, row.keyId, row.data);
+  logKeys(): { seq: number; keyId: number }[] {
+    return this.stmts.logKeys.all().map((r) => ({ seq: r.seq, keyId: r.key_id }));
   }
 
-  clearLog(): void {
-    this.stmts.clearLog.run();
+  logRow(seq: number): StoredRow | undefined {
+    const r = this.stmts.logRow.get(seq);
+    return r && { keyId: r.key_id, data: r.data };
+  }
+
+  /** `maxBucket`: the newest bucket among the record's samples (the row may go once it is cut). */
+  putLog(seq: number, maxBucket: number, row: StoredRow): void {
+    this.stmts.putLog.run(seq, maxBucket, row.keyId, row.data);
+  }
+
+  resealLog(seq: number, row: StoredRow): void {
+    this.stmts.resealLog.run(row.keyId, row.data, seq);
+  }
+
+  /** Deletes log records whose samples all lie before `bucket`. */
+  deleteLogBefore(bucket: number): void {
+    this.stmts.deleteLogBefore.run(bucket);
+  }
+
+  headState(): { seq: number; keyId: number; data: Buffer } | undefined {
+    const r = this.stmts.headState.get();
+    return r && { seq: r.seq, keyId: r.key_id, data: r.data };
+  }
+
+  putHeadState(seq: number, row: StoredRow): void {
+    this.stmts.clearHeadState.run();
+    this.stmts.putHeadState.run(seq, row.keyId, row.data);
   }
 
   chunk(bucket: number, part: number): ChunkRowRecord | undefined {
@@ -267,6 +300,7 @@ export interface Item {
 export const items = {
   page: (page: number): Item => ({ aad: `series_pages|page=${page}`, name: `series page ${page}` }),
   log: (seq: number): Item => ({ aad: `log|seq=${seq}`, name: `log record ${seq}` }),
+  headState: (seq: number): Item => ({ aad: `head_state|seq=${seq}`, name: `head state ${seq}` }),
   chunk: (bucket: number, part: number, layout: Layout): Item => ({
     aad: `chunks|bucket=${bucket}|part=${part}`,
     name:

@@ -1,11 +1,15 @@
-// A log record: one committed append batch, or the checkpoint that replaces the log after a
-// compaction. Plaintext: version, new series (id, labels), series states (id, minT, lastT,
-// lastV), samples (id delta, t delta, raw float64 value so stale markers stay bit-exact).
+// The log's two record kinds.
+//  - A batch: one committed append — new series (id, labels) and samples (id delta, t delta, raw
+//    float64 value so stale markers stay bit-exact).
+//  - The head state, rewritten at each compaction: every series' minT/lastT/lastV, and which log
+//    samples are already in chunk rows (those in records up to `coveredSeq` below bucket `cutBucket`),
+//    so log records only go once all their samples are cut, and the head is never re-logged.
 import type { Label } from '../../shared/labels';
 import { ByteReader, ByteWriter } from './bytes';
 import type { SeriesEntry } from './series-page';
 
-const VERSION = 1;
+const BATCH_VERSION = 1;
+const STATE_VERSION = 1;
 
 export interface SeriesState {
   readonly id: number;
@@ -21,20 +25,20 @@ export interface SampleBatch {
   readonly count: number;
 }
 
-export interface LogRecord {
+export interface BatchRecord {
   readonly defs: SeriesEntry[];
-  readonly states: SeriesState[];
-  readonly samples: SampleBatch;
+  readonly samples: { ids: Float64Array; timestamps: Float64Array; values: Float64Array; count: number };
 }
 
-export function encodeLogRecord(
-  w: ByteWriter,
-  defs: readonly SeriesEntry[],
-  states: readonly SeriesState[],
-  samples: SampleBatch,
-): Buffer {
+export interface HeadState {
+  readonly cutBucket: number;
+  readonly coveredSeq: number;
+  readonly states: SeriesState[];
+}
+
+export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples: SampleBatch): Buffer {
   w.reset();
-  w.byte(VERSION);
+  w.byte(BATCH_VERSION);
   w.varint(defs.length);
   for (const d of defs) {
     w.varint(d.id);
@@ -43,13 +47,6 @@ export function encodeLogRecord(
       w.string(l.name);
       w.string(l.value);
     }
-  }
-  w.varint(states.length);
-  for (const s of states) {
-    w.varint(s.id);
-    w.float64(s.minT);
-    w.float64(s.lastT);
-    w.float64(s.lastV);
   }
   const { ids, timestamps, values, count } = samples;
   w.varint(count);
@@ -67,20 +64,16 @@ export function encodeLogRecord(
   return w.toBuffer();
 }
 
-export function decodeLogRecord(buf: Buffer): LogRecord {
+export function decodeBatch(buf: Buffer): BatchRecord {
   const r = new ByteReader(buf);
   const version = r.byte();
-  if (version !== VERSION) throw new RangeError(`unknown log record version ${version}`);
+  if (version !== BATCH_VERSION) throw new RangeError(`unknown log record version ${version}`);
   const defs: SeriesEntry[] = [];
   for (let n = r.varint(); n > 0; n--) {
     const id = r.varint();
     const labels: Label[] = [];
     for (let k = r.varint(); k > 0; k--) labels.push({ name: r.string(), value: r.string() });
     defs.push({ id, labels });
-  }
-  const states: SeriesState[] = [];
-  for (let n = r.varint(); n > 0; n--) {
-    states.push({ id: r.varint(), minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
   }
   const count = r.varint();
   const ids = new Float64Array(count);
@@ -95,5 +88,37 @@ export function decodeLogRecord(buf: Buffer): LogRecord {
     timestamps[i] = t;
     values[i] = r.float64();
   }
-  return { defs, states, samples: { ids, timestamps, values, count } };
+  return { defs, samples: { ids, timestamps, values, count } };
+}
+
+export function encodeHeadState(state: HeadState): Buffer {
+  const w = new ByteWriter(state.states.length * 30 + 32);
+  w.byte(STATE_VERSION);
+  w.svarint(state.cutBucket);
+  w.varint(state.coveredSeq);
+  w.varint(state.states.length);
+  let prev = 0;
+  for (const s of state.states) {
+    w.varint(s.id - prev);
+    prev = s.id;
+    w.float64(s.minT);
+    w.float64(s.lastT);
+    w.float64(s.lastV);
+  }
+  return w.toBuffer();
+}
+
+export function decodeHeadState(buf: Buffer): HeadState {
+  const r = new ByteReader(buf);
+  const version = r.byte();
+  if (version !== STATE_VERSION) throw new RangeError(`unknown head state version ${version}`);
+  const cutBucket = r.svarint();
+  const coveredSeq = r.varint();
+  const states: SeriesState[] = [];
+  let id = 0;
+  for (let n = r.varint(); n > 0; n--) {
+    id += r.varint();
+    states.push({ id, minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
+  }
+  return { cutBucket, coveredSeq, states };
 }

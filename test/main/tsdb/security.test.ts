@@ -39,9 +39,10 @@ function float64(v: number, le: boolean): Buffer {
   return b;
 }
 
-const markers: Buffer[] = [NAME, LABEL_VALUE].flatMap((s) => [Buffer.from(s, 'utf8'), Buffer.from(s, 'utf16le')]).concat(
-  VALUES.flatMap((v) => [float64(v, true), float64(v, false)]),
-);
+const markers: Buffer[] = [
+  ...[NAME, LABEL_VALUE].flatMap((s) => [Buffer.from(s, 'utf8'), Buffer.from(s, 'utf16le')]),
+  ...VALUES.flatMap((v) => [float64(v, true), float64(v, false)]),
+];
 
 /** Every marker found in any file of the directory (db, -wal, -shm…). */
 function scan(dir: string): string[] {
@@ -144,7 +145,7 @@ describe('tsdb on disk', () => {
     db.close();
     const raw = new Database(dir.file('ws.db'));
     const row = raw.prepare('SELECT bucket, part, data FROM chunks WHERE part = 1 LIMIT 1').get() as { bucket: number; part: number; data: Buffer };
-    row.data[row.data.length >> 1] ^= 0x01;
+    row.data[row.data.length >> 1]! ^= 0x01;
     raw.prepare('UPDATE chunks SET data = ? WHERE bucket = ? AND part = ?').run(row.data, row.bucket, row.part);
     raw.close();
     const again = track(openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-flip', keys }));
