@@ -8,7 +8,10 @@ export interface IngestRequest {
   /** Raw header values; undefined when absent. */
   readonly contentType: string | undefined;
   readonly contentEncoding: string | undefined;
-  /** X-Prometheus-Remote-Write-Version. */
+  /**
+   * X-Prometheus-Remote-Write-Version. Informational: as the 2.0 spec says, the Content-Type
+   * decides how the body is decoded (a body sent as the wrong version gets a 400 that says so).
+   */
   readonly version: string | undefined;
 }
 

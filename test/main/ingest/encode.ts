@@ -15,8 +15,13 @@ export class ProtoWriter {
 
   /** A varint of any int64 (negatives as 10-byte two's complement) or raw bigint. */
   varint(v: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(v));
     this.room(10);
+    if (typeof v === 'number' && v >= 0 && Number.isSafeInteger(v)) {
+      for (; v >= 0x80; v = Math.floor(v / 0x80)) this.buf[this.length++] = (v % 0x80) | 0x80;
+      this.buf[this.length++] = v;
+      return this;
+    }
+    let x = BigInt.asUintN(64, BigInt(v));
     while (x >= 0x80n) {
       this.buf[this.length++] = Number(x & 0x7fn) | 0x80;
       x >>= 7n;
