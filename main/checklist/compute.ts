@@ -1,0 +1,192 @@
+// The data-protection checklist, computed from the appliance's real state. Inputs the core does
+// not own (the TLS listener, the console's credentials, the plaintext self-test, PII findings)
+// come in `extra`; each item says what was measured and how to fix what is not right.
+import type { ChecklistItem } from '../../shared/checklist';
+import type { PiiFinding, SelfTestProgress } from '../../shared/api';
+import { SENSITIVE_KIND_TITLES, type SensitiveKind } from '../../shared/sensitive-data';
+import type { Appliance } from '../core/appliance';
+import type { TokenInfo } from '../control/types';
+import { dataKeyAges } from '../retention/key-lifecycle';
+import { DEFAULT_RETENTION_DAYS } from '../retention/workspace-settings';
+
+const DAY = 86_400_000;
+export const KEY_MAX_AGE_DAYS = 365;
+export const TOKEN_UNUSED_DAYS = 30;
+export const CERT_WARN_DAYS = 14;
+
+export interface ChecklistExtra {
+  /** The HTTPS listener: null when it is not running (desktop without a listener). */
+  readonly tls?: { readonly enabled: boolean; readonly protocol?: string; readonly certificateExpiresAt: string | null; readonly mutualTls?: boolean } | null;
+  readonly console?: { readonly passwordSet: boolean; readonly mfaEnabled: boolean };
+  readonly selfTest?: SelfTestProgress;
+  /** Sensitive-data findings (alias, tags, series) from the last scans. */
+  readonly findings?: readonly PiiFinding[];
+  readonly now?: number;
+}
+
+type Appl = Pick<Appliance, 'masterKey' | 'control' | 'activity' | 'settings'>;
+
+const days = (ms: number) => Math.floor(ms / DAY);
+const date = (iso: string) => iso.slice(0, 10);
+
+export function computeChecklist(appliance: Appl, extra: ChecklistExtra = {}): ChecklistItem[] {
+  const now = extra.now ?? Date.now();
+  return [
+    tlsItem(extra, now),
+    masterKeyItem(appliance, now),
+    dataKeysItem(appliance, now),
+    plaintextItem(extra),
+    tokensItem(appliance, now),
+    consoleItem(extra),
+    piiItem(extra),
+    activityItem(appliance),
+    retentionItem(appliance),
+  ];
+}
+
+function tlsItem(extra: ChecklistExtra, now: number): ChecklistItem {
+  const base = { id: 'tls', title: 'Data in transit: TLS only' } as const;
+  const t = extra.tls;
+  if (!t || !t.enabled) return { ...base, status: 'warn', evidence: 'the HTTPS listener is not running, so nothing can be sent to Ampule (and nothing is sent in clear)', fix: { label: 'Start the listener', action: 'ampule serve' } };
+  const proto = `${t.protocol ?? 'TLS 1.2+'}${t.mutualTls ? ' with client certificates' : ''}`;
+  if (!t.certificateExpiresAt) return { ...base, status: 'pass', evidence: `${proto}; user-supplied certificate` };
+  const left = days(Date.parse(t.certificateExpiresAt) - now);
+  if (left < 0) return { ...base, status: 'fail', evidence: `${proto}; the server certificate EXPIRED on ${date(t.certificateExpiresAt)}: clients refuse to connect`, fix: { label: 'Renew certificate', action: 'ampule cert issue' } };
+  return {
+    ...base,
+    status: left < CERT_WARN_DAYS ? 'warn' : 'pass',
+    evidence: `${proto}; server certificate expires ${date(t.certificateExpiresAt)} (${left} days)`,
+    ...(left < CERT_WARN_DAYS ? { fix: { label: 'Renew certificate', action: 'ampule cert issue' } } : {}),
+  };
+}
+
+/** When the master key was last rotated (activity log), else when this data directory got its first key. */
+function masterKeySince(appliance: Appl): string | null {
+  const rotated = appliance.activity.list({ action: 'key.rotate', outcome: 'ok', limit: 20 }).entries.find((e) => e.action === 'key.rotate');
+  if (rotated) return rotated.time;
+  for (const first of appliance.activity.exportRecords()) return first.time;
+  return null;
+}
+
+function masterKeyItem(appliance: Appl, now: number): ChecklistItem {
+  const mk = appliance.masterKey;
+  const since = masterKeySince(appliance);
+  const age = since ? days(now - Date.parse(since)) : null;
+  const ageText = age === null ? '' : `; in use since ${date(since!)} (${age} days)`;
+  if (mk.kind === 'file') {
+    return { id: 'master-key', title: 'Master key in the OS keychain', status: 'warn', evidence: `master key read from a key file (${mk.location})${ageText}: anyone who can read that file can unwrap every data key`, fix: { label: 'Use the keychain', action: 'Start Ampule without --master-key-file on a machine with an OS keychain' } };
+  }
+  if (age !== null && age > KEY_MAX_AGE_DAYS) {
+    return { id: 'master-key', title: 'Master key in the OS keychain', status: 'warn', evidence: `master key in the OS keychain (${mk.location})${ageText}: older than a year`, fix: { label: 'Rotate master key', action: 'rotateMasterKey' } };
+  }
+  return { id: 'master-key', title: 'Master key in the OS keychain', status: 'pass', evidence: `256-bit master key in the OS keychain (${mk.location}), never written to disk${ageText}` };
+}
+
+function dataKeysItem(appliance: Appl, now: number): ChecklistItem {
+  const base = { id: 'data-keys', title: 'One data key per workspace' } as const;
+  const workspaces = appliance.control.listWorkspaces().filter((w) => w.status === 'ACTIVE');
+  const ages = new Map(dataKeyAges(appliance, now).map((k) => [k.workspaceId, k]));
+  const missing = workspaces.filter((w) => !ages.has(w.workspaceId));
+  if (missing.length) return { ...base, status: 'fail', evidence: `${missing.length} workspace(s) have no data key: ${missing.map((w) => w.workspaceId).join(', ')}`, fix: { label: 'Restore from backup', action: 'ampule restore FILE --as-new' } };
+  const unfinished = workspaces.filter((w) => appliance.settings.unfinishedRotation(w.workspaceId));
+  if (unfinished.length) {
+    return { ...base, status: 'warn', evidence: `re-encryption after a data-key rotation did not finish for ${unfinished.map((w) => w.workspaceId).join(', ')}: some rows are still sealed with the old key`, fix: { label: 'Resume rotation', action: `ampule key rotate-data --workspace ${unfinished[0]!.workspaceId}` } };
+  }
+  const old = workspaces.filter((w) => ages.get(w.workspaceId)!.ageDays > KEY_MAX_AGE_DAYS);
+  const oldest = Math.max(0, ...workspaces.map((w) => ages.get(w.workspaceId)!.ageDays));
+  if (old.length) {
+    return { ...base, status: 'warn', evidence: `${old.length} of ${workspaces.length} data key(s) are older than a year (oldest ${oldest} days): ${old.map((w) => w.workspaceId).join(', ')}`, fix: { label: 'Rotate data key', action: `ampule key rotate-data --workspace ${old[0]!.workspaceId}` } };
+  }
+  return { ...base, status: 'pass', evidence: `${workspaces.length} workspace(s), each with its own AES-256-GCM data key wrapped by the master key; oldest key ${oldest} days` };
+}
+
+function plaintextItem(extra: ChecklistExtra): ChecklistItem {
+  const base = { id: 'plaintext-scan', title: 'No customer data in clear on disk' } as const;
+  const st = extra.selfTest;
+  if (!st || st.state === 'idle') return { ...base, status: 'warn', evidence: 'the self-test has not run since the appliance started', fix: { label: 'Run self-test', action: 'startSelfTest' } };
+  if (st.state === 'running') return { ...base, status: 'warn', evidence: `self-test running: ${st.filesScanned} of ${st.filesTotal} files checked` };
+  if (st.state === 'failed') return { ...base, status: 'fail', evidence: `${st.message}: ${st.findings.slice(0, 5).join(', ')}`, fix: { label: 'Run self-test again', action: 'startSelfTest' } };
+  return { ...base, status: 'pass', evidence: `${st.message} (${st.finishedAt ? date(st.finishedAt) : 'just now'})` };
+}
+
+export interface TokenHygiene {
+  readonly active: number;
+  readonly expiredNotRevoked: TokenInfo[];
+  readonly unused: TokenInfo[];
+  readonly overScoped: TokenInfo[];
+  readonly neverExpire: TokenInfo[];
+}
+
+export function tokenHygiene(appliance: Pick<Appliance, 'control'>, now = Date.now()): TokenHygiene {
+  const tokens = appliance.control.listWorkspaces().flatMap((w) => appliance.control.listTokens(w.workspaceId)).filter((t) => !t.revokedAt);
+  const expired = (t: TokenInfo) => !!t.expiresAt && Date.parse(t.expiresAt) <= now;
+  const live = tokens.filter((t) => !expired(t));
+  return {
+    active: live.length,
+    expiredNotRevoked: tokens.filter(expired),
+    unused: live.filter((t) => now - Date.parse(t.lastUsedAt ?? t.createdAt) > TOKEN_UNUSED_DAYS * DAY),
+    // admin is for people managing data; a writer or reader that also holds it has more than it needs.
+    overScoped: live.filter((t) => t.scopes.includes('admin') && t.scopes.length > 1),
+    neverExpire: live.filter((t) => t.scopes.includes('admin') && !t.expiresAt),
+  };
+}
+
+function tokensItem(appliance: Appl, now: number): ChecklistItem {
+  const h = tokenHygiene(appliance, now);
+  const problems: string[] = [];
+  if (h.unused.length) problems.push(`${h.unused.length} unused for ${TOKEN_UNUSED_DAYS}+ days (${h.unused.slice(0, 3).map((t) => t.tokenId).join(', ')})`);
+  if (h.overScoped.length) problems.push(`${h.overScoped.length} combine admin with other scopes (${h.overScoped.slice(0, 3).map((t) => t.tokenId).join(', ')})`);
+  if (h.neverExpire.length) problems.push(`${h.neverExpire.length} admin token(s) never expire`);
+  if (h.expiredNotRevoked.length) problems.push(`${h.expiredNotRevoked.length} expired but not revoked`);
+  const base = { id: 'tokens', title: 'Least-privilege tokens' } as const;
+  if (!problems.length) return { ...base, status: 'pass', evidence: `${h.active} active token(s), each scoped to one workspace, used recently, stored as SHA-256 hashes only` };
+  const first = [...h.overScoped, ...h.unused, ...h.neverExpire, ...h.expiredNotRevoked][0]!;
+  return { ...base, status: 'warn', evidence: `${h.active} active token(s): ${problems.join('; ')}`, fix: { label: 'Revoke token', action: `ampule token revoke ${first.tokenId}` } };
+}
+
+function consoleItem(extra: ChecklistExtra): ChecklistItem {
+  const c = extra.console;
+  const base = { id: 'console-mfa', title: 'Web console second factor' } as const;
+  if (!c || !c.passwordSet) return { ...base, status: 'pass', evidence: 'the web console is off (no password set)' };
+  if (c.mfaEnabled) return { ...base, status: 'pass', evidence: 'password + TOTP code required to sign in' };
+  return { ...base, status: 'warn', evidence: 'password only: the TOTP second factor is off', fix: { label: 'Enable TOTP', action: 'ampule console mfa enable' } };
+}
+
+function piiItem(extra: ChecklistExtra): ChecklistItem {
+  const base = { id: 'pii', title: 'No personal data or secrets in labels, aliases and tags' } as const;
+  const f = extra.findings;
+  if (!f) return { ...base, status: 'warn', evidence: 'no sensitive-data scan has run yet', fix: { label: 'Scan', action: 'ampule scan' } };
+  if (f.length === 0) return { ...base, status: 'pass', evidence: 'the last scan found nothing that looks like personal data or a secret' };
+  const kinds = [...new Set(f.map((x) => x.kind))].map((k) => SENSITIVE_KIND_TITLES[k as SensitiveKind] ?? k);
+  const workspaces = new Set(f.map((x) => x.workspaceId));
+  const where = f.slice(0, 3).map((x) => `${x.labelName} in ${x.workspaceId} (${x.example})`).join('; ');
+  const fields = f.filter((x) => x.labelName === 'alias' || x.labelName.startsWith('tag:'));
+  return {
+    ...base,
+    status: 'warn',
+    evidence: `${f.length} finding(s) in ${workspaces.size} workspace(s): ${kinds.join(', ')}. ${where}`,
+    fix: fields.length
+      ? { label: 'Rename workspace', action: `ampule workspace update ${fields[0]!.workspaceId} --alias NEW` }
+      : { label: 'Drop or hash the label', action: `ampule rules set --workspace ${f[0]!.workspaceId} --hash ${f[0]!.labelName}` },
+  };
+}
+
+function activityItem(appliance: Appl): ChecklistItem {
+  appliance.activity.flush();
+  const v = appliance.activity.verify();
+  return v.ok
+    ? { id: 'activity-log', title: 'Activity log intact', status: 'pass', evidence: `hash chain verified: ${v.message}` }
+    : { id: 'activity-log', title: 'Activity log intact', status: 'fail', evidence: `the hash chain is broken at record ${v.brokenAtSeq}: ${v.message}`, fix: { label: 'Export the log', action: 'ampule audit export --json' } };
+}
+
+function retentionItem(appliance: Appl): ChecklistItem {
+  const ws = appliance.control.listWorkspaces().filter((w) => w.status === 'ACTIVE');
+  const custom = ws.map((w) => [w.workspaceId, appliance.settings.retentionDays(w.workspaceId)] as const).filter(([, d]) => d !== null);
+  const parts = custom.slice(0, 5).map(([id, d]) => `${id}: ${d} days`);
+  return {
+    id: 'retention',
+    title: 'Data kept only as long as needed',
+    status: 'pass',
+    evidence: `${ws.length - custom.length} workspace(s) keep samples ${DEFAULT_RETENTION_DAYS} days (default)${parts.length ? `; ${parts.join(', ')}` : ''}; older data is deleted automatically`,
+  };
+}
