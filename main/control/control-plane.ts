@@ -93,6 +93,11 @@ export class ControlDatabase implements ControlPlane {
     for (const r of rows) this.removeShredded(r.id);
   }
 
+  /** Runs `fn` holding the database's write lock (BEGIN IMMEDIATE), so other processes wait. */
+  exclusive<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
   dataKeys(workspaceId: string): DataKeys {
     this.row(workspaceId);
     const keys = this.keys.forWorkspace(workspaceId);

@@ -44,8 +44,12 @@ export class DataKeyStore implements WrappedKeyStore {
 
   /** Makes generation 1 of a new workspace's data key; call inside the creating transaction. */
   create(workspaceId: string, now: string): DataKeys {
+    const master = this.requireMaster();
+    if (this.keyCheck() !== master.check) {
+      throw new Error('the master key was rotated by another process since this one started; restart Ampule');
+    }
     const key = randomBytes(KEY_BYTES);
-    this.db.prepare(`INSERT INTO data_keys (workspace_id, generation, wrapped, created_at) VALUES (?, 1, ?, ?)`).run(workspaceId, this.requireMaster().wrapDataKey(key, workspaceId, 1), now);
+    this.db.prepare(`INSERT INTO data_keys (workspace_id, generation, wrapped, created_at) VALUES (?, 1, ?, ?)`).run(workspaceId, master.wrapDataKey(key, workspaceId, 1), now);
     const entry = { current: 1, ciphers: new Map([[1, createCipher(key)]]) };
     key.fill(0);
     this.cache.set(workspaceId, entry);

@@ -61,14 +61,16 @@ export const migrations: readonly Migration[] = [
   },
 ];
 
-/** Applies every step above the database's user_version, each in its own transaction. */
+/**
+ * Applies every step above the database's user_version, each in its own write transaction that
+ * re-reads the version, so two processes opening a new database at once cannot both apply a step.
+ */
 export function migrate(db: Database.Database, steps: readonly Migration[] = migrations): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
   for (const m of steps) {
-    if (m.version <= current) continue;
     db.transaction(() => {
+      if (m.version <= (db.pragma('user_version', { simple: true }) as number)) return;
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
   }
 }

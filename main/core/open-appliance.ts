@@ -47,17 +47,18 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   const settings = new WorkspaceSettings(control.db);
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
-  let tlsKeys: Cipher;
+  let tlsKeys!: Cipher;
   try {
     const service = opts.keychainService ?? process.env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE;
     // One writer at a time: two processes starting on a new data directory must not both make a key.
-    const master = control.exclusive(() => {
+    const unlocked = control.exclusive(() => {
       slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
-      return unlockMasterKey(slots, control.keys);
+      const master = unlockMasterKey(slots, control.keys);
+      control.keys.useMasterKey(master);
+      return { tls: tlsKeyCipher(control.db, master), log: activity.open(control.db, master) };
     });
-    control.keys.useMasterKey(master);
-    activityLog = activity.open(control.db, master);
-    tlsKeys = tlsKeyCipher(control.db, master);
+    tlsKeys = unlocked.tls;
+    activityLog = unlocked.log;
     control.finishPendingDeletes();
   } catch (e) {
     control.close();

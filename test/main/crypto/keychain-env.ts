@@ -1,6 +1,6 @@
 // Test helpers for the real OS keychain: unique service names, cleanup, private D-Bus sessions
 // (none / bare bus / never-unlocked / unlocked gnome-keyring) and a child-process runner.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,4 +124,20 @@ export function withoutBus(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.DBUS_SESSION_BUS_ADDRESS;
   return env;
+}
+
+/** runChild without blocking, so several children can race. */
+export function runChildAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [childScript(), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      const last = stdout.trim().split('\n').pop();
+      resolvePromise({ status, signal, result: last ? JSON.parse(last) : null, stderr });
+    });
+  });
 }

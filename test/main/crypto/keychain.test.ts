@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { keychainError, keychainSlot } from '../../../main/crypto/keychain';
 import { newKey } from '../../../main/crypto/master-key';
-import { noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, uniqueService, withoutBus } from './keychain-env';
+import { noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, runChildAsync, uniqueService, withoutBus } from './keychain-env';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -74,6 +74,16 @@ describe.skipIf(noKeychainReason)(`session keychain${noKeychainReason ? ` (skipp
     const restored = runChild(['open', dataDir, service]);
     expect(restored.result?.ok).toBe(true);
     expect((restored.result!.workspaces as { alias: string }[]).map((w) => w.alias)).toEqual(['prod']);
+  });
+
+  it('processes starting on one new data directory at once agree on one key', async () => {
+    const dataDir = tempDir();
+    const entriesBefore = findCredentials(service).length;
+    const results = await Promise.all([1, 2, 3, 4].map(() => runChildAsync(['open', dataDir, service])));
+    for (const r of results) expect(r.result).toMatchObject({ ok: true, workspaces: [] });
+    expect(findCredentials(service).filter((c) => !c.account.endsWith('.pending'))).toHaveLength(1 + entriesBefore);
+    expect(runChild(['create', dataDir, service, 'after']).result?.ok).toBe(true);
+    expect(runChild(['open', dataDir, service]).result?.ok).toBe(true);
   });
 
   it('a replaced entry is reported as the wrong key', () => {
