@@ -67,7 +67,16 @@ let core: { client: CoreClient; child: UtilityProcess; opened: Promise<ApiResult
 let quitState: 'running' | 'stopping' | 'stopped' = 'running';
 
 // ---- Before 'ready': scheme privileges, sandbox for every renderer, one instance per data dir.
-const options = coreOptions(process.env);
+const options = optionsOrExit();
+
+function optionsOrExit(): CoreOptions {
+  try {
+    return coreOptions(process.env);
+  } catch (e) {
+    process.stderr.write(`ampule: ${e instanceof Error ? e.message : String(e)}\n`);
+    return process.exit(2);
+  }
+}
 app.setName('Ampule');
 // The single-instance lock lives in userData: one Ampule per data directory. Chromium's own
 // files go to a sibling folder, and the window's session is in memory anyway.

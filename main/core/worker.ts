@@ -54,6 +54,20 @@ async function openCore(options: CoreOptions): Promise<Running> {
   }
 }
 
+/** A native addon built for another runtime (Node's build loaded by Electron, or the reverse). */
+function nativeAbiMismatch(e: unknown): ApiError | null {
+  if (!(e instanceof Error) || ((e as { code?: unknown }).code !== 'ERR_DLOPEN_FAILED' && !/NODE_MODULE_VERSION/.test(e.message))) return null;
+  const runtime = process.versions.electron ? `Electron ${process.versions.electron}` : `Node ${process.versions.node}`;
+  return new ApiError(
+    'unavailable',
+    `a native module (better-sqlite3) was built for another runtime than ${runtime}`,
+    undefined,
+    process.versions.electron
+      ? 'start the desktop app with `npm start` (it runs out/electron-app, whose modules are built for Electron) or from an installer, not with `electron .`'
+      : 'reinstall the dependencies for Node: npm rebuild better-sqlite3',
+  );
+}
+
 /** The error's name and where it happened, never its message: messages may quote stored data. */
 function describeError(e: unknown): string {
   if (!(e instanceof Error)) return typeof e;
@@ -71,7 +85,9 @@ export function serveCore(link: MessageLink): void {
     if (running || opening) throw new ApiError('conflict', 'the core is already open');
     opening = true;
     try {
-      running = await openCore(options);
+      running = await openCore(options).catch((e: unknown) => {
+        throw nativeAbiMismatch(e) ?? e;
+      });
     } finally {
       opening = false;
     }
