@@ -99,6 +99,27 @@ describe('openAppliance with a key file', () => {
   });
 });
 
+describe('nothing customer-owned or secret reaches the data directory in clear', () => {
+  it('aliases, tags, token names and token secrets: in control.db, -wal, -shm, the activity log, stores', async () => {
+    const dir = tempDir();
+    const dataDir = join(dir, 'data');
+    const masterKeyFile = keyFile(dir);
+    const a = await openAppliance({ dataDir, masterKeyFile });
+    const plain = ['AliasPlatypus-4471', 'TagKeyEchidna', 'TagValueDingo', 'TokenNameQuoll'];
+    const { workspaceId } = a.control.createWorkspace({ alias: plain[0]!, tags: { [plain[1]!]: plain[2]! } });
+    a.control.updateWorkspace(workspaceId, { alias: `${plain[0]}-renamed` });
+    const { token, tokenId } = a.control.createToken(workspaceId, { scopes: ['remote_write'], name: plain[3]! });
+    a.control.verifyToken(token);
+    a.control.verifyToken(`amp_${tokenId}_${'x'.repeat(43)}`);
+    a.store(workspaceId);
+    const secret = token.slice(`amp_${tokenId}_`.length);
+    const scan = () => [...plain, secret].flatMap((s) => filesContaining(dataDir, s));
+    expect(scan()).toEqual([]);
+    a.close();
+    expect(scan()).toEqual([]);
+  });
+});
+
 describe.skipIf(noKeychainReason)(`openAppliance with the OS keychain${noKeychainReason ? ` (skipped: ${noKeychainReason})` : ''}`, () => {
   const service = uniqueService();
   afterAll(() => removeService(service));
