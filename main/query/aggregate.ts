@@ -18,7 +18,20 @@ interface Group {
   samples: Sample[];
 }
 
+const groupingKeys = new WeakMap<AggregateExpr, WeakMap<Labels, string>>();
+
 function groupingKey(l: Labels, e: AggregateExpr): string {
+  let byLabels = groupingKeys.get(e);
+  if (!byLabels) groupingKeys.set(e, (byLabels = new WeakMap()));
+  let k = byLabels.get(l);
+  if (k === undefined) {
+    k = computeGroupingKey(l, e);
+    byLabels.set(l, k);
+  }
+  return k;
+}
+
+function computeGroupingKey(l: Labels, e: AggregateExpr): string {
   let k = '';
   for (const x of l) {
     const listed = e.grouping.includes(x.name);

@@ -1,11 +1,11 @@
 // Binary operators: scalar/scalar, vector/scalar and vector/vector with on/ignoring,
 // group_left/group_right, bool, and the set operators.
 import type { Labels } from '../../shared/labels';
-import { METRIC_NAME, labelsKey } from '../../shared/labels';
+import { METRIC_NAME } from '../../shared/labels';
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
 import type { Evaluator } from './engine';
-import { type Sample, type Value, QueryError, dropMetricName } from './values';
+import { type Sample, type Value, QueryError, dropMetricName, keyOf } from './values';
 
 export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
   const l = ev.eval(e.lhs, t);
@@ -63,7 +63,20 @@ function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean): S
   return out;
 }
 
+const signatures = new WeakMap<VectorMatching, WeakMap<Labels, string>>();
+
 function signature(l: Labels, m: VectorMatching): string {
+  let byLabels = signatures.get(m);
+  if (!byLabels) signatures.set(m, (byLabels = new WeakMap()));
+  let sig = byLabels.get(l);
+  if (sig === undefined) {
+    sig = computeSignature(l, m);
+    byLabels.set(l, sig);
+  }
+  return sig;
+}
+
+function computeSignature(l: Labels, m: VectorMatching): string {
   let k = '';
   if (m.on) {
     for (const x of l) if (m.labels.includes(x.name)) k += x.name + '\xfe' + x.value + '\xff';
@@ -118,27 +131,20 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
   const out: Sample[] = [];
   const matchedOne = new Set<string>();
   const matchedMany = new Map<string, Set<string>>();
-  const resultCache = new Map<string, Labels>();
   for (const ms of many) {
     const sig = signature(ms.metric, m);
     const os = oneBySig.get(sig);
     if (!os) continue;
     const [lf, rf] = swapped ? [os.f, ms.f] : [ms.f, os.f];
     const [v, keep] = scalarOp(e.op, lf, rf);
-    const ls = swapped ? os : ms, rs = swapped ? ms : os;
-    const ck = labelsKey(ls.metric) + '\x00' + labelsKey(rs.metric);
-    let metric = resultCache.get(ck);
-    if (!metric) {
-      metric = resultMetric(ms.metric, os.metric, e.op, m);
-      resultCache.set(ck, metric);
-    }
+    const metric = memoResultMetric(e, ms.metric, os.metric);
     if (m.card === 'one-to-one') {
       if (matchedOne.has(sig)) throw new QueryError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
       matchedOne.add(sig);
     } else {
       let set = matchedMany.get(sig);
       if (!set) matchedMany.set(sig, (set = new Set()));
-      const mk = labelsKey(metric);
+      const mk = keyOf(metric);
       if (set.has(mk)) throw new QueryError('multiple matches for labels: grouping labels must ensure unique matches');
       set.add(mk);
     }
@@ -150,6 +156,22 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
     out.push({ metric, f, t: ms.t, dropName: e.returnBool });
   }
   return out;
+}
+
+const resultMetrics = new WeakMap<BinaryExpr, WeakMap<Labels, WeakMap<Labels, Labels>>>();
+
+/** resultMetric, memoized per operator node and (many, one) label-set pair. */
+function memoResultMetric(e: BinaryExpr, many: Labels, one: Labels): Labels {
+  let byMany = resultMetrics.get(e);
+  if (!byMany) resultMetrics.set(e, (byMany = new WeakMap()));
+  let byOne = byMany.get(many);
+  if (!byOne) byMany.set(many, (byOne = new WeakMap()));
+  let l = byOne.get(one);
+  if (!l) {
+    l = resultMetric(many, one, e.op, e.matching!);
+    byOne.set(one, l);
+  }
+  return l;
 }
 
 /** The result's labels: from the "many" side (lhs for one-to-one), narrowed and extended per matching. */

@@ -13,7 +13,7 @@ import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
 import { anchor, toJsRegex, unanchor } from './regex';
 import {
-  type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector,
+  type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
 } from './values';
 
 export interface EngineOptions {
@@ -72,14 +72,17 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
         if (prev) {
           // Same label set after dropping names: merge when timestamps do not overlap.
           const pts = prev.ts.map((t, i) => [t, prev.fs[i]!] as const);
-          for (let i = 0; i < s.ts.length; i++) pts.push([s.ts[i]!, s.fs[i]!]);
+          for (let i = s.lo; i < s.hi; i++) pts.push([s.ts[i]!, s.fs[i]!]);
           pts.sort((a, b) => a[0] - b[0]);
           for (let i = 1; i < pts.length; i++) {
             if (pts[i]![0] === pts[i - 1]![0]) throw new QueryError('vector cannot contain metrics with the same labelset');
           }
           prev.ts = pts.map((p) => p[0]);
           prev.fs = pts.map((p) => p[1]);
-        } else merged.set(k, { metric, ts: Array.from(s.ts), fs: Array.from(s.fs) });
+        } else {
+          const ts = Array.prototype.slice.call(s.ts, s.lo, s.hi) as number[];
+          merged.set(k, { metric, ts, fs: Array.prototype.slice.call(s.fs, s.lo, s.hi) as number[] });
+        }
       }
       const series = [...merged.values()].sort((a, b) => compareLabels(a.metric, b.metric));
       return { value: { type: 'matrix', series }, annotations: ann };
@@ -111,7 +114,7 @@ export function rangeQuery(
       total++;
     } else if (v.type === 'vector') {
       for (const smp of finishVector(v.v)) {
-        const k = labelsKey(smp.metric);
+        const k = keyOf(smp.metric);
         let s = out.get(k);
         if (!s) out.set(k, (s = { metric: smp.metric, ts: [], fs: [] }));
         s.ts.push(ts);
@@ -139,6 +142,10 @@ interface LoadedSeries {
   /** The samples without staleness markers (what range selections see). */
   rts: Float64Array;
   rfs: Float64Array;
+  /** The last range window [cursorLo, cursorHi) selected, ending at cursorRef. */
+  cursorRef: number;
+  cursorLo: number;
+  cursorHi: number;
 }
 
 const STALE_HI = 0x7ff00000, STALE_LO = 2;
@@ -154,7 +161,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       count++;
     }
   }
-  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs };
+  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
   const rts = new Float64Array(fs.length - count), rfs = new Float64Array(fs.length - count);
   for (let i = 0, j = 0; i < fs.length; i++) {
     if (!stale[i]) {
@@ -162,7 +169,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       rfs[j++] = fs[i]!;
     }
   }
-  return { metric, ts, fs, stale, rts, rfs };
+  return { metric, ts, fs, stale, rts, rfs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
 }
 
 /** Index of the first element > x in ascending `a`. */
@@ -318,11 +325,24 @@ export class Evaluator {
     const series: Series[] = [];
     let total = 0;
     for (const s of this.loaded.get(ms.vector) ?? []) {
-      const hi = upperBound(s.rts, ref);
-      const lo = upperBound(s.rts, from, 0, hi);
+      // Steps usually move forward: slide the window from the last one instead of searching.
+      const rts = s.rts;
+      let lo: number, hi: number;
+      if (ref >= s.cursorRef) {
+        hi = s.cursorHi;
+        while (hi < rts.length && rts[hi]! <= ref) hi++;
+        lo = Math.min(s.cursorLo, hi);
+        while (lo < hi && rts[lo]! <= from) lo++;
+      } else {
+        hi = upperBound(rts, ref);
+        lo = upperBound(rts, from, 0, hi);
+      }
+      s.cursorRef = ref;
+      s.cursorLo = lo;
+      s.cursorHi = hi;
       if (hi <= lo) continue;
       total += hi - lo;
-      series.push({ metric: s.metric, ts: s.rts.subarray(lo, hi), fs: s.rfs.subarray(lo, hi), dropName: false });
+      series.push({ metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false });
     }
     if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
@@ -346,7 +366,7 @@ export class Evaluator {
         cache.set(ts, vec);
       }
       for (const s of vec) {
-        const k = labelsKey(s.metric);
+        const k = keyOf(s.metric);
         let out = bySeries.get(k);
         if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
         else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
@@ -356,7 +376,9 @@ export class Evaluator {
       }
     }
     if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
-    return { type: 'matrix', series: [...bySeries.values()], rangeStart: from, rangeEnd: ref };
+    const series: Series[] = [];
+    for (const s of bySeries.values()) series.push({ ...s, lo: 0, hi: s.ts.length });
+    return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
   }
 }
 

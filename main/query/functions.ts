@@ -76,7 +76,7 @@ function overTime(f: (s: Series, m: MatrixValue, ev: Evaluator, e: Call, t: numb
     const m = matrixArg(ev, e.args[e.args.length - 1]!, t);
     const out: Sample[] = [];
     for (const s of m.series) {
-      if (s.ts.length === 0) continue;
+      if (s.hi <= s.lo) continue;
       const v = f(s, m, ev, e, t);
       if (v === undefined) continue;
       out.push({ metric: s.metric, f: v, t, dropName: keepName ? s.dropName : true });
@@ -85,9 +85,16 @@ function overTime(f: (s: Series, m: MatrixValue, ev: Evaluator, e: Call, t: numb
   };
 }
 
+/** The series' values in its window, as a plain array. */
+function values(s: Series): number[] {
+  return Array.prototype.slice.call(s.fs, s.lo, s.hi) as number[];
+}
+
 function unwrapParens(e: Expr): Expr {
   return e.kind === 'paren' ? unwrapParens(e.expr) : e;
 }
+
+const COUNTER_SUFFIX = /(_total|_sum|_count|_bucket)$/;
 
 function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
   return (ev, e, t) => {
@@ -97,12 +104,13 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
     const out: Sample[] = [];
     const sel = unwrapParens(arg);
     for (const s of m.series) {
-      const n = s.ts.length;
+      const { ts, fs, lo, hi } = s;
+      const n = hi - lo;
       if (n < 2) continue;
-      const firstT = s.ts[0]!, lastT = s.ts[n - 1]!;
-      let result = s.fs[n - 1]! - s.fs[0]!;
+      const firstT = ts[lo]!, lastT = ts[hi - 1]!;
+      let result = fs[hi - 1]! - fs[lo]!;
       if (isCounter) {
-        for (let i = 1; i < n; i++) if (s.fs[i]! < s.fs[i - 1]!) result += s.fs[i - 1]!;
+        for (let i = lo + 1; i < hi; i++) if (fs[i]! < fs[i - 1]!) result += fs[i - 1]!;
       }
       let durationToStart = (firstT - m.rangeStart) / 1000;
       let durationToEnd = (m.rangeEnd - lastT) / 1000;
@@ -112,7 +120,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
       if (durationToStart >= threshold) durationToStart = avg / 2;
       if (isCounter) {
         let durationToZero = durationToStart;
-        if (result > 0 && s.fs[0]! >= 0) durationToZero = sampledInterval * (s.fs[0]! / result);
+        if (result > 0 && fs[lo]! >= 0) durationToZero = sampledInterval * (fs[lo]! / result);
         if (durationToZero < durationToStart) durationToStart = durationToZero;
       }
       if (durationToEnd >= threshold) durationToEnd = avg / 2;
@@ -121,7 +129,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
       out.push({ metric: s.metric, f: result * factor, t, dropName: true });
       if (isCounter && sel.kind === 'matrix') {
         const name = metricName(s.metric);
-        if (name && !/(_total|_sum|_count|_bucket)$/.test(name)) {
+        if (name && !COUNTER_SUFFIX.test(name)) {
           ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
         }
       }
@@ -132,9 +140,9 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
 
 function instantValue(isRate: boolean): Handler {
   return overTime((s) => {
-    const n = s.ts.length;
-    if (n < 2) return undefined;
-    const t0 = s.ts[n - 2]!, t1 = s.ts[n - 1]!, v0 = s.fs[n - 2]!, v1 = s.fs[n - 1]!;
+    const { ts, fs, hi } = s;
+    if (hi - s.lo < 2) return undefined;
+    const t0 = ts[hi - 2]!, t1 = ts[hi - 1]!, v0 = fs[hi - 2]!, v1 = fs[hi - 1]!;
     const dt = t1 - t0;
     if (dt === 0) return undefined;
     let r = isRate && v1 < v0 ? v1 : v1 - v0;
@@ -145,13 +153,14 @@ function instantValue(isRate: boolean): Handler {
 
 function linearRegression(s: Series, interceptTime: number): [number, number] {
   let n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
-  const initY = s.fs[0]!;
+  const { ts, fs, lo, hi } = s;
+  const initY = fs[lo]!;
   let constY = true;
-  for (let i = 0; i < s.ts.length; i++) {
-    const y = s.fs[i]!;
-    if (constY && i > 0 && y !== initY) constY = false;
+  for (let i = lo; i < hi; i++) {
+    const y = fs[i]!;
+    if (constY && i > lo && y !== initY) constY = false;
     n++;
-    const x = (s.ts[i]! - interceptTime) / 1000;
+    const x = (ts[i]! - interceptTime) / 1000;
     [sumX, cX] = kahanInc(x, sumX, cX);
     [sumY, cY] = kahanInc(y, sumY, cY);
     [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
@@ -170,7 +179,7 @@ function linearRegression(s: Series, interceptTime: number): [number, number] {
 
 function variance(s: Series): number {
   let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
-  for (let i = 0; i < s.fs.length; i++) {
+  for (let i = s.lo; i < s.hi; i++) {
     const f = s.fs[i]!;
     count++;
     const delta = f - (mean + cMean);
@@ -182,8 +191,8 @@ function variance(s: Series): number {
 
 function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): Handler {
   return overTime((s) => {
-    let best = s.fs[0]!, bestT = s.ts[0]!;
-    for (let i = 0; i < s.fs.length; i++) {
+    let best = s.fs[s.lo]!, bestT = s.ts[s.lo]!;
+    for (let i = s.lo; i < s.hi; i++) {
       if (cmp(s.fs[i]!, best)) {
         best = s.fs[i]!;
         bestT = s.ts[i]!;
@@ -461,25 +470,25 @@ const HANDLERS: Record<string, Handler> = {
   absent_over_time: (ev, e, t) =>
     matrixArg(ev, e.args[0]!, t).series.length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }]),
   present_over_time: overTime(() => 1),
-  count_over_time: overTime((s) => s.ts.length),
-  last_over_time: overTime((s) => s.fs[s.fs.length - 1], true),
-  first_over_time: overTime((s) => s.fs[0], true),
-  ts_of_last_over_time: overTime((s) => s.ts[s.ts.length - 1]! / 1000),
-  ts_of_first_over_time: overTime((s) => s.ts[0]! / 1000),
+  count_over_time: overTime((s) => s.hi - s.lo),
+  last_over_time: overTime((s) => s.fs[s.hi - 1], true),
+  first_over_time: overTime((s) => s.fs[s.lo], true),
+  ts_of_last_over_time: overTime((s) => s.ts[s.hi - 1]! / 1000),
+  ts_of_first_over_time: overTime((s) => s.ts[s.lo]! / 1000),
   max_over_time: compareOverTime((c, m) => c > m || Number.isNaN(m), false),
   min_over_time: compareOverTime((c, m) => c < m || Number.isNaN(m), false),
   ts_of_max_over_time: compareOverTime((c, m) => c >= m || Number.isNaN(m), true),
   ts_of_min_over_time: compareOverTime((c, m) => c <= m || Number.isNaN(m), true),
   sum_over_time: overTime((s) => {
     let sum = 0, c = 0;
-    for (let i = 0; i < s.fs.length; i++) [sum, c] = kahanInc(s.fs[i]!, sum, c);
+    for (let i = s.lo; i < s.hi; i++) [sum, c] = kahanInc(s.fs[i]!, sum, c);
     return Number.isFinite(sum) ? sum + c : sum;
   }),
   avg_over_time: overTime((s) => {
-    let sum = s.fs[0]!, count = 1, mean = 0, c = 0, incremental = false;
-    for (let i = 1; i < s.fs.length; i++) {
+    let sum = s.fs[s.lo]!, count = 1, mean = 0, c = 0, incremental = false;
+    for (let i = s.lo + 1; i < s.hi; i++) {
       const f = s.fs[i]!;
-      count = i + 1;
+      count = i - s.lo + 1;
       if (!incremental) {
         const [ns, nc] = kahanInc(f, sum, c);
         if (Number.isFinite(ns) || Number.isNaN(ns)) {
@@ -501,17 +510,17 @@ const HANDLERS: Record<string, Handler> = {
   quantile_over_time: (ev, e, t) => {
     const q = scalarArg(ev, e.args[0]!, t);
     if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
-    return overTime((s) => quantile(q, Array.from(s.fs)))(ev, e, t);
+    return overTime((s) => quantile(q, values(s)))(ev, e, t);
   },
   mad_over_time: overTime((s) => {
-    const values = Array.from(s.fs);
-    if (values.some(Number.isNaN)) return NaN;
-    const median = quantile(0.5, values);
-    return quantile(0.5, values.map((v) => Math.abs(v - median)));
+    const vs = values(s);
+    if (vs.some(Number.isNaN)) return NaN;
+    const median = quantile(0.5, vs);
+    return quantile(0.5, vs.map((v) => Math.abs(v - median)));
   }),
   changes: overTime((s) => {
     let n = 0;
-    for (let i = 1; i < s.fs.length; i++) {
+    for (let i = s.lo + 1; i < s.hi; i++) {
       const a = s.fs[i - 1]!, b = s.fs[i]!;
       if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
     }
@@ -519,7 +528,7 @@ const HANDLERS: Record<string, Handler> = {
   }),
   resets: overTime((s) => {
     let n = 0;
-    for (let i = 1; i < s.fs.length; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
+    for (let i = s.lo + 1; i < s.hi; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
     return n;
   }),
   rate: extrapolatedRate(true, true),
@@ -527,13 +536,13 @@ const HANDLERS: Record<string, Handler> = {
   delta: extrapolatedRate(false, false),
   irate: instantValue(true),
   idelta: instantValue(false),
-  deriv: overTime((s) => (s.ts.length < 2 ? undefined : linearRegression(s, s.ts[0]!)[0])),
+  deriv: overTime((s) => (s.hi - s.lo < 2 ? undefined : linearRegression(s, s.ts[s.lo]!)[0])),
   predict_linear: (ev, e, t) => {
     const d = scalarArg(ev, e.args[1]!, t);
     const m = matrixArg(ev, e.args[0]!, t);
     const out: Sample[] = [];
     for (const s of m.series) {
-      if (s.ts.length < 2) continue;
+      if (s.hi - s.lo < 2) continue;
       const [slope, intercept] = linearRegression(s, t);
       out.push({ metric: s.metric, f: slope * d + intercept, t, dropName: true });
     }
@@ -546,12 +555,12 @@ const HANDLERS: Record<string, Handler> = {
     const m = matrixArg(ev, e.args[0]!, t);
     const out: Sample[] = [];
     for (const s of m.series) {
-      const l = s.fs.length;
-      if (l < 2) continue;
-      let s0 = 0, s1 = s.fs[0]!, b = s.fs[1]! - s.fs[0]!;
-      for (let i = 1; i < l; i++) {
-        const x = sf * s.fs[i]!;
-        b = i - 1 === 0 ? b : tf * (s1 - s0) + (1 - tf) * b;
+      const { fs, lo, hi } = s;
+      if (hi - lo < 2) continue;
+      let s0 = 0, s1 = fs[lo]!, b = fs[lo + 1]! - fs[lo]!;
+      for (let i = lo + 1; i < hi; i++) {
+        const x = sf * fs[i]!;
+        b = i - 1 === lo ? b : tf * (s1 - s0) + (1 - tf) * b;
         const y = (1 - sf) * (s1 + b);
         s0 = s1;
         s1 = x + y;

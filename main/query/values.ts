@@ -11,11 +11,16 @@ export interface Sample {
   dropName: boolean;
 }
 
-/** One series of a range vector (at one evaluation step). */
+/**
+ * One series of a range vector at one evaluation step: the points [lo, hi) of ts/fs, which are
+ * shared with the loaded series (no per-step copies or typed-array views).
+ */
 export interface Series {
   metric: Labels;
   ts: ArrayLike<number>;
   fs: ArrayLike<number>;
+  lo: number;
+  hi: number;
   dropName: boolean;
 }
 
@@ -47,8 +52,27 @@ export class QueryError extends Error {
 
 export const TOO_MANY_SAMPLES = 'query processing would load too many samples into memory in query execution';
 
+// Label sets are immutable and shared between steps, so per-set derivations are memoized.
+const keys = new WeakMap<Labels, string>();
+const withoutName = new WeakMap<Labels, Labels>();
+
+/** labelsKey, memoized per label set. */
+export function keyOf(l: Labels): string {
+  let k = keys.get(l);
+  if (k === undefined) {
+    k = labelsKey(l);
+    keys.set(l, k);
+  }
+  return k;
+}
+
 export function dropMetricName(l: Labels): Labels {
-  return l.some((x) => x.name === METRIC_NAME) ? l.filter((x) => x.name !== METRIC_NAME) : l;
+  let d = withoutName.get(l);
+  if (d === undefined) {
+    d = l.some((x) => x.name === METRIC_NAME) ? l.filter((x) => x.name !== METRIC_NAME) : l;
+    withoutName.set(l, d);
+  }
+  return d;
 }
 
 /** Applies pending name drops and rejects duplicate label sets (Prometheus's final cleanup). */
@@ -59,7 +83,7 @@ export function finishVector(v: Sample[]): Sample[] {
       s.metric = dropMetricName(s.metric);
       s.dropName = false;
     }
-    const k = labelsKey(s.metric);
+    const k = keyOf(s.metric);
     if (seen.has(k)) throw new QueryError('vector cannot contain metrics with the same labelset');
     seen.add(k);
   }
