@@ -6,11 +6,17 @@ import type { WorkspaceLimits } from '../control/types';
 import { createIngestState, IngestError, ingestRemoteWrite, type IngestState } from '../ingest/remote-write';
 import { checkDeclaredLength, readBody } from './body';
 import { HttpError, sendError } from './errors';
+import type { CompiledRules } from '../discovery/ingest-rules';
+import type { Labels } from '../../shared/labels';
 
 export interface RemoteWriteDeps {
   store(workspaceId: string): WorkspaceStore;
   limits(workspaceId: string): WorkspaceLimits;
   now(): number;
+  /** The workspace's compiled ingest rules (main/discovery), or null. */
+  rules?(workspaceId: string): CompiledRules | null;
+  /** Incremental sensitive-data discovery of new series. */
+  onNewSeries?(workspaceId: string, labels: Labels): void;
 }
 
 export function remoteWriteHandler(deps: RemoteWriteDeps): (req: IncomingMessage, res: ServerResponse, workspaceId: string) => Promise<void> {
@@ -27,7 +33,7 @@ export function remoteWriteHandler(deps: RemoteWriteDeps): (req: IncomingMessage
     try {
       result = ingestRemoteWrite(
         { body, contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'], version: header(req, 'x-prometheus-remote-write-version') },
-        { appender: store.appender(), limits, state },
+        { appender: store.appender(), limits, state, rules: deps.rules?.(workspaceId) ?? null, ...(deps.onNewSeries ? { onNewSeries: (l: Labels) => deps.onNewSeries!(workspaceId, l) } : {}) },
         deps.now(),
       );
     } catch (e) {

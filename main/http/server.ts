@@ -152,9 +152,14 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
   server.on('tlsClientError', () => {}); // plain HTTP, scanners, aborted handshakes: nothing to log per connection
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE') reject(new Error(`port ${opts.port ?? 9443} on ${host} is already in use: stop what uses it or choose another with --port`));
+      else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on port ${opts.port ?? 9443} on ${host}: choose a port above 1023 with --port`));
+      else reject(e);
+    };
+    server.once('error', onError);
     server.listen(opts.port ?? 9443, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });

@@ -255,6 +255,15 @@ describe.skipIf(noKeychainReason)(`certificates of a running server${skip}`, () 
     }
   });
 
+  it('says clearly when the port is taken', async () => {
+    const h = await startHarness();
+    try {
+      await expect(startServer(h.appliance, { port: h.server.port, log: () => {} })).rejects.toThrow(/already in use.*--port/);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('finishes in-flight requests on close, then refuses new connections', async () => {
     const h = await startHarness();
     const t = h.token(h.wsA, ['remote_write']);
