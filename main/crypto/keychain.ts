@@ -95,7 +95,7 @@ export function missingKeyError(service: string, location: string): KeyStoreErro
     'missing',
     `The master key for this data directory is not in the OS keychain (${location}): the keychain is locked or the entry is missing. ` +
       'Ampule will not create a new key, because the existing workspaces could not be read with it.',
-    'unlock the keychain and try again; if the entry was deleted, restore it from a keychain backup, or start with the key file you exported (--master-key-file PATH)',
+    'unlock the keychain and try again; if the entry was deleted, restore it from a backup of the keyring (same service and account)',
   );
 }
 
