@@ -21,7 +21,7 @@ export function mountConsole(
   server: Mountable & { readonly url: string },
   appliance: Appliance,
   runtime: ServiceRuntime,
-  opts: { staticDir?: string } = {},
+  opts: { staticDir?: string; now?: () => number } = {},
 ): void {
   const record = (e: ConsoleEvent) => {
     const entry = { action: e.action, outcome: e.outcome, actor: e.outcome === 'ok' ? 'console:admin' : `console:${e.client}`, detail: e.detail } as const;
@@ -35,6 +35,7 @@ export function mountConsole(
     cipher: () => consoleCipher(appliance.masterKey),
     staticDir: opts.staticDir ?? defaultStaticDir(),
     record,
+    ...(opts.now ? { now: opts.now } : {}),
   });
   server.mount(CONSOLE_PREFIX, handler);
 }
