@@ -376,6 +376,11 @@ export class Evaluator {
       }
     }
     if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+    // Steps usually move forward: inner results before this window will not be asked for again.
+    for (const ts of cache.keys()) {
+      if (ts >= first) break;
+      cache.delete(ts);
+    }
     const series: Series[] = [];
     for (const s of bySeries.values()) series.push({ ...s, lo: 0, hi: s.ts.length });
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
