@@ -31,10 +31,10 @@ module.exports = {
     icon: join(__dirname, 'icons'),
     maintainer: 'Ampule contributors <ampule@localhost.invalid>',
     synopsis: 'Local, encrypted, multi-tenant Prometheus remote-write store',
-    // The OS keychain the master key lives in.
-    executableArgs: [],
   },
-  deb: { depends: ['libsecret-1-0', 'libnss3', 'libgtk-3-0', 'libnotify4', 'libxss1', 'libxtst6', 'xdg-utils', 'libatspi2.0-0', 'libuuid1'] },
+  // The master key lives in the OS keychain: a Secret Service provider must be running
+  // (@napi-rs/keyring speaks D-Bus itself, so no library dependency).
+  deb: { recommends: ['gnome-keyring | kwalletmanager | keepassxc'] },
   appImage: { artifactName: '${productName}-${version}-${arch}.${ext}' },
   mac: {
     target: ['dmg'],
