@@ -2,11 +2,10 @@
 // keychain; made on first start), control.db, and the workspaces' stores on demand.
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ControlDatabase } from '../control/control-plane';
+import { ControlDatabase, NO_ACTIVITY } from '../control/control-plane';
 import { keychainSlots } from '../crypto/keychain';
 import { keyFileSlots } from '../crypto/key-file';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
-import { NO_ACTIVITY } from '../control/control-plane';
 import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
 import { openTsdb } from '../tsdb';
 import type { Matcher } from '../tsdb/types';
@@ -17,6 +16,8 @@ import { withActivityKey } from '../audit/log-key';
 import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
 import type { Cipher } from '../crypto/types';
 import { WorkspaceSettings } from '../retention/workspace-settings';
+import { IngestRuleStore } from '../discovery/rules-store';
+import { DiscoveryIndex } from '../discovery/scan';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
 export const DEFAULT_RETENTION_MS = 150 * 86_400_000;
@@ -45,6 +46,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
   });
   const settings = new WorkspaceSettings(control.db);
+  const ingestRules = new IngestRuleStore(control.db, (id) => control.dataKeys(id));
+  const discovery = new DiscoveryIndex();
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
   let tlsKeys!: Cipher;
@@ -87,6 +90,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     activity: activityLog,
     tlsKeys,
     settings,
+    ingestRules,
+    discovery,
     closeStore,
     rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {
       try {

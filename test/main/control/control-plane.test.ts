@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlError } from '../../../main/control/types';
+import { DecryptError } from '../../../main/crypto/types';
 import { LAST_USED_RESOLUTION_MS } from '../../../main/control/control-plane';
 import { filesContaining, testControl, type TestControl } from './helpers';
 
@@ -89,6 +90,15 @@ describe('workspaces', () => {
     for (const s of Object.values(secrets)) expect(filesContaining(t.dir, s)).toEqual([]);
     t.control.close();
     for (const s of Object.values(secrets)) expect(filesContaining(t.dir, s)).toEqual([]);
+  });
+
+  it('sealed metadata is bound to its workspace: moved to another one, it does not open', () => {
+    const a = t.control.createWorkspace({ alias: 'a' }).workspaceId;
+    const b = t.control.createWorkspace({ alias: 'b' }).workspaceId;
+    const sealedA = (t.control.db.prepare('SELECT meta_sealed FROM workspaces WHERE id = ?').get(a) as { meta_sealed: Buffer }).meta_sealed;
+    t.control.db.prepare('UPDATE workspaces SET meta_sealed = ? WHERE id = ?').run(sealedA, b);
+    expect(() => t.control.describeWorkspace(b)).toThrow(DecryptError);
+    expect(t.control.describeWorkspace(a).alias).toBe('a');
   });
 
   it('delete destroys the data key first, then files, tokens and limits', () => {

@@ -68,7 +68,3 @@ export function filesContaining(dir: string, needle: string | Buffer): string[] 
   walk(dir);
   return hits;
 }
-
-export function listFiles(dir: string): string[] {
-  return readdirSync(dir);
-}
