@@ -66,10 +66,13 @@ export function keyOf(l: Labels): string {
   return k;
 }
 
+/** Dropping the metric name drops the other metadata labels too (Prometheus's DropReserved). */
+const isMetadataLabel = (name: string): boolean => name === METRIC_NAME || name === '__type__' || name === '__unit__';
+
 export function dropMetricName(l: Labels): Labels {
   let d = withoutName.get(l);
   if (d === undefined) {
-    d = l.some((x) => x.name === METRIC_NAME) ? l.filter((x) => x.name !== METRIC_NAME) : l;
+    d = l.some((x) => isMetadataLabel(x.name)) ? l.filter((x) => !isMetadataLabel(x.name)) : l;
     withoutName.set(l, d);
   }
   return d;

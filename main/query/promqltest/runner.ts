@@ -109,7 +109,15 @@ export function runScript(text: string): ScriptResult {
 
 function runCommand(c: Command, storage: TestStorage, res: ScriptResult): void {
   if (c.kind === 'clear') return storage.reset();
-  if (c.kind === 'load') return storage.load(c.interval, c.series, c.nhcb);
+  if (c.kind === 'load') {
+    try {
+      storage.load(c.interval, c.series, c.nhcb);
+    } catch (e) {
+      res.failed++;
+      res.outcomes.push({ line: c.line, expr: 'load', status: 'fail', reason: `loading failed: ${(e as Error).message}` });
+    }
+    return;
+  }
   const skip = skipReason(c, storage);
   let outcome: EvalOutcome;
   if (skip) outcome = { line: c.line, expr: c.expr, status: 'skip', reason: skip };

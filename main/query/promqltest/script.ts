@@ -226,6 +226,8 @@ function parseSeriesDesc(text: string): { labels: Labels; rest: string } {
     }
   }
   if (!nm && i === 0) throw new ScriptError(`invalid series description ${JSON.stringify(text)}`);
+  // An empty label value is the same as no label.
+  for (const k of Object.keys(rec)) if (rec[k] === '') delete rec[k];
   return { labels: labelsFromRecord(rec), rest: text.slice(i).trim() };
 }
 
