@@ -5,6 +5,8 @@ import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
 import type { WorkspaceSettings } from '../retention/workspace-settings';
+import type { IngestRuleStore } from '../discovery/rules-store';
+import type { DiscoveryIndex } from '../discovery/scan';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -49,6 +51,10 @@ export interface Appliance {
   readonly tlsKeys: Cipher;
   /** Per-workspace retention and data-key rotation state. */
   readonly settings: WorkspaceSettings;
+  /** Per-workspace ingest rules (drop / hash labels), applied before anything is stored. */
+  readonly ingestRules: IngestRuleStore;
+  /** Sensitive-data findings: full scans plus the series ingestion creates. */
+  readonly discovery: DiscoveryIndex;
   /** Closes a workspace's open store (if open); the next store() reopens it with current settings and keys. */
   closeStore(workspaceId: string): void;
   /**

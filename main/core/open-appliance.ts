@@ -16,6 +16,8 @@ import { withActivityKey } from '../audit/log-key';
 import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
 import type { Cipher } from '../crypto/types';
 import { WorkspaceSettings } from '../retention/workspace-settings';
+import { IngestRuleStore } from '../discovery/rules-store';
+import { DiscoveryIndex } from '../discovery/scan';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
 export const DEFAULT_RETENTION_MS = 150 * 86_400_000;
@@ -44,6 +46,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
   });
   const settings = new WorkspaceSettings(control.db);
+  const ingestRules = new IngestRuleStore(control.db, (id) => control.dataKeys(id));
+  const discovery = new DiscoveryIndex();
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
   let tlsKeys!: Cipher;
@@ -86,6 +90,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     activity: activityLog,
     tlsKeys,
     settings,
+    ingestRules,
+    discovery,
     closeStore,
     rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {
       try {

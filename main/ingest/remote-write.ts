@@ -11,6 +11,8 @@ import { decompressSnappyBlock } from './snappy';
 import { activeSeries, addSeries, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type IngestTarget, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
+import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
+import type { Labels } from '../../shared/labels';
 
 export { DEFAULT_LIMITS } from './limits';
 export { createIngestState, activeSeries, type IngestState } from './state';
@@ -61,7 +63,7 @@ export function remoteWriteVersion(contentType: string | undefined, contentEncod
   throw new IngestError(415, `unsupported Content-Type ${JSON.stringify(contentType.slice(0, 200))}: supported are ${SUPPORTED_TYPES}`);
 }
 
-function ingest(req: IngestRequest, { appender, limits, state }: IngestTarget, now: number): IngestResult {
+function ingest(req: IngestRequest, { appender, limits, state, rules, onNewSeries }: IngestTarget, now: number): IngestResult {
   const version = remoteWriteVersion(req.contentType, req.contentEncoding);
   if (req.body.length > limits.maxBodyBytes) {
     throw new IngestError(413, `request body of ${req.body.length} bytes exceeds the limit maxBodyBytes=${limits.maxBodyBytes}; send smaller batches (queue_config.max_samples_per_send)`);
@@ -85,7 +87,7 @@ function ingest(req: IngestRequest, { appender, limits, state }: IngestTarget, n
   }
   rotateGenerations(state, now);
 
-  const sink = new AppendSink(appender, limits, state, version === 2);
+  const sink = new AppendSink(appender, limits, state, version === 2, rules ?? null, onNewSeries);
   try {
     if (symbols) emitV2(reader, symbols, sink, sink.intern);
     else emitV1(reader, sink, sink.intern);
@@ -135,6 +137,8 @@ class AppendSink implements SeriesSink {
     private readonly limits: WorkspaceLimits,
     private readonly state: IngestState,
     private readonly utf8Names: boolean,
+    private readonly rules: CompiledRules | null = null,
+    private readonly onNewSeries?: (labels: Labels) => void,
   ) {
     this.intern = (s) => intern(state, s);
   }
@@ -159,7 +163,8 @@ class AppendSink implements SeriesSink {
       this.reject(problem.reason, samples + histograms, () => problem.message);
       return null;
     }
-    const entry: SeriesEntry = { labels, ref: 0, key, next: null };
+    // Ingest rules (drop / keyed hash) apply before anything is stored or cached.
+    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, key, next: null };
     if (histograms > 0) this.rejectHistograms(entry, histograms);
     if (samples === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {
@@ -187,6 +192,7 @@ class AppendSink implements SeriesSink {
     if (this.newHash >= 0) {
       addSeries(this.state, this.newHash, entry);
       this.newHash = -1;
+      this.onNewSeries?.(entry.labels);
     }
   }
 

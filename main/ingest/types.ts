@@ -2,6 +2,8 @@
 import type { WorkspaceLimits } from '../control/types';
 import type { Appender } from '../tsdb/types';
 import type { IngestState } from './state';
+import type { Labels } from '../../shared/labels';
+import type { CompiledRules } from '../discovery/ingest-rules';
 
 export interface IngestRequest {
   readonly body: Buffer;
@@ -20,6 +22,10 @@ export interface IngestTarget {
   readonly limits: WorkspaceLimits;
   /** One per open store (see createIngestState). */
   readonly state: IngestState;
+  /** The workspace's ingest rules (main/discovery), applied to a series' labels before it is stored. */
+  readonly rules?: CompiledRules | null;
+  /** Told about every new series (incremental sensitive-data discovery); must be cheap. */
+  readonly onNewSeries?: (labels: Labels) => void;
 }
 
 export type IngestStatus = 204 | 400 | 413 | 415 | 429;

@@ -1,8 +1,7 @@
 // Deleting series data, as Prometheus's and AMP's admin API does it:
 //   POST|PUT /workspaces/{id}/api/v1/admin/tsdb/delete_series  match[]=…  [start]  [end]   (admin scope)
-// 204 on success. The store rewrites the affected rows and overwrites the old ciphertext, so the
+// 204 on success (main/http wires deleteSeriesRequest behind the admin scope). The store rewrites the affected rows and overwrites the old ciphertext, so the
 // deleted samples cannot be read back from the current file even with the data key.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
 import { storeMatcher } from '../query/engine';
@@ -67,41 +66,4 @@ export function deleteSeriesRequest(params: URLSearchParams, store: WorkspaceSto
     detail: `${sets.length} selector(s), ${start === MIN_TIME ? 'from the beginning' : new Date(start).toISOString()} to ${end === MAX_TIME ? 'now' : new Date(end).toISOString()}: ${samplesDeleted} samples deleted`,
   });
   return { samplesDeleted, selectors: sets.length };
-}
-
-const MAX_BODY = 1 << 20;
-
-/** The HTTP adapter for main/http's router: form parameters from the query string and a POST/PUT body. */
-export function deleteSeriesHandler(store: (workspaceId: string) => WorkspaceStore, activity: ActivityLog) {
-  return async (req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string): Promise<void> => {
-    const params = new URLSearchParams(url.searchParams);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of req as AsyncIterable<Buffer>) {
-      size += c.length;
-      if (size > MAX_BODY) {
-        send(res, 413, { status: 'error', errorType: 'bad_data', error: 'request body too large' });
-        return;
-      }
-      chunks.push(c);
-    }
-    if (size > 0) {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/x-www-form-urlencoded') return send(res, 415, { status: 'error', errorType: 'bad_data', error: 'parameters must be sent as application/x-www-form-urlencoded' });
-      for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.append(k, v);
-    }
-    try {
-      deleteSeriesRequest(params, store(workspaceId), activity, actor);
-    } catch (e) {
-      if (e instanceof DeleteRequestError) return send(res, 400, { status: 'error', errorType: 'bad_data', error: e.message });
-      throw e;
-    }
-    res.writeHead(204, { 'Cache-Control': 'no-store' });
-    res.end();
-  };
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
-  res.end(JSON.stringify(body));
 }

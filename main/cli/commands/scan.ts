@@ -2,10 +2,7 @@
 // ingest rules that keep such data out (drop a label, or store a keyed hash of its value).
 import { UsageError, requireString, type Command } from '../command';
 import { scanWorkspace } from '../../discovery/scan';
-import { IngestRuleStore } from '../../discovery/rules-store';
-import { controlDatabase } from '../../retention/key-lifecycle';
 import { SENSITIVE_KIND_TITLES } from '../../../shared/sensitive-data';
-import type { Appliance } from '../../core/appliance';
 import { JSON_OPTION, listOption, printJson, table, wantsJson } from './output';
 import { progressPrinter } from './passphrase';
 
@@ -21,6 +18,7 @@ export const scan: Command = {
     if (typeof only === 'string' && workspaces.length === 0) appliance.control.describeWorkspace(only);
     const progress = progressPrinter(ctx, 'scan');
     const reports = workspaces.map((w) => scanWorkspace(w, appliance.store(w.workspaceId).querier(), (p) => progress.update(`${p.workspaceId}: ${p.seriesScanned}/${p.seriesTotal} series`)));
+    for (const r of reports) appliance.discovery.setScan(r);
     appliance.activity.append({ action: 'discovery.scan', outcome: 'ok', actor: 'cli', workspaceId: typeof only === 'string' ? only : null, detail: `${reports.length} workspace(s), ${reports.reduce((s, r) => s + r.findings.length, 0)} finding(s)` });
     if (wantsJson(args)) {
       printJson(ctx, reports);
@@ -36,11 +34,6 @@ export const scan: Command = {
   },
 };
 
-function ruleStore(appliance: Appliance): IngestRuleStore {
-  const control = controlDatabase(appliance);
-  return new IngestRuleStore(control.db, (id) => control.dataKeys(id));
-}
-
 export const rulesSet: Command = {
   path: ['rules', 'set'],
   summary: 'Set a workspace\'s ingest rules: labels dropped or replaced by a keyed hash before anything is stored.',
@@ -53,11 +46,12 @@ export const rulesSet: Command = {
     appliance.control.describeWorkspace(workspaceId);
     let rules;
     try {
-      rules = ruleStore(appliance).set(workspaceId, { drop: listOption(args, 'drop'), hash: listOption(args, 'hash') });
+      rules = appliance.ingestRules.set(workspaceId, { drop: listOption(args, 'drop'), hash: listOption(args, 'hash') });
     } catch (e) {
       if (e instanceof Error && e.name === 'ControlError') throw new UsageError(e.message);
       throw e;
     }
+    appliance.closeStore(workspaceId); // ingestion caches series with their rewritten labels: start afresh
     appliance.activity.append({ action: 'workspace.ingest_rules', outcome: 'ok', actor: 'cli', workspaceId, detail: `${rules.drop.length} dropped, ${rules.hash.length} hashed label(s)` });
     if (wantsJson(args)) printJson(ctx, { workspaceId, ...rules });
     else ctx.out(`Ingest rules of ${workspaceId}: drop [${rules.drop.join(', ')}], hash [${rules.hash.join(', ')}]. They apply to samples received from now on.`);
@@ -74,7 +68,7 @@ export const rulesShow: Command = {
     const workspaceId = requireString(args, 'workspace');
     const appliance = await ctx.appliance();
     appliance.control.describeWorkspace(workspaceId);
-    const rules = ruleStore(appliance).get(workspaceId);
+    const rules = appliance.ingestRules.get(workspaceId);
     if (wantsJson(args)) printJson(ctx, { workspaceId, ...rules });
     else ctx.out(`drop: ${rules.drop.join(', ') || '(none)'}\nhash: ${rules.hash.join(', ') || '(none)'}`);
     return 0;

@@ -18,7 +18,9 @@ let control: ControlDatabase;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ampule-discovery-'));
   control = ControlDatabase.open(join(dir, 'control.db'));
-  control.keys.useMasterKey(masterKey(newKey()));
+  const master = masterKey(newKey());
+  control.keys.setKeyCheck(master.check);
+  control.keys.useMasterKey(master);
 });
 afterAll(() => {
   control.close();
