@@ -190,21 +190,22 @@ export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => 
       continue;
     }
     const seriesEnd = r.lenEnd(end, 'WriteRequest.timeseries');
-    const seriesStart = r.pos;
     labels.n = 0;
     let samples = 0;
     let histograms = 0;
+    let firstSample = -1;
     while (r.pos < seriesEnd) {
       const fieldStart = r.pos;
       r.tag(seriesEnd);
       const field = r.field;
       r.skip(seriesEnd);
       if (field === SERIES_LABELS) labels.add(fieldStart, r.pos);
-      else if (field === SERIES_SAMPLES) samples++;
-      else if (field === SERIES_HISTOGRAMS) histograms++;
+      else if (field === SERIES_SAMPLES) {
+        if (samples++ === 0) firstSample = fieldStart;
+      } else if (field === SERIES_HISTOGRAMS) histograms++;
     }
     if (labels.begin(sink, samples, histograms) && samples > 0) {
-      r.pos = seriesStart;
+      r.pos = firstSample;
       while (r.pos < seriesEnd) {
         r.tag(seriesEnd);
         if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);

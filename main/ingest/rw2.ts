@@ -185,11 +185,12 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
       continue;
     }
     const seriesEnd = r.lenEnd(end, 'Request.timeseries');
-    const seriesStart = r.pos;
     labels.n = 0;
     let samples = 0;
     let histograms = 0;
+    let firstSample = -1;
     while (r.pos < seriesEnd) {
+      const fieldStart = r.pos;
       r.tag(seriesEnd);
       const field: number = r.field;
       if (field === SERIES_LABEL_REFS) {
@@ -200,11 +201,12 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
         continue;
       }
       r.skip(seriesEnd);
-      if (field === SERIES_SAMPLES) samples++;
-      else if (field === SERIES_HISTOGRAMS) histograms++;
+      if (field === SERIES_SAMPLES) {
+        if (samples++ === 0) firstSample = fieldStart;
+      } else if (field === SERIES_HISTOGRAMS) histograms++;
     }
     if (labels.begin(sink, samples, histograms) && samples > 0) {
-      r.pos = seriesStart;
+      r.pos = firstSample;
       while (r.pos < seriesEnd) {
         r.tag(seriesEnd);
         if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);

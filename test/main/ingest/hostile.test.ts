@@ -166,6 +166,27 @@ describe('malformed protobuf (1.0)', () => {
   });
 });
 
+describe('field order', () => {
+  it('accepts samples before and between labels (protobuf fields may come in any order)', () => {
+    const raw = new ProtoWriter().message(1, (ts) => {
+      ts.message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW));
+      ts.message(1, (l) => l.string(1, '__name__').string(2, 'up'));
+      ts.message(2, (m) => m.double(1, 2).tag(2, 0).varint(NOW + 1));
+      ts.message(1, (l) => l.string(1, 'job').string(2, 'node'));
+    });
+    const { res, appender } = send(raw.finish());
+    expect(res.status).toBe(204);
+    const s = appender.find('up')!;
+    expect(s.labels).toEqual([{ name: '__name__', value: 'up' }, { name: 'job', value: 'node' }]);
+    expect(s.t).toEqual([NOW, NOW + 1]);
+    const v2 = new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'up');
+    v2.message(5, (ts) => ts.message(2, (m) => m.double(1, 3).tag(2, 0).varint(NOW)).bytes(1, Buffer.from([1, 2])).message(2, (m) => m.double(1, 4).tag(2, 0).varint(NOW + 1)));
+    const r2 = send(v2.finish(), V2_TYPE);
+    expect(r2.res.status).toBe(204);
+    expect(r2.appender.find('up')!.t).toEqual([NOW, NOW + 1]);
+  });
+});
+
 describe('malformed protobuf (2.0)', () => {
   const v2 = (symbols: string[], refs: number[], packed = true) => {
     const w = new ProtoWriter();
