@@ -128,10 +128,10 @@ describe.skipIf(skip !== null)('desktop app end to end (Electron)', () => {
     const series = [{ labels: [['__name__', 'e2e_desktop_total'], ['job', 'a']] as [string, string][], samples: Array.from({ length: 30 }, (_, i) => ({ t: now - (30 - i) * 10_000, v: i + 1 })) }];
     expect(await remoteWrite(endpoints.value.remoteWriteUrl, endpoints.value.caPem, token, snappy(encodeV1(series)))).toBe(204);
 
-    await page.getByRole('link', { name: 'Explore' }).click();
-    await page.getByLabel('Workspace').selectOption(workspaceId);
-    await page.getByLabel('PromQL').fill('e2e_desktop_total');
-    await page.getByLabel('PromQL').press('Enter');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
+    await page.getByRole('combobox', { name: 'Workspace', exact: true }).selectOption(workspaceId);
+    await page.getByRole('textbox', { name: 'PromQL', exact: true }).fill('e2e_desktop_total');
+    await page.getByRole('textbox', { name: 'PromQL', exact: true }).press('Enter');
     await expect.poll(() => page.locator('.query-status').textContent()).toMatch(/1 series/);
     await page.screenshot({ path: join(RESULTS, 'electron-explore.png') });
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);

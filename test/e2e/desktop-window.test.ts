@@ -1,0 +1,161 @@
+// The desktop window's whole path without an Electron runtime: Debian's Chromium shows
+// dist/renderer served by the real app:// handler (same files, same CSP and isolation headers);
+// the real bundled preload runs in the page with its `electron` module stood in by
+// BindingElectron (contextBridge → a page global, ipcRenderer.invoke → a Playwright binding);
+// every call then goes through the real IPC adapter (sender check, argument check) to the real
+// core worker protocol and core (worker thread, real appliance, real keychain, real HTTPS
+// listener). Flow: workspaces → create → token → remote write → Explore chart, no CSP errors.
+import { createServer, type Server } from 'node:http';
+import { request } from 'node:https';
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { isApiMethod, type ApiResult } from '../../shared/api';
+import { serveAppRequest } from '../../main/app/app-protocol';
+import { startCoreThread, type CoreThread } from '../../main/app/core-client';
+import { handleApiCall } from '../../main/app/ipc';
+import { APP_ORIGIN } from '../../main/app/security';
+import { encodeV1, snappy, V1_TYPE } from '../main/ingest/encode';
+import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIST = join(ROOT, 'dist');
+const CHROMIUM = '/usr/bin/chromium';
+const RESULTS = join(ROOT, 'test-results');
+const skipReason =
+  noKeychainReason ??
+  (!existsSync(CHROMIUM)
+    ? `${CHROMIUM} missing: apt-get install chromium`
+    : ['app/preload.cjs', 'core-worker.mjs', 'renderer/index.html', 'renderer/app.js'].some((f) => !existsSync(join(DIST, f)))
+      ? 'dist/ missing: run npm run build first'
+      : null);
+if (skipReason) console.log(`desktop window e2e skipped: ${skipReason}`);
+
+describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, IPC adapter and core', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ampule-e2e-window-'));
+  const keychainService = uniqueService();
+  let core: CoreThread;
+  let listenUrl = '';
+  let server: Server;
+  let origin = '';
+  let browser: Browser;
+  let page: Page;
+  const consoleErrors: string[] = [];
+  const refused: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(RESULTS, { recursive: true });
+    core = startCoreThread(join(DIST, 'core-worker.mjs'));
+    listenUrl = (await core.client.open({ dataDir, keychainService, listen: { port: 0, host: '127.0.0.1' }, adminChannel: false })).listenUrl!;
+
+    // The app:// handler answers for this origin: same files, same headers.
+    server = createServer((req, res) => {
+      void serveAppRequest(join(DIST, 'renderer'), { url: `${APP_ORIGIN}${req.url}`, method: req.method ?? 'GET' }).then(async (r) => {
+        res.writeHead(r.status, Object.fromEntries(r.headers));
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // ipcRenderer.invoke, as the main process receives it: the sending frame, then the adapter.
+    await context.exposeBinding('__ampuleIpcInvoke', async (source, channel: string, args: unknown[]) => {
+      const method = channel.replace(/^ampule:/, '');
+      if (!isApiMethod(method)) return { ok: false, error: { kind: 'not_found', message: channel } };
+      const frameUrl = source.frame.url().replace(origin, APP_ORIGIN);
+      const result = await handleApiCall(method, args, { webContentsId: 1, frameUrl, isMainFrame: source.frame === source.page.mainFrame() }, 1, (m, a) => core.client.call(m, a));
+      if (!result.ok) refused.push(`${method}: ${result.error.kind}`);
+      return result;
+    });
+    const preload = readFileSync(join(DIST, 'app', 'preload.cjs'), 'utf8');
+    await context.addInitScript(`(() => {
+      const BindingElectron = {
+        contextBridge: { exposeInMainWorld: (key, api) => Object.defineProperty(window, key, { value: api, writable: false }) },
+        ipcRenderer: { invoke: (channel, ...args) => window.__ampuleIpcInvoke(channel, args) },
+      };
+      const module = { exports: {} };
+      const require = (name) => { if (name === 'electron') return BindingElectron; throw new Error('sandboxed preload: ' + name); };
+      (function (module, exports, require) { ${preload}\n })(module, module.exports, require);
+    })();`);
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await core?.stop().catch(() => {});
+    removeService(keychainService);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let workspaceId = '';
+  let token = '';
+
+  it('starts on the workspaces page through window.ampule', async () => {
+    await page.goto(`${origin}/index.html`);
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    expect(await page.evaluate(() => Object.isFrozen(window.ampule) && typeof (window as { require?: unknown }).require)).toBe('undefined');
+  });
+
+  it('creates a workspace and a token', async () => {
+    await page.getByRole('button', { name: 'Create workspace' }).click();
+    await page.getByLabel('Alias').fill('desktop-window');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: /desktop-window/ }).waitFor();
+    workspaceId = /#\/workspaces\/(ws-[\w-]+)/.exec(page.url())![1]!;
+    expect(await page.locator('pre.code').first().textContent()).toContain(`/workspaces/${workspaceId}/api/v1/remote_write`);
+    await page.getByLabel('Token name').fill('prometheus');
+    await page.getByRole('checkbox', { name: 'query' }).check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    token = ((await page.locator('#new-token-secret').textContent()) ?? '').trim();
+    expect(token.length).toBeGreaterThan(20);
+    await page.getByRole('button', { name: 'Done' }).click();
+  });
+
+  it('charts remote-written samples in Explore', async () => {
+    const now = Date.now();
+    const series = [{ labels: [['__name__', 'desktop_window_total'], ['job', 'w']] as [string, string][], samples: Array.from({ length: 30 }, (_, i) => ({ t: now - (30 - i) * 10_000, v: i + 1 })) }];
+    const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    expect(await remoteWrite(`${listenUrl}/workspaces/${workspaceId}/api/v1/remote_write`, ca, token, snappy(encodeV1(series)))).toBe(204);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
+    await page.getByRole('combobox', { name: 'Workspace', exact: true }).selectOption(workspaceId);
+    await page.getByRole('textbox', { name: 'PromQL', exact: true }).fill('desktop_window_total');
+    await page.getByRole('textbox', { name: 'PromQL', exact: true }).press('Enter');
+    await expect.poll(() => page.locator('.query-status').textContent()).toMatch(/1 series/);
+    const max = await page.evaluate(() => {
+      const u = (window as unknown as { ampuleCharts: Record<string, { data: (number | null)[][] }> }).ampuleCharts['explore']!;
+      return Math.max(...u.data.slice(1).flatMap((c) => c.filter((v): v is number => v !== null)));
+    });
+    expect(max).toBe(30);
+    await page.screenshot({ path: join(RESULTS, 'desktop-window-explore.png') });
+  });
+
+  it('ran under the strict CSP without a violation, and no call was refused', () => {
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+    expect(refused).toEqual([]);
+  });
+
+  it('still refuses bad arguments the page sends', async () => {
+    const r = (await page.evaluate(() => (window as unknown as { ampule: { describeWorkspace(id: string): Promise<unknown> } }).ampule.describeWorkspace('../x'))) as ApiResult<unknown>;
+    expect(r).toMatchObject({ ok: false, error: { kind: 'invalid', field: 'describeWorkspace argument 1' } });
+  });
+});
+
+function remoteWrite(url: string, caPem: string, token: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca: caPem, headers: { Authorization: `Bearer ${token}`, 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'Content-Length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
