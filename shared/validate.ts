@@ -86,7 +86,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function object<S extends Record<string, Validator<unknown>>>(shape: S): Validator<{ [K in keyof S]: Infer<S[K]> }> {
   return (v, path) => {
     if (!isPlainObject(v)) throw new ValidationError(path, `expected an object, got ${describe(v)}`);
-    for (const k of Object.keys(v)) if (!(k in shape)) throw new ValidationError(`${path}.${k}`, 'is not a known field');
+    for (const k of Object.keys(v)) if (!Object.prototype.hasOwnProperty.call(shape, k)) throw new ValidationError(`${path}.${k}`, 'is not a known field');
     const out: Record<string, unknown> = {};
     for (const [k, check] of Object.entries(shape)) {
       const value = check(v[k], `${path}.${k}`);
@@ -103,7 +103,10 @@ export function record(key: Validator<string>, value: Validator<string>, rules: 
     const entries = Object.entries(v);
     if (entries.length > rules.max) throw new ValidationError(path, `must have at most ${rules.max} entries`);
     const out: Record<string, string> = Object.create(null);
-    for (const [k, val] of entries) out[key(k, `${path} key`)] = value(val, `${path}.${k}`);
+    for (const [k, val] of entries) {
+      if (k === '__proto__' || k === 'constructor' || k === 'prototype') throw new ValidationError(`${path} key`, `'${k}' is not allowed`);
+      out[key(k, `${path} key`)] = value(val, `${path}.${k}`);
+    }
     return { ...out };
   };
 }

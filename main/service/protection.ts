@@ -27,6 +27,10 @@ export class ProtectionChecks {
     return this.selfTest.start();
   }
 
+  stop(): void {
+    this.selfTest.stop();
+  }
+
   selfTestProgress(): SelfTestProgress {
     return this.selfTest.current();
   }

@@ -24,6 +24,9 @@ export function createServiceRuntime(appliance: Appliance, version?: string): Se
     served: monitor.wrapAppliance(appliance),
     monitor,
     api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, ...(version ? { version } : {}) }),
-    close: () => monitor.stop(),
+    close: () => {
+      monitor.stop();
+      protection.stop();
+    },
   };
 }

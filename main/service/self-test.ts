@@ -41,6 +41,7 @@ const IDLE: SelfTestProgress = { state: 'idle', filesScanned: 0, filesTotal: 0, 
 /** Runs the scan in slices (one file per turn of the event loop) so the appliance keeps serving. */
 export class PlaintextSelfTest {
   private progress: SelfTestProgress = IDLE;
+  private stopped = false;
 
   constructor(
     private readonly appliance: Appliance,
@@ -51,8 +52,13 @@ export class PlaintextSelfTest {
     return this.progress;
   }
 
+  /** Abandons a running scan (the appliance is closing). */
+  stop(): void {
+    this.stopped = true;
+  }
+
   start(): SelfTestProgress {
-    if (this.progress.state === 'running') return this.progress;
+    if (this.progress.state === 'running' || this.stopped) return this.progress;
     const needles = customerStrings(this.appliance).map((s) => Buffer.from(s, 'utf8'));
     const files = listFiles(this.appliance.dataDir);
     const findings: string[] = [];
@@ -62,6 +68,7 @@ export class PlaintextSelfTest {
     };
     update('running', `checking ${files.length} files for ${needles.length} stored strings`);
     const step = () => {
+      if (this.stopped) return;
       const file = files[scanned];
       if (file === undefined) {
         const ok = findings.length === 0;

@@ -1,0 +1,164 @@
+// The contract implemented over a real appliance (real keychain, real encrypted stores).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AmpuleApi, SelfTestProgress } from '../../../shared/api';
+import { ApiError } from '../../../shared/api';
+import { labelsFromRecord } from '../../../shared/labels';
+import { openAppliance } from '../../../main/core/open-appliance';
+import type { Appliance } from '../../../main/core/appliance';
+import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+
+if (noKeychainReason) console.log(`service tests skipped: ${noKeychainReason}`);
+
+async function until(f: () => Promise<SelfTestProgress>): Promise<SelfTestProgress> {
+  for (let i = 0; i < 1500; i++) {
+    const p = await f();
+    if (p.state !== 'running') return p;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('self-test did not finish');
+}
+
+describe.skipIf(noKeychainReason !== null)('createApiService', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ampule-service-'));
+  const service = uniqueService();
+  let appliance: Appliance;
+  let runtime: ServiceRuntime;
+  let api: AmpuleApi;
+
+  beforeAll(async () => {
+    appliance = await openAppliance({ dataDir, keychainService: service });
+    runtime = createServiceRuntime(appliance);
+    api = runtime.api('test-actor', () => 'https://localhost:9443');
+  });
+
+  afterAll(() => {
+    runtime?.close();
+    appliance?.close();
+    removeService(service);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('manages workspaces and records who acted', async () => {
+    const w = await api.createWorkspace({ alias: 'payments', tags: { team: 'core', env: 'prod' } });
+    expect(w).toMatchObject({ alias: 'payments', status: 'ACTIVE', activeSeries: 0, samplesPerSecond: 0 });
+    expect((await api.listWorkspaces()).map((x) => x.workspaceId)).toContain(w.workspaceId);
+    expect((await api.renameWorkspace(w.workspaceId, 'payments-eu')).alias).toBe('payments-eu');
+    expect((await api.setWorkspaceTags(w.workspaceId, { team: 'platform' })).tags).toEqual({ team: 'platform' });
+    const log = await api.listActivity({ workspaceId: w.workspaceId });
+    expect(log.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['workspace.create', 'workspace.update']));
+    expect(log.entries.every((e) => e.actor === 'test-actor')).toBe(true);
+    expect((await api.verifyActivity()).ok).toBe(true);
+
+    const err = await api.deleteWorkspace(w.workspaceId, 'payments').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ kind: 'invalid', field: 'confirmation' });
+    await api.deleteWorkspace(w.workspaceId, 'payments-eu');
+    await expect(api.describeWorkspace(w.workspaceId)).rejects.toMatchObject({ kind: 'not_found' });
+  });
+
+  it('gives endpoints and a CA-aware remote_write target', async () => {
+    const w = await api.createWorkspace({ alias: 'endpoints' });
+    const ep = await api.workspaceEndpoints(w.workspaceId);
+    expect(ep.remoteWriteUrl).toBe(`https://localhost:9443/workspaces/${w.workspaceId}/api/v1/remote_write`);
+    expect(ep.prometheusUrl).toBe(`https://localhost:9443/workspaces/${w.workspaceId}`);
+    const off = runtime.api('test-actor', () => null);
+    expect((await off.workspaceEndpoints(w.workspaceId)).remoteWriteUrl).toBeNull();
+  });
+
+  it('shows a token secret once and revokes only within its workspace', async () => {
+    const a = await api.createWorkspace({ alias: 'tok-a' });
+    const b = await api.createWorkspace({ alias: 'tok-b' });
+    const created = await api.createToken(a.workspaceId, { name: 'prom', scopes: ['remote_write'], expiresInDays: 30 });
+    expect(created.secret).toMatch(/^amp_/);
+    expect(created.token.expiresAt).not.toBeNull();
+    const listed = await api.listTokens(a.workspaceId);
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+    await expect(api.revokeToken(b.workspaceId, created.token.tokenId)).rejects.toMatchObject({ kind: 'not_found' });
+    await api.revokeToken(a.workspaceId, created.token.tokenId);
+    expect((await api.listTokens(a.workspaceId))[0]!.revokedAt).not.toBeNull();
+  });
+
+  it('answers PromQL in Prometheus shapes and reports syntax errors as ranges', async () => {
+    const w = await api.createWorkspace({ alias: 'query' });
+    const app = runtime.served.store(w.workspaceId).appender();
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    for (let i = 0; i < 10; i++) {
+      app.append(0, labelsFromRecord({ __name__: 'svc_requests_total', job: 'api', owner: 'jane.doe@example.com' }), now - (10 - i) * 15_000, i);
+    }
+    app.commit();
+    const range = await api.queryRange(w.workspaceId, { query: 'svc_requests_total', start: now / 1000 - 150, end: now / 1000, step: 15 });
+    expect(range.status).toBe('success');
+    if (range.status === 'success' && range.data.resultType === 'matrix') {
+      expect(range.data.result).toHaveLength(1);
+      expect(range.data.result[0]!.metric.job).toBe('api');
+      expect(range.data.result[0]!.values.at(-1)![1]).toBe('9');
+    } else throw new Error('expected a matrix');
+    const instant = await api.query(w.workspaceId, { query: 'sum(svc_requests_total)', time: now / 1000 });
+    expect(instant).toMatchObject({ status: 'success', data: { resultType: 'vector', result: [{ value: [now / 1000, '9'] }] } });
+    expect(await api.query(w.workspaceId, { query: 'rate(svc_requests_total[1m]' })).toMatchObject({ status: 'error', errorType: 'bad_data' });
+    expect(await api.checkQuery('sum(rate(x[5m]))')).toEqual([]);
+    const issues = await api.checkQuery('sum(rate(x[5m])');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.from).toBeGreaterThan(0);
+    expect(await api.metricNames(w.workspaceId)).toEqual(['svc_requests_total']);
+    expect((await api.describeWorkspace(w.workspaceId)).activeSeries).toBe(1);
+
+    const findings = await api.piiFindings();
+    const email = findings.find((f) => f.workspaceId === w.workspaceId && f.kind === 'email');
+    expect(email).toMatchObject({ labelName: 'owner', inName: false });
+    expect(email!.example).not.toContain('jane.doe@example.com');
+  });
+
+  it('counts rejected samples per reason through the served appliance', async () => {
+    const w = await api.createWorkspace({ alias: 'rejects' });
+    const app = runtime.served.store(w.workspaceId).appender();
+    const labels = labelsFromRecord({ __name__: 'ooo_metric' });
+    const t = Date.now();
+    app.append(0, labels, t, 1);
+    app.commit();
+    expect(() => app.append(0, labels, t - 3_600_000, 2)).toThrow();
+    app.commit();
+    const end = Math.ceil(Date.now() / 1000) + 15;
+    const stats = await api.workspaceStats(w.workspaceId, { start: end - 300, end, step: 15 });
+    expect(stats.timestamps.length).toBeGreaterThan(10);
+    const reasons = stats.rejected.map((r) => r.reason);
+    expect(reasons.length).toBe(1);
+    expect(stats.rejected[0]!.values.some((v) => (v ?? 0) > 0)).toBe(true);
+  });
+
+  it('runs the plaintext self-test: passes on encrypted data, fails on a file in clear', async () => {
+    expect((await api.startSelfTest()).state).toBe('running');
+    const passed = await until(() => api.selfTestProgress());
+    expect(passed.state, passed.message).toBe('passed');
+    expect(passed.filesScanned).toBe(passed.filesTotal);
+    expect(passed.filesTotal).toBeGreaterThan(3);
+    const items = await api.checklist();
+    expect(items.find((i) => i.id === 'plaintext-scan')!.status).toBe('pass');
+
+    // A fault that cannot be produced through the appliance itself: customer data written in clear.
+    writeFileSync(join(dataDir, 'leak.txt'), 'svc_requests_total owner=jane.doe@example.com');
+    await api.startSelfTest();
+    const failed = await until(() => api.selfTestProgress());
+    expect(failed.state).toBe('failed');
+    expect(failed.findings).toEqual(['leak.txt']);
+    expect((await api.checklist()).find((i) => i.id === 'plaintext-scan')!.status).toBe('fail');
+    rmSync(join(dataDir, 'leak.txt'));
+  });
+
+  it('lists every checklist item with a status and evidence, and the settings', async () => {
+    const items = await api.checklist();
+    expect(items.map((i) => i.id)).toEqual(expect.arrayContaining(['master-key', 'tls', 'tokens', 'console-mfa', 'activity-log', 'plaintext-scan', 'pii']));
+    for (const i of items) {
+      expect(['pass', 'warn', 'fail']).toContain(i.status);
+      expect(i.evidence.length).toBeGreaterThan(5);
+    }
+    const s = await api.getSettings();
+    expect(s.masterKey.kind).toBe('keychain');
+    expect(s.console).toEqual({ passwordSet: false, mfaEnabled: false });
+    expect(s.listenUrl).toBe('https://localhost:9443');
+  });
+});
