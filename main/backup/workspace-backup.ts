@@ -10,6 +10,7 @@ import type { Appender } from '../tsdb/types';
 import { readBackupFile, writeBackupFile } from './backup-file';
 import type { KdfParams } from './frames';
 import { dumpWorkspace, type BackupManifest } from './payload';
+import type { IngestRules } from '../discovery/ingest-rules';
 
 export interface BackupProgress {
   readonly phase: 'backup' | 'verify' | 'restore';
@@ -28,7 +29,7 @@ export interface BackupResult {
 export interface BackupOptions {
   readonly kdf?: KdfParams;
   readonly onProgress?: (p: BackupProgress) => void;
-  /** Extra settings to carry (retention, ingest rules), restored by the caller. */
+  /** Extra settings to carry besides retention and ingest rules. */
   readonly settings?: Readonly<Record<string, unknown>>;
 }
 
@@ -40,7 +41,7 @@ export async function backupWorkspace(appliance: Appliance, workspaceId: string,
     version: 1,
     createdAt: new Date().toISOString(),
     workspace: { workspaceId: ws.workspaceId, alias: ws.alias, tags: ws.tags },
-    settings: opts.settings ?? {},
+    settings: { retentionDays: appliance.settings.retentionDays(workspaceId), ingestRules: appliance.ingestRules.get(workspaceId), ...opts.settings },
   };
   let series = 0, samples = 0, bytes = 0;
   const report = () => opts.onProgress?.({ phase: 'backup', series, samples, bytes });
@@ -124,6 +125,9 @@ export async function restoreWorkspace(appliance: Appliance, inPath: string, pas
   }
   const ws = appliance.control.createWorkspace({ alias: checked.manifest.workspace.alias, tags: checked.manifest.workspace.tags }, actor);
   try {
+    const { retentionDays, ingestRules } = checked.manifest.settings as { retentionDays?: number | null; ingestRules?: IngestRules };
+    if (typeof retentionDays === 'number') appliance.settings.setRetentionDays(ws.workspaceId, retentionDays);
+    if (ingestRules) appliance.ingestRules.set(ws.workspaceId, ingestRules);
     const loaded = await loadBackup(inPath, passphrase, appliance.store(ws.workspaceId).appender(), opts.onProgress);
     if (loaded.series !== checked.series || loaded.samples !== checked.samples) throw new Error('the backup file changed while it was being restored');
     appliance.activity.append({ action: 'workspace.restore', outcome: 'ok', actor, workspaceId: ws.workspaceId, detail: `from backup of ${original}: ${loaded.series} series, ${loaded.samples} samples` });

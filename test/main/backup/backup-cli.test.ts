@@ -1,0 +1,75 @@
+// `ampule backup` / `ampule restore` end to end on a real data directory: settings travel with the
+// data, a restore lands in a new workspace, and a bad file or passphrase restores nothing.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../../main/cli/index';
+import { openAppliance } from '../../../main/core/open-appliance';
+import { labelsFromRecord } from '../../../shared/labels';
+
+let dir: string;
+let keyFile: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ampule-backup-cli-'));
+  keyFile = join(dir, 'master.key');
+  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function run(env: Record<string, string>, ...argv: string[]) {
+  const out: string[] = [], err: string[] = [];
+  const status = await main([...argv, '--data-dir', join(dir, 'data'), '--master-key-file', keyFile], { out: (l) => out.push(l), err: (l) => err.push(l), env });
+  return { status, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('ampule backup / restore', () => {
+  it('round-trips a workspace with its settings into a new workspace; refuses bad input', async () => {
+    const app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
+    const ws = app.control.createWorkspace({ alias: 'orders', tags: { env: 'prod' } }).workspaceId;
+    app.settings.setRetentionDays(ws, 42);
+    app.ingestRules.set(ws, { drop: ['pod'], hash: [] });
+    const a = app.store(ws).appender();
+    const t0 = Date.now() - 3600_000;
+    for (let i = 0; i < 100; i++) a.append(0, labelsFromRecord({ __name__: 'orders_total', shop: `s${i % 5}` }), t0 + i * 1000, i);
+    a.commit();
+    app.close();
+
+    const env = { AMPULE_BACKUP_PASSPHRASE: 'correct horse battery staple' };
+    const file = join(dir, 'orders.ampbak');
+    expect(await run({ AMPULE_BACKUP_PASSPHRASE: 'short' }, 'backup', '--workspace', ws, '--out', file)).toMatchObject({ status: 2, err: expect.stringContaining('at least 12') });
+    const b = await run(env, 'backup', '--workspace', ws, '--out', file);
+    expect(b).toMatchObject({ status: 0, err: expect.stringMatching(/backup: 5 series, 100 samples/) });
+    expect(readFileSync(file).includes(Buffer.from('orders_total'))).toBe(false);
+
+    expect(await run(env, 'restore', file)).toMatchObject({ status: 1, err: expect.stringContaining('still exists') });
+    expect(await run({ AMPULE_BACKUP_PASSPHRASE: 'wrong passphrase!!' }, 'restore', file, '--as-new')).toMatchObject({ status: 1, err: expect.stringMatching(/wrong passphrase.*Nothing was restored/) });
+    const damaged = Buffer.from(readFileSync(file));
+    damaged[damaged.length - 20]! ^= 1;
+    writeFileSync(join(dir, 'bad.ampbak'), damaged);
+    expect(await run(env, 'restore', join(dir, 'bad.ampbak'), '--as-new')).toMatchObject({ status: 1, err: expect.stringContaining('damaged') });
+    const pf = join(dir, 'pass.txt');
+    writeFileSync(pf, 'correct horse battery staple\n', { mode: 0o600 });
+    let listed = await run({}, 'workspace', 'list', '--json');
+    expect(JSON.parse(listed.out)).toHaveLength(1); // nothing was half-restored
+
+    const r = await run({}, 'restore', file, '--as-new', '--passphrase-file', pf, '--json');
+    expect(r.status).toBe(0);
+    const restored = JSON.parse(r.out) as { workspaceId: string; originalWorkspaceId: string; samples: number };
+    expect(restored).toMatchObject({ originalWorkspaceId: ws, samples: 100 });
+    expect(restored.workspaceId).not.toBe(ws);
+
+    const again = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
+    const all = [{ type: '=' as const, name: '__name__', value: 'orders_total' }];
+    const src = again.store(ws).querier().select(all, 0, Date.now());
+    const dst = again.store(restored.workspaceId).querier().select(all, 0, Date.now());
+    expect(JSON.stringify(dst.map((s) => [s.labels, [...s.timestamps], [...s.values]]))).toBe(JSON.stringify(src.map((s) => [s.labels, [...s.timestamps], [...s.values]])));
+    expect(again.control.describeWorkspace(restored.workspaceId)).toMatchObject({ alias: 'orders', tags: { env: 'prod' } });
+    expect(again.settings.retentionDays(restored.workspaceId)).toBe(42);
+    expect(again.ingestRules.get(restored.workspaceId)).toEqual({ drop: ['pod'], hash: [] });
+    again.close();
+    listed = await run({}, 'audit', 'export', '--json');
+    expect(listed.out).toContain('workspace.restore');
+  }, 60_000);
+});
