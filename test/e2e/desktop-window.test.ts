@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { isApiMethod, type ApiResult } from '../../shared/api';
+import { API_METHODS, isApiMethod, type ApiResult } from '../../shared/api';
 import { serveAppRequest } from '../../main/app/app-protocol';
 import { startCoreThread, type CoreThread } from '../../main/app/core-client';
 import { handleApiCall } from '../../main/app/ipc';
@@ -102,7 +102,11 @@ describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, 
   it('starts on the workspaces page through window.ampule', async () => {
     await page.goto(`${origin}/index.html`);
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
-    expect(await page.evaluate(() => Object.isFrozen(window.ampule) && typeof (window as { require?: unknown }).require)).toBe('undefined');
+    const inside = await page.evaluate(() => {
+      const w = window as unknown as { ampule: object; require?: unknown };
+      return { frozen: Object.isFrozen(w.ampule), require: typeof w.require, methods: Object.keys(w.ampule).length };
+    });
+    expect(inside).toEqual({ frozen: true, require: 'undefined', methods: API_METHODS.length });
   });
 
   it('creates a workspace and a token', async () => {
