@@ -1,26 +1,54 @@
 // GET|POST …/api/v1/<endpoint>: gathers the parameters (query string, plus a form body for POST, as
-// Prometheus accepts) and answers with the Prometheus HTTP API of the workspace's store.
+// Prometheus accepts) and answers with the Prometheus HTTP API of the workspace's store; and the
+// admin endpoint POST|PUT …/api/v1/admin/tsdb/delete_series (admin scope).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
+import type { ActivityLog } from '../audit/activity-log';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
 import { handlePromApi } from '../query/api';
+import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
 /** Form bodies are small: a PromQL expression and a few parameters. */
 export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
 
+/** The query string plus, for POST and PUT, a form-encoded body. */
+async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL): Promise<URLSearchParams> {
+  const params = new URLSearchParams(url.searchParams);
+  if (req.method === 'POST' || req.method === 'PUT') {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const body = await readBody(req, res, MAX_QUERY_BODY_BYTES);
+    if (body.length > 0) {
+      if (type !== 'application/x-www-form-urlencoded') throw new HttpError(415, `${req.method} parameters must be sent as application/x-www-form-urlencoded`);
+      for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+    }
+  }
+  return params;
+}
+
 export function queryHandler(store: (workspaceId: string) => WorkspaceStore): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
-    const params = new URLSearchParams(url.searchParams);
-    if (req.method === 'POST') {
-      const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-      const body = await readBody(req, res, MAX_QUERY_BODY_BYTES);
-      if (body.length > 0) {
-        if (type !== 'application/x-www-form-urlencoded') throw new HttpError(415, 'POST parameters must be sent as application/x-www-form-urlencoded');
-        for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
-      }
-    }
+    const params = await requestParams(req, res, url);
     const result = await handlePromApi(apiPath, params, store(workspaceId).querier());
     sendJson(res, result.status, result.body);
+  };
+}
+
+export const DELETE_SERIES_PATH = 'admin/tsdb/delete_series';
+
+export function deleteSeriesHandler(
+  store: (workspaceId: string) => WorkspaceStore,
+  activity: ActivityLog,
+): (req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string) => Promise<void> {
+  return async (req, res, workspaceId, url, actor) => {
+    const params = await requestParams(req, res, url);
+    try {
+      deleteSeriesRequest(params, store(workspaceId), activity, actor);
+    } catch (e) {
+      if (e instanceof DeleteRequestError) throw new HttpError(400, e.message);
+      throw e;
+    }
+    res.writeHead(204, { 'Cache-Control': 'no-store' });
+    res.end();
   };
 }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthError, authenticate, authorize, refuseCredentialsInUrl, type CredentialChecker, type Principal } from './auth';
 import { HttpError, sendJson } from './errors';
+import { DELETE_SERIES_PATH } from './query';
 import type { HttpHandler } from './types';
 import type { Scope } from '../control/types';
 
@@ -11,6 +12,8 @@ export interface ApiHandlers {
   remoteWrite(req: IncomingMessage, res: ServerResponse, workspaceId: string): Promise<void>;
   /** `apiPath` is what follows /api/v1/, e.g. 'query_range' or 'label/job/values'. */
   query(req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL): Promise<void>;
+  /** POST|PUT admin/tsdb/delete_series (admin scope); `actor` names the credential for the activity log. */
+  deleteSeries?(req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string): Promise<void>;
 }
 
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/api\/v1\/(.+)$/;
@@ -44,8 +47,9 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
     else throw new HttpError(404, `no such endpoint: ${path.slice(0, 200)}`);
 
     const isWrite = ws ? apiPath === 'remote_write' : apiPath === 'write';
-    const scope: Scope = isWrite ? 'remote_write' : 'query';
-    const route = isWrite ? 'remote_write' : 'query';
+    const isDelete = apiPath === 'admin/tsdb/delete_series' && !!handlers.deleteSeries;
+    const scope: Scope = isWrite ? 'remote_write' : isDelete ? 'admin' : 'query';
+    const route = isWrite ? 'remote_write' : isDelete ? 'admin' : 'query';
     let principal: Principal;
     try {
       principal = authorize(authenticate(req, control), pathWorkspace, scope);
@@ -63,6 +67,9 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
     if (isWrite) {
       allowMethods(req, ['POST']);
       await handlers.remoteWrite(req, res, principal.workspaceId);
+    } else if (isDelete) {
+      allowMethods(req, ['POST', 'PUT']);
+      await handlers.deleteSeries!(req, res, principal.workspaceId, url, principal.actor);
     } else {
       allowMethods(req, ['GET', 'POST']);
       await handlers.query(req, res, principal.workspaceId, apiPath, url);

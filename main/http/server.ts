@@ -11,14 +11,14 @@ import { DEFAULT_LIMITS } from '../ingest/limits';
 import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
-import { queryHandler } from './query';
+import { deleteSeriesHandler, queryHandler } from './query';
 import { remoteWriteHandler } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
 import type { ServerHandle } from './types';
 
 /** What the server needs of an open appliance. */
-export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity'>;
+export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity' | 'ingestRules' | 'discovery'>;
 
 export interface ServerOptions {
   readonly host?: string;
@@ -53,6 +53,11 @@ export const CIPHERS = [
 
 function secureContext(certPem: string, keyPem: string, clientCaPem: string | null): SecureContextOptions {
   return { cert: certPem, key: keyPem, minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true, ...(clientCaPem ? { ca: clientCaPem } : {}) };
+}
+
+/** The route of a request, for the log: no workspace id, nothing token-shaped, bounded length. */
+function logSafePath(path: string): string {
+  return path.replace(/^\/workspaces\/[^/]+/, '/workspaces/…').replace(/amp_[A-Za-z0-9_-]*/g, 'amp_…').slice(0, 100);
 }
 
 function describeError(e: unknown): string {
@@ -95,7 +100,11 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
   const router = new Router(
     apiRoutes(
       appliance.control,
-      { remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime() }), query: queryHandler(store) },
+      {
+        remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime(), rules: (ws) => appliance.ingestRules.compiled(ws), onNewSeries: (ws, l) => appliance.discovery.observeNewSeries(ws, [l]) }),
+        query: queryHandler(store),
+        deleteSeries: deleteSeriesHandler(store, appliance.activity),
+      },
       (e, req, route, pathWorkspace) => {
         // Bad tokens are already logged by the control plane; the activity log aggregates floods.
         if (e.reason === 'token') return;
@@ -126,7 +135,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     } catch (e) {
       if (e instanceof HttpError) sendError(res, e.status, e.message, e.headers, e.closeConnection);
       else {
-        log(`ampule serve: internal error on ${req.method} ${path.startsWith('/workspaces/') ? '/workspaces/…' : path.slice(0, 100)}: ${describeError(e)}`);
+        log(`ampule serve: internal error on ${req.method} ${logSafePath(path)}: ${describeError(e)}`);
         sendError(res, 500, 'internal server error; the server log has the details');
       }
     }

@@ -141,6 +141,26 @@ describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
     expect(status).toBe(413);
   });
 
+  it('deletes series through the admin API with an admin-scoped token only', async () => {
+    const t0 = Date.now() - 10_000;
+    const body = snappy(encodeV1(series('to-delete', 2, t0)));
+    expect((await send(h, { method: 'POST', path: path(), headers: { ...RW_HEADERS, ...bearer(writer) }, body })).status).toBe(204);
+    const del = (token: string) =>
+      send(h, {
+        method: 'POST',
+        path: `/workspaces/${h.wsA}/api/v1/admin/tsdb/delete_series`,
+        headers: { ...bearer(token), 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: `match[]=${encodeURIComponent('{job="to-delete"}')}`,
+      });
+    expect((await del(reader)).status).toBe(403);
+    const bad = await send(h, { method: 'POST', path: `/workspaces/${h.wsA}/api/v1/admin/tsdb/delete_series`, headers: bearer(h.token(h.wsA, ['admin'])) });
+    expect(bad.status).toBe(400);
+    const ok = await del(h.token(h.wsA, ['admin']));
+    expect(ok.status).toBe(204);
+    const q = await send(h, { path: `/workspaces/${h.wsA}/api/v1/series?match[]=${encodeURIComponent('{job="to-delete"}')}`, headers: bearer(reader) });
+    expect(q.json().data).toEqual([]);
+  });
+
   it('answers 429 with Retry-After when the ingestion rate is exceeded', async () => {
     h.appliance.control.setLimits(h.wsB, { ingestionRate: 1, ingestionBurst: 10 });
     const w = h.token(h.wsB, ['remote_write']);
