@@ -153,6 +153,15 @@ class AppendSink implements SeriesSink {
   }
 
   private newSeries(hash: number, key: string, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
+    const count = source.labelCount();
+    if (count > this.limits.labelsPerSeries) {
+      // Refused before decoding thousands of strings; the first few name the series.
+      const first = source.labels(3);
+      this.reject('label_limit', samples + histograms, () =>
+        `series ${first ? describeSeries(first) : '(not UTF-8)'}…: has ${count} labels, over the limit labelsPerSeries=${this.limits.labelsPerSeries}`,
+      );
+      return null;
+    }
     const labels = source.labels();
     if (labels === null) {
       this.reject('invalid_labels', samples + histograms, () => 'a series has a label name or value that is not valid UTF-8');

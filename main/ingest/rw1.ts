@@ -145,11 +145,15 @@ class V1Labels implements LabelSource {
     return sink.series(scratch.buf, 0, scratch.length, this, samples, histograms);
   }
 
-  labels(): Label[] | null {
+  labelCount(): number {
+    return this.n / 2;
+  }
+
+  labels(max = Infinity): Label[] | null {
     const r = this.r;
     const saved = r.pos;
     const out: Label[] = [];
-    for (let i = 0; i < this.n; i += 2) {
+    for (let i = 0; i < this.n && out.length < max; i += 2) {
       // Skip the field's tag and length to reach the Label message body.
       r.pos = this.ranges[i]!;
       const end = this.ranges[i + 1]!;

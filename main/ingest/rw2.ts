@@ -156,9 +156,13 @@ class V2Labels implements LabelSource {
     return sink.series(scratch.buf, 0, scratch.length, this, samples, histograms);
   }
 
-  labels(): Label[] | null {
+  labelCount(): number {
+    return this.n / 2;
+  }
+
+  labels(max = Infinity): Label[] | null {
     const out: Label[] = [];
-    for (let i = 0; i < this.n; i += 2) {
+    for (let i = 0; i < this.n && out.length < max; i += 2) {
       const name = this.text(this.refs[i]!);
       const value = this.text(this.refs[i + 1]!);
       if (name === null || value === null) return null;

@@ -5,8 +5,10 @@ import { isUtf8 } from 'node:buffer';
 import type { Label } from '../../shared/labels';
 
 export interface LabelSource {
-  /** The series' labels as sent (not yet validated); null when a string is not valid UTF-8. */
-  labels(): Label[] | null;
+  /** How many labels the series has, known without decoding them. */
+  labelCount(): number;
+  /** The first `max` of the series' labels as sent (not yet validated); null when a string is not valid UTF-8. */
+  labels(max?: number): Label[] | null;
 }
 
 export interface SeriesSink {

@@ -13,6 +13,7 @@ import { newTokenBucket, type TokenBucket } from './limits';
  */
 export const ACTIVE_SERIES_GENERATION_MS = 60 * 60 * 1000;
 const INTERN_MAX = 1 << 20;
+const INTERN_MAX_LENGTH = 128;
 /** Longer collision chains are not extended (a sender crafting collisions only loses caching). */
 const CHAIN_MAX = 8;
 
@@ -148,8 +149,12 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
   return (h ^ (h >>> 16)) & 0x3fffffff;
 }
 
-/** One shared copy of each label string, so a million series do not hold a million "job"s. */
+/**
+ * One shared copy of each label string, so a million series do not hold a million "job"s. Long
+ * strings are rarely shared and would let a sender pin memory here, so they are left alone.
+ */
 export function intern(state: IngestState, s: string): string {
+  if (s.length > INTERN_MAX_LENGTH) return s;
   const have = state.strings.get(s);
   if (have !== undefined) return have;
   if (state.strings.size >= INTERN_MAX) state.strings.clear();

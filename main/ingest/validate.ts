@@ -14,7 +14,8 @@ export interface LabelProblem {
 }
 
 /**
- * Checks one series' labels. `utf8Names` allows any UTF-8 metric and label names (remote write
+ * Checks one series' labels (their count against labelsPerSeries is checked before they are
+ * decoded, in remote-write.ts). `utf8Names` allows any UTF-8 metric and label names (remote write
  * 2.0); otherwise the classic Prometheus character sets apply. Returns null when valid.
  */
 export function checkLabels(labels: Labels, utf8Names: boolean, limits: WorkspaceLimits): LabelProblem | null {
@@ -22,9 +23,6 @@ export function checkLabels(labels: Labels, utf8Names: boolean, limits: Workspac
     reason,
     message: `series ${describeSeries(labels)}: ${rule}`,
   });
-  if (labels.length > limits.labelsPerSeries) {
-    return bad('label_limit', `has ${labels.length} labels, over the limit labelsPerSeries=${limits.labelsPerSeries}`);
-  }
   let metricName: string | undefined;
   for (let i = 0; i < labels.length; i++) {
     const { name, value } = labels[i]!;

@@ -135,7 +135,7 @@ describe('validation and partial acceptance', () => {
     expect(res.status).toBe(400);
     expect(res.samplesWritten).toBe(1);
     expect(res.rejected).toEqual([{ reason: 'label_limit', count: 3 }]);
-    expect(res.message).toContain('has 4 labels, over the limit labelsPerSeries=3');
+    expect(res.message).toContain('series many{a="1", b="2"}…: has 4 labels, over the limit labelsPerSeries=3');
     expect(res.message).toContain('label name of 11 bytes is over the limit labelNameLength=10');
     expect(res.message).toContain('value of label "a" is 22 bytes, over the limit labelValueLength=20');
   });
