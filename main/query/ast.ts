@@ -94,6 +94,9 @@ export interface VectorMatching {
   include: string[];
   /** Whether the query spelled out on/ignoring (for the printer). */
   explicit: boolean;
+  /** fill_left(v)/fill_right(v) (experimental): value used for a missing left/right sample. */
+  fillLeft: number | null;
+  fillRight: number | null;
 }
 
 export interface BinaryExpr {

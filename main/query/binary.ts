@@ -108,13 +108,18 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
     default:
       break;
   }
-  if (lhs.length === 0 || rhs.length === 0) return [];
   let one = rhs, many = lhs;
   const swapped = m.card === 'one-to-many';
   if (swapped) {
     one = lhs;
     many = rhs;
   }
+  // Fill values (experimental): as in Prometheus, fill_right stands in for a missing "one" sample
+  // and fill_left for a missing "many" sample, also after group_right swapped the sides.
+  const fillOne = m.fillRight;
+  const fillMany = m.fillLeft;
+  if (many.length === 0 && (one.length === 0 || fillMany === null)) return [];
+  if (one.length === 0 && fillOne === null) return [];
   const oneBySig = new Map<string, Sample>();
   for (const s of one) {
     const sig = signature(s.metric, m);
@@ -131,10 +136,7 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
   const out: Sample[] = [];
   const matchedOne = new Set<string>();
   const matchedMany = new Map<string, Set<string>>();
-  for (const ms of many) {
-    const sig = signature(ms.metric, m);
-    const os = oneBySig.get(sig);
-    if (!os) continue;
+  const apply = (ms: Sample, os: Sample, sig: string): void => {
     const [lf, rf] = swapped ? [os.f, ms.f] : [ms.f, os.f];
     const [v, keep] = scalarOp(e.op, lf, rf);
     const metric = memoResultMetric(e, ms.metric, os.metric);
@@ -151,9 +153,21 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
     let f = v;
     if (COMPARISON_OPS.has(e.op)) {
       if (e.returnBool) f = keep ? 1 : 0;
-      else if (!keep) continue;
+      else if (!keep) return;
     }
     out.push({ metric, f, t: ms.t, dropName: e.returnBool });
+  };
+  for (const ms of many) {
+    const sig = signature(ms.metric, m);
+    const os = oneBySig.get(sig) ?? (fillOne === null ? null : { metric: matchLabels(ms.metric, m), f: fillOne, t: ms.t, dropName: false });
+    if (os) apply(ms, os, sig);
+  }
+  if (fillMany !== null) {
+    for (const os of one) {
+      const sig = signature(os.metric, m);
+      if (matchedOne.has(sig) || (matchedMany.get(sig)?.size ?? 0) > 0) continue;
+      apply({ metric: matchLabels(os.metric, m), f: fillMany, t: os.t, dropName: false }, os, sig);
+    }
   }
   return out;
 }

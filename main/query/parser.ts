@@ -6,7 +6,7 @@ import { parser as lezer } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types';
 import {
-  type AggregateOp, type BinaryOp, type Expr, type PosRange, type ValueType, type VectorSelector,
+  type AggregateOp, type BinaryOp, type Expr, type PosRange, type ValueType, type VectorMatching, type VectorSelector,
   COMPARISON_OPS, FUNCTIONS, SET_OPS, exprType,
 } from './ast';
 import { parseDuration, parseNumber } from './durations';
@@ -228,11 +228,18 @@ class Converter {
     const exprs = kids.filter((c) => c.type.is('Expr'));
     const opNode = kids.find((c) => c.name in BINARY_OPS);
     if (!opNode || exprs.length !== 2) this.err(`unsupported operator in ${JSON.stringify(this.text(n))}`, this.pos(n));
-    if (kids.some((c) => c.name === 'FillModifier')) this.err('fill modifiers are not supported', this.pos(n));
     const op = BINARY_OPS[opNode.name]!;
+    let fillLeft: number | null = null, fillRight: number | null = null;
+    const fm = kids.find((c) => c.name === 'FillModifier');
+    for (const clause of fm ? this.children(fm) : []) {
+      const lit = clause.getChild('NumberDurationLiteral')!;
+      const v = this.number(this.text(lit), this.pos(lit));
+      if (clause.name !== 'FillRightClause') fillLeft = v;
+      if (clause.name !== 'FillLeftClause') fillRight = v;
+    }
     const returnBool = kids.some((c) => c.name === 'BoolModifier');
     const mm = kids.find((c) => c.name === 'MatchingModifierClause');
-    let matching = null;
+    let matching: VectorMatching | null = null;
     if (mm) {
       const parts = this.children(mm);
       const groups = mm.getChildren('GroupingLabels');
@@ -241,7 +248,10 @@ class Converter {
       matching = {
         card: groupNode ? (groupNode.name === 'GroupLeft' ? 'many-to-one' : 'one-to-many') : 'one-to-one',
         on, labels: this.groupingLabels(groups[0]!), include: groups[1] ? this.groupingLabels(groups[1]) : [], explicit: true,
-      } as const;
+        fillLeft, fillRight,
+      };
+    } else if (fm) {
+      matching = { card: 'one-to-one', on: false, labels: [], include: [], explicit: false, fillLeft, fillRight };
     }
     return { kind: 'binary', op, lhs: this.expr(exprs[0]!), rhs: this.expr(exprs[1]!), returnBool, matching, pos: this.pos(n) };
   }
@@ -412,8 +422,9 @@ class Converter {
           this.err(`set operator ${JSON.stringify(e.op)} not allowed in binary scalar expression`, e.pos);
         }
         if (lt === 'vector' && rt === 'vector') {
-          const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [], explicit: false };
+          const m = e.matching ?? { card: 'one-to-one', on: false, labels: [], include: [], explicit: false, fillLeft: null, fillRight: null };
           if (SET_OPS.has(e.op)) {
+            if (m.fillLeft !== null || m.fillRight !== null) this.err('filling in missing series not allowed for set operators', e.pos);
             if (m.card === 'many-to-one' || m.card === 'one-to-many') this.err(`no grouping allowed for ${JSON.stringify(e.op)} operation`, e.pos);
             m.card = 'many-to-many';
           }
@@ -422,6 +433,7 @@ class Converter {
           }
           e.matching = m;
         } else if (e.matching) {
+          if (e.matching.fillLeft !== null || e.matching.fillRight !== null) this.err('filling in missing series only allowed between instant vectors', e.pos);
           this.err('vector matching only allowed between instant vectors', e.pos);
         }
         return;

@@ -28,6 +28,11 @@ export function printExpr(e: Expr): string {
           mods += ` ${m.card === 'many-to-one' ? 'group_left' : 'group_right'}(${m.include.map(printLabelName).join(', ')})`;
         }
       }
+      if (m && m.fillLeft !== null && m.fillRight !== null && Object.is(m.fillLeft, m.fillRight)) mods += ` fill(${formatNumber(m.fillLeft)})`;
+      else {
+        if (m && m.fillLeft !== null) mods += ` fill_left(${formatNumber(m.fillLeft)})`;
+        if (m && m.fillRight !== null) mods += ` fill_right(${formatNumber(m.fillRight)})`;
+      }
       return `${printExpr(e.lhs)} ${e.op}${mods} ${printExpr(e.rhs)}`;
     }
     case 'unary': return `${e.op}${printExpr(e.expr)}`;
