@@ -240,16 +240,22 @@ function createTray(actions: MenuActions): Tray | null {
     t.setToolTip(line);
     t.setContextMenu(Menu.buildFromTemplate(trayMenuTemplate(line, actions)));
   };
-  render(statusLine(null));
-  t.on('click', () => actions.show());
-  const timer = setInterval(() => {
+  const refresh = () => {
     const c = core;
     if (!c) return;
-    c.client.status().then(
-      (s) => render(statusLine(s)),
-      (e: unknown) => render(statusLine(null, e instanceof ApiError && e.kind !== 'unavailable' ? 'core error' : 'starting…')),
-    );
-  }, STATUS_EVERY_MS);
+    // Only after the core is open: before that a status request would just say 'not open'.
+    void c.opened.then((opened) => {
+      if (!opened.ok) return render(statusLine(null, 'could not open the data'));
+      c.client.status().then(
+        (s) => render(statusLine(s)),
+        (e: unknown) => render(statusLine(null, e instanceof ApiError && e.kind !== 'unavailable' ? 'core error' : 'core stopped')),
+      );
+    });
+  };
+  render(statusLine(null));
+  refresh();
+  t.on('click', () => actions.show());
+  const timer = setInterval(refresh, STATUS_EVERY_MS);
   app.once('will-quit', () => {
     clearInterval(timer);
     t.destroy();
