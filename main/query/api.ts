@@ -73,14 +73,14 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
       const [start, end] = timeRange(params);
       const seen = new Map<string, Labels>();
       for (const ms of sets) for (const l of querier.series(ms, start, end)) seen.set(JSON.stringify(l), l);
-      return ok([...seen.values()].map(labelsToRecord));
+      return limited([...seen.values()].map(labelsToRecord), params);
     }
     case 'labels': {
       const sets = matchSets(params, false);
       const names = new Set<string>();
       if (sets.length === 0) for (const n of querier.labelNames()) names.add(n);
       for (const ms of sets) for (const n of querier.labelNames(ms)) names.add(n);
-      return ok([...names].sort());
+      return limited([...names].sort(), params);
     }
     case 'metadata': return ok({});
     case 'query_exemplars': {
@@ -104,11 +104,21 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
         const values = new Set<string>();
         if (sets.length === 0) for (const v of querier.labelValues(name)) values.add(v);
         for (const ms of sets) for (const v of querier.labelValues(name, ms)) values.add(v);
-        return ok([...values].sort());
+        return limited([...values].sort(), params);
       }
       throw new ApiError('not_found', `unknown API endpoint /api/v1/${path}`);
     }
   }
+}
+
+/** Applies the optional `limit` parameter, with Prometheus's truncation warning. */
+function limited(items: unknown[], params: URLSearchParams): PromApiResponse {
+  const raw = params.get('limit');
+  if (raw === null || raw === '') return ok(items);
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 0) throw new ApiError('bad_data', `invalid parameter "limit": cannot parse ${JSON.stringify(raw)}: invalid syntax`);
+  if (limit === 0 || items.length <= limit) return ok(items);
+  return ok(items.slice(0, limit), { warnings: ['results truncated due to limit'] });
 }
 
 function requireQuery(params: URLSearchParams): string {

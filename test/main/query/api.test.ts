@@ -49,6 +49,7 @@ describe('Prometheus HTTP API', () => {
     expect((await api('label/job/values')).body).toEqual({ status: 'success', data: ['api', 'db'] });
     expect((await api('label/instance/values', { 'match[]': '{job="db"}' })).body).toEqual({ status: 'success', data: ['c'] });
     expect((await api('label/__name__/values')).body).toEqual({ status: 'success', data: ['http_requests_total'] });
+    expect((await api('label/job/values', { limit: '1' })).body).toEqual({ status: 'success', data: ['api'], warnings: ['results truncated due to limit'] });
   });
 
   it('series with match[]', async () => {
