@@ -16,7 +16,16 @@ module.exports = {
   // An unpacked Electron of the same version, where the runtime cannot be downloaded.
   ...(process.env.ELECTRON_OVERRIDE_DIST_PATH ? { electronDist: process.env.ELECTRON_OVERRIDE_DIST_PATH } : {}),
   directories: { app: 'out/electron-app', output: 'out/installers', buildResources: 'build' },
-  files: ['dist/**', 'package.json', '!**/*.map', 'node_modules/**'],
+  files: [
+    'dist/**',
+    'package.json',
+    'node_modules/**',
+    '!**/*.map',
+    // better-sqlite3 at run time is its JS and one addon: not its sources or build leftovers.
+    '!node_modules/better-sqlite3/{deps,src}/**',
+    '!node_modules/better-sqlite3/build/{deps,Release/obj,Release/obj.target,Release/.deps}/**',
+    '!node_modules/better-sqlite3/build/{*.mk,Makefile,config.gypi,Release/*.a,Release/test_extension.node}',
+  ],
   asar: true,
   // Native addons must be real files on disk to be loaded.
   asarUnpack: ['node_modules/better-sqlite3/**', 'node_modules/@napi-rs/**', 'node_modules/bindings/**', 'node_modules/file-uri-to-path/**'],

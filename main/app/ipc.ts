@@ -45,12 +45,9 @@ export function senderInfo(event: IpcMainInvokeEvent): IpcSenderInfo {
   };
 }
 
-/** Registers one handler per API method; returns a function that removes them. */
-export function registerApiHandlers(ipcMain: IpcMain, trustedWebContentsId: () => number | null, route: ApiRoute): () => void {
+/** Registers one handler per API method, each checking its caller before anything else. */
+export function registerApiHandlers(ipcMain: IpcMain, trustedWebContentsId: () => number | null, route: ApiRoute): void {
   for (const method of API_METHODS) {
     ipcMain.handle(ipcChannel(method), (event, ...args: unknown[]) => handleApiCall(method, args, senderInfo(event), trustedWebContentsId(), route));
   }
-  return () => {
-    for (const method of API_METHODS) ipcMain.removeHandler(ipcChannel(method));
-  };
 }

@@ -59,6 +59,9 @@ describe.skipIf(skip !== null)('electron-builder packaging (stand-in Electron)',
     const natives = join(unpacked, 'resources', 'app.asar.unpacked', 'node_modules');
     expect(existsSync(join(natives, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'))).toBe(true);
     expect(existsSync(join(natives, '@napi-rs', 'keyring'))).toBe(true);
+    // Only what runs: no SQLite sources or build leftovers shipped.
+    for (const gone of ['deps', 'src', 'build/Release/obj.target', 'build/Release/test_extension.node', 'build/Makefile'])
+      expect(existsSync(join(natives, 'better-sqlite3', gone)), gone).toBe(false);
 
     const { getCurrentFuseWire, FuseV1Options } = require('@electron/fuses') as typeof import('@electron/fuses');
     const wire = await getCurrentFuseWire(join(unpacked, 'ampule'));
