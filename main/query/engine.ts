@@ -142,7 +142,7 @@ interface LoadedSeries {
   /** The samples without staleness markers (what range selections see). */
   rts: Float64Array;
   rfs: Float64Array;
-  /** The last range window [cursorLo, cursorHi) selected, ending at cursorRef. */
+  /** The last window [cursorLo, cursorHi) selected, ending at cursorRef (range selections use rts). */
   cursorRef: number;
   cursorLo: number;
   cursorHi: number;
@@ -308,7 +308,16 @@ export class Evaluator {
     const ref = this.refTime(vs, t);
     const out: Sample[] = [];
     for (const s of this.loaded.get(vs) ?? []) {
-      const i = upperBound(s.ts, ref) - 1;
+      // Same forward-sliding as range windows: cursorHi is the first sample after the last ref.
+      const ts = s.ts;
+      let hi: number;
+      if (ref >= s.cursorRef) {
+        hi = s.cursorHi;
+        while (hi < ts.length && ts[hi]! <= ref) hi++;
+      } else hi = upperBound(ts, ref);
+      s.cursorRef = ref;
+      s.cursorHi = hi;
+      const i = hi - 1;
       if (i < 0) continue;
       const st = s.ts[i]!;
       if (st <= ref - this.lookback) continue;
