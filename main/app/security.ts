@@ -14,7 +14,9 @@ export const APP_START_URL = `${APP_ORIGIN}/index.html`;
 export const PRIVILEGED_SCHEMES: readonly CustomScheme[] = [
   {
     scheme: APP_SCHEME,
-    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: false, bypassCSP: false, allowServiceWorkers: false, stream: false },
+    // corsEnabled lets the page load its own ES module script (fetched in CORS mode); no response
+    // carries Access-Control-Allow-Origin, so no other origin can read ours.
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true, bypassCSP: false, allowServiceWorkers: false, stream: false },
   },
 ];
 

@@ -72,6 +72,9 @@ describe('window options', () => {
 });
 
 describe('app:// scheme', () => {
+  it('answers no other origin: no CORS allowance on any response', () => {
+    expect(Object.keys(RESPONSE_HEADERS).some((h) => h.toLowerCase().startsWith('access-control-'))).toBe(false);
+  });
   it('is registered standard and secure, without CSP bypass or service workers', () => {
     expect(PRIVILEGED_SCHEMES).toHaveLength(1);
     const [s] = PRIVILEGED_SCHEMES;
