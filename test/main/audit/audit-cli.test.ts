@@ -55,6 +55,19 @@ describe('ampule audit', () => {
     expect(bad.err[0]).toMatch(/BROKEN at record 1: record 1 was edited/);
   });
 
+  it('stays verifiable and readable after a master-key rotation', async () => {
+    expect((await run('workspace', 'create', '--alias', 'before-rotation')).status).toBe(0);
+    const next = join(dir, 'next.key');
+    writeFileSync(next, randomBytes(32).toString('hex'), { mode: 0o600 });
+    expect((await run('key', 'rotate', '--new-master-key-file', next)).status).toBe(0);
+    keyFile = next;
+    const v = await run('audit', 'verify');
+    expect(v.status).toBe(0);
+    const records = (await run('audit', 'export', '--json')).out.map((l) => JSON.parse(l));
+    expect(records.map((r) => r.action)).toEqual(expect.arrayContaining(['workspace.create', 'key.rotate']));
+    expect(records.find((r) => r.action === 'key.rotate')).toMatchObject({ outcome: 'ok', detail: 'provider=file' });
+  });
+
   it('rejects a bad --since', async () => {
     const r = await run('audit', 'export', '--since', 'yesterday-ish');
     expect(r.status).toBe(2);
