@@ -164,7 +164,7 @@ class AppendSink implements SeriesSink {
     }
     const labels = source.labels();
     if (labels === null) {
-      this.reject('invalid_labels', samples + histograms, () => 'a series has a label name or value that is not valid UTF-8');
+      this.reject('invalid_labels', samples + histograms, () => 'a series has a label that is not valid UTF-8 or not a valid Label message');
       return null;
     }
     const problem = checkLabels(labels, this.utf8Names, this.limits);

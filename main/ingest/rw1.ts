@@ -50,16 +50,12 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
   while (r.pos < end) {
     r.tag(end);
     switch (r.field) {
-      case SERIES_LABELS: {
+      case SERIES_LABELS:
+        // Label messages are only looked into for a new series (V1Labels.labels), where a
+        // malformed one rejects that series; a known series' label bytes were valid before.
         r.expect(WIRE_LEN, 'TimeSeries.labels');
-        const e = r.lenEnd(end, 'TimeSeries.labels');
-        while (r.pos < e) {
-          r.tag(e);
-          if (r.field === LABEL_NAME || r.field === LABEL_VALUE) r.expect(WIRE_LEN, r.field === LABEL_NAME ? 'Label.name' : 'Label.value');
-          r.skip(e);
-        }
+        r.pos = r.lenEnd(end, 'TimeSeries.labels');
         break;
-      }
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
         scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
@@ -152,6 +148,18 @@ class V1Labels implements LabelSource {
   labels(max = Infinity): Label[] | null {
     const r = this.r;
     const saved = r.pos;
+    try {
+      return this.decode(max);
+    } catch (err) {
+      if (err instanceof ProtoError) return null;
+      throw err;
+    } finally {
+      r.pos = saved;
+    }
+  }
+
+  private decode(max: number): Label[] | null {
+    const r = this.r;
     const out: Label[] = [];
     for (let i = 0; i < this.n && out.length < max; i += 2) {
       // Skip the field's tag and length to reach the Label message body.
@@ -164,6 +172,7 @@ class V1Labels implements LabelSource {
       while (r.pos < end) {
         r.tag(end);
         if (r.field === LABEL_NAME || r.field === LABEL_VALUE) {
+          r.expect(WIRE_LEN, 'Label');
           const e = r.lenEnd(end, 'Label');
           const text = utf8Text(r.buf, r.pos, e, this.intern);
           if (r.field === LABEL_NAME) name = text;
@@ -171,13 +180,9 @@ class V1Labels implements LabelSource {
           r.pos = e;
         } else r.skip(end);
       }
-      if (name === null || value === null) {
-        r.pos = saved;
-        return null;
-      }
+      if (name === null || value === null) return null;
       out.push({ name, value });
     }
-    r.pos = saved;
     return out;
   }
 }

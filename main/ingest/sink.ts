@@ -7,7 +7,10 @@ import type { Label } from '../../shared/labels';
 export interface LabelSource {
   /** How many labels the series has, known without decoding them. */
   labelCount(): number;
-  /** The first `max` of the series' labels as sent (not yet validated); null when a string is not valid UTF-8. */
+  /**
+   * The first `max` of the series' labels as sent (not yet validated); null when a string is
+   * not valid UTF-8 or a label is not a valid Label message.
+   */
   labels(max?: number): Label[] | null;
 }
 

@@ -10,7 +10,8 @@
 //    and resident memory per active series.
 //
 // Knobs (environment): BENCH_SERIES=100000 BENCH_SAMPLES=2000000 BENCH_PER_REQUEST=2000
-// BENCH_CONNECTIONS=4, BENCH_PROFILE_DIR=DIR (CPU profile of ampule serve). Durability differs: Ampule answers 204 only after its log is committed;
+// BENCH_CONNECTIONS=4, BENCH_TARGETS=decode,ampule,prometheus,victoria-metrics (which parts run),
+// BENCH_PROFILE_DIR=DIR (CPU profile of ampule serve). Durability differs: Ampule answers 204 only after its log is committed;
 // Prometheus and VictoriaMetrics acknowledge before an fsync.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2_000_000);
 const PER_REQUEST = Number(process.env.BENCH_PER_REQUEST ?? 2000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
+const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'decode,ampule,prometheus,victoria-metrics').split(','));
 const ROUNDS = Math.ceil(SAMPLES / SERIES);
 const STEP_MS = 15_000;
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -338,24 +340,31 @@ async function main(): Promise<void> {
     const bytes = flat.reduce((n, b) => n + b.length, 0);
     console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
 
-    const microBodies = flat.slice(0, Math.min(flat.length, 200));
-    decodeBenchmark(microBodies, V1_TYPE, 'remote write 1.0');
-    const v2: Buffer[] = [];
-    for (let start = 0; start < Math.min(SERIES, 100 * PER_REQUEST); start += PER_REQUEST) {
-      const series: SeriesInput[] = [];
-      for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i }] });
-      v2.push(snappy(encodeV2(series)));
+    if (TARGETS.has('decode')) {
+      decodeBenchmark(flat.slice(0, Math.min(flat.length, 200)), V1_TYPE, 'remote write 1.0');
+      const v2: Buffer[] = [];
+      for (let start = 0; start < Math.min(SERIES, 100 * PER_REQUEST); start += PER_REQUEST) {
+        const series: SeriesInput[] = [];
+        for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i }] });
+        v2.push(snappy(encodeV2(series)));
+      }
+      decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
     }
-    decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
 
     const tls = selfSignedCert(dir);
     const results: { name: string; rate: number; cpu: number; rssPerSeries: number }[] = [];
-    for (const start of [startAmpule, startPrometheus, startVictoriaMetrics]) {
+    const starters: [string, (dir: string, tls: { cert: string; key: string }) => Promise<Target>][] = [
+      ['ampule', startAmpule],
+      ['prometheus', startPrometheus],
+      ['victoria-metrics', startVictoriaMetrics],
+    ];
+    for (const [name, start] of starters) {
+      if (!TARGETS.has(name)) continue;
       let target: Target;
       try {
         target = await start(dir, tls);
       } catch (e) {
-        console.log(`  skipped ${start.name.replace('start', '')}: ${(e as Error).message}`);
+        console.log(`  skipped ${name}: ${(e as Error).message}`);
         continue;
       }
       procs.push(target.proc);

@@ -120,7 +120,6 @@ describe('malformed protobuf (1.0)', () => {
       [new ProtoWriter().message(1, (ts) => ts.tag(2, 1).raw(Buffer.alloc(8))).finish(), 'TimeSeries.samples has wire type fixed64'],
       [new ProtoWriter().message(1, (ts) => ts.message(2, (s) => s.tag(1, 0).varint(1))).finish(), 'Sample.value has wire type varint, expected fixed64'],
       [new ProtoWriter().message(1, (ts) => ts.message(2, (s) => s.double(2, 1))).finish(), 'Sample.timestamp has wire type fixed64, expected varint'],
-      [new ProtoWriter().message(1, (ts) => ts.message(1, (l) => l.tag(1, 5).raw(Buffer.alloc(4)))).finish(), 'Label.name has wire type fixed32'],
       [new ProtoWriter().tag(7, 3).finish(), 'unsupported wire type start-group'],
       [new ProtoWriter().tag(7, 6).finish(), 'unsupported wire type 6'],
       [new ProtoWriter().tag(0, 0).varint(1).finish(), 'field number 0'],
@@ -129,6 +128,22 @@ describe('malformed protobuf (1.0)', () => {
       const { res } = send(raw);
       expect(res.status).toBe(400);
       expect(res.message).toContain(expected);
+    }
+  });
+
+  it('rejects a series whose Label message is malformed, keeping the others', () => {
+    const good = encodeV1([UP]);
+    for (const label of [
+      new ProtoWriter().tag(1, 5).raw(Buffer.alloc(4)), // name with wire type fixed32
+      new ProtoWriter().tag(1, 2).varint(50).raw(Buffer.from('up')), // name longer than its label
+      new ProtoWriter().raw(Buffer.from([0x0a, 0x80])), // truncated length varint
+    ]) {
+      const bad = new ProtoWriter().message(1, (ts) => ts.bytes(1, label.finish()).message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW))).finish();
+      const { res, appender } = send(Buffer.concat([bad, good]));
+      expect(res.status).toBe(400);
+      expect(res.samplesWritten).toBe(1);
+      expect(res.message).toContain('not a valid Label message');
+      expect(appender.find('up')).toBeDefined();
     }
   });
 
