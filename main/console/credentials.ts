@@ -1,11 +1,12 @@
 // The console's admin credentials: a scrypt password hash and, when MFA is on, the TOTP secret
 // sealed under a key derived from the master key. Kept in <data dir>/console-auth.json (0600);
 // read on every login, so `ampule console …` changes apply to a running server at once.
-import { hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+// The sealing cipher is the appliance's small-secrets cipher (Appliance.tlsKeys): its key is
+// wrapped by the master key and re-wrapped on rotation, so MFA survives a master-key rotation.
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCipher } from '../crypto/cipher';
-import type { Cipher, MasterKeyProvider } from '../crypto/types';
+import type { Cipher } from '../crypto/types';
 import { newTotpSecret, otpauthUri } from './totp';
 
 export const PASSWORD_MIN = 12;
@@ -16,7 +17,7 @@ interface CredentialsFile {
   readonly version: 1;
   /** scrypt$N$r$p$salt$hash (base64). */
   readonly password: string;
-  /** TOTP secret sealed with the console cipher (base64). */
+  /** TOTP secret sealed with the appliance's secrets cipher (base64). */
   readonly totpSealed?: string;
 }
 
@@ -58,13 +59,6 @@ export async function verifyPasswordHash(stored: string, password: string): Prom
   const expected = Buffer.from(hash, 'base64');
   const got = await scryptAsync(password, Buffer.from(salt, 'base64'), Number(n), Number(r), Number(p));
   return got.length === expected.length && timingSafeEqual(got, expected);
-}
-
-/** The cipher that seals the TOTP secret: HKDF of the master key, so the secret is never on disk in clear. */
-export function consoleCipher(masterKey: MasterKeyProvider): Cipher {
-  const key = masterKey.load();
-  if (!key) throw new Error('the master key does not exist yet: open the data directory once (ampule serve) first');
-  return createCipher(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'ampule console totp v1', 32)));
 }
 
 export interface ConsoleStatus {

@@ -26,7 +26,7 @@ export interface ConsoleOptions {
   readonly dataDir: string;
   /** The service the console's admin acts through. */
   readonly api: AmpuleApi;
-  /** Seals/opens the TOTP secret (derived from the master key). */
+  /** Opens the sealed TOTP secret (the appliance's secrets cipher). */
   readonly cipher: () => Cipher;
   /** Folder with the built renderer (index.html, app.js, style.css, uPlot.min.css). */
   readonly staticDir: string;

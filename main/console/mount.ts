@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import type { Appliance } from '../core/appliance';
 import type { Mountable } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
-import { consoleCipher } from './credentials';
 import { createConsoleHandler, type ConsoleEvent } from './handler';
 
 export const CONSOLE_PREFIX = '/console';
@@ -32,7 +31,7 @@ export function mountConsole(
   const handler = createConsoleHandler({
     dataDir: appliance.dataDir,
     api: runtime.api('console:admin', () => server.url),
-    cipher: () => consoleCipher(appliance.masterKey),
+    cipher: () => appliance.tlsKeys,
     staticDir: opts.staticDir ?? defaultStaticDir(),
     record,
     ...(opts.now ? { now: opts.now } : {}),

@@ -1,20 +1,15 @@
 // The window's API contract implemented over an open appliance. One instance per caller kind
 // (desktop window, web console), so the activity log says who acted.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
 import {
   ApiError,
   type AmpuleApi,
-  type PiiFinding,
   type Settings,
   type WorkspaceSummary,
 } from '../../shared/api';
-import { detectInWorkspaceFields, FindingCollector } from '../../shared/sensitive-data';
 import type { Appliance } from '../core/appliance';
 import type { Workspace } from '../control/types';
 import { consoleStatus } from '../console/credentials';
-import { readCaCertPem, tlsDir } from '../tls/local-ca';
+import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
 import { checkSyntax, runInstant, runRange } from './query';
@@ -29,9 +24,6 @@ export interface ServiceOptions {
   readonly protection: ProtectionChecks;
   readonly version?: string;
 }
-
-/** Most series a PII scan of one workspace reads from the index. */
-const PII_SCAN_SERIES = 100_000;
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
   const { control } = appliance;
@@ -87,6 +79,7 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
       }
       control.deleteWorkspace(workspaceId, actor);
       opts.monitor.forget(workspaceId);
+      appliance.discovery.forget(workspaceId);
     },
     async workspaceEndpoints(workspaceId) {
       control.describeWorkspace(workspaceId);
@@ -133,24 +126,16 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
 
     async checklist() {
-      return opts.protection.checklist();
+      return opts.protection.checklist(opts.listenUrl());
     },
     async startSelfTest() {
-      return opts.protection.startSelfTest(actor);
+      return opts.protection.startSelfTest();
     },
     async selfTestProgress() {
       return opts.protection.selfTestProgress();
     },
     async piiFindings() {
-      const out: PiiFinding[] = [];
-      for (const w of control.listWorkspaces()) {
-        const c = new FindingCollector();
-        c.merge(detectInWorkspaceFields(w.alias, w.tags));
-        const series = appliance.store(w.workspaceId).querier().series([{ type: '=~', name: '__name__', value: '^(?:.+)$' }], -8.64e15, 8.64e15);
-        for (const labels of series.slice(0, PII_SCAN_SERIES)) c.addSeries(labels);
-        for (const f of c.findings()) out.push({ ...f, workspaceId: w.workspaceId });
-      }
-      return out;
+      return opts.protection.findings();
     },
     async listActivity(filter) {
       return appliance.activity.list(filter);
@@ -161,18 +146,12 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
 
     async getSettings(): Promise<Settings> {
       const caPem = readCaCertPem(appliance.dataDir);
-      let certificateExpiresAt: string | null = null;
-      try {
-        certificateExpiresAt = new Date(new X509Certificate(readFileSync(join(tlsDir(appliance.dataDir), 'server.crt'))).validTo).toISOString();
-      } catch {
-        /* no server certificate yet */
-      }
       const mk = appliance.masterKey;
       return {
         version: opts.version ?? '0.1.0',
         dataDir: appliance.dataDir,
         masterKey: { kind: mk.kind, location: mk.location },
-        tls: { caFingerprint: caPem ? fingerprintSha256(caPem) : null, certificateExpiresAt },
+        tls: { caFingerprint: caPem ? fingerprintSha256(caPem) : null, ...opts.protection.tlsSummary() },
         console: consoleStatus(appliance.dataDir),
         listenUrl: opts.listenUrl(),
       };

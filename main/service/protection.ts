@@ -1,15 +1,17 @@
-// The data-protection page's server side: the checklist and the plaintext self-test.
-// The checklist is main/checklist's, fed with what only this layer knows (certificate, console, self-test).
+// The data-protection page's server side: the checklist (main/checklist computes it from real
+// state; this adds what only the serving process knows: the listener, the console's credentials,
+// the self-test, the sensitive-data findings) and the plaintext self-test.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { ChecklistItem } from '../../shared/checklist';
-import type { SelfTestProgress } from '../../shared/api';
+import type { PiiFinding, SelfTestProgress } from '../../shared/api';
+import { computeChecklist } from '../checklist/compute';
 import type { Appliance } from '../core/appliance';
 import { consoleStatus } from '../console/credentials';
+import { scanWorkspace } from '../discovery/scan';
 import { tlsDir } from '../tls/local-ca';
 import { PlaintextSelfTest } from './self-test';
-import { computeChecklist, type ChecklistExtra } from '../checklist/compute';
 
 export class ProtectionChecks {
   private readonly selfTest: PlaintextSelfTest;
@@ -20,28 +22,47 @@ export class ProtectionChecks {
     );
   }
 
-  startSelfTest(_actor: string): SelfTestProgress {
+  startSelfTest(): SelfTestProgress {
     return this.selfTest.start();
-  }
-
-  stop(): void {
-    this.selfTest.stop();
   }
 
   selfTestProgress(): SelfTestProgress {
     return this.selfTest.current();
   }
 
-  checklist(now = Date.now()): ChecklistItem[] {
-    const a = this.appliance;
-    let tls: ChecklistExtra['tls'] = null;
-    try {
-      const cert = new X509Certificate(readFileSync(join(tlsDir(a.dataDir), 'server.crt')));
-      tls = { enabled: true, protocol: 'TLS 1.2+', certificateExpiresAt: new Date(cert.validTo).toISOString() };
-    } catch {
-      /* no certificate yet: the listener has never run */
+  stop(): void {
+    this.selfTest.stop();
+  }
+
+  /** Current findings: a full scan of each workspace the first time, then what ingestion adds. */
+  findings(): PiiFinding[] {
+    const { control, discovery } = this.appliance;
+    for (const w of control.listWorkspaces()) {
+      if (discovery.lastScan(w.workspaceId) === null) discovery.setScan(scanWorkspace(w, this.appliance.store(w.workspaceId).querier()));
+      else discovery.observeWorkspace(w);
     }
-    for (const w of a.control.listWorkspaces()) a.discovery.observeWorkspace(w);
-    return computeChecklist(a, { now, tls, console: consoleStatus(a.dataDir), selfTest: this.selfTest.current(), findings: a.discovery.all() });
+    return discovery.all();
+  }
+
+  /** The server certificate's expiry, when the listener has issued one. */
+  private certificateExpiresAt(): string | null {
+    try {
+      return new Date(new X509Certificate(readFileSync(join(tlsDir(this.appliance.dataDir), 'server.crt'))).validTo).toISOString();
+    } catch {
+      return null;
+    }
+  }
+
+  checklist(listenUrl: string | null): ChecklistItem[] {
+    return computeChecklist(this.appliance, {
+      tls: listenUrl ? { enabled: true, protocol: 'TLS 1.2+ (1.3 preferred)', certificateExpiresAt: this.certificateExpiresAt() } : null,
+      console: consoleStatus(this.appliance.dataDir),
+      selfTest: this.selfTest.current(),
+      findings: this.findings(),
+    });
+  }
+
+  tlsSummary(): { certificateExpiresAt: string | null } {
+    return { certificateExpiresAt: this.certificateExpiresAt() };
   }
 }

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { UsageError, type CliContext, type Command, type ParsedArgs } from '../command';
 import { defaultDataDir } from '../../core/data-dir';
 import { base32Encode } from '../../console/totp';
-import { consoleCipher, consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
+import { consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
 import { JSON_OPTION, printJson, wantsJson } from './output';
 
 function dataDirOf(args: ParsedArgs, ctx: CliContext): string {
@@ -66,7 +66,7 @@ const mfaEnable: Command = {
   forwardToServer: true,
   async run(args, ctx) {
     const appliance = await ctx.appliance();
-    const { secret, uri } = enableMfa(appliance.dataDir, consoleCipher(appliance.masterKey));
+    const { secret, uri } = enableMfa(appliance.dataDir, appliance.tlsKeys);
     if (wantsJson(args)) printJson(ctx, { secret: base32Encode(secret), otpauthUri: uri });
     else {
       ctx.out('TOTP second factor enabled. Add this to your authenticator app now; it is not shown again:');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleCipher, enableMfa, setPassword } from '../../../main/console/credentials';
+import { enableMfa, setPassword } from '../../../main/console/credentials';
 import { CONSOLE_CSP } from '../../../main/console/headers';
 import { mountConsole } from '../../../main/console/mount';
 import { totp } from '../../../main/console/totp';
@@ -30,7 +30,7 @@ describe.skipIf(noKeychainReason !== null)('web console handler', () => {
     h = await startHarness();
     runtime = createServiceRuntime(h.appliance);
     await setPassword(h.dataDir, PASSWORD);
-    secret = enableMfa(h.dataDir, consoleCipher(h.appliance.masterKey)).secret;
+    secret = enableMfa(h.dataDir, h.appliance.tlsKeys).secret;
     // The console's clock is ours, so every login can use a fresh TOTP step.
     mountConsole(h.server, h.appliance, runtime, { staticDir, now: () => clock });
   });
