@@ -3,7 +3,7 @@
 // Plaintext: version, series count, directory (series id delta, chunk byte length)…, chunks…, padding.
 import { BitWriter, PAD_BYTES } from './bitstream';
 import { ByteReader, ByteWriter } from './bytes';
-import { decodeChunk, encodeChunk, type DecodedChunk } from './chunkenc';
+import { chunkSampleCount, decodeChunk, decodeChunkInto, encodeChunk, type DecodedChunk } from './chunkenc';
 
 const VERSION = 1;
 
@@ -43,7 +43,7 @@ export class ChunkRow {
 
   constructor(
     private readonly plain: Buffer,
-    private readonly bucketStart: number,
+    readonly bucketStart: number,
   ) {
     const r = new ByteReader(plain);
     const version = r.byte();
@@ -70,6 +70,18 @@ export class ChunkRow {
 
   has(id: number): boolean {
     return this.offsets.has(id);
+  }
+
+  /** Sample count of the series' chunk (0 when the row has none). */
+  count(id: number): number {
+    const off = this.offsets.get(id);
+    return off === undefined ? 0 : chunkSampleCount(this.plain, off);
+  }
+
+  /** Decodes the series' chunk into ts/vs from index `at`; returns the sample count. */
+  decodeInto(id: number, ts: Float64Array, vs: Float64Array, at: number): number {
+    const off = this.offsets.get(id);
+    return off === undefined ? 0 : decodeChunkInto(this.plain, off, this.bucketStart, ts, vs, at);
   }
 
   decode(id: number): DecodedChunk | undefined {

@@ -94,29 +94,6 @@ function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: Stream
   }
 }
 
-function readStream(r: BitReader, out: Float64Array, count: number): void {
-  if (r.readBit() === 1) {
-    out.fill(0, 0, count);
-    return;
-  }
-  const b = r.readBits(5);
-  const b2 = r.readBits(6);
-  const shift = 32 - b;
-  for (let i = 0; i < count; i++) {
-    const p = r.peek32();
-    if ((p & 0x80000000) === 0) {
-      r.pos += 1;
-      out[i] = 0;
-    } else if ((p & 0x40000000) === 0) {
-      out[i] = b === 0 ? 1 : ((p << 2) >>> shift) + 1;
-      r.pos += 2 + b;
-    } else {
-      r.pos += 2;
-      out[i] = r.readWide(b2);
-    }
-  }
-}
-
 // ---- values -----------------------------------------------------------------------------------
 
 /** Smallest decimal scale at which every value is an exact integer, or -1. */
@@ -172,30 +149,73 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
-function readValues(r: BitReader, out: Float64Array, n: number): void {
+function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
   const kind = r.readBits(2);
-  if (kind === VALUE_XOR) return readXor(r, out, n);
+  if (kind === VALUE_XOR) return readXor(r, out, at, n);
   const p = POW10[r.readBits(3)]!;
-  ensureScratch(n);
-  const zs = scratch;
-  let k = unzigzag(r.readVar());
-  out[0] = k / p;
-  if (kind === VALUE_DELTA) {
-    readStream(r, zs, n - 1);
-    for (let i = 1; i < n; i++) {
-      k += unzigzag(zs[i - 1]!);
-      out[i] = k / p;
+  const k = unzigzag(r.readVar());
+  out[at] = k / p;
+  if (kind === VALUE_DELTA) return readDeltas(r, out, at + 1, n - 1, k, p);
+  const d = unzigzag(r.readVar());
+  out[at + 1] = (k + d) / p;
+  readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
+}
+
+/** Decodes `count` zigzagged deltas into out[at…] as (k += delta) / p. */
+function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
+  if (r.readBit() === 1) {
+    out.fill(k / p, at, at + count);
+    return;
+  }
+  const b = r.readBits(5);
+  const b2 = r.readBits(6);
+  const shift = 32 - b;
+  for (let i = 0; i < count; i++) {
+    const w = r.peek32();
+    let z: number;
+    if ((w & 0x80000000) === 0) {
+      r.pos += 1;
+      z = 0;
+    } else if ((w & 0x40000000) === 0) {
+      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+      r.pos += 2 + b;
+    } else {
+      r.pos += 2;
+      z = r.readWide(b2);
+    }
+    k += z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : unzigzag(z);
+    out[at + i] = p === 1 ? k : k / p;
+  }
+}
+
+/** Decodes `count` zigzagged deltas-of-deltas into out[at…] as (k += d += dod) / p. */
+function readDeltasOfDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, d: number, p: number): void {
+  if (r.readBit() === 1) {
+    for (let i = 0; i < count; i++) {
+      k += d;
+      out[at + i] = p === 1 ? k : k / p;
     }
     return;
   }
-  let d = unzigzag(r.readVar());
-  k += d;
-  out[1] = k / p;
-  readStream(r, zs, n - 2);
-  for (let i = 2; i < n; i++) {
-    d += unzigzag(zs[i - 2]!);
+  const b = r.readBits(5);
+  const b2 = r.readBits(6);
+  const shift = 32 - b;
+  for (let i = 0; i < count; i++) {
+    const w = r.peek32();
+    let z: number;
+    if ((w & 0x80000000) === 0) {
+      r.pos += 1;
+      z = 0;
+    } else if ((w & 0x40000000) === 0) {
+      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+      r.pos += 2 + b;
+    } else {
+      r.pos += 2;
+      z = r.readWide(b2);
+    }
+    d += z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : unzigzag(z);
     k += d;
-    out[i] = k / p;
+    out[at + i] = p === 1 ? k : k / p;
   }
 }
 
@@ -260,12 +280,12 @@ function writeShifted(w: BitWriter, xh: number, xl: number, tr: number, sig: num
   }
 }
 
-function readXor(r: BitReader, out: Float64Array, n: number): void {
+function readXor(r: BitReader, out: Float64Array, at: number, n: number): void {
   let ph = r.readBits(32);
   let pl = r.readBits(32);
   u32[1] = ph;
   u32[0] = pl;
-  out[0] = f64[0]!;
+  out[at] = f64[0]!;
   let lead = 0;
   let trail = 0;
   for (let i = 1; i < n; i++) {
@@ -300,7 +320,7 @@ function readXor(r: BitReader, out: Float64Array, n: number): void {
       u32[1] = ph;
       u32[0] = pl;
     }
-    out[i] = f64[0]!;
+    out[at + i] = f64[0]!;
   }
 }
 
@@ -321,31 +341,35 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
   writeValues(w, vs, from, to);
 }
 
+/** Number of samples in the chunk at `byteOffset`. */
+export function chunkSampleCount(buf: Uint8Array, byteOffset: number): number {
+  return new BitReader(buf, byteOffset).readVar();
+}
+
+/** Decodes the chunk at `byteOffset` into ts/vs from index `at`; returns the sample count. */
+export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart: number, ts: Float64Array, vs: Float64Array, at: number): number {
+  const r = new BitReader(buf, byteOffset);
+  const n = r.readVar();
+  const t = bucketStart + r.readVar();
+  ts[at] = t;
+  if (n >= 2) {
+    const d = r.readVar();
+    ts[at + 1] = t + d;
+    readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
+  }
+  readValues(r, vs, at, n);
+  return n;
+}
+
 export interface DecodedChunk {
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
 }
 
 export function decodeChunk(buf: Uint8Array, byteOffset: number, bucketStart: number): DecodedChunk {
-  const r = new BitReader(buf, byteOffset);
-  const n = r.readVar();
-  const ts = new Float64Array(n);
-  const vs = new Float64Array(n);
-  let t = bucketStart + r.readVar();
-  ts[0] = t;
-  if (n >= 2) {
-    let d = r.readVar();
-    t += d;
-    ts[1] = t;
-    ensureScratch(n);
-    const zs = scratch;
-    readStream(r, zs, n - 2);
-    for (let i = 2; i < n; i++) {
-      d += unzigzag(zs[i - 2]!);
-      t += d;
-      ts[i] = t;
-    }
-  }
-  readValues(r, vs, n);
-  return { timestamps: ts, values: vs };
+  const n = chunkSampleCount(buf, byteOffset);
+  const timestamps = new Float64Array(n);
+  const values = new Float64Array(n);
+  decodeChunkInto(buf, byteOffset, bucketStart, timestamps, values, 0);
+  return { timestamps, values };
 }

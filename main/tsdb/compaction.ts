@@ -102,7 +102,7 @@ export function putChunkRow(st: TsdbState, bucket: number, part: number, inputs:
 }
 
 /** Merges two ascending sample runs; on equal timestamps `b` (the newer data) wins. */
-export function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: Float64Array): { timestamps: Float64Array; values: Float64Array } {
+function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: Float64Array): { timestamps: Float64Array; values: Float64Array } {
   const ts = new Float64Array(at.length + bt.length);
   const vs = new Float64Array(ts.length);
   let i = 0, j = 0, n = 0;

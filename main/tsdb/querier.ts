@@ -3,7 +3,6 @@
 // and from the head.
 import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
-import { mergeSamples } from './compaction';
 import type { MemSeries } from './head';
 import { selectSeries } from './matchers';
 import { bucketOf, type TsdbState } from './state';
@@ -13,34 +12,23 @@ import type { Matcher, Querier, SeriesData } from './types';
 /** Keeps bucket arithmetic finite for open-ended ranges. */
 const TIME_LIMIT = 8.64e15;
 
-interface Piece {
-  timestamps: Float64Array;
-  values: Float64Array;
-}
-
 export class HeadQuerier implements Querier {
   constructor(private readonly st: TsdbState) {}
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
     const series = selectSeries(this.st.head, matchers);
     if (series.length === 0 || mint > maxt) return [];
-    const pieces = new Map<MemSeries, Piece[]>();
-    for (const s of series) pieces.set(s, []);
-    this.readChunks(series, pieces, mint, maxt);
+    const rows = this.readRows(series, mint, maxt);
     const out: SeriesData[] = [];
     for (const s of series) {
-      const list = pieces.get(s)!;
-      if (s.count > 0) {
-        s.sortHead();
-        list.push({ timestamps: s.timestamps.subarray(0, s.count), values: s.values.subarray(0, s.count) });
-      }
-      const data = assemble(list, mint, maxt);
+      const data = this.samplesOf(s, rows.get(s) ?? [], mint, maxt);
       if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
-  private readChunks(series: MemSeries[], pieces: Map<MemSeries, Piece[]>, mint: number, maxt: number): void {
+  /** The decrypted chunk rows (in bucket order) that hold each series' samples in [mint, maxt]. */
+  private readRows(series: MemSeries[], mint: number, maxt: number): Map<MemSeries, ChunkRow[]> {
     const { storage } = this.st;
     const layout = storage.layout;
     const minBucket = bucketOf(Math.max(mint, -TIME_LIMIT), layout.bucketMs);
@@ -53,15 +41,44 @@ export class HeadQuerier implements Querier {
       if (list) list.push(s);
       else byPart.set(part, [s]);
     }
+    const out = new Map<MemSeries, ChunkRow[]>();
     for (const [part, members] of byPart) {
       for (const row of storage.chunksOfPart(part, minBucket, maxBucket)) {
         const chunkRow = new ChunkRow(storage.open(items.chunk(row.bucket, part, layout), row), row.bucket * layout.bucketMs);
         for (const s of members) {
-          const d = chunkRow.decode(s.id);
-          if (d) pieces.get(s)!.push(d);
+          if (!chunkRow.has(s.id)) continue;
+          const list = out.get(s);
+          if (list) list.push(chunkRow);
+          else out.set(s, [chunkRow]);
         }
       }
     }
+    return out;
+  }
+
+  /** Decodes a series' chunks and head samples into one pair of arrays, trimmed to [mint, maxt]. */
+  private samplesOf(s: MemSeries, rows: ChunkRow[], mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
+    let total = s.count;
+    for (const r of rows) total += r.count(s.id);
+    let ts: Float64Array = new Float64Array(total);
+    let vs: Float64Array = new Float64Array(total);
+    let n = 0;
+    let ordered = true;
+    const append = (count: number): void => {
+      if (n > 0 && count > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
+      n += count;
+    };
+    for (const r of rows) append(r.decodeInto(s.id, ts, vs, n));
+    if (s.count > 0) {
+      s.sortHead();
+      ts.set(s.timestamps.subarray(0, s.count), n);
+      vs.set(s.values.subarray(0, s.count), n);
+      append(s.count);
+    }
+    if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs));
+    const lo = lowerBound(ts, mint);
+    const hi = lowerBound(ts, maxt, true);
+    return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi) };
   }
 
   labelNames(matchers?: readonly Matcher[]): string[] {
@@ -88,39 +105,18 @@ export class HeadQuerier implements Querier {
   }
 }
 
-/** Concatenates pieces (chunk rows in bucket order, then the head) and trims to [mint, maxt]. */
-function assemble(pieces: Piece[], mint: number, maxt: number): Piece {
-  if (pieces.length === 0) return { timestamps: new Float64Array(0), values: new Float64Array(0) };
-  let merged: Piece = pieces[0]!;
-  if (pieces.length > 1) {
-    let inOrder = true;
-    let total = 0;
-    for (let i = 0; i < pieces.length; i++) {
-      const p = pieces[i]!;
-      total += p.timestamps.length;
-      const prev = pieces[i - 1];
-      if (prev && prev.timestamps.length && p.timestamps.length && p.timestamps[0]! <= prev.timestamps[prev.timestamps.length - 1]!) inOrder = false;
-    }
-    if (inOrder) {
-      const ts = new Float64Array(total);
-      const vs = new Float64Array(total);
-      let n = 0;
-      for (const p of pieces) {
-        ts.set(p.timestamps, n);
-        vs.set(p.values, n);
-        n += p.timestamps.length;
-      }
-      merged = { timestamps: ts, values: vs };
-    } else {
-      // Out-of-order samples overlap an already cut bucket: merge, the later piece winning.
-      for (let i = 1; i < pieces.length; i++) merged = mergeSamples(merged.timestamps, merged.values, pieces[i]!.timestamps, pieces[i]!.values);
-    }
+/** Sorts samples by time (stable); of equal timestamps the later one (newer data) wins. */
+function sortByTime(ts: Float64Array, vs: Float64Array): { timestamps: Float64Array; values: Float64Array } {
+  const idx = Array.from({ length: ts.length }, (_, i) => i).sort((a, b) => ts[a]! - ts[b]! || b - a);
+  const nt = new Float64Array(ts.length);
+  const nv = new Float64Array(ts.length);
+  let n = 0;
+  for (const i of idx) {
+    if (n > 0 && nt[n - 1] === ts[i]) continue;
+    nt[n] = ts[i]!;
+    nv[n++] = vs[i]!;
   }
-  const ts = merged.timestamps;
-  const lo = lowerBound(ts, mint);
-  const hi = lowerBound(ts, maxt, true);
-  if (lo === 0 && hi === ts.length && pieces.length > 1) return merged;
-  return { timestamps: ts.slice(lo, hi), values: merged.values.slice(lo, hi) };
+  return { timestamps: nt.subarray(0, n), values: nv.subarray(0, n) };
 }
 
 /** First index with ts[i] >= x (or > x when `after`). */

@@ -147,89 +147,119 @@ function scrapeTime(step: number, instance: number): number {
 
 // ---- runs ------------------------------------------------------------------------------------
 
+/** Wall-clock and CPU seconds of this process (the machine is shared: CPU time is the steadier figure). */
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+function clock(): () => Timing {
+  const w = performance.now();
+  const c = process.cpuUsage();
+  return () => {
+    const d = process.cpuUsage(c);
+    return { wall: (performance.now() - w) / 1000, cpu: (d.user + d.system) / 1e6 };
+  };
+}
+
+const add = (a: Timing, b: Timing): Timing => ({ wall: a.wall + b.wall, cpu: a.cpu + b.cpu });
+const ZERO: Timing = { wall: 0, cpu: 0 };
+
 interface RunResult {
-  appendSeconds: number;
-  compactSeconds: number;
+  append: Timing;
+  compact: Timing;
   bytes: number;
   samples: number;
-  selectAllSeconds: number;
+  selectAll: Timing;
   selectAllSamples: number;
-  selectOneSeconds: number;
+  selectOne: Timing;
   selectOneSamples: number;
 }
 
 const fmt = (n: number, d = 2): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-function run(encrypted: boolean, openMetricsDir: string | null): RunResult {
+/** Generates the dataset one slice (hour) at a time: values and scrape times, series-major within a step. */
+function* slices(series: number, steps: number): Generator<{ gens: Gen[]; values: Float64Array; times: Float64Array; start: number; slice: number }> {
   seed = 42;
-  const gens = dataset(SERIES);
-  const instanceOf = gens.map((g) => g.labels.find((l) => l.name === 'instance')!.value);
+  const gens = dataset(series);
   const instanceIds = new Map<string, number>();
-  const inst = instanceOf.map((s) => {
+  const inst = gens.map((g) => {
+    const s = g.labels.find((l) => l.name === 'instance')!.value;
     if (!instanceIds.has(s)) instanceIds.set(s, instanceIds.size);
     return instanceIds.get(s)!;
   });
-  const dir = mkdtempSync(join(tmpdir(), 'ampule-tsdb-bench-'));
-  const db: Tsdb = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-bench', keys: encrypted ? new TestKeys({ 1: randomBytes(32) }) : null });
-  const refs = new Array<number>(gens.length).fill(0);
   const values = new Float64Array(SLICE_STEPS * gens.length);
   const times = new Float64Array(SLICE_STEPS * gens.length);
-  let appendMs = 0;
-  let compactMs = 0;
-  let text: { fd: number; block: number; buf: string } | null = null;
-  const app = db.appender();
-  for (let start = 0; start < STEPS; start += SLICE_STEPS) {
-    const steps = Math.min(SLICE_STEPS, STEPS - start);
-    for (let k = 0; k < steps; k++) {
+  for (let start = 0; start < steps; start += SLICE_STEPS) {
+    const slice = Math.min(SLICE_STEPS, steps - start);
+    for (let k = 0; k < slice; k++) {
       for (let s = 0; s < gens.length; s++) {
         values[k * gens.length + s] = gens[s]!.next();
         times[k * gens.length + s] = scrapeTime(start + k, inst[s]!);
       }
     }
-    if (openMetricsDir) text = writeOpenMetrics(openMetricsDir, text, gens, values, times, steps);
-    const t0 = performance.now();
-    for (let k = 0; k < steps; k++) {
+    yield { gens, values, times, start, slice };
+  }
+}
+
+function run(encrypted: boolean, series = SERIES, steps = STEPS): RunResult {
+  const dir = mkdtempSync(join(tmpdir(), 'ampule-tsdb-bench-'));
+  const db: Tsdb = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-bench', keys: encrypted ? new TestKeys({ 1: randomBytes(32) }) : null });
+  const refs = new Array<number>(series).fill(0);
+  let append = ZERO;
+  let compaction = ZERO;
+  const app = db.appender();
+  for (const { gens, values, times, start, slice } of slices(series, steps)) {
+    const appending = clock();
+    for (let k = 0; k < slice; k++) {
       const base = k * gens.length;
       for (let s = 0; s < gens.length; s++) refs[s] = app.append(refs[s]!, gens[s]!.labels, times[base + s]!, values[base + s]!);
       app.commit();
     }
-    const t1 = performance.now();
-    appendMs += t1 - t0;
-    if ((start + steps) % BUCKET_STEPS === 0) db.compact();
-    compactMs += performance.now() - t1;
+    append = add(append, appending());
+    if ((start + slice) % BUCKET_STEPS === 0) {
+      const compacting = clock();
+      db.compact();
+      compaction = add(compaction, compacting());
+    }
   }
-  if (text) {
-    writeSync(text.fd, text.buf + '# EOF\n');
-    closeSync(text.fd);
-  }
-  const t2 = performance.now();
+  const compacting = clock();
   db.compact({ all: true });
-  compactMs += performance.now() - t2;
+  compaction = add(compaction, compacting());
   const stats = db.stats();
   const q = db.querier();
-  const t3 = performance.now();
+  let selecting = clock();
   const all = q.select([], -Infinity, Infinity);
-  const selectAllSeconds = (performance.now() - t3) / 1000;
+  const selectAll = selecting();
   const selectAllSamples = all.reduce((n, s) => n + s.timestamps.length, 0);
-  const t4 = performance.now();
+  selecting = clock();
   const one = q.select([{ type: '=', name: '__name__', value: 'node_cpu_seconds_total' }, { type: '=', name: 'mode', value: 'idle' }], -Infinity, Infinity);
-  const selectOneSeconds = (performance.now() - t4) / 1000;
+  const selectOne = selecting();
   const selectOneSamples = one.reduce((n, s) => n + s.timestamps.length, 0);
   db.close();
   rmSync(dir, { recursive: true, force: true });
   return {
-    appendSeconds: appendMs / 1000,
-    compactSeconds: compactMs / 1000,
+    append,
+    compact: compaction,
     bytes: stats.bytesOnDisk,
     samples: stats.samples,
-    selectAllSeconds,
+    selectAll,
     selectAllSamples,
-    selectOneSeconds,
+    selectOne,
     selectOneSamples,
   };
 }
 
-/** OpenMetrics text, one file per 2 h block so promtool parses each sample once. */
+/** The same dataset as OpenMetrics text, one file per 2 h block so promtool parses each sample once. */
+function exportOpenMetrics(dir: string): void {
+  let text: { fd: number; block: number; buf: string } | null = null;
+  for (const { gens, values, times, slice } of slices(SERIES, STEPS)) text = writeOpenMetrics(dir, text, gens, values, times, slice);
+  if (text) {
+    writeSync(text.fd, text.buf + '# EOF\n');
+    closeSync(text.fd);
+  }
+}
+
 function writeOpenMetrics(
   dir: string,
   state: { fd: number; block: number; buf: string } | null,
@@ -296,26 +326,26 @@ async function main(): Promise<void> {
   console.log(`Dataset: ${SERIES.toLocaleString()} series × ${HOURS} h at 15 s = ${samples.toLocaleString()} samples`);
   const omDir = WITH_PROMETHEUS ? mkdtempSync(join(tmpdir(), 'ampule-tsdb-om-')) : null;
   try {
-    const enc = run(true, omDir);
-    const plain = run(false, null);
+    // Warm up the JIT on both paths first, so neither measured run pays for compilation.
+    run(false, 1000, SLICE_STEPS * 2);
+    run(true, 1000, SLICE_STEPS * 2);
+    const plain = run(false);
+    const enc = run(true);
+    const rate = (n: number, t: Timing): string => `${fmt(n / t.cpu / 1e6)} M/s CPU, ${fmt(n / t.wall / 1e6)} M/s wall`;
     const line = (name: string, r: RunResult): void => {
-      console.log(
-        `${name}: append+commit ${fmt(samples / r.appendSeconds / 1e6)} M samples/s (${fmt(r.appendSeconds)} s, ${SERIES.toLocaleString()} samples per commit); ` +
-          `compaction ${fmt(r.compactSeconds)} s; with compaction ${fmt(samples / (r.appendSeconds + r.compactSeconds) / 1e6)} M samples/s`,
-      );
-      console.log(`${' '.repeat(name.length)}  on disk ${fmt(r.bytes / 1e6)} MB = ${fmt(r.bytes / r.samples, 3)} bytes/sample (${r.samples.toLocaleString()} samples)`);
-      console.log(
-        `${' '.repeat(name.length)}  select all ${fmt(r.selectAllSamples / r.selectAllSeconds / 1e6)} M samples/s (${fmt(r.selectAllSeconds)} s); ` +
-          `select node_cpu_seconds_total{mode="idle"} ${fmt(r.selectOneSamples / r.selectOneSeconds / 1e6)} M samples/s (${r.selectOneSamples.toLocaleString()} samples)`,
-      );
+      const pad = ' '.repeat(name.length);
+      console.log(`${name}: append+commit ${rate(samples, r.append)} (${fmt(r.append.cpu)} s CPU, ${fmt(r.append.wall)} s wall; ${SERIES.toLocaleString()} samples per commit)`);
+      console.log(`${pad}  compaction ${fmt(r.compact.cpu)} s CPU, ${fmt(r.compact.wall)} s wall; append+commit+compaction ${rate(samples, add(r.append, r.compact))}`);
+      console.log(`${pad}  on disk ${fmt(r.bytes / 1e6)} MB = ${fmt(r.bytes / r.samples, 3)} bytes/sample (${r.samples.toLocaleString()} samples, all overhead included)`);
+      console.log(`${pad}  select all: ${rate(r.selectAllSamples, r.selectAll)}; node_cpu_seconds_total{mode="idle"} (${r.selectOneSamples.toLocaleString()} samples): ${rate(r.selectOneSamples, r.selectOne)}`);
     };
     line('Ampule encrypted', enc);
     line('Ampule keys:null', plain);
-    const ingestEnc = enc.appendSeconds + enc.compactSeconds;
-    const ingestPlain = plain.appendSeconds + plain.compactSeconds;
+    const pct = (a: number, b: number): string => `${fmt((a / b - 1) * 100, 1)} %`;
+    const ingest = (r: RunResult): number => r.append.cpu + r.compact.cpu;
     console.log(
-      `Encryption overhead: ingest+compaction ${fmt((ingestEnc / ingestPlain - 1) * 100, 1)} %, ` +
-        `bytes ${fmt((enc.bytes / plain.bytes - 1) * 100, 1)} %, select all ${fmt((enc.selectAllSeconds / plain.selectAllSeconds - 1) * 100, 1)} %`,
+      `Encryption overhead (CPU time): append+commit ${pct(enc.append.cpu, plain.append.cpu)}, append+commit+compaction ${pct(ingest(enc), ingest(plain))}, ` +
+        `select all ${pct(enc.selectAll.cpu, plain.selectAll.cpu)}; bytes on disk ${pct(enc.bytes, plain.bytes)}`,
     );
     if (omDir) {
       try {
@@ -324,6 +354,9 @@ async function main(): Promise<void> {
         console.log('Prometheus peer skipped: promtool is not installed (Debian package prometheus).');
         return;
       }
+      const exporting = clock();
+      exportOpenMetrics(omDir);
+      console.log(`OpenMetrics export: ${fmt(exporting().wall)} s`);
       const prom = await prometheusBlocks(omDir);
       console.log(
         `Prometheus 2.42 (promtool create-blocks-from openmetrics, 2 h blocks): ${fmt(prom.bytes / 1e6)} MB = ${fmt(prom.bytes / samples, 3)} bytes/sample (${fmt(prom.seconds)} s)`,
