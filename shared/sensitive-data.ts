@@ -235,6 +235,19 @@ function mayContainSomething(v: string): boolean {
   return /[0-9@-]/.test(v) || v.length >= 16;
 }
 
+function countDigits(v: string): number {
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+const AWS_KEY_PREFIX = /A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)/;
+const BEARER_WORD = /bearer|basic|token/i;
+const KEY_VALUE_WORD = /pass|pwd|secret|api_?key|token/i;
+
 /**
  * What a string contains. `context` is the label name (or 'alias', 'tag:<key>') and enables the
  * name-dependent checks: bare 12-digit account ids, bare 9-digit SSNs, national phone numbers,
@@ -249,13 +262,14 @@ export function detectSensitive(value: string, context = ''): Detection[] {
   if (!value) return found;
   if (value.includes('PRIVATE KEY') && PRIVATE_KEY.test(value)) add('private_key', '-----BEGIN … PRIVATE KEY----- (' + value.length + ' chars)');
   if (!mayContainSomething(value)) return found;
+  const digits = countDigits(value);
 
   if (value.includes('@')) {
     for (const m of value.matchAll(EMAIL)) {
       if (!NOT_MAIL_TLDS.has(m[1]!.toLowerCase())) add('email', maskEmail(m[0]));
     }
   }
-  for (const m of value.matchAll(CARD)) {
+  if (digits >= 13) for (const m of value.matchAll(CARD)) {
     const raw = m[0];
     const digits = raw.replace(/[ -]/g, '');
     if (digits.length < 13 || digits.length > 19) continue;
@@ -270,7 +284,7 @@ export function detectSensitive(value: string, context = ''): Detection[] {
       if (ibanValid(compact)) add('iban', compact.slice(0, 2) + '**' + '*'.repeat(compact.length - 8) + compact.slice(-4));
     }
   }
-  for (const m of value.matchAll(SSN)) {
+  if (digits >= 9 && value.includes('-')) for (const m of value.matchAll(SSN)) {
     if (ssnValid(m[1]!, m[2]!, m[3]!)) add('us_ssn', '***-**-' + m[3]);
   }
   if (context && SSN_NAME.test(context)) {
@@ -283,12 +297,12 @@ export function detectSensitive(value: string, context = ''): Detection[] {
       if (digits.length >= 8 && digits.length <= 15) add('phone', maskDigitsKeepLast(m[0], 2));
     }
   }
-  for (const m of value.matchAll(PHONE_NANP)) add('phone', maskDigitsKeepLast(m[0], 2));
+  if (digits >= 10) for (const m of value.matchAll(PHONE_NANP)) add('phone', maskDigitsKeepLast(m[0], 2));
   if (context && PHONE_NAME.test(context) && !SECRET_METADATA_SUFFIX.test(context)) {
     const digits = value.replace(/[\s().-]/g, '');
     if (/^\+?\d{7,15}$/.test(digits)) add('phone', maskDigitsKeepLast(value, 2));
   }
-  if (value.includes('A')) for (const m of value.matchAll(AWS_KEY)) add('aws_access_key', m[0].slice(0, 4) + '************' + m[0].slice(-4));
+  if (AWS_KEY_PREFIX.test(value)) for (const m of value.matchAll(AWS_KEY)) add('aws_access_key', m[0].slice(0, 4) + '************' + m[0].slice(-4));
   if (value.includes('arn:aws')) for (const m of value.matchAll(AWS_ARN_ACCOUNT)) add('aws_account_id', '********' + m[1]!.slice(-4));
   if (context && TWELVE_DIGITS.test(value) && ACCOUNT_NAME.test(context) && !SECRET_METADATA_SUFFIX.test(context.replace(/_id$/i, ''))) {
     add('aws_account_id', '********' + value.slice(-4));
@@ -296,9 +310,9 @@ export function detectSensitive(value: string, context = ''): Detection[] {
   if (value.includes('eyJ')) {
     for (const m of value.matchAll(JWT)) if (jwtHeaderValid(m[1]!)) add('jwt', 'eyJ…(' + m[0].length + ' chars)');
   }
-  for (const m of value.matchAll(BEARER)) add('secret', maskSecret(m[1]!));
-  for (const m of value.matchAll(VENDOR_TOKEN)) add('secret', maskSecret(m[0]));
-  if (value.includes('=') || value.includes(':')) {
+  if (value.length >= 17 && BEARER_WORD.test(value)) for (const m of value.matchAll(BEARER)) add('secret', maskSecret(m[1]!));
+  if (value.length >= 20 && /[_-]/.test(value)) for (const m of value.matchAll(VENDOR_TOKEN)) add('secret', maskSecret(m[0]));
+  if ((value.includes('=') || value.includes(':')) && KEY_VALUE_WORD.test(value)) {
     for (const m of value.matchAll(KEY_VALUE_SECRET)) if (!PLACEHOLDER.test(m[1]!)) add('secret', maskSecret(m[1]!));
   }
   return found;
@@ -330,6 +344,8 @@ export function detectInWorkspaceFields(alias: string, tags: Readonly<Record<str
   return c.findings();
 }
 
+const MEMO_LIMIT = 20_000;
+
 /** Aggregates detections over series: one finding per (kind, label name, in name). */
 export class FindingCollector {
   private readonly byKey = new Map<string, { kind: SensitiveKind; labelName: string; inName: boolean; example: string; series: number }>();
@@ -344,12 +360,30 @@ export class FindingCollector {
   /** Adds one series' label set; each (kind, label) counts once per series. */
   addSeries(labels: Labels): void {
     const seen = new Set<string>();
-    for (const { labelName, inName, detection } of detectInLabels(labels)) {
+    for (const { labelName, inName, detection } of this.detect(labels)) {
       const key = `${detection.kind}\u0000${labelName}\u0000${inName ? 1 : 0}`;
       if (seen.has(key)) continue;
       seen.add(key);
       this.addDetection(labelName, inName, detection);
     }
+  }
+
+  /** Label values repeat across series (job, code, handler): remember what each pair held. */
+  private readonly memo = new Map<string, ReturnType<typeof detectInLabels>>();
+
+  private detect(labels: Labels): ReturnType<typeof detectInLabels> {
+    const out: ReturnType<typeof detectInLabels> = [];
+    for (const l of labels) {
+      const key = l.name + '\u0000' + l.value;
+      let ds = this.memo.get(key);
+      if (!ds) {
+        ds = detectInLabels([l]);
+        if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+        this.memo.set(key, ds);
+      }
+      for (const d of ds) out.push(d);
+    }
+    return out;
   }
 
   merge(findings: readonly Finding[]): void {
