@@ -9,8 +9,12 @@ import { IngestError } from './types';
 const MAX_RATIO_NUM = 64;
 const MAX_RATIO_DEN = 3;
 
+/** snappyjs reads the declared length as a signed 32-bit integer. */
+const SNAPPYJS_MAX_BYTES = 2 ** 31 - 1;
+
 /** Decompresses a snappy block of at most `maxBytes` output. Throws IngestError 413/400. */
 export function decompressSnappyBlock(body: Buffer, maxBytes: number): Buffer {
+  maxBytes = Math.min(maxBytes, SNAPPYJS_MAX_BYTES);
   const { length, headerBytes } = readDeclaredLength(body);
   if (length > maxBytes) {
     throw new IngestError(
