@@ -3,7 +3,7 @@ import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, labelsKey } from '../../shared/labels';
 import type { AggregateExpr } from './ast';
 import type { Evaluator } from './engine';
-import { formatG, kahanInc, quantile } from './functions';
+import { formatG, kahan, kahanAdd, quantile } from './functions';
 import { isValidLabelName, quoteGo } from './strings';
 import { type Sample, QueryError } from './values';
 
@@ -94,12 +94,15 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
     if (s.dropName) g.dropName = true;
     switch (e.op) {
       case 'sum':
-        [g.value, g.kahanC] = kahanInc(f, g.value, g.kahanC);
+        kahanAdd(f, g.value, g.kahanC);
+        g.value = kahan.sum;
+        g.kahanC = kahan.c;
         break;
       case 'avg': {
         g.count++;
         if (!g.incremental) {
-          const [nv, nc] = kahanInc(f, g.value, g.kahanC);
+          kahanAdd(f, g.value, g.kahanC);
+          const nv = kahan.sum, nc = kahan.c;
           if (Number.isFinite(nv) || Number.isNaN(nv)) {
             g.value = nv;
             g.kahanC = nc;
@@ -110,7 +113,9 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
           g.kahanC /= g.count - 1;
         }
         const q = (g.count - 1) / g.count;
-        [g.mean, g.kahanC] = kahanInc(f / g.count, q * g.mean, q * g.kahanC);
+        kahanAdd(f / g.count, q * g.mean, q * g.kahanC);
+        g.mean = kahan.sum;
+        g.kahanC = kahan.c;
         break;
       }
       case 'max':

@@ -12,12 +12,16 @@ type Handler = (ev: Evaluator, e: Call, t: number) => Value;
 
 const vec = (v: Sample[]): Value => ({ type: 'vector', v });
 
-/** Kahan-Babuska increment, as Prometheus's kahansum.Inc. */
-export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+/** Result of kahanAdd; a shared scratch object so hot loops allocate nothing. */
+export const kahan = { sum: 0, c: 0 };
+
+/** Kahan-Babuska increment, as Prometheus's kahansum.Inc; the result is left in `kahan`. */
+export function kahanAdd(inc: number, sum: number, c: number): void {
   const t = sum + inc;
-  if (!Number.isFinite(t) && !Number.isNaN(t)) return [t, 0];
-  if (Math.abs(sum) >= Math.abs(inc)) return [t, c + (sum - t + inc)];
-  return [t, c + (inc - t + sum)];
+  kahan.sum = t;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) kahan.c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) kahan.c = c + (sum - t + inc);
+  else kahan.c = c + (inc - t + sum);
 }
 
 /** Prometheus's quantile over a list of floats (linear interpolation between closest ranks). */
@@ -161,10 +165,18 @@ function linearRegression(s: Series, interceptTime: number): [number, number] {
     if (constY && i > lo && y !== initY) constY = false;
     n++;
     const x = (ts[i]! - interceptTime) / 1000;
-    [sumX, cX] = kahanInc(x, sumX, cX);
-    [sumY, cY] = kahanInc(y, sumY, cY);
-    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
-    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
+    kahanAdd(x, sumX, cX);
+    sumX = kahan.sum;
+    cX = kahan.c;
+    kahanAdd(y, sumY, cY);
+    sumY = kahan.sum;
+    cY = kahan.c;
+    kahanAdd(x * y, sumXY, cXY);
+    sumXY = kahan.sum;
+    cXY = kahan.c;
+    kahanAdd(x * x, sumX2, cX2);
+    sumX2 = kahan.sum;
+    cX2 = kahan.c;
   }
   if (constY) return Number.isFinite(initY) || Number.isNaN(initY) ? [0, initY] : [NaN, NaN];
   sumX += cX;
@@ -183,8 +195,12 @@ function variance(s: Series): number {
     const f = s.fs[i]!;
     count++;
     const delta = f - (mean + cMean);
-    [mean, cMean] = kahanInc(delta / count, mean, cMean);
-    [aux, cAux] = kahanInc(delta * (f - (mean + cMean)), aux, cAux);
+    kahanAdd(delta / count, mean, cMean);
+    mean = kahan.sum;
+    cMean = kahan.c;
+    kahanAdd(delta * (f - (mean + cMean)), aux, cAux);
+    aux = kahan.sum;
+    cAux = kahan.c;
   }
   return (aux + cAux) / count;
 }
@@ -481,7 +497,11 @@ const HANDLERS: Record<string, Handler> = {
   ts_of_min_over_time: compareOverTime((c, m) => c <= m || Number.isNaN(m), true),
   sum_over_time: overTime((s) => {
     let sum = 0, c = 0;
-    for (let i = s.lo; i < s.hi; i++) [sum, c] = kahanInc(s.fs[i]!, sum, c);
+    for (let i = s.lo; i < s.hi; i++) {
+      kahanAdd(s.fs[i]!, sum, c);
+      sum = kahan.sum;
+      c = kahan.c;
+    }
     return Number.isFinite(sum) ? sum + c : sum;
   }),
   avg_over_time: overTime((s) => {
@@ -490,7 +510,8 @@ const HANDLERS: Record<string, Handler> = {
       const f = s.fs[i]!;
       count = i - s.lo + 1;
       if (!incremental) {
-        const [ns, nc] = kahanInc(f, sum, c);
+        kahanAdd(f, sum, c);
+        const ns = kahan.sum, nc = kahan.c;
         if (Number.isFinite(ns) || Number.isNaN(ns)) {
           sum = ns;
           c = nc;
@@ -501,7 +522,9 @@ const HANDLERS: Record<string, Handler> = {
         c /= count - 1;
       }
       const q = (count - 1) / count;
-      [mean, c] = kahanInc(f / count, q * mean, q * c);
+      kahanAdd(f / count, q * mean, q * c);
+      mean = kahan.sum;
+      c = kahan.c;
     }
     return incremental ? mean + c : sum / count + c / count;
   }),
