@@ -14,7 +14,8 @@ const NAV: readonly [string, string][] = [
   ['#/protection', 'Data protection'],
 ];
 
-export function startApp(root: HTMLElement, api: AmpuleApi, signOut?: () => void): void {
+/** Shows the app in `root`; returns a function that tears it down (sign-out). */
+export function startApp(root: HTMLElement, api: AmpuleApi, signOut?: () => void): () => void {
   const main = h('main', { id: 'main', class: 'content', tabindex: -1 });
   const links = NAV.map(([href, label]) => h('a', { href, class: 'nav-link' }, label));
   const sidebar = h(
@@ -56,4 +57,9 @@ export function startApp(root: HTMLElement, api: AmpuleApi, signOut?: () => void
   }
   window.addEventListener('hashchange', route);
   route();
+  return () => {
+    window.removeEventListener('hashchange', route);
+    current?.dispose?.();
+    current = null;
+  };
 }

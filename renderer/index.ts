@@ -14,10 +14,13 @@ async function start(): Promise<void> {
     return;
   }
   const client = new ConsoleClient();
+  let stopApp: (() => void) | null = null;
   const showLogin = async () => {
+    stopApp?.();
+    stopApp = null;
     const session = await client.session();
     if (session.authenticated) {
-      startApp(root, createApiClient(client.transport), () => void client.logout().then(showLogin));
+      stopApp = startApp(root, createApiClient(client.transport), () => void client.logout().then(showLogin));
     } else {
       replace(root, loginPage(client, session, () => void showLogin()));
     }

@@ -23,6 +23,7 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
   const rangeSelect = h('select', { name: 'range' }, ...RANGES.map(([l, s]) => h('option', { value: s, selected: s === 3600 }, l)));
   const refreshSelect = h('select', { name: 'refresh' }, ...REFRESH.map(([l, s]) => h('option', { value: s }, l)));
   const run = h('button', { type: 'submit', class: 'primary' }, 'Run query');
+  const metricSelect = h('select', { name: 'metric' }, h('option', { value: '' }, 'Insert a metric…'));
   const issues = h('div', { class: 'query-issues', id: 'query-issues', role: 'alert', 'aria-live': 'polite' });
   query.setAttribute('aria-describedby', issues.id);
   const status = h('p', { class: 'query-status', role: 'status' });
@@ -39,11 +40,19 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
   };
   tabChart.addEventListener('click', () => selectTab(true));
   tabTable.addEventListener('click', () => selectTab(false));
+  // Arrow keys move between tabs (WAI-ARIA tabs pattern).
+  for (const [tab, other, chartOn] of [[tabChart, tabTable, false], [tabTable, tabChart, true]] as const) {
+    tab.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+      selectTab(chartOn);
+      other.focus();
+    });
+  }
 
   const form = h(
     'form',
     { class: 'explore-form', 'aria-label': 'PromQL query' },
-    h('div', { class: 'row' }, field('Workspace', wsSelect), field('Time range', rangeSelect), field('Auto-refresh', refreshSelect)),
+    h('div', { class: 'row' }, field('Workspace', wsSelect), field('Metrics', metricSelect), field('Time range', rangeSelect), field('Auto-refresh', refreshSelect)),
     field('PromQL', query, 'Enter runs the query; Shift+Enter adds a line.'),
     issues,
     h('div', { class: 'actions-left' }, run, status),
@@ -152,9 +161,24 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
     if (s > 0) timer = setInterval(() => void execute(), s * 1000);
   });
 
+  async function loadMetrics(): Promise<void> {
+    const names = wsSelect.value ? await ctx.api.metricNames(wsSelect.value).catch(() => [] as string[]) : [];
+    replace(metricSelect, h('option', { value: '' }, names.length ? `Insert a metric… (${names.length})` : 'No metrics yet'), ...names.map((n) => h('option', { value: n }, n)));
+  }
+  metricSelect.addEventListener('change', () => {
+    if (!metricSelect.value) return;
+    const at = query.selectionStart ?? query.value.length;
+    query.value = query.value.slice(0, at) + metricSelect.value + query.value.slice(query.selectionEnd ?? at);
+    metricSelect.value = '';
+    query.focus();
+    void checkSyntax();
+  });
+  wsSelect.addEventListener('change', () => void loadMetrics());
+
   void ctx.api.listWorkspaces().then((list: WorkspaceSummary[]) => {
     replace(wsSelect, ...list.map((w) => h('option', { value: w.workspaceId, selected: w.workspaceId === initialWorkspace }, `${w.alias} (${w.workspaceId})`)));
     if (!list.length) replace(status, 'Create a workspace first.');
+    void loadMetrics();
   });
 
   return {

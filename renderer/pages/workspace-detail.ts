@@ -16,6 +16,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
   const figures = h('div', { class: 'figures' });
   const connect = h('div');
   const tokens = h('div');
+  const statsNote = h('p', { class: 'hint', role: 'status' });
   const charts = {
     rate: new TimeChart({ name: 'ingest-rate', height: 180, unit: '/s', title: 'accepted samples per second' }),
     series: new TimeChart({ name: 'active-series', height: 180, title: 'active series' }),
@@ -31,6 +32,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
     section('Tokens', tokens),
     section(
       'Ingestion (last hour)',
+      statsNote,
       h(
         'div',
         { class: 'chart-grid' },
@@ -82,6 +84,8 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
   async function loadStats(): Promise<void> {
     const end = Math.floor(Date.now() / 1000);
     const s = await ctx.api.workspaceStats(workspaceId, { start: end - STATS_WINDOW_S, end, step: 15 });
+    const measured = s.samplesPerSecond.filter((v) => v !== null).length;
+    statsNote.textContent = measured ? '' : 'Figures appear once Ampule has watched this workspace for a minute (measured every 15 s while it runs).';
     const ts = [...s.timestamps];
     charts.rate.setData({ timestamps: ts, series: [{ name: 'accepted', values: [...s.samplesPerSecond] }] });
     charts.series.setData({ timestamps: ts, series: [{ name: 'active series', values: [...s.activeSeries] }] });
