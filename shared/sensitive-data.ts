@@ -266,6 +266,8 @@ export function detectSensitive(value: string, context = ''): Detection[] {
 
   if (value.includes('@')) {
     for (const m of value.matchAll(EMAIL)) {
+      // git@github.com:org/repo is an SSH remote, not a mailbox.
+      if (value[(m.index ?? 0) + m[0].length] === ':' && /^git@/.test(m[0])) continue;
       if (!NOT_MAIL_TLDS.has(m[1]!.toLowerCase())) add('email', maskEmail(m[0]));
     }
   }
@@ -278,8 +280,9 @@ export function detectSensitive(value: string, context = ''): Detection[] {
     if (/^(\d)\1+$/.test(digits)) continue;
     if (luhnValid(digits) && cardIssuerPlausible(digits)) add('payment_card', maskDigitsKeepLast(raw, 4));
   }
-  if (/[A-Z]{2}\d{2}/.test(value)) {
-    for (const m of value.matchAll(IBAN)) {
+  if (/[A-Za-z]{2}\d{2}/.test(value)) {
+    // IBANs are often written in lower case; the check digits decide.
+    for (const m of value.toUpperCase().matchAll(IBAN)) {
       const compact = m[0].replace(/ /g, '');
       if (ibanValid(compact)) add('iban', compact.slice(0, 2) + '**' + '*'.repeat(compact.length - 8) + compact.slice(-4));
     }
@@ -288,7 +291,7 @@ export function detectSensitive(value: string, context = ''): Detection[] {
     if (ssnValid(m[1]!, m[2]!, m[3]!)) add('us_ssn', '***-**-' + m[3]);
   }
   if (context && SSN_NAME.test(context)) {
-    const m = SSN_BARE.exec(value);
+    const m = SSN_BARE.exec(value.replace(/[\s-]/g, ''));
     if (m && ssnValid(m[1]!, m[2]!, m[3]!)) add('us_ssn', '*****' + m[3]);
   }
   if (value.includes('+')) {

@@ -210,6 +210,38 @@ for (const [n, v] of [
   ['range', '1000-2000-3000-4000'],
 ] as const) neg(n, v);
 
+// A second, harder batch written after the detector: formats it was not tuned on.
+for (const [n, v, k] of [
+  ['contact', 'mailto:Jane.Doe+alerts@Example.CO.UK', 'email'],
+  ['payee', 'de89 3704 0044 0532 0130 00', 'iban'],
+  ['payee', 'gb82west12345698765432', 'iban'],
+  ['ssn', '123 45 6789', 'us_ssn'],
+  ['note', 'order 5555555555554444 paid', 'payment_card'],
+  ['support_line', '+1-800-555-0199', 'phone'],
+  ['tel', '(020) 7946 0958', 'phone'],
+  ['aws_secret_access_key', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'secret'],
+  ['authorization', 'Basic dXNlcjpwYXNzd29yZDEyMzQ1Ng==', 'secret'],
+  ['owner_account', 'arn:aws:s3:::bucket,arn:aws:iam::210987654321:user/ci', 'aws_account_id'],
+] as const) pos(n, v, k);
+for (let i = 0; i < 5; i++) neg('order_id', card('4', 16)); // random ids that happen to look exactly like Visa numbers: an inherent false alarm, counted
+for (const [n, v] of [
+  ['repo', 'git@github.com:acme/api.git'],
+  ['version', '1.0.0+20130313144700'],
+  ['version', 'v1.28.3+k3s1'],
+  ['ticket', 'INC-555-123-4567'],
+  ['mac', '00-1B-63-84-45-E6'],
+  ['checksum', 'sha1:2fd4e1c67a2d28fced849ee1bb76e7391b93eb12'],
+  ['chart', 'nginx-ingress-4.8.3'],
+  ['hostname', 'ip-10-0-12-34.eu-west-1.compute.internal'],
+  ['device', 'nvme0n1p1'],
+  ['build', '20261128.1234567890'],
+  ['partition', '2026-11-28-13'],
+  ['user_agent', 'Prometheus/2.42.0'],
+  ['path', '/var/log/pods/default_api-7d9f8b6c5d-x2x9z_123e4567-e89b-12d3-a456-426614174000'],
+  ['token_name', 'ci-deploy-token'],
+  ['tenant', 'acme-prod'],
+] as const) neg(n, v);
+
 describe('sensitive-data fixture', () => {
   it('finds planted personal data and secrets with precision and recall ≥ 0.95', () => {
     let tp = 0, fp = 0, fn = 0;
