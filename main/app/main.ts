@@ -66,9 +66,6 @@ let tray: Tray | null = null;
 let core: { client: CoreClient; child: UtilityProcess; opened: Promise<ApiResult<unknown>> } | null = null;
 let quitState: 'running' | 'stopping' | 'stopped' = 'running';
 
-// ---- Before 'ready': scheme privileges, sandbox for every renderer, one instance per data dir.
-const options = optionsOrExit();
-
 function optionsOrExit(): CoreOptions {
   try {
     return coreOptions(process.env);
@@ -77,6 +74,9 @@ function optionsOrExit(): CoreOptions {
     return process.exit(2);
   }
 }
+
+// ---- Before 'ready': scheme privileges, sandbox for every renderer, one instance per data dir.
+const options = optionsOrExit();
 app.setName('Ampule');
 // The single-instance lock lives in userData: one Ampule per data directory. Chromium's own
 // files go to a sibling folder, and the window's session is in memory anyway.
@@ -154,9 +154,10 @@ async function start(): Promise<void> {
     ipcMain,
     () => trustedWebContentsId,
     async (method, args) => {
-      if (!core) return { ok: false, error: { kind: 'unavailable', message: 'Ampule is shutting down.' } };
-      const opened = await core.opened;
-      return opened.ok ? core.client.call(method, args) : opened;
+      const c = core;
+      if (!c) return { ok: false, error: { kind: 'unavailable', message: 'Ampule is shutting down.' } };
+      const opened = await c.opened;
+      return opened.ok ? c.client.call(method, args) : opened;
     },
   );
   showWindow();
