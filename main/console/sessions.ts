@@ -23,6 +23,7 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>();
 
   create(now: number): { id: string; session: Session } {
+    if (this.sessions.size >= 100) this.prune(now);
     const id = randomBytes(32).toString('base64url');
     const session: Session = { csrfToken: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
     this.sessions.set(digest(id), session);
@@ -41,6 +42,10 @@ export class SessionStore {
     }
     s.lastSeenAt = now;
     return s;
+  }
+
+  private prune(now: number): void {
+    for (const [key, s] of this.sessions) if (now - s.lastSeenAt > IDLE_MS || now - s.createdAt > ABSOLUTE_MS) this.sessions.delete(key);
   }
 
   destroy(id: string | undefined): void {
