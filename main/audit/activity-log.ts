@@ -134,6 +134,8 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
   const readHead = db.prepare(`SELECT seq, chain, tag FROM activity_head WHERE id = 1`);
   const writeHead = db.prepare(`INSERT INTO activity_head (id, seq, chain, tag) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, chain = excluded.chain, tag = excluded.tag`);
 
+  // Run with .immediate: another process (a CLI command beside `ampule serve`) may append too, and
+  // taking the write lock first makes it wait its turn instead of failing on a stale head.
   const appendRow = db.transaction((at: number, action: string, outcome: ActivityOutcome, ws: string | null, count: number, actor: string, detail: string) => {
     const head = readHead.get() as { seq: number; chain: Buffer } | undefined;
     const seq = (head?.seq ?? 0) + 1;
@@ -159,7 +161,7 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
     pending.clear();
     for (const p of items) {
       const actors = p.actors.size > 1 ? `${[...p.actors][0]} and ${p.actors.size - 1} other(s)` : [...p.actors][0] ?? '';
-      appendRow(p.at, p.e.action, p.e.outcome, p.ws, p.count, actors, p.count > 1 ? `${p.detail} (×${p.count} in this minute)` : p.detail);
+      appendRow.immediate(p.at, p.e.action, p.e.outcome, p.ws, p.count, actors, p.count > 1 ? `${p.detail} (×${p.count} in this minute)` : p.detail);
     }
   };
   const timer = opts.timer === false ? null : setInterval(() => {
@@ -202,7 +204,7 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
 
   const append = (e: ActivityInput): number => {
     const c = clean(e);
-    return appendRow(now(), e.action, e.outcome, c.ws, 1, c.actor, c.detail);
+    return appendRow.immediate(now(), e.action, e.outcome, c.ws, 1, c.actor, c.detail);
   };
 
   const appendAggregated = (e: ActivityInput): void => {

@@ -155,3 +155,19 @@ describe('activity log', () => {
     expect(() => activityKeys(db, masterKey(newKey()))).toThrow(DecryptError);
   });
 });
+
+describe('two writers', () => {
+  it('keeps one unbroken chain when two connections (processes) append in turn', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'ampule-audit2-'));
+    const m = masterKey(newKey());
+    const db1 = openControlDb(join(d, 'control.db'));
+    const keys = activityKeys(db1, m);
+    const db2 = openControlDb(join(d, 'control.db'));
+    const a = openActivityLog(db1, keys, { timer: false });
+    const b = openActivityLog(db2, activityKeys(db2, m), { timer: false });
+    for (let i = 0; i < 50; i++) (i % 2 ? a : b).append({ action: 'workspace.create', outcome: 'ok', actor: 'cli', detail: String(i) });
+    expect(a.verify()).toMatchObject({ ok: true, checked: 50 });
+    a.close(); b.close(); db1.close(); db2.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+});
