@@ -4,7 +4,7 @@ import type { WorkspaceLimits } from '../control/types';
 import { AppendError, type Appender, type AppendErrorKind } from '../tsdb/types';
 import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
-import { emitV1, scanV1 } from './rw1';
+import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { decompressSnappyBlock } from './snappy';
@@ -20,8 +20,7 @@ export { IngestError, type IngestRequest, type IngestResult, type IngestTarget, 
 
 export type RemoteWriteVersion = 1 | 2;
 
-const SUPPORTED_TYPES =
-  'application/x-protobuf (remote write 1.0), application/x-protobuf;proto=prometheus.WriteRequest (1.0), application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)';
+const SUPPORTED_TYPES = `${V1_CONTENT_TYPE} (remote write 1.0), ${V1_CONTENT_TYPE};proto=prometheus.WriteRequest (1.0), ${V2_CONTENT_TYPE} (2.0)`;
 const MESSAGES_SHOWN = 5;
 /** Retry-After for the active-series limit: idle series free up as their generation ages out. */
 const SERIES_LIMIT_RETRY_SECONDS = 60;

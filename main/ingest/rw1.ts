@@ -17,8 +17,8 @@ const V2_SYMBOLS = 4;
 const V2_TIMESERIES = 5;
 export const V1_CONTENT_TYPE = 'application/x-protobuf';
 export const V2_CONTENT_TYPE = 'application/x-protobuf;proto=io.prometheus.write.v2.Request';
-export const SAMPLE_VALUE = 1;
-export const SAMPLE_TIMESTAMP = 2;
+const SAMPLE_VALUE = 1;
+const SAMPLE_TIMESTAMP = 2;
 
 export function scanV1(r: ProtoReader): RequestCounts {
   const counts = newCounts();
