@@ -3,9 +3,9 @@
 // samples by binary search in the preloaded Float64Arrays. Subquery steps are cached by time, so
 // overlapping subquery windows of consecutive steps are evaluated once.
 import type { Labels } from '../../shared/labels';
-import { METRIC_NAME, compareLabels, labelsKey } from '../../shared/labels';
+import { compareLabels, labelsKey } from '../../shared/labels';
 import type { Matcher, Querier } from '../tsdb/types';
-import type { AggregateExpr, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
+import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
@@ -299,8 +299,8 @@ export class Evaluator {
       case 'matrix': return this.selectMatrix(e, t);
       case 'subquery': return this.subquery(e, t);
       case 'call': return callFunction(this, e, t);
-      case 'aggregate': return { type: 'vector', v: aggregate(this, e as AggregateExpr, t) };
-      case 'binary': return binaryOp(this, e as BinaryExpr, t);
+      case 'aggregate': return { type: 'vector', v: aggregate(this, e, t) };
+      case 'binary': return binaryOp(this, e, t);
     }
   }
 
@@ -401,10 +401,4 @@ export function storeMatcher(m: Matcher): Matcher {
   return m.type === '=~' || m.type === '!~' ? { ...m, value: anchor(toJsRegex(unanchor(m.value))) } : m;
 }
 
-/** The metric name of a label set ('' when none). */
-export function metricName(l: Labels): string {
-  for (const x of l) if (x.name === METRIC_NAME) return x.value;
-  return '';
-}
 
-export type { Call };

@@ -3,10 +3,9 @@ import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import type { Call, Expr, VectorSelector } from './ast';
 import type { Evaluator } from './engine';
-import { metricName } from './engine';
 import { compilePromRegex } from './regex';
 import { isValidLabelName } from './strings';
-import { type MatrixValue, type Sample, type Series, type Value, QueryError } from './values';
+import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from './values';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
 
@@ -641,13 +640,11 @@ const NATIVE_HISTOGRAM_FUNCTIONS = new Set([
   'histogram_avg', 'histogram_count', 'histogram_sum', 'histogram_stddev', 'histogram_stdvar', 'histogram_fraction', 'histogram_quantiles',
 ]);
 
-export class UnsupportedError extends QueryError {}
-
 export function callFunction(ev: Evaluator, e: Call, t: number): Value {
   const h = HANDLERS[e.func];
   if (!h) {
     const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
-    throw new UnsupportedError(`function ${JSON.stringify(e.func)}: ${why}`);
+    throw new QueryError(`function ${JSON.stringify(e.func)}: ${why}`);
   }
   return h(ev, e, t);
 }

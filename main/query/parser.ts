@@ -153,7 +153,7 @@ class Converter {
       }
       case 'OffsetExpr': {
         const [inner] = this.exprChildren(n);
-        const offset = this.offsetDuration(n.getChild('OffsetDurationExpr')!);
+        const offset = this.durationValue(n.getChild('OffsetDurationExpr')!);
         return this.postfix(this.expr(inner!), n, (e) => {
           const target = e.kind === 'matrix' ? e.vector : e;
           if (target.kind !== 'vector' && target.kind !== 'subquery') {
@@ -353,10 +353,6 @@ class Converter {
     const paren = kids.find((c) => c.name === 'DurationExpr');
     if (paren && kids.length === 3) return this.durationValue(paren);
     this.err(`unsupported duration expression ${JSON.stringify(this.text(n))}`, this.pos(n));
-  }
-
-  private offsetDuration(n: SyntaxNode): number {
-    return this.durationValue(n);
   }
 
   /** Prometheus's checkAST: operand types, argument counts, matching rules. */

@@ -92,3 +92,9 @@ export function finishVector(v: Sample[]): Sample[] {
   }
   return v;
 }
+
+/** The metric name of a label set ('' when none). */
+export function metricName(l: Labels): string {
+  for (const x of l) if (x.name === METRIC_NAME) return x.value;
+  return '';
+}

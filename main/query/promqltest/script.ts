@@ -69,7 +69,6 @@ export function parseScript(text: string): Command[] {
     const lineNo = i + 1;
     const word = l.split(/\s+/)[0]!;
     const body: string[] = [];
-    const bodyStart = i + 1;
     const takeBody = (stopAfter?: (x: string) => boolean): void => {
       while (i + 1 < lines.length && lines[i + 1] !== '') {
         const x = lines[++i]!;
@@ -81,7 +80,7 @@ export function parseScript(text: string): Command[] {
       if (word === 'clear') cmds.push({ kind: 'clear', line: lineNo });
       else if (word.startsWith('load')) {
         takeBody();
-        cmds.push(parseLoad(l, body, lineNo, bodyStart));
+        cmds.push(parseLoad(l, body, lineNo));
       } else if (word.startsWith('eval')) {
         takeBody((x) => isScalarLine(x) || x.startsWith('expected_fail_'));
         cmds.push(parseEval(l, body, lineNo));
@@ -100,7 +99,7 @@ function duration(s: string | undefined): number {
   return d;
 }
 
-function parseLoad(header: string, body: string[], line: number, _bodyStart: number): LoadCmd {
+function parseLoad(header: string, body: string[], line: number): LoadCmd {
   const parts = header.split(/\s+/);
   if (parts[0] !== 'load' && parts[0] !== 'load_with_nhcb') throw new ScriptError(`invalid load command ${JSON.stringify(parts[0])}`);
   if (parts.length !== 2) throw new ScriptError('load needs exactly one interval');
