@@ -59,6 +59,8 @@ export async function handlePromApi(path: string, params: URLSearchParams, queri
     if (e instanceof ApiError) return fail(e.type, e.message);
     if (e instanceof ParseError) return fail('bad_data', `invalid parameter "query": ${e.describe()}`);
     if (e instanceof QueryError) return fail(e.kind === 'bad_data' ? 'bad_data' : e.kind, e.message);
+    // Deeply nested input exhausts the stack in the recursive parser/evaluator.
+    if (e instanceof RangeError && /call stack/.test(e.message)) return fail('bad_data', 'invalid parameter "query": expression nested too deeply');
     return fail('internal', (e as Error).message);
   }
 }

@@ -120,6 +120,12 @@ describe('Prometheus HTTP API', () => {
     expect((s.body as { error: string }).error).toMatch(/^invalid parameter "query": 1:\d+: parse error: /);
   });
 
+  it('rejects hostile nesting without crashing', async () => {
+    const r = await api('query', { query: '('.repeat(50_000) + '1' + ')'.repeat(50_000) });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ status: 'error', errorType: 'bad_data' });
+  });
+
   it('reports execution errors with status 422', async () => {
     const r = await api('query', { query: 'http_requests_total + on() http_requests_total' });
     expect(r.status).toBe(422);
