@@ -71,6 +71,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const now = opts.now ?? (() => new Date());
   const host = opts.host ?? '127.0.0.1';
+  const headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
 
   let identity: ServerIdentity | null = null;
   let localCa: LocalCa | null = null;
@@ -148,10 +149,10 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       // Without a valid client certificate the request may still authenticate with a token.
       rejectUnauthorized: false,
       handshakeTimeout: 10_000,
-      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      headersTimeout: headersTimeoutMs,
       requestTimeout: opts.requestTimeoutMs ?? 60_000,
       keepAliveTimeout: 65_000,
-      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs ?? 1000),
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => void onRequest(req, res),
@@ -159,6 +160,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
   // Expect: 100-continue is answered only once the request is authenticated and fits (see readBody).
   server.on('checkContinue', (req, res) => void onRequest(req, res));
   server.on('tlsClientError', () => {}); // plain HTTP, scanners, aborted handshakes: nothing to log per connection
+  server.maxConnections = 4096;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {

@@ -151,6 +151,18 @@ describe.skipIf(noKeychainReason)(`HTTPS listener${skip}`, () => {
     expect(Date.now() - started).toBeLessThan(6000);
   });
 
+  it('closes a connection that completes the handshake but never sends a request', async () => {
+    const s = await tlsOpen(h);
+    const started = Date.now();
+    const closed = await new Promise<boolean>((resolve) => {
+      s.resume(); // read, so the server's FIN is seen
+      s.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 8000);
+    });
+    expect(closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(6000);
+  });
+
   it('speaks TLS 1.3 by default, accepts TLS 1.2 with AEAD suites, refuses TLS 1.1 and CBC suites', async () => {
     const s13 = await tlsOpen(h);
     expect(s13.getProtocol()).toBe('TLSv1.3');
