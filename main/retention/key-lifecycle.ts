@@ -43,6 +43,7 @@ export function rotateDataKey(appliance: Appliance, workspaceId: string, opts: {
     appliance.activity.append({ action: 'key.rotate_data', outcome: 'error', actor, workspaceId, detail: `re-encryption to generation ${generation} interrupted (${e instanceof Error ? e.name : 'error'}); run it again to resume` });
     throw e;
   }
+  appliance.ingestRules.reseal(workspaceId); // its ingest rules move to the new key too
   appliance.settings.finishRotation(workspaceId, generation);
   appliance.activity.append({ action: 'key.rotate_data', outcome: 'ok', actor, workspaceId, detail: `data key generation ${generation}; ${rows} rows re-sealed${pending ? ' (resumed)' : ''}` });
   return { workspaceId, generation, resumed: !!pending, rowsResealed: rows };

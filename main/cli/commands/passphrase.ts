@@ -29,7 +29,7 @@ export async function readPassphrase(args: ParsedArgs, ctx: CliContext, confirm:
   if (typeof file === 'string') p = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   else if (ctx.env.AMPULE_BACKUP_PASSPHRASE) p = ctx.env.AMPULE_BACKUP_PASSPHRASE;
   else {
-    if (ctx.inServer) throw new UsageError('no passphrase: give --passphrase-file FILE or set AMPULE_BACKUP_PASSPHRASE');
+    if (ctx.inServer) throw new UsageError('`ampule serve` is running and does this for you, but it cannot read your environment or ask you: give --passphrase-file FILE (readable only by you)');
     p = await prompt('Backup passphrase: ');
     if (confirm && (await prompt('Repeat passphrase: ')) !== p) throw new UsageError('the two passphrases differ');
   }

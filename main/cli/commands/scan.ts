@@ -11,6 +11,7 @@ export const scan: Command = {
   summary: 'Look for personal data and secrets in series labels, aliases and tags (shows masked examples only).',
   usage: '[--workspace ID] [--json]',
   options: { workspace: { type: 'string' }, ...JSON_OPTION },
+  forwardToServer: true,
   async run(args, ctx) {
     const appliance = await ctx.appliance();
     const only = args.values.workspace;
