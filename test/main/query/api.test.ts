@@ -132,6 +132,16 @@ describe('Prometheus HTTP API', () => {
     expect(r.body).toMatchObject({ status: 'error', errorType: 'execution', error: expect.stringContaining('many-to-many matching not allowed') });
   });
 
+  it('limits the samples a query may load', async () => {
+    const p = new URLSearchParams({ query: 'sum(count_over_time(http_requests_total[10m]))', time: String(T0 / 1000 + 900) });
+    const r = await handlePromApi('query', p, db.querier(), { maxSamples: 50 });
+    expect(r).toEqual({
+      status: 422,
+      body: { status: 'error', errorType: 'execution', error: 'query processing would load too many samples into memory in query execution' },
+    });
+    expect((await handlePromApi('query', p, db.querier(), { maxSamples: 500 })).status).toBe(200);
+  });
+
   it('times out', async () => {
     const r = await handlePromApi('query_range', new URLSearchParams({ query: 'sum(rate(http_requests_total[5m:1s]))', start: String(T0 / 1000), end: String(T0 / 1000 + 86_400), step: '10' }), db.querier(), { timeoutMs: 1 });
     expect(r.status).toBe(503);
