@@ -41,7 +41,7 @@ export async function backupWorkspace(appliance: Appliance, workspaceId: string,
     version: 1,
     createdAt: new Date().toISOString(),
     workspace: { workspaceId: ws.workspaceId, alias: ws.alias, tags: ws.tags },
-    settings: { retentionDays: appliance.settings.retentionDays(workspaceId), ingestRules: appliance.ingestRules.get(workspaceId), ...opts.settings },
+    settings: { retentionDays: appliance.settings.retentionDays(workspaceId), ingestRules: appliance.ingestRules.exportState(workspaceId), ...opts.settings },
   };
   let series = 0, samples = 0, bytes = 0;
   const report = () => opts.onProgress?.({ phase: 'backup', series, samples, bytes });
@@ -125,9 +125,9 @@ export async function restoreWorkspace(appliance: Appliance, inPath: string, pas
   }
   const ws = appliance.control.createWorkspace({ alias: checked.manifest.workspace.alias, tags: checked.manifest.workspace.tags }, actor);
   try {
-    const { retentionDays, ingestRules } = checked.manifest.settings as { retentionDays?: number | null; ingestRules?: IngestRules };
+    const { retentionDays, ingestRules } = checked.manifest.settings as { retentionDays?: number | null; ingestRules?: { rules: IngestRules; hashKey: string } | null };
     if (typeof retentionDays === 'number') appliance.settings.setRetentionDays(ws.workspaceId, retentionDays);
-    if (ingestRules) appliance.ingestRules.set(ws.workspaceId, ingestRules);
+    if (ingestRules) appliance.ingestRules.importState(ws.workspaceId, ingestRules);
     const loaded = await loadBackup(inPath, passphrase, appliance.store(ws.workspaceId).appender(), opts.onProgress);
     if (loaded.series !== checked.series || loaded.samples !== checked.samples) throw new Error('the backup file changed while it was being restored');
     appliance.activity.append({ action: 'workspace.restore', outcome: 'ok', actor, workspaceId: ws.workspaceId, detail: `from backup of ${original}: ${loaded.series} series, ${loaded.samples} samples` });

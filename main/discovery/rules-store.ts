@@ -36,13 +36,7 @@ export class IngestRuleStore {
   /** Replaces the workspace's rules; returns them normalised. */
   set(workspaceId: string, rules: IngestRules): IngestRules {
     const clean = validateIngestRules(rules);
-    const keys = this.keysOf(workspaceId);
-    const hashKey = this.read(workspaceId)?.hashKey ?? randomBytes(32).toString('base64');
-    const sealed = keys.get(keys.current).seal(Buffer.from(JSON.stringify({ rules: clean, hashKey } satisfies Sealed), 'utf8'), aad(workspaceId));
-    this.db
-      .prepare(`INSERT INTO ingest_rules (workspace_id, generation, sealed) VALUES (?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET generation = excluded.generation, sealed = excluded.sealed`)
-      .run(workspaceId, keys.current, sealed);
-    this.cache.delete(workspaceId);
+    this.importState(workspaceId, { rules: clean, hashKey: this.read(workspaceId)?.hashKey ?? randomBytes(32).toString('base64') });
     return clean;
   }
 
@@ -53,6 +47,22 @@ export class IngestRuleStore {
     const c = s && (s.rules.drop.length || s.rules.hash.length) ? compileIngestRules(s.rules, Buffer.from(s.hashKey, 'base64')) : null;
     this.cache.set(workspaceId, c);
     return c;
+  }
+
+  /** Rules and hash key, for a backup (which is itself encrypted): restored data stays joinable with new data. */
+  exportState(workspaceId: string): { rules: IngestRules; hashKey: string } | null {
+    return this.read(workspaceId);
+  }
+
+  importState(workspaceId: string, state: { rules: IngestRules; hashKey: string }): void {
+    const keys = this.keysOf(workspaceId);
+    const clean = validateIngestRules(state.rules);
+    if (Buffer.from(state.hashKey, 'base64').length !== 32) throw new RangeError('an ingest-rules hash key must be 32 bytes');
+    const sealed = keys.get(keys.current).seal(Buffer.from(JSON.stringify({ rules: clean, hashKey: state.hashKey } satisfies Sealed), 'utf8'), aad(workspaceId));
+    this.db
+      .prepare(`INSERT INTO ingest_rules (workspace_id, generation, sealed) VALUES (?, ?, ?) ON CONFLICT (workspace_id) DO UPDATE SET generation = excluded.generation, sealed = excluded.sealed`)
+      .run(workspaceId, keys.current, sealed);
+    this.cache.delete(workspaceId);
   }
 
   /** Re-seals with the current data key (after a data-key rotation). */

@@ -68,6 +68,8 @@ describe('ampule backup / restore', () => {
     expect(again.control.describeWorkspace(restored.workspaceId)).toMatchObject({ alias: 'orders', tags: { env: 'prod' } });
     expect(again.settings.retentionDays(restored.workspaceId)).toBe(42);
     expect(again.ingestRules.get(restored.workspaceId)).toEqual({ drop: ['pod'], hash: [] });
+    // The label-hash key travels too: values hashed before and after the restore still match.
+    expect(again.ingestRules.exportState(restored.workspaceId)!.hashKey).toBe(again.ingestRules.exportState(ws)!.hashKey);
     again.close();
     listed = await run({}, 'audit', 'export', '--json');
     expect(listed.out).toContain('workspace.restore');
