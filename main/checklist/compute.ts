@@ -62,7 +62,7 @@ function tlsItem(extra: ChecklistExtra, now: number): ChecklistItem {
 
 /** When the master key was last rotated (activity log), else when this data directory got its first key. */
 function masterKeySince(appliance: Appl): string | null {
-  const rotated = appliance.activity.list({ action: 'key.rotate', outcome: 'ok', limit: 20 }).entries.find((e) => e.action === 'key.rotate');
+  const rotated = appliance.activity.list({ action: 'key.rotate', outcome: 'ok', limit: 500 }).entries.find((e) => e.action === 'key.rotate');
   if (rotated) return rotated.time;
   for (const first of appliance.activity.exportRecords()) return first.time;
   return null;
