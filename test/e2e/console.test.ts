@@ -125,7 +125,27 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     expect(token).toMatch(/^amp_[0-9a-f]+_/);
     await page.screenshot({ path: join(RESULTS, 'token.png') });
     await page.getByRole('button', { name: 'Done' }).click();
-    expect(await page.locator('section', { has: page.getByRole('heading', { name: 'Tokens' }) }).locator('table').textContent()).toContain('remote_write, query');
+    const tokens = page.locator('section', { has: page.getByRole('heading', { name: 'Tokens' }) });
+    expect(await tokens.locator('table').textContent()).toContain('remote_write, query');
+
+    // A second token, revoked at once.
+    await page.getByLabel('Token name').fill('spare');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByRole('button', { name: 'Done' }).click();
+    page.once('dialog', (d) => void d.accept());
+    await tokens.locator('tr', { hasText: 'spare' }).getByRole('button', { name: 'Revoke' }).click();
+    await poll(() => tokens.locator('tr', { hasText: 'spare' }).locator('.badge').textContent()).toBe('revoked');
+  });
+
+  it('renames the workspace and edits its tags', async () => {
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.locator('dialog').getByLabel('Alias').fill('e2e-staging-2');
+    await page.locator('dialog').getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { name: /e2e-staging-2/ }).waitFor();
+    await page.getByRole('button', { name: 'Edit tags' }).click();
+    await page.locator('dialog').getByLabel('Tags').fill('team=platform');
+    await page.locator('dialog').getByRole('button', { name: 'Save' }).click();
+    await poll(() => page.locator('.page-head .lead').textContent()).toMatch(/tags: team=platform$/);
   });
 
   it('draws remote-written samples in Explore', async () => {
@@ -163,7 +183,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     await poll(() => page.locator('table.workspaces tbody tr').count()).toBe(1);
     expect(await page.locator('table.workspaces tbody tr td').nth(4).textContent()).toBe('2');
     await page.screenshot({ path: join(RESULTS, 'workspaces.png') });
-    await page.getByRole('link', { name: 'e2e-staging' }).click();
+    await page.getByRole('link', { name: 'e2e-staging-2' }).click();
     await page.locator('.figure-value').first().waitFor();
     await page.screenshot({ path: join(RESULTS, 'workspace.png'), fullPage: true });
   });
@@ -186,7 +206,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     await page.getByRole('button', { name: 'Delete…' }).click();
     const submit = page.getByRole('button', { name: 'Delete forever' });
     expect(await submit.isDisabled()).toBe(true);
-    await page.getByLabel(/Type the alias/).fill('e2e-staging');
+    await page.getByLabel(/Type the alias/).fill('e2e-staging-2');
     await submit.click();
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
     await poll(() => page.locator('.empty-state').isVisible()).toBe(true);
