@@ -1,7 +1,8 @@
 // The admin channel's address and wire format. While `ampule serve` runs, CLI commands that change
 // state are forwarded to it over a local socket only the same OS user can open: a Unix socket in
-// the 0700 data directory (itself 0600), or on Windows a named pipe (private to the user's session
-// by its default security descriptor).
+// the 0700 data directory (itself 0600), or on Windows a named pipe (its default security
+// descriptor lets only its creator, administrators and LocalSystem write to it, so no other user
+// can send a command).
 //
 // Protocol: the client writes one JSON line {"v":1,"argv":[…]}; the server answers with one JSON
 // line {"status":n,"out":[…],"err":[…]} and closes.
