@@ -147,6 +147,9 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
     return seq;
   });
 
+  // A new log gets its head (record 0) at once: from then on a missing head means the log was emptied.
+  if (keys.fresh && !readHead.get()) writeHead.run(0, genesis, headTag(0, genesis));
+
   const clean = (e: ActivityInput) => {
     if (!ACTION.test(e.action)) throw new RangeError(`activity action '${e.action.slice(0, 64)}' is not a valid action name`);
     const ws = e.workspaceId && WORKSPACE_ID.test(e.workspaceId) ? e.workspaceId : null;
@@ -292,13 +295,12 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
         checked++;
       }
       const head = readHead.get() as { seq: number; chain: Buffer; tag: Buffer } | undefined;
-      if (!head) {
-        return checked === 0 ? { ok: true, checked, brokenAtSeq: null, message: 'the activity log is empty' } : fail(1, checked, 'the log head is missing: the log was tampered with');
-      }
+      if (!head) return fail(1, checked, 'the log head is missing: the log was emptied or tampered with');
       if (!equal(head.tag, headTag(head.seq, head.chain))) return fail(Math.min(head.seq, expected), checked, 'the log head was edited');
       if (head.seq > checked) return fail(checked + 1, checked, `record ${checked + 1}${head.seq > checked + 1 ? `–${head.seq}` : ''} at the end is missing (deleted)`);
       if (head.seq < checked) return fail(head.seq + 1, checked, `record ${head.seq + 1} was appended outside Ampule`);
       if (!equal(head.chain, prev)) return fail(head.seq, checked, `record ${head.seq} does not match the log head`);
+      if (checked === 0) return { ok: true, checked, brokenAtSeq: null, message: 'the activity log is intact and has no records yet' };
       return { ok: true, checked, brokenAtSeq: null, message: `all ${checked} records are intact and in order` };
     },
 

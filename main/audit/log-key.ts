@@ -15,6 +15,8 @@ export const ACTIVITY_KEY_OWNER = 'ampule/activity-log';
 export interface ActivityKeys {
   readonly details: Cipher;
   readonly chainKey: Buffer;
+  /** True when the key was made just now: the log is new and gets its authenticated head. */
+  readonly fresh: boolean;
 }
 
 function ensureTable(db: Database.Database): void {
@@ -26,6 +28,7 @@ export function activityKeys(db: Database.Database, master: MasterKey): Activity
   ensureTable(db);
   let row = db.prepare(`SELECT generation, wrapped FROM activity_key ORDER BY generation DESC LIMIT 1`).get() as { generation: number; wrapped: Buffer } | undefined;
   let root: Buffer;
+  const fresh = !row;
   if (!row) {
     root = randomBytes(KEY_BYTES);
     row = { generation: 1, wrapped: master.wrapDataKey(root, ACTIVITY_KEY_OWNER, 1) };
@@ -34,7 +37,7 @@ export function activityKeys(db: Database.Database, master: MasterKey): Activity
     root = master.unwrapDataKey(row.wrapped, ACTIVITY_KEY_OWNER, row.generation);
   }
   const derive = (info: string) => Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), info, KEY_BYTES));
-  const keys = { details: createCipher(derive('ampule/activity-log/details/v1')), chainKey: derive('ampule/activity-log/chain/v1') };
+  const keys = { details: createCipher(derive('ampule/activity-log/details/v1')), chainKey: derive('ampule/activity-log/chain/v1'), fresh };
   root.fill(0);
   return keys;
 }

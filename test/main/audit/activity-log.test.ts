@@ -136,6 +136,11 @@ describe('activity log', () => {
       db.prepare(`INSERT INTO activity_log SELECT 13, at, action, outcome, workspace_id, count, sealed, chain, tag FROM activity_log WHERE seq = 2`).run();
       expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 13 });
     });
+    it('emptied completely (every record and the head deleted)', () => {
+      db.prepare(`DELETE FROM activity_log`).run();
+      db.prepare(`DELETE FROM activity_head`).run();
+      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 1, message: expect.stringContaining('emptied') });
+    });
     it('head rewritten to hide a truncation', () => {
       const h = db.prepare(`SELECT chain FROM activity_log WHERE seq = 10`).get() as { chain: Buffer };
       db.prepare(`DELETE FROM activity_log WHERE seq > 10`).run();
