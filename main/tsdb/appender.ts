@@ -37,7 +37,10 @@ export class HeadAppender implements Appender {
   private ts: Float64Array = new Float64Array(1024);
   private vs: Float64Array = new Float64Array(1024);
   private count = 0;
+  private maxT = -Infinity;
   private created: MemSeries[] = [];
+  /** Series whose labels are not yet in the log or a page: their definitions go with the batch. */
+  private unlogged = new Set<MemSeries>();
   private batch: number;
   private readonly record = new ByteWriter(64 * 1024);
 
@@ -70,6 +73,8 @@ export class HeadAppender implements Appender {
     this.ids[i] = s.id;
     this.ts[i] = t;
     this.vs[i] = v;
+    if (t > this.maxT) this.maxT = t;
+    if (!s.logged) this.unlogged.add(s);
     return s.id;
   }
 
@@ -101,16 +106,11 @@ export class HeadAppender implements Appender {
   commit(): void {
     const { head, storage } = this.st;
     if (this.count > 0) {
-      const defs = new Set<MemSeries>();
-      for (let i = 0; i < this.count; i++) {
-        const s = head.get(this.ids[i]!);
-        if (s && !s.logged) defs.add(s);
-      }
-      let maxT = -Infinity;
-      for (let i = 0; i < this.count; i++) if (this.ts[i]! > maxT) maxT = this.ts[i]!;
-      const plain = encodeBatch(this.record, [...defs], { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
+      // Another appender may have logged a shared new series meanwhile, or it may be gone.
+      const defs = [...this.unlogged].filter((s) => !s.logged && head.get(s.id) === s);
+      const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
       const seq = this.st.nextLogSeq++;
-      storage.putLog(seq, bucketOf(maxT, storage.layout.bucketMs), storage.seal(items.log(seq), plain));
+      storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), storage.seal(items.log(seq), plain));
       for (const s of defs) s.logged = true;
       applySamples(this.st, this.ids, this.ts, this.vs, this.count);
     }
@@ -124,7 +124,9 @@ export class HeadAppender implements Appender {
 
   private reset(): void {
     this.count = 0;
+    this.maxT = -Infinity;
     this.created = [];
+    this.unlogged.clear();
     this.batch = ++this.st.batchCounter;
     if (this.ids.length > 64 * 1024) {
       this.ids = new Float64Array(1024);

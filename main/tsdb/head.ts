@@ -69,11 +69,21 @@ export class MemSeries {
     this.sorted = true;
   }
 
-  /** Drops head samples [0, n) (they were written to chunk rows). */
+  /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */
   dropFirst(n: number): void {
-    this.timestamps.copyWithin(0, n, this.count);
-    this.values.copyWithin(0, n, this.count);
     this.count -= n;
+    if (this.timestamps.length > 4 * this.count + 64) {
+      const cap = Math.max(8, 2 * this.count);
+      const ts = new Float64Array(cap);
+      const vs = new Float64Array(cap);
+      ts.set(this.timestamps.subarray(n, n + this.count));
+      vs.set(this.values.subarray(n, n + this.count));
+      this.timestamps = ts;
+      this.values = vs;
+      return;
+    }
+    this.timestamps.copyWithin(0, n, n + this.count);
+    this.values.copyWithin(0, n, n + this.count);
   }
 
   /** Keeps only head samples for which `keep(t)` holds; returns how many were dropped. */

@@ -40,6 +40,7 @@ export interface TsdbStats {
 }
 
 export interface Tsdb {
+  readonly workspaceId: string;
   appender(): Appender;
   querier(): Querier;
   stats(): TsdbStats;
@@ -86,6 +87,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     return st;
   };
   return {
+    workspaceId: opts.workspaceId,
     appender: () => new HeadAppender(live()),
     querier: () => new HeadQuerier(live()),
     stats() {

@@ -1,38 +1,17 @@
 // Test helpers for the store: temp dirs, data keys, sample values with exact bit patterns.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DecryptError, type Cipher } from '../../../main/crypto/types';
+import { createCipher } from '../../../main/crypto/cipher';
+import type { Cipher } from '../../../main/crypto/types';
 import type { DataKeys } from '../../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../../shared/labels';
-
-/** A minimal AES-256-GCM Cipher (iv | ciphertext | tag) until main/crypto's createCipher is committed. */
-export function testCipher(key: Buffer): Cipher {
-  return {
-    seal(plaintext, aad) {
-      const iv = randomBytes(12);
-      const c = createCipheriv('aes-256-gcm', key, iv);
-      c.setAAD(Buffer.from(aad));
-      return Buffer.concat([iv, c.update(plaintext), c.final(), c.getAuthTag()]);
-    },
-    open(sealed, aad) {
-      const b = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
-      const d = createDecipheriv('aes-256-gcm', key, b.subarray(0, 12));
-      d.setAAD(Buffer.from(aad));
-      d.setAuthTag(b.subarray(b.length - 16));
-      try {
-        return Buffer.concat([d.update(b.subarray(12, b.length - 16)), d.final()]);
-      } catch {
-        throw new DecryptError('ciphertext failed authentication');
-      }
-    },
-  };
-}
 
 /** Data keys by id; `current` can be changed to simulate a rotation. */
 export class TestKeys implements DataKeys {
   readonly raw = new Map<number, Buffer>();
+  private readonly ciphers = new Map<Buffer, Cipher>();
   current: number;
 
   constructor(ids: Record<number, Buffer> = { 1: randomBytes(32) }, current = 1) {
@@ -43,7 +22,9 @@ export class TestKeys implements DataKeys {
   get(id: number): Cipher {
     const key = this.raw.get(id);
     if (!key) throw new Error(`no data key ${id}`);
-    return testCipher(key);
+    let cipher = this.ciphers.get(key);
+    if (!cipher) this.ciphers.set(key, (cipher = createCipher(key)));
+    return cipher;
   }
 }
 
