@@ -15,6 +15,7 @@ import { deleteSeriesHandler, queryHandler } from './query';
 import { remoteWriteHandler } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
+import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 
 /** What the server needs of an open appliance. */
@@ -160,7 +161,8 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
   // Expect: 100-continue is answered only once the request is authenticated and fits (see readBody).
   server.on('checkContinue', (req, res) => void onRequest(req, res));
   server.on('tlsClientError', () => {}); // plain HTTP, scanners, aborted handshakes: nothing to log per connection
-  server.maxConnections = 4096;
+  const listener = httpsOnlyListener(server, headersTimeoutMs);
+  listener.maxConnections = 4096;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => {
@@ -168,13 +170,15 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       else if (e.code === 'EACCES') reject(new Error(`not allowed to listen on port ${opts.port ?? 9443} on ${host}: choose a port above 1023 with --port`));
       else reject(e);
     };
-    server.once('error', onError);
-    server.listen(opts.port ?? 9443, host, () => {
-      server.off('error', onError);
+    listener.once('error', onError);
+    listener.listen(opts.port ?? 9443, host, () => {
+      listener.off('error', onError);
+      // The HTTPS server does not listen itself; this starts its header and request timeouts.
+      server.emit('listening');
       resolve();
     });
   });
-  const address = server.address();
+  const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 9443);
 
   let renewing = false;
@@ -207,11 +211,13 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
         closing = true;
         if (renewTimer) clearInterval(renewTimer);
         const force = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 30_000).unref();
-        server.close(() => {
+        // Resolves once every accepted connection is gone.
+        listener.close(() => {
           clearTimeout(force);
           resolve();
         });
-        server.closeIdleConnections();
+        // Stops the HTTPS server's timers and closes its idle keep-alive connections.
+        server.close();
         if (inFlight === 0) server.closeAllConnections();
       }),
   };

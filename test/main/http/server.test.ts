@@ -125,14 +125,19 @@ describe.skipIf(noKeychainReason)(`HTTPS listener${skip}`, () => {
     expect(reply.toLowerCase()).toContain('connection: close');
   });
 
-  it('gives plain HTTP on the TLS port nothing readable, then closes', async () => {
+  it('answers plain HTTP on the TLS port with a plain 400 saying to use https://, serving nothing else', async () => {
+    const t = h.token(h.wsA, ['query']);
     const s = netConnect(h.server.port, '127.0.0.1');
     await new Promise((r) => s.once('connect', r));
-    const reply = await rawExchange(s, 'GET /api/v1/labels HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    expect(reply).not.toMatch(/HTTP\/1\.[01]/);
-    expect(reply).not.toMatch(/workspace|error|labels/i);
-    // Whatever came back is at most a TLS alert record (content type 21).
-    if (reply.length > 0) expect(reply.charCodeAt(0)).toBe(21);
+    const reply = await rawExchange(s, `GET ${labelsPath(h.wsA)} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${t}\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(reply).toMatch(/HTTPS only: use https:\/\//);
+    expect(reply).not.toMatch(/status|data|workspace/);
+    // Silence on a fresh connection is cut off too.
+    const idle = netConnect(h.server.port, '127.0.0.1');
+    const started = Date.now();
+    await new Promise((r) => idle.on('close', r).resume());
+    expect(Date.now() - started).toBeLessThan(6000);
   });
 
   it('closes a connection whose headers trickle in too slowly (slow-loris)', async () => {
