@@ -1,12 +1,11 @@
 // The one contract between the window and the appliance. The same interface is served over
 // Electron IPC (desktop) and over the HTTPS web console (headless), so the very same renderer
-// runs in both. API_SPEC describes every method at runtime (argument validators, whether it
-// changes state) so each transport validates every argument at its edge with one generic adapter.
+// runs in both. API_SPEC describes every method at runtime (its argument validators), so each
+// transport validates every argument at its edge with one generic adapter (main/service/dispatch).
 import type { ChecklistItem } from './checklist';
 import type { Finding } from './sensitive-data';
 import {
   arrayOf,
-  bool,
   num,
   object,
   oneOf,
@@ -299,8 +298,6 @@ export type AmpuleBridge = { readonly [M in ApiMethod]: (...args: ApiArgs<M>) =>
 
 export interface MethodSpec<A extends readonly unknown[]> {
   readonly args: ArgsValidator<A>;
-  /** Changes state (recorded in the activity log; the console demands its CSRF token anyway). */
-  readonly mutates: boolean;
 }
 
 export const ALIAS_MAX = 100;
@@ -320,16 +317,16 @@ const unixSeconds = num({ min: 0, max: 7_258_118_400 });
 const range = { start: unixSeconds, end: unixSeconds, step: num({ min: 0.001, max: 86_400 * 365 }) };
 
 export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
-  listWorkspaces: { args: [], mutates: false },
-  createWorkspace: { args: [object({ alias, tags: optional(tags) })], mutates: true },
-  describeWorkspace: { args: [workspaceId], mutates: false },
-  renameWorkspace: { args: [workspaceId, alias], mutates: true },
-  setWorkspaceTags: { args: [workspaceId, tags], mutates: true },
-  deleteWorkspace: { args: [workspaceId, str({ min: 1, max: 200 })], mutates: true },
-  workspaceEndpoints: { args: [workspaceId], mutates: false },
-  workspaceStats: { args: [workspaceId, object(range)], mutates: false },
+  listWorkspaces: { args: [] },
+  createWorkspace: { args: [object({ alias, tags: optional(tags) })] },
+  describeWorkspace: { args: [workspaceId] },
+  renameWorkspace: { args: [workspaceId, alias] },
+  setWorkspaceTags: { args: [workspaceId, tags] },
+  deleteWorkspace: { args: [workspaceId, str({ min: 1, max: 200 })] },
+  workspaceEndpoints: { args: [workspaceId] },
+  workspaceStats: { args: [workspaceId, object(range)] },
 
-  listTokens: { args: [workspaceId], mutates: false },
+  listTokens: { args: [workspaceId] },
   createToken: {
     args: [
       workspaceId,
@@ -339,19 +336,18 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
         expiresInDays: optional(num({ min: 1, max: 3650, integer: true })),
       }),
     ],
-    mutates: true,
   },
-  revokeToken: { args: [workspaceId, tokenId], mutates: true },
+  revokeToken: { args: [workspaceId, tokenId] },
 
-  query: { args: [workspaceId, object({ query: promql, time: optional(unixSeconds) })], mutates: false },
-  queryRange: { args: [workspaceId, object({ query: promql, ...range })], mutates: false },
-  checkQuery: { args: [str({ max: 16_384 })], mutates: false },
-  metricNames: { args: [workspaceId], mutates: false },
+  query: { args: [workspaceId, object({ query: promql, time: optional(unixSeconds) })] },
+  queryRange: { args: [workspaceId, object({ query: promql, ...range })] },
+  checkQuery: { args: [str({ max: 16_384 })] },
+  metricNames: { args: [workspaceId] },
 
-  checklist: { args: [], mutates: false },
-  startSelfTest: { args: [], mutates: true },
-  selfTestProgress: { args: [], mutates: false },
-  piiFindings: { args: [], mutates: false },
+  checklist: { args: [] },
+  startSelfTest: { args: [] },
+  selfTestProgress: { args: [] },
+  piiFindings: { args: [] },
   listActivity: {
     args: [
       object({
@@ -362,12 +358,11 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
         limit: optional(num({ min: 1, max: 500, integer: true })),
       }),
     ],
-    mutates: false,
   },
-  verifyActivity: { args: [], mutates: false },
+  verifyActivity: { args: [] },
 
-  getSettings: { args: [], mutates: false },
-  rotateMasterKey: { args: [], mutates: true },
+  getSettings: { args: [] },
+  rotateMasterKey: { args: [] },
 };
 
 export const API_METHODS = Object.keys(API_SPEC) as ApiMethod[];

@@ -49,11 +49,6 @@ export function num(rules: { min?: number; max?: number; integer?: boolean } = {
   };
 }
 
-export const bool: Validator<boolean> = (v, path) => {
-  if (typeof v !== 'boolean') throw new ValidationError(path, `expected true or false, got ${describe(v)}`);
-  return v;
-};
-
 export function oneOf<const T extends readonly string[]>(choices: T): Validator<T[number]> {
   return (v, path) => {
     if (typeof v !== 'string' || !choices.includes(v)) throw new ValidationError(path, `must be one of ${choices.join(', ')}`);
