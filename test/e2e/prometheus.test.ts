@@ -1,6 +1,7 @@
 // Real Prometheus (Debian's /usr/bin/prometheus) remote-writes its own metrics to a real
 // `ampule serve` over TLS, configured exactly as the README tells users: a token in a
-// credentials_file and the exported CA in tls_config.ca_file. The series must show up through
+// credentials_file and the exported CA in tls_config.ca_file (and, into a second workspace, a client
+// certificate from `ampule cert issue` instead of a token). The series must show up through
 // Ampule's query API, and none of the label values may be readable anywhere in the data directory.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -58,6 +59,13 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
     const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
     expect(tok.status).toBe(0);
     const token = JSON.parse(tok.stdout).token as string;
+    // A second workspace that Prometheus reaches with a client certificate instead of a token.
+    const createdB = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'prometheus-mtls', '--json'], env);
+    const wsB = JSON.parse(createdB.stdout).workspaceId as string;
+    const certDir = join(work, 'client-cert');
+    expect((await runCli(['cert', 'issue', '--data-dir', dataDir, '--workspace', wsB, '--out-dir', certDir], env)).status).toBe(0);
+    const tokB = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', wsB, '--scope', 'query', '--json'], env);
+    const queryTokenB = JSON.parse(tokB.stdout).token as string;
     const credentials = join(work, 'ampule-token');
     writeFileSync(credentials, token + '\n', { mode: 0o600 });
     const caFile = join(work, 'ca.pem');
@@ -83,6 +91,12 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
         '    tls_config:',
         `      ca_file: ${caFile}`,
         '    queue_config: {batch_send_deadline: 1s}',
+        `  - url: https://localhost:${serve.port}/workspaces/${wsB}/api/v1/remote_write`,
+        '    tls_config:',
+        `      ca_file: ${caFile}`,
+        `      cert_file: ${join(certDir, `${wsB}.crt`)}`,
+        `      key_file: ${join(certDir, `${wsB}.key`)}`,
+        '    queue_config: {batch_send_deadline: 1s}',
         '',
       ].join('\n'),
     );
@@ -102,6 +116,15 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
       await new Promise((r) => setTimeout(r, 500));
     }
     expect(series, `no series arrived; Prometheus said:\n${promLog.slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
+    // And through mutual TLS into workspace B.
+    const queryB = `/workspaces/${wsB}/api/v1/series?match[]=${encodeURIComponent(`up{job="${job}"}`)}`;
+    let seriesB: Record<string, string>[] = [];
+    while (Date.now() < deadline) {
+      seriesB = (await send(h, { path: queryB, headers: { Authorization: `Bearer ${queryTokenB}` } })).json().data as Record<string, string>[];
+      if (seriesB.length > 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(seriesB, `no series arrived over mTLS; Prometheus said:\n${promLog.slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
     expect(promLog).not.toMatch(/x509|certificate signed by unknown authority|server returned HTTP status [45]\d\d/);
 
     // Give Prometheus a few more sends, then look at every byte in the data directory.
