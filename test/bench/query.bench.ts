@@ -1,15 +1,26 @@
-// Query benchmark: counters and gauges appended to the encrypted store, then Grafana-shaped range
-// queries through handlePromApi (engine + JSON). The peer, measured in the same run, is
-// Prometheus 2.42 serving the same samples (written as blocks by promtool) over its HTTP API; its
-// figures include the loopback HTTP round trip, ours do not.
+// Query benchmark (`npm run bench:query`). Not a test: it prints figures.
 //
-//   node --import tsx test/bench/query.bench.ts [--series 2000] [--hours 6] [--no-prometheus]
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// One dataset — counters, gauges and a classic histogram (h_bucket with le labels), 24 h at 15 s —
+// is generated once and loaded into both sides in the same pass, 10 minutes of data at a time:
+//  - Ampule: appended straight into an encrypted store (openTsdb + Appender), compacted as it goes.
+//  - Prometheus 2.42 (Debian): remote write 1.0 into `prometheus --web.enable-remote-write-receiver`.
+//    Its TSDB accepts day-old samples here because the store starts empty and every series is
+//    written in time order, never older than the head's appendable window (max time - 1 h); blocks
+//    are cut as the head grows, exactly as for live data, so no promtool blocks are needed.
+// Then the same Grafana-shaped queries go to both over plain HTTP on 127.0.0.1 with keep-alive:
+// Prometheus's own /api/v1 server, and a node:http server in this process around handlePromApi
+// (Ampule's API function; no TLS and no auth on either side). Each figure is the median wall time
+// of a request from send to fully parsed JSON, so both include HTTP, evaluation and JSON encoding.
+//
+//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 5] [--no-prometheus]
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compress } from 'snappyjs';
 import { createCipher } from '../../main/crypto/cipher';
 import { handlePromApi } from '../../main/query/api';
 import { openTsdb } from '../../main/tsdb/index';
@@ -20,14 +31,16 @@ const arg = (name: string, def: number): number => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const SERIES = arg('series', 2000);
-const HOURS = arg('hours', 6);
+const SERIES = arg('series', 10_000);
+const HOURS = arg('hours', 24);
+const RUNS = arg('runs', 5);
 const WITH_PROMETHEUS = !args.includes('--no-prometheus');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
-// Recent data, so Prometheus's default retention keeps it; aligned to 2 h blocks.
-const T0 = Math.floor((Date.now() - (HOURS + 2) * 3600_000) / 7_200_000) * 7_200_000;
-const END = T0 + (STEPS - 1) * SCRAPE;
+const CHUNK_STEPS = 40; // 10 minutes per load round / remote-write request
+// The data ends a minute ago, so Prometheus's default retention and head window accept all of it.
+const END = Math.floor((Date.now() - 60_000) / SCRAPE) * SCRAPE;
+const T0 = END - (STEPS - 1) * SCRAPE;
 
 let seed = 7;
 function rand(): number {
@@ -35,61 +48,180 @@ function rand(): number {
   return seed / 2147483648;
 }
 
-interface Gen {
-  labels: Labels;
-  text: string;
-  value: number;
-  next(): number;
+// Per host (unit of 20 series): 6 request counters, 2 temperature gauges, one 12-bucket histogram.
+const CODES = ['200', '404', '500'];
+const METHODS = ['GET', 'POST'];
+const LE = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
+const UNIT = 20;
+
+interface Dataset {
+  labels: Labels[];
+  /** [name, value] pairs as remote write sends them. */
+  pairs: [string, string][][];
+  values: Float64Array;
+  /** Fills values[series * CHUNK_STEPS + k] for steps [from, from + n). */
+  fill(n: number): void;
 }
 
-function dataset(): Gen[] {
-  const gens: Gen[] = [];
+function dataset(): Dataset {
+  const recs: Record<string, string>[] = [];
   for (let i = 0; i < SERIES; i++) {
-    const counter = i % 2 === 0;
-    const rec = { __name__: counter ? 'http_requests_total' : 'temperature_celsius', job: `job${i % 10}`, instance: `host${Math.floor(i / 2)}` };
-    const labels = labelsFromRecord(rec);
-    const text = `${rec.__name__}{instance="${rec.instance}",job="${rec.job}"}`;
-    const g: Gen = {
-      labels, text, value: counter ? Math.floor(rand() * 1000) : 20 + rand() * 5,
-      next() {
-        g.value = counter ? g.value + Math.floor(rand() * 20) : g.value + (rand() - 0.5) * 0.2;
-        return g.value;
-      },
-    };
-    gens.push(g);
+    const u = Math.floor(i / UNIT), k = i % UNIT;
+    const base = { job: `job${u % 10}`, instance: `host${u}` };
+    if (k < 6) recs.push({ __name__: 'http_requests_total', ...base, code: CODES[k % 3]!, method: METHODS[Math.floor(k / 3)]! });
+    else if (k < 8) recs.push({ __name__: 'temperature_celsius', ...base, sensor: `s${k - 6}` });
+    else recs.push({ __name__: 'h_bucket', ...base, le: LE[k - 8]! });
   }
-  return gens;
+  const values = new Float64Array(SERIES * CHUNK_STEPS);
+  const state = recs.map((r) => (r.__name__ === 'temperature_celsius' ? 20 + rand() * 5 : Math.floor(rand() * 1000)));
+  for (let i = 0; i < SERIES; i++) if (recs[i]!.le) state[i] = 0;
+  return {
+    labels: recs.map(labelsFromRecord),
+    pairs: recs.map((r) => Object.entries(r).sort((a, b) => (a[0] < b[0] ? -1 : 1))),
+    values,
+    fill(n) {
+      for (let s = 0; s < n; s++) {
+        for (let i = 0; i < SERIES; i++) {
+          const k = i % UNIT;
+          if (k < 6) state[i] = state[i]! + Math.floor(rand() * 20);
+          else if (k < 8) state[i] = state[i]! + (rand() - 0.5) * 0.2;
+          else if (k === 8) {
+            // One histogram: this scrape's observations spread cumulatively over the buckets.
+            const obs = Math.floor(rand() * 50);
+            let below = 0;
+            for (let j = 0; j < LE.length && i + j < SERIES; j++) {
+              below = j === LE.length - 1 ? obs : Math.max(below, Math.floor(obs * Math.min(1, ((j + 1) / LE.length) ** 2 + rand() * 0.05)));
+              state[i + j] = state[i + j]! + below;
+            }
+          }
+          values[i * CHUNK_STEPS + s] = state[i]!;
+        }
+      }
+    },
+  };
 }
 
-const QUERIES = [
-  'sum by (job) (rate(http_requests_total[5m]))',
-  'topk(5, rate(http_requests_total[5m]))',
-  'avg_over_time(temperature_celsius{job=~"job[1-3]"}[10m])',
-  'max_over_time(sum by (job) (rate(http_requests_total[5m]))[30m:1m])',
-  'http_requests_total{instance="host7"}',
-];
-const STEP_S = 60;
+/** Remote write 1.0 WriteRequest for steps [first, first + n) of every series, written by hand for speed. */
+class WriteRequestEncoder {
+  private buf = Buffer.alloc(1 << 20);
+  private pos = 0;
+  private readonly labelBytes: Buffer[];
+
+  constructor(pairs: [string, string][][]) {
+    this.labelBytes = pairs.map((ps) => {
+      const parts: Buffer[] = [];
+      for (const [n, v] of ps) {
+        const nb = Buffer.from(n), vb = Buffer.from(v);
+        const inner = Buffer.concat([Buffer.from([0x0a]), varint(nb.length), nb, Buffer.from([0x12]), varint(vb.length), vb]);
+        parts.push(Buffer.from([0x0a]), varint(inner.length), inner);
+      }
+      return Buffer.concat(parts);
+    });
+  }
+
+  encode(values: Float64Array, firstT: number, n: number): Buffer {
+    this.pos = 0;
+    for (let i = 0; i < this.labelBytes.length; i++) {
+      const lb = this.labelBytes[i]!;
+      const sampleLen = 1 + 8 + 1 + varint(firstT).length;
+      const bodyLen = lb.length + n * (2 + sampleLen);
+      this.ensure(bodyLen + 16);
+      this.byte(0x0a);
+      this.varint(bodyLen);
+      lb.copy(this.buf, this.pos);
+      this.pos += lb.length;
+      for (let k = 0; k < n; k++) {
+        this.byte(0x12);
+        this.byte(sampleLen);
+        this.byte(0x09);
+        this.buf.writeDoubleLE(values[i * CHUNK_STEPS + k]!, this.pos);
+        this.pos += 8;
+        this.byte(0x10);
+        this.varint(firstT + k * SCRAPE);
+      }
+    }
+    return Buffer.from(compress(this.buf.subarray(0, this.pos)));
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.alloc(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  private byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  private varint(x: number): void {
+    while (x >= 0x80) {
+      this.buf[this.pos++] = (x % 0x80) | 0x80;
+      x = Math.floor(x / 0x80);
+    }
+    this.buf[this.pos++] = x;
+  }
+}
+
+function varint(x: number): Buffer {
+  const out: number[] = [];
+  while (x >= 0x80) {
+    out.push((x % 0x80) | 0x80);
+    x = Math.floor(x / 0x80);
+  }
+  out.push(x);
+  return Buffer.from(out);
+}
+
+interface Query {
+  name: string;
+  params: Record<string, string>;
+}
+
+function queries(): Query[] {
+  const sixH = Math.min(6 * 3600_000, END - T0);
+  const recent = { start: String((END - sixH) / 1000), end: String(END / 1000), step: '30' };
+  const day = { start: String(T0 / 1000), end: String(END / 1000), step: '300' };
+  const range = (query: string, span: Record<string, string>): Query => ({
+    name: `${query}  [${span === day ? 'whole span, step 5m' : 'last 6 h, step 30s'}]`, params: { query, ...span },
+  });
+  return [
+    range('sum by (job) (rate(http_requests_total[5m]))', recent),
+    range('histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))', recent),
+    range('topk(10, rate(http_requests_total[5m]))', recent),
+    range('avg_over_time(temperature_celsius[10m])', recent),
+    range('avg by (job) (avg_over_time(temperature_celsius{job=~"job[1-3]"}[10m]))', recent),
+    range('sum by (code) (increase(http_requests_total[1h]))', recent),
+    range('max_over_time(sum by (job) (rate(http_requests_total[5m]))[30m:1m])', recent),
+    range('http_requests_total{instance="host7"}', recent),
+    range('sum by (job) (rate(http_requests_total[5m]))', day),
+    range('histogram_quantile(0.9, sum by (job, le) (rate(h_bucket[10m])))', day),
+    { name: 'instant: sum by (job, code) (rate(http_requests_total[5m]))', params: { query: 'sum by (job, code) (rate(http_requests_total[5m]))', time: String(END / 1000) } },
+  ];
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function timeIt(fn: () => Promise<number>, runs = 5): Promise<{ ms: number; points: number }> {
-  let points = 0;
-  await fn(); // warm-up
+async function timeQuery(url: string, q: Query): Promise<{ ms: number; points: number }> {
+  const path = q.params.time ? 'query' : 'query_range';
+  const once = async (): Promise<number> => {
+    const res = await fetch(`${url}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams(q.params) });
+    const body = (await res.json()) as { status: string; error?: string; data: { result: { values?: unknown[] }[] } };
+    if (body.status !== 'success') throw new Error(`${url}: ${q.params.query}: ${body.error}`);
+    return body.data.result.reduce((n, s) => n + (s.values?.length ?? 1), 0);
+  };
+  await once(); // warm-up
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  let points = 0;
+  for (let i = 0; i < RUNS; i++) {
     const t = performance.now();
-    points = await fn();
+    points = await once();
     times.push(performance.now() - t);
   }
   return { ms: median(times), points };
-}
-
-function countPoints(body: unknown): number {
-  const result = (body as { data: { result: { values?: unknown[] }[] } }).data.result;
-  return result.reduce((n, s) => n + (s.values?.length ?? 1), 0);
 }
 
 async function freePort(): Promise<number> {
@@ -101,37 +233,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startPrometheus(dir: string, gens: Gen[]): Promise<{ url: string; proc: ChildProcess }> {
-  // OpenMetrics text per 2 h block, then promtool writes TSDB blocks Prometheus serves directly.
-  const omDir = join(dir, 'om');
-  const data = join(dir, 'prometheus');
-  mkdirSync(omDir);
-  mkdirSync(data);
-  const blockSteps = 7_200_000 / SCRAPE;
-  for (let b = 0; b * blockSteps < STEPS; b++) {
-    const file = join(omDir, `b${b}.om`);
-    const fd = openSync(file, 'w');
-    const values = gens.map(() => [] as number[]);
-    for (let s = b * blockSteps; s < Math.min(STEPS, (b + 1) * blockSteps); s++) gens.forEach((g, i) => values[i]!.push(g.next()));
-    const seen = new Set<string>();
-    gens.forEach((g, i) => {
-      const name = g.text.slice(0, g.text.indexOf('{'));
-      let buf = seen.has(name) ? '' : `# TYPE ${name} ${name.endsWith('_total') ? 'unknown' : 'gauge'}\n`;
-      seen.add(name);
-      values[i]!.forEach((v, k) => (buf += `${g.text} ${v} ${(T0 + (b * blockSteps + k) * SCRAPE) / 1000}\n`));
-      writeSync(fd, buf);
-    });
-    writeSync(fd, '# EOF\n');
-    closeSync(fd);
-    execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '-q', file, data], { stdio: ['ignore', 'ignore', 'inherit'] });
-  }
+async function startPrometheus(dir: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
   const proc = spawn('prometheus', [
-    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${data}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error',
+    `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`,
+    `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 300; i++) {
     try {
       if ((await fetch(`${url}/-/ready`)).ok) return { url, proc };
     } catch {
@@ -143,55 +253,92 @@ async function startPrometheus(dir: string, gens: Gen[]): Promise<{ url: string;
   throw new Error('Prometheus did not become ready');
 }
 
+/** Serves handlePromApi over HTTP, the way the real server hands it a request. */
+async function startAmpule(querier: Parameters<typeof handlePromApi>[2]): Promise<{ url: string; close(): void }> {
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const params = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : url.searchParams;
+      void handlePromApi(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
+        res.writeHead(r.status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(r.body));
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-query-bench-'));
   let prom: { url: string; proc: ChildProcess } | null = null;
   try {
     const cipher = createCipher(randomBytes(32));
     const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'bench', keys: { current: 1, get: () => cipher } });
-    const gens = dataset();
-    const refs = new Array<number>(gens.length).fill(0);
-    const t0 = performance.now();
-    for (let s = 0; s < STEPS; s++) {
-      const app = db.appender();
-      gens.forEach((g, i) => (refs[i] = app.append(refs[i]!, g.labels, T0 + s * SCRAPE, g.next())));
-      app.commit();
-      if (s % 480 === 479) db.compact();
-    }
-    db.compact();
-    console.log(`dataset: ${SERIES} series × ${STEPS} samples (${HOURS} h at 15 s) = ${(SERIES * STEPS / 1e6).toFixed(2)} M samples, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-
     if (WITH_PROMETHEUS) {
       try {
-        execFileSync('promtool', ['--version'], { stdio: 'ignore' });
-        seed = 7;
-        prom = await startPrometheus(dir, dataset());
+        prom = await startPrometheus(dir);
       } catch (e) {
         console.log(`Prometheus peer skipped: ${(e as Error).message}`);
       }
     }
-
-    const span = `${(T0 / 1000).toFixed(0)} .. ${(END / 1000).toFixed(0)}, step ${STEP_S}s (${Math.floor((END - T0) / 1000 / STEP_S) + 1} steps)`;
-    console.log(`range queries over the whole span, ${span}; median of 5 runs\n`);
-    console.log(['query', 'ampule ms', 'points', prom ? 'Prometheus 2.42 ms' : '', prom ? 'points' : '', prom ? 'ratio' : ''].join(' | '));
-    for (const q of QUERIES) {
-      const params = { query: q, start: String(T0 / 1000), end: String(END / 1000), step: String(STEP_S) };
-      const ours = await timeIt(async () => {
-        const r = await handlePromApi('query_range', new URLSearchParams(params), db.querier());
-        if (r.status !== 200) throw new Error(JSON.stringify(r.body));
-        JSON.stringify(r.body);
-        return countPoints(r.body);
-      });
-      let row = [q, ours.ms.toFixed(1), String(ours.points)];
-      if (prom) {
-        const peer = await timeIt(async () => {
-          const res = await fetch(`${prom!.url}/api/v1/query_range`, { method: 'POST', body: new URLSearchParams(params) });
-          return countPoints(await res.json());
-        });
-        row = [...row, peer.ms.toFixed(1), String(peer.points), `${(ours.ms / peer.ms).toFixed(2)}×`];
+    const data = dataset();
+    const encoder = prom ? new WriteRequestEncoder(data.pairs) : null;
+    const refs = new Array<number>(SERIES).fill(0);
+    let ampuleMs = 0, promMs = 0;
+    const t0 = performance.now();
+    let pending: Promise<void> = Promise.resolve();
+    for (let first = 0; first < STEPS; first += CHUNK_STEPS) {
+      const n = Math.min(CHUNK_STEPS, STEPS - first);
+      data.fill(n);
+      const firstT = T0 + first * SCRAPE;
+      if (prom && encoder) {
+        const body = encoder.encode(data.values, firstT, n);
+        await pending;
+        // Prometheus ingests this chunk while this process appends it to Ampule.
+        pending = (async () => {
+          const ts = performance.now();
+          const res = await fetch(`${prom!.url}/api/v1/write`, {
+            method: 'POST', body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
+          });
+          if (res.status !== 204) throw new Error(`Prometheus refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
+          promMs += performance.now() - ts;
+        })();
       }
+      const ta = performance.now();
+      const app = db.appender();
+      for (let i = 0; i < SERIES; i++) {
+        const l = data.labels[i]!;
+        for (let k = 0; k < n; k++) refs[i] = app.append(refs[i]!, l, firstT + k * SCRAPE, data.values[i * CHUNK_STEPS + k]!);
+      }
+      app.commit();
+      if ((first / CHUNK_STEPS) % 12 === 11) db.compact();
+      ampuleMs += performance.now() - ta;
+    }
+    await pending;
+    db.compact();
+    const samples = SERIES * STEPS;
+    console.log(`dataset: ${SERIES} series (30% counters, 10% gauges, 60% h_bucket with ${LE.length} le) × ${STEPS} samples (${HOURS} h at 15 s) = ${(samples / 1e6).toFixed(1)} M samples`);
+    console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: Ampule appender ${(ampuleMs / 1000).toFixed(1)} s` +
+      (prom ? `, Prometheus remote write ${(promMs / 1000).toFixed(1)} s (accepted: all data is in order and inside the head's window)` : ''));
+
+    const ampule = await startAmpule(db.querier());
+    console.log(`\nboth over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up; ratio = Ampule / Prometheus (< 1 is faster)\n`);
+    console.log(['query', 'Ampule ms', prom ? 'Prometheus 2.42 ms' : '', prom ? 'ratio' : '', 'points'].filter(Boolean).join(' | '));
+    for (const q of queries()) {
+      const ours = await timeQuery(ampule.url, q);
+      let row = [q.name, ours.ms.toFixed(1)];
+      if (prom) {
+        const peer = await timeQuery(prom.url, q);
+        row = [...row, peer.ms.toFixed(1), `${(ours.ms / peer.ms).toFixed(2)}×`];
+        if (peer.points !== ours.points) row.push(`${ours.points} (Prometheus ${peer.points})`);
+        else row.push(String(ours.points));
+      } else row.push(String(ours.points));
       console.log(row.join(' | '));
     }
+    ampule.close();
     db.close();
   } finally {
     prom?.proc.kill();
