@@ -7,6 +7,8 @@ import { startServer } from '../../http/server';
 import { startAdminChannel } from '../../admin/server';
 import { prepareConsole } from '../../console/mount';
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
 export const serve: Command = {
   path: ['serve'],
   summary: 'Serve remote write and the Prometheus HTTP API over HTTPS until interrupted.',
@@ -22,14 +24,18 @@ export const serve: Command = {
     const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
     const appliance = await ctx.appliance();
-    const consoleHook = prepareConsole(appliance);
-    const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err });
-    consoleHook.attach(server);
+    // The admin channel first: it is what tells that another server already runs on this data directory.
     const { main } = await import('../index');
-    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io)).catch(async (e: unknown) => {
-      await server.close();
+    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io));
+    const consoleHook = prepareConsole(appliance);
+    const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err }).catch(async (e: unknown) => {
+      await admin.close();
       throw e;
     });
+    consoleHook.attach(server);
+    if (!tls && !LOOPBACK.has(host)) {
+      ctx.err(`ampule serve: the local CA's certificate names only localhost, 127.0.0.1 and ::1; clients reaching ${host} by another name need --tls-cert/--tls-key`);
+    }
     ctx.out(
       `ampule serve: listening on ${server.url} (data dir ${appliance.dataDir}; ` +
         (server.caFingerprint ? `CA SHA-256 ${server.caFingerprint}` : 'user-supplied certificate') +

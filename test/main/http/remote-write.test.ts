@@ -115,6 +115,29 @@ describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
     expect(ok.status).toBe(204);
   });
 
+  it('answers Expect: 100-continue only after authentication', async () => {
+    const body = snappy(encodeV1(series('expect-continue', 1, Date.now() - 15_000)));
+    const attempt = (headers: Record<string, string>) =>
+      new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+        let continued = false;
+        const req = httpsRequest(
+          { host: 'localhost', port: h.server.port, method: 'POST', path: path(), headers: { ...RW_HEADERS, ...headers, Expect: '100-continue', 'Content-Length': String(body.length) }, ca: h.caPem, agent: false },
+          (res) => {
+            res.resume();
+            resolve({ status: res.statusCode!, continued });
+          },
+        );
+        req.on('continue', () => {
+          continued = true;
+          req.end(body);
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    expect(await attempt({})).toEqual({ status: 401, continued: false });
+    expect(await attempt(bearer(writer))).toEqual({ status: 204, continued: true });
+  });
+
   it('cuts off a chunked body that grows past the workspace limit with 413', async () => {
     h.appliance.control.setLimits(h.wsB, { maxBodyBytes: 64 * 1024 });
     const w = h.token(h.wsB, ['remote_write']);
