@@ -62,6 +62,13 @@ export function copyButton(text: () => string, label = 'Copy'): HTMLButtonElemen
   return b;
 }
 
+/** A link that saves `text` as a file (the CA certificate), built from a Blob so no URL carries it. */
+export function downloadLink(name: string, text: string, label: string): HTMLAnchorElement {
+  const a = h('a', { class: 'button small', download: name }, label);
+  a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' }));
+  return a;
+}
+
 /** A modal dialog; resolves when it closes. `body` receives a close function. */
 export function openDialog(title: string, body: (close: () => void) => Child[], opts: { wide?: boolean } = {}): Promise<void> {
   const dialog = h('dialog', { class: opts.wide ? 'wide' : undefined, 'aria-labelledby': 'dlg-title' });

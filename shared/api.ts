@@ -197,7 +197,8 @@ export interface Settings {
   readonly version: string;
   readonly dataDir: string;
   readonly masterKey: { readonly kind: 'keychain' | 'file'; readonly location: string };
-  readonly tls: { readonly caFingerprint: string | null; readonly certificateExpiresAt: string | null };
+  /** The local CA (PEM, to hand to clients), its fingerprint, and when the server certificate expires. */
+  readonly tls: { readonly caPem: string | null; readonly caFingerprint: string | null; readonly certificateExpiresAt: string | null };
   readonly console: { readonly passwordSet: boolean; readonly mfaEnabled: boolean };
   /** The HTTPS listener's base URL, or null when it is off. */
   readonly listenUrl: string | null;

@@ -151,7 +151,7 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
         version: opts.version ?? '0.1.0',
         dataDir: appliance.dataDir,
         masterKey: { kind: mk.kind, location: mk.location },
-        tls: { caFingerprint: caPem ? fingerprintSha256(caPem) : null, ...opts.protection.tlsSummary() },
+        tls: { caPem, caFingerprint: caPem ? fingerprintSha256(caPem) : null, ...opts.protection.tlsSummary() },
         console: consoleStatus(appliance.dataDir),
         listenUrl: opts.listenUrl(),
       };

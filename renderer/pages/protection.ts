@@ -6,7 +6,7 @@ import { SENSITIVE_KIND_TITLES } from '../../shared/sensitive-data';
 import type { AppContext, Page } from '../context';
 import { field, h, replace } from '../dom';
 import { formatBytes, formatTime } from '../format';
-import { actionButton, badge, copyButton, notify, section, showError, table } from '../ui';
+import { actionButton, badge, copyButton, downloadLink, notify, section, showError, table } from '../ui';
 
 export function protectionPage(ctx: AppContext): Page {
   const checklist = h('ul', { class: 'checklist', 'aria-busy': 'true' });
@@ -85,6 +85,7 @@ export function protectionPage(ctx: AppContext): Page {
         h('dt', null, 'Data directory'), h('dd', null, h('code', null, s.dataDir)),
       ),
       h('div', { class: 'actions-left' },
+        s.tls.caPem ? downloadLink('ampule-ca.pem', s.tls.caPem, 'Export CA certificate') : null,
         actionButton('Rotate master key', async () => {
           if (!confirm('Rotate the master key? Every workspace data key is re-wrapped under a new master key.')) return;
           await ctx.api.rotateMasterKey();

@@ -6,7 +6,7 @@ import { TimeChart } from '../chart';
 import type { AppContext, Page } from '../context';
 import { field, h, replace, type Child } from '../dom';
 import { formatBytes, formatNumber, formatRate, formatTime } from '../format';
-import { actionButton, badge, copyButton, errorBox, notify, openDialog, section, showError, table } from '../ui';
+import { actionButton, badge, copyButton, downloadLink, errorBox, notify, openDialog, section, showError, table } from '../ui';
 import { formatTags, parseTags, sensitiveWarning } from './sensitive-warning';
 
 const STATS_WINDOW_S = 3600;
@@ -137,12 +137,6 @@ function connectSection(workspaceId: string, ep: WorkspaceEndpoints): Child[] {
       ),
     ),
   ];
-}
-
-function downloadLink(name: string, text: string, label: string): HTMLAnchorElement {
-  const a = h('a', { class: 'button small', download: name }, label);
-  a.href = URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' }));
-  return a;
 }
 
 function tokenForm(ctx: AppContext, workspaceId: string, reload: () => Promise<void>): HTMLElement {

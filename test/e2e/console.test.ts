@@ -108,6 +108,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     await alias.fill('jane.doe@example.com');
     await poll(() => page.locator('dialog .warning').isVisible()).toBe(true);
     expect(await page.locator('dialog .warning').textContent()).toContain('E-mail address');
+    await page.screenshot({ path: join(RESULTS, 'create-warning.png') });
     await alias.fill('e2e-staging');
     await poll(() => page.locator('dialog .warning').isHidden()).toBe(true);
     await page.getByLabel('Tags (optional)').fill('team=platform, env=staging');
