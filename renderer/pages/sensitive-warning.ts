@@ -13,7 +13,7 @@ export function sensitiveWarning(): { el: HTMLElement; update(alias: string, tag
       replace(
         el,
         h('strong', null, 'This looks like sensitive data. '),
-        'Aliases and tags are shown in lists and logs of this machine; keep personal data and secrets out of them. ',
+        'Aliases and tags are shown wherever workspaces are listed; they should describe the data, not hold it. Keep personal data and secrets out of them. ',
         h('ul', null, ...findings.map((f) => h('li', null, `${SENSITIVE_KIND_TITLES[f.kind]} in ${f.labelName === 'alias' ? 'the alias' : f.labelName.replace(/^tag:/, 'tag ')}: ${f.example}`))),
       );
       return findings.length > 0;
