@@ -31,6 +31,8 @@ export interface TsdbOptions {
   readonly bucketMs?: number;
   /** Series per chunk row, fixed when the file is created (default 256). */
   readonly seriesPerPart?: number;
+  /** better-sqlite3's `.node` file to load (Electron and Node need different builds). */
+  readonly sqliteNativeBinding?: string;
 }
 
 export interface TsdbStats {
@@ -64,7 +66,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
   const storage = new Storage(opts.path, opts.workspaceId, opts.keys, {
     bucketMs: opts.bucketMs ?? DEFAULT_BUCKET_MS,
     seriesPerPart: opts.seriesPerPart ?? DEFAULT_SERIES_PER_PART,
-  });
+  }, opts.sqliteNativeBinding);
   const st: TsdbState = {
     storage,
     head: new Head(),

@@ -43,8 +43,9 @@ export class Storage {
     readonly workspaceId: string,
     private readonly keys: DataKeys | null,
     wanted: Layout,
+    nativeBinding?: string,
   ) {
-    const db = new Database(path);
+    const db = new Database(path, nativeBinding ? { nativeBinding } : {});
     this.db = db;
     try {
       // auto_vacuum only takes effect before the first table exists.

@@ -1,6 +1,6 @@
 // The log's two record kinds.
-//  - A batch: one committed append — new series (id, labels) and samples (id delta, t delta, raw
-//    float64 value so stale markers stay bit-exact).
+//  - A batch: one committed append — new series (id, labels) and samples (id delta, t delta,
+//    value as a short integer/decimal code or the raw float64, so stale markers stay bit-exact).
 //  - The head state, rewritten at each compaction: every series' minT/lastT/lastV, and which log
 //    samples are already in chunk rows (those in records up to `coveredSeq` below bucket `cutBucket`),
 //    so log records only go once all their samples are cut, and the head is never re-logged.
@@ -57,7 +57,7 @@ export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples
     const t = timestamps[i]!;
     w.svarint(id - prevId);
     w.svarint(t - prevT);
-    w.float64(values[i]!);
+    writeValue(w, values[i]!);
     prevId = id;
     prevT = t;
   }
@@ -86,9 +86,36 @@ export function decodeBatch(buf: Buffer): BatchRecord {
     t += r.svarint();
     ids[i] = id;
     timestamps[i] = t;
-    values[i] = r.float64();
+    values[i] = readValue(r);
   }
   return { defs, samples: { ids, timestamps, values, count } };
+}
+
+// A value is a varint: zigzag(k) * 4 + tag, with tag 1: v = k, 2: v = k / 100, 3: v = k / 10000
+// (integers and short decimals, most metric values, in a few bytes), or tag 0 and the raw float64.
+const SCALES = [0, 1, 100, 10000];
+const MAX_K = 2 ** 48;
+
+function writeValue(w: ByteWriter, v: number): void {
+  for (let tag = 1; tag < 4; tag++) {
+    const p = SCALES[tag]!;
+    const k = Math.round(v * p);
+    if (k / p === v && Math.abs(k) < MAX_K && !(v === 0 && 1 / v < 0)) {
+      w.varint((k >= 0 ? k * 2 : -k * 2 - 1) * 4 + tag);
+      return;
+    }
+  }
+  w.byte(0);
+  w.float64(v);
+}
+
+function readValue(r: ByteReader): number {
+  const code = r.varint();
+  const tag = code % 4;
+  if (tag === 0) return r.float64();
+  const z = (code - tag) / 4;
+  const k = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  return k / SCALES[tag]!;
 }
 
 export function encodeHeadState(state: HeadState): Buffer {
