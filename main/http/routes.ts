@@ -13,7 +13,7 @@ export interface ApiHandlers {
   /** `apiPath` is what follows /api/v1/, e.g. 'query_range' or 'label/job/values'. */
   query(req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL): Promise<void>;
   /** POST|PUT admin/tsdb/delete_series (admin scope); `actor` names the credential for the activity log. */
-  deleteSeries?(req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string): Promise<void>;
+  deleteSeries(req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string): Promise<void>;
 }
 
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/api\/v1\/(.+)$/;
@@ -47,7 +47,7 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
     else throw new HttpError(404, `no such endpoint: ${path.slice(0, 200)}`);
 
     const isWrite = ws ? apiPath === 'remote_write' : apiPath === 'write';
-    const isDelete = apiPath === 'admin/tsdb/delete_series' && !!handlers.deleteSeries;
+    const isDelete = apiPath === DELETE_SERIES_PATH;
     const scope: Scope = isWrite ? 'remote_write' : isDelete ? 'admin' : 'query';
     const route = isWrite ? 'remote_write' : isDelete ? 'admin' : 'query';
     let principal: Principal;
@@ -69,7 +69,7 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
       await handlers.remoteWrite(req, res, principal.workspaceId);
     } else if (isDelete) {
       allowMethods(req, ['POST', 'PUT']);
-      await handlers.deleteSeries!(req, res, principal.workspaceId, url, principal.actor);
+      await handlers.deleteSeries(req, res, principal.workspaceId, url, principal.actor);
     } else {
       allowMethods(req, ['GET', 'POST']);
       await handlers.query(req, res, principal.workspaceId, apiPath, url);
