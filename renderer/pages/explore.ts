@@ -20,7 +20,10 @@ export function stepFor(rangeSeconds: number): number {
 export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
   const wsSelect = h('select', { name: 'workspace' });
   const query = h('textarea', { name: 'query', rows: 2, spellcheck: false, autocomplete: 'off', class: 'promql', placeholder: 'e.g. rate(http_requests_total[5m])', 'aria-invalid': 'false' });
-  const rangeSelect = h('select', { name: 'range' }, ...RANGES.map(([l, s]) => h('option', { value: s, selected: s === 3600 }, l)));
+  const rangeSelect = h('select', { name: 'range' }, ...RANGES.map(([l, s]) => h('option', { value: s, selected: s === 3600 }, l)), h('option', { value: 'custom' }, 'Custom…'));
+  const fromInput = h('input', { type: 'datetime-local', name: 'from', step: 1 });
+  const toInput = h('input', { type: 'datetime-local', name: 'to', step: 1 });
+  const custom = h('div', { class: 'row', hidden: true }, field('From', fromInput), field('To', toInput));
   const refreshSelect = h('select', { name: 'refresh' }, ...REFRESH.map(([l, s]) => h('option', { value: s }, l)));
   const run = h('button', { type: 'submit', class: 'primary' }, 'Run query');
   const metricSelect = h('select', { name: 'metric' }, h('option', { value: '' }, 'Insert a metric…'));
@@ -53,6 +56,7 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
     'form',
     { class: 'explore-form', 'aria-label': 'PromQL query' },
     h('div', { class: 'row' }, field('Workspace', wsSelect), field('Metrics', metricSelect), field('Time range', rangeSelect), field('Auto-refresh', refreshSelect)),
+    custom,
     field('PromQL', query, 'Enter runs the query; Shift+Enter adds a line.'),
     issues,
     h('div', { class: 'actions-left' }, run, status),
@@ -93,15 +97,28 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
     );
   }
 
+  /** The window to query, in Unix seconds: a preset ending now, or the custom From/To. */
+  function timeWindow(): { end: number; range: number } | null {
+    if (rangeSelect.value !== 'custom') return { end: Math.floor(Date.now() / 1000), range: Number(rangeSelect.value) };
+    const from = Date.parse(fromInput.value), to = Date.parse(toInput.value);
+    if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) return null;
+    return { end: Math.floor(to / 1000), range: Math.floor((to - from) / 1000) };
+  }
+
   let runSeq = 0;
   async function execute(): Promise<void> {
     const workspaceId = wsSelect.value;
     const expr = query.value.trim();
     if (!workspaceId || !expr) return;
     if (!(await checkSyntax())) return;
+    const span = timeWindow();
+    if (!span) {
+      status.textContent = 'Choose a start before the end of the custom range.';
+      status.classList.add('error');
+      return;
+    }
     const seq = ++runSeq;
-    const range = Number(rangeSelect.value);
-    const end = Math.floor(Date.now() / 1000);
+    const { end, range } = span;
     status.textContent = 'Running…';
     const started = performance.now();
     try {
@@ -153,7 +170,19 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string): Page {
     ev.preventDefault();
     void execute();
   });
-  rangeSelect.addEventListener('change', () => void execute());
+  /** datetime-local wants local time without a zone: YYYY-MM-DDTHH:MM:SS. */
+  const localInput = (ms: number) => new Date(ms - new Date(ms).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  rangeSelect.addEventListener('change', () => {
+    const isCustom = rangeSelect.value === 'custom';
+    if (isCustom && !fromInput.value) {
+      toInput.value = localInput(Date.now());
+      fromInput.value = localInput(Date.now() - 3600_000);
+    }
+    custom.hidden = !isCustom;
+    void execute();
+  });
+  fromInput.addEventListener('change', () => void execute());
+  toInput.addEventListener('change', () => void execute());
   let timer: ReturnType<typeof setInterval> | undefined;
   refreshSelect.addEventListener('change', () => {
     clearInterval(timer);

@@ -180,6 +180,17 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     await page.getByRole('tab', { name: 'Table' }).click();
     expect(await page.locator('#panel-table').textContent()).toContain('job="a"');
 
+    // A custom range: the chart's x axis starts where From says.
+    await page.getByRole('tab', { name: 'Chart' }).click();
+    await page.getByLabel('Time range').selectOption('custom');
+    const fromMs = Math.floor(Date.now() / 1000) * 1000 - 120_000;
+    const local = new Date(fromMs - new Date(fromMs).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    await page.getByLabel('From').fill(local);
+    await page.getByLabel('From').dispatchEvent('change');
+    await poll(() =>
+      page.evaluate(() => (window as unknown as { ampuleCharts: Record<string, { data: number[][] }> }).ampuleCharts['explore']!.data[0]![0]),
+    ).toBeGreaterThanOrEqual(fromMs / 1000);
+
     await nav(page, 'Workspaces');
     await poll(() => page.locator('table.workspaces tbody tr').count()).toBe(1);
     expect(await page.locator('table.workspaces tbody tr td').nth(4).textContent()).toBe('2');
