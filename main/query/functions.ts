@@ -74,13 +74,13 @@ function simple(f: (x: number) => number): Handler {
 }
 
 /** Applies f to each range-vector series; f returns undefined for "no output". */
-function overTime(f: (s: Series, m: MatrixValue, ev: Evaluator, e: Call, t: number) => number | undefined, keepName = false): Handler {
+function overTime(f: RangeKernel, keepName = false): Handler {
   return (ev, e, t) => {
     const m = matrixArg(ev, e.args[e.args.length - 1]!, t);
     const out: Sample[] = [];
     for (const s of m.series) {
       if (s.hi <= s.lo) continue;
-      const v = f(s, m, ev, e, t);
+      const v = f(s, m.rangeStart, m.rangeEnd);
       if (v === undefined) continue;
       out.push({ metric: s.metric, f: v, t, dropName: keepName ? s.dropName : true });
     }
@@ -99,50 +99,65 @@ function unwrapParens(e: Expr): Expr {
 
 const COUNTER_SUFFIX = /(_total|_sum|_count|_bucket)$/;
 
+/** One series' window (rangeStart, rangeEnd] (ms) → its value, or undefined for no output. */
+export type RangeKernel = (s: Series, rangeStart: number, rangeEnd: number) => number | undefined;
+
+/** Prometheus's extrapolatedRate for rate/increase/delta. */
+function extrapolate(isCounter: boolean, isRate: boolean): RangeKernel {
+  return (s, rangeStart, rangeEnd) => {
+    const { ts, fs, lo, hi } = s;
+    const n = hi - lo;
+    if (n < 2) return undefined;
+    const firstT = ts[lo]!, lastT = ts[hi - 1]!;
+    let result = fs[hi - 1]! - fs[lo]!;
+    if (isCounter) {
+      for (let i = lo + 1; i < hi; i++) if (fs[i]! < fs[i - 1]!) result += fs[i - 1]!;
+    }
+    let durationToStart = (firstT - rangeStart) / 1000;
+    let durationToEnd = (rangeEnd - lastT) / 1000;
+    const sampledInterval = (lastT - firstT) / 1000;
+    const avg = sampledInterval / (n - 1);
+    const threshold = avg * 1.1;
+    if (durationToStart >= threshold) durationToStart = avg / 2;
+    if (isCounter) {
+      let durationToZero = durationToStart;
+      if (result > 0 && fs[lo]! >= 0) durationToZero = sampledInterval * (fs[lo]! / result);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    if (durationToEnd >= threshold) durationToEnd = avg / 2;
+    let factor = sampledInterval !== 0 ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval : 1;
+    if (isRate) factor /= (rangeEnd - rangeStart) / 1000;
+    return result * factor;
+  };
+}
+
+/** rate/increase on a series whose name does not look like a counter: an info annotation. */
+export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr): void {
+  const name = metricName(metric);
+  if (name && !COUNTER_SUFFIX.test(name)) {
+    ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
+  }
+}
+
 function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
+  const kernel = extrapolate(isCounter, isRate);
   return (ev, e, t) => {
     const arg = e.args[0]!;
     const m = matrixArg(ev, arg, t);
-    const range = m.rangeEnd - m.rangeStart;
     const out: Sample[] = [];
     const sel = unwrapParens(arg);
     for (const s of m.series) {
-      const { ts, fs, lo, hi } = s;
-      const n = hi - lo;
-      if (n < 2) continue;
-      const firstT = ts[lo]!, lastT = ts[hi - 1]!;
-      let result = fs[hi - 1]! - fs[lo]!;
-      if (isCounter) {
-        for (let i = lo + 1; i < hi; i++) if (fs[i]! < fs[i - 1]!) result += fs[i - 1]!;
-      }
-      let durationToStart = (firstT - m.rangeStart) / 1000;
-      let durationToEnd = (m.rangeEnd - lastT) / 1000;
-      const sampledInterval = (lastT - firstT) / 1000;
-      const avg = sampledInterval / (n - 1);
-      const threshold = avg * 1.1;
-      if (durationToStart >= threshold) durationToStart = avg / 2;
-      if (isCounter) {
-        let durationToZero = durationToStart;
-        if (result > 0 && fs[lo]! >= 0) durationToZero = sampledInterval * (fs[lo]! / result);
-        if (durationToZero < durationToStart) durationToStart = durationToZero;
-      }
-      if (durationToEnd >= threshold) durationToEnd = avg / 2;
-      let factor = sampledInterval !== 0 ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval : 1;
-      if (isRate) factor /= range / 1000;
-      out.push({ metric: s.metric, f: result * factor, t, dropName: true });
-      if (isCounter && sel.kind === 'matrix') {
-        const name = metricName(s.metric);
-        if (name && !COUNTER_SUFFIX.test(name)) {
-          ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
-        }
-      }
+      const v = kernel(s, m.rangeStart, m.rangeEnd);
+      if (v === undefined) continue;
+      out.push({ metric: s.metric, f: v, t, dropName: true });
+      if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg);
     }
     return vec(out);
   };
 }
 
-function instantValue(isRate: boolean): Handler {
-  return overTime((s) => {
+function instantValue(isRate: boolean): RangeKernel {
+  return (s) => {
     const { ts, fs, hi } = s;
     if (hi - s.lo < 2) return undefined;
     const t0 = ts[hi - 2]!, t1 = ts[hi - 1]!, v0 = fs[hi - 2]!, v1 = fs[hi - 1]!;
@@ -151,7 +166,7 @@ function instantValue(isRate: boolean): Handler {
     let r = isRate && v1 < v0 ? v1 : v1 - v0;
     if (isRate) r /= dt / 1000;
     return r;
-  });
+  };
 }
 
 function linearRegression(s: Series, interceptTime: number): [number, number] {
@@ -204,8 +219,8 @@ function variance(s: Series): number {
   return (aux + cAux) / count;
 }
 
-function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): Handler {
-  return overTime((s) => {
+function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): RangeKernel {
+  return (s) => {
     let best = s.fs[s.lo]!, bestT = s.ts[s.lo]!;
     for (let i = s.lo; i < s.hi; i++) {
       if (cmp(s.fs[i]!, best)) {
@@ -214,7 +229,7 @@ function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: 
       }
     }
     return returnTs ? bestT / 1000 : best;
-  });
+  };
 }
 
 function dateFn(f: (d: Date) => number): Handler {
@@ -432,6 +447,99 @@ export function formatG(v: number): string {
   return s.replace(/e\+?(-?)(\d)$/, 'e$1' + '0$2').replace(/e(-?\d+)$/, (m, d: string) => 'e' + (d.startsWith('-') ? d : '+' + d));
 }
 
+/**
+ * Functions of one range vector whose value per series depends only on that series' window; the
+ * range-query fast path (range-eval.ts) slides them over every step. `counter`: rate/increase,
+ * which note names that do not look like counters.
+ */
+export const RANGE_FUNCTIONS: Record<string, { kernel: RangeKernel; keepName: boolean; counter: boolean }> = {
+  present_over_time: { kernel: () => 1, keepName: false, counter: false },
+  count_over_time: { kernel: (s) => s.hi - s.lo, keepName: false, counter: false },
+  last_over_time: { kernel: (s) => s.fs[s.hi - 1], keepName: true, counter: false },
+  first_over_time: { kernel: (s) => s.fs[s.lo], keepName: true, counter: false },
+  ts_of_last_over_time: { kernel: (s) => s.ts[s.hi - 1]! / 1000, keepName: false, counter: false },
+  ts_of_first_over_time: { kernel: (s) => s.ts[s.lo]! / 1000, keepName: false, counter: false },
+  max_over_time: { kernel: compareOverTime((c, m) => c > m || Number.isNaN(m), false), keepName: false, counter: false },
+  min_over_time: { kernel: compareOverTime((c, m) => c < m || Number.isNaN(m), false), keepName: false, counter: false },
+  ts_of_max_over_time: { kernel: compareOverTime((c, m) => c >= m || Number.isNaN(m), true), keepName: false, counter: false },
+  ts_of_min_over_time: { kernel: compareOverTime((c, m) => c <= m || Number.isNaN(m), true), keepName: false, counter: false },
+  sum_over_time: {
+    kernel: (s) => {
+      let sum = 0, c = 0;
+      for (let i = s.lo; i < s.hi; i++) {
+        kahanAdd(s.fs[i]!, sum, c);
+        sum = kahan.sum;
+        c = kahan.c;
+      }
+      return Number.isFinite(sum) ? sum + c : sum;
+    },
+    keepName: false, counter: false,
+  },
+  avg_over_time: {
+    kernel: (s) => {
+      let sum = s.fs[s.lo]!, count = 1, mean = 0, c = 0, incremental = false;
+      for (let i = s.lo + 1; i < s.hi; i++) {
+        const f = s.fs[i]!;
+        count = i - s.lo + 1;
+        if (!incremental) {
+          kahanAdd(f, sum, c);
+          const ns = kahan.sum, nc = kahan.c;
+          if (Number.isFinite(ns) || Number.isNaN(ns)) {
+            sum = ns;
+            c = nc;
+            continue;
+          }
+          incremental = true;
+          mean = sum / (count - 1);
+          c /= count - 1;
+        }
+        const q = (count - 1) / count;
+        kahanAdd(f / count, q * mean, q * c);
+        mean = kahan.sum;
+        c = kahan.c;
+      }
+      return incremental ? mean + c : sum / count + c / count;
+    },
+    keepName: false, counter: false,
+  },
+  stddev_over_time: { kernel: (s) => Math.sqrt(variance(s)), keepName: false, counter: false },
+  stdvar_over_time: { kernel: (s) => variance(s), keepName: false, counter: false },
+  mad_over_time: {
+    kernel: (s) => {
+      const vs = values(s);
+      if (vs.some(Number.isNaN)) return NaN;
+      const median = quantile(0.5, vs);
+      return quantile(0.5, vs.map((v) => Math.abs(v - median)));
+    },
+    keepName: false, counter: false,
+  },
+  changes: {
+    kernel: (s) => {
+      let n = 0;
+      for (let i = s.lo + 1; i < s.hi; i++) {
+        const a = s.fs[i - 1]!, b = s.fs[i]!;
+        if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
+      }
+      return n;
+    },
+    keepName: false, counter: false,
+  },
+  resets: {
+    kernel: (s) => {
+      let n = 0;
+      for (let i = s.lo + 1; i < s.hi; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
+      return n;
+    },
+    keepName: false, counter: false,
+  },
+  irate: { kernel: instantValue(true), keepName: false, counter: false },
+  idelta: { kernel: instantValue(false), keepName: false, counter: false },
+  deriv: { kernel: (s) => (s.hi - s.lo < 2 ? undefined : linearRegression(s, s.ts[s.lo]!)[0]), keepName: false, counter: false },
+  rate: { kernel: extrapolate(true, true), keepName: false, counter: true },
+  increase: { kernel: extrapolate(true, false), keepName: false, counter: true },
+  delta: { kernel: extrapolate(false, false), keepName: false, counter: false },
+};
+
 const HANDLERS: Record<string, Handler> = {
   abs: simple(Math.abs),
   ceil: simple(Math.ceil),
@@ -484,80 +592,15 @@ const HANDLERS: Record<string, Handler> = {
   absent: (ev, e, t) => (vectorArg(ev, e.args[0]!, t).length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }])),
   absent_over_time: (ev, e, t) =>
     matrixArg(ev, e.args[0]!, t).series.length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }]),
-  present_over_time: overTime(() => 1),
-  count_over_time: overTime((s) => s.hi - s.lo),
-  last_over_time: overTime((s) => s.fs[s.hi - 1], true),
-  first_over_time: overTime((s) => s.fs[s.lo], true),
-  ts_of_last_over_time: overTime((s) => s.ts[s.hi - 1]! / 1000),
-  ts_of_first_over_time: overTime((s) => s.ts[s.lo]! / 1000),
-  max_over_time: compareOverTime((c, m) => c > m || Number.isNaN(m), false),
-  min_over_time: compareOverTime((c, m) => c < m || Number.isNaN(m), false),
-  ts_of_max_over_time: compareOverTime((c, m) => c >= m || Number.isNaN(m), true),
-  ts_of_min_over_time: compareOverTime((c, m) => c <= m || Number.isNaN(m), true),
-  sum_over_time: overTime((s) => {
-    let sum = 0, c = 0;
-    for (let i = s.lo; i < s.hi; i++) {
-      kahanAdd(s.fs[i]!, sum, c);
-      sum = kahan.sum;
-      c = kahan.c;
-    }
-    return Number.isFinite(sum) ? sum + c : sum;
-  }),
-  avg_over_time: overTime((s) => {
-    let sum = s.fs[s.lo]!, count = 1, mean = 0, c = 0, incremental = false;
-    for (let i = s.lo + 1; i < s.hi; i++) {
-      const f = s.fs[i]!;
-      count = i - s.lo + 1;
-      if (!incremental) {
-        kahanAdd(f, sum, c);
-        const ns = kahan.sum, nc = kahan.c;
-        if (Number.isFinite(ns) || Number.isNaN(ns)) {
-          sum = ns;
-          c = nc;
-          continue;
-        }
-        incremental = true;
-        mean = sum / (count - 1);
-        c /= count - 1;
-      }
-      const q = (count - 1) / count;
-      kahanAdd(f / count, q * mean, q * c);
-      mean = kahan.sum;
-      c = kahan.c;
-    }
-    return incremental ? mean + c : sum / count + c / count;
-  }),
-  stddev_over_time: overTime((s) => Math.sqrt(variance(s))),
-  stdvar_over_time: overTime((s) => variance(s)),
+  ...Object.fromEntries(Object.entries(RANGE_FUNCTIONS).map(([name, f]) => [name, overTime(f.kernel, f.keepName)])),
   quantile_over_time: (ev, e, t) => {
     const q = scalarArg(ev, e.args[0]!, t);
     if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
     return overTime((s) => quantile(q, values(s)))(ev, e, t);
   },
-  mad_over_time: overTime((s) => {
-    const vs = values(s);
-    if (vs.some(Number.isNaN)) return NaN;
-    const median = quantile(0.5, vs);
-    return quantile(0.5, vs.map((v) => Math.abs(v - median)));
-  }),
-  changes: overTime((s) => {
-    let n = 0;
-    for (let i = s.lo + 1; i < s.hi; i++) {
-      const a = s.fs[i - 1]!, b = s.fs[i]!;
-      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
-    }
-    return n;
-  }),
-  resets: overTime((s) => {
-    let n = 0;
-    for (let i = s.lo + 1; i < s.hi; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
-    return n;
-  }),
   rate: extrapolatedRate(true, true),
   increase: extrapolatedRate(true, false),
   delta: extrapolatedRate(false, false),
-  irate: instantValue(true),
-  idelta: instantValue(false),
   deriv: overTime((s) => (s.hi - s.lo < 2 ? undefined : linearRegression(s, s.ts[s.lo]!)[0])),
   predict_linear: (ev, e, t) => {
     const d = scalarArg(ev, e.args[1]!, t);
