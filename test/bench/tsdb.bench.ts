@@ -10,6 +10,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTsdb, type Tsdb } from '../../main/tsdb/index';
+import type { Matcher } from '../../main/tsdb/types';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { TestKeys } from '../main/tsdb/helpers';
 
@@ -228,14 +229,24 @@ function run(encrypted: boolean, series = SERIES, steps = STEPS): RunResult {
   compaction = add(compaction, compacting());
   const stats = db.stats();
   const q = db.querier();
-  let selecting = clock();
-  const all = q.select([], -Infinity, Infinity);
-  const selectAll = selecting();
-  const selectAllSamples = all.reduce((n, s) => n + s.timestamps.length, 0);
-  selecting = clock();
-  const one = q.select([{ type: '=', name: '__name__', value: 'node_cpu_seconds_total' }, { type: '=', name: 'mode', value: 'idle' }], -Infinity, Infinity);
-  const selectOne = selecting();
-  const selectOneSamples = one.reduce((n, s) => n + s.timestamps.length, 0);
+  /** Best of three: the first call also pays for JIT compilation of the decoders. */
+  const timeSelect = (matchers: Matcher[]): { t: Timing; samples: number } => {
+    let best: Timing | undefined;
+    let samples = 0;
+    for (let i = 0; i < 3; i++) {
+      const c = clock();
+      const res = q.select(matchers, -Infinity, Infinity);
+      const t = c();
+      samples = res.reduce((n, s) => n + s.timestamps.length, 0);
+      if (!best || t.cpu < best.cpu) best = t;
+    }
+    return { t: best!, samples };
+  };
+  const { t: selectAll, samples: selectAllSamples } = timeSelect([]);
+  const { t: selectOne, samples: selectOneSamples } = timeSelect([
+    { type: '=', name: '__name__', value: 'node_cpu_seconds_total' },
+    { type: '=', name: 'mode', value: 'idle' },
+  ]);
   db.close();
   rmSync(dir, { recursive: true, force: true });
   return {

@@ -155,4 +155,16 @@ describe('tsdb', () => {
     replayed.compact({ all: true });
     check(replayed);
   });
+
+  it('enforces the series limit and reports bad regexes clearly', () => {
+    const { db } = open({ maxSeries: 2 });
+    const app = db.appender();
+    app.append(0, lbl({ __name__: 'a' }), T0, 1);
+    app.append(0, lbl({ __name__: 'b' }), T0, 1);
+    expect(() => app.append(0, lbl({ __name__: 'c' }), T0, 1)).toThrow(expect.objectContaining({ kind: 'series_limit' }));
+    app.append(0, lbl({ __name__: 'a' }), T0 + 1, 2); // existing series still accepted
+    app.commit();
+    expect(db.stats()).toMatchObject({ series: 2, samples: 3 });
+    expect(() => db.querier().select([m('__name__', '=~', '(')], 0, Infinity)).toThrow(/invalid regular expression in matcher __name__=~"\("/);
+  });
 });
