@@ -7,15 +7,102 @@ import { formatG, kahan, kahanAdd, quantile } from './functions';
 import { isValidLabelName, quoteGo } from './strings';
 import { type Sample, QueryError } from './values';
 
-interface Group {
-  metric: Labels;
-  value: number;
-  kahanC: number;
-  mean: number;
-  count: number;
-  incremental: boolean;
-  dropName: boolean;
-  samples: Sample[];
+/** The operators whose state fits in Accumulators (no sample lists). */
+export type FoldOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'stddev' | 'stdvar';
+
+export const FOLD_OPS: ReadonlySet<string> = new Set<FoldOp>(['sum', 'avg', 'min', 'max', 'count', 'group', 'stddev', 'stdvar']);
+
+/**
+ * Running state of many aggregation groups in typed arrays, one slot per group (or per group and
+ * step in the range fast path): no object per group, no allocation per sample.
+ */
+export class Accumulators {
+  readonly value: Float64Array;
+  readonly kahanC: Float64Array;
+  readonly mean: Float64Array;
+  readonly count: Float64Array;
+  readonly incremental: Uint8Array;
+
+  constructor(slots: number) {
+    this.value = new Float64Array(slots);
+    this.kahanC = new Float64Array(slots);
+    this.mean = new Float64Array(slots);
+    this.count = new Float64Array(slots);
+    this.incremental = new Uint8Array(slots);
+  }
+
+  /** Whether slot j has seen a sample. */
+  has(j: number): boolean {
+    return this.count[j]! > 0;
+  }
+
+  add(op: FoldOp, j: number, f: number): void {
+    if (this.count[j] === 0) {
+      this.value[j] = op === 'stddev' || op === 'stdvar' ? (Number.isFinite(f) ? 0 : NaN) : f;
+      this.mean[j] = f;
+      this.count[j] = 1;
+      return;
+    }
+    switch (op) {
+      case 'sum':
+        kahanAdd(f, this.value[j]!, this.kahanC[j]!);
+        this.value[j] = kahan.sum;
+        this.kahanC[j] = kahan.c;
+        break;
+      case 'avg': {
+        const n = ++this.count[j]!;
+        if (!this.incremental[j]) {
+          kahanAdd(f, this.value[j]!, this.kahanC[j]!);
+          const nv = kahan.sum, nc = kahan.c;
+          if (Number.isFinite(nv) || Number.isNaN(nv)) {
+            this.value[j] = nv;
+            this.kahanC[j] = nc;
+            break;
+          }
+          this.incremental[j] = 1;
+          this.mean[j] = this.value[j]! / (n - 1);
+          this.kahanC[j] = this.kahanC[j]! / (n - 1);
+        }
+        const q = (n - 1) / n;
+        kahanAdd(f / n, q * this.mean[j]!, q * this.kahanC[j]!);
+        this.mean[j] = kahan.sum;
+        this.kahanC[j] = kahan.c;
+        break;
+      }
+      case 'max':
+        if (this.value[j]! < f || Number.isNaN(this.value[j]!)) this.value[j] = f;
+        break;
+      case 'min':
+        if (this.value[j]! > f || Number.isNaN(this.value[j]!)) this.value[j] = f;
+        break;
+      case 'count':
+        this.count[j]!++;
+        break;
+      case 'group':
+        break;
+      case 'stddev':
+      case 'stdvar': {
+        const n = ++this.count[j]!;
+        const delta = f - this.mean[j]!;
+        this.mean[j] = this.mean[j]! + delta / n;
+        this.value[j] = this.value[j]! + delta * (f - this.mean[j]!);
+        break;
+      }
+    }
+  }
+
+  result(op: FoldOp, j: number): number {
+    const v = this.value[j]!, n = this.count[j]!, c = this.kahanC[j]!;
+    switch (op) {
+      case 'sum': return Number.isFinite(v) ? v + c : v;
+      case 'avg': return this.incremental[j] ? this.mean[j]! + c : v / n + c / n;
+      case 'count': return n;
+      case 'group': return 1;
+      case 'stdvar': return v / n;
+      case 'stddev': return Math.sqrt(v / n);
+      default: return v;
+    }
+  }
 }
 
 const groupingKeys = new WeakMap<AggregateExpr, WeakMap<Labels, string>>();
@@ -31,7 +118,7 @@ function groupingKey(l: Labels, e: AggregateExpr): string {
   return k;
 }
 
-function computeGroupingKey(l: Labels, e: AggregateExpr): string {
+export function computeGroupingKey(l: Labels, e: AggregateExpr): string {
   let k = '';
   for (const x of l) {
     const listed = e.grouping.includes(x.name);
@@ -40,7 +127,7 @@ function computeGroupingKey(l: Labels, e: AggregateExpr): string {
   return k;
 }
 
-function groupingMetric(l: Labels, e: AggregateExpr): Labels {
+export function groupingMetric(l: Labels, e: AggregateExpr): Labels {
   return e.without
     ? l.filter((x) => !e.grouping.includes(x.name) && x.name !== METRIC_NAME)
     : l.filter((x) => e.grouping.includes(x.name));
@@ -79,85 +166,29 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
     default:
       break;
   }
-  const groups = new Map<string, Group>();
+  const slots = new Map<string, number>();
+  const metrics: Labels[] = [];
+  const dropNames: boolean[] = [];
+  const quantileSamples: number[][] = [];
+  const op = e.op as FoldOp | 'quantile';
+  const acc = op === 'quantile' ? null : new Accumulators(input.length);
   for (const s of input) {
     const k = groupingKey(s.metric, e);
-    const f = s.f;
-    const g = groups.get(k);
-    if (!g) {
-      groups.set(k, {
-        metric: groupingMetric(s.metric, e), value: e.op === 'stddev' || e.op === 'stdvar' ? (Number.isFinite(f) ? 0 : NaN) : f, kahanC: 0, mean: f,
-        count: 1, incremental: false, dropName: s.dropName, samples: e.op === 'quantile' ? [s] : [],
-      });
-      continue;
-    }
-    if (s.dropName) g.dropName = true;
-    switch (e.op) {
-      case 'sum':
-        kahanAdd(f, g.value, g.kahanC);
-        g.value = kahan.sum;
-        g.kahanC = kahan.c;
-        break;
-      case 'avg': {
-        g.count++;
-        if (!g.incremental) {
-          kahanAdd(f, g.value, g.kahanC);
-          const nv = kahan.sum, nc = kahan.c;
-          if (Number.isFinite(nv) || Number.isNaN(nv)) {
-            g.value = nv;
-            g.kahanC = nc;
-            break;
-          }
-          g.incremental = true;
-          g.mean = g.value / (g.count - 1);
-          g.kahanC /= g.count - 1;
-        }
-        const q = (g.count - 1) / g.count;
-        kahanAdd(f / g.count, q * g.mean, q * g.kahanC);
-        g.mean = kahan.sum;
-        g.kahanC = kahan.c;
-        break;
-      }
-      case 'max':
-        if (g.value < f || Number.isNaN(g.value)) g.value = f;
-        break;
-      case 'min':
-        if (g.value > f || Number.isNaN(g.value)) g.value = f;
-        break;
-      case 'count':
-        g.count++;
-        break;
-      case 'group':
-        break;
-      case 'stddev':
-      case 'stdvar': {
-        g.count++;
-        const delta = f - g.mean;
-        g.mean += delta / g.count;
-        g.value += delta * (f - g.mean);
-        break;
-      }
-      case 'quantile':
-        g.samples.push(s);
-        break;
-      default:
-        break;
-    }
+    let j = slots.get(k);
+    if (j === undefined) {
+      j = metrics.length;
+      slots.set(k, j);
+      metrics.push(groupingMetric(s.metric, e));
+      dropNames.push(s.dropName);
+      quantileSamples.push([]);
+    } else if (s.dropName) dropNames[j] = true;
+    if (acc) acc.add(op as FoldOp, j, s.f);
+    else quantileSamples[j]!.push(s.f);
   }
   const out: Sample[] = [];
-  for (const g of groups.values()) {
-    let v = g.value;
-    switch (e.op) {
-      case 'sum': v = Number.isFinite(g.value) ? g.value + g.kahanC : g.value; break;
-      case 'avg': v = g.incremental ? g.mean + g.kahanC : g.value / g.count + g.kahanC / g.count; break;
-      case 'count': v = g.count; break;
-      case 'group': v = 1; break;
-      case 'stdvar': v = g.value / g.count; break;
-      case 'stddev': v = Math.sqrt(g.value / g.count); break;
-      case 'quantile': v = quantile(param, g.samples.map((s) => s.f)); break;
-      default: break;
-    }
-    out.push({ metric: g.metric, f: v, t, dropName: g.dropName });
+  for (let j = 0; j < metrics.length; j++) {
+    const v = acc ? acc.result(op as FoldOp, j) : quantile(param, quantileSamples[j]!);
+    out.push({ metric: metrics[j]!, f: v, t, dropName: dropNames[j]! });
   }
   return out;
 }
