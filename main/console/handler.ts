@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AmpuleApi, ApiErrorData } from '../../shared/api';
 import type { Cipher } from '../crypto/types';
+import { readBody } from '../http/body';
+import { HttpError, sendJson } from '../http/errors';
 import type { HttpHandler } from '../http/types';
 import { dispatch, httpStatusOf } from '../service/dispatch';
 import { consoleStatus, loadCredentials, verifyPasswordHash } from './credentials';
@@ -60,25 +62,13 @@ class HttpFailure extends Error {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   // A JSON content type cannot be sent cross-site without a CORS preflight, which we never grant.
   if (type !== 'application/json') throw new HttpFailure(415, { kind: 'invalid', message: 'send the body as application/json' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new HttpFailure(413, { kind: 'invalid', message: `request body larger than ${MAX_BODY} bytes` });
-    chunks.push(chunk);
-  }
+  const body = await readBody(req, res, MAX_BODY);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    return JSON.parse(body.toString('utf8') || '{}');
   } catch {
     throw new HttpFailure(400, { kind: 'invalid', message: 'the body is not valid JSON' });
   }
@@ -131,7 +121,7 @@ export function createConsoleHandler(opts: ConsoleOptions): HttpHandler {
         { 'Retry-After': String(decision.retryAfterSeconds) },
       );
     }
-    const body = (await readJson(req)) as { password?: unknown; code?: unknown };
+    const body = (await readJson(req, res)) as { password?: unknown; code?: unknown };
     const creds = loadCredentials(opts.dataDir, opts.cipher);
     if (!creds) {
       throw new HttpFailure(503, { kind: 'unavailable', message: 'no console password is set', advice: "run 'ampule console set-password' on the server" });
@@ -193,7 +183,7 @@ export function createConsoleHandler(opts: ConsoleOptions): HttpHandler {
       opts.record({ action: 'console.logout', outcome: 'ok', client: clientOf(req), detail: '' });
       return sendJson(res, 200, { ok: true, value: null }, { 'Set-Cookie': SessionStore.clearCookie() });
     }
-    const body = (await readJson(req)) as { args?: unknown };
+    const body = (await readJson(req, res)) as { args?: unknown };
     const result = await dispatch(opts.api, name, body.args ?? []);
     sendJson(res, result.ok ? 200 : httpStatusOf(result.error.kind), result);
   }
@@ -208,7 +198,10 @@ export function createConsoleHandler(opts: ConsoleOptions): HttpHandler {
         return;
       }
       if (e instanceof HttpFailure) sendJson(res, e.status, { ok: false, error: e.data }, e.headers);
-      else sendJson(res, 500, { ok: false, error: { kind: 'internal', message: 'internal error in the console' } });
+      else if (e instanceof HttpError) {
+        if (e.closeConnection) res.shouldKeepAlive = false;
+        sendJson(res, e.status, { ok: false, error: { kind: e.status < 500 ? 'invalid' : 'internal', message: e.message } }, e.headers);
+      } else sendJson(res, 500, { ok: false, error: { kind: 'internal', message: 'internal error in the console' } });
     }
   };
 }

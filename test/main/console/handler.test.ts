@@ -104,6 +104,8 @@ describe.skipIf(noKeychainReason !== null)('web console handler', () => {
     const bad = await post('createWorkspace', { args: [{ alias: '', extra: 1 }] }, auth);
     expect(bad.status).toBe(400);
     expect(bad.json()).toMatchObject({ ok: false, error: { kind: 'invalid' } });
+    const huge = await post('checkQuery', { args: ['x'.repeat(2 << 20)] }, auth);
+    expect(huge.status).toBe(413);
     const unknown = await post('dropEverything', { args: [] }, auth);
     expect(unknown.status).toBe(404);
     const missing = await post('describeWorkspace', { args: ['ws-doesnotexist'] }, auth);
