@@ -33,7 +33,7 @@ export class TimeChart {
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor(private readonly opts: ChartOptions) {
-    this.el = h('div', { class: 'chart', role: 'img', 'aria-label': opts.title ?? 'time series chart' });
+    this.el = h('div', { class: 'chart', role: 'figure', 'aria-label': opts.title ?? 'time series chart' });
     this.resize.observe(this.el);
   }
 

@@ -43,9 +43,14 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
     ),
   );
 
+  let shown = '';
   async function loadSummary(): Promise<WorkspaceSummary | null> {
     try {
       const w = await ctx.api.describeWorkspace(workspaceId);
+      // Re-render only on change, so a periodic refresh never moves the keyboard focus.
+      const key = JSON.stringify(w);
+      if (key === shown) return w;
+      shown = key;
       replace(
         head,
         h('div', null, h('h1', null, w.alias, ' ', badge(w.status)), h('p', { class: 'lead' }, h('code', null, w.workspaceId), ` · created ${formatTime(w.createdAt)}`, w.tags && Object.keys(w.tags).length ? ` · tags: ${formatTags(w.tags)}` : '')),

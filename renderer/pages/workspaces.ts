@@ -18,9 +18,14 @@ export function workspacesPage(ctx: AppContext): Page {
     body,
   );
 
+  let shown = '';
   async function load(): Promise<void> {
     try {
       const list = await ctx.api.listWorkspaces();
+      // Re-render only on change, so a periodic refresh never moves the keyboard focus.
+      const key = JSON.stringify(list);
+      if (key === shown) return;
+      shown = key;
       body.setAttribute('aria-busy', 'false');
       replace(body, list.length ? workspaceTable(ctx, list) : h('div', { class: 'empty-state' }, h('p', null, 'No workspaces yet.'), h('p', null, 'Create one, then point Prometheus remote_write at it.')));
     } catch (e) {
