@@ -42,7 +42,7 @@ export function grafanaSettings(c: ClientConfigInput): GrafanaSetting[] {
     { label: 'Prometheus server URL', value: c.prometheusUrl },
     { label: 'Authentication', value: 'No authentication; add HTTP header below' },
     { label: 'HTTP header', value: 'Authorization: Bearer <a token with the query scope>' },
-    { label: 'TLS settings', value: 'Add self-signed certificate: paste the CA certificate below' },
+    { label: 'TLS settings', value: 'Add self-signed certificate: paste the CA certificate (Copy CA certificate above)' },
     { label: 'HTTP method', value: 'POST' },
   ];
 }
