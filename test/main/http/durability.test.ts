@@ -35,8 +35,9 @@ describe.skipIf(noKeychainReason)(`durability across kill -9${skip}`, () => {
     const acked: { writer: number; k: number }[] = [];
     let killed = false;
 
+    const errors: string[] = [];
     const post = (agent: Agent, body: Buffer) =>
-      new Promise<number>((resolve, reject) => {
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = httpsRequest(
           {
             host: 'localhost',
@@ -48,8 +49,9 @@ describe.skipIf(noKeychainReason)(`durability across kill -9${skip}`, () => {
             agent,
           },
           (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode!));
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, text }));
           },
         );
         req.on('error', reject);
@@ -64,23 +66,28 @@ describe.skipIf(noKeychainReason)(`durability across kill -9${skip}`, () => {
           samples: [{ t: base + k * 1000, v: k }],
         }));
         try {
-          const status = await post(agent, snappy(encodeV1(series)));
-          if (status === 204) acked.push({ writer: w, k });
-          else throw new Error(`unexpected status ${status}`);
+          const r = await post(agent, snappy(encodeV1(series)));
+          if (r.status === 204) acked.push({ writer: w, k });
+          else {
+            errors.push(`writer ${w} request ${k}: status ${r.status}: ${r.text.slice(0, 300)}`);
+            break;
+          }
         } catch (e) {
-          if (killed) break;
-          throw e;
+          if (!killed) errors.push(`writer ${w} request ${k}: ${(e as Error).message}`);
+          break;
         }
       }
       agent.destroy();
     };
     const writers = Array.from({ length: WRITERS }, (_, w) => writer(w));
     // Kill once enough has been acknowledged, while requests are still in flight.
-    while (acked.length < 40) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 60_000;
+    while (acked.length < 40 && errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     killed = true;
     serve.process.kill('SIGKILL');
     expect(await serve.exited).toBe('SIGKILL');
     await Promise.all(writers);
+    expect(errors, `server log:\n${serve.stderr().slice(-2000)}`).toEqual([]);
 
     const reopened = await openAppliance({ dataDir, keychainService: service });
     try {
