@@ -11,6 +11,7 @@ import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
+import { type StepMatrix, evalSteps, hasStepShape } from './range-eval';
 import { anchor, toJsRegex, unanchor } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -102,6 +103,9 @@ export function rangeQuery(
   if (step <= 0) throw new QueryError('zero or negative query resolution step widths are not accepted. Try a positive integer', 'bad_data');
   const ev = new Evaluator(querier, text, start, end, step, opts);
   ev.preload(expr);
+  const whole = ev.precompute(expr);
+  const direct = whole && matrixResult(whole, start, step, ev.maxSamples);
+  if (direct) return { value: { type: 'matrix', series: direct }, annotations: ev.annotations() };
   const out = new Map<string, ResultSeries>();
   let total = 0;
   for (let ts = start; ts <= end; ts += step) {
@@ -128,12 +132,35 @@ export function rangeQuery(
   return { value: { type: 'matrix', series }, annotations: ev.annotations() };
 }
 
+/** A precomputed query result as result series; null when label sets collide after dropping names. */
+function matrixResult(m: StepMatrix, start: number, step: number, maxSamples: number): ResultSeries[] | null {
+  const steps = m.values.length / Math.max(1, m.metrics.length);
+  const out = new Map<string, ResultSeries>();
+  let total = 0;
+  for (let i = 0; i < m.metrics.length; i++) {
+    const ts: number[] = [], fs: number[] = [];
+    for (let k = 0, j = i * steps; k < steps; k++, j++) {
+      if (!m.present[j]) continue;
+      ts.push(start + k * step);
+      fs.push(m.values[j]!);
+    }
+    if (ts.length === 0) continue;
+    total += ts.length;
+    const metric = m.dropName[i] ? dropMetricName(m.metrics[i]!) : m.metrics[i]!;
+    const k = keyOf(metric);
+    if (out.has(k)) return null; // the step-by-step path merges or reports the duplicate
+    out.set(k, { metric, ts, fs });
+  }
+  if (total > maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  return [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
+}
+
 function prepare(query: string | Expr): { expr: Expr; text: string } {
   return typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
 }
 
 /** One loaded series with its stale markers located, ready for binary search. */
-interface LoadedSeries {
+export interface LoadedSeries {
   metric: Labels;
   ts: Float64Array;
   fs: Float64Array;
@@ -188,6 +215,9 @@ export class Evaluator {
   readonly subqueryStep: number;
   private readonly deadline: number;
   private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
+  /** Nodes of a range query computed for every step at once (range-eval.ts). */
+  private readonly precomputed = new Map<Expr, StepMatrix>();
+  private steps = 0;
   private readonly subqueryCache = new Map<SubqueryExpr, Map<number, Sample[]>>();
   private readonly warnings = new Set<string>();
   private readonly infos = new Set<string>();
@@ -263,6 +293,51 @@ export class Evaluator {
     }
   }
 
+  /**
+   * Computes, for all steps of a range query at once, the outermost nodes the fast path handles.
+   * Returns the whole query's result when the root is one of them.
+   */
+  precompute(e: Expr): StepMatrix | null {
+    if (!this.isRange) return null;
+    this.steps = Math.floor((this.end - this.start) / this.interval) + 1;
+    return this.precomputeNode(e);
+  }
+
+  private precomputeNode(e: Expr): StepMatrix | null {
+    if (hasStepShape(e)) {
+      const m = evalSteps(this, e, this.steps);
+      if (m) {
+        this.precomputed.set(e, m);
+        return m;
+      }
+    }
+    switch (e.kind) {
+      case 'call': for (const a of e.args) this.precomputeNode(a); break;
+      case 'aggregate': this.precomputeNode(e.expr); break;
+      case 'binary': this.precomputeNode(e.lhs); this.precomputeNode(e.rhs); break;
+      case 'unary': case 'paren': this.precomputeNode(e.expr); break;
+      default: break; // subqueries evaluate on their own grid
+    }
+    return null;
+  }
+
+  /** A precomputed node's value at step time t, or null. */
+  private precomputedAt(e: Expr, t: number): Sample[] | null {
+    const m = this.precomputed.get(e);
+    if (!m) return null;
+    const k = (t - this.start) / this.interval;
+    if (!Number.isInteger(k) || k < 0 || k >= this.steps) return null;
+    const out: Sample[] = [];
+    for (let i = 0, j = k; i < m.metrics.length; i++, j += this.steps) {
+      if (m.present[j]) out.push({ metric: m.metrics[i]!, f: m.values[j]!, t, dropName: m.dropName[i]! });
+    }
+    return out;
+  }
+
+  loadedSeries(vs: VectorSelector): LoadedSeries[] {
+    return this.loaded.get(vs) ?? [];
+  }
+
   private window(m: TimeModifiers, lo: number, hi: number): [number, number] {
     if (m.at !== null || m.atPreprocessor !== null) {
       const r = this.refTime(m, lo);
@@ -276,7 +351,7 @@ export class Evaluator {
     this.loaded.set(vs, data.map((d) => loadSeries(d.labels, d.timestamps, d.values)));
   }
 
-  private checkClock(): void {
+  checkClock(): void {
     if (++this.stepsSinceClock < 256) return;
     this.stepsSinceClock = 0;
     if (Date.now() > this.deadline) throw new QueryError('query timed out in expression evaluation', 'timeout');
@@ -284,6 +359,10 @@ export class Evaluator {
 
   eval(e: Expr, t: number): Value {
     this.checkClock();
+    if (this.precomputed.size > 0) {
+      const v = this.precomputedAt(e, t);
+      if (v) return { type: 'vector', v };
+    }
     switch (e.kind) {
       case 'number': return { type: 'scalar', v: e.value };
       case 'string': return { type: 'string', v: e.value };

@@ -1,0 +1,188 @@
+// Range-query fast path. The shapes dashboards repeat on every refresh — a range function over a
+// selector (rate(x[5m]), avg_over_time(y[10m])…), and sum/avg/min/max/count/group/stddev/stdvar/
+// topk/bottomk by (…) over those or over a plain selector — are computed for all steps at once,
+// series by series, into flat typed arrays: each series' window slides forward once over its
+// samples, group membership is hashed once per series instead of once per step, and no Sample
+// object is created per series and step. Results are the same numbers the step-by-step evaluator
+// gives: same kernels (RANGE_FUNCTIONS), same Accumulators, same input order.
+import type { Labels } from '../../shared/labels';
+import type { AggregateExpr, Call, Expr, VectorSelector } from './ast';
+import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
+import type { Evaluator } from './engine';
+import { RANGE_FUNCTIONS, checkCounterName } from './functions';
+import { type Series, QueryError, TOO_MANY_SAMPLES } from './values';
+
+/** Many series at every step of a range query: slot i * steps + k for series i at step k. */
+export interface StepMatrix {
+  metrics: Labels[];
+  dropName: boolean[];
+  values: Float64Array;
+  /** 1 where series i has a value at step k. */
+  present: Uint8Array;
+}
+
+const unwrap = (e: Expr): Expr => (e.kind === 'paren' ? unwrap(e.expr) : e);
+const noAt = (vs: VectorSelector): boolean => vs.at === null && vs.atPreprocessor === null;
+
+function isPlainSelector(e: Expr): boolean {
+  const x = unwrap(e);
+  return x.kind === 'vector' && noAt(x);
+}
+
+function isRangeCall(e: Expr): e is Call {
+  if (e.kind !== 'call' || e.args.length !== 1 || !RANGE_FUNCTIONS[e.func]) return false;
+  const arg = unwrap(e.args[0]!);
+  return arg.kind === 'matrix' && noAt(arg.vector);
+}
+
+function kParam(e: AggregateExpr): number | null {
+  const p = e.param ? unwrap(e.param) : null;
+  return p?.kind === 'number' && p.value >= 1 ? Math.min(Math.trunc(p.value), Number.MAX_SAFE_INTEGER) : null;
+}
+
+/** Whether `e` (a range query's node, outside any subquery) has a shape the fast path computes. */
+export function hasStepShape(e: Expr): boolean {
+  const x = unwrap(e);
+  if (isRangeCall(x)) return true;
+  if (x.kind !== 'aggregate') return false;
+  const opOk = (FOLD_OPS.has(x.op) && !x.param) || ((x.op === 'topk' || x.op === 'bottomk') && kParam(x) !== null);
+  return opOk && (isPlainSelector(x.expr) || hasStepShape(x.expr));
+}
+
+/** Computes a node hasStepShape accepted; null when this query needs the step-by-step evaluator after all. */
+export function evalSteps(ev: Evaluator, e: Expr, steps: number): StepMatrix | null {
+  const x = unwrap(e);
+  if (x.kind === 'vector') return selectorSteps(ev, x, steps);
+  if (x.kind === 'call') return rangeCallSteps(ev, x, steps);
+  if (x.kind !== 'aggregate') return null;
+  const child = evalSteps(ev, x.expr, steps);
+  if (!child) return null;
+  return x.op === 'topk' || x.op === 'bottomk' ? topkSteps(x, child, steps) : foldSteps(x, child, steps);
+}
+
+function selectorSteps(ev: Evaluator, vs: VectorSelector, steps: number): StepMatrix {
+  const loaded = ev.loadedSeries(vs);
+  if (loaded.length > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
+  loaded.forEach((s, i) => {
+    const { ts, fs, stale } = s;
+    let hi = 0;
+    for (let k = 0; k < steps; k++) {
+      const ref = ev.start + k * ev.interval - vs.offset;
+      while (hi < ts.length && ts[hi]! <= ref) hi++;
+      const j = hi - 1;
+      if (j < 0 || ts[j]! <= ref - ev.lookback || (stale && stale[j])) continue;
+      values[i * steps + k] = fs[j]!;
+      present[i * steps + k] = 1;
+    }
+  });
+  return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => false), values, present };
+}
+
+function rangeCallSteps(ev: Evaluator, call: Call, steps: number): StepMatrix {
+  const fn = RANGE_FUNCTIONS[call.func]!;
+  const ms = unwrap(call.args[0]!);
+  if (ms.kind !== 'matrix') throw new Error('rangeCallSteps: not a range selector');
+  const loaded = ev.loadedSeries(ms.vector);
+  const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
+  const windowTotals = new Float64Array(steps);
+  const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false };
+  for (let i = 0; i < loaded.length; i++) {
+    ev.checkClock();
+    const s = loaded[i]!;
+    const rts = s.rts;
+    scratch.metric = s.metric;
+    scratch.ts = rts;
+    scratch.fs = s.rfs;
+    let lo = 0, hi = 0, any = false;
+    for (let k = 0; k < steps; k++) {
+      const ref = ev.start + k * ev.interval - ms.vector.offset;
+      const from = ref - ms.range;
+      while (hi < rts.length && rts[hi]! <= ref) hi++;
+      while (lo < hi && rts[lo]! <= from) lo++;
+      if (hi <= lo) continue;
+      windowTotals[k] = windowTotals[k]! + hi - lo;
+      scratch.lo = lo;
+      scratch.hi = hi;
+      const v = fn.kernel(scratch, from, ref);
+      if (v === undefined) continue;
+      values[i * steps + k] = v;
+      present[i * steps + k] = 1;
+      any = true;
+    }
+    if (any && fn.counter) checkCounterName(ev, s.metric, call.args[0]!);
+  }
+  for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => !fn.keepName), values, present };
+}
+
+/** Group index of each child series, and each group's label set. Null when a group mixes name drops. */
+function groups(e: AggregateExpr, child: StepMatrix): { of: Int32Array; metrics: Labels[]; dropName: boolean[] } | null {
+  const index = new Map<string, number>();
+  const of = new Int32Array(child.metrics.length);
+  const metrics: Labels[] = [], dropName: boolean[] = [];
+  for (let i = 0; i < child.metrics.length; i++) {
+    const key = computeGroupingKey(child.metrics[i]!, e);
+    let g = index.get(key);
+    if (g === undefined) {
+      g = metrics.length;
+      index.set(key, g);
+      metrics.push(groupingMetric(child.metrics[i]!, e));
+      dropName.push(child.dropName[i]!);
+    } else if (dropName[g] !== child.dropName[i]) return null; // would vary per step
+    of[i] = g;
+  }
+  return { of, metrics, dropName };
+}
+
+function foldSteps(e: AggregateExpr, child: StepMatrix, steps: number): StepMatrix | null {
+  const grouped = groups(e, child);
+  if (!grouped) return null;
+  const op = e.op as FoldOp;
+  const n = grouped.metrics.length;
+  const acc = new Accumulators(n * steps);
+  for (let i = 0; i < child.metrics.length; i++) {
+    const base = grouped.of[i]! * steps, row = i * steps;
+    for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.add(op, base + k, child.values[row + k]!);
+  }
+  const values = new Float64Array(n * steps), present = new Uint8Array(n * steps);
+  for (let j = 0; j < n * steps; j++) {
+    if (!acc.has(j)) continue;
+    values[j] = acc.result(op, j);
+    present[j] = 1;
+  }
+  return { metrics: grouped.metrics, dropName: grouped.dropName, values, present };
+}
+
+/** topk/bottomk: the child's series, present only where chosen (stable: earlier series win ties, NaN last). */
+function topkSteps(e: AggregateExpr, child: StepMatrix, steps: number): StepMatrix | null {
+  const grouped = groups(e, child);
+  if (!grouped) return null;
+  const k = kParam(e)!;
+  const desc = e.op === 'topk';
+  const members: number[][] = grouped.metrics.map(() => []);
+  for (let i = 0; i < child.metrics.length; i++) members[grouped.of[i]!]!.push(i);
+  const present = new Uint8Array(child.present.length);
+  const { values } = child;
+  const best = new Int32Array(Math.min(k, child.metrics.length));
+  const better = (a: number, b: number): boolean => !Number.isNaN(a) && (Number.isNaN(b) || (desc ? a > b : a < b));
+  for (const group of members) {
+    const cap = Math.min(k, group.length);
+    for (let step = 0; step < steps; step++) {
+      let len = 0;
+      for (const i of group) {
+        const slot = i * steps + step;
+        if (!child.present[slot]) continue;
+        const f = values[slot]!;
+        let p = len;
+        while (p > 0 && better(f, values[best[p - 1]! * steps + step]!)) p--;
+        if (p >= cap) continue;
+        if (len < cap) len++;
+        for (let q = len - 1; q > p; q--) best[q] = best[q - 1]!;
+        best[p] = i;
+      }
+      for (let q = 0; q < len; q++) present[best[q]! * steps + step] = 1;
+    }
+  }
+  return { metrics: child.metrics, dropName: child.dropName, values, present };
+}
