@@ -33,7 +33,7 @@ export function validateLabels(labels: Labels): void {
 }
 
 export class HeadAppender implements Appender {
-  private ids: Float64Array = new Float64Array(1024);
+  private ids: Int32Array = new Int32Array(1024);
   private ts: Float64Array = new Float64Array(1024);
   private vs: Float64Array = new Float64Array(1024);
   private count = 0;
@@ -98,7 +98,9 @@ export class HeadAppender implements Appender {
       b.set(a);
       return b;
     };
-    this.ids = resize(this.ids);
+    const ids = new Int32Array(n);
+    ids.set(this.ids);
+    this.ids = ids;
     this.ts = resize(this.ts);
     this.vs = resize(this.vs);
   }
@@ -129,7 +131,7 @@ export class HeadAppender implements Appender {
     this.unlogged.clear();
     this.batch = ++this.st.batchCounter;
     if (this.ids.length > 64 * 1024) {
-      this.ids = new Float64Array(1024);
+      this.ids = new Int32Array(1024);
       this.ts = new Float64Array(1024);
       this.vs = new Float64Array(1024);
     }

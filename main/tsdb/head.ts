@@ -28,24 +28,25 @@ export class MemSeries {
   ) {}
 
   push(t: number, v: number): void {
-    if (this.count === this.timestamps.length) {
-      const n = this.count * 2;
-      const ts = new Float64Array(n);
-      const vs = new Float64Array(n);
-      ts.set(this.timestamps);
-      vs.set(this.values);
-      this.timestamps = ts;
-      this.values = vs;
-    }
-    if (this.count > 0 && t <= this.timestamps[this.count - 1]!) this.sorted = false;
-    this.timestamps[this.count] = t;
-    this.values[this.count] = v;
-    this.count++;
-    if (t < this.minT) this.minT = t;
-    if (t >= this.lastT) {
+    const n = this.count;
+    if (n === this.timestamps.length) this.grow();
+    if (t > this.lastT) {
       this.lastT = t;
       this.lastV = v;
-    }
+    } else if (n > 0 && t <= this.timestamps[n - 1]!) this.sorted = false;
+    if (t < this.minT) this.minT = t;
+    this.timestamps[n] = t;
+    this.values[n] = v;
+    this.count = n + 1;
+  }
+
+  private grow(): void {
+    const ts = new Float64Array(this.count * 2);
+    const vs = new Float64Array(this.count * 2);
+    ts.set(this.timestamps);
+    vs.set(this.values);
+    this.timestamps = ts;
+    this.values = vs;
   }
 
   /** Sorts head samples by time; for equal timestamps the later arrival wins. */
