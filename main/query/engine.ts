@@ -11,7 +11,7 @@ import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
-import { type StepMatrix, evalSteps, hasStepShape } from './range-eval';
+import { type Grid, type StepMatrix, evalSteps, hasStepShape } from './range-eval';
 import { anchor, toJsRegex, unanchor } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -216,8 +216,7 @@ export class Evaluator {
   private readonly deadline: number;
   private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
   /** Nodes of a range query computed for every step at once (range-eval.ts). */
-  private readonly precomputed = new Map<Expr, StepMatrix>();
-  private steps = 0;
+  private readonly precomputed = new Map<Expr, { m: StepMatrix; grid: Grid }>();
   private readonly subqueryCache = new Map<SubqueryExpr, Map<number, Sample[]>>();
   private readonly warnings = new Set<string>();
   private readonly infos = new Set<string>();
@@ -294,41 +293,53 @@ export class Evaluator {
   }
 
   /**
-   * Computes, for all steps of a range query at once, the outermost nodes the fast path handles.
-   * Returns the whole query's result when the root is one of them.
+   * Computes the outermost nodes the fast path handles for all their evaluation times at once:
+   * the steps of a range query, or a subquery's own steps. Returns the whole query's result when
+   * the root of a range query is one of them.
    */
   precompute(e: Expr): StepMatrix | null {
-    if (!this.isRange) return null;
-    this.steps = Math.floor((this.end - this.start) / this.interval) + 1;
-    return this.precomputeNode(e);
+    const steps = this.isRange ? Math.floor((this.end - this.start) / this.interval) + 1 : 1;
+    return this.precomputeNode(e, { start: this.start, interval: this.interval || 1, steps }, this.isRange);
   }
 
-  private precomputeNode(e: Expr): StepMatrix | null {
-    if (hasStepShape(e)) {
-      const m = evalSteps(this, e, this.steps);
+  private precomputeNode(e: Expr, grid: Grid, here: boolean): StepMatrix | null {
+    if (here && hasStepShape(e)) {
+      const m = evalSteps(this, e, grid);
       if (m) {
-        this.precomputed.set(e, m);
+        this.precomputed.set(e, { m, grid });
         return m;
       }
     }
     switch (e.kind) {
-      case 'call': for (const a of e.args) this.precomputeNode(a); break;
-      case 'aggregate': this.precomputeNode(e.expr); break;
-      case 'binary': this.precomputeNode(e.lhs); this.precomputeNode(e.rhs); break;
-      case 'unary': case 'paren': this.precomputeNode(e.expr); break;
-      default: break; // subqueries evaluate on their own grid
+      case 'call': for (const a of e.args) this.precomputeNode(a, grid, here); break;
+      case 'aggregate': this.precomputeNode(e.expr, grid, here); break;
+      case 'binary': this.precomputeNode(e.lhs, grid, here); this.precomputeNode(e.rhs, grid, here); break;
+      case 'unary': case 'paren': this.precomputeNode(e.expr, grid, here); break;
+      case 'subquery': {
+        if (e.at !== null || e.atPreprocessor !== null) break;
+        // Every time any outer step asks of the inner expression, as one grid (see subquery()).
+        const step = e.step || this.subqueryStep;
+        const from = grid.start - e.offset - e.range;
+        let first = step * Math.trunc(from / step);
+        if (first <= from) first += step;
+        const last = grid.start + (grid.steps - 1) * grid.interval - e.offset;
+        if (last >= first) this.precomputeNode(e.expr, { start: first, interval: step, steps: Math.floor((last - first) / step) + 1 }, true);
+        break;
+      }
+      default: break;
     }
     return null;
   }
 
-  /** A precomputed node's value at step time t, or null. */
+  /** A precomputed node's value at time t of its grid, or null. */
   private precomputedAt(e: Expr, t: number): Sample[] | null {
-    const m = this.precomputed.get(e);
-    if (!m) return null;
-    const k = (t - this.start) / this.interval;
-    if (!Number.isInteger(k) || k < 0 || k >= this.steps) return null;
+    const p = this.precomputed.get(e);
+    if (!p) return null;
+    const { m, grid } = p;
+    const k = (t - grid.start) / grid.interval;
+    if (!Number.isInteger(k) || k < 0 || k >= grid.steps) return null;
     const out: Sample[] = [];
-    for (let i = 0, j = k; i < m.metrics.length; i++, j += this.steps) {
+    for (let i = 0, j = k; i < m.metrics.length; i++, j += grid.steps) {
       if (m.present[j]) out.push({ metric: m.metrics[i]!, f: m.values[j]!, t, dropName: m.dropName[i]! });
     }
     return out;

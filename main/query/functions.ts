@@ -110,7 +110,7 @@ function extrapolate(isCounter: boolean, isRate: boolean): RangeKernel {
     if (n < 2) return undefined;
     const firstT = ts[lo]!, lastT = ts[hi - 1]!;
     let result = fs[hi - 1]! - fs[lo]!;
-    if (isCounter) {
+    if (isCounter && (!s.resets || s.resets[hi - 1] !== s.resets[lo])) {
       for (let i = lo + 1; i < hi; i++) if (fs[i]! < fs[i - 1]!) result += fs[i - 1]!;
     }
     let durationToStart = (firstT - rangeStart) / 1000;

@@ -12,7 +12,17 @@ import type { Evaluator } from './engine';
 import { RANGE_FUNCTIONS, checkCounterName } from './functions';
 import { type Series, QueryError, TOO_MANY_SAMPLES } from './values';
 
-/** Many series at every step of a range query: slot i * steps + k for series i at step k. */
+/** Evaluation times start + k * interval for k < steps (ms). */
+export interface Grid {
+  start: number;
+  interval: number;
+  steps: number;
+}
+
+/** Most series × steps one node may hold; bigger nodes go step by step. */
+const MAX_SLOTS = 20_000_000;
+
+/** Many series at every step of a grid: slot i * steps + k for series i at step k. */
 export interface StepMatrix {
   metrics: Labels[];
   dropName: boolean[];
@@ -50,25 +60,27 @@ export function hasStepShape(e: Expr): boolean {
 }
 
 /** Computes a node hasStepShape accepted; null when this query needs the step-by-step evaluator after all. */
-export function evalSteps(ev: Evaluator, e: Expr, steps: number): StepMatrix | null {
+export function evalSteps(ev: Evaluator, e: Expr, grid: Grid): StepMatrix | null {
   const x = unwrap(e);
-  if (x.kind === 'vector') return selectorSteps(ev, x, steps);
-  if (x.kind === 'call') return rangeCallSteps(ev, x, steps);
+  if (x.kind === 'vector') return selectorSteps(ev, x, grid);
+  if (x.kind === 'call') return rangeCallSteps(ev, x, grid);
   if (x.kind !== 'aggregate') return null;
-  const child = evalSteps(ev, x.expr, steps);
+  const child = evalSteps(ev, x.expr, grid);
   if (!child) return null;
-  return x.op === 'topk' || x.op === 'bottomk' ? topkSteps(x, child, steps) : foldSteps(x, child, steps);
+  return x.op === 'topk' || x.op === 'bottomk' ? topkSteps(x, child, grid.steps) : foldSteps(x, child, grid.steps);
 }
 
-function selectorSteps(ev: Evaluator, vs: VectorSelector, steps: number): StepMatrix {
+function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatrix | null {
   const loaded = ev.loadedSeries(vs);
   if (loaded.length > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  const steps = grid.steps;
+  if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
   loaded.forEach((s, i) => {
     const { ts, fs, stale } = s;
     let hi = 0;
     for (let k = 0; k < steps; k++) {
-      const ref = ev.start + k * ev.interval - vs.offset;
+      const ref = grid.start + k * grid.interval - vs.offset;
       while (hi < ts.length && ts[hi]! <= ref) hi++;
       const j = hi - 1;
       if (j < 0 || ts[j]! <= ref - ev.lookback || (stale && stale[j])) continue;
@@ -79,14 +91,16 @@ function selectorSteps(ev: Evaluator, vs: VectorSelector, steps: number): StepMa
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => false), values, present };
 }
 
-function rangeCallSteps(ev: Evaluator, call: Call, steps: number): StepMatrix {
+function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | null {
   const fn = RANGE_FUNCTIONS[call.func]!;
   const ms = unwrap(call.args[0]!);
   if (ms.kind !== 'matrix') throw new Error('rangeCallSteps: not a range selector');
   const loaded = ev.loadedSeries(ms.vector);
+  const steps = grid.steps;
+  if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
   const windowTotals = new Float64Array(steps);
-  const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false };
+  const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false, resets: undefined };
   for (let i = 0; i < loaded.length; i++) {
     ev.checkClock();
     const s = loaded[i]!;
@@ -94,9 +108,10 @@ function rangeCallSteps(ev: Evaluator, call: Call, steps: number): StepMatrix {
     scratch.metric = s.metric;
     scratch.ts = rts;
     scratch.fs = s.rfs;
+    scratch.resets = fn.counter ? resetCounts(s.rfs) : undefined;
     let lo = 0, hi = 0, any = false;
     for (let k = 0; k < steps; k++) {
-      const ref = ev.start + k * ev.interval - ms.vector.offset;
+      const ref = grid.start + k * grid.interval - ms.vector.offset;
       const from = ref - ms.range;
       while (hi < rts.length && rts[hi]! <= ref) hi++;
       while (lo < hi && rts[lo]! <= from) lo++;
@@ -114,6 +129,13 @@ function rangeCallSteps(ev: Evaluator, call: Call, steps: number): StepMatrix {
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => !fn.keepName), values, present };
+}
+
+/** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */
+function resetCounts(fs: Float64Array): Int32Array {
+  const out = new Int32Array(fs.length);
+  for (let i = 1; i < fs.length; i++) out[i] = out[i - 1]! + (fs[i]! < fs[i - 1]! ? 1 : 0);
+  return out;
 }
 
 /** Group index of each child series, and each group's label set. Null when a group mixes name drops. */

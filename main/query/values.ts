@@ -22,6 +22,8 @@ export interface Series {
   lo: number;
   hi: number;
   dropName: boolean;
+  /** Optional prefix counts of value drops (see range-eval.ts), so counter functions skip reset-free windows. */
+  resets?: Int32Array;
 }
 
 export interface MatrixValue {
