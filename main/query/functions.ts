@@ -3,7 +3,7 @@ import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import type { Call, Expr, VectorSelector } from './ast';
 import type { Evaluator } from './engine';
-import { compilePromRegex } from './regex';
+import { UnsafeRegexError, compilePromRegex } from './regex';
 import { isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from './values';
 
@@ -640,7 +640,8 @@ const HANDLERS: Record<string, Handler> = {
     let re: RegExp;
     try {
       re = compilePromRegex(regex);
-    } catch {
+    } catch (err) {
+      if (err instanceof UnsafeRegexError) throw new QueryError(`invalid regular expression in label_replace(): ${regex}: ${err.message}`, 'bad_data');
       throw new QueryError(`invalid regular expression in label_replace(): ${regex}`);
     }
     if (!isValidLabelName(dst)) throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);

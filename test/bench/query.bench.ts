@@ -301,7 +301,7 @@ async function main(): Promise<void> {
         pending = (async () => {
           const ts = performance.now();
           const res = await fetch(`${prom!.url}/api/v1/write`, {
-            method: 'POST', body, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
+            method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
           });
           if (res.status !== 204) throw new Error(`Prometheus refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
           promMs += performance.now() - ts;
