@@ -261,44 +261,25 @@ function run(encrypted: boolean, series = SERIES, steps = STEPS): RunResult {
   };
 }
 
-/** The same dataset as OpenMetrics text, one file per 2 h block so promtool parses each sample once. */
+/** The same dataset as OpenMetrics text, one file per 2 h block (by each sample's time) so promtool parses each sample once. */
 function exportOpenMetrics(dir: string): void {
-  let text: { fd: number; block: number; buf: string } | null = null;
-  for (const { gens, values, times, slice } of slices(SERIES, STEPS)) text = writeOpenMetrics(dir, text, gens, values, times, slice);
-  if (text) {
-    writeSync(text.fd, text.buf + '# EOF\n');
-    closeSync(text.fd);
-  }
-}
-
-function writeOpenMetrics(
-  dir: string,
-  state: { fd: number; block: number; buf: string } | null,
-  gens: Gen[],
-  values: Float64Array,
-  times: Float64Array,
-  steps: number,
-): { fd: number; block: number; buf: string } {
-  let st = state;
-  for (let k = 0; k < steps; k++) {
-    const block = Math.floor((times[k * gens.length]! - T0) / 7200_000);
-    if (!st || st.block !== block) {
-      if (st) {
-        writeSync(st.fd, st.buf + '# EOF\n');
-        closeSync(st.fd);
-      }
-      st = { fd: openSync(join(dir, `block-${block}.om`), 'w'), block, buf: '' };
-    }
-    for (let s = 0; s < gens.length; s++) {
-      const i = k * gens.length + s;
-      st.buf += `${gens[s]!.text} ${values[i]} ${(times[i]! / 1000).toFixed(3)}\n`;
-      if (st.buf.length > 1 << 20) {
-        writeSync(st.fd, st.buf);
-        st.buf = '';
+  const files = new Map<number, { fd: number; buf: string }>();
+  for (const { gens, values, times, slice } of slices(SERIES, STEPS)) {
+    for (let i = 0; i < slice * gens.length; i++) {
+      const block = Math.floor((times[i]! - T0) / 7200_000);
+      let f = files.get(block);
+      if (!f) files.set(block, (f = { fd: openSync(join(dir, `block-${block}.om`), 'w'), buf: '' }));
+      f.buf += `${gens[i % gens.length]!.text} ${values[i]} ${(times[i]! / 1000).toFixed(3)}\n`;
+      if (f.buf.length > 1 << 20) {
+        writeSync(f.fd, f.buf);
+        f.buf = '';
       }
     }
   }
-  return st!;
+  for (const f of files.values()) {
+    writeSync(f.fd, f.buf + '# EOF\n');
+    closeSync(f.fd);
+  }
 }
 
 function dirBytes(path: string): number {
