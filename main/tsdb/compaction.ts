@@ -50,6 +50,8 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     if (i > 0) cuts.push([s, i]);
   }
 
+  // Nothing to cut and no series to persist: leave the file alone (maintenance runs often).
+  if (rows.size === 0 && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
