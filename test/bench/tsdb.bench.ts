@@ -264,12 +264,20 @@ function run(encrypted: boolean, series = SERIES, steps = STEPS): RunResult {
 /** The same dataset as OpenMetrics text, one file per 2 h block (by each sample's time) so promtool parses each sample once. */
 function exportOpenMetrics(dir: string): void {
   const files = new Map<number, { fd: number; buf: string }>();
+  let lastT = NaN;
+  let timeText = '';
   for (const { gens, values, times, slice } of slices(SERIES, STEPS)) {
     for (let i = 0; i < slice * gens.length; i++) {
-      const block = Math.floor((times[i]! - T0) / 7200_000);
+      const t = times[i]!;
+      if (t !== lastT) {
+        // Series of one instance are adjacent and share the scrape time.
+        lastT = t;
+        timeText = (t / 1000).toFixed(3);
+      }
+      const block = Math.floor((t - T0) / 7200_000);
       let f = files.get(block);
       if (!f) files.set(block, (f = { fd: openSync(join(dir, `block-${block}.om`), 'w'), buf: '' }));
-      f.buf += `${gens[i % gens.length]!.text} ${values[i]} ${(times[i]! / 1000).toFixed(3)}\n`;
+      f.buf += `${gens[i % gens.length]!.text} ${values[i]} ${timeText}\n`;
       if (f.buf.length > 1 << 20) {
         writeSync(f.fd, f.buf);
         f.buf = '';
