@@ -11,7 +11,7 @@ import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
-import { type Grid, type StepMatrix, evalSteps, hasStepShape } from './range-eval';
+import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { anchor, toJsRegex, unanchor } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -197,16 +197,6 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
     }
   }
   return { metric, ts, fs, stale, rts, rfs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
-}
-
-/** Index of the first element > x in ascending `a`. */
-export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export class Evaluator {

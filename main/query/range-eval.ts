@@ -100,6 +100,8 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
   const windowTotals = new Float64Array(steps);
+  // Windows several steps wide: slide them sample by sample and count resets once per series.
+  const overlapping = ms.range >= 4 * grid.interval;
   const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false, resets: undefined };
   for (let i = 0; i < loaded.length; i++) {
     ev.checkClock();
@@ -108,13 +110,19 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
     scratch.metric = s.metric;
     scratch.ts = rts;
     scratch.fs = s.rfs;
-    scratch.resets = fn.counter ? resetCounts(s.rfs) : undefined;
+    scratch.resets = fn.counter && overlapping ? resetCounts(s.rfs) : undefined;
     let lo = 0, hi = 0, any = false;
     for (let k = 0; k < steps; k++) {
       const ref = grid.start + k * grid.interval - ms.vector.offset;
       const from = ref - ms.range;
-      while (hi < rts.length && rts[hi]! <= ref) hi++;
-      while (lo < hi && rts[lo]! <= from) lo++;
+      if (overlapping) {
+        while (hi < rts.length && rts[hi]! <= ref) hi++;
+        while (lo < hi && rts[lo]! <= from) lo++;
+      } else {
+        // Coarse steps: jump over the samples between windows.
+        lo = upperBound(rts, from, lo);
+        hi = upperBound(rts, ref, Math.max(lo, hi));
+      }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
       scratch.lo = lo;
@@ -129,6 +137,16 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => !fn.keepName), values, present };
+}
+
+/** Index of the first element > x in ascending `a`. */
+export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */
