@@ -1,4 +1,4 @@
-// Prometheus's own PromQL test scripts (../shared/promql/testdata, outside the repo) run against
+// Prometheus's own PromQL test scripts (test/fixtures/promql, see its NOTICE) run against
 // our engine over the real encrypted store. Every eval that needs no native histogram must pass;
 // the others are reported as skipped with their reason.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runScript } from '../../../main/query/promqltest/runner';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const testdata = resolve(repoRoot, '../shared/promql/testdata');
+const testdata = resolve(repoRoot, 'test/fixtures/promql');
 const files = existsSync(testdata) ? readdirSync(testdata).filter((f) => f.endsWith('.test')).sort() : [];
 
 describe('promqltest scripts', () => {
