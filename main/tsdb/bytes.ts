@@ -81,6 +81,11 @@ export class ByteWriter {
     return Buffer.from(this.buf.subarray(0, this.len));
   }
 
+  /** The bytes written, without a copy: valid until the next write or reset. */
+  written(): Buffer {
+    return this.buf.subarray(0, this.len);
+  }
+
   reset(): void {
     this.len = 0;
   }

@@ -61,7 +61,8 @@ export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples
     prevId = id;
     prevT = t;
   }
-  return w.toBuffer();
+  // A view: the caller seals it or hands it to SQLite (which copies) before the writer is reused.
+  return w.written();
 }
 
 export function decodeBatch(buf: Buffer): BatchRecord {

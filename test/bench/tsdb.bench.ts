@@ -3,12 +3,14 @@
 // it without encryption (keys: null) and, as the peer, feeds it to Prometheus's own block writer
 // (promtool tsdb create-blocks-from openmetrics) to compare bytes per sample.
 //
-//   node --import tsx test/bench/tsdb.bench.ts [--series 10000] [--hours 24] [--no-prometheus]
+//   node --import tsx test/bench/tsdb.bench.ts [--series 10000] [--hours 24] [--repeat 1] [--no-prometheus]
+// Each store is measured in its own child process (--child plain|encrypted).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openTsdb, type Tsdb } from '../../main/tsdb/index';
 import type { Matcher } from '../../main/tsdb/types';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
@@ -22,6 +24,7 @@ const arg = (name: string, def: number): number => {
 const SERIES = arg('series', 10_000);
 const HOURS = arg('hours', 24);
 const WITH_PROMETHEUS = !args.includes('--no-prometheus');
+const REPEAT = arg('repeat', 1);
 const STEP = 15_000;
 const STEPS = (HOURS * 3600_000) / STEP;
 const T0 = Date.UTC(2026, 10, 1); // block-aligned start
@@ -321,16 +324,36 @@ async function prometheusBlocks(omDir: string): Promise<{ bytes: number; seconds
   return { bytes: dirBytes(out), seconds: (performance.now() - t0) / 1000 };
 }
 
+/** One measured run in this process, after a small warm-up run for the JIT; prints the result as JSON. */
+function childMain(mode: string): void {
+  run(mode === 'encrypted', 1000, SLICE_STEPS * 2);
+  process.stdout.write(JSON.stringify(run(mode === 'encrypted')) + '\n');
+}
+
+function runInChild(mode: 'plain' | 'encrypted'): RunResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', mode, '--series', String(SERIES), '--hours', String(HOURS)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as RunResult;
+}
+
 async function main(): Promise<void> {
   const samples = SERIES * STEPS;
   console.log(`Dataset: ${SERIES.toLocaleString()} series × ${HOURS} h at 15 s = ${samples.toLocaleString()} samples`);
   const omDir = WITH_PROMETHEUS ? mkdtempSync(join(tmpdir(), 'ampule-tsdb-om-')) : null;
   try {
-    // Warm up the JIT on both paths first, so neither measured run pays for compilation.
-    run(false, 1000, SLICE_STEPS * 2);
-    run(true, 1000, SLICE_STEPS * 2);
-    const plain = run(false);
-    const enc = run(true);
+    // Each store in a fresh process, so neither inherits the other's heap and GC debt; with
+    // --repeat N the two alternate N times and each keeps its cheapest run (the machine is shared).
+    let plain: RunResult | undefined;
+    let enc: RunResult | undefined;
+    const cheaper = (a: RunResult | undefined, b: RunResult): RunResult => (a && a.append.cpu + a.compact.cpu <= b.append.cpu + b.compact.cpu ? a : b);
+    for (let i = 0; i < REPEAT; i++) {
+      plain = cheaper(plain, runInChild('plain'));
+      enc = cheaper(enc, runInChild('encrypted'));
+    }
+    if (!plain || !enc) throw new Error('--repeat must be at least 1');
     const rate = (n: number, t: Timing): string => `${fmt(n / t.cpu / 1e6)} M/s CPU, ${fmt(n / t.wall / 1e6)} M/s wall`;
     const line = (name: string, r: RunResult): void => {
       const pad = ' '.repeat(name.length);
@@ -368,4 +391,6 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const child = args.indexOf('--child');
+if (child >= 0) childMain(args[child + 1]!);
+else await main();
