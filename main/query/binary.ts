@@ -47,17 +47,23 @@ function goMod(a: number, b: number): number {
 
 const changesSchema = (op: BinaryOp): boolean => !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless';
 
+/** One vector element against a scalar: the resulting value, or undefined when a comparison drops it. */
+export function vectorScalarValue(e: BinaryExpr, f: number, s: number, swap: boolean): number | undefined {
+  const [v, keep] = swap ? scalarOp(e.op, s, f) : scalarOp(e.op, f, s);
+  if (!COMPARISON_OPS.has(e.op)) return v;
+  if (e.returnBool) return keep ? 1 : 0;
+  return keep ? f : undefined;
+}
+
+/** Whether a vector/scalar operation drops the metric name. */
+export const vectorScalarDropsName = (e: BinaryExpr): boolean => changesSchema(e.op) || e.returnBool;
+
 function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean): Sample[] {
   const out: Sample[] = [];
+  const drop = vectorScalarDropsName(e);
   for (const smp of vec) {
-    const [v, keep] = swap ? scalarOp(e.op, s, smp.f) : scalarOp(e.op, smp.f, s);
-    let f = v;
-    if (COMPARISON_OPS.has(e.op)) {
-      if (e.returnBool) f = keep ? 1 : 0;
-      else if (!keep) continue;
-      else f = smp.f;
-    }
-    const drop = changesSchema(e.op) || e.returnBool;
+    const f = vectorScalarValue(e, smp.f, s, swap);
+    if (f === undefined) continue;
     out.push({ metric: smp.metric, f, t: smp.t, dropName: smp.dropName || drop });
   }
   return out;

@@ -6,8 +6,9 @@
 // object is created per series and step. Results are the same numbers the step-by-step evaluator
 // gives: same kernels (RANGE_FUNCTIONS), same Accumulators, same input order.
 import type { Labels } from '../../shared/labels';
-import type { AggregateExpr, Call, Expr, VectorSelector } from './ast';
+import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './ast';
 import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
+import { vectorScalarDropsName, vectorScalarValue } from './binary';
 import type { Evaluator } from './engine';
 import { RANGE_FUNCTIONS, checkCounterName } from './functions';
 import { type Series, QueryError, TOO_MANY_SAMPLES } from './values';
@@ -54,6 +55,10 @@ function kParam(e: AggregateExpr): number | null {
 export function hasStepShape(e: Expr): boolean {
   const x = unwrap(e);
   if (isRangeCall(x)) return true;
+  if (x.kind === 'binary') {
+    const l = unwrap(x.lhs), r = unwrap(x.rhs);
+    return (l.kind === 'number' && hasStepShape(r)) || (r.kind === 'number' && hasStepShape(l));
+  }
   if (x.kind !== 'aggregate') return false;
   const opOk = (FOLD_OPS.has(x.op) && !x.param) || ((x.op === 'topk' || x.op === 'bottomk') && kParam(x) !== null);
   return opOk && (isPlainSelector(x.expr) || hasStepShape(x.expr));
@@ -64,6 +69,7 @@ export function evalSteps(ev: Evaluator, e: Expr, grid: Grid): StepMatrix | null
   const x = unwrap(e);
   if (x.kind === 'vector') return selectorSteps(ev, x, grid);
   if (x.kind === 'call') return rangeCallSteps(ev, x, grid);
+  if (x.kind === 'binary') return scalarOpSteps(ev, x, grid);
   if (x.kind !== 'aggregate') return null;
   const child = evalSteps(ev, x.expr, grid);
   if (!child) return null;
@@ -147,6 +153,26 @@ export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.lengt
     else hi = mid;
   }
   return lo;
+}
+
+/** A fast-path vector against a number literal, either side. */
+function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | null {
+  const l = unwrap(e.lhs);
+  const swap = l.kind === 'number';
+  const scalar = unwrap(swap ? e.lhs : e.rhs);
+  if (scalar.kind !== 'number') return null;
+  const child = evalSteps(ev, swap ? e.rhs : e.lhs, grid);
+  if (!child) return null;
+  const values = new Float64Array(child.values.length), present = new Uint8Array(child.present.length);
+  for (let j = 0; j < values.length; j++) {
+    if (!child.present[j]) continue;
+    const v = vectorScalarValue(e, child.values[j]!, scalar.value, swap);
+    if (v === undefined) continue;
+    values[j] = v;
+    present[j] = 1;
+  }
+  const drop = vectorScalarDropsName(e);
+  return { metrics: child.metrics, dropName: child.dropName.map((d) => d || drop), values, present };
 }
 
 /** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */

@@ -37,7 +37,8 @@ const RUNS = arg('runs', 5);
 const WITH_PROMETHEUS = !args.includes('--no-prometheus');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
-const CHUNK_STEPS = 40; // 10 minutes per load round / remote-write request
+const CHUNK_STEPS = 40; // 10 minutes per load round
+const SHARDS = 2; // concurrent remote-write requests per round
 // The data ends a minute ago, so Prometheus's default retention and head window accept all of it.
 const END = Math.floor((Date.now() - 60_000) / SCRAPE) * SCRAPE;
 const T0 = END - (STEPS - 1) * SCRAPE;
@@ -119,9 +120,10 @@ class WriteRequestEncoder {
     });
   }
 
-  encode(values: Float64Array, firstT: number, n: number): Buffer {
+  /** Series from, from + shards, … (each series stays in one shard, so it arrives in order). */
+  encode(values: Float64Array, firstT: number, n: number, from: number, shards: number): Buffer {
     this.pos = 0;
-    for (let i = 0; i < this.labelBytes.length; i++) {
+    for (let i = from; i < this.labelBytes.length; i += shards) {
       const lb = this.labelBytes[i]!;
       const sampleLen = 1 + 8 + 1 + varint(firstT).length;
       const bodyLen = lb.length + n * (2 + sampleLen);
@@ -295,17 +297,19 @@ async function main(): Promise<void> {
       data.fill(n);
       const firstT = T0 + first * SCRAPE;
       if (prom && encoder) {
-        const body = encoder.encode(data.values, firstT, n);
+        const bodies = Array.from({ length: SHARDS }, (_, shard) => encoder.encode(data.values, firstT, n, shard, SHARDS));
         await pending;
-        // Prometheus ingests this chunk while this process appends it to Ampule.
-        pending = (async () => {
-          const ts = performance.now();
+        // Prometheus ingests this chunk (one request per shard, like its own queue manager) while
+        // this process appends it to Ampule.
+        const ts = performance.now();
+        pending = Promise.all(bodies.map(async (body) => {
           const res = await fetch(`${prom!.url}/api/v1/write`, {
             method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
           });
           if (res.status !== 204) throw new Error(`Prometheus refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
+        })).then(() => {
           promMs += performance.now() - ts;
-        })();
+        });
       }
       const ta = performance.now();
       const app = db.appender();
