@@ -463,13 +463,16 @@ export const RANGE_FUNCTIONS: Record<string, { kernel: RangeKernel; keepName: bo
   min_over_time: { kernel: compareOverTime((c, m) => c < m || Number.isNaN(m), false), keepName: false, counter: false },
   ts_of_max_over_time: { kernel: compareOverTime((c, m) => c >= m || Number.isNaN(m), true), keepName: false, counter: false },
   ts_of_min_over_time: { kernel: compareOverTime((c, m) => c <= m || Number.isNaN(m), true), keepName: false, counter: false },
+  // sum and avg inline Kahan summation (kahanAdd's exact steps): they are the hot loops of dashboards.
   sum_over_time: {
     kernel: (s) => {
+      const { fs, lo, hi } = s;
       let sum = 0, c = 0;
-      for (let i = s.lo; i < s.hi; i++) {
-        kahanAdd(s.fs[i]!, sum, c);
-        sum = kahan.sum;
-        c = kahan.c;
+      for (let i = lo; i < hi; i++) {
+        const f = fs[i]!, t = sum + f;
+        if (t === Infinity || t === -Infinity) c = 0;
+        else c += Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum;
+        sum = t;
       }
       return Number.isFinite(sum) ? sum + c : sum;
     },
@@ -477,28 +480,25 @@ export const RANGE_FUNCTIONS: Record<string, { kernel: RangeKernel; keepName: bo
   },
   avg_over_time: {
     kernel: (s) => {
-      let sum = s.fs[s.lo]!, count = 1, mean = 0, c = 0, incremental = false;
-      for (let i = s.lo + 1; i < s.hi; i++) {
-        const f = s.fs[i]!;
-        count = i - s.lo + 1;
-        if (!incremental) {
-          kahanAdd(f, sum, c);
-          const ns = kahan.sum, nc = kahan.c;
-          if (Number.isFinite(ns) || Number.isNaN(ns)) {
-            sum = ns;
-            c = nc;
-            continue;
-          }
-          incremental = true;
-          mean = sum / (count - 1);
-          c /= count - 1;
-        }
-        const q = (count - 1) / count;
-        kahanAdd(f / count, q * mean, q * c);
+      const { fs, lo, hi } = s;
+      let sum = fs[lo]!, c = 0, i = lo + 1;
+      for (; i < hi; i++) {
+        const f = fs[i]!, t = sum + f;
+        if (t === Infinity || t === -Infinity) break;
+        c += Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum;
+        sum = t;
+      }
+      if (i === hi) return sum / (hi - lo) + c / (hi - lo);
+      // The sum overflowed: go on with an incremental mean, as Prometheus does.
+      let mean = sum / (i - lo);
+      c /= i - lo;
+      for (; i < hi; i++) {
+        const count = i - lo + 1, q = (count - 1) / count;
+        kahanAdd(fs[i]! / count, q * mean, q * c);
         mean = kahan.sum;
         c = kahan.c;
       }
-      return incremental ? mean + c : sum / count + c / count;
+      return mean + c;
     },
     keepName: false, counter: false,
   },

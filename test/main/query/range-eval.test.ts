@@ -66,7 +66,7 @@ const QUERIES = [
   'topk(3, rate(req_total[1m]))', 'bottomk(2, req_total)', 'topk by (job) (1, last_over_time(req_total[1m]))', 'topk(2, temp)',
   'group by (job) (temp)', 'max_over_time(sum by (job) (rate(req_total[1m]))[5m:30s])', 'histogram_quantile(0.9, sum by (le) (rate(hist_bucket[1m])))',
   'sum by (job) (rate(req_total[1m])) / sum by (job) (rate(req_total[5m]))',
-  'rate(req_total[1m]) * 8', '100 - avg by (job) (temp)', 'rate(req_total[1m]) > 0.3', 'sum(temp) > bool 100', '2 ^ topk(1, temp)',
+  'rate(req_total[1m]) * 8', 'sum_over_time(temp[2m])', 'avg_over_time((temp * 1e307)[2m:15s])', '100 - avg by (job) (temp)', 'rate(req_total[1m]) > 0.3', 'sum(temp) > bool 100', '2 ^ topk(1, temp)',
 ];
 
 describe('range fast path', () => {
