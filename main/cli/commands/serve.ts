@@ -6,6 +6,7 @@ import { UsageError, type Command } from '../command';
 import { startServer } from '../../http/server';
 import { startAdminChannel } from '../../admin/server';
 import { prepareConsole } from '../../console/mount';
+import { consoleStatus } from '../../console/credentials';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -40,6 +41,11 @@ export const serve: Command = {
       `ampule serve: listening on ${server.url} (data dir ${appliance.dataDir}; ` +
         (server.caFingerprint ? `CA SHA-256 ${server.caFingerprint}` : 'user-supplied certificate') +
         ')',
+    );
+    const consoleState = consoleStatus(appliance.dataDir);
+    ctx.out(
+      `ampule serve: web console at ${server.url}/console/` +
+        (consoleState.passwordSet ? '' : ' (no password yet: run `ampule console set-password`, then `ampule console mfa enable`)'),
     );
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
