@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { API_METHODS, type ApiResult, type WorkspaceEndpoints } from '../../shared/api';
 import { openAppliance } from '../../main/core/open-appliance';
@@ -53,7 +53,7 @@ async function skipReason(): Promise<string | null> {
 const skip = await skipReason();
 if (skip) console.log(`electron e2e skipped: ${skip}`);
 
-describe.skipIf(skip !== null)('desktop app end to end (Electron)', () => {
+describe('desktop app end to end (Electron)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-e2e-electron-'));
   const service = uniqueService();
   let xvfb: ChildProcess | null = null;
@@ -63,7 +63,13 @@ describe.skipIf(skip !== null)('desktop app end to end (Electron)', () => {
   let token = '';
   const consoleErrors: string[] = [];
 
+  // Each test is skipped with the reason, so the run's summary says why.
+  beforeEach((ctx) => {
+    if (skip) ctx.skip(skip);
+  });
+
   beforeAll(async () => {
+    if (skip) return;
     mkdirSync(RESULTS, { recursive: true });
     const env: Record<string, string> = { ...(process.env as Record<string, string>), AMPULE_DATA_DIR: dataDir, AMPULE_KEYCHAIN_SERVICE: service, AMPULE_PORT: '0' };
     if (launcher.noDisplayReason()) {
@@ -81,9 +87,11 @@ describe.skipIf(skip !== null)('desktop app end to end (Electron)', () => {
   });
 
   afterAll(async () => {
-    await app?.close().catch(() => {});
-    xvfb?.kill();
-    removeService(service);
+    if (!skip) {
+      await app?.close().catch(() => {});
+      xvfb?.kill();
+      removeService(service);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
 
