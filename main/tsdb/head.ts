@@ -2,10 +2,13 @@
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import { labelsKey, type Labels } from '../../shared/labels';
 
+const INITIAL_CAPACITY = 64;
+
 export class MemSeries {
   /** Head samples not yet cut into chunk rows, in arrival order (sorted unless `sorted` is false). */
-  timestamps = new Float64Array(8);
-  values = new Float64Array(8);
+  // Typed-array allocation is costly: start with room for a few scrapes' worth and double.
+  timestamps = new Float64Array(INITIAL_CAPACITY);
+  values = new Float64Array(INITIAL_CAPACITY);
   count = 0;
   sorted = true;
   /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
@@ -55,7 +58,7 @@ export class MemSeries {
     const idx = Array.from({ length: this.count }, (_, i) => i);
     const ts = this.timestamps;
     idx.sort((a, b) => ts[a]! - ts[b]! || b - a);
-    const nt = new Float64Array(Math.max(8, this.count));
+    const nt = new Float64Array(Math.max(INITIAL_CAPACITY, this.count));
     const nv = new Float64Array(nt.length);
     let n = 0;
     for (const i of idx) {
@@ -74,7 +77,7 @@ export class MemSeries {
   dropFirst(n: number): void {
     this.count -= n;
     if (this.timestamps.length > 4 * this.count + 64) {
-      const cap = Math.max(8, 2 * this.count);
+      const cap = Math.max(INITIAL_CAPACITY, 2 * this.count);
       const ts = new Float64Array(cap);
       const vs = new Float64Array(cap);
       ts.set(this.timestamps.subarray(n, n + this.count));
