@@ -36,7 +36,25 @@ export class Accumulators {
     return this.count[j]! > 0;
   }
 
+  /** add('sum', …) with kahanAdd's steps inlined: the hottest aggregation. */
+  addSum(j: number, f: number): void {
+    if (this.count[j] === 0) {
+      this.value[j] = f;
+      this.mean[j] = f;
+      this.count[j] = 1;
+      return;
+    }
+    const sum = this.value[j]!, t = sum + f;
+    if (t === Infinity || t === -Infinity) this.kahanC[j] = 0;
+    else this.kahanC[j] = this.kahanC[j]! + (Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum);
+    this.value[j] = t;
+  }
+
   add(op: FoldOp, j: number, f: number): void {
+    if (op === 'sum') {
+      this.addSum(j, f);
+      return;
+    }
     if (this.count[j] === 0) {
       this.value[j] = op === 'stddev' || op === 'stdvar' ? (Number.isFinite(f) ? 0 : NaN) : f;
       this.mean[j] = f;
@@ -44,11 +62,6 @@ export class Accumulators {
       return;
     }
     switch (op) {
-      case 'sum':
-        kahanAdd(f, this.value[j]!, this.kahanC[j]!);
-        this.value[j] = kahan.sum;
-        this.kahanC[j] = kahan.c;
-        break;
       case 'avg': {
         const n = ++this.count[j]!;
         if (!this.incremental[j]) {

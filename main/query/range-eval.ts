@@ -106,6 +106,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
   const windowTotals = new Float64Array(steps);
+  const kernel = fn.kernel, first = grid.start - ms.vector.offset, interval = grid.interval, range = ms.range;
   // Windows several steps wide: slide them sample by sample and count resets once per series.
   const overlapping = ms.range >= 4 * grid.interval;
   const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false, resets: undefined };
@@ -119,8 +120,8 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
     scratch.resets = fn.counter && overlapping ? resetCounts(s.rfs) : undefined;
     let lo = 0, hi = 0, any = false;
     for (let k = 0; k < steps; k++) {
-      const ref = grid.start + k * grid.interval - ms.vector.offset;
-      const from = ref - ms.range;
+      const ref = first + k * interval;
+      const from = ref - range;
       if (overlapping) {
         while (hi < rts.length && rts[hi]! <= ref) hi++;
         while (lo < hi && rts[lo]! <= from) lo++;
@@ -133,7 +134,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
       windowTotals[k] = windowTotals[k]! + hi - lo;
       scratch.lo = lo;
       scratch.hi = hi;
-      const v = fn.kernel(scratch, from, ref);
+      const v = kernel(scratch, from, ref);
       if (v === undefined) continue;
       values[i * steps + k] = v;
       present[i * steps + k] = 1;
@@ -209,7 +210,11 @@ function foldSteps(e: AggregateExpr, child: StepMatrix, steps: number): StepMatr
   const acc = new Accumulators(n * steps);
   for (let i = 0; i < child.metrics.length; i++) {
     const base = grouped.of[i]! * steps, row = i * steps;
-    for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.add(op, base + k, child.values[row + k]!);
+    if (op === 'sum') {
+      for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.addSum(base + k, child.values[row + k]!);
+    } else {
+      for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.add(op, base + k, child.values[row + k]!);
+    }
   }
   const values = new Float64Array(n * steps), present = new Uint8Array(n * steps);
   for (let j = 0; j < n * steps; j++) {
