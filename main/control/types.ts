@@ -1,7 +1,10 @@
 // The control plane's data types and service interface (workspaces, tokens). AMP's field names
 // where AMP has one.
 
-export type WorkspaceStatus = 'CREATING' | 'ACTIVE' | 'DELETING';
+import { SCOPES, type Scope, type TokenInfo, type WorkspaceStatus } from '../../shared/api';
+
+// Pure data types the window sees too are defined once, in shared/api.
+export { SCOPES, type Scope, type TokenInfo, type WorkspaceStatus };
 
 export interface Workspace {
   /** `ws-` + random, immutable. */
@@ -11,20 +14,6 @@ export interface Workspace {
   /** ISO 8601. */
   readonly createdAt: string;
   readonly tags: Readonly<Record<string, string>>;
-}
-
-export type Scope = 'remote_write' | 'query' | 'admin';
-export const SCOPES: readonly Scope[] = ['remote_write', 'query', 'admin'];
-
-export interface TokenInfo {
-  readonly tokenId: string;
-  readonly workspaceId: string;
-  readonly name: string;
-  readonly scopes: readonly Scope[];
-  readonly createdAt: string;
-  readonly expiresAt: string | null;
-  readonly lastUsedAt: string | null;
-  readonly revokedAt: string | null;
 }
 
 /** Per-workspace ingestion limits (AMP/Mimir-like defaults live in main/ingest/limits.ts). */
