@@ -1,12 +1,11 @@
 // `ampule console …`: the web console's admin credentials. The password comes from
 // --password-file, AMPULE_CONSOLE_PASSWORD, piped stdin or a terminal prompt — never an argument.
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { UsageError, type CliContext, type Command, type ParsedArgs } from '../command';
 import { defaultDataDir } from '../../core/data-dir';
 import { base32Encode } from '../../console/totp';
 import { consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
 import { JSON_OPTION, printJson, wantsJson } from './output';
+import { promptHiddenTwice, readSecretFile, trimFinalNewline } from './secret-input';
 
 function dataDirOf(args: ParsedArgs, ctx: CliContext): string {
   const d = args.values['data-dir'];
@@ -19,27 +18,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function promptHidden(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s) => {
-    if (s.startsWith(question)) process.stderr.write(question);
-  };
-  try {
-    return await new Promise<string>((resolve) => rl.question(question, resolve));
-  } finally {
-    process.stderr.write('\n');
-    rl.close();
-  }
-}
-
 async function readPassword(args: ParsedArgs, ctx: CliContext): Promise<string> {
   const file = args.values['password-file'];
-  if (typeof file === 'string') return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  if (typeof file === 'string') return readSecretFile(file);
   if (ctx.env.AMPULE_CONSOLE_PASSWORD) return ctx.env.AMPULE_CONSOLE_PASSWORD;
-  if (!process.stdin.isTTY) return (await readStdin()).replace(/\r?\n$/, '');
-  const p = await promptHidden('New console password: ');
-  if ((await promptHidden('Repeat the password: ')) !== p) throw new UsageError('the two passwords differ');
-  return p;
+  if (!process.stdin.isTTY) return trimFinalNewline(await readStdin());
+  return promptHiddenTwice('New console password: ', 'Repeat the password: ', 'the two passwords differ');
 }
 
 const setPasswordCommand: Command = {
