@@ -2,7 +2,7 @@
 import { requireString, type Command } from '../command';
 import { backupWorkspace } from '../../backup/workspace-backup';
 import { PASSPHRASE_OPTIONS, progressPrinter, readPassphrase } from './passphrase';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, reply } from './output';
 
 export const backup: Command = {
   path: ['backup'],
@@ -23,8 +23,7 @@ export const backup: Command = {
     });
     const secs = (Date.now() - started) / 1000;
     progress.done(`${r.series} series, ${r.samples} samples, ${(r.bytes / 1e6).toFixed(1)} MB in ${secs.toFixed(1)} s`);
-    if (wantsJson(args)) printJson(ctx, { ...r, file: out });
-    else ctx.out(`Backup of ${workspaceId} written to ${out}. Keep the passphrase safe: without it the backup cannot be read.`);
+    reply(args, ctx, { ...r, file: out }, `Backup of ${workspaceId} written to ${out}. Keep the passphrase safe: without it the backup cannot be read.`);
     return 0;
   },
 };

@@ -4,7 +4,7 @@ import { UsageError, type CliContext, type Command, type ParsedArgs } from '../c
 import { defaultDataDir } from '../../core/data-dir';
 import { base32Encode } from '../../console/totp';
 import { consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, printJson, reply, wantsJson } from './output';
 import { promptHiddenTwice, readSecretFile, trimFinalNewline } from './secret-input';
 
 function dataDirOf(args: ParsedArgs, ctx: CliContext): string {
@@ -79,8 +79,7 @@ const status: Command = {
   options: { ...JSON_OPTION },
   async run(args, ctx) {
     const s = consoleStatus(dataDirOf(args, ctx));
-    if (wantsJson(args)) printJson(ctx, s);
-    else ctx.out(`password: ${s.passwordSet ? 'set' : 'not set'}; TOTP: ${s.mfaEnabled ? 'on' : 'off'}`);
+    reply(args, ctx, s, `password: ${s.passwordSet ? 'set' : 'not set'}; TOTP: ${s.mfaEnabled ? 'on' : 'off'}`);
     return 0;
   },
 };

@@ -12,6 +12,12 @@ export function printJson(ctx: CliContext, value: unknown): void {
   ctx.out(JSON.stringify(value, null, 2));
 }
 
+/** With --json the value, otherwise the human sentence. */
+export function reply(args: ParsedArgs, ctx: CliContext, value: unknown, text: string): void {
+  if (wantsJson(args)) printJson(ctx, value);
+  else ctx.out(text);
+}
+
 /** Values of a string option that may be repeated and/or comma-separated. */
 export function listOption(args: ParsedArgs, name: string): string[] {
   const v = args.values[name];

@@ -3,7 +3,7 @@ import { requirePositional, type Command } from '../command';
 import { BackupError } from '../../backup/frames';
 import { restoreWorkspace } from '../../backup/workspace-backup';
 import { PASSPHRASE_OPTIONS, progressPrinter, readPassphrase } from './passphrase';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, reply } from './output';
 
 export const restore: Command = {
   path: ['restore'],
@@ -21,8 +21,7 @@ export const restore: Command = {
         onProgress: (p) => progress.update(`${p.phase === 'verify' ? 'checking' : 'loading'}: ${p.samples} samples, ${(p.bytes / 1e6).toFixed(1)} MB read`),
       });
       progress.done(`${r.series} series, ${r.samples} samples restored`);
-      if (wantsJson(args)) printJson(ctx, { workspaceId: r.workspaceId, originalWorkspaceId: r.originalWorkspaceId, series: r.series, samples: r.samples });
-      else ctx.out(`Restored backup of ${r.originalWorkspaceId} as workspace ${r.workspaceId} (${r.series} series, ${r.samples} samples). Create tokens for it with \`ampule token create --workspace ${r.workspaceId}\`.`);
+      reply(args, ctx, { workspaceId: r.workspaceId, originalWorkspaceId: r.originalWorkspaceId, series: r.series, samples: r.samples }, `Restored backup of ${r.originalWorkspaceId} as workspace ${r.workspaceId} (${r.series} series, ${r.samples} samples). Create tokens for it with \`ampule token create --workspace ${r.workspaceId}\`.`);
       return 0;
     } catch (e) {
       if (e instanceof BackupError) {

@@ -1,7 +1,7 @@
 // `ampule retention set|show --workspace ID`: how long a workspace keeps samples (AMP: 1–1095 days, default 150).
 import { UsageError, requireString, type Command } from '../command';
 import { DEFAULT_RETENTION_DAYS } from '../../retention/workspace-settings';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, reply } from './output';
 
 export const retentionSet: Command = {
   path: ['retention', 'set'],
@@ -18,8 +18,7 @@ export const retentionSet: Command = {
     const days = appliance.settings.setRetentionDays(workspaceId, Number(raw));
     appliance.closeStore(workspaceId); // reopened with the new retention on next use
     appliance.activity.append({ action: 'workspace.retention', outcome: 'ok', actor: 'cli', workspaceId, detail: `retention ${days} days` });
-    if (wantsJson(args)) printJson(ctx, { workspaceId, retentionDays: days });
-    else ctx.out(`Workspace ${workspaceId} keeps samples for ${days} days; older data is deleted at the next maintenance pass.`);
+    reply(args, ctx, { workspaceId, retentionDays: days }, `Workspace ${workspaceId} keeps samples for ${days} days; older data is deleted at the next maintenance pass.`);
     return 0;
   },
 };
@@ -34,8 +33,7 @@ export const retentionShow: Command = {
     const appliance = await ctx.appliance();
     appliance.control.describeWorkspace(workspaceId);
     const set = appliance.settings.retentionDays(workspaceId);
-    if (wantsJson(args)) printJson(ctx, { workspaceId, retentionDays: set ?? DEFAULT_RETENTION_DAYS, default: set === null });
-    else ctx.out(`${workspaceId}: ${set ?? DEFAULT_RETENTION_DAYS} days${set === null ? ' (default)' : ''}`);
+    reply(args, ctx, { workspaceId, retentionDays: set ?? DEFAULT_RETENTION_DAYS, default: set === null }, `${workspaceId}: ${set ?? DEFAULT_RETENTION_DAYS} days${set === null ? ' (default)' : ''}`);
     return 0;
   },
 };

@@ -2,7 +2,7 @@
 import { requireString, type Command } from '../command';
 import { rotateDataKey } from '../../retention/key-lifecycle';
 import { progressPrinter } from './passphrase';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, reply } from './output';
 
 export const keyRotateData: Command = {
   path: ['key', 'rotate-data'],
@@ -15,8 +15,7 @@ export const keyRotateData: Command = {
     const appliance = await ctx.appliance();
     const progress = progressPrinter(ctx, 'rotate-data');
     const r = rotateDataKey(appliance, workspaceId, { actor: 'cli', onProgress: (done, total) => progress.update(`${done}/${total} rows re-sealed`) });
-    if (wantsJson(args)) printJson(ctx, r);
-    else ctx.out(`Workspace ${workspaceId} now uses data key generation ${r.generation}${r.resumed ? ' (finished an interrupted rotation)' : ''}; ${r.rowsResealed} rows re-sealed.`);
+    reply(args, ctx, r, `Workspace ${workspaceId} now uses data key generation ${r.generation}${r.resumed ? ' (finished an interrupted rotation)' : ''}; ${r.rowsResealed} rows re-sealed.`);
     return 0;
   },
 };

@@ -3,7 +3,7 @@
 import { UsageError, requireString, type Command } from '../command';
 import { scanWorkspace } from '../../discovery/scan';
 import { SENSITIVE_KIND_TITLES } from '../../../shared/sensitive-data';
-import { JSON_OPTION, listOption, printJson, table, wantsJson } from './output';
+import { JSON_OPTION, listOption, printJson, reply, table, wantsJson } from './output';
 import { progressPrinter } from './passphrase';
 
 export const scan: Command = {
@@ -54,8 +54,7 @@ export const rulesSet: Command = {
     }
     appliance.closeStore(workspaceId); // ingestion caches series with their rewritten labels: start afresh
     appliance.activity.append({ action: 'workspace.ingest_rules', outcome: 'ok', actor: 'cli', workspaceId, detail: `${rules.drop.length} dropped, ${rules.hash.length} hashed label(s)` });
-    if (wantsJson(args)) printJson(ctx, { workspaceId, ...rules });
-    else ctx.out(`Ingest rules of ${workspaceId}: drop [${rules.drop.join(', ')}], hash [${rules.hash.join(', ')}]. They apply to samples received from now on.`);
+    reply(args, ctx, { workspaceId, ...rules }, `Ingest rules of ${workspaceId}: drop [${rules.drop.join(', ')}], hash [${rules.hash.join(', ')}]. They apply to samples received from now on.`);
     return 0;
   },
 };
@@ -70,8 +69,7 @@ export const rulesShow: Command = {
     const appliance = await ctx.appliance();
     appliance.control.describeWorkspace(workspaceId);
     const rules = appliance.ingestRules.get(workspaceId);
-    if (wantsJson(args)) printJson(ctx, { workspaceId, ...rules });
-    else ctx.out(`drop: ${rules.drop.join(', ') || '(none)'}\nhash: ${rules.hash.join(', ') || '(none)'}`);
+    reply(args, ctx, { workspaceId, ...rules }, `drop: ${rules.drop.join(', ') || '(none)'}\nhash: ${rules.hash.join(', ') || '(none)'}`);
     return 0;
   },
 };

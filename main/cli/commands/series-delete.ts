@@ -1,7 +1,7 @@
 // `ampule series delete --workspace ID --match SEL [--start T --end T] --yes`
 import { UsageError, requireString, type Command } from '../command';
 import { DeleteRequestError, deleteSeriesRequest } from '../../retention/delete-series';
-import { JSON_OPTION, printJson, wantsJson } from './output';
+import { JSON_OPTION, reply } from './output';
 
 export const seriesDelete: Command = {
   path: ['series', 'delete'],
@@ -21,8 +21,7 @@ export const seriesDelete: Command = {
     const appliance = await ctx.appliance();
     try {
       const r = deleteSeriesRequest(params, appliance.store(workspaceId), appliance.activity, 'cli');
-      if (wantsJson(args)) printJson(ctx, { workspaceId, ...r });
-      else ctx.out(`Deleted ${r.samplesDeleted} samples from workspace ${workspaceId}.`);
+      reply(args, ctx, { workspaceId, ...r }, `Deleted ${r.samplesDeleted} samples from workspace ${workspaceId}.`);
       return 0;
     } catch (e) {
       if (e instanceof DeleteRequestError) throw new UsageError(e.message);

@@ -1,7 +1,7 @@
 // `ampule token create|list|revoke`: per-workspace scoped tokens; the secret is shown once.
 import { requirePositional, requireString, UsageError, type Command } from '../command';
 import { SCOPES, type Scope } from '../../control/types';
-import { JSON_OPTION, listOption, printJson, table, wantsJson } from './output';
+import { JSON_OPTION, listOption, printJson, reply, table, wantsJson } from './output';
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000 };
 
@@ -77,8 +77,7 @@ export const tokenRevoke: Command = {
   forwardToServer: true,
   async run(args, ctx) {
     const info = (await ctx.appliance()).control.revokeToken(requirePositional(args, 0, 'TOKEN_ID'), 'cli');
-    if (wantsJson(args)) printJson(ctx, info);
-    else ctx.out(`Revoked token ${info.tokenId} (${info.workspaceId}) at ${info.revokedAt}.`);
+    reply(args, ctx, info, `Revoked token ${info.tokenId} (${info.workspaceId}) at ${info.revokedAt}.`);
     return 0;
   },
 };

@@ -1,7 +1,7 @@
 // `ampule workspace create|list|describe|update|delete`: AMP's workspace operations, locally.
 import { requirePositional, requireString, UsageError, type Command } from '../command';
 import type { Workspace } from '../../control/types';
-import { JSON_OPTION, listOption, printJson, table, tagOptions, wantsJson } from './output';
+import { JSON_OPTION, listOption, printJson, reply, table, tagOptions, wantsJson } from './output';
 
 const ACTOR = 'cli';
 
@@ -24,8 +24,7 @@ export const workspaceCreate: Command = {
     const alias = requireString(args, 'alias');
     const tags = tagOptions(args);
     const w = (await ctx.appliance()).control.createWorkspace({ alias, tags }, ACTOR);
-    if (wantsJson(args)) printJson(ctx, w);
-    else ctx.out(`Created workspace ${w.workspaceId}`);
+    reply(args, ctx, w, `Created workspace ${w.workspaceId}`);
     return 0;
   },
 };
@@ -73,8 +72,7 @@ export const workspaceUpdate: Command = {
       throw new UsageError('nothing to change: give --alias, --tag or --remove-tag');
     }
     const w = (await ctx.appliance()).control.updateWorkspace(id, { ...(typeof alias === 'string' ? { alias } : {}), tags, removeTags }, ACTOR);
-    if (wantsJson(args)) printJson(ctx, w);
-    else ctx.out(`Updated workspace ${w.workspaceId}`);
+    reply(args, ctx, w, `Updated workspace ${w.workspaceId}`);
     return 0;
   },
 };
@@ -89,8 +87,7 @@ export const workspaceDelete: Command = {
     const id = requirePositional(args, 0, 'WORKSPACE_ID');
     if (args.values.yes !== true) throw new UsageError(`deleting ${id} destroys its data for good; add --yes to confirm`);
     (await ctx.appliance()).control.deleteWorkspace(id, ACTOR);
-    if (wantsJson(args)) printJson(ctx, { workspaceId: id, status: 'DELETED' });
-    else ctx.out(`Deleted workspace ${id}: its data key is destroyed and its files removed.`);
+    reply(args, ctx, { workspaceId: id, status: 'DELETED' }, `Deleted workspace ${id}: its data key is destroyed and its files removed.`);
     return 0;
   },
 };
