@@ -12,7 +12,7 @@
 // (Ampule's API function; no TLS and no auth on either side). Each figure is the median wall time
 // of a request from send to fully parsed JSON, so both include HTTP, evaluation and JSON encoding.
 //
-//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 5] [--no-prometheus]
+//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 3] [--no-prometheus]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ const arg = (name: string, def: number): number => {
 };
 const SERIES = arg('series', 10_000);
 const HOURS = arg('hours', 24);
-const RUNS = arg('runs', 5);
+const RUNS = arg('runs', 3);
 const WITH_PROMETHEUS = !args.includes('--no-prometheus');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
