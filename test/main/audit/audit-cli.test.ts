@@ -1,28 +1,21 @@
 // `ampule audit verify|export` end to end on a real data directory (master key from a 0600 file):
 // control-plane actions and token failures land in the log, tampering makes verify exit 1.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { main } from '../../../main/cli/index';
+import { runCli, tempKeyFileDir } from '../core/key-file-dir';
 import { openAppliance } from '../../../main/core/open-appliance';
 
 let dir: string;
 let keyFile: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ampule-audit-cli-'));
-  keyFile = join(dir, 'master.key');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  ({ dir, keyFile } = tempKeyFileDir('ampule-audit-cli-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ status: number; out: string[]; err: string[] }> {
-  const out: string[] = [], err: string[] = [];
-  const status = await main([...argv, '--data-dir', join(dir, 'data'), '--master-key-file', keyFile], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
-  return { status, out, err };
-}
+const run = (...argv: string[]) => runCli(dir, keyFile, argv);
 
 describe('ampule audit', () => {
   it('records control-plane actions and aggregated token failures; verify and export', async () => {

@@ -1,26 +1,21 @@
 // `ampule backup` / `ampule restore` end to end on a real data directory: settings travel with the
 // data, a restore lands in a new workspace, and a bad file or passphrase restores nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../../../main/cli/index';
+import { runCli, tempKeyFileDir } from '../core/key-file-dir';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { labelsFromRecord } from '../../../shared/labels';
 
 let dir: string;
 let keyFile: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ampule-backup-cli-'));
-  keyFile = join(dir, 'master.key');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  ({ dir, keyFile } = tempKeyFileDir('ampule-backup-cli-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(env: Record<string, string>, ...argv: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const status = await main([...argv, '--data-dir', join(dir, 'data'), '--master-key-file', keyFile], { out: (l) => out.push(l), err: (l) => err.push(l), env });
+  const { status, out, err } = await runCli(dir, keyFile, argv, env);
   return { status, out: out.join('\n'), err: err.join('\n') };
 }
 

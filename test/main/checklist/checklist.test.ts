@@ -1,10 +1,9 @@
 // The checklist from a real appliance's state (control.db, activity log, tokens, data keys).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
+import { tempKeyFileDir } from '../core/key-file-dir';
 import type { Appliance } from '../../../main/core/appliance';
 import { computeChecklist, type ChecklistExtra } from '../../../main/checklist/compute';
 import { controlDatabase } from '../../../main/retention/key-lifecycle';
@@ -17,10 +16,9 @@ let app: Appliance;
 const DAY = 86_400_000;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ampule-checklist-'));
-  const keyFile = join(dir, 'master.key');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
+  const made = tempKeyFileDir('ampule-checklist-');
+  dir = made.dir;
+  app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: made.keyFile });
 });
 afterEach(() => {
   app.close();

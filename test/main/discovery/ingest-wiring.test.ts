@@ -2,11 +2,10 @@
 // appliance: a hashed label never reaches the store in clear, a dropped label never reaches it at
 // all, and new series feed the findings.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
+import { tempKeyFileDir } from '../core/key-file-dir';
 import type { Appliance } from '../../../main/core/appliance';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { createIngestState, ingestRemoteWrite } from '../../../main/ingest/remote-write';
@@ -15,10 +14,9 @@ import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 let dir: string;
 let app: Appliance;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ampule-ingest-rules-'));
-  const keyFile = join(dir, 'master.key');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
-  app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
+  const made = tempKeyFileDir('ampule-ingest-rules-');
+  dir = made.dir;
+  app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: made.keyFile });
 });
 afterEach(() => {
   app.close();

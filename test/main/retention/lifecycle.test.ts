@@ -1,16 +1,14 @@
 // Data lifecycle on a real appliance (master key from a 0600 file): deleting series for good,
 // per-workspace retention, and data-key rotation with resume.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { deleteSeriesRequest, DeleteRequestError, parseSeriesSelector } from '../../../main/retention/delete-series';
 import { controlDatabase, dataKeyAges, rotateDataKey } from '../../../main/retention/key-lifecycle';
-import { main } from '../../../main/cli/index';
+import { runCli, tempKeyFileDir } from '../core/key-file-dir';
 import { labelsFromRecord } from '../../../shared/labels';
 
 let dir: string;
@@ -20,9 +18,7 @@ const DAY = 86_400_000;
 const all = [{ type: '=~' as const, name: '__name__', value: '^(?:.+)$' }];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ampule-lifecycle-'));
-  keyFile = join(dir, 'master.key');
-  writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  ({ dir, keyFile } = tempKeyFileDir('ampule-lifecycle-'));
   app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile, maintenanceIntervalMs: 100 });
 });
 afterEach(() => {
@@ -154,8 +150,7 @@ describe('lifecycle CLI', () => {
     a.commit();
     app.close();
     const run = async (...argv: string[]) => {
-      const out: string[] = [], err: string[] = [];
-      const status = await main([...argv, '--data-dir', join(dir, 'data'), '--master-key-file', keyFile], { out: (l) => out.push(l), err: (l) => err.push(l), env: {} });
+      const { status, out, err } = await runCli(dir, keyFile, argv);
       return { status, out: out.join('\n'), err: err.join('\n') };
     };
     expect(await run('series', 'delete', '--workspace', ws, '--match', 'x')).toMatchObject({ status: 2, err: expect.stringContaining('--yes') });
