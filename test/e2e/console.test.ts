@@ -3,14 +3,14 @@
 // remote-write real samples, see Explore draw them, see the checklist, delete the workspace.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { base32Decode, totp } from '../../main/console/totp';
-import { encodeV1, snappy, V1_TYPE } from '../main/ingest/encode';
+import { encodeV1, snappy } from '../main/ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { createQueryToken, remoteWrite } from './window-flows';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'ampule.mjs');
@@ -119,10 +119,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
   });
 
   it('creates a token and shows it once', async () => {
-    await page.getByLabel('Token name').fill('prometheus');
-    await page.getByRole('checkbox', { name: 'query' }).check();
-    await page.getByRole('button', { name: 'Create token' }).click();
-    token = ((await page.locator('#new-token-secret').textContent()) ?? '').trim();
+    token = await createQueryToken(page, 'prometheus');
     expect(token).toMatch(/^amp_[0-9a-f]+_/);
     await page.screenshot({ path: join(RESULTS, 'token.png') });
     await page.getByRole('button', { name: 'Done' }).click();
@@ -155,7 +152,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
       labels: [['__name__', 'e2e_requests_total'], ['job', job]] as [string, string][],
       samples: Array.from({ length: 30 }, (_, i) => ({ t: now - (30 - i) * 10_000, v: (i + 1) * (j + 1) })),
     }));
-    const status = await remoteWrite(baseUrl, readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), workspaceId, token, snappy(encodeV1(series)));
+    const status = await remoteWrite(`${baseUrl}/workspaces/${workspaceId}/api/v1/remote_write`, readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8'), token, snappy(encodeV1(series)));
     expect(status).toBe(204);
 
     await nav(page, 'Explore');
@@ -234,21 +231,4 @@ function poll<T>(f: () => Promise<T> | T) {
 
 function nav(page: Page, name: string): Promise<void> {
   return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).click();
-}
-
-/** POSTs a remote-write body as Prometheus would, trusting only the data directory's CA. */
-function remoteWrite(baseUrl: string, caPem: string, workspaceId: string, token: string, body: Buffer): Promise<number> {
-  const url = new URL(`${baseUrl}/workspaces/${workspaceId}/api/v1/remote_write`);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', ca: caPem,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'Content-Length': body.length } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }

@@ -6,7 +6,6 @@
 // core worker protocol and core (worker thread, real appliance, real keychain, real HTTPS
 // listener). Flow: workspaces → create → token → remote write → Explore chart, no CSP errors.
 import { createServer, type Server } from 'node:http';
-import { request } from 'node:https';
 import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +16,9 @@ import { serveAppRequest } from '../../main/app/app-protocol';
 import { startCoreThread, type CoreThread } from '../../main/app/core-client';
 import { handleApiCall } from '../../main/app/ipc';
 import { APP_ORIGIN } from '../../main/app/security';
-import { encodeV1, snappy, V1_TYPE } from '../main/ingest/encode';
+import { encodeV1, snappy } from '../main/ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { createQueryToken, createWorkspace, exploreOneSeries, remoteWrite } from './window-flows';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -110,16 +110,9 @@ describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, 
   });
 
   it('creates a workspace and a token', async () => {
-    await page.getByRole('button', { name: 'Create workspace' }).click();
-    await page.getByLabel('Alias').fill('desktop-window');
-    await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await page.getByRole('heading', { name: /desktop-window/ }).waitFor();
-    workspaceId = /#\/workspaces\/(ws-[\w-]+)/.exec(page.url())![1]!;
+    workspaceId = await createWorkspace(page, 'desktop-window');
     expect(await page.locator('pre.code').first().textContent()).toContain(`/workspaces/${workspaceId}/api/v1/remote_write`);
-    await page.getByLabel('Token name').fill('prometheus');
-    await page.getByRole('checkbox', { name: 'query' }).check();
-    await page.getByRole('button', { name: 'Create token' }).click();
-    token = ((await page.locator('#new-token-secret').textContent()) ?? '').trim();
+    token = await createQueryToken(page, 'prometheus');
     expect(token.length).toBeGreaterThan(20);
     await page.getByRole('button', { name: 'Done' }).click();
   });
@@ -129,11 +122,7 @@ describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, 
     const series = [{ labels: [['__name__', 'desktop_window_total'], ['job', 'w']] as [string, string][], samples: Array.from({ length: 30 }, (_, i) => ({ t: now - (30 - i) * 10_000, v: i + 1 })) }];
     const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
     expect(await remoteWrite(`${listenUrl}/workspaces/${workspaceId}/api/v1/remote_write`, ca, token, snappy(encodeV1(series)))).toBe(204);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
-    await page.getByRole('combobox', { name: 'Workspace', exact: true }).selectOption(workspaceId);
-    await page.getByRole('textbox', { name: 'PromQL', exact: true }).fill('desktop_window_total');
-    await page.getByRole('textbox', { name: 'PromQL', exact: true }).press('Enter');
-    await expect.poll(() => page.locator('.query-status').textContent()).toMatch(/1 series/);
+    await exploreOneSeries(page, workspaceId, 'desktop_window_total');
     const max = await page.evaluate(() => {
       const u = (window as unknown as { ampuleCharts: Record<string, { data: (number | null)[][] }> }).ampuleCharts['explore']!;
       return Math.max(...u.data.slice(1).flatMap((c) => c.filter((v): v is number => v !== null)));
@@ -152,14 +141,3 @@ describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, 
     expect(r).toMatchObject({ ok: false, error: { kind: 'invalid', field: 'describeWorkspace argument 1' } });
   });
 });
-
-function remoteWrite(url: string, caPem: string, token: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca: caPem, headers: { Authorization: `Bearer ${token}`, 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'Content-Length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}

@@ -5,15 +5,15 @@
 // is skipped and says exactly why.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { API_METHODS, type ApiResult, type WorkspaceEndpoints } from '../../shared/api';
 import { openAppliance } from '../../main/core/open-appliance';
-import { encodeV1, snappy, V1_TYPE } from '../main/ingest/encode';
+import { encodeV1, snappy } from '../main/ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { createQueryToken, createWorkspace, exploreOneSeries, remoteWrite } from './window-flows';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RESULTS = join(ROOT, 'test-results');
@@ -116,15 +116,8 @@ describe('desktop app end to end (Electron)', () => {
   });
 
   it('creates a workspace and a token', async () => {
-    await page.getByRole('button', { name: 'Create workspace' }).click();
-    await page.getByLabel('Alias').fill('e2e-desktop');
-    await page.getByRole('button', { name: 'Create', exact: true }).click();
-    await page.getByRole('heading', { name: /e2e-desktop/ }).waitFor();
-    workspaceId = /#\/workspaces\/(ws-[\w-]+)/.exec(page.url())![1]!;
-    await page.getByLabel('Token name').fill('prometheus');
-    await page.getByRole('checkbox', { name: 'query' }).check();
-    await page.getByRole('button', { name: 'Create token' }).click();
-    token = ((await page.locator('#new-token-secret').textContent()) ?? '').trim();
+    workspaceId = await createWorkspace(page, 'e2e-desktop');
+    token = await createQueryToken(page, 'prometheus');
     expect(token.length).toBeGreaterThan(20);
     await page.getByRole('button', { name: 'Done' }).click();
   });
@@ -136,11 +129,7 @@ describe('desktop app end to end (Electron)', () => {
     const series = [{ labels: [['__name__', 'e2e_desktop_total'], ['job', 'a']] as [string, string][], samples: Array.from({ length: 30 }, (_, i) => ({ t: now - (30 - i) * 10_000, v: i + 1 })) }];
     expect(await remoteWrite(endpoints.value.remoteWriteUrl, endpoints.value.caPem, token, snappy(encodeV1(series)))).toBe(204);
 
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
-    await page.getByRole('combobox', { name: 'Workspace', exact: true }).selectOption(workspaceId);
-    await page.getByRole('textbox', { name: 'PromQL', exact: true }).fill('e2e_desktop_total');
-    await page.getByRole('textbox', { name: 'PromQL', exact: true }).press('Enter');
-    await expect.poll(() => page.locator('.query-status').textContent()).toMatch(/1 series/);
+    await exploreOneSeries(page, workspaceId, 'e2e_desktop_total');
     await page.screenshot({ path: join(RESULTS, 'electron-explore.png') });
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
   });
@@ -156,14 +145,3 @@ describe('desktop app end to end (Electron)', () => {
     }
   });
 });
-
-function remoteWrite(url: string, caPem: string, token: string, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', ca: caPem, headers: { Authorization: `Bearer ${token}`, 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'Content-Length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
