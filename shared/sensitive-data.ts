@@ -49,13 +49,6 @@ export interface Finding {
 // ---------------------------------------------------------------------------------------------
 // Masking
 
-/** Keeps at most a quarter of the characters (ends only), never more than 4. */
-export function maskText(s: string): string {
-  if (s.length <= 4) return '*'.repeat(s.length);
-  const keep = Math.min(2, Math.floor(s.length / 8));
-  return s.slice(0, keep) + '*'.repeat(Math.min(s.length - 2 * keep, 12)) + (keep ? s.slice(-keep) : '');
-}
-
 function maskEmail(e: string): string {
   const at = e.lastIndexOf('@');
   const local = e.slice(0, at);
