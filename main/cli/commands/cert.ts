@@ -2,9 +2,10 @@
 // place of a token for its remote_write and query routes. Its key is written once, for the user.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { requireString, UsageError, type Command } from '../command';
+import { UsageError, type Command } from '../command';
 import { fingerprintSha256, pkcs8ToPem } from '../../tls/certificates';
 import { LocalCa } from '../../tls/local-ca';
+import { existingWorkspace } from './workspace-option';
 
 export const certIssue: Command = {
   path: ['cert', 'issue'],
@@ -12,10 +13,8 @@ export const certIssue: Command = {
   usage: '--workspace ID [--out-dir DIR]',
   options: { workspace: { type: 'string' }, 'out-dir': { type: 'string' } },
   async run(args, ctx) {
-    const workspaceId = requireString(args, 'workspace');
+    const { workspaceId, appliance } = await existingWorkspace(args, ctx); // not_found before anything is issued
     const outDir = resolve(typeof args.values['out-dir'] === 'string' ? args.values['out-dir'] : '.');
-    const appliance = await ctx.appliance();
-    appliance.control.describeWorkspace(workspaceId); // not_found before anything is issued
     const ca = new LocalCa(appliance.dataDir, appliance.tlsKeys);
     const issued = await ca.issueClient(workspaceId, new Date());
     mkdirSync(outDir, { recursive: true });

@@ -2,6 +2,7 @@
 import { UsageError, requireString, type Command } from '../command';
 import { DEFAULT_RETENTION_DAYS } from '../../retention/workspace-settings';
 import { JSON_OPTION, reply } from './output';
+import { existingWorkspace } from './workspace-option';
 
 export const retentionSet: Command = {
   path: ['retention', 'set'],
@@ -29,9 +30,7 @@ export const retentionShow: Command = {
   usage: '--workspace ID [--json]',
   options: { workspace: { type: 'string' }, ...JSON_OPTION },
   async run(args, ctx) {
-    const workspaceId = requireString(args, 'workspace');
-    const appliance = await ctx.appliance();
-    appliance.control.describeWorkspace(workspaceId);
+    const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     const set = appliance.settings.retentionDays(workspaceId);
     reply(args, ctx, { workspaceId, retentionDays: set ?? DEFAULT_RETENTION_DAYS, default: set === null }, `${workspaceId}: ${set ?? DEFAULT_RETENTION_DAYS} days${set === null ? ' (default)' : ''}`);
     return 0;

@@ -1,10 +1,11 @@
 // `ampule scan [--workspace ID]` and `ampule rules set|show`: sensitive-data discovery and the
 // ingest rules that keep such data out (drop a label, or store a keyed hash of its value).
-import { UsageError, requireString, type Command } from '../command';
+import { UsageError, type Command } from '../command';
 import { scanWorkspace } from '../../discovery/scan';
 import { SENSITIVE_KIND_TITLES } from '../../../shared/sensitive-data';
 import { JSON_OPTION, listOption, printJson, reply, table, wantsJson } from './output';
 import { progressPrinter } from './passphrase';
+import { existingWorkspace } from './workspace-option';
 
 export const scan: Command = {
   path: ['scan'],
@@ -42,9 +43,7 @@ export const rulesSet: Command = {
   options: { workspace: { type: 'string' }, drop: { type: 'string', multiple: true }, hash: { type: 'string', multiple: true }, ...JSON_OPTION },
   forwardToServer: true,
   async run(args, ctx) {
-    const workspaceId = requireString(args, 'workspace');
-    const appliance = await ctx.appliance();
-    appliance.control.describeWorkspace(workspaceId);
+    const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     let rules;
     try {
       rules = appliance.ingestRules.set(workspaceId, { drop: listOption(args, 'drop'), hash: listOption(args, 'hash') });
@@ -65,9 +64,7 @@ export const rulesShow: Command = {
   usage: '--workspace ID [--json]',
   options: { workspace: { type: 'string' }, ...JSON_OPTION },
   async run(args, ctx) {
-    const workspaceId = requireString(args, 'workspace');
-    const appliance = await ctx.appliance();
-    appliance.control.describeWorkspace(workspaceId);
+    const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     const rules = appliance.ingestRules.get(workspaceId);
     reply(args, ctx, { workspaceId, ...rules }, `drop: ${rules.drop.join(', ') || '(none)'}\nhash: ${rules.hash.join(', ') || '(none)'}`);
     return 0;
