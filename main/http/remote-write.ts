@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { WorkspaceLimits } from '../control/types';
+import type { Appender } from '../tsdb/types';
 import { createIngestState, IngestError, ingestRemoteWrite, type IngestState } from '../ingest/remote-write';
 import { checkDeclaredLength, readBody } from './body';
 import { HttpError, sendError } from './errors';
@@ -20,20 +21,21 @@ export interface RemoteWriteDeps {
 }
 
 export function remoteWriteHandler(deps: RemoteWriteDeps): (req: IncomingMessage, res: ServerResponse, workspaceId: string) => Promise<void> {
-  // Ingestion keeps per-store state (series cache, rate bucket); a reopened store starts afresh.
-  const states = new WeakMap<WorkspaceStore, IngestState>();
+  // Ingestion keeps per-store state (series cache, rate bucket) and one appender per store, so the
+  // requests of one event-loop turn share a commit; a reopened store starts afresh.
+  const perStore = new WeakMap<WorkspaceStore, { state: IngestState; appender: Appender }>();
   return async (req, res, workspaceId) => {
     const limits = deps.limits(workspaceId);
     checkDeclaredLength(req, limits.maxBodyBytes);
     const store = deps.store(workspaceId);
     const body = await readBody(req, res, limits.maxBodyBytes);
-    let state = states.get(store);
-    if (!state) states.set(store, (state = createIngestState()));
+    let ingest = perStore.get(store);
+    if (!ingest) perStore.set(store, (ingest = { state: createIngestState(), appender: store.appender() }));
     let result;
     try {
-      result = ingestRemoteWrite(
+      result = await ingestRemoteWrite(
         { body, contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'], version: header(req, 'x-prometheus-remote-write-version') },
-        { appender: store.appender(), limits, state, rules: deps.rules?.(workspaceId) ?? null, ...(deps.onNewSeries ? { onNewSeries: (l: Labels) => deps.onNewSeries!(workspaceId, l) } : {}) },
+        { appender: ingest.appender, limits, state: ingest.state, rules: deps.rules?.(workspaceId) ?? null, ...(deps.onNewSeries ? { onNewSeries: (l: Labels) => deps.onNewSeries!(workspaceId, l) } : {}) },
         deps.now(),
       );
     } catch (e) {

@@ -7,6 +7,7 @@ import { ProtoError, ProtoReader } from './proto';
 import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
+import { groupCommitterOf } from './group-commit';
 import { decompressSnappyBlock } from './snappy';
 import { activeSeries, addSeries, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type IngestTarget, type Rejection } from './types';
@@ -27,18 +28,29 @@ const SERIES_LIMIT_RETRY_SECONDS = 60;
 
 /**
  * Decodes, validates and stores one remote-write request. `now` is the wall clock in ms (rate
- * limiting and active-series ageing). Returns 204 only after `appender.commit()` returned.
- * Errors thrown by the store other than AppendError propagate (the caller answers 5xx) after
- * the appender was rolled back.
+ * limiting and active-series ageing). Decoding and appending run synchronously; the result comes
+ * only after the samples are durable: requests appending through the same `target.appender` in
+ * one event-loop turn share one `appender.commit()` (see GroupCommitter). Errors thrown by the
+ * store other than AppendError reject (the caller answers 5xx) after the appender was rolled
+ * back, for every request of that commit.
  */
-export function ingestRemoteWrite(req: IngestRequest, target: IngestTarget, now: number): IngestResult {
+export async function ingestRemoteWrite(req: IngestRequest, target: IngestTarget, now: number): Promise<IngestResult> {
+  let appended: AppendedRequest;
   try {
-    return ingest(req, target, now);
+    appended = append(req, target, now);
   } catch (err) {
     if (err instanceof IngestError) return refusal(err.status, err.message, err.retryAfterSeconds);
     if (err instanceof ProtoError) return refusal(400, `invalid remote-write body: ${err.message}`);
     throw err;
   }
+  if (appended.written > 0) await groupCommitterOf(target.appender).commitShared();
+  return appended.result;
+}
+
+interface AppendedRequest {
+  readonly result: IngestResult;
+  /** Samples appended, not yet committed. */
+  readonly written: number;
 }
 
 /** Which remote-write version a Content-Type asks for; IngestError 415 when none. */
@@ -62,7 +74,7 @@ export function remoteWriteVersion(contentType: string | undefined, contentEncod
   throw new IngestError(415, `unsupported Content-Type ${JSON.stringify(contentType.slice(0, 200))}: supported are ${SUPPORTED_TYPES}`);
 }
 
-function ingest(req: IngestRequest, { appender, limits, state, rules, onNewSeries }: IngestTarget, now: number): IngestResult {
+function append(req: IngestRequest, { appender, limits, state, rules, onNewSeries }: IngestTarget, now: number): AppendedRequest {
   const version = remoteWriteVersion(req.contentType, req.contentEncoding);
   if (req.body.length > limits.maxBodyBytes) {
     throw new IngestError(413, `request body of ${req.body.length} bytes exceeds the limit maxBodyBytes=${limits.maxBodyBytes}; send smaller batches (queue_config.max_samples_per_send)`);
@@ -90,12 +102,11 @@ function ingest(req: IngestRequest, { appender, limits, state, rules, onNewSerie
   try {
     if (symbols) emitV2(reader, symbols, sink, sink.intern);
     else emitV1(reader, sink, sink.intern);
-    appender.commit();
   } catch (err) {
-    appender.rollback();
+    groupCommitterOf(appender).abandon(err);
     throw err;
   }
-  return sink.result(counts);
+  return { result: sink.result(counts), written: sink.written };
 }
 
 function refusal(status: Exclude<IngestResult['status'], 204>, message: string, retryAfterSeconds?: number): IngestResult {
@@ -125,7 +136,7 @@ class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
   /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
   private newHash = -1;
-  private written = 0;
+  written = 0;
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
   private messagesDropped = 0;

@@ -18,6 +18,7 @@ export interface IngestRequest {
 }
 
 export interface IngestTarget {
+  /** Requests passing the same appender in one event-loop turn share one commit (GroupCommitter). */
   readonly appender: Appender;
   readonly limits: WorkspaceLimits;
   /** One per open store (see createIngestState). */

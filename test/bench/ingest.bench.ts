@@ -89,7 +89,7 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-function decodeBenchmark(bodies: Buffer[], type: string, label: string): void {
+async function decodeBenchmark(bodies: Buffer[], type: string, label: string): Promise<void> {
   const noop: Appender = { append: (ref) => ref || 1, commit() {}, rollback() {} };
   const limits = { ...DEFAULT_LIMITS, ingestionRate: 1e12, ingestionBurst: 1e12, activeSeries: 1e9 };
   let best = Infinity;
@@ -101,7 +101,7 @@ function decodeBenchmark(bodies: Buffer[], type: string, label: string): void {
     let c = cpuMs();
     samples = 0;
     for (const body of bodies) {
-      const res = ingestRemoteWrite({ body, contentType: type, contentEncoding: 'snappy', version: undefined }, { appender: noop, limits, state }, Date.now());
+      const res = await ingestRemoteWrite({ body, contentType: type, contentEncoding: 'snappy', version: undefined }, { appender: noop, limits, state }, Date.now());
       if (res.status !== 204) throw new Error(`decode benchmark: ${res.status} ${res.message}`);
       samples += res.samplesWritten;
     }
@@ -341,14 +341,14 @@ async function main(): Promise<void> {
     console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
 
     if (TARGETS.has('decode')) {
-      decodeBenchmark(flat.slice(0, Math.min(flat.length, 200)), V1_TYPE, 'remote write 1.0');
+      await decodeBenchmark(flat.slice(0, Math.min(flat.length, 200)), V1_TYPE, 'remote write 1.0');
       const v2: Buffer[] = [];
       for (let start = 0; start < Math.min(SERIES, 100 * PER_REQUEST); start += PER_REQUEST) {
         const series: SeriesInput[] = [];
         for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i }] });
         v2.push(snappy(encodeV2(series)));
       }
-      decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
+      await decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
     }
 
     const tls = selfSignedCert(dir);

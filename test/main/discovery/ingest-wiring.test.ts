@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 describe('ingest rules in the remote-write path', () => {
-  it('hashes and drops labels before storing, and reports new series to discovery', () => {
+  it('hashes and drops labels before storing, and reports new series to discovery', async () => {
     const ws = app.control.createWorkspace({ alias: 'rules' }).workspaceId;
     app.ingestRules.set(ws, { drop: ['session_id'], hash: ['user'] });
     const body = snappy(encodeV1([
@@ -32,7 +32,7 @@ describe('ingest rules in the remote-write path', () => {
       { labels: [['__name__', 'logins_total'], ['phone', '+44 20 7946 0958'], ['user', 'bob@example.com']], samples: [{ t: Date.now(), v: 2 }] },
     ]));
     const store = app.store(ws);
-    const result = ingestRemoteWrite(
+    const result = await ingestRemoteWrite(
       { body, contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined },
       { appender: store.appender(), limits: DEFAULT_LIMITS, state: createIngestState(), rules: app.ingestRules.compiled(ws), onNewSeries: (l) => app.discovery.observeNewSeries(ws, [l]) },
       Date.now(),

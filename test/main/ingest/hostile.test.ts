@@ -11,9 +11,9 @@ import { MemoryAppender } from './memory-appender';
 const NOW = 1_790_000_000_000;
 const UP: SeriesInput = { labels: [['__name__', 'up'], ['job', 'node']], samples: [{ t: NOW, v: 1 }] };
 
-function sendCompressed(body: Buffer, type = V1_TYPE, limits: Partial<WorkspaceLimits> = {}) {
+async function sendCompressed(body: Buffer, type = V1_TYPE, limits: Partial<WorkspaceLimits> = {}) {
   const appender = new MemoryAppender();
-  const res = ingestRemoteWrite(
+  const res = await ingestRemoteWrite(
     { body, contentType: type, contentEncoding: 'snappy', version: undefined },
     { appender, limits: { ...DEFAULT_LIMITS, ...limits }, state: createIngestState() },
     NOW,
@@ -35,54 +35,54 @@ function varint(n: number): number[] {
 }
 
 describe('snappy bomb guard', () => {
-  it('refuses a 16-byte body declaring 4 GiB with 413 before allocating', () => {
+  it('refuses a 16-byte body declaring 4 GiB with 413 before allocating', async () => {
     const body = Buffer.alloc(16);
     Buffer.from(varint(2 ** 32 - 1)).copy(body);
     const before = process.memoryUsage().arrayBuffers;
-    const { res } = sendCompressed(body);
+    const { res } = await sendCompressed(body);
     expect(res.status).toBe(413);
     expect(res.message).toContain('decompressed body of 4294967295 bytes exceeds the limit maxDecompressedBytes=67108864');
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
   });
 
-  it('refuses a declared size impossible for the compressed size even under a huge limit', () => {
+  it('refuses a declared size impossible for the compressed size even under a huge limit', async () => {
     // Were this allocated, 2 GiB would fail or take seconds; the ratio check answers first.
     const body = Buffer.alloc(16);
     Buffer.from(varint(2 ** 31 - 2)).copy(body);
     const before = process.memoryUsage().arrayBuffers;
-    const { res } = sendCompressed(body, V1_TYPE, { maxDecompressedBytes: 2 ** 40 });
+    const { res } = await sendCompressed(body, V1_TYPE, { maxDecompressedBytes: 2 ** 40 });
     expect(res.status).toBe(400);
     expect(res.message).toContain('declares 2147483646 bytes, impossible for 16 compressed bytes');
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
     // Beyond what snappyjs can address: the limit, whatever the workspace allows.
     Buffer.from(varint(2 ** 32 - 1)).copy(body);
-    expect(sendCompressed(body, V1_TYPE, { maxDecompressedBytes: 2 ** 40 }).res.message).toContain('exceeds the limit maxDecompressedBytes=2147483647');
+    expect((await sendCompressed(body, V1_TYPE, { maxDecompressedBytes: 2 ** 40 })).res.message).toContain('exceeds the limit maxDecompressedBytes=2147483647');
   });
 
-  it('refuses a length header over 32 bits and an empty body', () => {
-    expect(sendCompressed(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).res.status).toBe(400);
-    const empty = sendCompressed(Buffer.alloc(0)).res;
+  it('refuses a length header over 32 bits and an empty body', async () => {
+    expect((await sendCompressed(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).res.status).toBe(400);
+    const empty = (await sendCompressed(Buffer.alloc(0))).res;
     expect(empty.status).toBe(400);
     expect(empty.message).toContain('missing or invalid length header');
   });
 
-  it('refuses truncated, gzip and copy-before-start bodies with a clear 400', () => {
+  it('refuses truncated, gzip and copy-before-start bodies with a clear 400', async () => {
     const good = snappy(encodeV1([UP, UP, UP]));
-    const truncated = sendCompressed(good.subarray(0, good.length - 3)).res;
+    const truncated = (await sendCompressed(good.subarray(0, good.length - 3))).res;
     expect(truncated.status).toBe(400);
     expect(truncated.message).toMatch(/corrupt snappy body/);
-    const gzip = sendCompressed(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3])).res;
+    const gzip = (await sendCompressed(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3]))).res;
     expect(gzip.status).toBe(400);
     // Declares 8 bytes, then copies from offset 5 with nothing written yet.
-    const copy = sendCompressed(Buffer.from([8, 0x01 | (4 << 2), 5])).res;
+    const copy = (await sendCompressed(Buffer.from([8, 0x01 | (4 << 2), 5]))).res;
     expect(copy.status).toBe(400);
     expect(copy.message).toContain('copy refers before the start of the output');
     // Declares 10 bytes, provides 3.
-    const short = sendCompressed(Buffer.from([10, 2 << 2, 1, 2, 3])).res;
+    const short = (await sendCompressed(Buffer.from([10, 2 << 2, 1, 2, 3]))).res;
     expect(short.message).toContain('output is 3 bytes, header declares 10');
   });
 
-  it('survives random and mutated bodies: only 204/400/413, never a throw', () => {
+  it('survives random and mutated bodies: only 204/400/413, never a throw', async () => {
     let seed = 42;
     const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const good = [snappy(encodeV1([UP, { ...UP, exemplars: 1, histograms: 1 }], 2)), snappy(encodeV2([UP, UP]))];
@@ -94,7 +94,7 @@ describe('snappy bomb guard', () => {
         body = Buffer.from(good[i % 2]!);
         for (let k = 0; k < 1 + rand() * 4; k++) body[Math.floor(rand() * body.length)] = Math.floor(rand() * 256);
       }
-      const { res, appender } = sendCompressed(body, i % 2 ? V2_TYPE : V1_TYPE);
+      const { res, appender } = await sendCompressed(body, i % 2 ? V2_TYPE : V1_TYPE);
       statuses.add(res.status);
       expect([204, 400, 413]).toContain(res.status);
       if (res.status !== 204) expect(appender.series.length - 1).toBeLessThanOrEqual(res.samplesWritten);
@@ -104,11 +104,11 @@ describe('snappy bomb guard', () => {
 });
 
 describe('malformed protobuf (1.0)', () => {
-  it('refuses every truncation of a valid body as a whole: nothing stored', () => {
+  it('refuses every truncation of a valid body as a whole: nothing stored', async () => {
     const raw = encodeV1([UP, { ...UP, labels: [['__name__', 'down']] }]);
     const firstEnd = encodeV1([UP]).length;
     for (let cut = 1; cut < raw.length; cut++) {
-      const { res, appender } = send(raw.subarray(0, cut));
+      const { res, appender } = await send(raw.subarray(0, cut));
       if (cut === firstEnd) {
         expect(res.status).toBe(204); // a complete one-series request
         continue;
@@ -119,7 +119,7 @@ describe('malformed protobuf (1.0)', () => {
     }
   });
 
-  it('names wrong wire types', () => {
+  it('names wrong wire types', async () => {
     const cases: [Buffer, string][] = [
       [new ProtoWriter().tag(1, 0).varint(5).finish(), 'WriteRequest.timeseries has wire type varint, expected length-delimited'],
       [new ProtoWriter().message(1, (ts) => ts.tag(2, 1).raw(Buffer.alloc(8))).finish(), 'TimeSeries.samples has wire type fixed64'],
@@ -130,13 +130,13 @@ describe('malformed protobuf (1.0)', () => {
       [new ProtoWriter().tag(0, 0).varint(1).finish(), 'field number 0'],
     ];
     for (const [raw, expected] of cases) {
-      const { res } = send(raw);
+      const { res } = await send(raw);
       expect(res.status).toBe(400);
       expect(res.message).toContain(expected);
     }
   });
 
-  it('rejects a series whose Label message is malformed, keeping the others', () => {
+  it('rejects a series whose Label message is malformed, keeping the others', async () => {
     const good = encodeV1([UP]);
     for (const label of [
       new ProtoWriter().tag(1, 5).raw(Buffer.alloc(4)), // name with wire type fixed32
@@ -144,7 +144,7 @@ describe('malformed protobuf (1.0)', () => {
       new ProtoWriter().raw(Buffer.from([0x0a, 0x80])), // truncated length varint
     ]) {
       const bad = new ProtoWriter().message(1, (ts) => ts.bytes(1, label.finish()).message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW))).finish();
-      const { res, appender } = send(Buffer.concat([bad, good]));
+      const { res, appender } = await send(Buffer.concat([bad, good]));
       expect(res.status).toBe(400);
       expect(res.samplesWritten).toBe(1);
       expect(res.message).toContain('not a valid Label message');
@@ -152,20 +152,20 @@ describe('malformed protobuf (1.0)', () => {
     }
   });
 
-  it('refuses varints over 10 bytes or 64 bits, lengths past the end, and out-of-range timestamps', () => {
+  it('refuses varints over 10 bytes or 64 bits, lengths past the end, and out-of-range timestamps', async () => {
     const long = Buffer.from([...Array(10).fill(0xff), 0x01]);
     const sampleWith = (ts: Buffer) => new ProtoWriter().message(1, (s) => s.message(2, (m) => m.tag(2, 0).raw(ts))).finish();
-    expect(send(sampleWith(long)).res.message).toContain('varint longer than 10 bytes');
-    expect(send(sampleWith(Buffer.from([...Array(9).fill(0xff), 0x03]))).res.message).toContain('varint overflows 64 bits');
+    expect((await send(sampleWith(long))).res.message).toContain('varint longer than 10 bytes');
+    expect((await send(sampleWith(Buffer.from([...Array(9).fill(0xff), 0x03])))).res.message).toContain('varint overflows 64 bits');
     // 2^63 as int64 is -2^63: not a usable millisecond timestamp.
-    expect(send(sampleWith(Buffer.from([...Array(9).fill(0x80), 0x01]))).res.message).toContain('Sample.timestamp -9223372036854775808 is out of range');
+    expect((await send(sampleWith(Buffer.from([...Array(9).fill(0x80), 0x01])))).res.message).toContain('Sample.timestamp -9223372036854775808 is out of range');
     const past = Buffer.from([0x0a, ...varint(1000), 1, 2, 3]);
-    expect(send(past).res.message).toContain('WriteRequest.timeseries of 1000 bytes runs past the end');
+    expect((await send(past)).res.message).toContain('WriteRequest.timeseries of 1000 bytes runs past the end');
     const hugeLen = Buffer.from([0x0a, ...Array(9).fill(0xff), 0x01]);
-    expect(send(hugeLen).res.status).toBe(400);
+    expect((await send(hugeLen)).res.status).toBe(400);
   });
 
-  it('skips unknown fields of every wire type at every level', () => {
+  it('skips unknown fields of every wire type at every level', async () => {
     const unknown = (w: ProtoWriter) => w.tag(50, 0).varint(7).double(51, 1.5).tag(52, 5).raw(Buffer.alloc(4)).string(53, 'x').bytes(54, Buffer.alloc(0));
     const raw = new ProtoWriter();
     unknown(raw);
@@ -177,7 +177,7 @@ describe('malformed protobuf (1.0)', () => {
       ts.message(2, (s) => unknown(s).tag(2, 0).varint(NOW).double(1, 42));
       unknown(ts);
     });
-    const { res, appender } = send(raw.finish());
+    const { res, appender } = await send(raw.finish());
     expect(res.status).toBe(204);
     const s = appender.find('up')!;
     expect(s.labels).toEqual([{ name: '__name__', value: 'up' }, { name: 'job', value: 'node' }]);
@@ -187,21 +187,21 @@ describe('malformed protobuf (1.0)', () => {
 });
 
 describe('field order', () => {
-  it('accepts samples before and between labels (protobuf fields may come in any order)', () => {
+  it('accepts samples before and between labels (protobuf fields may come in any order)', async () => {
     const raw = new ProtoWriter().message(1, (ts) => {
       ts.message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW));
       ts.message(1, (l) => l.string(1, '__name__').string(2, 'up'));
       ts.message(2, (m) => m.double(1, 2).tag(2, 0).varint(NOW + 1));
       ts.message(1, (l) => l.string(1, 'job').string(2, 'node'));
     });
-    const { res, appender } = send(raw.finish());
+    const { res, appender } = await send(raw.finish());
     expect(res.status).toBe(204);
     const s = appender.find('up')!;
     expect(s.labels).toEqual([{ name: '__name__', value: 'up' }, { name: 'job', value: 'node' }]);
     expect(s.t).toEqual([NOW, NOW + 1]);
     const v2 = new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'up');
     v2.message(5, (ts) => ts.message(2, (m) => m.double(1, 3).tag(2, 0).varint(NOW)).bytes(1, Buffer.from([1, 2])).message(2, (m) => m.double(1, 4).tag(2, 0).varint(NOW + 1)));
-    const r2 = send(v2.finish(), V2_TYPE);
+    const r2 = await send(v2.finish(), V2_TYPE);
     expect(r2.res.status).toBe(204);
     expect(r2.appender.find('up')!.t).toEqual([NOW, NOW + 1]);
   });
@@ -222,15 +222,15 @@ describe('malformed protobuf (2.0)', () => {
     return w.finish();
   };
 
-  it('accepts packed and unpacked label references', () => {
+  it('accepts packed and unpacked label references', async () => {
     for (const packed of [true, false]) {
-      const { res, appender } = send(v2(['', '__name__', 'up'], [1, 2], packed), V2_TYPE);
+      const { res, appender } = await send(v2(['', '__name__', 'up'], [1, 2], packed), V2_TYPE);
       expect(res.status).toBe(204);
       expect(appender.find('up')!.t).toEqual([NOW]);
     }
   });
 
-  it('refuses bad symbol references, a non-empty symbols[0], odd pairs and invalid UTF-8', () => {
+  it('refuses bad symbol references, a non-empty symbols[0], odd pairs and invalid UTF-8', async () => {
     const cases: [Buffer, string][] = [
       [v2(['', '__name__', 'up'], [1, 99]), 'label reference 99 is out of range: the request has 3 symbols'],
       [v2(['x', '__name__', 'up'], [1, 2]), 'symbols[0] must be the empty string'],
@@ -238,26 +238,26 @@ describe('malformed protobuf (2.0)', () => {
       [v2([], [0, 0]), 'label reference 0 is out of range: the request has 0 symbols'],
     ];
     for (const [raw, expected] of cases) {
-      const { res, appender } = send(raw, V2_TYPE);
+      const { res, appender } = await send(raw, V2_TYPE);
       expect(res.status).toBe(400);
       expect(res.message).toContain(expected);
       expect(appender.commits).toBe(0);
     }
   });
 
-  it('rejects a series using a symbol that is not UTF-8, keeping the others', () => {
+  it('rejects a series using a symbol that is not UTF-8, keeping the others', async () => {
     const w = new ProtoWriter().string(4, '').string(4, '__name__').bytes(4, Buffer.from([0xc3, 0x28])).string(4, 'ok');
     for (const ref of [2, 3]) w.message(5, (ts) => ts.bytes(1, Buffer.from([1, ref])).message(2, (m) => m.double(1, 1).tag(2, 0).varint(NOW)));
-    const { res, appender } = send(w.finish(), V2_TYPE);
+    const { res, appender } = await send(w.finish(), V2_TYPE);
     expect(res.status).toBe(400);
     expect(res.samplesWritten).toBe(1);
     expect(res.message).toContain('not valid UTF-8');
     expect(appender.find('ok')).toBeDefined();
   });
 
-  it('refuses a reference that runs past its packed field', () => {
+  it('refuses a reference that runs past its packed field', async () => {
     const w = new ProtoWriter().string(4, '').string(4, 'a');
     w.message(5, (ts) => ts.bytes(1, Buffer.from([0x81])));
-    expect(send(w.finish(), V2_TYPE).res.message).toContain('truncated');
+    expect((await send(w.finish(), V2_TYPE)).res.message).toContain('truncated');
   });
 });

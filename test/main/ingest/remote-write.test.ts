@@ -35,7 +35,7 @@ describe('remote write round trip', () => {
     ['1.0', encodeV1, V1_TYPE],
     ['2.0', encodeV2, V2_TYPE],
   ] as const) {
-    it(`stores ${version} samples bit-exact, stale marker included, and commits before 204`, () => {
+    it(`stores ${version} samples bit-exact, stale marker included, and commits before 204`, async () => {
       const t = target();
       const mem = t.appender as MemoryAppender;
       const input: SeriesInput[] = [
@@ -44,7 +44,7 @@ describe('remote write round trip', () => {
         { ...series('temperature', { room: 'küche' }, [[NOW - 5, -0.5]]), exemplars: 2 },
       ];
       input[2]!.samples.push({ t: NOW, v: NaN, bits: STALE_NAN_BITS });
-      const res = send(t, encode(input), type);
+      const res = await send(t, encode(input), type);
       expect(res).toMatchObject({ status: 204, samplesWritten: 5, histogramsWritten: 0, exemplarsWritten: 0, exemplarsReceived: 2, rejected: [] });
       expect(mem.commits).toBe(1);
       const up = mem.find('up')!;
@@ -62,38 +62,38 @@ describe('remote write round trip', () => {
       expect(mem.value(mem.find('node_cpu_seconds_total')!, 0)).toBe(12345.678);
     });
 
-    it(`${version}: a series seen before reuses its SeriesRef without a store lookup`, () => {
+    it(`${version}: a series seen before reuses its SeriesRef without a store lookup`, async () => {
       const t = target();
       const mem = t.appender as MemoryAppender;
       const one = (ts: number) => encode([series('up', { job: 'a' }, [[ts, 1]]), series('up', { job: 'b' }, [[ts, 2]])]);
-      expect(send(t, one(NOW), type).status).toBe(204);
+      expect((await send(t, one(NOW), type)).status).toBe(204);
       expect(mem.lookups).toBe(2);
-      expect(send(t, one(NOW + 1000), type).status).toBe(204);
+      expect((await send(t, one(NOW + 1000), type)).status).toBe(204);
       expect(mem.lookups).toBe(2);
       expect(mem.find('up')!.t).toEqual([NOW, NOW + 1000]);
       expect(activeSeries(t.state)).toBe(2);
     });
   }
 
-  it('keeps negative and large timestamps exact', () => {
+  it('keeps negative and large timestamps exact', async () => {
     const t = target();
     const mem = t.appender as MemoryAppender;
     const ts = [-1, -86_400_000, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER];
-    expect(send(t, encodeV1([series('x', {}, ts.map((x) => [x, 1]).sort((a, b) => a[0]! - b[0]!) as [number, number][])])).status).toBe(204);
+    expect((await send(t, encodeV1([series('x', {}, ts.map((x) => [x, 1]).sort((a, b) => a[0]! - b[0]!) as [number, number][])]))).status).toBe(204);
     expect(mem.find('x')!.t).toEqual([...ts].sort((a, b) => a - b));
   });
 
-  it('counts metadata and accepts requests with only metadata', () => {
+  it('counts metadata and accepts requests with only metadata', async () => {
     const t = target();
-    const res = send(t, encodeV1([], 3));
+    const res = await send(t, encodeV1([], 3));
     expect(res).toMatchObject({ status: 204, samplesWritten: 0, metadataReceived: 3 });
-    const res2 = send(t, encodeV2([series('up', {}, [[NOW, 1]])]), V2_TYPE);
+    const res2 = await send(t, encodeV2([series('up', {}, [[NOW, 1]])]), V2_TYPE);
     expect(res2).toMatchObject({ status: 204, metadataReceived: 1 });
   });
 });
 
 describe('validation and partial acceptance', () => {
-  it('stores the valid series of a request and names the rejected ones with the rule', () => {
+  it('stores the valid series of a request and names the rejected ones with the rule', async () => {
     const t = target();
     const mem = t.appender as MemoryAppender;
     const input: SeriesInput[] = [
@@ -107,7 +107,7 @@ describe('validation and partial acceptance', () => {
       { labels: [['', 'x'], ['__name__', 'empty_name']], samples: [{ t: NOW, v: 1 }] },
       series('good_two', {}, [[NOW, 2], [NOW + 1, 3]]),
     ];
-    const res = send(t, encodeV1(input));
+    const res = await send(t, encodeV1(input));
     expect(res.status).toBe(400);
     expect(res.samplesWritten).toBe(3);
     expect(res.rejected).toEqual([{ reason: 'invalid_labels', count: 7 }]);
@@ -124,9 +124,9 @@ describe('validation and partial acceptance', () => {
     expect(msg).toContain('and 2 more');
   });
 
-  it('rejects the label limits with the limit named', () => {
+  it('rejects the label limits with the limit named', async () => {
     const t = target({ labelsPerSeries: 3, labelNameLength: 10, labelValueLength: 20 });
-    const res = send(t, encodeV1([
+    const res = await send(t, encodeV1([
       series('many', { a: '1', b: '2', c: '3' }, [[NOW, 1]]),
       series('long_name', { abcdefghijk: '1' }, [[NOW, 1]]),
       series('long_value', { a: 'é'.repeat(11) }, [[NOW, 1]]),
@@ -140,30 +140,30 @@ describe('validation and partial acceptance', () => {
     expect(res.message).toContain('value of label "a" is 22 bytes, over the limit labelValueLength=20');
   });
 
-  it('allows UTF-8 metric and label names in 2.0 only', () => {
+  it('allows UTF-8 metric and label names in 2.0 only', async () => {
     const input = [series('http.requests', { 'service.name': 'api' }, [[NOW, 1]])];
-    const v2 = send(target(), encodeV2(input), V2_TYPE);
+    const v2 = await send(target(), encodeV2(input), V2_TYPE);
     expect(v2.status).toBe(204);
-    const v1 = send(target(), encodeV1(input));
+    const v1 = await send(target(), encodeV1(input));
     expect(v1.status).toBe(400);
     expect(v1.message).toContain('must match');
   });
 
-  it('rejects label strings that are not UTF-8 (1.0), per series', () => {
+  it('rejects label strings that are not UTF-8 (1.0), per series', async () => {
     const bad = Buffer.from([0x0a, 0x0d, 0x0a, 0x08, ...Buffer.from('__name__'), 0x12, 0x01, 0xff]);
     const sample = Buffer.from([0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
     const ts = Buffer.concat([Buffer.from([0x0a, bad.length + sample.length]), bad, sample]);
     const t = target();
-    const res = send(t, Buffer.concat([ts, encodeV1([series('ok', {}, [[NOW, 1]])])]));
+    const res = await send(t, Buffer.concat([ts, encodeV1([series('ok', {}, [[NOW, 1]])])]));
     expect(res.status).toBe(400);
     expect(res.samplesWritten).toBe(1);
     expect(res.message).toContain('not valid UTF-8');
   });
 
-  it('refuses native histograms with a clear message and keeps the other series', () => {
+  it('refuses native histograms with a clear message and keeps the other series', async () => {
     for (const [encode, type] of [[encodeV1, V1_TYPE], [encodeV2, V2_TYPE]] as const) {
       const t = target();
-      const res = send(t, encode([{ ...series('hist', {}, []), histograms: 2 }, series('plain', {}, [[NOW, 1]])]), type);
+      const res = await send(t, encode([{ ...series('hist', {}, []), histograms: 2 }, series('plain', {}, [[NOW, 1]])]), type);
       expect(res.status).toBe(400);
       expect(res.samplesWritten).toBe(1);
       expect(res.histogramsWritten).toBe(0);
@@ -174,10 +174,10 @@ describe('validation and partial acceptance', () => {
 });
 
 describe('store refusals', () => {
-  it('maps out-of-order and duplicate samples to 400 naming the series, keeping the rest', () => {
+  it('maps out-of-order and duplicate samples to 400 naming the series, keeping the rest', async () => {
     const t = target();
-    expect(send(t, encodeV1([series('a', {}, [[NOW, 1]])])).status).toBe(204);
-    const res = send(t, encodeV1([
+    expect((await send(t, encodeV1([series('a', {}, [[NOW, 1]])]))).status).toBe(204);
+    const res = await send(t, encodeV1([
       series('a', {}, [[NOW - 1, 1], [NOW, 2], [NOW, 1], [NOW + 1, 5]]),
       series('b', {}, [[NOW, 1]]),
     ]));
@@ -188,7 +188,7 @@ describe('store refusals', () => {
     expect(res.message).toContain('series a: duplicate sample');
   });
 
-  it('rolls back and rethrows when the store fails for another reason', () => {
+  it('rolls back and rethrows when the store fails for another reason', async () => {
     const mem = new MemoryAppender();
     const failing: Appender = {
       append: (r, l, ts, v) => mem.append(r, l, ts, v),
@@ -198,11 +198,11 @@ describe('store refusals', () => {
       rollback: () => mem.rollback(),
     };
     const t = target({}, failing);
-    expect(() => send(t, encodeV1([series('a', {}, [[NOW, 1]])]))).toThrow('disk full');
+    await expect(send(t, encodeV1([series('a', {}, [[NOW, 1]])]))).rejects.toThrow('disk full');
     expect(mem.rollbacks).toBe(1);
   });
 
-  it('maps a store series_limit AppendError to 429', () => {
+  it('maps a store series_limit AppendError to 429', async () => {
     const refusing: Appender = {
       append: () => {
         throw new AppendError('series_limit', 'store is full');
@@ -210,56 +210,56 @@ describe('store refusals', () => {
       commit: () => {},
       rollback: () => {},
     };
-    const res = send(target({}, refusing), encodeV1([series('a', {}, [[NOW, 1]])]));
+    const res = await send(target({}, refusing), encodeV1([series('a', {}, [[NOW, 1]])]));
     expect(res.status).toBe(429);
     expect(res.retryAfterSeconds).toBeGreaterThan(0);
   });
 });
 
 describe('limits', () => {
-  it('refuses new series over the active-series limit with 429, keeps known series, and frees idle ones', () => {
+  it('refuses new series over the active-series limit with 429, keeps known series, and frees idle ones', async () => {
     const t = target({ activeSeries: 2 });
-    expect(send(t, encodeV1([series('a', {}, [[NOW, 1]]), series('b', {}, [[NOW, 1]])])).status).toBe(204);
-    const res = send(t, encodeV1([series('a', {}, [[NOW + 1, 1]]), series('c', {}, [[NOW + 1, 1]])]), V1_TYPE, NOW + 1);
+    expect((await send(t, encodeV1([series('a', {}, [[NOW, 1]]), series('b', {}, [[NOW, 1]])]))).status).toBe(204);
+    const res = await send(t, encodeV1([series('a', {}, [[NOW + 1, 1]]), series('c', {}, [[NOW + 1, 1]])]), V1_TYPE, NOW + 1);
     expect(res.status).toBe(429);
     expect(res.retryAfterSeconds).toBe(60);
     expect(res.samplesWritten).toBe(1);
     expect(res.message).toContain('series c: active series limit activeSeries=2 reached');
     // b goes idle for two generations: c fits again.
     const later = NOW + 2 * ACTIVE_SERIES_GENERATION_MS;
-    expect(send(t, encodeV1([series('a', {}, [[later, 1]])]), V1_TYPE, later).status).toBe(204);
+    expect((await send(t, encodeV1([series('a', {}, [[later, 1]])]), V1_TYPE, later)).status).toBe(204);
     const later2 = later + ACTIVE_SERIES_GENERATION_MS;
-    expect(send(t, encodeV1([series('a', {}, [[later2, 1]]), series('c', {}, [[later2, 1]])]), V1_TYPE, later2).status).toBe(204);
+    expect((await send(t, encodeV1([series('a', {}, [[later2, 1]]), series('c', {}, [[later2, 1]])]), V1_TYPE, later2)).status).toBe(204);
     expect(activeSeries(t.state)).toBe(2);
   });
 
-  it('rate-limits with a token bucket: 429 with Retry-After, nothing stored, refilled later', () => {
+  it('rate-limits with a token bucket: 429 with Retry-After, nothing stored, refilled later', async () => {
     const t = target({ ingestionRate: 10, ingestionBurst: 20 });
     const mem = t.appender as MemoryAppender;
     const batch = (ts: number, n: number) => encodeV1(Array.from({ length: n }, (_, i) => series('s', { i: String(i) }, [[ts, 1]])));
-    expect(send(t, batch(NOW, 15)).status).toBe(204);
-    const res = send(t, batch(NOW + 1, 15), V1_TYPE, NOW + 100);
+    expect((await send(t, batch(NOW, 15))).status).toBe(204);
+    const res = await send(t, batch(NOW + 1, 15), V1_TYPE, NOW + 100);
     expect(res.status).toBe(429);
     expect(res.retryAfterSeconds).toBe(1);
     expect(res.message).toContain('ingestionRate=10 samples/s, ingestionBurst=20');
     expect(mem.find('s')!.t).toHaveLength(1);
-    expect(send(t, batch(NOW + 2, 15), V1_TYPE, NOW + 1100).status).toBe(204);
-    const tooBig = send(t, batch(NOW + 3, 21), V1_TYPE, NOW + 100_000);
+    expect((await send(t, batch(NOW + 2, 15), V1_TYPE, NOW + 1100)).status).toBe(204);
+    const tooBig = await send(t, batch(NOW + 3, 21), V1_TYPE, NOW + 100_000);
     expect(tooBig.status).toBe(413);
     expect(tooBig.message).toContain('ingestionBurst=20');
   });
 
-  it('refuses a body over maxBodyBytes with 413', () => {
-    const res = send(target({ maxBodyBytes: 100 }), encodeV1([series('a', { v: randomBytes(300).toString('hex') }, [[NOW, 1]])]));
+  it('refuses a body over maxBodyBytes with 413', async () => {
+    const res = await send(target({ maxBodyBytes: 100 }), encodeV1([series('a', { v: randomBytes(300).toString('hex') }, [[NOW, 1]])]));
     expect(res.status).toBe(413);
     expect(res.message).toMatch(/request body of \d+ bytes exceeds the limit maxBodyBytes=100/);
   });
 
-  it('re-validates cached series when the limits change', () => {
+  it('re-validates cached series when the limits change', async () => {
     const t = target();
-    expect(send(t, encodeV1([series('a', { x: 'long value' }, [[NOW, 1]])])).status).toBe(204);
+    expect((await send(t, encodeV1([series('a', { x: 'long value' }, [[NOW, 1]])]))).status).toBe(204);
     const stricter: Target = { ...t, limits: { ...t.limits, labelValueLength: 4 } };
-    const res = send(stricter, encodeV1([series('a', { x: 'long value' }, [[NOW + 1, 1]])]));
+    const res = await send(stricter, encodeV1([series('a', { x: 'long value' }, [[NOW + 1, 1]])]));
     expect(res.status).toBe(400);
     expect(res.rejected).toEqual([{ reason: 'label_limit', count: 1 }]);
   });
@@ -273,24 +273,24 @@ describe('content negotiation', () => {
     expect(remoteWriteVersion('application/x-protobuf;proto=io.prometheus.write.v2.Request', 'snappy')).toBe(2);
   });
 
-  it('answers 415 listing the supported types and encodings', () => {
+  it('answers 415 listing the supported types and encodings', async () => {
     const t = target();
     const raw = encodeV1([series('a', {}, [[NOW, 1]])]);
-    const json = send(t, raw, 'application/json');
+    const json = await send(t, raw, 'application/json');
     expect(json.status).toBe(415);
     expect(json.message).toContain('application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)');
-    expect(send(t, raw, 'application/x-protobuf;proto=io.prometheus.write.v3.Request').status).toBe(415);
-    const gz = ingestRemoteWrite({ body: snappy(raw), contentType: V1_TYPE, contentEncoding: 'gzip', version: undefined }, t, NOW);
+    expect((await send(t, raw, 'application/x-protobuf;proto=io.prometheus.write.v3.Request')).status).toBe(415);
+    const gz = await ingestRemoteWrite({ body: snappy(raw), contentType: V1_TYPE, contentEncoding: 'gzip', version: undefined }, t, NOW);
     expect(gz.status).toBe(415);
     expect(gz.message).toContain('only snappy');
     expect(() => remoteWriteVersion('text/plain', undefined)).toThrow(IngestError);
   });
 
-  it('answers 400 with the right Content-Type when a body is sent as the other version', () => {
-    const v2as1 = send(target(), encodeV2([series('a', {}, [[NOW, 1]])]), V1_TYPE);
+  it('answers 400 with the right Content-Type when a body is sent as the other version', async () => {
+    const v2as1 = await send(target(), encodeV2([series('a', {}, [[NOW, 1]])]), V1_TYPE);
     expect(v2as1.status).toBe(400);
     expect(v2as1.message).toContain('this is a remote write 2.0 body; send it with Content-Type: application/x-protobuf;proto=io.prometheus.write.v2.Request');
-    const v1as2 = send(target(), encodeV1([series('a', {}, [[NOW, 1]])]), V2_TYPE);
+    const v1as2 = await send(target(), encodeV1([series('a', {}, [[NOW, 1]])]), V2_TYPE);
     expect(v1as2.status).toBe(400);
     expect(v1as2.message).toContain('this is a remote write 1.0 body');
   });

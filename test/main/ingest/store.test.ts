@@ -46,7 +46,7 @@ describe('ingestion into the real store', () => {
     ['1.0', encodeV1, V1_TYPE],
     ['2.0', encodeV2, V2_TYPE],
   ] as const) {
-    it(`${version}: stores, queries back bit-exact after a reopen, and reports store refusals`, () => {
+    it(`${version}: stores, queries back bit-exact after a reopen, and reports store refusals`, async () => {
       const { db, dir, keys } = openStore();
       const state = createIngestState();
       const input: SeriesInput[] = [];
@@ -57,14 +57,14 @@ describe('ingestion into the real store', () => {
         });
       }
       input.push({ labels: [['__name__', 'up'], ['job', 'node']], samples: [{ t: NOW - 15_000, v: 1 }, { t: NOW, v: NaN, bits: STALE_NAN_BITS }] });
-      expect(send(db, state, encode(input), type)).toMatchObject({ status: 204, samplesWritten: 102 });
+      expect(await send(db, state, encode(input), type)).toMatchObject({ status: 204, samplesWritten: 102 });
 
       // Known series take the cached ref path; an out-of-order sample is refused by the store.
       const again: SeriesInput[] = [
         { labels: [['__name__', 'up'], ['job', 'node']], samples: [{ t: NOW - 30_000, v: 1 }, { t: NOW + 15_000, v: 1 }] },
         { labels: [['__name__', 'node_cpu_seconds_total'], ['cpu', '7'], ['job', 'node']], samples: [{ t: NOW + 15_000, v: 42 }] },
       ];
-      const res = send(db, state, encode(again), type);
+      const res = await send(db, state, encode(again), type);
       expect(res.status).toBe(400);
       expect(res.samplesWritten).toBe(2);
       expect(res.rejected.map((r) => r.reason)).toEqual(['out_of_order']);

@@ -1,0 +1,65 @@
+// Group commit: every request appended through the same Appender in one event-loop turn shares a
+// single appender.commit() (one log row, one fsync) scheduled with setImmediate, so requests that
+// queued up during the previous fsync are made durable together instead of one fsync each.
+import type { Appender } from '../tsdb/types';
+
+interface Waiter {
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class GroupCommitter {
+  private waiters: Waiter[] = [];
+  private scheduled = false;
+
+  constructor(readonly appender: Appender) {}
+
+  /**
+   * Resolves once everything appended so far is durable, together with every other caller of
+   * this turn; rejects all of them with the store's error (after a rollback) when the commit fails.
+   */
+  commitShared(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return done;
+  }
+
+  /**
+   * For a request that failed while appending: its partial samples cannot be told apart from the
+   * others', so the whole pending group is rolled back and everyone waiting in it gets `err`.
+   */
+  abandon(err: unknown): void {
+    this.appender.rollback();
+    this.settle((w) => w.reject(err));
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.waiters.length === 0) return; // abandoned meanwhile
+    try {
+      this.appender.commit();
+    } catch (err) {
+      this.abandon(err);
+      return;
+    }
+    this.settle((w) => w.resolve());
+  }
+
+  private settle(each: (w: Waiter) => void): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) each(w);
+  }
+}
+
+const committers = new WeakMap<Appender, GroupCommitter>();
+
+/** The GroupCommitter of `appender`: callers passing the same appender share commits. */
+export function groupCommitterOf(appender: Appender): GroupCommitter {
+  let c = committers.get(appender);
+  if (!c) committers.set(appender, (c = new GroupCommitter(appender)));
+  return c;
+}

@@ -1,0 +1,117 @@
+// Group commit against the real encrypted store: concurrent requests sharing one appender are
+// answered only after one shared commit, and a failing commit fails all of them, nothing stored.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCipher } from '../../../main/crypto/cipher';
+import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
+import { ingestRemoteWrite } from '../../../main/ingest/remote-write';
+import { createIngestState, type IngestState } from '../../../main/ingest/state';
+import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import type { Appender } from '../../../main/tsdb/types';
+import { encodeV1, snappy, V1_TYPE, type SeriesInput } from './encode';
+
+const NOW = 1_790_000_000_000;
+const REQUESTS = 5;
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function openStore(dir = mkdtempSync(join(tmpdir(), 'ampule-group-')), keys?: DataKeys): { db: Tsdb; dir: string; keys: DataKeys } {
+  if (!keys) {
+    const cipher = createCipher(randomBytes(32));
+    keys = { current: 1, get: () => cipher };
+  }
+  const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-grouptest', keys });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  cleanups.push(() => db.close());
+  return { db, dir, keys };
+}
+
+/** Counting wrapper around the store's real appender; `failCommit` is a test fault (a real failed fsync cannot be made here). */
+class CountingAppender implements Appender {
+  commits = 0;
+  rollbacks = 0;
+  readonly events: string[] = [];
+  constructor(
+    private readonly inner: Appender,
+    private readonly failCommit = false,
+  ) {}
+  append(ref: number, labels: Parameters<Appender['append']>[1], t: number, v: number): number {
+    return this.inner.append(ref, labels, t, v);
+  }
+  commit(): void {
+    this.commits++;
+    this.events.push('commit');
+    if (this.failCommit) throw new Error('fsync failed (test fault)');
+    this.inner.commit();
+  }
+  rollback(): void {
+    this.rollbacks++;
+    this.inner.rollback();
+  }
+}
+
+function request(i: number): Buffer {
+  const input: SeriesInput[] = [
+    { labels: [['__name__', 'up'], ['instance', `host-${i}`]], samples: [{ t: NOW, v: i }] },
+    // One series shared by every request, at different timestamps: all of them accepted.
+    { labels: [['__name__', 'shared']], samples: [{ t: NOW + i, v: i }] },
+  ];
+  // Request 0 carries an invalid series too: refused alone, the valid ones of that request kept.
+  if (i === 0) input.push({ labels: [['__name__', 'bad name!']], samples: [{ t: NOW, v: 1 }] });
+  return snappy(encodeV1(input));
+}
+
+function sendAll(appender: Appender, state: IngestState) {
+  return Array.from({ length: REQUESTS }, (_, i) =>
+    ingestRemoteWrite({ body: request(i), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, { appender, limits: DEFAULT_LIMITS, state }, NOW),
+  );
+}
+
+const upSeries = (db: Tsdb) => db.querier().select([{ type: '=', name: '__name__', value: 'up' }], NOW - 1, NOW + 1);
+const sharedSeries = (db: Tsdb) => db.querier().select([{ type: '=', name: '__name__', value: 'shared' }], NOW - 1, NOW + REQUESTS);
+
+describe('group commit', () => {
+  it('answers concurrent requests only after one shared commit, keeping per-request partial acceptance', async () => {
+    const { db, dir, keys } = openStore();
+    const appender = new CountingAppender(db.appender());
+    const pending = sendAll(appender, createIngestState());
+    pending.forEach((p, i) => void p.then(() => appender.events.push(`answer ${i}`)));
+    expect(appender.commits).toBe(0); // all appended in this turn, none committed yet
+    const results = await Promise.all(pending);
+    await Promise.resolve(); // let the answer callbacks run
+    expect(appender.commits).toBe(1);
+    expect(appender.events[0]).toBe('commit');
+    expect(appender.events.slice(1).sort()).toEqual(Array.from({ length: REQUESTS }, (_, i) => `answer ${i}`));
+    expect(results[0]).toMatchObject({ status: 400, samplesWritten: 2 });
+    expect(results[0]!.rejected.map((r) => r.reason)).toEqual(['invalid_labels']);
+    for (const r of results.slice(1)) expect(r).toMatchObject({ status: 204, samplesWritten: 2 });
+
+    // Durable: everything answered is there after a reopen.
+    db.close();
+    const { db: reopened } = openStore(dir, keys);
+    expect(upSeries(reopened)).toHaveLength(REQUESTS);
+    expect([...sharedSeries(reopened)[0]!.timestamps]).toEqual(Array.from({ length: REQUESTS }, (_, i) => NOW + i));
+  });
+
+  it('answers every request of a failed commit with an error and stores nothing', async () => {
+    const { db, dir, keys } = openStore();
+    const appender = new CountingAppender(db.appender(), true);
+    const outcomes = await Promise.allSettled(sendAll(appender, createIngestState()));
+    expect(appender.commits).toBe(1);
+    expect(appender.rollbacks).toBe(1);
+    expect(outcomes.map((o) => o.status)).toEqual(Array(REQUESTS).fill('rejected'));
+    for (const o of outcomes) expect(String((o as PromiseRejectedResult).reason)).toContain('fsync failed');
+    expect(upSeries(db)).toHaveLength(0);
+    expect(sharedSeries(db)).toHaveLength(0);
+
+    db.close();
+    const { db: reopened } = openStore(dir, keys);
+    expect(upSeries(reopened)).toHaveLength(0);
+    expect(reopened.stats().series).toBe(0);
+  });
+});
