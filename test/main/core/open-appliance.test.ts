@@ -1,8 +1,7 @@
 // openAppliance end to end on real files and the real keychain: data directory, master key
 // choice, workspace stores (encrypted tsdb), crypto-shredding delete.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
@@ -11,14 +10,11 @@ import { labelsFromRecord } from '../../../shared/labels';
 import type { ActivityEvent } from '../../../main/control/types';
 import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 import { filesContaining } from '../control/helpers';
+import { tempDirs } from '../../temp-dirs';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'ampule-open-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = tempDirs('ampule-open-');
+const tempDir = temp.make;
+afterAll(() => temp.removeAll());
 
 function keyFile(dir: string, name = 'master.key', mode = 0o600): string {
   const p = join(dir, name);

@@ -1,22 +1,17 @@
 // The master key in the real OS keychain (gnome-keyring over D-Bus), and what each way of the
 // keychain being unreachable looks like to the user.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { keychainError, keychainSlot } from '../../../main/crypto/keychain';
 import { newKey } from '../../../main/crypto/master-key';
 import { noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, runChildAsync, uniqueService, withoutBus } from './keychain-env';
+import { tempDirs } from '../../temp-dirs';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'ampule-kc-'));
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirs('ampule-kc-');
+const tempDir = temp.make;
 afterAll(() => {
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  temp.removeAll();
   removeChildBundle();
 });
 

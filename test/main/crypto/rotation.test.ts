@@ -1,23 +1,19 @@
 // Master-key rotation survives kill -9 at every step: the rotation runs in a child process that
 // kills itself (SIGKILL) at an injected point; the data directory must then open with nothing lost.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { newKey } from '../../../main/crypto/master-key';
 import { KeyStoreError } from '../../../main/crypto/types';
 import { noKeychainReason, removeChildBundle, removeService, runChild, uniqueService } from './keychain-env';
+import { tempDirs } from '../../temp-dirs';
 
-const dirs: string[] = [];
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'ampule-rot-'));
-  dirs.push(d);
-  return d;
-};
+const temp = tempDirs('ampule-rot-');
+const tempDir = temp.make;
 afterAll(() => {
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+  temp.removeAll();
   removeChildBundle();
 });
 
