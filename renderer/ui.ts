@@ -29,7 +29,13 @@ export function showError(e: unknown): void {
 }
 
 /** An inline error box inside a form, announced to screen readers. */
-export function errorBox(): { el: HTMLElement; set(e: unknown): void; clear(): void } {
+export interface ErrorBox {
+  readonly el: HTMLElement;
+  set(e: unknown): void;
+  clear(): void;
+}
+
+export function errorBox(): ErrorBox {
   const el = h('div', { class: 'form-error', role: 'alert', hidden: true });
   return {
     el,
@@ -42,6 +48,18 @@ export function errorBox(): { el: HTMLElement; set(e: unknown): void; clear(): v
       replace(el);
     },
   };
+}
+
+/** Runs `action` when the form is submitted (instead of submitting it); a failure shows in `err`. */
+export function onSubmit(form: HTMLFormElement, err: ErrorBox, action: () => Promise<void>): void {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await action();
+    } catch (e) {
+      err.set(e);
+    }
+  });
 }
 
 export function badge(status: string): HTMLElement {

@@ -6,7 +6,7 @@ import { TimeChart } from '../chart';
 import type { AppContext, Page } from '../context';
 import { field, h, replace, type Child } from '../dom';
 import { formatBytes, formatNumber, formatRate, formatTime } from '../format';
-import { actionButton, badge, copyButton, downloadLink, errorBox, notify, openDialog, section, showError, table } from '../ui';
+import { actionButton, badge, copyButton, downloadLink, errorBox, notify, onSubmit, openDialog, section, showError, table } from '../ui';
 import { formatTags, parseTags, sensitiveWarning } from './sensitive-warning';
 
 const STATS_WINDOW_S = 3600;
@@ -209,14 +209,9 @@ function renameDialog(ctx: AppContext, w: WorkspaceSummary): Promise<void> {
     alias.addEventListener('input', () => warning.update(alias.value, {}));
     const err = errorBox();
     const form = h('form', null, field('Alias', alias), warning.el, err.el, h('div', { class: 'actions' }, h('button', { type: 'button', onclick: close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Rename')));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await ctx.api.renameWorkspace(w.workspaceId, alias.value.trim());
-        close();
-      } catch (e) {
-        err.set(e);
-      }
+    onSubmit(form, err, async () => {
+      await ctx.api.renameWorkspace(w.workspaceId, alias.value.trim());
+      close();
     });
     return [form];
   });
@@ -236,14 +231,9 @@ function tagsDialog(ctx: AppContext, w: WorkspaceSummary): Promise<void> {
     });
     const err = errorBox();
     const form = h('form', null, field('Tags', tags, 'key=value pairs; this list replaces the current tags.'), warning.el, err.el, h('div', { class: 'actions' }, h('button', { type: 'button', onclick: close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, 'Save')));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await ctx.api.setWorkspaceTags(w.workspaceId, parseTags(tags.value));
-        close();
-      } catch (e) {
-        err.set(e);
-      }
+    onSubmit(form, err, async () => {
+      await ctx.api.setWorkspaceTags(w.workspaceId, parseTags(tags.value));
+      close();
     });
     return [form];
   });
@@ -263,16 +253,11 @@ function deleteDialog(ctx: AppContext, w: WorkspaceSummary): Promise<void> {
       err.el,
       h('div', { class: 'actions' }, h('button', { type: 'button', onclick: close }, 'Cancel'), submit),
     );
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      try {
-        await ctx.api.deleteWorkspace(w.workspaceId, confirmInput.value);
-        notify(`Workspace ${w.alias} deleted`);
-        close();
-        ctx.navigate('#/workspaces');
-      } catch (e) {
-        err.set(e);
-      }
+    onSubmit(form, err, async () => {
+      await ctx.api.deleteWorkspace(w.workspaceId, confirmInput.value);
+      notify(`Workspace ${w.alias} deleted`);
+      close();
+      ctx.navigate('#/workspaces');
     });
     return [form];
   });
