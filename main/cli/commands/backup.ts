@@ -1,8 +1,8 @@
 // `ampule backup --workspace ID --out FILE`: an encrypted, passphrase-protected copy of a workspace.
 import { requireString, type Command } from '../command';
 import { backupWorkspace } from '../../backup/workspace-backup';
-import { PASSPHRASE_OPTIONS, progressPrinter, readPassphrase } from './passphrase';
-import { JSON_OPTION, reply } from './output';
+import { PASSPHRASE_OPTIONS, readPassphrase } from './passphrase';
+import { JSON_OPTION, progressPrinter, reply } from './output';
 
 export const backup: Command = {
   path: ['backup'],

@@ -1,4 +1,5 @@
-// Shared output helpers for the control-plane commands: `--json` prints exactly one JSON value.
+// Shared output helpers for the control-plane commands: `--json` prints exactly one JSON value;
+// progress goes to stderr so it never mixes into it.
 import type { CliContext, ParsedArgs } from '../command';
 import { UsageError } from '../command';
 
@@ -41,4 +42,20 @@ export function tagOptions(args: ParsedArgs): Record<string, string> {
 export function table(ctx: CliContext, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   for (const r of [header, ...rows]) ctx.out(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** Progress on stderr, at most every half second, plus the final line. */
+export function progressPrinter(ctx: CliContext, label: string): { update(text: string): void; done(text: string): void } {
+  let last = 0;
+  return {
+    update(text) {
+      const now = Date.now();
+      if (now - last < 500) return;
+      last = now;
+      ctx.err(`${label}: ${text}`);
+    },
+    done(text) {
+      ctx.err(`${label}: ${text}`);
+    },
+  };
 }

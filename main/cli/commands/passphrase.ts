@@ -23,19 +23,3 @@ export async function readPassphrase(args: ParsedArgs, ctx: CliContext, confirm:
   if (confirm && p.length < MIN_LENGTH) throw new UsageError(`the backup passphrase must be at least ${MIN_LENGTH} characters`);
   return p;
 }
-
-/** Progress on stderr, at most every half second, plus the final line. */
-export function progressPrinter(ctx: CliContext, label: string): { update(text: string): void; done(text: string): void } {
-  let last = 0;
-  return {
-    update(text) {
-      const now = Date.now();
-      if (now - last < 500) return;
-      last = now;
-      ctx.err(`${label}: ${text}`);
-    },
-    done(text) {
-      ctx.err(`${label}: ${text}`);
-    },
-  };
-}

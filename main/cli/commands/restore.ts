@@ -2,8 +2,8 @@
 import { requirePositional, type Command } from '../command';
 import { BackupError } from '../../backup/frames';
 import { restoreWorkspace } from '../../backup/workspace-backup';
-import { PASSPHRASE_OPTIONS, progressPrinter, readPassphrase } from './passphrase';
-import { JSON_OPTION, reply } from './output';
+import { PASSPHRASE_OPTIONS, readPassphrase } from './passphrase';
+import { JSON_OPTION, progressPrinter, reply } from './output';
 
 export const restore: Command = {
   path: ['restore'],

@@ -1,8 +1,7 @@
 // `ampule key rotate-data --workspace ID`: a new data key for the workspace; every stored row is re-sealed (resumable).
 import { requireString, type Command } from '../command';
 import { rotateDataKey } from '../../retention/key-lifecycle';
-import { progressPrinter } from './passphrase';
-import { JSON_OPTION, reply } from './output';
+import { JSON_OPTION, progressPrinter, reply } from './output';
 
 export const keyRotateData: Command = {
   path: ['key', 'rotate-data'],

@@ -3,8 +3,7 @@
 import { UsageError, type Command } from '../command';
 import { scanWorkspace } from '../../discovery/scan';
 import { SENSITIVE_KIND_TITLES } from '../../../shared/sensitive-data';
-import { JSON_OPTION, listOption, printJson, reply, table, wantsJson } from './output';
-import { progressPrinter } from './passphrase';
+import { JSON_OPTION, listOption, printJson, progressPrinter, reply, table, wantsJson } from './output';
 import { existingWorkspace } from './workspace-option';
 
 export const scan: Command = {
