@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from '../command';
 import { fingerprintSha256 } from '../../tls/certificates';
 import { LocalCa, readCaCertPem } from '../../tls/local-ca';
-import { dataDirOf } from './tls-common';
+import { dataDirOf } from './data-dir-option';
 
 export const caExport: Command = {
   path: ['ca', 'export'],

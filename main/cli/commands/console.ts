@@ -1,16 +1,11 @@
 // `ampule console …`: the web console's admin credentials. The password comes from
 // --password-file, AMPULE_CONSOLE_PASSWORD, piped stdin or a terminal prompt — never an argument.
 import { UsageError, type CliContext, type Command, type ParsedArgs } from '../command';
-import { defaultDataDir } from '../../core/data-dir';
 import { base32Encode } from '../../console/totp';
 import { consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
+import { dataDirOf } from './data-dir-option';
 import { JSON_OPTION, printJson, reply, wantsJson } from './output';
 import { promptHiddenTwice, readSecretFile, trimFinalNewline } from './secret-input';
-
-function dataDirOf(args: ParsedArgs, ctx: CliContext): string {
-  const d = args.values['data-dir'];
-  return typeof d === 'string' ? d : (ctx.env.AMPULE_DATA_DIR ?? defaultDataDir(ctx.env));
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
