@@ -58,7 +58,17 @@ export class HeadQuerier implements Querier {
 
   /** Decodes a series' chunks and head samples into one pair of arrays, trimmed to [mint, maxt]. */
   private samplesOf(s: MemSeries, rows: ChunkRow[], mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
-    let total = s.count;
+    // Only the head's samples inside the window are copied: a short window over a long head
+    // (an instant query at 'now') must not pay for the whole head.
+    let headLo = 0;
+    let headHi = 0;
+    if (s.count > 0) {
+      s.sortHead();
+      const head = s.timestamps.subarray(0, s.count);
+      headLo = lowerBound(head, mint);
+      headHi = lowerBound(head, maxt, true);
+    }
+    let total = headHi - headLo;
     for (const r of rows) total += r.count(s.id);
     let ts: Float64Array = new Float64Array(total);
     let vs: Float64Array = new Float64Array(total);
@@ -69,11 +79,10 @@ export class HeadQuerier implements Querier {
       n += count;
     };
     for (const r of rows) append(r.decodeInto(s.id, ts, vs, n));
-    if (s.count > 0) {
-      s.sortHead();
-      ts.set(s.timestamps.subarray(0, s.count), n);
-      vs.set(s.values.subarray(0, s.count), n);
-      append(s.count);
+    if (headHi > headLo) {
+      ts.set(s.timestamps.subarray(headLo, headHi), n);
+      vs.set(s.values.subarray(headLo, headHi), n);
+      append(headHi - headLo);
     }
     if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs));
     const lo = lowerBound(ts, mint);
