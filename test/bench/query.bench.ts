@@ -25,16 +25,12 @@ import { createCipher } from '../../main/crypto/cipher';
 import { handlePromApi } from '../../main/query/api';
 import { openTsdb } from '../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
+import { flag, numberArg } from './args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const SERIES = arg('series', 10_000);
-const HOURS = arg('hours', 24);
-const RUNS = arg('runs', 3);
-const WITH_PROMETHEUS = !args.includes('--no-prometheus');
+const SERIES = numberArg('series', 10_000);
+const HOURS = numberArg('hours', 24);
+const RUNS = numberArg('runs', 3);
+const WITH_PROMETHEUS = !flag('no-prometheus');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
 const CHUNK_STEPS = 40; // 10 minutes per load round

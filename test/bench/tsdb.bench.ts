@@ -15,16 +15,12 @@ import { openTsdb, type Tsdb } from '../../main/tsdb/index';
 import type { Matcher } from '../../main/tsdb/types';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { TestKeys } from '../main/tsdb/helpers';
+import { flag, numberArg, stringArg } from './args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const SERIES = arg('series', 10_000);
-const HOURS = arg('hours', 24);
-const WITH_PROMETHEUS = !args.includes('--no-prometheus');
-const REPEAT = arg('repeat', 1);
+const SERIES = numberArg('series', 10_000);
+const HOURS = numberArg('hours', 24);
+const WITH_PROMETHEUS = !flag('no-prometheus');
+const REPEAT = numberArg('repeat', 1);
 const STEP = 15_000;
 const STEPS = (HOURS * 3600_000) / STEP;
 const T0 = Date.UTC(2026, 10, 1); // block-aligned start
@@ -391,6 +387,6 @@ async function main(): Promise<void> {
   }
 }
 
-const child = args.indexOf('--child');
-if (child >= 0) childMain(args[child + 1]!);
+const child = stringArg('child');
+if (child) childMain(child);
 else await main();

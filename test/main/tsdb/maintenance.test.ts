@@ -3,20 +3,14 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import { lbl, tempDir, TestKeys, type TempDir } from './helpers';
+import { trackStores } from './track-stores';
 
 const HOUR = 3600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % HOUR);
-let dirs: TempDir[] = [];
-let dbs: Tsdb[] = [];
-afterEach(() => {
-  for (const db of dbs) db.close();
-  for (const d of dirs) d.remove();
-  dirs = [];
-  dbs = [];
-});
+const { dirs, dbs } = trackStores();
 
 function setup(opts: { retentionMs?: number } = {}): { db: Tsdb; dir: TempDir; keys: TestKeys } {
   const dir = tempDir();

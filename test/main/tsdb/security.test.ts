@@ -3,23 +3,17 @@ import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DecryptError } from '../../../main/crypto/types';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import { lbl, tempDir, TestKeys, type TempDir } from './helpers';
+import { trackStores } from './track-stores';
 
 const T0 = 1_700_000_000_000;
 const NAME = 'zebrafish_secret_metric_total';
 const LABEL_VALUE = 'customer-purple-otter-7731';
 const VALUES = [123456.789012, 98765.432109, 31415926.535897]; // too many decimals for the log's short codes: stored as float64 unless sealed
-let dirs: TempDir[] = [];
-let dbs: Tsdb[] = [];
-afterEach(() => {
-  for (const db of dbs) db.close();
-  for (const d of dirs) d.remove();
-  dirs = [];
-  dbs = [];
-});
+const { dirs, dbs } = trackStores();
 
 function newDir(): TempDir {
   const d = tempDir();

@@ -1,18 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import { AppendError, STALE_NAN_BITS, type Matcher } from '../../../main/tsdb/types';
 import { formatLabels } from '../../../shared/labels';
 import { fromBits, lbl, tempDir, TestKeys, toBits, type TempDir } from './helpers';
+import { trackStores } from './track-stores';
 
 const T0 = 1_700_000_000_000;
-let dirs: TempDir[] = [];
-let dbs: Tsdb[] = [];
-afterEach(() => {
-  for (const db of dbs) db.close();
-  for (const d of dirs) d.remove();
-  dirs = [];
-  dbs = [];
-});
+const { dirs, dbs } = trackStores();
 
 function open(opts: Partial<Parameters<typeof openTsdb>[0]> = {}, dir = tempDir()): { db: Tsdb; dir: TempDir; keys: TestKeys } {
   if (!dirs.includes(dir)) dirs.push(dir);
