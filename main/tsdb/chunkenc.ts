@@ -167,23 +167,9 @@ function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, 
     out.fill(k / p, at, at + count);
     return;
   }
-  const b = r.readBits(5);
-  const b2 = r.readBits(6);
-  const shift = 32 - b;
+  const code = readCodeWidths(r);
   for (let i = 0; i < count; i++) {
-    const w = r.peek32();
-    let z: number;
-    if ((w & 0x80000000) === 0) {
-      r.pos += 1;
-      z = 0;
-    } else if ((w & 0x40000000) === 0) {
-      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
-      r.pos += 2 + b;
-    } else {
-      r.pos += 2;
-      z = r.readWide(b2);
-    }
-    k += z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : unzigzag(z);
+    k += readCode(r, code);
     out[at + i] = p === 1 ? k : k / p;
   }
 }
@@ -197,26 +183,41 @@ function readDeltasOfDeltas(r: BitReader, out: Float64Array, at: number, count: 
     }
     return;
   }
-  const b = r.readBits(5);
-  const b2 = r.readBits(6);
-  const shift = 32 - b;
+  const code = readCodeWidths(r);
   for (let i = 0; i < count; i++) {
-    const w = r.peek32();
-    let z: number;
-    if ((w & 0x80000000) === 0) {
-      r.pos += 1;
-      z = 0;
-    } else if ((w & 0x40000000) === 0) {
-      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
-      r.pos += 2 + b;
-    } else {
-      r.pos += 2;
-      z = r.readWide(b2);
-    }
-    d += z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : unzigzag(z);
+    d += readCode(r, code);
     k += d;
     out[at + i] = p === 1 ? k : k / p;
   }
+}
+
+/** The widths of a chunk's prefix code: `0` = zero, `10`+b bits = small, `11`+b2 bits = wide. */
+interface CodeWidths {
+  readonly b: number;
+  readonly b2: number;
+  readonly shift: number;
+}
+
+function readCodeWidths(r: BitReader): CodeWidths {
+  const b = r.readBits(5);
+  return { b, b2: r.readBits(6), shift: 32 - b };
+}
+
+/** Reads one prefix-coded, zigzagged integer (small enough for V8 to inline into the loops above). */
+function readCode(r: BitReader, { b, b2, shift }: CodeWidths): number {
+  const w = r.peek32();
+  let z: number;
+  if ((w & 0x80000000) === 0) {
+    r.pos += 1;
+    z = 0;
+  } else if ((w & 0x40000000) === 0) {
+    z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+    r.pos += 2 + b;
+  } else {
+    r.pos += 2;
+    z = r.readWide(b2);
+  }
+  return z < 0x80000000 ? (z >>> 1) ^ -(z & 1) : unzigzag(z);
 }
 
 function ctz32(x: number): number {
