@@ -96,6 +96,12 @@ export class ProtoReader {
     return this.pos + n;
   }
 
+  /** Steps over a length-delimited field that must have that wire type (a message not looked into). */
+  skipMessage(end: number, what: string): void {
+    this.expect(WIRE_LEN, what);
+    this.pos = this.lenEnd(end, what);
+  }
+
   double(end: number): number {
     const pos = this.pos;
     if (end - pos < 8) throw truncated(pos);

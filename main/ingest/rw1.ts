@@ -32,8 +32,7 @@ export function scanV1(r: ProtoReader): RequestCounts {
       scanSeries(r, r.lenEnd(end, 'WriteRequest.timeseries'), counts);
       counts.series++;
     } else if (r.field === REQUEST_METADATA) {
-      r.expect(WIRE_LEN, 'WriteRequest.metadata');
-      r.pos = r.lenEnd(end, 'WriteRequest.metadata');
+      r.skipMessage(end, 'WriteRequest.metadata');
       counts.metadata++;
     } else {
       if (r.field === V2_SYMBOLS || r.field === V2_TIMESERIES) v2Fields++;
@@ -53,8 +52,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
       case SERIES_LABELS:
         // Label messages are only looked into for a new series (V1Labels.labels), where a
         // malformed one rejects that series; a known series' label bytes were valid before.
-        r.expect(WIRE_LEN, 'TimeSeries.labels');
-        r.pos = r.lenEnd(end, 'TimeSeries.labels');
+        r.skipMessage(end, 'TimeSeries.labels');
         break;
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
@@ -62,13 +60,11 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
         counts.samples++;
         break;
       case SERIES_EXEMPLARS:
-        r.expect(WIRE_LEN, 'TimeSeries.exemplars');
-        r.pos = r.lenEnd(end, 'TimeSeries.exemplars');
+        r.skipMessage(end, 'TimeSeries.exemplars');
         counts.exemplars++;
         break;
       case SERIES_HISTOGRAMS:
-        r.expect(WIRE_LEN, 'TimeSeries.histograms');
-        r.pos = r.lenEnd(end, 'TimeSeries.histograms');
+        r.skipMessage(end, 'TimeSeries.histograms');
         counts.histograms++;
         break;
       default:

@@ -97,18 +97,15 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
         counts.samples++;
         break;
       case SERIES_HISTOGRAMS:
-        r.expect(WIRE_LEN, 'TimeSeries.histograms');
-        r.pos = r.lenEnd(end, 'TimeSeries.histograms');
+        r.skipMessage(end, 'TimeSeries.histograms');
         counts.histograms++;
         break;
       case SERIES_EXEMPLARS:
-        r.expect(WIRE_LEN, 'TimeSeries.exemplars');
-        r.pos = r.lenEnd(end, 'TimeSeries.exemplars');
+        r.skipMessage(end, 'TimeSeries.exemplars');
         counts.exemplars++;
         break;
       case SERIES_METADATA:
-        r.expect(WIRE_LEN, 'TimeSeries.metadata');
-        r.pos = r.lenEnd(end, 'TimeSeries.metadata');
+        r.skipMessage(end, 'TimeSeries.metadata');
         counts.metadata++;
         break;
       default:
