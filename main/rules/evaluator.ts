@@ -1,0 +1,239 @@
+// Rule evaluation, as Prometheus's rules package does it: a group's rules run in order at one
+// timestamp, each rule's output is appended (and committed) before the next rule runs, series a
+// rule stopped producing get a staleness marker, and alerting rules keep their inactive → pending
+// → firing state with `for` and `keep_firing_for`, writing the ALERTS and ALERTS_FOR_STATE series.
+// The store is reached only through the Appender and Querier interfaces, so the unit-test runner
+// (a temp store) and a workspace's scheduler (its own store) share this code.
+import type { Labels } from '../../shared/labels';
+import { METRIC_NAME, labelsFromRecord, labelsKey, labelsToRecord } from '../../shared/labels';
+import { instantQuery, type EngineOptions } from '../query/engine';
+import { parseExpr } from '../query/parser';
+import type { Expr } from '../query/ast';
+import { AppendError, STALE_NAN_BITS, type Appender, type Querier } from '../tsdb/types';
+import type { RuleDef, RuleGroupDef } from './rule-file';
+import { expandAlertTemplate } from './template';
+
+export const STALE_NAN = new Float64Array(new BigUint64Array([STALE_NAN_BITS]).buffer)[0]!;
+/** A resolved alert is kept this long so a notifier can still report it as resolved (Prometheus: 15m). */
+export const RESOLVED_RETENTION_MS = 15 * 60_000;
+
+export interface RuleStorage {
+  querier(): Querier;
+  appender(): Appender;
+}
+
+export interface EvaluatorOptions {
+  readonly engine?: EngineOptions;
+  readonly externalLabels?: Readonly<Record<string, string>>;
+  readonly externalURL?: string;
+  /** Used when the group sets no query_offset (default 0). */
+  readonly defaultQueryOffsetMs?: number;
+}
+
+export type AlertState = 'inactive' | 'pending' | 'firing';
+
+export interface ActiveAlert {
+  readonly labels: Labels;
+  annotations: Record<string, string>;
+  state: AlertState;
+  /** ms since the epoch. */
+  activeAt: number;
+  firedAt: number | null;
+  resolvedAt: number | null;
+  keepFiringSince: number | null;
+  value: number;
+}
+
+export interface RuleHealth {
+  health: 'unknown' | 'ok' | 'err';
+  lastError: string | null;
+  /** Evaluation timestamp (ms) of the last run. */
+  lastEvaluation: number | null;
+  lastDurationMs: number;
+}
+
+export class RuleEvalError extends Error {}
+
+interface OutSample {
+  labels: Labels;
+  value: number;
+}
+
+/** One rule's state between evaluations. */
+export class RuleState {
+  readonly expr: Expr;
+  readonly health: RuleHealth = { health: 'unknown', lastError: null, lastEvaluation: null, lastDurationMs: 0 };
+  /** Alerting rules: alerts by label-set key. */
+  readonly active = new Map<string, ActiveAlert>();
+  /** Series written at the previous evaluation (for staleness markers). */
+  previous = new Map<string, Labels>();
+
+  constructor(readonly def: RuleDef) {
+    this.expr = parseExpr(def.expr);
+  }
+
+  alerts(): ActiveAlert[] {
+    return [...this.active.values()].filter((a) => a.state !== 'inactive');
+  }
+}
+
+export class GroupEvaluator {
+  readonly rules: RuleState[];
+
+  constructor(
+    readonly group: RuleGroupDef,
+    private readonly opts: EvaluatorOptions = {},
+  ) {
+    this.rules = group.rules.map((r) => new RuleState(r));
+  }
+
+  get queryOffsetMs(): number {
+    return this.group.queryOffsetMs ?? this.opts.defaultQueryOffsetMs ?? 0;
+  }
+
+  /** Evaluates every rule at `ts` (ms; the query offset is applied here). Errors land in each rule's health. */
+  eval(storage: RuleStorage, ts: number): void {
+    const t = ts - this.queryOffsetMs;
+    for (const rule of this.rules) {
+      const started = performance.now();
+      let out: OutSample[];
+      try {
+        out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+        rule.health.health = 'ok';
+        rule.health.lastError = null;
+      } catch (e) {
+        rule.health.health = 'err';
+        rule.health.lastError = (e as Error).message;
+        rule.health.lastEvaluation = t;
+        rule.health.lastDurationMs = performance.now() - started;
+        continue;
+      }
+      this.write(rule, storage, out, t);
+      rule.health.lastEvaluation = t;
+      rule.health.lastDurationMs = performance.now() - started;
+    }
+  }
+
+  private query(storage: RuleStorage, expr: Expr | string, t: number): OutSample[] {
+    const r = instantQuery(storage.querier(), expr, t, this.opts.engine);
+    if (r.value.type === 'vector') return r.value.samples.map((s) => ({ labels: s.metric, value: s.f }));
+    if (r.value.type === 'scalar') return [{ labels: [], value: r.value.v }];
+    throw new RuleEvalError('rule result is not a vector or scalar');
+  }
+
+  private record(rule: RuleState, storage: RuleStorage, t: number): OutSample[] {
+    const res = this.query(storage, rule.expr, t);
+    const seen = new Set<string>();
+    const out = res.map((s) => {
+      const rec = labelsToRecord(s.labels);
+      rec[METRIC_NAME] = rule.def.name;
+      for (const [k, v] of Object.entries(rule.def.labels)) {
+        if (v === '') delete rec[k];
+        else rec[k] = v;
+      }
+      const labels = labelsFromRecord(rec);
+      const k = labelsKey(labels);
+      if (seen.has(k)) throw new RuleEvalError('vector contains metrics with the same labelset after applying rule labels');
+      seen.add(k);
+      return { labels, value: s.value };
+    });
+    if (this.group.limit > 0 && out.length > this.group.limit) throw new RuleEvalError(`exceeded limit of ${this.group.limit} with ${out.length} series`);
+    return out;
+  }
+
+  private alert(rule: RuleState, storage: RuleStorage, t: number): OutSample[] {
+    const res = this.query(storage, rule.expr, t);
+    const def = rule.def;
+    const env = {
+      query: (q: string) => this.query(storage, q, t).map((s) => ({ labels: labelsToRecord(s.labels), value: s.value })),
+      externalURL: this.opts.externalURL ?? '',
+      timeMs: t,
+    };
+    const current = new Map<string, ActiveAlert>();
+    for (const s of res) {
+      const data = { labels: labelsToRecord(s.labels), externalLabels: { ...this.opts.externalLabels }, externalURL: this.opts.externalURL ?? '', value: s.value };
+      const expand = (text: string) => expandAlertTemplate(text, def.name, data, env);
+      const rec = labelsToRecord(s.labels);
+      delete rec[METRIC_NAME];
+      for (const [k, v] of Object.entries(def.labels)) {
+        const x = expand(v);
+        if (x === '') delete rec[k];
+        else rec[k] = x;
+      }
+      rec.alertname = def.name;
+      const annotations: Record<string, string> = {};
+      for (const [k, v] of Object.entries(def.annotations)) annotations[k] = expand(v);
+      const labels = labelsFromRecord(rec);
+      const k = labelsKey(labels);
+      if (current.has(k)) throw new RuleEvalError('vector contains metrics with the same labelset after applying alert labels');
+      current.set(k, { labels, annotations, state: 'pending', activeAt: t, firedAt: null, resolvedAt: null, keepFiringSince: null, value: s.value });
+    }
+    for (const [k, a] of current) {
+      const prev = rule.active.get(k);
+      if (prev && prev.state !== 'inactive') {
+        prev.value = a.value;
+        prev.annotations = a.annotations;
+        continue;
+      }
+      rule.active.set(k, a);
+    }
+    const out: OutSample[] = [];
+    let activeCount = 0;
+    for (const [k, a] of [...rule.active]) {
+      if (!current.has(k)) {
+        let keepFiring = false;
+        if (a.state === 'firing' && def.keepFiringForMs > 0) {
+          a.keepFiringSince ??= t;
+          keepFiring = t - a.keepFiringSince < def.keepFiringForMs;
+        }
+        if (a.state === 'pending' || (a.resolvedAt !== null && t - a.resolvedAt > RESOLVED_RETENTION_MS)) rule.active.delete(k);
+        if (a.state !== 'inactive' && !keepFiring) {
+          a.state = 'inactive';
+          a.resolvedAt = t;
+        }
+        if (!keepFiring) continue;
+      } else {
+        a.keepFiringSince = null;
+      }
+      activeCount++;
+      if (a.state === 'pending' && t - a.activeAt >= def.forMs) {
+        a.state = 'firing';
+        a.firedAt = t;
+      }
+      out.push({ labels: withName(a.labels, 'ALERTS', { alertstate: a.state }), value: 1 });
+      out.push({ labels: withName(a.labels, 'ALERTS_FOR_STATE'), value: Math.floor(a.activeAt / 1000) });
+    }
+    if (this.group.limit > 0 && activeCount > this.group.limit) {
+      rule.active.clear();
+      throw new RuleEvalError(`exceeded limit of ${this.group.limit} with ${activeCount} alerts`);
+    }
+    return out;
+  }
+
+  /** Appends a rule's output and staleness markers for the series it no longer produces; one commit. */
+  private write(rule: RuleState, storage: RuleStorage, out: OutSample[], t: number): void {
+    const app = storage.appender();
+    const now = new Map<string, Labels>();
+    for (const s of out) {
+      const k = labelsKey(s.labels);
+      now.set(k, s.labels);
+      tryAppend(app, s.labels, t, s.value);
+    }
+    for (const [k, labels] of rule.previous) if (!now.has(k)) tryAppend(app, labels, t, STALE_NAN);
+    app.commit();
+    rule.previous = now;
+  }
+}
+
+/** Out-of-order and duplicate samples are dropped, as Prometheus drops them (counted, not fatal). */
+function tryAppend(app: Appender, labels: Labels, t: number, v: number): void {
+  try {
+    app.append(0, labels, t, v);
+  } catch (e) {
+    if (!(e instanceof AppendError)) throw e;
+  }
+}
+
+function withName(labels: Labels, name: string, extra: Record<string, string> = {}): Labels {
+  return labelsFromRecord({ ...labelsToRecord(labels), ...extra, [METRIC_NAME]: name });
+}
