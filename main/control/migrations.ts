@@ -59,6 +59,23 @@ export const migrations: readonly Migration[] = [
       db.exec(`CREATE TABLE limits (workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id), overrides TEXT NOT NULL) STRICT;`);
     },
   },
+  {
+    version: 4,
+    name: 'rule-groups namespaces (name and rule file sealed with the workspace data key)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE rule_namespaces (
+          id TEXT PRIMARY KEY,
+          workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+          generation INTEGER NOT NULL,
+          sealed BLOB NOT NULL,
+          created_at TEXT NOT NULL,
+          modified_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX rule_namespaces_by_workspace ON rule_namespaces (workspace_id);
+      `);
+    },
+  },
 ];
 
 /**

@@ -7,6 +7,7 @@ import type { ActivityLog } from '../audit/activity-log';
 import type { WorkspaceSettings } from '../retention/workspace-settings';
 import type { IngestRuleStore } from '../discovery/rules-store';
 import type { DiscoveryIndex } from '../discovery/scan';
+import type { RuleNamespaceStore } from '../rules/namespace-store';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -55,6 +56,8 @@ export interface Appliance {
   readonly ingestRules: IngestRuleStore;
   /** Sensitive-data findings: full scans plus the series ingestion creates. */
   readonly discovery: DiscoveryIndex;
+  /** Per-workspace rule-groups namespaces (Prometheus rule files), sealed. */
+  readonly ruleNamespaces: RuleNamespaceStore;
   /** Closes a workspace's open store (if open); the next store() reopens it with current settings and keys. */
   closeStore(workspaceId: string): void;
   /**

@@ -17,6 +17,7 @@ import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
 import type { Cipher } from '../crypto/types';
 import { WorkspaceSettings } from '../retention/workspace-settings';
 import { IngestRuleStore } from '../discovery/rules-store';
+import { RuleNamespaceStore } from '../rules/namespace-store';
 import { DiscoveryIndex } from '../discovery/scan';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
@@ -47,6 +48,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   });
   const settings = new WorkspaceSettings(control.db);
   const ingestRules = new IngestRuleStore(control.db, (id) => control.dataKeys(id));
+  const ruleNamespaces = new RuleNamespaceStore(control.db, (id) => control.dataKeys(id));
   const discovery = new DiscoveryIndex();
   let slots: MasterKeySlots;
   let activityLog: ActivityLog;
@@ -91,6 +93,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     tlsKeys,
     settings,
     ingestRules,
+    ruleNamespaces,
     discovery,
     closeStore,
     rotateMasterKey({ newKeyFile, actor = 'local', onProgress } = {}) {

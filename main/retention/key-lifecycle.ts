@@ -44,6 +44,7 @@ export function rotateDataKey(appliance: Appliance, workspaceId: string, opts: {
     throw e;
   }
   appliance.ingestRules.reseal(workspaceId); // its ingest rules move to the new key too
+  appliance.ruleNamespaces.reseal(workspaceId); // and its rule-groups namespaces
   appliance.settings.finishRotation(workspaceId, generation);
   appliance.activity.append({ action: 'key.rotate_data', outcome: 'ok', actor, workspaceId, detail: `data key generation ${generation}; ${rows} rows re-sealed${pending ? ' (resumed)' : ''}` });
   return { workspaceId, generation, resumed: !!pending, rowsResealed: rows };

@@ -15,6 +15,7 @@ import { seriesDelete } from './series-delete';
 import { retentionCommands } from './retention';
 import { keyRotateData } from './rotate-data';
 import { scanCommands } from './scan';
+import { ruleGroupsCommands } from './rule-groups';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -32,4 +33,5 @@ export const commands: Command[] = [
   ...retentionCommands,
   keyRotateData,
   ...scanCommands,
+  ...ruleGroupsCommands,
 ];
