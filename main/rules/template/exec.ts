@@ -83,7 +83,7 @@ export function execute(t: ParsedTemplate, data: unknown, funcs: ReadonlyMap<str
       if (f in recv.fields) return recv.fields[f];
       return fail(cmd, `can't evaluate field ${f} in type ${recv.typeName}`);
     }
-    if (recv === null || recv === undefined) return fail(cmd, `nil pointer evaluating interface {}.${f}`);
+    if (recv === null || recv === undefined) return undefined; // Go: a missing value, printed <no value>
     if (Array.isArray(recv)) return fail(cmd, `can't evaluate field ${f} in type ${recv.length && recv[0] instanceof GoStruct ? `template.queryResult` : '[]interface {}'}`);
     return fail(cmd, `can't evaluate field ${f} in type ${typeName(recv)}`);
   };

@@ -45,7 +45,18 @@ export function formatGoE(v: number, prec = 6): string {
 /** Go %f with a precision (default 6). */
 export function formatGoF(v: number, prec = 6): string {
   if (!Number.isFinite(v)) return formatGoG(v);
-  if (Math.abs(v) < 1e21) return (Object.is(v, -0) ? '-' : '') + v.toFixed(prec);
+  if (Math.abs(v) < 1e21) {
+    // Go rounds an exact tie to even; toFixed rounds it up (away from zero).
+    const scaled = Math.abs(v) * 10 ** prec;
+    if (scaled % 1 === 0.5 && scaled < 2 ** 52) {
+      const down = Math.floor(scaled);
+      const n = down % 2 === 0 ? down : down + 1;
+      const digits = String(n).padStart(prec + 1, '0');
+      const body = prec > 0 ? `${digits.slice(0, -prec)}.${digits.slice(-prec)}` : digits;
+      return (v < 0 || Object.is(v, -0) ? '-' : '') + body;
+    }
+    return (Object.is(v, -0) ? '-' : '') + v.toFixed(prec);
+  }
   const s = BigInt(Math.round(v)).toString();
   return prec > 0 ? `${s}.${'0'.repeat(prec)}` : s;
 }
