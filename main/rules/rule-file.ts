@@ -98,8 +98,8 @@ class Checker {
     }
     const doc = parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: true, merge: true, prettyErrors: false, strict: true });
     for (const e of doc.errors) {
-      const p = e.linePos?.[0];
-      this.problems.push({ message: `invalid YAML: ${e.message.split('\n')[0]}`, ...(p ? { line: p.line, column: p.col } : {}) });
+      const p = e.linePos?.[0] ?? this.lines.linePos(e.pos[0]);
+      this.problems.push({ message: `invalid YAML: ${e.message.split('\n')[0]}`, line: p.line, column: p.col });
     }
     if (doc.errors.length) return null;
     const root = doc.contents as YamlNode | null;
