@@ -53,7 +53,7 @@ describe('template expansion', () => {
   });
 
   it('errors from functions carry the place and the function', () => {
-    expect(() => expandTemplate('{{ humanize "one" }}')).toThrow('error calling humanize: strconv.ParseFloat: parsing "one": invalid syntax');
+    expect(() => expandTemplate('{{ humanize "one" }}', undefined)).toThrow('error calling humanize: strconv.ParseFloat: parsing "one": invalid syntax');
     expect(() => expandTemplate('{{ query "missing" | first }}', undefined, { query: () => [] })).toThrow('first() called on vector with no elements');
   });
 
