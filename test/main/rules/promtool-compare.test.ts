@@ -38,7 +38,7 @@ describe.skipIf(!hasPromtool)('rule files: our validator vs promtool check rules
       for (const p of e.problems) expect(p.line ?? p.group ?? p.field, JSON.stringify(p)).toBeDefined();
     }
     expect(ours, 'our verdict').toBe(want);
-  });
+  }, 60_000);
 
   it(`covers both verdicts (${checkFiles.length} files)`, () => {
     expect(checkFiles.filter((f) => f.startsWith('good')).length).toBeGreaterThanOrEqual(8);
@@ -53,7 +53,7 @@ describe.skipIf(!hasPromtool)('rule unit tests: our runner vs promtool test rule
     const r = runRuleTestFile(join(unitDir, f));
     expect(r.passed, r.errors.join('\n')).toBe(want);
     if (!want) expect(r.errors.length).toBeGreaterThan(0);
-  });
+  }, 60_000); // a bound for a shared, busy machine (two processes per file), not a speed target
 });
 
 describe('rule problems name group, rule and field', () => {
