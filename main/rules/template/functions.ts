@@ -1,5 +1,6 @@
 // The functions a Prometheus rule template can call: Go's text/template builtins plus Prometheus's
 // own (template/template.go), with the same outputs as Prometheus for the same inputs.
+import { isIP } from 'node:net';
 import { assertLinearEnough, toJsRegex } from '../../query/regex';
 import { GoStruct, goString, truth, type TemplateFunc } from './exec';
 import { formatGoG, goSprintf } from './go-format';
@@ -295,6 +296,14 @@ export function templateFunctions(env: TemplateEnv): Map<string, TemplateFunc> {
   f.set('externalURL', () => env.externalURL ?? '');
   f.set('parseDuration', (a) => promDurationSeconds(String(a[0])));
   f.set('stripPort', (a) => stripPort(String(a[0])));
+  f.set('stripDomain', (a) => {
+    const hostPort = String(a[0]);
+    const m = /^\[([^\]]*)\]:(\d*)$/.exec(hostPort) ?? /^([^:[\]]*):(\d*)$/.exec(hostPort);
+    const host = m ? m[1]! : hostPort;
+    if (isIP(host)) return hostPort;
+    const short = host.split('.')[0]!;
+    return m ? `${short.includes(':') ? `[${short}]` : short}:${m[2]}` : short;
+  });
   return f;
 }
 
