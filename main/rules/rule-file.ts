@@ -162,7 +162,8 @@ class Checker {
       this.add(`expected a group mapping, got ${kindOf(node)}`, {}, undefined, node);
       return null;
     }
-    const pre = this.fields(node, GROUP_FIELDS, {}, 'rulefmt.RuleGroup');
+    const nameNode = node.get('name', true) as YamlNode | undefined;
+    const pre = this.fields(node, GROUP_FIELDS, isScalar(nameNode) ? { group: scalarText(nameNode) } : {}, 'rulefmt.RuleGroup');
     const name = this.str(pre.get('name'), {}, 'name');
     const where: Where = { group: name };
     if (name === '') this.add('group name must not be empty', where, 'name', node);
@@ -213,7 +214,8 @@ class Checker {
       this.add(`expected a rule mapping, got ${kindOf(node)}`, base, undefined, node);
       return null;
     }
-    const f = this.fields(node, RULE_FIELDS, base, 'rulefmt.RuleNode');
+    const named = (['alert', 'record'] as const).map((k) => node.get(k, true) as YamlNode | undefined).find((n) => isScalar(n) && scalarText(n) !== '');
+    const f = this.fields(node, RULE_FIELDS, named ? { ...base, ruleName: scalarText(named) } : base, 'rulefmt.RuleNode');
     const record = this.str(f.get('record'), base, 'record');
     const alert = this.str(f.get('alert'), base, 'alert');
     const where: Where = { ...base, ruleName: alert || record };
