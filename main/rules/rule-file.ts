@@ -3,7 +3,7 @@
 // names, record names, label names, `for`/`keep_firing_for`/annotations only on alerts, PromQL
 // that parses, templates that parse). Every problem names its group, rule (1-based index and
 // name), field and YAML line, and all problems of a file are reported at once.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from '../query/durations';
 import { parseExpr } from '../query/parser';
 import { checkAlertTemplate, TemplateParseError } from './template';
@@ -77,6 +77,7 @@ interface Where {
 class Checker {
   readonly problems: RuleProblem[] = [];
   private readonly lines = new LineCounter();
+  private doc: Document | null = null;
 
   constructor(private readonly text: string) {}
 
@@ -102,6 +103,7 @@ class Checker {
       this.problems.push({ message: `invalid YAML: ${e.message.split('\n')[0]}`, line: p.line, column: p.col });
     }
     if (doc.errors.length) return null;
+    this.doc = doc;
     const root = doc.contents as YamlNode | null;
     if (root === null || (isScalar(root) && root.value === null)) return { groups: [] };
     if (!isMap(root)) {
@@ -109,7 +111,7 @@ class Checker {
       return null;
     }
     const fields = this.fields(root, ['groups'], {}, 'rulefmt.RuleGroups');
-    const groupsNode = fields.get('groups');
+    const groupsNode = this.deref(fields.get('groups'));
     const groups: RuleGroupDef[] = [];
     if (groupsNode && !isNull(groupsNode)) {
       if (!isSeq(groupsNode)) this.add(`expected a list of groups, got ${kindOf(groupsNode)}`, {}, 'groups', groupsNode);
@@ -124,21 +126,46 @@ class Checker {
     return this.problems.length ? null : { groups };
   }
 
+  /** The node an alias points to (anchors are plain YAML; Go's yaml resolves them too). */
+  deref(n: YamlNode | null | undefined): YamlNode | null {
+    for (let i = 0; n && isAlias(n) && i < 100; i++) n = n.resolve(this.doc!) as YamlNode | undefined;
+    return n ?? null;
+  }
+
+  /** A mapping's pairs with `<<` merge keys expanded (explicit keys win) and aliases resolved. */
+  pairs(m: YAMLMap, depth = 0): { key: YamlNode; keyText: string | null; value: YamlNode | null }[] {
+    const out: { key: YamlNode; keyText: string | null; value: YamlNode | null }[] = [];
+    const merged: typeof out = [];
+    for (const p of m.items as Pair<YamlNode, YamlNode | null>[]) {
+      const key = this.deref(p.key)!;
+      const keyText = isScalar(key) ? scalarText(key) : null;
+      const value = this.deref(p.value);
+      if (keyText === '<<' && depth < 10) {
+        const sources = value && isSeq(value) ? (value.items as YamlNode[]).map((x) => this.deref(x)) : [value];
+        for (const src of sources) if (src && isMap(src)) merged.push(...this.pairs(src, depth + 1));
+        continue;
+      }
+      out.push({ key, keyText, value });
+    }
+    for (const mp of merged) if (!out.some((o) => o.keyText === mp.keyText)) out.push(mp);
+    return out;
+  }
+
   /** The mapping's values by key; unknown and non-string keys are problems (Go's KnownFields). */
   private fields(m: YAMLMap, known: string[], where: Where, typeName: string): Map<string, YamlNode | null> {
     const out = new Map<string, YamlNode | null>();
-    for (const p of m.items as Pair<YamlNode, YamlNode | null>[]) {
-      const key = isScalar(p.key) ? String(p.key.value) : null;
-      if (key === null || !known.includes(key)) {
-        this.add(`field ${key ?? kindOf(p.key)} not found in type ${typeName}`, where, key ?? undefined, p.key);
+    for (const p of this.pairs(m)) {
+      if (p.keyText === null || !known.includes(p.keyText)) {
+        this.add(`field ${p.keyText ?? kindOf(p.key)} not found in type ${typeName}`, where, p.keyText ?? undefined, p.key);
         continue;
       }
-      out.set(key, p.value ?? null);
+      out.set(p.keyText, p.value);
     }
     return out;
   }
 
   private str(node: YamlNode | null | undefined, where: Where, field: string): string {
+    node = this.deref(node);
     if (!node || isNull(node)) return '';
     if (isScalar(node)) return scalarText(node);
     this.add(`expected a string, got ${kindOf(node)}`, where, field, node);
@@ -146,6 +173,7 @@ class Checker {
   }
 
   private duration(node: YamlNode | null | undefined, where: Where, field: string): number {
+    node = this.deref(node);
     if (!node || isNull(node)) return 0;
     if (!isScalar(node)) {
       this.add(`expected a duration, got ${kindOf(node)}`, where, field, node);
@@ -157,7 +185,8 @@ class Checker {
     return ms ?? 0;
   }
 
-  private group(node: YamlNode, seen: Set<string>): RuleGroupDef | null {
+  private group(raw: YamlNode, seen: Set<string>): RuleGroupDef | null {
+    const node = this.deref(raw) ?? raw;
     if (!isMap(node)) {
       this.add(`expected a group mapping, got ${kindOf(node)}`, {}, undefined, node);
       return null;
@@ -170,17 +199,17 @@ class Checker {
     else if (seen.has(name)) this.add(`group name ${JSON.stringify(name)} is repeated in the same file`, where, 'name', pre.get('name') ?? node);
     seen.add(name);
     const intervalMs = this.duration(pre.get('interval'), where, 'interval');
-    const queryOffsetNode = pre.get('query_offset');
+    const queryOffsetNode = this.deref(pre.get('query_offset'));
     const queryOffsetMs = queryOffsetNode && !isNull(queryOffsetNode) ? this.duration(queryOffsetNode, where, 'query_offset') : null;
     let limit = 0;
-    const limitNode = pre.get('limit');
+    const limitNode = this.deref(pre.get('limit'));
     if (limitNode && !isNull(limitNode)) {
       const v = isScalar(limitNode) ? limitNode.value : undefined;
       if (typeof v === 'number' && Number.isSafeInteger(v) && !scalarText(limitNode as never).includes('.')) limit = v;
       else this.add(`expected an integer, got ${isScalar(limitNode) ? JSON.stringify(scalarText(limitNode)) : kindOf(limitNode)}`, where, 'limit', limitNode);
     }
     const rules: RuleDef[] = [];
-    const rulesNode = pre.get('rules');
+    const rulesNode = this.deref(pre.get('rules'));
     if (rulesNode && !isNull(rulesNode)) {
       if (!isSeq(rulesNode)) this.add(`expected a list of rules, got ${kindOf(rulesNode)}`, where, 'rules', rulesNode);
       else (rulesNode.items as YamlNode[]).forEach((r, i) => {
@@ -193,22 +222,24 @@ class Checker {
 
   private stringMap(node: YamlNode | null | undefined, where: Where, field: string): Record<string, string> {
     const out: Record<string, string> = {};
+    node = this.deref(node);
     if (!node || isNull(node)) return out;
     if (!isMap(node)) {
       this.add(`expected a mapping of strings, got ${kindOf(node)}`, where, field, node);
       return out;
     }
-    for (const p of node.items as Pair<YamlNode, YamlNode | null>[]) {
-      if (!isScalar(p.key)) {
+    for (const p of this.pairs(node)) {
+      if (p.keyText === null) {
         this.add(`expected a string key, got ${kindOf(p.key)}`, where, field, p.key);
         continue;
       }
-      out[scalarText(p.key)] = this.str(p.value, where, `${field}.${scalarText(p.key)}`);
+      out[p.keyText] = this.str(p.value, where, `${field}.${p.keyText}`);
     }
     return out;
   }
 
-  private rule(node: YamlNode, group: string, index: number): RuleDef | null {
+  private rule(raw: YamlNode, group: string, index: number): RuleDef | null {
+    const node = this.deref(raw) ?? raw;
     const base: Where = { group, rule: index };
     if (!isMap(node)) {
       this.add(`expected a rule mapping, got ${kindOf(node)}`, base, undefined, node);

@@ -57,9 +57,14 @@ interface Vars {
 
 /** Template output is bounded so a range over a huge query result cannot exhaust memory. */
 const MAX_OUTPUT = 1 << 20;
+const MAX_DEPTH = 1000;
+/** Bounds the work of templates that fan out ({{template}} several times per level). */
+const MAX_CALLS = 100_000;
 
 export function execute(t: ParsedTemplate, data: unknown, funcs: ReadonlyMap<string, TemplateFunc>, name: string): string {
   let out = '';
+  let depth = 0;
+  let calls = 0;
   const write = (s: string) => {
     out += s;
     if (out.length > MAX_OUTPUT) throw new TemplateExecError(`template output exceeds ${MAX_OUTPUT} bytes`);
@@ -166,7 +171,6 @@ export function execute(t: ParsedTemplate, data: unknown, funcs: ReadonlyMap<str
           const items: [unknown, unknown][] =
             v instanceof Map ? [...v.keys()].sort().map((k) => [k, v.get(k)])
             : Array.isArray(v) ? v.map((x, i) => [BigInt(i), x])
-            : typeof v === 'bigint' ? Array.from({ length: Number(v > 0n ? v : 0n) }, (_, i) => [BigInt(i), BigInt(i)])
             : v === null || v === undefined ? []
             : fail(null, `range can't iterate over ${goString(v)}`);
           if (items.length === 0) {
@@ -194,8 +198,12 @@ export function execute(t: ParsedTemplate, data: unknown, funcs: ReadonlyMap<str
         case 'template': {
           const body = t.defines.get(n.name);
           if (!body) fail(null, `no such template "${n.name}"`);
+          // Go stops runaway recursion at a depth of 100,000; ours is lower, as JavaScript's stack is.
+          if (++depth > MAX_DEPTH) fail(null, `exceeded maximum template depth (${MAX_DEPTH})`);
+          if (++calls > MAX_CALLS) fail(null, `exceeded ${MAX_CALLS} template calls`);
           const d = n.pipe ? pipeline(n.pipe, dot, vars) : null;
           walk(body!, d, { names: ['$'], values: [d] });
+          depth--;
           break;
         }
       }

@@ -61,6 +61,12 @@ describe('template expansion', () => {
     expect(() => expandTemplate('{{ query "missing" | first }}', undefined, { query: () => [] })).toThrow('first() called on vector with no elements');
   });
 
+  it('runaway templates stop with an error, not a crash', () => {
+    expect(() => expandTemplate('{{define "x"}}{{template "x"}}{{end}}{{template "x"}}', undefined)).toThrow('exceeded maximum template depth');
+    expect(() => expandTemplate('{{ range 5 }}x{{ end }}', undefined)).toThrow("range can't iterate over 5");
+    expect(() => expandTemplate('{{define "x"}}{{template "x" .}}{{template "x" .}}{{.}}{{end}}{{template "x" "y"}}', undefined)).toThrow();
+  });
+
   it('query, first, value, label and sortByLabel over a query result', () => {
     const query = () => [
       { labels: { __name__: 'metric', instance: 'b' }, value: 21 },
