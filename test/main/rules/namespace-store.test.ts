@@ -61,6 +61,16 @@ describe('rule-groups namespaces', () => {
     }
   });
 
+  it('a data-key rotation: old seals still open, reseal moves them to the new generation', () => {
+    store.put(ws, 'n', RULES);
+    const gen = t.control.keys.rotate(ws, 'now');
+    expect(store.describe(ws, 'n').data).toBe(RULES);
+    store.reseal(ws);
+    const rows = t.control.db.prepare('SELECT generation FROM rule_namespaces').all() as { generation: number }[];
+    expect(rows).toEqual([{ generation: gen }]);
+    expect(store.describe(ws, 'n').data).toBe(RULES);
+  });
+
   it('deleting the workspace removes its namespaces', () => {
     store.put(ws, 'n', RULES);
     t.control.deleteWorkspace(ws);
