@@ -3,7 +3,7 @@
 // names, record names, label names, `for`/`keep_firing_for`/annotations only on alerts, PromQL
 // that parses, templates that parse). Every problem names its group, rule (1-based index and
 // name), field and YAML line, and all problems of a file are reported at once.
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration } from '../query/durations';
 import { parseExpr } from '../query/parser';
 import { checkAlertTemplate, TemplateParseError } from './template';
@@ -97,7 +97,10 @@ class Checker {
       this.add(`the rule file is larger than ${MAX_RULE_FILE_BYTES} bytes`, {});
       return null;
     }
-    const doc = parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: true, merge: true, prettyErrors: false, strict: true });
+    // Like promtool, only the first YAML document of the file counts.
+    const docs = parseAllDocuments(this.text, { lineCounter: this.lines, uniqueKeys: true, merge: true, prettyErrors: false, strict: true });
+    const doc = Array.isArray(docs) ? docs[0] : docs;
+    if (!doc) return { groups: [] };
     for (const e of doc.errors) {
       const p = e.linePos?.[0] ?? this.lines.linePos(e.pos[0]);
       this.problems.push({ message: `invalid YAML: ${e.message.split('\n')[0]}`, line: p.line, column: p.col });
@@ -205,7 +208,8 @@ class Checker {
     const limitNode = this.deref(pre.get('limit'));
     if (limitNode && !isNull(limitNode)) {
       const v = isScalar(limitNode) ? limitNode.value : undefined;
-      if (typeof v === 'number' && Number.isSafeInteger(v) && !scalarText(limitNode as never).includes('.')) limit = v;
+      // Go's yaml.v3 puts a float into an int field truncated, as promtool accepts `limit: 1.5`.
+      if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER) limit = Math.trunc(v);
       else this.add(`expected an integer, got ${isScalar(limitNode) ? JSON.stringify(scalarText(limitNode)) : kindOf(limitNode)}`, where, 'limit', limitNode);
     }
     const rules: RuleDef[] = [];
