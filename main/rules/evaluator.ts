@@ -96,19 +96,16 @@ export class GroupEvaluator {
     const t = ts - this.queryOffsetMs;
     for (const rule of this.rules) {
       const started = performance.now();
-      let out: OutSample[];
       try {
-        out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+        const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+        // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
+        this.write(rule, storage, out, t);
         rule.health.health = 'ok';
         rule.health.lastError = null;
       } catch (e) {
         rule.health.health = 'err';
         rule.health.lastError = (e as Error).message;
-        rule.health.lastEvaluation = t;
-        rule.health.lastDurationMs = performance.now() - started;
-        continue;
       }
-      this.write(rule, storage, out, t);
       rule.health.lastEvaluation = t;
       rule.health.lastDurationMs = performance.now() - started;
     }
