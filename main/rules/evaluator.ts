@@ -211,13 +211,18 @@ export class GroupEvaluator {
   private write(rule: RuleState, storage: RuleStorage, out: OutSample[], t: number): void {
     const app = storage.appender();
     const now = new Map<string, Labels>();
-    for (const s of out) {
-      const k = labelsKey(s.labels);
-      now.set(k, s.labels);
-      tryAppend(app, s.labels, t, s.value);
+    try {
+      for (const s of out) {
+        const k = labelsKey(s.labels);
+        now.set(k, s.labels);
+        tryAppend(app, s.labels, t, s.value);
+      }
+      for (const [k, labels] of rule.previous) if (!now.has(k)) tryAppend(app, labels, t, STALE_NAN);
+      app.commit();
+    } catch (e) {
+      app.rollback();
+      throw e;
     }
-    for (const [k, labels] of rule.previous) if (!now.has(k)) tryAppend(app, labels, t, STALE_NAN);
-    app.commit();
     rule.previous = now;
   }
 }
