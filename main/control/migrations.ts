@@ -76,6 +76,21 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: 'alert manager definitions (sealed with the workspace data key: URLs and credentials)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE alert_managers (
+          workspace_id TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+          generation INTEGER NOT NULL,
+          sealed BLOB NOT NULL,
+          created_at TEXT NOT NULL,
+          modified_at TEXT NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /**
