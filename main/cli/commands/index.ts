@@ -16,6 +16,7 @@ import { retentionCommands } from './retention';
 import { keyRotateData } from './rotate-data';
 import { scanCommands } from './scan';
 import { ruleGroupsCommands } from './rule-groups';
+import { alertManagerCommands } from './alert-manager';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -34,4 +35,5 @@ export const commands: Command[] = [
   keyRotateData,
   ...scanCommands,
   ...ruleGroupsCommands,
+  ...alertManagerCommands,
 ];
