@@ -5,7 +5,8 @@
 // that is down gets retries and then everything once it starts. A local TLS server stands in
 // for a webhook receiver and for counting batches.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +191,24 @@ describe('notifier queue, batches and webhook receivers (local TLS server)', () 
       expect(n.status()[0]!.lastError).toMatch(/HTTP 400/);
     } finally {
       await srv.close();
+    }
+  });
+
+  it('a target that never answers times out and is retried', async () => {
+    let requests = 0;
+    const server = createServer({ cert: readFileSync(pki.certFile), key: readFileSync(pki.keyFile) }, () => void requests++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const n = notifier(`alertmanagers:\n  - url: https://127.0.0.1:${(server.address() as { port: number }).port}\n    timeout: 200ms\n${ca(pki.caPem)}`);
+      n.send([alert('Slow')]);
+      await until(() => n.status()[0]!.failed >= 2, 5000, 'two timed-out attempts');
+      expect(n.status()[0]).toMatchObject({ sent: 0, queued: 1 });
+      expect(n.status()[0]!.lastError).toMatch(/no answer within 200 ms/);
+      expect(requests).toBeGreaterThanOrEqual(2);
+      n.stop();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
