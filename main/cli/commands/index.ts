@@ -15,12 +15,14 @@ import { seriesDelete } from './series-delete';
 import { retentionCommands } from './retention';
 import { keyRotateData } from './rotate-data';
 import { scanCommands } from './scan';
+import { status } from './status';
 
 export const commands: Command[] = [
   ...workspaceCommands,
   ...tokenCommands,
   ...keyCommands,
   serve,
+  status,
   ...consoleCommands,
   caExport,
   certIssue,
