@@ -9,20 +9,20 @@ export const DEFAULT_PORT = 9443;
 
 export const status: Command = {
   path: ['status'],
-  summary: 'Show whether `ampule serve` runs on the data directory, with its URL and web console.',
+  summary: 'Show whether `ampule serve` (or the desktop app) runs on the data directory, with its URL and web console.',
   usage: '[--json]',
   options: { ...JSON_OPTION },
   async run(args, ctx) {
     const url = ctx.server?.url() ?? null;
     if (!ctx.inServer) {
-      reply(args, ctx, { running: false, dataDir: ctx.dataDir }, `No ampule serve runs on ${ctx.dataDir}; start one with \`ampule serve\`.`);
+      reply(args, ctx, { running: false, dataDir: ctx.dataDir }, `No ampule serve (or desktop app) runs on ${ctx.dataDir}; start one with \`ampule serve\`.`);
       return 0;
     }
     reply(
       args,
       ctx,
       { running: true, dataDir: ctx.dataDir, url, consoleUrl: url && `${url}/console/` },
-      `ampule serve runs on ${ctx.dataDir}: ${url ? `${url} (web console ${url}/console/)` : 'starting, not listening yet'}`,
+      `Ampule runs on ${ctx.dataDir}: ${url ? `${url} (web console ${url}/console/)` : 'without an HTTPS listener'}`,
     );
     return 0;
   },

@@ -104,7 +104,7 @@ describe.skipIf(noKeychainReason || process.platform === 'win32')(`every command
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/keychain/i);
     const status = await cli(['status']);
-    expect(status.stdout).toBe(`No ampule serve runs on ${dataDir}; start one with \`ampule serve\`.\n`);
+    expect(status.stdout).toBe(`No ampule serve (or desktop app) runs on ${dataDir}; start one with \`ampule serve\`.\n`);
     const pw = await cli(['console', 'set-password', '--password-file', 'pw']);
     expect(pw.stdout).toContain('Sign in at https://localhost:9443/console/ once `ampule serve` runs');
     expect(existsSync(join(dataDir, 'admin.sock'))).toBe(false);
