@@ -11,7 +11,7 @@ import { KeyStoreError } from '../crypto/types';
 import { ControlError } from '../control/types';
 import { defaultDataDir } from '../core/data-dir';
 import type { Appliance } from '../core/appliance';
-import { forwardToRunningServer } from '../admin/client';
+import { adminChannelAnswers, forwardToRunningServer } from '../admin/client';
 import { checkDataDir } from './data-dir-check';
 import { explainSystemError } from './system-errors';
 
@@ -90,7 +90,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       out(`Usage: ampule ${cmd.path.join(' ')} ${cmd.usage}\n  ${cmd.summary}\n  ${GLOBAL_USAGE}`);
       return 0;
     }
-    dataDir = dataDirOf(parsed.values, env);
+    dataDir = io.appliance ? io.appliance.dataDir : dataDirOf(parsed.values, env);
     if (cmd.forwardToServer !== false && !io.appliance && forwarder) {
       const forwarded = await forwarder(argv, dataDir);
       if (forwarded) {
@@ -112,6 +112,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
         if (io.appliance) return io.appliance;
         if (!opened) {
           checkDataDir(dataDir, request.create === true);
+          // Two processes must never hold the same stores (a command that stays here: serve).
+          if (await adminChannelAnswers(dataDir)) throw new CliError(`Ampule already runs on ${resolve(dataDir)} (ampule serve or the desktop app) and holds its stores; stop it first (\`ampule status\` shows it)`);
           const { openAppliance } = await import('../core/open-appliance');
           const masterKeyFile = parsed.values['master-key-file'] as string | undefined;
           opened = await openAppliance({ dataDir, ...(masterKeyFile ? { masterKeyFile } : {}) });

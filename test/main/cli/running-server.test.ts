@@ -98,6 +98,12 @@ describe.skipIf(noKeychainReason || process.platform === 'win32')(`every command
     expect(r.stdout).not.toContain('<port>');
   });
 
+  it('a second serve on the same data directory is refused before it opens anything', async () => {
+    const r = await cli(['serve', '--port', '0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`ampule serve: Ampule already runs on ${dataDir} (ampule serve or the desktop app) and holds its stores; stop it first (\`ampule status\` shows it)`);
+  });
+
   it('with the server stopped, the same reads run here and need the keychain (so they were forwarded)', async () => {
     expect(await serve.stop()).toBe(0);
     const r = await cli(['workspace', 'list']);
