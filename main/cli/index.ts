@@ -111,7 +111,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       async appliance(request = {}) {
         if (io.appliance) return io.appliance;
         if (!opened) {
-          checkDataDir(dataDir, request.create === true);
+          checkDataDir(dataDir, request.create === true ? 'new' : 'store');
           // Two processes must never hold the same stores (a command that stays here: serve).
           if (await adminChannelAnswers(dataDir)) throw new CliError(`Ampule already runs on ${resolve(dataDir)} (ampule serve or the desktop app) and holds its stores; stop it first (\`ampule status\` shows it)`);
           const { openAppliance } = await import('../core/open-appliance');

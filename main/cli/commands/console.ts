@@ -1,5 +1,6 @@
 // `ampule console …`: the web console's admin credentials. The password comes from
 // --password-file, AMPULE_CONSOLE_PASSWORD, piped stdin or a terminal prompt — never an argument.
+import { mkdirSync } from 'node:fs';
 import { UsageError, type CliContext, type Command, type ParsedArgs } from '../command';
 import { base32Encode } from '../../console/totp';
 import { consoleStatus, credentialsPath, disableMfa, enableMfa, PASSWORD_MIN, setPassword } from '../../console/credentials';
@@ -31,7 +32,8 @@ const setPasswordCommand: Command = {
   forwardToServer: false,
   async run(args, ctx) {
     const dataDir = ctx.dataDir;
-    checkDataDir(dataDir, false);
+    checkDataDir(dataDir, 'new'); // the password may be set before the first start
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const password = await readPassword(args, ctx);
     if (password.length < PASSWORD_MIN) throw new UsageError(`the password must be at least ${PASSWORD_MIN} characters`);
     await setPassword(dataDir, password);
@@ -50,7 +52,7 @@ const mfaEnable: Command = {
   usage: '[--json]',
   options: { ...JSON_OPTION },
   async run(args, ctx) {
-    const appliance = await ctx.appliance();
+    const appliance = await ctx.appliance({ create: true }); // may come before the first start, as set-password
     const { secret, uri } = enableMfa(appliance.dataDir, appliance.tlsKeys);
     if (wantsJson(args)) printJson(ctx, { secret: base32Encode(secret), otpauthUri: uri });
     else {
@@ -67,7 +69,7 @@ const mfaDisable: Command = {
   summary: 'Stop requiring a TOTP code at console sign-in.',
   usage: '',
   async run(args, ctx) {
-    checkDataDir(ctx.dataDir, false);
+    checkDataDir(ctx.dataDir, 'folder');
     disableMfa(ctx.dataDir);
     ctx.out('TOTP second factor disabled: the console asks for the password only.');
     return 0;
@@ -80,7 +82,7 @@ const status: Command = {
   usage: '[--json]',
   options: { ...JSON_OPTION },
   async run(args, ctx) {
-    checkDataDir(ctx.dataDir, false);
+    checkDataDir(ctx.dataDir, 'folder');
     const s = consoleStatus(ctx.dataDir);
     reply(args, ctx, s, `password: ${s.passwordSet ? 'set' : 'not set'}; TOTP: ${s.mfaEnabled ? 'on' : 'off'}`);
     return 0;

@@ -4,7 +4,7 @@
 // texts replaced by a short message and the usage; the PII warning; help names the defaults.
 // A key file stands in for the keychain (each test owns its master key); no server runs here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,18 @@ describe('a mistyped --data-dir', () => {
     const fresh = join(dir, 'fresh');
     expect((await cli(['workspace', 'create', '--alias', 'new'], { dataDir: fresh })).status).toBe(0);
     expect(existsSync(join(fresh, 'control.db'))).toBe(true);
+  });
+});
+
+describe('the console password before the first start', () => {
+  it('set-password makes the data directory (0700), names the default console URL; console status reads it', async () => {
+    const first = join(dir, 'first-start');
+    const r = await ampule(['console', 'set-password', '--data-dir', first], { env: { ...env, AMPULE_CONSOLE_PASSWORD: 'a long console password' } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`Console password set (${join(first, 'console-auth.json')}). Sign in at https://localhost:9443/console/ once \`ampule serve\` runs (with --port P: https://localhost:P/console/).\n`);
+    expect(statSync(first).mode & 0o777).toBe(0o700);
+    expect((await cli(['console', 'status'], { dataDir: first })).stdout).toBe('password: set; TOTP: off\n');
   });
 });
 
