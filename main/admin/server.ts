@@ -42,7 +42,9 @@ export async function startAdminChannel(appliance: Appliance, run: CommandRunner
   }
   // Commands run one at a time, as they would from one terminal.
   let queue: Promise<unknown> = Promise.resolve();
-  const server: Server = createServer((socket) => {
+  // allowHalfOpen: the client ends its side after the request; the answer must still go back
+  // when the command takes longer than that FIN takes to arrive (certificates, backups).
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     let text = '';
     socket.setEncoding('utf8');
     socket.setTimeout(10_000, () => socket.destroy());

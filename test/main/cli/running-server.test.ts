@@ -89,6 +89,14 @@ describe.skipIf(noKeychainReason || process.platform === 'win32')(`every command
     expect(missing.stderr).not.toMatch(NO_STACK);
   });
 
+  it('a command that takes a while (cert issue, asynchronous crypto) gets its answer; --out-dir is the caller\'s', async () => {
+    const r = await cli(['cert', 'issue', '--workspace', workspaceId, '--out-dir', 'certs']);
+    expect(r.stderr).toMatch(/^Client certificate for ws-/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${join(work, 'certs', `${workspaceId}.crt`)}\n${join(work, 'certs', `${workspaceId}.key`)}\n`);
+    expect(readFileSync(join(work, 'certs', `${workspaceId}.crt`), 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
+  });
+
   it('console set-password prints the running server\'s console URL', async () => {
     writeFileSync(join(work, 'pw'), 'a long console password\n', { mode: 0o600 });
     const r = await cli(['console', 'set-password', '--password-file', 'pw']);
