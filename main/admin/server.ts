@@ -46,14 +46,20 @@ export async function startAdminChannel(appliance: Appliance, run: CommandRunner
   // when the command takes longer than that FIN takes to arrive (certificates, backups).
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     let text = '';
+    let answering = false;
     socket.setEncoding('utf8');
     socket.setTimeout(10_000, () => socket.destroy());
     socket.on('error', () => {});
+    // A client gone before a whole request (a probe: is a server there?) leaves nothing open.
+    socket.on('end', () => {
+      if (!answering) socket.destroy();
+    });
     socket.on('data', (chunk: string) => {
       text += chunk;
       if (text.length > MAX_REQUEST_BYTES) socket.destroy();
       const nl = text.indexOf('\n');
       if (nl < 0) return;
+      answering = true;
       socket.removeAllListeners('data');
       socket.setTimeout(0);
       let request: unknown;
