@@ -13,13 +13,13 @@ export interface ParsedArgs {
 }
 
 export interface ApplianceRequest {
-  /** Make the data directory when there is none (workspace create, restore, serve). Reads never do. */
+  /** Make the data directory when there is none (workspace create, restore, serve, console mfa enable). Reads never do. */
   readonly create?: boolean;
 }
 
-/** What a running `ampule serve` tells the commands it runs about itself. */
+/** What a running server (`ampule serve` or the desktop app's core) tells the commands it runs about itself. */
 export interface ServerInfo {
-  /** e.g. https://localhost:9443, or null while the listener is not up yet. */
+  /** e.g. https://localhost:9443, or null while there is no HTTPS listener (not up yet, or the desktop runs without one). */
   url(): string | null;
 }
 
@@ -30,7 +30,7 @@ export interface CliContext {
   appliance(request?: ApplianceRequest): Promise<Appliance>;
   /** True when the command runs inside `ampule serve` (forwarded over the admin socket). */
   readonly inServer: boolean;
-  /** Set when the command runs inside `ampule serve`. */
+  /** Set when the command runs inside a server. */
   readonly server?: ServerInfo;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The data directory, absolute: --data-dir, else AMPULE_DATA_DIR, else the platform default (the server's own when inServer). */
