@@ -1,13 +1,14 @@
-// The admin channel's address and wire format. While `ampule serve` runs, CLI commands that change
-// state are forwarded to it over a local socket only the same OS user can open: a Unix socket in
-// the 0700 data directory (itself 0600), or on Windows a named pipe (its default security
-// descriptor lets only its creator, administrators and LocalSystem write to it, so no other user
-// can send a command).
+// The admin channel's address and wire format. While `ampule serve` runs, CLI commands (reads and
+// changes alike) are forwarded to it over a local socket only the same OS user can open: a Unix
+// socket in the 0700 data directory (itself 0600), or on Windows a named pipe (its default
+// security descriptor lets only its creator, administrators and LocalSystem write to it, so no
+// other user can send a command).
 //
-// Protocol: the client writes one JSON line {"v":1,"argv":[…]}; the server answers with one JSON
-// line {"status":n,"out":[…],"err":[…]} and closes.
+// Protocol: the client writes one JSON line {"v":1,"argv":[…],"cwd":"/abs"}; the server answers
+// with one JSON line {"status":n,"out":[…],"err":[…]} and closes. `cwd` (optional) is the caller's
+// working directory: relative paths on the command line mean what they mean in the caller's shell.
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export const PROTOCOL_VERSION = 1;
 /** A request is a command line: anything larger is not one. */
@@ -16,6 +17,7 @@ export const MAX_REQUEST_BYTES = 256 * 1024;
 export interface AdminRequest {
   readonly v: number;
   readonly argv: readonly string[];
+  readonly cwd?: string;
 }
 
 export interface AdminResponse {
@@ -33,7 +35,8 @@ export function adminSocketPath(dataDir: string, platform = process.platform): s
 export function isAdminRequest(x: unknown): x is AdminRequest {
   if (typeof x !== 'object' || x === null) return false;
   const r = x as Record<string, unknown>;
-  return r.v === PROTOCOL_VERSION && Array.isArray(r.argv) && r.argv.length <= 256 && r.argv.every((a) => typeof a === 'string');
+  const cwdOk = r.cwd === undefined || (typeof r.cwd === 'string' && r.cwd.length <= 4096 && isAbsolute(r.cwd));
+  return r.v === PROTOCOL_VERSION && Array.isArray(r.argv) && r.argv.length <= 256 && r.argv.every((a) => typeof a === 'string') && cwdOk;
 }
 
 export function isAdminResponse(x: unknown): x is AdminResponse {

@@ -14,7 +14,7 @@ export class AdminChannelError extends Error {
 /** Generous: a forwarded command may rotate keys of many workspaces. */
 const RESPONSE_TIMEOUT_MS = 120_000;
 
-export function forwardToRunningServer(argv: readonly string[], dataDir: string): Promise<AdminResponse | null> {
+export function forwardToRunningServer(argv: readonly string[], dataDir: string, cwd = process.cwd()): Promise<AdminResponse | null> {
   const path = adminSocketPath(dataDir);
   if (process.platform !== 'win32' && !existsSync(path)) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
@@ -25,7 +25,7 @@ export function forwardToRunningServer(argv: readonly string[], dataDir: string)
     socket.setTimeout(RESPONSE_TIMEOUT_MS, () => socket.destroy(new AdminChannelError(`the running ampule serve did not answer within ${RESPONSE_TIMEOUT_MS / 1000} s`)));
     socket.on('connect', () => {
       connected = true;
-      socket.end(JSON.stringify({ v: PROTOCOL_VERSION, argv }) + '\n');
+      socket.end(JSON.stringify({ v: PROTOCOL_VERSION, argv, cwd }) + '\n');
     });
     socket.on('data', (chunk: string) => (text += chunk));
     socket.on('error', (e: NodeJS.ErrnoException) => {

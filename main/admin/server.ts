@@ -4,9 +4,10 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Appliance } from '../core/appliance';
 import { adminChannelAnswers } from './client';
-import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminResponse } from './channel';
+import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminRequest, type AdminResponse } from './channel';
 
-export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; out(l: string): void; err(l: string): void }) => Promise<number>;
+/** `cwd`: the caller's working directory, when it sent one. */
+export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; cwd?: string; out(l: string): void; err(l: string): void }) => Promise<number>;
 
 export interface AdminChannel {
   readonly path: string;
@@ -20,11 +21,11 @@ export class AdminChannelBusyError extends Error {
   }
 }
 
-async function runOne(argv: readonly string[], appliance: Appliance, run: CommandRunner): Promise<AdminResponse> {
+async function runOne(request: AdminRequest, appliance: Appliance, run: CommandRunner): Promise<AdminResponse> {
   const out: string[] = [];
   const err: string[] = [];
   try {
-    const status = await run(argv, { appliance, out: (l) => out.push(l), err: (l) => err.push(l) });
+    const status = await run(request.argv, { appliance, ...(request.cwd ? { cwd: request.cwd } : {}), out: (l) => out.push(l), err: (l) => err.push(l) });
     return { status, out, err };
   } catch (e) {
     err.push(`ampule: the server could not run the command: ${e instanceof Error ? e.message : String(e)}`);
@@ -41,16 +42,24 @@ export async function startAdminChannel(appliance: Appliance, run: CommandRunner
   }
   // Commands run one at a time, as they would from one terminal.
   let queue: Promise<unknown> = Promise.resolve();
-  const server: Server = createServer((socket) => {
+  // allowHalfOpen: the client ends its side after the request; the answer must still go back
+  // when the command takes longer than that FIN takes to arrive (certificates, backups).
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     let text = '';
+    let answering = false;
     socket.setEncoding('utf8');
     socket.setTimeout(10_000, () => socket.destroy());
     socket.on('error', () => {});
+    // A client gone before a whole request (a probe: is a server there?) leaves nothing open.
+    socket.on('end', () => {
+      if (!answering) socket.destroy();
+    });
     socket.on('data', (chunk: string) => {
       text += chunk;
       if (text.length > MAX_REQUEST_BYTES) socket.destroy();
       const nl = text.indexOf('\n');
       if (nl < 0) return;
+      answering = true;
       socket.removeAllListeners('data');
       socket.setTimeout(0);
       let request: unknown;
@@ -63,7 +72,7 @@ export async function startAdminChannel(appliance: Appliance, run: CommandRunner
         socket.end(JSON.stringify({ status: 2, out: [], err: ['ampule: malformed admin request'] }) + '\n');
         return;
       }
-      const job = queue.then(() => runOne(request.argv, appliance, run));
+      const job = queue.then(() => runOne(request, appliance, run));
       queue = job.catch(() => {});
       void job.then((response) => socket.end(JSON.stringify(response) + '\n'));
     });

@@ -1,6 +1,7 @@
 // The CLI's command model. Each command declares its options (node:util parseArgs) and runs against
 // a context, so the same handler serves a local invocation and one forwarded over the admin socket
-// to a running `ampule serve` (which then supplies its already-open appliance).
+// to a running `ampule serve` (which then supplies its already-open appliance, and the caller's
+// working directory for the paths on the command line).
 import type { ParseArgsConfig } from 'node:util';
 import type { Appliance } from '../core/appliance';
 
@@ -11,14 +12,31 @@ export interface ParsedArgs {
   readonly positionals: string[];
 }
 
+export interface ApplianceRequest {
+  /** Make the data directory when there is none (workspace create, restore, serve, console mfa enable). Reads never do. */
+  readonly create?: boolean;
+}
+
+/** What a running server (`ampule serve` or the desktop app's core) tells the commands it runs about itself. */
+export interface ServerInfo {
+  /** e.g. https://localhost:9443, or null while there is no HTTPS listener (not up yet, or the desktop runs without one). */
+  url(): string | null;
+}
+
 export interface CliContext {
   out(line: string): void;
   err(line: string): void;
   /** Opens (once) or returns the appliance for the --data-dir / --master-key-file given. */
-  appliance(): Promise<Appliance>;
+  appliance(request?: ApplianceRequest): Promise<Appliance>;
   /** True when the command runs inside `ampule serve` (forwarded over the admin socket). */
   readonly inServer: boolean;
+  /** Set when the command runs inside a server. */
+  readonly server?: ServerInfo;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The data directory, absolute: --data-dir, else AMPULE_DATA_DIR, else the platform default (the server's own when inServer). */
+  readonly dataDir: string;
+  /** A path from the command line, made absolute against the caller's working directory. */
+  path(p: string): string;
 }
 
 export interface Command {
@@ -28,7 +46,12 @@ export interface Command {
   /** Shown after `ampule <path>` in help, e.g. '--alias A [--tag k=v]… [--json]'. */
   readonly usage: string;
   readonly options?: OptionSpec;
-  /** Whether this command may be forwarded to a running server (state-changing control-plane commands). */
+  /**
+   * While `ampule serve` runs on the data directory, every command is run by it (it holds the keys
+   * and the open stores), reads and changes alike. false only for a command that must run in the
+   * caller's process: the server itself, or one that never opens the keys and reads the caller's
+   * terminal or files (promqltest, console set-password). Default true.
+   */
   readonly forwardToServer?: boolean;
   run(args: ParsedArgs, ctx: CliContext): Promise<number>;
 }
@@ -51,4 +74,12 @@ export function requirePositional(args: ParsedArgs, index: number, what: string)
   const v = args.positionals[index];
   if (!v) throw new UsageError(`missing ${what}`);
   return v;
+}
+
+/** A problem the user can put right, said in full: printed as is, exit status 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
 }

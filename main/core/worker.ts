@@ -44,7 +44,7 @@ async function openCore(options: CoreOptions): Promise<Running> {
     // `ampule workspace create …` typed while the desktop runs is forwarded here, not run against the same files.
     if (options.adminChannel !== false) {
       const { main } = await import('../cli/index');
-      parts.admin = await startAdminChannel(appliance, (argv, io) => main(argv, io));
+      parts.admin = await startAdminChannel(appliance, (argv, io) => main(argv, { ...io, server: { url: () => parts.server?.url ?? null } }));
     }
     const server = parts.server ?? null;
     return { appliance, runtime, server, admin: parts.admin ?? null, api: runtime.api('desktop', () => server?.url ?? null) };

@@ -9,11 +9,9 @@ export const backup: Command = {
   summary: 'Write an encrypted backup of a workspace (passphrase from --passphrase-file, AMPULE_BACKUP_PASSPHRASE, or a prompt).',
   usage: '--workspace ID --out FILE [--passphrase-file F] [--json]',
   options: { workspace: { type: 'string' }, out: { type: 'string' }, ...PASSPHRASE_OPTIONS, ...JSON_OPTION },
-  // A running server holds the store open: it makes the backup (then only --passphrase-file works).
-  forwardToServer: true,
   async run(args, ctx) {
     const workspaceId = requireString(args, 'workspace');
-    const out = requireString(args, 'out');
+    const out = ctx.path(requireString(args, 'out'));
     const passphrase = await readPassphrase(args, ctx, true);
     const appliance = await ctx.appliance();
     const progress = progressPrinter(ctx, 'backup');

@@ -4,7 +4,6 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from '../command';
 import { fingerprintSha256 } from '../../tls/certificates';
 import { LocalCa, readCaCertPem } from '../../tls/local-ca';
-import { dataDirOf } from './data-dir-option';
 
 export const caExport: Command = {
   path: ['ca', 'export'],
@@ -12,15 +11,16 @@ export const caExport: Command = {
   usage: '[--out FILE]',
   options: { out: { type: 'string' } },
   async run(args, ctx) {
-    let pem = readCaCertPem(dataDirOf(args, ctx));
+    let pem = readCaCertPem(ctx.dataDir);
     if (pem === null) {
       const appliance = await ctx.appliance();
       pem = (await new LocalCa(appliance.dataDir, appliance.tlsKeys).ensureCa(new Date())).certPem;
     }
     const out = args.values.out;
     if (typeof out === 'string') {
-      writeFileSync(out, pem, { mode: 0o644 });
-      ctx.err(`Wrote the CA certificate to ${out} (SHA-256 ${fingerprintSha256(pem)}).`);
+      const file = ctx.path(out);
+      writeFileSync(file, pem, { mode: 0o644 });
+      ctx.err(`Wrote the CA certificate to ${file} (SHA-256 ${fingerprintSha256(pem)}).`);
     } else pem.trimEnd().split('\n').forEach((l) => ctx.out(l));
     return 0;
   },

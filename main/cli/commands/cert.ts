@@ -1,7 +1,7 @@
 // `ampule cert issue`: a client certificate for mutual TLS, bound to one workspace and accepted in
 // place of a token for its remote_write and query routes. Its key is written once, for the user.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { UsageError, type Command } from '../command';
 import { fingerprintSha256, pkcs8ToPem } from '../../tls/certificates';
 import { LocalCa } from '../../tls/local-ca';
@@ -14,7 +14,7 @@ export const certIssue: Command = {
   options: { workspace: { type: 'string' }, 'out-dir': { type: 'string' } },
   async run(args, ctx) {
     const { workspaceId, appliance } = await existingWorkspace(args, ctx); // not_found before anything is issued
-    const outDir = resolve(typeof args.values['out-dir'] === 'string' ? args.values['out-dir'] : '.');
+    const outDir = ctx.path(typeof args.values['out-dir'] === 'string' ? args.values['out-dir'] : '.');
     const ca = new LocalCa(appliance.dataDir, appliance.tlsKeys);
     const issued = await ca.issueClient(workspaceId, new Date());
     mkdirSync(outDir, { recursive: true });

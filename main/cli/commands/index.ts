@@ -15,6 +15,7 @@ import { seriesDelete } from './series-delete';
 import { retentionCommands } from './retention';
 import { keyRotateData } from './rotate-data';
 import { scanCommands } from './scan';
+import { status } from './status';
 import { ruleGroupsCommands } from './rule-groups';
 import { alertManagerCommands } from './alert-manager';
 
@@ -23,6 +24,7 @@ export const commands: Command[] = [
   ...tokenCommands,
   ...keyCommands,
   serve,
+  status,
   ...consoleCommands,
   caExport,
   certIssue,

@@ -10,7 +10,7 @@ const MIN_LENGTH = 12;
 export async function readPassphrase(args: ParsedArgs, ctx: CliContext, confirm: boolean): Promise<string> {
   const file = args.values['passphrase-file'];
   let p: string;
-  if (typeof file === 'string') p = readSecretFile(file);
+  if (typeof file === 'string') p = readSecretFile(ctx.path(file));
   else if (ctx.env.AMPULE_BACKUP_PASSPHRASE) p = ctx.env.AMPULE_BACKUP_PASSPHRASE;
   else {
     if (ctx.inServer) throw new UsageError('`ampule serve` is running and does this for you, but it cannot read your environment or ask you: give --passphrase-file FILE (readable only by you)');

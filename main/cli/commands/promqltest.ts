@@ -9,12 +9,13 @@ export const promqltestCommand: Command = {
   summary: 'Run Prometheus promqltest scripts against the PromQL engine and the encrypted store',
   usage: 'FILE… [--verbose]',
   options: { verbose: { type: 'boolean', short: 'v' } },
+  forwardToServer: false, // needs no data directory
   async run(args, ctx) {
     if (args.positionals.length === 0) throw new UsageError('missing FILE');
     const verbose = args.values['verbose'] === true;
     let passed = 0, failed = 0, skipped = 0;
     for (const file of args.positionals) {
-      const r = runScript(readFileSync(file, 'utf8'));
+      const r = runScript(readFileSync(ctx.path(file), 'utf8'));
       passed += r.passed;
       failed += r.failed;
       skipped += r.skipped;

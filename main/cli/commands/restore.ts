@@ -11,9 +11,9 @@ export const restore: Command = {
   usage: 'FILE [--as-new] [--passphrase-file F] [--json]',
   options: { 'as-new': { type: 'boolean' }, ...PASSPHRASE_OPTIONS, ...JSON_OPTION },
   async run(args, ctx) {
-    const file = requirePositional(args, 0, 'the backup FILE');
+    const file = ctx.path(requirePositional(args, 0, 'the backup FILE'));
     const passphrase = await readPassphrase(args, ctx, false);
-    const appliance = await ctx.appliance();
+    const appliance = await ctx.appliance({ create: true }); // restoring onto a new machine starts its data directory
     const progress = progressPrinter(ctx, 'restore');
     try {
       const r = await restoreWorkspace(appliance, file, passphrase, {

@@ -9,7 +9,6 @@ export const retentionSet: Command = {
   summary: 'Set how many days a workspace keeps samples (1–1095; older data is deleted).',
   usage: '--workspace ID --days N [--json]',
   options: { workspace: { type: 'string' }, days: { type: 'string' }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const workspaceId = requireString(args, 'workspace');
     const raw = requireString(args, 'days');

@@ -8,7 +8,6 @@ export const keyRotateData: Command = {
   summary: 'Rotate a workspace\'s data key and re-encrypt its stored data (an interrupted run resumes).',
   usage: '--workspace ID [--json]',
   options: { workspace: { type: 'string' }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const workspaceId = requireString(args, 'workspace');
     const appliance = await ctx.appliance();

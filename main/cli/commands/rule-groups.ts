@@ -3,7 +3,6 @@
 // unit tests in `promtool test rules` format. Not to be confused with `ampule rules set`, the
 // ingest rules that drop or hash labels before storage.
 import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { type CliContext, type Command, type ParsedArgs, UsageError, requireString } from '../command';
 import { MAX_RULE_FILE_BYTES, RuleFileError, parseRuleFile } from '../../rules/rule-file';
 import { runRuleTestFile } from '../../rules/unit-test';
@@ -36,9 +35,7 @@ export const ruleGroupsPut: Command = {
   forwardToServer: true,
   async run(args, ctx) {
     const name = requireString(args, 'namespace');
-    const path = requireString(args, 'file');
-    // Forwarded to a running server, the file is read there: a relative path would name another file.
-    if (ctx.inServer && !isAbsolute(path)) throw new UsageError(`a server is running and reads --file itself: give it as an absolute path (got ${path})`);
+    const path = ctx.path(requireString(args, 'file'));
     const text = readRuleFile(path);
     const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     try {

@@ -11,7 +11,6 @@ export const scan: Command = {
   summary: 'Look for personal data and secrets in series labels, aliases and tags (shows masked examples only).',
   usage: '[--workspace ID] [--json]',
   options: { workspace: { type: 'string' }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const appliance = await ctx.appliance();
     const only = args.values.workspace;
@@ -40,7 +39,6 @@ export const rulesSet: Command = {
   summary: 'Set a workspace\'s ingest rules: labels dropped or replaced by a keyed hash before anything is stored.',
   usage: '--workspace ID [--drop LABEL]… [--hash LABEL]… [--json]   (replaces the rules; none given clears them)',
   options: { workspace: { type: 'string' }, drop: { type: 'string', multiple: true }, hash: { type: 'string', multiple: true }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     let rules;

@@ -8,7 +8,6 @@ export const seriesDelete: Command = {
   summary: 'Delete the samples of matching series for good (rows rewritten, old ciphertext overwritten).',
   usage: '--workspace ID --match SELECTOR… [--start T] [--end T] --yes [--json]   (T: RFC 3339 or Unix seconds)',
   options: { workspace: { type: 'string' }, match: { type: 'string', multiple: true }, start: { type: 'string' }, end: { type: 'string' }, yes: { type: 'boolean' }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const workspaceId = requireString(args, 'workspace');
     const v = args.values.match;

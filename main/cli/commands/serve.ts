@@ -7,6 +7,7 @@ import { startServer } from '../../http/server';
 import { startAdminChannel } from '../../admin/server';
 import { prepareConsole } from '../../console/mount';
 import { consoleStatus } from '../../console/credentials';
+import { DEFAULT_PORT } from './status';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -15,8 +16,9 @@ export const serve: Command = {
   summary: 'Serve remote write and the Prometheus HTTP API over HTTPS until interrupted.',
   usage: '[--host 127.0.0.1] [--port 9443] [--tls-cert FILE --tls-key FILE]',
   options: { host: { type: 'string' }, port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+  forwardToServer: false, // it is the server
   async run(args, ctx) {
-    const port = args.values.port === undefined ? 9443 : Number(args.values.port);
+    const port = args.values.port === undefined ? DEFAULT_PORT : Number(args.values.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number (0-65535; 0 picks a free one)');
     const certFile = args.values['tls-cert'];
     const keyFile = args.values['tls-key'];
@@ -24,16 +26,18 @@ export const serve: Command = {
     const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1';
     const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
-    const appliance = await ctx.appliance();
+    const appliance = await ctx.appliance({ create: true });
     // The admin channel first: it is what tells that another server already runs on this data directory.
     const { main } = await import('../index');
-    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io));
+    let url: string | null = null; // for the commands it runs (`ampule status`, console set-password)
+    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, { ...io, server: { url: () => url } }));
     const consoleHook = prepareConsole(appliance);
     const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err }).catch(async (e: unknown) => {
       await admin.close();
       throw e;
     });
     consoleHook.attach(server);
+    url = server.url;
     if (!tls && !LOOPBACK.has(host)) {
       ctx.err(`ampule serve: the local CA's certificate names only localhost, 127.0.0.1 and ::1; clients reaching ${host} by another name need --tls-cert/--tls-key`);
     }

@@ -19,7 +19,6 @@ export const tokenCreate: Command = {
   summary: 'Create a token for a workspace. It is printed once and stored only as a hash.',
   usage: `--workspace ID --scope ${SCOPES.join('[,')}${SCOPES.slice(1).map(() => ']').join('')} [--name N] [--expires 30d] [--json]`,
   options: { workspace: { type: 'string' }, scope: { type: 'string', multiple: true }, name: { type: 'string' }, expires: { type: 'string' }, ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const workspaceId = requireString(args, 'workspace');
     const scopes = listOption(args, 'scope');
@@ -74,7 +73,6 @@ export const tokenRevoke: Command = {
   summary: 'Revoke a token at once.',
   usage: 'TOKEN_ID [--json]',
   options: { ...JSON_OPTION },
-  forwardToServer: true,
   async run(args, ctx) {
     const info = (await ctx.appliance()).control.revokeToken(requirePositional(args, 0, 'TOKEN_ID'), 'cli');
     reply(args, ctx, info, `Revoked token ${info.tokenId} (${info.workspaceId}) at ${info.revokedAt}.`);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminSocketPath } from '../../../main/admin/channel';
+import { adminSocketPath, isAdminRequest } from '../../../main/admin/channel';
 import { AdminChannelBusyError, startAdminChannel } from '../../../main/admin/server';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { main } from '../../../main/cli/index';
@@ -110,5 +110,16 @@ describe.skipIf(noKeychainReason || process.platform === 'win32')(`admin channel
     } finally {
       appliance.close();
     }
+  });
+});
+
+describe('admin requests', () => {
+  it('carry an absolute working directory or none', () => {
+    expect(isAdminRequest({ v: 1, argv: ['workspace', 'list'] })).toBe(true);
+    expect(isAdminRequest({ v: 1, argv: ['ca', 'export', '--out', 'ca.pem'], cwd: process.platform === 'win32' ? 'C:\\work' : '/work' })).toBe(true);
+    expect(isAdminRequest({ v: 1, argv: [], cwd: 'relative/dir' })).toBe(false);
+    expect(isAdminRequest({ v: 1, argv: [], cwd: 42 })).toBe(false);
+    expect(isAdminRequest({ v: 1, argv: [], cwd: '/' + 'x'.repeat(5000) })).toBe(false);
+    expect(isAdminRequest({ v: 2, argv: [] })).toBe(false);
   });
 });
