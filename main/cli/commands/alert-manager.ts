@@ -2,8 +2,7 @@
 // the external Alertmanagers and webhook receivers its firing alerts go to. Stored sealed;
 // describe and the activity log never show a credential.
 import { readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
-import { type Command, type ParsedArgs, type CliContext, UsageError, requireString } from '../command';
+import { type Command, type ParsedArgs, UsageError, requireString } from '../command';
 import { AlertManagerStore } from '../../alerting/definition-store';
 import { DefinitionError, MAX_DEFINITION_BYTES } from '../../alerting/definition';
 import { controlDatabase } from '../../retention/key-lifecycle';
@@ -16,9 +15,7 @@ function storeOf(appliance: Appliance): AlertManagerStore {
   return new AlertManagerStore(control.db, (id) => control.dataKeys(id));
 }
 
-function readDefinition(path: string, ctx: CliContext): string {
-  // Forwarded to a running server, the file is read there: a relative path would name another file.
-  if (ctx.inServer && !isAbsolute(path)) throw new UsageError(`a server is running and reads --file itself: give it as an absolute path (got ${path})`);
+function readDefinition(path: string): string {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
@@ -36,7 +33,7 @@ export const alertManagerPut: Command = {
   options: { workspace: { type: 'string' }, file: { type: 'string' }, ...JSON_OPTION },
   forwardToServer: true,
   async run(args: ParsedArgs, ctx) {
-    const text = readDefinition(requireString(args, 'file'), ctx);
+    const text = readDefinition(ctx.path(requireString(args, 'file')));
     const { workspaceId, appliance } = await existingWorkspace(args, ctx);
     try {
       const info = storeOf(appliance).put(workspaceId, text);
