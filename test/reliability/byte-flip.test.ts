@@ -116,8 +116,8 @@ describe('byte flips over every file of a data directory', () => {
   it('each flip gives a named error or identical answers, never a silent difference', async () => {
     const seed = Number(process.env.AMPULE_FLIP_SEED ?? Date.now() % 1_000_000);
     const random = rng(seed);
-    const perFile = SOAK ? 150 : 14;
-    const perTable = SOAK ? 12 : 2;
+    const perFile = SOAK ? 150 : 25;
+    const perTable = SOAK ? 12 : 3;
     const flips: Flip[] = [];
     for (const file of filesOf(base)) {
       const size = readFileSync(join(base.dir, file)).length;
