@@ -56,7 +56,8 @@ function fill(db: Tsdb, shape: Shape, start: number): void {
   }
 }
 
-export async function buildFlipBase(shapes: readonly Shape[]): Promise<FlipBase> {
+/** `crash`: copied while open (write-ahead logs hold the newest commits, as kill -9 leaves them); `clean`: after closing (all in the main files). */
+export async function buildFlipBase(shapes: readonly Shape[], snapshot: 'crash' | 'clean' = 'crash'): Promise<FlipBase> {
   const made = keyFileDir('ampule-flip-src-');
   const app = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile, maintenanceIntervalMs: 3600_000 });
   const workspaces: string[] = [];
@@ -77,9 +78,10 @@ export async function buildFlipBase(shapes: readonly Shape[]): Promise<FlipBase>
     }
     // The snapshot is taken with everything open: write-ahead logs included, as after kill -9.
     const dir = mkdtempSync(join(tmpdir(), 'ampule-flip-base-'));
-    cpSync(made.dir, dir, { recursive: true });
+    if (snapshot === 'crash') cpSync(made.dir, dir, { recursive: true });
     for (const db of dbs.splice(0)) db.close();
     app.close();
+    if (snapshot === 'clean') cpSync(made.dir, dir, { recursive: true });
     rmSync(made.dir, { recursive: true, force: true });
     const check = await openCopy(dir);
     try {
