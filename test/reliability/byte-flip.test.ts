@@ -110,14 +110,14 @@ for (const snapshot of ['crash', 'clean'] as const) {
   describe(`byte flips over every file of a data directory (${snapshot === 'crash' ? 'as kill -9 leaves it: write-ahead logs' : 'after a clean shutdown'})`, () => {
     let base: FlipBase;
     beforeAll(async () => {
-      base = await buildFlipBase(SOAK ? [ISSUE_SHAPE, SMALL_SHAPE] : [{ series: 300, waves: 3, samplesPerWave: 60 }, SMALL_SHAPE], snapshot);
+      base = await buildFlipBase(SOAK ? [ISSUE_SHAPE, SMALL_SHAPE] : [{ series: 200, waves: 3, samplesPerWave: 60 }, SMALL_SHAPE], snapshot);
     }, 300_000);
     afterAll(() => base?.remove());
 
     it('each flip gives a named error or identical answers, never a silent difference', async () => {
       const seed = Number(process.env.AMPULE_FLIP_SEED ?? Date.now() % 1_000_000);
       const random = rng(seed);
-      const perFile = SOAK ? 150 : 15;
+      const perFile = SOAK ? 150 : 12;
       const perTable = SOAK ? 12 : 2;
       const flips: Flip[] = [];
       for (const file of filesOf(base)) {
