@@ -134,7 +134,6 @@ export class Storage {
       maxSeq: prep<[], { m: number | null }>('SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM log UNION ALL SELECT max(seq) FROM head_state)', 'log records'),
       maxPage: prep<[], { m: number | null }>('SELECT max(page) AS m FROM series_pages', 'series pages'),
       manifest: prep<[string], { key_id: number; data: Buffer }>('SELECT key_id, data FROM manifest WHERE name = ?', 'manifest'),
-      putManifest: prep<[string, number, Buffer], never>('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)', 'manifest'),
     };
     try {
       this.loadManifest();
@@ -244,6 +243,8 @@ export class Storage {
     this.manifest = m;
   }
 
+  private putManifestStmt: Database.Statement | undefined;
+
   /** Set when a failed write left the manifest's view unknown: no more writes. */
   private unusable: unknown = null;
 
@@ -263,7 +264,8 @@ export class Storage {
     const m = this.manifest;
     const put = (name: 'index' | 'log', plain: Buffer) => {
       const row = this.seal(items.manifest(name), plain);
-      db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)').run(name, row.keyId, row.data);
+      this.putManifestStmt ??= db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)');
+      this.putManifestStmt.run(name, row.keyId, row.data);
     };
     if (m.indexDirty) put('index', m.encodeIndex());
     if (m.logDirty) put('log', m.encodeLog());
