@@ -184,6 +184,8 @@ export interface SelfTestProgress {
   readonly bytesScanned: number;
   /** Files where plaintext was found (paths relative to the data directory), when failed. */
   readonly findings: readonly string[];
+  /** Workspace stores found damaged (each names workspace, file and item); absent from older servers. */
+  readonly damage?: readonly string[];
   readonly message: string;
   readonly finishedAt: string | null;
 }

@@ -36,6 +36,7 @@ export function computeChecklist(appliance: Appl, extra: ChecklistExtra = {}): C
     masterKeyItem(appliance, now),
     dataKeysItem(appliance, now),
     plaintextItem(extra),
+    storeIntegrityItem(extra),
     tokensItem(appliance, now),
     consoleItem(extra),
     piiItem(extra),
@@ -107,6 +108,19 @@ function plaintextItem(extra: ChecklistExtra): ChecklistItem {
   if (st.state === 'running') return { ...base, status: 'warn', evidence: `self-test running: ${st.filesScanned} of ${st.filesTotal} files checked` };
   if (st.state === 'failed') return { ...base, status: 'fail', evidence: `${st.message}: ${st.findings.slice(0, 5).join(', ')}`, fix: { label: 'Run self-test again', action: 'startSelfTest' } };
   return { ...base, status: 'pass', evidence: `${st.message} (${st.finishedAt ? date(st.finishedAt) : 'just now'})` };
+}
+
+/** The self-test also verifies every workspace store (quick_check, manifest, every row authenticated). */
+function storeIntegrityItem(extra: ChecklistExtra): ChecklistItem {
+  const base = { id: 'store-integrity', title: 'Stored data intact' } as const;
+  const st = extra.selfTest;
+  const damage = st?.damage ?? [];
+  if (damage.length) {
+    return { ...base, status: 'fail', evidence: `${damage.length} workspace store(s) damaged: ${damage.slice(0, 3).join(' | ')}`, fix: { label: 'Restore from backup', action: 'ampule restore FILE' } };
+  }
+  if (!st || st.state === 'idle' || !st.damage) return { ...base, status: 'warn', evidence: 'the workspace stores have not been verified since the appliance started', fix: { label: 'Run self-test', action: 'startSelfTest' } };
+  if (st.state === 'running') return { ...base, status: 'warn', evidence: 'self-test running: verifying the workspace stores' };
+  return { ...base, status: 'pass', evidence: `every workspace store verified: SQLite quick_check, the sealed manifest (no row missing or swapped), every row decrypted and authenticated (${st.finishedAt ? date(st.finishedAt) : 'just now'})` };
 }
 
 export interface TokenHygiene {

@@ -3,8 +3,12 @@
 import Database from 'better-sqlite3';
 import { ControlError } from './types';
 import { migrate, migrations } from './migrations';
+import { walDamage } from '../tsdb/wal-file';
 
 export function openControlDb(path: string): Database.Database {
+  // Before SQLite's recovery, which would drop a damaged frame and every later one without a word.
+  const wal = walDamage(`${path}-wal`);
+  if (wal) throw new ControlError('corrupt', `control.db is damaged: its write-ahead log ${path}-wal: ${wal}. How to fix: restore the data directory from a backup (ampule restore).`);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: 5000 });

@@ -17,6 +17,7 @@ import { Router } from './router';
 import { apiRoutes } from './routes';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
+import { StoreError } from '../tsdb/errors';
 
 /** What the server needs of an open appliance. */
 export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity' | 'ingestRules' | 'discovery'>;
@@ -96,6 +97,8 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       return appliance.store(ws);
     } catch (e) {
       if (e instanceof ControlError && e.kind === 'not_found') throw new HttpError(404, 'workspace not found');
+      // A damaged store names workspace, file and item (never stored data): the caller sees why.
+      if (e instanceof StoreError) throw new HttpError(500, e.message);
       throw e;
     }
   };

@@ -12,6 +12,7 @@ import { consoleStatus } from '../console/credentials';
 import { scanWorkspace } from '../discovery/scan';
 import { tlsDir } from '../tls/local-ca';
 import { PlaintextSelfTest } from './self-test';
+import { StoreError } from '../tsdb';
 
 export class ProtectionChecks {
   private readonly selfTest: PlaintextSelfTest;
@@ -38,8 +39,13 @@ export class ProtectionChecks {
   findings(): PiiFinding[] {
     const { control, discovery } = this.appliance;
     for (const w of control.listWorkspaces()) {
-      if (discovery.lastScan(w.workspaceId) === null) discovery.setScan(scanWorkspace(w, this.appliance.store(w.workspaceId).querier()));
-      else discovery.observeWorkspace(w);
+      try {
+        if (discovery.lastScan(w.workspaceId) === null) discovery.setScan(scanWorkspace(w, this.appliance.store(w.workspaceId).querier()));
+        else discovery.observeWorkspace(w);
+      } catch (e) {
+        // A damaged store is the self-test's finding (checklist item store-integrity), not this one's.
+        if (!(e instanceof StoreError)) throw e;
+      }
     }
     return discovery.all();
   }

@@ -112,7 +112,8 @@ export class HeadAppender implements Appender {
       const defs = [...this.unlogged].filter((s) => !s.logged && head.get(s.id) === s);
       const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
       const seq = this.st.nextLogSeq++;
-      storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), storage.seal(items.log(seq), plain));
+      const row = storage.seal(items.log(seq), plain);
+      storage.transaction(() => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row));
       for (const s of defs) s.logged = true;
       applySamples(this.st, this.ids, this.ts, this.vs, this.count);
     }

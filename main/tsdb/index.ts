@@ -1,6 +1,7 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
 // On open the series index is decrypted into memory and the log is replayed into the head.
 import { applySamples, HeadAppender } from './appender';
+import { ChunkRow } from './chunk-row';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
@@ -15,6 +16,7 @@ import { decodeBatch, decodeHeadState } from './wal-record';
 
 export type { DataKeys } from './storage';
 export type { CompactOptions } from './compaction';
+export { StoreDamaged, StoreError, type StoreErrorKind } from './errors';
 
 export interface TsdbOptions {
   readonly path: string;
@@ -33,6 +35,8 @@ export interface TsdbOptions {
   readonly seriesPerPart?: number;
   /** better-sqlite3's `.node` file to load (Electron and Node need different builds). */
   readonly sqliteNativeBinding?: string;
+  /** Run SQLite's quick_check on open (default true; it reads every page of the file). */
+  readonly quickCheck?: boolean;
 }
 
 export interface TsdbStats {
@@ -54,31 +58,33 @@ export interface Tsdb {
   applyRetention(nowMs: number): number;
   /** Re-seals every row not sealed with keys.current; resumable (rows already done are skipped). */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
-  /** Rows found unreadable while opening (their data is skipped), each naming the workspace and item. */
-  damaged(): readonly string[];
   close(): void;
 }
 
 const DEFAULT_BUCKET_MS = 2 * 3600_000;
 const DEFAULT_SERIES_PER_PART = 256;
 
+/**
+ * Opens (or creates) a workspace's store. Throws StoreDamaged (naming workspace, file and item) when
+ * the file is damaged: a row altered or missing, SQLite corruption, a damaged write-ahead log.
+ */
 export function openTsdb(opts: TsdbOptions): Tsdb {
   const storage = new Storage(opts.path, opts.workspaceId, opts.keys, {
     bucketMs: opts.bucketMs ?? DEFAULT_BUCKET_MS,
     seriesPerPart: opts.seriesPerPart ?? DEFAULT_SERIES_PER_PART,
-  }, opts.sqliteNativeBinding);
-  const st: TsdbState = {
-    storage,
-    head: new Head(),
-    outOfOrderWindowMs: opts.outOfOrderWindowMs ?? 0,
-    maxSeries: opts.maxSeries ?? 0,
-    nextLogSeq: storage.maxLogSeq() + 1,
-    nextPage: storage.maxPage() + 1,
-    batchCounter: 0,
-  };
-  const damaged: string[] = [];
+  }, { nativeBinding: opts.sqliteNativeBinding, quickCheck: opts.quickCheck ?? true });
+  let st: TsdbState;
   try {
-    load(st, damaged);
+    st = {
+      storage,
+      head: new Head(),
+      outOfOrderWindowMs: opts.outOfOrderWindowMs ?? 0,
+      maxSeries: opts.maxSeries ?? 0,
+      nextLogSeq: storage.maxLogSeq() + 1,
+      nextPage: storage.maxPage() + 1,
+      batchCounter: 0,
+    };
+    load(st);
   } catch (e) {
     storage.close();
     throw e;
@@ -104,7 +110,6 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       return applyRetention(live(), nowMs - opts.retentionMs);
     },
     reencrypt: (onProgress) => reencrypt(live(), onProgress),
-    damaged: () => damaged,
     close() {
       if (closed) return;
       closed = true;
@@ -113,26 +118,77 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
   };
 }
 
-/** Decrypts the series index and replays the log; unreadable rows are reported, not fatal. */
-function load(st: TsdbState, damaged: string[]): void {
-  const { storage, head } = st;
-  const readable = <T>(fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (e) {
-      damaged.push((e as Error).message);
-      return undefined;
+export interface VerifyOptions {
+  readonly path: string;
+  readonly workspaceId: string;
+  readonly keys: DataKeys | null;
+  readonly sqliteNativeBinding?: string;
+}
+
+export interface VerifyReport {
+  readonly series: number;
+  readonly chunkRows: number;
+  readonly samples: number;
+}
+
+/**
+ * Checks a store file end to end without changing it (the file may be open and written by the
+ * serving store meanwhile: one read transaction sees one state): SQLite's quick_check, the
+ * manifest, and every row decrypted and decoded, chunk rows included. Throws StoreDamaged.
+ */
+export function verifyTsdb(opts: VerifyOptions): VerifyReport {
+  const storage = new Storage(opts.path, opts.workspaceId, opts.keys, { bucketMs: DEFAULT_BUCKET_MS, seriesPerPart: DEFAULT_SERIES_PER_PART }, { nativeBinding: opts.sqliteNativeBinding, readonly: true });
+  try {
+    storage.db.exec('BEGIN');
+    storage.quickCheck();
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, batchCounter: 0 };
+    load(st);
+    const { layout } = storage;
+    let chunkRows = 0;
+    let samples = 0;
+    const parts = new Set(storage.chunkKeys().map((k) => k.part));
+    for (const part of parts) {
+      for (const row of storage.chunksOfPart(part, -CUT_ALL, CUT_ALL)) {
+        const item = items.chunk(row.bucket, part, layout);
+        storage.decode(item, () => {
+          const chunkRow = new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs);
+          let n = 0;
+          for (const id of chunkRow.ids()) n += chunkRow.decode(id)!.timestamps.length;
+          if (n !== row.samples) throw new RangeError(`it holds ${n} samples, its count says ${row.samples}`);
+        });
+        chunkRows++;
+        samples += row.samples;
+      }
     }
-  };
+    return { series: st.head.size, chunkRows, samples };
+  } finally {
+    storage.close();
+  }
+}
+
+/**
+ * Decrypts the series index and replays the log. Every row must be there and readable: a missing
+ * or altered one is StoreDamaged, never a store that silently holds fewer series.
+ */
+function load(st: TsdbState): void {
+  const { storage, head } = st;
+  storage.checkChunkList();
   for (const row of storage.pages()) {
-    const entries = readable(() => decodeSeriesPage(storage.open(items.page(row.page), row)));
-    for (const e of entries ?? []) head.add(e.id, e.labels).persisted = true;
+    const item = items.page(row.page);
+    const entries = storage.decode(item, () => decodeSeriesPage(storage.open(item, row)));
+    for (const e of entries) {
+      if (head.get(e.id)) {
+        storage.decode(item, () => {
+          throw new RangeError(`series id ${e.id} appears twice`);
+        });
+      }
+      head.add(e.id, e.labels).persisted = true;
+    }
   }
   for (const s of head.all()) s.logged = true;
   const hsRow = storage.headState();
-  // Without a readable head state every log sample is replayed: samples already in chunk rows
-  // then exist twice, which reads and compacts to the same data.
-  const hs = hsRow && readable(() => decodeHeadState(storage.open(items.headState(hsRow.seq), hsRow)));
+  const hsItem = hsRow && items.headState(hsRow.seq);
+  const hs = hsRow && storage.decode(hsItem!, () => decodeHeadState(storage.open(hsItem!, hsRow)));
   let statesApplied = !hs;
   const applyStates = (): void => {
     statesApplied = true;
@@ -149,8 +205,8 @@ function load(st: TsdbState, damaged: string[]): void {
   const bucketMs = storage.layout.bucketMs;
   for (const row of storage.logRows()) {
     if (!statesApplied && row.seq > hs!.coveredSeq) applyStates();
-    const rec = readable(() => decodeBatch(storage.open(items.log(row.seq), row)));
-    if (!rec) continue;
+    const item = items.log(row.seq);
+    const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
     if (statesApplied || hs!.cutBucket <= -CUT_ALL) {

@@ -1,5 +1,6 @@
 // Data-key rotation: every row sealed with an older key is opened and sealed again with the
-// current key, a few rows per transaction, so an interrupted run resumes where it stopped.
+// current key, a few rows per transaction, so an interrupted run resumes where it stopped; the
+// manifest goes last (every transaction re-seals the parts it changes with the current key).
 import type { TsdbState } from './state';
 import { items, type Item, type StoredRow } from './storage';
 
@@ -47,5 +48,6 @@ export function reencrypt(st: TsdbState, onProgress?: (done: number, total: numb
     });
     onProgress?.(Math.min(total, i + ROWS_PER_TRANSACTION), total);
   }
-  storage.shrink();
+  const manifest = storage.resealManifest();
+  if (total > 0 || manifest) storage.shrink();
 }

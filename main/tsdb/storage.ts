@@ -1,9 +1,15 @@
-// The workspace's SQLite file: schema, pragmas, and sealing of every row with AAD that binds it
-// to the workspace, the table and the row. Only coarse bucket numbers, series-group numbers,
-// key ids, sample counts and sequence numbers are stored in clear.
+// The workspace's SQLite file: schema, pragmas, sealing of every row with AAD that binds it to the
+// workspace, the table and the row, and the sealed manifest (./manifest.ts) that every read is
+// checked against. Only coarse bucket numbers, series-group numbers, key ids, sample counts and
+// sequence numbers are stored in clear. Every failure is a StoreError naming workspace, file, item.
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
-import { DecryptError, type Cipher } from '../crypto/types';
+import type { Cipher } from '../crypto/types';
+import { displayPath, sqliteFailure, StoreDamaged } from './errors';
+import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
+import { walDamage } from './wal-file';
+
+export type { Layout } from './manifest';
 
 export interface DataKeys {
   /** Key id that seals new rows. */
@@ -12,10 +18,13 @@ export interface DataKeys {
   get(id: number): Cipher;
 }
 
-const FORMAT = '1';
+/** 1: before the manifest (migrated on open); 2: with the manifest. */
+const FORMAT = '2';
+const FORMAT_BEFORE_MANIFEST = '1';
 const AAD_PREFIX = 'ampule-tsdb/1';
 /** key_id of rows written without encryption (only by a store opened with keys: null, for benchmarks). */
 const PLAINTEXT_KEY_ID = 0;
+const TABLES = ['meta', 'series_pages', 'log', 'head_state', 'chunks', 'manifest'];
 
 export interface StoredRow {
   readonly keyId: number;
@@ -28,14 +37,32 @@ export interface ChunkRowRecord extends StoredRow {
   readonly samples: number;
 }
 
-export interface Layout {
-  readonly bucketMs: number;
-  readonly seriesPerPart: number;
+export interface StorageOptions {
+  readonly nativeBinding?: string | undefined;
+  /** Run SQLite's quick_check when opening (reads every page; see README for its cost). */
+  readonly quickCheck?: boolean;
+  /** Open read-only on a file another connection may be writing (the self-test): no schema changes, no log check. */
+  readonly readonly?: boolean;
 }
+
+const SCHEMA = `
+  CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE series_pages (page INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+  CREATE TABLE log (seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+  CREATE TABLE head_state (seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+  CREATE TABLE chunks (
+    bucket INTEGER NOT NULL, part INTEGER NOT NULL, key_id INTEGER NOT NULL,
+    samples INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, part));
+  CREATE INDEX chunks_by_part ON chunks (part, bucket);
+`;
+const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
 
 export class Storage {
   readonly db: Database.Database;
   readonly layout: Layout;
+  /** The path errors show (workspaces/<id>/tsdb.db). */
+  readonly file: string;
+  private manifest!: Manifest;
   private readonly stmts;
 
   constructor(
@@ -43,88 +70,206 @@ export class Storage {
     readonly workspaceId: string,
     private readonly keys: DataKeys | null,
     wanted: Layout,
-    nativeBinding?: string,
+    opts: StorageOptions = {},
   ) {
-    const db = new Database(path, nativeBinding ? { nativeBinding } : {});
+    this.file = displayPath(path);
+    if (!opts.readonly) {
+      // Checked before SQLite sees the log: its recovery would drop the damaged frame and every later one.
+      const wal = walDamage(`${path}-wal`);
+      if (wal) throw this.damaged(`write-ahead log ${this.file}-wal`, wal);
+    }
+    const db = this.guard('the file', () => new Database(path, { ...(opts.nativeBinding ? { nativeBinding: opts.nativeBinding } : {}), ...(opts.readonly ? { readonly: true, fileMustExist: true } : {}) }));
     this.db = db;
     try {
-      // auto_vacuum only takes effect before the first table exists.
-      db.pragma('auto_vacuum = INCREMENTAL');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      // Deleted or rewritten ciphertext must not be readable afterwards: FAST zeroes it inside
-      // b-tree pages, and shrink() (incremental vacuum + WAL truncation) drops freed pages.
-      db.pragma('secure_delete = FAST');
-      db.exec(`
-        CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS series_pages (page INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS head_state (seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS chunks (
-          bucket INTEGER NOT NULL, part INTEGER NOT NULL, key_id INTEGER NOT NULL,
-          samples INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, part));
-        CREATE INDEX IF NOT EXISTS chunks_by_part ON chunks (part, bucket);
-      `);
-      this.layout = this.checkMeta(wanted);
+      this.layout = this.guard('the file', () => {
+        if (!opts.readonly) {
+          // auto_vacuum only takes effect before the first table exists.
+          db.pragma('auto_vacuum = INCREMENTAL');
+          db.pragma('journal_mode = WAL');
+          db.pragma('synchronous = FULL');
+          // Deleted or rewritten ciphertext must not be readable afterwards: FAST zeroes it inside
+          // b-tree pages, and shrink() (incremental vacuum + WAL truncation) drops freed pages.
+          db.pragma('secure_delete = FAST');
+        }
+        if (opts.quickCheck) this.quickCheck();
+        return this.openSchema(wanted, !!opts.readonly);
+      });
     } catch (e) {
       db.close();
       throw e;
     }
-    this.stmts = {
-      pages: db.prepare<[], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages ORDER BY page'),
-      putPage: db.prepare('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)'),
-      deletePage: db.prepare('DELETE FROM series_pages WHERE page = ?'),
-      log: db.prepare<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM log ORDER BY seq'),
-      logKeys: db.prepare<[], { seq: number; key_id: number }>('SELECT seq, key_id FROM log ORDER BY seq'),
-      logRow: db.prepare<[number], { key_id: number; data: Buffer }>('SELECT key_id, data FROM log WHERE seq = ?'),
-      putLog: db.prepare('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)'),
-      resealLog: db.prepare('UPDATE log SET key_id = ?, data = ? WHERE seq = ?'),
-      deleteLogBefore: db.prepare('DELETE FROM log WHERE max_bucket < ?'),
-      headState: db.prepare<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 1'),
-      clearHeadState: db.prepare('DELETE FROM head_state'),
-      putHeadState: db.prepare('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)'),
-      chunk: db.prepare<[number, number], { key_id: number; samples: number; data: Buffer }>(
-        'SELECT key_id, samples, data FROM chunks WHERE bucket = ? AND part = ?',
-      ),
-      chunksIn: db.prepare<[number, number], { bucket: number; part: number; key_id: number; samples: number; data: Buffer }>(
-        'SELECT bucket, part, key_id, samples, data FROM chunks WHERE bucket BETWEEN ? AND ? ORDER BY bucket, part',
-      ),
-      chunksOfPart: db.prepare<[number, number, number], { bucket: number; key_id: number; samples: number; data: Buffer }>(
-        'SELECT bucket, key_id, samples, data FROM chunks WHERE part = ? AND bucket BETWEEN ? AND ? ORDER BY bucket',
-      ),
-      chunkKeys: db.prepare<[], { bucket: number; part: number; key_id: number }>('SELECT bucket, part, key_id FROM chunks ORDER BY bucket, part'),
-      putChunk: db.prepare('INSERT OR REPLACE INTO chunks (bucket, part, key_id, samples, data) VALUES (?, ?, ?, ?, ?)'),
-      deleteChunk: db.prepare('DELETE FROM chunks WHERE bucket = ? AND part = ?'),
-      deleteBucketsBefore: db.prepare<[number]>('DELETE FROM chunks WHERE bucket < ?'),
-      samplesBefore: db.prepare<[number], { n: number | null }>('SELECT sum(samples) AS n FROM chunks WHERE bucket < ?'),
-      totalSamples: db.prepare<[], { n: number | null }>('SELECT sum(samples) AS n FROM chunks'),
-      maxSeq: db.prepare<[], { m: number | null }>('SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM log UNION ALL SELECT max(seq) FROM head_state)'),
-      maxPage: db.prepare<[], { m: number | null }>('SELECT max(page) AS m FROM series_pages'),
+    const prep = <P extends unknown[], R>(sql: string, item: string) => {
+      const s = this.guard(item, () => db.prepare<P, R>(sql));
+      return {
+        run: (...a: P) => this.guard(item, () => s.run(...a)),
+        get: (...a: P) => this.guard(item, () => s.get(...a)),
+        all: (...a: P) => this.guard(item, () => s.all(...a)),
+      };
     };
+    this.stmts = {
+      pages: prep<[], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages ORDER BY page', 'series pages'),
+      putPage: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)', 'series pages'),
+      deletePage: prep<[number], never>('DELETE FROM series_pages WHERE page = ?', 'series pages'),
+      log: prep<[], { seq: number; max_bucket: number; key_id: number; data: Buffer }>('SELECT seq, max_bucket, key_id, data FROM log ORDER BY seq', 'log records'),
+      logKeys: prep<[], { seq: number; key_id: number }>('SELECT seq, key_id FROM log ORDER BY seq', 'log records'),
+      logRow: prep<[number], { max_bucket: number; key_id: number; data: Buffer }>('SELECT max_bucket, key_id, data FROM log WHERE seq = ?', 'log records'),
+      putLog: prep<[number, number, number, Buffer], never>('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)', 'log records'),
+      resealLog: prep<[number, Buffer, number], never>('UPDATE log SET key_id = ?, data = ? WHERE seq = ?', 'log records'),
+      deleteLogBefore: prep<[number], never>('DELETE FROM log WHERE max_bucket < ?', 'log records'),
+      headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
+      clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
+      putHeadState: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)', 'head state'),
+      chunk: prep<[number, number], { key_id: number; samples: number; data: Buffer }>('SELECT key_id, samples, data FROM chunks WHERE bucket = ? AND part = ?', 'chunk rows'),
+      chunksOfPart: prep<[number, number, number], { bucket: number; key_id: number; samples: number; data: Buffer }>(
+        'SELECT bucket, key_id, samples, data FROM chunks WHERE part = ? AND bucket BETWEEN ? AND ? ORDER BY bucket',
+        'chunk rows',
+      ),
+      chunkList: prep<[], { bucket: number; part: number; samples: number }>('SELECT bucket, part, samples FROM chunks', 'chunk rows'),
+      chunkKeys: prep<[], { bucket: number; part: number; key_id: number }>('SELECT bucket, part, key_id FROM chunks ORDER BY bucket, part', 'chunk rows'),
+      putChunk: prep<[number, number, number, number, Buffer], never>('INSERT OR REPLACE INTO chunks (bucket, part, key_id, samples, data) VALUES (?, ?, ?, ?, ?)', 'chunk rows'),
+      deleteChunk: prep<[number, number], never>('DELETE FROM chunks WHERE bucket = ? AND part = ?', 'chunk rows'),
+      deleteBucketsBefore: prep<[number], never>('DELETE FROM chunks WHERE bucket < ?', 'chunk rows'),
+      samplesBefore: prep<[number], { n: number | null }>('SELECT sum(samples) AS n FROM chunks WHERE bucket < ?', 'chunk rows'),
+      totalSamples: prep<[], { n: number | null }>('SELECT sum(samples) AS n FROM chunks', 'chunk rows'),
+      maxSeq: prep<[], { m: number | null }>('SELECT max(m) AS m FROM (SELECT max(seq) AS m FROM log UNION ALL SELECT max(seq) FROM head_state)', 'log records'),
+      maxPage: prep<[], { m: number | null }>('SELECT max(page) AS m FROM series_pages', 'series pages'),
+      manifest: prep<[string], { key_id: number; data: Buffer }>('SELECT key_id, data FROM manifest WHERE name = ?', 'manifest'),
+    };
+    try {
+      this.loadManifest();
+    } catch (e) {
+      db.close();
+      throw e;
+    }
   }
 
-  private checkMeta(wanted: Layout): Layout {
-    const get = this.db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE name = ?');
-    const ws = get.get('workspace_id')?.value;
-    if (ws === undefined) {
-      const put = this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
-      this.db.transaction(() => {
+  private guard<T>(item: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw sqliteFailure(e, this.workspaceId, this.file, item);
+    }
+  }
+
+  private damaged(item: string, why: string): StoreDamaged {
+    return new StoreDamaged(this.workspaceId, this.file, item, why);
+  }
+
+  /** SQLite's structural check of every page (b-trees, free list, record formats). */
+  quickCheck(): void {
+    const rows = this.db.pragma('quick_check(5)') as { quick_check: string }[];
+    const problems = rows.map((r) => r.quick_check).filter((m) => m !== 'ok');
+    if (problems.length) throw this.damaged('SQLite structure', `quick_check: ${problems.join('; ')}`);
+  }
+
+  /** Creates the schema of a new file, or checks an existing one (migrating format 1). */
+  private openSchema(wanted: Layout, readonly: boolean): Layout {
+    const db = this.db;
+    const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
+    if (tables.size === 0 && !readonly) {
+      db.transaction(() => {
+        db.exec(SCHEMA + MANIFEST_TABLE);
+        const put = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
         put.run('workspace_id', this.workspaceId);
         put.run('format', FORMAT);
         put.run('bucket_ms', String(wanted.bucketMs));
         put.run('series_per_part', String(wanted.seriesPerPart));
+        this.manifest = new Manifest(wanted);
+        this.manifest.indexDirty = this.manifest.logDirty = true;
+        this.flushManifest(db);
       })();
       return wanted;
     }
+    const meta = new Map(db.prepare<[], { name: string; value: string }>('SELECT name, value FROM meta').all().map((r) => [r.name, r.value]));
+    const ws = meta.get('workspace_id');
     if (ws !== this.workspaceId) {
-      throw new DecryptError(
-        `The store file ${this.path} belongs to workspace ${ws}, not ${this.workspaceId}. ` +
-          `How to fix: open it as workspace ${ws}, or move it back to that workspace's data folder.`,
-      );
+      throw this.damaged('meta', ws === undefined ? 'the workspace id is missing' : `it says the file belongs to workspace ${ws}: it was moved from that workspace's folder, or altered`);
     }
-    const format = get.get('format')?.value;
-    if (format !== FORMAT) throw new Error(`Workspace ${ws}: store format ${format} is not supported by this version (expects ${FORMAT}).`);
-    return { bucketMs: Number(get.get('bucket_ms')!.value), seriesPerPart: Number(get.get('series_per_part')!.value) };
+    const format = meta.get('format');
+    if (format !== FORMAT && format !== FORMAT_BEFORE_MANIFEST) throw this.damaged('meta', `store format ${JSON.stringify(format)} is not one this version reads (${FORMAT})`);
+    const layout = { bucketMs: Number(meta.get('bucket_ms')), seriesPerPart: Number(meta.get('series_per_part')) };
+    if (!(layout.bucketMs > 0 && Number.isSafeInteger(layout.bucketMs) && layout.seriesPerPart > 0 && Number.isSafeInteger(layout.seriesPerPart))) {
+      throw this.damaged('meta', `the layout (bucket_ms ${meta.get('bucket_ms')}, series_per_part ${meta.get('series_per_part')}) is not valid`);
+    }
+    const missing = TABLES.filter((t) => !tables.has(t) && !(t === 'manifest' && format === FORMAT_BEFORE_MANIFEST));
+    if (missing.length) throw this.damaged('schema', `table(s) ${missing.join(', ')} missing`);
+    if (format === FORMAT_BEFORE_MANIFEST) {
+      if (readonly) throw this.damaged('manifest', 'the file has no manifest yet (it is made the next time the workspace opens)');
+      this.migrate(layout);
+    }
+    return layout;
+  }
+
+  /** Format 1 → 2: the manifest of the rows as they are (their content is checked as they are read). */
+  private migrate(layout: Layout): void {
+    const db = this.db;
+    const sealed = this.encrypted;
+    db.transaction(() => {
+      db.exec(MANIFEST_TABLE);
+      const m = new Manifest(layout);
+      for (const r of db.prepare<[], { page: number; data: Buffer }>('SELECT page, data FROM series_pages').all()) m.putPage(r.page, rowDigest(r.data, sealed));
+      const hs = db.prepare<[], { seq: number; data: Buffer }>('SELECT seq, data FROM head_state ORDER BY seq DESC LIMIT 1').get();
+      if (hs) m.putHeadState(hs.seq, rowDigest(hs.data, sealed));
+      for (const r of db.prepare<[], { bucket: number; part: number; samples: number; data: Buffer }>('SELECT bucket, part, samples, data FROM chunks').all()) {
+        m.putChunk(r.bucket, r.part, r.samples, rowDigest(r.data, sealed));
+      }
+      for (const r of db.prepare<[], { seq: number; max_bucket: number; data: Buffer }>('SELECT seq, max_bucket, data FROM log').all()) m.putLog(r.seq, r.max_bucket, rowDigest(r.data, sealed));
+      m.indexDirty = m.logDirty = true;
+      this.manifest = m;
+      this.flushManifest(db);
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+    })();
+  }
+
+  private loadManifest(): void {
+    const read = (name: 'index' | 'log'): Buffer => {
+      const row = this.stmts.manifest.get(name);
+      if (!row) throw this.damaged(`manifest (${name})`, 'it is missing');
+      const plain = this.open(items.manifest(name), { keyId: row.key_id, data: row.data });
+      return plain;
+    };
+    const decode = <T>(name: string, fn: () => T): T => {
+      try {
+        return fn();
+      } catch (e) {
+        throw this.damaged(`manifest (${name})`, (e as Error).message);
+      }
+    };
+    const m = decode('index', () => Manifest.decodeIndex(read('index')));
+    if (m.layout.bucketMs !== this.layout.bucketMs || m.layout.seriesPerPart !== this.layout.seriesPerPart) {
+      throw this.damaged('meta', `the layout in clear (bucket ${this.layout.bucketMs} ms, ${this.layout.seriesPerPart} series per row) differs from the sealed one (${m.layout.bucketMs} ms, ${m.layout.seriesPerPart})`);
+    }
+    this.sealedLog = decode('log', () => Manifest.decodeLog(read('log')));
+    this.manifest = m;
+  }
+
+  private putManifestStmt: Database.Statement | undefined;
+
+  /** Set when a failed write left the manifest's view unknown: no more writes. */
+  private unusable: unknown = null;
+
+  /** The log summary from the sealed manifest, until the log rows were read and checked (logRows()). */
+  private sealedLog: LogSummary | null = null;
+
+  /** Seals the manifest rows again with the current key when either is sealed with another (data-key rotation). */
+  resealManifest(): boolean {
+    const current = this.currentKeyId;
+    const stale = (['index', 'log'] as const).some((name) => this.stmts.manifest.get(name)?.key_id !== current);
+    if (stale) this.transaction(() => void (this.manifest.indexDirty = this.manifest.logDirty = true));
+    return stale;
+  }
+
+  /** Writes the manifest rows that changed. Runs at the end of every transaction. */
+  private flushManifest(db = this.db): void {
+    const m = this.manifest;
+    const put = (name: 'index' | 'log', plain: Buffer) => {
+      const row = this.seal(items.manifest(name), plain);
+      this.putManifestStmt ??= db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)');
+      this.putManifestStmt.run(name, row.keyId, row.data);
+    };
+    if (m.indexDirty) put('index', m.encodeIndex());
+    if (m.logDirty) put('log', m.encodeLog());
+    m.indexDirty = m.logDirty = false;
   }
 
   get encrypted(): boolean {
@@ -135,34 +280,43 @@ export class Storage {
     return `${AAD_PREFIX}|ws=${this.workspaceId}|${item.aad}`;
   }
 
+  private digest(row: StoredRow): number {
+    return rowDigest(row.data, row.keyId !== PLAINTEXT_KEY_ID);
+  }
+
   seal(item: Item, plain: Buffer): StoredRow {
     if (!this.keys) return { keyId: PLAINTEXT_KEY_ID, data: plain };
     const keyId = this.keys.current;
     return { keyId, data: this.keys.get(keyId).seal(plain, this.aad(item)) };
   }
 
-  /** Decrypts a row; the error names the workspace and the damaged item. */
+  /** Decrypts a row; a failure is StoreDamaged naming the workspace, the file and the item. */
   open(item: Item, row: StoredRow): Buffer {
-    const fail = (why: string): DecryptError =>
-      new DecryptError(
-        `Workspace ${this.workspaceId}: ${item.name} cannot be read: ${why}. The rest of the workspace stays readable. ` +
-          `How to fix: restore the workspace file from a backup, or delete the damaged data (deleteSeries / retention).`,
-      );
     if (!this.keys) {
-      if (row.keyId !== PLAINTEXT_KEY_ID) throw fail(`it is encrypted (key ${row.keyId}) but the store was opened without keys`);
+      if (row.keyId !== PLAINTEXT_KEY_ID) throw this.damaged(item.name, `it is encrypted (key ${row.keyId}) but the store was opened without keys`);
       return row.data;
     }
-    if (row.keyId === PLAINTEXT_KEY_ID) throw fail('it is not encrypted although this store is');
+    if (row.keyId === PLAINTEXT_KEY_ID) throw this.damaged(item.name, 'it is not encrypted although this store is');
     let cipher: Cipher;
     try {
       cipher = this.keys.get(row.keyId);
     } catch (e) {
-      throw fail(`its data key ${row.keyId} is not available (${(e as Error).message})`);
+      throw this.damaged(item.name, `its data key ${row.keyId} is not available (${(e as Error).message})`);
     }
     try {
       return cipher.open(row.data, this.aad(item));
     } catch (e) {
-      throw fail(`${(e as Error).message}; it was altered, or copied from another row or workspace`);
+      throw this.damaged(item.name, `${(e as Error).message}; it was altered, or copied from another row or workspace`);
+    }
+  }
+
+  /** Decodes an opened row's plaintext; a decoding failure is damage of that item too. */
+  decode<T>(item: Item, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof StoreDamaged) throw e;
+      throw this.damaged(item.name, `its content cannot be decoded (${(e as Error).message})`);
     }
   }
 
@@ -170,22 +324,55 @@ export class Storage {
     return this.keys ? this.keys.current : PLAINTEXT_KEY_ID;
   }
 
-  // ---- rows -------------------------------------------------------------------------------
+  // ---- rows (reads are checked against the manifest) -----------------------------------------
 
+  /** Every series page; throws StoreDamaged when one is missing, extra or not the one the manifest lists. */
   pages(): { page: number; keyId: number; data: Buffer }[] {
-    return this.stmts.pages.all().map((r) => ({ page: r.page, keyId: r.key_id, data: r.data }));
+    const rows = this.stmts.pages.all().map((r) => ({ page: r.page, keyId: r.key_id, data: r.data }));
+    const listed = this.manifest.pages;
+    for (const r of rows) {
+      const tag = listed.get(r.page);
+      if (tag === undefined) throw this.damaged(items.page(r.page).name, 'the manifest does not list it');
+      if (tag !== this.digest(r)) throw this.damaged(items.page(r.page).name, 'it is not the version the manifest lists');
+    }
+    if (rows.length !== listed.size) {
+      const have = new Set(rows.map((r) => r.page));
+      const gone = [...listed.keys()].filter((p) => !have.has(p));
+      throw this.damaged(gone.map((p) => items.page(p).name).join(', '), 'missing (listed in the manifest, not in the file)');
+    }
+    return rows;
   }
 
   putPage(page: number, row: StoredRow): void {
+    this.inTransaction();
     this.stmts.putPage.run(page, row.keyId, row.data);
+    this.manifest.putPage(page, this.digest(row));
   }
 
   deletePage(page: number): void {
+    this.inTransaction();
     this.stmts.deletePage.run(page);
+    this.manifest.deletePage(page);
   }
 
+  /** Every log record; throws StoreDamaged when the set differs from the sealed log summary. */
   logRows(): { seq: number; keyId: number; data: Buffer }[] {
-    return this.stmts.log.all().map((r) => ({ seq: r.seq, keyId: r.key_id, data: r.data }));
+    const rows = this.stmts.log.all().map((r) => ({ seq: r.seq, maxBucket: r.max_bucket, keyId: r.key_id, data: r.data, tag: 0 }));
+    for (const r of rows) r.tag = this.digest(r);
+    const found = Manifest.summarizeLog(rows);
+    const sealed = this.sealedLog ?? this.manifest.logSummary();
+    if (found.count !== sealed.count || found.digest !== sealed.digest || found.maxSeq !== sealed.maxSeq) {
+      const what =
+        found.count < sealed.count
+          ? `${sealed.count - found.count} of ${sealed.count} record(s) missing`
+          : found.count > sealed.count
+            ? `${found.count - sealed.count} record(s) more than the manifest lists`
+            : 'a record or its bucket column differs from the one the manifest lists';
+      throw this.damaged('log records', `${what} (newest record ${found.maxSeq}, manifest says ${sealed.maxSeq})`);
+    }
+    this.manifest.setLogRows(rows);
+    this.sealedLog = null;
+    return rows;
   }
 
   logKeys(): { seq: number; keyId: number }[] {
@@ -199,39 +386,90 @@ export class Storage {
 
   /** `maxBucket`: the newest bucket among the record's samples (the row may go once it is cut). */
   putLog(seq: number, maxBucket: number, row: StoredRow): void {
+    this.inTransaction();
     this.stmts.putLog.run(seq, maxBucket, row.keyId, row.data);
+    this.manifest.putLog(seq, maxBucket, this.digest(row));
   }
 
   resealLog(seq: number, row: StoredRow): void {
+    this.inTransaction();
     this.stmts.resealLog.run(row.keyId, row.data, seq);
+    this.manifest.resealLog(seq, this.digest(row));
   }
 
   /** Deletes log records whose samples all lie before `bucket`. */
   deleteLogBefore(bucket: number): void {
+    this.inTransaction();
     this.stmts.deleteLogBefore.run(bucket);
+    this.manifest.deleteLogBefore(bucket);
   }
 
   headState(): { seq: number; keyId: number; data: Buffer } | undefined {
-    const r = this.stmts.headState.get();
-    return r && { seq: r.seq, keyId: r.key_id, data: r.data };
+    const rows = this.stmts.headState.all();
+    const want = this.manifest.headState;
+    const r = rows[0];
+    if (rows.length > 1) throw this.damaged(items.headState(r!.seq).name, 'more than one head state in the file');
+    if (!want && !r) return undefined;
+    if (!r) throw this.damaged(items.headState(want!.seq).name, 'missing (listed in the manifest, not in the file)');
+    const row = { seq: r.seq, keyId: r.key_id, data: r.data };
+    if (!want || want.seq !== r.seq || want.tag !== this.digest(row)) throw this.damaged(items.headState(r.seq).name, 'it is not the one the manifest lists');
+    return row;
   }
 
   putHeadState(seq: number, row: StoredRow): void {
+    this.inTransaction();
     this.stmts.clearHeadState.run();
     this.stmts.putHeadState.run(seq, row.keyId, row.data);
+    this.manifest.putHeadState(seq, this.digest(row));
+  }
+
+  /** Compares the chunk rows in the file (keys and sample counts, no data read) with the manifest. */
+  checkChunkList(): void {
+    let n = 0;
+    for (const r of this.stmts.chunkList.all()) {
+      n++;
+      const e = this.manifest.chunk(r.bucket, r.part);
+      const item = items.chunk(r.bucket, r.part, this.layout).name;
+      if (!e) throw this.damaged(item, 'the manifest does not list it');
+      if (e.samples !== r.samples) throw this.damaged(item, `its sample count ${r.samples} differs from the manifest's ${e.samples}`);
+    }
+    let listed = 0;
+    for (const m of this.manifest.chunks.values()) listed += m.size;
+    if (n !== listed) {
+      const have = new Set(this.stmts.chunkList.all().map((r) => `${r.bucket}/${r.part}`));
+      const gone: string[] = [];
+      for (const [part, m] of this.manifest.chunks) for (const b of m.keys()) if (!have.has(`${b}/${part}`)) gone.push(items.chunk(b, part, this.layout).name);
+      throw this.damaged(gone.slice(0, 3).join('; ') || 'chunk rows', `${listed - n} chunk row(s) missing (listed in the manifest, not in the file)`);
+    }
+  }
+
+  private checkChunk(r: ChunkRowRecord): ChunkRowRecord {
+    const e = this.manifest.chunk(r.bucket, r.part);
+    const item = items.chunk(r.bucket, r.part, this.layout).name;
+    if (!e) throw this.damaged(item, 'the manifest does not list it');
+    if (e.samples !== r.samples || e.tag !== this.digest(r)) throw this.damaged(item, 'it is not the version the manifest lists');
+    return r;
   }
 
   chunk(bucket: number, part: number): ChunkRowRecord | undefined {
     const r = this.stmts.chunk.get(bucket, part);
-    return r && { bucket, part, keyId: r.key_id, samples: r.samples, data: r.data };
+    if (!r) {
+      if (this.manifest.chunk(bucket, part)) throw this.damaged(items.chunk(bucket, part, this.layout).name, 'missing (listed in the manifest, not in the file)');
+      return undefined;
+    }
+    return this.checkChunk({ bucket, part, keyId: r.key_id, samples: r.samples, data: r.data });
   }
 
-  chunksIn(minBucket: number, maxBucket: number): ChunkRowRecord[] {
-    return this.stmts.chunksIn.all(minBucket, maxBucket).map((r) => ({ bucket: r.bucket, part: r.part, keyId: r.key_id, samples: r.samples, data: r.data }));
-  }
-
+  /** The chunk rows of one series group in [minBucket, maxBucket]; throws StoreDamaged when one the manifest lists is missing. */
   chunksOfPart(part: number, minBucket: number, maxBucket: number): ChunkRowRecord[] {
-    return this.stmts.chunksOfPart.all(part, minBucket, maxBucket).map((r) => ({ bucket: r.bucket, part, keyId: r.key_id, samples: r.samples, data: r.data }));
+    const rows = this.stmts.chunksOfPart.all(part, minBucket, maxBucket).map((r) => this.checkChunk({ bucket: r.bucket, part, keyId: r.key_id, samples: r.samples, data: r.data }));
+    const listed = this.manifest.bucketsOfPart(part, minBucket, maxBucket);
+    if (listed.length !== rows.length) {
+      const have = new Set(rows.map((r) => r.bucket));
+      const gone = listed.filter((b) => !have.has(b));
+      throw this.damaged(gone.slice(0, 3).map((b) => items.chunk(b, part, this.layout).name).join('; '), 'missing (listed in the manifest, not in the file)');
+    }
+    return rows;
   }
 
   chunkKeys(): { bucket: number; part: number; keyId: number }[] {
@@ -239,17 +477,23 @@ export class Storage {
   }
 
   putChunk(bucket: number, part: number, samples: number, row: StoredRow): void {
+    this.inTransaction();
     this.stmts.putChunk.run(bucket, part, row.keyId, samples, row.data);
+    this.manifest.putChunk(bucket, part, samples, this.digest(row));
   }
 
   deleteChunk(bucket: number, part: number): void {
+    this.inTransaction();
     this.stmts.deleteChunk.run(bucket, part);
+    this.manifest.deleteChunk(bucket, part);
   }
 
   /** Deletes every bucket before `bucket`; returns the number of samples they held. */
   deleteBucketsBefore(bucket: number): number {
+    this.inTransaction();
     const n = this.stmts.samplesBefore.get(bucket)?.n ?? 0;
     this.stmts.deleteBucketsBefore.run(bucket);
+    this.manifest.deleteBucketsBefore(bucket);
     return n;
   }
 
@@ -258,21 +502,50 @@ export class Storage {
   }
 
   maxLogSeq(): number {
-    return this.stmts.maxSeq.get()?.m ?? 0;
+    const s = this.sealedLog ?? this.manifest.logSummary();
+    return Math.max(this.stmts.maxSeq.get()?.m ?? 0, s.maxSeq, this.manifest.headState?.seq ?? 0);
   }
 
   maxPage(): number {
-    return this.stmts.maxPage.get()?.m ?? 0;
+    return Math.max(this.stmts.maxPage.get()?.m ?? 0, ...this.manifest.pages.keys());
   }
 
+  private inTransaction(): void {
+    if (!this.db.inTransaction) throw new Error('tsdb: rows are written inside storage.transaction() only (the manifest goes with them)');
+  }
+
+  /** Runs `fn` in one SQLite transaction and writes the manifest with it. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.unusable) throw this.unusable;
+    const outermost = !this.db.inTransaction;
+    try {
+      return this.guard('a write', () =>
+        this.db.transaction(() => {
+          const r = fn();
+          this.flushManifest();
+          return r;
+        })(),
+      );
+    } catch (e) {
+      // The rows were rolled back: so must the manifest's view of them be.
+      if (outermost) {
+        try {
+          this.loadManifest();
+          this.logRows();
+        } catch (reload) {
+          this.unusable = reload;
+        }
+      }
+      throw e;
+    }
   }
 
   /** Returns freed pages to the file system and folds the SQLite WAL into the main file. */
   shrink(): void {
-    this.db.pragma('incremental_vacuum');
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.guard('a checkpoint', () => {
+      this.db.pragma('incremental_vacuum');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    });
   }
 
   bytesOnDisk(): number {
@@ -302,10 +575,17 @@ export const items = {
   page: (page: number): Item => ({ aad: `series_pages|page=${page}`, name: `series page ${page}` }),
   log: (seq: number): Item => ({ aad: `log|seq=${seq}`, name: `log record ${seq}` }),
   headState: (seq: number): Item => ({ aad: `head_state|seq=${seq}`, name: `head state ${seq}` }),
+  manifest: (name: string): Item => ({ aad: `manifest|${name}`, name: `manifest (${name})` }),
   chunk: (bucket: number, part: number, layout: Layout): Item => ({
     aad: `chunks|bucket=${bucket}|part=${part}`,
     name:
-      `chunk row for ${new Date(bucket * layout.bucketMs).toISOString()} (bucket ${bucket}), ` +
+      `chunk row for ${isoTime(bucket * layout.bucketMs)} (bucket ${bucket}), ` +
       `series ids ${part * layout.seriesPerPart}-${(part + 1) * layout.seriesPerPart - 1} (part ${part})`,
   }),
 };
+
+/** A bucket's start for error messages (a damaged bucket number may lie outside Date's range). */
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}

@@ -30,7 +30,7 @@ const healthy = (now: number): ChecklistExtra => ({
   now,
   tls: { enabled: true, protocol: 'TLS 1.3', certificateExpiresAt: new Date(now + 300 * DAY).toISOString() },
   console: { passwordSet: true, mfaEnabled: true },
-  selfTest: { state: 'passed', filesScanned: 4, filesTotal: 4, bytesScanned: 1000, findings: [], message: 'no stored string found in clear in 4 files', finishedAt: new Date(now).toISOString() },
+  selfTest: { state: 'passed', filesScanned: 4, filesTotal: 4, bytesScanned: 1000, findings: [], damage: [], message: 'no stored string found in clear in 4 files', finishedAt: new Date(now).toISOString() },
   findings: [],
 });
 
@@ -39,7 +39,7 @@ describe('computeChecklist', () => {
     const ws = app.control.createWorkspace({ alias: 'prod' }).workspaceId;
     app.control.createToken(ws, { scopes: ['remote_write'], expiresAt: new Date(Date.now() + 90 * DAY) });
     const items = computeChecklist(app, healthy(Date.now()));
-    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention']);
+    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'store-integrity', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention']);
     expect(items.filter((i) => i.status !== 'pass').map((i) => i.id)).toEqual(['master-key']);
     expect(item(items, 'master-key')).toMatchObject({ status: 'warn', evidence: expect.stringContaining('key file') });
     expect(item(items, 'tls').evidence).toMatch(/TLS 1\.3; server certificate expires \d{4}-\d\d-\d\d \((299|300) days\)/);

