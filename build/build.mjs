@@ -38,7 +38,7 @@ for (const t of targets) {
     external: t.platform === 'node' ? nodeExternal : [],
     sourcemap: true,
     // The window's bundle carries CodeMirror and uPlot: minified it loads in a third of the time.
-    minify: t.platform === 'browser',
+    minify: t.platform === 'browser' && !process.env.AMPULE_NO_MINIFY,
     logLevel: 'warning',
     // ESM bundles that pull in CommonJS dependencies need a real `require`.
     banner:

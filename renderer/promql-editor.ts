@@ -10,11 +10,11 @@
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, insertNewlineAndIndent } from '@codemirror/commands';
 import { bracketMatching, defaultHighlightStyle, syntaxHighlighting } from '@codemirror/language';
-import { forEachDiagnostic, lintKeymap } from '@codemirror/lint';
+import { forEachDiagnostic, linter, lintKeymap, type Diagnostic } from '@codemirror/lint';
 import { EditorState } from '@codemirror/state';
 import { EditorView, keymap, placeholder } from '@codemirror/view';
 import { PromQLExtension, type PrometheusClient } from '@prometheus-io/codemirror-promql';
-import type { AmpuleApi } from '../shared/api';
+import type { AmpuleApi, QueryIssue } from '../shared/api';
 import { h } from './dom';
 
 /** Matcher types as codemirror-promql passes them (the lezer-promql token ids). */
@@ -102,6 +102,12 @@ export interface PromqlEditorOptions {
   /** Enter (without Shift, with no completion open) runs the query. */
   readonly onSubmit: () => void;
   readonly onChange?: (text: string) => void;
+  /**
+   * Our engine's own syntax check, as a second linter: the editor's linter leaves out an error at
+   * the end of the text (it is usually still being typed), but that is the one a missing
+   * bracket gives, and our parser is the one that will run the query.
+   */
+  readonly check?: (text: string) => Promise<QueryIssue[]>;
 }
 
 const THEME = EditorView.theme({
@@ -118,6 +124,20 @@ const THEME = EditorView.theme({
   '.cm-diagnostic-error': { borderLeftColor: '#b91c1c' },
   '.cm-placeholder': { color: '#94a3b8' },
 });
+
+function engineLinter(check: (text: string) => Promise<QueryIssue[]>) {
+  return linter(async (view): Promise<Diagnostic[]> => {
+    const text = view.state.doc.toString();
+    if (!text.trim()) return [];
+    const found = await check(text).catch(() => [] as QueryIssue[]);
+    if (view.state.doc.toString() !== text) return [];
+    const len = text.length;
+    return found.map((i) => {
+      const from = Math.max(0, Math.min(i.from, len - 1));
+      return { from, to: Math.max(from + 1, Math.min(i.to, len)), severity: 'error', message: i.message, source: 'PromQL' };
+    });
+  });
+}
 
 /** An editor in its own shadow root (see the CSP note above); `el` is the host to place in the page. */
 export class PromqlEditor {
@@ -142,6 +162,7 @@ export class PromqlEditor {
         doc: opts.value ?? '',
         extensions: [
           promql.asExtension(),
+          ...(opts.check ? [engineLinter(opts.check)] : []),
           history(),
           closeBrackets(),
           bracketMatching(),

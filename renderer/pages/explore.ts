@@ -91,6 +91,7 @@ class QueryPanel {
       value,
       placeholder: 'e.g. rate(http_requests_total[5m]) — type to complete metric names, labels and functions',
       onSubmit: handlers.run,
+      check: (text) => ctx.api.checkQuery(text),
       onChange: handlers.changed,
     });
     this.chart = new TimeChart({ name: chartName, height: 280, title: `chart of query ${index + 1}` });
@@ -220,7 +221,7 @@ export function explorePage(ctx: AppContext, initialWorkspace?: string, params: 
   const refreshSelect = h('select', { name: 'refresh' }, ...REFRESH.map(([l, s]) => h('option', { value: s }, l)));
   const run = h('button', { type: 'submit', class: 'primary' }, 'Run query');
   const add = h('button', { type: 'button' }, 'Add query');
-  const rangeError = h('p', { class: 'query-status error', role: 'alert', hidden: true }, 'Choose a start before the end of the custom range.');
+  const rangeError = h('p', { class: 'form-error', role: 'alert', hidden: true }, 'Choose a start before the end of the custom range.');
   const panelsEl = h('div', { class: 'query-panels' });
   const client = new WorkspaceClient(ctx.api, () => wsSelect.value);
 
