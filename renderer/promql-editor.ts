@@ -27,8 +27,10 @@ interface EditorMatcher {
 }
 
 /** A series selector for the contract's metadata calls, or undefined for "every series". */
-export function selectorOf(metricName: string | undefined, matchers: readonly EditorMatcher[] = []): string | undefined {
+export function selectorOf(metricName: string | undefined, matchers: readonly EditorMatcher[] = [], completing?: string): string | undefined {
   const parts = matchers
+    // The matcher being typed (label="…) must not narrow the values offered for it.
+    .filter((m) => m.name !== completing)
     .filter((m) => m.name !== '__name__' || !metricName)
     .filter((m) => MATCH_OPS[m.type] && !(m.matchesEmpty() && !metricName))
     .map((m) => `${JSON.stringify(m.name)}${MATCH_OPS[m.type]}${JSON.stringify(m.value)}`);
@@ -65,7 +67,7 @@ export class WorkspaceClient implements PrometheusClient {
   }
 
   labelValues(labelName: string, metricName?: string, matchers?: EditorMatcher[]): Promise<string[]> {
-    const match = selectorOf(metricName, matchers);
+    const match = selectorOf(metricName, matchers, labelName);
     return this.cached(`values ${labelName} ${match}`, (ws) => this.api.labelValues(ws, labelName, match));
   }
 
