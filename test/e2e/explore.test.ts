@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { encodeV1, snappy } from '../main/ingest/encode';
 import { consoleSkipReason, launchChromium, RESULTS, startConsoleServer, type ConsoleServer } from './console-server';
-import { remoteWrite } from './window-flows';
+import { remoteWrite, setQuery } from './window-flows';
 
 const PASSWORD = 'e2e explore password 42';
 if (consoleSkipReason) console.log(`explore e2e skipped: ${consoleSkipReason}`);
@@ -91,7 +91,7 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
     await page.keyboard.type('device="');
     await poll(() => options.allTextContents().then((a) => a.join(' '))).toMatch(/sda.*sdb/);
     // Functions come from the editor itself.
-    await setQuery(page, 'PromQL', '');
+    await setQuery(page, '', 'PromQL');
     await page.keyboard.type('histogram_qu');
     await poll(() => options.allTextContents()).toContainEqual(expect.stringContaining('histogram_quantile'));
     await page.keyboard.press('Escape');
@@ -105,7 +105,7 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
   });
 
   it('charts large byte values with readable SI labels over exactly the chosen range', async () => {
-    await setQuery(page, 'PromQL', 'e2e_disk_bytes');
+    await setQuery(page, 'e2e_disk_bytes', 'PromQL');
     await page.getByLabel('Time range', { exact: true }).selectOption('3600');
     await poll(() => page.locator('.query-status').first().textContent()).toMatch(/^2 series/);
     const p = await plot(page, 'explore');
@@ -134,7 +134,7 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
   });
 
   it('says "No data" for an empty result', async () => {
-    await setQuery(page, 'PromQL', 'e2e_nothing_here_total');
+    await setQuery(page, 'e2e_nothing_here_total', 'PromQL');
     await page.getByRole('button', { name: 'Run query' }).click();
     const noData = page.locator('.query-panel .no-data').first();
     await poll(() => page.locator('.query-status').first().textContent()).toMatch(/^0 series/);
@@ -145,9 +145,9 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
   });
 
   it('draws several queries and keeps them and a custom range in the URL across a reload', async () => {
-    await setQuery(page, 'PromQL', 'e2e_disk_bytes{device="sda"}');
+    await setQuery(page, 'e2e_disk_bytes{device="sda"}', 'PromQL');
     await page.getByRole('button', { name: 'Add query' }).click();
-    await setQuery(page, 'PromQL (query 2)', 'e2e_latency_seconds');
+    await setQuery(page, 'e2e_latency_seconds', 'PromQL (query 2)');
     await page.getByLabel('Time range', { exact: true }).selectOption('custom');
     const to = Math.floor(Date.now() / 1000);
     const from = to - 1800;
@@ -234,18 +234,6 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
   });
 });
-
-/**
- * Replaces an editor's text as a user would (select all, then text input), not with fill(): its
- * execCommand path lets Chromium's editing code add style attributes, which our CSP refuses.
- */
-async function setQuery(page: Page, label: string, text: string): Promise<void> {
-  await editor(page, label).click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.press('Delete');
-  if (text) await page.keyboard.insertText(text);
-  await page.keyboard.press('Escape');
-}
 
 /** The editor's content element (CodeMirror's role=textbox inside the editor's shadow root). */
 function editor(page: Page, label: string) {
