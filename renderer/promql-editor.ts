@@ -16,27 +16,7 @@ import { EditorView, keymap, placeholder } from '@codemirror/view';
 import { PromQLExtension, type PrometheusClient } from '@prometheus-io/codemirror-promql';
 import type { AmpuleApi, QueryIssue } from '../shared/api';
 import { h } from './dom';
-
-/** Matcher types as codemirror-promql passes them (the lezer-promql token ids). */
-const MATCH_OPS: Readonly<Record<number, string>> = { 176: '=', 67: '!=', 177: '=~', 178: '!~' };
-interface EditorMatcher {
-  readonly type: number;
-  readonly name: string;
-  readonly value: string;
-  matchesEmpty(): boolean;
-}
-
-/** A series selector for the contract's metadata calls, or undefined for "every series". */
-export function selectorOf(metricName: string | undefined, matchers: readonly EditorMatcher[] = [], completing?: string): string | undefined {
-  const parts = matchers
-    // The matcher being typed (label="…) must not narrow the values offered for it.
-    .filter((m) => m.name !== completing)
-    .filter((m) => m.name !== '__name__' || !metricName)
-    .filter((m) => MATCH_OPS[m.type] && !(m.matchesEmpty() && !metricName))
-    .map((m) => `${JSON.stringify(m.name)}${MATCH_OPS[m.type]}${JSON.stringify(m.value)}`);
-  if (metricName) parts.unshift(`__name__=${JSON.stringify(metricName)}`);
-  return parts.length ? `{${parts.join(',')}}` : undefined;
-}
+import { selectorOf, type EditorMatcher } from './explore-view';
 
 /**
  * codemirror-promql's PrometheusClient over the workspace's API. Answers are cached for a minute

@@ -7,7 +7,8 @@ import type { PromResponse, WorkspaceSummary } from '../../shared/api';
 import { TimeChart } from '../chart';
 import type { AppContext, Page } from '../context';
 import { field, h, replace, uid } from '../dom';
-import { formatTimestamp, formatValue, unitOfName } from '../format';
+import { MAX_QUERIES, parseView, stepFor, unitOfQuery, viewHash, type ExploreView } from '../explore-view';
+import { formatTimestamp, formatValue } from '../format';
 import { PromqlEditor, WorkspaceClient } from '../promql-editor';
 import { alignMatrix, parseSampleValue, seriesName } from '../series';
 import { errorText, table } from '../ui';
@@ -16,51 +17,6 @@ const RANGES: readonly [string, number][] = [
   ['5 minutes', 300], ['15 minutes', 900], ['1 hour', 3600], ['6 hours', 21600], ['24 hours', 86400], ['7 days', 604800],
 ];
 const REFRESH: readonly [string, number][] = [['Off', 0], ['5 s', 5], ['15 s', 15], ['30 s', 30], ['1 min', 60]];
-const MAX_QUERIES = 8;
-
-/** About 250 points across the chart, never finer than 1 s. */
-export function stepFor(rangeSeconds: number): number {
-  return Math.max(1, Math.round(rangeSeconds / 250));
-}
-
-/** What the URL holds: the queries and the range (a preset length ending now, or a fixed from/to). */
-export interface ExploreView {
-  readonly queries: readonly string[];
-  readonly range: number;
-  readonly from?: number;
-  readonly to?: number;
-}
-
-export function parseView(params: URLSearchParams): ExploreView {
-  const num = (k: string) => {
-    const v = Number(params.get(k));
-    return params.has(k) && Number.isFinite(v) && v > 0 ? v : undefined;
-  };
-  const from = num('from'), to = num('to');
-  const queries = params.getAll('q').slice(0, MAX_QUERIES);
-  const fixed = from !== undefined && to !== undefined && from < to;
-  return { queries, range: fixed ? to - from : num('range') ?? 3600, ...(fixed ? { from, to } : {}) };
-}
-
-export function viewHash(workspaceId: string, view: ExploreView): string {
-  const p = new URLSearchParams();
-  if (view.from !== undefined && view.to !== undefined) {
-    p.set('from', String(view.from));
-    p.set('to', String(view.to));
-  } else p.set('range', String(view.range));
-  for (const q of view.queries) p.append('q', q);
-  return `#/explore${workspaceId ? '/' + encodeURIComponent(workspaceId) : ''}?${p.toString()}`;
-}
-
-/**
- * The unit to show for a query's values: from the name of the metric it reads (`_bytes`,
- * `_seconds`), per second when a rate of bytes. '' when nothing says.
- */
-export function unitOfQuery(query: string, firstSeriesName?: string): string {
-  const names = [firstSeriesName ?? '', ...(query.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [])];
-  const unit = names.map(unitOfName).find((u) => u !== '') ?? '';
-  return unit === 'B' && /\b(i?rate|deriv)\s*\(/.test(query) ? 'B/s' : unit;
-}
 
 interface Window {
   readonly start: number;
