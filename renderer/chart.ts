@@ -14,6 +14,8 @@ declare global {
 
 const PALETTE = ['#2563eb', '#16a34a', '#dc2626', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
 
+const BINARY_INCRS = Array.from({ length: 7 }, (_, k) => [1, 2, 5, 10, 20, 50, 100, 200, 500].map((m) => m * 1024 ** k)).flat();
+
 export function colorOf(i: number): string {
   return PALETTE[i % PALETTE.length]!;
 }
@@ -59,6 +61,8 @@ export class TimeChart {
           stroke: '#475569',
           grid: { stroke: '#e2e8f0' },
           values: (_u, ticks) => ticks.map((t) => formatValue(t, unit)),
+          // Bytes are labelled in KiB/MiB/GiB: ticks on round binary steps read as round numbers.
+          ...(unit.startsWith('B') ? { incrs: BINARY_INCRS } : {}),
           // As wide as the longest label (about 7 px a character at 12 px), so none is cut.
           size: (_u, values) => 18 + 7 * Math.max(3, ...(values ?? []).map((v) => String(v).length)),
         },
