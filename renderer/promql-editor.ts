@@ -99,6 +99,8 @@ const THEME = EditorView.theme({
   '.cm-line': { padding: '0 9px' },
   '.cm-scroller': { overflowX: 'auto' },
   '.cm-tooltip': { fontSize: '13px', border: '1px solid #cbd5e1', borderRadius: '6px', boxShadow: '0 6px 20px rgba(15, 23, 42, 0.15)' },
+  // A little below the line, so the list never covers the underscores of what is being typed.
+  '.cm-tooltip.cm-tooltip-autocomplete': { marginTop: '4px' },
   '.cm-tooltip.cm-tooltip-autocomplete > ul': { maxWidth: 'min(560px, 90vw)', maxHeight: '16em' },
   '.cm-tooltip-autocomplete ul li[aria-selected]': { background: '#dbeafe', color: '#0f172a' },
   '.cm-completionDetail': { color: '#64748b', fontStyle: 'normal', marginLeft: '0.8em' },

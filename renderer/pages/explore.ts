@@ -29,7 +29,8 @@ class QueryPanel {
   readonly editor: PromqlEditor;
   private readonly chart: TimeChart;
   private readonly status = h('p', { class: 'query-status', role: 'status' });
-  private readonly noData = h('p', { class: 'no-data', hidden: true });
+  /** Stands in for the chart until there is something to draw: a prompt, then "No data". */
+  private readonly noData = h('p', { class: 'no-data' }, 'Type a query and press Enter to chart it.');
   private readonly tablePanel: HTMLElement;
   private seq = 0;
 
@@ -51,6 +52,7 @@ class QueryPanel {
       onChange: handlers.changed,
     });
     this.chart = new TimeChart({ name: chartName, height: 280, title: `chart of query ${index + 1}` });
+    this.chart.el.hidden = true;
     const id = uid('q');
     const chartPanel = h('div', { class: 'tab-panel', id: `${id}-chart`, role: 'tabpanel', 'aria-labelledby': `${id}-tab-chart` }, this.noData, this.chart.el);
     this.tablePanel = h('div', { class: 'tab-panel', id: `${id}-table`, role: 'tabpanel', 'aria-labelledby': `${id}-tab-table`, hidden: true });
