@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_ONLY_PACKAGES = ['better-sqlite3', '@napi-rs/keyring', 'snappyjs', 'electron', 'playwright-core'];
-const DOM_ONLY_PACKAGES = ['uplot'];
+const DOM_ONLY_PACKAGES = ['uplot', '@codemirror/autocomplete', '@codemirror/commands', '@codemirror/language', '@codemirror/lint', '@codemirror/state', '@codemirror/view', '@prometheus-io/codemirror-promql'];
 
 function* files(dir) {
   for (const name of readdirSync(dir)) {

@@ -1,5 +1,5 @@
 // The application shell: sidebar navigation and a hash router (#/workspaces, #/workspaces/<id>,
-// #/explore[/<id>], #/protection). Each page cleans up its timers and charts when left.
+// #/explore[/<id>][?range=…&q=…], #/protection). Each page cleans up its timers and charts when left.
 import type { AmpuleApi } from '../shared/api';
 import type { AppContext, Page } from './context';
 import { h, replace } from './dom';
@@ -38,12 +38,13 @@ export function startApp(root: HTMLElement, api: AmpuleApi, signOut?: () => void
   let current: Page | null = null;
 
   function route(): void {
-    const parts = (location.hash || '#/workspaces').slice(2).split('/').map(decodeURIComponent);
+    const [path = '', search = ''] = (location.hash || '#/workspaces').slice(2).split('?');
+    const parts = path.split('/').map(decodeURIComponent);
     current?.dispose?.();
     const [page, arg] = parts;
     current =
       page === 'workspaces' && arg ? workspaceDetailPage(ctx, arg)
-      : page === 'explore' ? explorePage(ctx, arg)
+      : page === 'explore' ? explorePage(ctx, arg || undefined, new URLSearchParams(search))
       : page === 'protection' ? protectionPage(ctx)
       : workspacesPage(ctx);
     for (const a of links) {

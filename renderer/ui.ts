@@ -126,8 +126,9 @@ export function table(headers: string[], rows: Child[][], empty = 'Nothing here 
   if (!rows.length) return h('p', { class: 'empty' }, empty);
   return h(
     'table',
-    null,
+    { class: 'responsive' },
     h('thead', null, h('tr', null, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', null, ...rows.map((r) => h('tr', null, ...r.map((c) => h('td', null, c))))),
+    // data-label: on a narrow screen each row becomes a block and a cell names its column.
+    h('tbody', null, ...rows.map((r) => h('tr', null, ...r.map((c, i) => h('td', { 'data-label': headers[i] }, c))))),
   );
 }

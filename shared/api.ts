@@ -229,6 +229,12 @@ export interface AmpuleApi {
   checkQuery(query: string): Promise<QueryIssue[]>;
   /** Metric names in a workspace, for autocompletion. */
   metricNames(workspaceId: string): Promise<string[]>;
+  /** Label names of the series a selector matches (all series when omitted), for autocompletion. */
+  labelNames(workspaceId: string, match?: string): Promise<string[]>;
+  /** Values of one label over the series a selector matches (all series when omitted). */
+  labelValues(workspaceId: string, name: string, match?: string): Promise<string[]>;
+  /** Label sets of the series a selector matches, at most `limit` of them. */
+  series(workspaceId: string, match: string, limit: number): Promise<Record<string, string>[]>;
 
   checklist(): Promise<ChecklistItem[]>;
   startSelfTest(): Promise<SelfTestProgress>;
@@ -315,6 +321,8 @@ const tags = record(
   { max: TAGS_MAX },
 );
 const promql = str({ min: 1, max: 16_384 });
+/** A PromQL series selector such as `up{job="api"}` (parsed, and refused when invalid, by the appliance). */
+const seriesSelector = str({ min: 1, max: 16_384 });
 /** Unix seconds between 1970 and 2200. */
 const unixSeconds = num({ min: 0, max: 7_258_118_400 });
 const range = { start: unixSeconds, end: unixSeconds, step: num({ min: 0.001, max: 86_400 * 365 }) };
@@ -346,6 +354,9 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   queryRange: { args: [workspaceId, object({ query: promql, ...range })] },
   checkQuery: { args: [str({ max: 16_384 })] },
   metricNames: { args: [workspaceId] },
+  labelNames: { args: [workspaceId, optional(seriesSelector)] },
+  labelValues: { args: [workspaceId, str({ min: 1, max: 1024 }), optional(seriesSelector)] },
+  series: { args: [workspaceId, seriesSelector, num({ min: 1, max: 10_000, integer: true })] },
 
   checklist: { args: [] },
   startSelfTest: { args: [] },

@@ -6,6 +6,7 @@ import type { Appliance } from '../core/appliance';
 import type { Mountable } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
 import { createConsoleHandler, type ConsoleEvent } from './handler';
+import { setSecurityHeaders } from './headers';
 
 export const CONSOLE_PREFIX = '/console';
 
@@ -37,6 +38,15 @@ export function mountConsole(
     ...(opts.now ? { now: opts.now } : {}),
   });
   server.mount(CONSOLE_PREFIX, handler);
+  // A person who opens https://localhost:9443/ wants the console, not the API's JSON 404.
+  server.mount('/', (req, res, subpath) => {
+    setSecurityHeaders(res);
+    if (subpath !== '/' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'not_found', error: 'not found' }));
+      return;
+    }
+    res.writeHead(302, { Location: `${CONSOLE_PREFIX}/` }).end();
+  });
 }
 
 /**

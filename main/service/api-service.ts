@@ -12,7 +12,7 @@ import { consoleStatus } from '../console/credentials';
 import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
-import { checkSyntax, runInstant, runRange } from './query';
+import { checkSyntax, readMetadata, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
 
 export interface ServiceOptions {
@@ -123,6 +123,15 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
     async metricNames(workspaceId) {
       return appliance.store(workspaceId).querier().labelValues('__name__');
+    },
+    async labelNames(workspaceId, match) {
+      return readMetadata<string[]>(appliance.store(workspaceId).querier(), 'labels', match);
+    },
+    async labelValues(workspaceId, name, match) {
+      return readMetadata<string[]>(appliance.store(workspaceId).querier(), `label/${encodeURIComponent(name)}/values`, match);
+    },
+    async series(workspaceId, match, limit) {
+      return readMetadata<Record<string, string>[]>(appliance.store(workspaceId).querier(), 'series', match, limit);
     },
 
     async checklist() {

@@ -1,6 +1,6 @@
 // PromQL for the window: the Prometheus HTTP API (main/query/api) answers instant and range
 // queries in the exact JSON Grafana reads; syntax checks become character ranges for inline errors.
-import type { PromResponse, QueryIssue } from '../../shared/api';
+import { ApiError, type PromResponse, type QueryIssue } from '../../shared/api';
 import { handlePromApi } from '../query/api';
 import { ParseError, parseExpr } from '../query/parser';
 import { QueryError } from '../query/values';
@@ -29,4 +29,17 @@ export function checkSyntax(query: string): QueryIssue[] {
     if (e instanceof QueryError) return [{ from: 0, to: query.length, message: e.message }];
     throw e;
   }
+}
+
+/**
+ * The metadata endpoints (labels, label values, series) for the editor's completion, through the
+ * same Prometheus API code as Grafana's requests; a bad selector is an 'invalid' error.
+ */
+export async function readMetadata<T>(querier: Querier, path: string, match: string | undefined, limit?: number): Promise<T> {
+  const params = new URLSearchParams();
+  if (match !== undefined) params.append('match[]', match);
+  if (limit !== undefined) params.set('limit', String(limit));
+  const r = (await handlePromApi(path, params, querier)).body as { status: string; data?: T; error?: string };
+  if (r.status !== 'success') throw new ApiError('invalid', r.error ?? 'the selector was refused', 'match');
+  return r.data as T;
 }

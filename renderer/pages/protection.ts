@@ -115,11 +115,13 @@ export function protectionPage(ctx: AppContext): Page {
     const page = await ctx.api.listActivity(filter);
     nextBefore = page.nextBefore;
     more.hidden = nextBefore === null;
-    const body = page.entries.map((e) => [String(e.seq), h('span', { class: 'nowrap' }, formatTime(e.time)), e.actor, h('code', null, e.action), badge(e.outcome), e.workspaceId ?? '—', e.detail]);
+    // Ids stay on one line (a workspace id broken over three lines cannot be read or copied).
+    const body = page.entries.map((e) => [String(e.seq), h('span', { class: 'nowrap' }, formatTime(e.time)), e.actor, h('code', { class: 'nowrap' }, e.action), badge(e.outcome), e.workspaceId ? h('code', { class: 'nowrap' }, e.workspaceId) : '—', e.detail]);
+    const headers = ['#', 'Time', 'Actor', 'Action', 'Outcome', 'Workspace', 'Detail'];
     if (append && rows.querySelector('tbody')) {
       const tbody = rows.querySelector('tbody')!;
-      for (const r of body) tbody.appendChild(h('tr', null, ...r.map((c) => h('td', null, c))));
-    } else replace(rows, table(['#', 'Time', 'Actor', 'Action', 'Outcome', 'Workspace', 'Detail'], body, 'No activity matches.'));
+      for (const r of body) tbody.appendChild(h('tr', null, ...r.map((c, i) => h('td', { 'data-label': headers[i] }, c))));
+    } else replace(rows, h('div', { class: 'table-scroll' }, table(headers, body, 'No activity matches.')));
   }
   const filterForm = h('form', { class: 'row filters', 'aria-label': 'Activity filters' },
     field('Workspace', wsFilter), field('Action', actionFilter), field('Outcome', outcomeFilter),

@@ -41,7 +41,7 @@ export function workspacesPage(ctx: AppContext): Page {
 function workspaceTable(ctx: AppContext, list: WorkspaceSummary[]): HTMLElement {
   return h(
     'table',
-    { class: 'workspaces' },
+    { class: 'workspaces responsive' },
     h(
       'thead',
       null,
@@ -54,14 +54,14 @@ function workspaceTable(ctx: AppContext, list: WorkspaceSummary[]): HTMLElement 
         h(
           'tr',
           null,
-          h('td', null, h('a', { href: `#/workspaces/${w.workspaceId}`, class: 'strong' }, w.alias)),
-          h('td', null, h('code', null, w.workspaceId)),
-          h('td', null, badge(w.status)),
-          h('td', null, formatTime(w.createdAt)),
-          h('td', { class: 'num' }, formatNumber(w.activeSeries)),
-          h('td', { class: 'num' }, formatRate(w.samplesPerSecond)),
-          h('td', { class: 'num' }, formatBytes(w.bytesOnDisk)),
-          h('td', { class: 'tags' }, formatTags(w.tags) || '—'),
+          h('td', { 'data-label': 'Alias' }, h('a', { href: `#/workspaces/${w.workspaceId}`, class: 'strong' }, w.alias)),
+          h('td', { 'data-label': 'Workspace ID' }, h('code', null, w.workspaceId)),
+          h('td', { 'data-label': 'Status' }, badge(w.status)),
+          h('td', { 'data-label': 'Created' }, formatTime(w.createdAt)),
+          h('td', { class: 'num', 'data-label': 'Active series' }, formatNumber(w.activeSeries)),
+          h('td', { class: 'num', 'data-label': 'Samples/s' }, formatRate(w.samplesPerSecond)),
+          h('td', { class: 'num nowrap', 'data-label': 'Size on disk' }, formatBytes(w.bytesOnDisk)),
+          h('td', { class: 'tags', 'data-label': 'Tags', title: formatTags(w.tags) || undefined }, formatTags(w.tags) || '—'),
         ),
       ),
     ),

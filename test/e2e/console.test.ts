@@ -1,66 +1,35 @@
 // End to end through the web console of a real `ampule serve` (real keychain, real TLS, real
 // Chromium): set the password and TOTP via the CLI, sign in, create a workspace and a token,
 // remote-write real samples, see Explore draw them, see the checklist, delete the workspace.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { base32Decode, totp } from '../../main/console/totp';
 import { encodeV1, snappy } from '../main/ingest/encode';
-import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
-import { createQueryToken, remoteWrite } from './window-flows';
+import { consoleSkipReason, launchChromium, RESULTS, startConsoleServer, type ConsoleServer } from './console-server';
+import { createQueryToken, remoteWrite, setQuery } from './window-flows';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'ampule.mjs');
-const CHROMIUM = '/usr/bin/chromium';
-const RESULTS = join(ROOT, 'test-results');
 const PASSWORD = 'e2e console password 42';
+if (consoleSkipReason) console.log(`console e2e skipped: ${consoleSkipReason}`);
 
-const skipReason = noKeychainReason ?? (!existsSync(CHROMIUM) ? `${CHROMIUM} missing: apt-get install chromium` : !existsSync(join(ROOT, 'dist', 'cli.mjs')) || !existsSync(join(ROOT, 'dist', 'renderer', 'app.js')) ? 'dist/ missing: run npm run build first' : null);
-if (skipReason) console.log(`console e2e skipped: ${skipReason}`);
-
-describe.skipIf(skipReason !== null)('web console end to end', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ampule-e2e-console-'));
-  const service = uniqueService();
-  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service, AMPULE_CONSOLE_PASSWORD: PASSWORD };
-  let server: ChildProcess;
+describe.skipIf(consoleSkipReason !== null)('web console end to end', () => {
+  let srv: ConsoleServer;
   let baseUrl = '';
+  let dataDir = '';
   let totpSecret: Buffer;
   let browser: Browser;
   let page: Page;
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args, '--data-dir', dataDir], { env, encoding: 'utf8', timeout: 30_000 });
-
   beforeAll(async () => {
     mkdirSync(RESULTS, { recursive: true });
-    const pw = cli('console', 'set-password');
-    expect(pw.status, pw.stderr).toBe(0);
-    const mfa = cli('console', 'mfa', 'enable', '--json');
-    expect(mfa.status, mfa.stderr).toBe(0);
-    totpSecret = base32Decode((JSON.parse(mfa.stdout) as { secret: string }).secret);
-
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    baseUrl = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`ampule serve did not start: ${out}`)), 30_000);
-      const onData = (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (https:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      };
-      server.stdout!.on('data', onData);
-      server.stderr!.on('data', onData);
-      server.once('exit', (code) => reject(new Error(`ampule serve exited ${code}: ${out}`)));
+    srv = await startConsoleServer(PASSWORD, 'ampule-e2e-console-', (cli) => {
+      const mfa = cli('console', 'mfa', 'enable', '--json');
+      expect(mfa.status, String(mfa.stderr)).toBe(0);
+      totpSecret = base32Decode((JSON.parse(String(mfa.stdout)) as { secret: string }).secret);
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--disable-component-update', '--no-first-run'],
-    });
+    ({ baseUrl, dataDir } = srv);
+    browser = await launchChromium();
     // The server's certificate is from this data directory's own CA.
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
@@ -73,13 +42,7 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    removeService(service);
-    rmSync(dataDir, { recursive: true, force: true });
+    await srv?.stop();
   });
 
   let workspaceId = '';
@@ -156,13 +119,12 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     expect(status).toBe(204);
 
     await nav(page, 'Explore');
-    await page.getByLabel('Workspace').selectOption(workspaceId);
-    const box = page.getByLabel('PromQL', { exact: true });
-    await box.fill('e2e_requests_total{job=');
-    await poll(() => page.locator('.query-issues').textContent()).toContain('Syntax error');
-    await box.fill('e2e_requests_total');
-    await box.press('Enter');
-    await poll(() => page.locator('.query-status').textContent()).toMatch(/2 series/);
+    await page.getByLabel('Workspace', { exact: true }).selectOption(workspaceId);
+    await setQuery(page, 'e2e_requests_total{job=');
+    await poll(() => page.locator('.query-issues').first().textContent()).toMatch(/^Error at character \d+/);
+    await setQuery(page, 'e2e_requests_total');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await poll(() => page.locator('.query-status').first().textContent()).toMatch(/2 series/);
     const plotted = await page.evaluate(() => {
       // What uPlot itself holds: series labels and the aligned data columns it draws.
       const u = (window as unknown as { ampuleCharts: Record<string, { series: { label?: string }[]; data: (number | null)[][] }> }).ampuleCharts['explore']!;
@@ -172,21 +134,21 @@ describe.skipIf(skipReason !== null)('web console end to end', () => {
     expect(plotted.labels).toEqual(['e2e_requests_total{job="a"}', 'e2e_requests_total{job="b"}']);
     expect(Math.min(...plotted.points)).toBeGreaterThan(10);
     expect(plotted.max).toBe(60);
-    await page.locator('#panel-chart .u-over').hover({ position: { x: 600, y: 120 } });
+    await page.locator('.query-panel .u-over').first().hover({ position: { x: 600, y: 120 } });
     await page.screenshot({ path: join(RESULTS, 'explore.png') });
-    await page.getByRole('tab', { name: 'Table' }).click();
-    expect(await page.locator('#panel-table').textContent()).toContain('job="a"');
+    await page.getByRole('tab', { name: 'Table' }).first().click();
+    expect(await page.locator('.query-panel table.responsive').first().textContent()).toContain('job="a"');
 
     // A custom range: the chart's x axis starts where From says.
-    await page.getByRole('tab', { name: 'Chart' }).click();
-    await page.getByLabel('Time range').selectOption('custom');
+    await page.getByRole('tab', { name: 'Chart' }).first().click();
+    await page.getByLabel('Time range', { exact: true }).selectOption('custom');
     const fromMs = Math.floor(Date.now() / 1000) * 1000 - 120_000;
     const local = new Date(fromMs - new Date(fromMs).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
-    await page.getByLabel('From').fill(local);
-    await page.getByLabel('From').dispatchEvent('change');
+    await page.getByLabel('From', { exact: true }).fill(local);
+    await page.getByLabel('From', { exact: true }).dispatchEvent('change');
     await poll(() =>
-      page.evaluate(() => (window as unknown as { ampuleCharts: Record<string, { data: number[][] }> }).ampuleCharts['explore']!.data[0]![0]),
-    ).toBeGreaterThanOrEqual(fromMs / 1000);
+      page.evaluate(() => (window as unknown as { ampuleCharts: Record<string, { scales: { x: { min: number } } }> }).ampuleCharts['explore']!.scales.x.min),
+    ).toBe(fromMs / 1000);
 
     await nav(page, 'Workspaces');
     await poll(() => page.locator('table.workspaces tbody tr').count()).toBe(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alignMatrix, parseSampleValue, seriesName } from '../../renderer/series';
-import { stepFor } from '../../renderer/pages/explore';
+import { stepFor } from '../../renderer/explore-view';
 import { formatTags, parseTags } from '../../renderer/pages/sensitive-warning';
 import { formatBytes, formatRate } from '../../renderer/format';
 

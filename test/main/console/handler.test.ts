@@ -67,6 +67,15 @@ describe.skipIf(noKeychainReason !== null)('web console handler', () => {
     expect((await send(h, { path: '/console/../control.db' })).status).not.toBe(200);
   });
 
+  it('sends a browser that opens the server root to the console; the API paths stay as they are', async () => {
+    const root = await send(h, { path: '/' });
+    expect(root.status).toBe(302);
+    expect(root.headers['location']).toBe('/console/');
+    expect(root.headers['content-security-policy']).toBe(CONSOLE_CSP);
+    expect((await send(h, { method: 'POST', path: '/' })).status).toBe(404);
+    expect((await send(h, { path: '/api/v1/query' })).status).not.toBe(302);
+  });
+
   it('sets the session cookie Secure, HttpOnly, SameSite=Strict, host-only', async () => {
     const { reply } = await login();
     const cookie = reply.headers['set-cookie']![0]!;

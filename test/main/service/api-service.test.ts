@@ -105,6 +105,13 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]!.from).toBeGreaterThan(0);
     expect(await api.metricNames(w.workspaceId)).toEqual(['svc_requests_total']);
+    // What the query editor completes from.
+    expect(await api.labelNames(w.workspaceId)).toEqual(['__name__', 'job', 'owner']);
+    expect(await api.labelNames(w.workspaceId, 'nothing_here')).toEqual([]);
+    expect(await api.labelValues(w.workspaceId, 'job', 'svc_requests_total')).toEqual(['api']);
+    expect(await api.labelValues(w.workspaceId, 'job', '{job="other"}')).toEqual([]);
+    expect(await api.series(w.workspaceId, '{job=~"a.*"}', 10)).toEqual([{ __name__: 'svc_requests_total', job: 'api', owner: 'jane.doe@example.com' }]);
+    await expect(api.labelValues(w.workspaceId, 'job', 'svc_requests_total{')).rejects.toMatchObject({ kind: 'invalid', field: 'match' });
     expect((await api.describeWorkspace(w.workspaceId)).activeSeries).toBe(1);
 
     const findings = await api.piiFindings();
