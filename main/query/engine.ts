@@ -12,7 +12,7 @@ import { binaryOp } from './binary';
 import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
-import { anchor, toJsRegex, unanchor } from './regex';
+import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
 } from './values';
@@ -476,9 +476,13 @@ export class Evaluator {
   }
 }
 
-/** The store compiles regexes with JavaScript's RegExp: hand it RE2-only syntax rewritten. */
+/**
+ * Hands the store a regex matcher's test precompiled (RE2 semantics, the query's compiled regex,
+ * answers cached per label value): call once per select, the cache lives as long as the matcher.
+ */
 export function storeMatcher(m: Matcher): Matcher {
-  return m.type === '=~' || m.type === '!~' ? { ...m, value: anchor(toJsRegex(unanchor(m.value))) } : m;
+  if (m.type !== '=~' && m.type !== '!~') return m;
+  return { ...m, matches: valueMatcher(compilePromRegex(unanchor(m.value)), m.type === '!~') };
 }
 
 

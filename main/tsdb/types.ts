@@ -9,6 +9,8 @@ export interface Matcher {
   readonly name: string;
   /** For regex types: the pattern, fully anchored as in Prometheus (`^(?:pattern)$`). */
   readonly value: string;
+  /** Optional precompiled test of a label value (the query engine's RE2 regex); used instead of compiling `value`. */
+  readonly matches?: (value: string) => boolean;
 }
 
 /** Opaque in-memory reference to a series; valid for the lifetime of an open store. */
