@@ -52,9 +52,15 @@ export interface SeriesData {
   readonly values: Float64Array;
 }
 
+/** What a query asks of one select beyond matchers and window. */
+export interface SelectHints {
+  /** Called between chunk rows and between series while reading; throws to abort (query timeout). */
+  check?(): void;
+}
+
 export interface Querier {
   /** Series matching every matcher, with their samples in [mint, maxt] (ms, inclusive). */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[];
   /** Label names present on series matching `matchers` (all series when empty), sorted. */
   labelNames(matchers?: readonly Matcher[]): string[];
   /** Values of label `name` on series matching `matchers`, sorted. */
