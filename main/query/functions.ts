@@ -4,7 +4,7 @@ import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/la
 import type { Call, Expr, VectorSelector } from './ast';
 import type { Evaluator } from './engine';
 import { type PromRegex, compilePromRegex } from './regex';
-import { isValidLabelName } from './strings';
+import { clip, isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from './values';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
@@ -640,8 +640,9 @@ const HANDLERS: Record<string, Handler> = {
     let re: PromRegex;
     try {
       re = compilePromRegex(regex);
+      re.exec(''); // label_replace needs the regex engine (groups) even for fast-path patterns
     } catch {
-      throw new QueryError(`invalid regular expression in label_replace(): ${regex}`);
+      throw new QueryError(`invalid regular expression in label_replace(): ${clip(regex)}`);
     }
     if (!isValidLabelName(dst)) throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
     const out = vectorArg(ev, e.args[0]!, t).map((s) => {

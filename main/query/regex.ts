@@ -7,6 +7,8 @@ import { RE2JS, RE2JSException } from 're2js';
 /** A compiled PromQL regex: `test` is a full (anchored) match; `exec` gives capture groups. */
 export interface PromRegex {
   readonly pattern: string;
+  /** Whether a fast path (no regex engine) answers test(). */
+  readonly fast: boolean;
   test(value: string): boolean;
   /** Capture groups of a full match (index 0 = whole value, `groups` for named ones), or null. */
   exec(value: string): RegExpExecArray | null;
@@ -20,10 +22,14 @@ export class RegexSyntaxError extends Error {
   }
 }
 
-// Compiled once per pattern across queries; a pattern a query repeats compiles once. Long
-// patterns are not kept: a few hostile megabyte-sized ones must not pin memory.
+// Compiled once per pattern across queries (parsing, the empty-match check and every select of a
+// query share it). Bounded by entries and by the characters of the patterns kept, so hostile
+// megabyte-sized patterns cannot pin memory.
 const cache = new Map<string, PromRegex>();
 const CACHE_ENTRIES = 1000;
+const CACHE_CHARS = 4_000_000;
+let cachedChars = 0;
+/** Patterns up to this length also keep their fast-path analysis. */
 const CACHE_PATTERN_CHARS = 4096;
 
 /** Compiles a matcher pattern (not yet anchored). Throws RegexSyntaxError for an invalid one. */
@@ -31,18 +37,33 @@ export function compilePromRegex(pattern: string): PromRegex {
   let re = cache.get(pattern);
   if (re) return re;
   re = build(pattern);
-  if (pattern.length <= CACHE_PATTERN_CHARS) {
-    if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  if (pattern.length <= CACHE_CHARS) {
+    for (const [old] of cache) {
+      if (cache.size < CACHE_ENTRIES && cachedChars + pattern.length <= CACHE_CHARS) break;
+      cache.delete(old);
+      cachedChars -= old.length;
+    }
     cache.set(pattern, re);
+    cachedChars += pattern.length;
   }
   return re;
 }
+
+/**
+ * Longest pattern handed to the regex engine: re2js compiles at roughly 15–30 µs per character,
+ * and compiling cannot be interrupted by the query timeout. Fast-path patterns (literal
+ * alternations from dashboard variables, prefixes) have no such limit.
+ */
+export const MAX_ENGINE_PATTERN = 32_768;
 
 function build(pattern: string): PromRegex {
   const fast = fastPath(pattern);
   let engine: RE2JS | null = null;
   const compiled = (): RE2JS => {
     if (engine) return engine;
+    if (pattern.length > MAX_ENGINE_PATTERN) {
+      throw new RegexSyntaxError(`regular expression too long: ${pattern.length} characters, at most ${MAX_ENGINE_PATTERN} (literal alternations like a|b|c may be longer)`);
+    }
     try {
       engine = RE2JS.compile(anchorGo(pattern));
     } catch (e) {
@@ -54,6 +75,7 @@ function build(pattern: string): PromRegex {
   if (!fast) compiled(); // validate now: errors belong to parsing, not to the first match
   return {
     pattern,
+    fast: fast !== null,
     test: fast ?? ((v) => compiled().test(v)),
     // label_replace needs groups: the engine, compiled on first use for fast-path patterns.
     exec: (v) => compiled().exec(v) as RegExpExecArray | null,
@@ -71,7 +93,7 @@ function anchorGo(pattern: string): string {
  * by label). Fast-path patterns need no cache.
  */
 export function valueMatcher(re: PromRegex, negate: boolean): (value: string) => boolean {
-  if (fastPath(re.pattern)) return negate ? (v) => !re.test(v) : (v) => re.test(v);
+  if (re.fast) return negate ? (v) => !re.test(v) : (v) => re.test(v);
   const seen = new Map<string, boolean>();
   return (v) => {
     let r = seen.get(v);
