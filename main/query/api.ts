@@ -25,6 +25,8 @@ export interface PromApiOptions {
   timeoutMs?: number;
   /** Most samples a query may hold at once; default 50,000,000 (Prometheus's --query.max-samples). */
   maxSamples?: number;
+  /** Most points one query answer may carry; default MAX_RESULT_POINTS. */
+  maxResultPoints?: number;
   /** The workspace's concurrency gate for query and query_range (Prometheus's --query.max-concurrency). */
   limiter?: QueryLimiter;
   /** ms; default 5m. */
@@ -165,7 +167,7 @@ function engineOptions(params: URLSearchParams, opts: PromApiOptions): EngineOpt
 function query(params: URLSearchParams, querier: Querier, opts: PromApiOptions, now: number): PromApiResponse {
   const q = requireQuery(params);
   const t = params.has('time') && params.get('time') !== '' ? parseTime(params.get('time')!, 'time') : now;
-  return result(instantQuery(querier, q, t, engineOptions(params, opts)));
+  return result(instantQuery(querier, q, t, engineOptions(params, opts)), opts.maxResultPoints);
 }
 
 function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOptions): PromApiResponse {
@@ -178,10 +180,21 @@ function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOpti
   if ((end - start) / step > MAX_POINTS) {
     throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
   }
-  return result(rangeQuery(querier, q, start, end, step, engineOptions(params, opts)));
+  return result(rangeQuery(querier, q, start, end, step, engineOptions(params, opts)), opts.maxResultPoints);
 }
 
-function result(r: QueryResult): PromApiResponse {
+/**
+ * Most points one answer may carry: about 35 bytes of JSON each, so 10 M points stay well under
+ * the longest string JavaScript can build (~512 MiB). Prometheus streams its JSON and has no such
+ * bound; its samples limit (50 M) is far above what a single JSON answer can hold here.
+ */
+export const MAX_RESULT_POINTS = 10_000_000;
+
+function result(r: QueryResult, maxPoints = MAX_RESULT_POINTS): PromApiResponse {
+  const points = r.value.type === 'matrix' ? r.value.series.reduce((n, s) => n + s.ts.length, 0) : r.value.type === 'vector' ? r.value.samples.length : 1;
+  if (points > maxPoints) {
+    throw new ApiError('execution', `query result too large to send: ${points} points, at most ${maxPoints}; narrow the selection or the time range`);
+  }
   const extra: Record<string, unknown> = {};
   if (r.annotations.warnings.length) extra['warnings'] = r.annotations.warnings;
   if (r.annotations.infos.length) extra['infos'] = r.annotations.infos;
