@@ -20,7 +20,11 @@ import {
 export interface EngineOptions {
   /** ms; default 5m. */
   lookbackDelta?: number;
-  /** Most samples one step may hold in memory; default 50,000,000. */
+  /**
+   * Most samples the query may hold at once (Prometheus's --query.max-samples; default 50,000,000):
+   * a step's selected samples, and a subquery's result as it grows plus inner results kept for
+   * later steps. Raw samples read from the store are bounded by the query window, not by this.
+   */
   maxSamples?: number;
   /** ms; default 2m. */
   timeoutMs?: number;
