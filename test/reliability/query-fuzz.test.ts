@@ -2,7 +2,7 @@
 // mutations of valid queries (and of their parameters) plus giant inputs. Every answer must be
 // 200, 400 bad_data, 422 execution or 503 timeout — never 500, never a throw — and the engine must
 // still answer a reference query correctly afterwards. CI runs a short pass; `npm run soak:query`
-// (AMPULE_SOAK=1) a long one. AMPULE_FUZZ_SEED replays a run.
+// (AMPULE_SOAK=1) a long one. AMPULE_FUZZ_SEED replays a run; AMPULE_FUZZ_ITERATIONS sets its length.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { labelsFromRecord } from '../../shared/labels';
 import { tempDirs } from '../temp-dirs';
 
 const SOAK = process.env['AMPULE_SOAK'] === '1';
-const ITERATIONS = SOAK ? 50_000 : 2_500;
+const ITERATIONS = Number(process.env['AMPULE_FUZZ_ITERATIONS'] ?? (SOAK ? 50_000 : 2_500));
 // Heavy queries are cut short by limits lower than the defaults (tested in test/main/query/limits.test.ts):
 // this fuzz is about input handling, and must stay quick.
 const LIMITS = { timeoutMs: SOAK ? 5000 : 1000, maxSamples: SOAK ? 5_000_000 : 1_000_000, maxResultPoints: SOAK ? 2_000_000 : 500_000 };
@@ -110,6 +110,7 @@ describe('hostile-query fuzz', () => {
   const dirs = tempDirs('ampule-query-fuzz-');
   let db: Tsdb;
   const outcomes = new Map<number, number>();
+  let slowest = { ms: 0, what: '' };
 
   beforeAll(() => {
     const cipher = createCipher(randomBytes(32));
@@ -134,15 +135,18 @@ describe('hostile-query fuzz', () => {
   afterAll(() => {
     db.close();
     dirs.removeAll();
-    console.log(`query fuzz (seed ${SEED}): ${[...outcomes].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(', ')}`);
+    console.log(`query fuzz (seed ${SEED}): ${[...outcomes].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}×${n}`).join(', ')}; slowest ${slowest.ms.toFixed(0)} ms: ${slowest.what}`);
   });
 
   const call = async (path: string, params: Record<string, string | string[]>): Promise<PromApiResponse> => {
     const p = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
     let r: PromApiResponse;
+    const started = performance.now();
     try {
       r = await handlePromApi(path, p, db.querier(), { now: () => END, ...LIMITS });
+      const ms = performance.now() - started;
+      if (ms > slowest.ms) slowest = { ms, what: `${path} ${JSON.stringify(params).slice(0, 200)}` };
     } catch (e) {
       throw new Error(`handlePromApi threw for ${path} ${JSON.stringify(params).slice(0, 300)} (seed ${SEED}): ${(e as Error).stack}`);
     }
@@ -180,6 +184,7 @@ describe('hostile-query fuzz', () => {
         await call(path, { 'match[]': q, ...(rand() < 0.2 ? { limit: pick(['0', '-1', '1e9', 'x', '2']) } : {}) });
       }
       if (i % 500 === 499) await reference();
+      if (SOAK && i % 5000 === 4999) console.log(`query fuzz: ${i + 1} of ${ITERATIONS}, slowest ${slowest.ms.toFixed(0)} ms`);
     }
     await reference();
     function pick(xs: string[]): string {
