@@ -5,6 +5,7 @@ import { labelsToRecord } from '../../shared/labels';
 import type { Matcher, Querier } from '../tsdb/types';
 import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery, storeMatcher } from './engine';
 import { parseDuration } from './durations';
+import type { QueryLimiter } from './limits';
 import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
 import { isValidLabelName } from './strings';
@@ -22,8 +23,12 @@ export interface PromApiOptions {
   now?: () => number;
   /** Query timeout when the request gives none (ms); default 2m. */
   timeoutMs?: number;
-  /** Most samples a query may hold at once; default 50,000,000. */
+  /** Most samples a query may hold at once; default 50,000,000 (Prometheus's --query.max-samples). */
   maxSamples?: number;
+  /** Most points one query answer may carry; default MAX_RESULT_POINTS. */
+  maxResultPoints?: number;
+  /** The workspace's concurrency gate for query and query_range (Prometheus's --query.max-concurrency). */
+  limiter?: QueryLimiter;
   /** ms; default 5m. */
   lookbackDelta?: number;
   /** Reported by status/buildinfo. */
@@ -32,6 +37,7 @@ export interface PromApiOptions {
 
 const STATUS: Record<ErrorType, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, not_found: 404, internal: 500 };
 const MAX_POINTS = 11_000;
+const DEFAULT_TIMEOUT_MS = 120_000;
 // The widest range a JavaScript Date holds (ms); stands in for Prometheus's min/max time.
 const MIN_TIME = -8.64e15;
 const MAX_TIME = 8.64e15;
@@ -53,8 +59,23 @@ const ok = (data: unknown, extra: Record<string, unknown> = {}): PromApiResponse
  * parameters. Never throws for bad input: errors come back in Prometheus's error format.
  */
 export async function handlePromApi(path: string, params: URLSearchParams, querier: Querier, opts: PromApiOptions = {}): Promise<PromApiResponse> {
+  const endpoint = path.replace(/^\/+|\/+$/g, '');
+  const limiter = endpoint === 'query' || endpoint === 'query_range' ? opts.limiter : undefined;
+  if (!limiter) return answer(endpoint, params, querier, opts);
+  // Time spent queued counts toward the query's timeout, as in Prometheus.
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const queuedAt = Date.now();
+  if (!(await limiter.acquire(timeoutMs))) return fail('timeout', 'query timed out in query queue');
   try {
-    return route(path.replace(/^\/+|\/+$/g, ''), params, querier, opts);
+    return await answer(endpoint, params, querier, { ...opts, timeoutMs: Math.max(1, timeoutMs - (Date.now() - queuedAt)) });
+  } finally {
+    limiter.release();
+  }
+}
+
+async function answer(endpoint: string, params: URLSearchParams, querier: Querier, opts: PromApiOptions): Promise<PromApiResponse> {
+  try {
+    return route(endpoint, params, querier, opts);
   } catch (e) {
     if (e instanceof ApiError) return fail(e.type, e.message);
     if (e instanceof ParseError) return fail('bad_data', `invalid parameter "query": ${e.describe()}`);
@@ -130,7 +151,7 @@ function requireQuery(params: URLSearchParams): string {
 }
 
 function engineOptions(params: URLSearchParams, opts: PromApiOptions): EngineOptions {
-  let timeoutMs = opts.timeoutMs ?? 120_000;
+  let timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const t = params.get('timeout');
   if (t !== null && t !== '') {
     const d = parseDurationParam(t, 'timeout');
@@ -146,7 +167,7 @@ function engineOptions(params: URLSearchParams, opts: PromApiOptions): EngineOpt
 function query(params: URLSearchParams, querier: Querier, opts: PromApiOptions, now: number): PromApiResponse {
   const q = requireQuery(params);
   const t = params.has('time') && params.get('time') !== '' ? parseTime(params.get('time')!, 'time') : now;
-  return result(instantQuery(querier, q, t, engineOptions(params, opts)));
+  return result(instantQuery(querier, q, t, engineOptions(params, opts)), opts.maxResultPoints);
 }
 
 function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOptions): PromApiResponse {
@@ -159,10 +180,21 @@ function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOpti
   if ((end - start) / step > MAX_POINTS) {
     throw new ApiError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
   }
-  return result(rangeQuery(querier, q, start, end, step, engineOptions(params, opts)));
+  return result(rangeQuery(querier, q, start, end, step, engineOptions(params, opts)), opts.maxResultPoints);
 }
 
-function result(r: QueryResult): PromApiResponse {
+/**
+ * Most points one answer may carry: about 35 bytes of JSON each, so 10 M points stay well under
+ * the longest string JavaScript can build (~512 MiB). Prometheus streams its JSON and has no such
+ * bound; its samples limit (50 M) is far above what a single JSON answer can hold here.
+ */
+export const MAX_RESULT_POINTS = 10_000_000;
+
+function result(r: QueryResult, maxPoints = MAX_RESULT_POINTS): PromApiResponse {
+  const points = r.value.type === 'matrix' ? r.value.series.reduce((n, s) => n + s.ts.length, 0) : r.value.type === 'vector' ? r.value.samples.length : 1;
+  if (points > maxPoints) {
+    throw new ApiError('execution', `query result too large to send: ${points} points, at most ${maxPoints}; narrow the selection or the time range`);
+  }
   const extra: Record<string, unknown> = {};
   if (r.annotations.warnings.length) extra['warnings'] = r.annotations.warnings;
   if (r.annotations.infos.length) extra['infos'] = r.annotations.infos;

@@ -12,7 +12,7 @@ import { binaryOp } from './binary';
 import { callFunction } from './functions';
 import { parseExpr, positionString } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
-import { anchor, toJsRegex, unanchor } from './regex';
+import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
 } from './values';
@@ -20,7 +20,11 @@ import {
 export interface EngineOptions {
   /** ms; default 5m. */
   lookbackDelta?: number;
-  /** Most samples one step may hold in memory; default 50,000,000. */
+  /**
+   * Most samples the query may hold at once (Prometheus's --query.max-samples; default 50,000,000):
+   * a step's selected samples, and a subquery's result as it grows plus inner results kept for
+   * later steps. Raw samples read from the store are bounded by the query window, not by this.
+   */
   maxSamples?: number;
   /** ms; default 2m. */
   timeoutMs?: number;
@@ -208,6 +212,10 @@ export class Evaluator {
   /** Nodes of a range query computed for every step at once (range-eval.ts). */
   private readonly precomputed = new Map<Expr, { m: StepMatrix; grid: Grid }>();
   private readonly subqueryCache = new Map<SubqueryExpr, Map<number, Sample[]>>();
+  /** Samples held by subqueryCache: they count toward maxSamples like results being built. */
+  private cachedSamples = 0;
+  /** Subqueries being evaluated around the current node (their inner results may be asked again). */
+  private subqueryDepth = 0;
   private readonly warnings = new Set<string>();
   private readonly infos = new Set<string>();
   private stepsSinceClock = 0;
@@ -348,14 +356,20 @@ export class Evaluator {
   }
 
   private load(vs: VectorSelector, mint: number, maxt: number): void {
-    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt);
+    // The store checks the deadline between rows and series: a huge select times out inside it.
+    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
     this.loaded.set(vs, data.map((d) => loadSeries(d.labels, d.timestamps, d.values)));
   }
 
   checkClock(): void {
     if (++this.stepsSinceClock < 256) return;
     this.stepsSinceClock = 0;
-    if (Date.now() > this.deadline) throw new QueryError('query timed out in expression evaluation', 'timeout');
+    this.checkDeadline('expression evaluation');
+  }
+
+  /** Throws Prometheus's timeout error ("query timed out in <where>") once the deadline passed. */
+  checkDeadline(where: string): void {
+    if (Date.now() > this.deadline) throw new QueryError(`query timed out in ${where}`, 'timeout');
   }
 
   eval(e: Expr, t: number): Value {
@@ -437,38 +451,102 @@ export class Evaluator {
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
   }
 
+  /**
+   * A plain selector evaluated at first, first+step, … ≤ last (a subquery's inner steps), series by
+   * series: the points are counted before anything is allocated, so `x[30d:1s]` fails the samples
+   * limit at once, and steps without data cost nothing. Same values and order as step by step.
+   */
+  private selectorOnGrid(vs: VectorSelector, first: number, last: number, step: number): Series[] {
+    const loaded = this.loaded.get(vs) ?? [];
+    const steps = last >= first ? Math.floor((last - first) / step) + 1 : 0;
+    // Steps k whose ref = first + k*step - offset sees sample j: ts[j] <= ref < min(ts[j+1], ts[j] + lookback).
+    const stepOf = (time: number): number => Math.min(steps, Math.max(0, Math.ceil((time + vs.offset - first) / step)));
+    const counts = new Int32Array(loaded.length);
+    let total = 0;
+    for (let i = 0; i < loaded.length; i++) {
+      this.checkClock();
+      const { ts, stale } = loaded[i]!;
+      let n = 0;
+      for (let j = 0; j < ts.length; j++) {
+        if (stale && stale[j]) continue;
+        const end = Math.min(j + 1 < ts.length ? ts[j + 1]! : Infinity, ts[j]! + this.lookback);
+        n += Math.max(0, stepOf(end) - stepOf(ts[j]!));
+      }
+      counts[i] = n;
+      total += n;
+      if (total + this.cachedSamples > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+    }
+    const out: { s: Series; i: number }[] = [];
+    for (let i = 0; i < loaded.length; i++) {
+      if (counts[i] === 0) continue;
+      this.checkClock();
+      const { metric, ts, fs, stale } = loaded[i]!;
+      const ots = new Float64Array(counts[i]!), ofs = new Float64Array(counts[i]!);
+      let n = 0;
+      for (let j = 0; j < ts.length; j++) {
+        if (stale && stale[j]) continue;
+        const end = Math.min(j + 1 < ts.length ? ts[j + 1]! : Infinity, ts[j]! + this.lookback);
+        for (let k = stepOf(ts[j]!), kEnd = stepOf(end); k < kEnd; k++) {
+          ots[n] = first + k * step;
+          ofs[n++] = fs[j]!;
+        }
+      }
+      out.push({ s: { metric, ts: ots, fs: ofs, lo: 0, hi: n, dropName: false }, i });
+    }
+    // Step-by-step order: by first point, then store order.
+    out.sort((a, b) => (a.s.ts[0]! - b.s.ts[0]!) || a.i - b.i);
+    return out.map((x) => x.s);
+  }
+
   subquery(sq: SubqueryExpr, t: number): MatrixValue {
     const ref = this.refTime(sq, t);
     const step = sq.step || this.subqueryStep;
     const from = ref - sq.range;
     let first = step * Math.trunc(from / step);
     if (first <= from) first += step;
+    const inner = unwrapParens(sq.expr);
+    if (inner.kind === 'vector' && inner.at === null && inner.atPreprocessor === null && !this.precomputed.has(sq.expr)) {
+      return { type: 'matrix', series: this.selectorOnGrid(inner, first, ref, step), rangeStart: from, rangeEnd: ref };
+    }
+    // Inner results are kept for the next evaluation of this subquery only when there will be
+    // one (a range query's next step, an enclosing subquery's next step); they count as held.
+    const reuse = this.isRange || this.subqueryDepth > 0;
     let cache = this.subqueryCache.get(sq);
     if (!cache) this.subqueryCache.set(sq, (cache = new Map()));
-    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean }>();
-    let total = 0;
-    for (let ts = first; ts <= ref; ts += step) {
-      let vec = cache.get(ts);
-      if (!vec) {
-        const v = this.eval(sq.expr, ts);
-        vec = v.type === 'vector' ? v.v : [];
-        cache.set(ts, vec);
-      }
-      for (const s of vec) {
-        const k = keyOf(s.metric);
-        let out = bySeries.get(k);
-        if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
-        else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
-        out.ts.push(ts);
-        out.fs.push(s.f);
-        total++;
-      }
-    }
-    if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     // Steps usually move forward: inner results before this window will not be asked for again.
-    for (const ts of cache.keys()) {
+    for (const [ts, vec] of cache) {
       if (ts >= first) break;
       cache.delete(ts);
+      this.cachedSamples -= vec.length;
+    }
+    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean }>();
+    let total = 0;
+    this.subqueryDepth++;
+    try {
+      for (let ts = first; ts <= ref; ts += step) {
+        let vec = cache.get(ts);
+        if (!vec) {
+          const v = this.eval(sq.expr, ts);
+          vec = v.type === 'vector' ? v.v : [];
+          if (reuse) {
+            cache.set(ts, vec);
+            this.cachedSamples += vec.length;
+          }
+        }
+        for (const s of vec) {
+          const k = keyOf(s.metric);
+          let out = bySeries.get(k);
+          if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
+          else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
+          out.ts.push(ts);
+          out.fs.push(s.f);
+        }
+        total += vec.length;
+        // Checked as the result grows, so memory stays bounded by the limit, not by the range.
+        if (total + this.cachedSamples > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+      }
+    } finally {
+      this.subqueryDepth--;
     }
     const series: Series[] = [];
     for (const s of bySeries.values()) series.push({ ...s, lo: 0, hi: s.ts.length });
@@ -476,9 +554,15 @@ export class Evaluator {
   }
 }
 
-/** The store compiles regexes with JavaScript's RegExp: hand it RE2-only syntax rewritten. */
+const unwrapParens = (e: Expr): Expr => (e.kind === 'paren' ? unwrapParens(e.expr) : e);
+
+/**
+ * Hands the store a regex matcher's test precompiled (RE2 semantics, the query's compiled regex,
+ * answers cached per label value): call once per select, the cache lives as long as the matcher.
+ */
 export function storeMatcher(m: Matcher): Matcher {
-  return m.type === '=~' || m.type === '!~' ? { ...m, value: anchor(toJsRegex(unanchor(m.value))) } : m;
+  if (m.type !== '=~' && m.type !== '!~') return m;
+  return { ...m, matches: valueMatcher(compilePromRegex(unanchor(m.value)), m.type === '!~') };
 }
 
 

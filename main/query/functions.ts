@@ -3,8 +3,8 @@ import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import type { Call, Expr, VectorSelector } from './ast';
 import type { Evaluator } from './engine';
-import { UnsafeRegexError, compilePromRegex } from './regex';
-import { isValidLabelName } from './strings';
+import { type PromRegex, compilePromRegex } from './regex';
+import { clip, isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from './values';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
@@ -637,12 +637,12 @@ const HANDLERS: Record<string, Handler> = {
   histogram_quantile: histogramQuantile,
   label_replace: (ev, e, t) => {
     const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);
-    let re: RegExp;
+    let re: PromRegex;
     try {
       re = compilePromRegex(regex);
-    } catch (err) {
-      if (err instanceof UnsafeRegexError) throw new QueryError(`invalid regular expression in label_replace(): ${regex}: ${err.message}`, 'bad_data');
-      throw new QueryError(`invalid regular expression in label_replace(): ${regex}`);
+      re.exec(''); // label_replace needs the regex engine (groups) even for fast-path patterns
+    } catch {
+      throw new QueryError(`invalid regular expression in label_replace(): ${clip(regex)}`);
     }
     if (!isValidLabelName(dst)) throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
     const out = vectorArg(ev, e.args[0]!, t).map((s) => {

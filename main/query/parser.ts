@@ -11,7 +11,7 @@ import {
 } from './ast';
 import { parseDuration, parseNumber } from './durations';
 import { compilePromRegex, anchor } from './regex';
-import { StringSyntaxError, unquoteString } from './strings';
+import { StringSyntaxError, clip, unquoteString } from './strings';
 
 export class ParseError extends Error {
   constructor(
@@ -50,6 +50,35 @@ const BINARY_OPS: Record<string, BinaryOp> = {
 };
 const MATCH_OPS: Record<string, MatchType> = { EqlSingle: '=', Neq: '!=', EqlRegex: '=~', NeqRegex: '!~' };
 
+/** Deeper input only costs the grammar seconds before it gives up (at ~2,800 levels). */
+const MAX_NESTING = 1000;
+
+/**
+ * Offset where brackets or a run of unary signs go deeper than MAX_NESTING, or -1: checked in
+ * one pass before parsing. Strings and comments are skipped.
+ */
+function tooDeepAt(q: string): number {
+  let depth = 0, signs = 0;
+  for (let i = 0; i < q.length; i++) {
+    const c = q[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < q.length && q[i] !== c; i++) if (q[i] === '\\' && c !== '`') i++;
+      signs = 0;
+      continue;
+    }
+    if (c === '#') {
+      while (i < q.length && q[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    if (c === '-' || c === '+') signs++;
+    else if (c !== ' ' && c !== '\t' && c !== '\n' && c !== '\r') signs = 0;
+    if (depth > MAX_NESTING || signs > MAX_NESTING) return i;
+  }
+  return -1;
+}
+
 export function parseExpr(query: string): Expr {
   return new Converter(query).run();
 }
@@ -61,6 +90,8 @@ class Converter {
   private renamed = new Map<number, string>();
 
   run(): Expr {
+    const deep = tooDeepAt(this.q);
+    if (deep >= 0) throw new ParseError(`expression nested too deeply (more than ${MAX_NESTING} levels)`, { start: deep, end: deep + 1 }, this.q);
     const { text, renamed } = lexFixups(this.q);
     this.renamed = renamed;
     const tree = lezer.parse(text);
@@ -69,7 +100,7 @@ class Converter {
         if (n.type.isError) {
           const at = n.from;
           const rest = this.q.slice(at).trim();
-          const what = rest === '' ? 'end of input' : JSON.stringify(rest.split(/\s+/)[0]);
+          const what = rest === '' ? 'end of input' : JSON.stringify(clip(rest.split(/\s+/)[0]!));
           throw new ParseError(`unexpected ${what}`, { start: at, end: n.to }, this.q);
         }
       },
@@ -299,7 +330,7 @@ class Converter {
       try {
         compilePromRegex(value);
       } catch (e) {
-        this.err(`invalid regular expression ${JSON.stringify(value)}: ${(e as Error).message}`, pos);
+        this.err(`invalid regular expression ${JSON.stringify(clip(value))}: ${clip((e as Error).message, 300)}`, pos);
       }
       return { type, name, value: anchor(value) };
     }

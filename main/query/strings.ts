@@ -115,3 +115,8 @@ export function isLegacyLabelName(name: string): boolean {
 export function isLegacyMetricName(name: string): boolean {
   return /^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name);
 }
+
+/** Long input quoted in an error message: its start only. */
+export function clip(s: string, max = 100): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}

@@ -5,6 +5,7 @@
 import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
 import { storeMatcher } from '../query/engine';
+import { compileMatcher } from '../tsdb/matchers';
 import { ParseError, parseExpr } from '../query/parser';
 import type { Matcher } from '../tsdb/types';
 
@@ -30,7 +31,7 @@ export function parseSeriesSelector(text: string): Matcher[] {
   if (e.kind !== 'vector') throw new DeleteRequestError(`${JSON.stringify(text.slice(0, 200))} is not a series selector (give e.g. up{job="node"})`);
   const matchers = e.matchers.map(storeMatcher);
   // Prometheus refuses selectors that match the empty label set, e.g. {job=~".*"}: they would delete everything by accident.
-  if (matchers.every((m) => (m.type === '=' && m.value === '') || (m.type === '=~' && new RegExp(m.value).test('')) || (m.type === '!=' && m.value !== '') || (m.type === '!~' && !new RegExp(m.value).test(''))))
+  if (matchers.every((m) => compileMatcher(m).matches('')))
     throw new DeleteRequestError(`selector ${JSON.stringify(text.slice(0, 200))} matches every series; add a matcher that needs a non-empty value`);
   return matchers;
 }

@@ -18,6 +18,7 @@ export function compileMatcher(m: Matcher): CompiledMatcher {
       return { matcher: m, matches: (v) => v !== m.value };
     case '=~':
     case '!~': {
+      if (m.matches) return { matcher: m, matches: m.matches };
       let re: RegExp;
       try {
         re = new RegExp(`^(?:${m.value})$`, 's');

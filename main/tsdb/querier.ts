@@ -7,7 +7,7 @@ import type { MemSeries } from './head';
 import { selectSeries } from './matchers';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
-import type { Matcher, Querier, SeriesData } from './types';
+import type { Matcher, Querier, SelectHints, SeriesData } from './types';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
 const TIME_LIMIT = 8.64e15;
@@ -15,12 +15,14 @@ const TIME_LIMIT = 8.64e15;
 export class HeadQuerier implements Querier {
   constructor(private readonly st: TsdbState) {}
 
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
     const series = selectSeries(this.st.head, matchers);
     if (series.length === 0 || mint > maxt) return [];
-    const rows = this.readRows(series, mint, maxt);
+    const check = hints?.check;
+    const rows = this.readRows(series, mint, maxt, check);
     const out: SeriesData[] = [];
     for (const s of series) {
+      check?.();
       const data = this.samplesOf(s, rows.get(s) ?? [], mint, maxt);
       if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
@@ -28,7 +30,7 @@ export class HeadQuerier implements Querier {
   }
 
   /** The decrypted chunk rows (in bucket order) that hold each series' samples in [mint, maxt]. */
-  private readRows(series: MemSeries[], mint: number, maxt: number): Map<MemSeries, ChunkRow[]> {
+  private readRows(series: MemSeries[], mint: number, maxt: number, check?: () => void): Map<MemSeries, ChunkRow[]> {
     const { storage } = this.st;
     const layout = storage.layout;
     const minBucket = bucketOf(Math.max(mint, -TIME_LIMIT), layout.bucketMs);
@@ -44,6 +46,7 @@ export class HeadQuerier implements Querier {
     const out = new Map<MemSeries, ChunkRow[]>();
     for (const [part, members] of byPart) {
       for (const row of storage.chunksOfPart(part, minBucket, maxBucket)) {
+        check?.();
         const chunkRow = new ChunkRow(storage.open(items.chunk(row.bucket, part, layout), row), row.bucket * layout.bucketMs);
         for (const s of members) {
           if (!chunkRow.has(s.id)) continue;

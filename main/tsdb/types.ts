@@ -9,6 +9,8 @@ export interface Matcher {
   readonly name: string;
   /** For regex types: the pattern, fully anchored as in Prometheus (`^(?:pattern)$`). */
   readonly value: string;
+  /** Optional precompiled test of a label value (the query engine's RE2 regex); used instead of compiling `value`. */
+  readonly matches?: (value: string) => boolean;
 }
 
 /** Opaque in-memory reference to a series; valid for the lifetime of an open store. */
@@ -50,9 +52,15 @@ export interface SeriesData {
   readonly values: Float64Array;
 }
 
+/** What a query asks of one select beyond matchers and window. */
+export interface SelectHints {
+  /** Called between chunk rows and between series while reading; throws to abort (query timeout). */
+  check?(): void;
+}
+
 export interface Querier {
   /** Series matching every matcher, with their samples in [mint, maxt] (ms, inclusive). */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[];
   /** Label names present on series matching `matchers` (all series when empty), sorted. */
   labelNames(matchers?: readonly Matcher[]): string[];
   /** Values of label `name` on series matching `matchers`, sorted. */

@@ -1,7 +1,7 @@
 // The functions a Prometheus rule template can call: Go's text/template builtins plus Prometheus's
 // own (template/template.go), with the same outputs as Prometheus for the same inputs.
 import { isIP } from 'node:net';
-import { assertLinearEnough, toJsRegex } from '../../query/regex';
+import { RE2JS } from 're2js';
 import { GoStruct, goString, truth, type TemplateFunc } from './exec';
 import { formatGoG, goSprintf } from './go-format';
 
@@ -114,25 +114,30 @@ function sampleOf(v: unknown): GoStruct {
   throw new Error(`wrong type for value; expected template.sample; got ${v === null ? '<nil>' : typeof v}`);
 }
 
-function compileGoRegex(p: string): RegExp {
-  let js: string;
+/** Go's regexp (RE2 syntax, linear time), unanchored as text/template's functions use it. */
+function compileGoRegex(p: string): RE2JS {
   try {
-    js = toJsRegex(p);
-    assertLinearEnough(js);
-    return new RegExp(js, 'g');
+    return RE2JS.compile(p);
   } catch (e) {
     throw new Error(`error parsing regexp: ${(e as Error).message}`);
   }
 }
 
-/** Go's Regexp.ReplaceAllString template: `$1`, `${1}`, `$name`, `$$`. */
-function expandGoReplacement(repl: string, m: RegExpExecArray): string {
-  return repl.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_all, d: string, braced?: string, bare?: string) => {
-    if (d === '$') return '$';
-    const name = braced ?? bare!;
-    const v = /^\d+$/.test(name) ? m[Number(name)] : m.groups?.[name];
-    return v ?? '';
-  });
+/** Go's Regexp.ReplaceAllString: every match replaced by the template `$1`, `${1}`, `$name`, `$$`. */
+function replaceAllGo(re: RE2JS, input: string, repl: string): string {
+  const m = re.matcher(input);
+  let out = '';
+  let last = 0;
+  while (m.find()) {
+    out += input.slice(last, m.start()) + repl.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_all, d: string, braced?: string, bare?: string) => {
+      if (d === '$') return '$';
+      const name = braced ?? bare!;
+      if (/^\d+$/.test(name)) return Number(name) <= m.groupCount() ? (m.group(Number(name)) ?? '') : '';
+      return name in re.namedGroups() ? (m.group(name) ?? '') : '';
+    });
+    last = m.end();
+  }
+  return out + input.slice(last);
 }
 
 function compare(op: string, a: unknown, b: unknown): boolean {
@@ -257,18 +262,12 @@ export function templateFunctions(env: TemplateEnv): Map<string, TemplateFunc> {
   f.set('args', (a) => new Map(a.map((x, i) => [`arg${i}`, x])));
   f.set('reReplaceAll', (a) => {
     arity('reReplaceAll', a, 3);
-    const re = compileGoRegex(String(a[0]));
-    return String(a[2]).replace(re, (...m) => {
-      const groups = typeof m[m.length - 1] === 'object' ? (m[m.length - 1] as Record<string, string>) : undefined;
-      const arr = Object.assign(m.slice(0, groups ? -3 : -2), { groups, index: 0, input: '' }) as unknown as RegExpExecArray;
-      return expandGoReplacement(String(a[1]), arr);
-    });
+    return replaceAllGo(compileGoRegex(String(a[0])), String(a[2]), String(a[1]));
   });
   f.set('safeHtml', (a) => String(a[0]));
   f.set('match', (a) => {
     arity('match', a, 2);
-    const re = compileGoRegex(String(a[0]));
-    return re.test(String(a[1]));
+    return compileGoRegex(String(a[0])).matcher(String(a[1])).find();
   });
   f.set('title', (a) => String(a[0]).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, c: string) => pre + c.toUpperCase()));
   f.set('toUpper', (a) => String(a[0]).toUpperCase());
