@@ -39,13 +39,9 @@ export function mountConsole(
   server.mount(CONSOLE_PREFIX, handler);
 }
 
-/**
- * For `ampule serve`: wraps the appliance so the window's ingest figures are counted, and once the
- * listener runs, mounts the console on it. `served` is what startServer() should get.
- */
+/** For `ampule serve`: once the listener runs, mounts the console on it. */
 export function prepareConsole(appliance: Appliance, runtime: ServiceRuntime = createServiceRuntime(appliance)) {
   return {
-    served: runtime.served,
     attach: (server: Mountable & { readonly url: string }) => mountConsole(server, appliance, runtime),
     close: () => runtime.close(),
   };

@@ -40,7 +40,7 @@ async function openCore(options: CoreOptions): Promise<Running> {
   const parts: { -readonly [K in keyof Running]?: Running[K] } = { appliance };
   try {
     const runtime = (parts.runtime = createServiceRuntime(appliance));
-    if (options.listen) parts.server = await startServer(runtime.served, options.listen);
+    if (options.listen) parts.server = await startServer(appliance, options.listen);
     // `ampule workspace create …` typed while the desktop runs is forwarded here, not run against the same files.
     if (options.adminChannel !== false) {
       const { main } = await import('../cli/index');

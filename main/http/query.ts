@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
+import type { Querier } from '../tsdb/types';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
 import { handlePromApi } from '../query/api';
@@ -26,10 +27,10 @@ async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL
   return params;
 }
 
-export function queryHandler(store: (workspaceId: string) => WorkspaceStore): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+export function queryHandler(querier: (workspaceId: string) => Querier): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
     const params = await requestParams(req, res, url);
-    const result = await handlePromApi(apiPath, params, store(workspaceId).querier());
+    const result = await handlePromApi(apiPath, params, querier(workspaceId));
     sendJson(res, result.status, result.body);
   };
 }

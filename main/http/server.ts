@@ -4,22 +4,21 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
-import type { Appliance, WorkspaceStore } from '../core/appliance';
-import type { WorkspaceLimits } from '../control/types';
+import type { Appliance } from '../core/appliance';
+import type { Tenant } from '../core/tenant';
 import { ControlError } from '../control/types';
-import { DEFAULT_LIMITS } from '../ingest/limits';
 import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
 import { deleteSeriesHandler, queryHandler } from './query';
-import { remoteWriteHandler } from './remote-write';
+import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 
 /** What the server needs of an open appliance. */
-export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity' | 'ingestRules' | 'discovery'>;
+export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'tenant' | 'activity'>;
 
 export interface ServerOptions {
   readonly host?: string;
@@ -90,10 +89,9 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     caFingerprint = identity.caFingerprint;
   }
 
-  const limits = (ws: string): WorkspaceLimits => ({ ...DEFAULT_LIMITS, ...appliance.control.getLimits(ws) });
-  const store = (ws: string): WorkspaceStore => {
+  const tenant = (ws: string): Tenant => {
     try {
-      return appliance.store(ws);
+      return appliance.tenant(ws);
     } catch (e) {
       if (e instanceof ControlError && e.kind === 'not_found') throw new HttpError(404, 'workspace not found');
       throw e;
@@ -103,9 +101,9 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     apiRoutes(
       appliance.control,
       {
-        remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime(), rules: (ws) => appliance.ingestRules.compiled(ws), onNewSeries: (ws, l) => appliance.discovery.observeNewSeries(ws, [l]) }),
-        query: queryHandler(store),
-        deleteSeries: deleteSeriesHandler(store, appliance.activity),
+        remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
+        query: queryHandler((ws) => tenant(ws).querier()),
+        deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {
         // Bad tokens are already logged by the control plane; the activity log aggregates floods.

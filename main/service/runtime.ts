@@ -1,6 +1,6 @@
-// What a process serving the window needs once per open appliance: the ingest monitor (wrapped
-// into the appliance the HTTPS listener gets, so rejections are counted per workspace), the
-// protection checks, and API service instances per caller kind.
+// What a process serving the window needs once per open appliance: the ingest monitor (rates,
+// series and rejections per workspace), the protection checks, and API service instances per
+// caller kind.
 import type { AmpuleApi } from '../../shared/api';
 import type { Appliance } from '../core/appliance';
 import { createApiService } from './api-service';
@@ -8,8 +8,6 @@ import { IngestMonitor } from './ingest-monitor';
 import { ProtectionChecks } from './protection';
 
 export interface ServiceRuntime {
-  /** Give this to startServer() instead of the bare appliance. */
-  readonly served: Appliance;
   readonly monitor: IngestMonitor;
   /** A service whose changes are recorded as done by `actor`. */
   api(actor: string, listenUrl: () => string | null): AmpuleApi;
@@ -21,7 +19,6 @@ export function createServiceRuntime(appliance: Appliance, version?: string): Se
   const protection = new ProtectionChecks(appliance);
   monitor.start(appliance, () => appliance.control.listWorkspaces().map((w) => w.workspaceId));
   return {
-    served: monitor.wrapAppliance(appliance),
     monitor,
     api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, ...(version ? { version } : {}) }),
     close: () => {

@@ -29,7 +29,7 @@ export const serve: Command = {
     const { main } = await import('../index');
     const admin = await startAdminChannel(appliance, (argv, io) => main(argv, io));
     const consoleHook = prepareConsole(appliance);
-    const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err }).catch(async (e: unknown) => {
+    const server = await startServer(appliance, { host, port, ...(tls ? { tls } : {}), log: ctx.err }).catch(async (e: unknown) => {
       await admin.close();
       throw e;
     });
