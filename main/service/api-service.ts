@@ -12,6 +12,7 @@ import { consoleStatus } from '../console/credentials';
 import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
+import { describeLimits } from '../ingest/limits';
 import { checkSyntax, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
 
@@ -97,6 +98,14 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
       if (range.end < range.start) throw new ApiError('invalid', 'end must not be before start', 'end');
       if ((range.end - range.start) / range.step > 11_000) throw new ApiError('invalid', 'too many points: use a larger step', 'step');
       return opts.monitor.series(workspaceId, range);
+    },
+
+    async getLimits(workspaceId) {
+      return describeLimits(control.getLimits(workspaceId));
+    },
+    async setLimits(workspaceId, limits) {
+      // The tenant hears of the change from the control plane and refreshes its cached limits.
+      return describeLimits(control.setLimits(workspaceId, limits, actor));
     },
 
     async listTokens(workspaceId) {
