@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Appliance } from '../core/appliance';
 import type { Mountable } from '../http/types';
-import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import type { ServiceRuntime } from '../service/runtime';
 import { createConsoleHandler, type ConsoleEvent } from './handler';
 
 export const CONSOLE_PREFIX = '/console';
@@ -37,12 +37,4 @@ export function mountConsole(
     ...(opts.now ? { now: opts.now } : {}),
   });
   server.mount(CONSOLE_PREFIX, handler);
-}
-
-/** For `ampule serve`: once the listener runs, mounts the console on it. */
-export function prepareConsole(appliance: Appliance, runtime: ServiceRuntime = createServiceRuntime(appliance)) {
-  return {
-    attach: (server: Mountable & { readonly url: string }) => mountConsole(server, appliance, runtime),
-    close: () => runtime.close(),
-  };
 }

@@ -4,7 +4,7 @@ import type { Appender, Matcher, Querier } from '../tsdb/types';
 import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
-import type { WorkspaceSettings } from '../retention/workspace-settings';
+import type { WorkspaceSettings } from '../control/workspace-settings';
 import type { IngestRuleStore } from '../discovery/rules-store';
 import type { DiscoveryIndex } from '../discovery/scan';
 import type { Tenant } from './tenant';

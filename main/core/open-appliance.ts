@@ -16,7 +16,7 @@ import type { ActivityLog } from '../audit/activity-log';
 import { withActivityKey } from '../audit/log-key';
 import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
 import type { Cipher } from '../crypto/types';
-import { WorkspaceSettings } from '../retention/workspace-settings';
+import { WorkspaceSettings } from '../control/workspace-settings';
 import { IngestRuleStore } from '../discovery/rules-store';
 import { DiscoveryIndex } from '../discovery/scan';
 

@@ -8,7 +8,6 @@ import {
 } from '../../shared/api';
 import type { Appliance } from '../core/appliance';
 import type { Workspace } from '../control/types';
-import { consoleStatus } from '../console/credentials';
 import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
@@ -23,6 +22,7 @@ export interface ServiceOptions {
   readonly listenUrl: () => string | null;
   readonly monitor: IngestMonitor;
   readonly protection: ProtectionChecks;
+  readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
 }
 
@@ -161,7 +161,7 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
         dataDir: appliance.dataDir,
         masterKey: { kind: mk.kind, location: mk.location },
         tls: { caPem, caFingerprint: caPem ? fingerprintSha256(caPem) : null, ...opts.protection.tlsSummary() },
-        console: consoleStatus(appliance.dataDir),
+        console: opts.consoleStatus(),
         listenUrl: opts.listenUrl(),
       };
     },

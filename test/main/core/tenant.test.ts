@@ -8,6 +8,7 @@ import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import { consoleStatus } from '../../../main/console/credentials';
 import { dispatch } from '../../../main/service/dispatch';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { runCli, tempKeyFileDir } from './key-file-dir';
@@ -19,7 +20,7 @@ let runtime: ServiceRuntime;
 beforeEach(async () => {
   ({ dir, keyFile } = tempKeyFileDir('ampule-tenant-'));
   app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
-  runtime = createServiceRuntime(app);
+  runtime = createServiceRuntime(app, { consoleStatus: () => consoleStatus(app.dataDir) });
 });
 afterEach(() => {
   runtime.close();
@@ -114,7 +115,7 @@ describe('ampule limits', () => {
     expect((await runCli(dir, keyFile, ['limits', 'set', '--workspace', ws])).status).toBe(2);
 
     app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
-    runtime = createServiceRuntime(app);
+    runtime = createServiceRuntime(app, { consoleStatus: () => consoleStatus(app.dataDir) });
     expect(app.tenant(ws).limits.ingestionRate).toBe(500_000);
     expect(app.activity.list({ workspaceId: ws, action: 'limits.set' }).entries[0]).toMatchObject({ actor: 'cli', detail: expect.stringContaining('activeSeries=2000000') });
   });

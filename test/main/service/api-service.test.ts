@@ -9,6 +9,7 @@ import { labelsFromRecord } from '../../../shared/labels';
 import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import { consoleStatus } from '../../../main/console/credentials';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 
@@ -32,7 +33,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
 
   beforeAll(async () => {
     appliance = await openAppliance({ dataDir, keychainService: service });
-    runtime = createServiceRuntime(appliance);
+    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir) });
     api = runtime.api('test-actor', () => 'https://localhost:9443');
   });
 
