@@ -15,9 +15,6 @@ import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
 import type { Labels } from '../../shared/labels';
 
-export { DEFAULT_LIMITS } from './limits';
-export { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
-
 export type RemoteWriteVersion = 1 | 2;
 
 const SUPPORTED_TYPES = `${V1_CONTENT_TYPE} (remote write 1.0), ${V1_CONTENT_TYPE};proto=prometheus.WriteRequest (1.0), ${V2_CONTENT_TYPE} (2.0)`;
