@@ -90,6 +90,8 @@ export class Ingester {
 
     const wanted = counts.samples + counts.histograms;
     const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
+    // Throttled samples show on the ingestion chart too: the sign that a limit needs raising.
+    if (wait > 0) this.hooks.onRejected?.('rate_limit', wanted);
     if (wait === Infinity) {
       throw new IngestError(413, `request of ${wanted} samples exceeds the limit ingestionBurst=${limits.ingestionBurst}; send smaller batches (queue_config.max_samples_per_send)`);
     }

@@ -54,6 +54,7 @@ describe('Tenant', () => {
     const throttled = await write(app, ws, batch(15, now, 'b'), now);
     expect(throttled.status).toBe(429);
     expect(throttled.message).toContain('ingestionRate=10 samples/s');
+    expect(tenant.rejected().get('rate_limit')).toBe(15);
 
     // Raised far above the default (AMP's 170k/s): the same tenant lets the request in.
     const raised = await api.setLimits(ws, { ingestionRate: 2_000_000, ingestionBurst: 20_000_000 });
