@@ -11,6 +11,7 @@ import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
 import { deleteSeriesHandler, queryHandler } from './query';
+import { QueryPool } from './query-pool';
 import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
@@ -36,6 +37,8 @@ export interface ServerOptions {
   readonly requestTimeoutMs?: number;
   /** Time a close() waits for in-flight requests before cutting connections. Default 30 s. */
   readonly closeGraceMs?: number;
+  /** Worker threads for PromQL (main/http/query-pool); 0 evaluates on this thread. Default: the cores beside this one. */
+  readonly queryThreads?: number;
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -89,6 +92,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     caFingerprint = identity.caFingerprint;
   }
 
+  const queryPool = opts.queryThreads === 0 ? null : new QueryPool(opts.queryThreads);
   const tenant = (ws: string): Tenant => {
     try {
       return appliance.tenant(ws);
@@ -102,7 +106,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       appliance.control,
       {
         remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
-        query: queryHandler((ws) => tenant(ws).querier()),
+        query: queryHandler((ws) => tenant(ws).querier(), queryPool),
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {
@@ -175,6 +179,9 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       server.emit('listening');
       resolve();
     });
+  }).catch(async (e: unknown) => {
+    await queryPool?.close();
+    throw e;
   });
   const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 9443);
@@ -212,7 +219,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
         // Resolves once every accepted connection is gone.
         listener.close(() => {
           clearTimeout(force);
-          resolve();
+          void (queryPool?.close() ?? Promise.resolve()).then(() => resolve());
         });
         // Stops the HTTPS server's timers and closes its idle keep-alive connections.
         server.close();

@@ -3,7 +3,7 @@
 // listener for remote write and the admin channel for the CLI, and answers the window's API
 // calls over one MessagePort with the protocol of ./protocol. SQLite, crypto and
 // ingestion all run here, so nothing blocks the UI.
-import { parentPort as threadPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort as threadPort, workerData } from 'node:worker_threads';
 import type { ParentPort } from 'electron';
 import { ApiError, type AmpuleApi, type ApiResult } from '../../shared/api';
 import { main as runCommand } from '../cli/index';
@@ -128,7 +128,8 @@ export function serveCore(link: MessageLink): void {
 /** The link this process or thread was started with, when it was started as the Ampule core. */
 function startupLink(): MessageLink | null {
   const electronPort = (process as { parentPort?: ParentPort }).parentPort;
-  if (electronPort) {
+  // Only the process's own thread: the query pool's threads (main/http/query-pool) run this bundle too.
+  if (electronPort && isMainThread) {
     return {
       post: (m) => electronPort.postMessage(m),
       onMessage: (l) => electronPort.on('message', (e) => l(e.data)),
