@@ -33,7 +33,10 @@ async function openCore(options: CoreOptions): Promise<Running> {
   });
   try {
     // `ampule workspace create …` typed while the desktop runs is forwarded here, not run against the same files.
-    const host = await startHost(appliance, { listen: options.listen, commands: options.adminChannel === false ? null : runCommand });
+    // Under Electron, PromQL stays on this thread until the query pool's threads (which load this
+    // bundle again, possibly from app.asar) have been tried in a packaged app; plain Node uses the pool.
+    const listen = options.listen && process.versions.electron ? { ...options.listen, queryThreads: 0 } : options.listen;
+    const host = await startHost(appliance, { listen, commands: options.adminChannel === false ? null : runCommand });
     return { appliance, host, api: host.api('desktop') };
   } catch (e) {
     appliance.close();
