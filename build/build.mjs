@@ -18,7 +18,7 @@ const nodeExternal = ['better-sqlite3', '@napi-rs/keyring', 'electron'];
 
 const targets = [
   { in: 'main/cli/index.ts', out: 'dist/cli.mjs', platform: 'node', format: 'esm' },
-  { in: 'main/core/worker.ts', out: 'dist/core-worker.mjs', platform: 'node', format: 'esm' },
+  { in: 'main/worker/worker.ts', out: 'dist/core-worker.mjs', platform: 'node', format: 'esm' },
   { in: 'main/app/main.ts', out: 'dist/app/main.cjs', platform: 'node', format: 'cjs' },
   // Sandboxed preloads cannot be ES modules.
   { in: 'main/app/preload.ts', out: 'dist/app/preload.cjs', platform: 'node', format: 'cjs' },

@@ -1,7 +1,8 @@
 // Fails when code crosses a boundary of the design card (VS Code's layering rule, as a script):
 //   shared/   imports nothing from main/, renderer/, electron or node:* (pure, runs everywhere);
 //   renderer/ imports only shared/ and DOM-side packages (never main/, node:* or electron);
-//   main/     never imports renderer/.
+//   main/     never imports renderer/; inside main/, a folder imports only folders below it in
+//             MAIN_LAYERS (type-only imports too), so there are no cycles between main/'s folders.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,46 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE_ONLY_PACKAGES = ['better-sqlite3', '@napi-rs/keyring', 'snappyjs', 'electron', 'playwright-core'];
 const DOM_ONLY_PACKAGES = ['uplot', '@codemirror/autocomplete', '@codemirror/commands', '@codemirror/language', '@codemirror/lint', '@codemirror/state', '@codemirror/view', '@prometheus-io/codemirror-promql'];
+
+/**
+ * main/'s folders, top first: each may import only the folders after it. A new folder must be
+ * placed here (the lint names one that is not).
+ */
+export const MAIN_LAYERS = [
+  'app', // the Electron main process: windows, tray, IPC
+  'worker', // the appliance core's process (Electron utility process / worker thread)
+  'cli', // `ampule …` commands, `serve` among them
+  'host', // the one composition root: admin channel, service runtime, HTTPS listener, console
+  'admin', // the CLI's channel into a running server
+  'backup',
+  'console', // the web console
+  'service', // the window's API contract, ingest figures, protection checks
+  'checklist',
+  'http', // the HTTPS listener and routes
+  'retention',
+  'core', // the appliance and its per-workspace Tenants
+  'alerting', // alert manager definitions, the notifier
+  'rules', // rule files, templates, rule evaluation
+  'query', // PromQL
+  'ingest', // remote-write decoding and limits
+  'discovery',
+  'audit',
+  'tls',
+  'control', // control.db: workspaces, tokens, limits, settings
+  'tsdb',
+  'crypto',
+];
+
+/** Why an import from main/<from>/ of main/<to>/ crosses the folder order, or null. */
+function layerCrossing(from, to) {
+  if (from === to) return null;
+  const a = MAIN_LAYERS.indexOf(from);
+  const b = MAIN_LAYERS.indexOf(to);
+  if (a < 0) return `main/${from}/ is not in MAIN_LAYERS (build/check-boundaries.mjs): place it in the folder order`;
+  if (b < 0) return `main/${to}/ is not in MAIN_LAYERS (build/check-boundaries.mjs): place it in the folder order`;
+  if (b < a) return `main/${from}/ may import only folders below it (${MAIN_LAYERS.slice(a + 1).join(', ')}), not main/${to}/`;
+  return null;
+}
 
 function* files(dir) {
   for (const name of readdirSync(dir)) {
@@ -29,7 +70,8 @@ export function violations(rootDir = root) {
       const text = readFileSync(file, 'utf8');
       for (const m of text.matchAll(importRe)) {
         const spec = m[1] ?? m[2] ?? m[3] ?? m[4];
-        const target = spec.startsWith('.') ? relative(rootDir, resolve(dirname(file), spec)).split(/[\\/]/)[0] : null;
+        const targetPath = spec.startsWith('.') ? relative(rootDir, resolve(dirname(file), spec)).split(/[\\/]/) : null;
+        const target = targetPath ? targetPath[0] : null;
         const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
         let why = null;
         if (layer === 'shared') {
@@ -39,8 +81,10 @@ export function violations(rootDir = root) {
           if (target && target !== 'renderer' && target !== 'shared') why = `renderer/ may only import shared/, not ${target}/`;
           else if (spec.startsWith('node:') || NODE_ONLY_PACKAGES.includes(pkg)) why = `renderer/ may not import node-only ${spec}`;
         } else if (layer === 'main') {
+          const fromFolder = relative(join(rootDir, 'main'), file).split(/[\\/]/);
           if (target === 'renderer') why = 'main/ may not import renderer/';
           else if (DOM_ONLY_PACKAGES.includes(pkg)) why = `main/ may not import DOM-only ${spec}`;
+          else if (target === 'main' && targetPath.length > 2 && fromFolder.length > 1) why = layerCrossing(fromFolder[0], targetPath[1]);
         }
         if (why) found.push(`${relative(rootDir, file)}: imports '${spec}': ${why}`);
       }
@@ -56,5 +100,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`lint: ${v.length} boundary violation(s)`);
     process.exit(1);
   }
-  console.log('lint: layer boundaries hold (shared pure, renderer ↛ main, main ↛ renderer)');
+  console.log(`lint: layer boundaries hold (shared pure, renderer ↛ main, main ↛ renderer, main/ folders in order: ${MAIN_LAYERS.join(' > ')})`);
 }

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-export const SOURCES = ['main/app', 'main/core/worker.ts', 'renderer', 'package.json'];
+export const SOURCES = ['main/app', 'main/worker/worker.ts', 'renderer', 'package.json'];
 const EXCLUDED = ['AvailableSecurityFixesGlobalCheck'];
 
 /** Runs the scan over SOURCES under sourceRoot; resolves with every finding (file relative to it). */

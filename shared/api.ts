@@ -123,6 +123,28 @@ export interface StatsRange {
   readonly step: number;
 }
 
+/** Per-workspace limits (AMP's service quotas, Mimir's names), settable per workspace. */
+export const LIMIT_NAMES = [
+  'ingestionRate',
+  'ingestionBurst',
+  'activeSeries',
+  'labelsPerSeries',
+  'labelNameLength',
+  'labelValueLength',
+  'maxBodyBytes',
+  'maxDecompressedBytes',
+  'outOfOrderWindowMs',
+] as const;
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+export interface WorkspaceLimitsInfo {
+  /** The values in force: the defaults with this workspace's overrides. */
+  readonly limits: Readonly<Record<LimitName, number>>;
+  readonly defaults: Readonly<Record<LimitName, number>>;
+  /** The limits set for this workspace (the others are at their defaults). */
+  readonly overridden: readonly LimitName[];
+}
+
 /** A workspace's own ingestion figures over time (one value per timestamp; null = no data). */
 export interface IngestStats {
   /** Unix seconds. */
@@ -218,6 +240,9 @@ export interface AmpuleApi {
   deleteWorkspace(workspaceId: string, confirmation: string): Promise<void>;
   workspaceEndpoints(workspaceId: string): Promise<WorkspaceEndpoints>;
   workspaceStats(workspaceId: string, range: StatsRange): Promise<IngestStats>;
+  getLimits(workspaceId: string): Promise<WorkspaceLimitsInfo>;
+  /** Sets the given limits (others unchanged); recorded in the activity log. */
+  setLimits(workspaceId: string, limits: Partial<Record<LimitName, number>>): Promise<WorkspaceLimitsInfo>;
 
   listTokens(workspaceId: string): Promise<TokenInfo[]>;
   createToken(workspaceId: string, input: NewToken): Promise<CreatedToken>;
@@ -326,6 +351,9 @@ const seriesSelector = str({ min: 1, max: 16_384 });
 /** Unix seconds between 1970 and 2200. */
 const unixSeconds = num({ min: 0, max: 7_258_118_400 });
 const range = { start: unixSeconds, end: unixSeconds, step: num({ min: 0.001, max: 86_400 * 365 }) };
+/** Whole numbers; each limit's own minimum is the control plane's to check. */
+const limitValue = optional(num({ min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }));
+const limitChanges = object(Object.fromEntries(LIMIT_NAMES.map((n) => [n, limitValue])) as Record<LimitName, typeof limitValue>);
 
 export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   listWorkspaces: { args: [] },
@@ -336,6 +364,8 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   deleteWorkspace: { args: [workspaceId, str({ min: 1, max: 200 })] },
   workspaceEndpoints: { args: [workspaceId] },
   workspaceStats: { args: [workspaceId, object(range)] },
+  getLimits: { args: [workspaceId] },
+  setLimits: { args: [workspaceId, limitChanges] },
 
   listTokens: { args: [workspaceId] },
   createToken: {

@@ -7,7 +7,7 @@ import { adminChannelAnswers } from './client';
 import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminRequest, type AdminResponse } from './channel';
 
 /** `cwd`: the caller's working directory, when it sent one. */
-export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; cwd?: string; out(l: string): void; err(l: string): void }) => Promise<number>;
+export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; cwd?: string; server?: { url(): string | null }; out(l: string): void; err(l: string): void }) => Promise<number>;
 
 export interface AdminChannel {
   readonly path: string;

@@ -3,7 +3,7 @@
 // gives it an Electron utility process, tests and plain Node a worker_threads Worker.
 import { Worker } from 'node:worker_threads';
 import { ApiError, type ApiMethod, type ApiResult } from '../../shared/api';
-import { isCoreReply, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from '../core/worker-protocol';
+import { isCoreReply, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from '../worker/protocol';
 
 type Pending = (result: ApiResult<unknown>) => void;
 type RequestBody = CoreRequest extends infer R ? (R extends CoreRequest ? Omit<R, 'id'> : never) : never;

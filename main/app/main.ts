@@ -20,7 +20,7 @@ import {
 } from 'electron';
 import { ApiError, type ApiResult } from '../../shared/api';
 import { defaultDataDir } from '../core/data-dir';
-import type { CoreOptions } from '../core/worker-protocol';
+import type { CoreOptions } from '../worker/protocol';
 import { serveAppRequest } from './app-protocol';
 import { CoreClient } from './core-client';
 import { drawIcon, rgbaToBgra } from './icon';

@@ -1,7 +1,7 @@
 // The tray's and the application menu's contents as plain templates (Electron's
 // MenuItemConstructorOptions), so tests can read them without Electron.
 import type { MenuItemConstructorOptions } from 'electron';
-import type { CoreStatus } from '../core/worker-protocol';
+import type { CoreStatus } from '../worker/protocol';
 
 export interface MenuActions {
   show(): void;

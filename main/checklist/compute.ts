@@ -7,7 +7,7 @@ import { SENSITIVE_KIND_TITLES, type SensitiveKind } from '../../shared/sensitiv
 import type { Appliance } from '../core/appliance';
 import type { TokenInfo } from '../control/types';
 import { dataKeyAges } from '../retention/key-lifecycle';
-import { DEFAULT_RETENTION_DAYS } from '../retention/workspace-settings';
+import { DEFAULT_RETENTION_DAYS } from '../control/workspace-settings';
 
 const DAY = 86_400_000;
 export const KEY_MAX_AGE_DAYS = 365;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Appliance } from '../core/appliance';
 import type { Mountable } from '../http/types';
-import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import type { ServiceRuntime } from '../service/runtime';
 import { createConsoleHandler, type ConsoleEvent } from './handler';
 import { setSecurityHeaders } from './headers';
 
@@ -47,16 +47,4 @@ export function mountConsole(
     }
     res.writeHead(302, { Location: `${CONSOLE_PREFIX}/` }).end();
   });
-}
-
-/**
- * For `ampule serve`: wraps the appliance so the window's ingest figures are counted, and once the
- * listener runs, mounts the console on it. `served` is what startServer() should get.
- */
-export function prepareConsole(appliance: Appliance, runtime: ServiceRuntime = createServiceRuntime(appliance)) {
-  return {
-    served: runtime.served,
-    attach: (server: Mountable & { readonly url: string }) => mountConsole(server, appliance, runtime),
-    close: () => runtime.close(),
-  };
 }

@@ -33,6 +33,8 @@ export interface ControlOptions {
   readonly activity?: ActivitySink;
   /** Removes a workspace's files (after its key is destroyed); closes its store first. */
   readonly removeWorkspaceData?: (workspaceId: string) => void;
+  /** Told after a workspace's limit overrides changed, so cached limits are refreshed. */
+  readonly onLimitsChanged?: (workspaceId: string) => void;
   readonly now?: () => number;
 }
 
@@ -239,12 +241,15 @@ export class ControlDatabase implements ControlPlane {
   }
 
   setLimits(workspaceId: string, limits: Partial<WorkspaceLimits>, actor = DEFAULT_ACTOR): Partial<WorkspaceLimits> {
-    return this.act('limits.set', workspaceId, actor, () => {
+    const merged = this.act('limits.set', workspaceId, actor, () => {
       const changes = checkLimits(limits);
       const merged = { ...this.getLimits(workspaceId), ...changes };
       this.db.prepare(`INSERT INTO limits (workspace_id, overrides) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET overrides = excluded.overrides`).run(workspaceId, JSON.stringify(merged));
-      return { result: merged, workspaceId, details: { limits: Object.keys(changes).join(',') } };
+      // Numbers only (never customer data): the log says what each limit became.
+      return { result: merged, workspaceId, details: { limits: Object.entries(changes).map(([k, v]) => `${k}=${v}`).join(',') } };
     });
+    this.opts.onLimitsChanged?.(workspaceId);
+    return merged;
   }
 
   // ---- helpers

@@ -4,10 +4,11 @@ import type { Appender, Matcher, Querier } from '../tsdb/types';
 import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
-import type { WorkspaceSettings } from '../retention/workspace-settings';
+import type { WorkspaceSettings } from '../control/workspace-settings';
 import type { IngestRuleStore } from '../discovery/rules-store';
 import type { DiscoveryIndex } from '../discovery/scan';
 import type { RuleNamespaceStore } from '../rules/namespace-store';
+import type { Tenant } from './tenant';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -41,6 +42,8 @@ export interface WorkspaceStore {
   reencrypt(onProgress?: (done: number, total: number) => void): void;
 }
 
+export type IngestRejectedListener = (workspaceId: string, reason: string, count: number) => void;
+
 export interface Appliance {
   readonly dataDir: string;
   readonly masterKey: MasterKeyProvider;
@@ -58,7 +61,7 @@ export interface Appliance {
   readonly discovery: DiscoveryIndex;
   /** Per-workspace rule-groups namespaces (Prometheus rule files), sealed. */
   readonly ruleNamespaces: RuleNamespaceStore;
-  /** Closes a workspace's open store (if open); the next store() reopens it with current settings and keys. */
+  /** Closes a workspace's open tenant and store (if open); the next tenant() reopens it with current settings and keys. */
   closeStore(workspaceId: string): void;
   /**
    * Re-wraps every data key under a new master key (crash-safe). With the keychain a new random
@@ -70,8 +73,12 @@ export interface Appliance {
     /** Observes progress: 'pending-stored', 'rewrap:<n>', 'rewrapped', 'promoted', 'done' (crash tests stop the process here). */
     onProgress?: (step: string) => void;
   }): void;
-  /** Opens (and caches) the store of an existing workspace; throws ControlError not_found. */
+  /** Opens (and caches) an existing workspace's tenant: store, limits, ingester; throws ControlError not_found. */
+  tenant(workspaceId: string): Tenant;
+  /** The store of tenant(workspaceId). */
   store(workspaceId: string): WorkspaceStore;
+  /** Hears every refused sample count, by workspace and reason (the ingestion chart); returns a remover. */
+  onIngestRejected(listener: IngestRejectedListener): () => void;
   /** Flushes heads and closes every store and the control database. */
   close(): void;
 }

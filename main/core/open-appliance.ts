@@ -6,7 +6,8 @@ import { ControlDatabase, NO_ACTIVITY } from '../control/control-plane';
 import { keychainSlots } from '../crypto/keychain';
 import { keyFileSlots } from '../crypto/key-file';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
-import type { Appliance, ApplianceOptions, WorkspaceStore } from './appliance';
+import type { Appliance, ApplianceOptions, IngestRejectedListener, WorkspaceStore } from './appliance';
+import { Tenant } from './tenant';
 import { openTsdb } from '../tsdb';
 import type { Matcher } from '../tsdb/types';
 import { DEFAULT_LIMITS } from '../ingest/limits';
@@ -15,7 +16,7 @@ import type { ActivityLog } from '../audit/activity-log';
 import { withActivityKey } from '../audit/log-key';
 import { tlsKeyCipher, withTlsKey } from '../tls/tls-key';
 import type { Cipher } from '../crypto/types';
-import { WorkspaceSettings } from '../retention/workspace-settings';
+import { WorkspaceSettings } from '../control/workspace-settings';
 import { IngestRuleStore } from '../discovery/rules-store';
 import { RuleNamespaceStore } from '../rules/namespace-store';
 import { DiscoveryIndex } from '../discovery/scan';
@@ -33,17 +34,26 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
-  const stores = new Map<string, WorkspaceStore & { maintain(): void; close(): void }>();
+  const tenants = new Map<string, { tenant: Tenant; maintain(): void; close(): void }>();
+  const rejectedListeners = new Set<IngestRejectedListener>();
 
   const closeStore = (id: string) => {
-    stores.get(id)?.close();
-    stores.delete(id);
+    tenants.get(id)?.close();
+    tenants.delete(id);
   };
   const control = ControlDatabase.open(join(dataDir, 'control.db'), {
     activity,
     removeWorkspaceData(id) {
       closeStore(id);
       rmSync(workspaceDir(dataDir, id), { recursive: true, force: true });
+    },
+    onLimitsChanged(id) {
+      const open = tenants.get(id);
+      if (!open) return;
+      const overrides = control.getLimits(id);
+      // The store applies the out-of-order window from its opening: reopen it on the next use.
+      if ((overrides.outOfOrderWindowMs ?? DEFAULT_LIMITS.outOfOrderWindowMs) !== open.tenant.limits.outOfOrderWindowMs) closeStore(id);
+      else open.tenant.refreshLimits(overrides);
     },
   });
   const settings = new WorkspaceSettings(control.db);
@@ -71,11 +81,53 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   }
   let closed = false;
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+
+  function tenant(workspaceId: string): Tenant {
+    if (closed) throw new Error('the appliance is closed');
+    const open = tenants.get(workspaceId);
+    if (open) return open.tenant;
+    const keys = control.dataKeys(workspaceId); // not_found for an unknown workspace
+    const overrides = control.getLimits(workspaceId);
+    const retention = settings.retentionMs(workspaceId, retentionMs);
+    const dir = workspaceDir(dataDir, workspaceId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tsdb = openTsdb({
+      path: join(dir, 'tsdb.db'),
+      workspaceId,
+      keys,
+      retentionMs: retention,
+      outOfOrderWindowMs: overrides.outOfOrderWindowMs ?? DEFAULT_LIMITS.outOfOrderWindowMs,
+    });
+    const store: WorkspaceStore = {
+      workspaceId,
+      appender: () => tsdb.appender(),
+      querier: () => tsdb.querier(),
+      stats: () => tsdb.stats(),
+      deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
+      reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
+    };
+    const t = new Tenant(store, overrides, retention, {
+      rules: () => ingestRules.compiled(workspaceId),
+      onNewSeries: (labels) => discovery.observeNewSeries(workspaceId, [labels]),
+      onRejected: (reason, count) => {
+        for (const l of rejectedListeners) l(workspaceId, reason, count);
+      },
+    });
+    tenants.set(workspaceId, {
+      tenant: t,
+      maintain() {
+        tsdb.compact();
+        tsdb.applyRetention(Date.now());
+      },
+      close: () => tsdb.close(),
+    });
+    return t;
+  }
   // Cut complete chunks out of the log and drop expired buckets; never keeps the process alive.
   const maintenance = setInterval(() => {
-    for (const [id, store] of stores) {
+    for (const [id, open] of tenants) {
       try {
-        store.maintain();
+        open.maintain();
       } catch (e) {
         activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
       }
@@ -113,41 +165,17 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       }
       activity.record({ action: 'key.rotate', actor, outcome: 'success', details: { provider: slots.current.kind } });
     },
-    store(workspaceId) {
-      if (closed) throw new Error('the appliance is closed');
-      const open = stores.get(workspaceId);
-      if (open) return open;
-      const keys = control.dataKeys(workspaceId); // not_found for an unknown workspace
-      const dir = workspaceDir(dataDir, workspaceId);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const tsdb = openTsdb({
-        path: join(dir, 'tsdb.db'),
-        workspaceId,
-        keys,
-        retentionMs: settings.retentionMs(workspaceId, retentionMs),
-        outOfOrderWindowMs: { ...DEFAULT_LIMITS, ...control.getLimits(workspaceId) }.outOfOrderWindowMs,
-      });
-      const store = {
-        workspaceId,
-        appender: () => tsdb.appender(),
-        querier: () => tsdb.querier(),
-        stats: () => tsdb.stats(),
-        deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
-        reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
-        maintain() {
-          tsdb.compact();
-          tsdb.applyRetention(Date.now());
-        },
-        close: () => tsdb.close(),
-      };
-      stores.set(workspaceId, store);
-      return store;
+    tenant,
+    store: (workspaceId) => tenant(workspaceId).store,
+    onIngestRejected(listener) {
+      rejectedListeners.add(listener);
+      return () => rejectedListeners.delete(listener);
     },
     close() {
       if (closed) return;
       closed = true;
       clearInterval(maintenance);
-      for (const id of [...stores.keys()]) closeStore(id);
+      for (const id of [...tenants.keys()]) closeStore(id);
       activityLog.close();
       control.close();
     },

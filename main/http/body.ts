@@ -4,18 +4,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from './errors';
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(413, `request body exceeds the limit of ${limit} bytes`, {}, true);
+function tooLarge(limit: number, limitName: string | undefined): HttpError {
+  const what = limitName ? `the limit ${limitName}=${limit} bytes; send smaller batches (queue_config.max_samples_per_send) or raise the limit` : `the limit of ${limit} bytes`;
+  return new HttpError(413, `request body exceeds ${what}`, {}, true);
 }
 
-/** Throws HttpError 413 (closing the connection) when the body is or would be over `limit` bytes. */
-export function checkDeclaredLength(req: IncomingMessage, limit: number): void {
+/**
+ * The body, or HttpError 413 (closing the connection) as soon as it is or would be over `limit`
+ * bytes. `limitName` names a workspace limit the sender can have raised (e.g. maxBodyBytes).
+ */
+export function readBody(req: IncomingMessage, res: ServerResponse, limit: number, limitName?: string): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
-}
-
-export function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
-  checkDeclaredLength(req, limit);
+  if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit, limitName);
   // Answer `Expect: 100-continue` only now that the request passed authentication and the size check.
   if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue();
   return new Promise((resolve, reject) => {
@@ -26,7 +26,7 @@ export function readBody(req: IncomingMessage, res: ServerResponse, limit: numbe
       if (size > limit) {
         cleanup();
         req.pause();
-        reject(tooLarge(limit));
+        reject(tooLarge(limit, limitName));
         return;
       }
       chunks.push(chunk);

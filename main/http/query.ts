@@ -4,9 +4,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
+import type { Querier } from '../tsdb/types';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
 import { handlePromApi } from '../query/api';
+import { QueryPool, QueryPoolError } from './query-pool';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
 /** Form bodies are small: a PromQL expression and a few parameters. */
@@ -26,11 +28,34 @@ async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL
   return params;
 }
 
-export function queryHandler(store: (workspaceId: string) => WorkspaceStore): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+/**
+ * The Prometheus HTTP API of a workspace: on `pool`'s worker threads when given (a client that
+ * goes away stops its query), else on this thread.
+ */
+export function queryHandler(querier: (workspaceId: string) => Querier, pool: QueryPool | null): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
     const params = await requestParams(req, res, url);
-    const result = await handlePromApi(apiPath, params, store(workspaceId).querier());
-    sendJson(res, result.status, result.body);
+    const q = querier(workspaceId);
+    if (!pool) {
+      const result = await handlePromApi(apiPath, params, q);
+      sendJson(res, result.status, result.body);
+      return;
+    }
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!res.writableEnded) gone.abort();
+    };
+    res.once('close', onClose);
+    try {
+      const result = await pool.run(apiPath, params, q, gone.signal);
+      sendJson(res, result.status, result.body);
+    } catch (e) {
+      if (e instanceof QueryPoolError && e.reason === 'aborted') return void res.destroy();
+      if (e instanceof QueryPoolError) throw new HttpError(503, `the query could not be evaluated (${e.message}); retry`, { 'Retry-After': '1' });
+      throw e;
+    } finally {
+      res.off('close', onClose);
+    }
   };
 }
 

@@ -4,15 +4,15 @@
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
-import type { Appliance, WorkspaceStore } from '../core/appliance';
-import type { WorkspaceLimits } from '../control/types';
+import type { Appliance } from '../core/appliance';
+import type { Tenant } from '../core/tenant';
 import { ControlError } from '../control/types';
-import { DEFAULT_LIMITS } from '../ingest/limits';
 import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
 import { deleteSeriesHandler, queryHandler } from './query';
-import { remoteWriteHandler } from './remote-write';
+import { QueryPool } from './query-pool';
+import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
 import { httpsOnlyListener } from './https-only';
@@ -20,7 +20,7 @@ import type { ServerHandle } from './types';
 import { StoreError } from '../tsdb/errors';
 
 /** What the server needs of an open appliance. */
-export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'store' | 'activity' | 'ingestRules' | 'discovery'>;
+export type ServedAppliance = Pick<Appliance, 'dataDir' | 'tlsKeys' | 'control' | 'tenant' | 'activity'>;
 
 export interface ServerOptions {
   readonly host?: string;
@@ -38,6 +38,8 @@ export interface ServerOptions {
   readonly requestTimeoutMs?: number;
   /** Time a close() waits for in-flight requests before cutting connections. Default 30 s. */
   readonly closeGraceMs?: number;
+  /** Worker threads for PromQL (main/http/query-pool); 0 evaluates on this thread. Default: the cores beside this one. */
+  readonly queryThreads?: number;
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -91,10 +93,10 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     caFingerprint = identity.caFingerprint;
   }
 
-  const limits = (ws: string): WorkspaceLimits => ({ ...DEFAULT_LIMITS, ...appliance.control.getLimits(ws) });
-  const store = (ws: string): WorkspaceStore => {
+  const queryPool = opts.queryThreads === 0 ? null : new QueryPool(opts.queryThreads);
+  const tenant = (ws: string): Tenant => {
     try {
-      return appliance.store(ws);
+      return appliance.tenant(ws);
     } catch (e) {
       if (e instanceof ControlError && e.kind === 'not_found') throw new HttpError(404, 'workspace not found');
       // A damaged store names workspace, file and item (never stored data): the caller sees why.
@@ -106,9 +108,9 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     apiRoutes(
       appliance.control,
       {
-        remoteWrite: remoteWriteHandler({ store, limits, now: () => now().getTime(), rules: (ws) => appliance.ingestRules.compiled(ws), onNewSeries: (ws, l) => appliance.discovery.observeNewSeries(ws, [l]) }),
-        query: queryHandler(store),
-        deleteSeries: deleteSeriesHandler(store, appliance.activity),
+        remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
+        query: queryHandler((ws) => tenant(ws).querier(), queryPool),
+        deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {
         // Bad tokens are already logged by the control plane; the activity log aggregates floods.
@@ -180,6 +182,9 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       server.emit('listening');
       resolve();
     });
+  }).catch(async (e: unknown) => {
+    await queryPool?.close();
+    throw e;
   });
   const address = listener.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 9443);
@@ -217,7 +222,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
         // Resolves once every accepted connection is gone.
         listener.close(() => {
           clearTimeout(force);
-          resolve();
+          void (queryPool?.close() ?? Promise.resolve()).then(() => resolve());
         });
         // Stops the HTTPS server's timers and closes its idle keep-alive connections.
         server.close();

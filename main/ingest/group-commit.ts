@@ -54,12 +54,3 @@ export class GroupCommitter {
     for (const w of waiters) each(w);
   }
 }
-
-const committers = new WeakMap<Appender, GroupCommitter>();
-
-/** The GroupCommitter of `appender`: callers passing the same appender share commits. */
-export function groupCommitterOf(appender: Appender): GroupCommitter {
-  let c = committers.get(appender);
-  if (!c) committers.set(appender, (c = new GroupCommitter(appender)));
-  return c;
-}

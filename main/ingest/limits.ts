@@ -1,5 +1,6 @@
-// Per-workspace ingestion limits: defaults and the ingestion-rate token bucket.
+// Per-workspace ingestion limits: defaults, how they are shown, and the ingestion-rate token bucket.
 import type { WorkspaceLimits } from '../control/types';
+import { LIMIT_NAMES, type LimitName, type WorkspaceLimitsInfo } from '../../shared/api';
 
 /**
  * Local defaults, after AMP's quotas (and Mimir's names):
@@ -22,7 +23,16 @@ export const DEFAULT_LIMITS: WorkspaceLimits = Object.freeze({
   maxBodyBytes: 10 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
   outOfOrderWindowMs: 0,
-});
+} satisfies Record<LimitName, number>);
+
+/** The limits in force for a workspace with these overrides, as the API and the CLI show them. */
+export function describeLimits(overrides: Partial<WorkspaceLimits>): WorkspaceLimitsInfo {
+  return {
+    limits: { ...DEFAULT_LIMITS, ...overrides },
+    defaults: DEFAULT_LIMITS,
+    overridden: LIMIT_NAMES.filter((n) => overrides[n] !== undefined),
+  };
+}
 
 export function limitsEqual(a: WorkspaceLimits, b: WorkspaceLimits): boolean {
   if (a === b) return true;
@@ -35,10 +45,12 @@ export interface TokenBucket {
   tokens: number;
   /** ms of the last refill; NaN before first use. */
   last: number;
+  /** The burst the bucket was last filled to: a raised burst is usable at once. */
+  burst: number;
 }
 
 export function newTokenBucket(): TokenBucket {
-  return { tokens: NaN, last: NaN };
+  return { tokens: NaN, last: NaN, burst: NaN };
 }
 
 /**
@@ -49,7 +61,8 @@ export function takeTokens(bucket: TokenBucket, n: number, now: number, rate: nu
   if (Number.isNaN(bucket.last)) {
     bucket.tokens = burst;
     bucket.last = now;
-  }
+  } else if (burst > bucket.burst) bucket.tokens += burst - bucket.burst;
+  bucket.burst = burst;
   const elapsed = Math.max(0, now - bucket.last) / 1000;
   bucket.tokens = Math.min(burst, bucket.tokens + elapsed * rate);
   bucket.last = Math.max(bucket.last, now);

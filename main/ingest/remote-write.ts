@@ -1,23 +1,19 @@
 // Remote-write ingestion: one request body in, samples appended to a workspace's store, and the
 // status the sender should act on (2xx stored and durable, 400 never retried, 429 retried later).
 import type { WorkspaceLimits } from '../control/types';
-import { AppendError, type Appender, type AppendErrorKind } from '../tsdb/types';
+import { AppendError, type Appender } from '../tsdb/types';
 import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
 import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
-import { groupCommitterOf } from './group-commit';
+import { GroupCommitter } from './group-commit';
 import { decompressSnappyBlock } from './snappy';
-import { activeSeries, addSeries, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
-import { IngestError, type IngestRequest, type IngestResult, type IngestTarget, type Rejection } from './types';
+import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
+import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
 import type { Labels } from '../../shared/labels';
-
-export { DEFAULT_LIMITS } from './limits';
-export { createIngestState, activeSeries, type IngestState } from './state';
-export { IngestError, type IngestRequest, type IngestResult, type IngestTarget, type Rejection } from './types';
 
 export type RemoteWriteVersion = 1 | 2;
 
@@ -25,26 +21,106 @@ const SUPPORTED_TYPES = `${V1_CONTENT_TYPE} (remote write 1.0), ${V1_CONTENT_TYP
 const MESSAGES_SHOWN = 5;
 /** Retry-After for the active-series limit: idle series free up as their generation ages out. */
 const SERIES_LIMIT_RETRY_SECONDS = 60;
+/**
+ * How far ahead of the server clock a sample may be (Mimir's creation grace period is 10 min):
+ * further is a sender's broken clock, and would sit in the head until then.
+ */
+export const MAX_FUTURE_MS = 10 * 60_000;
+
+/** What an Ingester tells its owner; each hook must be cheap. */
+export interface IngesterHooks {
+  /** The workspace's ingest rules (main/discovery), applied to a series' labels before it is stored. */
+  readonly rules?: () => CompiledRules | null;
+  /** Told about every new series (incremental sensitive-data discovery). */
+  readonly onNewSeries?: (labels: Labels) => void;
+  /** Told about refused samples, by reason, once per request (the ingestion chart). */
+  readonly onRejected?: (reason: string, count: number) => void;
+}
 
 /**
- * Decodes, validates and stores one remote-write request. `now` is the wall clock in ms (rate
- * limiting and active-series ageing). Decoding and appending run synchronously; the result comes
- * only after the samples are durable: requests appending through the same `target.appender` in
- * one event-loop turn share one `appender.commit()` (see GroupCommitter). Errors thrown by the
- * store other than AppendError reject (the caller answers 5xx) after the appender was rolled
- * back, for every request of that commit.
+ * Remote-write ingestion into one store: owns the decode state (series cache, active series,
+ * rate bucket), the appender and its group commit. One per open store: cached series refs are
+ * only valid for the store that issued them.
  */
-export async function ingestRemoteWrite(req: IngestRequest, target: IngestTarget, now: number): Promise<IngestResult> {
-  let appended: AppendedRequest;
-  try {
-    appended = append(req, target, now);
-  } catch (err) {
-    if (err instanceof IngestError) return refusal(err.status, err.message, err.retryAfterSeconds);
-    if (err instanceof ProtoError) return refusal(400, `invalid remote-write body: ${err.message}`);
-    throw err;
+export class Ingester {
+  readonly state: IngestState = createIngestState();
+  private readonly committer: GroupCommitter;
+
+  constructor(
+    readonly appender: Appender,
+    private readonly hooks: IngesterHooks = {},
+  ) {
+    this.committer = new GroupCommitter(appender);
   }
-  if (appended.written > 0) await groupCommitterOf(target.appender).commitShared();
-  return appended.result;
+
+  /**
+   * Decodes, validates and stores one remote-write request. `now` is the wall clock in ms (rate
+   * limiting, active-series ageing, the time bounds). Decoding and appending run synchronously;
+   * the result comes only after the samples are durable: requests of one event-loop turn share
+   * one `appender.commit()` (see GroupCommitter). Errors thrown by the store other than
+   * AppendError reject (the caller answers 5xx) after the appender was rolled back, for every
+   * request of that commit. The body's size is the reader's to bound (main/http/body).
+   */
+  /** Series received in the last one to two generations. */
+  activeSeries(): number {
+    return activeSeries(this.state);
+  }
+
+  async ingest(req: IngestRequest, limits: IngestLimits, now: number): Promise<IngestResult> {
+    let appended: AppendedRequest;
+    try {
+      appended = this.append(req, limits, now);
+    } catch (err) {
+      if (err instanceof IngestError) return refusal(err.status, err.message, err.retryAfterSeconds);
+      if (err instanceof ProtoError) return refusal(400, `invalid remote-write body: ${err.message}`);
+      throw err;
+    }
+    const { result } = appended;
+    if (this.hooks.onRejected) for (const r of result.rejected) this.hooks.onRejected(r.reason, r.count);
+    if (appended.written > 0) await this.committer.commitShared();
+    return result;
+  }
+
+  private append(req: IngestRequest, limits: IngestLimits, now: number): AppendedRequest {
+    const { state } = this;
+    const version = remoteWriteVersion(req.contentType, req.contentEncoding);
+    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes));
+    const symbols = version === 2 ? new Symbols() : undefined;
+    const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
+
+    const wanted = counts.samples + counts.histograms;
+    const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
+    // Throttled samples show on the ingestion chart too: the sign that a limit needs raising.
+    if (wait > 0) this.hooks.onRejected?.('rate_limit', wanted);
+    if (wait === Infinity) {
+      throw new IngestError(413, `request of ${wanted} samples exceeds the limit ingestionBurst=${limits.ingestionBurst}; send smaller batches (queue_config.max_samples_per_send)`);
+    }
+    if (wait > 0) {
+      throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s`, wait);
+    }
+
+    if (state.limits === undefined || !limitsEqual(state.limits, limits)) {
+      forgetSeries(state); // cached series were validated against other limits
+      state.limits = limits;
+    }
+    rotateGenerations(state, now);
+
+    const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
+    try {
+      if (symbols) emitV2(reader, symbols, sink, sink.intern);
+      else emitV1(reader, sink, sink.intern);
+    } catch (err) {
+      this.committer.abandon(err);
+      throw err;
+    }
+    return { result: sink.result(counts), written: sink.written };
+  }
+}
+
+/** The workspace's limits plus its retention (samples older than it are refused). */
+export interface IngestLimits extends WorkspaceLimits {
+  /** Default: no lower bound. */
+  readonly retentionMs?: number;
 }
 
 interface AppendedRequest {
@@ -74,41 +150,6 @@ export function remoteWriteVersion(contentType: string | undefined, contentEncod
   throw new IngestError(415, `unsupported Content-Type ${JSON.stringify(contentType.slice(0, 200))}: supported are ${SUPPORTED_TYPES}`);
 }
 
-function append(req: IngestRequest, { appender, limits, state, rules, onNewSeries }: IngestTarget, now: number): AppendedRequest {
-  const version = remoteWriteVersion(req.contentType, req.contentEncoding);
-  if (req.body.length > limits.maxBodyBytes) {
-    throw new IngestError(413, `request body of ${req.body.length} bytes exceeds the limit maxBodyBytes=${limits.maxBodyBytes}; send smaller batches (queue_config.max_samples_per_send)`);
-  }
-  const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes));
-  const symbols = version === 2 ? new Symbols() : undefined;
-  const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
-
-  const wanted = counts.samples + counts.histograms;
-  const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
-  if (wait === Infinity) {
-    throw new IngestError(413, `request of ${wanted} samples exceeds the limit ingestionBurst=${limits.ingestionBurst}; send smaller batches (queue_config.max_samples_per_send)`);
-  }
-  if (wait > 0) {
-    throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s`, wait);
-  }
-
-  if (state.limits === undefined || !limitsEqual(state.limits, limits)) {
-    forgetSeries(state); // cached series were validated against other limits
-    state.limits = limits;
-  }
-  rotateGenerations(state, now);
-
-  const sink = new AppendSink(appender, limits, state, version === 2, rules ?? null, onNewSeries);
-  try {
-    if (symbols) emitV2(reader, symbols, sink, sink.intern);
-    else emitV1(reader, sink, sink.intern);
-  } catch (err) {
-    groupCommitterOf(appender).abandon(err);
-    throw err;
-  }
-  return { result: sink.result(counts), written: sink.written };
-}
-
 function refusal(status: Exclude<IngestResult['status'], 204>, message: string, retryAfterSeconds?: number): IngestResult {
   return {
     status,
@@ -123,14 +164,6 @@ function refusal(status: Exclude<IngestResult['status'], 204>, message: string, 
   };
 }
 
-const APPEND_REASONS: Record<AppendErrorKind, string> = {
-  out_of_order: 'out_of_order',
-  duplicate: 'duplicate',
-  too_old: 'too_old',
-  invalid_labels: 'invalid_labels',
-  series_limit: 'series_limit',
-};
-
 /** Appends each decoded sample to the store, resolving series through the ingest cache. */
 class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
@@ -141,16 +174,22 @@ class AppendSink implements SeriesSink {
   private readonly messages: string[] = [];
   private messagesDropped = 0;
   readonly intern: (s: string) => string;
+  /** Samples outside [oldest, newest] are refused before they reach the store. */
+  private readonly oldest: number;
+  private readonly newest: number;
 
   constructor(
     private readonly appender: Appender,
-    private readonly limits: WorkspaceLimits,
+    private readonly limits: IngestLimits,
     private readonly state: IngestState,
     private readonly utf8Names: boolean,
-    private readonly rules: CompiledRules | null = null,
-    private readonly onNewSeries?: (labels: Labels) => void,
+    private readonly rules: CompiledRules | null,
+    private readonly onNewSeries: ((labels: Labels) => void) | undefined,
+    now: number,
   ) {
     this.intern = (s) => intern(state, s);
+    this.oldest = limits.retentionMs === undefined ? -Infinity : now - limits.retentionMs;
+    this.newest = now + MAX_FUTURE_MS;
   }
 
   series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean {
@@ -200,11 +239,15 @@ class AppendSink implements SeriesSink {
 
   sample(t: number, v: number): void {
     const entry = this.entry!;
+    if (t < this.oldest || t > this.newest) {
+      this.rejectOutOfBounds(entry, t);
+      return;
+    }
     try {
       entry.ref = this.appender.append(entry.ref, entry.labels, t, v);
     } catch (err) {
       if (!(err instanceof AppendError)) throw err;
-      this.reject(APPEND_REASONS[err.kind], 1, () => `series ${describeSeries(entry.labels)}: ${err.message}`);
+      this.reject(err.kind, 1, () => `series ${describeSeries(entry.labels)}: ${err.message}`);
       return;
     }
     this.written++;
@@ -212,6 +255,16 @@ class AppendSink implements SeriesSink {
       addSeries(this.state, this.newHash, entry);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);
+    }
+  }
+
+  /** Mimir's "out of bounds": older than the retention (it would be deleted at once) or from a clock far ahead. */
+  private rejectOutOfBounds(entry: SeriesEntry, t: number): void {
+    const at = Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t);
+    if (t < this.oldest) {
+      this.reject('too_old', 1, () => `series ${describeSeries(entry.labels)}: too old: sample at ${at} is older than the retention of ${formatDuration(this.limits.retentionMs!)}`);
+    } else {
+      this.reject('too_far_in_future', 1, () => `series ${describeSeries(entry.labels)}: too far in the future: sample at ${at} is more than ${formatDuration(MAX_FUTURE_MS)} ahead of the server clock; check the sender's clock`);
     }
   }
 
@@ -238,4 +291,12 @@ class AppendSink implements SeriesSink {
     if (this.rejections.has('series_limit')) return { status: 429, message, retryAfterSeconds: SERIES_LIMIT_RETRY_SECONDS, ...base };
     return { status: 400, message, ...base };
   }
+}
+
+/** 150d, 12h, 10m, 30s or 1500ms: the largest whole unit. */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

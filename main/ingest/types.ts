@@ -1,9 +1,4 @@
 // The ingestion contract: what the HTTP layer hands in and gets back.
-import type { WorkspaceLimits } from '../control/types';
-import type { Appender } from '../tsdb/types';
-import type { IngestState } from './state';
-import type { Labels } from '../../shared/labels';
-import type { CompiledRules } from '../discovery/ingest-rules';
 
 export interface IngestRequest {
   readonly body: Buffer;
@@ -17,23 +12,12 @@ export interface IngestRequest {
   readonly version: string | undefined;
 }
 
-export interface IngestTarget {
-  /** Requests passing the same appender in one event-loop turn share one commit (GroupCommitter). */
-  readonly appender: Appender;
-  readonly limits: WorkspaceLimits;
-  /** One per open store (see createIngestState). */
-  readonly state: IngestState;
-  /** The workspace's ingest rules (main/discovery), applied to a series' labels before it is stored. */
-  readonly rules?: CompiledRules | null;
-  /** Told about every new series (incremental sensitive-data discovery); must be cheap. */
-  readonly onNewSeries?: (labels: Labels) => void;
-}
-
 export type IngestStatus = 204 | 400 | 413 | 415 | 429;
 
 /**
  * Why samples were refused; `count` is in samples (float or histogram). Codes:
- * invalid_labels, label_limit, out_of_order, duplicate, too_old, series_limit, native_histogram.
+ * invalid_labels, label_limit, out_of_order, duplicate, too_old, too_far_in_future, series_limit,
+ * native_histogram (and rate_limit, for the ingestion chart only: a throttled request is refused whole).
  */
 export interface Rejection {
   readonly reason: string;

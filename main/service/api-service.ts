@@ -8,10 +8,10 @@ import {
 } from '../../shared/api';
 import type { Appliance } from '../core/appliance';
 import type { Workspace } from '../control/types';
-import { consoleStatus } from '../console/credentials';
 import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
+import { describeLimits } from '../ingest/limits';
 import { checkSyntax, readMetadata, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
 
@@ -22,6 +22,7 @@ export interface ServiceOptions {
   readonly listenUrl: () => string | null;
   readonly monitor: IngestMonitor;
   readonly protection: ProtectionChecks;
+  readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
 }
 
@@ -99,6 +100,14 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
       return opts.monitor.series(workspaceId, range);
     },
 
+    async getLimits(workspaceId) {
+      return describeLimits(control.getLimits(workspaceId));
+    },
+    async setLimits(workspaceId, limits) {
+      // The tenant hears of the change from the control plane and refreshes its cached limits.
+      return describeLimits(control.setLimits(workspaceId, limits, actor));
+    },
+
     async listTokens(workspaceId) {
       return control.listTokens(workspaceId);
     },
@@ -161,7 +170,7 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
         dataDir: appliance.dataDir,
         masterKey: { kind: mk.kind, location: mk.location },
         tls: { caPem, caFingerprint: caPem ? fingerprintSha256(caPem) : null, ...opts.protection.tlsSummary() },
-        console: consoleStatus(appliance.dataDir),
+        console: opts.consoleStatus(),
         listenUrl: opts.listenUrl(),
       };
     },

@@ -1,10 +1,8 @@
 // Each workspace's own ingestion figures over time, kept in memory in 15-second buckets for the
 // last two hours: accepted samples/s and series (sampled from the store's counters, so it works
-// whoever ingests) and rejected samples by reason (counted at the Appender, see wrapAppliance).
+// whoever ingests) and rejected samples by reason (as each workspace's ingester reports them).
 import type { StatsRange, IngestStats } from '../../shared/api';
 import type { WorkspaceStore } from '../core/appliance';
-import type { Labels } from '../../shared/labels';
-import { AppendError, type Appender } from '../tsdb/types';
 
 export const BUCKET_MS = 15_000;
 const KEEP_BUCKETS = (2 * 3600_000) / BUCKET_MS;
@@ -24,18 +22,21 @@ interface WorkspaceTrack {
 }
 
 interface StoreSource {
-  store(workspaceId: string): WorkspaceStore;
+  store(workspaceId: string): Pick<WorkspaceStore, 'stats'>;
+  onIngestRejected(listener: (workspaceId: string, reason: string, count: number) => void): () => void;
 }
 
 export class IngestMonitor {
   private readonly tracks = new Map<string, WorkspaceTrack>();
   private timer: ReturnType<typeof setInterval> | null = null;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Samples the stores of `workspaces()` every bucket until stop(). */
+  /** Samples the stores of `workspaces()` every bucket and counts their ingesters' rejections, until stop(). */
   start(source: StoreSource, workspaces: () => readonly string[]): void {
     this.stop();
+    this.unsubscribe = source.onIngestRejected((id, reason, count) => this.reject(id, reason, count));
     const tick = () => {
       for (const id of workspaces()) {
         try {
@@ -53,6 +54,8 @@ export class IngestMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 
   /** Records the store's counters now; the rate is the sample count's growth since the last call. */
@@ -117,33 +120,6 @@ export class IngestMonitor {
     return { timestamps, samplesPerSecond: rate, activeSeries: series, rejected: [...rejected].map(([reason, values]) => ({ reason, values })) };
   }
 
-  /**
-   * An appliance whose stores' appenders report refused samples (by AppendError kind) here.
-   * Hand it to the HTTPS listener so the window can chart rejections per workspace.
-   */
-  wrapAppliance<A extends StoreSource>(appliance: A): A {
-    const monitor = this;
-    const wrapped = new WeakMap<WorkspaceStore, WorkspaceStore>();
-    return new Proxy(appliance, {
-      get(target, prop, receiver) {
-        if (prop !== 'store') {
-          const v = Reflect.get(target, prop, receiver) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        }
-        return (workspaceId: string) => {
-          const store = target.store(workspaceId);
-          let w = wrapped.get(store);
-          if (!w) {
-            const s = store;
-            w = { workspaceId: s.workspaceId, querier: () => s.querier(), stats: () => s.stats(), deleteSeries: (m, a, b) => s.deleteSeries(m, a, b), reencrypt: (p) => s.reencrypt(p), appender: () => countingAppender(s.appender(), (kind) => monitor.reject(s.workspaceId, kind)) };
-            wrapped.set(store, w);
-          }
-          return w;
-        };
-      },
-    });
-  }
-
   private track(workspaceId: string): WorkspaceTrack {
     let t = this.tracks.get(workspaceId);
     if (!t) this.tracks.set(workspaceId, (t = { buckets: [], lastSamples: null, lastAt: 0 }));
@@ -159,19 +135,4 @@ export class IngestMonitor {
     if (track.buckets.length > KEEP_BUCKETS) track.buckets.splice(0, track.buckets.length - KEEP_BUCKETS);
     return b;
   }
-}
-
-function countingAppender(inner: Appender, onReject: (kind: string) => void): Appender {
-  return {
-    append(ref: number, labels: Labels, t: number, v: number) {
-      try {
-        return inner.append(ref, labels, t, v);
-      } catch (e) {
-        if (e instanceof AppendError) onReject(e.kind);
-        throw e;
-      }
-    },
-    commit: () => inner.commit(),
-    rollback: () => inner.rollback(),
-  };
 }

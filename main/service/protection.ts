@@ -5,10 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { ChecklistItem } from '../../shared/checklist';
-import type { PiiFinding, SelfTestProgress } from '../../shared/api';
+import type { PiiFinding, SelfTestProgress, Settings } from '../../shared/api';
 import { computeChecklist } from '../checklist/compute';
 import type { Appliance } from '../core/appliance';
-import { consoleStatus } from '../console/credentials';
 import { scanWorkspace } from '../discovery/scan';
 import { tlsDir } from '../tls/local-ca';
 import { PlaintextSelfTest } from './self-test';
@@ -17,7 +16,10 @@ import { StoreError } from '../tsdb';
 export class ProtectionChecks {
   private readonly selfTest: PlaintextSelfTest;
 
-  constructor(private readonly appliance: Appliance) {
+  constructor(
+    private readonly appliance: Appliance,
+    private readonly consoleStatus: () => Settings['console'],
+  ) {
     this.selfTest = new PlaintextSelfTest(appliance, (outcome, detail) =>
       appliance.activity.append({ action: 'selftest.plaintext', outcome: outcome === 'passed' ? 'ok' : 'error', actor: 'appliance', detail }),
     );
@@ -62,7 +64,7 @@ export class ProtectionChecks {
   checklist(listenUrl: string | null): ChecklistItem[] {
     return computeChecklist(this.appliance, {
       tls: listenUrl ? { enabled: true, protocol: 'TLS 1.2+ (1.3 preferred)', certificateExpiresAt: this.certificateExpiresAt() } : null,
-      console: consoleStatus(this.appliance.dataDir),
+      console: this.consoleStatus(),
       selfTest: this.selfTest.current(),
       findings: this.findings(),
     });

@@ -1,29 +1,32 @@
-// What a process serving the window needs once per open appliance: the ingest monitor (wrapped
-// into the appliance the HTTPS listener gets, so rejections are counted per workspace), the
-// protection checks, and API service instances per caller kind.
-import type { AmpuleApi } from '../../shared/api';
+// What a process serving the window needs once per open appliance: the ingest monitor (rates,
+// series and rejections per workspace), the protection checks, and API service instances per
+// caller kind.
+import type { AmpuleApi, Settings } from '../../shared/api';
 import type { Appliance } from '../core/appliance';
 import { createApiService } from './api-service';
 import { IngestMonitor } from './ingest-monitor';
 import { ProtectionChecks } from './protection';
 
 export interface ServiceRuntime {
-  /** Give this to startServer() instead of the bare appliance. */
-  readonly served: Appliance;
   readonly monitor: IngestMonitor;
   /** A service whose changes are recorded as done by `actor`. */
   api(actor: string, listenUrl: () => string | null): AmpuleApi;
   close(): void;
 }
 
-export function createServiceRuntime(appliance: Appliance, version?: string): ServiceRuntime {
+export interface ServiceRuntimeOptions {
+  /** Whether the web console has a password and MFA (main/console owns its credentials). */
+  readonly consoleStatus: () => Settings['console'];
+  readonly version?: string;
+}
+
+export function createServiceRuntime(appliance: Appliance, { consoleStatus, version }: ServiceRuntimeOptions): ServiceRuntime {
   const monitor = new IngestMonitor();
-  const protection = new ProtectionChecks(appliance);
+  const protection = new ProtectionChecks(appliance, consoleStatus);
   monitor.start(appliance, () => appliance.control.listWorkspaces().map((w) => w.workspaceId));
   return {
-    served: monitor.wrapAppliance(appliance),
     monitor,
-    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, ...(version ? { version } : {}) }),
+    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}) }),
     close: () => {
       monitor.stop();
       protection.stop();

@@ -1,6 +1,6 @@
 // Remote-write ingest benchmark (`npm run bench:ingest`). Not a test: it prints figures.
 //
-// 1. Decode: ingestRemoteWrite into a no-op Appender (snappy + protobuf decode + validation +
+// 1. Decode: Ingester.ingest into a no-op Appender (snappy + protobuf decode + validation +
 //    series cache) against snappyjs decompression alone, same bodies, CPU time of this process.
 // 2. End to end over TLS: the very same remote-write 1.0 bodies, shaped like real scrapes, sent
 //    with several keep-alive connections to `ampule serve`, to Debian's Prometheus 2.42
@@ -23,8 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { build } from 'esbuild';
 import { uncompress } from 'snappyjs';
 import { DEFAULT_LIMITS } from '../../main/ingest/limits';
-import { ingestRemoteWrite } from '../../main/ingest/remote-write';
-import { createIngestState } from '../../main/ingest/state';
+import { Ingester } from '../../main/ingest/remote-write';
 import type { Appender } from '../../main/tsdb/types';
 import { encodeV2, ProtoWriter, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from '../main/ingest/encode';
 
@@ -96,12 +95,12 @@ async function decodeBenchmark(bodies: Buffer[], type: string, label: string): P
   let bestSnappy = Infinity;
   let samples = 0;
   let bytes = 0;
-  const state = createIngestState();
+  const ingester = new Ingester(noop);
   for (let pass = 0; pass < 4; pass++) {
     let c = cpuMs();
     samples = 0;
     for (const body of bodies) {
-      const res = await ingestRemoteWrite({ body, contentType: type, contentEncoding: 'snappy', version: undefined }, { appender: noop, limits, state }, Date.now());
+      const res = await ingester.ingest({ body, contentType: type, contentEncoding: 'snappy', version: undefined }, limits, Date.now());
       if (res.status !== 204) throw new Error(`decode benchmark: ${res.status} ${res.message}`);
       samples += res.samplesWritten;
     }
@@ -116,7 +115,7 @@ async function decodeBenchmark(bodies: Buffer[], type: string, label: string): P
   const snappyRate = samples / bestSnappy * 1000;
   const us = (ms: number) => ((ms * 1000) / samples).toFixed(2);
   console.log(
-    `decode ${label}: ingestRemoteWrite into a no-op Appender ${fmt(rate)} samples/s (${us(best)} µs/sample, known series, 1 sample each); ` +
+    `decode ${label}: Ingester.ingest into a no-op Appender ${fmt(rate)} samples/s (${us(best)} µs/sample, known series, 1 sample each); ` +
       `snappyjs alone ${fmt(snappyRate)} samples/s (${us(bestSnappy)} µs/sample, ${(bytes / bestSnappy / 1000).toFixed(0)} MB/s)`,
   );
 }

@@ -1,10 +1,11 @@
 // The layer lint must catch each kind of crossing, and pass on the real tree.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error plain .mjs build script without type declarations
-import { violations } from '../../build/check-boundaries.mjs';
+import { MAIN_LAYERS, violations } from '../../build/check-boundaries.mjs';
 
 function tree(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-lint-'));
@@ -37,5 +38,38 @@ describe('layer boundaries', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("fails a main/ folder importing one above it (a cycle), type-only imports included, and a folder missing from the order", () => {
+    const dir = tree({
+      'main/core/appliance.ts': "import type { Host } from '../host/host';\nexport const a = 1;",
+      'main/ingest/x.ts': "import { b } from '../http/server';",
+      'main/http/server.ts': "import { a } from '../core/appliance';\nimport { t } from '../tsdb/types';\nexport const b = a;",
+      'main/core/same.ts': "import { a } from './appliance';\nimport { s } from '../../shared/labels';",
+      'main/gadgets/g.ts': "import { a } from '../core/appliance';",
+    });
+    try {
+      const found: string[] = violations(dir);
+      expect(found.filter((l) => l.startsWith('main/core/appliance.ts'))).toEqual([
+        expect.stringContaining('main/core/ may import only folders below it'),
+      ]);
+      expect(found.some((l) => l.startsWith('main/ingest/x.ts') && l.includes('not main/http/'))).toBe(true);
+      expect(found.some((l) => l.startsWith('main/http/server.ts'))).toBe(false);
+      expect(found.some((l) => l.startsWith('main/core/same.ts'))).toBe(false);
+      expect(found.some((l) => l.startsWith('main/gadgets/g.ts') && l.includes('main/gadgets/ is not in MAIN_LAYERS'))).toBe(true);
+      expect(found).toHaveLength(3);
+      // `npm run lint` runs the script: it exits non-zero, naming the crossing.
+      const run = spawnSync(process.execPath, [join(import.meta.dirname, '../../build/check-boundaries.mjs'), dir], { encoding: 'utf8' });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('main/core/appliance.ts');
+      expect(run.stderr).toContain('lint: 3 boundary violation(s)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("orders every folder main/ has", () => {
+    const folders = readdirSync(join(import.meta.dirname, '../../main'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(folders.filter((f) => !MAIN_LAYERS.includes(f))).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { backup } from './backup';
 import { restore } from './restore';
 import { seriesDelete } from './series-delete';
 import { retentionCommands } from './retention';
+import { limitsCommands } from './limits';
 import { keyRotateData } from './rotate-data';
 import { scanCommands } from './scan';
 import { status } from './status';
@@ -34,6 +35,7 @@ export const commands: Command[] = [
   restore,
   seriesDelete,
   ...retentionCommands,
+  ...limitsCommands,
   keyRotateData,
   ...scanCommands,
   ...ruleGroupsCommands,

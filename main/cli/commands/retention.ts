@@ -1,6 +1,6 @@
 // `ampule retention set|show --workspace ID`: how long a workspace keeps samples (AMP: 1–1095 days, default 150).
 import { UsageError, requireString, type Command } from '../command';
-import { DEFAULT_RETENTION_DAYS } from '../../retention/workspace-settings';
+import { DEFAULT_RETENTION_DAYS } from '../../control/workspace-settings';
 import { JSON_OPTION, reply } from './output';
 import { existingWorkspace } from './workspace-option';
 

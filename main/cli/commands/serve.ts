@@ -3,9 +3,7 @@
 // appliance, flushing every store, and the process exits 0.
 import { readFileSync } from 'node:fs';
 import { UsageError, type Command } from '../command';
-import { startServer } from '../../http/server';
-import { startAdminChannel } from '../../admin/server';
-import { prepareConsole } from '../../console/mount';
+import { startHost } from '../../host/host';
 import { consoleStatus } from '../../console/credentials';
 import { DEFAULT_PORT } from './status';
 
@@ -27,17 +25,9 @@ export const serve: Command = {
     const tls = typeof certFile === 'string' && typeof keyFile === 'string' ? { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') } : undefined;
 
     const appliance = await ctx.appliance({ create: true });
-    // The admin channel first: it is what tells that another server already runs on this data directory.
     const { main } = await import('../index');
-    let url: string | null = null; // for the commands it runs (`ampule status`, console set-password)
-    const admin = await startAdminChannel(appliance, (argv, io) => main(argv, { ...io, server: { url: () => url } }));
-    const consoleHook = prepareConsole(appliance);
-    const server = await startServer(consoleHook.served, { host, port, ...(tls ? { tls } : {}), log: ctx.err }).catch(async (e: unknown) => {
-      await admin.close();
-      throw e;
-    });
-    consoleHook.attach(server);
-    url = server.url;
+    const running = await startHost(appliance, { listen: { host, port, ...(tls ? { tls } : {}), log: ctx.err }, webConsole: true, commands: main });
+    const server = running.server!;
     if (!tls && !LOOPBACK.has(host)) {
       ctx.err(`ampule serve: the local CA's certificate names only localhost, 127.0.0.1 and ::1; clients reaching ${host} by another name need --tls-cert/--tls-key`);
     }
@@ -57,9 +47,7 @@ export const serve: Command = {
       process.once('SIGTERM', resolve);
     });
     ctx.err(`ampule serve: ${signal}: finishing in-flight requests, then closing the stores`);
-    await server.close();
-    await admin.close();
-    consoleHook.close();
+    await running.close();
     return 0;
   },
 };

@@ -184,7 +184,7 @@ describe.skipIf(!!noKeychainReason)('Electron main process (bundled, on FakeElec
     await build({ ...common, entryPoints: [join(ROOT, 'main/app/main.ts')], outfile: join(out, 'app', 'main.cjs'), format: 'cjs' });
     await build({
       ...common,
-      entryPoints: [join(ROOT, 'main/core/worker.ts')],
+      entryPoints: [join(ROOT, 'main/worker/worker.ts')],
       outfile: join(out, 'core-worker.mjs'),
       format: 'esm',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -8,7 +8,7 @@ import { enableMfa, setPassword } from '../../../main/console/credentials';
 import { CONSOLE_CSP } from '../../../main/console/headers';
 import { mountConsole } from '../../../main/console/mount';
 import { totp } from '../../../main/console/totp';
-import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import type { ServiceRuntime } from '../../../main/service/runtime';
 import { noKeychainReason, send, startHarness, type Harness, type Reply } from '../http/harness';
 
 const PASSWORD = 'console test password';
@@ -28,7 +28,7 @@ describe.skipIf(noKeychainReason !== null)('web console handler', () => {
     writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>Ampule</title>');
     writeFileSync(join(staticDir, 'app.js'), 'export {};');
     h = await startHarness();
-    runtime = createServiceRuntime(h.appliance);
+    runtime = h.host.runtime;
     await setPassword(h.dataDir, PASSWORD);
     secret = enableMfa(h.dataDir, h.appliance.tlsKeys).secret;
     // The console's clock is ours, so every login can use a fresh TOTP step.
@@ -36,7 +36,6 @@ describe.skipIf(noKeychainReason !== null)('web console handler', () => {
   });
 
   afterAll(async () => {
-    runtime?.close();
     await h?.close();
     rmSync(staticDir, { recursive: true, force: true });
   });

@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { tempKeyFileDir } from '../core/key-file-dir';
 import type { Appliance } from '../../../main/core/appliance';
-import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { createIngestState, ingestRemoteWrite } from '../../../main/ingest/remote-write';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 
 let dir: string;
@@ -32,11 +30,8 @@ describe('ingest rules in the remote-write path', () => {
       { labels: [['__name__', 'logins_total'], ['phone', '+44 20 7946 0958'], ['user', 'bob@example.com']], samples: [{ t: Date.now(), v: 2 }] },
     ]));
     const store = app.store(ws);
-    const result = await ingestRemoteWrite(
-      { body, contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined },
-      { appender: store.appender(), limits: DEFAULT_LIMITS, state: createIngestState(), rules: app.ingestRules.compiled(ws), onNewSeries: (l) => app.discovery.observeNewSeries(ws, [l]) },
-      Date.now(),
-    );
+    // The workspace's tenant applies its rules and feeds discovery itself.
+    const result = await app.tenant(ws).ingest({ body, contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined });
     expect(result.status).toBe(204);
     const series = store.querier().series([{ type: '=', name: '__name__', value: 'logins_total' }], 0, Date.now() + 1);
     const text = JSON.stringify(series);

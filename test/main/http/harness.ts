@@ -8,7 +8,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import type { Scope } from '../../../main/control/types';
-import { startServer, type ServerOptions } from '../../../main/http/server';
+import type { ServerOptions } from '../../../main/http/server';
+import { startHost, type Host } from '../../../main/host/host';
 import type { ServerHandle } from '../../../main/http/types';
 import { readCaCertPem } from '../../../main/tls/local-ca';
 import { removeService, uniqueService } from '../crypto/keychain-env';
@@ -18,6 +19,8 @@ export { noKeychainReason } from '../crypto/keychain-env';
 export interface Harness {
   readonly dataDir: string;
   readonly appliance: Appliance;
+  /** The composition root serve and the desktop core use (no admin channel: tests run in a worker thread). */
+  readonly host: Host;
   readonly server: ServerHandle;
   readonly caPem: string;
   readonly wsA: string;
@@ -32,17 +35,19 @@ export async function startHarness(opts: ServerOptions = {}): Promise<Harness> {
   const appliance = await openAppliance({ dataDir, keychainService: service });
   const wsA = appliance.control.createWorkspace({ alias: 'alpha' }).workspaceId;
   const wsB = appliance.control.createWorkspace({ alias: 'beta' }).workspaceId;
-  const server = await startServer(appliance, { port: 0, log: () => {}, ...opts });
+  const host = await startHost(appliance, { listen: { port: 0, log: () => {}, ...opts }, commands: null });
+  const server = host.server!;
   return {
     dataDir,
     appliance,
+    host,
     server,
     caPem: readCaCertPem(dataDir)!,
     wsA,
     wsB,
     token: (ws, scopes, expiresAt) => appliance.control.createToken(ws, { scopes, ...(expiresAt ? { expiresAt } : {}) }).token,
     async close() {
-      await server.close();
+      await host.close();
       appliance.close();
       removeService(service);
       rmSync(dataDir, { recursive: true, force: true });

@@ -56,6 +56,29 @@ describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
     expect(b.json().data).toEqual([]);
   });
 
+  it('refuses a sample at timestamp 0 with 400 naming the retention, storing the valid samples of the same request', async () => {
+    const body = snappy(encodeV1([
+      { labels: [['__name__', 'bounds_metric'], ['job', 'epoch']], samples: [{ t: 0, v: 1 }] },
+      { labels: [['__name__', 'bounds_metric'], ['job', 'future']], samples: [{ t: Date.now() + 3_600_000, v: 1 }] },
+      ...series('bounds-job', 2, T0),
+    ]));
+    const r = await send(h, { method: 'POST', path: path(), headers: { ...RW_HEADERS, ...bearer(writer) }, body });
+    expect(r.status).toBe(400);
+    expect(r.headers['x-prometheus-remote-write-samples-written']).toBe('4');
+    expect(r.json().error).toContain('too old: sample at 1970-01-01T00:00:00.000Z is older than the retention of 150d');
+    expect(r.json().error).toContain('too far in the future');
+    const q = await send(h, { path: `/workspaces/${h.wsA}/api/v1/series?match[]=${encodeURIComponent('{__name__=~"bounds_metric|http_test_metric",job=~"epoch|future|bounds-job"}')}&start=0`, headers: bearer(reader) });
+    expect((q.json().data as Record<string, string>[]).map((s) => s.job)).toEqual(['bounds-job', 'bounds-job']);
+  });
+
+  it('refuses a declared body over the workspace limit with 413 naming maxBodyBytes', async () => {
+    h.appliance.control.setLimits(h.wsB, { maxBodyBytes: 2048 });
+    const w = h.token(h.wsB, ['remote_write']);
+    const r = await send(h, { method: 'POST', path: `/workspaces/${h.wsB}/api/v1/remote_write`, headers: { ...RW_HEADERS, ...bearer(w) }, body: randomBytes(4096) });
+    expect(r.status).toBe(413);
+    expect(r.json().error).toContain('request body exceeds the limit maxBodyBytes=2048 bytes');
+  });
+
   it('answers PromQL queries by GET and by POST form, in Prometheus JSON', async () => {
     const t = Math.ceil((T0 + 1000) / 1000); // at or after the second sample of each series
     const q = `sum(http_test_metric{job="alpha-job"})`;

@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { ingestRemoteWrite } from '../../../main/ingest/remote-write';
-import { createIngestState, type IngestState } from '../../../main/ingest/state';
+import { Ingester } from '../../../main/ingest/remote-write';
 import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
 import type { Appender } from '../../../main/tsdb/types';
 import { encodeV1, snappy, V1_TYPE, type SeriesInput } from './encode';
@@ -66,9 +65,10 @@ function request(i: number): Buffer {
   return snappy(encodeV1(input));
 }
 
-function sendAll(appender: Appender, state: IngestState) {
+function sendAll(appender: Appender) {
+  const ingester = new Ingester(appender);
   return Array.from({ length: REQUESTS }, (_, i) =>
-    ingestRemoteWrite({ body: request(i), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, { appender, limits: DEFAULT_LIMITS, state }, NOW),
+    ingester.ingest({ body: request(i), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW),
   );
 }
 
@@ -79,7 +79,7 @@ describe('group commit', () => {
   it('answers concurrent requests only after one shared commit, keeping per-request partial acceptance', async () => {
     const { db, dir, keys } = openStore();
     const appender = new CountingAppender(db.appender());
-    const pending = sendAll(appender, createIngestState());
+    const pending = sendAll(appender);
     pending.forEach((p, i) => void p.then(() => appender.events.push(`answer ${i}`)));
     expect(appender.commits).toBe(0); // all appended in this turn, none committed yet
     const results = await Promise.all(pending);
@@ -101,7 +101,7 @@ describe('group commit', () => {
   it('answers every request of a failed commit with an error and stores nothing', async () => {
     const { db, dir, keys } = openStore();
     const appender = new CountingAppender(db.appender(), true);
-    const outcomes = await Promise.allSettled(sendAll(appender, createIngestState()));
+    const outcomes = await Promise.allSettled(sendAll(appender));
     expect(appender.commits).toBe(1);
     expect(appender.rollbacks).toBe(1);
     expect(outcomes.map((o) => o.status)).toEqual(Array(REQUESTS).fill('rejected'));

@@ -3,8 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WorkspaceLimits } from '../../../main/control/types';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { ingestRemoteWrite } from '../../../main/ingest/remote-write';
-import { createIngestState } from '../../../main/ingest/state';
+import { Ingester } from '../../../main/ingest/remote-write';
 import { encodeV1, encodeV2, ProtoWriter, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from './encode';
 import { MemoryAppender } from './memory-appender';
 
@@ -13,9 +12,9 @@ const UP: SeriesInput = { labels: [['__name__', 'up'], ['job', 'node']], samples
 
 async function sendCompressed(body: Buffer, type = V1_TYPE, limits: Partial<WorkspaceLimits> = {}) {
   const appender = new MemoryAppender();
-  const res = await ingestRemoteWrite(
+  const res = await new Ingester(appender).ingest(
     { body, contentType: type, contentEncoding: 'snappy', version: undefined },
-    { appender, limits: { ...DEFAULT_LIMITS, ...limits }, state: createIngestState() },
+    { ...DEFAULT_LIMITS, ...limits },
     NOW,
   );
   return { res, appender };

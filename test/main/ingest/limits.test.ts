@@ -20,4 +20,14 @@ describe('ingestion limits', () => {
     expect(takeTokens(b, 1, 500_000, 10, 100)).toBe(1); // clock went back: no refill, no crash
     expect(takeTokens(b, 101, 2_000_000, 10, 100)).toBe(Infinity);
   });
+
+  it('token bucket: a raised burst is usable at once, a lowered one caps the tokens', () => {
+    const b = newTokenBucket();
+    expect(takeTokens(b, 100, 0, 10, 100)).toBe(0);
+    expect(takeTokens(b, 500, 0, 10, 1000)).toBe(0); // +900 from the raise
+    expect(takeTokens(b, 401, 0, 10, 1000)).toBeGreaterThan(0);
+    expect(takeTokens(b, 60, 0, 10, 50)).toBe(Infinity);
+    expect(takeTokens(b, 50, 0, 10, 50)).toBe(0); // 400 left, capped to 50
+    expect(takeTokens(b, 1, 0, 10, 50)).toBe(1);
+  });
 });

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { WorkspaceLimits } from '../../../main/control/types';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { ingestRemoteWrite, remoteWriteVersion } from '../../../main/ingest/remote-write';
-import { activeSeries, ACTIVE_SERIES_GENERATION_MS, createIngestState, type IngestState } from '../../../main/ingest/state';
+import { Ingester, remoteWriteVersion } from '../../../main/ingest/remote-write';
+import { activeSeries, ACTIVE_SERIES_GENERATION_MS, type IngestState } from '../../../main/ingest/state';
 import { IngestError } from '../../../main/ingest/types';
 import { AppendError, STALE_NAN_BITS, type Appender } from '../../../main/tsdb/types';
 import { encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from './encode';
@@ -17,17 +16,19 @@ function series(name: string, extra: Record<string, string>, samples: [number, n
 }
 
 interface Target {
+  ingester: Ingester;
   appender: Appender;
-  limits: WorkspaceLimits;
+  limits: WorkspaceLimits & { retentionMs?: number };
   state: IngestState;
 }
 
-function target(limits: Partial<WorkspaceLimits> = {}, appender: Appender = new MemoryAppender()): Target {
-  return { appender, limits: { ...DEFAULT_LIMITS, ...limits }, state: createIngestState() };
+function target(limits: Partial<WorkspaceLimits> & { retentionMs?: number } = {}, appender: Appender = new MemoryAppender()): Target {
+  const ingester = new Ingester(appender);
+  return { ingester, appender, limits: { ...DEFAULT_LIMITS, ...limits }, state: ingester.state };
 }
 
 function send(t: Target, raw: Buffer, contentType: string | undefined = V1_TYPE, now = NOW) {
-  return ingestRemoteWrite({ body: snappy(raw), contentType, contentEncoding: 'snappy', version: '0.1.0' }, t, now);
+  return t.ingester.ingest({ body: snappy(raw), contentType, contentEncoding: 'snappy', version: '0.1.0' }, t.limits, now);
 }
 
 describe('remote write round trip', () => {
@@ -79,7 +80,8 @@ describe('remote write round trip', () => {
     const t = target();
     const mem = t.appender as MemoryAppender;
     const ts = [-1, -86_400_000, 2 ** 52 + 1, Number.MAX_SAFE_INTEGER];
-    expect((await send(t, encodeV1([series('x', {}, ts.map((x) => [x, 1]).sort((a, b) => a[0]! - b[0]!) as [number, number][])]))).status).toBe(204);
+    // With no retention and a clock at the far end, the time bounds let all of them through.
+    expect((await send(t, encodeV1([series('x', {}, ts.map((x) => [x, 1]).sort((a, b) => a[0]! - b[0]!) as [number, number][])]), V1_TYPE, Number.MAX_SAFE_INTEGER)).status).toBe(204);
     expect(mem.find('x')!.t).toEqual([...ts].sort((a, b) => a - b));
   });
 
@@ -249,10 +251,21 @@ describe('limits', () => {
     expect(tooBig.message).toContain('ingestionBurst=20');
   });
 
-  it('refuses a body over maxBodyBytes with 413', async () => {
-    const res = await send(target({ maxBodyBytes: 100 }), encodeV1([series('a', { v: randomBytes(300).toString('hex') }, [[NOW, 1]])]));
-    expect(res.status).toBe(413);
-    expect(res.message).toMatch(/request body of \d+ bytes exceeds the limit maxBodyBytes=100/);
+  it('refuses samples older than the retention or over 10 minutes ahead with 400 naming the bound, storing the rest', async () => {
+    const t = target({ retentionMs: 150 * 86_400_000 });
+    const mem = t.appender as MemoryAppender;
+    const res = await send(t, encodeV1([
+      series('epoch', {}, [[0, 1]]),
+      series('ahead', {}, [[NOW + 11 * 60_000, 1]]),
+      series('ok', {}, [[NOW - 149 * 86_400_000, 1], [NOW + 9 * 60_000, 2]]),
+    ]));
+    expect(res.status).toBe(400);
+    expect(res.samplesWritten).toBe(2);
+    expect(res.rejected).toEqual([{ reason: 'too_old', count: 1 }, { reason: 'too_far_in_future', count: 1 }]);
+    expect(res.message).toContain('series epoch: too old: sample at 1970-01-01T00:00:00.000Z is older than the retention of 150d');
+    expect(res.message).toContain(`series ahead: too far in the future: sample at ${new Date(NOW + 11 * 60_000).toISOString()} is more than 10m ahead`);
+    expect(mem.find('ok')!.t).toEqual([NOW - 149 * 86_400_000, NOW + 9 * 60_000]);
+    expect(mem.find('epoch')).toBeUndefined();
   });
 
   it('re-validates cached series when the limits change', async () => {
@@ -280,7 +293,7 @@ describe('content negotiation', () => {
     expect(json.status).toBe(415);
     expect(json.message).toContain('application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)');
     expect((await send(t, raw, 'application/x-protobuf;proto=io.prometheus.write.v3.Request')).status).toBe(415);
-    const gz = await ingestRemoteWrite({ body: snappy(raw), contentType: V1_TYPE, contentEncoding: 'gzip', version: undefined }, t, NOW);
+    const gz = await t.ingester.ingest({ body: snappy(raw), contentType: V1_TYPE, contentEncoding: 'gzip', version: undefined }, t.limits, NOW);
     expect(gz.status).toBe(415);
     expect(gz.message).toContain('only snappy');
     expect(() => remoteWriteVersion('text/plain', undefined)).toThrow(IngestError);

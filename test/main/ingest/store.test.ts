@@ -7,8 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { ingestRemoteWrite } from '../../../main/ingest/remote-write';
-import { createIngestState, type IngestState } from '../../../main/ingest/state';
+import { Ingester } from '../../../main/ingest/remote-write';
 import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 import { encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from './encode';
@@ -31,8 +30,8 @@ function openStore(dir?: string, keys?: DataKeys): { db: Tsdb; dir: string; keys
   return { db, dir, keys };
 }
 
-function send(db: Tsdb, state: IngestState, raw: Buffer, type: string) {
-  return ingestRemoteWrite({ body: snappy(raw), contentType: type, contentEncoding: 'snappy', version: undefined }, { appender: db.appender(), limits: DEFAULT_LIMITS, state }, NOW);
+function send(ingester: Ingester, raw: Buffer, type: string) {
+  return ingester.ingest({ body: snappy(raw), contentType: type, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
 }
 
 function bitsOf(v: number): bigint {
@@ -48,7 +47,7 @@ describe('ingestion into the real store', () => {
   ] as const) {
     it(`${version}: stores, queries back bit-exact after a reopen, and reports store refusals`, async () => {
       const { db, dir, keys } = openStore();
-      const state = createIngestState();
+      const ingester = new Ingester(db.appender());
       const input: SeriesInput[] = [];
       for (let i = 0; i < 50; i++) {
         input.push({
@@ -57,14 +56,14 @@ describe('ingestion into the real store', () => {
         });
       }
       input.push({ labels: [['__name__', 'up'], ['job', 'node']], samples: [{ t: NOW - 15_000, v: 1 }, { t: NOW, v: NaN, bits: STALE_NAN_BITS }] });
-      expect(await send(db, state, encode(input), type)).toMatchObject({ status: 204, samplesWritten: 102 });
+      expect(await send(ingester, encode(input), type)).toMatchObject({ status: 204, samplesWritten: 102 });
 
       // Known series take the cached ref path; an out-of-order sample is refused by the store.
       const again: SeriesInput[] = [
         { labels: [['__name__', 'up'], ['job', 'node']], samples: [{ t: NOW - 30_000, v: 1 }, { t: NOW + 15_000, v: 1 }] },
         { labels: [['__name__', 'node_cpu_seconds_total'], ['cpu', '7'], ['job', 'node']], samples: [{ t: NOW + 15_000, v: 42 }] },
       ];
-      const res = await send(db, state, encode(again), type);
+      const res = await send(ingester, encode(again), type);
       expect(res.status).toBe(400);
       expect(res.samplesWritten).toBe(2);
       expect(res.rejected.map((r) => r.reason)).toEqual(['out_of_order']);

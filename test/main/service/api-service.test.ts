@@ -9,6 +9,8 @@ import { labelsFromRecord } from '../../../shared/labels';
 import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import { consoleStatus } from '../../../main/console/credentials';
+import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 
 if (noKeychainReason) console.log(`service tests skipped: ${noKeychainReason}`);
@@ -31,7 +33,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
 
   beforeAll(async () => {
     appliance = await openAppliance({ dataDir, keychainService: service });
-    runtime = createServiceRuntime(appliance);
+    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir) });
     api = runtime.api('test-actor', () => 'https://localhost:9443');
   });
 
@@ -84,7 +86,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
 
   it('answers PromQL in Prometheus shapes and reports syntax errors as ranges', async () => {
     const w = await api.createWorkspace({ alias: 'query' });
-    const app = runtime.served.store(w.workspaceId).appender();
+    const app = appliance.store(w.workspaceId).appender();
     const now = Math.floor(Date.now() / 1000) * 1000;
     for (let i = 0; i < 10; i++) {
       app.append(0, labelsFromRecord({ __name__: 'svc_requests_total', job: 'api', owner: 'jane.doe@example.com' }), now - (10 - i) * 15_000, i);
@@ -120,15 +122,14 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     expect(email!.example).not.toContain('jane.doe@example.com');
   });
 
-  it('counts rejected samples per reason through the served appliance', async () => {
+  it('counts rejected samples per reason as the tenant ingests them', async () => {
     const w = await api.createWorkspace({ alias: 'rejects' });
-    const app = runtime.served.store(w.workspaceId).appender();
-    const labels = labelsFromRecord({ __name__: 'ooo_metric' });
+    const tenant = appliance.tenant(w.workspaceId);
     const t = Date.now();
-    app.append(0, labels, t, 1);
-    app.commit();
-    expect(() => app.append(0, labels, t - 3_600_000, 2)).toThrow();
-    app.commit();
+    const write = (ts: number) => tenant.ingest({ body: snappy(encodeV1([{ labels: [['__name__', 'ooo_metric']], samples: [{ t: ts, v: 1 }] }])), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined });
+    expect((await write(t)).status).toBe(204);
+    expect((await write(t - 3_600_000)).rejected).toEqual([{ reason: 'out_of_order', count: 1 }]);
+    expect(tenant.rejected().get('out_of_order')).toBe(1);
     const end = Math.ceil(Date.now() / 1000) + 15;
     const stats = await api.workspaceStats(w.workspaceId, { start: end - 300, end, step: 15 });
     expect(stats.timestamps.length).toBeGreaterThan(10);

@@ -12,6 +12,7 @@ import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { controlDatabase } from '../../../main/retention/key-lifecycle';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
+import { consoleStatus } from '../../../main/console/credentials';
 import { openTsdb, StoreDamaged } from '../../../main/tsdb';
 import { tempKeyFileDir } from '../core/key-file-dir';
 
@@ -36,7 +37,7 @@ describe('self-test and checklist on damaged stores', () => {
 
   beforeAll(async () => {
     app = await openAppliance({ dataDir: join(made.dir, 'data'), masterKeyFile: made.keyFile });
-    runtime = createServiceRuntime(app);
+    runtime = createServiceRuntime(app, { consoleStatus: () => consoleStatus(app.dataDir) });
     api = runtime.api('test', () => null);
     for (const alias of ['alpha', 'beta']) {
       const id = app.control.createWorkspace({ alias }).workspaceId;

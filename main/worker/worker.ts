@@ -1,34 +1,28 @@
 // The appliance core off the Electron main thread: runs in an Electron utility process (desktop)
 // or a worker_threads Worker (plain Node, tests). It opens the appliance, starts the HTTPS
 // listener for remote write and the admin channel for the CLI, and answers the window's API
-// calls over one MessagePort with the protocol of ./worker-protocol. SQLite, crypto and
+// calls over one MessagePort with the protocol of ./protocol. SQLite, crypto and
 // ingestion all run here, so nothing blocks the UI.
-import { parentPort as threadPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort as threadPort, workerData } from 'node:worker_threads';
 import type { ParentPort } from 'electron';
 import { ApiError, type AmpuleApi, type ApiResult } from '../../shared/api';
-import { startAdminChannel, type AdminChannel } from '../admin/server';
-import { startServer } from '../http/server';
-import type { ServerHandle } from '../http/types';
+import { main as runCommand } from '../cli/index';
+import type { Appliance } from '../core/appliance';
+import { openAppliance } from '../core/open-appliance';
+import { startHost, type Host } from '../host/host';
 import { dispatch, toApiErrorData } from '../service/dispatch';
-import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
-import type { Appliance } from './appliance';
-import { openAppliance } from './open-appliance';
-import { isCoreRequest, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from './worker-protocol';
+import { isCoreRequest, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from './protocol';
 
-/** Everything open while the core runs, closed in reverse order. */
+/** Everything open while the core runs. */
 interface Running {
   readonly appliance: Appliance;
-  readonly runtime: ServiceRuntime;
-  readonly server: ServerHandle | null;
-  readonly admin: AdminChannel | null;
+  readonly host: Host;
   readonly api: AmpuleApi;
 }
 
-async function closeAll(r: Partial<Running>): Promise<void> {
-  await r.server?.close();
-  await r.admin?.close();
-  r.runtime?.close();
-  r.appliance?.close();
+async function closeAll(r: Running): Promise<void> {
+  await r.host.close();
+  r.appliance.close();
 }
 
 async function openCore(options: CoreOptions): Promise<Running> {
@@ -37,19 +31,15 @@ async function openCore(options: CoreOptions): Promise<Running> {
     ...(options.masterKeyFile ? { masterKeyFile: options.masterKeyFile } : {}),
     ...(options.keychainService ? { keychainService: options.keychainService } : {}),
   });
-  const parts: { -readonly [K in keyof Running]?: Running[K] } = { appliance };
   try {
-    const runtime = (parts.runtime = createServiceRuntime(appliance));
-    if (options.listen) parts.server = await startServer(runtime.served, options.listen);
     // `ampule workspace create …` typed while the desktop runs is forwarded here, not run against the same files.
-    if (options.adminChannel !== false) {
-      const { main } = await import('../cli/index');
-      parts.admin = await startAdminChannel(appliance, (argv, io) => main(argv, { ...io, server: { url: () => parts.server?.url ?? null } }));
-    }
-    const server = parts.server ?? null;
-    return { appliance, runtime, server, admin: parts.admin ?? null, api: runtime.api('desktop', () => server?.url ?? null) };
+    // Under Electron, PromQL stays on this thread until the query pool's threads (which load this
+    // bundle again, possibly from app.asar) have been tried in a packaged app; plain Node uses the pool.
+    const listen = options.listen && process.versions.electron ? { ...options.listen, queryThreads: 0 } : options.listen;
+    const host = await startHost(appliance, { listen, commands: options.adminChannel === false ? null : runCommand });
+    return { appliance, host, api: host.api('desktop') };
   } catch (e) {
-    await closeAll(parts);
+    appliance.close();
     throw e;
   }
 }
@@ -91,7 +81,7 @@ export function serveCore(link: MessageLink): void {
     } finally {
       opening = false;
     }
-    return { listenUrl: running.server?.url ?? null };
+    return { listenUrl: running.host.server?.url ?? null };
   }
 
   function need(): Running {
@@ -102,7 +92,7 @@ export function serveCore(link: MessageLink): void {
   async function status(): Promise<CoreStatus> {
     const r = need();
     const list = await r.api.listWorkspaces();
-    return { workspaces: list.length, samplesPerSecond: list.reduce((sum, w) => sum + w.samplesPerSecond, 0), listenUrl: r.server?.url ?? null };
+    return { workspaces: list.length, samplesPerSecond: list.reduce((sum, w) => sum + w.samplesPerSecond, 0), listenUrl: r.host.server?.url ?? null };
   }
 
   async function shutdown(): Promise<null> {
@@ -141,7 +131,8 @@ export function serveCore(link: MessageLink): void {
 /** The link this process or thread was started with, when it was started as the Ampule core. */
 function startupLink(): MessageLink | null {
   const electronPort = (process as { parentPort?: ParentPort }).parentPort;
-  if (electronPort) {
+  // Only the process's own thread: the query pool's threads (main/http/query-pool) run this bundle too.
+  if (electronPort && isMainThread) {
     return {
       post: (m) => electronPort.postMessage(m),
       onMessage: (l) => electronPort.on('message', (e) => l(e.data)),

@@ -1,6 +1,6 @@
 // The worker protocol's structural guards: what crosses the hop is checked before it is used.
 import { describe, expect, it } from 'vitest';
-import { isCoreReply, isCoreRequest } from '../../../main/core/worker-protocol';
+import { isCoreReply, isCoreRequest } from '../../../main/worker/protocol';
 
 describe('isCoreRequest', () => {
   it('accepts the four operations', () => {

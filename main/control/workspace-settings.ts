@@ -2,7 +2,7 @@
 // default 150) and the state of data-key rotations (so an interrupted re-encryption resumes).
 // Nothing here is customer data: numbers, times and workspace ids only.
 import type Database from 'better-sqlite3';
-import { ControlError } from '../control/types';
+import { ControlError } from './types';
 
 export const DEFAULT_RETENTION_DAYS = 150;
 export const MIN_RETENTION_DAYS = 1;

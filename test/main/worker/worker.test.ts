@@ -48,7 +48,7 @@ describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
 
   beforeAll(async () => {
     await build({
-      entryPoints: [join(root, 'main/core/worker.ts')],
+      entryPoints: [join(root, 'main/worker/worker.ts')],
       outfile: workerFile,
       bundle: true,
       platform: 'node',

@@ -1,0 +1,63 @@
+// The one composition root: everything that serves an open appliance, assembled the same way for
+// `ampule serve`, the desktop app's utility process (main/worker) and the tests. In start order:
+// the admin channel (the CLI's way in; it is also what tells that another server already runs on
+// this data directory), the service runtime (ingest figures, protection checks, the API), the
+// HTTPS listener, the web console on it. close() stops them in reverse and leaves the appliance
+// open: whoever opened it closes it (flushing every store).
+import type { AmpuleApi } from '../../shared/api';
+import { startAdminChannel, type AdminChannel, type CommandRunner } from '../admin/server';
+import { consoleStatus } from '../console/credentials';
+import { mountConsole } from '../console/mount';
+import type { Appliance } from '../core/appliance';
+import { startServer, type ServerOptions } from '../http/server';
+import type { ServerHandle } from '../http/types';
+import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+
+export interface HostOptions {
+  /** The HTTPS listener (remote write, the Prometheus API); null keeps it off. */
+  readonly listen: ServerOptions | null;
+  /** Serve the web console under /console/ on the listener (`ampule serve`). */
+  readonly webConsole?: boolean;
+  /**
+   * Runs CLI commands forwarded by `ampule …` while this process holds the data directory (the
+   * CLI's main); null keeps the admin channel off (a worker thread must: the channel sets the
+   * process umask, which only a process's main thread may).
+   */
+  readonly commands: CommandRunner | null;
+  readonly version?: string;
+}
+
+export interface Host {
+  readonly appliance: Appliance;
+  readonly runtime: ServiceRuntime;
+  readonly server: ServerHandle | null;
+  readonly admin: AdminChannel | null;
+  /** The window's API, its changes recorded as done by `actor`. */
+  api(actor: string): AmpuleApi;
+  close(): Promise<void>;
+}
+
+export async function startHost(appliance: Appliance, opts: HostOptions): Promise<Host> {
+  let admin: AdminChannel | null = null;
+  let runtime: ServiceRuntime | null = null;
+  let server: ServerHandle | null = null;
+  const close = async () => {
+    await server?.close();
+    await admin?.close();
+    runtime?.close();
+  };
+  try {
+    const run = opts.commands;
+    // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
+    if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
+    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}) });
+    if (opts.listen) server = await startServer(appliance, opts.listen);
+    if (server && opts.webConsole) mountConsole(server, appliance, runtime);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const listenUrl = () => server?.url ?? null;
+  const served = runtime;
+  return { appliance, runtime, server, admin, api: (actor) => served.api(actor, listenUrl), close };
+}
