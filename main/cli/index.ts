@@ -32,7 +32,7 @@ function findCommand(argv: readonly string[]): Command | undefined {
 }
 
 function help(out: (l: string) => void): void {
-  out('Usage: ampule <command> [options]   (every command takes --data-dir DIR, --master-key-file FILE)');
+  out('Usage: ampule <command> [options]   (every command takes --data-dir DIR, --master-key-file FILE; a passphrase-sealed key reads AMPULE_PASSPHRASE_FILE)');
   out('');
   for (const c of commands) out(`  ampule ${c.path.join(' ')} ${c.usage}`.trimEnd() + `\n      ${c.summary}`);
 }
@@ -82,9 +82,22 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       async appliance() {
         if (io.appliance) return io.appliance;
         if (!opened) {
-          const { openAppliance } = await import('../core/open-appliance');
+          const { openAppliance, DEFAULT_KEYCHAIN_SERVICE } = await import('../core/open-appliance');
+          const { chooseMasterKey } = await import('../crypto/master-key-choice');
+          const { promptHidden } = await import('./commands/secret-input');
           const masterKeyFile = parsed.values['master-key-file'] as string | undefined;
-          opened = await openAppliance({ dataDir, ...(masterKeyFile ? { masterKeyFile } : {}) });
+          // `serve --passphrase-file`: every other command that has one means a backup passphrase.
+          const passphraseFile = cmd.path[0] === 'serve' ? (parsed.values['passphrase-file'] as string | undefined) : undefined;
+          const keyOptions = await chooseMasterKey({
+            dataDir,
+            ...(masterKeyFile ? { masterKeyFile } : {}),
+            ...(passphraseFile ? { passphraseFile } : {}),
+            env,
+            keychainService: env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE,
+            ask: process.stdin.isTTY ? promptHidden : null,
+            say: err,
+          });
+          opened = await openAppliance({ dataDir, ...keyOptions });
         }
         return opened!;
       },
