@@ -101,7 +101,8 @@ export function missingKeyError(service: string, location: string): KeyStoreErro
 /** Why the keychain cannot be used here (no bus, no Secret Service, locked…), or null when it answers. */
 export function keychainProblem(service: string): KeyStoreError | null {
   try {
-    findCredentials(service);
+    // A get on the pinned store (a search would ask the library's default, the kernel keyring).
+    new Entry(service, 'ampule-probe', PINNED).getPassword();
     return null;
   } catch (e) {
     return keychainError(e, `OS keychain, service "${service}"`);

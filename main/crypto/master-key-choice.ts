@@ -88,9 +88,12 @@ export async function chooseMasterKey(input: ChoiceInput): Promise<MasterKeyOpti
   if (!problem || !['no_session_bus', 'no_secret_service'].includes(problem.kind)) return {};
   // No keychain at all. A data directory that already has data keeps its protection: only say so.
   const isNew = !existsSync(join(input.dataDir, 'control.db'));
-  input.say(`No OS keychain is reachable (${problem.message.split('\n')[0]})`);
+  input.say(`No OS keychain here (${problem.kind === 'no_session_bus' ? 'no D-Bus session bus' : 'no Secret Service on the session bus'}).`);
   for (const line of headlessChoices(input.dataDir)) input.say(line);
-  if (!isNew || !input.ask) throw problem;
+  if (!isNew) throw problem; // its data is keyed to a keychain (or a key file): only that opens it
+  if (!input.ask) {
+    throw new KeyStoreError(problem.kind, 'No OS keychain, and no passphrase or key file was given (stdin is not a terminal to ask for a passphrase on).', 'pick one of the three ways above');
+  }
   input.say(`Choose a passphrase (at least ${MIN_PASSPHRASE} characters) to seal a new master key (option 2), or press Ctrl-C to stop.`);
   const passphrase = await input.ask('New passphrase: ');
   if (passphrase.length < MIN_PASSPHRASE) throw new KeyStoreError('wrong_passphrase', `The passphrase must be at least ${MIN_PASSPHRASE} characters.`, 'start again and choose a longer one');
