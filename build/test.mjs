@@ -81,7 +81,7 @@ step('build', process.execPath, [join(root, 'build', 'build.mjs')]);
 
 const summaryDir = mkdtempSync(join(tmpdir(), 'ampule-test-'));
 const summaryFile = join(summaryDir, 'summary.json');
-const vitest = spawnSync(process.execPath, [createRequire(import.meta.url).resolve('vitest/vitest.mjs'), 'run', ...args], {
+const vitest = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, AMPULE_TEST_SUMMARY_FILE: summaryFile },
