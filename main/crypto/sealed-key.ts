@@ -37,15 +37,30 @@ function derive(passphrase: string, salt: Buffer, kdf: { N: number; r: number; p
 // The header (everything but the ciphertext) is the AAD: lowering N in the file breaks the seal.
 const aad = (f: Omit<SealedFile, 'sealed'>) => `${f.format}/${f.version}/${f.kdf}/${f.N}/${f.r}/${f.p}/${f.salt}`;
 
+/** A passphrase-derived key and the salt and parameters it came from (one derivation is ~0.5 s and 128 MiB). */
+interface Derived {
+  readonly salt: Buffer;
+  readonly kdf: { N: number; r: number; p: number };
+  readonly key: Buffer;
+}
+
+function sealWith(key: Buffer, d: Derived): string {
+  const header = { format: 'ampule-sealed-master-key', version: 1, kdf: 'scrypt', ...d.kdf, salt: d.salt.toString('base64') } as const;
+  const sealed = createCipher(d.key).seal(key, aad(header));
+  return JSON.stringify({ ...header, sealed: sealed.toString('base64') } satisfies SealedFile) + '\n';
+}
+
 export function sealKey(key: Buffer, passphrase: string, kdf: { N: number; r: number; p: number } = SEAL_KDF): string {
   const salt = randomBytes(16);
-  const header = { format: 'ampule-sealed-master-key', version: 1, kdf: 'scrypt', ...kdf, salt: salt.toString('base64') } as const;
-  const sealed = createCipher(derive(passphrase, salt, kdf)).seal(key, aad(header));
-  return JSON.stringify({ ...header, sealed: sealed.toString('base64') } satisfies SealedFile) + '\n';
+  return sealWith(key, { salt, kdf, key: derive(passphrase, salt, kdf) });
 }
 
 /** Opens a sealed key file's text; throws KeyStoreError (wrong_passphrase / file_invalid). */
 export function openSealedKey(text: string, passphrase: string, where: string): Buffer {
+  return openSealed(text, passphrase, where).key;
+}
+
+function openSealed(text: string, passphrase: string, where: string, cached?: Derived): { key: Buffer; derived: Derived } {
   let f: SealedFile;
   try {
     f = JSON.parse(text) as SealedFile;
@@ -54,9 +69,13 @@ export function openSealedKey(text: string, passphrase: string, where: string): 
   }
   if (f?.format !== 'ampule-sealed-master-key' || f.version !== 1 || f.kdf !== 'scrypt') throw invalid(where, 'unknown format');
   if (![f.N, f.r, f.p].every(Number.isSafeInteger) || f.N < MIN_N || f.N > 2 ** 22 || f.r < 1 || f.r > 32 || f.p < 1 || f.p > 16) throw invalid(where, 'scrypt parameters out of range');
+  const salt = Buffer.from(f.salt, 'base64');
+  const kdf = { N: f.N, r: f.r, p: f.p };
+  const same = cached && cached.salt.equals(salt) && cached.kdf.N === kdf.N && cached.kdf.r === kdf.r && cached.kdf.p === kdf.p;
+  const derived = same ? cached : { salt, kdf, key: derive(passphrase, salt, kdf) };
   let key: Buffer;
   try {
-    key = createCipher(derive(passphrase, Buffer.from(f.salt, 'base64'), f)).open(Buffer.from(f.sealed, 'base64'), aad(f));
+    key = createCipher(derived.key).open(Buffer.from(f.sealed, 'base64'), aad(f));
   } catch (e) {
     if (!(e instanceof DecryptError)) throw e;
     throw new KeyStoreError(
@@ -66,7 +85,7 @@ export function openSealedKey(text: string, passphrase: string, where: string): 
     );
   }
   if (key.length !== KEY_BYTES) throw invalid(where, `it holds ${key.length} bytes, not ${KEY_BYTES}`);
-  return key;
+  return { key, derived };
 }
 
 function invalid(where: string, why: string): KeyStoreError {
@@ -86,7 +105,12 @@ function writePrivate(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-export function sealedKeySlot(path: string, passphrase: string, kdf = SEAL_KDF): MasterKeyProvider & RemovableSlot {
+/**
+ * One sealed file. `cache` (shared by a data directory's current and pending slots) keeps the last
+ * key derived from the passphrase, so a rotation re-seals under it (fresh GCM nonce) instead of
+ * paying scrypt for every write.
+ */
+export function sealedKeySlot(path: string, passphrase: string, kdf = SEAL_KDF, cache: { derived?: Derived } = {}): MasterKeyProvider & RemovableSlot {
   const location = `passphrase-sealed key file ${path}`;
   return {
     kind: 'passphrase',
@@ -99,10 +123,16 @@ export function sealedKeySlot(path: string, passphrase: string, kdf = SEAL_KDF):
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw new KeyStoreError('missing', `The sealed master key file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}).`, 'check its owner and permissions (0600, owned by the user running Ampule)');
       }
-      return openSealedKey(text, passphrase, path);
+      const opened = openSealed(text, passphrase, path, cache.derived);
+      cache.derived = opened.derived;
+      return opened.key;
     },
     store(key) {
-      writePrivate(path, sealKey(key, passphrase, kdf));
+      if (!cache.derived) {
+        const salt = randomBytes(16);
+        cache.derived = { salt, kdf, key: derive(passphrase, salt, kdf) };
+      }
+      writePrivate(path, sealWith(key, cache.derived));
     },
     remove() {
       rmSync(path, { force: true });
@@ -114,10 +144,11 @@ export function sealedKeySlot(path: string, passphrase: string, kdf = SEAL_KDF):
 export function sealedKeySlots(dataDir: string, passphrase: string, kdf = SEAL_KDF): MasterKeySlots {
   if (!passphrase) throw new KeyStoreError('wrong_passphrase', 'The passphrase for the sealed master key is empty.', 'give a non-empty passphrase');
   const path = sealedKeyPath(dataDir);
-  const current = sealedKeySlot(path, passphrase, kdf);
+  const cache = {};
+  const current = sealedKeySlot(path, passphrase, kdf, cache);
   return {
     current,
-    pending: sealedKeySlot(`${path}.pending`, passphrase, kdf),
+    pending: sealedKeySlot(`${path}.pending`, passphrase, kdf, cache),
     missing: () =>
       new KeyStoreError(
         'missing',

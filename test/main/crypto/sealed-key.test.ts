@@ -88,7 +88,7 @@ describe('appliance with a passphrase-sealed master key', () => {
     const c = await openAppliance({ dataDir, masterKeyPassphrase: PASS });
     expect(c.control.describeWorkspace(ws).alias).toBe('sealed');
     c.close();
-  });
+  }, 180_000); // five scrypt derivations of 128 MiB each, on a shared machine
 });
 
 describe('chooseMasterKey (headless choice)', () => {
