@@ -10,14 +10,29 @@ import { nativeModulesReady, offlineExplanation, rebuildForElectron, root, stage
 
 const require = createRequire(import.meta.url);
 
-/** The Electron binary, or why there is none. */
-export function findElectron() {
+/**
+ * The Electron binary, or why there is none. electron 45+ installs no runtime: it downloads it at
+ * first use. With `download`, we do that ourselves (npm start, only when a window can be shown), quietly, so an
+ * offline machine gets one line of explanation instead of a stack trace.
+ */
+export function findElectron({ download = false } = {}) {
+  const pkg = join(root, 'node_modules', 'electron');
+  if (!existsSync(join(pkg, 'package.json'))) return { reason: 'the electron package is not installed (run `npm install`)' };
+  if (!process.env.ELECTRON_OVERRIDE_DIST_PATH && !existsSync(join(pkg, 'path.txt'))) {
+    if (!download) return { reason: 'the Electron runtime is not downloaded yet (electron 45+ fetches it at first start: `npm start` on a machine with a display, or `npx install-electron`)' };
+    console.error('npm start: downloading the Electron runtime (first start)…');
+    const got = spawnSync(process.execPath, [join(pkg, 'install.js')], { encoding: 'utf8', timeout: 10 * 60_000 });
+    if (got.status !== 0) {
+      const why = `${got.stderr ?? ''}${got.error?.message ?? ''}`.split('\n').find((l) => /Error|failed/i.test(l))?.trim() ?? `exit status ${got.status}`;
+      return { reason: `the Electron runtime could not be downloaded (${why}); run \`npx install-electron\` once online, or point ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron` };
+    }
+  }
   let path;
   try {
     // The electron package exports its binary's path (ELECTRON_OVERRIDE_DIST_PATH is honoured).
     path = require('electron');
   } catch (e) {
-    return { reason: `no Electron runtime installed (${e.message.split('\n')[0]}); it is downloaded on install unless ELECTRON_SKIP_BINARY_DOWNLOAD is set, or point ELECTRON_OVERRIDE_DIST_PATH at one` };
+    return { reason: `no Electron runtime (${e.message.split('\n')[0]}); point ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron` };
   }
   if (typeof path !== 'string' || !existsSync(path)) return { reason: `the Electron binary ${path} does not exist; set ELECTRON_OVERRIDE_DIST_PATH to an unpacked Electron` };
   return { path };
@@ -34,10 +49,11 @@ export function noDisplayReason(env = process.env, platform = process.platform) 
  * cannot (no Electron, no display, native modules not buildable for Electron here).
  */
 export async function startDesktop({ args = [], env = process.env } = {}) {
-  const electron = findElectron();
-  if (electron.reason) return { reason: electron.reason };
+  // No display: the server, without downloading a runtime that could not show a window anyway.
   const display = noDisplayReason(env);
   if (display) return { reason: display };
+  const electron = findElectron({ download: true });
+  if (electron.reason) return { reason: electron.reason };
   if (!existsSync(join(root, 'dist', 'app', 'main.cjs')) || !existsSync(join(root, 'dist', 'core-worker.mjs'))) {
     const built = spawnSync(process.execPath, [join(root, 'build', 'build.mjs')], { stdio: 'inherit', cwd: root });
     if (built.status !== 0) return { reason: 'the build failed (see above)' };

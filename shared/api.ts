@@ -220,7 +220,7 @@ export interface PiiFinding extends Finding {
 export interface Settings {
   readonly version: string;
   readonly dataDir: string;
-  readonly masterKey: { readonly kind: 'keychain' | 'file'; readonly location: string };
+  readonly masterKey: { readonly kind: 'keychain' | 'passphrase' | 'file'; readonly location: string };
   /** The local CA (PEM, to hand to clients), its fingerprint, and when the server certificate expires. */
   readonly tls: { readonly caPem: string | null; readonly caFingerprint: string | null; readonly certificateExpiresAt: string | null };
   readonly console: { readonly passwordSet: boolean; readonly mfaEnabled: boolean };

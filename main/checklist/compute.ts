@@ -74,13 +74,16 @@ function masterKeyItem(appliance: Appl, now: number): ChecklistItem {
   const since = masterKeySince(appliance);
   const age = since ? days(now - Date.parse(since)) : null;
   const ageText = age === null ? '' : `; in use since ${date(since!)} (${age} days)`;
+  // The title names the protection in force.
   if (mk.kind === 'file') {
-    return { id: 'master-key', title: 'Master key in the OS keychain', status: 'warn', evidence: `master key read from a key file (${mk.location})${ageText}: anyone who can read that file can unwrap every data key`, fix: { label: 'Use the keychain', action: 'Start Ampule without --master-key-file on a machine with an OS keychain' } };
+    return { id: 'master-key', title: 'Master key: key file', status: 'warn', evidence: `master key read from a key file (${mk.location})${ageText}: anyone who can read that file can unwrap every data key`, fix: { label: 'Use the keychain', action: 'Start Ampule without --master-key-file on a machine with an OS keychain, or seal the key with a passphrase' } };
   }
+  const title = mk.kind === 'passphrase' ? 'Master key: passphrase-sealed' : 'Master key: OS keychain';
+  const where = mk.kind === 'passphrase' ? `sealed by a passphrase (scrypt N=2^17, AES-256-GCM) in a ${mk.location.replace(/^passphrase-sealed /, '')}; the passphrase is never stored` : `in the OS keychain (${mk.location}), never written to disk`;
   if (age !== null && age > KEY_MAX_AGE_DAYS) {
-    return { id: 'master-key', title: 'Master key in the OS keychain', status: 'warn', evidence: `master key in the OS keychain (${mk.location})${ageText}: older than a year`, fix: { label: 'Rotate master key', action: 'rotateMasterKey' } };
+    return { id: 'master-key', title, status: 'warn', evidence: `master key ${where}${ageText}: older than a year`, fix: { label: 'Rotate master key', action: 'rotateMasterKey' } };
   }
-  return { id: 'master-key', title: 'Master key in the OS keychain', status: 'pass', evidence: `256-bit master key in the OS keychain (${mk.location}), never written to disk${ageText}` };
+  return { id: 'master-key', title, status: 'pass', evidence: `256-bit master key ${where}${ageText}` };
 }
 
 function dataKeysItem(appliance: Appl, now: number): ChecklistItem {

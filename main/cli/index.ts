@@ -54,6 +54,7 @@ function help(out: (l: string) => void, env: Readonly<Record<string, string | un
   out(`  --data-dir DIR          where the data lives: default $AMPULE_DATA_DIR${env.AMPULE_DATA_DIR ? ` (now ${env.AMPULE_DATA_DIR})` : ''}, else ${defaultDataDir(env)}`);
   out('  --master-key-file FILE  the master key from a file (mode 0600, 32 random bytes) instead of the OS keychain,');
   out('                          for a headless machine without one; `ampule serve --help` lists its other key options');
+  out('  AMPULE_PASSPHRASE_FILE  the passphrase of a passphrase-sealed master key (also $CREDENTIALS_DIRECTORY/ampule-passphrase)');
   out('  -h, --help              the command\'s usage');
   out('While `ampule serve` runs on the data directory, every command is run by it (over a socket only you can open).');
   out('');
@@ -114,9 +115,22 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
           checkDataDir(dataDir, request.create === true ? 'new' : 'store');
           // Two processes must never hold the same stores (a command that stays here: serve).
           if (await adminChannelAnswers(dataDir)) throw new CliError(`Ampule already runs on ${resolve(dataDir)} (ampule serve or the desktop app) and holds its stores; stop it first (\`ampule status\` shows it)`);
-          const { openAppliance } = await import('../core/open-appliance');
+          const { openAppliance, DEFAULT_KEYCHAIN_SERVICE } = await import('../core/open-appliance');
+          const { chooseMasterKey } = await import('../crypto/master-key-choice');
+          const { promptHidden } = await import('./commands/secret-input');
           const masterKeyFile = parsed.values['master-key-file'] as string | undefined;
-          opened = await openAppliance({ dataDir, ...(masterKeyFile ? { masterKeyFile } : {}) });
+          // `serve --passphrase-file`: every other command that has one means a backup passphrase.
+          const passphraseFile = cmd.path[0] === 'serve' ? (parsed.values['passphrase-file'] as string | undefined) : undefined;
+          const keyOptions = await chooseMasterKey({
+            dataDir,
+            ...(masterKeyFile ? { masterKeyFile } : {}),
+            ...(passphraseFile ? { passphraseFile } : {}),
+            env,
+            keychainService: env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE,
+            ask: process.stdin.isTTY ? promptHidden : null,
+            say: err,
+          });
+          opened = await openAppliance({ dataDir, ...keyOptions });
         }
         return opened!;
       },

@@ -14,6 +14,8 @@ export interface ApplianceOptions {
   readonly dataDir: string;
   /** Explicit headless alternative to the OS keychain: a 0600 file holding the master key. */
   readonly masterKeyFile?: string;
+  /** Headless and persistent: the passphrase that seals the master key in <dataDir>/master-key.sealed (see main/crypto/master-key-choice). */
+  readonly masterKeyPassphrase?: string;
   /** Keychain service name; default 'Ampule' (or AMPULE_KEYCHAIN_SERVICE). Tests use their own. */
   readonly keychainService?: string;
   /** Where control-plane actions are recorded (the activity log); none by default. */

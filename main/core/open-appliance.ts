@@ -1,10 +1,13 @@
-// Opens a data directory: its folder (0700), the master key (key file if given, else the OS
-// keychain; made on first start), control.db, and the workspaces' stores on demand.
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+// Opens a data directory: its folder (0700), the master key (key file if given, the sealed key when
+// a passphrase is given, else the OS keychain; made on first start), control.db, and the
+// workspaces' stores on demand.
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlDatabase, NO_ACTIVITY } from '../control/control-plane';
 import { keychainSlots } from '../crypto/keychain';
 import { keyFileSlots } from '../crypto/key-file';
+import { sealedKeyPath, sealedKeySlots } from '../crypto/sealed-key';
+import { KeyStoreError } from '../crypto/types';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
 import type { Appliance, ApplianceOptions, IngestRejectedListener, WorkspaceStore } from './appliance';
 import { Tenant } from './tenant';
@@ -31,6 +34,10 @@ export function workspaceDir(dataDir: string, workspaceId: string): string {
 
 export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> {
   const dataDir = resolve(opts.dataDir);
+  if (!opts.masterKeyFile && opts.masterKeyPassphrase === undefined && existsSync(sealedKeyPath(dataDir))) {
+    // Never fall through to the keychain (which would report a missing key) when the key is sealed here.
+    throw new KeyStoreError('missing', `The master key of ${dataDir} is sealed by a passphrase (${sealedKeyPath(dataDir)}), and none was given.`, 'give the passphrase: on a terminal, --passphrase-file FILE (ampule serve), AMPULE_PASSPHRASE_FILE=FILE or the systemd credential ampule-passphrase');
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
@@ -67,7 +74,11 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     const service = opts.keychainService ?? process.env.AMPULE_KEYCHAIN_SERVICE ?? DEFAULT_KEYCHAIN_SERVICE;
     // One writer at a time: two processes starting on a new data directory must not both make a key.
     const unlocked = control.exclusive(() => {
-      slots = opts.masterKeyFile ? keyFileSlots(opts.masterKeyFile) : keychainSlots(service, control.storeId());
+      slots = opts.masterKeyFile
+        ? keyFileSlots(opts.masterKeyFile)
+        : opts.masterKeyPassphrase !== undefined
+          ? sealedKeySlots(dataDir, opts.masterKeyPassphrase)
+          : keychainSlots(service, control.storeId());
       const master = unlockMasterKey(slots, control.keys);
       control.keys.useMasterKey(master);
       return { tls: tlsKeyCipher(control.db, master), log: activity.open(control.db, master) };

@@ -4,19 +4,18 @@
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { KEY_BYTES } from './cipher';
 import { KeyStoreError, type MasterKeyProvider } from './types';
-import type { MasterKeySlots } from './rotation';
+import type { MasterKeySlots, RemovableSlot } from './rotation';
 
 const PINNED = { linux: { store: 'secret-service' as const } };
 
-export interface KeychainSlot extends MasterKeyProvider {
+export interface KeychainSlot extends RemovableSlot {
   readonly kind: 'keychain';
-  /** Deletes the entry; no-op when it is absent. */
-  remove(): void;
 }
 
 const HEADLESS_ADVICE =
   'run Ampule inside a desktop session, or for a headless server start it under `dbus-run-session` with an unlocked ' +
-  'gnome-keyring (see the README), or give the master key explicitly with --master-key-file PATH (a 0600 file)';
+  'gnome-keyring (see the README), or seal the master key with a passphrase (--passphrase-file FILE, AMPULE_PASSPHRASE_FILE, ' +
+  'the systemd credential ampule-passphrase, or typed on a terminal), or give the master key explicitly with --master-key-file PATH (a 0600 file)';
 
 /** Turns the keyring library's failures into a KeyStoreError that says what is wrong and how to fix it. */
 export function keychainError(e: unknown, location: string): KeyStoreError {
@@ -97,6 +96,17 @@ export function missingKeyError(service: string, location: string): KeyStoreErro
       'Ampule will not create a new key, because the existing workspaces could not be read with it.',
     'unlock the keychain and try again; if the entry was deleted, restore it from a backup of the keyring (same service and account)',
   );
+}
+
+/** Why the keychain cannot be used here (no bus, no Secret Service, locked…), or null when it answers. */
+export function keychainProblem(service: string): KeyStoreError | null {
+  try {
+    // A get on the pinned store (a search would ask the library's default, the kernel keyring).
+    new Entry(service, 'ampule-probe', PINNED).getPassword();
+    return null;
+  } catch (e) {
+    return keychainError(e, `OS keychain, service "${service}"`);
+  }
 }
 
 /** The current and pending keychain entries of one data directory (`account` is its store id). */

@@ -7,7 +7,6 @@
 // the two keychain slots holds the key that opens the data, and unlockMasterKey finishes the job.
 import { keyCheck, masterKey, newKey, type MasterKey } from './master-key';
 import { KeyStoreError, type MasterKeyProvider } from './types';
-import type { KeychainSlot } from './keychain';
 
 /** Where the control database keeps wrapped data keys; implemented by main/control. */
 export interface WrappedKeyStore {
@@ -18,10 +17,16 @@ export interface WrappedKeyStore {
   rewrapAll(rewrap: (wrapped: Buffer, workspaceId: string, generation: number) => Buffer, newCheck: string): void;
 }
 
+/** A slot rotation can park a key in and clear again (a keychain entry, a sealed file). */
+export interface RemovableSlot extends MasterKeyProvider {
+  /** Deletes the entry; no-op when it is absent. */
+  remove(): void;
+}
+
 export interface MasterKeySlots {
   readonly current: MasterKeyProvider;
   /** Where rotation parks the next key; null for a key file (rotation then needs a new file). */
-  readonly pending: KeychainSlot | null;
+  readonly pending: RemovableSlot | null;
   /** The error to raise when the current slot is empty although the store has data. */
   missing(): KeyStoreError;
 }
@@ -57,7 +62,9 @@ export function unlockMasterKey(slots: MasterKeySlots, store: WrappedKeyStore): 
     `The master key from ${slots.current.location} is not the key this data directory was encrypted with.`,
     slots.current.kind === 'file'
       ? 'pass the key file this data directory was created with (or last rotated to)'
-      : 'restore the keychain entry from a backup; Ampule will not replace it',
+      : slots.current.kind === 'passphrase'
+        ? 'restore the sealed key file from a backup of this data directory; Ampule will not replace it'
+        : 'restore the keychain entry from a backup; Ampule will not replace it',
   );
 }
 

@@ -14,10 +14,10 @@ export class DecryptError extends Error {
   }
 }
 
-/** Where the 256-bit master key lives. Never writes it to disk (except the file provider, which only reads). */
+/** Where the 256-bit master key lives. Never writes it to disk in clear (the key-file provider only reads). */
 export interface MasterKeyProvider {
-  /** 'keychain' or 'file', shown in the checklist. */
-  readonly kind: 'keychain' | 'file';
+  /** Shown in the checklist: the OS keychain, a passphrase-sealed file in the data directory, or a key file. */
+  readonly kind: 'keychain' | 'passphrase' | 'file';
   /** Human description of the location, e.g. the keychain service/account or the file path. */
   readonly location: string;
   /** Returns the key, or null when no key exists yet. Throws KeyStoreError when it cannot tell. */
@@ -34,6 +34,7 @@ export type KeyStoreErrorKind =
   | 'file_permissions'
   | 'file_invalid'
   | 'wrong_key'
+  | 'wrong_passphrase'
   | 'unknown';
 
 /** A key-store failure, with advice on how to fix it. */

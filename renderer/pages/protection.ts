@@ -78,7 +78,7 @@ export function protectionPage(ctx: AppContext): Page {
     replace(
       keys,
       h('dl', { class: 'kv' },
-        h('dt', null, 'Master key'), h('dd', null, s.masterKey.kind === 'keychain' ? '' : 'Key file: ', h('code', null, s.masterKey.location)),
+        h('dt', null, 'Master key'), h('dd', null, s.masterKey.kind === 'file' ? 'Key file: ' : '', h('code', null, s.masterKey.location)),
         h('dt', null, 'TLS CA fingerprint'), h('dd', null, h('code', { class: 'wrap' }, s.tls.caFingerprint ?? '—')),
         h('dt', null, 'Certificate expires'), h('dd', null, formatTime(s.tls.certificateExpiresAt)),
         h('dt', null, 'Web console'), h('dd', null, s.console.passwordSet ? 'password set' : 'no password', ' · ', s.console.mfaEnabled ? 'TOTP second factor on' : 'no second factor'),

@@ -23,7 +23,7 @@ const SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
 function writeFakeElectronDist(dir: string): void {
   mkdirSync(join(dir, 'resources'), { recursive: true });
   writeFileSync(join(dir, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n'), Buffer.from(SENTINEL), Buffer.from([1, 8]), Buffer.from('10111100')]), { mode: 0o755 });
-  writeFileSync(join(dir, 'version'), 'v41');
+  writeFileSync(join(dir, 'version'), `v${(require('electron/package.json') as { version: string }).version}`);
   writeFileSync(join(dir, 'LICENSE'), 'stand-in');
 }
 

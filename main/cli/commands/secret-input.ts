@@ -19,6 +19,11 @@ export async function promptHidden(question: string): Promise<string> {
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s) => {
     if (s.startsWith(question)) process.stderr.write(question);
   };
+  // Ctrl-C at the prompt stops the command (readline would otherwise only pause, leaving an unsettled await).
+  rl.on('SIGINT', () => {
+    process.stderr.write('\n');
+    process.exit(130);
+  });
   try {
     return await new Promise<string>((resolve) => rl.question(question, resolve));
   } finally {

@@ -12,8 +12,8 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const serve: Command = {
   path: ['serve'],
   summary: 'Serve remote write and the Prometheus HTTP API over HTTPS until interrupted.',
-  usage: '[--host 127.0.0.1] [--port 9443] [--tls-cert FILE --tls-key FILE]',
-  options: { host: { type: 'string' }, port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+  usage: '[--host 127.0.0.1] [--port 9443] [--tls-cert FILE --tls-key FILE] [--passphrase-file FILE (opens a passphrase-sealed master key)]',
+  options: { host: { type: 'string' }, port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'passphrase-file': { type: 'string' } },
   forwardToServer: false, // it is the server
   async run(args, ctx) {
     const port = args.values.port === undefined ? DEFAULT_PORT : Number(args.values.port);
