@@ -6,11 +6,14 @@ import { DEFAULT_LIMITS } from '../ingest/limits';
 import { Ingester, type IngesterHooks, type IngestLimits } from '../ingest/remote-write';
 import type { IngestRequest, IngestResult } from '../ingest/types';
 import type { Querier } from '../tsdb/types';
+import { QueryLimiter } from '../query/limits';
 import type { WorkspaceStore } from './appliance';
 
 export class Tenant {
   private readonly ingester: Ingester;
   private effective: IngestLimits;
+  /** At most 20 queries of this workspace at once, the rest queued (Prometheus's --query.max-concurrency). */
+  readonly queries = new QueryLimiter();
   /** Refused samples by reason since the store was opened. */
   private readonly rejectedTotals = new Map<string, number>();
 

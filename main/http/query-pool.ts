@@ -11,7 +11,14 @@
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiResponse } from '../query/api';
-import type { Querier } from '../tsdb/types';
+import type { Matcher, Querier } from '../tsdb/types';
+import { storeMatcher } from '../query/engine';
+
+/** A store call's arguments with its matchers compiled again (RE2) on this side. */
+function withMatchers(call: StoreCall): unknown[] {
+  const at = call.op === 'labelValues' ? 1 : 0;
+  return call.args.map((a, i) => (i === at && Array.isArray(a) ? (a as Matcher[]).map(storeMatcher) : a));
+}
 
 type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues';
 interface StoreCall {
@@ -55,11 +62,14 @@ function serveQueries(data: WorkerData): void {
     if (!reply?.ok) throw new Error('the store could not be read');
     return reply.value as never;
   };
+  // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
+  // own) and select hints stay here (the deadline is checked again between store calls).
+  const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
   const querier: Querier = {
-    select: (...args) => call('select', args),
-    series: (...args) => call('series', args),
-    labelNames: (...args) => call('labelNames', args),
-    labelValues: (...args) => call('labelValues', args),
+    select: (ms, mint, maxt, hints) => (hints?.check?.(), call('select', [plain(ms), mint, maxt])),
+    series: (ms, ...rest) => call('series', [plain(ms), ...rest]),
+    labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
+    labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
   parentPort!.on('message', (job: Job) => {
     handlePromApi(job.apiPath, new URLSearchParams(job.params), querier).then(
@@ -149,7 +159,7 @@ export class QueryPool {
       try {
         const q = slot.running?.querier;
         if (!q) throw new Error('no query running');
-        reply = { ok: true, value: (q[call.op] as (...a: unknown[]) => unknown)(...call.args) };
+        reply = { ok: true, value: (q[call.op] as (...a: unknown[]) => unknown)(...withMatchers(call)) };
       } catch {
         reply = { ok: false };
       }

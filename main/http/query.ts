@@ -4,10 +4,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
-import type { Querier } from '../tsdb/types';
+import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
-import { handlePromApi } from '../query/api';
+import { handlePromApi, withQuerySlot } from '../query/api';
 import { QueryPool, QueryPoolError } from './query-pool';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
@@ -32,12 +32,13 @@ async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL
  * The Prometheus HTTP API of a workspace: on `pool`'s worker threads when given (a client that
  * goes away stops its query), else on this thread.
  */
-export function queryHandler(querier: (workspaceId: string) => Querier, pool: QueryPool | null): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries'>, pool: QueryPool | null): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
     const params = await requestParams(req, res, url);
-    const q = querier(workspaceId);
+    const t = tenant(workspaceId);
+    const q = t.querier();
     if (!pool) {
-      const result = await handlePromApi(apiPath, params, q);
+      const result = await handlePromApi(apiPath, params, q, { limiter: t.queries });
       sendJson(res, result.status, result.body);
       return;
     }
@@ -47,7 +48,7 @@ export function queryHandler(querier: (workspaceId: string) => Querier, pool: Qu
     };
     res.once('close', onClose);
     try {
-      const result = await pool.run(apiPath, params, q, gone.signal);
+      const result = await withQuerySlot(apiPath, { limiter: t.queries }, () => pool.run(apiPath, params, q, gone.signal));
       sendJson(res, result.status, result.body);
     } catch (e) {
       if (e instanceof QueryPoolError && e.reason === 'aborted') return void res.destroy();

@@ -109,7 +109,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       appliance.control,
       {
         remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
-        query: queryHandler((ws) => tenant(ws).querier(), queryPool),
+        query: queryHandler(tenant, queryPool),
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {

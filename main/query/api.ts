@@ -60,14 +60,23 @@ const ok = (data: unknown, extra: Record<string, unknown> = {}): PromApiResponse
  */
 export async function handlePromApi(path: string, params: URLSearchParams, querier: Querier, opts: PromApiOptions = {}): Promise<PromApiResponse> {
   const endpoint = path.replace(/^\/+|\/+$/g, '');
-  const limiter = endpoint === 'query' || endpoint === 'query_range' ? opts.limiter : undefined;
-  if (!limiter) return answer(endpoint, params, querier, opts);
-  // Time spent queued counts toward the query's timeout, as in Prometheus.
+  return withQuerySlot(endpoint, opts, (timeoutMs) => answer(endpoint, params, querier, { ...opts, timeoutMs }));
+}
+
+/**
+ * Runs `run` once `opts.limiter` (the workspace's concurrency gate, for query and query_range
+ * only) admits it, with the time left of the query's timeout: time spent queued counts toward
+ * it, as in Prometheus.
+ */
+export async function withQuerySlot(path: string, opts: Pick<PromApiOptions, 'limiter' | 'timeoutMs'>, run: (timeoutMs: number) => Promise<PromApiResponse>): Promise<PromApiResponse> {
+  const endpoint = path.replace(/^\/+|\/+$/g, '');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const limiter = endpoint === 'query' || endpoint === 'query_range' ? opts.limiter : undefined;
+  if (!limiter) return run(timeoutMs);
   const queuedAt = Date.now();
   if (!(await limiter.acquire(timeoutMs))) return fail('timeout', 'query timed out in query queue');
   try {
-    return await answer(endpoint, params, querier, { ...opts, timeoutMs: Math.max(1, timeoutMs - (Date.now() - queuedAt)) });
+    return await run(Math.max(1, timeoutMs - (Date.now() - queuedAt)));
   } finally {
     limiter.release();
   }

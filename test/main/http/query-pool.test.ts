@@ -3,7 +3,8 @@
 // and the pool keeps answering afterwards.
 import { afterAll, describe, expect, it } from 'vitest';
 import { isMainThread } from 'node:worker_threads';
-import { handlePromApi } from '../../../main/query/api';
+import { handlePromApi, withQuerySlot } from '../../../main/query/api';
+import { QueryLimiter } from '../../../main/query/limits';
 import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
@@ -75,5 +76,26 @@ describe('QueryPool', () => {
     const closing = new QueryPool(1);
     await closing.close();
     await expect(closing.run('labels', new URLSearchParams(), store())).rejects.toMatchObject({ reason: 'closed' });
+  });
+
+  it("waits for a free slot of the workspace's gate before a query goes to the pool, and times out in the queue", async () => {
+    const gate = new QueryLimiter(1);
+    expect(await gate.acquire(1000)).toBe(true); // another query of the workspace holds the only slot
+    const params = new URLSearchParams({ query: 'sum(req_total)', time: String((T0 + 60_000) / 1000) });
+    let answered = false;
+    const queued = withQuerySlot('query', { limiter: gate }, () => pool.run('query', params, store())).then((r) => ((answered = true), r));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(answered).toBe(false);
+    expect(gate.load).toEqual({ running: 1, queued: 1 });
+    gate.release();
+    expect((await queued).status).toBe(200);
+    expect(gate.load).toEqual({ running: 0, queued: 0 });
+
+    expect(await gate.acquire(1000)).toBe(true);
+    const late = await withQuerySlot('query', { limiter: gate, timeoutMs: 50 }, () => pool.run('query', params, store()));
+    expect(late).toEqual({ status: 503, body: { status: 'error', errorType: 'timeout', error: 'query timed out in query queue' } });
+    // Label and series lookups are not gated.
+    expect((await withQuerySlot('labels', { limiter: gate, timeoutMs: 50 }, () => pool.run('labels', new URLSearchParams(), store()))).status).toBe(200);
+    gate.release();
   });
 });
