@@ -25,6 +25,9 @@ const REQUIRED = [
   ['gdbus', 'libglib2.0-bin'],
   ['prometheus', 'prometheus'],
   ['promtool', 'prometheus'],
+  ['prometheus-alertmanager', 'prometheus-alertmanager'],
+  ['victoria-metrics', 'victoria-metrics'],
+  ['perl', 'perl'],
   ['/usr/bin/chromium', 'chromium'],
   ['openssl', 'openssl'],
 ];
