@@ -10,7 +10,7 @@
 // a head snapshot needs the tsdb to open a read-only replica, which it does not yet.
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
-import { handlePromApi, type PromApiResponse } from '../query/api';
+import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
 import { storeMatcher } from '../query/engine';
 
@@ -30,6 +30,7 @@ interface Job {
   readonly id: number;
   readonly apiPath: string;
   readonly params: string;
+  readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
 }
 type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiResponse } | { readonly id: number; readonly ok: false };
 
@@ -72,7 +73,7 @@ function serveQueries(data: WorkerData): void {
     labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
   parentPort!.on('message', (job: Job) => {
-    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier).then(
+    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits).then(
       (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
       () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
     );
@@ -123,14 +124,14 @@ export class QueryPool {
   }
 
   /** Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`. */
-  run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal): Promise<PromApiResponse> {
+  run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}): Promise<PromApiResponse> {
     if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
     if (signal?.aborted) return Promise.reject(new QueryPoolError('the client went away', 'aborted'));
     return new Promise((resolve, reject) => {
       const onAbort = () => this.abort(p);
       const settled = () => signal?.removeEventListener('abort', onAbort);
       const p: Pending = {
-        job: { id: this.nextId++, apiPath, params: params.toString() },
+        job: { id: this.nextId++, apiPath, params: params.toString(), limits },
         querier,
         resolve: (r) => (settled(), resolve(r)),
         reject: (e) => (settled(), reject(e)),

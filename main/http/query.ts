@@ -7,7 +7,7 @@ import type { ActivityLog } from '../audit/activity-log';
 import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
-import { handlePromApi, withQuerySlot } from '../query/api';
+import { handlePromApi, withQuerySlot, type PromApiOptions } from '../query/api';
 import { QueryPool, QueryPoolError } from './query-pool';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
@@ -28,17 +28,20 @@ async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL
   return params;
 }
 
+/** Applied to every query: Prometheus's --query.max-samples and --query.timeout. */
+export type QueryLimits = Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
+
 /**
  * The Prometheus HTTP API of a workspace: on `pool`'s worker threads when given (a client that
  * goes away stops its query), else on this thread.
  */
-export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries'>, pool: QueryPool | null): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries'>, pool: QueryPool | null, limits: QueryLimits = {}): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
     const params = await requestParams(req, res, url);
     const t = tenant(workspaceId);
     const q = t.querier();
     if (!pool) {
-      const result = await handlePromApi(apiPath, params, q, { limiter: t.queries });
+      const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });
       sendJson(res, result.status, result.body);
       return;
     }
@@ -48,7 +51,7 @@ export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'quer
     };
     res.once('close', onClose);
     try {
-      const result = await withQuerySlot(apiPath, { limiter: t.queries }, () => pool.run(apiPath, params, q, gone.signal));
+      const result = await withQuerySlot(apiPath, { ...limits, limiter: t.queries }, (timeoutMs) => pool.run(apiPath, params, q, gone.signal, { ...limits, timeoutMs }));
       sendJson(res, result.status, result.body);
     } catch (e) {
       if (e instanceof QueryPoolError && e.reason === 'aborted') return void res.destroy();

@@ -10,7 +10,7 @@ import { ControlError } from '../control/types';
 import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
 import { HttpError, sendError } from './errors';
-import { deleteSeriesHandler, queryHandler } from './query';
+import { deleteSeriesHandler, queryHandler, type QueryLimits } from './query';
 import { QueryPool } from './query-pool';
 import { remoteWrite } from './remote-write';
 import { Router } from './router';
@@ -40,6 +40,8 @@ export interface ServerOptions {
   readonly closeGraceMs?: number;
   /** Worker threads for PromQL (main/http/query-pool); 0 evaluates on this thread. Default: the cores beside this one. */
   readonly queryThreads?: number;
+  /** Every query's samples limit and timeout (`ampule serve --query.max-samples`, `--query.timeout`). */
+  readonly queryLimits?: QueryLimits;
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -109,7 +111,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       appliance.control,
       {
         remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
-        query: queryHandler(tenant, queryPool),
+        query: queryHandler(tenant, queryPool, opts.queryLimits ?? {}),
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {

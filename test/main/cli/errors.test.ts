@@ -172,6 +172,15 @@ describe('usage errors', () => {
     expect(extra.stderr.split('\n')[0]).toBe('ampule workspace list: --json takes no value');
   });
 
+  it('serve refuses a query limit that is not a number or a duration, before opening anything', async () => {
+    const samples = await cli(['serve', '--query.max-samples', 'lots']);
+    expect(samples.status).toBe(2);
+    expect(samples.stderr.split('\n')[0]).toBe('ampule serve: --query.max-samples must be a positive whole number, got lots');
+    const timeout = await cli(['serve', '--query.timeout', '2 minutes']);
+    expect(timeout.status).toBe(2);
+    expect(timeout.stderr.split('\n')[0]).toBe('ampule serve: --query.timeout must be a duration such as 2m or 30s, got 2 minutes');
+  });
+
   it('describe of an unknown id, run locally', async () => {
     expectClean(await cli(['workspace', 'describe', 'ws-00000000-0000-4000-8000-000000000000']), 'ampule workspace describe: no workspace ws-00000000-0000-4000-8000-000000000000 (ampule workspace list shows them)');
   });
