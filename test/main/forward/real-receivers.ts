@@ -81,12 +81,16 @@ export const HAVE_PROMETHEUS = existsSync('/usr/bin/prometheus');
 export const HAVE_VICTORIA = existsSync('/usr/bin/victoria-metrics');
 
 /** Prometheus with the remote-write receiver over TLS; `config` is its prometheus.yml. */
-export async function startPrometheus(tls: TlsFixture, name: string, config = 'global:\n  scrape_interval: 15s\n'): Promise<RealReceiver> {
+export async function startPrometheus(
+  tls: TlsFixture,
+  name: string,
+  config: (port: number) => string = () => 'global:\n  scrape_interval: 15s\n',
+): Promise<RealReceiver> {
   const dir = join(tls.dir, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'prometheus.yml'), config);
-  writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${tls.certFile}\n  key_file: ${tls.keyFile}\n`);
   const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), config(port));
+  writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${tls.certFile}\n  key_file: ${tls.keyFile}\n`);
   const { proc, log } = launch('/usr/bin/prometheus', [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
