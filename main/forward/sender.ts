@@ -1,7 +1,10 @@
 // Sends remote-write bodies to one destination over TLS, with the destination's authentication,
 // and retries what a receiver asks to be retried: network errors, 5xx and (unless turned off) 429,
-// with exponential backoff that honours Retry-After. A 4xx other than 429 means the batch itself
-// is refused: it is dropped and counted with its reason, as Prometheus does. send() never gives up
+// with exponential backoff that honours Retry-After. 401, 403 and 404 say the destination's
+// credentials or URL are wrong or expired (an AMP session token expires hourly), not the batch:
+// unlike Prometheus, which drops the batch, they are retried at the longest backoff so nothing is
+// lost while the user fixes them. Any other 4xx means the batch itself is refused: it is dropped and
+// counted with its reason. send() never gives up
 // on a retryable failure (the durable queue keeps its position); an AbortSignal ends it.
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -109,7 +112,8 @@ export class RemoteWriteSender {
       }
       failure = `HTTP ${status} from ${this.opts.url.host}${result.body ? `: ${this.redact(result.body)}` : ''}`;
       this.fail(samples, failure);
-      const retryable = status >= 500 || (status === 429 && this.opts.retryOn429);
+      const blocked = status === 401 || status === 403 || status === 404;
+      const retryable = blocked || status >= 500 || (status === 429 && this.opts.retryOn429);
       if (!retryable) {
         const reason = `http_${status}`;
         this.counters.dropped += samples;
@@ -117,7 +121,8 @@ export class RemoteWriteSender {
         return { kind: 'dropped', status, reason };
       }
       const wait = retryAfterMs(result.retryAfter, Date.now());
-      await sleep(wait === null ? backoff : Math.min(wait, this.opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS), signal);
+      const pause = blocked ? this.opts.maxBackoffMs : backoff;
+      await sleep(wait === null ? pause : Math.min(wait, this.opts.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS), signal);
       backoff = Math.min(2 * backoff, this.opts.maxBackoffMs);
     }
   }

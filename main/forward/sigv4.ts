@@ -17,7 +17,8 @@ export interface SignableRequest {
 export class SigV4Signer {
   private readonly signer: SignatureV4;
 
-  constructor(credentials: AwsCredentials, region: string, service = AMP_SERVICE) {
+  /** `credentials` may be a provider, called for each request (it caches as it sees fit). */
+  constructor(credentials: AwsCredentials | (() => Promise<AwsCredentials>), region: string, service = AMP_SERVICE) {
     // No X-Amz-Content-Sha256 header (applyChecksum off): the payload hash is inside the signature
     // anyway, and this is how Prometheus's own sigv4 round tripper signs.
     this.signer = new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });

@@ -163,3 +163,20 @@ describe('remote-write sender', () => {
     expect(retryAfterMs(undefined, 0)).toBeNull();
   });
 });
+
+describe('remote-write sender, credential failures', () => {
+  it('401/403/404 keep the batch and retry at the longest backoff until fixed', async () => {
+    let n = 0;
+    const rx = await startReceiver(tls, (_r, res) => (++n <= 2 ? res.writeHead(n === 1 ? 401 : 403).end('expired token') : res.writeHead(204).end()));
+    const s = new RemoteWriteSender(options(rx.url('/w'), { minBackoffMs: 1, maxBackoffMs: 150 }));
+    const t0 = Date.now();
+    try {
+      expect(await s.send(body(), 3)).toEqual({ kind: 'sent', status: 204 });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+      expect(s.counters).toMatchObject({ sent: 3, failed: 6, retried: 6, dropped: 0 });
+    } finally {
+      s.close();
+      await rx.close();
+    }
+  });
+});
