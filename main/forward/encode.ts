@@ -48,6 +48,16 @@ function fieldSize(n: number): number {
   return 1 + varintSize(n) + n;
 }
 
+function varintBytes(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
 const SAMPLE_SIZE_BASE = 1 + 8 + 1; // value tag + double + timestamp tag
 
 export class RemoteWriteEncoder {
@@ -55,6 +65,8 @@ export class RemoteWriteEncoder {
   private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private pos = 0;
   private seriesSizes = new Int32Array(64);
+  /** A series' labels as 1.0 Label fields, encoded once per label set (the queue reuses them). */
+  private readonly labelBytes = new WeakMap<Labels, Buffer>();
   private readonly symbolIndex = new Map<string, number>();
   private readonly symbols: string[] = [];
 
@@ -70,10 +82,7 @@ export class RemoteWriteEncoder {
     const sizes = this.sizesFor(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const s = batch.series[i]!;
-      let size = 0;
-      for (const l of s.labels) {
-        size += fieldSize(fieldSize(Buffer.byteLength(l.name)) + fieldSize(Buffer.byteLength(l.value)));
-      }
+      let size = this.labelsV1(s.labels).length;
       for (let j = 0; j < s.count; j++) size += fieldSize(SAMPLE_SIZE_BASE + varintSize(s.timestamps[j]!));
       sizes[i] = size;
       total += fieldSize(size);
@@ -83,7 +92,9 @@ export class RemoteWriteEncoder {
       const s = batch.series[i]!;
       this.byte(TAG_V1_TIMESERIES);
       this.varint(sizes[i]!);
-      this.labelsV1(s.labels);
+      const lb = this.labelsV1(s.labels);
+      lb.copy(this.buf, this.pos);
+      this.pos += lb.length;
       for (let j = 0; j < s.count; j++) this.sample(s.timestamps[j]!, s.values[j]!);
     }
     return this.buf.subarray(0, this.pos);
@@ -148,15 +159,19 @@ export class RemoteWriteEncoder {
     this.pos = 0;
   }
 
-  private labelsV1(labels: Labels): void {
+  private labelsV1(labels: Labels): Buffer {
+    let b = this.labelBytes.get(labels);
+    if (b !== undefined) return b;
+    const parts: Buffer[] = [];
     for (const l of labels) {
-      const n = Buffer.byteLength(l.name);
-      const v = Buffer.byteLength(l.value);
-      this.byte(TAG_V1_LABELS);
-      this.varint(fieldSize(n) + fieldSize(v));
-      this.string(TAG_LABEL_NAME, l.name, n);
-      this.string(TAG_LABEL_VALUE, l.value, v);
+      const name = Buffer.from(l.name, 'utf8');
+      const value = Buffer.from(l.value, 'utf8');
+      const head = [TAG_V1_LABELS, ...varintBytes(fieldSize(name.length) + fieldSize(value.length)), TAG_LABEL_NAME, ...varintBytes(name.length)];
+      parts.push(Buffer.from(head), name, Buffer.from([TAG_LABEL_VALUE, ...varintBytes(value.length)]), value);
     }
+    b = Buffer.concat(parts);
+    this.labelBytes.set(labels, b);
+    return b;
   }
 
   private sample(t: number, v: number, tag = TAG_V1_SAMPLES): void {
