@@ -8,7 +8,7 @@ import type { Labels } from '../../shared/labels';
 import { Batch, type BatchSeries } from './batch';
 import { RemoteWriteEncoder, type ProtobufMessage } from './encode';
 import type { RemoteWriteSender } from './sender';
-import { EwmaRate } from './shards';
+import { desiredShards, EwmaRate } from './shards';
 
 export interface ShardPoolOptions {
   readonly shards: number;
@@ -95,6 +95,28 @@ export class ShardPool {
   async reshard(n: number): Promise<void> {
     await this.flush();
     this.start(n);
+  }
+
+  /**
+   * Called every SHARD_UPDATE_SECONDS: updates the send rates and returns how many shards the
+   * queue manager's formula wants, given what only the reader knows (samples per second written to
+   * the log and dropped by relabelling, and how far behind the newest written sample it is).
+   */
+  desiredShards(inRate: number, droppedRate: number, delaySeconds: number, minShards: number, maxShards: number): number {
+    this.outSamples.tick();
+    this.outDuration.tick();
+    return desiredShards({
+      inRate,
+      outRate: this.outSamples.rate(),
+      droppedRate,
+      outDurationRate: this.outDuration.rate(),
+      delaySeconds,
+      current: this.shards.length,
+      minShards,
+      maxShards,
+      secondsSinceLastSend: (Date.now() - this.lastSendAt) / 1000,
+      batchSendDeadlineSeconds: this.opts.batchSendDeadlineMs / 1000,
+    });
   }
 
   /** Ends sending at once; what was not acknowledged stays outstanding (it is read again after restart). */

@@ -141,4 +141,22 @@ describe('shard pool', () => {
       await env2.close();
     }
   });
+
+  it('desiredShards feeds the measured send rates into the queue-manager formula', async () => {
+    const env = await setup();
+    const pool = new ShardPool(env.sender, { shards: 1, maxSamplesPerSend: 10, batchSendDeadlineMs: 5000, capacity: 10_000, message: 'prometheus.WriteRequest' });
+    try {
+      expect(pool.desiredShards(1000, 0, 0, 1, 10)).toBe(1); // nothing sent yet: no change
+      for (let j = 0; j < 10; j++) for (let i = 0; i < 50; i++) pool.append(series[i]!, i, j, j, j);
+      await pool.flush();
+      // 500 samples in the 10 s interval is 50/s; the EWMA (started at 0 by the first tick) moves 20% there.
+      const n = pool.desiredShards(50 * 1e6, 0, 0, 1, 10);
+      expect(n).toBe(10);
+      expect(pool.outSamples.rate()).toBe(10);
+      expect(pool.desiredShards(0, 0, 0, 2, 10)).toBe(2); // idle: down to min_shards
+    } finally {
+      pool.stop();
+      await env.close();
+    }
+  });
 });
