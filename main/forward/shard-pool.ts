@@ -22,6 +22,8 @@ export interface ShardPoolOptions {
 class Shard {
   filling = new Batch();
   filled: Batch[] = [];
+  /** Sent batches kept for reuse, so their sample arrays are not allocated again. */
+  free: Batch[] = [];
   index = new Map<Labels, BatchSeries>();
   /** Position → samples, per batch in `filled` order, then for `filling`. */
   positions: Map<number, number>[] = [];
@@ -137,7 +139,7 @@ export class ShardPool {
     if (shard.filling.samples === 0) return;
     shard.filled.push(shard.filling);
     shard.positions.push(shard.fillingPositions);
-    shard.filling = new Batch();
+    shard.filling = shard.free.pop() ?? new Batch();
     shard.fillingPositions = new Map();
     shard.index = new Map();
     if (shard.sending === null) shard.sending = this.drain(shard);
@@ -164,6 +166,8 @@ export class ShardPool {
           else this.outstanding.set(p, left);
         }
         shard.held -= batch.samples;
+        batch.clear();
+        if (shard.free.length < 2) shard.free.push(batch);
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
         for (const w of waiters) w();

@@ -112,7 +112,7 @@ describe('remote-write sender', () => {
     await rx.close();
     const s = new RemoteWriteSender(options(url));
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
+    setTimeout(() => ac.abort(), 800);
     try {
       await expect(s.send(body(), 3, ac.signal)).rejects.toBeInstanceOf(SendAborted);
       expect(s.counters.retried).toBeGreaterThan(0);
@@ -125,7 +125,7 @@ describe('remote-write sender', () => {
     const rx2 = await startReceiver(other, (_r, res) => res.writeHead(204).end());
     const s2 = new RemoteWriteSender(options(rx2.url('/w')));
     const ac2 = new AbortController();
-    setTimeout(() => ac2.abort(), 300);
+    setTimeout(() => ac2.abort(), 800);
     try {
       await expect(s2.send(body(), 3, ac2.signal)).rejects.toBeInstanceOf(SendAborted);
       expect(rx2.received).toHaveLength(0);

@@ -43,6 +43,15 @@ async function setup(hold?: (series: DecodedSeries[]) => boolean) {
   };
 }
 
+/** Polls until `cond` holds (load on a shared machine makes fixed sleeps flaky); fails after 10 s. */
+async function waitFor(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const series: Labels[] = Array.from({ length: 50 }, (_, i) => labelsFromRecord({ __name__: 'p', i: String(i) }));
 
 describe('shard pool', () => {
@@ -76,7 +85,7 @@ describe('shard pool', () => {
     try {
       pool.append(series[0]!, 0, 1, 1, 0);
       pool.append(series[1]!, 1, 1, 1, 0);
-      await new Promise((r) => setTimeout(r, 600));
+      await waitFor(() => env.requests.flat().length === 2); // no flush(): only the deadline sends them
       expect(env.requests.flat()).toHaveLength(2);
       expect(pool.resumePosition()).toBe(1);
     } finally {
@@ -91,8 +100,7 @@ describe('shard pool', () => {
     try {
       // Series 0 (shard 0) is held by the receiver; series 1-3 (shards 1-3) flow.
       for (let j = 0; j < 5; j++) for (let i = 0; i < 4; i++) expect(pool.append(series[i]!, i, j, j, 10 + j)).toBe(true);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(env.heldCount()).toBe(1);
+      await waitFor(() => env.heldCount() === 1 && env.requests.length >= 3);
       expect(pool.resumePosition()).toBe(10);
       // Shard 0 holds 5 in flight; 5 more fit, the 11th does not.
       for (let j = 5; j < 10; j++) expect(pool.append(series[0]!, 0, j, j, 20 + j)).toBe(true);
@@ -116,7 +124,7 @@ describe('shard pool', () => {
     const pool = new ShardPool(env.sender, { shards: 3, maxSamplesPerSend: 2, batchSendDeadlineMs: 20, capacity: 100, message: 'prometheus.WriteRequest' });
     try {
       for (let i = 0; i < 3; i++) pool.append(series[i]!, i, 0, 0, 5 + i);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => env.heldCount() === 1 && env.requests.length === 2 && pool.resumePosition() === 7);
       expect(pool.resumePosition()).toBe(7);
       pool.stop();
       expect(pool.resumePosition()).toBe(7);

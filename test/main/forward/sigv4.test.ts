@@ -81,7 +81,7 @@ describe('SigV4 remote write to a verifying receiver', () => {
       expect(await good.send(body, 1)).toEqual({ kind: 'sent', status: 204 });
       expect(decodeBody(rx.received[0]!.body, 1)[0]!.labels).toEqual(labelsFromRecord({ __name__: 'up', job: 'amp' }));
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 300);
+      setTimeout(() => ac.abort(), 800);
       await expect(bad.send(body, 1, ac.signal)).rejects.toThrow('send aborted');
       expect(bad.lastError?.message).toContain('signature does not match');
       expect(bad.counters.sent).toBe(0);
