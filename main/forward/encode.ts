@@ -93,7 +93,7 @@ export class RemoteWriteEncoder {
       this.byte(TAG_V1_TIMESERIES);
       this.varint(sizes[i]!);
       const lb = this.labelsV1(s.labels);
-      lb.copy(this.buf, this.pos);
+      this.buf.set(lb, this.pos);
       this.pos += lb.length;
       for (let j = 0; j < s.count; j++) this.sample(s.timestamps[j]!, s.values[j]!);
     }
