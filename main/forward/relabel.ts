@@ -178,6 +178,8 @@ function apply(rule: RelabelRule, b: Map<string, string>): boolean {
       if (!m.matches()) return true;
       const target = expand(rule.targetLabel, m);
       if (!LABEL_NAME.test(target)) return true;
+      // An empty result deletes the expanded target, as current Prometheus does (2.42 deleted the
+      // unexpanded target_label, a no-op for templates; the two differ only for `$` targets).
       set(b, target, expand(rule.replacement, m));
       return true;
     }
