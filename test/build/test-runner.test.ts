@@ -15,7 +15,7 @@ describe('npm test without the packages', () => {
     symlinkSync(process.execPath, join(bin, 'node')); // a PATH with node and nothing else
     const r = spawnSync(process.execPath, [join(ROOT, 'build', 'test.mjs')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, PATH: bin, AMPULE_TEST_UNIT_ONLY: '' } });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/apt-get install -y dbus gnome-keyring libglib2\.0-bin prometheus openssl/);
+    expect(r.stderr).toMatch(/apt-get install -y dbus gnome-keyring libglib2\.0-bin prometheus prometheus-alertmanager victoria-metrics perl openssl/);
     expect(r.stderr).not.toMatch(/layer lint/);
   });
 });

@@ -1,0 +1,179 @@
+// N shards sending concurrently, as Prometheus's queue manager runs them: a series always goes to
+// the same shard (by a hash of its labels), each shard sends one batch at a time, so every series
+// arrives in order. A batch leaves when it holds max_samples_per_send samples or its oldest sample
+// has waited batch_send_deadline. Every sample carries the position of the log record it came
+// from; `resumePosition` is where reading must restart after a crash so that nothing unacknowledged
+// is lost (only batches in flight are sent twice).
+import type { Labels } from '../../shared/labels';
+import { Batch, type BatchSeries } from './batch';
+import { RemoteWriteEncoder, type ProtobufMessage } from './encode';
+import type { RemoteWriteSender } from './sender';
+import { desiredShards, EwmaRate } from './shards';
+
+export interface ShardPoolOptions {
+  readonly shards: number;
+  readonly maxSamplesPerSend: number;
+  readonly batchSendDeadlineMs: number;
+  /** Samples a shard may hold (filling plus waiting) before `append` refuses. */
+  readonly capacity: number;
+  readonly message: ProtobufMessage;
+}
+
+class Shard {
+  filling = new Batch();
+  filled: Batch[] = [];
+  /** Sent batches kept for reuse, so their sample arrays are not allocated again. */
+  free: Batch[] = [];
+  index = new Map<Labels, BatchSeries>();
+  /** Position → samples, per batch in `filled` order, then for `filling`. */
+  positions: Map<number, number>[] = [];
+  fillingPositions = new Map<number, number>();
+  held = 0;
+  sending: Promise<void> | null = null;
+  timer: NodeJS.Timeout | null = null;
+  readonly encoder = new RemoteWriteEncoder();
+}
+
+export class ShardPool {
+  private shards: Shard[] = [];
+  /** Samples not yet acknowledged or dropped, by position, in increasing position order. */
+  private readonly outstanding = new Map<number, number>();
+  private lastPosition = -1;
+  private readonly abort = new AbortController();
+  private roomWaiters: (() => void)[] = [];
+  readonly outSamples = new EwmaRate();
+  readonly outDuration = new EwmaRate();
+  lastSendAt = 0;
+
+  constructor(
+    private readonly sender: RemoteWriteSender,
+    private opts: ShardPoolOptions,
+  ) {
+    this.start(opts.shards);
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** Queues one sample; false when its shard is full (wait with `room()` and try again). */
+  append(labels: Labels, hash: number, t: number, v: number, position: number): boolean {
+    if (position < this.lastPosition) throw new Error(`positions must not go back (${position} after ${this.lastPosition})`);
+    const shard = this.shards[hash % this.shards.length]!;
+    if (shard.held >= this.opts.capacity) return false;
+    let s = shard.index.get(labels);
+    if (s === undefined) {
+      s = shard.filling.add(labels);
+      shard.index.set(labels, s);
+    }
+    shard.filling.sample(s, t, v);
+    shard.held++;
+    shard.fillingPositions.set(position, (shard.fillingPositions.get(position) ?? 0) + 1);
+    this.outstanding.set(position, (this.outstanding.get(position) ?? 0) + 1);
+    this.lastPosition = position;
+    if (shard.filling.samples >= this.opts.maxSamplesPerSend) this.cut(shard);
+    else if (shard.timer === null) shard.timer = setTimeout(() => this.cut(shard), this.opts.batchSendDeadlineMs);
+    return true;
+  }
+
+  /** Resolves when some shard has made room. */
+  room(): Promise<void> {
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** The smallest position with a sample not yet acknowledged or dropped; past the last one when none. */
+  resumePosition(): number {
+    for (const [p, n] of this.outstanding) if (n > 0) return p;
+    return this.lastPosition + 1;
+  }
+
+  /** Sends everything queued and waits for it. */
+  async flush(): Promise<void> {
+    for (const s of this.shards) if (s.filling.samples > 0) this.cut(s);
+    while (this.shards.some((s) => s.sending !== null)) await Promise.all(this.shards.map((s) => s.sending));
+  }
+
+  /** Flushes, then runs `n` shards (the old ones stop first, so order per series holds). */
+  async reshard(n: number): Promise<void> {
+    await this.flush();
+    this.start(n);
+  }
+
+  /**
+   * Called every SHARD_UPDATE_SECONDS: updates the send rates and returns how many shards the
+   * queue manager's formula wants, given what only the reader knows (samples per second written to
+   * the log and dropped by relabelling, and how far behind the newest written sample it is).
+   */
+  desiredShards(inRate: number, droppedRate: number, delaySeconds: number, minShards: number, maxShards: number): number {
+    this.outSamples.tick();
+    this.outDuration.tick();
+    return desiredShards({
+      inRate,
+      outRate: this.outSamples.rate(),
+      droppedRate,
+      outDurationRate: this.outDuration.rate(),
+      delaySeconds,
+      current: this.shards.length,
+      minShards,
+      maxShards,
+      secondsSinceLastSend: (Date.now() - this.lastSendAt) / 1000,
+      batchSendDeadlineSeconds: this.opts.batchSendDeadlineMs / 1000,
+    });
+  }
+
+  /** Ends sending at once; what was not acknowledged stays outstanding (it is read again after restart). */
+  stop(): void {
+    this.abort.abort();
+    for (const s of this.shards) if (s.timer) clearTimeout(s.timer);
+  }
+
+  private start(n: number): void {
+    this.shards = Array.from({ length: Math.max(1, n) }, () => new Shard());
+  }
+
+  private cut(shard: Shard): void {
+    if (shard.timer) {
+      clearTimeout(shard.timer);
+      shard.timer = null;
+    }
+    if (shard.filling.samples === 0) return;
+    shard.filled.push(shard.filling);
+    shard.positions.push(shard.fillingPositions);
+    shard.filling = shard.free.pop() ?? new Batch();
+    shard.fillingPositions = new Map();
+    shard.index = new Map();
+    if (shard.sending === null) shard.sending = this.drain(shard);
+  }
+
+  private async drain(shard: Shard): Promise<void> {
+    try {
+      while (shard.filled.length > 0 && !this.abort.signal.aborted) {
+        const batch = shard.filled[0]!;
+        const body = shard.encoder.encode(batch, this.opts.message);
+        const began = performance.now();
+        try {
+          await this.sender.send(body, batch.samples, this.abort.signal);
+        } catch {
+          return; // aborted: the samples stay outstanding
+        }
+        this.outSamples.incr(batch.samples);
+        this.outDuration.incr((performance.now() - began) / 1000);
+        this.lastSendAt = Date.now();
+        shard.filled.shift();
+        for (const [p, n] of shard.positions.shift()!) {
+          const left = this.outstanding.get(p)! - n;
+          if (left === 0) this.outstanding.delete(p);
+          else this.outstanding.set(p, left);
+        }
+        shard.held -= batch.samples;
+        batch.clear();
+        if (shard.free.length < 2) shard.free.push(batch);
+        const waiters = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const w of waiters) w();
+      }
+    } finally {
+      shard.sending = null;
+    }
+  }
+}
