@@ -115,17 +115,23 @@ class Converter {
   private expr(n: SyntaxNode): Expr {
     const pos = this.pos(n);
     switch (n.name) {
-      case 'NumberDurationLiteral':
-        return { kind: 'number', value: this.number(this.text(n), pos), pos };
+      case 'NumberDurationLiteral': {
+        // lezer folds a leading sign into the literal; PromQL's sign is a unary operator that binds
+        // looser than `^` (`-1 ^ 2` is -1), so split it off here and let rebalance() place it.
+        const t = this.text(n);
+        const value = this.number(t.replace(/^[+-]\s*/, ''), pos);
+        if (!/^[+-]/.test(t)) return { kind: 'number', value, pos };
+        const digits = { start: pos.start + t.length - t.replace(/^[+-]\s*/, '').length, end: pos.end };
+        return { kind: 'unary', op: t[0] as '-' | '+', expr: { kind: 'number', value, pos: digits }, pos };
+      }
       case 'StringLiteral':
         return { kind: 'string', value: this.str(n), pos };
       case 'ParenExpr':
         return { kind: 'paren', expr: this.expr(this.exprChildren(n)[0]!), pos };
       case 'UnaryExpr': {
         const op = this.text(n.firstChild!) as '-' | '+';
-        const inner = this.expr(this.exprChildren(n)[0]!);
-        if (inner.kind === 'number') return { kind: 'number', value: op === '-' ? -inner.value : inner.value, pos };
-        return { kind: 'unary', op, expr: inner, pos };
+        // Folded into a number literal (as Prometheus does) by rebalance(), once precedence is known.
+        return { kind: 'unary', op, expr: this.expr(this.exprChildren(n)[0]!), pos };
       }
       case 'VectorSelector':
         return this.vectorSelector(n);
@@ -449,29 +455,50 @@ const PRECEDENCE: Record<BinaryOp, number> = {
 };
 
 type BinaryNode = Extract<Expr, { kind: 'binary' }>;
+type UnaryNode = Extract<Expr, { kind: 'unary' }>;
 
 /**
- * Restores operator precedence around postfix modifiers: after they are pushed down, a chain like
- * `a + b @ 5 * c` may still be grouped as `(a + b@5) * c`. Flattening each unparenthesised chain
- * into its operand/operator sequence (text order) and rebuilding it by precedence fixes that.
+ * Restores operator precedence around postfix modifiers and unary signs: after modifiers are
+ * pushed down, a chain like `a + b @ 5 * c` may still be grouped as `(a + b@5) * c`, and lezer
+ * binds a sign tighter than `^`. Flattening each unparenthesised chain into its operand/operator
+ * sequence (text order, signs as prefixes of their operand) and rebuilding it by precedence fixes
+ * both. A sign binds like `*` (Prometheus's `unary_op expr %prec MUL`): `-a ^ b` is `-(a ^ b)`,
+ * `-a * b` is `(-a) * b`. A sign directly on a number literal folds into it.
  */
 function rebalance(e: Expr): Expr {
   switch (e.kind) {
-    case 'binary': {
+    case 'binary': case 'unary': {
       const operands: Expr[] = [];
+      const prefixes: UnaryNode[][] = [];
       const ops: BinaryNode[] = [];
-      const flatten = (x: Expr): void => {
+      const flatten = (x: Expr, pre: UnaryNode[]): void => {
         if (x.kind === 'binary') {
-          flatten(x.lhs);
+          flatten(x.lhs, pre);
           ops.push(x);
-          flatten(x.rhs);
-        } else operands.push(rebalance(x));
+          flatten(x.rhs, []);
+        } else if (x.kind === 'unary') flatten(x.expr, [...pre, x]);
+        else {
+          operands.push(rebalance(x));
+          prefixes.push(pre);
+        }
       };
-      flatten(e);
+      flatten(e, []);
       // Precedence climbing; operand k precedes operator k.
       let k = 0;
+      const signsUsed: number[] = operands.map(() => 0);
+      const operand = (): Expr => {
+        const pre = prefixes[k]!;
+        const used = signsUsed[k]!;
+        if (used === pre.length) return operands[k]!;
+        signsUsed[k] = used + 1;
+        const u = pre[used]!;
+        const inner = climb(PRECEDENCE['^']);
+        const pos = { start: u.pos.start, end: inner.pos.end };
+        if (inner.kind === 'number') return { kind: 'number', value: u.op === '-' ? -inner.value : inner.value, pos };
+        return { kind: 'unary', op: u.op, expr: inner, pos };
+      };
       const climb = (minPrec: number): Expr => {
-        let lhs = operands[k]!;
+        let lhs = operand();
         while (k < ops.length && PRECEDENCE[ops[k]!.op] >= minPrec) {
           const op = ops[k]!;
           const prec = PRECEDENCE[op.op];
@@ -483,7 +510,7 @@ function rebalance(e: Expr): Expr {
       };
       return climb(0);
     }
-    case 'paren': case 'unary': return { ...e, expr: rebalance(e.expr) };
+    case 'paren': return { ...e, expr: rebalance(e.expr) };
     case 'subquery': return { ...e, expr: rebalance(e.expr) };
     case 'call': return { ...e, args: e.args.map(rebalance) };
     case 'aggregate': return { ...e, expr: rebalance(e.expr), param: e.param ? rebalance(e.param) : null };
