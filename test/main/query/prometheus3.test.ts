@@ -44,4 +44,34 @@ eval instant at 0m 1 - -2 ^ 2
   5
 `);
   });
+
+  it('fails where Prometheus (no delayed-name-removal flag) drops __name__ and two outputs collide', () => {
+    expectScript(`
+load 1m
+  a{job="x"} 1 2 3
+  b{job="x"} 4 5 6
+  c{job="y"} 7 _ _
+  d{job="y"} _ _ 8
+
+eval instant at 2m sum(count_over_time({__name__=~"a|b"}[1m]))
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+eval range from 0 to 2m step 1m sum by (job) (rate({__name__=~"a|b"}[2m]))
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+eval instant at 2m sum(abs({__name__=~"a|b"}))
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+# c and d never answer at the same step, but Prometheus checks the function's whole result matrix.
+eval range from 0 to 3m step 1m count_over_time({__name__=~"c|d"}[30s])
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+eval instant at 2m sum(last_over_time({__name__=~"a|b"}[1m]))
+  {} 9
+
+eval instant at 2m sum(count_over_time(a[1m]))
+  {} 1
+
+`);
+  });
 });
