@@ -9,7 +9,7 @@ import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector 
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
-import { callFunction } from './functions';
+import { callFunction, checkNoDuplicates } from './functions';
 import { parseExpr, positionString } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { anchor, toJsRegex, unanchor } from './regex';
@@ -372,7 +372,7 @@ export class Evaluator {
         const v = this.eval(e.expr, t);
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
-        if (v.type === 'vector') return { type: 'vector', v: v.v.map((s) => ({ ...s, f: -s.f, dropName: true })) };
+        if (v.type === 'vector') return { type: 'vector', v: checkNoDuplicates(v.v.map((s) => ({ ...s, f: -s.f, dropName: true }))) };
         return v;
       }
       case 'vector': return { type: 'vector', v: this.selectVector(e, t) };

@@ -266,13 +266,15 @@ function setLabel(l: Labels, name: string, value: string): Labels {
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function checkNoDuplicates(v: Sample[]): void {
+/** Fails when two samples share their labels (without the name where it is dropped); returns v. */
+export function checkNoDuplicates(v: Sample[]): Sample[] {
   const seen = new Set<string>();
   for (const s of v) {
     const k = keyOf(s.dropName ? dropMetricName(s.metric) : s.metric);
     if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
+  return v;
 }
 
 function sortByValue(desc: boolean): Handler {
@@ -708,7 +710,10 @@ const rangeCallOutputs = new WeakMap<Evaluator, WeakMap<Call, Map<string, string
  * its whole result matrix (every step), any other function each step's vector.
  */
 function checkDroppedNames(ev: Evaluator, e: Call, v: Sample[]): void {
-  if (!e.args.some((a) => exprType(a) === 'matrix')) return checkNoDuplicates(v);
+  if (!e.args.some((a) => exprType(a) === 'matrix')) {
+    checkNoDuplicates(v);
+    return;
+  }
   let byCall = rangeCallOutputs.get(ev);
   if (!byCall) rangeCallOutputs.set(ev, (byCall = new WeakMap()));
   let seen = byCall.get(e);

@@ -186,7 +186,28 @@ function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | n
     present[j] = 1;
   }
   const drop = vectorScalarDropsName(e);
-  return { metrics: child.metrics, dropName: child.dropName.map((d) => d || drop), values, present };
+  const dropName = child.dropName.map((d) => d || drop);
+  checkStepCollisions(child.metrics, dropName, present);
+  return { metrics: child.metrics, dropName, values, present };
+}
+
+/** As checkNoDuplicates (functions.ts) at every step: two series answering one step with one labelset. */
+function checkStepCollisions(metrics: Labels[], dropName: boolean[], present: Uint8Array): void {
+  const steps = present.length / Math.max(1, metrics.length);
+  const first = new Map<string, number>();
+  for (let i = 0; i < metrics.length; i++) {
+    const k = keyOf(dropName[i] ? dropMetricName(metrics[i]!) : metrics[i]!);
+    const j = first.get(k);
+    if (j === undefined) {
+      first.set(k, i);
+      continue;
+    }
+    // Rare: compare with every earlier series of this labelset.
+    for (let p = 0; p < i; p++) {
+      if (keyOf(dropName[p] ? dropMetricName(metrics[p]!) : metrics[p]!) !== k) continue;
+      for (let s = 0; s < steps; s++) if (present[i * steps + s] && present[p * steps + s]) throw new QueryError(SAME_LABELSET);
+    }
+  }
 }
 
 /** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */

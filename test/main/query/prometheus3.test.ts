@@ -50,7 +50,7 @@ eval instant at 0m 1 - -2 ^ 2
 load 1m
   a{job="x"} 1 2 3
   b{job="x"} 4 5 6
-  c{job="y"} 7 _ _
+  c{job="y"} 7 stale _
   d{job="y"} _ _ 8
 
 eval instant at 2m sum(count_over_time({__name__=~"a|b"}[1m]))
@@ -65,6 +65,22 @@ eval instant at 2m sum(abs({__name__=~"a|b"}))
 # c and d never answer at the same step, but Prometheus checks the function's whole result matrix.
 eval range from 0 to 3m step 1m count_over_time({__name__=~"c|d"}[30s])
   expect fail msg: vector cannot contain metrics with the same labelset
+
+eval instant at 2m sum({__name__=~"a|b"} * 2)
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+eval range from 0 to 2m step 1m sum by (job) ({__name__=~"a|b"} * 2)
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+eval instant at 2m sum(-{__name__=~"a|b"})
+  expect fail msg: vector cannot contain metrics with the same labelset
+
+# c and d never answer at the same step: an operator checks step by step.
+eval range from 0 to 3m step 1m sum by (job) ({__name__=~"c|d"} * 2)
+  {job="y"} 14 _ 16 16
+
+eval instant at 2m sum({__name__=~"a|b"} > 1)
+  {} 9
 
 eval instant at 2m sum(last_over_time({__name__=~"a|b"}[1m]))
   {} 9
