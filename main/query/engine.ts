@@ -10,7 +10,7 @@ import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction, checkNoDuplicates } from './functions';
-import { parseExpr, positionString } from './parser';
+import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { anchor, toJsRegex, unanchor } from './regex';
 import {
@@ -52,7 +52,7 @@ export interface QueryResult {
 
 /** Evaluates `query` at `time` (ms). Throws ParseError or QueryError. */
 export function instantQuery(querier: Querier, query: string | Expr, time: number, opts: EngineOptions = {}): QueryResult {
-  const { expr, text } = prepare(query);
+  const { expr, text } = prepare(query, 0, 0);
   const ev = new Evaluator(querier, text, time, time, 0, opts);
   ev.preload(expr);
   const v = ev.eval(expr, time);
@@ -95,7 +95,7 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
 export function rangeQuery(
   querier: Querier, query: string | Expr, start: number, end: number, step: number, opts: EngineOptions = {},
 ): QueryResult {
-  const { expr, text } = prepare(query);
+  const { expr, text } = prepare(query, step, end - start);
   const t = exprType(expr);
   if (t !== 'scalar' && t !== 'vector') {
     throw new QueryError(`invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`, 'bad_data');
@@ -155,8 +155,11 @@ function matrixResult(m: StepMatrix, start: number, step: number, maxSamples: nu
   return [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
 }
 
-function prepare(query: string | Expr): { expr: Expr; text: string } {
-  return typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
+/** Parses, then sets durations written with step()/range() for this query's step and range (ms). */
+function prepare(query: string | Expr, step: number, range: number): { expr: Expr; text: string } {
+  const p = typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
+  resolveDurations(p.expr, step, range);
+  return p;
 }
 
 /** One loaded series with its stale markers located, ready for binary search. */

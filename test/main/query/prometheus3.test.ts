@@ -1,5 +1,8 @@
 // Prometheus 3 semantics checked as promqltest scripts (the format of test/fixtures/promql),
 // each case written from Prometheus's docs and promql/ source, run over the real encrypted store.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { labelsFromRecord } from '../../../shared/labels';
 import { ratioOffset } from '../../../main/query/aggregate';
@@ -235,6 +238,45 @@ eval range from 0 to 50m step 5m abs(avg(limit_ratio(0.5, http_requests)) - avg(
 
 eval range from 0m to 50m step 5m count(limit_ratio(scalar(bar), http_requests))
 	{} _ 6 _ 6 _ 6 _ 6 _ 6 _
+`);
+  });
+
+  it('passes Prometheus duration_expression.test (step(), range(), min_of, max_of, arithmetic)', () => {
+    const file = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/promql-experimental/duration_expression.test');
+    const r = runScript(readFileSync(file, 'utf8'));
+    console.log(`duration_expression.test: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+    expect(r.outcomes.filter((o) => o.status !== 'pass').map((o) => `line ${o.line}: ${o.expr}: ${o.reason}`)).toEqual([]);
+    expect(r.passed).toBe(59);
+  });
+
+  it('computes durations with step() and range() per query, keywords in any case, units in lower case', () => {
+    expectScript(`
+load 1m
+  x_total 0+60x20
+
+eval instant at 10m rate(x_total[5m+1m])
+  {} 1
+
+eval instant at 10m x_total offset (1m*2)
+  x_total 480
+
+eval range from 5m to 10m step 1m count_over_time(x_total[STEP()*3])
+  {} 3 3 3 3 3 3
+
+eval range from 5m to 9m step 2m x_total offset Max_Of(range(), StEp())
+  x_total 60 180 300
+
+eval range from 5m to 10m step 1m x_total offset -step()
+  x_total 360 420 480 540 600 660
+
+eval instant at 10m count_over_time(x_total[step()])
+  expect fail msg: 24:30: duration must be greater than 0
+
+eval instant at 10m count_over_time(x_total[5M])
+  expect fail
+
+eval range from 0 to 2m step 1m count_over_time(x_total[step()/(range()-range())])
+  expect fail msg: 24:48: division by zero
 `);
   });
 });
