@@ -170,9 +170,10 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
         ev.warn(`ratio value should be between -1 and 1, got ${formatG(param)}, capping to ${formatG(capped)}`, e.param!);
         param = capped;
       }
-      // Prometheus hashes the labels the sample has there: without the name once a function dropped it.
+      // Prometheus hashes the labels the sample has there: without the name once a function dropped
+      // it, unless names are removed only at the end.
       return input.filter((s) => {
-        const o = ratioOffset(s.dropName ? dropMetricName(s.metric) : s.metric);
+        const o = ratioOffset(s.dropName && !ev.delayedNameRemoval ? dropMetricName(s.metric) : s.metric);
         return param >= 0 ? o < param : o >= 1 + param;
       });
     case 'count_values':

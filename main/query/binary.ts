@@ -16,15 +16,14 @@ export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
     return { type: 'scalar', v: e.returnBool ? (keep ? 1 : 0) : v };
   }
   // Prometheus (no delayed name removal) checks each step's result once names are dropped.
-  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: checked(vectorVector(e, l.v, r.v)) };
-  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: checked(vectorScalar(e, l.v, r.v, false)) };
-  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: checked(vectorScalar(e, r.v, l.v, true)) };
+  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorVector(e, l.v, r.v)) };
+  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: checked(ev, vectorScalar(e, l.v, r.v, false)) };
+  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorScalar(e, r.v, l.v, true)) };
   throw new QueryError('binary expression must contain only scalar and instant vector types');
 }
 
-function checked(v: Sample[]): Sample[] {
-  checkNoDuplicates(v);
-  return v;
+function checked(ev: Evaluator, v: Sample[]): Sample[] {
+  return ev.delayedNameRemoval ? v : checkNoDuplicates(v);
 }
 
 /** Returns [value, keep]; for comparisons value is the lhs and keep tells whether it passed. */

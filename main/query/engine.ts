@@ -26,6 +26,11 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Subquery step when none is given, in ms; default 1m. */
   defaultSubqueryStep?: number;
+  /**
+   * Prometheus's promql-delayed-name-removal (its promqltest harness turns it on): __name__ goes at
+   * the end, so `sum(rate({__name__=~"a|b"}[1m]))` works. Off (Prometheus's default): fails there.
+   */
+  delayedNameRemoval?: boolean;
 }
 
 export interface Annotations {
@@ -206,6 +211,7 @@ export class Evaluator {
   readonly lookback: number;
   readonly maxSamples: number;
   readonly subqueryStep: number;
+  readonly delayedNameRemoval: boolean;
   private readonly deadline: number;
   private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
   /** Nodes of a range query computed for every step at once (range-eval.ts). */
@@ -226,6 +232,7 @@ export class Evaluator {
     this.lookback = opts.lookbackDelta ?? 300_000;
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.subqueryStep = opts.defaultSubqueryStep ?? 60_000;
+    this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
     this.deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   }
 
@@ -375,7 +382,10 @@ export class Evaluator {
         const v = this.eval(e.expr, t);
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
-        if (v.type === 'vector') return { type: 'vector', v: checkNoDuplicates(v.v.map((s) => ({ ...s, f: -s.f, dropName: true }))) };
+        if (v.type === 'vector') {
+          const out = v.v.map((s) => ({ ...s, f: -s.f, dropName: true }));
+          return { type: 'vector', v: this.delayedNameRemoval ? out : checkNoDuplicates(out) };
+        }
         return v;
       }
       case 'vector': return { type: 'vector', v: this.selectVector(e, t) };

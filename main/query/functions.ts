@@ -693,7 +693,7 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
     throw new QueryError(`function ${JSON.stringify(e.func)}: ${why}`);
   }
   const v = h(ev, e, t);
-  if (v.type === 'vector') checkDroppedNames(ev, e, v.v);
+  if (v.type === 'vector' && !ev.delayedNameRemoval) checkDroppedNames(ev, e, v.v);
   return v;
 }
 

@@ -144,7 +144,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   const metrics = loaded.map((s) => s.metric);
-  if (!fn.keepName) checkNamelessCollisions(metrics, present, steps);
+  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(metrics, present, steps);
   return { metrics, dropName: loaded.map(() => !fn.keepName), values, present };
 }
 
@@ -187,7 +187,7 @@ function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | n
   }
   const drop = vectorScalarDropsName(e);
   const dropName = child.dropName.map((d) => d || drop);
-  checkStepCollisions(child.metrics, dropName, present);
+  if (!ev.delayedNameRemoval) checkStepCollisions(child.metrics, dropName, present);
   return { metrics: child.metrics, dropName, values, present };
 }
 

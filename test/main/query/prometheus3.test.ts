@@ -6,11 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { labelsFromRecord } from '../../../shared/labels';
 import { ratioOffset } from '../../../main/query/aggregate';
-import { runScript } from '../../../main/query/promqltest/runner';
+import type { EngineOptions } from '../../../main/query/engine';
+import { TEST_ENGINE_OPTIONS, runScript } from '../../../main/query/promqltest/runner';
 import { xxhash64 } from '../../../main/query/xxhash64';
 
-function expectScript(script: string): void {
-  const r = runScript(script);
+/** Prometheus as served: names dropped where functions and operators drop them. */
+const SERVED: EngineOptions = { ...TEST_ENGINE_OPTIONS, delayedNameRemoval: false };
+
+function expectScript(script: string, options: EngineOptions = SERVED): void {
+  const r = runScript(script, options);
   const bad = r.outcomes.filter((o) => o.status !== 'pass').map((o) => `line ${o.line}: ${o.expr}\n  ${o.status}: ${o.reason}`);
   expect(bad).toEqual([]);
   expect(r.passed).toBeGreaterThan(0);
@@ -95,6 +99,25 @@ eval instant at 2m sum(count_over_time(a[1m]))
   {} 1
 
 `);
+  });
+
+  it('with delayed name removal (the promqltest harness), keeps names until the end', () => {
+    expectScript(`
+load 1m
+  a{job="x"} 1 2 3
+  b{job="x"} 4 5 6
+
+eval instant at 2m sum(count_over_time({__name__=~"a|b"}[1m]))
+  {} 2
+
+eval instant at 2m count_over_time({__name__=~"a|b"}[1m])
+  expect fail msg: vector cannot contain metrics with the same labelset
+`, TEST_ENGINE_OPTIONS);
+    const file = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/promql-experimental/name_label_dropping.test');
+    const r = runScript(readFileSync(file, 'utf8'));
+    console.log(`name_label_dropping.test: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped`);
+    expect(r.outcomes.filter((o) => o.status !== 'pass').map((o) => `line ${o.line}: ${o.expr}: ${o.reason}`)).toEqual([]);
+    expect(r.passed).toBe(30);
   });
 
   it('hashes as xxhash64 (reference vectors of the xxHash project, seed 0)', () => {
