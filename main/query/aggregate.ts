@@ -5,7 +5,8 @@ import type { AggregateExpr } from './ast';
 import type { Evaluator } from './engine';
 import { formatG, kahan, kahanAdd, quantile } from './functions';
 import { isValidLabelName, quoteGo } from './strings';
-import { type Sample, QueryError } from './values';
+import { type Sample, QueryError, dropMetricName } from './values';
+import { xxhash64 } from './xxhash64';
 
 /** The operators whose state fits in Accumulators (no sample lists). */
 export type FoldOp = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'group' | 'stddev' | 'stdvar';
@@ -169,7 +170,12 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
         ev.warn(`ratio value should be between -1 and 1, got ${formatG(param)}, capping to ${formatG(capped)}`, e.param!);
         param = capped;
       }
-      return input.filter((s) => (param >= 0 ? ratioOffset(s.metric) < param : ratioOffset(s.metric) >= 1 + param));
+      // Prometheus hashes the labels the sample has there: without the name once a function dropped
+      // it, unless names are removed only at the end.
+      return input.filter((s) => {
+        const o = ratioOffset(s.dropName && !ev.delayedNameRemoval ? dropMetricName(s.metric) : s.metric);
+        return param >= 0 ? o < param : o >= 1 + param;
+      });
     case 'count_values':
       if (!isValidLabelName(label)) throw new QueryError(`invalid label name ${quoteGo(label)}`);
       return countValues(e, input, label, t);
@@ -238,16 +244,29 @@ function kAggregate(e: AggregateExpr, input: Sample[], param: number): Sample[] 
   return out;
 }
 
-/** A stable pseudo-random position in [0, 1) per label set (FNV-1a), for limit_ratio. */
-function ratioOffset(l: Labels): number {
-  let h = 0x811c9dc5;
-  const k = labelsKey(l);
-  for (let i = 0; i < k.length; i++) {
-    h ^= k.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+const offsets = new WeakMap<Labels, number>();
+const utf8 = new TextEncoder();
+
+/**
+ * limit_ratio's position of a label set in [0, 1], as Prometheus's HashRatioSampler: labels.Hash
+ * (xxhash64 of name, 0xff, value, 0xff for each label in name order) over 2^64 as a float64.
+ */
+export function ratioOffset(l: Labels): number {
+  let o = offsets.get(l);
+  if (o === undefined) {
+    const parts = l.flatMap((x) => [utf8.encode(x.name), SEP, utf8.encode(x.value), SEP]);
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    o = Number(xxhash64(bytes)) / 2 ** 64;
+    offsets.set(l, o);
   }
-  return h / 0x100000000;
+  return o;
 }
+const SEP = Uint8Array.of(0xff);
 
 function countValues(e: AggregateExpr, input: Sample[], label: string, t: number): Sample[] {
   const groups = new Map<string, Sample>();

@@ -18,6 +18,18 @@ export interface TimeModifiers {
   atPreprocessor: AtPreprocessor | null;
   /** ms; positive looks back in time. */
   offset: number;
+  /** An offset using step()/range(): `offset` is set from it per query (resolveDurations). */
+  offsetExpr?: DurationExpr;
+}
+
+/**
+ * A duration expression using step() or range() (Prometheus 3 promql-duration-expr), kept as
+ * written and computed per query: seconds from the query's step and range in seconds.
+ */
+export interface DurationExpr {
+  text: string;
+  pos: PosRange;
+  seconds: (step: number, range: number) => number;
 }
 
 export interface NumberLiteral {
@@ -44,6 +56,7 @@ export interface MatrixSelector {
   vector: VectorSelector;
   /** ms */
   range: number;
+  rangeExpr?: DurationExpr;
   pos: PosRange;
 }
 
@@ -52,8 +65,10 @@ export interface SubqueryExpr extends TimeModifiers {
   expr: Expr;
   /** ms */
   range: number;
+  rangeExpr?: DurationExpr;
   /** ms; 0 = the engine's default resolution. */
   step: number;
+  stepExpr?: DurationExpr;
   pos: PosRange;
 }
 

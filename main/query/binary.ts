@@ -5,6 +5,7 @@ import { METRIC_NAME } from '../../shared/labels';
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
 import type { Evaluator } from './engine';
+import { checkNoDuplicates } from './functions';
 import { type Sample, type Value, QueryError, dropMetricName, keyOf } from './values';
 
 export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
@@ -14,10 +15,15 @@ export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
     const [v, keep] = scalarOp(e.op, l.v, r.v);
     return { type: 'scalar', v: e.returnBool ? (keep ? 1 : 0) : v };
   }
-  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: vectorVector(e, l.v, r.v) };
-  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: vectorScalar(e, l.v, r.v, false) };
-  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: vectorScalar(e, r.v, l.v, true) };
+  // Prometheus (no delayed name removal) checks each step's result once names are dropped.
+  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorVector(e, l.v, r.v)) };
+  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: checked(ev, vectorScalar(e, l.v, r.v, false)) };
+  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorScalar(e, r.v, l.v, true)) };
   throw new QueryError('binary expression must contain only scalar and instant vector types');
+}
+
+function checked(ev: Evaluator, v: Sample[]): Sample[] {
+  return ev.delayedNameRemoval ? v : checkNoDuplicates(v);
 }
 
 /** Returns [value, keep]; for comparisons value is the lhs and keep tells whether it passed. */

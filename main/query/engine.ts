@@ -9,8 +9,8 @@ import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector 
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
-import { callFunction } from './functions';
-import { parseExpr, positionString } from './parser';
+import { callFunction, checkNoDuplicates } from './functions';
+import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
@@ -30,6 +30,11 @@ export interface EngineOptions {
   timeoutMs?: number;
   /** Subquery step when none is given, in ms; default 1m. */
   defaultSubqueryStep?: number;
+  /**
+   * Prometheus's promql-delayed-name-removal (its promqltest harness turns it on): __name__ goes at
+   * the end, so `sum(rate({__name__=~"a|b"}[1m]))` works. Off (Prometheus's default): fails there.
+   */
+  delayedNameRemoval?: boolean;
 }
 
 export interface Annotations {
@@ -56,7 +61,7 @@ export interface QueryResult {
 
 /** Evaluates `query` at `time` (ms). Throws ParseError or QueryError. */
 export function instantQuery(querier: Querier, query: string | Expr, time: number, opts: EngineOptions = {}): QueryResult {
-  const { expr, text } = prepare(query);
+  const { expr, text } = prepare(query, 0, 0);
   const ev = new Evaluator(querier, text, time, time, 0, opts);
   ev.preload(expr);
   const v = ev.eval(expr, time);
@@ -99,7 +104,7 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
 export function rangeQuery(
   querier: Querier, query: string | Expr, start: number, end: number, step: number, opts: EngineOptions = {},
 ): QueryResult {
-  const { expr, text } = prepare(query);
+  const { expr, text } = prepare(query, step, end - start);
   const t = exprType(expr);
   if (t !== 'scalar' && t !== 'vector') {
     throw new QueryError(`invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`, 'bad_data');
@@ -159,8 +164,11 @@ function matrixResult(m: StepMatrix, start: number, step: number, maxSamples: nu
   return [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
 }
 
-function prepare(query: string | Expr): { expr: Expr; text: string } {
-  return typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
+/** Parses, then sets durations written with step()/range() for this query's step and range (ms). */
+function prepare(query: string | Expr, step: number, range: number): { expr: Expr; text: string } {
+  const p = typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
+  resolveDurations(p.expr, step, range);
+  return p;
 }
 
 /** One loaded series with its stale markers located, ready for binary search. */
@@ -207,6 +215,7 @@ export class Evaluator {
   readonly lookback: number;
   readonly maxSamples: number;
   readonly subqueryStep: number;
+  readonly delayedNameRemoval: boolean;
   private readonly deadline: number;
   private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
   /** Nodes of a range query computed for every step at once (range-eval.ts). */
@@ -231,6 +240,7 @@ export class Evaluator {
     this.lookback = opts.lookbackDelta ?? 300_000;
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.subqueryStep = opts.defaultSubqueryStep ?? 60_000;
+    this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
     this.deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   }
 
@@ -386,7 +396,10 @@ export class Evaluator {
         const v = this.eval(e.expr, t);
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
-        if (v.type === 'vector') return { type: 'vector', v: v.v.map((s) => ({ ...s, f: -s.f, dropName: true })) };
+        if (v.type === 'vector') {
+          const out = v.v.map((s) => ({ ...s, f: -s.f, dropName: true }));
+          return { type: 'vector', v: this.delayedNameRemoval ? out : checkNoDuplicates(out) };
+        }
         return v;
       }
       case 'vector': return { type: 'vector', v: this.selectVector(e, t) };

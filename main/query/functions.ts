@@ -1,11 +1,11 @@
 // PromQL functions on floats (native histograms are not supported yet).
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
-import type { Call, Expr, VectorSelector } from './ast';
+import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
-import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from './values';
+import { type MatrixValue, type Sample, type Series, type Value, QueryError, dropMetricName, keyOf, metricName } from './values';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
 
@@ -266,13 +266,15 @@ function setLabel(l: Labels, name: string, value: string): Labels {
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function checkNoDuplicates(v: Sample[]): void {
+/** Fails when two samples share their labels (without the name where it is dropped); returns v. */
+export function checkNoDuplicates(v: Sample[]): Sample[] {
   const seen = new Set<string>();
   for (const s of v) {
-    const k = labelsKey(s.dropName ? s.metric.filter((x) => x.name !== METRIC_NAME) : s.metric);
-    if (seen.has(k)) throw new QueryError('vector cannot contain metrics with the same labelset');
+    const k = keyOf(s.dropName ? dropMetricName(s.metric) : s.metric);
+    if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
+  return v;
 }
 
 function sortByValue(desc: boolean): Handler {
@@ -690,5 +692,37 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
     const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
     throw new QueryError(`function ${JSON.stringify(e.func)}: ${why}`);
   }
-  return h(ev, e, t);
+  const v = h(ev, e, t);
+  if (v.type === 'vector' && !ev.delayedNameRemoval) checkDroppedNames(ev, e, v.v);
+  return v;
+}
+
+export const SAME_LABELSET = 'vector cannot contain metrics with the same labelset';
+
+/** Per evaluation and call node: output labels without the name -> labels with it. */
+const rangeCallOutputs = new WeakMap<Evaluator, WeakMap<Call, Map<string, string>>>();
+
+/**
+ * We drop __name__ lazily (label_replace after rate still sees it, as in Prometheus's promqltest
+ * engine), but Prometheus as served (no promql-delayed-name-removal flag) drops it when a function
+ * returns and fails there when two outputs then share their labels, even if an aggregation above
+ * would have merged them. We fail where it fails: a function with a range-vector argument checks
+ * its whole result matrix (every step), any other function each step's vector.
+ */
+function checkDroppedNames(ev: Evaluator, e: Call, v: Sample[]): void {
+  if (!e.args.some((a) => exprType(a) === 'matrix')) {
+    checkNoDuplicates(v);
+    return;
+  }
+  let byCall = rangeCallOutputs.get(ev);
+  if (!byCall) rangeCallOutputs.set(ev, (byCall = new WeakMap()));
+  let seen = byCall.get(e);
+  if (!seen) byCall.set(e, (seen = new Map()));
+  for (const s of v) {
+    const full = keyOf(s.metric);
+    const k = s.dropName ? keyOf(dropMetricName(s.metric)) : full;
+    const prev = seen.get(k);
+    if (prev === undefined) seen.set(k, full);
+    else if (prev !== full) throw new QueryError(SAME_LABELSET);
+  }
 }

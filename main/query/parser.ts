@@ -6,12 +6,13 @@ import { parser as lezer } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types';
 import {
-  type AggregateOp, type BinaryOp, type Expr, type PosRange, type ValueType, type VectorMatching, type VectorSelector,
+  type AggregateOp, type BinaryOp, type DurationExpr, type Expr, type PosRange, type ValueType, type VectorMatching, type VectorSelector,
   COMPARISON_OPS, FUNCTIONS, SET_OPS, exprType,
 } from './ast';
 import { parseDuration, parseNumber } from './durations';
 import { compilePromRegex, anchor } from './regex';
 import { StringSyntaxError, clip, unquoteString } from './strings';
+import { QueryError } from './values';
 
 export class ParseError extends Error {
   constructor(
@@ -146,52 +147,66 @@ class Converter {
   private expr(n: SyntaxNode): Expr {
     const pos = this.pos(n);
     switch (n.name) {
-      case 'NumberDurationLiteral':
-        return { kind: 'number', value: this.number(this.text(n), pos), pos };
+      case 'NumberDurationLiteral': {
+        // lezer folds a leading sign into the literal; PromQL's sign is a unary operator that binds
+        // looser than `^` (`-1 ^ 2` is -1), so split it off here and let rebalance() place it.
+        const t = this.text(n);
+        const value = this.number(t.replace(/^[+-]\s*/, ''), pos);
+        if (!/^[+-]/.test(t)) return { kind: 'number', value, pos };
+        const digits = { start: pos.start + t.length - t.replace(/^[+-]\s*/, '').length, end: pos.end };
+        return { kind: 'unary', op: t[0] as '-' | '+', expr: { kind: 'number', value, pos: digits }, pos };
+      }
       case 'StringLiteral':
         return { kind: 'string', value: this.str(n), pos };
       case 'ParenExpr':
         return { kind: 'paren', expr: this.expr(this.exprChildren(n)[0]!), pos };
       case 'UnaryExpr': {
         const op = this.text(n.firstChild!) as '-' | '+';
-        const inner = this.expr(this.exprChildren(n)[0]!);
-        if (inner.kind === 'number') return { kind: 'number', value: op === '-' ? -inner.value : inner.value, pos };
-        return { kind: 'unary', op, expr: inner, pos };
+        // Folded into a number literal (as Prometheus does) by rebalance(), once precedence is known.
+        return { kind: 'unary', op, expr: this.expr(this.exprChildren(n)[0]!), pos };
       }
       case 'VectorSelector':
         return this.vectorSelector(n);
       case 'MatrixSelector': {
         const [inner] = this.exprChildren(n);
-        const range = this.durationExpr(n.getChild('DurationExpr')!);
+        const rangeNode = n.getChild('DurationExpr')!;
+        const rangeExpr = this.dynamicDuration(rangeNode);
+        const range = rangeExpr ? 0 : this.durationExpr(rangeNode);
         return this.postfix(this.expr(inner!), n, (e) => {
           if (e.kind !== 'vector') this.err('ranges only allowed for vector selectors', e.pos);
           if (e.at !== null || e.atPreprocessor !== null || e.offset !== 0) {
             // `foo offset 5m [1m]` is not PromQL; offset/@ go after the range.
             this.err('no offset modifiers allowed before range', e.pos);
           }
-          return { kind: 'matrix', vector: e, range, pos: { start: e.pos.start, end: n.to } };
+          return { kind: 'matrix', vector: e, range, ...(rangeExpr && { rangeExpr }), pos: { start: e.pos.start, end: n.to } };
         });
       }
       case 'SubqueryExpr': {
         const [inner] = this.exprChildren(n);
         const durs = n.getChildren('DurationExpr');
-        const range = this.durationExpr(durs[0]!);
-        const step = durs[1] ? this.durationExpr(durs[1]) : 0;
+        const rangeExpr = this.dynamicDuration(durs[0]!);
+        const stepExpr = durs[1] ? this.dynamicDuration(durs[1]) : null;
+        const range = rangeExpr ? 0 : this.durationExpr(durs[0]!);
+        const step = durs[1] && !stepExpr ? this.durationExpr(durs[1]) : 0;
         return this.postfix(this.expr(inner!), n, (e) => ({
           kind: 'subquery', expr: e, range, step, at: null, atPreprocessor: null, offset: 0,
+          ...(rangeExpr && { rangeExpr }), ...(stepExpr && { stepExpr }),
           pos: { start: e.pos.start, end: n.to },
         }));
       }
       case 'OffsetExpr': {
         const [inner] = this.exprChildren(n);
-        const offset = this.durationValue(n.getChild('OffsetDurationExpr')!);
+        const offsetNode = n.getChild('OffsetDurationExpr')!;
+        const offsetExpr = this.dynamicDuration(offsetNode);
+        const offset = offsetExpr ? 0 : this.durationValue(offsetNode);
         return this.postfix(this.expr(inner!), n, (e) => {
           const target = e.kind === 'matrix' ? e.vector : e;
           if (target.kind !== 'vector' && target.kind !== 'subquery') {
             this.err('offset modifier must be preceded by an instant vector selector or range vector selector or a subquery', pos);
           }
-          if (target.offset !== 0) this.err('offset may not be set multiple times', pos);
+          if (target.offset !== 0 || target.offsetExpr) this.err('offset may not be set multiple times', pos);
           target.offset = offset;
+          if (offsetExpr) target.offsetExpr = offsetExpr;
           return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
         });
       }
@@ -386,6 +401,64 @@ class Converter {
     this.err(`unsupported duration expression ${JSON.stringify(this.text(n))}`, this.pos(n));
   }
 
+  /** A duration using step() or range(), compiled for resolveDurations; null for a constant one. */
+  private dynamicDuration(n: SyntaxNode): DurationExpr | null {
+    let dynamic = false;
+    type Fn = (step: number, range: number) => number;
+    const compile = (d: SyntaxNode): Fn => {
+      const kids = this.children(d);
+      switch (d.name) {
+        case 'DurationStep':
+          dynamic = true;
+          return (step) => step;
+        case 'DurationRange':
+          dynamic = true;
+          return (_, range) => range;
+        case 'NumberDurationLiteralInDurationContext': {
+          const t = this.text(d);
+          const ms = parseDuration(t);
+          const v = ms !== null ? ms / 1000 : parseNumber(t);
+          if (v === null) this.err(`bad duration syntax: ${JSON.stringify(t)}`, this.pos(d));
+          return () => v;
+        }
+      }
+      if (kids.length === 1) return compile(kids[0]!);
+      if (kids[0]?.name === 'UnaryOp') {
+        const f = compile(kids[1]!);
+        return this.text(kids[0]) === '-' ? (s, r) => -f(s, r) : f;
+      }
+      if (kids[0]?.name === 'DurationMinOf' || kids[0]?.name === 'DurationMaxOf') {
+        const a = compile(kids[1]!), b = compile(kids[2]!);
+        return kids[0].name === 'DurationMinOf' ? (s, r) => Math.min(a(s, r), b(s, r)) : (s, r) => Math.max(a(s, r), b(s, r));
+      }
+      if (kids.length === 3 && kids[1]!.name in BINARY_OPS) {
+        const a = compile(kids[0]!), b = compile(kids[2]!);
+        const where = `${d.from}:${d.to}`;
+        switch (kids[1]!.name) {
+          case 'Add': return (s, r) => a(s, r) + b(s, r);
+          case 'Sub': return (s, r) => a(s, r) - b(s, r);
+          case 'Mul': return (s, r) => a(s, r) * b(s, r);
+          case 'Div': return (s, r) => {
+            const y = b(s, r);
+            if (y === 0) throw new QueryError(`${where}: division by zero`, 'bad_data');
+            return a(s, r) / y;
+          };
+          case 'Mod': return (s, r) => {
+            const y = b(s, r);
+            if (y === 0) throw new QueryError(`${where}: modulo by zero`, 'bad_data');
+            return a(s, r) % y;
+          };
+          case 'Pow': return (s, r) => Math.pow(a(s, r), b(s, r));
+        }
+      }
+      const inner = kids.find((c) => c.name === 'DurationExpr' || c.name === 'OffsetDurationExpr');
+      if (inner) return compile(inner);
+      this.err(`unsupported duration expression ${JSON.stringify(this.text(d))}`, this.pos(d));
+    };
+    const seconds = compile(n);
+    return dynamic ? { text: this.text(n).trim(), pos: this.pos(n), seconds } : null;
+  }
+
   /** Prometheus's checkAST: operand types, argument counts, matching rules. */
   private check(e: Expr): void {
     switch (e.kind) {
@@ -480,29 +553,50 @@ const PRECEDENCE: Record<BinaryOp, number> = {
 };
 
 type BinaryNode = Extract<Expr, { kind: 'binary' }>;
+type UnaryNode = Extract<Expr, { kind: 'unary' }>;
 
 /**
- * Restores operator precedence around postfix modifiers: after they are pushed down, a chain like
- * `a + b @ 5 * c` may still be grouped as `(a + b@5) * c`. Flattening each unparenthesised chain
- * into its operand/operator sequence (text order) and rebuilding it by precedence fixes that.
+ * Restores operator precedence around postfix modifiers and unary signs: after modifiers are
+ * pushed down, a chain like `a + b @ 5 * c` may still be grouped as `(a + b@5) * c`, and lezer
+ * binds a sign tighter than `^`. Flattening each unparenthesised chain into its operand/operator
+ * sequence (text order, signs as prefixes of their operand) and rebuilding it by precedence fixes
+ * both. A sign binds like `*` (Prometheus's `unary_op expr %prec MUL`): `-a ^ b` is `-(a ^ b)`,
+ * `-a * b` is `(-a) * b`. A sign directly on a number literal folds into it.
  */
 function rebalance(e: Expr): Expr {
   switch (e.kind) {
-    case 'binary': {
+    case 'binary': case 'unary': {
       const operands: Expr[] = [];
+      const prefixes: UnaryNode[][] = [];
       const ops: BinaryNode[] = [];
-      const flatten = (x: Expr): void => {
+      const flatten = (x: Expr, pre: UnaryNode[]): void => {
         if (x.kind === 'binary') {
-          flatten(x.lhs);
+          flatten(x.lhs, pre);
           ops.push(x);
-          flatten(x.rhs);
-        } else operands.push(rebalance(x));
+          flatten(x.rhs, []);
+        } else if (x.kind === 'unary') flatten(x.expr, [...pre, x]);
+        else {
+          operands.push(rebalance(x));
+          prefixes.push(pre);
+        }
       };
-      flatten(e);
+      flatten(e, []);
       // Precedence climbing; operand k precedes operator k.
       let k = 0;
+      const signsUsed: number[] = operands.map(() => 0);
+      const operand = (): Expr => {
+        const pre = prefixes[k]!;
+        const used = signsUsed[k]!;
+        if (used === pre.length) return operands[k]!;
+        signsUsed[k] = used + 1;
+        const u = pre[used]!;
+        const inner = climb(PRECEDENCE['^']);
+        const pos = { start: u.pos.start, end: inner.pos.end };
+        if (inner.kind === 'number') return { kind: 'number', value: u.op === '-' ? -inner.value : inner.value, pos };
+        return { kind: 'unary', op: u.op, expr: inner, pos };
+      };
       const climb = (minPrec: number): Expr => {
-        let lhs = operands[k]!;
+        let lhs = operand();
         while (k < ops.length && PRECEDENCE[ops[k]!.op] >= minPrec) {
           const op = ops[k]!;
           const prec = PRECEDENCE[op.op];
@@ -514,7 +608,7 @@ function rebalance(e: Expr): Expr {
       };
       return climb(0);
     }
-    case 'paren': case 'unary': return { ...e, expr: rebalance(e.expr) };
+    case 'paren': return { ...e, expr: rebalance(e.expr) };
     case 'subquery': return { ...e, expr: rebalance(e.expr) };
     case 'call': return { ...e, args: e.args.map(rebalance) };
     case 'aggregate': return { ...e, expr: rebalance(e.expr), param: e.param ? rebalance(e.param) : null };
@@ -530,12 +624,27 @@ function rebalance(e: Expr): Expr {
 function lexFixups(q: string): { text: string; renamed: Map<number, string> } {
   const renamed = new Map<number, string>();
   let out = '';
-  let brackets = 0;
+  let brackets = 0, parens = 0;
+  // Paren depth outside the min_of/max_of call that began an offset's duration expression.
+  let offsetCall: number | null = null;
   for (let i = 0; i < q.length; i++) {
     const c = q[i]!;
     if (c === '[') brackets++;
     if (c === ']') brackets--;
-    const fn = brackets === 0 && !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '') ? /^(min_of|max_of)\s*\(/.exec(q.slice(i, i + 20)) : null;
+    if (c === '(') parens++;
+    if (c === ')' && --parens <= (offsetCall ?? -1)) offsetCall = null;
+    const wordStart = !/[a-zA-Z0-9_:]/.test(q[i - 1] ?? '');
+    // Duration keywords are case-insensitive in Prometheus's lexer; lezer knows them in lower case.
+    const kw = wordStart ? /^(step|range|min_of|max_of)\s*\(/i.exec(q.slice(i, i + 20)) : null;
+    const inDuration = kw !== null &&
+      (brackets > 0 || offsetCall !== null || /(^|[^a-zA-Z0-9_:])offset[\s(+-]*$/i.test(q.slice(Math.max(0, i - 40), i)));
+    if (kw && inDuration) {
+      if (brackets === 0 && offsetCall === null) offsetCall = parens;
+      out += kw[1]!.toLowerCase();
+      i += kw[1]!.length - 1;
+      continue;
+    }
+    const fn = brackets === 0 && wordStart ? /^(min_of|max_of)\s*\(/.exec(q.slice(i, i + 20)) : null;
     if (fn) {
       renamed.set(i, fn[1]!);
       out += 'absent';
@@ -569,4 +678,46 @@ function matchesEmpty(m: Matcher): boolean {
     case '=~': return compilePromRegex(m.value.slice(4, -2)).test('');
     case '!~': return !compilePromRegex(m.value.slice(4, -2)).test('');
   }
+}
+
+/**
+ * Sets the durations written with step() or range() for one query, as Prometheus's
+ * durationVisitor: seconds truncated to ms; ranges and steps must be positive, offsets finite.
+ */
+export function resolveDurations(e: Expr, stepMs: number, rangeMs: number): void {
+  const ms = (d: DurationExpr, negativeOk: boolean): number => {
+    const v = d.seconds(stepMs / 1000, rangeMs / 1000);
+    const where = `${d.pos.start}:${d.pos.end}`;
+    if (!Number.isFinite(v)) throw new QueryError(`${where}: duration is NaN or infinite`, 'bad_data');
+    if (v <= 0 && !negativeOk) throw new QueryError(`${where}: duration must be greater than 0`, 'bad_data');
+    if (Math.abs(v) > 2 ** 63 / 1e9) throw new QueryError(`${where}: duration is out of range`, 'bad_data');
+    return Math.trunc(v * 1000);
+  };
+  const visit = (x: Expr): void => {
+    switch (x.kind) {
+      case 'vector':
+        if (x.offsetExpr) x.offset = ms(x.offsetExpr, true);
+        return;
+      case 'matrix':
+        if (x.rangeExpr) x.range = ms(x.rangeExpr, false);
+        return visit(x.vector);
+      case 'subquery':
+        if (x.offsetExpr) x.offset = ms(x.offsetExpr, true);
+        if (x.rangeExpr) x.range = ms(x.rangeExpr, false);
+        if (x.stepExpr) x.step = ms(x.stepExpr, false);
+        return visit(x.expr);
+      case 'paren': case 'unary': return visit(x.expr);
+      case 'call': return x.args.forEach(visit);
+      case 'aggregate':
+        visit(x.expr);
+        if (x.param) visit(x.param);
+        return;
+      case 'binary':
+        visit(x.lhs);
+        return visit(x.rhs);
+      default:
+        return;
+    }
+  };
+  visit(e);
 }

@@ -10,9 +10,9 @@ export function printExpr(e: Expr): string {
     case 'number': return formatNumber(e.value);
     case 'string': return quoteGo(e.value);
     case 'vector': return printSelector(e) + printModifiers(e);
-    case 'matrix': return `${printSelector(e.vector)}[${formatDuration(e.range)}]${printModifiers(e.vector)}`;
+    case 'matrix': return `${printSelector(e.vector)}[${e.rangeExpr?.text ?? formatDuration(e.range)}]${printModifiers(e.vector)}`;
     case 'subquery':
-      return `${printExpr(e.expr)}[${formatDuration(e.range)}:${e.step ? formatDuration(e.step) : ''}]${printModifiers(e)}`;
+      return `${printExpr(e.expr)}[${e.rangeExpr?.text ?? formatDuration(e.range)}:${e.stepExpr?.text ?? (e.step ? formatDuration(e.step) : '')}]${printModifiers(e)}`;
     case 'call': return `${e.func}(${e.args.map(printExpr).join(', ')})`;
     case 'aggregate': {
       const grouping = e.without || e.grouping.length ? ` ${e.without ? 'without' : 'by'} (${e.grouping.map(printLabelName).join(', ')}) ` : '';
@@ -64,7 +64,8 @@ function printSelector(vs: VectorSelector): string {
 
 function printModifiers(m: TimeModifiers): string {
   let out = '';
-  if (m.offset > 0) out += ` offset ${formatDuration(m.offset)}`;
+  if (m.offsetExpr) out += ` offset ${m.offsetExpr.text}`;
+  else if (m.offset > 0) out += ` offset ${formatDuration(m.offset)}`;
   else if (m.offset < 0) out += ` offset -${formatDuration(-m.offset)}`;
   if (m.atPreprocessor) out += ` @ ${m.atPreprocessor}()`;
   else if (m.at !== null) out += ` @ ${(m.at / 1000).toFixed(3)}`;

@@ -10,8 +10,8 @@ import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './as
 import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
 import { vectorScalarDropsName, vectorScalarValue } from './binary';
 import type { Evaluator } from './engine';
-import { RANGE_FUNCTIONS, checkCounterName } from './functions';
-import { type Series, QueryError, TOO_MANY_SAMPLES } from './values';
+import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName } from './functions';
+import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf } from './values';
 
 /** Evaluation times start + k * interval for k < steps (ms). */
 export interface Grid {
@@ -143,7 +143,20 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
     if (any && fn.counter) checkCounterName(ev, s.metric, call.args[0]!);
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
-  return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => !fn.keepName), values, present };
+  const metrics = loaded.map((s) => s.metric);
+  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(metrics, present, steps);
+  return { metrics, dropName: loaded.map(() => !fn.keepName), values, present };
+}
+
+/** As checkDroppedNames (functions.ts) on a whole result matrix: two series with output, one labelset. */
+function checkNamelessCollisions(metrics: Labels[], present: Uint8Array, steps: number): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < metrics.length; i++) {
+    if (present.subarray(i * steps, (i + 1) * steps).indexOf(1) < 0) continue;
+    const k = keyOf(dropMetricName(metrics[i]!));
+    if (seen.has(k)) throw new QueryError(SAME_LABELSET);
+    seen.add(k);
+  }
 }
 
 /** Index of the first element > x in ascending `a`. */
@@ -173,7 +186,28 @@ function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | n
     present[j] = 1;
   }
   const drop = vectorScalarDropsName(e);
-  return { metrics: child.metrics, dropName: child.dropName.map((d) => d || drop), values, present };
+  const dropName = child.dropName.map((d) => d || drop);
+  if (!ev.delayedNameRemoval) checkStepCollisions(child.metrics, dropName, present);
+  return { metrics: child.metrics, dropName, values, present };
+}
+
+/** As checkNoDuplicates (functions.ts) at every step: two series answering one step with one labelset. */
+function checkStepCollisions(metrics: Labels[], dropName: boolean[], present: Uint8Array): void {
+  const steps = present.length / Math.max(1, metrics.length);
+  const first = new Map<string, number>();
+  for (let i = 0; i < metrics.length; i++) {
+    const k = keyOf(dropName[i] ? dropMetricName(metrics[i]!) : metrics[i]!);
+    const j = first.get(k);
+    if (j === undefined) {
+      first.set(k, i);
+      continue;
+    }
+    // Rare: compare with every earlier series of this labelset.
+    for (let p = 0; p < i; p++) {
+      if (keyOf(dropName[p] ? dropMetricName(metrics[p]!) : metrics[p]!) !== k) continue;
+      for (let s = 0; s < steps; s++) if (present[i * steps + s] && present[p * steps + s]) throw new QueryError(SAME_LABELSET);
+    }
+  }
 }
 
 /** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */

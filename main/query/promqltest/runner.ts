@@ -34,7 +34,9 @@ export interface ScriptResult {
 }
 
 /** The settings the scripts assume (FORMAT.md "Engine settings"). */
-export const TEST_ENGINE_OPTIONS: EngineOptions = { lookbackDelta: 300_000, maxSamples: 10_000, defaultSubqueryStep: 60_000, timeoutMs: 60_000 };
+export const TEST_ENGINE_OPTIONS: EngineOptions = {
+  lookbackDelta: 300_000, maxSamples: 10_000, defaultSubqueryStep: 60_000, timeoutMs: 60_000, delayedNameRemoval: true,
+};
 
 const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0]!;
 const NATIVE_ONLY_FUNCTIONS = /\bhistogram_(count|sum|avg|stddev|stdvar|fraction|quantiles)\s*\(/;
@@ -51,7 +53,7 @@ class TestStorage {
   /** Label sets of series holding native histograms (not loaded; evals touching them are skipped). */
   histograms: Labels[] = [];
 
-  constructor() {
+  constructor(readonly options: EngineOptions) {
     this.reset();
   }
 
@@ -95,10 +97,11 @@ class TestStorage {
   }
 }
 
-export function runScript(text: string): ScriptResult {
+/** Runs a script; `options` default to the Go harness's (TEST_ENGINE_OPTIONS). */
+export function runScript(text: string, options: EngineOptions = TEST_ENGINE_OPTIONS): ScriptResult {
   const cmds = parseScript(text);
   const res: ScriptResult = { passed: 0, failed: 0, skipped: 0, outcomes: [] };
-  const storage = new TestStorage();
+  const storage = new TestStorage(options);
   try {
     for (const c of cmds) runCommand(c, storage, res);
   } finally {
@@ -201,7 +204,7 @@ function runEval(c: EvalCmd, storage: TestStorage): void {
   if (!c.instant) {
     let r: QueryResult;
     try {
-      r = rangeQuery(q, c.expr, c.start, c.end, c.step, TEST_ENGINE_OPTIONS);
+      r = rangeQuery(q, c.expr, c.start, c.end, c.step, storage.options);
     } catch (e) {
       if (isUnexpected(e) || !expectsFail(c)) throw new EvalFailure(`error evaluating range query: ${errorText(e)}`);
       return checkFailure(c, e);
@@ -234,7 +237,7 @@ function runInstantVariant(c: EvalCmd, expr: string, t: number, storage: TestSto
   const q = storage.db.querier();
   let r: QueryResult;
   try {
-    r = instantQuery(q, expr, t, TEST_ENGINE_OPTIONS);
+    r = instantQuery(q, expr, t, storage.options);
   } catch (e) {
     if (isUnexpected(e) || !expectsFail(c)) throw new EvalFailure(`error evaluating ${JSON.stringify(expr)} at ${t}: ${errorText(e)}`);
     return checkFailure(c, e);
@@ -251,7 +254,7 @@ function runInstantVariant(c: EvalCmd, expr: string, t: number, storage: TestSto
   if (c.rangeVector || c.expectString !== null || /(start|end|range|step)\(\)/.test(expr)) return;
   let rr: QueryResult;
   try {
-    rr = rangeQuery(q, expr, t - 60_000, t + 60_000, 60_000, TEST_ENGINE_OPTIONS);
+    rr = rangeQuery(q, expr, t - 60_000, t + 60_000, 60_000, storage.options);
   } catch (e) {
     throw new EvalFailure(`error evaluating ${JSON.stringify(expr)} in range mode: ${errorText(e)}`);
   }
