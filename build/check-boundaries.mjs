@@ -29,6 +29,7 @@ export const MAIN_LAYERS = [
   'retention',
   'core', // the appliance and its per-workspace Tenants
   'alerting', // alert manager definitions, the notifier
+  'forward', // remote write to other stores: encoding, senders, relabelling
   'rules', // rule files, templates, rule evaluation
   'query', // PromQL
   'ingest', // remote-write decoding and limits
