@@ -13,6 +13,7 @@ import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker,
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
 import { storeMatcher } from '../query/engine';
+import { StoreError } from '../tsdb/errors';
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
@@ -25,7 +26,8 @@ interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
 }
-type StoreReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
+/** A failed store call carries a damaged store's message (it names workspace, file and item); other errors stay here. */
+type StoreReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly damage?: string };
 interface Job {
   readonly id: number;
   readonly apiPath: string;
@@ -60,7 +62,7 @@ function serveQueries(data: WorkerData): void {
     data.port.postMessage({ op, args } satisfies StoreCall);
     Atomics.wait(flag, 0, 0);
     const reply = receiveMessageOnPort(data.port)?.message as StoreReply | undefined;
-    if (!reply?.ok) throw new Error('the store could not be read');
+    if (!reply?.ok) throw new Error(reply?.damage ?? 'the store could not be read');
     return reply.value as never;
   };
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
@@ -161,8 +163,8 @@ export class QueryPool {
         const q = slot.running?.querier;
         if (!q) throw new Error('no query running');
         reply = { ok: true, value: (q[call.op] as (...a: unknown[]) => unknown)(...withMatchers(call)) };
-      } catch {
-        reply = { ok: false };
+      } catch (e) {
+        reply = e instanceof StoreError ? { ok: false, damage: e.message } : { ok: false };
       }
       port1.postMessage(reply);
       Atomics.store(slot.flag, 0, 1);
