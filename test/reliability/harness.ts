@@ -1,6 +1,5 @@
 // Shared by the reliability suite: full vs CI counts, a real `node bin/ampule.mjs serve` process,
 // HTTPS calls to it, and the answers of a data directory to compare after damage or a crash.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -8,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Appliance } from '../../main/core/appliance';
 import { StoreError } from '../../main/tsdb';
+import { spawnServe, type ServeProcess } from '../serve-process';
 
 /** `npm run soak` sets AMPULE_SOAK=1: the full counts. CI runs the short form. */
 export const SOAK = process.env.AMPULE_SOAK === '1';
@@ -22,39 +22,12 @@ export function keyFileDir(prefix: string): { dir: string; dataDir: string; keyF
   return { dir, dataDir: join(dir, 'data'), keyFile };
 }
 
-export interface Serve {
-  readonly process: ChildProcess;
-  readonly port: number;
-  stderr(): string;
-  readonly exited: Promise<number | string>;
-}
+export type Serve = ServeProcess;
 
 /** Starts the built command (`node bin/ampule.mjs serve`, as a user runs it) and waits for its URL. */
 export function startServe(dataDir: string, keyFile: string): Promise<Serve> {
   if (!existsSync(join(ROOT, 'dist', 'cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `npm run build` first (npm test and npm run soak do)');
-  const p = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--master-key-file', keyFile, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stderr!.on('data', (c: Buffer) => (stderr += c));
-  const exited = new Promise<number | string>((resolve) => p.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`ampule serve did not start within 30 s: ${stderr}`));
-    }, 30_000);
-    p.stdout!.on('data', (c: Buffer) => {
-      stdout += c;
-      const m = /listening on https:\/\/localhost:(\d+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ process: p, port: Number(m[1]), stderr: () => stderr, exited });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`ampule serve exited (${code}) before listening: ${stderr}`));
-    });
-  });
+  return spawnServe([BIN, 'serve', '--data-dir', dataDir, '--master-key-file', keyFile, '--port', '0'], { cwd: ROOT });
 }
 
 export interface HttpAnswer {

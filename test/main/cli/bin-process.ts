@@ -4,6 +4,7 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnServe } from '../../serve-process';
 
 export const ROOT = join(import.meta.dirname, '..', '..', '..');
 const BUNDLE = join(ROOT, 'dist', 'cli.mjs');
@@ -74,35 +75,14 @@ export interface BinServe {
 }
 
 /** `node bin/ampule.mjs serve --port 0 …`, resolved once it prints its URL. */
-export function startBinServe(dataDir: string, env: NodeJS.ProcessEnv): Promise<BinServe> {
-  const p = spawn(process.execPath, [join(ROOT, 'bin', 'ampule.mjs'), 'serve', '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  p.stderr!.on('data', (c: Buffer) => (stderr += c));
-  const exited = new Promise<number | string>((resolve) => p.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`ampule serve did not start within 30 s: ${stderr}`));
-    }, 30_000);
-    p.stdout!.on('data', (c: Buffer) => {
-      stdout += c;
-      const m = /listening on https:\/\/localhost:(\d+)/.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          process: p,
-          port: Number(m[1]),
-          stop: () => {
-            p.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`ampule serve exited (${code}) before listening: ${stderr}`));
-    });
-  });
+export async function startBinServe(dataDir: string, env: NodeJS.ProcessEnv): Promise<BinServe> {
+  const serve = await spawnServe([join(ROOT, 'bin', 'ampule.mjs'), 'serve', '--data-dir', dataDir, '--port', '0'], { cwd: ROOT, env });
+  return {
+    process: serve.process,
+    port: serve.port,
+    stop: () => {
+      serve.process.kill('SIGTERM');
+      return serve.exited;
+    },
+  };
 }
