@@ -94,21 +94,24 @@ export class GroupEvaluator {
   /** Evaluates every rule at `ts` (ms; the query offset is applied here). Errors land in each rule's health. */
   eval(storage: RuleStorage, ts: number): void {
     const t = ts - this.queryOffsetMs;
-    for (const rule of this.rules) {
-      const started = performance.now();
-      try {
-        const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
-        // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
-        this.write(rule, storage, out, t);
-        rule.health.health = 'ok';
-        rule.health.lastError = null;
-      } catch (e) {
-        rule.health.health = 'err';
-        rule.health.lastError = (e as Error).message;
-      }
-      rule.health.lastEvaluation = t;
-      rule.health.lastDurationMs = performance.now() - started;
+    for (const rule of this.rules) this.evalRule(rule, storage, t);
+  }
+
+  /** Evaluates one rule at `t` (ms, the query offset already applied); the scheduler yields between rules. */
+  evalRule(rule: RuleState, storage: RuleStorage, t: number): void {
+    const started = performance.now();
+    try {
+      const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+      // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
+      this.write(rule, storage, out, t);
+      rule.health.health = 'ok';
+      rule.health.lastError = null;
+    } catch (e) {
+      rule.health.health = 'err';
+      rule.health.lastError = (e as Error).message;
     }
+    rule.health.lastEvaluation = t;
+    rule.health.lastDurationMs = performance.now() - started;
   }
 
   private query(storage: RuleStorage, expr: Expr | string, t: number): OutSample[] {
