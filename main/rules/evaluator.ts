@@ -67,6 +67,11 @@ export class RuleState {
   readonly active = new Map<string, ActiveAlert>();
   /** Series written at the previous evaluation (for staleness markers). */
   previous = new Map<string, Labels>();
+  /**
+   * False from a restart until the group's alert state is restored (see ./restore): ALERTS_FOR_STATE
+   * is not written meanwhile, so the first evaluation does not hide the state it is restored from.
+   */
+  restored = true;
 
   constructor(readonly def: RuleDef) {
     this.expr = parseExpr(def.expr);
@@ -201,7 +206,7 @@ export class GroupEvaluator {
         a.firedAt = t;
       }
       out.push({ labels: withName(a.labels, 'ALERTS', { alertstate: a.state }), value: 1 });
-      out.push({ labels: withName(a.labels, 'ALERTS_FOR_STATE'), value: Math.floor(a.activeAt / 1000) });
+      if (rule.restored) out.push({ labels: withName(a.labels, 'ALERTS_FOR_STATE'), value: Math.floor(a.activeAt / 1000) });
     }
     if (this.group.limit > 0 && activeCount > this.group.limit) {
       rule.active.clear();

@@ -6,9 +6,11 @@
 // held for more than one rule's query. An evaluation still running when the next is due is not
 // stacked: the skipped ones are counted as missed (Prometheus's iterations missed). reload()
 // rebuilds the groups from the stored namespaces; an unchanged group keeps its evaluator (and its
-// alerts' state), as Prometheus copies state into a reloaded group.
+// alerts' state), as Prometheus copies state into a reloaded group. Groups present at start get
+// their pending alerts' activeAt back from ALERTS_FOR_STATE after their first evaluation.
 import { createHash } from 'node:crypto';
 import { GroupEvaluator, type EvaluatorOptions, type RuleStorage } from './evaluator';
+import { restoreForState, type RestoreOptions } from './restore';
 import { parseRuleFile, type RuleGroupDef } from './rule-file';
 
 /** Prometheus's global evaluation_interval default. */
@@ -27,6 +29,8 @@ export interface SchedulerOptions {
   /** Called after each group evaluation with its evaluation timestamp (notifications). */
   readonly afterEval?: (group: ScheduledGroup, ts: number) => void;
   readonly now?: () => number;
+  /** Outage tolerance and grace period of the alert state restored at start. */
+  readonly restore?: RestoreOptions;
 }
 
 /** One group as it runs: its evaluator and Prometheus's per-group figures. */
@@ -42,6 +46,8 @@ export class ScheduledGroup {
   running = false;
   /** The evaluation timestamp (ms) of the next run. */
   next = 0;
+  /** Loaded at start: its alerts' state is restored from ALERTS_FOR_STATE after its first evaluation. */
+  restoring = false;
 
   constructor(
     /** The namespace the group came from (Prometheus's `file`). */
@@ -75,6 +81,8 @@ export function evalTimestamp(now: number, intervalMs: number, offsetMs: number)
 export class RuleScheduler {
   private groupsNow: ScheduledGroup[] = [];
   private closed = false;
+  /** Only groups present at start restore state, as Prometheus (a group added later starts fresh). */
+  private started = false;
   /** Problems of the last reload (a stored file a later version refuses), by namespace. */
   readonly loadErrors = new Map<string, string>();
 
@@ -118,12 +126,17 @@ export class RuleScheduler {
           continue;
         }
         const g = new ScheduledGroup(ns.name, new GroupEvaluator(def, this.opts.evaluator), def.intervalMs || (this.opts.defaultIntervalMs ?? DEFAULT_EVALUATION_INTERVAL_MS), fingerprint);
+        if (!this.started) {
+          g.restoring = true;
+          for (const r of g.evaluator.rules) if (r.def.kind === 'alerting') r.restored = false;
+        }
         next.push(g);
         this.schedule(g, true);
       }
     }
     for (const g of old.values()) this.stop(g);
     this.groupsNow = next;
+    this.started = true;
   }
 
   private schedule(g: ScheduledGroup, first: boolean): void {
@@ -142,8 +155,11 @@ export class RuleScheduler {
     const late = Math.floor((this.now - ts) / g.intervalMs);
     if (late > 0) g.missed += late;
     g.next = ts + (Math.max(0, late) + 1) * g.intervalMs;
-    await this.evaluate(g, ts + Math.max(0, late) * g.intervalMs);
-    this.schedule(g, false);
+    try {
+      await this.evaluate(g, ts + Math.max(0, late) * g.intervalMs);
+    } finally {
+      this.schedule(g, false);
+    }
   }
 
   /** Evaluates a group now at `ts`, yielding to the event loop between rules. */
@@ -164,9 +180,23 @@ export class RuleScheduler {
         ev.evalRule(rule, this.storage, t);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      if (g.restoring) {
+        g.restoring = false;
+        try {
+          restoreForState(ev, this.storage, ts, this.opts.restore);
+        } catch {
+          // An unreadable store: the alerts start over, as after an outage longer than the tolerance.
+        } finally {
+          for (const r of ev.rules) r.restored = true;
+        }
+      }
       if (ev.rules.some((r) => r.health.health === 'err')) g.failed++;
       g.evaluationTimeMs = performance.now() - started;
-      if (!this.closed) this.opts.afterEval?.(g, ts);
+      try {
+        if (!this.closed) this.opts.afterEval?.(g, ts);
+      } catch {
+        // Notification trouble is the notifier's to report (its status); evaluation goes on.
+      }
     } finally {
       g.running = false;
     }
