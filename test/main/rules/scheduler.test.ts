@@ -126,4 +126,30 @@ describe('RuleScheduler', () => {
     sched.reload();
     expect(sched.groups()).toEqual([]);
   });
+
+  it('restores pending alerts from ALERTS_FOR_STATE after a restart, with the downtime and the grace period', async () => {
+    const ts = Math.floor(Date.now() / 1000) * 1000;
+    const MIN = 60_000;
+    const app = db.appender();
+    const state = (alertname: string, instance: string, activeAt: number, downAt: number) => app.append(0, labelsFromRecord({ __name__: 'ALERTS_FOR_STATE', alertname, instance }), downAt, activeAt / 1000);
+    state('Short', 'a', ts - 15 * MIN, ts - 2 * MIN); // 13m of its 20m spent: 7m left < 10m grace
+    state('Long', 'a', ts - 15 * MIN, ts - 5 * MIN); // 10m of its 1h spent: resumes, shifted by the 5m down
+    state('Fast', 'a', ts - 15 * MIN, ts - 2 * MIN); // for 5m < grace: not restored
+    app.commit();
+    const alert = (name: string, forDur: string) => `alert: ${name}\n        expr: m > 0\n        for: ${forDur}`;
+    sched = new RuleScheduler(storage(), () => [file(group('g', '1h', [alert('Short', '20m'), alert('Long', '1h'), alert('Fast', '5m')]))]);
+    const g = sched.groups()[0]!;
+    await sched.evaluate(g, ts);
+    const activeAt = (rule: number, instance: string) => [...g.evaluator.rules[rule]!.active.values()].find((a) => a.labels.some((l) => l.name === 'instance' && l.value === instance))!.activeAt;
+    expect(activeAt(0, 'a')).toBe(ts + 10 * MIN - 20 * MIN);
+    expect(activeAt(1, 'a')).toBe(ts - 15 * MIN + 5 * MIN);
+    expect(activeAt(2, 'a')).toBe(ts);
+    expect(activeAt(0, 'b')).toBe(ts); // no stored state: starts now
+    expect(g.evaluator.rules.every((r) => r.restored)).toBe(true);
+    // The first evaluation wrote no ALERTS_FOR_STATE (it would have hidden the state); the next one does.
+    const forState = (t: number) => db.querier().select([{ type: '=', name: '__name__', value: 'ALERTS_FOR_STATE' }], t, t).length;
+    expect(forState(ts)).toBe(0);
+    await sched.evaluate(g, ts + 1000);
+    expect(forState(ts + 1000)).toBe(6);
+  });
 });
