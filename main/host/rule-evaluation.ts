@@ -6,6 +6,7 @@
 import { AlertManagerStore } from '../alerting/definition-store';
 import { WorkspaceNotifications } from '../alerting/workspace-notifications';
 import type { Appliance } from '../core/appliance';
+import { ControlError } from '../control/types';
 import { controlDatabase } from '../retention/key-lifecycle';
 import { onRuleConfigChange } from '../rules/changes';
 import type { EvaluatorOptions } from '../rules/evaluator';
@@ -48,8 +49,16 @@ export function startRuleEvaluation(appliance: Pick<Appliance, 'control' | 'rule
   const start = (ws: string) => {
     if (appliance.ruleNamespaces.list(ws).length === 0) return;
     appliance.tenant(ws); // opens the store now: a workspace that cannot open is not scheduled
-    // Looked up at each use: the appliance reopens a store whose settings changed.
-    const store = { querier: () => appliance.tenant(ws).querier(), appender: () => appliance.tenant(ws).store.appender() };
+    // Looked up at each use: the appliance reopens a store whose settings changed; a deleted workspace stops.
+    const tenant = () => {
+      try {
+        return appliance.tenant(ws);
+      } catch (e) {
+        if (e instanceof ControlError && e.kind === 'not_found') setImmediate(() => stop(ws));
+        throw e;
+      }
+    };
+    const store = { querier: () => tenant().querier(), appender: () => tenant().store.appender() };
     const notifications = new WorkspaceNotifications(ws, definitions, { defaultIntervalMs, ...(opts.externalURL ? { externalURL: opts.externalURL } : {}) });
     const scheduler = new RuleScheduler(store, () => namespaces(ws), {
       defaultIntervalMs,

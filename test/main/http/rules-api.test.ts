@@ -144,4 +144,15 @@ describe.skipIf(missing)(`rule evaluation over HTTPS with a real Alertmanager${s
     expect(h.host.rules!.workspace(h.wsA)).toBeNull();
     expect(((await api('rules')).json().data as { groups: unknown[] }).groups).toEqual([]);
   }, 60_000);
+
+  it('stops evaluating a workspace that is deleted', async () => {
+    h.appliance.ruleNamespaces.put(h.wsB, 'b', 'groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: r\n        expr: vector(1)\n');
+    const rules = h.host.rules!.workspace(h.wsB)!;
+    await until('an evaluation', async () => rules.scheduler.groups()[0]!.evaluations > 0);
+    h.appliance.control.deleteWorkspace(h.wsB);
+    await until('evaluation to stop', async () => h.host.rules!.workspace(h.wsB) === null, 5_000);
+    const evaluations = rules.scheduler.groups()[0]!.evaluations;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(rules.scheduler.groups()[0]!.evaluations).toBe(evaluations);
+  }, 20_000);
 });
