@@ -29,6 +29,8 @@ export interface SchedulerOptions {
   /** Called after each group evaluation with its evaluation timestamp (notifications). */
   readonly afterEval?: (group: ScheduledGroup, ts: number) => void;
   readonly now?: () => number;
+  /** False: no timers, groups run only through evaluate() (the benchmark drives them). */
+  readonly timers?: boolean;
   /** Outage tolerance and grace period of the alert state restored at start. */
   readonly restore?: RestoreOptions;
 }
@@ -140,7 +142,7 @@ export class RuleScheduler {
   }
 
   private schedule(g: ScheduledGroup, first: boolean): void {
-    if (this.closed) return;
+    if (this.closed || this.opts.timers === false) return;
     const now = this.now;
     if (first) g.next = evalTimestamp(now, g.intervalMs, groupOffsetMs(g.name, g.file, g.intervalMs)) + g.intervalMs;
     g.timer = setTimeout(() => void this.tick(g), Math.max(0, g.next - now));
