@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { DataKeys } from '../control/data-keys';
 import { ControlError } from '../control/types';
+import { announceRuleConfigChange } from '../rules/changes';
 import { parseDefinition, redact, type AlertManagerDefinition } from './definition';
 
 export interface AlertManagerInfo {
@@ -60,13 +61,15 @@ export class AlertManagerStore {
     const d = parseDefinition(text);
     const keys = this.keysOf(workspaceId);
     const now = new Date(this.now()).toISOString();
-    return this.db.transaction(() => {
+    const info = this.db.transaction(() => {
       const existing = this.row(workspaceId);
       const sealed = keys.get(keys.current).seal(Buffer.from(text, 'utf8'), aad(workspaceId));
       if (existing) this.db.prepare(`UPDATE alert_managers SET generation = ?, sealed = ?, modified_at = ? WHERE workspace_id = ?`).run(keys.current, sealed, now, workspaceId);
       else this.db.prepare(`INSERT INTO alert_managers (workspace_id, generation, sealed, created_at, modified_at) VALUES (?, ?, ?, ?, ?)`).run(workspaceId, keys.current, sealed, now, now);
       return this.info({ workspace_id: workspaceId, generation: keys.current, sealed, created_at: existing?.created_at ?? now, modified_at: now }, d);
     }).immediate();
+    announceRuleConfigChange(this.db, 'alert-manager', workspaceId);
+    return info;
   }
 
   /** The parsed definition with its credentials, for the notifier; null when there is none. */
@@ -84,6 +87,7 @@ export class AlertManagerStore {
 
   delete(workspaceId: string): void {
     if (this.db.prepare(`DELETE FROM alert_managers WHERE workspace_id = ?`).run(workspaceId).changes === 0) throw this.notFound(workspaceId);
+    announceRuleConfigChange(this.db, 'alert-manager', workspaceId);
   }
 
   /** Re-seals the definition with the current data key (after a data-key rotation). */

@@ -6,7 +6,8 @@ import type { PiiFinding, SelfTestProgress } from '../../shared/api';
 import { SENSITIVE_KIND_TITLES, type SensitiveKind } from '../../shared/sensitive-data';
 import type { Appliance } from '../core/appliance';
 import type { TokenInfo } from '../control/types';
-import { dataKeyAges } from '../retention/key-lifecycle';
+import { controlDatabase, dataKeyAges } from '../retention/key-lifecycle';
+import { AlertManagerStore } from '../alerting/definition-store';
 import { DEFAULT_RETENTION_DAYS } from '../control/workspace-settings';
 
 const DAY = 86_400_000;
@@ -42,7 +43,32 @@ export function computeChecklist(appliance: Appl, extra: ChecklistExtra = {}): C
     piiItem(extra),
     activityItem(appliance),
     retentionItem(appliance),
+    notificationsItem(appliance),
   ];
+}
+
+/** Where alert notifications go. Definitions accept https URLs only, so every target is TLS; the item names the hosts. */
+function notificationsItem(appliance: Appl): ChecklistItem {
+  const base = { id: 'notifications', title: 'Alert notifications leave over TLS only' } as const;
+  const control = controlDatabase(appliance);
+  const store = new AlertManagerStore(control.db, (id) => control.dataKeys(id));
+  const hosts = { alertmanager: new Set<string>(), webhook: new Set<string>() };
+  let workspaces = 0;
+  for (const w of appliance.control.listWorkspaces()) {
+    let d;
+    try {
+      d = store.definition(w.workspaceId);
+    } catch {
+      continue; // a definition this version refuses sends nothing
+    }
+    if (!d) continue;
+    workspaces++;
+    for (const t of d.alertmanagers) hosts.alertmanager.add(new URL(t.url).host);
+    for (const t of d.webhooks) hosts.webhook.add(new URL(t.url).host);
+  }
+  if (workspaces === 0) return { ...base, status: 'pass', evidence: 'no alert manager defined: alerts stay on this machine' };
+  const list = (s: Set<string>) => (s.size ? [...s].sort().join(', ') : 'none');
+  return { ...base, status: 'pass', evidence: `${workspaces} workspace(s) send alerts over HTTPS (TLS 1.2+, certificates verified) to Alertmanagers: ${list(hosts.alertmanager)}; webhooks: ${list(hosts.webhook)}` };
 }
 
 function tlsItem(extra: ChecklistExtra, now: number): ChecklistItem {

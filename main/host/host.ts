@@ -12,6 +12,7 @@ import type { Appliance } from '../core/appliance';
 import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import { startRuleEvaluation, type RuleEvaluation, type RuleEvaluationOptions } from './rule-evaluation';
 
 export interface HostOptions {
   /** The HTTPS listener (remote write, the Prometheus API); null keeps it off. */
@@ -25,6 +26,8 @@ export interface HostOptions {
    */
   readonly commands: CommandRunner | null;
   readonly version?: string;
+  /** Rule-groups evaluation and notifications for every workspace with namespaces; false keeps it off (tests that need none). Default on. */
+  readonly rules?: RuleEvaluationOptions | false;
 }
 
 export interface Host {
@@ -32,6 +35,7 @@ export interface Host {
   readonly runtime: ServiceRuntime;
   readonly server: ServerHandle | null;
   readonly admin: AdminChannel | null;
+  readonly rules: RuleEvaluation | null;
   /** The window's API, its changes recorded as done by `actor`. */
   api(actor: string): AmpuleApi;
   close(): Promise<void>;
@@ -41,7 +45,9 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let admin: AdminChannel | null = null;
   let runtime: ServiceRuntime | null = null;
   let server: ServerHandle | null = null;
+  let rules: RuleEvaluation | null = null;
   const close = async () => {
+    rules?.close();
     await server?.close();
     await admin?.close();
     runtime?.close();
@@ -51,7 +57,10 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
     runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}) });
-    if (opts.listen) server = await startServer(appliance, opts.listen);
+    // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
+    if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
+    const evaluation = rules;
+    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();
@@ -59,5 +68,5 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   }
   const listenUrl = () => server?.url ?? null;
   const served = runtime;
-  return { appliance, runtime, server, admin, api: (actor) => served.api(actor, listenUrl), close };
+  return { appliance, runtime, server, admin, rules, api: (actor) => served.api(actor, listenUrl), close };
 }

@@ -15,7 +15,7 @@ import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-ser
 export const MAX_QUERY_BODY_BYTES = 1024 * 1024;
 
 /** The query string plus, for POST and PUT, a form-encoded body. */
-async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL): Promise<URLSearchParams> {
+export async function requestParams(req: IncomingMessage, res: ServerResponse, url: URL): Promise<URLSearchParams> {
   const params = new URLSearchParams(url.searchParams);
   if (req.method === 'POST' || req.method === 'PUT') {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

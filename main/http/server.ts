@@ -9,12 +9,13 @@ import type { Tenant } from '../core/tenant';
 import { ControlError } from '../control/types';
 import { fingerprintSha256 } from '../tls/certificates';
 import { LocalCa, readCaCertPem, type ServerIdentity } from '../tls/local-ca';
-import { HttpError, sendError } from './errors';
-import { deleteSeriesHandler, queryHandler, type QueryLimits } from './query';
+import { HttpError, sendError, sendJson } from './errors';
+import { deleteSeriesHandler, queryHandler, requestParams, type QueryLimits } from './query';
 import { QueryPool } from './query-pool';
 import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
+import { alertsData, rulesData, type RuleGroupsOf } from './rules-api';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 import { StoreError } from '../tsdb/errors';
@@ -42,6 +43,8 @@ export interface ServerOptions {
   readonly queryThreads?: number;
   /** Every query's samples limit and timeout (`ampule serve --query.max-samples`, `--query.timeout`). */
   readonly queryLimits?: QueryLimits;
+  /** A workspace's running rule groups, for /api/v1/rules and /api/v1/alerts (none without rule evaluation). */
+  readonly ruleGroups?: RuleGroupsOf;
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -106,12 +109,19 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       throw e;
     }
   };
+  const promQuery = queryHandler(tenant, queryPool, opts.queryLimits ?? {});
   const router = new Router(
     apiRoutes(
       appliance.control,
       {
         remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
-        query: queryHandler(tenant, queryPool, opts.queryLimits ?? {}),
+        query: async (req, res, ws, apiPath, url) => {
+          if (apiPath !== 'rules' && apiPath !== 'alerts') return promQuery(req, res, ws, apiPath, url);
+          const params = await requestParams(req, res, url);
+          tenant(ws); // 404 for a workspace that is gone
+          const groups = opts.ruleGroups?.(ws) ?? [];
+          sendJson(res, 200, { status: 'success', data: apiPath === 'rules' ? rulesData(groups, params) : alertsData(groups) });
+        },
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
       },
       (e, req, route, pathWorkspace) => {

@@ -67,6 +67,11 @@ export class RuleState {
   readonly active = new Map<string, ActiveAlert>();
   /** Series written at the previous evaluation (for staleness markers). */
   previous = new Map<string, Labels>();
+  /**
+   * False from a restart until the group's alert state is restored (see ./restore): ALERTS_FOR_STATE
+   * is not written meanwhile, so the first evaluation does not hide the state it is restored from.
+   */
+  restored = true;
 
   constructor(readonly def: RuleDef) {
     this.expr = parseExpr(def.expr);
@@ -94,21 +99,24 @@ export class GroupEvaluator {
   /** Evaluates every rule at `ts` (ms; the query offset is applied here). Errors land in each rule's health. */
   eval(storage: RuleStorage, ts: number): void {
     const t = ts - this.queryOffsetMs;
-    for (const rule of this.rules) {
-      const started = performance.now();
-      try {
-        const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
-        // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
-        this.write(rule, storage, out, t);
-        rule.health.health = 'ok';
-        rule.health.lastError = null;
-      } catch (e) {
-        rule.health.health = 'err';
-        rule.health.lastError = (e as Error).message;
-      }
-      rule.health.lastEvaluation = t;
-      rule.health.lastDurationMs = performance.now() - started;
+    for (const rule of this.rules) this.evalRule(rule, storage, t);
+  }
+
+  /** Evaluates one rule at `t` (ms, the query offset already applied); the scheduler yields between rules. */
+  evalRule(rule: RuleState, storage: RuleStorage, t: number): void {
+    const started = performance.now();
+    try {
+      const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+      // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
+      this.write(rule, storage, out, t);
+      rule.health.health = 'ok';
+      rule.health.lastError = null;
+    } catch (e) {
+      rule.health.health = 'err';
+      rule.health.lastError = (e as Error).message;
     }
+    rule.health.lastEvaluation = t;
+    rule.health.lastDurationMs = performance.now() - started;
   }
 
   private query(storage: RuleStorage, expr: Expr | string, t: number): OutSample[] {
@@ -198,7 +206,7 @@ export class GroupEvaluator {
         a.firedAt = t;
       }
       out.push({ labels: withName(a.labels, 'ALERTS', { alertstate: a.state }), value: 1 });
-      out.push({ labels: withName(a.labels, 'ALERTS_FOR_STATE'), value: Math.floor(a.activeAt / 1000) });
+      if (rule.restored) out.push({ labels: withName(a.labels, 'ALERTS_FOR_STATE'), value: Math.floor(a.activeAt / 1000) });
     }
     if (this.group.limit > 0 && activeCount > this.group.limit) {
       rule.active.clear();

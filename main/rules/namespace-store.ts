@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import type { DataKeys } from '../control/data-keys';
 import { ControlError } from '../control/types';
+import { announceRuleConfigChange } from './changes';
 import { parseRuleFile, type RuleFile } from './rule-file';
 
 export interface RuleNamespace {
@@ -89,7 +90,7 @@ export class RuleNamespaceStore {
     const file = parseRuleFile(data);
     const keys = this.keysOf(workspaceId);
     const now = new Date(this.now()).toISOString();
-    return this.db.transaction(() => {
+    const info = this.db.transaction(() => {
       const existing = this.find(workspaceId, name);
       const id = existing?.row.id ?? randomBytes(12).toString('hex');
       if (!existing && this.rows(workspaceId).length >= MAX_NAMESPACES_PER_WORKSPACE) {
@@ -100,6 +101,8 @@ export class RuleNamespaceStore {
       else this.db.prepare(`INSERT INTO rule_namespaces (id, workspace_id, generation, sealed, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?)`).run(id, workspaceId, keys.current, sealed, now, now);
       return { workspaceId, name, createdAt: existing?.row.created_at ?? now, modifiedAt: now, ...counts(file) };
     }).immediate();
+    announceRuleConfigChange(this.db, 'rule-namespaces', workspaceId);
+    return info;
   }
 
   list(workspaceId: string): RuleNamespace[] {
@@ -116,6 +119,7 @@ export class RuleNamespaceStore {
     const r = this.find(workspaceId, checkNamespaceName(name));
     if (!r) throw new ControlError('not_found', `rule-groups namespace ${name} does not exist in workspace ${workspaceId}`, 'name');
     this.db.prepare(`DELETE FROM rule_namespaces WHERE id = ?`).run(r.row.id);
+    announceRuleConfigChange(this.db, 'rule-namespaces', workspaceId);
   }
 
   /** Re-seals every namespace with the current data key (after a data-key rotation). */

@@ -7,6 +7,7 @@ import { tempKeyFileDir } from '../core/key-file-dir';
 import type { Appliance } from '../../../main/core/appliance';
 import { computeChecklist, type ChecklistExtra } from '../../../main/checklist/compute';
 import { controlDatabase } from '../../../main/retention/key-lifecycle';
+import { AlertManagerStore } from '../../../main/alerting/definition-store';
 import { DiscoveryIndex } from '../../../main/discovery/scan';
 import { labelsFromRecord } from '../../../shared/labels';
 import type { ChecklistItem } from '../../../shared/checklist';
@@ -39,12 +40,22 @@ describe('computeChecklist', () => {
     const ws = app.control.createWorkspace({ alias: 'prod' }).workspaceId;
     app.control.createToken(ws, { scopes: ['remote_write'], expiresAt: new Date(Date.now() + 90 * DAY) });
     const items = computeChecklist(app, healthy(Date.now()));
-    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'store-integrity', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention']);
+    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'store-integrity', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention', 'notifications']);
+    expect(item(items, 'notifications')).toMatchObject({ status: 'pass', evidence: 'no alert manager defined: alerts stay on this machine' });
     expect(items.filter((i) => i.status !== 'pass').map((i) => i.id)).toEqual(['master-key']);
     expect(item(items, 'master-key')).toMatchObject({ status: 'warn', evidence: expect.stringContaining('key file') });
     expect(item(items, 'tls').evidence).toMatch(/TLS 1\.3; server certificate expires \d{4}-\d\d-\d\d \((299|300) days\)/);
     expect(item(items, 'data-keys').evidence).toMatch(/^1 workspace\(s\), each with its own AES-256-GCM data key/);
     for (const i of items) expect(i.evidence.length).toBeGreaterThan(10);
+  });
+
+  it('names where alert notifications go, all over TLS', () => {
+    const ws = app.control.createWorkspace({ alias: 'prod' }).workspaceId;
+    const control = controlDatabase(app);
+    new AlertManagerStore(control.db, (id) => control.dataKeys(id)).put(ws, 'alertmanagers:\n  - url: https://am.example:9093\nwebhooks:\n  - name: chat\n    url: https://hooks.example/x\n');
+    const n = item(computeChecklist(app, healthy(Date.now())), 'notifications');
+    expect(n.status).toBe('pass');
+    expect(n.evidence).toBe('1 workspace(s) send alerts over HTTPS (TLS 1.2+, certificates verified) to Alertmanagers: am.example:9093; webhooks: hooks.example');
   });
 
   it('warns about old keys, unfinished rotations, token hygiene, MFA, findings; fails a broken chain or expired certificate', () => {

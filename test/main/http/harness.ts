@@ -9,7 +9,7 @@ import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import type { Scope } from '../../../main/control/types';
 import type { ServerOptions } from '../../../main/http/server';
-import { startHost, type Host } from '../../../main/host/host';
+import { startHost, type Host, type HostOptions } from '../../../main/host/host';
 import type { ServerHandle } from '../../../main/http/types';
 import { readCaCertPem } from '../../../main/tls/local-ca';
 import { removeService, uniqueService } from '../crypto/keychain-env';
@@ -29,13 +29,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: ServerOptions = {}): Promise<Harness> {
+/** `rules`: rule evaluation is off unless a test asks for it. */
+export async function startHarness(opts: ServerOptions = {}, rules: HostOptions['rules'] = false): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-http-'));
   const service = uniqueService();
   const appliance = await openAppliance({ dataDir, keychainService: service });
   const wsA = appliance.control.createWorkspace({ alias: 'alpha' }).workspaceId;
   const wsB = appliance.control.createWorkspace({ alias: 'beta' }).workspaceId;
-  const host = await startHost(appliance, { listen: { port: 0, log: () => {}, ...opts }, commands: null });
+  const host = await startHost(appliance, { listen: { port: 0, log: () => {}, ...opts }, commands: null, rules });
   const server = host.server!;
   return {
     dataDir,

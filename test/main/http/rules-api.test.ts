@@ -1,0 +1,158 @@
+// Rule evaluation end to end on a real server: a rule-groups namespace with a recording rule and
+// an alert (`for: 0s`, 1s interval) over remote-written data; the recorded series read back with
+// /api/v1/query, the alert in /api/v1/alerts and /api/v1/rules (health ok) in Prometheus's shapes,
+// and Debian's prometheus-alertmanager (TLS) receiving the firing alert, read back through its
+// /api/v2/alerts. Namespace changes reload the scheduler.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AlertManagerStore } from '../../../main/alerting/definition-store';
+import { controlDatabase } from '../../../main/retention/key-lifecycle';
+import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
+import { ALERTMANAGER, amAlerts, freePort, makePki, startAlertmanager, type Pki, type RunningAlertmanager } from '../alerting/helpers';
+
+const missing = noKeychainReason ?? (existsSync(ALERTMANAGER) ? null : `${ALERTMANAGER} is not installed (apt-get install prometheus-alertmanager)`);
+const skip = missing ? ` (skipped: ${missing})` : '';
+const RW_HEADERS = { 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
+
+const RULES = `groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - record: job:rules_e2e_metric:sum
+        expr: sum by (job) (rules_e2e_metric)
+      - alert: RulesE2EHigh
+        expr: rules_e2e_metric > 3
+        for: 0s
+        labels:
+          severity: page
+        annotations:
+          summary: 'value {{ $value }} on {{ $labels.instance }}'
+`;
+
+async function until<T>(what: string, f: () => Promise<T | null | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe.skipIf(missing)(`rule evaluation over HTTPS with a real Alertmanager${skip}`, () => {
+  let h: Harness;
+  let dir: string;
+  let pki: Pki;
+  let am: RunningAlertmanager;
+  let reader: string;
+  let writer: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ampule-rules-e2e-'));
+    pki = makePki(dir);
+    am = await startAlertmanager(dir, await freePort(), pki);
+    h = await startHarness({}, {});
+    reader = h.token(h.wsA, ['query']);
+    writer = h.token(h.wsA, ['remote_write']);
+  }, 30_000);
+  afterAll(async () => {
+    await h?.close();
+    await am?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records, fires, notifies Alertmanager and answers /api/v1/rules and /api/v1/alerts', async () => {
+    const control = controlDatabase(h.appliance);
+    const ca = pki.caPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+    new AlertManagerStore(control.db, (id) => control.dataKeys(id)).put(h.wsA, `alertmanagers:\n  - url: ${am.url}\n    tls_config:\n      ca: |\n${ca}\n`);
+    // Samples kept fresh while the test runs (an instant query looks back 5 minutes).
+    const write = async () => {
+      const t = Date.now();
+      const body = snappy(encodeV1([
+        { labels: [['__name__', 'rules_e2e_metric'], ['instance', 'a'], ['job', 'j']], samples: [{ t, v: 5 }] },
+        { labels: [['__name__', 'rules_e2e_metric'], ['instance', 'b'], ['job', 'j']], samples: [{ t, v: 1 }] },
+      ]));
+      const r = await send(h, { method: 'POST', path: `/workspaces/${h.wsA}/api/v1/remote_write`, headers: { ...RW_HEADERS, ...bearer(writer) }, body });
+      expect(r.status).toBe(204);
+    };
+    await write();
+    expect(h.host.rules!.workspace(h.wsA)).toBeNull();
+    h.appliance.ruleNamespaces.put(h.wsA, 'team-a', RULES);
+    expect(h.host.rules!.workspace(h.wsA)!.scheduler.groups().map((g) => g.name)).toEqual(['demo']);
+
+    const api = (p: string) => send(h, { path: `/workspaces/${h.wsA}/api/v1/${p}`, headers: bearer(reader) });
+    const recorded = await until('the recorded series', async () => {
+      const r = await api(`query?query=${encodeURIComponent('job:rules_e2e_metric:sum')}`);
+      const res = (r.json().data as { result: { metric: Record<string, string>; value: [number, string] }[] }).result;
+      return res.length > 0 ? res : null;
+    });
+    expect(recorded[0]!.metric).toEqual({ __name__: 'job:rules_e2e_metric:sum', job: 'j' });
+    expect(recorded[0]!.value[1]).toBe('6');
+
+    const alerts = await until('a firing alert', async () => {
+      const a = (await api('alerts')).json().data as { alerts: Record<string, unknown>[] };
+      return a.alerts.length > 0 && a.alerts.every((x) => x.state === 'firing') ? a.alerts : null;
+    });
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ labels: { alertname: 'RulesE2EHigh', instance: 'a', job: 'j', severity: 'page' }, annotations: { summary: 'value 5 on a' }, state: 'firing', value: '5e+00' });
+    expect(typeof alerts[0]!.activeAt).toBe('string');
+
+    const rules = (await api('rules')).json();
+    expect(rules.status).toBe('success');
+    const groups = (rules.data as { groups: Record<string, unknown>[] }).groups;
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ name: 'demo', file: 'team-a', interval: 1, limit: 0 });
+    expect(groups[0]!.lastEvaluation).not.toBe('0001-01-01T00:00:00Z');
+    const rs = groups[0]!.rules as Record<string, unknown>[];
+    expect(rs.map((r) => [r.type, r.name, r.health, r.lastError])).toEqual([
+      ['recording', 'job:rules_e2e_metric:sum', 'ok', ''],
+      ['alerting', 'RulesE2EHigh', 'ok', ''],
+    ]);
+    expect(rs[1]).toMatchObject({ state: 'firing', query: 'rules_e2e_metric > 3', duration: 0, labels: { severity: 'page' } });
+    expect((rs[1]!.alerts as unknown[]).length).toBe(1);
+
+    // Filters: type, rule_name[], rule_group[], file[]; a bad type is a 400.
+    const names = async (q: string) => (((await api(`rules?${q}`)).json().data as { groups: { rules: { name: string }[] }[] }).groups.flatMap((g) => g.rules.map((r) => r.name)));
+    expect(await names('type=record')).toEqual(['job:rules_e2e_metric:sum']);
+    expect(await names('type=alert')).toEqual(['RulesE2EHigh']);
+    expect(await names(`rule_name[]=RulesE2EHigh`)).toEqual(['RulesE2EHigh']);
+    expect(await names('rule_group[]=other')).toEqual([]);
+    expect(await names('file[]=team-a&rule_group[]=demo')).toHaveLength(2);
+    const bad = await api('rules?type=bogus');
+    expect(bad.status).toBe(400);
+    expect(bad.json().errorType).toBe('bad_data');
+    // Query scope reads; a remote-write token cannot; another workspace sees no groups.
+    expect((await send(h, { path: `/workspaces/${h.wsA}/api/v1/rules`, headers: bearer(writer) })).status).toBe(403);
+    const other = await send(h, { path: `/workspaces/${h.wsB}/api/v1/alerts`, headers: bearer(h.token(h.wsB, ['query'])) });
+    expect(other.json().data).toEqual({ alerts: [] });
+
+    // Debian's Alertmanager received it over TLS.
+    const received = await until('the alert in Alertmanager', async () => {
+      const list = await amAlerts(am, pki.caPem);
+      return list.find((a) => a.labels.alertname === 'RulesE2EHigh') ?? null;
+    });
+    expect(received.labels).toMatchObject({ instance: 'a', job: 'j', severity: 'page' });
+    expect(received.annotations.summary).toBe('value 5 on a');
+    expect(received.status.state).toBe('active');
+    expect(h.host.rules!.workspace(h.wsA)!.notifications.status()[0]).toMatchObject({ lastError: null });
+
+    // Deleting the namespace stops evaluation: no groups any more.
+    h.appliance.ruleNamespaces.delete(h.wsA, 'team-a');
+    expect(h.host.rules!.workspace(h.wsA)).toBeNull();
+    expect(((await api('rules')).json().data as { groups: unknown[] }).groups).toEqual([]);
+  }, 60_000);
+
+  it('stops evaluating a workspace that is deleted', async () => {
+    h.appliance.ruleNamespaces.put(h.wsB, 'b', 'groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: r\n        expr: vector(1)\n');
+    const rules = h.host.rules!.workspace(h.wsB)!;
+    await until('an evaluation', async () => rules.scheduler.groups()[0]!.evaluations > 0);
+    h.appliance.control.deleteWorkspace(h.wsB);
+    await until('evaluation to stop', async () => h.host.rules!.workspace(h.wsB) === null, 5_000);
+    const evaluations = rules.scheduler.groups()[0]!.evaluations;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(rules.scheduler.groups()[0]!.evaluations).toBe(evaluations);
+  }, 20_000);
+});
