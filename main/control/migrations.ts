@@ -91,6 +91,17 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'row MACs on workspaces, tokens and limits (computed on unlock: migrations have no key)',
+    up(db) {
+      db.exec(`
+        ALTER TABLE workspaces ADD COLUMN mac BLOB;
+        ALTER TABLE tokens ADD COLUMN mac BLOB;
+        ALTER TABLE limits ADD COLUMN mac BLOB;
+      `);
+    },
+  },
 ];
 
 /**

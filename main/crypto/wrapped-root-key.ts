@@ -37,13 +37,18 @@ export function withRootKey(db: Database.Database, inner: WrappedKeyStore, slot:
     keyCheck: () => inner.keyCheck(),
     setKeyCheck: (c) => inner.setKeyCheck(c),
     rewrapAll(rewrap, newCheck) {
-      ensureTable(db, slot);
       db.transaction(() => {
         inner.rewrapAll(rewrap, newCheck);
-        const rows = db.prepare(`SELECT generation, wrapped FROM ${slot.table}`).all() as { generation: number; wrapped: Buffer }[];
-        const update = db.prepare(`UPDATE ${slot.table} SET wrapped = ? WHERE generation = ?`);
-        for (const r of rows) update.run(rewrap(r.wrapped, slot.owner, r.generation), r.generation);
+        rewrapRootKey(db, slot, rewrap);
       })();
     },
   };
+}
+
+/** Re-wraps every generation of the slot's root key; call inside the rotation's transaction. */
+export function rewrapRootKey(db: Database.Database, slot: RootKeySlot, rewrap: (wrapped: Buffer, owner: string, generation: number) => Buffer): void {
+  ensureTable(db, slot);
+  const rows = db.prepare(`SELECT generation, wrapped FROM ${slot.table}`).all() as { generation: number; wrapped: Buffer }[];
+  const update = db.prepare(`UPDATE ${slot.table} SET wrapped = ? WHERE generation = ?`);
+  for (const r of rows) update.run(rewrap(r.wrapped, slot.owner, r.generation), r.generation);
 }
