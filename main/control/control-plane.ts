@@ -132,6 +132,7 @@ export class ControlDatabase implements ControlPlane {
       const createdAt = new Date(this.now()).toISOString();
       this.db.transaction(() => {
         this.db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES (?, 'ACTIVE', ?)`).run(id, createdAt);
+        this.macs.written('workspaces', id);
         this.keys.create(id, createdAt);
         this.sealMeta(id, alias, tags);
       })();
