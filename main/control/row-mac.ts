@@ -74,11 +74,14 @@ export class RowMac {
    * checked against the table's digest (no row removed or added). Rows carry `rowid_` for ordering.
    */
   rows(table: MacTable): Row[] {
-    const rows = this.db.prepare(`SELECT rowid AS rowid_, * FROM ${table} NOT INDEXED`).all() as Row[];
-    for (const r of rows) this.check(table, r);
-    const stored = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(digestKey(table)) as { value: string } | undefined;
-    if (stored?.value !== this.digest(table, rows).toString('hex')) throw damaged(`${table}: a row was removed or added (the table's digest does not match)`);
-    return rows;
+    // One read transaction: rows and digest from the same snapshot, whatever other processes commit.
+    return this.db.transaction(() => {
+      const rows = this.db.prepare(`SELECT rowid AS rowid_, * FROM ${table} NOT INDEXED`).all() as Row[];
+      for (const r of rows) this.check(table, r);
+      const stored = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(digestKey(table)) as { value: string } | undefined;
+      if (stored?.value !== this.digest(table, rows).toString('hex')) throw damaged(`${table}: a row was removed or added (the table's digest does not match)`);
+      return rows;
+    })();
   }
 
   /** After writing the row `id` of `table` (inside the same transaction): MACs it and the table. */
