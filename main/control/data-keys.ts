@@ -7,7 +7,7 @@ import type { WrappedKeyStore } from '../crypto/rotation';
 import type { Cipher } from '../crypto/types';
 import { randomBytes } from 'node:crypto';
 import { rewrapRootKey } from '../crypto/wrapped-root-key';
-import { ROW_MAC_KEY_SLOT } from './row-mac';
+import { named, ROW_MAC_KEY_SLOT } from './row-mac';
 
 /** A workspace's data keys: `current` seals new data; `get` opens data sealed by any generation. */
 export interface DataKeys {
@@ -73,7 +73,7 @@ export class DataKeyStore implements WrappedKeyStore {
       const master = this.requireMaster();
       const ciphers = new Map<number, Cipher>();
       for (const r of rows) {
-        const key = master.unwrapDataKey(r.wrapped, workspaceId, r.generation);
+        const key = named(() => master.unwrapDataKey(r.wrapped, workspaceId, r.generation), `data_keys row ${workspaceId} generation ${r.generation}: does not open with the master key`);
         ciphers.set(r.generation, createCipher(key));
         key.fill(0);
       }

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { KEY_BYTES } from '../crypto/cipher';
 import type { MasterKey } from '../crypto/master-key';
+import { DecryptError } from '../crypto/types';
 import { loadRootKey, type RootKeySlot } from '../crypto/wrapped-root-key';
 import { ControlError } from './types';
 
@@ -32,6 +33,16 @@ export function damaged(what: string): ControlError {
   return new ControlError('corrupt', `control.db is damaged: ${what}; restore it from a backup.`);
 }
 
+/** Runs `fn`; a key that fails to unwrap (the master key was checked already) is damage to `what`. */
+export function named<T>(fn: () => T, what: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof DecryptError) throw damaged(what);
+    throw e;
+  }
+}
+
 export class RowMac {
   private key: Buffer | null = null;
 
@@ -43,7 +54,7 @@ export class RowMac {
    */
   unlock(master: MasterKey): void {
     this.db.transaction(() => {
-      const { root, fresh } = loadRootKey(this.db, master, ROW_MAC_KEY_SLOT);
+      const { root, fresh } = named(() => loadRootKey(this.db, master, ROW_MAC_KEY_SLOT), `${ROW_MAC_KEY_SLOT.table}: does not open with the master key`);
       this.key = Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), 'ampule/control/row-mac/v1', KEY_BYTES));
       root.fill(0);
       if (!fresh) {
