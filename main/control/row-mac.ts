@@ -54,7 +54,7 @@ export class RowMac {
    */
   unlock(master: MasterKey): void {
     this.db.transaction(() => {
-      const { root, fresh } = named(() => loadRootKey(this.db, master, ROW_MAC_KEY_SLOT), `${ROW_MAC_KEY_SLOT.table}: does not open with the master key`);
+      const { root, fresh } = loadRootKey(this.db, master, ROW_MAC_KEY_SLOT);
       this.key = Buffer.from(hkdfSync('sha256', root, Buffer.alloc(0), 'ampule/control/row-mac/v1', KEY_BYTES));
       root.fill(0);
       if (!fresh) {

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { KEY_BYTES } from './cipher';
 import type { MasterKey } from './master-key';
+import { DecryptError } from './types';
 import type { WrappedKeyStore } from './rotation';
 
 /** Where a root key lives: `table` is a constant of ours (never user input); `owner` binds the wrap. */
@@ -24,7 +25,15 @@ function ensureTable(db: Database.Database, slot: RootKeySlot): void {
 export function loadRootKey(db: Database.Database, master: MasterKey, slot: RootKeySlot): { root: Buffer; fresh: boolean } {
   ensureTable(db, slot);
   const row = db.prepare(`SELECT generation, wrapped FROM ${slot.table} ORDER BY generation DESC LIMIT 1`).get() as { generation: number; wrapped: Buffer } | undefined;
-  if (row) return { root: master.unwrapDataKey(row.wrapped, slot.owner, row.generation), fresh: false };
+  if (row) {
+    try {
+      return { root: master.unwrapDataKey(row.wrapped, slot.owner, row.generation), fresh: false };
+    } catch (e) {
+      // The master key was checked before this: a wrap that fails now is damage; say where.
+      if (e instanceof DecryptError) throw new DecryptError(`control.db is damaged: ${slot.table} row ${row.generation}: does not open with the master key`);
+      throw e;
+    }
+  }
   const root = randomBytes(KEY_BYTES);
   const wrapped = master.wrapDataKey(root, slot.owner, 1);
   db.prepare(`INSERT INTO ${slot.table} (generation, wrapped, created_at) VALUES (?, ?, ?)`).run(1, wrapped, new Date().toISOString());

@@ -156,7 +156,10 @@ export async function tryFlip(base: FlipBase, flip: Flip, keep?: (dir: string) =
     try {
       app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: join(dir, 'master.key'), maintenanceIntervalMs: 3600_000 });
     } catch (e) {
-      return { outcome: isNamed(e) ? 'named error' : 'unnamed error', detail: `opening: ${(e as Error).message}` };
+      // An unnamed error says where it came from, so it can be given a name.
+      const named = isNamed(e);
+      const where = named ? '' : ` (at ${((e as Error).stack ?? '').split('\n').filter((l) => l.includes('/main/')).slice(0, 3).map((l) => l.trim().replace(/^at /, '').replace(/\(.*\/main\//, '(main/')).join(' < ')})`;
+      return { outcome: named ? 'named error' : 'unnamed error', detail: `opening: ${(e as Error).message}${where}` };
     }
     try {
       const errors: string[] = [];
