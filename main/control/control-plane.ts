@@ -82,7 +82,7 @@ export class ControlDatabase implements ControlPlane {
     readonly db: Database.Database,
     private readonly opts: ControlOptions,
   ) {
-    this.macs = new RowMac(db);
+    this.macs = RowMac.of(db);
     this.keys = new DataKeyStore(db, (master) => this.macs.unlock(master));
     this.activity = opts.activity ?? NO_ACTIVITY;
     this.now = opts.now ?? Date.now;

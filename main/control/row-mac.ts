@@ -20,6 +20,7 @@ const TABLES = {
   workspaces: { key: 'id', columns: ['id', 'status', 'created_at', 'meta_sealed'] },
   tokens: { key: 'id', columns: ['id', 'workspace_id', 'hash', 'name_sealed', 'scopes', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] },
   limits: { key: 'workspace_id', columns: ['workspace_id', 'overrides'] },
+  workspace_retention: { key: 'workspace_id', columns: ['workspace_id', 'days'] },
 } as const;
 export type MacTable = keyof typeof TABLES;
 const TABLE_NAMES = Object.keys(TABLES) as MacTable[];
@@ -43,10 +44,19 @@ export function named<T>(fn: () => T, what: string): T {
   }
 }
 
+const perDatabase = new WeakMap<Database.Database, RowMac>();
+
 export class RowMac {
   private key: Buffer | null = null;
 
-  constructor(private readonly db: Database.Database) {}
+  /** The one RowMac of an open control.db: the control plane and the workspace settings share it. */
+  static of(db: Database.Database): RowMac {
+    let m = perDatabase.get(db);
+    if (!m) perDatabase.set(db, (m = new RowMac(db)));
+    return m;
+  }
+
+  private constructor(private readonly db: Database.Database) {}
 
   /**
    * Derives the key once the master key is unlocked, then checks every row and table digest (the

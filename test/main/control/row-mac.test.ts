@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { ControlDatabase } from '../../../main/control/control-plane';
+import { WorkspaceSettings } from '../../../main/control/workspace-settings';
 import { masterKey, newKey, type MasterKey } from '../../../main/crypto/master-key';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -68,6 +69,18 @@ describe('control.db row MACs', () => {
     expect(() => read(t.control)).toThrow(/^control\.db is damaged: /);
     t.control.close();
     expect(() => reopen()).toThrow(named);
+  });
+
+  it('a shortened retention is named, and a removed one too (it would silently fall back to the default)', () => {
+    const settings = new WorkspaceSettings(t.control.db);
+    settings.setRetentionDays(ws, 400);
+    expect(settings.retentionDays(ws)).toBe(400);
+    sql(`UPDATE workspace_retention SET days = 1`);
+    expect(() => settings.retentionDays(ws)).toThrow(`control.db is damaged: workspace_retention row ${ws}: altered`);
+    settings.setRetentionDays(ws, 400);
+    sql(`DELETE FROM workspace_retention`);
+    t.control.close();
+    expect(() => reopen()).toThrow(/workspace_retention: a row was removed or added/);
   });
 
   it('an un-revoked token is an error, not a working token', () => {
