@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { openControlDb } from './db';
 import { DataKeyStore, type DataKeys } from './data-keys';
+import { RowMac } from './row-mac';
 import { checkAlias, checkExpiry, checkLimits, checkScopes, checkTagKey, checkTags, checkTokenName } from './validate';
 import {
   ControlError,
@@ -43,6 +44,7 @@ interface WorkspaceRow {
   status: WorkspaceStatus;
   created_at: string;
   meta_sealed: Buffer | null;
+  mac: Buffer | null;
 }
 
 interface TokenRow {
@@ -55,14 +57,19 @@ interface TokenRow {
   expires_at: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  mac: Buffer | null;
 }
 
 const metaAad = (ws: string) => `ampule/control/workspace-meta/${ws}`;
 const tokenNameAad = (ws: string, tokenId: string) => `ampule/control/token-name/${ws}/${tokenId}`;
+const byCreation = (a: { created_at: string; rowid_: number }, b: { created_at: string; rowid_: number }) =>
+  a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : a.rowid_ - b.rowid_;
 const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
 export class ControlDatabase implements ControlPlane {
   readonly keys: DataKeyStore;
+  /** Every write to workspaces, tokens and limits goes through it; every read is checked by it. */
+  private readonly macs: RowMac;
   private readonly activity: ActivitySink;
   private readonly now: () => number;
 
@@ -75,7 +82,8 @@ export class ControlDatabase implements ControlPlane {
     readonly db: Database.Database,
     private readonly opts: ControlOptions,
   ) {
-    this.keys = new DataKeyStore(db);
+    this.macs = RowMac.of(db);
+    this.keys = new DataKeyStore(db, (master) => this.macs.unlock(master));
     this.activity = opts.activity ?? NO_ACTIVITY;
     this.now = opts.now ?? Date.now;
   }
@@ -91,8 +99,11 @@ export class ControlDatabase implements ControlPlane {
 
   /** Finishes deletions a crash interrupted (the key is already gone; only files and the row remain). */
   finishPendingDeletes(): void {
-    const rows = this.db.prepare(`SELECT id FROM workspaces WHERE status = 'DELETING'`).all() as { id: string }[];
-    for (const r of rows) this.removeShredded(r.id);
+    const rows = this.db.prepare(`SELECT * FROM workspaces WHERE status = 'DELETING'`).all() as WorkspaceRow[];
+    for (const r of rows) {
+      this.macs.check('workspaces', r);
+      this.removeShredded(r.id);
+    }
   }
 
   /** Runs `fn` holding the database's write lock (BEGIN IMMEDIATE), so other processes wait. */
@@ -121,6 +132,7 @@ export class ControlDatabase implements ControlPlane {
       const createdAt = new Date(this.now()).toISOString();
       this.db.transaction(() => {
         this.db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES (?, 'ACTIVE', ?)`).run(id, createdAt);
+        this.macs.written('workspaces', id);
         this.keys.create(id, createdAt);
         this.sealMeta(id, alias, tags);
       })();
@@ -129,7 +141,8 @@ export class ControlDatabase implements ControlPlane {
   }
 
   listWorkspaces(): Workspace[] {
-    const rows = this.db.prepare(`SELECT * FROM workspaces WHERE status != 'DELETING' ORDER BY created_at, rowid`).all() as WorkspaceRow[];
+    // From the checked full scan, so a damaged index cannot leave a workspace out.
+    const rows = (this.macs.rows('workspaces') as (WorkspaceRow & { rowid_: number })[]).filter((r) => r.status !== 'DELETING').sort(byCreation);
     return rows.map((r) => this.toWorkspace(r));
   }
 
@@ -162,8 +175,11 @@ export class ControlDatabase implements ControlPlane {
       this.db.transaction(() => {
         this.keys.destroy(workspaceId);
         this.db.prepare(`UPDATE workspaces SET status = 'DELETING', meta_sealed = NULL WHERE id = ?`).run(workspaceId);
+        this.macs.written('workspaces', workspaceId);
         this.db.prepare(`DELETE FROM tokens WHERE workspace_id = ?`).run(workspaceId);
+        this.macs.removed('tokens');
         this.db.prepare(`DELETE FROM limits WHERE workspace_id = ?`).run(workspaceId);
+        this.macs.removed('limits');
       })();
       // Old page images of the key may still sit in the WAL: fold it in and empty it.
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -184,9 +200,12 @@ export class ControlDatabase implements ControlPlane {
       const token = `amp_${tokenId}_${randomBytes(32).toString('base64url')}`;
       const createdAt = new Date(this.now()).toISOString();
       const keys = this.dataKeys(workspaceId);
-      this.db
-        .prepare(`INSERT INTO tokens (id, workspace_id, hash, name_sealed, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(tokenId, workspaceId, hashToken(token), this.sealWithKeys(keys, Buffer.from(name), tokenNameAad(workspaceId, tokenId)), scopes.join(','), createdAt, expiresAt);
+      this.db.transaction(() => {
+        this.db
+          .prepare(`INSERT INTO tokens (id, workspace_id, hash, name_sealed, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+          .run(tokenId, workspaceId, hashToken(token), this.sealWithKeys(keys, Buffer.from(name), tokenNameAad(workspaceId, tokenId)), scopes.join(','), createdAt, expiresAt);
+        this.macs.written('tokens', tokenId);
+      })();
       const info: TokenInfo = { tokenId, workspaceId, name, scopes, createdAt, expiresAt, lastUsedAt: null, revokedAt: null };
       return { result: { ...info, token }, workspaceId, details: { tokenId, scopes: scopes.join(','), expires: expiresAt !== null } };
     });
@@ -194,16 +213,20 @@ export class ControlDatabase implements ControlPlane {
 
   listTokens(workspaceId: string): TokenInfo[] {
     this.row(workspaceId);
-    const rows = this.db.prepare(`SELECT * FROM tokens WHERE workspace_id = ? ORDER BY created_at, rowid`).all(workspaceId) as TokenRow[];
+    // From the checked full scan, so a damaged index cannot leave a token out.
+    const rows = (this.macs.rows('tokens') as (TokenRow & { rowid_: number })[]).filter((r) => r.workspace_id === workspaceId).sort(byCreation);
     return rows.map((r) => this.toTokenInfo(r));
   }
 
   revokeToken(tokenId: string, actor = DEFAULT_ACTOR): TokenInfo {
-    const row = this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined;
+    const row = this.tokenRow(tokenId);
     return this.act('token.revoke', row?.workspace_id, actor, () => {
       if (!row) throw new ControlError('not_found', `token ${tokenId} does not exist`, 'tokenId');
       const revokedAt = row.revoked_at ?? new Date(this.now()).toISOString();
-      this.db.prepare(`UPDATE tokens SET revoked_at = ? WHERE id = ?`).run(revokedAt, tokenId);
+      this.db.transaction(() => {
+        this.db.prepare(`UPDATE tokens SET revoked_at = ? WHERE id = ?`).run(revokedAt, tokenId);
+        this.macs.written('tokens', tokenId);
+      })();
       return { result: this.toTokenInfo({ ...row, revoked_at: revokedAt }), workspaceId: row.workspace_id, details: { tokenId } };
     });
   }
@@ -211,7 +234,8 @@ export class ControlDatabase implements ControlPlane {
   verifyToken(token: string): VerifiedToken | null {
     const m = typeof token === 'string' ? TOKEN.exec(token) : null;
     const tokenId = m?.[1];
-    const row = tokenId ? (this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined) : undefined;
+    // A damaged row is an error, never a different answer (a widened scope, an un-revoked token).
+    const row = tokenId ? this.tokenRow(tokenId) : undefined;
     // Compare even when the id is unknown, so timing does not tell which ids exist.
     const presented = hashToken(typeof token === 'string' ? token : '');
     const matches = timingSafeEqual(presented, row?.hash ?? Buffer.alloc(32)) && !!row;
@@ -224,10 +248,14 @@ export class ControlDatabase implements ControlPlane {
     if (row.revoked_at) return fail('revoked');
     const now = this.now();
     if (row.expires_at && Date.parse(row.expires_at) <= now) return fail('expired');
-    const ws = this.db.prepare(`SELECT status FROM workspaces WHERE id = ?`).get(row.workspace_id) as { status: WorkspaceStatus } | undefined;
+    const ws = this.db.prepare(`SELECT * FROM workspaces WHERE id = ?`).get(row.workspace_id) as WorkspaceRow | undefined;
+    if (ws) this.macs.check('workspaces', ws);
     if (ws?.status !== 'ACTIVE') return fail('workspace_inactive');
     if (!row.last_used_at || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
-      this.db.prepare(`UPDATE tokens SET last_used_at = ? WHERE id = ?`).run(new Date(now).toISOString(), row.id);
+      this.db.transaction(() => {
+        this.db.prepare(`UPDATE tokens SET last_used_at = ? WHERE id = ?`).run(new Date(now).toISOString(), row.id);
+        this.macs.written('tokens', row.id);
+      })();
     }
     return { workspaceId: row.workspace_id, tokenId: row.id, scopes: row.scopes.split(',') as Scope[] };
   }
@@ -236,7 +264,8 @@ export class ControlDatabase implements ControlPlane {
 
   getLimits(workspaceId: string): Partial<WorkspaceLimits> {
     this.row(workspaceId);
-    const row = this.db.prepare(`SELECT overrides FROM limits WHERE workspace_id = ?`).get(workspaceId) as { overrides: string } | undefined;
+    const row = this.db.prepare(`SELECT * FROM limits WHERE workspace_id = ?`).get(workspaceId) as { workspace_id: string; overrides: string; mac: Buffer | null } | undefined;
+    if (row) this.macs.check('limits', row);
     return row ? (JSON.parse(row.overrides) as Partial<WorkspaceLimits>) : {};
   }
 
@@ -244,7 +273,10 @@ export class ControlDatabase implements ControlPlane {
     const merged = this.act('limits.set', workspaceId, actor, () => {
       const changes = checkLimits(limits);
       const merged = { ...this.getLimits(workspaceId), ...changes };
-      this.db.prepare(`INSERT INTO limits (workspace_id, overrides) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET overrides = excluded.overrides`).run(workspaceId, JSON.stringify(merged));
+      this.db.transaction(() => {
+        this.db.prepare(`INSERT INTO limits (workspace_id, overrides) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET overrides = excluded.overrides`).run(workspaceId, JSON.stringify(merged));
+        this.macs.written('limits', workspaceId);
+      })();
       // Numbers only (never customer data): the log says what each limit became.
       return { result: merged, workspaceId, details: { limits: Object.entries(changes).map(([k, v]) => `${k}=${v}`).join(',') } };
     });
@@ -277,7 +309,14 @@ export class ControlDatabase implements ControlPlane {
 
   private row(workspaceId: string): WorkspaceRow {
     const row = typeof workspaceId === 'string' && WORKSPACE_ID.test(workspaceId) ? (this.db.prepare(`SELECT * FROM workspaces WHERE id = ?`).get(workspaceId) as WorkspaceRow | undefined) : undefined;
+    if (row) this.macs.check('workspaces', row);
     if (!row || row.status === 'DELETING') throw new ControlError('not_found', `workspace ${String(workspaceId)} does not exist`, 'workspaceId');
+    return row;
+  }
+
+  private tokenRow(tokenId: string): TokenRow | undefined {
+    const row = this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined;
+    if (row) this.macs.check('tokens', row);
     return row;
   }
 
@@ -295,7 +334,10 @@ export class ControlDatabase implements ControlPlane {
   private sealMeta(workspaceId: string, alias: string, tags: Record<string, string>): void {
     const keys = this.dataKeys(workspaceId);
     const sealed = this.sealWithKeys(keys, Buffer.from(JSON.stringify({ alias, tags })), metaAad(workspaceId));
-    this.db.prepare(`UPDATE workspaces SET meta_sealed = ? WHERE id = ?`).run(sealed, workspaceId);
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE workspaces SET meta_sealed = ? WHERE id = ?`).run(sealed, workspaceId);
+      this.macs.written('workspaces', workspaceId);
+    })();
   }
 
   private toWorkspace(r: WorkspaceRow): Workspace {
@@ -319,6 +361,9 @@ export class ControlDatabase implements ControlPlane {
 
   private removeShredded(workspaceId: string): void {
     this.opts.removeWorkspaceData?.(workspaceId);
-    this.db.prepare(`DELETE FROM workspaces WHERE id = ?`).run(workspaceId);
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM workspaces WHERE id = ?`).run(workspaceId);
+      this.macs.removed('workspaces');
+    })();
   }
 }

@@ -6,6 +6,8 @@ import type { MasterKey } from '../crypto/master-key';
 import type { WrappedKeyStore } from '../crypto/rotation';
 import type { Cipher } from '../crypto/types';
 import { randomBytes } from 'node:crypto';
+import { rewrapRootKey } from '../crypto/wrapped-root-key';
+import { named, ROW_MAC_KEY_SLOT } from './row-mac';
 
 /** A workspace's data keys: `current` seals new data; `get` opens data sealed by any generation. */
 export interface DataKeys {
@@ -17,10 +19,15 @@ export class DataKeyStore implements WrappedKeyStore {
   private master: MasterKey | null = null;
   private readonly cache = new Map<string, { current: number; ciphers: Map<number, Cipher> }>();
 
-  constructor(private readonly db: Database.Database) {}
+  /** `onUnlock` runs whenever a master key is set (the row MACs derive their key from it). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly onUnlock: (master: MasterKey) => void = () => {},
+  ) {}
 
   /** Called once the master key is unlocked (and after rotation). */
   useMasterKey(master: MasterKey): void {
+    this.onUnlock(master);
     this.master = master;
   }
 
@@ -38,6 +45,7 @@ export class DataKeyStore implements WrappedKeyStore {
     const update = this.db.prepare(`UPDATE data_keys SET wrapped = ? WHERE workspace_id = ? AND generation = ?`);
     this.db.transaction(() => {
       for (const r of rows) update.run(rewrap(r.wrapped, r.workspace_id, r.generation), r.workspace_id, r.generation);
+      rewrapRootKey(this.db, ROW_MAC_KEY_SLOT, rewrap);
       this.setKeyCheck(newCheck);
     })();
   }
@@ -65,7 +73,7 @@ export class DataKeyStore implements WrappedKeyStore {
       const master = this.requireMaster();
       const ciphers = new Map<number, Cipher>();
       for (const r of rows) {
-        const key = master.unwrapDataKey(r.wrapped, workspaceId, r.generation);
+        const key = named(() => master.unwrapDataKey(r.wrapped, workspaceId, r.generation), `data_keys row ${workspaceId} generation ${r.generation}: does not open with the master key`);
         ciphers.set(r.generation, createCipher(key));
         key.fill(0);
       }

@@ -91,6 +91,19 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 6,
+    name: 'row MACs on workspaces, tokens, limits and retention (computed on unlock: migrations have no key)',
+    up(db) {
+      db.exec(`
+        ALTER TABLE workspaces ADD COLUMN mac BLOB;
+        ALTER TABLE tokens ADD COLUMN mac BLOB;
+        ALTER TABLE limits ADD COLUMN mac BLOB;
+        CREATE TABLE IF NOT EXISTS workspace_retention (workspace_id TEXT PRIMARY KEY, days INTEGER NOT NULL) STRICT;
+        ALTER TABLE workspace_retention ADD COLUMN mac BLOB;
+      `);
+    },
+  },
 ];
 
 /**

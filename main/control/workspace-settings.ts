@@ -1,7 +1,9 @@
 // Per-workspace data-lifecycle settings in control.db: retention (AMP's range: 1–1095 days,
 // default 150) and the state of data-key rotations (so an interrupted re-encryption resumes).
-// Nothing here is customer data: numbers, times and workspace ids only.
+// Nothing here is customer data: numbers, times and workspace ids only. Retention decides what is
+// deleted, so its rows carry the control plane's row MACs.
 import type Database from 'better-sqlite3';
+import { RowMac } from './row-mac';
 import { ControlError } from './types';
 
 export const DEFAULT_RETENTION_DAYS = 150;
@@ -17,16 +19,20 @@ export interface RotationState {
 }
 
 export class WorkspaceSettings {
+  private readonly macs: RowMac;
+
   constructor(private readonly db: Database.Database) {
+    this.macs = RowMac.of(db);
+    // workspace_retention is made by control.db's migration 6 (with its MAC column).
     db.exec(`
-      CREATE TABLE IF NOT EXISTS workspace_retention (workspace_id TEXT PRIMARY KEY, days INTEGER NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS data_key_rotations (workspace_id TEXT NOT NULL, generation INTEGER NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, PRIMARY KEY (workspace_id, generation)) STRICT;
     `);
   }
 
   /** The retention set for the workspace, or null when it uses the default. */
   retentionDays(workspaceId: string): number | null {
-    const row = this.db.prepare(`SELECT days FROM workspace_retention WHERE workspace_id = ?`).get(workspaceId) as { days: number } | undefined;
+    const row = this.db.prepare(`SELECT * FROM workspace_retention WHERE workspace_id = ?`).get(workspaceId) as { workspace_id: string; days: number; mac: Buffer | null } | undefined;
+    if (row) this.macs.check('workspace_retention', row);
     return row?.days ?? null;
   }
 
@@ -40,7 +46,10 @@ export class WorkspaceSettings {
     if (!Number.isInteger(days) || days < MIN_RETENTION_DAYS || days > MAX_RETENTION_DAYS) {
       throw new ControlError('invalid', `retention must be a whole number of days from ${MIN_RETENTION_DAYS} to ${MAX_RETENTION_DAYS} (AMP's range), got ${days}`, 'retentionDays');
     }
-    this.db.prepare(`INSERT INTO workspace_retention (workspace_id, days) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET days = excluded.days`).run(workspaceId, days);
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT INTO workspace_retention (workspace_id, days) VALUES (?, ?) ON CONFLICT (workspace_id) DO UPDATE SET days = excluded.days`).run(workspaceId, days);
+      this.macs.written('workspace_retention', workspaceId);
+    })();
     return days;
   }
 
@@ -61,7 +70,10 @@ export class WorkspaceSettings {
   }
 
   forget(workspaceId: string): void {
-    this.db.prepare(`DELETE FROM workspace_retention WHERE workspace_id = ?`).run(workspaceId);
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM workspace_retention WHERE workspace_id = ?`).run(workspaceId);
+      this.macs.removed('workspace_retention');
+    })();
     this.db.prepare(`DELETE FROM data_key_rotations WHERE workspace_id = ?`).run(workspaceId);
   }
 }

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { KEY_BYTES } from './cipher';
 import type { MasterKey } from './master-key';
+import { DecryptError } from './types';
 import type { WrappedKeyStore } from './rotation';
 
 /** Where a root key lives: `table` is a constant of ours (never user input); `owner` binds the wrap. */
@@ -24,7 +25,15 @@ function ensureTable(db: Database.Database, slot: RootKeySlot): void {
 export function loadRootKey(db: Database.Database, master: MasterKey, slot: RootKeySlot): { root: Buffer; fresh: boolean } {
   ensureTable(db, slot);
   const row = db.prepare(`SELECT generation, wrapped FROM ${slot.table} ORDER BY generation DESC LIMIT 1`).get() as { generation: number; wrapped: Buffer } | undefined;
-  if (row) return { root: master.unwrapDataKey(row.wrapped, slot.owner, row.generation), fresh: false };
+  if (row) {
+    try {
+      return { root: master.unwrapDataKey(row.wrapped, slot.owner, row.generation), fresh: false };
+    } catch (e) {
+      // The master key was checked before this: a wrap that fails now is damage; say where.
+      if (e instanceof DecryptError) throw new DecryptError(`control.db is damaged: ${slot.table} row ${row.generation}: does not open with the master key`);
+      throw e;
+    }
+  }
   const root = randomBytes(KEY_BYTES);
   const wrapped = master.wrapDataKey(root, slot.owner, 1);
   db.prepare(`INSERT INTO ${slot.table} (generation, wrapped, created_at) VALUES (?, ?, ?)`).run(1, wrapped, new Date().toISOString());
@@ -37,13 +46,18 @@ export function withRootKey(db: Database.Database, inner: WrappedKeyStore, slot:
     keyCheck: () => inner.keyCheck(),
     setKeyCheck: (c) => inner.setKeyCheck(c),
     rewrapAll(rewrap, newCheck) {
-      ensureTable(db, slot);
       db.transaction(() => {
         inner.rewrapAll(rewrap, newCheck);
-        const rows = db.prepare(`SELECT generation, wrapped FROM ${slot.table}`).all() as { generation: number; wrapped: Buffer }[];
-        const update = db.prepare(`UPDATE ${slot.table} SET wrapped = ? WHERE generation = ?`);
-        for (const r of rows) update.run(rewrap(r.wrapped, slot.owner, r.generation), r.generation);
+        rewrapRootKey(db, slot, rewrap);
       })();
     },
   };
+}
+
+/** Re-wraps every generation of the slot's root key; call inside the rotation's transaction. */
+export function rewrapRootKey(db: Database.Database, slot: RootKeySlot, rewrap: (wrapped: Buffer, owner: string, generation: number) => Buffer): void {
+  ensureTable(db, slot);
+  const rows = db.prepare(`SELECT generation, wrapped FROM ${slot.table}`).all() as { generation: number; wrapped: Buffer }[];
+  const update = db.prepare(`UPDATE ${slot.table} SET wrapped = ? WHERE generation = ?`);
+  for (const r of rows) update.run(rewrap(r.wrapped, slot.owner, r.generation), r.generation);
 }

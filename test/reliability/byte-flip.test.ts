@@ -153,5 +153,26 @@ for (const snapshot of ['crash', 'clean'] as const) {
       }
       expect(counts['silent difference'], results.filter((x) => x.r.outcome === 'silent difference').map((x) => `${x.flip.file}:${x.flip.offset} ^0x${x.flip.mask.toString(16)}: ${x.r.detail}`).join('\n')).toBe(0);
     }, SOAK ? 3_600_000 : 120_000);
+
+    it('flips in control.db rows that decide access (token ids, scopes, workspace ids and status) are named errors or change nothing', async () => {
+      const needles = [...base.tokens.map((t) => t.slice(4, 20)), 'remote_write', ...base.workspaces, 'ACTIVE'];
+      const flips: Flip[] = [];
+      for (const file of filesOf(base).filter((f) => /control\.db(-wal)?$/.test(f))) {
+        const bytes = readFileSync(join(base.dir, file));
+        for (const needle of needles) {
+          for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+            flips.push({ file, offset: at + (flips.length % needle.length), mask: 1 << (flips.length % 8), what: `control.db text ${needle.slice(0, 12)}` });
+          }
+        }
+      }
+      expect(flips.length, 'the needles are found in control.db').toBeGreaterThan(needles.length);
+      const results: { flip: Flip; r: FlipResult }[] = [];
+      for (const flip of flips) results.push({ flip, r: await tryFlip(base, flip) });
+      const counts = tally(results);
+      console.log(`control.db row flips, ${snapshot} snapshot: ${results.length} flips: ${counts.identical} identical, ${counts['named error']} named error, ${counts['unnamed error']} unnamed error, ${counts['silent difference']} silent difference`);
+      const bad = results.filter((x) => x.r.outcome === 'silent difference' || x.r.outcome === 'unnamed error');
+      expect(bad.map((x) => `${x.flip.file}:${x.flip.offset} ^0x${x.flip.mask.toString(16)} (${x.flip.what}): ${x.r.outcome}: ${x.r.detail}`)).toEqual([]);
+      expect(counts['named error'], 'some flips land in live rows').toBeGreaterThan(0);
+    }, SOAK ? 600_000 : 120_000);
   });
 }

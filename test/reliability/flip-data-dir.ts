@@ -156,7 +156,10 @@ export async function tryFlip(base: FlipBase, flip: Flip, keep?: (dir: string) =
     try {
       app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: join(dir, 'master.key'), maintenanceIntervalMs: 3600_000 });
     } catch (e) {
-      return { outcome: isNamed(e) ? 'named error' : 'unnamed error', detail: `opening: ${(e as Error).message}` };
+      // An unnamed error says where it came from, so it can be given a name.
+      const named = isNamed(e);
+      const where = named ? '' : ` (at ${((e as Error).stack ?? '').split('\n').filter((l) => l.includes('/main/')).slice(0, 3).map((l) => l.trim().replace(/^at /, '').replace(/\(.*\/main\//, '(main/')).join(' < ')})`;
+      return { outcome: named ? 'named error' : 'unnamed error', detail: `opening: ${(e as Error).message}${where}` };
     }
     try {
       const errors: string[] = [];
@@ -169,7 +172,7 @@ export async function tryFlip(base: FlipBase, flip: Flip, keep?: (dir: string) =
       }
       errors.push(...control.named);
       const diffs: string[] = [];
-      if (control.text !== base.control && control.named.length === 0) diffs.push('control plane answers differ');
+      if (control.text !== base.control && control.named.length === 0) diffs.push(`control plane answers differ: ${firstDifference(base.control, control.text)}`);
       for (const ws of base.workspaces) {
         const a = workspaceAnswer(app, ws);
         if ('error' in a) {
@@ -223,4 +226,12 @@ export function rowOffsets(base: FlipBase, workspaceId: string): { table: string
     rmSync(scratch, { recursive: true, force: true });
   }
   return out;
+}
+
+/** Where two JSON answers first part: the changed value with a little context either side. */
+function firstDifference(before: string, after: string): string {
+  let i = 0;
+  while (i < before.length && before[i] === after[i]) i++;
+  const from = Math.max(0, before.lastIndexOf('"', Math.max(0, i - 40)));
+  return `was …${before.slice(from, i + 40)}…, now …${after.slice(from, i + 40)}…`;
 }

@@ -55,6 +55,19 @@ describe('control.db migrations', () => {
     db.close();
   });
 
+  it('6: a MAC column on workspaces, tokens, limits and retention, over a version-5 database with data (the MACs come on unlock)', () => {
+    const db = dbAt(5);
+    db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES ('ws-1', 'ACTIVE', 'now')`).run();
+    db.prepare(`INSERT INTO limits VALUES ('ws-1', '{}')`).run();
+    // WorkspaceSettings made this table itself before schema 6.
+    db.exec(`CREATE TABLE workspace_retention (workspace_id TEXT PRIMARY KEY, days INTEGER NOT NULL) STRICT; INSERT INTO workspace_retention VALUES ('ws-1', 30);`);
+    migrate(db, migrations.filter((m) => m.version <= 6));
+    for (const t of ['workspaces', 'tokens', 'limits', 'workspace_retention']) expect(columns(db, t).at(-1), t).toBe('mac');
+    expect(db.prepare(`SELECT days, mac FROM workspace_retention`).get()).toEqual({ days: 30, mac: null });
+    expect(db.prepare(`SELECT overrides, mac FROM limits`).get()).toEqual({ overrides: '{}', mac: null });
+    db.close();
+  });
+
   it('a failing step rolls back and leaves the version where it was', () => {
     const db = dbAt(1);
     const broken = [...migrations.filter((m) => m.version <= 1), { version: 2, name: 'broken', up: (d: Database.Database) => d.exec('CREATE TABLE half (x); SELECT * FROM nowhere;') }];
