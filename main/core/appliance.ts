@@ -40,6 +40,9 @@ export interface WorkspaceStore {
   stats(): WorkspaceStoreStats;
   /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
+  /** The sealed metric-metadata row (null: none yet); see main/ingest/metadata. */
+  readMetadata(): Buffer | null;
+  writeMetadata(plain: Buffer): void;
   /** Re-seals every row not sealed with the current data key; resumable. */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
 }

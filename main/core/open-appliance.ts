@@ -115,6 +115,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       querier: () => tsdb.querier(),
       stats: () => tsdb.stats(),
       deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
+      readMetadata: () => tsdb.readMetadata(),
+      writeMetadata: (plain: Buffer) => tsdb.writeMetadata(plain),
       reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
     };
     const t = new Tenant(store, overrides, retention, {

@@ -8,6 +8,7 @@ import type { IngestRequest, IngestResult } from '../ingest/types';
 import type { Querier } from '../tsdb/types';
 import { QueryLimiter } from '../query/limits';
 import type { WorkspaceStore } from './appliance';
+import { MetadataTable } from '../ingest/metadata';
 
 export class Tenant {
   private readonly ingester: Ingester;
@@ -16,6 +17,8 @@ export class Tenant {
   readonly queries = new QueryLimiter();
   /** Refused samples by reason since the store was opened. */
   private readonly rejectedTotals = new Map<string, number>();
+  /** TYPE, HELP and UNIT per metric, as remote write sent them (/api/v1/metadata). */
+  readonly metadata: MetadataTable;
 
   constructor(
     readonly store: WorkspaceStore,
@@ -24,8 +27,10 @@ export class Tenant {
     hooks: IngesterHooks = {},
   ) {
     this.effective = this.merge(overrides);
+    this.metadata = new MetadataTable({ read: () => store.readMetadata(), write: (plain) => store.writeMetadata(plain) });
     this.ingester = new Ingester(store.appender(), {
       ...hooks,
+      metadata: this.metadata,
       onRejected: (reason, count) => {
         this.rejectedTotals.set(reason, (this.rejectedTotals.get(reason) ?? 0) + count);
         hooks.onRejected?.(reason, count);

@@ -14,6 +14,7 @@ import { IngestError, type IngestRequest, type IngestResult, type Rejection } fr
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
 import type { Labels } from '../../shared/labels';
+import { metadataV1, metadataV2, type MetadataTable } from './metadata';
 
 export type RemoteWriteVersion = 1 | 2;
 
@@ -35,6 +36,8 @@ export interface IngesterHooks {
   readonly onNewSeries?: (labels: Labels) => void;
   /** Told about refused samples, by reason, once per request (the ingestion chart). */
   readonly onRejected?: (reason: string, count: number) => void;
+  /** Where metric metadata (TYPE, HELP, UNIT) is kept; without it metadata is counted only. */
+  readonly metadata?: MetadataTable;
 }
 
 /**
@@ -112,6 +115,9 @@ export class Ingester {
     } catch (err) {
       this.committer.abandon(err);
       throw err;
+    }
+    if (counts.metadata > 0 && this.hooks.metadata) {
+      this.hooks.metadata.add(symbols ? metadataV2(reader.buf, symbols) : metadataV1(reader.buf));
     }
     return { result: sink.result(counts), written: sink.written };
   }

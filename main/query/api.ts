@@ -10,6 +10,7 @@ import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
 import { isValidLabelName } from './strings';
 import { QueryError } from './values';
+import type { MetricMetadata } from '../ingest/metadata';
 
 export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
 
@@ -53,6 +54,40 @@ class ApiError extends Error {
 
 const fail = (type: ErrorType, error: string): PromApiResponse => ({ status: STATUS[type], body: { status: 'error', errorType: type, error } });
 const ok = (data: unknown, extra: Record<string, unknown> = {}): PromApiResponse => ({ status: 200, body: { status: 'success', data, ...extra } });
+
+/** A workspace's metadata: every metric's entries, or the named metric's. */
+export type MetadataSource = (metric?: string) => Iterable<[string, readonly MetricMetadata[]]>;
+
+/**
+ * GET /api/v1/metadata as Prometheus answers it (web/api/v1 metricMetadata): `{metric: [{type,
+ * help, unit}]}`, `metric` selects one, `limit` bounds the metrics (0: none), `limit_per_metric`
+ * the entries of each (0 or negative: all).
+ */
+export function metricMetadata(params: URLSearchParams, source: MetadataSource): PromApiResponse {
+  const int = (name: string): number => {
+    const s = params.get(name);
+    if (s === null || s === '') return -1;
+    const n = Number(s);
+    if (!/^[+-]?\d+$/.test(s.trim()) || !Number.isSafeInteger(n)) throw new ApiError('bad_data', `${name} must be a number`);
+    return n;
+  };
+  try {
+    const limit = int('limit');
+    const perMetric = int('limit_per_metric');
+    const metric = params.get('metric') ?? '';
+    const out: Record<string, MetricMetadata[]> = {};
+    let n = 0;
+    for (const [name, list] of source(metric === '' ? undefined : metric)) {
+      if (limit >= 0 && n >= limit) break;
+      out[name] = (perMetric > 0 ? list.slice(0, perMetric) : list).map(({ type, help, unit }) => ({ type, help, unit }));
+      n++;
+    }
+    return ok(out);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(e.type, e.message);
+    throw e;
+  }
+}
 
 /**
  * Handles `path` (below /api/v1/, e.g. "query" or "label/job/values") with GET query / POST form

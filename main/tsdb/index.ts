@@ -56,6 +56,9 @@ export interface Tsdb {
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
   applyRetention(nowMs: number): number;
+  /** The sealed metric-metadata blob (null: none yet); its content is the caller's encoding. */
+  readMetadata(): Buffer | null;
+  writeMetadata(plain: Buffer): void;
   /** Re-seals every row not sealed with keys.current; resumable (rows already done are skipped). */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
   close(): void;
@@ -109,6 +112,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (opts.retentionMs === undefined) return 0;
       return applyRetention(live(), nowMs - opts.retentionMs);
     },
+    readMetadata: () => live().storage.metadataBlob(),
+    writeMetadata: (plain) => live().storage.putMetadataBlob(plain),
     reencrypt: (onProgress) => reencrypt(live(), onProgress),
     close() {
       if (closed) return;

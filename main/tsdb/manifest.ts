@@ -43,6 +43,8 @@ export class Manifest {
   /** page → digest */
   readonly pages = new Map<number, number>();
   headState: { seq: number; tag: number } | null = null;
+  /** Digest of the sealed metric-metadata row; null until one was written. */
+  metadataTag: number | null = null;
   /** part → bucket → entry */
   readonly chunks = new Map<number, Map<number, ChunkEntry>>();
   /** seq → [maxBucket, tag]; kept in memory only, persisted as a summary. */
@@ -68,6 +70,11 @@ export class Manifest {
 
   putHeadState(seq: number, tag: number): void {
     this.headState = { seq, tag };
+    this.indexDirty = true;
+  }
+
+  putMetadata(tag: number): void {
+    this.metadataTag = tag;
     this.indexDirty = true;
   }
 
@@ -178,6 +185,8 @@ export class Manifest {
       w.varint(m.size);
       for (const [bucket, e] of m) (w.svarint(bucket), w.varint(e.samples), w.varint(e.tag));
     }
+    // Optional trailing field (stores written before metadata was kept end after the chunks).
+    if (this.metadataTag !== null) (w.byte(1), w.varint(this.metadataTag));
     return w.toBuffer();
   }
 
@@ -193,6 +202,10 @@ export class Manifest {
       const buckets = new Map<number, ChunkEntry>();
       for (let n = r.varint(); n > 0; n--) buckets.set(r.svarint(), { samples: r.varint(), tag: r.varint() });
       m.chunks.set(part, buckets);
+    }
+    if (!r.done) {
+      if (r.byte() !== 1) throw new RangeError('manifest has an unknown trailing field');
+      m.metadataTag = r.varint();
     }
     if (!r.done) throw new RangeError('manifest has trailing bytes');
     return m;

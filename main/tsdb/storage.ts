@@ -254,9 +254,38 @@ export class Storage {
   /** Seals the manifest rows again with the current key when either is sealed with another (data-key rotation). */
   resealManifest(): boolean {
     const current = this.currentKeyId;
+    const metadata = this.stmts.manifest.get('metadata');
+    if (metadata && metadata.key_id !== current) this.putMetadataBlob(this.metadataBlob()!);
     const stale = (['index', 'log'] as const).some((name) => this.stmts.manifest.get(name)?.key_id !== current);
     if (stale) this.transaction(() => void (this.manifest.indexDirty = this.manifest.logDirty = true));
-    return stale;
+    return stale || (metadata !== undefined && metadata.key_id !== current);
+  }
+
+  /**
+   * The workspace's metric metadata (one sealed row beside the manifest rows, its digest in the
+   * index manifest so a missing or older row is damage); null when none was ever written.
+   */
+  metadataBlob(): Buffer | null {
+    const item = items.manifest('metadata');
+    const row = this.stmts.manifest.get('metadata');
+    const listed = this.manifest.metadataTag;
+    if (!row) {
+      if (listed !== null) throw this.damaged(item.name, 'missing (listed in the manifest, not in the file)');
+      return null;
+    }
+    const stored = { keyId: row.key_id, data: row.data };
+    if (listed === null) throw this.damaged(item.name, 'the manifest does not list it');
+    if (listed !== this.digest(stored)) throw this.damaged(item.name, 'it is not the version the manifest lists');
+    return this.open(item, stored);
+  }
+
+  /** Replaces the metric-metadata row (its own transaction). */
+  putMetadataBlob(plain: Buffer): void {
+    this.transaction(() => {
+      const row = this.seal(items.manifest('metadata'), plain);
+      this.guard('manifest (metadata)', () => this.db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)').run('metadata', row.keyId, row.data));
+      this.manifest.putMetadata(this.digest(row));
+    });
   }
 
   /** Writes the manifest rows that changed. Runs at the end of every transaction. */
