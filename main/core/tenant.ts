@@ -27,7 +27,7 @@ export class Tenant {
     hooks: IngesterHooks = {},
   ) {
     this.effective = this.merge(overrides);
-    this.metadata = new MetadataTable({ read: () => store.readMetadata(), write: (plain) => store.writeMetadata(plain) });
+    this.metadata = new MetadataTable({ read: () => store.readBlob('metadata'), write: (plain) => store.writeBlob('metadata', plain) });
     this.ingester = new Ingester(store.appender(), {
       ...hooks,
       metadata: this.metadata,

@@ -9,6 +9,10 @@ import { ByteReader, ByteWriter } from './bytes';
 
 const VERSION = 1;
 
+/** Single sealed rows beside the manifest rows, each listed in the index manifest by its position here + 1. */
+export const BLOBS = ['metadata', 'exemplars'] as const;
+export type BlobName = (typeof BLOBS)[number];
+
 export interface Layout {
   readonly bucketMs: number;
   readonly seriesPerPart: number;
@@ -43,8 +47,8 @@ export class Manifest {
   /** page → digest */
   readonly pages = new Map<number, number>();
   headState: { seq: number; tag: number } | null = null;
-  /** Digest of the sealed metric-metadata row; null until one was written. */
-  metadataTag: number | null = null;
+  /** Digest of each sealed blob row (metric metadata, exemplars) by its number in BLOBS. */
+  readonly blobTags = new Map<number, number>();
   /** part → bucket → entry */
   readonly chunks = new Map<number, Map<number, ChunkEntry>>();
   /** seq → [maxBucket, tag]; kept in memory only, persisted as a summary. */
@@ -73,9 +77,13 @@ export class Manifest {
     this.indexDirty = true;
   }
 
-  putMetadata(tag: number): void {
-    this.metadataTag = tag;
+  putBlob(name: BlobName, tag: number): void {
+    this.blobTags.set(BLOBS.indexOf(name) + 1, tag);
     this.indexDirty = true;
+  }
+
+  blobTag(name: BlobName): number | undefined {
+    return this.blobTags.get(BLOBS.indexOf(name) + 1);
   }
 
   putChunk(bucket: number, part: number, samples: number, tag: number): void {
@@ -185,8 +193,8 @@ export class Manifest {
       w.varint(m.size);
       for (const [bucket, e] of m) (w.svarint(bucket), w.varint(e.samples), w.varint(e.tag));
     }
-    // Optional trailing field (stores written before metadata was kept end after the chunks).
-    if (this.metadataTag !== null) (w.byte(1), w.varint(this.metadataTag));
+    // Optional trailing fields (stores written before blobs were kept end after the chunks).
+    for (const [kind, tag] of this.blobTags) (w.byte(kind), w.varint(tag));
     return w.toBuffer();
   }
 
@@ -203,9 +211,10 @@ export class Manifest {
       for (let n = r.varint(); n > 0; n--) buckets.set(r.svarint(), { samples: r.varint(), tag: r.varint() });
       m.chunks.set(part, buckets);
     }
-    if (!r.done) {
-      if (r.byte() !== 1) throw new RangeError('manifest has an unknown trailing field');
-      m.metadataTag = r.varint();
+    while (!r.done) {
+      const kind = r.byte();
+      if (kind < 1 || kind > BLOBS.length) throw new RangeError(`manifest has an unknown trailing field ${kind}`);
+      m.blobTags.set(kind, r.varint());
     }
     if (!r.done) throw new RangeError('manifest has trailing bytes');
     return m;

@@ -72,7 +72,7 @@ function v2Metadata(entries: [type: number, name: string, help: string, unit: st
 }
 
 function table(db: Tsdb, counter = { writes: 0 }): MetadataTable {
-  return new MetadataTable({ read: () => db.readMetadata(), write: (p) => (counter.writes++, db.writeMetadata(p)) });
+  return new MetadataTable({ read: () => db.readBlob('metadata'), write: (p) => (counter.writes++, db.writeBlob('metadata', p)) });
 }
 
 describe('metric metadata', () => {
@@ -148,22 +148,22 @@ describe('metric metadata', () => {
 
   it('a removed or older metadata row is damage, not silently empty metadata', () => {
     const { db, dir, keys } = store();
-    db.writeMetadata(Buffer.from('[["a",[[1,"first",""]]]]'));
+    db.writeBlob('metadata', Buffer.from('[["a",[[1,"first",""]]]]'));
     const file = join(dir, 'ws.db');
     const old = new Database(file).prepare("SELECT key_id, data FROM manifest WHERE name = 'metadata'").get() as { key_id: number; data: Buffer };
-    db.writeMetadata(Buffer.from('[["a",[[1,"second",""]]]]'));
+    db.writeBlob('metadata', Buffer.from('[["a",[[1,"second",""]]]]'));
     db.close();
     const sql = new Database(file);
     sql.prepare("UPDATE manifest SET data = ? WHERE name = 'metadata'").run(old.data);
     sql.close();
     const reopened = store(dir, keys).db;
-    expect(() => reopened.readMetadata()).toThrow(/manifest \(metadata\).*not the version the manifest lists/);
+    expect(() => reopened.readBlob('metadata')).toThrow(/manifest \(metadata\).*not the version the manifest lists/);
     reopened.close();
     const sql2 = new Database(file);
     sql2.prepare("DELETE FROM manifest WHERE name = 'metadata'").run();
     sql2.close();
     const third = store(dir, keys).db;
-    expect(() => third.readMetadata()).toThrow(/manifest \(metadata\).*missing/);
+    expect(() => third.readBlob('metadata')).toThrow(/manifest \(metadata\).*missing/);
   });
 
   it('/api/v1/metadata: metric, limit, limit_per_metric and bad numbers as Prometheus answers them', () => {
