@@ -131,8 +131,15 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       maintain() {
         tsdb.compact();
         tsdb.applyRetention(Date.now());
+        t.exemplars.flush(Date.now());
       },
-      close: () => tsdb.close(),
+      close: () => {
+        try {
+          t.exemplars.flush(Date.now(), true);
+        } finally {
+          tsdb.close();
+        }
+      },
     });
     return t;
   }
