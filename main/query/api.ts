@@ -1,7 +1,7 @@
 // The Prometheus HTTP API (/api/v1/…) as a pure function over a Querier: request path and
 // parameters in, status code and Prometheus's exact JSON shape out. The HTTP layer only wires it.
 import type { Labels } from '../../shared/labels';
-import { labelsToRecord } from '../../shared/labels';
+import { getLabel, labelsToRecord } from '../../shared/labels';
 import type { Matcher, Querier } from '../tsdb/types';
 import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery, storeMatcher } from './engine';
 import { parseDuration } from './durations';
@@ -11,6 +11,9 @@ import { printExpr } from './printer';
 import { isValidLabelName } from './strings';
 import { QueryError } from './values';
 import type { MetricMetadata } from '../ingest/metadata';
+import type { SeriesExemplars } from '../ingest/exemplars';
+import { compileMatcher } from '../tsdb/matchers';
+import type { Expr, VectorSelector } from './ast';
 
 export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
 
@@ -87,6 +90,47 @@ export function metricMetadata(params: URLSearchParams, source: MetadataSource):
     if (e instanceof ApiError) return fail(e.type, e.message);
     throw e;
   }
+}
+
+/** A workspace's exemplars in [start, end] of the series `match` accepts. */
+export type ExemplarSource = (start: number, end: number, match: (labels: Labels) => boolean) => SeriesExemplars[];
+
+/**
+ * GET /api/v1/query_exemplars as Prometheus answers it: the exemplars in [start, end] of the
+ * series any vector selector of `query` selects, `[{seriesLabels, exemplars: [{labels, value,
+ * timestamp}]}]` (value a string, timestamp in seconds).
+ */
+export function queryExemplars(params: URLSearchParams, source: ExemplarSource): PromApiResponse {
+  try {
+    const expr = parseExpr(requireQuery(params));
+    const [start, end] = timeRange(params);
+    if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start timestamp');
+    const sets = vectorSelectors(expr).map((vs) => vs.matchers.map((m) => compileMatcher(storeMatcher(m))));
+    const match = (labels: Labels) => sets.some((set) => set.every((c) => c.matches(getLabel(labels, c.matcher.name))));
+    const data = source(start, end, match).map((s) => ({
+      seriesLabels: labelsToRecord(s.seriesLabels),
+      exemplars: s.exemplars.map((e) => ({ labels: labelsToRecord(e.labels), value: formatSampleValue(e.value), timestamp: e.t / 1000 })),
+    }));
+    return ok(data);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(e.type, e.message);
+    if (e instanceof ParseError) return fail('bad_data', `invalid parameter "query": ${e.describe()}`);
+    throw e;
+  }
+}
+
+/** Every vector selector of an expression (Prometheus's parser.ExtractSelectors). */
+function vectorSelectors(e: Expr, out: VectorSelector[] = []): VectorSelector[] {
+  if (e.kind === 'vector') {
+    out.push(e);
+    return out;
+  }
+  for (const v of Object.values(e) as unknown[]) {
+    for (const child of Array.isArray(v) ? v : [v]) {
+      if (child !== null && typeof child === 'object' && 'kind' in child) vectorSelectors(child as Expr, out);
+    }
+  }
+  return out;
 }
 
 /**
