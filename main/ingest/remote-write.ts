@@ -323,8 +323,10 @@ class AppendSink implements SeriesSink {
     if (rejected.length === 0) return { status: 204, ...base };
     const total = rejected.reduce((n, r) => n + r.count, 0);
     const more = this.messagesDropped > 0 ? `; and ${this.messagesDropped} more` : '';
-    const exemplarsNote = this.exemplarRejections > 0 ? `, ${this.exemplarRejections} exemplar(s) rejected` : '';
-    const message = `${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written} written${exemplarsNote}: ${this.messages.join('; ')}${more}`;
+    const parts: string[] = [];
+    if (total > 0 || this.exemplarRejections === 0) parts.push(`${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written} written`);
+    if (this.exemplarRejections > 0) parts.push(`${this.exemplarRejections} of ${counts.exemplars} exemplars rejected, ${this.exemplarsWritten} written`);
+    const message = `${parts.join('; ')}: ${this.messages.join('; ')}${more}`;
     if (this.rejections.has('series_limit')) return { status: 429, message, retryAfterSeconds: SERIES_LIMIT_RETRY_SECONDS, ...base };
     return { status: 400, message, ...base };
   }
