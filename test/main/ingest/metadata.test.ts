@@ -166,6 +166,21 @@ describe('metric metadata', () => {
     expect(() => third.readBlob('metadata')).toThrow(/manifest \(metadata\).*missing/);
   });
 
+  it('data-key rotation re-seals the metadata and exemplar rows', () => {
+    const old = createCipher(randomBytes(32));
+    const next = createCipher(randomBytes(32));
+    const { db, dir } = store(undefined, { current: 1, get: () => old });
+    db.writeBlob('metadata', Buffer.from('[]'));
+    db.writeBlob('exemplars', Buffer.from('{"series":[],"slots":[]}'));
+    db.close();
+    const both = store(dir, { current: 2, get: (id) => (id === 1 ? old : next) }).db;
+    both.reencrypt();
+    both.close();
+    const onlyNew = store(dir, { current: 2, get: (id) => { if (id !== 2) throw new Error(`key ${id} destroyed`); return next; } }).db;
+    expect(onlyNew.readBlob('metadata')!.toString()).toBe('[]');
+    expect(onlyNew.readBlob('exemplars')!.toString()).toBe('{"series":[],"slots":[]}');
+  });
+
   it('/api/v1/metadata: metric, limit, limit_per_metric and bad numbers as Prometheus answers them', () => {
     const entries: [string, { type: 'counter' | 'gauge'; help: string; unit: string }[]][] = [
       ['a', [{ type: 'counter', help: 'one', unit: '' }, { type: 'counter', help: 'two', unit: '' }]],
