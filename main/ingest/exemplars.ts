@@ -159,6 +159,9 @@ export function exemplarLabelChars(labels: Labels): number {
   return n;
 }
 
+/** The last `n` items (none for n ≤ 0: slice(-0) would keep all). */
+const newest = <T>(items: T[], n: number): T[] => (n <= 0 ? [] : items.slice(-n));
+
 /** Where the store's sealed row is read and written (the workspace's store). */
 export interface ExemplarPersistence {
   read(): Buffer | null;
@@ -196,7 +199,7 @@ export class ExemplarStore {
   resize(capacity: number): void {
     if (capacity === this.capacity) return;
     this.load();
-    const kept = this.ordered().slice(-capacity);
+    const kept = newest(this.ordered(), capacity);
     this.capacity = capacity;
     this.ring = kept;
     this.next = kept.length % Math.max(1, capacity);
@@ -276,7 +279,7 @@ export class ExemplarStore {
       this.seriesLabels.set(key, l);
       return key;
     });
-    this.ring = slots.slice(-this.capacity).map(([s, labels, value, t]) => ({ series: keys[s]!, exemplar: { labels, value: Number(value), t } }));
+    this.ring = newest(slots, this.capacity).map(([s, labels, value, t]) => ({ series: keys[s]!, exemplar: { labels, value: Number(value), t } }));
     this.next = this.ring.length % Math.max(1, this.capacity);
     for (const s of this.ring) if (s) this.newest.set(s.series, Math.max(this.newest.get(s.series) ?? -Infinity, s.exemplar.t));
   }

@@ -80,6 +80,9 @@ describe('exemplars', () => {
     expect(s.select(3, 3, () => true)[0]!.exemplars.map((e) => e.t)).toEqual([3]);
     s.resize(2);
     expect(s.select(-Infinity, Infinity, () => true)[0]!.exemplars.map((e) => e.t)).toEqual([3, 4]);
+    s.resize(0); // maxExemplars 0: none kept
+    expect(s.select(-Infinity, Infinity, () => true)).toEqual([]);
+    expect(s.add(series, [ex(9)])).toBe(0);
   });
 
   for (const [version, type] of [['1.0', V1_TYPE], ['2.0', V2_TYPE]] as const) {
