@@ -119,14 +119,30 @@ export class Ingester {
       this.committer.abandon(err);
       throw err;
     }
-    if (counts.exemplars > 0 && this.hooks.exemplars) {
-      sink.exemplars(symbols ? exemplarsV2(reader.buf, symbols) : exemplarsV1(reader.buf), this.hooks.exemplars);
-      this.hooks.exemplars.flush(now);
+    // The samples are appended by now: a malformed exemplar or metadata entry refuses only itself.
+    const { exemplars, metadata } = this.hooks;
+    try {
+      if (counts.exemplars > 0 && exemplars) {
+        sink.exemplars(symbols ? exemplarsV2(reader.buf, symbols) : exemplarsV1(reader.buf), exemplars);
+        exemplars.flush(now);
+      }
+    } catch (err) {
+      if (!(err instanceof ProtoError)) throw this.abandon(err);
+      sink.refuse('invalid_exemplar', `exemplars not kept: ${err.message}`);
     }
-    if (counts.metadata > 0 && this.hooks.metadata) {
-      this.hooks.metadata.add(symbols ? metadataV2(reader.buf, symbols) : metadataV1(reader.buf));
+    try {
+      if (counts.metadata > 0 && metadata) metadata.add(symbols ? metadataV2(reader.buf, symbols) : metadataV1(reader.buf));
+    } catch (err) {
+      if (!(err instanceof ProtoError)) throw this.abandon(err);
+      sink.refuse('invalid_metadata', `metadata not kept: ${err.message}`);
     }
     return { result: sink.result(counts), written: sink.written };
+  }
+
+  /** Rolls back what this turn appended (the error is the caller's 5xx). */
+  private abandon(err: unknown): unknown {
+    this.committer.abandon(err);
+    return err;
   }
 }
 
@@ -293,6 +309,11 @@ class AppendSink implements SeriesSink {
   }
 
   private exemplarRejections = 0;
+
+  /** A refusal that is not of samples (a malformed exemplar or metadata entry): a 400 naming it. */
+  refuse(reason: string, message: string): void {
+    this.reject(reason, 0, () => message);
+  }
 
   /** Mimir's "out of bounds": older than the retention (it would be deleted at once) or from a clock far ahead. */
   private rejectOutOfBounds(entry: SeriesEntry, t: number): void {

@@ -166,6 +166,18 @@ describe('metric metadata', () => {
     expect(() => third.readBlob('metadata')).toThrow(/manifest \(metadata\).*missing/);
   });
 
+  it('2.0: a bad metadata reference refuses the metadata only; the samples are stored', async () => {
+    const { db } = store();
+    const ingester = new Ingester(db.appender(), { metadata: table(db) });
+    const body = new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'x')
+      .message(5, (ts) => ts.bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(2, (m) => m.double(1, 7).tag(2, 0).varint(NOW)).message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(99)))
+      .finish();
+    const r = await ingester.ingest({ body: snappy(body), contentType: V2_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
+    expect(r).toMatchObject({ status: 400, samplesWritten: 1 });
+    expect(r.message).toMatch(/metadata not kept: metadata reference 99 is out of range/);
+    expect([...db.querier().select([{ type: '=', name: '__name__', value: 'x' }], NOW - 1, NOW + 1)]).toHaveLength(1);
+  });
+
   it('data-key rotation re-seals the metadata and exemplar rows', () => {
     const old = createCipher(randomBytes(32));
     const next = createCipher(randomBytes(32));
