@@ -134,6 +134,7 @@ export const LIMIT_NAMES = [
   'maxBodyBytes',
   'maxDecompressedBytes',
   'outOfOrderWindowMs',
+  'maxExemplars',
 ] as const;
 export type LimitName = (typeof LIMIT_NAMES)[number];
 

@@ -28,6 +28,8 @@ export interface WorkspaceLimits {
   readonly maxDecompressedBytes: number;
   /** Out-of-order window in ms; 0 = samples must be in order per series. */
   readonly outOfOrderWindowMs: number;
+  /** Exemplars kept (a circular store, as Prometheus's storage.exemplars.max-exemplars); 0 = none. */
+  readonly maxExemplars: number;
 }
 
 /**

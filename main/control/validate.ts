@@ -86,6 +86,7 @@ export const LIMIT_MINIMUMS: Readonly<Record<keyof WorkspaceLimits, number>> = {
   maxBodyBytes: 1024,
   maxDecompressedBytes: 1024,
   outOfOrderWindowMs: 0,
+  maxExemplars: 0,
 };
 
 export function checkLimits(limits: unknown): Partial<WorkspaceLimits> {

@@ -1,6 +1,7 @@
 // The appliance: one open data directory (control database, master key, per-workspace stores).
 // Interface here; the implementation is in ./open-appliance.ts.
 import type { Appender, Matcher, Querier } from '../tsdb/types';
+import type { BlobName } from '../tsdb/manifest';
 import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
@@ -40,6 +41,9 @@ export interface WorkspaceStore {
   stats(): WorkspaceStoreStats;
   /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
+  /** A sealed blob row (null: none yet): metric metadata (main/ingest/metadata), exemplars (main/ingest/exemplars). */
+  readBlob(name: BlobName): Buffer | null;
+  writeBlob(name: BlobName, plain: Buffer): void;
   /** Re-seals every row not sealed with the current data key; resumable. */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
 }

@@ -11,7 +11,7 @@ import { KeyStoreError } from '../crypto/types';
 import { rotateMasterKey, unlockMasterKey, type MasterKeySlots } from '../crypto/rotation';
 import type { Appliance, ApplianceOptions, IngestRejectedListener, WorkspaceStore } from './appliance';
 import { Tenant } from './tenant';
-import { openTsdb } from '../tsdb';
+import { openTsdb, type BlobName } from '../tsdb';
 import type { Matcher } from '../tsdb/types';
 import { DEFAULT_LIMITS } from '../ingest/limits';
 import { ActivityLogSink } from '../audit/sink';
@@ -115,6 +115,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       querier: () => tsdb.querier(),
       stats: () => tsdb.stats(),
       deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
+      readBlob: (name: BlobName) => tsdb.readBlob(name),
+      writeBlob: (name: BlobName, plain: Buffer) => tsdb.writeBlob(name, plain),
       reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
     };
     const t = new Tenant(store, overrides, retention, {
@@ -129,8 +131,15 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       maintain() {
         tsdb.compact();
         tsdb.applyRetention(Date.now());
+        t.exemplars.flush(Date.now());
       },
-      close: () => tsdb.close(),
+      close: () => {
+        try {
+          t.exemplars.flush(Date.now(), true);
+        } finally {
+          tsdb.close();
+        }
+      },
     });
     return t;
   }

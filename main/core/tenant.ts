@@ -8,6 +8,8 @@ import type { IngestRequest, IngestResult } from '../ingest/types';
 import type { Querier } from '../tsdb/types';
 import { QueryLimiter } from '../query/limits';
 import type { WorkspaceStore } from './appliance';
+import { MetadataTable } from '../ingest/metadata';
+import { ExemplarStore } from '../ingest/exemplars';
 
 export class Tenant {
   private readonly ingester: Ingester;
@@ -16,6 +18,10 @@ export class Tenant {
   readonly queries = new QueryLimiter();
   /** Refused samples by reason since the store was opened. */
   private readonly rejectedTotals = new Map<string, number>();
+  /** TYPE, HELP and UNIT per metric, as remote write sent them (/api/v1/metadata). */
+  readonly metadata: MetadataTable;
+  /** The newest exemplars, bounded by the limit maxExemplars (/api/v1/query_exemplars). */
+  readonly exemplars: ExemplarStore;
 
   constructor(
     readonly store: WorkspaceStore,
@@ -24,8 +30,12 @@ export class Tenant {
     hooks: IngesterHooks = {},
   ) {
     this.effective = this.merge(overrides);
+    this.metadata = new MetadataTable({ read: () => store.readBlob('metadata'), write: (plain) => store.writeBlob('metadata', plain) });
+    this.exemplars = new ExemplarStore({ read: () => store.readBlob('exemplars'), write: (plain) => store.writeBlob('exemplars', plain) }, this.effective.maxExemplars);
     this.ingester = new Ingester(store.appender(), {
       ...hooks,
+      metadata: this.metadata,
+      exemplars: this.exemplars,
       onRejected: (reason, count) => {
         this.rejectedTotals.set(reason, (this.rejectedTotals.get(reason) ?? 0) + count);
         hooks.onRejected?.(reason, count);
@@ -45,6 +55,7 @@ export class Tenant {
   /** Called by the appliance when the control plane changed this workspace's overrides. */
   refreshLimits(overrides: Partial<WorkspaceLimits>): void {
     this.effective = this.merge(overrides);
+    this.exemplars.resize(this.effective.maxExemplars);
   }
 
   /** Stores one remote-write request (see Ingester.ingest); `now` is for tests. */

@@ -7,7 +7,7 @@ import type { ActivityLog } from '../audit/activity-log';
 import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
-import { handlePromApi, withQuerySlot, type PromApiOptions } from '../query/api';
+import { handlePromApi, metricMetadata, queryExemplars, withQuerySlot, type PromApiOptions } from '../query/api';
 import { QueryPool, QueryPoolError } from './query-pool';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
@@ -35,10 +35,19 @@ export type QueryLimits = Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
  * The Prometheus HTTP API of a workspace: on `pool`'s worker threads when given (a client that
  * goes away stops its query), else on this thread.
  */
-export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries'>, pool: QueryPool | null, limits: QueryLimits = {}): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries' | 'metadata' | 'exemplars'>, pool: QueryPool | null, limits: QueryLimits = {}): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
   return async (req, res, workspaceId, apiPath, url) => {
     const params = await requestParams(req, res, url);
     const t = tenant(workspaceId);
+    // Metadata and exemplars live with the ingester on this thread, not in the store the pool reads.
+    const endpoint = apiPath.replace(/^\/+|\/+$/g, '');
+    if (endpoint === 'metadata' || endpoint === 'query_exemplars') {
+      const result = endpoint === 'metadata'
+        ? metricMetadata(params, (metric) => t.metadata.entries(metric))
+        : queryExemplars(params, (start, end, match) => t.exemplars.select(start, end, match));
+      sendJson(res, result.status, result.body);
+      return;
+    }
     const q = t.querier();
     if (!pool) {
       const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });

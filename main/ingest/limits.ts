@@ -1,5 +1,6 @@
 // Per-workspace ingestion limits: defaults, how they are shown, and the ingestion-rate token bucket.
 import type { WorkspaceLimits } from '../control/types';
+import { DEFAULT_MAX_EXEMPLARS } from './exemplars';
 import { LIMIT_NAMES, type LimitName, type WorkspaceLimitsInfo } from '../../shared/api';
 
 /**
@@ -12,6 +13,7 @@ import { LIMIT_NAMES, type LimitName, type WorkspaceLimitsInfo } from '../../sha
  * - maxBodyBytes 10 MiB compressed, maxDecompressedBytes 64 MiB: Prometheus sends ≤ 2,000
  *   samples (a few hundred KiB) per request by default, so these only stop abuse.
  * - outOfOrderWindowMs 0: as Prometheus and AMP by default, samples must be in order per series.
+ * - maxExemplars 100,000: Prometheus's storage.exemplars.max-exemplars default.
  */
 export const DEFAULT_LIMITS: WorkspaceLimits = Object.freeze({
   activeSeries: 1_000_000,
@@ -23,6 +25,7 @@ export const DEFAULT_LIMITS: WorkspaceLimits = Object.freeze({
   maxBodyBytes: 10 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
   outOfOrderWindowMs: 0,
+  maxExemplars: DEFAULT_MAX_EXEMPLARS,
 } satisfies Record<LimitName, number>);
 
 /** The limits in force for a workspace with these overrides, as the API and the CLI show them. */

@@ -14,6 +14,8 @@ import { IngestError, type IngestRequest, type IngestResult, type Rejection } fr
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
 import type { Labels } from '../../shared/labels';
+import { metadataV1, metadataV2, type MetadataTable } from './metadata';
+import { EXEMPLAR_MAX_LABEL_CHARS, exemplarLabelChars, exemplarsV1, exemplarsV2, type ExemplarBatch, type ExemplarStore } from './exemplars';
 
 export type RemoteWriteVersion = 1 | 2;
 
@@ -35,6 +37,10 @@ export interface IngesterHooks {
   readonly onNewSeries?: (labels: Labels) => void;
   /** Told about refused samples, by reason, once per request (the ingestion chart). */
   readonly onRejected?: (reason: string, count: number) => void;
+  /** Where metric metadata (TYPE, HELP, UNIT) is kept; without it metadata is counted only. */
+  readonly metadata?: MetadataTable;
+  /** Where exemplars are kept; without it exemplars are counted only. */
+  readonly exemplars?: ExemplarStore;
 }
 
 /**
@@ -113,7 +119,30 @@ export class Ingester {
       this.committer.abandon(err);
       throw err;
     }
+    // The samples are appended by now: a malformed exemplar or metadata entry refuses only itself.
+    const { exemplars, metadata } = this.hooks;
+    try {
+      if (counts.exemplars > 0 && exemplars) {
+        sink.exemplars(symbols ? exemplarsV2(reader.buf, symbols) : exemplarsV1(reader.buf), exemplars);
+        exemplars.flush(now);
+      }
+    } catch (err) {
+      if (!(err instanceof ProtoError)) throw this.abandon(err);
+      sink.refuse('invalid_exemplar', `exemplars not kept: ${err.message}`);
+    }
+    try {
+      if (counts.metadata > 0 && metadata) metadata.add(symbols ? metadataV2(reader.buf, symbols) : metadataV1(reader.buf));
+    } catch (err) {
+      if (!(err instanceof ProtoError)) throw this.abandon(err);
+      sink.refuse('invalid_metadata', `metadata not kept: ${err.message}`);
+    }
     return { result: sink.result(counts), written: sink.written };
+  }
+
+  /** Rolls back what this turn appended (the error is the caller's 5xx). */
+  private abandon(err: unknown): unknown {
+    this.committer.abandon(err);
+    return err;
   }
 }
 
@@ -170,6 +199,7 @@ class AppendSink implements SeriesSink {
   /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
   private newHash = -1;
   written = 0;
+  exemplarsWritten = 0;
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
   private messagesDropped = 0;
@@ -258,6 +288,33 @@ class AppendSink implements SeriesSink {
     }
   }
 
+  /**
+   * Keeps each series' exemplars (labels of series and exemplar after the ingest rules). A series
+   * whose labels are invalid is skipped (its samples were refused already); an exemplar whose
+   * label set is over 128 characters is refused by name, as Prometheus does, the rest kept.
+   */
+  exemplars(batches: readonly ExemplarBatch[], store: ExemplarStore): void {
+    for (const { series, exemplars } of batches) {
+      if (checkLabels(series, this.utf8Names, this.limits) !== null) continue;
+      const labels = applyIngestRules(series, this.rules);
+      const ok = exemplars.filter((e) => {
+        const chars = exemplarLabelChars(e.labels);
+        if (chars <= EXEMPLAR_MAX_LABEL_CHARS) return true;
+        this.reject('exemplar_labels_too_long', 0, () => `series ${describeSeries(labels)}: exemplar label set is ${chars} UTF-8 characters, over Prometheus's limit of ${EXEMPLAR_MAX_LABEL_CHARS}`);
+        this.exemplarRejections++;
+        return false;
+      });
+      this.exemplarsWritten += store.add(labels, ok.map((e) => ({ ...e, labels: applyIngestRules(e.labels, this.rules) })));
+    }
+  }
+
+  private exemplarRejections = 0;
+
+  /** A refusal that is not of samples (a malformed exemplar or metadata entry): a 400 naming it. */
+  refuse(reason: string, message: string): void {
+    this.reject(reason, 0, () => message);
+  }
+
   /** Mimir's "out of bounds": older than the retention (it would be deleted at once) or from a clock far ahead. */
   private rejectOutOfBounds(entry: SeriesEntry, t: number): void {
     const at = Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t);
@@ -279,7 +336,7 @@ class AppendSink implements SeriesSink {
     const base = {
       samplesWritten: this.written,
       histogramsWritten: 0,
-      exemplarsWritten: 0,
+      exemplarsWritten: this.exemplarsWritten,
       exemplarsReceived: counts.exemplars,
       metadataReceived: counts.metadata,
       rejected,
@@ -287,7 +344,10 @@ class AppendSink implements SeriesSink {
     if (rejected.length === 0) return { status: 204, ...base };
     const total = rejected.reduce((n, r) => n + r.count, 0);
     const more = this.messagesDropped > 0 ? `; and ${this.messagesDropped} more` : '';
-    const message = `${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written} written: ${this.messages.join('; ')}${more}`;
+    const parts: string[] = [];
+    if (total > 0 || this.exemplarRejections === 0) parts.push(`${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written} written`);
+    if (this.exemplarRejections > 0) parts.push(`${this.exemplarRejections} of ${counts.exemplars} exemplars rejected, ${this.exemplarsWritten} written`);
+    const message = `${parts.join('; ')}: ${this.messages.join('; ')}${more}`;
     if (this.rejections.has('series_limit')) return { status: 429, message, retryAfterSeconds: SERIES_LIMIT_RETRY_SECONDS, ...base };
     return { status: 400, message, ...base };
   }

@@ -1,7 +1,7 @@
 // The Prometheus HTTP API (/api/v1/…) as a pure function over a Querier: request path and
 // parameters in, status code and Prometheus's exact JSON shape out. The HTTP layer only wires it.
 import type { Labels } from '../../shared/labels';
-import { labelsToRecord } from '../../shared/labels';
+import { getLabel, labelsToRecord } from '../../shared/labels';
 import type { Matcher, Querier } from '../tsdb/types';
 import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery, storeMatcher } from './engine';
 import { parseDuration } from './durations';
@@ -10,6 +10,10 @@ import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
 import { isValidLabelName } from './strings';
 import { QueryError } from './values';
+import type { MetricMetadata } from '../ingest/metadata';
+import type { SeriesExemplars } from '../ingest/exemplars';
+import { compileMatcher } from '../tsdb/matchers';
+import type { Expr, VectorSelector } from './ast';
 
 export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
 
@@ -53,6 +57,81 @@ class ApiError extends Error {
 
 const fail = (type: ErrorType, error: string): PromApiResponse => ({ status: STATUS[type], body: { status: 'error', errorType: type, error } });
 const ok = (data: unknown, extra: Record<string, unknown> = {}): PromApiResponse => ({ status: 200, body: { status: 'success', data, ...extra } });
+
+/** A workspace's metadata: every metric's entries, or the named metric's. */
+export type MetadataSource = (metric?: string) => Iterable<[string, readonly MetricMetadata[]]>;
+
+/**
+ * GET /api/v1/metadata as Prometheus answers it (web/api/v1 metricMetadata): `{metric: [{type,
+ * help, unit}]}`, `metric` selects one, `limit` bounds the metrics (0: none), `limit_per_metric`
+ * the entries of each (0 or negative: all).
+ */
+export function metricMetadata(params: URLSearchParams, source: MetadataSource): PromApiResponse {
+  const int = (name: string): number => {
+    const s = params.get(name);
+    if (s === null || s === '') return -1;
+    const n = Number(s);
+    if (!/^[+-]?\d+$/.test(s.trim()) || !Number.isSafeInteger(n)) throw new ApiError('bad_data', `${name} must be a number`);
+    return n;
+  };
+  try {
+    const limit = int('limit');
+    const perMetric = int('limit_per_metric');
+    const metric = params.get('metric') ?? '';
+    const out: Record<string, MetricMetadata[]> = {};
+    let n = 0;
+    for (const [name, list] of source(metric === '' ? undefined : metric)) {
+      if (limit >= 0 && n >= limit) break;
+      out[name] = (perMetric > 0 ? list.slice(0, perMetric) : list).map(({ type, help, unit }) => ({ type, help, unit }));
+      n++;
+    }
+    return ok(out);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(e.type, e.message);
+    throw e;
+  }
+}
+
+/** A workspace's exemplars in [start, end] of the series `match` accepts. */
+export type ExemplarSource = (start: number, end: number, match: (labels: Labels) => boolean) => SeriesExemplars[];
+
+/**
+ * GET /api/v1/query_exemplars as Prometheus answers it: the exemplars in [start, end] of the
+ * series any vector selector of `query` selects, `[{seriesLabels, exemplars: [{labels, value,
+ * timestamp}]}]` (value a string, timestamp in seconds).
+ */
+export function queryExemplars(params: URLSearchParams, source: ExemplarSource): PromApiResponse {
+  try {
+    const expr = parseExpr(requireQuery(params));
+    const [start, end] = timeRange(params);
+    if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start timestamp');
+    const sets = vectorSelectors(expr).map((vs) => vs.matchers.map((m) => compileMatcher(storeMatcher(m))));
+    const match = (labels: Labels) => sets.some((set) => set.every((c) => c.matches(getLabel(labels, c.matcher.name))));
+    const data = source(start, end, match).map((s) => ({
+      seriesLabels: labelsToRecord(s.seriesLabels),
+      exemplars: s.exemplars.map((e) => ({ labels: labelsToRecord(e.labels), value: formatSampleValue(e.value), timestamp: e.t / 1000 })),
+    }));
+    return ok(data);
+  } catch (e) {
+    if (e instanceof ApiError) return fail(e.type, e.message);
+    if (e instanceof ParseError) return fail('bad_data', `invalid parameter "query": ${e.describe()}`);
+    throw e;
+  }
+}
+
+/** Every vector selector of an expression (Prometheus's parser.ExtractSelectors). */
+function vectorSelectors(e: Expr, out: VectorSelector[] = []): VectorSelector[] {
+  if (e.kind === 'vector') {
+    out.push(e);
+    return out;
+  }
+  for (const v of Object.values(e) as unknown[]) {
+    for (const child of Array.isArray(v) ? v : [v]) {
+      if (child !== null && typeof child === 'object' && 'kind' in child) vectorSelectors(child as Expr, out);
+    }
+  }
+  return out;
+}
 
 /**
  * Handles `path` (below /api/v1/, e.g. "query" or "label/job/values") with GET query / POST form

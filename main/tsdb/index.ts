@@ -15,6 +15,8 @@ import type { Appender, Matcher, Querier } from './types';
 import { decodeBatch, decodeHeadState } from './wal-record';
 
 export type { DataKeys } from './storage';
+export type { BlobName } from './manifest';
+import type { BlobName } from './manifest';
 export type { CompactOptions } from './compaction';
 export { StoreDamaged, StoreError, type StoreErrorKind } from './errors';
 
@@ -56,6 +58,9 @@ export interface Tsdb {
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
   applyRetention(nowMs: number): number;
+  /** A sealed blob row (null: none yet): metric metadata, exemplars; its content is the caller's encoding. */
+  readBlob(name: BlobName): Buffer | null;
+  writeBlob(name: BlobName, plain: Buffer): void;
   /** Re-seals every row not sealed with keys.current; resumable (rows already done are skipped). */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
   close(): void;
@@ -109,6 +114,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (opts.retentionMs === undefined) return 0;
       return applyRetention(live(), nowMs - opts.retentionMs);
     },
+    readBlob: (name) => live().storage.blob(name),
+    writeBlob: (name, plain) => live().storage.putBlob(name, plain),
     reencrypt: (onProgress) => reencrypt(live(), onProgress),
     close() {
       if (closed) return;

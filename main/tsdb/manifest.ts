@@ -9,6 +9,10 @@ import { ByteReader, ByteWriter } from './bytes';
 
 const VERSION = 1;
 
+/** Single sealed rows beside the manifest rows, each listed in the index manifest by its position here + 1. */
+export const BLOBS = ['metadata', 'exemplars'] as const;
+export type BlobName = (typeof BLOBS)[number];
+
 export interface Layout {
   readonly bucketMs: number;
   readonly seriesPerPart: number;
@@ -43,6 +47,8 @@ export class Manifest {
   /** page → digest */
   readonly pages = new Map<number, number>();
   headState: { seq: number; tag: number } | null = null;
+  /** Digest of each sealed blob row (metric metadata, exemplars) by its number in BLOBS. */
+  readonly blobTags = new Map<number, number>();
   /** part → bucket → entry */
   readonly chunks = new Map<number, Map<number, ChunkEntry>>();
   /** seq → [maxBucket, tag]; kept in memory only, persisted as a summary. */
@@ -69,6 +75,15 @@ export class Manifest {
   putHeadState(seq: number, tag: number): void {
     this.headState = { seq, tag };
     this.indexDirty = true;
+  }
+
+  putBlob(name: BlobName, tag: number): void {
+    this.blobTags.set(BLOBS.indexOf(name) + 1, tag);
+    this.indexDirty = true;
+  }
+
+  blobTag(name: BlobName): number | undefined {
+    return this.blobTags.get(BLOBS.indexOf(name) + 1);
   }
 
   putChunk(bucket: number, part: number, samples: number, tag: number): void {
@@ -178,6 +193,8 @@ export class Manifest {
       w.varint(m.size);
       for (const [bucket, e] of m) (w.svarint(bucket), w.varint(e.samples), w.varint(e.tag));
     }
+    // Optional trailing fields (stores written before blobs were kept end after the chunks).
+    for (const [kind, tag] of this.blobTags) (w.byte(kind), w.varint(tag));
     return w.toBuffer();
   }
 
@@ -193,6 +210,11 @@ export class Manifest {
       const buckets = new Map<number, ChunkEntry>();
       for (let n = r.varint(); n > 0; n--) buckets.set(r.svarint(), { samples: r.varint(), tag: r.varint() });
       m.chunks.set(part, buckets);
+    }
+    while (!r.done) {
+      const kind = r.byte();
+      if (kind < 1 || kind > BLOBS.length) throw new RangeError(`manifest has an unknown trailing field ${kind}`);
+      m.blobTags.set(kind, r.varint());
     }
     if (!r.done) throw new RangeError('manifest has trailing bytes');
     return m;

@@ -10,6 +10,7 @@ import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
 import { walDamage } from './wal-file';
 
 export type { Layout } from './manifest';
+import { BLOBS, type BlobName } from './manifest';
 
 export interface DataKeys {
   /** Key id that seals new rows. */
@@ -254,9 +255,41 @@ export class Storage {
   /** Seals the manifest rows again with the current key when either is sealed with another (data-key rotation). */
   resealManifest(): boolean {
     const current = this.currentKeyId;
+    let resealed = false;
+    for (const name of BLOBS) {
+      const row = this.stmts.manifest.get(name);
+      if (row && row.key_id !== current) (this.putBlob(name, this.blob(name)!), (resealed = true));
+    }
     const stale = (['index', 'log'] as const).some((name) => this.stmts.manifest.get(name)?.key_id !== current);
     if (stale) this.transaction(() => void (this.manifest.indexDirty = this.manifest.logDirty = true));
-    return stale;
+    return stale || resealed;
+  }
+
+  /**
+   * One sealed blob row (metric metadata, exemplars) beside the manifest rows, its digest in the
+   * index manifest so a missing or older row is damage; null when none was ever written.
+   */
+  blob(name: BlobName): Buffer | null {
+    const item = items.manifest(name);
+    const row = this.stmts.manifest.get(name);
+    const listed = this.manifest.blobTag(name);
+    if (!row) {
+      if (listed !== undefined) throw this.damaged(item.name, 'missing (listed in the manifest, not in the file)');
+      return null;
+    }
+    const stored = { keyId: row.key_id, data: row.data };
+    if (listed === undefined) throw this.damaged(item.name, 'the manifest does not list it');
+    if (listed !== this.digest(stored)) throw this.damaged(item.name, 'it is not the version the manifest lists');
+    return this.open(item, stored);
+  }
+
+  /** Replaces a blob row (its own transaction). */
+  putBlob(name: BlobName, plain: Buffer): void {
+    this.transaction(() => {
+      const row = this.seal(items.manifest(name), plain);
+      this.guard(`manifest (${name})`, () => this.db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)').run(name, row.keyId, row.data));
+      this.manifest.putBlob(name, this.digest(row));
+    });
   }
 
   /** Writes the manifest rows that changed. Runs at the end of every transaction. */

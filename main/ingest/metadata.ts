@@ -1,0 +1,189 @@
+// Metric metadata (TYPE, HELP, UNIT) as remote write carries it: 1.0's WriteRequest.metadata and
+// 2.0's per-series TimeSeries.metadata. Kept per workspace in memory and in one sealed row of the
+// store, written only when something new arrived (a sender repeats the same metadata every minute).
+import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
+import type { Symbols } from './rw2';
+
+export type MetricType = 'unknown' | 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset';
+
+/** One entry as /api/v1/metadata shows it. */
+export interface MetricMetadata {
+  readonly type: MetricType;
+  readonly help: string;
+  readonly unit: string;
+}
+
+/** Both protocols number the types alike (1.0 MetricMetadata.MetricType, 2.0 Metadata.MetricType). */
+const TYPES: readonly MetricType[] = ['unknown', 'counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset'];
+
+/** Distinct entries kept per metric (several targets may describe one metric differently). */
+export const MAX_ENTRIES_PER_METRIC = 8;
+/** Metric names kept per workspace; metadata of further names is not kept. */
+export const MAX_METADATA_METRICS = 100_000;
+/** Longer help or unit text is cut (Prometheus keeps it whole; this bounds the sealed row). */
+const MAX_TEXT_CHARS = 4096;
+
+export interface MetadataEntry extends MetricMetadata {
+  readonly metric: string;
+}
+
+const text = (buf: Buffer, start: number, end: number): string | null => {
+  const bytes = buf.subarray(start, end);
+  const s = bytes.toString('utf8');
+  if (s.includes('\ufffd') && !Buffer.from(s, 'utf8').equals(bytes)) return null;
+  return s.length > MAX_TEXT_CHARS ? s.slice(0, MAX_TEXT_CHARS) : s;
+};
+
+/** The field just read by tag() is `field` with wire type `wire`. */
+const isField = (r: ProtoReader, field: number, wire: number): boolean => r.field === field && r.wire === wire;
+
+const metricType = (n: number): MetricType => TYPES[n] ?? 'unknown';
+
+/** 1.0: every WriteRequest.metadata (field 3) of a body scanV1 already validated the framing of. */
+export function metadataV1(buf: Buffer): MetadataEntry[] {
+  const r = new ProtoReader(buf);
+  const end = buf.length;
+  const out: MetadataEntry[] = [];
+  while (r.pos < end) {
+    r.tag(end);
+    if (!isField(r, 3, WIRE_LEN)) {
+      r.skip(end);
+      continue;
+    }
+    const e = r.lenEnd(end, 'WriteRequest.metadata');
+    let type = 0;
+    let metric: string | null = '';
+    let help: string | null = '';
+    let unit: string | null = '';
+    while (r.pos < e) {
+      r.tag(e);
+      const field: number = r.field;
+      const wire: number = r.wire;
+      if (field === 1 && wire === WIRE_VARINT) type = r.varint(e);
+      else if ((field === 2 || field === 4 || field === 5) && wire === WIRE_LEN) {
+        const se = r.lenEnd(e, 'MetricMetadata');
+        const s = text(buf, r.pos, se);
+        if (field === 2) metric = s;
+        else if (field === 4) help = s;
+        else unit = s;
+        r.pos = se;
+      } else r.skip(e);
+    }
+    r.pos = e;
+    if (metric && help !== null && unit !== null) out.push({ metric, type: metricType(type), help, unit });
+  }
+  return out;
+}
+
+/**
+ * 2.0: TimeSeries.metadata (field 5; type=1, help_ref=3, unit_ref=4) of every series, named by
+ * the series' __name__. References were not checked by scanV2: a bad one is a ProtoError.
+ */
+export function metadataV2(buf: Buffer, symbols: Symbols): MetadataEntry[] {
+  const r = new ProtoReader(buf);
+  const end = buf.length;
+  const out: MetadataEntry[] = [];
+  const sym = (ref: number): string | null => {
+    if (ref >= symbols.count) throw new ProtoError(`metadata reference ${ref} is out of range: the request has ${symbols.count} symbols`);
+    return text(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!);
+  };
+  const refs: number[] = [];
+  while (r.pos < end) {
+    r.tag(end);
+    if (!isField(r, 5, WIRE_LEN)) {
+      r.skip(end);
+      continue;
+    }
+    const seriesEnd = r.lenEnd(end, 'Request.timeseries');
+    refs.length = 0;
+    let meta: { type: number; help: number; unit: number } | null = null;
+    while (r.pos < seriesEnd) {
+      r.tag(seriesEnd);
+      const field: number = r.field;
+      if (field === 1) {
+        if (isField(r, 1, WIRE_LEN)) {
+          const e = r.lenEnd(seriesEnd, 'TimeSeries.labels_refs');
+          while (r.pos < e) refs.push(r.varint(e));
+        } else refs.push(r.varint(seriesEnd));
+      } else if (isField(r, 5, WIRE_LEN)) {
+        const e = r.lenEnd(seriesEnd, 'TimeSeries.metadata');
+        meta = { type: 0, help: 0, unit: 0 };
+        while (r.pos < e) {
+          r.tag(e);
+          const f: number = r.field;
+          if (!isField(r, f, WIRE_VARINT)) r.skip(e);
+          else if (f === 1) meta.type = r.varint(e);
+          else if (f === 3) meta.help = r.varint(e);
+          else if (f === 4) meta.unit = r.varint(e);
+          else r.skip(e);
+        }
+      } else r.skip(seriesEnd);
+    }
+    r.pos = seriesEnd;
+    // An unspecified type with no help and no unit says nothing.
+    if (meta === null || (meta.type === 0 && meta.help === 0 && meta.unit === 0)) continue;
+    let metric: string | null = null;
+    for (let i = 0; i + 1 < refs.length; i += 2) if (sym(refs[i]!) === '__name__') metric = sym(refs[i + 1]!);
+    const help = sym(meta.help);
+    const unit = sym(meta.unit);
+    if (metric && help !== null && unit !== null) out.push({ metric, type: metricType(meta.type), help, unit });
+  }
+  return out;
+}
+
+/** Where the table's sealed row is read and written (the workspace's store). */
+export interface MetadataPersistence {
+  read(): Buffer | null;
+  write(plain: Buffer): void;
+}
+
+/** A workspace's metric metadata: metric name → distinct entries, newest last. */
+export class MetadataTable {
+  private readonly byMetric = new Map<string, MetricMetadata[]>();
+  private loaded = false;
+
+  constructor(private readonly persistence: MetadataPersistence) {}
+
+  /** Adds entries; writes the sealed row once when any was new. Returns how many were new. */
+  add(entries: readonly MetadataEntry[]): number {
+    this.load();
+    let added = 0;
+    for (const { metric, type, help, unit } of entries) {
+      let list = this.byMetric.get(metric);
+      if (list === undefined) {
+        if (this.byMetric.size >= MAX_METADATA_METRICS) continue;
+        this.byMetric.set(metric, (list = []));
+      }
+      if (list.some((m) => m.type === type && m.help === help && m.unit === unit)) continue;
+      list.push({ type, help, unit });
+      if (list.length > MAX_ENTRIES_PER_METRIC) list.shift();
+      added++;
+    }
+    if (added > 0) this.persistence.write(this.encode());
+    return added;
+  }
+
+  /** Every metric's entries, or one metric's. */
+  entries(metric?: string): [string, readonly MetricMetadata[]][] {
+    this.load();
+    if (metric !== undefined) {
+      const list = this.byMetric.get(metric);
+      return list ? [[metric, list]] : [];
+    }
+    return [...this.byMetric];
+  }
+
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    const plain = this.persistence.read();
+    if (plain === null) return;
+    const rows = JSON.parse(plain.toString('utf8')) as [string, [number, string, string][]][];
+    for (const [metric, list] of rows) this.byMetric.set(metric, list.map(([t, help, unit]) => ({ type: metricType(t), help, unit })));
+  }
+
+  private encode(): Buffer {
+    const rows = [...this.byMetric].map(([metric, list]) => [metric, list.map((m) => [TYPES.indexOf(m.type), m.help, m.unit])]);
+    return Buffer.from(JSON.stringify(rows), 'utf8');
+  }
+}

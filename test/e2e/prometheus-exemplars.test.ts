@@ -1,0 +1,170 @@
+// Real Prometheus (Debian's /usr/bin/prometheus, --enable-feature=exemplar-storage) scrapes a small
+// OpenMetrics exporter written here that attaches exemplars (trace ids) to a counter, and
+// remote-writes them (send_exemplars) to a real `ampule serve`: Ampule's /api/v1/query_exemplars
+// must answer what that Prometheus's own answers, and no trace id may be readable on Ampule's disk.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+import { send } from '../main/http/harness';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const why = noKeychainReason ?? (existsSync(PROMETHEUS) ? null : `${PROMETHEUS} is missing: apt-get install prometheus`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function* filesUnder(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory()) yield* filesUnder(p);
+    else if (st?.isFile()) yield p;
+  }
+}
+
+function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+type SeriesExemplars = { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[];
+
+describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skipped: ${why})` : ''}`, () => {
+  const service = uniqueService();
+  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-exemplars-'));
+  const dataDir = join(work, 'data');
+  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
+  let serve: ServeProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  const exporter = createServer();
+  afterAll(async () => {
+    prometheus?.kill('SIGKILL');
+    exporter.close();
+    if (serve) {
+      serve.process.kill('SIGTERM');
+      await serve.exited;
+    }
+    removeService(service);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('answers /api/v1/query_exemplars as the sending Prometheus does, and keeps trace ids sealed', async () => {
+    // Each scrape: the counter goes up by one and carries a new trace id stamped with the scrape time.
+    const traces: string[] = [];
+    let count = 0;
+    exporter.on('request', (_req, res) => {
+      count++;
+      const trace = `${randomBytes(16).toString('hex')}`;
+      traces.push(trace);
+      const t = (Date.now() / 1000).toFixed(3);
+      res.writeHead(200, { 'Content-Type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' });
+      res.end(`# TYPE demo_requests counter\n# HELP demo_requests Requests.\ndemo_requests_total{path="/api"} ${count} # {trace_id="${trace}"} ${count}.5 ${t}\n# EOF\n`);
+    });
+    const exporterPort = await new Promise<number>((resolve) => exporter.listen(0, '127.0.0.1', () => resolve((exporter.address() as { port: number }).port)));
+
+    serve = await startServe(dataDir, env);
+    const created = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'exemplars-e2e', '--json'], env);
+    expect(created.status).toBe(0);
+    const ws = JSON.parse(created.stdout).workspaceId as string;
+    const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
+    const token = JSON.parse(tok.stdout).token as string;
+    const credentials = join(work, 'ampule-token');
+    writeFileSync(credentials, token + '\n', { mode: 0o600 });
+    const caFile = join(work, 'ca.pem');
+    expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
+
+    const promPort = await freePort();
+    const instance = `127.0.0.1:${promPort}`;
+    const config = join(work, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global: {scrape_interval: 1s}',
+        'scrape_configs:',
+        '  - job_name: demo',
+        `    static_configs: [{targets: ["127.0.0.1:${exporterPort}"]}]`,
+        'remote_write:',
+        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
+        '    authorization:',
+        `      credentials_file: ${credentials}`,
+        '    tls_config:',
+        `      ca_file: ${caFile}`,
+        '    send_exemplars: true',
+        '    queue_config: {batch_send_deadline: 1s}',
+        '',
+      ].join('\n'),
+    );
+    let promLog = '';
+    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`, '--enable-feature=exemplar-storage'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+
+    const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
+    const start = Math.floor(Date.now() / 1000) - 60;
+    const q = `query=${encodeURIComponent('rate(demo_requests_total[1m])')}&start=${start}&end=${start + 3600}`;
+    const ours = async () => {
+      const r = await send(h, { path: `/workspaces/${ws}/api/v1/query_exemplars?${q}`, headers: { Authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      return r.json().data as SeriesExemplars;
+    };
+    const deadline = Date.now() + 40_000;
+    let have: SeriesExemplars = [];
+    while (Date.now() < deadline) {
+      have = await ours();
+      if ((have[0]?.exemplars.length ?? 0) >= 5) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if ((have[0]?.exemplars.length ?? 0) < 5) {
+      const own = JSON.stringify((await getJson(`http://${instance}/api/v1/query_exemplars?${q}`)).body).slice(0, 1000);
+      expect.fail(`exemplars did not arrive (scrapes: ${count}; ours: ${JSON.stringify(have).slice(0, 500)}; Prometheus's own: ${own}); Prometheus said:\n${promLog.slice(-3000)}`);
+    }
+    // Prometheus's answer, then a few seconds for its last sends to arrive.
+    const theirs = (await getJson(`http://${instance}/api/v1/query_exemplars?${q}`)).body.data as SeriesExemplars;
+    await new Promise((r) => setTimeout(r, 3000));
+    prometheus.kill('SIGKILL');
+    have = await ours();
+    expect(theirs[0]!.exemplars.length).toBeGreaterThanOrEqual(5);
+    // Ampule may hold exemplars Prometheus had not yet sent when it stopped; every one Prometheus sent must match.
+    const got = new Map(have[0]!.exemplars.map((e) => [e.labels.trace_id, e]));
+    const sent = theirs[0]!.exemplars.filter((e) => got.has(e.labels.trace_id));
+    expect(sent.length).toBeGreaterThanOrEqual(theirs[0]!.exemplars.length - 3);
+    for (const e of sent) expect(got.get(e.labels.trace_id)).toEqual(e);
+    expect(have[0]!.seriesLabels).toEqual(theirs[0]!.seriesLabels);
+    console.log(`exemplars compared with Prometheus: ${sent.length} of ${theirs[0]!.exemplars.length} equal`);
+    expect(promLog).not.toMatch(/server returned HTTP status [45]\d\d/);
+
+    // Trace ids must not be readable anywhere in Ampule's data directory (flushed on shutdown).
+    serve.process.kill('SIGTERM');
+    await serve.exited;
+    serve = undefined;
+    let bytesScanned = 0;
+    const found: string[] = [];
+    const needles = traces.filter((t) => got.has(t));
+    for (const file of filesUnder(dataDir)) {
+      const bytes = readFileSync(file);
+      bytesScanned += bytes.length;
+      for (const t of needles) if (bytes.includes(Buffer.from(t, 'utf8'))) found.push(`${file}: ${t}`);
+    }
+    expect(needles.length).toBeGreaterThanOrEqual(5);
+    expect(bytesScanned).toBeGreaterThan(10_000);
+    expect(found).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,156 @@
+// Real Prometheus (Debian's /usr/bin/prometheus) scrapes itself and remote-writes its metric
+// metadata (1.0 WriteRequest.metadata, metadata_config.send) to a real `ampule serve`: Ampule's
+// /api/v1/metadata must answer what that Prometheus's own /api/v1/metadata answers for the same
+// metrics, and no help text may be readable anywhere in Ampule's data directory.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+import { send } from '../main/http/harness';
+
+const PROMETHEUS = '/usr/bin/prometheus';
+const why = noKeychainReason ?? (existsSync(PROMETHEUS) ? null : `${PROMETHEUS} is missing: apt-get install prometheus`);
+/** One metric of each type Prometheus exposes about itself. */
+const METRICS = ['go_goroutines', 'prometheus_http_requests_total', 'prometheus_http_request_duration_seconds', 'go_gc_duration_seconds', 'process_cpu_seconds_total'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function* filesUnder(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (st?.isDirectory()) yield* filesUnder(p);
+    else if (st?.isFile()) yield p;
+  }
+}
+
+function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+type Entries = { type: string; help: string; unit: string }[];
+const sorted = (e: Entries) => [...e].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped: ${why})` : ''}`, () => {
+  const service = uniqueService();
+  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-meta-'));
+  const dataDir = join(work, 'data');
+  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
+  let serve: ServeProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  afterAll(async () => {
+    prometheus?.kill('SIGKILL');
+    if (serve) {
+      serve.process.kill('SIGTERM');
+      await serve.exited;
+    }
+    removeService(service);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('answers /api/v1/metadata as the sending Prometheus does, and keeps help text sealed', async () => {
+    serve = await startServe(dataDir, env);
+    const created = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'metadata-e2e', '--json'], env);
+    expect(created.status).toBe(0);
+    const ws = JSON.parse(created.stdout).workspaceId as string;
+    const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
+    const token = JSON.parse(tok.stdout).token as string;
+    const credentials = join(work, 'ampule-token');
+    writeFileSync(credentials, token + '\n', { mode: 0o600 });
+    const caFile = join(work, 'ca.pem');
+    expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
+
+    const promPort = await freePort();
+    const instance = `127.0.0.1:${promPort}`;
+    const config = join(work, 'prometheus.yml');
+    writeFileSync(
+      config,
+      [
+        'global: {scrape_interval: 1s}',
+        'scrape_configs:',
+        '  - job_name: self',
+        `    static_configs: [{targets: ["${instance}"]}]`,
+        'remote_write:',
+        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
+        '    authorization:',
+        `      credentials_file: ${credentials}`,
+        '    tls_config:',
+        `      ca_file: ${caFile}`,
+        '    queue_config: {batch_send_deadline: 1s}',
+        '    metadata_config: {send: true, send_interval: 1s}',
+        '',
+      ].join('\n'),
+    );
+    let promLog = '';
+    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+
+    const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
+    const ours = async (query: string) => {
+      const r = await send(h, { path: `/workspaces/${ws}/api/v1/metadata${query}`, headers: { Authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      return r.json().data as Record<string, Entries>;
+    };
+    const deadline = Date.now() + 60_000;
+    let have: Record<string, Entries> = {};
+    while (Date.now() < deadline) {
+      have = await ours('');
+      if (METRICS.every((m) => m in have)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(Object.keys(have), `metadata did not arrive; Prometheus said:\n${promLog.slice(-3000)}`).toEqual(expect.arrayContaining(METRICS));
+
+    for (const metric of METRICS) {
+      const theirs = await getJson(`http://${instance}/api/v1/metadata?metric=${metric}`);
+      expect(theirs.status).toBe(200);
+      const want = (theirs.body.data as Record<string, Entries>)[metric]!;
+      expect(want.length).toBeGreaterThan(0);
+      expect(sorted((await ours(`?metric=${metric}`))[metric]!), metric).toEqual(sorted(want));
+    }
+    // The whole answer: every metric Prometheus describes, Ampule describes alike.
+    const all = (await getJson(`http://${instance}/api/v1/metadata`)).body.data as Record<string, Entries>;
+    have = await ours('');
+    let compared = 0;
+    for (const [metric, want] of Object.entries(all)) {
+      if (!(metric in have)) continue; // a metric first scraped after the last metadata send
+      expect(sorted(have[metric]!), metric).toEqual(sorted(want));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(50);
+    console.log(`metadata compared with Prometheus for ${compared} of ${Object.keys(all).length} metrics`);
+    expect(Object.keys(await ours('?limit=2'))).toHaveLength(2);
+    expect(promLog).not.toMatch(/server returned HTTP status [45]\d\d/);
+
+    // The help texts Prometheus reported must not be readable anywhere in Ampule's data directory.
+    const helps = METRICS.map((m) => all[m]![0]!.help).filter((s) => s.length > 10);
+    expect(helps.length).toBe(METRICS.length);
+    let bytesScanned = 0;
+    const found: string[] = [];
+    for (const file of filesUnder(dataDir)) {
+      const bytes = readFileSync(file);
+      bytesScanned += bytes.length;
+      for (const help of helps) if (bytes.includes(Buffer.from(help, 'utf8'))) found.push(`${file}: ${help}`);
+    }
+    expect(bytesScanned).toBeGreaterThan(10_000);
+    expect(found).toEqual([]);
+  });
+});
