@@ -96,7 +96,7 @@ describe('migration 5', () => {
       const db = new Database(join(dir, 'c.db'));
       migrate(db, migrations.filter((m) => m.version <= 4));
       db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES ('ws-1', 'ACTIVE', 'now')`).run();
-      migrate(db);
+      migrate(db, migrations.filter((m) => m.version <= 5));
       expect(db.pragma('user_version', { simple: true })).toBe(5);
       db.prepare(`INSERT INTO alert_managers (workspace_id, generation, sealed, created_at, modified_at) VALUES ('ws-1', 1, x'00', 'now', 'now')`).run();
       expect(() => db.prepare(`INSERT INTO alert_managers (workspace_id, generation, sealed, created_at, modified_at) VALUES ('ws-1', 1, x'00', 'now', 'now')`).run()).toThrow(/UNIQUE|PRIMARY/);
