@@ -4,35 +4,17 @@
 // must answer what that Prometheus's own answers, and no trace id may be readable on Ampule's disk.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { removeService, uniqueService } from '../main/crypto/keychain-env';
+import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
 import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const why = noKeychainReason ?? (existsSync(PROMETHEUS) ? null : `${PROMETHEUS} is missing: apt-get install prometheus`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function* filesUnder(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st?.isDirectory()) yield* filesUnder(p);
-    else if (st?.isFile()) yield p;
-  }
-}
+const why = prometheusSkipReason;
 
 function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
   return new Promise((resolve, reject) => {

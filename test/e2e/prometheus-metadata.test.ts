@@ -4,36 +4,18 @@
 // metrics, and no help text may be readable anywhere in Ampule's data directory.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noKeychainReason, removeService, uniqueService } from '../main/crypto/keychain-env';
+import { removeService, uniqueService } from '../main/crypto/keychain-env';
+import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
 import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const why = noKeychainReason ?? (existsSync(PROMETHEUS) ? null : `${PROMETHEUS} is missing: apt-get install prometheus`);
+const why = prometheusSkipReason;
 /** One metric of each type Prometheus exposes about itself. */
 const METRICS = ['go_goroutines', 'prometheus_http_requests_total', 'prometheus_http_request_duration_seconds', 'go_gc_duration_seconds', 'process_cpu_seconds_total'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function* filesUnder(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (st?.isDirectory()) yield* filesUnder(p);
-    else if (st?.isFile()) yield p;
-  }
-}
 
 function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
   return new Promise((resolve, reject) => {

@@ -6,8 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, request } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../local-peers';
 
 export const ALERTMANAGER = '/usr/bin/prometheus-alertmanager';
 
@@ -35,17 +35,6 @@ export function bcrypt(password: string): string {
   const hash = execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', password, `$2b$10$${salt}`], { encoding: 'utf8' });
   if (!hash.startsWith('$2b$10$') || hash.length !== 60) throw new Error(`crypt(3) made no bcrypt hash: ${hash}`);
   return hash;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningAlertmanager {
@@ -146,3 +135,5 @@ export async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+export { freePort };

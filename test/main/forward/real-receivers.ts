@@ -4,9 +4,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { TlsFixture } from './tls-fixture';
+import { freePort } from '../../local-peers';
 
 export interface RealReceiver {
   base: URL;
@@ -14,17 +14,6 @@ export interface RealReceiver {
   proc: ChildProcess;
   log: () => string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export function httpsGet(url: URL, ca: string): Promise<{ status: number; body: string }> {
@@ -142,3 +131,5 @@ export async function instantQuery(r: RealReceiver, ca: string, query: string, t
   }
   return out;
 }
+
+export { freePort };
