@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeService, uniqueService } from '../main/crypto/keychain-env';
 import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
-import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+import { senderWorkspace } from './sender-workspace';
+import { startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 
 const why = prometheusSkipReason;
@@ -51,15 +52,7 @@ describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped
 
   it('answers /api/v1/metadata as the sending Prometheus does, and keeps help text sealed', async () => {
     serve = await startServe(dataDir, env);
-    const created = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'metadata-e2e', '--json'], env);
-    expect(created.status).toBe(0);
-    const ws = JSON.parse(created.stdout).workspaceId as string;
-    const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
-    const token = JSON.parse(tok.stdout).token as string;
-    const credentials = join(work, 'ampule-token');
-    writeFileSync(credentials, token + '\n', { mode: 0o600 });
-    const caFile = join(work, 'ca.pem');
-    expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
+    const { ws, token, credentials, caFile } = await senderWorkspace(work, dataDir, env, 'metadata-e2e');
 
     const promPort = await freePort();
     const instance = `127.0.0.1:${promPort}`;
