@@ -1,6 +1,7 @@
 // The store's two small interfaces, after Prometheus's tsdb: ingestion only knows the Appender,
 // the query engine only knows the Querier.
 import type { Labels } from '../../shared/labels';
+import type { HistogramSamples } from './histogram';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -50,6 +51,8 @@ export interface SeriesData {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** Native-histogram samples, kept apart from the floats (as Prometheus's promql.Series does); absent when none. */
+  readonly histograms?: HistogramSamples;
 }
 
 /** What a query asks of one select beyond matchers and window. */
