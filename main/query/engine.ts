@@ -4,12 +4,14 @@
 // overlapping subquery windows of consecutive steps are evaluated once.
 import type { Labels } from '../../shared/labels';
 import { compareLabels, labelsKey } from '../../shared/labels';
-import type { Matcher, Querier } from '../tsdb/types';
+import type { FloatHistogram } from '../tsdb/histogram';
+import type { Matcher, Querier, SeriesData } from '../tsdb/types';
 import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction, checkNoDuplicates } from './functions';
+import { mul } from './histogram/ops';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
@@ -44,14 +46,18 @@ export interface Annotations {
 
 export interface ResultSeries {
   metric: Labels;
+  /** Float points. */
   ts: number[];
   fs: number[];
+  /** Native-histogram points (Prometheus's Series.Histograms), when the series has any. */
+  hts?: number[];
+  hs?: FloatHistogram[];
 }
 
 export type QueryValue =
   | { type: 'scalar'; t: number; v: number }
   | { type: 'string'; t: number; v: string }
-  | { type: 'vector'; t: number; samples: { metric: Labels; t: number; f: number }[] }
+  | { type: 'vector'; t: number; samples: { metric: Labels; t: number; f: number; h?: FloatHistogram }[] }
   | { type: 'matrix'; series: ResultSeries[] };
 
 export interface QueryResult {
@@ -70,7 +76,7 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
     case 'scalar': return { value: { type: 'scalar', t: time, v: v.v }, annotations: ann };
     case 'string': return { value: { type: 'string', t: time, v: v.v }, annotations: ann };
     case 'vector': {
-      const samples = finishVector(v.v).map((s) => ({ metric: s.metric, t: time, f: s.f }));
+      const samples = finishVector(v.v).map((s) => (s.h ? { metric: s.metric, t: time, f: s.f, h: s.h } : { metric: s.metric, t: time, f: s.f }));
       return { value: { type: 'vector', t: time, samples }, annotations: ann };
     }
     case 'matrix': {
@@ -79,6 +85,12 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
         const metric = s.dropName ? dropMetricName(s.metric) : s.metric;
         const k = labelsKey(metric);
         const prev = merged.get(k);
+        if (s.hs) {
+          // Histogram points go to their own list; a name collision is an error here.
+          if (prev) throw new QueryError('vector cannot contain metrics with the same labelset');
+          merged.set(k, splitPoints(metric, s));
+          continue;
+        }
         if (prev) {
           // Same label set after dropping names: merge when timestamps do not overlap.
           const pts = prev.ts.map((t, i) => [t, prev.fs[i]!] as const);
@@ -130,8 +142,13 @@ export function rangeQuery(
         const k = keyOf(smp.metric);
         let s = out.get(k);
         if (!s) out.set(k, (s = { metric: smp.metric, ts: [], fs: [] }));
-        s.ts.push(ts);
-        s.fs.push(smp.f);
+        if (smp.h) {
+          (s.hts ??= []).push(ts);
+          (s.hs ??= []).push(smp.h);
+        } else {
+          s.ts.push(ts);
+          s.fs.push(smp.f);
+        }
         total++;
       }
     }
@@ -164,6 +181,22 @@ function matrixResult(m: StepMatrix, start: number, step: number, maxSamples: nu
   return [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
 }
 
+/** A range-vector series as a result series: float and histogram points apart. */
+function splitPoints(metric: Labels, s: Series): ResultSeries {
+  const r: ResultSeries = { metric, ts: [], fs: [], hts: [], hs: [] };
+  for (let i = s.lo; i < s.hi; i++) {
+    const h = s.hs?.[i];
+    if (h) {
+      r.hts!.push(s.ts[i]!);
+      r.hs!.push(h);
+    } else {
+      r.ts.push(s.ts[i]!);
+      r.fs.push(s.fs[i]!);
+    }
+  }
+  return r;
+}
+
 /** Parses, then sets durations written with step()/range() for this query's step and range (ms). */
 function prepare(query: string | Expr, step: number, range: number): { expr: Expr; text: string } {
   const p = typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
@@ -181,6 +214,10 @@ export interface LoadedSeries {
   /** The samples without staleness markers (what range selections see). */
   rts: Float64Array;
   rfs: Float64Array;
+  /** Native histograms parallel to ts (undefined at float points); null when the series has none. */
+  hs: (FloatHistogram | undefined)[] | null;
+  /** hs without staleness markers, parallel to rts. */
+  rhs: (FloatHistogram | undefined)[] | null;
   /** The last window [cursorLo, cursorHi) selected, ending at cursorRef (range selections use rts). */
   cursorRef: number;
   cursorLo: number;
@@ -188,6 +225,56 @@ export interface LoadedSeries {
 }
 
 const STALE_HI = 0x7ff00000, STALE_LO = 2;
+
+/** Whether a histogram sample is a staleness marker (its sum carries the stale NaN). */
+function isStaleHistogram(h: FloatHistogram): boolean {
+  if (!Number.isNaN(h.sum)) return false;
+  const w = new Uint32Array(new Float64Array([h.sum]).buffer);
+  return w[1] === STALE_HI && w[0] === STALE_LO;
+}
+
+/** A store series with native histograms: floats and histograms on one timeline (a histogram wins a tie). */
+function loadMixedSeries(d: SeriesData): LoadedSeries {
+  const hd = d.histograms!;
+  const n = d.timestamps.length + hd.timestamps.length;
+  const ts = new Float64Array(n), fs = new Float64Array(n);
+  const hs: (FloatHistogram | undefined)[] = new Array(n);
+  let i = 0, j = 0, k = 0;
+  while (i < d.timestamps.length || j < hd.timestamps.length) {
+    const ft = i < d.timestamps.length ? d.timestamps[i]! : Infinity, ht = j < hd.timestamps.length ? hd.timestamps[j]! : Infinity;
+    if (ht <= ft) {
+      ts[k] = ht;
+      hs[k++] = hd.values[j++]!;
+      if (ht === ft) i++;
+    } else {
+      ts[k] = ft;
+      fs[k++] = d.values[i++]!;
+    }
+  }
+  const base = loadSeries(d.labels, ts.subarray(0, k), fs.subarray(0, k));
+  hs.length = k;
+  for (let x = 0; x < k; x++) {
+    const h = hs[x];
+    if (h && isStaleHistogram(h)) {
+      hs[x] = undefined;
+      base.stale ??= new Uint8Array(k);
+      base.stale[x] = 1;
+    }
+  }
+  base.hs = hs;
+  if (!base.stale) {
+    base.rts = base.ts;
+    base.rfs = base.fs;
+    base.rhs = hs;
+    return base;
+  }
+  const keep: number[] = [];
+  for (let x = 0; x < k; x++) if (!base.stale[x]) keep.push(x);
+  base.rts = Float64Array.from(keep, (x) => base.ts[x]!);
+  base.rfs = Float64Array.from(keep, (x) => base.fs[x]!);
+  base.rhs = keep.map((x) => hs[x]);
+  return base;
+}
 
 function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
   const words = new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
@@ -200,7 +287,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       count++;
     }
   }
-  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
   const rts = new Float64Array(fs.length - count), rfs = new Float64Array(fs.length - count);
   for (let i = 0, j = 0; i < fs.length; i++) {
     if (!stale[i]) {
@@ -208,7 +295,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       rfs[j++] = fs[i]!;
     }
   }
-  return { metric, ts, fs, stale, rts, rfs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  return { metric, ts, fs, stale, rts, rfs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
 }
 
 export class Evaluator {
@@ -368,7 +455,7 @@ export class Evaluator {
   private load(vs: VectorSelector, mint: number, maxt: number): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
-    this.loaded.set(vs, data.map((d) => loadSeries(d.labels, d.timestamps, d.values)));
+    this.loaded.set(vs, data.map((d) => (d.histograms && d.histograms.timestamps.length > 0 ? loadMixedSeries(d) : loadSeries(d.labels, d.timestamps, d.values))));
   }
 
   checkClock(): void {
@@ -397,7 +484,7 @@ export class Evaluator {
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
         if (v.type === 'vector') {
-          const out = v.v.map((s) => ({ ...s, f: -s.f, dropName: true }));
+          const out = v.v.map((s) => (s.h ? { ...s, h: mul(s.h, -1), dropName: true } : { ...s, f: -s.f, dropName: true }));
           return { type: 'vector', v: this.delayedNameRemoval ? out : checkNoDuplicates(out) };
         }
         return v;
@@ -429,7 +516,8 @@ export class Evaluator {
       const st = s.ts[i]!;
       if (st <= ref - this.lookback) continue;
       if (s.stale && s.stale[i]) continue;
-      out.push({ metric: s.metric, f: s.fs[i]!, t: st, dropName: false });
+      const h = s.hs?.[i];
+      out.push(h ? { metric: s.metric, f: 0, t: st, dropName: false, h } : { metric: s.metric, f: s.fs[i]!, t: st, dropName: false });
     }
     if (out.length > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     return out;
@@ -458,7 +546,7 @@ export class Evaluator {
       s.cursorHi = hi;
       if (hi <= lo) continue;
       total += hi - lo;
-      series.push({ metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false });
+      series.push(s.rhs ? { metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false, hs: s.rhs } : { metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false });
     }
     if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
@@ -493,18 +581,22 @@ export class Evaluator {
     for (let i = 0; i < loaded.length; i++) {
       if (counts[i] === 0) continue;
       this.checkClock();
-      const { metric, ts, fs, stale } = loaded[i]!;
+      const { metric, ts, fs, stale, hs } = loaded[i]!;
       const ots = new Float64Array(counts[i]!), ofs = new Float64Array(counts[i]!);
+      const ohs: (FloatHistogram | undefined)[] | null = hs ? new Array(counts[i]!) : null;
       let n = 0;
       for (let j = 0; j < ts.length; j++) {
         if (stale && stale[j]) continue;
         const end = Math.min(j + 1 < ts.length ? ts[j + 1]! : Infinity, ts[j]! + this.lookback);
         for (let k = stepOf(ts[j]!), kEnd = stepOf(end); k < kEnd; k++) {
           ots[n] = first + k * step;
+          if (ohs) ohs[n] = hs![j];
           ofs[n++] = fs[j]!;
         }
       }
-      out.push({ s: { metric, ts: ots, fs: ofs, lo: 0, hi: n, dropName: false }, i });
+      const s: Series = { metric, ts: ots, fs: ofs, lo: 0, hi: n, dropName: false };
+      if (ohs) s.hs = ohs;
+      out.push({ s, i });
     }
     // Step-by-step order: by first point, then store order.
     out.sort((a, b) => (a.s.ts[0]! - b.s.ts[0]!) || a.i - b.i);
@@ -532,7 +624,7 @@ export class Evaluator {
       cache.delete(ts);
       this.cachedSamples -= vec.length;
     }
-    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean }>();
+    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean; hs?: (FloatHistogram | undefined)[] }>();
     let total = 0;
     this.subqueryDepth++;
     try {
@@ -551,6 +643,10 @@ export class Evaluator {
           let out = bySeries.get(k);
           if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
           else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
+          if (s.h) {
+            out.hs ??= new Array(out.ts.length);
+            out.hs[out.ts.length] = s.h;
+          }
           out.ts.push(ts);
           out.fs.push(s.f);
         }
@@ -562,7 +658,10 @@ export class Evaluator {
       this.subqueryDepth--;
     }
     const series: Series[] = [];
-    for (const s of bySeries.values()) series.push({ ...s, lo: 0, hi: s.ts.length });
+    for (const s of bySeries.values()) {
+      if (s.hs) s.hs.length = s.ts.length;
+      series.push({ ...s, lo: 0, hi: s.ts.length });
+    }
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
   }
 }

@@ -1,0 +1,500 @@
+// Native-histogram arithmetic for the query engine, after the semantics of Prometheus's
+// model/histogram (FloatHistogram Add/Sub/Mul/Div/DetectReset/Compact): schemas are reduced to the
+// lower of the two, zero buckets widened to the larger threshold, custom-bucket (NHCB) layouts
+// reconciled to the bounds both share. Histograms are immutable here: every operation returns a
+// new FloatHistogram, compacted (no empty buckets), which is the form Prometheus answers with.
+import type { CounterResetHint, FloatHistogram, Span } from '../../tsdb/histogram';
+import { CUSTOM_BUCKETS_SCHEMA } from '../../tsdb/histogram';
+
+/** Buckets of one sign as ascending indexes with their counts. */
+export interface BucketList {
+  idx: number[];
+  cnt: number[];
+}
+
+/** A histogram being computed on: bucket lists instead of spans. */
+export interface WorkHistogram {
+  hint: CounterResetHint;
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  count: number;
+  sum: number;
+  pos: BucketList;
+  neg: BucketList;
+  customValues?: readonly number[];
+}
+
+/** One bucket with its bounds, as Prometheus's Bucket (bounds inclusive where flagged). */
+export interface Bucket {
+  lower: number;
+  upper: number;
+  lowerInclusive: boolean;
+  upperInclusive: boolean;
+  count: number;
+  index: number;
+}
+
+/** Adding histograms with exponential and custom buckets is undefined: Prometheus's ErrHistogramsIncompatibleSchema. */
+export class IncompatibleSchemaError extends Error {
+  constructor() {
+    super('cannot apply this operation on histograms with a mix of exponential and custom bucket schemas');
+  }
+}
+
+export const usesCustomBuckets = (h: { schema: number }): boolean => h.schema === CUSTOM_BUCKETS_SCHEMA;
+
+export function expand(spans: readonly Span[], buckets: readonly number[]): BucketList {
+  const idx: number[] = [], cnt: number[] = [];
+  let at = 0, b = 0;
+  spans.forEach((s, i) => {
+    at += s.offset + (i === 0 ? 0 : 0);
+    for (let k = 0; k < s.length; k++) {
+      idx.push(at + k);
+      cnt.push(buckets[b++] ?? 0);
+    }
+    at += s.length;
+  });
+  return { idx, cnt };
+}
+
+export function toWork(h: FloatHistogram): WorkHistogram {
+  return {
+    hint: h.counterResetHint, schema: h.schema, zeroThreshold: h.zeroThreshold, zeroCount: h.zeroCount, count: h.count, sum: h.sum,
+    pos: expand(h.positiveSpans, h.positiveBuckets), neg: expand(h.negativeSpans, h.negativeBuckets),
+    ...(h.customValues ? { customValues: h.customValues } : {}),
+  };
+}
+
+/** Spans and counts of a bucket list; empty buckets are dropped when `compact` (Prometheus's Compact(0)). */
+export function toSpans(b: BucketList, compact = true): { spans: Span[]; buckets: number[] } {
+  const spans: Span[] = [], buckets: number[] = [];
+  let next = 0;
+  for (let i = 0; i < b.idx.length; i++) {
+    const c = b.cnt[i]!;
+    if (compact && c === 0) continue;
+    const x = b.idx[i]!;
+    const last = spans[spans.length - 1];
+    if (last && x === next) spans[spans.length - 1] = { offset: last.offset, length: last.length + 1 };
+    else spans.push({ offset: spans.length === 0 ? x : x - next, length: 1 });
+    buckets.push(c);
+    next = x + 1;
+  }
+  return { spans, buckets };
+}
+
+export function fromWork(w: WorkHistogram, compact = true): FloatHistogram {
+  const p = toSpans(w.pos, compact), n = toSpans(w.neg, compact);
+  return {
+    counterResetHint: w.hint, schema: w.schema, zeroThreshold: w.zeroThreshold, zeroCount: w.zeroCount, count: w.count, sum: w.sum,
+    positiveSpans: p.spans, positiveBuckets: p.buckets, negativeSpans: n.spans, negativeBuckets: n.buckets,
+    ...(w.customValues ? { customValues: w.customValues } : {}),
+  };
+}
+
+/** Drops empty buckets and merges adjacent spans. */
+export function compact(h: FloatHistogram): FloatHistogram {
+  return fromWork(toWork(h));
+}
+
+const copyList = (b: BucketList): BucketList => ({ idx: [...b.idx], cnt: [...b.cnt] });
+
+// ---- bucket bounds ----
+
+/** Upper bound of bucket idx (Prometheus's getBound); idx −1 of custom buckets is −Inf. */
+export function bound(idx: number, schema: number, customValues?: readonly number[]): number {
+  if (schema === CUSTOM_BUCKETS_SCHEMA) {
+    const n = customValues?.length ?? 0;
+    if (idx === n) return Infinity;
+    if (idx === -1) return -Infinity;
+    return customValues![idx]!;
+  }
+  if (schema < 0) {
+    const exp = idx * 2 ** -schema;
+    if (exp === 1024) return Number.MAX_VALUE;
+    return 2 ** exp;
+  }
+  const per = 2 ** schema;
+  const whole = Math.floor(idx / per), frac = idx - whole * per;
+  if (frac === 0 && whole === 1024) return Number.MAX_VALUE;
+  return 2 ** whole * 2 ** (frac / per);
+}
+
+/** Bucket idx of `schema` lands in bucket targetIdx of the coarser `target`. */
+export function targetIdx(idx: number, schema: number, target: number): number {
+  return Math.floor((idx - 1) / 2 ** (schema - target)) + 1;
+}
+
+function reduceList(b: BucketList, schema: number, target: number): BucketList {
+  if (schema === target) return copyList(b);
+  const out: BucketList = { idx: [], cnt: [] };
+  for (let i = 0; i < b.idx.length; i++) {
+    const t = targetIdx(b.idx[i]!, schema, target);
+    const n = out.idx.length;
+    if (n > 0 && out.idx[n - 1] === t) out.cnt[n - 1] = out.cnt[n - 1]! + b.cnt[i]!;
+    else {
+      out.idx.push(t);
+      out.cnt.push(b.cnt[i]!);
+    }
+  }
+  return out;
+}
+
+/** The histogram in a coarser schema (Prometheus's CopyToSchema). */
+export function toSchema(h: FloatHistogram, target: number): FloatHistogram {
+  if (target === h.schema || usesCustomBuckets(h)) return h;
+  const w = toWork(h);
+  w.pos = reduceList(w.pos, h.schema, target);
+  w.neg = reduceList(w.neg, h.schema, target);
+  w.schema = target;
+  return fromWork(w, false);
+}
+
+function posBucket(w: WorkHistogram, i: number): Bucket {
+  const x = w.pos.idx[i]!;
+  const custom = usesCustomBuckets(w);
+  const upper = bound(x, w.schema, w.customValues), lower = bound(x - 1, w.schema, w.customValues);
+  return {
+    lower, upper, count: w.pos.cnt[i]!, index: x,
+    lowerInclusive: custom ? x === 0 : lower < 0, upperInclusive: custom ? true : upper > 0,
+  };
+}
+
+function negBucket(w: WorkHistogram, i: number): Bucket {
+  const x = w.neg.idx[i]!;
+  const lower = -bound(x, w.schema), upper = -bound(x - 1, w.schema);
+  return { lower, upper, count: w.neg.cnt[i]!, index: x, lowerInclusive: lower < 0, upperInclusive: upper > 0 };
+}
+
+/** Every bucket in ascending order of value: negative, zero (when populated), positive (AllBucketIterator). */
+export function allBuckets(h: FloatHistogram | WorkHistogram): Bucket[] {
+  const w = 'pos' in h ? h : toWork(h);
+  const out: Bucket[] = [];
+  const zt = w.zeroThreshold;
+  const clip = (b: Bucket): Bucket => {
+    if (b.upper < 0 && b.upper > -zt) b.upper = -zt;
+    else if (b.lower > 0 && b.lower < zt) b.lower = zt;
+    return b;
+  };
+  for (let i = w.neg.idx.length - 1; i >= 0; i--) out.push(clip(negBucket(w, i)));
+  if (w.zeroCount > 0) {
+    out.push({ lower: -zt, upper: zt, lowerInclusive: true, upperInclusive: true, count: w.zeroCount, index: 0 });
+  }
+  for (let i = 0; i < w.pos.idx.length; i++) out.push(clip(posBucket(w, i)));
+  return out;
+}
+
+// ---- zero buckets ----
+
+/** Zero count after widening the zero bucket to `larger` (adjusted up to a populated bucket's bound). */
+function zeroCountForLargerThreshold(w: WorkHistogram, largerIn: number): { zc: number; threshold: number } {
+  let larger = largerIn;
+  if (larger === w.zeroThreshold) return { zc: w.zeroCount, threshold: larger };
+  outer: for (;;) {
+    let zc = w.zeroCount;
+    for (let i = 0; i < w.pos.idx.length; i++) {
+      const b = posBucket(w, i);
+      if (b.lower >= larger) break;
+      zc += b.count;
+      if (b.upper > larger) {
+        if (b.count !== 0) larger = b.upper;
+        break;
+      }
+    }
+    for (let i = 0; i < w.neg.idx.length; i++) {
+      const b = negBucket(w, i);
+      if (b.upper <= -larger) break;
+      zc += b.count;
+      if (b.lower < -larger) {
+        if (b.count !== 0) {
+          larger = -b.lower;
+          continue outer;
+        }
+        break;
+      }
+    }
+    return { zc, threshold: larger };
+  }
+}
+
+/** Removes the buckets now inside the zero bucket (their counts are in the zero count already). */
+function trimBucketsInZeroBucket(w: WorkHistogram): void {
+  const keepPos: BucketList = { idx: [], cnt: [] }, keepNeg: BucketList = { idx: [], cnt: [] };
+  for (let i = 0; i < w.pos.idx.length; i++) {
+    if (posBucket(w, i).lower >= w.zeroThreshold) {
+      keepPos.idx.push(w.pos.idx[i]!);
+      keepPos.cnt.push(w.pos.cnt[i]!);
+    }
+  }
+  for (let i = 0; i < w.neg.idx.length; i++) {
+    if (negBucket(w, i).upper <= -w.zeroThreshold) {
+      keepNeg.idx.push(w.neg.idx[i]!);
+      keepNeg.cnt.push(w.neg.cnt[i]!);
+    }
+  }
+  w.pos = keepPos;
+  w.neg = keepNeg;
+}
+
+/** Widens w's and other's zero buckets to one threshold; returns other's zero count at it. */
+function reconcileZeroBuckets(w: WorkHistogram, other: WorkHistogram): number {
+  let otherZc = other.zeroCount, otherZt = other.zeroThreshold;
+  while (otherZt !== w.zeroThreshold) {
+    if (w.zeroThreshold > otherZt) {
+      const r = zeroCountForLargerThreshold(other, w.zeroThreshold);
+      otherZc = r.zc;
+      otherZt = r.threshold;
+    }
+    if (otherZt > w.zeroThreshold) {
+      const r = zeroCountForLargerThreshold(w, otherZt);
+      w.zeroCount = r.zc;
+      w.zeroThreshold = r.threshold;
+      trimBucketsInZeroBucket(w);
+    }
+  }
+  return otherZc;
+}
+
+// ---- addition and subtraction ----
+
+/** a ± b bucket-wise; b's buckets whose absolute upper bound is ≤ threshold are left out (they are in the zero bucket). */
+function addLists(a: BucketList, b: BucketList, sign: 1 | -1, skip?: (idx: number) => boolean): BucketList {
+  const out: BucketList = { idx: [], cnt: [] };
+  let i = 0, j = 0;
+  while (i < a.idx.length || j < b.idx.length) {
+    if (j < b.idx.length && skip?.(b.idx[j]!)) {
+      j++;
+      continue;
+    }
+    const ai = i < a.idx.length ? a.idx[i]! : Infinity, bj = j < b.idx.length ? b.idx[j]! : Infinity;
+    if (ai < bj) {
+      out.idx.push(ai);
+      out.cnt.push(a.cnt[i++]!);
+    } else if (bj < ai) {
+      out.idx.push(bj);
+      out.cnt.push(sign * b.cnt[j++]!);
+    } else {
+      out.idx.push(ai);
+      out.cnt.push(a.cnt[i++]! + sign * b.cnt[j++]!);
+    }
+  }
+  return out;
+}
+
+export function customBoundsMatch(a?: readonly number[], b?: readonly number[]): boolean {
+  const x = a ?? [], y = b ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function intersectBounds(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out.push(a[i]!);
+      i++;
+      j++;
+    } else if (a[i]! < b[j]!) i++;
+    else j++;
+  }
+  return out;
+}
+
+/** A custom-bucket list mapped onto coarser bounds (a subset of its own): counts of merged buckets add up. */
+function mapCustom(b: BucketList, from: readonly number[], to: readonly number[]): BucketList {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < b.idx.length; i++) {
+    const x = b.idx[i]!;
+    const upper = x < from.length ? from[x]! : Infinity;
+    let t = 0;
+    while (t < to.length && to[t]! < upper) t++;
+    counts.set(t, (counts.get(t) ?? 0) + b.cnt[i]!);
+  }
+  const idx = [...counts.keys()].sort((p, q) => p - q);
+  return { idx, cnt: idx.map((x) => counts.get(x)!) };
+}
+
+/** Outcome of Add/Sub: the result and what Prometheus reports about it. */
+export interface Combined {
+  h: FloatHistogram;
+  /** One side said counter reset, the other not (a warning). */
+  counterResetCollision: boolean;
+  /** NHCB bounds differed and were reduced to the shared ones (an info). */
+  boundsReconciled: boolean;
+}
+
+function adjustHint(a: CounterResetHint, b: CounterResetHint): { hint: CounterResetHint; collision: boolean } {
+  if (a === b || a === 'gauge') return { hint: a, collision: false };
+  if (b === 'gauge') return { hint: 'gauge', collision: false };
+  if (a === 'unknown' || b === 'unknown') return { hint: 'unknown', collision: false };
+  return { hint: 'unknown', collision: true };
+}
+
+function combine(a: FloatHistogram, b: FloatHistogram, sign: 1 | -1, compactResult: boolean): Combined {
+  if (usesCustomBuckets(a) !== usesCustomBuckets(b)) throw new IncompatibleSchemaError();
+  const w = toWork(a), o = toWork(b);
+  const { hint, collision } = adjustHint(a.counterResetHint, b.counterResetHint);
+  w.hint = hint;
+  let reconciled = false;
+  if (usesCustomBuckets(w)) {
+    w.count += sign * o.count;
+    w.sum += sign * o.sum;
+    if (customBoundsMatch(w.customValues, o.customValues)) w.pos = addLists(w.pos, o.pos, sign);
+    else {
+      reconciled = true;
+      const bounds = intersectBounds(w.customValues ?? [], o.customValues ?? []);
+      w.pos = addLists(mapCustom(w.pos, w.customValues ?? [], bounds), mapCustom(o.pos, o.customValues ?? [], bounds), sign);
+      w.customValues = bounds;
+    }
+    return { h: fromWork(w, compactResult), counterResetCollision: collision, boundsReconciled: reconciled };
+  }
+  const otherZc = reconcileZeroBuckets(w, o);
+  w.zeroCount += sign * otherZc;
+  w.count += sign * o.count;
+  w.sum += sign * o.sum;
+  let op = o.pos, on = o.neg;
+  if (o.schema < w.schema) {
+    w.pos = reduceList(w.pos, w.schema, o.schema);
+    w.neg = reduceList(w.neg, w.schema, o.schema);
+    w.schema = o.schema;
+  } else if (o.schema > w.schema) {
+    op = reduceList(op, o.schema, w.schema);
+    on = reduceList(on, o.schema, w.schema);
+  }
+  const zt = w.zeroThreshold, schema = w.schema;
+  const inZero = (x: number): boolean => zt > 0 && bound(x, schema) <= zt;
+  w.pos = addLists(w.pos, op, sign, inZero);
+  w.neg = addLists(w.neg, on, sign, inZero);
+  return { h: fromWork(w, compactResult), counterResetCollision: collision, boundsReconciled: reconciled };
+}
+
+/** a + b (Prometheus's FloatHistogram.Add), compacted. Throws IncompatibleSchemaError. */
+export function add(a: FloatHistogram, b: FloatHistogram, compactResult = true): Combined {
+  return combine(a, b, 1, compactResult);
+}
+
+/** a − b (Prometheus's FloatHistogram.Sub), compacted. Throws IncompatibleSchemaError. */
+export function sub(a: FloatHistogram, b: FloatHistogram, compactResult = true): Combined {
+  return combine(a, b, -1, compactResult);
+}
+
+// ---- scaling ----
+
+export function mul(h: FloatHistogram, f: number): FloatHistogram {
+  return {
+    ...h,
+    zeroCount: h.zeroCount * f, count: h.count * f, sum: h.sum * f,
+    positiveBuckets: h.positiveBuckets.map((c) => c * f), negativeBuckets: h.negativeBuckets.map((c) => c * f),
+    counterResetHint: f < 0 ? 'gauge' : h.counterResetHint,
+  };
+}
+
+export function div(h: FloatHistogram, d: number): FloatHistogram {
+  if (d === 0) {
+    return {
+      ...h, zeroCount: h.zeroCount / d, count: h.count / d, sum: h.sum / d,
+      positiveSpans: [], positiveBuckets: [], negativeSpans: [], negativeBuckets: [],
+    };
+  }
+  return {
+    ...h,
+    zeroCount: h.zeroCount / d, count: h.count / d, sum: h.sum / d,
+    positiveBuckets: h.positiveBuckets.map((c) => c / d), negativeBuckets: h.negativeBuckets.map((c) => c / d),
+    counterResetHint: d < 0 ? 'gauge' : h.counterResetHint,
+  };
+}
+
+export function withHint(h: FloatHistogram, hint: CounterResetHint): FloatHistogram {
+  return h.counterResetHint === hint ? h : { ...h, counterResetHint: hint };
+}
+
+export function hasOverflow(h: FloatHistogram): boolean {
+  const inf = (x: number): boolean => x === Infinity || x === -Infinity;
+  return inf(h.zeroCount) || inf(h.count) || inf(h.sum) || h.positiveBuckets.some(inf) || h.negativeBuckets.some(inf);
+}
+
+// ---- comparison and resets ----
+
+const sameBits = (a: number, b: number): boolean => Object.is(a, b);
+
+/** Exact equality of layout and values (Prometheus's Equals: spans may differ only by empty spans). */
+export function equals(a: FloatHistogram, b: FloatHistogram): boolean {
+  if (a.schema !== b.schema || !sameBits(a.count, b.count) || !sameBits(a.sum, b.sum)) return false;
+  if (usesCustomBuckets(a)) {
+    if (!customBoundsMatch(a.customValues, b.customValues)) return false;
+  } else if (a.zeroThreshold !== b.zeroThreshold || !sameBits(a.zeroCount, b.zeroCount)) return false;
+  const listEq = (x: BucketList, y: BucketList): boolean =>
+    x.idx.length === y.idx.length && x.idx.every((v, i) => v === y.idx[i] && sameBits(x.cnt[i]!, y.cnt[i]!));
+  const wa = toWork(a), wb = toWork(b);
+  return listEq(wa.pos, wb.pos) && listEq(wa.neg, wb.neg);
+}
+
+/** Buckets of `b` that are not within the zero bucket of width zt, as index → count. */
+function bucketsAbove(b: BucketList, schema: number, zt: number, custom: boolean): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let i = 0; i < b.idx.length; i++) {
+    const x = b.idx[i]!;
+    if (!custom && bound(x, schema) <= zt) continue;
+    m.set(x, b.cnt[i]!);
+  }
+  return m;
+}
+
+function listReset(cur: Map<number, number>, prev: Map<number, number>): boolean {
+  for (const [x, c] of prev) {
+    const now = cur.get(x);
+    if (now === undefined ? c !== 0 : now < c) return true;
+  }
+  return false;
+}
+
+/** Whether `cur` follows `prev` only after a counter reset (Prometheus's DetectReset). */
+export function detectReset(cur: FloatHistogram, prev: FloatHistogram): boolean {
+  if (cur.counterResetHint === 'reset') return true;
+  if (cur.counterResetHint === 'not_reset') return false;
+  if (cur.count < prev.count) return true;
+  const custom = usesCustomBuckets(cur);
+  if (custom) {
+    if (!usesCustomBuckets(prev)) return true;
+    if (!customBoundsMatch(cur.customValues, prev.customValues)) {
+      const bounds = intersectBounds(cur.customValues ?? [], prev.customValues ?? []);
+      const c = mapCustom(toWork(cur).pos, cur.customValues ?? [], bounds), p = mapCustom(toWork(prev).pos, prev.customValues ?? [], bounds);
+      return listReset(bucketsAbove(c, cur.schema, 0, true), bucketsAbove(p, cur.schema, 0, true));
+    }
+  }
+  if (cur.schema > prev.schema) return true;
+  if (cur.zeroThreshold < prev.zeroThreshold) return true;
+  const pw = toWork(prev);
+  const { zc, threshold } = zeroCountForLargerThreshold(pw, cur.zeroThreshold);
+  if (threshold !== cur.zeroThreshold) return true;
+  if (cur.zeroCount < zc) return true;
+  const cw = toWork(cur);
+  const zt = cur.zeroThreshold;
+  for (const sign of ['pos', 'neg'] as const) {
+    const c = bucketsAbove(cw[sign], cur.schema, zt, custom);
+    const p = bucketsAbove(reduceList(pw[sign], prev.schema, custom ? prev.schema : cur.schema), cur.schema, zt, custom);
+    if (listReset(c, p)) return true;
+  }
+  return false;
+}
+
+/** The string Prometheus's FloatHistogram.String() gives (count_values labels). */
+export function histogramString(h: FloatHistogram): string {
+  const parts: string[] = [`{count:${goG(h.count)}, sum:${goG(h.sum)}`];
+  for (const b of allBuckets(h)) {
+    if (b.count === 0) continue;
+    const l = b.lowerInclusive ? '[' : '(', r = b.upperInclusive ? ']' : ')';
+    parts.push(`${l}${goG(b.lower)},${goG(b.upper)}${r}:${goG(b.count)}`);
+  }
+  return `${parts.join(', ')}}`;
+}
+
+function goG(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  const s = String(v);
+  return s.replace(/e\+?(-?)(\d)$/, 'e$1' + '0$2').replace(/e(-?\d+)$/, (_m, d: string) => 'e' + (d.startsWith('-') ? d : '+' + d));
+}
