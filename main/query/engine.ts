@@ -11,7 +11,7 @@ import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction, checkNoDuplicates } from './functions';
-import { mul } from './histogram/ops';
+import { detectReset, mul } from './histogram/ops';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
@@ -362,27 +362,32 @@ export class Evaluator {
     this.walk(e, this.start, this.end);
   }
 
-  private walk(e: Expr, lo: number, hi: number): void {
+  /** `stats`: histogram buckets are not needed (see histogramStatsOnly). */
+  private walk(e: Expr, lo: number, hi: number, stats: StatsMode = 'none'): void {
     switch (e.kind) {
       case 'vector': {
         const [a, b] = this.window(e, lo, hi);
-        this.load(e, a - this.lookback, b);
+        this.load(e, a - this.lookback, b, stats === 'stats');
         return;
       }
       case 'matrix': {
         const [a, b] = this.window(e.vector, lo, hi);
-        this.load(e.vector, a - e.range, b);
+        this.load(e.vector, a - e.range, b, stats === 'stats');
         return;
       }
       case 'subquery': {
         const [a, b] = this.window(e, lo, hi);
-        this.walk(e.expr, a - e.range, b);
+        this.walk(e.expr, a - e.range, b, 'blocked');
         return;
       }
-      case 'call': for (const a of e.args) this.walk(a, lo, hi); return;
-      case 'aggregate': this.walk(e.expr, lo, hi); if (e.param) this.walk(e.param, lo, hi); return;
-      case 'binary': this.walk(e.lhs, lo, hi); this.walk(e.rhs, lo, hi); return;
-      case 'unary': case 'paren': this.walk(e.expr, lo, hi); return;
+      case 'call': {
+        const inner = stats === 'blocked' || NEEDS_BUCKETS.has(e.func) ? 'blocked' : STATS_FUNCTIONS.has(e.func) ? 'stats' : stats;
+        for (const a of e.args) this.walk(a, lo, hi, inner);
+        return;
+      }
+      case 'aggregate': this.walk(e.expr, lo, hi, stats); if (e.param) this.walk(e.param, lo, hi, stats); return;
+      case 'binary': this.walk(e.lhs, lo, hi, stats); this.walk(e.rhs, lo, hi, stats); return;
+      case 'unary': case 'paren': this.walk(e.expr, lo, hi, stats); return;
       default: return;
     }
   }
@@ -452,10 +457,15 @@ export class Evaluator {
     return [lo - m.offset, hi - m.offset];
   }
 
-  private load(vs: VectorSelector, mint: number, maxt: number): void {
+  private load(vs: VectorSelector, mint: number, maxt: number, statsOnly: boolean): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
-    this.loaded.set(vs, data.map((d) => (d.histograms && d.histograms.timestamps.length > 0 ? loadMixedSeries(d) : loadSeries(d.labels, d.timestamps, d.values))));
+    this.loaded.set(vs, data.map((d) => {
+      if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
+      const s = loadMixedSeries(d);
+      if (statsOnly) histogramStatsOnly(s);
+      return s;
+    }));
   }
 
   checkClock(): void {
@@ -590,7 +600,7 @@ export class Evaluator {
         const end = Math.min(j + 1 < ts.length ? ts[j + 1]! : Infinity, ts[j]! + this.lookback);
         for (let k = stepOf(ts[j]!), kEnd = stepOf(end); k < kEnd; k++) {
           ots[n] = first + k * step;
-          if (ohs) ohs[n] = hs![j];
+          if (ohs) ohs[n] = subqueryHint(hs![j]);
           ofs[n++] = fs[j]!;
         }
       }
@@ -645,7 +655,7 @@ export class Evaluator {
           else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
           if (s.h) {
             out.hs ??= new Array(out.ts.length);
-            out.hs[out.ts.length] = s.h;
+            out.hs[out.ts.length] = subqueryHint(s.h);
           }
           out.ts.push(ts);
           out.fs.push(s.f);
@@ -664,6 +674,50 @@ export class Evaluator {
     }
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
   }
+}
+
+/**
+ * A histogram as a subquery returns it: "reset"/"not_reset" become "unknown", as in Prometheus,
+ * since the subquery's points skip or repeat the samples those hints relate to.
+ */
+function subqueryHint<T extends FloatHistogram | undefined>(h: T): T {
+  if (!h || (h.counterResetHint !== 'reset' && h.counterResetHint !== 'not_reset')) return h;
+  return { ...h, counterResetHint: 'unknown' };
+}
+
+type StatsMode = 'none' | 'stats' | 'blocked';
+/** Functions that read only a histogram's count and sum. */
+const STATS_FUNCTIONS = new Set(['histogram_count', 'histogram_sum', 'histogram_avg']);
+/** Functions that need a histogram's buckets, whatever encloses them. */
+const NEEDS_BUCKETS = new Set(['histogram_quantile', 'histogram_quantiles', 'histogram_fraction']);
+
+/**
+ * Prometheus decodes only count and sum of histograms a selector hands to histogram_count/sum/avg
+ * (not through a subquery), and that decoder sets the counter reset hints it leaves unknown by
+ * comparing each histogram with the one before: answers, and their annotations, follow from that.
+ */
+function histogramStatsOnly(s: LoadedSeries): void {
+  let last: FloatHistogram | null = null;
+  const strip = (hs: (FloatHistogram | undefined)[] | null, track: boolean): (FloatHistogram | undefined)[] | null => {
+    if (!hs) return hs;
+    return hs.map((h) => {
+      if (!h) return h;
+      let hint = h.counterResetHint;
+      if (track) {
+        if (hint === 'unknown' && last) hint = detectReset(h, last) ? 'reset' : 'not_reset';
+        last = h;
+      }
+      return {
+        counterResetHint: hint, schema: h.schema, zeroThreshold: 0, zeroCount: 0, count: h.count, sum: h.sum,
+        positiveSpans: [], positiveBuckets: [], negativeSpans: [], negativeBuckets: [],
+      };
+    });
+  };
+  const hs = strip(s.hs, true);
+  last = null;
+  const rhs = s.rhs === s.hs ? hs : strip(s.rhs, true);
+  s.hs = hs;
+  s.rhs = rhs;
 }
 
 const unwrapParens = (e: Expr): Expr => (e.kind === 'paren' ? unwrapParens(e.expr) : e);

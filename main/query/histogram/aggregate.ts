@@ -9,18 +9,17 @@ import type { Evaluator } from '../engine';
 import { quantile } from '../functions';
 import type { FloatHistogram } from '../../tsdb/histogram';
 import { type Sample, metricName } from '../values';
-import { IncompatibleSchemaError, add, compact, div } from './ops';
-import { infoReconciled, warnCounterResetCollision, warnMixedSchemas } from './functions';
+import { combineHistograms } from './functions';
+import { usesCustomBuckets } from './ops';
 
 interface Group {
   metric: Labels;
   dropName: boolean;
   floats: number;
-  hist: FloatHistogram | null;
+  hists: FloatHistogram[];
+  /** Metric names of hists (a schema mix is reported under the first one that does not fit). */
+  names: string[];
   histCount: number;
-  incompatible: boolean;
-  reset: boolean;
-  notReset: boolean;
   quantileValues: number[];
 }
 
@@ -47,8 +46,7 @@ export function aggregateWithHistograms(ev: Evaluator, e: AggregateExpr, input: 
       j = groups.length;
       slots.set(k, j);
       groups.push({
-        metric: groupingMetric(s.metric, e), dropName: s.dropName, floats: 0, hist: null, histCount: 0,
-        incompatible: false, reset: false, notReset: false, quantileValues: [],
+        metric: groupingMetric(s.metric, e), dropName: s.dropName, floats: 0, hists: [], names: [], histCount: 0, quantileValues: [],
       });
     }
     const g = groups[j]!;
@@ -64,22 +62,8 @@ export function aggregateWithHistograms(ev: Evaluator, e: AggregateExpr, input: 
       acc.add(op, j, 0);
       continue;
     }
-    if (g.incompatible) continue;
-    if (s.h.counterResetHint === 'reset') g.reset = true;
-    else if (s.h.counterResetHint === 'not_reset') g.notReset = true;
-    if (!g.hist) {
-      g.hist = s.h;
-      continue;
-    }
-    try {
-      const r = add(g.hist, s.h, false);
-      g.hist = r.h;
-      if (r.boundsReconciled) infoReconciled(ev, 'aggregation', at);
-    } catch (err) {
-      if (!(err instanceof IncompatibleSchemaError)) throw err;
-      warnMixedSchemas(ev, metricName(s.metric), at);
-      g.incompatible = true;
-    }
+    g.hists.push(s.h);
+    g.names.push(metricName(s.metric));
   }
   const out: Sample[] = [];
   groups.forEach((g, j) => {
@@ -99,12 +83,11 @@ export function aggregateWithHistograms(ev: Evaluator, e: AggregateExpr, input: 
       ev.warn('encountered a mix of histograms and floats for aggregation', at);
       return;
     }
-    if (g.incompatible) return;
-    if (g.hist) {
-      const h = op === 'avg' ? div(g.hist, g.histCount) : g.hist;
-      out.push({ metric: g.metric, f: 0, h: compact(h), t, dropName: g.dropName });
+    if (g.hists.length > 0) {
+      const odd = g.hists.findIndex((h) => usesCustomBuckets(h) !== usesCustomBuckets(g.hists[0]!));
+      const h = combineHistograms(ev, g.hists, op === 'avg', at, g.names[Math.max(0, odd)]!);
+      if (h) out.push({ metric: g.metric, f: 0, h, t, dropName: g.dropName });
     } else out.push({ metric: g.metric, f: acc.result(op, j), t, dropName: g.dropName });
-    if (g.reset && g.notReset) warnCounterResetCollision(ev, 'aggregation', at);
   });
   return out;
 }

@@ -12,7 +12,7 @@ import { RANGE_FUNCTIONS, type RangeKernel, bucketQuantile, checkCounterName, fo
 import { formatFloatF } from '../aggregate';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from '../values';
 import {
-  IncompatibleSchemaError, add, allBuckets, compact, detectReset, div, equals, mul, sub, toSchema, usesCustomBuckets, withHint,
+  IncompatibleSchemaError, add, allBuckets, compact, detectReset, div, equals, meanOf, mul, sub, sumOf, toSchema, usesCustomBuckets, withHint,
 } from './ops';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
@@ -283,30 +283,24 @@ function countTransitions(isResets: boolean): Handler {
 
 // ---- sum_over_time, avg_over_time ----
 
-/** Sum of histograms with Prometheus's annotations; null when they cannot be added. */
-function sumHistograms(ev: Evaluator, hs: readonly FloatHistogram[], at: Expr, name: string): FloatHistogram | null {
-  let reset = false, notReset = false, reconciled = false;
-  const track = (h: FloatHistogram): void => {
+/** Sum or mean of histograms with Prometheus's annotations; null when they cannot be added. */
+export function combineHistograms(ev: Evaluator, hs: readonly FloatHistogram[], mean: boolean, at: Expr, name: string): FloatHistogram | null {
+  let reset = false, notReset = false;
+  for (const h of hs) {
     if (h.counterResetHint === 'reset') reset = true;
     else if (h.counterResetHint === 'not_reset') notReset = true;
-  };
-  let sum = hs[0]!;
-  track(sum);
+  }
+  let r;
   try {
-    for (let i = 1; i < hs.length; i++) {
-      track(hs[i]!);
-      const r = add(sum, hs[i]!, false);
-      sum = r.h;
-      if (r.boundsReconciled) reconciled = true;
-    }
+    r = mean ? meanOf(hs) : sumOf(hs);
   } catch (err) {
     if (!(err instanceof IncompatibleSchemaError)) throw err;
     warnMixedSchemas(ev, name, at);
     return null;
   }
   if (reset && notReset) warnCounterResetCollision(ev, 'aggregation', at);
-  if (reconciled) infoReconciled(ev, 'aggregation', at);
-  return sum;
+  if (r.boundsReconciled) infoReconciled(ev, 'aggregation', at);
+  return r.h;
 }
 
 function histogramOverTime(avg: boolean): Handler {
@@ -327,9 +321,8 @@ function histogramOverTime(avg: boolean): Handler {
         warnMixedFloatsHistograms(ev, s.metric, arg);
         continue;
       }
-      const sum = sumHistograms(ev, p.hs, arg, metricName(s.metric));
-      if (!sum) continue;
-      out.push({ metric: s.metric, f: 0, h: compact(avg ? div(sum, p.hs.length) : sum), t, dropName: true });
+      const h = combineHistograms(ev, p.hs, avg, arg, metricName(s.metric));
+      if (h) out.push({ metric: s.metric, f: 0, h, t, dropName: true });
     }
     return vec(out);
   };

@@ -498,3 +498,132 @@ function goG(v: number): string {
   const s = String(v);
   return s.replace(/e\+?(-?)(\d)$/, 'e$1' + '0$2').replace(/e(-?\d+)$/, (_m, d: string) => 'e' + (d.startsWith('-') ? d : '+' + d));
 }
+
+// ---- sums and means of many histograms ----
+
+/** Kahan-Babuska increment of one slot (Prometheus's kahansum.Inc). */
+function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  if (t === Infinity || t === -Infinity) return [t, 0];
+  return [t, Math.abs(sum) >= Math.abs(inc) ? c + (sum - t + inc) : c + (inc - t + sum)];
+}
+
+interface Layout {
+  template: WorkHistogram;
+  pos: number[];
+  neg: number[];
+}
+
+/**
+ * The histograms on one bucket layout (the lowest schema, the widest zero bucket, the custom
+ * bounds all share), each as a vector [count, sum, zeroCount, positive…, negative…], so sums and
+ * means can run slot by slot with compensated summation. Throws IncompatibleSchemaError.
+ */
+function align(hs: readonly FloatHistogram[]): { layout: Layout; vectors: Float64Array[]; reconciled: boolean; hint: CounterResetHint } {
+  let acc = hs[0]!;
+  let reconciled = false;
+  let hint = acc.counterResetHint;
+  for (let i = 1; i < hs.length; i++) {
+    const r = add(acc, hs[i]!, false);
+    acc = r.h;
+    reconciled ||= r.boundsReconciled;
+    hint = adjustHint(hint, hs[i]!.counterResetHint).hint;
+  }
+  const template = toWork(acc);
+  const pos = template.pos.idx, neg = template.neg.idx;
+  const posAt = new Map(pos.map((x, i) => [x, i] as const)), negAt = new Map(neg.map((x, i) => [x, i] as const));
+  const vectors = hs.map((h) => {
+    let w = toWork(h);
+    if (usesCustomBuckets(w)) {
+      if (!customBoundsMatch(w.customValues, template.customValues)) w.pos = mapCustom(w.pos, w.customValues ?? [], template.customValues ?? []);
+    } else {
+      if (w.schema !== template.schema) {
+        w = { ...w, pos: reduceList(w.pos, w.schema, template.schema), neg: reduceList(w.neg, w.schema, template.schema), schema: template.schema };
+      }
+      if (w.zeroThreshold !== template.zeroThreshold) {
+        const r = zeroCountForLargerThreshold(w, template.zeroThreshold);
+        w.zeroCount = r.zc;
+        w.zeroThreshold = r.threshold;
+        trimBucketsInZeroBucket(w);
+      }
+    }
+    const v = new Float64Array(3 + pos.length + neg.length);
+    v[0] = w.count;
+    v[1] = w.sum;
+    v[2] = w.zeroCount;
+    w.pos.idx.forEach((x, i) => {
+      const at = posAt.get(x);
+      if (at !== undefined) v[3 + at] = v[3 + at]! + w.pos.cnt[i]!;
+    });
+    w.neg.idx.forEach((x, i) => {
+      const at = negAt.get(x);
+      if (at !== undefined) v[3 + pos.length + at] = v[3 + pos.length + at]! + w.neg.cnt[i]!;
+    });
+    return v;
+  });
+  return { layout: { template, pos, neg }, vectors, reconciled, hint };
+}
+
+function fromVector(l: Layout, v: Float64Array, hint: CounterResetHint): FloatHistogram {
+  const w: WorkHistogram = {
+    ...l.template, hint, count: v[0]!, sum: v[1]!, zeroCount: v[2]!,
+    pos: { idx: l.pos, cnt: Array.from(v.subarray(3, 3 + l.pos.length)) },
+    neg: { idx: l.neg, cnt: Array.from(v.subarray(3 + l.pos.length)) },
+  };
+  return fromWork(w);
+}
+
+/** Outcome of sumOf/meanOf. */
+export interface Aggregated {
+  h: FloatHistogram;
+  boundsReconciled: boolean;
+}
+
+/** The compensated sum of histograms (Prometheus's KahanAdd fold), compacted. Throws IncompatibleSchemaError. */
+export function sumOf(hs: readonly FloatHistogram[]): Aggregated {
+  const { layout, vectors, reconciled, hint } = align(hs);
+  const n = vectors[0]!.length;
+  const sum = new Float64Array(n), c = new Float64Array(n);
+  sum.set(vectors[0]!);
+  for (let k = 1; k < vectors.length; k++) {
+    const v = vectors[k]!;
+    for (let j = 0; j < n; j++) [sum[j], c[j]] = kahanInc(v[j]!, sum[j]!, c[j]!);
+  }
+  for (let j = 0; j < n; j++) if (Number.isFinite(sum[j]!)) sum[j] = sum[j]! + c[j]!;
+  return { h: fromVector(layout, sum, hint), boundsReconciled: reconciled };
+}
+
+/**
+ * The mean of histograms as Prometheus computes avg and avg_over_time: a compensated sum divided
+ * by the count, switching to an incremental mean once the sum overflows.
+ */
+export function meanOf(hs: readonly FloatHistogram[]): Aggregated {
+  const { layout, vectors, reconciled, hint } = align(hs);
+  const n = vectors[0]!.length;
+  let sum = Float64Array.from(vectors[0]!), c = new Float64Array(n);
+  let mean: Float64Array | null = null;
+  for (let k = 1; k < vectors.length; k++) {
+    const v = vectors[k]!, count = k + 1;
+    if (!mean) {
+      const ns = new Float64Array(n), nc = new Float64Array(n);
+      let overflow = false;
+      for (let j = 0; j < n; j++) {
+        [ns[j], nc[j]] = kahanInc(v[j]!, sum[j]!, c[j]!);
+        if (j !== 1 && !Number.isFinite(ns[j]!) && !Number.isNaN(ns[j]!)) overflow = true;
+        if (j === 1 && (ns[j] === Infinity || ns[j] === -Infinity)) overflow = true;
+      }
+      if (!overflow) {
+        sum = ns;
+        c = nc;
+        continue;
+      }
+      mean = sum.map((x) => x / (count - 1));
+      c = c.map((x) => x / (count - 1));
+    }
+    const q = (count - 1) / count;
+    for (let j = 0; j < n; j++) [mean[j], c[j]] = kahanInc(v[j]! / count, q * mean[j]!, q * c[j]!);
+  }
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) out[j] = mean ? mean[j]! + c[j]! : sum[j]! / vectors.length + c[j]! / vectors.length;
+  return { h: fromVector(layout, out, hint), boundsReconciled: reconciled };
+}

@@ -16,7 +16,7 @@ import { type EngineOptions, type QueryResult, instantQuery, rangeQuery } from '
 import { almostEqual } from '../functions';
 import { ParseError, parseExpr } from '../parser';
 import { printExpr } from '../printer';
-import { compact, customBoundsMatch } from '../histogram/ops';
+import { compact, customBoundsMatch, detectReset } from '../histogram/ops';
 import { compilePromRegex } from '../regex';
 import { type Command, type EvalCmd, type SeriesLine, parseScript } from './script';
 
@@ -99,6 +99,30 @@ class HistogramOverlay {
   }
 }
 
+/**
+ * The counter reset hints a histogram reads back with from Prometheus's TSDB, which the scripts'
+ * expectations assume: the first histogram of a chunk reads "unknown", the others of a counter
+ * chunk "not_reset", all of a gauge chunk "gauge"; a new chunk starts at a counter reset, a
+ * layout change, after a float or stale sample, and where gauge and counter alternate.
+ */
+class StoredHints {
+  private prev: FloatHistogram | null = null;
+
+  float(): void {
+    this.prev = null;
+  }
+
+  next(h: FloatHistogram): FloatHistogram {
+    const prev = this.prev;
+    this.prev = h;
+    if (h.counterResetHint === 'gauge') return prev && prev.counterResetHint === 'gauge' ? h : { ...h, counterResetHint: 'gauge' };
+    const continues = prev !== null && prev.counterResetHint !== 'gauge' && h.counterResetHint !== 'reset' &&
+      h.schema === prev.schema && h.zeroThreshold === prev.zeroThreshold && customBoundsMatch(h.customValues, prev.customValues) &&
+      !detectReset({ ...h, counterResetHint: 'unknown' }, { ...prev, counterResetHint: 'unknown' });
+    return { ...h, counterResetHint: continues ? 'not_reset' : 'unknown' };
+  }
+}
+
 /** One store per `clear`: a real encrypted SQLite store in a temp dir, with a random data key. */
 class TestStorage {
   // RAM-backed when available: the store fsyncs every commit, and scripts load data often.
@@ -129,14 +153,26 @@ class TestStorage {
     const app = this.db.appender();
     for (const s of series) {
       let ref = 0;
+      const hints = new StoredHints();
       s.values.forEach((v, i) => {
         if (v.kind === 'gap') return;
-        if (v.kind === 'histogram') this.histograms.add(s.labels, i * interval, v.h);
-        else ref = app.append(ref, s.labels, i * interval, v.kind === 'stale' ? STALE_NAN : v.v);
+        if (v.kind === 'histogram') this.histograms.add(s.labels, i * interval, hints.next(v.h));
+        else {
+          hints.float();
+          ref = app.append(ref, s.labels, i * interval, v.kind === 'stale' ? STALE_NAN : v.v);
+        }
       });
     }
     app.commit();
-    if (nhcb) for (const [labels, t, h] of classicToNhcb(series, interval)) this.histograms.add(labels, t, h);
+    if (nhcb) {
+      const byKey = new Map<string, StoredHints>();
+      for (const [labels, t, h] of classicToNhcb(series, interval)) {
+        const k = labelsKey(labels);
+        let hints = byKey.get(k);
+        if (!hints) byKey.set(k, (hints = new StoredHints()));
+        this.histograms.add(labels, t, hints.next(h));
+      }
+    }
   }
 
   close(): void {
