@@ -6,7 +6,7 @@ import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
 import type { Evaluator } from './engine';
 import { checkNoDuplicates } from './functions';
-import { type ElemResult, histogramElemOp } from './histogram/binary';
+import { type ElemResult, histogramElemOp, isTrim } from './histogram/binary';
 import { type Sample, type Value, QueryError, dropMetricName, keyOf } from './values';
 
 export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
@@ -55,7 +55,8 @@ function goMod(a: number, b: number): number {
   return a % b;
 }
 
-const changesSchema = (op: BinaryOp): boolean => !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless';
+const changesSchema = (op: BinaryOp): boolean =>
+  !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless' && op !== '</' && op !== '>/';
 
 /** One vector element against a scalar: the resulting value, or undefined when a comparison drops it. */
 export function vectorScalarValue(e: BinaryExpr, f: number, s: number, swap: boolean): number | undefined {
@@ -72,7 +73,7 @@ function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean, no
   const out: Sample[] = [];
   const drop = vectorScalarDropsName(e);
   for (const smp of vec) {
-    if (smp.h) {
+    if (smp.h || isTrim(e.op)) {
       const x = swap ? histogramElemOp(e.op, s, 0, undefined, smp.h) : histogramElemOp(e.op, 0, s, smp.h, undefined);
       note(x);
       if (!x.keep) continue;
@@ -162,7 +163,7 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[], note: (x: Ele
   const apply = (ms: Sample, os: Sample, sig: string): void => {
     const [lf, rf] = swapped ? [os.f, ms.f] : [ms.f, os.f];
     let hist: ElemResult | null = null;
-    if (ms.h || os.h) {
+    if (ms.h || os.h || isTrim(e.op)) {
       const [lh, rh] = swapped ? [os.h, ms.h] : [ms.h, os.h];
       hist = histogramElemOp(e.op, lf, rf, lh, rh);
       note(hist);

@@ -386,7 +386,12 @@ export class Evaluator {
         return;
       }
       case 'aggregate': this.walk(e.expr, lo, hi, stats); if (e.param) this.walk(e.param, lo, hi, stats); return;
-      case 'binary': this.walk(e.lhs, lo, hi, stats); this.walk(e.rhs, lo, hi, stats); return;
+      case 'binary': {
+        const inner = e.op === '</' || e.op === '>/' ? 'blocked' : stats; // trims need the buckets
+        this.walk(e.lhs, lo, hi, inner);
+        this.walk(e.rhs, lo, hi, inner);
+        return;
+      }
       case 'unary': case 'paren': this.walk(e.expr, lo, hi, stats); return;
       default: return;
     }

@@ -56,6 +56,7 @@ export function hasStepShape(e: Expr): boolean {
   const x = unwrap(e);
   if (isRangeCall(x)) return true;
   if (x.kind === 'binary') {
+    if (x.op === '</' || x.op === '>/') return false; // histogram trims go step by step
     const l = unwrap(x.lhs), r = unwrap(x.rhs);
     return (l.kind === 'number' && hasStepShape(r)) || (r.kind === 'number' && hasStepShape(l));
   }

@@ -4,7 +4,10 @@
 // the element with an info annotation.
 import type { BinaryOp } from '../ast';
 import type { FloatHistogram } from '../../tsdb/histogram';
-import { IncompatibleSchemaError, add, compact, div, equals, mul, sub, withHint } from './ops';
+import { IncompatibleSchemaError, add, compact, div, equals, mul, sub, trimBuckets, withHint } from './ops';
+
+/** The native-histogram trim operators. */
+export const isTrim = (op: BinaryOp): boolean => op === '</' || op === '>/';
 
 export interface ElemResult {
   f: number;
@@ -25,6 +28,7 @@ function incompatible(op: BinaryOp, lh: FloatHistogram | undefined, rh: FloatHis
 
 /** One element pair where at least one side is a histogram. Dropped elements have keep false. */
 export function histogramElemOp(op: BinaryOp, lf: number, rf: number, lh: FloatHistogram | undefined, rh: FloatHistogram | undefined): ElemResult {
+  if (!lh && !rh) return incompatible(op, lh, rh); // only the trims come here with two floats
   if (!lh && rh) {
     if (op === '*') return { f: 0, h: compact(mul(rh, lf)), keep: true, notes: [] };
     return incompatible(op, lh, rh);
@@ -32,6 +36,7 @@ export function histogramElemOp(op: BinaryOp, lf: number, rf: number, lh: FloatH
   if (lh && !rh) {
     if (op === '*') return { f: 0, h: compact(mul(lh, rf)), keep: true, notes: [] };
     if (op === '/') return { f: 0, h: compact(div(lh, rf)), keep: true, notes: [] };
+    if (op === '</' || op === '>/') return { f: 0, h: trimBuckets(lh, rf, op === '</'), keep: true, notes: [] };
     return incompatible(op, lh, rh);
   }
   const a = lh!, b = rh!;

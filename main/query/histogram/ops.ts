@@ -627,3 +627,120 @@ export function meanOf(hs: readonly FloatHistogram[]): Aggregated {
   for (let j = 0; j < n; j++) out[j] = mean ? mean[j]! + c[j]! : sum[j]! / vectors.length + c[j]! / vectors.length;
   return { h: fromVector(layout, out, hint), boundsReconciled: reconciled };
 }
+
+// ---- trimming (the </ and >/ operators) ----
+
+function midpoint(lower: number, upper: number, positive: boolean, linear: boolean): number {
+  const infL = lower === Infinity || lower === -Infinity, infU = upper === Infinity || upper === -Infinity;
+  if (infL) {
+    if (infU) return 0;
+    return upper > 0 ? upper / 2 : upper;
+  }
+  if (infU) return lower;
+  if (linear) return (lower + upper) / 2;
+  const g = Math.sqrt(Math.abs(lower * upper));
+  return positive ? g : -g;
+}
+
+function fractionBelowBucket(b: Bucket, v: number, linear: boolean): number {
+  if (linear) return (v - b.lower) / (b.upper - b.lower);
+  const logLower = Math.log2(Math.abs(b.lower)), logUpper = Math.log2(Math.abs(b.upper)), logV = Math.log2(Math.abs(v));
+  if (v > 0) return (logV - logLower) / (logUpper - logLower);
+  return 1 - (logV - logUpper) / (logLower - logUpper);
+}
+
+/** A bucket with an infinite bound cut at rhs: [kept count, midpoint of what is kept]. */
+function trimInfiniteBucket(upperTrim: boolean, b: Bucket, rhs: number): [number, number] {
+  const zeroIfInf = (x: number): number => (x === Infinity || x === -Infinity ? 0 : x);
+  if (b.lower === -Infinity) {
+    if (upperTrim) {
+      if (rhs >= b.upper) return [b.count, 0];
+      if (rhs > 0 && b.upper > 0 && b.upper !== Infinity) return [(b.count * rhs) / b.upper, rhs / 2];
+      if (b.upper <= 0) return [b.count, rhs];
+      return [0, zeroIfInf(b.upper)];
+    }
+    if (rhs <= b.lower) return [b.count, 0];
+    if (rhs >= 0 && b.upper > rhs && b.upper !== Infinity) return [b.count * (1 - rhs / b.upper), (rhs + b.upper) / 2];
+    return [0, zeroIfInf(b.upper)];
+  }
+  if (upperTrim) return [0, zeroIfInf(b.lower)];
+  if (rhs >= b.lower) return [b.count, rhs];
+  return [0, zeroIfInf(b.lower)];
+}
+
+function trimBucket(b: Bucket, rhs: number, upperTrim: boolean, positive: boolean, custom: boolean): [number, number] {
+  if (b.lower === -Infinity || b.upper === Infinity) return trimInfiniteBucket(upperTrim, b, rhs);
+  const under = rhs <= b.lower ? 0 : rhs >= b.upper ? b.count : b.count * fractionBelowBucket(b, rhs, custom);
+  if (upperTrim) return [under, midpoint(b.lower, rhs, positive, custom)];
+  return [b.count - under, midpoint(rhs, b.upper, positive, custom)];
+}
+
+function trimZeroBucket(h: WorkHistogram, rhs: number, hasNeg: boolean, hasPos: boolean, upperTrim: boolean): [number, number] {
+  let lower = -h.zeroThreshold, upper = h.zeroThreshold;
+  if (hasNeg && !hasPos) upper = 0;
+  if (hasPos && !hasNeg) lower = 0;
+  let fraction: number, mid: number;
+  if (upperTrim) {
+    if (rhs <= lower) return [0, 0];
+    if (rhs >= upper) return [h.zeroCount, (lower + upper) / 2];
+    fraction = (rhs - lower) / (upper - lower);
+    mid = (lower + rhs) / 2;
+  } else {
+    if (rhs <= lower) return [h.zeroCount, (lower + upper) / 2];
+    if (rhs >= upper) return [0, 0];
+    fraction = (upper - rhs) / (upper - lower);
+    mid = (rhs + upper) / 2;
+  }
+  return [h.zeroCount * fraction, mid];
+}
+
+/**
+ * The observations below rhs (`</`, upperTrim) or above it (`>/`): buckets outside are emptied,
+ * the one rhs falls in is cut by interpolation, and count and sum are re-estimated from bucket
+ * midpoints (Prometheus's TrimBuckets).
+ */
+export function trimBuckets(h: FloatHistogram, rhs: number, upperTrim: boolean): FloatHistogram {
+  const w = toWork(h);
+  const custom = usesCustomBuckets(w);
+  let count = 0, sum = 0, trimmed = false, hasPos = false, hasNeg = false;
+  const side = (list: BucketList, positive: boolean): void => {
+    for (let i = 0; i < list.idx.length; i++) {
+      const b = positive ? posBucket(w, i) : negBucket(w, i);
+      if (b.count === 0) continue;
+      if (positive) hasPos = true;
+      else hasNeg = true;
+      const whole = upperTrim ? b.upper <= rhs : b.lower >= rhs;
+      const partial = upperTrim ? b.lower < rhs : b.upper > rhs;
+      if (whole) {
+        count += b.count;
+        sum += midpoint(b.lower, b.upper, positive, custom) * b.count;
+      } else if (partial) {
+        const [keep, mid] = trimBucket(b, rhs, upperTrim, positive, custom);
+        count += keep;
+        sum += mid * keep;
+        if (list.cnt[i] !== keep) {
+          list.cnt[i] = keep;
+          trimmed = true;
+        }
+      } else {
+        list.cnt[i] = 0;
+        trimmed = true;
+      }
+    }
+  };
+  side(w.pos, true);
+  side(w.neg, false);
+  if (w.zeroCount > 0) {
+    const [keep, mid] = trimZeroBucket(w, rhs, hasNeg, hasPos, upperTrim);
+    if (w.zeroCount !== keep) {
+      w.zeroCount = keep;
+      trimmed = true;
+    }
+    sum += mid * keep;
+    count += keep;
+  }
+  if (!trimmed) return h;
+  w.count = count;
+  w.sum = sum;
+  return fromWork(w);
+}

@@ -222,8 +222,8 @@ function runCommand(c: Command, storage: TestStorage, res: ScriptResult): void {
   else res.skipped++;
 }
 
-function skipReason(c: EvalCmd): string | null {
-  if (/[<>]\//.test(c.expr)) return 'uses the native histogram trim operators </ and >/, which our PromQL parser does not read yet';
+/** Why an eval cannot run here (none today: every eval of the 13 scripts runs). */
+function skipReason(_c: EvalCmd): string | null {
   return null;
 }
 
