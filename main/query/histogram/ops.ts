@@ -47,14 +47,15 @@ export const usesCustomBuckets = (h: { schema: number }): boolean => h.schema ==
 export function expand(spans: readonly Span[], buckets: readonly number[]): BucketList {
   const idx: number[] = [], cnt: number[] = [];
   let at = 0, b = 0;
-  spans.forEach((s, i) => {
-    at += s.offset + (i === 0 ? 0 : 0);
+  for (const s of spans) {
+    // The first span's offset is the first bucket's index; later ones count the gap after the previous span.
+    at += s.offset;
     for (let k = 0; k < s.length; k++) {
       idx.push(at + k);
       cnt.push(buckets[b++] ?? 0);
     }
     at += s.length;
-  });
+  }
   return { idx, cnt };
 }
 
@@ -117,7 +118,43 @@ export function bound(idx: number, schema: number, customValues?: readonly numbe
   const per = 2 ** schema;
   const whole = Math.floor(idx / per), frac = idx - whole * per;
   if (frac === 0 && whole === 1024) return Number.MAX_VALUE;
-  return 2 ** whole * 2 ** (frac / per);
+  return 2 ** whole * rootsOfTwo(schema)[frac]!;
+}
+
+const rootTables = new Map<number, Float64Array>();
+
+/**
+ * 2^(j/2^schema) for j < 2^schema, correctly rounded, the same on every platform (Math.pow is
+ * neither): computed in 256-bit fixed point from repeated square roots of 2. Prometheus uses a
+ * table of its own whose entries are sometimes one ulp apart from these; no query answer within
+ * the scripts' tolerance depends on that last bit.
+ */
+function rootsOfTwo(schema: number): Float64Array {
+  let t = rootTables.get(schema);
+  if (t) return t;
+  const BITS = 256n, ONE = 1n << BITS;
+  const isqrt = (n: bigint): bigint => {
+    let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2) + 1); // above the root: Newton descends
+    for (;;) {
+      const y = (x + n / x) >> 1n;
+      if (y >= x) return x;
+      x = y;
+    }
+  };
+  let root = 2n * ONE;
+  for (let k = 0; k < schema; k++) root = isqrt(root << BITS);
+  const n = 2 ** schema;
+  t = new Float64Array(n);
+  let v = ONE;
+  for (let j = 0; j < n; j++) {
+    // v in [1, 2): keep 52 fraction bits, rounding to nearest.
+    const shift = BITS - 52n;
+    const m = (v + (1n << (shift - 1n))) >> shift;
+    t[j] = Number(m) / 2 ** 52;
+    v = (v * root) >> BITS;
+  }
+  rootTables.set(schema, t);
+  return t;
 }
 
 /** Bucket idx of `schema` lands in bucket targetIdx of the coarser `target`. */
@@ -609,8 +646,7 @@ export function meanOf(hs: readonly FloatHistogram[]): Aggregated {
       let overflow = false;
       for (let j = 0; j < n; j++) {
         [ns[j], nc[j]] = kahanInc(v[j]!, sum[j]!, c[j]!);
-        if (j !== 1 && !Number.isFinite(ns[j]!) && !Number.isNaN(ns[j]!)) overflow = true;
-        if (j === 1 && (ns[j] === Infinity || ns[j] === -Infinity)) overflow = true;
+        if (ns[j] === Infinity || ns[j] === -Infinity) overflow = true; // Prometheus's HasOverflow
       }
       if (!overflow) {
         sum = ns;
