@@ -210,6 +210,19 @@ class Converter {
           return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
         });
       }
+      case 'AnchoredExpr':
+      case 'SmoothedExpr': {
+        const [inner] = this.exprChildren(n);
+        const which = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        return this.postfix(this.expr(inner!), n, (e) => {
+          if (e.kind === 'subquery') this.err(`${which} modifier is not supported for subqueries`, e.pos);
+          const target = e.kind === 'matrix' ? e.vector : e;
+          if (target.kind !== 'vector') this.err(`${which} modifier not implemented`, e.pos);
+          target[which] = true;
+          if (target.anchored && target.smoothed) this.err('anchored and smoothed modifiers cannot be used together', e.pos);
+          return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
+        });
+      }
       case 'StepInvariantExpr': {
         const [inner] = this.exprChildren(n);
         const pre = n.getChild('AtModifierPreprocessors');
