@@ -13,6 +13,7 @@ import { callFunction, checkNoDuplicates } from './functions';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { extendedMargins, extendedMatrix, isExtended, smoothedVector } from './extended-range';
+import { infoPlan } from './info';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -294,7 +295,11 @@ export class Evaluator {
         this.walk(e.expr, a - e.range, b);
         return;
       }
-      case 'call': for (const a of e.args) this.walk(a, lo, hi); return;
+      case 'call':
+        // info()'s second argument only names the info series to read (info.ts).
+        if (e.func === 'info') return (this.walk(e.args[0]!, lo, hi), this.walk(infoPlan(e).selector, lo, hi));
+        for (const a of e.args) this.walk(a, lo, hi);
+        return;
       case 'aggregate': this.walk(e.expr, lo, hi); if (e.param) this.walk(e.param, lo, hi); return;
       case 'binary': this.walk(e.lhs, lo, hi); this.walk(e.rhs, lo, hi); return;
       case 'unary': case 'paren': this.walk(e.expr, lo, hi); return;

@@ -4,6 +4,7 @@ import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/la
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
 import { extendedCall } from './extended-range';
+import { infoFunction } from './info';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, dropMetricName, keyOf, metricName } from './values';
@@ -638,6 +639,7 @@ const HANDLERS: Record<string, Handler> = {
     return vec(out);
   },
   histogram_quantile: histogramQuantile,
+  info: infoFunction,
   label_replace: (ev, e, t) => {
     const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);
     let re: PromRegex;
