@@ -1,5 +1,6 @@
-// Prometheus's promqltest scripts for its experimental Prometheus 3 features (test/fixtures/promql3,
-// see its NOTICE): anchored/smoothed range selectors and info(). Every eval that needs no native
+// Prometheus's promqltest scripts for its Prometheus 3 features (test/fixtures/promql3, see its
+// NOTICE): anchored/smoothed range selectors, info(), duration expressions, fill modifiers,
+// limitk/limit_ratio, name dropping, type and unit labels. Every eval that needs no native
 // histogram must pass; the others are reported as skipped with their reason.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -10,7 +11,11 @@ import { runScript } from '../../../main/query/promqltest/runner';
 const testdata = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures/promql3');
 
 describe('promqltest scripts of Prometheus 3 features', () => {
-  for (const [file, minPassed] of [['extended_vectors.test', 120], ['info.test', 52]] as const) {
+  const scripts = [
+    ['extended_vectors.test', 120], ['info.test', 52], ['duration_expression.test', 59], ['fill-modifier.test', 46],
+    ['limit.test', 1], ['name_label_dropping.test', 30], ['type_and_unit.test', 58],
+  ] as const;
+  for (const [file, minPassed] of scripts) {
     it(file, () => {
       const r = runScript(readFileSync(resolve(testdata, file), 'utf8'));
       const failures = r.outcomes.filter((o) => o.status === 'fail').map((o) => `line ${o.line}: ${o.expr}\n  ${o.reason}`);
