@@ -1,4 +1,4 @@
-// The anchored/smoothed modifiers and info() beyond Prometheus's own scripts (test/fixtures/promql3):
+// The anchored/smoothed modifiers and info() beyond Prometheus's own scripts (test/fixtures/promql-experimental):
 // their parse errors and printing as Prometheus's parser and printer give them, and range queries
 // (evaluated step by step, never by the range fast path) agreeing with instant queries per step.
 import { mkdtempSync, rmSync } from 'node:fs';
