@@ -12,6 +12,8 @@ import { binaryOp } from './binary';
 import { callFunction, checkNoDuplicates } from './functions';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
+import { extendedMargins, extendedMatrix, isExtended, smoothedVector } from './extended-range';
+import { infoPlan } from './info';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -279,12 +281,13 @@ export class Evaluator {
     switch (e.kind) {
       case 'vector': {
         const [a, b] = this.window(e, lo, hi);
-        this.load(e, a - this.lookback, b);
+        this.load(e, a - this.lookback, b + extendedMargins(e, this.lookback).after);
         return;
       }
       case 'matrix': {
         const [a, b] = this.window(e.vector, lo, hi);
-        this.load(e.vector, a - e.range, b);
+        const margin = extendedMargins(e.vector, this.lookback);
+        this.load(e.vector, a - e.range - margin.before, b + margin.after);
         return;
       }
       case 'subquery': {
@@ -292,7 +295,11 @@ export class Evaluator {
         this.walk(e.expr, a - e.range, b);
         return;
       }
-      case 'call': for (const a of e.args) this.walk(a, lo, hi); return;
+      case 'call':
+        // info()'s second argument only names the info series to read (info.ts).
+        if (e.func === 'info') return (this.walk(e.args[0]!, lo, hi), this.walk(infoPlan(e).selector, lo, hi));
+        for (const a of e.args) this.walk(a, lo, hi);
+        return;
       case 'aggregate': this.walk(e.expr, lo, hi); if (e.param) this.walk(e.param, lo, hi); return;
       case 'binary': this.walk(e.lhs, lo, hi); this.walk(e.rhs, lo, hi); return;
       case 'unary': case 'paren': this.walk(e.expr, lo, hi); return;
@@ -402,8 +409,8 @@ export class Evaluator {
         }
         return v;
       }
-      case 'vector': return { type: 'vector', v: this.selectVector(e, t) };
-      case 'matrix': return this.selectMatrix(e, t);
+      case 'vector': return { type: 'vector', v: e.smoothed ? smoothedVector(this, e, t) : this.selectVector(e, t) };
+      case 'matrix': return isExtended(e.vector) ? extendedMatrix(this, e, t) : this.selectMatrix(e, t);
       case 'subquery': return this.subquery(e, t);
       case 'call': return callFunction(this, e, t);
       case 'aggregate': return { type: 'vector', v: aggregate(this, e, t) };

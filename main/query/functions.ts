@@ -3,6 +3,8 @@ import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
+import { extendedCall } from './extended-range';
+import { infoFunction } from './info';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, dropMetricName, keyOf, metricName } from './values';
@@ -637,6 +639,7 @@ const HANDLERS: Record<string, Handler> = {
     return vec(out);
   },
   histogram_quantile: histogramQuantile,
+  info: infoFunction,
   label_replace: (ev, e, t) => {
     const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);
     let re: PromRegex;
@@ -687,6 +690,13 @@ const NATIVE_HISTOGRAM_FUNCTIONS = new Set([
 ]);
 
 export function callFunction(ev: Evaluator, e: Call, t: number): Value {
+  const extended = extendedCall(ev, e, t);
+  if (extended) {
+    if (extended.type !== 'vector') return extended;
+    if (e.func === 'rate' || e.func === 'increase') for (const s of extended.v) checkCounterName(ev, s.metric, e.args[0]!);
+    if (!ev.delayedNameRemoval) checkDroppedNames(ev, e, extended.v);
+    return extended;
+  }
   const h = HANDLERS[e.func];
   if (!h) {
     const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
