@@ -68,3 +68,23 @@ export function selectorOf(metricName: string | undefined, matchers: readonly Ed
   if (metricName) parts.unshift(`__name__=${JSON.stringify(metricName)}`);
   return parts.length ? `{${parts.join(',')}}` : undefined;
 }
+
+/**
+ * The metric names a query reads that `known` describes, in order of appearance, at most `max`:
+ * identifiers outside strings, label matchers ({…}), ranges and grouping clauses (by (…), on (…)), so
+ * label names do not count.
+ */
+export function metricsInQuery(query: string, known: (name: string) => boolean, max = 3): string[] {
+  const code = query
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, ' ')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/gi, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
+  const out: string[] = [];
+  for (const m of code.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
+    const name = m[0];
+    if (!out.includes(name) && known(name)) out.push(name);
+    if (out.length >= max) break;
+  }
+  return out;
+}

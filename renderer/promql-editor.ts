@@ -14,7 +14,7 @@ import { forEachDiagnostic, linter, lintKeymap, type Diagnostic } from '@codemir
 import { EditorState } from '@codemirror/state';
 import { EditorView, keymap, placeholder } from '@codemirror/view';
 import { PromQLExtension, type PrometheusClient } from '@prometheus-io/codemirror-promql';
-import type { AmpuleApi, QueryIssue } from '../shared/api';
+import type { AmpuleApi, MetricMetadataEntry, QueryIssue } from '../shared/api';
 import { h } from './dom';
 import { selectorOf, type EditorMatcher } from './explore-view';
 
@@ -30,13 +30,13 @@ export class WorkspaceClient implements PrometheusClient {
     private readonly workspaceId: () => string,
   ) {}
 
-  private cached<T>(key: string, load: (ws: string) => Promise<T>): Promise<T> {
+  private cached<T>(key: string, load: (ws: string) => Promise<T>, none: T = [] as unknown as T): Promise<T> {
     const ws = this.workspaceId();
-    if (!ws) return Promise.resolve([] as unknown as T);
+    if (!ws) return Promise.resolve(none);
     const k = `${ws}\u0000${key}`;
     const hit = this.cache.get(k);
     if (hit && Date.now() - hit.at < 60_000) return hit.value as Promise<T>;
-    const value = load(ws).catch(() => [] as unknown as T); // completion is a help: a failure shows nothing
+    const value = load(ws).catch(() => none); // completion is a help: a failure shows nothing
     this.cache.set(k, { at: Date.now(), value });
     return value;
   }
@@ -51,9 +51,9 @@ export class WorkspaceClient implements PrometheusClient {
     return this.cached(`values ${labelName} ${match}`, (ws) => this.api.labelValues(ws, labelName, match));
   }
 
-  /** Our appliance keeps no metric metadata (types, help) yet: none to offer. */
-  metricMetadata(): Promise<Record<string, { type: string; help: string }[]>> {
-    return Promise.resolve({});
+  /** TYPE, HELP and UNIT per metric name as the senders described them (the completion shows type and help). */
+  metricMetadata(): Promise<Record<string, MetricMetadataEntry[]>> {
+    return this.cached('metadata', (ws) => this.api.metricMetadata(ws), {});
   }
 
   async series(metricName: string, matchers?: EditorMatcher[], labelName?: string): Promise<Map<string, string>[]> {

@@ -109,6 +109,13 @@ export interface RangeQuery {
   readonly step: number;
 }
 
+/** One TYPE/HELP/UNIT description of a metric, as remote write sent it (Prometheus's /api/v1/metadata entries). */
+export interface MetricMetadataEntry {
+  readonly type: 'unknown' | 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset';
+  readonly help: string;
+  readonly unit: string;
+}
+
 /** A syntax error in a PromQL expression, as character offsets into it. */
 export interface QueryIssue {
   readonly from: number;
@@ -261,6 +268,8 @@ export interface AmpuleApi {
   labelValues(workspaceId: string, name: string, match?: string): Promise<string[]>;
   /** Label sets of the series a selector matches, at most `limit` of them. */
   series(workspaceId: string, match: string, limit: number): Promise<Record<string, string>[]>;
+  /** TYPE, HELP and UNIT per metric name (all metrics, or the one named), as /api/v1/metadata answers. */
+  metricMetadata(workspaceId: string, metric?: string): Promise<Record<string, MetricMetadataEntry[]>>;
 
   checklist(): Promise<ChecklistItem[]>;
   startSelfTest(): Promise<SelfTestProgress>;
@@ -388,6 +397,7 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   labelNames: { args: [workspaceId, optional(seriesSelector)] },
   labelValues: { args: [workspaceId, str({ min: 1, max: 1024 }), optional(seriesSelector)] },
   series: { args: [workspaceId, seriesSelector, num({ min: 1, max: 10_000, integer: true })] },
+  metricMetadata: { args: [workspaceId, optional(str({ min: 1, max: 1024 }))] },
 
   checklist: { args: [] },
   startSelfTest: { args: [] },

@@ -44,6 +44,8 @@ export interface WorkspaceStore {
   /** A sealed blob row (null: none yet): metric metadata (main/ingest/metadata), exemplars (main/ingest/exemplars). */
   readBlob(name: BlobName): Buffer | null;
   writeBlob(name: BlobName, plain: Buffer): void;
+  /** Replaces (null: deletes) several blob rows in one transaction (the exemplar store's parts). */
+  writeBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void;
   /** Re-seals every row not sealed with the current data key; resumable. */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
 }

@@ -117,6 +117,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
       readBlob: (name: BlobName) => tsdb.readBlob(name),
       writeBlob: (name: BlobName, plain: Buffer) => tsdb.writeBlob(name, plain),
+      writeBlobs: (changes) => tsdb.writeBlobs(changes),
       reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
     };
     const t = new Tenant(store, overrides, retention, {

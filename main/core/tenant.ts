@@ -8,6 +8,7 @@ import type { IngestRequest, IngestResult } from '../ingest/types';
 import type { Querier } from '../tsdb/types';
 import { QueryLimiter } from '../query/limits';
 import type { WorkspaceStore } from './appliance';
+import type { BlobName } from '../tsdb/manifest';
 import { MetadataTable } from '../ingest/metadata';
 import { ExemplarStore } from '../ingest/exemplars';
 
@@ -31,7 +32,11 @@ export class Tenant {
   ) {
     this.effective = this.merge(overrides);
     this.metadata = new MetadataTable({ read: () => store.readBlob('metadata'), write: (plain) => store.writeBlob('metadata', plain) });
-    this.exemplars = new ExemplarStore({ read: () => store.readBlob('exemplars'), write: (plain) => store.writeBlob('exemplars', plain) }, this.effective.maxExemplars);
+    const part = (p: number | null): BlobName => (p === null ? 'exemplars' : `exemplars.${p}`);
+    this.exemplars = new ExemplarStore(
+      { read: (p) => store.readBlob(part(p)), write: (changes) => store.writeBlobs(changes.map(([p, plain]) => [part(p), plain] as const)) },
+      this.effective.maxExemplars,
+    );
     this.ingester = new Ingester(store.appender(), {
       ...hooks,
       metadata: this.metadata,

@@ -1,7 +1,8 @@
 // Exemplars as remote write carries them (1.0 TimeSeries.exemplars, 2.0 TimeSeries.exemplars) and
 // a bounded per-workspace store like Prometheus's circular exemplar storage: the newest
 // `maxExemplars` kept, older ones overwritten; per series only exemplars newer than its last one.
-// The store is sealed as one blob row, written at most every FLUSH_INTERVAL_MS and on close.
+// The store is sealed in parts of PART_SLOTS ring slots plus a small header row; a flush (at most
+// every FLUSH_INTERVAL_MS, and on close) rewrites only the parts that changed.
 import type { Label, Labels } from '../../shared/labels';
 import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import type { Symbols } from './rw2';
@@ -162,11 +163,18 @@ export function exemplarLabelChars(labels: Labels): number {
 /** The last `n` items (none for n ≤ 0: slice(-0) would keep all). */
 const newest = <T>(items: T[], n: number): T[] => (n <= 0 ? [] : items.slice(-n));
 
-/** Where the store's sealed row is read and written (the workspace's store). */
+/**
+ * Where the store's sealed rows are read and written (the workspace's store): a small header
+ * (part null) and the ring in parts of PART_SLOTS slots (part 0, 1, …); a write replaces the given
+ * rows (null: deletes) in one transaction.
+ */
 export interface ExemplarPersistence {
-  read(): Buffer | null;
-  write(plain: Buffer): void;
+  read(part: number | null): Buffer | null;
+  write(changes: readonly (readonly [part: number | null, plain: Buffer | null])[]): void;
 }
+
+/** Ring slots per sealed part: a flush rewrites only the parts new exemplars landed in. */
+export const PART_SLOTS = 1024;
 
 interface Slot {
   series: string;
@@ -179,7 +187,13 @@ export interface SeriesExemplars {
   readonly exemplars: Exemplar[];
 }
 
-/** The bounded circular exemplar store of one workspace. */
+/** A part's plain content: its series' labels, and per slot [series, labels, value, t] or null. */
+type PartSlot = [number, Labels, string, number] | null;
+
+/**
+ * The bounded circular exemplar store of one workspace. The ring is written in sealed parts of
+ * PART_SLOTS slots, so the cost of a flush follows the exemplars that arrived, not the store size.
+ */
 export class ExemplarStore {
   private ring: (Slot | undefined)[] = [];
   private next = 0;
@@ -187,7 +201,10 @@ export class ExemplarStore {
   /** Newest exemplar time per series: older ones are out of order and not kept. */
   private readonly newest = new Map<string, number>();
   private loaded = false;
-  private dirty = false;
+  /** Parts changed since the last flush; the header is written with them. */
+  private readonly dirty = new Set<number>();
+  /** Parts the store holds (those beyond the ring after a shrink are deleted at the next flush). */
+  private storedParts = 0;
   private lastFlush = 0;
 
   constructor(
@@ -203,7 +220,8 @@ export class ExemplarStore {
     this.capacity = capacity;
     this.ring = kept;
     this.next = kept.length % Math.max(1, capacity);
-    this.dirty = true;
+    for (let p = 0; p < partsOf(kept.length); p++) this.dirty.add(p);
+    if (this.dirty.size === 0) this.dirty.add(-1); // only the header (and deletions) to write
   }
 
   /** Adds one series' exemplars (labels already validated); returns how many were kept. */
@@ -219,10 +237,10 @@ export class ExemplarStore {
       if (last !== undefined && e.t <= last) continue;
       this.newest.set(key, e.t);
       this.ring[this.next] = { series: key, exemplar: e };
+      this.dirty.add(Math.floor(this.next / PART_SLOTS));
       this.next = (this.next + 1) % this.capacity;
       kept++;
     }
-    if (kept > 0) this.dirty = true;
     if (this.seriesLabels.size > 2 * this.capacity) this.prune();
     return kept;
   }
@@ -244,12 +262,22 @@ export class ExemplarStore {
     return [...out.values()];
   }
 
-  /** Writes the sealed row when something changed and the last write is FLUSH_INTERVAL_MS old (or `force`). */
-  flush(now: number, force = false): void {
-    if (!this.dirty || (!force && now - this.lastFlush < FLUSH_INTERVAL_MS)) return;
-    this.persistence.write(this.encode());
-    this.dirty = false;
+  /**
+   * Writes the parts that changed and the header when the last write is FLUSH_INTERVAL_MS old (or
+   * `force`), in one transaction. Returns the number of parts written.
+   */
+  flush(now: number, force = false): number {
+    if (this.dirty.size === 0 || (!force && now - this.lastFlush < FLUSH_INTERVAL_MS)) return 0;
+    const parts = partsOf(this.ring.length);
+    const changes: [number | null, Buffer | null][] = [];
+    for (const p of [...this.dirty].sort((a, b) => a - b)) if (p >= 0 && p < parts) changes.push([p, this.encodePart(p)]);
+    for (let p = parts; p < this.storedParts; p++) changes.push([p, null]);
+    changes.push([null, Buffer.from(JSON.stringify({ v: 2, capacity: this.capacity, next: this.next, slots: this.ring.length }), 'utf8')]);
+    this.persistence.write(changes);
+    this.storedParts = parts;
+    this.dirty.clear();
     this.lastFlush = now;
+    return changes.length - 1;
   }
 
   /** Forgets series none of whose exemplars is left in the ring (bounds memory under series churn). */
@@ -271,25 +299,65 @@ export class ExemplarStore {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    const plain = this.persistence.read();
+    const plain = this.persistence.read(null);
     if (plain === null) return;
-    const { series, slots } = JSON.parse(plain.toString('utf8')) as { series: Labels[]; slots: [number, Labels, string, number][] };
-    const keys = series.map((l) => {
-      const key = JSON.stringify(l);
-      this.seriesLabels.set(key, l);
-      return key;
-    });
-    this.ring = newest(slots, this.capacity).map(([s, labels, value, t]) => ({ series: keys[s]!, exemplar: { labels, value: Number(value), t } }));
-    this.next = this.ring.length % Math.max(1, this.capacity);
+    const head = JSON.parse(plain.toString('utf8')) as { v?: number; capacity: number; next: number; slots: number | [number, Labels, string, number][]; series?: Labels[] };
+    if (head.v !== 2) {
+      // The first format: the whole ring in this one row, oldest first. Rewritten as parts at the next flush.
+      const keys = head.series!.map((l) => this.seriesKey(l));
+      const slots = head.slots as [number, Labels, string, number][];
+      this.ring = newest(slots, this.capacity).map(([s, labels, value, t]) => ({ series: keys[s]!, exemplar: { labels, value: Number(value), t } }));
+      this.next = this.ring.length % Math.max(1, this.capacity);
+      for (let p = 0; p < partsOf(this.ring.length); p++) this.dirty.add(p);
+      this.dirty.add(-1);
+    } else {
+      const n = head.slots as number;
+      const ring: (Slot | undefined)[] = new Array<Slot | undefined>(n);
+      for (let p = 0; p < partsOf(n); p++) {
+        const part = this.persistence.read(p);
+        if (part === null) throw new Error(`exemplar store part ${p} is missing`);
+        const { series, slots } = JSON.parse(part.toString('utf8')) as { series: Labels[]; slots: PartSlot[] };
+        const keys = series.map((l) => this.seriesKey(l));
+        slots.forEach((x, i) => {
+          if (x) ring[p * PART_SLOTS + i] = { series: keys[x[0]]!, exemplar: { labels: x[1], value: Number(x[2]), t: x[3] } };
+        });
+      }
+      this.storedParts = partsOf(n);
+      this.ring = ring;
+      this.next = head.next;
+      if (head.capacity !== this.capacity) {
+        // The limit changed while the store was closed: keep the newest, as resize() does.
+        const want = this.capacity;
+        this.capacity = head.capacity;
+        this.resize(want);
+      }
+    }
     for (const s of this.ring) if (s) this.newest.set(s.series, Math.max(this.newest.get(s.series) ?? -Infinity, s.exemplar.t));
   }
 
-  private encode(): Buffer {
-    const slots = this.ordered();
+  private seriesKey(l: Labels): string {
+    const key = JSON.stringify(l);
+    this.seriesLabels.set(key, l);
+    return key;
+  }
+
+  private encodePart(p: number): Buffer {
     const index = new Map<string, number>();
     const series: Labels[] = [];
-    for (const s of slots) if (!index.has(s.series)) (index.set(s.series, series.length), series.push(this.seriesLabels.get(s.series)!));
-    // NaN and ±Inf are not JSON: values travel as strings.
-    return Buffer.from(JSON.stringify({ series, slots: slots.map((s) => [index.get(s.series)!, s.exemplar.labels, String(s.exemplar.value), s.exemplar.t]) }), 'utf8');
+    const slots: PartSlot[] = [];
+    for (let i = p * PART_SLOTS; i < Math.min(this.ring.length, (p + 1) * PART_SLOTS); i++) {
+      const s = this.ring[i];
+      if (!s) {
+        slots.push(null);
+        continue;
+      }
+      let k = index.get(s.series);
+      if (k === undefined) (index.set(s.series, (k = series.length)), series.push(this.seriesLabels.get(s.series)!));
+      // NaN and ±Inf are not JSON: values travel as strings.
+      slots.push([k, s.exemplar.labels, String(s.exemplar.value), s.exemplar.t]);
+    }
+    return Buffer.from(JSON.stringify({ series, slots }), 'utf8');
   }
 }
+
+const partsOf = (slots: number): number => Math.ceil(slots / PART_SLOTS);

@@ -193,6 +193,9 @@ function refusal(status: Exclude<IngestResult['status'], 204>, message: string, 
   };
 }
 
+/** Last sample time of series whose samples carry start timestamps (see AppendSink.startZero). */
+const startTracked = new WeakMap<SeriesEntry, number>();
+
 /** Appends each decoded sample to the store, resolving series through the ingest cache. */
 class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
@@ -267,12 +270,13 @@ class AppendSink implements SeriesSink {
     this.reject('native_histogram', n, () => `series ${describeSeries(entry.labels)}: native histograms are not supported yet (${n} dropped); send classic histograms (disable send_native_histograms)`);
   }
 
-  sample(t: number, v: number): void {
+  sample(t: number, v: number, st = 0): void {
     const entry = this.entry!;
     if (t < this.oldest || t > this.newest) {
       this.rejectOutOfBounds(entry, t);
       return;
     }
+    if (st !== 0 && t !== 0) this.startZero(entry, t, st);
     try {
       entry.ref = this.appender.append(entry.ref, entry.labels, t, v);
     } catch (err) {
@@ -280,11 +284,33 @@ class AppendSink implements SeriesSink {
       this.reject(err.kind, 1, () => `series ${describeSeries(entry.labels)}: ${err.message}`);
       return;
     }
+    if (st !== 0) startTracked.set(entry, t);
     this.written++;
     if (this.newHash >= 0) {
       addSeries(this.state, this.newHash, entry);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);
+    }
+  }
+
+  /**
+   * A sample's start timestamp as Prometheus's remote-write receiver ingests it
+   * (created-timestamp-zero-ingestion, AppendSTZeroSample): a 0 at the start time, so rate() and
+   * increase() see the counter begin there, when that time is before the sample and after the
+   * series' last sample. Anything else about it is ignored, never refused (a sender repeats a
+   * counter's start with every sample). The 0 is not counted as written.
+   */
+  private startZero(entry: SeriesEntry, t: number, st: number): void {
+    if (st >= t || st < this.oldest) return;
+    const last = startTracked.get(entry);
+    // Unknown last time (a new series, or since a restart): the store's order check decides; with
+    // an out-of-order window it would let the 0 into the middle of the series, so none is added.
+    if (last === undefined ? this.limits.outOfOrderWindowMs > 0 : st <= last) return;
+    try {
+      entry.ref = this.appender.append(entry.ref, entry.labels, st, 0);
+      startTracked.set(entry, st);
+    } catch (err) {
+      if (!(err instanceof AppendError)) throw err;
     }
   }
 

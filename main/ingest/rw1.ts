@@ -73,31 +73,37 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
   }
 }
 
-/** Validates one Sample message (1.0 and 2.0 share value=1, timestamp=2). */
-export function scanSample(r: ProtoReader, end: number): void {
+/**
+ * Validates one Sample message (1.0 and 2.0 share value=1, timestamp=2; 2.0 passes its
+ * start_timestamp field number as `startField`, 0 for none).
+ */
+export function scanSample(r: ProtoReader, end: number, startField = 0): void {
   while (r.pos < end) {
     r.tag(end);
     if (r.field === SAMPLE_VALUE) {
       r.expect(WIRE_FIXED64, 'Sample.value');
       r.double(end);
-    } else if (r.field === SAMPLE_TIMESTAMP) {
-      r.expect(WIRE_VARINT, 'Sample.timestamp');
-      r.int64(end, 'Sample.timestamp');
+    } else if (r.field === SAMPLE_TIMESTAMP || r.field === startField) {
+      const name = r.field === SAMPLE_TIMESTAMP ? 'Sample.timestamp' : 'Sample.start_timestamp';
+      r.expect(WIRE_VARINT, name);
+      r.int64(end, name);
     } else r.skip(end);
   }
 }
 
 /** Decodes a Sample already validated by scanSample and hands it to the sink. */
-export function emitSample(r: ProtoReader, end: number, sink: SeriesSink): void {
+export function emitSample(r: ProtoReader, end: number, sink: SeriesSink, startField = 0): void {
   let t = 0;
   let v = 0;
+  let st = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === SAMPLE_VALUE) v = r.double(end);
     else if (r.field === SAMPLE_TIMESTAMP) t = r.int64(end, 'Sample.timestamp');
+    else if (r.field === startField) st = r.int64(end, 'Sample.start_timestamp');
     else r.skip(end);
   }
-  sink.sample(t, v);
+  sink.sample(t, v, st);
 }
 
 /** The label fields of the current series, as byte ranges; decoded only on demand. */

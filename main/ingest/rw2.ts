@@ -15,6 +15,8 @@ const SERIES_SAMPLES = 2;
 const SERIES_HISTOGRAMS = 3;
 const SERIES_EXEMPLARS = 4;
 const SERIES_METADATA = 5;
+/** Sample.start_timestamp (int64 ms; 0 = unknown). */
+const SAMPLE_START_TIMESTAMP = 3;
 
 /** Starts 2.0 keys: a 1.0 key starts with a label field tag (0x0a or 0x8a), so they never collide. */
 const V2_KEY_PREFIX = 0xff;
@@ -93,7 +95,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
       }
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
-        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
+        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'), SAMPLE_START_TIMESTAMP);
         counts.samples++;
         break;
       case SERIES_HISTOGRAMS:
@@ -210,7 +212,7 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
       r.pos = firstSample;
       while (r.pos < seriesEnd) {
         r.tag(seriesEnd);
-        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);
+        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink, SAMPLE_START_TIMESTAMP);
         else r.skip(seriesEnd);
       }
     }

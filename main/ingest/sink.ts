@@ -20,7 +20,8 @@ export interface SeriesSink {
    * request (equal bytes, equal labels). Returns false to skip its samples.
    */
   series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean;
-  sample(t: number, v: number): void;
+  /** `st`: the sample's start timestamp (remote write 2.0; 0 = unknown). */
+  sample(t: number, v: number, st?: number): void;
 }
 
 /** A growable byte buffer for series keys that are not one contiguous range of the body. */

@@ -38,6 +38,10 @@ export interface PromApiOptions {
   lookbackDelta?: number;
   /** Reported by status/buildinfo. */
   version?: string;
+  /** The workspace's metric metadata for /metadata (none: an empty answer). */
+  metadata?: MetadataSource;
+  /** The workspace's exemplars for /query_exemplars (none: an empty answer). */
+  exemplars?: ExemplarSource;
 }
 
 const STATUS: Record<ErrorType, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, not_found: 404, internal: 500 };
@@ -72,7 +76,7 @@ export function metricMetadata(params: URLSearchParams, source: MetadataSource):
     const s = params.get(name);
     if (s === null || s === '') return -1;
     const n = Number(s);
-    if (!/^[+-]?\d+$/.test(s.trim()) || !Number.isSafeInteger(n)) throw new ApiError('bad_data', `${name} must be a number`);
+    if (!/^[+-]?\d+$/.test(s) || !Number.isSafeInteger(n)) throw new ApiError('bad_data', `${name} must be a number`);
     return n;
   };
   try {
@@ -194,11 +198,8 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
       for (const ms of sets) for (const n of querier.labelNames(ms)) names.add(n);
       return limited([...names].sort(), params);
     }
-    case 'metadata': return ok({});
-    case 'query_exemplars': {
-      requireQuery(params);
-      return ok([]);
-    }
+    case 'metadata': return metricMetadata(params, opts.metadata ?? (() => []));
+    case 'query_exemplars': return queryExemplars(params, opts.exemplars ?? (() => []));
     case 'status/buildinfo':
       return ok({
         version: opts.version ?? '3.0.0', revision: 'ampule', branch: 'ampule', buildUser: 'ampule', buildDate: '', goVersion: 'n/a',

@@ -49,6 +49,9 @@ export interface VectorSelector extends TimeModifiers {
   name: string;
   matchers: Matcher[];
   pos: PosRange;
+  /** Prometheus 3's extended range selectors (`anchored`, `smoothed`; see extended-range.ts). */
+  anchored?: boolean;
+  smoothed?: boolean;
 }
 
 export interface MatrixSelector {

@@ -14,6 +14,8 @@ import { callFunction, checkNoDuplicates } from './functions';
 import { detectReset, mul } from './histogram/ops';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
+import { extendedMargins, extendedMatrix, isExtended, smoothedVector } from './extended-range';
+import { infoPlan } from './info';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
 import {
   type MatrixValue, type Sample, type Series, type Value, QueryError, TOO_MANY_SAMPLES, dropMetricName, finishVector, keyOf,
@@ -367,12 +369,13 @@ export class Evaluator {
     switch (e.kind) {
       case 'vector': {
         const [a, b] = this.window(e, lo, hi);
-        this.load(e, a - this.lookback, b, stats === 'stats');
+        this.load(e, a - this.lookback, b + extendedMargins(e, this.lookback).after, stats === 'stats');
         return;
       }
       case 'matrix': {
         const [a, b] = this.window(e.vector, lo, hi);
-        this.load(e.vector, a - e.range, b, stats === 'stats');
+        const margin = extendedMargins(e.vector, this.lookback);
+        this.load(e.vector, a - e.range - margin.before, b + margin.after, stats === 'stats');
         return;
       }
       case 'subquery': {
@@ -382,6 +385,8 @@ export class Evaluator {
       }
       case 'call': {
         const inner = stats === 'blocked' || NEEDS_BUCKETS.has(e.func) ? 'blocked' : STATS_FUNCTIONS.has(e.func) ? 'stats' : stats;
+        // info()'s second argument only names the info series to read (info.ts).
+        if (e.func === 'info') return (this.walk(e.args[0]!, lo, hi, inner), this.walk(infoPlan(e).selector, lo, hi, inner));
         for (const a of e.args) this.walk(a, lo, hi, inner);
         return;
       }
@@ -504,8 +509,8 @@ export class Evaluator {
         }
         return v;
       }
-      case 'vector': return { type: 'vector', v: this.selectVector(e, t) };
-      case 'matrix': return this.selectMatrix(e, t);
+      case 'vector': return { type: 'vector', v: e.smoothed ? smoothedVector(this, e, t) : this.selectVector(e, t) };
+      case 'matrix': return isExtended(e.vector) ? extendedMatrix(this, e, t) : this.selectMatrix(e, t);
       case 'subquery': return this.subquery(e, t);
       case 'call': return callFunction(this, e, t);
       case 'aggregate': return { type: 'vector', v: aggregate(this, e, t) };

@@ -1,9 +1,11 @@
-// PromQL functions on floats (native histograms are not supported yet).
+// PromQL functions on floats; histogram/functions.ts takes over those that read native histograms.
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
+import { extendedCall } from './extended-range';
 import { HISTOGRAM_HANDLERS, floatView, windowHasHistogram } from './histogram/functions';
+import { infoFunction } from './info';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, dropMetricName, keyOf, metricName } from './values';
@@ -656,6 +658,7 @@ const HANDLERS: Record<string, Handler> = {
     return vec(out);
   },
   histogram_quantile: histogramQuantile,
+  info: infoFunction,
   label_replace: (ev, e, t) => {
     const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);
     let re: PromRegex;
@@ -701,16 +704,17 @@ const HANDLERS: Record<string, Handler> = {
   minute: dateFn((d) => d.getUTCMinutes()),
 };
 
-const NATIVE_HISTOGRAM_FUNCTIONS = new Set([
-  'histogram_avg', 'histogram_count', 'histogram_sum', 'histogram_stddev', 'histogram_stdvar', 'histogram_fraction', 'histogram_quantiles',
-]);
-
 export function callFunction(ev: Evaluator, e: Call, t: number): Value {
-  const h = HISTOGRAM_HANDLERS[e.func] ?? HANDLERS[e.func];
-  if (!h) {
-    const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
-    throw new QueryError(`function ${JSON.stringify(e.func)}: ${why}`);
+  const extended = extendedCall(ev, e, t);
+  if (extended) {
+    if (extended.type !== 'vector') return extended;
+    if (e.func === 'rate' || e.func === 'increase') for (const s of extended.v) checkCounterName(ev, s.metric, e.args[0]!);
+    if (!ev.delayedNameRemoval) checkDroppedNames(ev, e, extended.v);
+    return extended;
   }
+  // Functions that read native histograms take over the call; the others see floats only.
+  const h = HISTOGRAM_HANDLERS[e.func] ?? HANDLERS[e.func];
+  if (!h) throw new QueryError(`function ${JSON.stringify(e.func)}: not supported yet`);
   const v = h(ev, e, t);
   if (v.type === 'vector' && !ev.delayedNameRemoval) checkDroppedNames(ev, e, v.v);
   return v;

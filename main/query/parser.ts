@@ -213,6 +213,19 @@ class Converter {
           return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
         });
       }
+      case 'AnchoredExpr':
+      case 'SmoothedExpr': {
+        const [inner] = this.exprChildren(n);
+        const which = n.name === 'AnchoredExpr' ? 'anchored' : 'smoothed';
+        return this.postfix(this.expr(inner!), n, (e) => {
+          if (e.kind === 'subquery') this.err(`${which} modifier is not supported for subqueries`, e.pos);
+          const target = e.kind === 'matrix' ? e.vector : e;
+          if (target.kind !== 'vector') this.err(`${which} modifier not implemented`, e.pos);
+          target[which] = true;
+          if (target.anchored && target.smoothed) this.err('anchored and smoothed modifiers cannot be used together', e.pos);
+          return { ...e, pos: { start: e.pos.start, end: n.to } } as Expr;
+        });
+      }
       case 'StepInvariantExpr': {
         const [inner] = this.exprChildren(n);
         const pre = n.getChild('AtModifierPreprocessors');
@@ -241,7 +254,10 @@ class Converter {
         const name = this.renamed.get(ident.from) ?? this.text(ident);
         const body = n.getChild('FunctionCallBody')!;
         if (!FUNCTIONS[name]) this.err(`unknown function with name ${JSON.stringify(name)}`, pos);
-        return { kind: 'call', func: name, args: this.exprChildren(body).map((c) => this.expr(c)), pos };
+        const argNodes = this.exprChildren(body);
+        // info()'s second argument is a label selector: it may match the empty string, and has no name.
+        const args = argNodes.map((c, i) => (name === 'info' && i === 1 ? this.infoLabelSelector(c) : this.expr(c)));
+        return { kind: 'call', func: name, args, pos };
       }
       case 'AggregateExpr': {
         const op = this.text(n.getChild('AggregateOp')!).toLowerCase() as AggregateOp;
@@ -311,7 +327,19 @@ class Converter {
       .map((c) => (c.name === 'LabelName' ? this.text(c) : this.str(c.firstChild!)));
   }
 
-  private vectorSelector(n: SyntaxNode): VectorSelector {
+  /** Prometheus's checks of info()'s label-selector argument (BypassEmptyMatcherCheck). */
+  private infoLabelSelector(n: SyntaxNode): Expr {
+    if (n.name !== 'VectorSelector') {
+      const e = this.expr(n);
+      if (exprType(e) !== 'vector') this.err(`expected type instant vector in call to function "info", got ${typeName(exprType(e))}`, e.pos);
+      this.err('expected label selectors only', e.pos);
+    }
+    const vs = this.vectorSelector(n, true);
+    if (vs.name !== '') this.err('expected label selectors only, got vector selector instead', vs.pos);
+    return vs;
+  }
+
+  private vectorSelector(n: SyntaxNode, allowEmpty = false): VectorSelector {
     const pos = this.pos(n);
     const ident = n.getChild('Identifier');
     let name = ident ? this.text(ident) : '';
@@ -339,7 +367,7 @@ class Converter {
       }
       matchers.unshift({ type: '=', name: '__name__', value: name });
     }
-    if (!matchers.some((m) => !matchesEmpty(m))) this.err('vector selector must contain at least one non-empty matcher', pos);
+    if (!allowEmpty && !matchers.some((m) => !matchesEmpty(m))) this.err('vector selector must contain at least one non-empty matcher', pos);
     return { kind: 'vector', name, matchers, at: null, atPreprocessor: null, offset: 0, pos };
   }
 

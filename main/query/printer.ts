@@ -9,8 +9,8 @@ export function printExpr(e: Expr): string {
   switch (e.kind) {
     case 'number': return formatNumber(e.value);
     case 'string': return quoteGo(e.value);
-    case 'vector': return printSelector(e) + printModifiers(e);
-    case 'matrix': return `${printSelector(e.vector)}[${e.rangeExpr?.text ?? formatDuration(e.range)}]${printModifiers(e.vector)}`;
+    case 'vector': return printSelector(e) + extended(e) + printModifiers(e);
+    case 'matrix': return `${printSelector(e.vector)}[${e.rangeExpr?.text ?? formatDuration(e.range)}]${extended(e.vector)}${printModifiers(e.vector)}`;
     case 'subquery':
       return `${printExpr(e.expr)}[${e.rangeExpr?.text ?? formatDuration(e.range)}:${e.stepExpr?.text ?? (e.step ? formatDuration(e.step) : '')}]${printModifiers(e)}`;
     case 'call': return `${e.func}(${e.args.map(printExpr).join(', ')})`;
@@ -61,6 +61,9 @@ function printSelector(vs: VectorSelector): string {
   const name = vs.name && isLegacyMetricName(vs.name) ? vs.name : '';
   return body.length || !name ? `${name}{${body.join(', ')}}` : name;
 }
+
+/** Prometheus prints the extended range selector modifier before @ and offset. */
+const extended = (vs: VectorSelector): string => (vs.anchored ? ' anchored' : vs.smoothed ? ' smoothed' : '');
 
 function printModifiers(m: TimeModifiers): string {
   let out = '';

@@ -33,7 +33,8 @@ export interface StepMatrix {
 }
 
 const unwrap = (e: Expr): Expr => (e.kind === 'paren' ? unwrap(e.expr) : e);
-const noAt = (vs: VectorSelector): boolean => vs.at === null && vs.atPreprocessor === null;
+/** No @ and no anchored/smoothed (those are evaluated step by step, see extended-range.ts). */
+const noAt = (vs: VectorSelector): boolean => vs.at === null && vs.atPreprocessor === null && !vs.anchored && !vs.smoothed;
 
 function isPlainSelector(e: Expr): boolean {
   const x = unwrap(e);

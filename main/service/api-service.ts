@@ -12,7 +12,7 @@ import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
 import { describeLimits } from '../ingest/limits';
-import { checkSyntax, readMetadata, runInstant, runRange } from './query';
+import { checkSyntax, metricMetadataOf, readMetadata, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
 
 export interface ServiceOptions {
@@ -141,6 +141,9 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
     async series(workspaceId, match, limit) {
       return readMetadata<Record<string, string>[]>(appliance.store(workspaceId).querier(), 'series', match, limit);
+    },
+    async metricMetadata(workspaceId, metric) {
+      return metricMetadataOf(appliance.tenant(workspaceId).metadata, metric);
     },
 
     async checklist() {

@@ -1,7 +1,8 @@
 // PromQL for the window: the Prometheus HTTP API (main/query/api) answers instant and range
 // queries in the exact JSON Grafana reads; syntax checks become character ranges for inline errors.
-import { ApiError, type PromResponse, type QueryIssue } from '../../shared/api';
-import { handlePromApi } from '../query/api';
+import { ApiError, type MetricMetadataEntry, type PromResponse, type QueryIssue } from '../../shared/api';
+import type { MetadataTable } from '../ingest/metadata';
+import { handlePromApi, metricMetadata } from '../query/api';
 import { ParseError, parseExpr } from '../query/parser';
 import { QueryError } from '../query/values';
 import type { Querier } from '../tsdb/types';
@@ -42,4 +43,12 @@ export async function readMetadata<T>(querier: Querier, path: string, match: str
   const r = (await handlePromApi(path, params, querier)).body as { status: string; data?: T; error?: string };
   if (r.status !== 'success') throw new ApiError('invalid', r.error ?? 'the selector was refused', 'match');
   return r.data as T;
+}
+
+/** A workspace's metric metadata through the same code as GET /api/v1/metadata. */
+export function metricMetadataOf(table: MetadataTable, metric: string | undefined): Record<string, MetricMetadataEntry[]> {
+  const params = new URLSearchParams(metric === undefined ? {} : { metric });
+  const r = metricMetadata(params, (m) => table.entries(m)).body as { status: string; data?: Record<string, MetricMetadataEntry[]>; error?: string };
+  if (r.status !== 'success') throw new ApiError('invalid', r.error ?? 'metadata request refused', 'metric');
+  return r.data!;
 }

@@ -61,6 +61,8 @@ export interface Tsdb {
   /** A sealed blob row (null: none yet): metric metadata, exemplars; its content is the caller's encoding. */
   readBlob(name: BlobName): Buffer | null;
   writeBlob(name: BlobName, plain: Buffer): void;
+  /** Replaces (null: deletes) several blob rows in one transaction. */
+  writeBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void;
   /** Re-seals every row not sealed with keys.current; resumable (rows already done are skipped). */
   reencrypt(onProgress?: (done: number, total: number) => void): void;
   close(): void;
@@ -116,6 +118,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     },
     readBlob: (name) => live().storage.blob(name),
     writeBlob: (name, plain) => live().storage.putBlob(name, plain),
+    writeBlobs: (changes) => live().storage.putBlobs(changes),
     reencrypt: (onProgress) => reencrypt(live(), onProgress),
     close() {
       if (closed) return;

@@ -11,7 +11,24 @@ const VERSION = 1;
 
 /** Single sealed rows beside the manifest rows, each listed in the index manifest by its position here + 1. */
 export const BLOBS = ['metadata', 'exemplars'] as const;
-export type BlobName = (typeof BLOBS)[number];
+/**
+ * Numbered parts of the exemplar store (`exemplars.0`, `exemplars.1`, …), each its own sealed row
+ * so a flush rewrites only the parts that changed; listed in the index manifest by number.
+ */
+export type BlobPartName = `exemplars.${number}`;
+export type BlobName = (typeof BLOBS)[number] | BlobPartName;
+/** Trailing field of the index manifest: a blob part (its number, then its digest). */
+const PART_KIND = 0x40;
+const MAX_PARTS = 1 << 20;
+
+/** The part number of a blob part's name, or null for a single blob. */
+export function blobPart(name: BlobName): number | null {
+  const m = /^exemplars\.(\d+)$/.exec(name);
+  if (!m) return null;
+  const n = Number(m[1]);
+  if (!Number.isSafeInteger(n) || n >= MAX_PARTS) throw new RangeError(`blob part ${name} is out of range`);
+  return n;
+}
 
 export interface Layout {
   readonly bucketMs: number;
@@ -49,6 +66,8 @@ export class Manifest {
   headState: { seq: number; tag: number } | null = null;
   /** Digest of each sealed blob row (metric metadata, exemplars) by its number in BLOBS. */
   readonly blobTags = new Map<number, number>();
+  /** Digest of each blob part row (BlobPartName) by its part number. */
+  readonly blobParts = new Map<number, number>();
   /** part → bucket → entry */
   readonly chunks = new Map<number, Map<number, ChunkEntry>>();
   /** seq → [maxBucket, tag]; kept in memory only, persisted as a summary. */
@@ -78,12 +97,25 @@ export class Manifest {
   }
 
   putBlob(name: BlobName, tag: number): void {
-    this.blobTags.set(BLOBS.indexOf(name) + 1, tag);
+    const part = blobPart(name);
+    if (part === null) this.blobTags.set(BLOBS.indexOf(name as (typeof BLOBS)[number]) + 1, tag);
+    else this.blobParts.set(part, tag);
     this.indexDirty = true;
   }
 
+  deleteBlob(name: BlobName): void {
+    const part = blobPart(name);
+    if (part === null ? this.blobTags.delete(BLOBS.indexOf(name as (typeof BLOBS)[number]) + 1) : this.blobParts.delete(part)) this.indexDirty = true;
+  }
+
   blobTag(name: BlobName): number | undefined {
-    return this.blobTags.get(BLOBS.indexOf(name) + 1);
+    const part = blobPart(name);
+    return part === null ? this.blobTags.get(BLOBS.indexOf(name as (typeof BLOBS)[number]) + 1) : this.blobParts.get(part);
+  }
+
+  /** Every blob row the manifest lists. */
+  blobNames(): BlobName[] {
+    return [...[...this.blobTags.keys()].map((k) => BLOBS[k - 1]!), ...[...this.blobParts.keys()].map((n): BlobPartName => `exemplars.${n}`)];
   }
 
   putChunk(bucket: number, part: number, samples: number, tag: number): void {
@@ -195,6 +227,7 @@ export class Manifest {
     }
     // Optional trailing fields (stores written before blobs were kept end after the chunks).
     for (const [kind, tag] of this.blobTags) (w.byte(kind), w.varint(tag));
+    for (const [part, tag] of this.blobParts) (w.byte(PART_KIND), w.varint(part), w.varint(tag));
     return w.toBuffer();
   }
 
@@ -213,6 +246,12 @@ export class Manifest {
     }
     while (!r.done) {
       const kind = r.byte();
+      if (kind === PART_KIND) {
+        const part = r.varint();
+        if (part >= MAX_PARTS) throw new RangeError(`manifest lists blob part ${part}, out of range`);
+        m.blobParts.set(part, r.varint());
+        continue;
+      }
       if (kind < 1 || kind > BLOBS.length) throw new RangeError(`manifest has an unknown trailing field ${kind}`);
       m.blobTags.set(kind, r.varint());
     }

@@ -10,7 +10,7 @@ import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
 import { walDamage } from './wal-file';
 
 export type { Layout } from './manifest';
-import { BLOBS, type BlobName } from './manifest';
+import type { BlobName } from './manifest';
 
 export interface DataKeys {
   /** Key id that seals new rows. */
@@ -256,7 +256,7 @@ export class Storage {
   resealManifest(): boolean {
     const current = this.currentKeyId;
     let resealed = false;
-    for (const name of BLOBS) {
+    for (const name of this.manifest.blobNames()) {
       const row = this.stmts.manifest.get(name);
       if (row && row.key_id !== current) (this.putBlob(name, this.blob(name)!), (resealed = true));
     }
@@ -285,10 +285,22 @@ export class Storage {
 
   /** Replaces a blob row (its own transaction). */
   putBlob(name: BlobName, plain: Buffer): void {
+    this.putBlobs([[name, plain]]);
+  }
+
+  /** Replaces (or, for null, deletes) several blob rows in one transaction. */
+  putBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void {
     this.transaction(() => {
-      const row = this.seal(items.manifest(name), plain);
-      this.guard(`manifest (${name})`, () => this.db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)').run(name, row.keyId, row.data));
-      this.manifest.putBlob(name, this.digest(row));
+      for (const [name, plain] of changes) {
+        if (plain === null) {
+          this.guard(`manifest (${name})`, () => this.db.prepare('DELETE FROM manifest WHERE name = ?').run(name));
+          this.manifest.deleteBlob(name);
+          continue;
+        }
+        const row = this.seal(items.manifest(name), plain);
+        this.guard(`manifest (${name})`, () => this.db.prepare('INSERT OR REPLACE INTO manifest (name, key_id, data) VALUES (?, ?, ?)').run(name, row.keyId, row.data));
+        this.manifest.putBlob(name, this.digest(row));
+      }
     });
   }
 

@@ -7,7 +7,7 @@ import type { PromResponse, WorkspaceSummary } from '../../shared/api';
 import { TimeChart } from '../chart';
 import type { AppContext, Page } from '../context';
 import { field, h, replace, uid } from '../dom';
-import { MAX_QUERIES, parseView, stepFor, unitOfQuery, viewHash, type ExploreView } from '../explore-view';
+import { MAX_QUERIES, metricsInQuery, parseView, stepFor, unitOfQuery, viewHash, type ExploreView } from '../explore-view';
 import { formatTimestamp, formatValue } from '../format';
 import { PromqlEditor, WorkspaceClient } from '../promql-editor';
 import { alignMatrix, parseSampleValue, seriesName } from '../series';
@@ -32,7 +32,11 @@ class QueryPanel {
   /** Stands in for the chart until there is something to draw: a prompt, then "No data". */
   private readonly noData = h('p', { class: 'no-data' }, 'Type a query and press Enter to chart it.');
   private readonly tablePanel: HTMLElement;
+  /** TYPE, UNIT and HELP of the metrics the query reads, as the senders described them. */
+  private readonly metricInfo = h('dl', { class: 'metric-info', 'aria-label': 'Metric metadata' });
+  private readonly client: WorkspaceClient;
   private seq = 0;
+  private describeSeq = 0;
 
   constructor(
     private readonly ctx: AppContext,
@@ -49,8 +53,12 @@ class QueryPanel {
       placeholder: 'e.g. rate(http_requests_total[5m]) — type to complete metric names, labels and functions',
       onSubmit: handlers.run,
       check: (text) => ctx.api.checkQuery(text),
-      onChange: handlers.changed,
+      onChange: () => {
+        handlers.changed();
+        this.describeMetrics();
+      },
     });
+    this.client = client;
     this.chart = new TimeChart({ name: chartName, height: 280, title: `chart of query ${index + 1}` });
     this.chart.el.hidden = true;
     const id = uid('q');
@@ -80,11 +88,32 @@ class QueryPanel {
       { class: 'card query-panel', 'aria-label': `Query ${index + 1}` },
       h('div', { class: 'query-row' }, this.editor.el, remove),
       this.editor.issues,
+      this.metricInfo,
       this.status,
       h('div', { class: 'tabs', role: 'tablist' }, tabChart, tabTable),
       chartPanel,
       this.tablePanel,
     );
+  }
+
+  /** Shows the metadata of the metrics in the query (the newest call wins). */
+  describeMetrics(): void {
+    const seq = ++this.describeSeq;
+    const query = this.editor.value;
+    void this.client.metricMetadata().then((all) => {
+      if (seq !== this.describeSeq) return;
+      const names = metricsInQuery(query, (n) => Object.prototype.hasOwnProperty.call(all, n) && all[n]!.length > 0);
+      replace(
+        this.metricInfo,
+        ...names.flatMap((name) => {
+          const m = all[name]![all[name]!.length - 1]!;
+          return [
+            h('dt', null, h('code', null, name), ' ', h('span', { class: 'metric-type' }, m.type), m.unit ? h('span', { class: 'metric-unit' }, `unit: ${m.unit}`) : ''),
+            h('dd', null, m.help || 'No help text.'),
+          ];
+        }),
+      );
+    });
   }
 
   setRemovable(on: boolean): void {
@@ -98,6 +127,7 @@ class QueryPanel {
       return;
     }
     const seq = ++this.seq;
+    this.describeMetrics();
     this.status.textContent = 'Running…';
     this.status.classList.remove('error');
     const started = performance.now();

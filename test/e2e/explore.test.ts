@@ -8,11 +8,22 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { encodeV1, snappy } from '../main/ingest/encode';
+import { encodeV1, ProtoWriter, snappy } from '../main/ingest/encode';
 import { consoleSkipReason, launchChromium, RESULTS, startConsoleServer, type ConsoleServer } from './console-server';
 import { remoteWrite, setQuery } from './window-flows';
 
 const PASSWORD = 'e2e explore password 42';
+const DISK_HELP = 'Bytes used on the device.';
+const LATENCY_HELP = 'Time the API took to answer, per request.';
+
+/** Appends 1.0 WriteRequest.metadata entries (type=1 gauge=2, metric_family_name=2, help=4, unit=5), as Prometheus's metadata_config sends them. */
+function withMetadata(body: Buffer): Buffer {
+  const w = new ProtoWriter();
+  for (const [name, help, unit] of [['e2e_disk_bytes', DISK_HELP, 'bytes'], ['e2e_latency_seconds', LATENCY_HELP, 'seconds']]) {
+    w.message(3, (m) => m.tag(1, 0).varint(2).string(2, name!).string(4, help!).string(5, unit!));
+  }
+  return Buffer.concat([body, w.finish()]);
+}
 if (consoleSkipReason) console.log(`explore e2e skipped: ${consoleSkipReason}`);
 
 interface PlotView {
@@ -48,7 +59,7 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
       { labels: [['__name__', 'e2e_disk_bytes'], ['device', 'sdb'], ['job', 'node']] as [string, string][], samples: points((i) => 3.5e10 - i * 2e8) },
       { labels: [['__name__', 'e2e_latency_seconds'], ['job', 'api']] as [string, string][], samples: points((i) => 0.002 + (i % 7) * 0.004) },
     ];
-    const status = await remoteWrite(`${srv.baseUrl}/workspaces/${workspaceId}/api/v1/remote_write`, readFileSync(join(srv.dataDir, 'tls', 'ca.crt'), 'utf8'), token, snappy(encodeV1(series)));
+    const status = await remoteWrite(`${srv.baseUrl}/workspaces/${workspaceId}/api/v1/remote_write`, readFileSync(join(srv.dataDir, 'tls', 'ca.crt'), 'utf8'), token, snappy(withMetadata(encodeV1(series))));
     expect(status).toBe(204);
 
     browser = await launchChromium();
@@ -95,6 +106,26 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
     await page.keyboard.type('histogram_qu');
     await poll(() => options.allTextContents()).toContainEqual(expect.stringContaining('histogram_quantile'));
     await page.keyboard.press('Escape');
+  });
+
+  it("shows a metric's TYPE, UNIT and HELP in the completion list and next to the query", async () => {
+    const box = editor(page, 'PromQL');
+    await setQuery(page, '', 'PromQL');
+    await box.click();
+    await page.keyboard.type('e2e_lat');
+    const options = page.locator('.cm-tooltip-autocomplete li');
+    // codemirror-promql puts the type beside the name and the help in the info panel.
+    await poll(() => options.allTextContents()).toContainEqual(expect.stringMatching(/e2e_latency_seconds.*gauge/));
+    await poll(() => page.locator('.cm-completionInfo').textContent()).toContain(LATENCY_HELP);
+    await page.keyboard.press('Escape');
+    const info = page.locator('.query-panel').first().locator('.metric-info');
+    await setQuery(page, 'histogram_quantile(0.9, sum by (le, job) (rate(e2e_disk_bytes[5m]))) / e2e_latency_seconds', 'PromQL');
+    await poll(() => info.locator('dt').allTextContents()).toEqual([expect.stringMatching(/^e2e_disk_bytes\s*gauge\s*unit: bytes$/), expect.stringMatching(/^e2e_latency_seconds\s*gauge\s*unit: seconds$/)]);
+    expect(await info.locator('dd').allTextContents()).toEqual([DISK_HELP, LATENCY_HELP]);
+    await page.screenshot({ path: join(RESULTS, 'explore-metadata-1366.png') });
+    // A metric nobody described shows nothing.
+    await setQuery(page, 'e2e_nothing_here_total', 'PromQL');
+    await poll(() => info.locator('dt').count()).toBe(0);
   });
 
   it('shows a syntax error inline', async () => {

@@ -1,7 +1,7 @@
 // Explore's pure parts: axis and table values with units, the view in the URL, the unit a query
 // is in, and the selectors the editor's completion asks the workspace with.
 import { describe, expect, it } from 'vitest';
-import { parseView, selectorOf, unitOfQuery, viewHash } from '../../renderer/explore-view';
+import { metricsInQuery, parseView, selectorOf, unitOfQuery, viewHash } from '../../renderer/explore-view';
 import { formatValue, unitOfName } from '../../renderer/format';
 
 describe('formatValue', () => {
@@ -75,5 +75,18 @@ describe('completion selectors', () => {
     expect(selectorOf('up', [m(176, 'device', '')], 'device')).toBe('{__name__="up"}');
     expect(selectorOf(undefined, [m(176, 'job', '')])).toBeUndefined();
     expect(selectorOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('metrics a query reads (for their TYPE/HELP/UNIT beside the editor)', () => {
+  const known = new Set(['http_requests_total', 'up', 'job', 'le', 'x']);
+  const has = (n: string) => known.has(n);
+  it('finds metric names, not label names, strings, ranges or grouping labels', () => {
+    expect(metricsInQuery('sum by (job, le) (rate(http_requests_total{job="up"}[5m])) / on(job) up', has)).toEqual(['http_requests_total', 'up']);
+    expect(metricsInQuery('label_replace(up, "x", "$1", "job", "(.*)")', has)).toEqual(['up']);
+  });
+  it('lists each once and at most three', () => {
+    expect(metricsInQuery('up + up', has)).toEqual(['up']);
+    expect(metricsInQuery('up + x + http_requests_total + job', has)).toEqual(['up', 'x', 'http_requests_total']);
   });
 });

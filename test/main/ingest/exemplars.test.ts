@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
-import { ExemplarStore, exemplarsV1, exemplarsV2 } from '../../../main/ingest/exemplars';
+import { ExemplarStore, PART_SLOTS, exemplarsV1, exemplarsV2 } from '../../../main/ingest/exemplars';
 import { Ingester } from '../../../main/ingest/remote-write';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { queryExemplars } from '../../../main/query/api';
-import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import { openTsdb, type BlobName, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
 import { ProtoWriter, encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE } from './encode';
 
 const NOW = 1_790_000_000_000;
@@ -40,7 +40,17 @@ function store(dir = mkdtempSync(join(tmpdir(), 'ampule-exemplars-')), keys?: Da
   return { db, dir, keys };
 }
 
-const exemplarStore = (db: Tsdb, max?: number) => new ExemplarStore({ read: () => db.readBlob('exemplars'), write: (p) => db.writeBlob('exemplars', p) }, max);
+const part = (p: number | null): BlobName => (p === null ? 'exemplars' : `exemplars.${p}`);
+/** An exemplar store over the real sealed store; `written` counts the bytes each flush wrote. */
+function exemplarStore(db: Tsdb, max?: number, written: number[] = []): ExemplarStore {
+  return new ExemplarStore({
+    read: (p) => db.readBlob(part(p)),
+    write: (changes) => {
+      written.push(changes.reduce((n, [, plain]) => n + (plain?.length ?? 0), 0));
+      db.writeBlobs(changes.map(([p, plain]) => [part(p), plain] as const));
+    },
+  }, max);
+}
 
 /** A 1.0 body: series with one sample and exemplars {trace_id} as Prometheus sends them. */
 function v1Body(series: { labels: [string, string][]; exemplars: { trace: string; v: number; t: number }[] }[]): Buffer {
@@ -123,6 +133,55 @@ describe('exemplars', () => {
       });
     });
   }
+
+  it('flushes only the parts new exemplars landed in: the cost follows what arrived, not the store size', () => {
+    const { db, dir, keys } = store();
+    const written: number[] = [];
+    const capacity = 20 * PART_SLOTS;
+    const s = exemplarStore(db, capacity, written);
+    const ex = (t: number) => ({ labels: [{ name: 'trace_id', value: `trace-${t.toString(16).padStart(12, '0')}` }], value: t, t });
+    // Fill the ring one and a half times over 50 series, so it has wrapped.
+    for (let t = 1; t <= capacity * 1.5; t++) s.add([{ name: '__name__', value: `m${t % 50}` }], [ex(t)]);
+    s.flush(NOW, true);
+    const full = written.at(-1)!;
+    // Ten new exemplars: at most two parts (a part boundary may fall among them) and the header.
+    for (let t = capacity * 1.5 + 1; t <= capacity * 1.5 + 10; t++) s.add([{ name: '__name__', value: 'm1' }], [ex(t)]);
+    expect(s.flush(NOW + 60_000)).toBeLessThanOrEqual(2);
+    expect(written.at(-1)!).toBeLessThan((2 * full) / 20);
+    expect(s.flush(NOW + 120_000)).toBe(0); // nothing new, nothing written
+    const before = s.select(-Infinity, Infinity, () => true);
+    db.close();
+
+    // Reopened: the same exemplars in the same order; the oldest are overwritten, the newest kept.
+    const again = exemplarStore(store(dir, keys).db, capacity);
+    const after = again.select(-Infinity, Infinity, () => true);
+    expect(after).toEqual(before);
+    const times = after.flatMap((g) => g.exemplars.map((e) => e.t)).sort((a, b) => a - b);
+    expect(times).toHaveLength(capacity);
+    expect(times[0]).toBe(capacity * 0.5 + 11);
+    expect(times.at(-1)).toBe(capacity * 1.5 + 10);
+  });
+
+  it('a smaller limit drops the oldest and deletes the parts no longer needed; the first one-row format is read and rewritten', () => {
+    const { db, dir, keys } = store();
+    const s = exemplarStore(db, 4 * PART_SLOTS);
+    for (let t = 1; t <= 4 * PART_SLOTS; t++) s.add([{ name: '__name__', value: 'a' }], [{ labels: [], value: t, t }]);
+    s.flush(NOW, true);
+    s.resize(PART_SLOTS);
+    s.flush(NOW, true);
+    expect(db.readBlob('exemplars.0')).not.toBeNull();
+    expect(db.readBlob('exemplars.1')).toBeNull();
+    expect(db.readBlob('exemplars.3')).toBeNull();
+    expect(exemplarStore(db, PART_SLOTS).select(-Infinity, Infinity, () => true)[0]!.exemplars.map((e) => e.t)[0]).toBe(3 * PART_SLOTS + 1);
+    // The store as written before parts: one row with the whole ring.
+    db.writeBlob('exemplars', Buffer.from(JSON.stringify({ series: [[{ name: '__name__', value: 'old' }]], slots: [[0, [], '1.5', 10], [0, [], 'NaN', 20]] })));
+    const old = exemplarStore(db, 10);
+    expect(old.select(-Infinity, Infinity, () => true)).toEqual([{ seriesLabels: [{ name: '__name__', value: 'old' }], exemplars: [{ labels: [], value: 1.5, t: 10 }, { labels: [], value: NaN, t: 20 }] }]);
+    old.flush(NOW, true);
+    db.close();
+    const reread = exemplarStore(store(dir, keys).db, 10).select(-Infinity, Infinity, () => true);
+    expect(reread[0]!.exemplars.map((e) => e.t)).toEqual([10, 20]);
+  });
 
   it('/api/v1/query_exemplars: selectors filter, bad input is bad_data', () => {
     const { db } = store();

@@ -122,6 +122,34 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     expect(email!.example).not.toContain('jane.doe@example.com');
   });
 
+  it('answers metric metadata (TYPE, HELP, UNIT) as the senders described it', async () => {
+    const w = await api.createWorkspace({ alias: 'described-metrics' });
+    expect(await api.metricMetadata(w.workspaceId)).toEqual({});
+    const tenant = appliance.tenant(w.workspaceId);
+    // encodeV1(…, 2): metric_0 and metric_1, counters with help 'help text' and unit 'seconds'.
+    const r = await tenant.ingest({ body: snappy(encodeV1([{ labels: [['__name__', 'metric_0']], samples: [{ t: Date.now(), v: 1 }] }], 2)), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined });
+    expect(r.status).toBe(204);
+    const entry = { type: 'counter', help: 'help text', unit: 'seconds' };
+    expect(await api.metricMetadata(w.workspaceId)).toEqual({ metric_0: [entry], metric_1: [entry] });
+    expect(await api.metricMetadata(w.workspaceId, 'metric_1')).toEqual({ metric_1: [entry] });
+    expect(await api.metricMetadata(w.workspaceId, 'nothing_here')).toEqual({});
+  });
+
+  it('sizes the exemplar store per workspace through the limits (maxExemplars), at once', async () => {
+    const w = await api.createWorkspace({ alias: 'traced' });
+    const tenant = appliance.tenant(w.workspaceId);
+    expect((await api.getLimits(w.workspaceId)).limits.maxExemplars).toBe(100_000);
+    // encodeV1's exemplars: trace_id=t<i>, value i, at 1000+i ms.
+    const r = await tenant.ingest({ body: snappy(encodeV1([{ labels: [['__name__', 'req_total']], samples: [{ t: Date.now(), v: 1 }], exemplars: 5 }])), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined });
+    expect(r.exemplarsWritten).toBe(5);
+    const kept = () => tenant.exemplars.select(-Infinity, Infinity, () => true).flatMap((g) => g.exemplars.map((e) => e.t));
+    expect(kept()).toEqual([1000, 1001, 1002, 1003, 1004]);
+    const info = await api.setLimits(w.workspaceId, { maxExemplars: 2 });
+    expect(info.limits.maxExemplars).toBe(2);
+    expect(info.overridden).toContain('maxExemplars');
+    expect(kept()).toEqual([1003, 1004]);
+  });
+
   it('counts rejected samples per reason as the tenant ingests them', async () => {
     const w = await api.createWorkspace({ alias: 'rejects' });
     const tenant = appliance.tenant(w.workspaceId);
