@@ -160,23 +160,6 @@ export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr): void
   }
 }
 
-function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
-  const kernel = extrapolate(isCounter, isRate);
-  return (ev, e, t) => {
-    const arg = e.args[0]!;
-    const m = matrixArg(ev, arg, t);
-    const out: Sample[] = [];
-    const sel = unwrapParens(arg);
-    for (const s of m.series) {
-      const v = kernel(s, m.rangeStart, m.rangeEnd);
-      if (v === undefined) continue;
-      out.push({ metric: s.metric, f: v, t, dropName: true });
-      if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg);
-    }
-    return vec(out);
-  };
-}
-
 function instantValue(isRate: boolean): RangeKernel {
   return (s) => {
     const { ts, fs, hi } = s;
@@ -615,15 +598,15 @@ const HANDLERS: Record<string, Handler> = {
   absent: (ev, e, t) => (vectorArg(ev, e.args[0]!, t).length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }])),
   absent_over_time: (ev, e, t) =>
     matrixArg(ev, e.args[0]!, t).series.length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }]),
+  // callFunction gives rate/increase/delta/irate/idelta/resets/changes and the *_over_time
+  // functions that read histograms to HISTOGRAM_HANDLERS (histogram/functions.ts), which run these
+  // same kernels on float series.
   ...Object.fromEntries(Object.entries(RANGE_FUNCTIONS).map(([name, f]) => [name, overTime(f.kernel, f.keepName)])),
   quantile_over_time: (ev, e, t) => {
     const q = scalarArg(ev, e.args[0]!, t);
     if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
     return overTime((s) => quantile(q, values(s)))(ev, e, t);
   },
-  rate: extrapolatedRate(true, true),
-  increase: extrapolatedRate(true, false),
-  delta: extrapolatedRate(false, false),
   deriv: overTime((s) => (s.hi - s.lo < 2 ? undefined : linearRegression(s, s.ts[s.lo]!)[0])),
   predict_linear: (ev, e, t) => {
     const d = scalarArg(ev, e.args[1]!, t);
