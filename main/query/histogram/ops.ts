@@ -519,12 +519,13 @@ export function detectReset(cur: FloatHistogram, prev: FloatHistogram): boolean 
 
 /** The string Prometheus's FloatHistogram.String() gives (count_values labels). */
 export function histogramString(h: FloatHistogram): string {
+  const w = toWork(h);
   const parts: string[] = [`{count:${goG(h.count)}, sum:${goG(h.sum)}`];
-  for (const b of allBuckets(h)) {
-    if (b.count === 0) continue;
-    const l = b.lowerInclusive ? '[' : '(', r = b.upperInclusive ? ']' : ')';
-    parts.push(`${l}${goG(b.lower)},${goG(b.upper)}${r}:${goG(b.count)}`);
-  }
+  const text = (b: Bucket): string => `${b.lowerInclusive ? '[' : '('}${goG(b.lower)},${goG(b.upper)}${b.upperInclusive ? ']' : ')'}:${goG(b.count)}`;
+  // Raw bucket bounds (not clipped to the zero bucket), negative buckets first, as Prometheus prints them.
+  for (let i = w.neg.idx.length - 1; i >= 0; i--) if (w.neg.cnt[i] !== 0) parts.push(text(negBucket(w, i)));
+  if (w.zeroCount !== 0) parts.push(text({ lower: -w.zeroThreshold, upper: w.zeroThreshold, lowerInclusive: true, upperInclusive: true, count: w.zeroCount, index: 0 }));
+  for (let i = 0; i < w.pos.idx.length; i++) if (w.pos.cnt[i] !== 0) parts.push(text(posBucket(w, i)));
   return `${parts.join(', ')}}`;
 }
 

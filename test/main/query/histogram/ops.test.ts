@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHistogramDesc, parseHistogramItem } from '../../../../main/query/histogram/notation';
 import {
-  IncompatibleSchemaError, add, allBuckets, bound, compact, detectReset, meanOf, sub, sumOf, toSchema, trimBuckets,
+  IncompatibleSchemaError, add, allBuckets, bound, compact, detectReset, histogramString, meanOf, sub, sumOf, toSchema, trimBuckets,
 } from '../../../../main/query/histogram/ops';
 import type { FloatHistogram } from '../../../../main/tsdb/histogram';
 
@@ -109,6 +109,14 @@ describe('trimBuckets', () => {
     expect(below.sum).toBe(2.5 * 2.5); // midpoint of (2,3]
     const above = trimBuckets(x, 3, false);
     expect(above.count).toBe(7.5);
+  });
+});
+
+describe('histogramString', () => {
+  it('prints as Prometheus does (count_values labels): raw bounds, negative to positive', () => {
+    expect(histogramString(h('schema:0 sum:5 count:4 z_bucket:1 z_bucket_w:0.001 buckets:[1 2] n_buckets:[1]'))).toBe(
+      '{count:4, sum:5, [-1,-0.5):1, [-0.001,0.001]:1, (0.5,1]:1, (1,2]:2}',
+    );
   });
 });
 
