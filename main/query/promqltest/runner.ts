@@ -47,9 +47,10 @@ const AT_UNSAFE = new Set(['days_in_month', 'day_of_month', 'day_of_week', 'day_
 class EvalFailure extends Error {}
 
 /**
- * The native-histogram samples of a script, served next to the store's floats. The store's
- * Appender takes floats only today (histogram ingestion is its own work item), so the harness
- * keeps a script's histograms in memory and merges them into each select by label set.
+ * The native-histogram samples of a script, served next to the store's floats, for a store whose
+ * Appender takes floats only (histogram storage is its own work item): the harness keeps a
+ * script's histograms in memory and merges them into each select by label set. Unused once the
+ * store's Appender has appendHistogram.
  */
 class HistogramOverlay {
   private readonly series = new Map<string, { labels: Labels; ts: number[]; hs: FloatHistogram[] }>();
@@ -151,28 +152,35 @@ class TestStorage {
 
   load(interval: number, series: SeriesLine[], nhcb: boolean): void {
     const app = this.db.appender();
+    // The store's own histogram appender where it has one; else the harness's overlay.
+    const storeHistogram = (app as { appendHistogram?: (ref: number, labels: Labels, t: number, h: FloatHistogram) => number }).appendHistogram?.bind(app);
+    const putHistogram = (ref: number, labels: Labels, t: number, h: FloatHistogram): number => {
+      if (storeHistogram) return storeHistogram(ref, labels, t, h);
+      this.histograms.add(labels, t, h);
+      return ref;
+    };
     for (const s of series) {
       let ref = 0;
       const hints = new StoredHints();
       s.values.forEach((v, i) => {
         if (v.kind === 'gap') return;
-        if (v.kind === 'histogram') this.histograms.add(s.labels, i * interval, hints.next(v.h));
+        if (v.kind === 'histogram') ref = putHistogram(ref, s.labels, i * interval, hints.next(v.h));
         else {
           hints.float();
           ref = app.append(ref, s.labels, i * interval, v.kind === 'stale' ? STALE_NAN : v.v);
         }
       });
     }
-    app.commit();
     if (nhcb) {
       const byKey = new Map<string, StoredHints>();
       for (const [labels, t, h] of classicToNhcb(series, interval)) {
         const k = labelsKey(labels);
         let hints = byKey.get(k);
         if (!hints) byKey.set(k, (hints = new StoredHints()));
-        this.histograms.add(labels, t, hints.next(h));
+        putHistogram(0, labels, t, hints.next(h));
       }
     }
+    app.commit();
   }
 
   close(): void {
