@@ -1,6 +1,6 @@
 // Turns Prometheus matrix results into uPlot's aligned columns: one shared, sorted x axis and one
 // value array per series with null where a series has no point (drawn as a gap).
-import type { PromMatrixItem } from '../shared/api';
+import type { PromData, PromSample } from '../shared/api';
 import { formatLabels, labelsFromRecord } from '../shared/labels';
 
 export interface AlignedSeries {
@@ -19,7 +19,33 @@ export function parseSampleValue(v: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-export function alignMatrix(result: readonly PromMatrixItem[]): AlignedSeries {
+/** A result series as float points to draw; a native histogram is drawn by its count of observations. */
+export interface PlotSeries {
+  readonly metric: Record<string, string>;
+  readonly values: readonly PromSample[];
+  /** The points are native histograms' counts. */
+  readonly histogram: boolean;
+}
+
+export function plotSeries(d: PromData): PlotSeries[] {
+  switch (d.resultType) {
+    case 'scalar': case 'string': return [{ metric: {}, values: [d.result], histogram: false }];
+    case 'vector':
+      return d.result.map((s) => ({
+        metric: s.metric,
+        values: s.value ? [s.value] : s.histogram ? [[s.histogram[0], s.histogram[1].count]] : [],
+        histogram: !s.value && s.histogram !== undefined,
+      }));
+    case 'matrix':
+      return d.result.map((s) => {
+        const hs = (s.histograms ?? []).map(([t, h]): PromSample => [t, h.count]);
+        const values = hs.length ? [...(s.values ?? []), ...hs].sort((a, b) => a[0] - b[0]) : (s.values ?? []);
+        return { metric: s.metric, values, histogram: hs.length > 0 };
+      });
+  }
+}
+
+export function alignMatrix(result: readonly { readonly metric: Record<string, string>; readonly values: readonly PromSample[] }[]): AlignedSeries {
   const times = new Set<number>();
   for (const s of result) for (const [t] of s.values) times.add(t);
   const timestamps = [...times].sort((a, b) => a - b);

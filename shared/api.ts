@@ -76,13 +76,24 @@ export interface CreatedToken {
 
 /** Prometheus HTTP API result shapes (what /api/v1/query and query_range return in `data`). */
 export type PromSample = readonly [number, string];
+/** A native histogram: count, sum and each populated bucket as [boundaryRule, lower, upper, count]. */
+export interface PromHistogram {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: readonly (readonly [number, string, string, string])[];
+}
+export type PromHistogramSample = readonly [number, PromHistogram];
+/** A float sample has `value`, a native-histogram sample `histogram`. */
 export interface PromVectorItem {
   readonly metric: Record<string, string>;
-  readonly value: PromSample;
+  readonly value?: PromSample;
+  readonly histogram?: PromHistogramSample;
 }
+/** Float points in `values`, native-histogram points in `histograms`, each present only when there are some. */
 export interface PromMatrixItem {
   readonly metric: Record<string, string>;
-  readonly values: readonly PromSample[];
+  readonly values?: readonly PromSample[];
+  readonly histograms?: readonly PromHistogramSample[];
 }
 export type PromData =
   | { readonly resultType: 'vector'; readonly result: readonly PromVectorItem[] }

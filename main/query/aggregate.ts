@@ -4,6 +4,8 @@ import { METRIC_NAME, labelsKey } from '../../shared/labels';
 import type { AggregateExpr } from './ast';
 import type { Evaluator } from './engine';
 import { formatG, kahan, kahanAdd, quantile } from './functions';
+import { aggregateWithHistograms, needsHistogramAggregation } from './histogram/aggregate';
+import { histogramString } from './histogram/ops';
 import { isValidLabelName, quoteGo } from './strings';
 import { type Sample, QueryError, dropMetricName } from './values';
 import { xxhash64 } from './xxhash64';
@@ -156,12 +158,17 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
     else if (p.type === 'string') label = p.v;
   }
   const inV = ev.eval(e.expr, t);
-  const input = inV.type === 'vector' ? inV.v : [];
+  let input = inV.type === 'vector' ? inV.v : [];
   switch (e.op) {
     case 'topk':
     case 'bottomk':
     case 'limitk':
       if (Number.isNaN(param)) throw new QueryError('Parameter value is NaN');
+      if (e.op !== 'limitk' && needsHistogramAggregation(input)) {
+        // topk/bottomk rank floats only (Prometheus's info names the whole aggregation).
+        ev.info(`ignored histogram in ${e.op} aggregation`, e);
+        input = input.filter((s) => !s.h);
+      }
       return kAggregate(e, input, param);
     case 'limit_ratio':
       if (Number.isNaN(param)) throw new QueryError('Ratio value is NaN');
@@ -185,6 +192,7 @@ export function aggregate(ev: Evaluator, e: AggregateExpr, t: number): Sample[] 
     default:
       break;
   }
+  if (needsHistogramAggregation(input)) return aggregateWithHistograms(ev, e, input, t, param);
   const slots = new Map<string, number>();
   const metrics: Labels[] = [];
   const dropNames: boolean[] = [];
@@ -271,7 +279,7 @@ const SEP = Uint8Array.of(0xff);
 function countValues(e: AggregateExpr, input: Sample[], label: string, t: number): Sample[] {
   const groups = new Map<string, Sample>();
   for (const s of input) {
-    const value = formatFloatF(s.f);
+    const value = s.h ? histogramString(s.h) : formatFloatF(s.f);
     const base = groupingMetric(s.metric, e).filter((x) => x.name !== label);
     const metric = [...base, { name: label, value }].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const k = labelsKey(metric);

@@ -9,6 +9,7 @@ import type { QueryLimiter } from './limits';
 import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
 import { isValidLabelName } from './strings';
+import { histogramJSON } from './histogram/json';
 import { QueryError } from './values';
 import type { MetricMetadata } from '../ingest/metadata';
 import type { SeriesExemplars } from '../ingest/exemplars';
@@ -280,7 +281,9 @@ function queryRange(params: URLSearchParams, querier: Querier, opts: PromApiOpti
 export const MAX_RESULT_POINTS = 10_000_000;
 
 function result(r: QueryResult, maxPoints = MAX_RESULT_POINTS): PromApiResponse {
-  const points = r.value.type === 'matrix' ? r.value.series.reduce((n, s) => n + s.ts.length, 0) : r.value.type === 'vector' ? r.value.samples.length : 1;
+  const points = r.value.type === 'matrix'
+    ? r.value.series.reduce((n, s) => n + s.ts.length + (s.hts?.length ?? 0), 0)
+    : r.value.type === 'vector' ? r.value.samples.length : 1;
   if (points > maxPoints) {
     throw new ApiError('execution', `query result too large to send: ${points} points, at most ${maxPoints}; narrow the selection or the time range`);
   }
@@ -296,11 +299,24 @@ export function formatValue(v: QueryValue): { resultType: string; result: unknow
     case 'scalar': return { resultType: 'scalar', result: [v.t / 1000, formatSampleValue(v.v)] };
     case 'string': return { resultType: 'string', result: [v.t / 1000, v.v] };
     case 'vector':
-      return { resultType: 'vector', result: v.samples.map((s) => ({ metric: labelsToRecord(s.metric), value: [s.t / 1000, formatSampleValue(s.f)] })) };
+      return {
+        resultType: 'vector',
+        result: v.samples.map((s) =>
+          s.h
+            ? { metric: labelsToRecord(s.metric), histogram: [s.t / 1000, histogramJSON(s.h, formatSampleValue)] }
+            : { metric: labelsToRecord(s.metric), value: [s.t / 1000, formatSampleValue(s.f)] },
+        ),
+      };
     case 'matrix':
       return {
         resultType: 'matrix',
-        result: v.series.map((s) => ({ metric: labelsToRecord(s.metric), values: s.ts.map((t, i) => [t / 1000, formatSampleValue(s.fs[i]!)]) })),
+        result: v.series.map((s) => {
+          const out: Record<string, unknown> = { metric: labelsToRecord(s.metric) };
+          // As Prometheus: "values" for float points, "histograms" for histogram points, each only when present.
+          if (s.ts.length || !s.hts?.length) out['values'] = s.ts.map((t, i) => [t / 1000, formatSampleValue(s.fs[i]!)]);
+          if (s.hts?.length) out['histograms'] = s.hts.map((t, i) => [t / 1000, histogramJSON(s.hs![i]!, formatSampleValue)]);
+          return out;
+        }),
       };
   }
 }

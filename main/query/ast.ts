@@ -99,7 +99,9 @@ export interface AggregateExpr {
 export type BinaryOp =
   | '+' | '-' | '*' | '/' | '%' | '^' | 'atan2'
   | '==' | '!=' | '>' | '<' | '>=' | '<='
-  | 'and' | 'or' | 'unless';
+  | 'and' | 'or' | 'unless'
+  /** Native-histogram trims: keep the observations below / above the scalar. */
+  | '</' | '>/';
 
 export type Cardinality = 'one-to-one' | 'many-to-one' | 'one-to-many' | 'many-to-many';
 

@@ -6,6 +6,7 @@ import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
 import type { Evaluator } from './engine';
 import { checkNoDuplicates } from './functions';
+import { type ElemResult, histogramElemOp, isTrim } from './histogram/binary';
 import { type Sample, type Value, QueryError, dropMetricName, keyOf } from './values';
 
 export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
@@ -16,9 +17,12 @@ export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
     return { type: 'scalar', v: e.returnBool ? (keep ? 1 : 0) : v };
   }
   // Prometheus (no delayed name removal) checks each step's result once names are dropped.
-  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorVector(e, l.v, r.v)) };
-  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: checked(ev, vectorScalar(e, l.v, r.v, false)) };
-  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorScalar(e, r.v, l.v, true)) };
+  const note = (x: ElemResult): void => {
+    for (const n of x.notes) (n.kind === 'info' ? ev.info(n.msg, e) : ev.warn(n.msg, e));
+  };
+  if (l.type === 'vector' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorVector(e, l.v, r.v, note)) };
+  if (l.type === 'vector' && r.type === 'scalar') return { type: 'vector', v: checked(ev, vectorScalar(e, l.v, r.v, false, note)) };
+  if (l.type === 'scalar' && r.type === 'vector') return { type: 'vector', v: checked(ev, vectorScalar(e, r.v, l.v, true, note)) };
   throw new QueryError('binary expression must contain only scalar and instant vector types');
 }
 
@@ -51,7 +55,8 @@ function goMod(a: number, b: number): number {
   return a % b;
 }
 
-const changesSchema = (op: BinaryOp): boolean => !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless';
+const changesSchema = (op: BinaryOp): boolean =>
+  !COMPARISON_OPS.has(op) && op !== 'and' && op !== 'or' && op !== 'unless' && op !== '</' && op !== '>/';
 
 /** One vector element against a scalar: the resulting value, or undefined when a comparison drops it. */
 export function vectorScalarValue(e: BinaryExpr, f: number, s: number, swap: boolean): number | undefined {
@@ -64,10 +69,17 @@ export function vectorScalarValue(e: BinaryExpr, f: number, s: number, swap: boo
 /** Whether a vector/scalar operation drops the metric name. */
 export const vectorScalarDropsName = (e: BinaryExpr): boolean => changesSchema(e.op) || e.returnBool;
 
-function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean): Sample[] {
+function vectorScalar(e: BinaryExpr, vec: Sample[], s: number, swap: boolean, note: (x: ElemResult) => void): Sample[] {
   const out: Sample[] = [];
   const drop = vectorScalarDropsName(e);
   for (const smp of vec) {
+    if (smp.h || isTrim(e.op)) {
+      const x = swap ? histogramElemOp(e.op, s, 0, undefined, smp.h) : histogramElemOp(e.op, 0, s, smp.h, undefined);
+      note(x);
+      if (!x.keep) continue;
+      out.push(e.returnBool ? { metric: smp.metric, f: 1, t: smp.t, dropName: true } : { metric: smp.metric, f: 0, h: x.h!, t: smp.t, dropName: smp.dropName || drop });
+      continue;
+    }
     const f = vectorScalarValue(e, smp.f, s, swap);
     if (f === undefined) continue;
     out.push({ metric: smp.metric, f, t: smp.t, dropName: smp.dropName || drop });
@@ -102,7 +114,7 @@ function matchLabels(l: Labels, m: VectorMatching): Labels {
   return m.on ? l.filter((x) => m.labels.includes(x.name)) : l.filter((x) => x.name !== METRIC_NAME && !m.labels.includes(x.name));
 }
 
-function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
+function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[], note: (x: ElemResult) => void): Sample[] {
   const m = e.matching!;
   switch (e.op) {
     case 'and': {
@@ -150,7 +162,14 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
   const matchedMany = new Map<string, Set<string>>();
   const apply = (ms: Sample, os: Sample, sig: string): void => {
     const [lf, rf] = swapped ? [os.f, ms.f] : [ms.f, os.f];
-    const [v, keep] = scalarOp(e.op, lf, rf);
+    let hist: ElemResult | null = null;
+    if (ms.h || os.h || isTrim(e.op)) {
+      const [lh, rh] = swapped ? [os.h, ms.h] : [ms.h, os.h];
+      hist = histogramElemOp(e.op, lf, rf, lh, rh);
+      note(hist);
+      if (!hist.keep && !hist.h) return; // incompatible: dropped before any matching bookkeeping
+    }
+    const [v, keep] = hist ? [0, hist.keep] : scalarOp(e.op, lf, rf);
     const metric = memoResultMetric(e, ms.metric, os.metric);
     if (m.card === 'one-to-one') {
       if (matchedOne.has(sig)) throw new QueryError('multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)');
@@ -167,7 +186,8 @@ function vectorVector(e: BinaryExpr, lhs: Sample[], rhs: Sample[]): Sample[] {
       if (e.returnBool) f = keep ? 1 : 0;
       else if (!keep) return;
     }
-    out.push({ metric, f, t: ms.t, dropName: e.returnBool });
+    if (hist?.h && !e.returnBool) out.push({ metric, f: 0, h: hist.h, t: ms.t, dropName: false });
+    else out.push({ metric, f, t: ms.t, dropName: e.returnBool });
   };
   for (const ms of many) {
     const sig = signature(ms.metric, m);

@@ -4,12 +4,14 @@
 // overlapping subquery windows of consecutive steps are evaluated once.
 import type { Labels } from '../../shared/labels';
 import { compareLabels, labelsKey } from '../../shared/labels';
-import type { Matcher, Querier } from '../tsdb/types';
+import type { FloatHistogram } from '../tsdb/histogram';
+import type { Matcher, Querier, SeriesData } from '../tsdb/types';
 import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
 import { binaryOp } from './binary';
 import { callFunction, checkNoDuplicates } from './functions';
+import { detectReset, mul } from './histogram/ops';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
 import { extendedMargins, extendedMatrix, isExtended, smoothedVector } from './extended-range';
@@ -46,14 +48,18 @@ export interface Annotations {
 
 export interface ResultSeries {
   metric: Labels;
+  /** Float points. */
   ts: number[];
   fs: number[];
+  /** Native-histogram points (Prometheus's Series.Histograms), when the series has any. */
+  hts?: number[];
+  hs?: FloatHistogram[];
 }
 
 export type QueryValue =
   | { type: 'scalar'; t: number; v: number }
   | { type: 'string'; t: number; v: string }
-  | { type: 'vector'; t: number; samples: { metric: Labels; t: number; f: number }[] }
+  | { type: 'vector'; t: number; samples: { metric: Labels; t: number; f: number; h?: FloatHistogram }[] }
   | { type: 'matrix'; series: ResultSeries[] };
 
 export interface QueryResult {
@@ -72,7 +78,7 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
     case 'scalar': return { value: { type: 'scalar', t: time, v: v.v }, annotations: ann };
     case 'string': return { value: { type: 'string', t: time, v: v.v }, annotations: ann };
     case 'vector': {
-      const samples = finishVector(v.v).map((s) => ({ metric: s.metric, t: time, f: s.f }));
+      const samples = finishVector(v.v).map((s) => (s.h ? { metric: s.metric, t: time, f: s.f, h: s.h } : { metric: s.metric, t: time, f: s.f }));
       return { value: { type: 'vector', t: time, samples }, annotations: ann };
     }
     case 'matrix': {
@@ -81,6 +87,12 @@ export function instantQuery(querier: Querier, query: string | Expr, time: numbe
         const metric = s.dropName ? dropMetricName(s.metric) : s.metric;
         const k = labelsKey(metric);
         const prev = merged.get(k);
+        if (s.hs) {
+          // Histogram points go to their own list; a name collision is an error here.
+          if (prev) throw new QueryError('vector cannot contain metrics with the same labelset');
+          merged.set(k, splitPoints(metric, s));
+          continue;
+        }
         if (prev) {
           // Same label set after dropping names: merge when timestamps do not overlap.
           const pts = prev.ts.map((t, i) => [t, prev.fs[i]!] as const);
@@ -132,8 +144,13 @@ export function rangeQuery(
         const k = keyOf(smp.metric);
         let s = out.get(k);
         if (!s) out.set(k, (s = { metric: smp.metric, ts: [], fs: [] }));
-        s.ts.push(ts);
-        s.fs.push(smp.f);
+        if (smp.h) {
+          (s.hts ??= []).push(ts);
+          (s.hs ??= []).push(smp.h);
+        } else {
+          s.ts.push(ts);
+          s.fs.push(smp.f);
+        }
         total++;
       }
     }
@@ -166,6 +183,22 @@ function matrixResult(m: StepMatrix, start: number, step: number, maxSamples: nu
   return [...out.values()].sort((a, b) => compareLabels(a.metric, b.metric));
 }
 
+/** A range-vector series as a result series: float and histogram points apart. */
+function splitPoints(metric: Labels, s: Series): ResultSeries {
+  const r: ResultSeries = { metric, ts: [], fs: [], hts: [], hs: [] };
+  for (let i = s.lo; i < s.hi; i++) {
+    const h = s.hs?.[i];
+    if (h) {
+      r.hts!.push(s.ts[i]!);
+      r.hs!.push(h);
+    } else {
+      r.ts.push(s.ts[i]!);
+      r.fs.push(s.fs[i]!);
+    }
+  }
+  return r;
+}
+
 /** Parses, then sets durations written with step()/range() for this query's step and range (ms). */
 function prepare(query: string | Expr, step: number, range: number): { expr: Expr; text: string } {
   const p = typeof query === 'string' ? { expr: parseExpr(query), text: query } : { expr: query, text: '' };
@@ -183,6 +216,10 @@ export interface LoadedSeries {
   /** The samples without staleness markers (what range selections see). */
   rts: Float64Array;
   rfs: Float64Array;
+  /** Native histograms parallel to ts (undefined at float points); null when the series has none. */
+  hs: (FloatHistogram | undefined)[] | null;
+  /** hs without staleness markers, parallel to rts. */
+  rhs: (FloatHistogram | undefined)[] | null;
   /** The last window [cursorLo, cursorHi) selected, ending at cursorRef (range selections use rts). */
   cursorRef: number;
   cursorLo: number;
@@ -190,6 +227,56 @@ export interface LoadedSeries {
 }
 
 const STALE_HI = 0x7ff00000, STALE_LO = 2;
+
+/** Whether a histogram sample is a staleness marker (its sum carries the stale NaN). */
+function isStaleHistogram(h: FloatHistogram): boolean {
+  if (!Number.isNaN(h.sum)) return false;
+  const w = new Uint32Array(new Float64Array([h.sum]).buffer);
+  return w[1] === STALE_HI && w[0] === STALE_LO;
+}
+
+/** A store series with native histograms: floats and histograms on one timeline (a histogram wins a tie). */
+function loadMixedSeries(d: SeriesData): LoadedSeries {
+  const hd = d.histograms!;
+  const n = d.timestamps.length + hd.timestamps.length;
+  const ts = new Float64Array(n), fs = new Float64Array(n);
+  const hs: (FloatHistogram | undefined)[] = new Array(n);
+  let i = 0, j = 0, k = 0;
+  while (i < d.timestamps.length || j < hd.timestamps.length) {
+    const ft = i < d.timestamps.length ? d.timestamps[i]! : Infinity, ht = j < hd.timestamps.length ? hd.timestamps[j]! : Infinity;
+    if (ht <= ft) {
+      ts[k] = ht;
+      hs[k++] = hd.values[j++]!;
+      if (ht === ft) i++;
+    } else {
+      ts[k] = ft;
+      fs[k++] = d.values[i++]!;
+    }
+  }
+  const base = loadSeries(d.labels, ts.subarray(0, k), fs.subarray(0, k));
+  hs.length = k;
+  for (let x = 0; x < k; x++) {
+    const h = hs[x];
+    if (h && isStaleHistogram(h)) {
+      hs[x] = undefined;
+      base.stale ??= new Uint8Array(k);
+      base.stale[x] = 1;
+    }
+  }
+  base.hs = hs;
+  if (!base.stale) {
+    base.rts = base.ts;
+    base.rfs = base.fs;
+    base.rhs = hs;
+    return base;
+  }
+  const keep: number[] = [];
+  for (let x = 0; x < k; x++) if (!base.stale[x]) keep.push(x);
+  base.rts = Float64Array.from(keep, (x) => base.ts[x]!);
+  base.rfs = Float64Array.from(keep, (x) => base.fs[x]!);
+  base.rhs = keep.map((x) => hs[x]);
+  return base;
+}
 
 function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
   const words = new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
@@ -202,7 +289,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       count++;
     }
   }
-  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
   const rts = new Float64Array(fs.length - count), rfs = new Float64Array(fs.length - count);
   for (let i = 0, j = 0; i < fs.length; i++) {
     if (!stale[i]) {
@@ -210,7 +297,7 @@ function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedS
       rfs[j++] = fs[i]!;
     }
   }
-  return { metric, ts, fs, stale, rts, rfs, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  return { metric, ts, fs, stale, rts, rfs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
 }
 
 export class Evaluator {
@@ -277,32 +364,40 @@ export class Evaluator {
     this.walk(e, this.start, this.end);
   }
 
-  private walk(e: Expr, lo: number, hi: number): void {
+  /** `stats`: histogram buckets are not needed (see histogramStatsOnly). */
+  private walk(e: Expr, lo: number, hi: number, stats: StatsMode = 'none'): void {
     switch (e.kind) {
       case 'vector': {
         const [a, b] = this.window(e, lo, hi);
-        this.load(e, a - this.lookback, b + extendedMargins(e, this.lookback).after);
+        this.load(e, a - this.lookback, b + extendedMargins(e, this.lookback).after, stats === 'stats');
         return;
       }
       case 'matrix': {
         const [a, b] = this.window(e.vector, lo, hi);
         const margin = extendedMargins(e.vector, this.lookback);
-        this.load(e.vector, a - e.range - margin.before, b + margin.after);
+        this.load(e.vector, a - e.range - margin.before, b + margin.after, stats === 'stats');
         return;
       }
       case 'subquery': {
         const [a, b] = this.window(e, lo, hi);
-        this.walk(e.expr, a - e.range, b);
+        this.walk(e.expr, a - e.range, b, 'blocked');
         return;
       }
-      case 'call':
+      case 'call': {
+        const inner = stats === 'blocked' || NEEDS_BUCKETS.has(e.func) ? 'blocked' : STATS_FUNCTIONS.has(e.func) ? 'stats' : stats;
         // info()'s second argument only names the info series to read (info.ts).
-        if (e.func === 'info') return (this.walk(e.args[0]!, lo, hi), this.walk(infoPlan(e).selector, lo, hi));
-        for (const a of e.args) this.walk(a, lo, hi);
+        if (e.func === 'info') return (this.walk(e.args[0]!, lo, hi, inner), this.walk(infoPlan(e).selector, lo, hi, inner));
+        for (const a of e.args) this.walk(a, lo, hi, inner);
         return;
-      case 'aggregate': this.walk(e.expr, lo, hi); if (e.param) this.walk(e.param, lo, hi); return;
-      case 'binary': this.walk(e.lhs, lo, hi); this.walk(e.rhs, lo, hi); return;
-      case 'unary': case 'paren': this.walk(e.expr, lo, hi); return;
+      }
+      case 'aggregate': this.walk(e.expr, lo, hi, stats); if (e.param) this.walk(e.param, lo, hi, stats); return;
+      case 'binary': {
+        const inner = e.op === '</' || e.op === '>/' ? 'blocked' : stats; // trims need the buckets
+        this.walk(e.lhs, lo, hi, inner);
+        this.walk(e.rhs, lo, hi, inner);
+        return;
+      }
+      case 'unary': case 'paren': this.walk(e.expr, lo, hi, stats); return;
       default: return;
     }
   }
@@ -372,10 +467,15 @@ export class Evaluator {
     return [lo - m.offset, hi - m.offset];
   }
 
-  private load(vs: VectorSelector, mint: number, maxt: number): void {
+  private load(vs: VectorSelector, mint: number, maxt: number, statsOnly: boolean): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
-    this.loaded.set(vs, data.map((d) => loadSeries(d.labels, d.timestamps, d.values)));
+    this.loaded.set(vs, data.map((d) => {
+      if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
+      const s = loadMixedSeries(d);
+      if (statsOnly) histogramStatsOnly(s);
+      return s;
+    }));
   }
 
   checkClock(): void {
@@ -404,7 +504,7 @@ export class Evaluator {
         if (e.op === '+') return v;
         if (v.type === 'scalar') return { type: 'scalar', v: -v.v };
         if (v.type === 'vector') {
-          const out = v.v.map((s) => ({ ...s, f: -s.f, dropName: true }));
+          const out = v.v.map((s) => (s.h ? { ...s, h: mul(s.h, -1), dropName: true } : { ...s, f: -s.f, dropName: true }));
           return { type: 'vector', v: this.delayedNameRemoval ? out : checkNoDuplicates(out) };
         }
         return v;
@@ -436,7 +536,8 @@ export class Evaluator {
       const st = s.ts[i]!;
       if (st <= ref - this.lookback) continue;
       if (s.stale && s.stale[i]) continue;
-      out.push({ metric: s.metric, f: s.fs[i]!, t: st, dropName: false });
+      const h = s.hs?.[i];
+      out.push(h ? { metric: s.metric, f: 0, t: st, dropName: false, h } : { metric: s.metric, f: s.fs[i]!, t: st, dropName: false });
     }
     if (out.length > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     return out;
@@ -465,7 +566,7 @@ export class Evaluator {
       s.cursorHi = hi;
       if (hi <= lo) continue;
       total += hi - lo;
-      series.push({ metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false });
+      series.push(s.rhs ? { metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false, hs: s.rhs } : { metric: s.metric, ts: rts, fs: s.rfs, lo, hi, dropName: false });
     }
     if (total > this.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
@@ -500,18 +601,22 @@ export class Evaluator {
     for (let i = 0; i < loaded.length; i++) {
       if (counts[i] === 0) continue;
       this.checkClock();
-      const { metric, ts, fs, stale } = loaded[i]!;
+      const { metric, ts, fs, stale, hs } = loaded[i]!;
       const ots = new Float64Array(counts[i]!), ofs = new Float64Array(counts[i]!);
+      const ohs: (FloatHistogram | undefined)[] | null = hs ? new Array(counts[i]!) : null;
       let n = 0;
       for (let j = 0; j < ts.length; j++) {
         if (stale && stale[j]) continue;
         const end = Math.min(j + 1 < ts.length ? ts[j + 1]! : Infinity, ts[j]! + this.lookback);
         for (let k = stepOf(ts[j]!), kEnd = stepOf(end); k < kEnd; k++) {
           ots[n] = first + k * step;
+          if (ohs) ohs[n] = subqueryHint(hs![j]);
           ofs[n++] = fs[j]!;
         }
       }
-      out.push({ s: { metric, ts: ots, fs: ofs, lo: 0, hi: n, dropName: false }, i });
+      const s: Series = { metric, ts: ots, fs: ofs, lo: 0, hi: n, dropName: false };
+      if (ohs) s.hs = ohs;
+      out.push({ s, i });
     }
     // Step-by-step order: by first point, then store order.
     out.sort((a, b) => (a.s.ts[0]! - b.s.ts[0]!) || a.i - b.i);
@@ -539,7 +644,7 @@ export class Evaluator {
       cache.delete(ts);
       this.cachedSamples -= vec.length;
     }
-    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean }>();
+    const bySeries = new Map<string, { metric: Labels; ts: number[]; fs: number[]; dropName: boolean; hs?: (FloatHistogram | undefined)[] }>();
     let total = 0;
     this.subqueryDepth++;
     try {
@@ -558,6 +663,10 @@ export class Evaluator {
           let out = bySeries.get(k);
           if (!out) bySeries.set(k, (out = { metric: s.metric, ts: [], fs: [], dropName: s.dropName }));
           else if (out.ts[out.ts.length - 1] === ts) throw new QueryError('vector cannot contain metrics with the same labelset');
+          if (s.h) {
+            out.hs ??= new Array(out.ts.length);
+            out.hs[out.ts.length] = subqueryHint(s.h);
+          }
           out.ts.push(ts);
           out.fs.push(s.f);
         }
@@ -569,9 +678,56 @@ export class Evaluator {
       this.subqueryDepth--;
     }
     const series: Series[] = [];
-    for (const s of bySeries.values()) series.push({ ...s, lo: 0, hi: s.ts.length });
+    for (const s of bySeries.values()) {
+      if (s.hs) s.hs.length = s.ts.length;
+      series.push({ ...s, lo: 0, hi: s.ts.length });
+    }
     return { type: 'matrix', series, rangeStart: from, rangeEnd: ref };
   }
+}
+
+/**
+ * A histogram as a subquery returns it: "reset"/"not_reset" become "unknown", as in Prometheus,
+ * since the subquery's points skip or repeat the samples those hints relate to.
+ */
+function subqueryHint<T extends FloatHistogram | undefined>(h: T): T {
+  if (!h || (h.counterResetHint !== 'reset' && h.counterResetHint !== 'not_reset')) return h;
+  return { ...h, counterResetHint: 'unknown' };
+}
+
+type StatsMode = 'none' | 'stats' | 'blocked';
+/** Functions that read only a histogram's count and sum. */
+const STATS_FUNCTIONS = new Set(['histogram_count', 'histogram_sum', 'histogram_avg']);
+/** Functions that need a histogram's buckets, whatever encloses them. */
+const NEEDS_BUCKETS = new Set(['histogram_quantile', 'histogram_quantiles', 'histogram_fraction']);
+
+/**
+ * Prometheus decodes only count and sum of histograms a selector hands to histogram_count/sum/avg
+ * (not through a subquery), and that decoder sets the counter reset hints it leaves unknown by
+ * comparing each histogram with the one before: answers, and their annotations, follow from that.
+ */
+function histogramStatsOnly(s: LoadedSeries): void {
+  let last: FloatHistogram | null = null;
+  const strip = (hs: (FloatHistogram | undefined)[] | null, track: boolean): (FloatHistogram | undefined)[] | null => {
+    if (!hs) return hs;
+    return hs.map((h) => {
+      if (!h) return h;
+      let hint = h.counterResetHint;
+      if (track) {
+        if (hint === 'unknown' && last) hint = detectReset(h, last) ? 'reset' : 'not_reset';
+        last = h;
+      }
+      return {
+        counterResetHint: hint, schema: h.schema, zeroThreshold: 0, zeroCount: 0, count: h.count, sum: h.sum,
+        positiveSpans: [], positiveBuckets: [], negativeSpans: [], negativeBuckets: [],
+      };
+    });
+  };
+  const hs = strip(s.hs, true);
+  last = null;
+  const rhs = s.rhs === s.hs ? hs : strip(s.rhs, true);
+  s.hs = hs;
+  s.rhs = rhs;
 }
 
 const unwrapParens = (e: Expr): Expr => (e.kind === 'paren' ? unwrapParens(e.expr) : e);

@@ -6,10 +6,12 @@
 //   them (looked for up to the lookback delta beyond the window), for rate/increase/delta.
 // - `x smoothed`: an instant vector whose value at t is interpolated between the samples around t.
 // Semantics from Prometheus's promql/engine.go (matrixSelector, smoothSeries, extendFloats) and
-// functions.go (extendedRate, pickFirstSampleIndices); floats only (native histograms are the
-// histogram engine's to add).
+// functions.go (extendedRate, pickFirstSampleIndices); windows holding native histograms go to
+// histogram/extended.ts.
 import type { Call, Expr, MatrixSelector, VectorSelector } from './ast';
 import type { Evaluator, LoadedSeries } from './engine';
+import type { FloatHistogram } from '../tsdb/histogram';
+import { extendedHistogramCall, smoothedHistogram, windowHasHistograms } from './histogram/extended';
 import { upperBound } from './range-eval';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError } from './values';
 
@@ -40,6 +42,11 @@ export function extendedCall(ev: Evaluator, e: Call, t: number): Value | null {
   if (!safe.includes(e.func)) throw new QueryError(`${which} modifier can only be used with: ${safe.join(', ')} - not with ${e.func}`);
   const out: Sample[] = [];
   for (const w of windows(ev, ms, t)) {
+    if (windowHasHistograms(w)) {
+      const smp = extendedHistogramCall(ev, e.func, ms, { ...w, hs: w.hs! }, t, e.args[0]!);
+      if (smp) out.push(smp);
+      continue;
+    }
     const f = e.func === 'changes' || e.func === 'resets' ? anchoredCount(w, e.func) : extendedRate(w, ms, e.func !== 'delta', e.func === 'rate');
     if (f !== undefined) out.push({ metric: w.metric, f, t, dropName: true });
   }
@@ -57,6 +64,8 @@ interface Window {
   rangeStart: number;
   rangeEnd: number;
   smoothed: boolean;
+  /** Native histograms parallel to ts (undefined at floats); null when the series has none. */
+  hs: (FloatHistogram | undefined)[] | null;
 }
 
 function* windows(ev: Evaluator, ms: MatrixSelector, t: number): Generator<Window> {
@@ -68,7 +77,7 @@ function* windows(ev: Evaluator, ms: MatrixSelector, t: number): Generator<Windo
     // Staleness markers are not samples for range selections (rts/rfs leave them out).
     const lo = upperBound(s.rts, rangeStart - before);
     const hi = upperBound(s.rts, rangeEnd + after, lo);
-    if (hi > lo) yield { metric: s.metric, ts: s.rts, fs: s.rfs, lo, hi, rangeStart, rangeEnd, smoothed: vs.smoothed === true };
+    if (hi > lo) yield { metric: s.metric, ts: s.rts, fs: s.rfs, lo, hi, rangeStart, rangeEnd, smoothed: vs.smoothed === true, hs: s.rhs };
   }
 }
 
@@ -133,6 +142,7 @@ export function extendedMatrix(ev: Evaluator, ms: MatrixSelector, t: number): Ma
   const series: Series[] = [];
   let rangeStart = 0, rangeEnd = 0;
   for (const w of windows(ev, ms, t)) {
+    if (windowHasHistograms(w)) throw new QueryError(`${w.smoothed ? 'smoothed' : 'anchored'} modifier is not supported with histograms`);
     ({ rangeStart, rangeEnd } = w);
     const { ts, fs, smoothed } = w;
     let first = Math.max(w.lo, Math.min(firstAfter(w, rangeStart), w.hi - 1) - 1);
@@ -173,6 +183,11 @@ export function smoothedVector(ev: Evaluator, vs: VectorSelector, t: number): Sa
     const lo = upperBound(ts, at - ev.lookback);
     const hi = upperBound(ts, at + ev.lookback, lo);
     if (hi <= lo) continue;
+    if (s.rhs && windowHasHistograms({ hs: s.rhs, lo, hi })) {
+      const smp = smoothedHistogram(ev, { metric: s.metric, ts, hs: s.rhs }, lo, hi, at, t, vs);
+      if (smp) out.push(smp);
+      continue;
+    }
     // First index in the window with ts >= at.
     let i = lo;
     while (i < hi && ts[i]! < at) i++;

@@ -1,9 +1,10 @@
-// PromQL functions on floats (native histograms are not supported yet).
+// PromQL functions on floats; histogram/functions.ts takes over those that read native histograms.
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
 import { extendedCall } from './extended-range';
+import { HISTOGRAM_HANDLERS, floatView, windowHasHistogram } from './histogram/functions';
 import { infoFunction } from './info';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
@@ -57,10 +58,28 @@ function vectorArg(ev: Evaluator, e: Expr, t: number): Sample[] {
   return v.type === 'vector' ? v.v : [];
 }
 
+/** The float samples of a vector argument: functions on floats skip native histograms, as in Prometheus. */
+function floatArg(ev: Evaluator, e: Expr, t: number): Sample[] {
+  const v = vectorArg(ev, e, t);
+  return v.some((s) => s.h) ? v.filter((s) => !s.h) : v;
+}
+
+/**
+ * A range-vector argument as functions on floats see it: a window holding native histograms keeps
+ * its float points only, with Prometheus's info when both kinds were there (the histogram-aware
+ * functions of histogram/functions.ts read the matrix themselves).
+ */
 function matrixArg(ev: Evaluator, e: Expr, t: number): MatrixValue {
   const v = ev.eval(e, t);
   if (v.type !== 'matrix') throw new QueryError('expected range vector argument');
-  return v;
+  if (!v.series.some((s) => s.hs)) return v;
+  const series = v.series.map((s) => {
+    if (!windowHasHistogram(s)) return s;
+    const f = floatView(s);
+    if (f.hi > 0) ev.info(`ignored histograms in a range containing both floats and histograms for metric name ${JSON.stringify(metricName(s.metric))}`, e);
+    return f;
+  });
+  return { ...v, series };
 }
 
 function stringArg(e: Expr): string {
@@ -72,7 +91,7 @@ function stringArg(e: Expr): string {
 
 /** Applies f to each sample's value; the metric name is dropped (delayed). */
 function simple(f: (x: number) => number): Handler {
-  return (ev, e, t) => vec(vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: f(s.f), t, dropName: true })));
+  return (ev, e, t) => vec(floatArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: f(s.f), t, dropName: true })));
 }
 
 /** Applies f to each range-vector series; f returns undefined for "no output". */
@@ -139,23 +158,6 @@ export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr): void
   if (name && !COUNTER_SUFFIX.test(name)) {
     ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
   }
-}
-
-function extrapolatedRate(isCounter: boolean, isRate: boolean): Handler {
-  const kernel = extrapolate(isCounter, isRate);
-  return (ev, e, t) => {
-    const arg = e.args[0]!;
-    const m = matrixArg(ev, arg, t);
-    const out: Sample[] = [];
-    const sel = unwrapParens(arg);
-    for (const s of m.series) {
-      const v = kernel(s, m.rangeStart, m.rangeEnd);
-      if (v === undefined) continue;
-      out.push({ metric: s.metric, f: v, t, dropName: true });
-      if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg);
-    }
-    return vec(out);
-  };
 }
 
 function instantValue(isRate: boolean): RangeKernel {
@@ -238,7 +240,7 @@ function dateFn(f: (d: Date) => number): Handler {
   return (ev, e, t) => {
     if (e.args.length === 0) return vec([{ metric: [], f: f(new Date(t)), t, dropName: false }]);
     return vec(
-      vectorArg(ev, e.args[0]!, t).map((s) => ({
+      floatArg(ev, e.args[0]!, t).map((s) => ({
         metric: s.metric, f: Number.isFinite(s.f) ? f(new Date(Math.trunc(s.f * 1000))) : NaN, t, dropName: true,
       })),
     );
@@ -248,7 +250,7 @@ function dateFn(f: (d: Date) => number): Handler {
 function clampVec(ev: Evaluator, e: Call, t: number, min: number, max: number): Value {
   if (max < min) return vec([]);
   return vec(
-    vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.max(min, Math.min(max, s.f)), t, dropName: true })),
+    floatArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.max(min, Math.min(max, s.f)), t, dropName: true })),
   );
 }
 
@@ -282,7 +284,7 @@ export function checkNoDuplicates(v: Sample[]): Sample[] {
 function sortByValue(desc: boolean): Handler {
   return (ev, e, t) => {
     if (ev.isRange) ev.warn('sort is ineffective for range queries since results are always ordered by labels', e);
-    const v = [...vectorArg(ev, e.args[0]!, t)];
+    const v = [...floatArg(ev, e.args[0]!, t)];
     // NaN sorts last in both directions.
     v.sort((a, b) => {
       if (Number.isNaN(a.f)) return Number.isNaN(b.f) ? 0 : 1;
@@ -335,7 +337,7 @@ interface Bucket {
 }
 
 /** Prometheus's BucketQuantile for classic histograms; returns [value, forcedMonotonic]. */
-function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
+export function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
   if (Number.isNaN(q)) return [NaN, false];
   if (q < 0) return [-Infinity, false];
   if (q > 1) return [Infinity, false];
@@ -431,7 +433,7 @@ function nameSuffix(l: Labels): string {
 }
 
 /** Go strconv.ParseFloat for label values ('' and junk are errors). */
-function parseGoFloat(s: string): number | null {
+export function parseGoFloat(s: string): number | null {
   const t = s.trim();
   if (t !== s || t === '') return null;
   const l = t.toLowerCase().replace(/^[+-]/, '');
@@ -575,14 +577,14 @@ const HANDLERS: Record<string, Handler> = {
     return { type: 'scalar', v: Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b) };
   },
   scalar: (ev, e, t) => {
-    const v = vectorArg(ev, e.args[0]!, t);
+    const v = floatArg(ev, e.args[0]!, t);
     return { type: 'scalar', v: v.length === 1 ? v[0]!.f : NaN };
   },
   vector: (ev, e, t) => vec([{ metric: [], f: scalarArg(ev, e.args[0]!, t), t, dropName: false }]),
   round: (ev, e, t) => {
     const to = e.args.length > 1 ? scalarArg(ev, e.args[1]!, t) : 1;
     const inv = 1 / to;
-    return vec(vectorArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.floor(s.f * inv + 0.5) / inv, t, dropName: true })));
+    return vec(floatArg(ev, e.args[0]!, t).map((s) => ({ metric: s.metric, f: Math.floor(s.f * inv + 0.5) / inv, t, dropName: true })));
   },
   clamp: (ev, e, t) => clampVec(ev, e, t, scalarArg(ev, e.args[1]!, t), scalarArg(ev, e.args[2]!, t)),
   clamp_min: (ev, e, t) => clampVec(ev, e, t, scalarArg(ev, e.args[1]!, t), Infinity),
@@ -596,15 +598,15 @@ const HANDLERS: Record<string, Handler> = {
   absent: (ev, e, t) => (vectorArg(ev, e.args[0]!, t).length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }])),
   absent_over_time: (ev, e, t) =>
     matrixArg(ev, e.args[0]!, t).series.length ? vec([]) : vec([{ metric: absentLabels(e.args[0]!), f: 1, t, dropName: true }]),
+  // callFunction gives rate/increase/delta/irate/idelta/resets/changes and the *_over_time
+  // functions that read histograms to HISTOGRAM_HANDLERS (histogram/functions.ts), which run these
+  // same kernels on float series.
   ...Object.fromEntries(Object.entries(RANGE_FUNCTIONS).map(([name, f]) => [name, overTime(f.kernel, f.keepName)])),
   quantile_over_time: (ev, e, t) => {
     const q = scalarArg(ev, e.args[0]!, t);
     if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
     return overTime((s) => quantile(q, values(s)))(ev, e, t);
   },
-  rate: extrapolatedRate(true, true),
-  increase: extrapolatedRate(true, false),
-  delta: extrapolatedRate(false, false),
   deriv: overTime((s) => (s.hi - s.lo < 2 ? undefined : linearRegression(s, s.ts[s.lo]!)[0])),
   predict_linear: (ev, e, t) => {
     const d = scalarArg(ev, e.args[1]!, t);
@@ -685,10 +687,6 @@ const HANDLERS: Record<string, Handler> = {
   minute: dateFn((d) => d.getUTCMinutes()),
 };
 
-const NATIVE_HISTOGRAM_FUNCTIONS = new Set([
-  'histogram_avg', 'histogram_count', 'histogram_sum', 'histogram_stddev', 'histogram_stdvar', 'histogram_fraction', 'histogram_quantiles',
-]);
-
 export function callFunction(ev: Evaluator, e: Call, t: number): Value {
   const extended = extendedCall(ev, e, t);
   if (extended) {
@@ -697,11 +695,9 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
     if (!ev.delayedNameRemoval) checkDroppedNames(ev, e, extended.v);
     return extended;
   }
-  const h = HANDLERS[e.func];
-  if (!h) {
-    const why = NATIVE_HISTOGRAM_FUNCTIONS.has(e.func) ? 'native histograms are not supported yet' : 'not supported yet';
-    throw new QueryError(`function ${JSON.stringify(e.func)}: ${why}`);
-  }
+  // Functions that read native histograms take over the call; the others see floats only.
+  const h = HISTOGRAM_HANDLERS[e.func] ?? HANDLERS[e.func];
+  if (!h) throw new QueryError(`function ${JSON.stringify(e.func)}: not supported yet`);
   const v = h(ev, e, t);
   if (v.type === 'vector' && !ev.delayedNameRemoval) checkDroppedNames(ev, e, v.v);
   return v;

@@ -111,6 +111,7 @@ export function infoFunction(ev: Evaluator, e: Call, t: number): Value {
   if (ids.size > 0) {
     for (const s of ev.selectVector(plan.selector, t)) {
       if (![...ids].every(([name, values]) => values.has(getLabel(s.metric, name)))) continue;
+      if (s.h) throw new QueryError('info sample should be float');
       const name = getLabel(s.metric, METRIC_NAME);
       infoNames.add(name);
       const sig = signature(name, s.metric);

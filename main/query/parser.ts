@@ -89,12 +89,15 @@ class Converter {
 
   /** Offsets of calls to min_of/max_of, which lezer knows only inside durations (see lexFixups). */
   private renamed = new Map<number, string>();
+  /** Offsets of the histogram trim operators </ and >/, which lezer does not know (see lexFixups). */
+  private trims = new Map<number, BinaryOp>();
 
   run(): Expr {
     const deep = tooDeepAt(this.q);
     if (deep >= 0) throw new ParseError(`expression nested too deeply (more than ${MAX_NESTING} levels)`, { start: deep, end: deep + 1 }, this.q);
-    const { text, renamed } = lexFixups(this.q);
+    const { text, renamed, trims } = lexFixups(this.q);
     this.renamed = renamed;
+    this.trims = trims;
     const tree = lezer.parse(text);
     tree.iterate({
       enter: (n) => {
@@ -290,7 +293,7 @@ class Converter {
     const exprs = kids.filter((c) => c.type.is('Expr'));
     const opNode = kids.find((c) => c.name in BINARY_OPS);
     if (!opNode || exprs.length !== 2) this.err(`unsupported operator in ${JSON.stringify(this.text(n))}`, this.pos(n));
-    const op = BINARY_OPS[opNode.name]!;
+    const op = this.trims.get(opNode.from) ?? BINARY_OPS[opNode.name]!;
     let fillLeft: number | null = null, fillRight: number | null = null;
     const fm = kids.find((c) => c.name === 'FillModifier');
     for (const clause of fm ? this.children(fm) : []) {
@@ -576,7 +579,7 @@ class Converter {
 }
 
 const PRECEDENCE: Record<BinaryOp, number> = {
-  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '>': 3, '<': 3, '>=': 3, '<=': 3, '+': 4, '-': 4,
+  or: 1, and: 2, unless: 2, '==': 3, '!=': 3, '>': 3, '<': 3, '>=': 3, '<=': 3, '</': 3, '>/': 3, '+': 4, '-': 4,
   '*': 5, '/': 5, '%': 5, atan2: 5, '^': 6,
 };
 
@@ -649,8 +652,9 @@ function rebalance(e: Expr): Expr {
  * right): PromQL accepts `2.` as a number (the dot becomes a space), and min_of/max_of as
  * functions outside durations (renamed to the same-length `absent`, remembered by offset).
  */
-function lexFixups(q: string): { text: string; renamed: Map<number, string> } {
+function lexFixups(q: string): { text: string; renamed: Map<number, string>; trims: Map<number, BinaryOp> } {
   const renamed = new Map<number, string>();
+  const trims = new Map<number, BinaryOp>();
   let out = '';
   let brackets = 0, parens = 0;
   // Paren depth outside the min_of/max_of call that began an offset's duration expression.
@@ -694,9 +698,16 @@ function lexFixups(q: string): { text: string; renamed: Map<number, string> } {
         continue;
       }
     }
+    // The histogram trim operators bind like comparisons: lezer reads them as <= and >=.
+    if ((c === '<' || c === '>') && q[i + 1] === '/') {
+      trims.set(i, c === '<' ? '</' : '>/');
+      out += `${c}=`;
+      i++;
+      continue;
+    }
     out += c;
   }
-  return { text: out, renamed };
+  return { text: out, renamed, trims };
 }
 
 function matchesEmpty(m: Matcher): boolean {

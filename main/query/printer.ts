@@ -42,7 +42,7 @@ export function printExpr(e: Expr): string {
 
 function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return 'Inf';
+  if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   return String(v);
 }

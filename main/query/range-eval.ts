@@ -57,6 +57,7 @@ export function hasStepShape(e: Expr): boolean {
   const x = unwrap(e);
   if (isRangeCall(x)) return true;
   if (x.kind === 'binary') {
+    if (x.op === '</' || x.op === '>/') return false; // histogram trims go step by step
     const l = unwrap(x.lhs), r = unwrap(x.rhs);
     return (l.kind === 'number' && hasStepShape(r)) || (r.kind === 'number' && hasStepShape(l));
   }
@@ -80,6 +81,7 @@ export function evalSteps(ev: Evaluator, e: Expr, grid: Grid): StepMatrix | null
 function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatrix | null {
   const loaded = ev.loadedSeries(vs);
   if (loaded.length > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  if (loaded.some((s) => s.hs)) return null; // native histograms go step by step
   const steps = grid.steps;
   if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
@@ -103,6 +105,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   const ms = unwrap(call.args[0]!);
   if (ms.kind !== 'matrix') throw new Error('rangeCallSteps: not a range selector');
   const loaded = ev.loadedSeries(ms.vector);
+  if (loaded.some((s) => s.hs)) return null; // native histograms go step by step
   const steps = grid.steps;
   if (loaded.length * steps > MAX_SLOTS) return null;
   const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);

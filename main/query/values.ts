@@ -1,6 +1,7 @@
 // Values flowing through the evaluator, and the query errors it raises.
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, labelsKey } from '../../shared/labels';
+import type { FloatHistogram } from '../tsdb/histogram';
 
 /** One element of an instant vector. `t` is the sample's own timestamp for raw selector output. */
 export interface Sample {
@@ -9,6 +10,8 @@ export interface Sample {
   t: number;
   /** Delayed __name__ removal: the name is dropped when the query finishes. */
   dropName: boolean;
+  /** A native histogram sample (then `f` is unused); absent for floats. */
+  h?: FloatHistogram;
 }
 
 /**
@@ -24,6 +27,11 @@ export interface Series {
   dropName: boolean;
   /** Optional prefix counts of value drops (see range-eval.ts), so counter functions skip reset-free windows. */
   resets?: Int32Array;
+  /**
+   * Native histograms, parallel to ts: hs[i] is point i's histogram, undefined where point i is a
+   * float. Absent when the series has no histogram at all (the float fast path).
+   */
+  hs?: ArrayLike<FloatHistogram | undefined>;
 }
 
 export interface MatrixValue {

@@ -10,7 +10,7 @@ import { field, h, replace, uid } from '../dom';
 import { MAX_QUERIES, metricsInQuery, parseView, stepFor, unitOfQuery, viewHash, type ExploreView } from '../explore-view';
 import { formatTimestamp, formatValue } from '../format';
 import { PromqlEditor, WorkspaceClient } from '../promql-editor';
-import { alignMatrix, parseSampleValue, seriesName } from '../series';
+import { alignMatrix, parseSampleValue, plotSeries, seriesName } from '../series';
 import { errorText, table } from '../ui';
 
 const RANGES: readonly [string, number][] = [
@@ -151,10 +151,7 @@ class QueryPanel {
   /** Draws a successful result; the number of series. */
   private show(r: PromResponse & { status: 'success' }, expr: string, w: Window): number {
     const d = r.data;
-    const series =
-      d.resultType === 'matrix' ? d.result
-      : d.resultType === 'scalar' || d.resultType === 'string' ? [{ metric: {}, values: [d.result] }]
-      : d.result.map((s) => ({ metric: s.metric, values: [s.value] }));
+    const series = plotSeries(d);
     const aligned = alignMatrix(series);
     const empty = aligned.series.every((s) => s.values.every((v) => v === null));
     const unit = unitOfQuery(expr, series[0]?.metric['__name__']);
@@ -171,7 +168,7 @@ class QueryPanel {
       const last = s.values.at(-1);
       const cell = (v: number | null | undefined) => h('span', { class: 'num' }, v === null || v === undefined ? '—' : formatValue(v, unit));
       return [
-        h('code', { class: 'series-name' }, seriesName(s.metric) || '{}'),
+        h('code', { class: 'series-name' }, (seriesName(s.metric) || '{}') + (s.histogram ? ' (native histogram: count)' : '')),
         last ? h('span', { class: 'num', title: last[1] }, formatValue(Number(last[1]), unit)) : '—',
         last ? h('time', { class: 'nowrap', datetime: new Date(last[0] * 1000).toISOString() }, formatTimestamp(last[0])) : '—',
         s.values.length ? h('time', { class: 'nowrap', datetime: new Date(s.values[0]![0] * 1000).toISOString() }, formatTimestamp(s.values[0]![0])) : '—',

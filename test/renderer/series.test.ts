@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alignMatrix, parseSampleValue, seriesName } from '../../renderer/series';
+import { alignMatrix, parseSampleValue, plotSeries, seriesName } from '../../renderer/series';
 import { stepFor } from '../../renderer/explore-view';
 import { formatTags, parseTags } from '../../renderer/pages/sensitive-warning';
 import { formatBytes, formatRate } from '../../renderer/format';
@@ -24,7 +24,18 @@ describe('alignMatrix', () => {
     expect(parseSampleValue('NaN')).toBeNull();
   });
 
-  it('names series the way Prometheus prints them', () => {
+  it('draws native histograms by their count, floats and histograms of one series on one line', () => {
+    const h = (count: string) => ({ count, sum: '1', buckets: [[0, '1', '2', count]] as const });
+    expect(plotSeries({ resultType: 'vector', result: [{ metric: { a: 'b' }, histogram: [5, h('3')] }, { metric: {}, value: [5, '1'] }] })).toEqual([
+      { metric: { a: 'b' }, values: [[5, '3']], histogram: true },
+      { metric: {}, values: [[5, '1']], histogram: false },
+    ]);
+    const m = plotSeries({ resultType: 'matrix', result: [{ metric: {}, values: [[1, '7']], histograms: [[2, h('4')], [0, h('2')]] }] });
+    expect(m[0]!.values).toEqual([[0, '2'], [1, '7'], [2, '4']]);
+    expect(m[0]!.histogram).toBe(true);
+  });
+
+    it('names series the way Prometheus prints them', () => {
     expect(seriesName({ __name__: 'http_requests_total', code: '200', method: 'GET' })).toBe('http_requests_total{code="200", method="GET"}');
     expect(seriesName({ job: 'x' })).toBe('{job="x"}');
   });

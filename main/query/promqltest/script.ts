@@ -2,10 +2,17 @@
 import type { Labels } from '../../../shared/labels';
 import { labelsFromRecord, labelsKey } from '../../../shared/labels';
 import { parseDuration, parseNumber } from '../durations';
+import type { FloatHistogram } from '../../tsdb/histogram';
+import { parseHistogramItem } from '../histogram/notation';
 import { StringSyntaxError, unquoteString } from '../strings';
 
 /** A value slot of a series line: a float, a gap, a stale marker or a native histogram. */
-export type SeqValue = { kind: 'float'; v: number } | { kind: 'gap' } | { kind: 'stale' } | { kind: 'histogram' };
+export type SeqValue =
+  | { kind: 'float'; v: number }
+  | { kind: 'gap' }
+  | { kind: 'stale' }
+  /** `hintSet`: the counter reset hint was written, so an expected value must match it. */
+  | { kind: 'histogram'; h: FloatHistogram; hintSet: boolean };
 
 export interface SeriesLine {
   labels: Labels;
@@ -280,9 +287,11 @@ function parseValues(text: string): SeqValue[] {
   }
   for (const tok of tokens) {
     if (tok.startsWith('{{')) {
-      const xm = /x(\d+)$/.exec(tok);
-      const n = xm ? Number(xm[1]) + 1 : 1;
-      for (let k = 0; k < n; k++) out.push({ kind: 'histogram' });
+      try {
+        for (const x of parseHistogramItem(tok)) out.push({ kind: 'histogram', h: x.h, hintSet: x.hintSet });
+      } catch (e) {
+        throw new ScriptError((e as Error).message);
+      }
       continue;
     }
     if (tok === '_') {

@@ -97,7 +97,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     if (range.status === 'success' && range.data.resultType === 'matrix') {
       expect(range.data.result).toHaveLength(1);
       expect(range.data.result[0]!.metric.job).toBe('api');
-      expect(range.data.result[0]!.values.at(-1)![1]).toBe('9');
+      expect(range.data.result[0]!.values!.at(-1)![1]).toBe('9');
     } else throw new Error('expected a matrix');
     const instant = await api.query(w.workspaceId, { query: 'sum(svc_requests_total)', time: now / 1000 });
     expect(instant).toMatchObject({ status: 'success', data: { resultType: 'vector', result: [{ value: [now / 1000, '9'] }] } });

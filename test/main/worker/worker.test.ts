@@ -112,7 +112,7 @@ describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
     expect(prom.status).toBe('success');
     if (prom.status !== 'success' || prom.data.resultType !== 'matrix') throw new Error(`unexpected ${JSON.stringify(prom)}`);
     expect(prom.data.result).toHaveLength(1);
-    expect(prom.data.result[0]!.values.at(-1)).toEqual([t0 + 29, '58']);
+    expect(prom.data.result[0]!.values!.at(-1)).toEqual([t0 + 29, '58']);
   });
 
   it('reports status for the tray', async () => {
