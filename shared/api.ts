@@ -229,6 +229,76 @@ export interface Settings {
   readonly listenUrl: string | null;
 }
 
+/** One rule of a running group, as the Rules page shows it (Prometheus's /api/v1/rules fields). */
+export interface RuleInfo {
+  readonly name: string;
+  readonly kind: 'recording' | 'alerting';
+  readonly query: string;
+  readonly health: 'unknown' | 'ok' | 'err';
+  readonly lastError: string | null;
+  /** ISO 8601 evaluation time of the last run, or null before the first. */
+  readonly lastEvaluation: string | null;
+  readonly evaluationTimeMs: number;
+  /** Alerting rules: the state of its most advanced alert. */
+  readonly state: 'inactive' | 'pending' | 'firing' | null;
+  /** Alerting rules: its pending and firing alerts. */
+  readonly activeAlerts: number;
+}
+
+export interface RuleGroupInfo {
+  /** The rule-groups namespace (Prometheus's `file`). */
+  readonly namespace: string;
+  readonly name: string;
+  readonly intervalSeconds: number;
+  /** ISO 8601 wall-clock start of the last evaluation, or null. */
+  readonly lastEvaluation: string | null;
+  readonly evaluationTimeMs: number;
+  /** Evaluations started, those with at least one failed rule, and intervals skipped (the previous one still ran). */
+  readonly evaluations: number;
+  readonly failed: number;
+  readonly missed: number;
+  readonly rules: readonly RuleInfo[];
+}
+
+export interface AlertInfo {
+  readonly namespace: string;
+  readonly group: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly state: 'pending' | 'firing';
+  /** ISO 8601. */
+  readonly activeAt: string;
+  readonly value: number | string;
+}
+
+/** One notification target of the workspace's alert manager definition. */
+export interface NotifierTargetInfo {
+  readonly kind: 'alertmanager' | 'webhook';
+  readonly url: string;
+  readonly sent: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly queued: number;
+  readonly lastError: string | null;
+  /** ISO 8601, or null. */
+  readonly lastErrorAt: string | null;
+  readonly lastSuccessAt: string | null;
+  readonly retryAt: string | null;
+}
+
+/** A workspace's rule evaluation and notifications right now. */
+export interface WorkspaceRules {
+  /** False when the workspace has no rule-groups namespaces (nothing is evaluated). */
+  readonly evaluating: boolean;
+  readonly groups: readonly RuleGroupInfo[];
+  /** Stored namespaces this version refuses to load, with why. */
+  readonly loadErrors: readonly { readonly namespace: string; readonly message: string }[];
+  /** Pending and firing alerts, firing first. */
+  readonly alerts: readonly AlertInfo[];
+  /** Null when the workspace has no alert manager definition (alerts go nowhere). */
+  readonly notifications: { readonly targets: readonly NotifierTargetInfo[] } | null;
+}
+
 // ---------- The contract ----------
 
 export interface AmpuleApi {
@@ -261,6 +331,9 @@ export interface AmpuleApi {
   labelValues(workspaceId: string, name: string, match?: string): Promise<string[]>;
   /** Label sets of the series a selector matches, at most `limit` of them. */
   series(workspaceId: string, match: string, limit: number): Promise<Record<string, string>[]>;
+
+  /** Rule groups with their health and evaluation counts, alerts, and where notifications go (their status). */
+  workspaceRules(workspaceId: string): Promise<WorkspaceRules>;
 
   checklist(): Promise<ChecklistItem[]>;
   startSelfTest(): Promise<SelfTestProgress>;
@@ -388,6 +461,7 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   labelNames: { args: [workspaceId, optional(seriesSelector)] },
   labelValues: { args: [workspaceId, str({ min: 1, max: 1024 }), optional(seriesSelector)] },
   series: { args: [workspaceId, seriesSelector, num({ min: 1, max: 10_000, integer: true })] },
+  workspaceRules: { args: [workspaceId] },
 
   checklist: { args: [] },
   startSelfTest: { args: [] },

@@ -14,6 +14,7 @@ import { IngestMonitor } from './ingest-monitor';
 import { describeLimits } from '../ingest/limits';
 import { checkSyntax, readMetadata, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
+import { describeRules, type RulesOf } from './rules';
 
 export interface ServiceOptions {
   /** Recorded as the actor of every change: 'desktop', 'console:admin'. */
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   readonly protection: ProtectionChecks;
   readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
+  /** A workspace's running rule evaluation (none when the host runs no rules). */
+  readonly rules?: RulesOf;
 }
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
@@ -141,6 +144,10 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
     async series(workspaceId, match, limit) {
       return readMetadata<Record<string, string>[]>(appliance.store(workspaceId).querier(), 'series', match, limit);
+    },
+    async workspaceRules(workspaceId) {
+      control.describeWorkspace(workspaceId);
+      return describeRules(opts.rules?.(workspaceId) ?? null);
     },
 
     async checklist() {
