@@ -286,8 +286,24 @@ export interface NotifierTargetInfo {
   readonly retryAt: string | null;
 }
 
+/** A rule-groups namespace (AMP's noun): one Prometheus rule file stored in a workspace. */
+export interface RuleNamespaceInfo {
+  readonly name: string;
+  readonly groups: number;
+  readonly rules: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly modifiedAt: string;
+}
+
+export interface RuleNamespaceData extends RuleNamespaceInfo {
+  /** The rule file as it was put. */
+  readonly data: string;
+}
+
 /** A workspace's rule evaluation and notifications right now. */
 export interface WorkspaceRules {
+  readonly namespaces: readonly RuleNamespaceInfo[];
   /** False when the workspace has no rule-groups namespaces (nothing is evaluated). */
   readonly evaluating: boolean;
   readonly groups: readonly RuleGroupInfo[];
@@ -334,6 +350,14 @@ export interface AmpuleApi {
 
   /** Rule groups with their health and evaluation counts, alerts, and where notifications go (their status). */
   workspaceRules(workspaceId: string): Promise<WorkspaceRules>;
+  ruleNamespace(workspaceId: string, name: string): Promise<RuleNamespaceData>;
+  /**
+   * Creates or replaces a namespace from a Prometheus rule file, validated as strictly as
+   * `promtool check rules`; an invalid file is refused ('invalid', every problem named by line,
+   * group, rule and field) and nothing is stored. Recorded in the activity log.
+   */
+  putRuleNamespace(workspaceId: string, name: string, data: string): Promise<RuleNamespaceInfo>;
+  deleteRuleNamespace(workspaceId: string, name: string): Promise<void>;
 
   checklist(): Promise<ChecklistItem[]>;
   startSelfTest(): Promise<SelfTestProgress>;
@@ -420,6 +444,7 @@ const tags = record(
   { max: TAGS_MAX },
 );
 const promql = str({ min: 1, max: 16_384 });
+const namespaceName = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, patternHint: "a namespace name (a letter or digit, then letters, digits, '-', '.' or '_')" });
 /** A PromQL series selector such as `up{job="api"}` (parsed, and refused when invalid, by the appliance). */
 const seriesSelector = str({ min: 1, max: 16_384 });
 /** Unix seconds between 1970 and 2200. */
@@ -462,6 +487,10 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   labelValues: { args: [workspaceId, str({ min: 1, max: 1024 }), optional(seriesSelector)] },
   series: { args: [workspaceId, seriesSelector, num({ min: 1, max: 10_000, integer: true })] },
   workspaceRules: { args: [workspaceId] },
+  ruleNamespace: { args: [workspaceId, namespaceName] },
+  // The rule file's own size limit (1 MiB) is checked by its parser, with a message saying so.
+  putRuleNamespace: { args: [workspaceId, namespaceName, str({ max: 2 << 20 })] },
+  deleteRuleNamespace: { args: [workspaceId, namespaceName] },
 
   checklist: { args: [] },
   startSelfTest: { args: [] },

@@ -2,7 +2,7 @@
 // groups with health, last evaluation and Prometheus's per-group counts, the pending and firing
 // alerts, and each notification target's delivery status (an Alertmanager that is down shows its
 // last error, failed count and queue here).
-import type { AlertInfo, NotifierTargetInfo, RuleGroupInfo, RuleInfo, WorkspaceRules } from '../../shared/api';
+import type { AlertInfo, NotifierTargetInfo, RuleGroupInfo, RuleInfo, RuleNamespaceInfo, WorkspaceRules } from '../../shared/api';
 import { labelsToRecord } from '../../shared/labels';
 import type { TargetStatus } from '../alerting/notifier';
 import type { RuleState } from '../rules/evaluator';
@@ -45,8 +45,8 @@ function targetInfo(t: TargetStatus): NotifierTargetInfo {
   return { kind: t.kind, url: t.url, sent: t.sent, failed: t.failed, dropped: t.dropped, queued: t.queued, lastError: t.lastError, lastErrorAt: iso(t.lastErrorAt), lastSuccessAt: iso(t.lastSuccessAt), retryAt: iso(t.retryAt) };
 }
 
-export function describeRules(running: RunningRules | null): WorkspaceRules {
-  if (!running) return { evaluating: false, groups: [], loadErrors: [], alerts: [], notifications: null };
+export function describeRules(running: RunningRules | null, namespaces: readonly RuleNamespaceInfo[]): WorkspaceRules {
+  if (!running) return { namespaces, evaluating: false, groups: [], loadErrors: [], alerts: [], notifications: null };
   const groups: RuleGroupInfo[] = [];
   const alerts: AlertInfo[] = [];
   for (const g of running.scheduler.groups()) {
@@ -70,6 +70,7 @@ export function describeRules(running: RunningRules | null): WorkspaceRules {
   }
   alerts.sort((a, b) => (a.state === b.state ? a.activeAt.localeCompare(b.activeAt) : a.state === 'firing' ? -1 : 1));
   return {
+    namespaces,
     evaluating: true,
     groups,
     loadErrors: [...running.scheduler.loadErrors].map(([namespace, message]) => ({ namespace, message })),

@@ -2,11 +2,11 @@
 // arrive (an Alertmanager that is down shows its error, failures and queue), and every rule group
 // with its evaluation counts (evaluations, failed, missed) and each rule's state, health, last
 // evaluation, duration and error. Refreshed every few seconds; re-rendered only on change.
-import type { AlertInfo, NotifierTargetInfo, RuleGroupInfo, WorkspaceRules } from '../../shared/api';
+import type { AlertInfo, NotifierTargetInfo, RuleGroupInfo, RuleNamespaceInfo, WorkspaceRules } from '../../shared/api';
 import type { AppContext, Page } from '../context';
-import { h, replace, type Child } from '../dom';
+import { field, h, replace, type Child } from '../dom';
 import { formatNumber, formatTime } from '../format';
-import { badge, errorText, section, table } from '../ui';
+import { actionButton, badge, errorBox, errorText, notify, onSubmit, openDialog, section, table } from '../ui';
 
 const REFRESH_MS = 5_000;
 
@@ -89,6 +89,77 @@ function groupBlock(g: RuleGroupInfo): HTMLElement {
   );
 }
 
+const EXAMPLE = `groups:
+  - name: example
+    interval: 1m
+    rules:
+      - record: job:up:sum
+        expr: sum by (job) (up)
+      - alert: InstanceDown
+        expr: up == 0
+        for: 5m
+        labels:
+          severity: page
+        annotations:
+          summary: '{{ $labels.instance }} is down'
+`;
+
+/** Add or replace a namespace: its name and rule file; a refused file shows every problem, nothing is stored. */
+function namespaceDialog(ctx: AppContext, workspaceId: string, existing: { name: string; data: string } | null, done: () => void): Promise<void> {
+  return openDialog(existing ? `Edit namespace ${existing.name}` : 'Add rule-groups namespace', (close) => {
+    const name = h('input', { type: 'text', name: 'namespace', required: true, maxlength: 64, pattern: '[A-Za-z0-9][A-Za-z0-9._\\-]*', value: existing?.name ?? '', readonly: existing !== null });
+    const data = h('textarea', { name: 'rule-file', rows: 16, spellcheck: false, class: 'code-input' });
+    data.value = existing?.data ?? EXAMPLE;
+    const err = errorBox();
+    err.el.classList.add('problems');
+    const form = h(
+      'form',
+      null,
+      field('Namespace', name, 'Letters, digits, - . _ (AMP\u2019s rule-groups namespace).'),
+      field('Rule file (Prometheus YAML)', data, 'Groups with interval, limit, query_offset; rules with record or alert, expr, for, keep_firing_for, labels, annotations.'),
+      err.el,
+      h('div', { class: 'actions' }, h('button', { type: 'button', onclick: close }, 'Cancel'), h('button', { type: 'submit', class: 'primary' }, existing ? 'Save' : 'Add')),
+    );
+    onSubmit(form, err, async () => {
+      const ns = await ctx.api.putRuleNamespace(workspaceId, name.value.trim(), data.value);
+      notify(`Namespace ${ns.name}: ${ns.groups} group(s), ${ns.rules} rule(s)`);
+      close();
+      done();
+    });
+    return [form];
+  }, { wide: true });
+}
+
+function namespacesBlock(ctx: AppContext, workspaceId: string, list: readonly RuleNamespaceInfo[], reload: () => void): Child[] {
+  return [
+    h('div', { class: 'actions-left' }, h('button', { type: 'button', class: 'primary', onclick: () => void namespaceDialog(ctx, workspaceId, null, reload) }, 'Add namespace')),
+    table(
+      ['Namespace', 'Groups', 'Rules', 'Modified', ''],
+      list.map((n) => [
+        h('code', null, n.name),
+        formatNumber(n.groups),
+        formatNumber(n.rules),
+        formatTime(n.modifiedAt),
+        h(
+          'span',
+          { class: 'row-actions' },
+          actionButton('Edit', async () => {
+            const ns = await ctx.api.ruleNamespace(workspaceId, n.name);
+            await namespaceDialog(ctx, workspaceId, ns, reload);
+          }, { class: 'small' }),
+          actionButton('Delete', async () => {
+            if (!confirm(`Delete namespace ${n.name}? Its rules stop being evaluated.`)) return;
+            await ctx.api.deleteRuleNamespace(workspaceId, n.name);
+            notify(`Namespace ${n.name} deleted`);
+            reload();
+          }, { class: 'small danger' }),
+        ),
+      ]),
+      'No namespaces yet.',
+    ),
+  ];
+}
+
 export function rulesPage(ctx: AppContext, workspaceId: string): Page {
   const head = h('header', { class: 'page-head' }, h('h1', null, 'Rules'));
   const body = h('div', { class: 'page-body' }, h('p', { class: 'hint' }, 'Loading…'));
@@ -128,8 +199,9 @@ export function rulesPage(ctx: AppContext, workspaceId: string): Page {
             figure('Rule groups', formatNumber(r.groups.length)),
             figure('Rules failing', formatNumber(failing)),
           )
-        : h('p', { class: 'empty-state' }, 'No rule groups in this workspace. Add a Prometheus rule file with ', h('code', null, `ampule rule-groups put --workspace ${workspaceId} --namespace NAME --file rules.yml`), '.'),
+        : h('p', { class: 'empty-state' }, 'No rule groups in this workspace. Add a namespace below, or with ', h('code', null, `ampule rule-groups put --workspace ${workspaceId} --namespace NAME --file rules.yml`), '.'),
       ...r.loadErrors.map((l) => h('p', { class: 'warning', role: 'alert' }, `Namespace ${l.namespace} is not evaluated: ${l.message}`)),
+      section('Namespaces', ...namespacesBlock(ctx, workspaceId, r.namespaces, () => void load())),
       section('Alerts', alertsTable(r.alerts)),
       section('Notifications', ...targetsBlock(r.notifications)),
       ...r.groups.map(groupBlock),

@@ -184,7 +184,13 @@ describe.skipIf(missing)(`rule evaluation over HTTPS with a real Alertmanager${s
     expect(t.lastError).toMatch(/127\.0\.0\.1|ECONNREFUSED|connect/);
     expect(t.queued).toBe(1); // kept for the retry, not lost
     expect(t.retryAt).not.toBeNull();
-    h.appliance.ruleNamespaces.delete(h.wsB, 'faulty');
+    // Through the contract, a refused rule file is 'invalid' (the console answers 400) and stores nothing; the log says so.
+    await expect(api.putRuleNamespace(h.wsB, 'bad', 'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum(\n')).rejects.toMatchObject({ kind: 'invalid', field: 'data', message: expect.stringContaining('group "g", rule 1 ("r"), field expr') });
+    expect(h.appliance.ruleNamespaces.list(h.wsB).map((n) => n.name)).toEqual(['faulty']);
+    expect((await api.workspaceRules(h.wsB)).namespaces).toEqual([expect.objectContaining({ name: 'faulty', groups: 1, rules: 2 })]);
+    await api.deleteRuleNamespace(h.wsB, 'faulty');
+    const log = h.appliance.activity.list({ workspaceId: h.wsB, action: 'rule_groups.' }).entries.map((e) => [e.action, e.outcome, e.actor]);
+    expect(log).toEqual([['rule_groups.delete', 'ok', 'test'], ['rule_groups.put', 'error', 'test']]);
   }, 30_000);
 
   it('stops evaluating a workspace that is deleted', async () => {
