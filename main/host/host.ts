@@ -60,7 +60,7 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
     const evaluation = rules;
-    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [] });
+    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();

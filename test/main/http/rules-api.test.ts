@@ -184,6 +184,9 @@ describe.skipIf(missing)(`rule evaluation over HTTPS with a real Alertmanager${s
     expect(t.lastError).toMatch(/127\.0\.0\.1|ECONNREFUSED|connect/);
     expect(t.queued).toBe(1); // kept for the retry, not lost
     expect(t.retryAt).not.toBeNull();
+    // The Prometheus API says the same: /api/v1/alertmanagers with Ampule's delivery figures beside each url.
+    const ams = await send(h, { path: `/workspaces/${h.wsB}/api/v1/alertmanagers`, headers: bearer(h.token(h.wsB, ['query'])) });
+    expect(ams.json()).toMatchObject({ status: 'success', data: { activeAlertmanagers: [{ url: `${down}/api/v2/alerts`, sent: 0, queued: 1, lastError: t.lastError }], droppedAlertmanagers: [], webhooks: [] } });
     // Through the contract, a refused rule file is 'invalid' (the console answers 400) and stores nothing; the log says so.
     await expect(api.putRuleNamespace(h.wsB, 'bad', 'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum(\n')).rejects.toMatchObject({ kind: 'invalid', field: 'data', message: expect.stringContaining('group "g", rule 1 ("r"), field expr') });
     expect(h.appliance.ruleNamespaces.list(h.wsB).map((n) => n.name)).toEqual(['faulty']);
