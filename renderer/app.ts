@@ -1,10 +1,11 @@
-// The application shell: sidebar navigation and a hash router (#/workspaces, #/workspaces/<id>,
+// The application shell: sidebar navigation and a hash router (#/workspaces, #/workspaces/<id>[/rules],
 // #/explore[/<id>][?range=…&q=…], #/protection). Each page cleans up its timers and charts when left.
 import type { AmpuleApi } from '../shared/api';
 import type { AppContext, Page } from './context';
 import { h, replace } from './dom';
 import { explorePage } from './pages/explore';
 import { protectionPage } from './pages/protection';
+import { rulesPage } from './pages/rules';
 import { workspaceDetailPage } from './pages/workspace-detail';
 import { workspacesPage } from './pages/workspaces';
 
@@ -43,7 +44,8 @@ export function startApp(root: HTMLElement, api: AmpuleApi, signOut?: () => void
     current?.dispose?.();
     const [page, arg] = parts;
     current =
-      page === 'workspaces' && arg ? workspaceDetailPage(ctx, arg)
+      page === 'workspaces' && arg && parts[2] === 'rules' ? rulesPage(ctx, arg)
+      : page === 'workspaces' && arg ? workspaceDetailPage(ctx, arg)
       : page === 'explore' ? explorePage(ctx, arg || undefined, new URLSearchParams(search))
       : page === 'protection' ? protectionPage(ctx)
       : workspacesPage(ctx);

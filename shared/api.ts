@@ -247,6 +247,92 @@ export interface Settings {
   readonly listenUrl: string | null;
 }
 
+/** One rule of a running group, as the Rules page shows it (Prometheus's /api/v1/rules fields). */
+export interface RuleInfo {
+  readonly name: string;
+  readonly kind: 'recording' | 'alerting';
+  readonly query: string;
+  readonly health: 'unknown' | 'ok' | 'err';
+  readonly lastError: string | null;
+  /** ISO 8601 evaluation time of the last run, or null before the first. */
+  readonly lastEvaluation: string | null;
+  readonly evaluationTimeMs: number;
+  /** Alerting rules: the state of its most advanced alert. */
+  readonly state: 'inactive' | 'pending' | 'firing' | null;
+  /** Alerting rules: its pending and firing alerts. */
+  readonly activeAlerts: number;
+}
+
+export interface RuleGroupInfo {
+  /** The rule-groups namespace (Prometheus's `file`). */
+  readonly namespace: string;
+  readonly name: string;
+  readonly intervalSeconds: number;
+  /** ISO 8601 wall-clock start of the last evaluation, or null. */
+  readonly lastEvaluation: string | null;
+  readonly evaluationTimeMs: number;
+  /** Evaluations started, those with at least one failed rule, and intervals skipped (the previous one still ran). */
+  readonly evaluations: number;
+  readonly failed: number;
+  readonly missed: number;
+  readonly rules: readonly RuleInfo[];
+}
+
+export interface AlertInfo {
+  readonly namespace: string;
+  readonly group: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly state: 'pending' | 'firing';
+  /** ISO 8601. */
+  readonly activeAt: string;
+  readonly value: number | string;
+}
+
+/** One notification target of the workspace's alert manager definition. */
+export interface NotifierTargetInfo {
+  readonly kind: 'alertmanager' | 'webhook';
+  readonly url: string;
+  readonly sent: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly queued: number;
+  readonly lastError: string | null;
+  /** ISO 8601, or null. */
+  readonly lastErrorAt: string | null;
+  readonly lastSuccessAt: string | null;
+  readonly retryAt: string | null;
+}
+
+/** A rule-groups namespace (AMP's noun): one Prometheus rule file stored in a workspace. */
+export interface RuleNamespaceInfo {
+  readonly name: string;
+  readonly groups: number;
+  readonly rules: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly modifiedAt: string;
+}
+
+export interface RuleNamespaceData extends RuleNamespaceInfo {
+  /** The rule file as it was put. */
+  readonly data: string;
+}
+
+/** A workspace's rule evaluation and notifications right now. */
+export interface WorkspaceRules {
+  readonly namespaces: readonly RuleNamespaceInfo[];
+  /** False when the workspace has no rule-groups namespaces (nothing is evaluated). */
+  readonly evaluating: boolean;
+  readonly groups: readonly RuleGroupInfo[];
+  /** Stored namespaces this version refuses to load, with why. */
+  readonly loadErrors: readonly { readonly namespace: string; readonly message: string }[];
+  /** Pending and firing alerts, firing first. */
+  readonly alerts: readonly AlertInfo[];
+  /** Null when the workspace has no alert manager definition (alerts go nowhere). */
+  readonly notifications: { readonly targets: readonly NotifierTargetInfo[] } | null;
+}
+
 // ---------- The contract ----------
 
 export interface AmpuleApi {
@@ -281,6 +367,17 @@ export interface AmpuleApi {
   series(workspaceId: string, match: string, limit: number): Promise<Record<string, string>[]>;
   /** TYPE, HELP and UNIT per metric name (all metrics, or the one named), as /api/v1/metadata answers. */
   metricMetadata(workspaceId: string, metric?: string): Promise<Record<string, MetricMetadataEntry[]>>;
+
+  /** Rule groups with their health and evaluation counts, alerts, and where notifications go (their status). */
+  workspaceRules(workspaceId: string): Promise<WorkspaceRules>;
+  ruleNamespace(workspaceId: string, name: string): Promise<RuleNamespaceData>;
+  /**
+   * Creates or replaces a namespace from a Prometheus rule file, validated as strictly as
+   * `promtool check rules`; an invalid file is refused ('invalid', every problem named by line,
+   * group, rule and field) and nothing is stored. Recorded in the activity log.
+   */
+  putRuleNamespace(workspaceId: string, name: string, data: string): Promise<RuleNamespaceInfo>;
+  deleteRuleNamespace(workspaceId: string, name: string): Promise<void>;
 
   checklist(): Promise<ChecklistItem[]>;
   startSelfTest(): Promise<SelfTestProgress>;
@@ -367,6 +464,7 @@ const tags = record(
   { max: TAGS_MAX },
 );
 const promql = str({ min: 1, max: 16_384 });
+const namespaceName = str({ min: 1, max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, patternHint: "a namespace name (a letter or digit, then letters, digits, '-', '.' or '_')" });
 /** A PromQL series selector such as `up{job="api"}` (parsed, and refused when invalid, by the appliance). */
 const seriesSelector = str({ min: 1, max: 16_384 });
 /** Unix seconds between 1970 and 2200. */
@@ -409,6 +507,11 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
   labelValues: { args: [workspaceId, str({ min: 1, max: 1024 }), optional(seriesSelector)] },
   series: { args: [workspaceId, seriesSelector, num({ min: 1, max: 10_000, integer: true })] },
   metricMetadata: { args: [workspaceId, optional(str({ min: 1, max: 1024 }))] },
+  workspaceRules: { args: [workspaceId] },
+  ruleNamespace: { args: [workspaceId, namespaceName] },
+  // The rule file's own size limit (1 MiB) is checked by its parser, with a message saying so.
+  putRuleNamespace: { args: [workspaceId, namespaceName, str({ max: 2 << 20 })] },
+  deleteRuleNamespace: { args: [workspaceId, namespaceName] },
 
   checklist: { args: [] },
   startSelfTest: { args: [] },

@@ -78,6 +78,12 @@ export class AlertManagerStore {
     return row ? parseDefinition(this.open(row)) : null;
   }
 
+  /** The definition as it was put, credentials included (for a workspace backup, itself encrypted); null when there is none. */
+  text(workspaceId: string): string | null {
+    const row = this.row(workspaceId);
+    return row ? this.open(row) : null;
+  }
+
   describe(workspaceId: string): AlertManagerDescription {
     const row = this.row(workspaceId);
     if (!row) throw this.notFound(workspaceId);

@@ -40,6 +40,11 @@ export class WorkspaceNotifications {
     this.sender?.sendAlerts(evaluatorAlerts(ev, this.opts.defaultIntervalMs), ts);
   }
 
+  /** Whether the workspace has an alert manager definition (else its alerts go nowhere). */
+  configured(): boolean {
+    return this.notifier !== null;
+  }
+
   /** Per target: sent, failed, dropped, queued, last error (for the window and the API). */
   status(): TargetStatus[] {
     return this.notifier?.status() ?? [];

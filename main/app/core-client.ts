@@ -3,7 +3,7 @@
 // gives it an Electron utility process, tests and plain Node a worker_threads Worker.
 import { Worker } from 'node:worker_threads';
 import { ApiError, type ApiMethod, type ApiResult } from '../../shared/api';
-import { isCoreReply, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from '../worker/protocol';
+import { isCoreEvent, isCoreReply, type CoreEvent, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from '../worker/protocol';
 
 type Pending = (result: ApiResult<unknown>) => void;
 type RequestBody = CoreRequest extends infer R ? (R extends CoreRequest ? Omit<R, 'id'> : never) : never;
@@ -12,14 +12,24 @@ export class CoreClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private gone: string | null = null;
+  private readonly eventListeners: ((e: CoreEvent) => void)[] = [];
 
   constructor(private readonly link: MessageLink) {
     link.onMessage((m) => {
+      if (isCoreEvent(m)) {
+        for (const l of this.eventListeners) l(m);
+        return;
+      }
       if (!isCoreReply(m)) return;
       const settle = this.pending.get(m.id);
       this.pending.delete(m.id);
       settle?.(m.result);
     });
+  }
+
+  /** Listens to what the core reports unasked (alerts that fired). */
+  onEvent(listener: (e: CoreEvent) => void): void {
+    this.eventListeners.push(listener);
   }
 
   /** Sends one request; resolves with its envelope (never rejects). */

@@ -9,6 +9,7 @@ import {
   ipcMain,
   Menu,
   nativeImage,
+  Notification,
   protocol,
   session,
   shell,
@@ -20,7 +21,7 @@ import {
 } from 'electron';
 import { ApiError, type ApiResult } from '../../shared/api';
 import { defaultDataDir } from '../core/data-dir';
-import type { CoreOptions } from '../worker/protocol';
+import { MAX_NOTICES_PER_EVENT, type CoreEvent, type CoreOptions } from '../worker/protocol';
 import { serveAppRequest } from './app-protocol';
 import { CoreClient } from './core-client';
 import { drawIcon, rgbaToBgra } from './icon';
@@ -178,6 +179,7 @@ function startCore(): NonNullable<typeof core> {
     onMessage: (listener) => child.on('message', listener),
     close: () => child.kill(),
   });
+  client.onEvent((e) => showNotices(e.notices));
   child.once('exit', (code) => {
     client.lost(`the core process exited (code ${code})`);
     if (quitState === 'running') fail('The Ampule core stopped unexpectedly', new Error(`exit code ${code}`));
@@ -203,6 +205,16 @@ async function stopCore(): Promise<void> {
   if (outcome !== 'closed') {
     process.stderr.write(`ampule: the core did not close cleanly (${outcome}); stopping it\n`);
     c.child.kill();
+  }
+}
+
+/** Alerts that fired, as OS notifications: the core decided which, and with what (screened) text. */
+function showNotices(notices: CoreEvent['notices']): void {
+  if (!Notification.isSupported()) return;
+  for (const n of notices.slice(0, MAX_NOTICES_PER_EVENT)) {
+    const shown = new Notification({ title: n.title, body: n.body });
+    shown.on('click', () => showWindow());
+    shown.show();
   }
 }
 

@@ -11,6 +11,60 @@ import { readBackupFile, writeBackupFile } from './backup-file';
 import type { KdfParams } from './frames';
 import { dumpWorkspace, type BackupManifest } from './payload';
 import type { IngestRules } from '../discovery/ingest-rules';
+import { AlertManagerStore } from '../alerting/definition-store';
+import { controlDatabase } from '../retention/key-lifecycle';
+
+/** A workspace's rule configuration as a backup carries it: rule-groups namespaces and its alert manager definition. */
+interface RuleSettings {
+  readonly ruleNamespaces: { readonly name: string; readonly data: string }[];
+  /** The definition's text, credentials included (the backup file is encrypted as a whole). */
+  readonly alertManager: string | null;
+}
+
+function alertManagers(appliance: Appliance): AlertManagerStore {
+  const control = controlDatabase(appliance);
+  return new AlertManagerStore(control.db, (id) => control.dataKeys(id));
+}
+
+function ruleSettings(appliance: Appliance, workspaceId: string): RuleSettings {
+  const ns = appliance.ruleNamespaces;
+  return {
+    ruleNamespaces: ns.list(workspaceId).map((n) => ({ name: n.name, data: ns.describe(workspaceId, n.name).data })),
+    alertManager: alertManagers(appliance).text(workspaceId),
+  };
+}
+
+/** Puts a backup's rule configuration into the restored workspace; returns what could not be (with why). */
+function restoreRuleSettings(appliance: Appliance, workspaceId: string, settings: Readonly<Record<string, unknown>>): { namespaces: number; alertManager: boolean; refused: string[] } {
+  const refused: string[] = [];
+  let namespaces = 0;
+  const list = Array.isArray(settings.ruleNamespaces) ? (settings.ruleNamespaces as unknown[]) : [];
+  for (const n of list) {
+    const { name, data } = (n ?? {}) as { name?: unknown; data?: unknown };
+    if (typeof name !== 'string' || typeof data !== 'string') {
+      refused.push('a rule-groups namespace entry that is not {name, data}');
+      continue;
+    }
+    try {
+      appliance.ruleNamespaces.put(workspaceId, name, data);
+      namespaces++;
+    } catch (e) {
+      // A file this version refuses (a stricter later validation): the data is restored all the same.
+      refused.push(`rule-groups namespace ${name.slice(0, 64)}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  let alertManager = false;
+  if (typeof settings.alertManager === 'string') {
+    try {
+      alertManagers(appliance).put(workspaceId, settings.alertManager);
+      alertManager = true;
+    } catch (e) {
+      // Only the field: a refused definition may hold a credential anywhere.
+      refused.push(`alert manager definition (field ${(e as { field?: string }).field ?? 'unknown'})`);
+    }
+  }
+  return { namespaces, alertManager, refused };
+}
 
 export interface BackupProgress {
   readonly phase: 'backup' | 'verify' | 'restore';
@@ -41,8 +95,9 @@ export async function backupWorkspace(appliance: Appliance, workspaceId: string,
     version: 1,
     createdAt: new Date().toISOString(),
     workspace: { workspaceId: ws.workspaceId, alias: ws.alias, tags: ws.tags },
-    settings: { retentionDays: appliance.settings.retentionDays(workspaceId), ingestRules: appliance.ingestRules.exportState(workspaceId), ...opts.settings },
+    settings: { retentionDays: appliance.settings.retentionDays(workspaceId), ingestRules: appliance.ingestRules.exportState(workspaceId), ...ruleSettings(appliance, workspaceId), ...opts.settings },
   };
+  const rules = manifest.settings as unknown as RuleSettings;
   let series = 0, samples = 0, bytes = 0;
   const report = () => opts.onProgress?.({ phase: 'backup', series, samples, bytes });
   const payload = dumpWorkspace(manifest, store.querier(), (p) => {
@@ -57,7 +112,7 @@ export async function backupWorkspace(appliance: Appliance, workspaceId: string,
     },
   });
   report();
-  appliance.activity.append({ action: 'workspace.backup', outcome: 'ok', actor: 'cli', workspaceId, detail: `${series} series, ${samples} samples` });
+  appliance.activity.append({ action: 'workspace.backup', outcome: 'ok', actor: 'cli', workspaceId, detail: `${series} series, ${samples} samples, ${rules.ruleNamespaces.length} rule-groups namespace(s)${rules.alertManager !== null ? ', alert manager definition' : ''}` });
   return { workspaceId, series, samples, bytes };
 }
 
@@ -109,6 +164,10 @@ export interface RestoreOptions {
 export interface RestoreResult extends BackupResult {
   readonly originalWorkspaceId: string;
   readonly manifest: BackupManifest;
+  /** Rule-groups namespaces and whether the alert manager definition came back. */
+  readonly rules: { readonly namespaces: number; readonly alertManager: boolean };
+  /** Parts of the backup's rule configuration this version refused, with why (the data is restored). */
+  readonly refused: readonly string[];
 }
 
 /**
@@ -130,8 +189,11 @@ export async function restoreWorkspace(appliance: Appliance, inPath: string, pas
     if (ingestRules) appliance.ingestRules.importState(ws.workspaceId, ingestRules);
     const loaded = await loadBackup(inPath, passphrase, appliance.store(ws.workspaceId).appender(), opts.onProgress);
     if (loaded.series !== checked.series || loaded.samples !== checked.samples) throw new Error('the backup file changed while it was being restored');
-    appliance.activity.append({ action: 'workspace.restore', outcome: 'ok', actor, workspaceId: ws.workspaceId, detail: `from backup of ${original}: ${loaded.series} series, ${loaded.samples} samples` });
-    return { workspaceId: ws.workspaceId, originalWorkspaceId: original, manifest: checked.manifest, series: loaded.series, samples: loaded.samples, bytes: 0 };
+    // Rules after the data, so a restored server's first evaluation sees the whole history.
+    const r = restoreRuleSettings(appliance, ws.workspaceId, checked.manifest.settings);
+    const ruleDetail = `${r.namespaces} rule-groups namespace(s)${r.alertManager ? ', alert manager definition' : ''}${r.refused.length ? `, ${r.refused.length} part(s) refused` : ''}`;
+    appliance.activity.append({ action: 'workspace.restore', outcome: 'ok', actor, workspaceId: ws.workspaceId, detail: `from backup of ${original}: ${loaded.series} series, ${loaded.samples} samples, ${ruleDetail}` });
+    return { workspaceId: ws.workspaceId, originalWorkspaceId: original, manifest: checked.manifest, series: loaded.series, samples: loaded.samples, bytes: 0, rules: { namespaces: r.namespaces, alertManager: r.alertManager }, refused: r.refused };
   } catch (e) {
     appliance.control.deleteWorkspace(ws.workspaceId, actor);
     throw e;

@@ -56,11 +56,11 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     const run = opts.commands;
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
-    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}) });
+    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}), rules: (ws) => rules?.workspace(ws) ?? null });
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
     const evaluation = rules;
-    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [] });
+    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();

@@ -4,6 +4,7 @@
 // definition), called after each group evaluation. A namespace or alert manager change reloads
 // that workspace only; a workspace whose last namespace is deleted stops evaluating.
 import { AlertManagerStore } from '../alerting/definition-store';
+import { FiringNotices, type DesktopNotice } from '../alerting/desktop-notices';
 import { WorkspaceNotifications } from '../alerting/workspace-notifications';
 import type { Appliance } from '../core/appliance';
 import { ControlError } from '../control/types';
@@ -17,6 +18,8 @@ export interface RuleEvaluationOptions {
   readonly defaultIntervalMs?: number;
   /** Where alert links point (the console's URL when it is served). */
   readonly externalURL?: string;
+  /** Alerts that just fired, as desktop notices (the desktop app shows them; serve has none). */
+  readonly onFiring?: (notices: DesktopNotice[]) => void;
 }
 
 export interface WorkspaceRules {
@@ -60,10 +63,16 @@ export function startRuleEvaluation(appliance: Pick<Appliance, 'control' | 'rule
     };
     const store = { querier: () => tenant().querier(), appender: () => tenant().store.appender() };
     const notifications = new WorkspaceNotifications(ws, definitions, { defaultIntervalMs, ...(opts.externalURL ? { externalURL: opts.externalURL } : {}) });
+    const onFiring = opts.onFiring;
+    const notices = onFiring ? new FiringNotices(ws, () => appliance.control.describeWorkspace(ws).alias) : null;
     const scheduler = new RuleScheduler(store, () => namespaces(ws), {
       defaultIntervalMs,
       ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
-      afterEval: (g, ts) => notifications.afterEval(g.evaluator, ts),
+      afterEval: (g, ts) => {
+        const fired = notices?.collect(g.evaluator);
+        if (fired?.length) onFiring!(fired);
+        notifications.afterEval(g.evaluator, ts);
+      },
     });
     running.set(ws, { scheduler, notifications });
   };

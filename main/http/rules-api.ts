@@ -1,13 +1,17 @@
-// GET /api/v1/rules and /api/v1/alerts of a workspace in Prometheus's JSON shapes
-// (web/api/v1/api.go: RuleDiscovery, RuleGroup, AlertingRule, RecordingRule, Alert), so Grafana's
-// alerting views read Ampule's rule groups as they read a Prometheus server's.
+// GET /api/v1/rules, /api/v1/alerts and /api/v1/alertmanagers of a workspace in Prometheus's JSON
+// shapes (web/api/v1/api.go: RuleDiscovery, RuleGroup, AlertingRule, RecordingRule, Alert,
+// AlertmanagerDiscovery), so Grafana's alerting views read Ampule's rule groups as they read a
+// Prometheus server's.
 import type { ActiveAlert, RuleState } from '../rules/evaluator';
 import type { ScheduledGroup } from '../rules/scheduler';
 import { labelsToRecord } from '../../shared/labels';
+import type { TargetStatus } from '../alerting/notifier';
 import { HttpError } from './errors';
 
 /** A workspace's running rule groups (none when it has no namespaces). */
 export type RuleGroupsOf = (workspaceId: string) => readonly ScheduledGroup[];
+/** A workspace's notification targets with their delivery status (none without a definition). */
+export type NotifierTargetsOf = (workspaceId: string) => readonly TargetStatus[];
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 const iso = (ms: number | null) => (ms === null ? ZERO_TIME : new Date(ms).toISOString());
@@ -97,4 +101,28 @@ export function alertsData(groups: readonly ScheduledGroup[]): { alerts: unknown
   const alerts: unknown[] = [];
   for (const g of groups) for (const r of g.evaluator.rules) if (r.def.kind === 'alerting') for (const a of r.alerts()) alerts.push(apiAlert(a));
   return { alerts };
+}
+
+/**
+ * The `data` of GET /api/v1/alertmanagers: Prometheus's activeAlertmanagers (each an API v2 alerts
+ * URL) and droppedAlertmanagers (none: Ampule has no discovery), with Ampule's delivery figures
+ * beside the url — so an Alertmanager that is down shows its error here too — and the webhook
+ * receivers, which Prometheus does not have, under their own key.
+ */
+export function alertmanagersData(targets: readonly TargetStatus[]): Record<string, unknown[]> {
+  const entry = (t: TargetStatus) => ({
+    url: t.url,
+    sent: t.sent,
+    failed: t.failed,
+    dropped: t.dropped,
+    queued: t.queued,
+    lastError: t.lastError ?? '',
+    lastErrorAt: iso(t.lastErrorAt),
+    lastSuccessAt: iso(t.lastSuccessAt),
+  });
+  return {
+    activeAlertmanagers: targets.filter((t) => t.kind === 'alertmanager').map(entry),
+    droppedAlertmanagers: [],
+    webhooks: targets.filter((t) => t.kind === 'webhook').map(entry),
+  };
 }

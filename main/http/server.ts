@@ -15,7 +15,7 @@ import { QueryPool } from './query-pool';
 import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
-import { alertsData, rulesData, type RuleGroupsOf } from './rules-api';
+import { alertmanagersData, alertsData, rulesData, type NotifierTargetsOf, type RuleGroupsOf } from './rules-api';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 import { StoreError } from '../tsdb/errors';
@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly queryLimits?: QueryLimits;
   /** A workspace's running rule groups, for /api/v1/rules and /api/v1/alerts (none without rule evaluation). */
   readonly ruleGroups?: RuleGroupsOf;
+  /** A workspace's notification targets and their delivery status, for /api/v1/alertmanagers. */
+  readonly notifierTargets?: NotifierTargetsOf;
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -116,9 +118,10 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       {
         remoteWrite: (req, res, ws) => remoteWrite(req, res, tenant(ws)),
         query: async (req, res, ws, apiPath, url) => {
-          if (apiPath !== 'rules' && apiPath !== 'alerts') return promQuery(req, res, ws, apiPath, url);
+          if (apiPath !== 'rules' && apiPath !== 'alerts' && apiPath !== 'alertmanagers') return promQuery(req, res, ws, apiPath, url);
           const params = await requestParams(req, res, url);
           tenant(ws); // 404 for a workspace that is gone
+          if (apiPath === 'alertmanagers') return sendJson(res, 200, { status: 'success', data: alertmanagersData(opts.notifierTargets?.(ws) ?? []) });
           const groups = opts.ruleGroups?.(ws) ?? [];
           sendJson(res, 200, { status: 'success', data: apiPath === 'rules' ? rulesData(groups, params) : alertsData(groups) });
         },

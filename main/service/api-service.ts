@@ -3,6 +3,7 @@
 import {
   ApiError,
   type AmpuleApi,
+  type RuleNamespaceInfo,
   type Settings,
   type WorkspaceSummary,
 } from '../../shared/api';
@@ -14,6 +15,9 @@ import { IngestMonitor } from './ingest-monitor';
 import { describeLimits } from '../ingest/limits';
 import { checkSyntax, metricMetadataOf, readMetadata, runInstant, runRange } from './query';
 import { ProtectionChecks } from './protection';
+import { describeRules, type RulesOf } from './rules';
+import { RuleFileError } from '../rules/rule-file';
+import type { RuleNamespace } from '../rules/namespace-store';
 
 export interface ServiceOptions {
   /** Recorded as the actor of every change: 'desktop', 'console:admin'. */
@@ -24,6 +28,8 @@ export interface ServiceOptions {
   readonly protection: ProtectionChecks;
   readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
+  /** A workspace's running rule evaluation (none when the host runs no rules). */
+  readonly rules?: RulesOf;
 }
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
@@ -145,6 +151,32 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     async metricMetadata(workspaceId, metric) {
       return metricMetadataOf(appliance.tenant(workspaceId).metadata, metric);
     },
+    async workspaceRules(workspaceId) {
+      control.describeWorkspace(workspaceId);
+      return describeRules(opts.rules?.(workspaceId) ?? null, appliance.ruleNamespaces.list(workspaceId).map(namespaceInfo));
+    },
+    async ruleNamespace(workspaceId, name) {
+      control.describeWorkspace(workspaceId);
+      const ns = appliance.ruleNamespaces.describe(workspaceId, name);
+      return { ...namespaceInfo(ns), data: ns.data };
+    },
+    async putRuleNamespace(workspaceId, name, data) {
+      control.describeWorkspace(workspaceId);
+      try {
+        const ns = appliance.ruleNamespaces.put(workspaceId, name, data);
+        appliance.activity.append({ action: 'rule_groups.put', outcome: 'ok', actor, workspaceId, detail: `namespace ${name}: ${ns.groups} group(s), ${ns.rules} rule(s)` });
+        return namespaceInfo(ns);
+      } catch (e) {
+        if (!(e instanceof RuleFileError)) throw e;
+        appliance.activity.append({ action: 'rule_groups.put', outcome: 'error', actor, workspaceId, detail: `namespace ${name}: rule file refused (${e.problems.length} problem(s))` });
+        throw new ApiError('invalid', `the rule file was not stored: ${e.problems.length} problem(s):\n${e.message}`, 'data');
+      }
+    },
+    async deleteRuleNamespace(workspaceId, name) {
+      control.describeWorkspace(workspaceId);
+      appliance.ruleNamespaces.delete(workspaceId, name);
+      appliance.activity.append({ action: 'rule_groups.delete', outcome: 'ok', actor, workspaceId, detail: `namespace ${name}` });
+    },
 
     async checklist() {
       return opts.protection.checklist(opts.listenUrl());
@@ -185,4 +217,8 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
   };
   return Object.freeze(api);
+}
+
+function namespaceInfo(n: RuleNamespace): RuleNamespaceInfo {
+  return { name: n.name, groups: n.groups, rules: n.rules, createdAt: n.createdAt, modifiedAt: n.modifiedAt };
 }

@@ -6,6 +6,7 @@ import type { Appliance } from '../core/appliance';
 import { createApiService } from './api-service';
 import { IngestMonitor } from './ingest-monitor';
 import { ProtectionChecks } from './protection';
+import type { RulesOf } from './rules';
 
 export interface ServiceRuntime {
   readonly monitor: IngestMonitor;
@@ -18,15 +19,17 @@ export interface ServiceRuntimeOptions {
   /** Whether the web console has a password and MFA (main/console owns its credentials). */
   readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
+  /** A workspace's running rule evaluation, for the Rules page. */
+  readonly rules?: RulesOf;
 }
 
-export function createServiceRuntime(appliance: Appliance, { consoleStatus, version }: ServiceRuntimeOptions): ServiceRuntime {
+export function createServiceRuntime(appliance: Appliance, { consoleStatus, version, rules }: ServiceRuntimeOptions): ServiceRuntime {
   const monitor = new IngestMonitor();
   const protection = new ProtectionChecks(appliance, consoleStatus);
   monitor.start(appliance, () => appliance.control.listWorkspaces().map((w) => w.workspaceId));
   return {
     monitor,
-    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}) }),
+    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}), ...(rules ? { rules } : {}) }),
     close: () => {
       monitor.stop();
       protection.stop();

@@ -2,6 +2,7 @@
 // utility process (or a worker thread in plain Node). Requests carry an id; each gets exactly one
 // reply with an ApiResult envelope, so errors cross the hop as data.
 import type { ApiMethod, ApiResult } from '../../shared/api';
+import type { DesktopNotice } from '../alerting/desktop-notices';
 
 export interface CoreOptions {
   readonly dataDir: string;
@@ -42,6 +43,24 @@ export type CoreRequest =
 export interface CoreReply {
   readonly id: number;
   readonly result: ApiResult<unknown>;
+}
+
+/** What the core tells the main process unasked: alerts that just fired (shown as OS notifications). */
+export interface CoreEvent {
+  readonly event: 'alerts-firing';
+  readonly notices: readonly DesktopNotice[];
+}
+
+/** At most this many notices per event are shown; the core sends one per rule and evaluation. */
+export const MAX_NOTICES_PER_EVENT = 5;
+
+/** Structural check of an event that crossed the hop: short strings only. */
+export function isCoreEvent(m: unknown): m is CoreEvent {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  if (r.event !== 'alerts-firing' || !Array.isArray(r.notices)) return false;
+  const text = (v: unknown) => typeof v === 'string' && v.length <= 400;
+  return r.notices.every((n: unknown) => typeof n === 'object' && n !== null && text((n as DesktopNotice).workspaceId) && text((n as DesktopNotice).title) && text((n as DesktopNotice).body));
 }
 
 /** Either end of the channel, whatever carries it (worker_threads port, Electron parentPort). */

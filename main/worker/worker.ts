@@ -11,7 +11,7 @@ import type { Appliance } from '../core/appliance';
 import { openAppliance } from '../core/open-appliance';
 import { startHost, type Host } from '../host/host';
 import { dispatch, toApiErrorData } from '../service/dispatch';
-import { isCoreRequest, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from './protocol';
+import { isCoreRequest, type CoreEvent, type CoreOpened, type CoreOptions, type CoreRequest, type CoreStatus, type MessageLink } from './protocol';
 
 /** Everything open while the core runs. */
 interface Running {
@@ -25,7 +25,7 @@ async function closeAll(r: Running): Promise<void> {
   r.appliance.close();
 }
 
-async function openCore(options: CoreOptions): Promise<Running> {
+async function openCore(options: CoreOptions, emit: (e: CoreEvent) => void): Promise<Running> {
   const appliance = await openAppliance({
     dataDir: options.dataDir,
     ...(options.masterKeyFile ? { masterKeyFile: options.masterKeyFile } : {}),
@@ -36,7 +36,9 @@ async function openCore(options: CoreOptions): Promise<Running> {
     // Under Electron, PromQL stays on this thread until the query pool's threads (which load this
     // bundle again, possibly from app.asar) have been tried in a packaged app; plain Node uses the pool.
     const listen = options.listen && process.versions.electron ? { ...options.listen, queryThreads: 0 } : options.listen;
-    const host = await startHost(appliance, { listen, commands: options.adminChannel === false ? null : runCommand });
+    // Alerts that fire are announced to the main process, which shows them as desktop notifications.
+    const rules = { onFiring: (notices: CoreEvent['notices']) => emit({ event: 'alerts-firing', notices }) };
+    const host = await startHost(appliance, { listen, commands: options.adminChannel === false ? null : runCommand, rules });
     return { appliance, host, api: host.api('desktop') };
   } catch (e) {
     appliance.close();
@@ -75,7 +77,7 @@ export function serveCore(link: MessageLink): void {
     if (running || opening) throw new ApiError('conflict', 'the core is already open');
     opening = true;
     try {
-      running = await openCore(options).catch((e: unknown) => {
+      running = await openCore(options, (e) => link.post(e)).catch((e: unknown) => {
         throw nativeAbiMismatch(e) ?? e;
       });
     } finally {

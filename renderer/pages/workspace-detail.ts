@@ -58,6 +58,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
           'div',
           { class: 'head-actions' },
           h('a', { class: 'button', href: `#/explore/${w.workspaceId}` }, 'Explore'),
+          h('a', { class: 'button', href: `#/workspaces/${w.workspaceId}/rules` }, 'Rules'),
           h('button', { type: 'button', onclick: () => void renameDialog(ctx, w).then(refresh) }, 'Rename'),
           h('button', { type: 'button', onclick: () => void tagsDialog(ctx, w).then(refresh) }, 'Edit tags'),
           h('button', { type: 'button', class: 'danger', onclick: () => void deleteDialog(ctx, w) }, 'Delete…'),

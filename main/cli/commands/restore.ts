@@ -21,7 +21,9 @@ export const restore: Command = {
         onProgress: (p) => progress.update(`${p.phase === 'verify' ? 'checking' : 'loading'}: ${p.samples} samples, ${(p.bytes / 1e6).toFixed(1)} MB read`),
       });
       progress.done(`${r.series} series, ${r.samples} samples restored`);
-      reply(args, ctx, { workspaceId: r.workspaceId, originalWorkspaceId: r.originalWorkspaceId, series: r.series, samples: r.samples }, `Restored backup of ${r.originalWorkspaceId} as workspace ${r.workspaceId} (${r.series} series, ${r.samples} samples). Create tokens for it with \`ampule token create --workspace ${r.workspaceId}\`.`);
+      for (const why of r.refused) ctx.err(`ampule restore: not restored: ${why}`);
+      const rules = `${r.rules.namespaces} rule-groups namespace(s)${r.rules.alertManager ? ', the alert manager definition' : ''}`;
+      reply(args, ctx, { workspaceId: r.workspaceId, originalWorkspaceId: r.originalWorkspaceId, series: r.series, samples: r.samples, ruleNamespaces: r.rules.namespaces, alertManager: r.rules.alertManager, refused: r.refused }, `Restored backup of ${r.originalWorkspaceId} as workspace ${r.workspaceId} (${r.series} series, ${r.samples} samples, ${rules}). Create tokens for it with \`ampule token create --workspace ${r.workspaceId}\`.`);
       return 0;
     } catch (e) {
       if (e instanceof BackupError) {

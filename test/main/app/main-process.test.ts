@@ -73,6 +73,8 @@ class FakeElectron {
   readonly calls: string[] = [];
   readonly appEvents = new EventEmitter();
   readonly windows: FakeBrowserWindow[] = [];
+  /** OS notifications shown: title and body. */
+  readonly notifications: { title: string; body: string; clicked: () => void }[] = [];
   readonly trays: FakeTray[] = [];
   readonly ipc = new Map<string, Handler>();
   readonly opened: string[] = [];
@@ -148,6 +150,13 @@ class FakeElectron {
       },
       BrowserWindow,
       Tray,
+      Notification: class {
+        private click: Handler = () => {};
+        static isSupported() { return true; }
+        constructor(private readonly o: { title: string; body: string }) {}
+        on(event: string, h: Handler) { if (event === 'click') this.click = h; }
+        show() { fake.notifications.push({ ...this.o, clicked: () => void this.click() }); }
+      },
       Menu: { buildFromTemplate: (t: unknown) => t, setApplicationMenu: (m: unknown) => { fake.appMenu = m; } },
       nativeImage: { createFromBitmap: (b: Buffer, o: object) => ({ bitmap: b, ...o }) },
       dialog: { showErrorBox: (t: string, m: string) => fake.errors.push(`${t}: ${m}`) },
@@ -271,6 +280,19 @@ describe.skipIf(!!noKeychainReason)('Electron main process (bundled, on FakeElec
     expect(await invoke('listWorkspaces', event('https://evil.example/'))).toMatchObject({ ok: false, error: { kind: 'forbidden' } });
     expect(await invoke('listWorkspaces', event('app://ampule/index.html', 999))).toMatchObject({ ok: false, error: { kind: 'forbidden' } });
     expect(await invoke('createWorkspace', event('app://ampule/index.html'), { alias: '' })).toMatchObject({ ok: false, error: { kind: 'invalid' } });
+  });
+
+  it('shows the core\'s alert notices as OS notifications (at most 5 per event), ignoring malformed ones', () => {
+    const core = fake.forks[0]!;
+    const notice = (i: number) => ({ workspaceId: 'ws-1', title: `Alert firing: A${i}`, body: `In workspace w` });
+    core.emit('message', { event: 'alerts-firing', notices: Array.from({ length: 7 }, (_, i) => notice(i)) });
+    expect(fake.notifications.map((n) => n.title)).toEqual(['Alert firing: A0', 'Alert firing: A1', 'Alert firing: A2', 'Alert firing: A3', 'Alert firing: A4']);
+    core.emit('message', { event: 'alerts-firing', notices: [{ workspaceId: 'ws-1', title: 'x'.repeat(1000), body: '' }] });
+    core.emit('message', { event: 'alerts-firing', notices: 'nope' });
+    expect(fake.notifications).toHaveLength(5);
+    fake.windows[0]!.shown = false;
+    fake.notifications[0]!.clicked(); // a click brings the window up
+    expect(fake.windows[0]!.shown).toBe(true);
   });
 
   it('shows a tray with Show and Quit, and an application menu', () => {

@@ -1,4 +1,5 @@
-// `ampule backup` / `ampule restore` end to end on a real data directory: settings travel with the
+// `ampule backup` / `ampule restore` end to end on a real data directory: settings, rule-groups
+// namespaces and the alert manager definition (its credential never in clear) travel with the
 // data, a restore lands in a new workspace, and a bad file or passphrase restores nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -6,6 +7,17 @@ import { join } from 'node:path';
 import { runCli, tempKeyFileDir } from '../core/key-file-dir';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { labelsFromRecord } from '../../../shared/labels';
+import { AlertManagerStore } from '../../../main/alerting/definition-store';
+import { controlDatabase } from '../../../main/retention/key-lifecycle';
+import type { Appliance } from '../../../main/core/appliance';
+
+const RULES = 'groups:\n  - name: orders\n    interval: 30s\n    rules:\n      - record: shop:orders_total:sum\n        expr: sum by (shop) (orders_total)\n';
+const AM_SECRET = 'am-bearer-backup-secret-7731';
+const AM = `alertmanagers:\n  - url: https://am.example:9093\n    authorization:\n      credentials: ${AM_SECRET}\n`;
+const alertManagers = (app: Appliance) => {
+  const control = controlDatabase(app);
+  return new AlertManagerStore(control.db, (id) => control.dataKeys(id));
+};
 
 let dir: string;
 let keyFile: string;
@@ -25,6 +37,9 @@ describe('ampule backup / restore', () => {
     const ws = app.control.createWorkspace({ alias: 'orders', tags: { env: 'prod' } }).workspaceId;
     app.settings.setRetentionDays(ws, 42);
     app.ingestRules.set(ws, { drop: ['pod'], hash: [] });
+    app.ruleNamespaces.put(ws, 'orders-rules', RULES);
+    app.ruleNamespaces.put(ws, 'second', 'groups:\n  - name: g2\n    rules:\n      - record: two\n        expr: vector(2)\n');
+    alertManagers(app).put(ws, AM);
     const a = app.store(ws).appender();
     const t0 = Date.now() - 3600_000;
     for (let i = 0; i < 100; i++) a.append(0, labelsFromRecord({ __name__: 'orders_total', shop: `s${i % 5}` }), t0 + i * 1000, i);
@@ -37,6 +52,7 @@ describe('ampule backup / restore', () => {
     const b = await run(env, 'backup', '--workspace', ws, '--out', file);
     expect(b).toMatchObject({ status: 0, err: expect.stringMatching(/backup: 5 series, 100 samples/) });
     expect(readFileSync(file).includes(Buffer.from('orders_total'))).toBe(false);
+    expect(readFileSync(file).includes(Buffer.from(AM_SECRET))).toBe(false); // the definition's credential is sealed with the rest
 
     expect(await run(env, 'restore', file)).toMatchObject({ status: 1, err: expect.stringContaining('still exists') });
     expect(await run({ AMPULE_BACKUP_PASSPHRASE: 'wrong passphrase!!' }, 'restore', file, '--as-new')).toMatchObject({ status: 1, err: expect.stringMatching(/wrong passphrase.*Nothing was restored/) });
@@ -52,7 +68,8 @@ describe('ampule backup / restore', () => {
     const r = await run({}, 'restore', file, '--as-new', '--passphrase-file', pf, '--json');
     expect(r.status).toBe(0);
     const restored = JSON.parse(r.out) as { workspaceId: string; originalWorkspaceId: string; samples: number };
-    expect(restored).toMatchObject({ originalWorkspaceId: ws, samples: 100 });
+    expect(restored).toMatchObject({ originalWorkspaceId: ws, samples: 100, ruleNamespaces: 2, alertManager: true, refused: [] });
+    expect(r.out).not.toContain(AM_SECRET);
     expect(restored.workspaceId).not.toBe(ws);
 
     const again = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: keyFile });
@@ -62,6 +79,11 @@ describe('ampule backup / restore', () => {
     expect(JSON.stringify(dst.map((s) => [s.labels, [...s.timestamps], [...s.values]]))).toBe(JSON.stringify(src.map((s) => [s.labels, [...s.timestamps], [...s.values]])));
     expect(again.control.describeWorkspace(restored.workspaceId)).toMatchObject({ alias: 'orders', tags: { env: 'prod' } });
     expect(again.settings.retentionDays(restored.workspaceId)).toBe(42);
+    // Rule namespaces and the alert manager definition (with its credential) came back, sealed under the new workspace's key.
+    expect(again.ruleNamespaces.list(restored.workspaceId).map((n) => n.name)).toEqual(['orders-rules', 'second']);
+    expect(again.ruleNamespaces.describe(restored.workspaceId, 'orders-rules').data).toBe(RULES);
+    expect(alertManagers(again).text(restored.workspaceId)).toBe(AM);
+    expect(alertManagers(again).definition(restored.workspaceId)!.alertmanagers[0]).toMatchObject({ url: 'https://am.example:9093/' });
     expect(again.ingestRules.get(restored.workspaceId)).toEqual({ drop: ['pod'], hash: [] });
     // The label-hash key travels too: values hashed before and after the restore still match.
     expect(again.ingestRules.exportState(restored.workspaceId)!.hashKey).toBe(again.ingestRules.exportState(ws)!.hashKey);

@@ -139,11 +139,62 @@ describe.skipIf(missing)(`rule evaluation over HTTPS with a real Alertmanager${s
     expect(received.status.state).toBe('active');
     expect(h.host.rules!.workspace(h.wsA)!.notifications.status()[0]).toMatchObject({ lastError: null });
 
+    // The window's contract (the Rules page) shows the same groups, counts, alert and delivery.
+    const view = await h.host.api('test').workspaceRules(h.wsA);
+    expect(view.evaluating).toBe(true);
+    expect(view.groups).toHaveLength(1);
+    expect(view.groups[0]).toMatchObject({ namespace: 'team-a', name: 'demo', intervalSeconds: 1, failed: 0 });
+    expect(view.groups[0]!.evaluations).toBeGreaterThan(0);
+    expect(view.groups[0]!.lastEvaluation).toMatch(/^\d{4}-/);
+    expect(view.groups[0]!.rules.map((r) => [r.kind, r.name, r.health, r.state, r.lastError])).toEqual([
+      ['recording', 'job:rules_e2e_metric:sum', 'ok', null, null],
+      ['alerting', 'RulesE2EHigh', 'ok', 'firing', null],
+    ]);
+    expect(view.alerts).toEqual([expect.objectContaining({ namespace: 'team-a', group: 'demo', state: 'firing', value: 5, labels: { alertname: 'RulesE2EHigh', instance: 'a', job: 'j', severity: 'page' } })]);
+    expect(view.notifications!.targets).toEqual([expect.objectContaining({ kind: 'alertmanager', url: `${am.url}/api/v2/alerts`, lastError: null, failed: 0 })]);
+    expect(view.notifications!.targets[0]!.sent).toBeGreaterThan(0);
+    await expect(h.host.api('test').workspaceRules('ws-nonexistent')).rejects.toThrow(/ws-nonexistent/);
+
     // Deleting the namespace stops evaluation: no groups any more.
     h.appliance.ruleNamespaces.delete(h.wsA, 'team-a');
     expect(h.host.rules!.workspace(h.wsA)).toBeNull();
     expect(((await api('rules')).json().data as { groups: unknown[] }).groups).toEqual([]);
   }, 60_000);
+
+  it('shows a failing rule, failed evaluations and an Alertmanager that is down in the window\'s contract', async () => {
+    const control = controlDatabase(h.appliance);
+    const down = `https://127.0.0.1:${await freePort()}`; // nothing listens there
+    new AlertManagerStore(control.db, (id) => control.dataKeys(id)).put(h.wsB, `alertmanagers:\n  - url: ${down}\n`);
+    h.appliance.ruleNamespaces.put(
+      h.wsB,
+      'faulty',
+      'groups:\n  - name: limited\n    interval: 1s\n    limit: 1\n    rules:\n      - record: two_series\n        expr: label_replace(vector(1), "x", "a", "", "") or label_replace(vector(2), "x", "b", "", "")\n      - alert: AlwaysFiring\n        expr: vector(1)\n',
+    );
+    const api = h.host.api('test');
+    const view = await until('a failed evaluation and a failed delivery', async () => {
+      const v = await api.workspaceRules(h.wsB);
+      return v.groups[0]!.failed > 0 && (v.notifications?.targets[0]?.failed ?? 0) > 0 ? v : null;
+    });
+    const g = view.groups[0]!;
+    expect(g.rules[0]).toMatchObject({ name: 'two_series', health: 'err', lastError: 'exceeded limit of 1 with 2 series' });
+    expect(g.rules[1]).toMatchObject({ name: 'AlwaysFiring', health: 'ok', state: 'firing' });
+    expect(g.failed).toBeGreaterThanOrEqual(g.evaluations - 1); // every finished evaluation failed (one may be under way)
+    const t = view.notifications!.targets[0]!;
+    expect(t).toMatchObject({ kind: 'alertmanager', sent: 0 });
+    expect(t.lastError).toMatch(/127\.0\.0\.1|ECONNREFUSED|connect/);
+    expect(t.queued).toBe(1); // kept for the retry, not lost
+    expect(t.retryAt).not.toBeNull();
+    // The Prometheus API says the same: /api/v1/alertmanagers with Ampule's delivery figures beside each url.
+    const ams = await send(h, { path: `/workspaces/${h.wsB}/api/v1/alertmanagers`, headers: bearer(h.token(h.wsB, ['query'])) });
+    expect(ams.json()).toMatchObject({ status: 'success', data: { activeAlertmanagers: [{ url: `${down}/api/v2/alerts`, sent: 0, queued: 1, lastError: t.lastError }], droppedAlertmanagers: [], webhooks: [] } });
+    // Through the contract, a refused rule file is 'invalid' (the console answers 400) and stores nothing; the log says so.
+    await expect(api.putRuleNamespace(h.wsB, 'bad', 'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: sum(\n')).rejects.toMatchObject({ kind: 'invalid', field: 'data', message: expect.stringContaining('group "g", rule 1 ("r"), field expr') });
+    expect(h.appliance.ruleNamespaces.list(h.wsB).map((n) => n.name)).toEqual(['faulty']);
+    expect((await api.workspaceRules(h.wsB)).namespaces).toEqual([expect.objectContaining({ name: 'faulty', groups: 1, rules: 2 })]);
+    await api.deleteRuleNamespace(h.wsB, 'faulty');
+    const log = h.appliance.activity.list({ workspaceId: h.wsB, action: 'rule_groups.' }).entries.map((e) => [e.action, e.outcome, e.actor]);
+    expect(log).toEqual([['rule_groups.delete', 'ok', 'test'], ['rule_groups.put', 'error', 'test']]);
+  }, 30_000);
 
   it('stops evaluating a workspace that is deleted', async () => {
     h.appliance.ruleNamespaces.put(h.wsB, 'b', 'groups:\n  - name: g\n    interval: 1s\n    rules:\n      - record: r\n        expr: vector(1)\n');

@@ -1,6 +1,6 @@
 // The rule scheduler over a real encrypted store: Prometheus's aligned evaluation timestamps,
 // query_offset, yielding to the event loop between rules, missed and failed evaluations counted,
-// and reload keeping an unchanged group's state.
+// a query that times out failing its rule only, and reload keeping an unchanged group's state.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,22 @@ describe('RuleScheduler', () => {
     skew = 3_500; // the process "slept" through three intervals
     await waitFor(() => evals >= 2);
     expect(g.missed).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a rule whose query times out shows the timeout in its health; other groups go on', async () => {
+    let evals = 0;
+    // A deadline already past: every query that reads the store times out (vector(1) reads nothing).
+    sched = new RuleScheduler(storage(), () => [file(group('slow', '1s', ['record: s\n        expr: sum(m)']) + group('fine', '1s', ['record: f\n        expr: vector(1)']))], {
+      evaluator: { engine: { timeoutMs: -1 } },
+      afterEval: () => evals++,
+    });
+    const [slow, fine] = sched.groups() as [ScheduledGroup, ScheduledGroup];
+    await waitFor(() => evals >= 4); // finished evaluations of both groups
+    expect(slow.evaluator.rules[0]!.health).toMatchObject({ health: 'err', lastError: expect.stringMatching(/^query timed out in /) });
+    expect(slow.failed).toBeGreaterThanOrEqual(1);
+    expect(fine.evaluator.rules[0]!.health).toMatchObject({ health: 'ok', lastError: null });
+    expect(fine.failed).toBe(0);
+    expect(Math.min(slow.evaluations, fine.evaluations)).toBeGreaterThanOrEqual(2); // one group failing holds up no other
   });
 
   it('keeps an unchanged group (and its state) across a reload, replaces a changed one, drops a removed one', () => {

@@ -1,7 +1,8 @@
 // The core worker protocol in plain Node: the real worker module in a worker_threads Worker,
 // against a real appliance (temp data dir, real OS keychain, real HTTPS listener). The window's
 // path: open → create workspace → token → remote write over TLS → query → shutdown (stores
-// flushed and closed, so the data dir reopens with the data in it).
+// flushed and closed, so the data dir reopens with the data in it). An alert that fires is
+// announced to the main process once, as a desktop notice.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedToken, PromResponse, WorkspaceSummary } from '../../../shared/api';
 import { startCoreThread, type CoreThread } from '../../../main/app/core-client';
+import type { CoreEvent } from '../../../main/worker/protocol';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { readCaCertPem } from '../../../main/tls/local-ca';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
@@ -23,6 +25,20 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 mkdirSync(join(root, '.tmp'), { recursive: true });
 const bundleDir = mkdtempSync(join(root, '.tmp', 'worker-test-'));
 const workerFile = join(bundleDir, 'core-worker.mjs');
+
+async function bundleWorker(outfile: string): Promise<void> {
+  await build({
+    entryPoints: [join(root, 'main/worker/worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'silent',
+  });
+}
 
 function post(url: string, ca: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -37,6 +53,8 @@ function post(url: string, ca: string, headers: Record<string, string>, body: Bu
   });
 }
 
+afterAll(() => rmSync(bundleDir, { recursive: true, force: true }));
+
 describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-worker-'));
   const keychainService = uniqueService();
@@ -47,17 +65,7 @@ describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
   const t0 = Math.floor(Date.now() / 1000) - 60;
 
   beforeAll(async () => {
-    await build({
-      entryPoints: [join(root, 'main/worker/worker.ts')],
-      outfile: workerFile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: 'silent',
-    });
+    await bundleWorker(workerFile);
     core = startCoreThread(workerFile);
     ({ listenUrl } = await core.client.open({ dataDir, keychainService, listen: { port: 0, host: '127.0.0.1' }, adminChannel: false }));
   });
@@ -65,7 +73,6 @@ describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
     await core?.stop().catch(() => {});
     removeService(keychainService);
     rmSync(dataDir, { recursive: true, force: true });
-    rmSync(bundleDir, { recursive: true, force: true });
   });
 
   it('opens the appliance and its HTTPS listener', () => {
@@ -133,4 +140,37 @@ describe.skipIf(!!noKeychainReason)('core worker over worker_threads', () => {
       reopened.close();
     }
   });
+});
+
+describe.skipIf(!!noKeychainReason)('core worker: alerts that fire reach the main process as desktop notices', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ampule-worker-alerts-'));
+  const keychainService = uniqueService();
+  const file = join(bundleDir, 'alerts', 'core-worker.mjs');
+  let core: CoreThread;
+  const events: CoreEvent[] = [];
+
+  beforeAll(async () => {
+    await bundleWorker(file);
+    // A workspace with an alert that fires at its first evaluation (every second).
+    const app = await openAppliance({ dataDir, keychainService });
+    const ws = app.control.createWorkspace({ alias: 'alerting-desk' }).workspaceId;
+    app.ruleNamespaces.put(ws, 'desk', 'groups:\n  - name: g\n    interval: 1s\n    rules:\n      - alert: DeskAlert\n        expr: vector(1)\n        labels:\n          severity: warning\n        annotations:\n          summary: shown on the desktop\n');
+    app.close();
+    core = startCoreThread(file);
+    core.client.onEvent((e) => events.push(e));
+    await core.client.open({ dataDir, keychainService, listen: null, adminChannel: false });
+  });
+  afterAll(async () => {
+    await core?.stop().catch(() => {});
+    removeService(keychainService);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sends one notice when the alert fires, and none while it stays firing', async () => {
+    for (let i = 0; i < 100 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(events).toHaveLength(1);
+    expect(events[0]!.notices).toEqual([{ workspaceId: expect.stringMatching(/^ws-/), title: 'Alert firing: DeskAlert (warning)', body: 'shown on the desktop — workspace alerting-desk' }]);
+    await new Promise((r) => setTimeout(r, 2500)); // two more evaluations
+    expect(events).toHaveLength(1);
+  }, 20_000);
 });
