@@ -198,6 +198,9 @@ class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
   /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
   private newHash = -1;
+  private keyBuf: Buffer = Buffer.alloc(0);
+  private keyStart = 0;
+  private keyEnd = 0;
   written = 0;
   exemplarsWritten = 0;
   private readonly rejections = new Map<string, number>();
@@ -226,12 +229,16 @@ class AppendSink implements SeriesSink {
     this.newHash = -1;
     const hash = hashKey(keyBuf, keyStart, keyEnd);
     this.entry = lookupSeries(this.state, hash, keyBuf, keyStart, keyEnd);
-    if (this.entry === null) this.entry = this.newSeries(hash, keyBuf.toString('latin1', keyStart, keyEnd), source, samples, histograms);
+    // Kept for addSeries: the key's bytes stay as they are until the next series().
+    this.keyBuf = keyBuf;
+    this.keyStart = keyStart;
+    this.keyEnd = keyEnd;
+    if (this.entry === null) this.entry = this.newSeries(hash, source, samples, histograms);
     else if (histograms > 0) this.rejectHistograms(this.entry, histograms);
     return this.entry !== null;
   }
 
-  private newSeries(hash: number, key: string, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
+  private newSeries(hash: number, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
     const count = source.labelCount();
     if (count > this.limits.labelsPerSeries) {
       // Refused before decoding thousands of strings; the first few name the series.
@@ -252,7 +259,7 @@ class AppendSink implements SeriesSink {
       return null;
     }
     // Ingest rules (drop / keyed hash) apply before anything is stored or cached.
-    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, key, next: null };
+    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, keyAt: -1, keyLen: 0, next: null };
     if (histograms > 0) this.rejectHistograms(entry, histograms);
     if (samples === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {
@@ -282,7 +289,7 @@ class AppendSink implements SeriesSink {
     }
     this.written++;
     if (this.newHash >= 0) {
-      addSeries(this.state, this.newHash, entry);
+      addSeries(this.state, this.newHash, entry, this.keyBuf, this.keyStart, this.keyEnd);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);
     }
