@@ -102,7 +102,7 @@ export class Ingester {
       throw new IngestError(413, `request of ${wanted} samples exceeds the limit ingestionBurst=${limits.ingestionBurst}; send smaller batches (queue_config.max_samples_per_send)`);
     }
     if (wait > 0) {
-      throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s`, wait);
+      throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s, or raise the limit (ampule limits set --ingestion-rate N, or Limits on the workspace's page)`, wait);
     }
 
     if (state.limits === undefined || !limitsEqual(state.limits, limits)) {

@@ -244,6 +244,7 @@ describe('limits', () => {
     expect(res.status).toBe(429);
     expect(res.retryAfterSeconds).toBe(1);
     expect(res.message).toContain('ingestionRate=10 samples/s, ingestionBurst=20');
+    expect(res.message).toContain('raise the limit (ampule limits set --ingestion-rate N'); // says how, to whoever reads the sender's log
     expect(mem.find('s')!.t).toHaveLength(1);
     expect((await send(t, batch(NOW + 2, 15), V1_TYPE, NOW + 1100)).status).toBe(204);
     const tooBig = await send(t, batch(NOW + 3, 21), V1_TYPE, NOW + 100_000);
