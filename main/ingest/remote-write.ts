@@ -9,7 +9,7 @@ import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { GroupCommitter } from './group-commit';
 import { decompressSnappyBlock } from './snappy';
-import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
+import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
@@ -198,6 +198,8 @@ class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
   /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
   private newHash = -1;
+  /** The previous series of this request (nextSeen). */
+  private last: SeriesEntry | null = null;
   private keyBuf: Buffer = Buffer.alloc(0);
   private keyStart = 0;
   private keyEnd = 0;
@@ -227,15 +229,20 @@ class AppendSink implements SeriesSink {
 
   series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean {
     this.newHash = -1;
-    const hash = hashKey(keyBuf, keyStart, keyEnd);
-    this.entry = lookupSeries(this.state, hash, keyBuf, keyStart, keyEnd);
+    const last = this.last;
+    let hash = -1;
+    this.entry = last !== null ? nextSeen(this.state, last, keyBuf, keyStart, keyEnd) : null;
+    if (this.entry === null) this.entry = lookupSeries(this.state, (hash = hashKey(keyBuf, keyStart, keyEnd)), keyBuf, keyStart, keyEnd);
     // Kept for addSeries: the key's bytes stay as they are until the next series().
     this.keyBuf = keyBuf;
     this.keyStart = keyStart;
     this.keyEnd = keyEnd;
     if (this.entry === null) this.entry = this.newSeries(hash, source, samples, histograms);
     else if (histograms > 0) this.rejectHistograms(this.entry, histograms);
-    return this.entry !== null;
+    if (this.entry === null) return false;
+    if (last !== null) last.succ = this.entry;
+    this.last = this.entry;
+    return true;
   }
 
   private newSeries(hash: number, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
@@ -259,7 +266,7 @@ class AppendSink implements SeriesSink {
       return null;
     }
     // Ingest rules (drop / keyed hash) apply before anything is stored or cached.
-    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, keyAt: -1, keyLen: 0, next: null };
+    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null };
     if (histograms > 0) this.rejectHistograms(entry, histograms);
     if (samples === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {

@@ -24,6 +24,10 @@ export interface SeriesEntry {
   keyAt: number;
   keyLen: number;
   next: SeriesEntry | null;
+  /** The generation whose table holds the entry (-1: none yet). */
+  gen: number;
+  /** The series that followed this one in the last request that had both (see nextSeen). */
+  succ: SeriesEntry | null;
 }
 
 /**
@@ -120,6 +124,8 @@ export interface IngestState {
   previous: SeriesTable;
   /** The key bytes of the entries of both tables. */
   keys: KeyArena;
+  /** Counts rotations (and forgets): an entry whose gen is this one is in `current`. */
+  gen: number;
   generationStart: number;
   readonly bucket: TokenBucket;
   /** The limits the cached series were validated against; other limits empty the cache. */
@@ -133,6 +139,7 @@ export function createIngestState(): IngestState {
     current: new SeriesTable(),
     previous: new SeriesTable(),
     keys: new KeyArena(),
+    gen: 0,
     generationStart: NaN,
     bucket: newTokenBucket(),
     limits: undefined,
@@ -152,6 +159,7 @@ export function rotateGenerations(state: IngestState, now: number): void {
   state.previous = idleForTwo ? new SeriesTable() : state.current;
   state.current = new SeriesTable();
   state.generationStart = now;
+  state.gen++;
   // Only the previous generation's keys are still needed: copy them to a fresh arena.
   const old = state.keys;
   const keys = new KeyArena();
@@ -165,6 +173,7 @@ export function forgetSeries(state: IngestState): void {
   state.current = new SeriesTable();
   state.previous = new SeriesTable();
   state.keys = new KeyArena();
+  state.gen += 2; // no entry is in either table now
 }
 
 /** The cached series whose key is buf[start, end) with hash `hash`; refreshes its generation. */
@@ -174,14 +183,31 @@ export function lookupSeries(state: IngestState, hash: number, buf: Uint8Array, 
   const old = state.previous.find(state.keys, hash, buf, start, end);
   if (old !== null) {
     state.previous.remove(hash, old);
-    state.current.add(hash, old);
+    old.gen = state.current.add(hash, old) ? state.gen : -1;
   }
   return old;
+}
+
+/**
+ * The series after `prev` when this request sends series in the order the last one did (as a
+ * sender's shard does, scrape after scrape): found by comparing its key, with no hashing or table
+ * lookup. Null when the guess is wrong or the entry is not in the current generation (then the
+ * caller looks it up, which also moves it there).
+ */
+export function nextSeen(state: IngestState, prev: SeriesEntry, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
+  const e = prev.succ;
+  if (e === null) return null;
+  if (e.gen !== state.gen) {
+    prev.succ = null; // do not keep a forgotten series alive
+    return null;
+  }
+  return e.keyLen === end - start && state.keys.equals(e.keyAt, buf, start, end) ? e : null;
 }
 
 /** Caches a series seen for the first time, under the key buf[start, end) (hashing to `hash`). */
 export function addSeries(state: IngestState, hash: number, entry: SeriesEntry, buf: Uint8Array, start: number, end: number): void {
   if (!state.current.add(hash, entry)) return;
+  entry.gen = state.gen;
   entry.keyAt = state.keys.put(buf, start, end);
   entry.keyLen = end - start;
 }

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { activeSeries, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from '../../../main/ingest/state';
+import { activeSeries, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from '../../../main/ingest/state';
 
-const entry = (key: string): SeriesEntry => ({ labels: [{ name: '__name__', value: key }], ref: 1, keyAt: -1, keyLen: 0, next: null });
+const entry = (key: string): SeriesEntry => ({ labels: [{ name: '__name__', value: key }], ref: 1, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null });
 const bytes = (s: string) => Buffer.from(s, 'latin1');
 const name = (e: SeriesEntry | null) => e?.labels[0]!.value;
 /** Caches a series keyed by the bytes of `key`. */
-const add = (state: IngestState, hash: number, key: string) => addSeries(state, hash, entry(key), bytes(key), 0, key.length);
+const add = (state: IngestState, hash: number, key: string) => {
+  const e = entry(key);
+  addSeries(state, hash, e, bytes(key), 0, key.length);
+  return e;
+};
 
 describe('series cache', () => {
   it('finds entries by key bytes, also when their hashes collide', () => {
@@ -68,6 +72,31 @@ describe('series cache', () => {
     for (const k of keys.slice(0, 1500)) expect(probe(k)).toBe(k);
     for (const k of keys.slice(1500)) expect(probe(k)).toBeUndefined();
     expect(activeSeries(state)).toBe(1500);
+  });
+
+  it('guesses the next series from the order last seen, only while it is in the current generation and its key matches', () => {
+    const state = createIngestState();
+    const t0 = 9_000_000;
+    rotateGenerations(state, t0);
+    const a = add(state, hashKey(bytes('a'), 0, 1), 'a');
+    const b = add(state, hashKey(bytes('b'), 0, 1), 'b');
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull(); // nothing followed a yet
+    a.succ = b;
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBe(b);
+    expect(nextSeen(state, a, bytes('c'), 0, 1)).toBeNull(); // another series now follows a
+    expect(nextSeen(state, a, bytes('bb'), 0, 2)).toBeNull();
+    // After a rotation b sits in the previous generation: the guess declines (and drops its link),
+    // so the caller's lookup moves b to the current generation and it stays active.
+    rotateGenerations(state, t0 + ACTIVE_SERIES_GENERATION_MS);
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull();
+    expect(a.succ).toBeNull();
+    expect(lookupSeries(state, hashKey(bytes('b'), 0, 1), bytes('b'), 0, 1)).toBe(b);
+    a.succ = b;
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBe(b);
+    rotateGenerations(state, t0 + 2 * ACTIVE_SERIES_GENERATION_MS);
+    rotateGenerations(state, t0 + 4 * ACTIVE_SERIES_GENERATION_MS); // b forgotten
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull();
+    expect(activeSeries(state)).toBe(0);
   });
 
   it('hashes to small integers that spread', () => {
