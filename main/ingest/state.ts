@@ -49,7 +49,9 @@ class KeyArena {
       this.view = new DataView(grown.buffer);
     }
     const at = this.used;
-    this.bytes.set(buf.subarray(start, end), at);
+    const bytes = this.bytes;
+    // A loop, not set(subarray): keys are short, and a view per key costs more than the copy.
+    for (let i = 0; i < n; i++) bytes[at + i] = buf[start + i]!;
     this.used += n;
     return at;
   }
