@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { open } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Cipher } from '../crypto/types';
 import { displayPath, sqliteFailure, StoreDamaged, StoreError } from './errors';
 import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
@@ -585,7 +585,8 @@ export class Storage {
     // The first time also the folder, so the log file's own entry is durable (as SQLite's FULL does).
     const dir = this.dirSynced ? Promise.resolve() : fsyncDirectory(dirname(this.path));
     this.dirSynced = true;
-    const running: Promise<void> = Promise.all([dir, fsyncFile(`${this.path}-wal`)]).then(
+    this.wal ??= new SyncedFile(`${this.path}-wal`);
+    const running: Promise<void> = Promise.all([dir, this.wal.sync()]).then(
       () => {
         if (this.runningSync === running) this.runningSync = null;
       },
@@ -601,6 +602,7 @@ export class Storage {
   }
 
   private dirSynced = false;
+  private wal: SyncedFile | null = null;
   private runningSync: Promise<void> | null = null;
   private queuedSync: Promise<void> | null = null;
 
@@ -652,6 +654,47 @@ export class Storage {
 
   close(): void {
     this.db.close();
+    this.wal?.close();
+  }
+}
+
+/**
+ * fsync of one file through a handle kept open (one thread-pool job per sync, not three). Should
+ * the file at the path be another one by now (SQLite recreated its log), that one is opened and
+ * synced as well.
+ */
+class SyncedFile {
+  private handle: Promise<FileHandle | null> | null = null;
+
+  constructor(private readonly path: string) {}
+
+  async sync(): Promise<void> {
+    this.handle ??= openIfThere(this.path);
+    const fh = await this.handle;
+    if (fh === null) {
+      this.handle = null; // not made yet: nothing written to it to sync
+      return;
+    }
+    const [, mine, there] = await Promise.all([fh.sync(), fh.stat(), stat(this.path).catch(() => null)]);
+    if (there === null || there.ino === mine.ino) return;
+    this.handle = null;
+    void fh.close().catch(() => {});
+    await this.sync();
+  }
+
+  close(): void {
+    const h = this.handle;
+    this.handle = null;
+    void h?.then((fh) => fh?.close()).catch(() => {});
+  }
+}
+
+async function openIfThere(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
   }
 }
 

@@ -15,6 +15,7 @@
 //   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS]
 //   --targets decode,ampule,prometheus,victoria-metrics [BENCH_TARGETS]
 //   --baseline DIR: also measure the Ampule of another checkout (e.g. /work/main), "before" beside "after"
+//   --repeat N: N runs per target, taking turns, medians reported
 //   BENCH_PROFILE_DIR=DIR: CPU profile of ampule serve.
 // A small run: `npm run bench:ingest -- --series 10000 --samples 500000`.
 // All peers listen on TLS (VictoriaMetrics -tls, Prometheus --web.config.file with tls_server_config), none
@@ -23,7 +24,7 @@
 // Durability differs: Ampule answers 204 only after its log is committed (fsync); Prometheus and
 // VictoriaMetrics acknowledge before an fsync.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,6 +44,8 @@ const PER_REQUEST = numberArg('per-request', Number(process.env.BENCH_PER_REQUES
 const CONNECTIONS = numberArg('connections', Number(process.env.BENCH_CONNECTIONS ?? 4));
 const TARGETS = new Set((stringArg('targets') ?? process.env.BENCH_TARGETS ?? 'decode,ampule,prometheus,victoria-metrics').split(','));
 const BASELINE = stringArg('baseline');
+/** Runs per target and size, taking turns; figures are the medians (a shared machine is noisy). */
+const REPEAT = numberArg('repeat', 1);
 /** Limits for the bench workspace: no throttling, room for every series. */
 const UNTHROTTLED = ['--ingestion-rate', '1000000000', '--ingestion-burst', '1000000000', '--active-series', '100000000'];
 let SERIES = SIZES[0]!;
@@ -283,8 +286,7 @@ const runners = new Map<string, Promise<string>>();
 async function startAmpule(dir: string, root: string, name: string): Promise<Target> {
   if (!runners.has(root)) runners.set(root, bundleCli(root));
   const runner = await runners.get(root)!;
-  const home = join(dir, name.replace(/\W+/g, '-'));
-  mkdirSync(home);
+  const home = mkdtempSync(join(dir, `${name.replace(/\W+/g, '-')}-`));
   const keyFile = join(home, 'master.key');
   writeFileSync(keyFile, randomBytes(32));
   chmodSync(keyFile, 0o600);
@@ -378,32 +380,46 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
     await decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
   }
 
-  const results: Result[] = [];
-  const sizeDir = mkdtempSync(join(dir, `${SERIES}-`));
-  const starters: [string, () => Promise<Target>][] = [
-    ['ampule', () => startAmpule(sizeDir, ROOT, 'Ampule')],
-    ...(BASELINE ? ([['ampule', () => startAmpule(sizeDir, resolve(BASELINE), 'Ampule (baseline)')]] as [string, () => Promise<Target>][]) : []),
-    ['prometheus', () => startPrometheus(sizeDir, tls)],
-    ['victoria-metrics', () => startVictoriaMetrics(sizeDir, tls)],
-  ];
-  for (const [kind, start] of starters) {
-    if (!TARGETS.has(kind)) continue;
-    let target: Target;
-    try {
-      target = await start();
-    } catch (e) {
-      console.log(`  skipped ${kind}: ${(e as Error).message}`);
-      continue;
+  const runs = new Map<string, Result[]>();
+  for (let rep = 0; rep < REPEAT; rep++) {
+    // Every run starts each server empty, in its own folder; with --repeat the targets take turns.
+    const runDir = mkdtempSync(join(dir, `${SERIES}-run${rep}-`));
+    const starters: [string, () => Promise<Target>][] = [
+      ['ampule', () => startAmpule(runDir, ROOT, 'Ampule')],
+      ...(BASELINE ? ([['ampule', () => startAmpule(runDir, resolve(BASELINE), 'Ampule (baseline)')]] as [string, () => Promise<Target>][]) : []),
+      ['prometheus', () => startPrometheus(runDir, tls)],
+      ['victoria-metrics', () => startVictoriaMetrics(runDir, tls)],
+    ];
+    for (const [kind, start] of starters) {
+      if (!TARGETS.has(kind)) continue;
+      let target: Target;
+      try {
+        target = await start();
+      } catch (e) {
+        console.log(`  skipped ${kind}: ${(e as Error).message}`);
+        continue;
+      }
+      procs.push(target.proc);
+      const r = await run(target, bodies);
+      console.log(
+        `${target.name}${REPEAT > 1 ? ` (run ${rep + 1})` : ''}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples, ` +
+          `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series`,
+      );
+      if (!runs.has(target.name)) runs.set(target.name, []);
+      runs.get(target.name)!.push({ name: target.name, ...r });
+      await stop(target.proc);
     }
-    procs.push(target.proc);
-    const r = await run(target, bodies);
-    console.log(
-      `${target.name}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples, ` +
-        `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series`,
-    );
-    results.push({ name: target.name, ...r });
-    await stop(target.proc);
   }
+  // Medians over the runs (each figure on its own).
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const results: Result[] = [...runs].map(([name, rs]) => ({
+    name,
+    rate: mid(rs.map((r) => r.rate)),
+    cpu: mid(rs.map((r) => r.cpu)),
+    rssPerSeries: mid(rs.map((r) => r.rssPerSeries)),
+    failed: rs.reduce((n, r) => n + r.failed, 0),
+  }));
+  if (REPEAT > 1) console.log(`medians of ${REPEAT} runs:`);
   const vm = results.find((r) => r.name === 'VictoriaMetrics');
   const prom = results.find((r) => r.name.startsWith('Prometheus'));
   for (const r of results.filter((x) => x.name.startsWith('Ampule'))) {
