@@ -8,7 +8,7 @@ import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { GroupCommitter } from './group-commit';
-import { decompressSnappyBlock } from './snappy';
+import { DecompressBuffer, decompressSnappyBlock } from './snappy';
 import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
@@ -51,6 +51,7 @@ export interface IngesterHooks {
 export class Ingester {
   readonly state: IngestState = createIngestState();
   private readonly committer: GroupCommitter;
+  private readonly decompressed = new DecompressBuffer();
 
   constructor(
     readonly appender: Appender,
@@ -90,7 +91,8 @@ export class Ingester {
   private append(req: IngestRequest, limits: IngestLimits, now: number): AppendedRequest {
     const { state } = this;
     const version = remoteWriteVersion(req.contentType, req.contentEncoding);
-    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes));
+    // Decoding is synchronous and keeps no view of the body past this call: the output memory is reused.
+    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
     const symbols = version === 2 ? new Symbols() : undefined;
     const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
 

@@ -15,8 +15,26 @@ const MAX_OUTPUT_BYTES = 2 ** 31 - 1;
 /** Literals and copies shorter than this are copied byte by byte (cheaper than a native call). */
 const NATIVE_COPY_MIN = 24;
 
-/** Decompresses a snappy block of at most `maxBytes` output. Throws IngestError 413/400. */
-export function decompressSnappyBlock(body: Buffer, maxBytes: number): Buffer {
+/**
+ * Output memory a caller reuses from one body to the next (fewer fresh allocations for the
+ * garbage collector to account for). What it returns is overwritten by the next body: the
+ * caller must be done with it (nothing keeps a view of it) before decompressing another.
+ */
+export class DecompressBuffer {
+  private buf = Buffer.allocUnsafe(0);
+
+  /** At most this much is kept between bodies; larger outputs get memory of their own. */
+  static readonly KEEP_BYTES = 1 << 20;
+
+  take(n: number): Buffer {
+    if (n > DecompressBuffer.KEEP_BYTES) return Buffer.allocUnsafe(n);
+    if (this.buf.length < n) this.buf = Buffer.allocUnsafe(Math.min(DecompressBuffer.KEEP_BYTES, Math.max(n, this.buf.length * 2, 64 * 1024)));
+    return this.buf.subarray(0, n);
+  }
+}
+
+/** Decompresses a snappy block of at most `maxBytes` output (into `into` when given). Throws IngestError 413/400. */
+export function decompressSnappyBlock(body: Buffer, maxBytes: number, into?: DecompressBuffer): Buffer {
   maxBytes = Math.min(maxBytes, MAX_OUTPUT_BYTES);
   const { length, headerBytes } = readDeclaredLength(body);
   if (length > maxBytes) {
@@ -29,7 +47,7 @@ export function decompressSnappyBlock(body: Buffer, maxBytes: number): Buffer {
   if (length > Math.ceil((payload * MAX_RATIO_NUM) / MAX_RATIO_DEN)) {
     throw new IngestError(400, `corrupt snappy body: declares ${length} bytes, impossible for ${body.length} compressed bytes`);
   }
-  return decode(body, headerBytes, length);
+  return decode(body, headerBytes, length, into ? into.take(length) : Buffer.allocUnsafe(length));
 }
 
 function readDeclaredLength(body: Buffer): { length: number; headerBytes: number } {
@@ -48,9 +66,8 @@ function readDeclaredLength(body: Buffer): { length: number; headerBytes: number
 }
 
 /** Decodes the tag stream after the header: literals and back-references, each checked before it is copied. */
-function decode(src: Buffer, start: number, declared: number): Buffer {
-  // Unsafe is fine: the output is returned only when every one of its bytes was written.
-  const out = Buffer.allocUnsafe(declared);
+function decode(src: Buffer, start: number, declared: number, out: Buffer): Buffer {
+  // Uninitialised (or reused) memory is fine: the output is returned only when every one of its bytes was written.
   let pos = start;
   let o = 0;
   const end = src.length;

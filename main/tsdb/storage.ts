@@ -659,12 +659,13 @@ export class Storage {
 }
 
 /**
- * fsync of one file through a handle kept open (one thread-pool job per sync, not three). Should
- * the file at the path be another one by now (SQLite recreated its log), that one is opened and
- * synced as well.
+ * fsync of one file through a handle kept open (one thread-pool job per sync). SQLite keeps its
+ * log file while a connection is open (a checkpoint truncates it in place), but every 32nd sync
+ * also checks that the path still names the file synced, and syncs the new one if not.
  */
 class SyncedFile {
   private handle: Promise<FileHandle | null> | null = null;
+  private syncs = 0;
 
   constructor(private readonly path: string) {}
 
@@ -675,9 +676,11 @@ class SyncedFile {
       this.handle = null; // not made yet: nothing written to it to sync
       return;
     }
+    if (this.syncs++ % 32 !== 0) return fh.sync();
     const [, mine, there] = await Promise.all([fh.sync(), fh.stat(), stat(this.path).catch(() => null)]);
     if (there === null || there.ino === mine.ino) return;
     this.handle = null;
+    this.syncs = 0;
     void fh.close().catch(() => {});
     await this.sync();
   }

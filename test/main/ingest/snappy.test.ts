@@ -2,7 +2,7 @@
 // literals, 1/2-byte-offset copies, overlapping copies that repeat a pattern) must come back exact.
 import { describe, expect, it } from 'vitest';
 import { compress } from 'snappyjs';
-import { decompressSnappyBlock } from '../../../main/ingest/snappy';
+import { DecompressBuffer, decompressSnappyBlock } from '../../../main/ingest/snappy';
 
 let seed = 9;
 const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -35,5 +35,22 @@ describe('decompressSnappyBlock', () => {
     // Declares 2 bytes, the literal says 3.
     expect(() => decompressSnappyBlock(Buffer.from([2, 2 << 2, 1, 2, 3]), 100)).toThrow('output exceeds the declared 2 bytes');
     expect(() => decompressSnappyBlock(Buffer.from([9, 9 << 2, 1, 2]), 100)).toThrow('literal runs past the end');
+  });
+
+  it('decodes into reused memory when given a DecompressBuffer, and gives outputs over 1 MiB memory of their own', () => {
+    const into = new DecompressBuffer();
+    const a = sample(3, 50_000);
+    const b = sample(0, 20_000);
+    const outA = decompressSnappyBlock(Buffer.from(compress(a)), 1 << 24, into);
+    expect(outA.equals(a)).toBe(true);
+    const outB = decompressSnappyBlock(Buffer.from(compress(b)), 1 << 24, into);
+    expect(outB.equals(b)).toBe(true);
+    expect(outB.length).toBe(20_000);
+    expect(outB.buffer).toBe(outA.buffer); // the same memory: the first output is gone now, as documented
+    const big = sample(2, (1 << 20) + 1);
+    const outBig = decompressSnappyBlock(Buffer.from(compress(big)), 1 << 24, into);
+    expect(outBig.equals(big)).toBe(true);
+    expect(outBig.buffer).not.toBe(outA.buffer);
+    expect(decompressSnappyBlock(Buffer.from(compress(b)), 1 << 24, into).buffer).toBe(outA.buffer); // still kept
   });
 });
