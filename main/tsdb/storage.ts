@@ -556,6 +556,8 @@ export class Storage {
    * keeps decoding the next requests meanwhile, and one fsync covers every commit made before it.
    */
   transactionUnsynced<T>(fn: () => T): T {
+    // Inside another transaction its own commit decides (SQLite refuses the switch there anyway).
+    if (this.db.inTransaction) return this.transaction(fn);
     // exec each time: SQLite applies this pragma when it compiles it, so a prepared one would not switch back and forth.
     this.db.exec('PRAGMA synchronous = NORMAL');
     try {
