@@ -72,6 +72,8 @@ export class ControlDatabase implements ControlPlane {
   private readonly macs: RowMac;
   private readonly activity: ActivitySink;
   private readonly now: () => number;
+  /** Statements of the per-request path (token check), compiled once. */
+  private readonly byId = new Map<string, Database.Statement>();
 
   /** Opens (creating and migrating) control.db; unlock the master key through `keys` before use. */
   static open(path: string, opts: ControlOptions = {}): ControlDatabase {
@@ -248,7 +250,7 @@ export class ControlDatabase implements ControlPlane {
     if (row.revoked_at) return fail('revoked');
     const now = this.now();
     if (row.expires_at && Date.parse(row.expires_at) <= now) return fail('expired');
-    const ws = this.db.prepare(`SELECT * FROM workspaces WHERE id = ?`).get(row.workspace_id) as WorkspaceRow | undefined;
+    const ws = this.selectById('workspaces', row.workspace_id) as WorkspaceRow | undefined;
     if (ws) this.macs.check('workspaces', ws);
     if (ws?.status !== 'ACTIVE') return fail('workspace_inactive');
     if (!row.last_used_at || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
@@ -308,16 +310,22 @@ export class ControlDatabase implements ControlPlane {
   }
 
   private row(workspaceId: string): WorkspaceRow {
-    const row = typeof workspaceId === 'string' && WORKSPACE_ID.test(workspaceId) ? (this.db.prepare(`SELECT * FROM workspaces WHERE id = ?`).get(workspaceId) as WorkspaceRow | undefined) : undefined;
+    const row = typeof workspaceId === 'string' && WORKSPACE_ID.test(workspaceId) ? (this.selectById('workspaces', workspaceId) as WorkspaceRow | undefined) : undefined;
     if (row) this.macs.check('workspaces', row);
     if (!row || row.status === 'DELETING') throw new ControlError('not_found', `workspace ${String(workspaceId)} does not exist`, 'workspaceId');
     return row;
   }
 
   private tokenRow(tokenId: string): TokenRow | undefined {
-    const row = this.db.prepare(`SELECT * FROM tokens WHERE id = ?`).get(tokenId) as TokenRow | undefined;
+    const row = this.selectById('tokens', tokenId) as TokenRow | undefined;
     if (row) this.macs.check('tokens', row);
     return row;
+  }
+
+  private selectById(table: 'workspaces' | 'tokens', id: string): unknown {
+    let stmt = this.byId.get(table);
+    if (!stmt) this.byId.set(table, (stmt = this.db.prepare(`SELECT * FROM ${table} WHERE id = ?`)));
+    return stmt.get(id);
   }
 
   /** Seals under the current data key, prefixed with its generation (4 bytes) so later generations can open it. */

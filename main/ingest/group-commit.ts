@@ -1,6 +1,8 @@
 // Group commit: every request appended through the same Appender in one event-loop turn shares a
 // single appender.commit() (one log row, one fsync) scheduled with setImmediate, so requests that
-// queued up during the previous fsync are made durable together instead of one fsync each.
+// queued up during the previous fsync are made durable together instead of one fsync each. With
+// an appender that offers commitAsync the fsync runs off the event loop: the next requests are
+// decoded and committed while it runs, and their answers wait for the fsync that covers them.
 import type { Appender } from '../tsdb/types';
 
 interface Waiter {
@@ -39,18 +41,28 @@ export class GroupCommitter {
   private flush(): void {
     this.scheduled = false;
     if (this.waiters.length === 0) return; // abandoned meanwhile
+    let durable: Promise<void> | undefined;
     try {
-      this.appender.commit();
+      if (this.appender.commitAsync) durable = this.appender.commitAsync();
+      else this.appender.commit();
     } catch (err) {
       this.abandon(err);
       return;
     }
-    this.settle((w) => w.resolve());
+    const waiters = this.take();
+    if (!durable) for (const w of waiters) w.resolve();
+    // The samples are committed (and in the head); only their fsync can still fail: the
+    // senders get an error and resend, and a resent sample with the same value is accepted.
+    else durable.then(() => waiters.forEach((w) => w.resolve()), (err: unknown) => waiters.forEach((w) => w.reject(err)));
   }
 
   private settle(each: (w: Waiter) => void): void {
+    for (const w of this.take()) each(w);
+  }
+
+  private take(): Waiter[] {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const w of waiters) each(w);
+    return waiters;
   }
 }

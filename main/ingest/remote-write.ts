@@ -8,8 +8,8 @@ import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { GroupCommitter } from './group-commit';
-import { decompressSnappyBlock } from './snappy';
-import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, rotateGenerations, type IngestState, type SeriesEntry } from './state';
+import { DecompressBuffer, decompressSnappyBlock } from './snappy';
+import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
@@ -51,6 +51,7 @@ export interface IngesterHooks {
 export class Ingester {
   readonly state: IngestState = createIngestState();
   private readonly committer: GroupCommitter;
+  private readonly decompressed = new DecompressBuffer();
 
   constructor(
     readonly appender: Appender,
@@ -90,7 +91,8 @@ export class Ingester {
   private append(req: IngestRequest, limits: IngestLimits, now: number): AppendedRequest {
     const { state } = this;
     const version = remoteWriteVersion(req.contentType, req.contentEncoding);
-    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes));
+    // Decoding is synchronous and keeps no view of the body past this call: the output memory is reused.
+    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
     const symbols = version === 2 ? new Symbols() : undefined;
     const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
 
@@ -102,7 +104,7 @@ export class Ingester {
       throw new IngestError(413, `request of ${wanted} samples exceeds the limit ingestionBurst=${limits.ingestionBurst}; send smaller batches (queue_config.max_samples_per_send)`);
     }
     if (wait > 0) {
-      throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s`, wait);
+      throw new IngestError(429, `ingestion rate limit exceeded: ingestionRate=${limits.ingestionRate} samples/s, ingestionBurst=${limits.ingestionBurst}; retry in ${wait} s, or raise the limit (ampule limits set --ingestion-rate N, or Limits on the workspace's page)`, wait);
     }
 
     if (state.limits === undefined || !limitsEqual(state.limits, limits)) {
@@ -201,6 +203,11 @@ class AppendSink implements SeriesSink {
   private entry: SeriesEntry | null = null;
   /** Hash of a series not yet cached: it is cached once the store accepted a sample. */
   private newHash = -1;
+  /** The previous series of this request (nextSeen). */
+  private last: SeriesEntry | null = null;
+  private keyBuf: Buffer = Buffer.alloc(0);
+  private keyStart = 0;
+  private keyEnd = 0;
   written = 0;
   exemplarsWritten = 0;
   private readonly rejections = new Map<string, number>();
@@ -227,14 +234,23 @@ class AppendSink implements SeriesSink {
 
   series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean {
     this.newHash = -1;
-    const hash = hashKey(keyBuf, keyStart, keyEnd);
-    this.entry = lookupSeries(this.state, hash, keyBuf, keyStart, keyEnd);
-    if (this.entry === null) this.entry = this.newSeries(hash, keyBuf.toString('latin1', keyStart, keyEnd), source, samples, histograms);
+    const last = this.last;
+    let hash = -1;
+    this.entry = last !== null ? nextSeen(this.state, last, keyBuf, keyStart, keyEnd) : null;
+    if (this.entry === null) this.entry = lookupSeries(this.state, (hash = hashKey(keyBuf, keyStart, keyEnd)), keyBuf, keyStart, keyEnd);
+    // Kept for addSeries: the key's bytes stay as they are until the next series().
+    this.keyBuf = keyBuf;
+    this.keyStart = keyStart;
+    this.keyEnd = keyEnd;
+    if (this.entry === null) this.entry = this.newSeries(hash, source, samples, histograms);
     else if (histograms > 0) this.rejectHistograms(this.entry, histograms);
-    return this.entry !== null;
+    if (this.entry === null) return false;
+    if (last !== null) last.succ = this.entry;
+    this.last = this.entry;
+    return true;
   }
 
-  private newSeries(hash: number, key: string, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
+  private newSeries(hash: number, source: LabelSource, samples: number, histograms: number): SeriesEntry | null {
     const count = source.labelCount();
     if (count > this.limits.labelsPerSeries) {
       // Refused before decoding thousands of strings; the first few name the series.
@@ -255,7 +271,7 @@ class AppendSink implements SeriesSink {
       return null;
     }
     // Ingest rules (drop / keyed hash) apply before anything is stored or cached.
-    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, key, next: null };
+    const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null };
     if (histograms > 0) this.rejectHistograms(entry, histograms);
     if (samples === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {
@@ -287,7 +303,7 @@ class AppendSink implements SeriesSink {
     if (st !== 0) startTracked.set(entry, t);
     this.written++;
     if (this.newHash >= 0) {
-      addSeries(this.state, this.newHash, entry);
+      addSeries(this.state, this.newHash, entry, this.keyBuf, this.keyStart, this.keyEnd);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);
     }

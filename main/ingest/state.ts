@@ -20,9 +20,64 @@ const CHAIN_MAX = 8;
 export interface SeriesEntry {
   readonly labels: Labels;
   ref: SeriesRef;
-  /** The key bytes as a latin1 string (one byte per char). */
-  readonly key: string;
+  /** Where the key bytes are in the state's KeyArena (set by addSeries); -1 before. */
+  keyAt: number;
+  keyLen: number;
   next: SeriesEntry | null;
+  /** The generation whose table holds the entry (-1: none yet). */
+  gen: number;
+  /** The series that followed this one in the last request that had both (see nextSeen). */
+  succ: SeriesEntry | null;
+}
+
+/**
+ * The key bytes of every cached series, back to back in one buffer: no object per key, and a
+ * known series is recognised by comparing four bytes at a time. Rebuilt when generations rotate,
+ * so keys of forgotten series do not pile up.
+ */
+class KeyArena {
+  bytes = new Uint8Array(64 * 1024);
+  view = new DataView(this.bytes.buffer);
+  used = 0;
+
+  put(buf: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    if (this.used + n > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + n));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+      this.view = new DataView(grown.buffer);
+    }
+    const at = this.used;
+    const bytes = this.bytes;
+    // A loop, not set(subarray): keys are short, and a view per key costs more than the copy.
+    for (let i = 0; i < n; i++) bytes[at + i] = buf[start + i]!;
+    this.used += n;
+    return at;
+  }
+
+  /** Whether the key at `at` (length end - start) equals buf[start, end). */
+  equals(at: number, buf: Uint8Array, start: number, end: number): boolean {
+    const n = end - start;
+    const a = this.view;
+    const b = viewOf(buf);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) if (a.getInt32(at + i) !== b.getInt32(start + i)) return false;
+    const bytes = this.bytes;
+    for (; i < n; i++) if (bytes[at + i] !== buf[start + i]) return false;
+    return true;
+  }
+}
+
+/** A DataView over buf's bytes (offset 0 = buf[0]), kept for the request's body and scratch buffers. */
+let lastBuf: Uint8Array | null = null;
+let lastView: DataView = new DataView(new ArrayBuffer(0));
+function viewOf(buf: Uint8Array): DataView {
+  if (buf !== lastBuf) {
+    lastView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    lastBuf = buf;
+  }
+  return lastView;
 }
 
 /** Series by key hash; entries with the same hash are chained. */
@@ -30,9 +85,15 @@ class SeriesTable {
   readonly byHash = new Map<number, SeriesEntry>();
   size = 0;
 
-  find(hash: number, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
-    for (let e = this.byHash.get(hash) ?? null; e !== null; e = e.next) if (sameKey(e.key, buf, start, end)) return e;
+  find(keys: KeyArena, hash: number, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
+    const n = end - start;
+    for (let e = this.byHash.get(hash) ?? null; e !== null; e = e.next) if (e.keyLen === n && keys.equals(e.keyAt, buf, start, end)) return e;
     return null;
+  }
+
+  /** Every entry, for rebuilding the key arena. */
+  forEach(each: (e: SeriesEntry) => void): void {
+    for (const head of this.byHash.values()) for (let e: SeriesEntry | null = head; e !== null; e = e.next) each(e);
   }
 
   /** Adds `entry`; false when its chain is full. */
@@ -60,15 +121,13 @@ class SeriesTable {
   }
 }
 
-function sameKey(key: string, buf: Uint8Array, start: number, end: number): boolean {
-  if (key.length !== end - start) return false;
-  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) !== buf[start + i]) return false;
-  return true;
-}
-
 export interface IngestState {
   current: SeriesTable;
   previous: SeriesTable;
+  /** The key bytes of the entries of both tables. */
+  keys: KeyArena;
+  /** Counts rotations (and forgets): an entry whose gen is this one is in `current`. */
+  gen: number;
   generationStart: number;
   readonly bucket: TokenBucket;
   /** The limits the cached series were validated against; other limits empty the cache. */
@@ -81,6 +140,8 @@ export function createIngestState(): IngestState {
   return {
     current: new SeriesTable(),
     previous: new SeriesTable(),
+    keys: new KeyArena(),
+    gen: 0,
     generationStart: NaN,
     bucket: newTokenBucket(),
     limits: undefined,
@@ -100,36 +161,66 @@ export function rotateGenerations(state: IngestState, now: number): void {
   state.previous = idleForTwo ? new SeriesTable() : state.current;
   state.current = new SeriesTable();
   state.generationStart = now;
+  state.gen++;
+  // Only the previous generation's keys are still needed: copy them to a fresh arena.
+  const old = state.keys;
+  const keys = new KeyArena();
+  state.previous.forEach((e) => {
+    e.keyAt = keys.put(old.bytes, e.keyAt, e.keyAt + e.keyLen);
+  });
+  state.keys = keys;
 }
 
 export function forgetSeries(state: IngestState): void {
   state.current = new SeriesTable();
   state.previous = new SeriesTable();
+  state.keys = new KeyArena();
+  state.gen += 2; // no entry is in either table now
 }
 
 /** The cached series whose key is buf[start, end) with hash `hash`; refreshes its generation. */
 export function lookupSeries(state: IngestState, hash: number, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
-  const hit = state.current.find(hash, buf, start, end);
+  const hit = state.current.find(state.keys, hash, buf, start, end);
   if (hit !== null) return hit;
-  const old = state.previous.find(hash, buf, start, end);
+  const old = state.previous.find(state.keys, hash, buf, start, end);
   if (old !== null) {
     state.previous.remove(hash, old);
-    state.current.add(hash, old);
+    old.gen = state.current.add(hash, old) ? state.gen : -1;
   }
   return old;
 }
 
-/** Caches a series seen for the first time. */
-export function addSeries(state: IngestState, hash: number, entry: SeriesEntry): void {
-  state.current.add(hash, entry);
+/**
+ * The series after `prev` when this request sends series in the order the last one did (as a
+ * sender's shard does, scrape after scrape): found by comparing its key, with no hashing or table
+ * lookup. Null when the guess is wrong or the entry is not in the current generation (then the
+ * caller looks it up, which also moves it there).
+ */
+export function nextSeen(state: IngestState, prev: SeriesEntry, buf: Uint8Array, start: number, end: number): SeriesEntry | null {
+  const e = prev.succ;
+  if (e === null) return null;
+  if (e.gen !== state.gen) {
+    prev.succ = null; // do not keep a forgotten series alive
+    return null;
+  }
+  return e.keyLen === end - start && state.keys.equals(e.keyAt, buf, start, end) ? e : null;
+}
+
+/** Caches a series seen for the first time, under the key buf[start, end) (hashing to `hash`). */
+export function addSeries(state: IngestState, hash: number, entry: SeriesEntry, buf: Uint8Array, start: number, end: number): void {
+  if (!state.current.add(hash, entry)) return;
+  entry.gen = state.gen;
+  entry.keyAt = state.keys.put(buf, start, end);
+  entry.keyLen = end - start;
 }
 
 /** Hash of buf[start, end): 32-bit, word at a time (after MurmurHash3's mixing). */
 export function hashKey(buf: Uint8Array, start: number, end: number): number {
   let h = 0x9747b28c ^ (end - start);
   let i = start;
+  const view = viewOf(buf);
   for (const last = end - 3; i < last; i += 4) {
-    let k = buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
+    let k = view.getInt32(i, true);
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
     h ^= Math.imul(k, 0x1b873593);

@@ -106,18 +106,36 @@ export class HeadAppender implements Appender {
   }
 
   commit(): void {
+    this.write(true);
+  }
+
+  /**
+   * Commits like commit(), but resolves only once the log record is fsynced, and the fsync runs
+   * off the event loop (Storage.syncLog); the samples are in the head (queryable) at once. Until
+   * it resolves nobody may be told they are durable.
+   */
+  commitAsync(): Promise<void> {
+    return this.write(false) ? this.st.storage.syncLog() : Promise.resolve();
+  }
+
+  /** Writes the pending samples as one log record (and into the head); false when there were none. */
+  private write(sync: boolean): boolean {
     const { head, storage } = this.st;
-    if (this.count > 0) {
+    const wrote = this.count > 0;
+    if (wrote) {
       // Another appender may have logged a shared new series meanwhile, or it may be gone.
       const defs = [...this.unlogged].filter((s) => !s.logged && head.get(s.id) === s);
       const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
       const seq = this.st.nextLogSeq++;
       const row = storage.seal(items.log(seq), plain);
-      storage.transaction(() => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row));
+      const put = () => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row);
+      if (sync) storage.transaction(put);
+      else storage.transactionUnsynced(put);
       for (const s of defs) s.logged = true;
       applySamples(this.st, this.ids, this.ts, this.vs, this.count);
     }
     this.reset();
+    return wrote;
   }
 
   rollback(): void {

@@ -1,7 +1,6 @@
 // Byte-level record encoding (varints, float64, strings) for log records, series pages and chunk
 // row directories. Bit-level chunk payloads use ./bitstream instead.
 
-const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 export class ByteWriter {
@@ -59,9 +58,28 @@ export class ByteWriter {
   }
 
   string(s: string): void {
-    const bytes = utf8.encode(s);
-    this.varint(bytes.length);
-    this.bytes(bytes);
+    // Label strings are short and nearly always ASCII: written in place, no encoder allocation.
+    const n = s.length;
+    if (n < 128) {
+      this.ensure(n + 1);
+      const b = this.buf;
+      const at = this.len;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[at + 1 + i] = c;
+      }
+      if (i === n) {
+        b[at] = n;
+        this.len = at + 1 + n;
+        return;
+      }
+    }
+    const bytes = Buffer.byteLength(s, 'utf8');
+    this.varint(bytes);
+    this.ensure(bytes);
+    this.len += this.buf.write(s, this.len, bytes, 'utf8');
   }
 
   bytes(b: Uint8Array): void {

@@ -4,8 +4,10 @@
 // sequence numbers are stored in clear. Every failure is a StoreError naming workspace, file, item.
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Cipher } from '../crypto/types';
-import { displayPath, sqliteFailure, StoreDamaged } from './errors';
+import { displayPath, sqliteFailure, StoreDamaged, StoreError } from './errors';
 import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
 import { walDamage } from './wal-file';
 
@@ -559,6 +561,65 @@ export class Storage {
     if (!this.db.inTransaction) throw new Error('tsdb: rows are written inside storage.transaction() only (the manifest goes with them)');
   }
 
+  /**
+   * Like transaction(), but the commit does not wait for the fsync of the write-ahead log
+   * (synchronous=NORMAL for this one commit): the caller must await syncLog() before it tells
+   * anyone the rows are durable. The fsync then runs on libuv's thread pool, so the event loop
+   * keeps decoding the next requests meanwhile, and one fsync covers every commit made before it.
+   */
+  transactionUnsynced<T>(fn: () => T): T {
+    // Inside another transaction its own commit decides (SQLite refuses the switch there anyway).
+    if (this.db.inTransaction) return this.transaction(fn);
+    // exec each time: SQLite applies this pragma when it compiles it, so a prepared one would not switch back and forth.
+    this.db.exec('PRAGMA synchronous = NORMAL');
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.db.exec('PRAGMA synchronous = FULL');
+    }
+  }
+
+  /** Resolves once every commit made before the call is on disk (fsync of the SQLite WAL file). */
+  syncLog(): Promise<void> {
+    if (this.unusable) return Promise.reject(this.unusable);
+    // A sync already queued starts after this call: it covers this caller's commits too.
+    if (this.queuedSync) return this.queuedSync;
+    if (this.runningSync) {
+      const queued: Promise<void> = this.runningSync.catch(() => {}).then(() => {
+        this.queuedSync = null;
+        return this.startSync();
+      });
+      this.queuedSync = queued;
+      return queued;
+    }
+    return this.startSync();
+  }
+
+  private startSync(): Promise<void> {
+    // The first time also the folder, so the log file's own entry is durable (as SQLite's FULL does).
+    const dir = this.dirSynced ? Promise.resolve() : fsyncDirectory(dirname(this.path));
+    this.dirSynced = true;
+    this.wal ??= new SyncedFile(`${this.path}-wal`);
+    const running: Promise<void> = Promise.all([dir, this.wal.sync()]).then(
+      () => {
+        if (this.runningSync === running) this.runningSync = null;
+      },
+      (e: unknown) => {
+        if (this.runningSync === running) this.runningSync = null;
+        // What reached the disk is unknown now: no more writes (as after a failed rollback).
+        this.unusable = new StoreError('io', this.workspaceId, this.file, 'the write-ahead log', `fsync failed: ${(e as Error).message}`);
+        throw this.unusable;
+      },
+    );
+    this.runningSync = running;
+    return running;
+  }
+
+  private dirSynced = false;
+  private wal: SyncedFile | null = null;
+  private runningSync: Promise<void> | null = null;
+  private queuedSync: Promise<void> | null = null;
+
   /** Runs `fn` in one SQLite transaction and writes the manifest with it. */
   transaction<T>(fn: () => T): T {
     if (this.unusable) throw this.unusable;
@@ -607,6 +668,50 @@ export class Storage {
 
   close(): void {
     this.db.close();
+    this.wal?.close();
+  }
+}
+
+/**
+ * fsync of one file through a handle kept open (one thread-pool job per sync). SQLite keeps its
+ * log file while a connection is open (a checkpoint truncates it in place), but every 32nd sync
+ * also checks that the path still names the file synced, and syncs the new one if not.
+ */
+class SyncedFile {
+  private handle: Promise<FileHandle | null> | null = null;
+  private syncs = 0;
+
+  constructor(private readonly path: string) {}
+
+  async sync(): Promise<void> {
+    this.handle ??= openIfThere(this.path);
+    const fh = await this.handle;
+    if (fh === null) {
+      this.handle = null; // not made yet: nothing written to it to sync
+      return;
+    }
+    if (this.syncs++ % 32 !== 0) return fh.sync();
+    const [, mine, there] = await Promise.all([fh.sync(), fh.stat(), stat(this.path).catch(() => null)]);
+    if (there === null || there.ino === mine.ino) return;
+    this.handle = null;
+    this.syncs = 0;
+    void fh.close().catch(() => {});
+    await this.sync();
+  }
+
+  close(): void {
+    const h = this.handle;
+    this.handle = null;
+    void h?.then((fh) => fh?.close()).catch(() => {});
+  }
+}
+
+async function openIfThere(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
   }
 }
 
@@ -633,4 +738,26 @@ export const items = {
 function isoTime(ms: number): string {
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? `${ms} ms` : d.toISOString();
+}
+
+/** fsync of a file by path (a fresh handle, so a WAL SQLite recreated is still the one synced); none there: nothing to sync. */
+async function fsyncFile(path: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsync of a folder (its entries); Windows cannot open one and journals its metadata itself. */
+async function fsyncDirectory(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  await fsyncFile(path);
 }

@@ -42,6 +42,11 @@ export interface Appender {
   append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef;
   /** Makes every sample appended since the last commit durable (survives kill -9) before returning. */
   commit(): void;
+  /**
+   * Where offered: commits as commit() does, but the promise says when the samples are durable
+   * (the fsync runs off the event loop, shared by the commits made meanwhile).
+   */
+  commitAsync?(): Promise<void>;
   /** Drops every sample appended since the last commit. */
   rollback(): void;
 }

@@ -8,6 +8,7 @@ import { field, h, replace, type Child } from '../dom';
 import { formatBytes, formatNumber, formatRate, formatTime } from '../format';
 import { actionButton, badge, copyButton, downloadLink, errorBox, notify, onSubmit, openDialog, section, showError, table } from '../ui';
 import { formatTags, parseTags, sensitiveWarning } from './sensitive-warning';
+import { loadLimits } from './workspace-limits';
 
 const STATS_WINDOW_S = 3600;
 
@@ -16,6 +17,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
   const figures = h('div', { class: 'figures' });
   const connect = h('div');
   const tokens = h('div');
+  const limits = h('div');
   const statsNote = h('p', { class: 'hint', role: 'status' });
   const charts = {
     rate: new TimeChart({ name: 'ingest-rate', height: 180, unit: '/s', title: 'accepted samples per second' }),
@@ -30,6 +32,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
     figures,
     section('Send data', connect),
     section('Tokens', tokens),
+    section('Limits', limits),
     section(
       'Ingestion (last hour)',
       statsNote,
@@ -99,7 +102,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
   }
 
   async function refresh(): Promise<void> {
-    if (await loadSummary()) await Promise.all([loadConnect(), loadTokens(), loadStats()]).catch(showError);
+    if (await loadSummary()) await Promise.all([loadConnect(), loadTokens(), loadStats(), loadLimits(ctx, workspaceId, limits)]).catch(showError);
   }
   void refresh();
   const timer = setInterval(() => void Promise.all([loadSummary(), loadStats()]).catch(() => {}), 15_000);

@@ -9,10 +9,20 @@
 //    series arrives in order. Prints samples/s, the server's CPU seconds, Ampule's ratio to each,
 //    and resident memory per active series.
 //
-// Knobs (environment): BENCH_SERIES=100000 BENCH_SAMPLES=2000000 BENCH_PER_REQUEST=2000
-// BENCH_CONNECTIONS=4, BENCH_TARGETS=decode,ampule,prometheus,victoria-metrics (which parts run),
-// BENCH_PROFILE_DIR=DIR (CPU profile of ampule serve). Durability differs: Ampule answers 204 only after its log is committed;
-// Prometheus and VictoriaMetrics acknowledge before an fsync.
+// Sizes and knobs (flags, or the environment variable in brackets):
+//   --series 10000,100000 [BENCH_SERIES]   one measurement per size, peers restarted empty for each
+//   --samples 2000000 [BENCH_SAMPLES]      samples per size (rounds = samples / series; round 1 creates the series)
+//   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS]
+//   --targets decode,ampule,prometheus,victoria-metrics [BENCH_TARGETS]
+//   --baseline DIR: also measure the Ampule of another checkout (e.g. /work/main), "before" beside "after"
+//   --repeat N: N runs per target, taking turns, medians reported
+//   BENCH_PROFILE_DIR=DIR: CPU profile of ampule serve.
+// A small run: `npm run bench:ingest -- --series 10000 --samples 500000`.
+// All peers listen on TLS (VictoriaMetrics -tls, Prometheus --web.config.file with tls_server_config), none
+// is rate limited: Ampule's workspace gets its ingestion rate, burst and active-series limits raised
+// with `ampule limits set` first, as a user would (the defaults, AMP's, would throttle at 170 k/s).
+// Durability differs: Ampule answers 204 only after its log is committed (fsync); Prometheus and
+// VictoriaMetrics acknowledge before an fsync.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -26,13 +36,20 @@ import { DEFAULT_LIMITS } from '../../main/ingest/limits';
 import { Ingester } from '../../main/ingest/remote-write';
 import type { Appender } from '../../main/tsdb/types';
 import { encodeV2, ProtoWriter, snappy, V1_TYPE, V2_TYPE, type SeriesInput } from '../main/ingest/encode';
+import { numberArg, stringArg } from './args';
 
-const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
-const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2_000_000);
-const PER_REQUEST = Number(process.env.BENCH_PER_REQUEST ?? 2000);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
-const TARGETS = new Set((process.env.BENCH_TARGETS ?? 'decode,ampule,prometheus,victoria-metrics').split(','));
-const ROUNDS = Math.ceil(SAMPLES / SERIES);
+const SIZES = (stringArg('series') ?? process.env.BENCH_SERIES ?? '10000,100000').split(',').map(Number);
+const SAMPLES = numberArg('samples', Number(process.env.BENCH_SAMPLES ?? 2_000_000));
+const PER_REQUEST = numberArg('per-request', Number(process.env.BENCH_PER_REQUEST ?? 2000));
+const CONNECTIONS = numberArg('connections', Number(process.env.BENCH_CONNECTIONS ?? 4));
+const TARGETS = new Set((stringArg('targets') ?? process.env.BENCH_TARGETS ?? 'decode,ampule,prometheus,victoria-metrics').split(','));
+const BASELINE = stringArg('baseline');
+/** Runs per target and size, taking turns; figures are the medians (a shared machine is noisy). */
+const REPEAT = numberArg('repeat', 1);
+/** Limits for the bench workspace: no throttling, room for every series. */
+const UNTHROTTLED = ['--ingestion-rate', '1000000000', '--ingestion-burst', '1000000000', '--active-series', '100000000'];
+let SERIES = SIZES[0]!;
+let ROUNDS = 1;
 const STEP_MS = 15_000;
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -243,13 +260,15 @@ function stop(proc: ChildProcess): Promise<void> {
 }
 
 /**
- * The CLI bundled as `npm run build` bundles it (not run through tsx, whose loader costs CPU),
- * beside node_modules so the native modules resolve; dist/ is left to the build.
+ * The CLI of checkout `root` bundled as `npm run build` bundles it (not run through tsx, whose
+ * loader costs CPU), inside that checkout's node_modules so the native modules resolve; one file
+ * per run, removed at the end.
  */
-async function bundleCli(): Promise<string> {
-  const outfile = join(ROOT, 'node_modules/.cache/ampule-bench/cli.mjs');
+async function bundleCli(root: string): Promise<string> {
+  const outfile = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}/cli.mjs`);
+  bundles.push(join(outfile, '..'));
   await build({
-    stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: ROOT, loader: 'ts' },
+    stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: root, loader: 'ts' },
     outfile,
     bundle: true,
     platform: 'node',
@@ -261,30 +280,35 @@ async function bundleCli(): Promise<string> {
   });
   return outfile;
 }
+const bundles: string[] = [];
+const runners = new Map<string, Promise<string>>();
 
-async function startAmpule(dir: string): Promise<Target> {
-  const runner = await bundleCli();
-  const keyFile = join(dir, 'master.key');
+async function startAmpule(dir: string, root: string, name: string): Promise<Target> {
+  if (!runners.has(root)) runners.set(root, bundleCli(root));
+  const runner = await runners.get(root)!;
+  const home = mkdtempSync(join(dir, `${name.replace(/\W+/g, '-')}-`));
+  const keyFile = join(home, 'master.key');
   writeFileSync(keyFile, randomBytes(32));
   chmodSync(keyFile, 0o600);
-  const common = ['--data-dir', join(dir, 'ampule'), '--master-key-file', keyFile];
+  const common = ['--data-dir', join(home, 'data'), '--master-key-file', keyFile];
   const cli = (...args: string[]): string => {
-    const r = spawnSync(process.execPath, [runner, ...args, ...common], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [runner, ...args, ...common], { cwd: root, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ampule ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   };
   const ws = JSON.parse(cli('workspace', 'create', '--alias', 'bench', '--json')) as { workspaceId: string };
   const token = (JSON.parse(cli('token', 'create', '--workspace', ws.workspaceId, '--scope', 'remote_write', '--json')) as { token: string }).token;
+  cli('limits', 'set', '--workspace', ws.workspaceId, ...UNTHROTTLED);
   const port = await freePort();
   const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
-  const proc = spawn(process.execPath, [...profile, runner, 'serve', '--port', String(port), ...common], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...profile, runner, 'serve', '--port', String(port), ...common], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await waitReady('ampule', proc, async () => out.includes('listening on'));
-  const caFile = join(dir, 'ampule-ca.pem');
+  const caFile = join(home, 'ampule-ca.pem');
   cli('ca', 'export', '--out', caFile);
   return {
-    name: 'Ampule',
+    name,
     url: `https://localhost:${port}/workspaces/${ws.workspaceId}/api/v1/remote_write`,
     ca: readFileSync(caFile),
     headers: { Authorization: `Bearer ${token}` },
@@ -328,63 +352,109 @@ async function startVictoriaMetrics(dir: string, tls: { cert: string; key: strin
   return { name: 'VictoriaMetrics', url: `https://127.0.0.1:${port}/api/v1/write`, ca, headers: {}, proc };
 }
 
+interface Result {
+  name: string;
+  rate: number;
+  cpu: number;
+  rssPerSeries: number;
+  failed: number;
+}
+
+/** One size: fresh servers, the same bodies to each, one line per target and the ratios. */
+async function measure(dir: string, tls: { cert: string; key: string }, procs: ChildProcess[]): Promise<Result[]> {
+  console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections`);
+  let t = Date.now();
+  const bodies = buildBodies(Date.now() - ROUNDS * STEP_MS);
+  const flat = bodies.flat();
+  const bytes = flat.reduce((n, b) => n + b.length, 0);
+  console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
+
+  if (TARGETS.has('decode')) {
+    await decodeBenchmark(flat.slice(0, Math.min(flat.length, 200)), V1_TYPE, 'remote write 1.0');
+    const v2: Buffer[] = [];
+    for (let start = 0; start < Math.min(SERIES, 100 * PER_REQUEST); start += PER_REQUEST) {
+      const series: SeriesInput[] = [];
+      for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i }] });
+      v2.push(snappy(encodeV2(series)));
+    }
+    await decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
+  }
+
+  const runs = new Map<string, Result[]>();
+  for (let rep = 0; rep < REPEAT; rep++) {
+    // Every run starts each server empty, in its own folder; with --repeat the targets take turns.
+    const runDir = mkdtempSync(join(dir, `${SERIES}-run${rep}-`));
+    const starters: [string, () => Promise<Target>][] = [
+      ['ampule', () => startAmpule(runDir, ROOT, 'Ampule')],
+      ...(BASELINE ? ([['ampule', () => startAmpule(runDir, resolve(BASELINE), 'Ampule (baseline)')]] as [string, () => Promise<Target>][]) : []),
+      ['prometheus', () => startPrometheus(runDir, tls)],
+      ['victoria-metrics', () => startVictoriaMetrics(runDir, tls)],
+    ];
+    for (const [kind, start] of starters) {
+      if (!TARGETS.has(kind)) continue;
+      let target: Target;
+      try {
+        target = await start();
+      } catch (e) {
+        console.log(`  skipped ${kind}: ${(e as Error).message}`);
+        continue;
+      }
+      procs.push(target.proc);
+      const r = await run(target, bodies);
+      console.log(
+        `${target.name}${REPEAT > 1 ? ` (run ${rep + 1})` : ''}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples, ` +
+          `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series`,
+      );
+      if (!runs.has(target.name)) runs.set(target.name, []);
+      runs.get(target.name)!.push({ name: target.name, ...r });
+      await stop(target.proc);
+    }
+  }
+  // Medians over the runs (each figure on its own).
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const results: Result[] = [...runs].map(([name, rs]) => ({
+    name,
+    rate: mid(rs.map((r) => r.rate)),
+    cpu: mid(rs.map((r) => r.cpu)),
+    rssPerSeries: mid(rs.map((r) => r.rssPerSeries)),
+    failed: rs.reduce((n, r) => n + r.failed, 0),
+  }));
+  if (REPEAT > 1) console.log(`medians of ${REPEAT} runs:`);
+  const vm = results.find((r) => r.name === 'VictoriaMetrics');
+  const prom = results.find((r) => r.name.startsWith('Prometheus'));
+  for (const r of results.filter((x) => x.name.startsWith('Ampule'))) {
+    for (const peer of [vm, prom]) {
+      if (!peer) continue;
+      console.log(
+        `${r.name} / ${peer.name}: ${(r.rate / peer.rate).toFixed(2)}× samples/s (target ≥ 1.0× VictoriaMetrics), ` +
+          `${(r.cpu / peer.cpu).toFixed(2)}× CPU per sample, ${(r.rssPerSeries / peer.rssPerSeries).toFixed(2)}× memory per series`,
+      );
+    }
+  }
+  return results;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-ingest-'));
   const procs: ChildProcess[] = [];
   try {
-    console.log(`ingest benchmark: ${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections`);
-    let t = Date.now();
-    const bodies = buildBodies(Date.now() - ROUNDS * STEP_MS);
-    const flat = bodies.flat();
-    const bytes = flat.reduce((n, b) => n + b.length, 0);
-    console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
-
-    if (TARGETS.has('decode')) {
-      await decodeBenchmark(flat.slice(0, Math.min(flat.length, 200)), V1_TYPE, 'remote write 1.0');
-      const v2: Buffer[] = [];
-      for (let start = 0; start < Math.min(SERIES, 100 * PER_REQUEST); start += PER_REQUEST) {
-        const series: SeriesInput[] = [];
-        for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i }] });
-        v2.push(snappy(encodeV2(series)));
-      }
-      await decodeBenchmark(v2, V2_TYPE, 'remote write 2.0');
-    }
-
     const tls = selfSignedCert(dir);
-    const results: { name: string; rate: number; cpu: number; rssPerSeries: number }[] = [];
-    const starters: [string, (dir: string, tls: { cert: string; key: string }) => Promise<Target>][] = [
-      ['ampule', startAmpule],
-      ['prometheus', startPrometheus],
-      ['victoria-metrics', startVictoriaMetrics],
-    ];
-    for (const [name, start] of starters) {
-      if (!TARGETS.has(name)) continue;
-      let target: Target;
-      try {
-        target = await start(dir, tls);
-      } catch (e) {
-        console.log(`  skipped ${name}: ${(e as Error).message}`);
-        continue;
-      }
-      procs.push(target.proc);
-      t = Date.now();
-      const r = await run(target, bodies);
-      console.log(
-        `${target.name}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s ` +
-          `(${fmt((ROUNDS * SERIES) / Math.max(r.cpu, 0.01))} samples per CPU second), resident memory +${(r.rssPerSeries).toFixed(0)} bytes per active series`,
-      );
-      results.push({ name: target.name, ...r });
-      await stop(target.proc);
-    }
-    const ampule = results.find((r) => r.name === 'Ampule');
-    if (ampule) {
-      for (const peer of results.filter((r) => r !== ampule)) {
-        console.log(`Ampule / ${peer.name}: ${(ampule.rate / peer.rate).toFixed(2)}× throughput, ${(peer.cpu / ampule.cpu).toFixed(2)}× CPU efficiency, ${(ampule.rssPerSeries / peer.rssPerSeries).toFixed(2)}× memory per series`);
+    const summary: string[] = [];
+    for (const size of SIZES) {
+      SERIES = size;
+      ROUNDS = Math.max(1, Math.ceil(SAMPLES / SERIES));
+      const results = await measure(dir, tls, procs);
+      const vm = results.find((r) => r.name === 'VictoriaMetrics');
+      for (const r of results) {
+        summary.push([`${SERIES}`, r.name, fmt(r.rate), ((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2), vm ? `${(r.rate / vm.rate).toFixed(2)}×` : '-', vm ? `${(r.cpu / vm.cpu).toFixed(2)}×` : '-', r.failed ? `${r.failed} failed` : ''].join(' | '));
       }
     }
+    console.log('\nseries | server | samples/s | CPU s per M samples | samples/s vs VM | CPU vs VM |');
+    for (const line of summary) console.log(line);
   } finally {
     await Promise.all(procs.map(stop));
     rmSync(dir, { recursive: true, force: true });
+    for (const b of bundles) rmSync(b, { recursive: true, force: true });
   }
 }
 

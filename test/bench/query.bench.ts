@@ -1,18 +1,21 @@
 // Query benchmark (`npm run bench:query`). Not a test: it prints figures.
 //
 // One dataset — counters, gauges and a classic histogram (h_bucket with le labels), 24 h at 15 s —
-// is generated once and loaded into both sides in the same pass, 10 minutes of data at a time:
+// is generated once and loaded into all sides in the same pass, 10 minutes of data at a time:
 //  - Ampule: appended straight into an encrypted store (openTsdb + Appender), compacted as it goes.
 //  - Prometheus 2.42 (Debian): remote write 1.0 into `prometheus --web.enable-remote-write-receiver`.
 //    Its TSDB accepts day-old samples here because the store starts empty and every series is
 //    written in time order, never older than the head's appendable window (max time - 1 h); blocks
 //    are cut as the head grows, exactly as for live data, so no promtool blocks are needed.
-// Then the same Grafana-shaped queries go to both over plain HTTP on 127.0.0.1 with keep-alive:
-// Prometheus's own /api/v1 server, and a node:http server in this process around handlePromApi
-// (Ampule's API function; no TLS and no auth on either side). Each figure is the median wall time
-// of a request from send to fully parsed JSON, so both include HTTP, evaluation and JSON encoding.
+//  - VictoriaMetrics 1.79 (Debian): the same remote-write bodies; flushed (/internal/force_flush)
+//    before queries, and queried with nocache=1 so its rollup result cache does not answer repeats.
+// Then the same Grafana-shaped queries go to each over plain HTTP on 127.0.0.1 with keep-alive:
+// the peers' own /api/v1 servers, and a node:http server in this process around handlePromApi
+// (Ampule's API function; no TLS and no auth on any side). Each figure is the median wall time
+// of a request from send to fully parsed JSON, so all include HTTP, evaluation and JSON encoding.
+// Issue 9's target: the whole-day sum by (job)(rate), histogram_quantile and topk ≤ 1.0× VictoriaMetrics.
 //
-//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 3] [--no-prometheus]
+//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 3] [--no-prometheus] [--no-victoria-metrics]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 24);
 const RUNS = numberArg('runs', 3);
 const WITH_PROMETHEUS = !flag('no-prometheus');
+const WITH_VM = !flag('no-victoria-metrics');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
 const CHUNK_STEPS = 40; // 10 minutes per load round
@@ -193,6 +197,8 @@ function queries(): Query[] {
     range('max_over_time(sum by (job) (rate(http_requests_total[5m]))[30m:1m])', recent),
     range('http_requests_total{instance="host7"}', recent),
     range('sum by (job) (rate(http_requests_total[5m]))', day),
+    range('histogram_quantile(0.99, sum by (le) (rate(h_bucket[5m])))', day),
+    range('topk(10, rate(http_requests_total[5m]))', day),
     range('histogram_quantile(0.9, sum by (job, le) (rate(h_bucket[10m])))', day),
     { name: 'instant: sum by (job, code) (rate(http_requests_total[5m]))', params: { query: 'sum by (job, code) (rate(http_requests_total[5m]))', time: String(END / 1000) } },
   ];
@@ -203,10 +209,10 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function timeQuery(url: string, q: Query): Promise<{ ms: number; points: number }> {
+async function timeQuery(url: string, q: Query, extra: Record<string, string> = {}): Promise<{ ms: number; points: number }> {
   const path = q.params.time ? 'query' : 'query_range';
   const once = async (): Promise<number> => {
-    const res = await fetch(`${url}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams(q.params) });
+    const res = await fetch(`${url}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams({ ...q.params, ...extra }) });
     const body = (await res.json()) as { status: string; error?: string; data: { result: { values?: unknown[] }[] } };
     if (body.status !== 'success') throw new Error(`${url}: ${q.params.query}: ${body.error}`);
     return body.data.result.reduce((n, s) => n + (s.values?.length ?? 1), 0);
@@ -231,7 +237,17 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startPrometheus(dir: string): Promise<{ url: string; proc: ChildProcess }> {
+interface Peer {
+  name: string;
+  url: string;
+  proc: ChildProcess;
+  /** Added to every query (VictoriaMetrics: nocache=1). */
+  extra: Record<string, string>;
+  /** Time spent in its remote-write requests while loading. */
+  loadMs: number;
+}
+
+async function startPrometheus(dir: string): Promise<Peer> {
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
   const proc = spawn('prometheus', [
@@ -239,16 +255,31 @@ async function startPrometheus(dir: string): Promise<{ url: string; proc: ChildP
     `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/-/ready`, 'Prometheus', proc);
+  return { name: 'Prometheus 2.42', url, proc, extra: {}, loadMs: 0 };
+}
+
+async function waitFor(url: string, what: string, proc: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`${url}/-/ready`)).ok) return { url, proc };
+      if ((await fetch(url)).ok) return;
     } catch {
       /* not up yet */
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill();
-  throw new Error('Prometheus did not become ready');
+  throw new Error(`${what} did not become ready`);
+}
+
+async function startVictoriaMetrics(dir: string): Promise<Peer> {
+  const port = await freePort();
+  const proc = spawn('victoria-metrics', [
+    `-storageDataPath=${join(dir, 'victoria')}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=1', '-loggerLevel=ERROR',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/health`, 'VictoriaMetrics', proc);
+  return { name: 'VictoriaMetrics', url, proc, extra: { nocache: '1' }, loadMs: 0 };
 }
 
 /** Serves handlePromApi over HTTP, the way the real server hands it a request. */
@@ -271,41 +302,43 @@ async function startAmpule(querier: Parameters<typeof handlePromApi>[2]): Promis
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-query-bench-'));
-  let prom: { url: string; proc: ChildProcess } | null = null;
+  const peers: Peer[] = [];
   try {
     const cipher = createCipher(randomBytes(32));
     const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'bench', keys: { current: 1, get: () => cipher } });
-    if (WITH_PROMETHEUS) {
+    for (const [wanted, start] of [[WITH_PROMETHEUS, startPrometheus], [WITH_VM, startVictoriaMetrics]] as const) {
+      if (!wanted) continue;
       try {
-        prom = await startPrometheus(dir);
+        peers.push(await start(dir));
       } catch (e) {
-        console.log(`Prometheus peer skipped: ${(e as Error).message}`);
+        console.log(`peer skipped: ${(e as Error).message}`);
       }
     }
     const data = dataset();
-    const encoder = prom ? new WriteRequestEncoder(data.pairs) : null;
+    const encoder = peers.length ? new WriteRequestEncoder(data.pairs) : null;
     const refs = new Array<number>(SERIES).fill(0);
-    let ampuleMs = 0, promMs = 0;
+    let ampuleMs = 0;
     const t0 = performance.now();
-    let pending: Promise<void> = Promise.resolve();
+    let pending: Promise<unknown> = Promise.resolve();
     for (let first = 0; first < STEPS; first += CHUNK_STEPS) {
       const n = Math.min(CHUNK_STEPS, STEPS - first);
       data.fill(n);
       const firstT = T0 + first * SCRAPE;
-      if (prom && encoder) {
+      if (encoder) {
         const bodies = Array.from({ length: SHARDS }, (_, shard) => encoder.encode(data.values, firstT, n, shard, SHARDS));
         await pending;
-        // Prometheus ingests this chunk (one request per shard, like its own queue manager) while
-        // this process appends it to Ampule.
-        const ts = performance.now();
-        pending = Promise.all(bodies.map(async (body) => {
-          const res = await fetch(`${prom!.url}/api/v1/write`, {
-            method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
-          });
-          if (res.status !== 204) throw new Error(`Prometheus refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
-        })).then(() => {
-          promMs += performance.now() - ts;
-        });
+        // The peers ingest this chunk (one request per shard, like Prometheus's queue manager)
+        // while this process appends it to Ampule.
+        pending = Promise.all(peers.map(async (peer) => {
+          const ts = performance.now();
+          await Promise.all(bodies.map(async (body) => {
+            const res = await fetch(`${peer.url}/api/v1/write`, {
+              method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
+            });
+            if (res.status !== 204) throw new Error(`${peer.name} refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
+          }));
+          peer.loadMs += performance.now() - ts;
+        }));
       }
       const ta = performance.now();
       const app = db.appender();
@@ -319,29 +352,45 @@ async function main(): Promise<void> {
     }
     await pending;
     db.compact();
+    const vm = peers.find((p) => p.name === 'VictoriaMetrics');
+    if (vm) {
+      // Rows VictoriaMetrics has buffered become searchable.
+      const res = await fetch(`${vm.url}/internal/force_flush`);
+      if (!res.ok) throw new Error(`VictoriaMetrics force_flush: ${res.status}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
     const samples = SERIES * STEPS;
     console.log(`dataset: ${SERIES} series (30% counters, 10% gauges, 60% h_bucket with ${LE.length} le) × ${STEPS} samples (${HOURS} h at 15 s) = ${(samples / 1e6).toFixed(1)} M samples`);
     console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s: Ampule appender ${(ampuleMs / 1000).toFixed(1)} s` +
-      (prom ? `, Prometheus remote write ${(promMs / 1000).toFixed(1)} s (accepted: all data is in order and inside the head's window)` : ''));
+      peers.map((p) => `, ${p.name} remote write ${(p.loadMs / 1000).toFixed(1)} s`).join(''));
 
     const ampule = await startAmpule(db.querier());
-    console.log(`\nboth over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up; ratio = Ampule / Prometheus (< 1 is faster)\n`);
-    console.log(['query', 'Ampule ms', prom ? 'Prometheus 2.42 ms' : '', prom ? 'ratio' : '', 'points'].filter(Boolean).join(' | '));
+    console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up; ratio = Ampule / peer (< 1 is faster)\n`);
+    console.log(['query', 'Ampule ms', ...peers.flatMap((p) => [`${p.name} ms`, `vs ${p.name}`]), 'points'].join(' | '));
+    const whole: string[] = [];
     for (const q of queries()) {
       const ours = await timeQuery(ampule.url, q);
-      let row = [q.name, ours.ms.toFixed(1)];
-      if (prom) {
-        const peer = await timeQuery(prom.url, q);
-        row = [...row, peer.ms.toFixed(1), `${(ours.ms / peer.ms).toFixed(2)}×`];
-        if (peer.points !== ours.points) row.push(`${ours.points} (Prometheus ${peer.points})`);
-        else row.push(String(ours.points));
-      } else row.push(String(ours.points));
+      const row = [q.name, ours.ms.toFixed(1)];
+      const differ: string[] = [];
+      for (const peer of peers) {
+        const theirs = await timeQuery(peer.url, q, peer.extra);
+        row.push(theirs.ms.toFixed(1), `${(ours.ms / theirs.ms).toFixed(2)}×`);
+        if (theirs.points !== ours.points) differ.push(`${peer.name} ${theirs.points}`);
+        if (q.name.includes('whole span') && peer === vm) whole.push(`${q.params.query}: ${(ours.ms / theirs.ms).toFixed(2)}×`);
+      }
+      row.push(differ.length ? `${ours.points} (${differ.join(', ')})` : String(ours.points));
       console.log(row.join(' | '));
     }
+    if (whole.length) console.log(`\nwhole span vs VictoriaMetrics (issue 9's target ≤ 1.0×): ${whole.join('; ')}`);
     ampule.close();
     db.close();
   } finally {
-    prom?.proc.kill();
+    // Their files go only once they have exited (VictoriaMetrics writes caches while stopping).
+    await Promise.all(peers.map((p) => new Promise<void>((res) => {
+      if (p.proc.exitCode !== null) return res();
+      p.proc.once('exit', () => res());
+      p.proc.kill();
+    })));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { API_METHODS, isApiMethod, type ApiResult } from '../../shared/api';
+import { API_METHODS, isApiMethod, type ApiResult, type WorkspaceLimitsInfo } from '../../shared/api';
 import { serveAppRequest } from '../../main/app/app-protocol';
 import { startCoreThread, type CoreThread } from '../../main/app/core-client';
 import { handleApiCall } from '../../main/app/ipc';
@@ -115,6 +115,59 @@ describe.skipIf(skipReason !== null)('desktop window in Chromium, real preload, 
     token = await createQueryToken(page, 'prometheus');
     expect(token.length).toBeGreaterThan(20);
     await page.getByRole('button', { name: 'Done' }).click();
+  });
+
+  it('shows the limits, refuses a bad value by name, and a limit set in the window governs ingestion', async () => {
+    const limits = page.getByRole('form', { name: 'Limits' });
+    const rate = limits.getByLabel('Ingestion rate', { exact: true });
+    const burst = limits.getByLabel('Ingestion burst', { exact: true });
+    // The hint of a field (the form is drawn anew after each save, with new ids).
+    const hint = (label: string) => limits.locator('.field').filter({ has: page.getByText(label, { exact: true }) }).locator('.hint').textContent({ timeout: 10_000 });
+    await expect.poll(() => rate.inputValue()).toBe('170000');
+    expect(await hint('Ingestion rate')).toBe('samples per second · default');
+    const save = limits.getByRole('button', { name: 'Save limits' });
+    const error = limits.getByRole('alert');
+    const limitsNow = async (): Promise<WorkspaceLimitsInfo> => {
+      const r = await core.client.call('getLimits', [workspaceId]);
+      if (!r.ok) throw new Error(r.error.message);
+      return r.value as WorkspaceLimitsInfo;
+    };
+
+    // Not a number: refused in the window, the field marked.
+    await rate.fill('lots');
+    await save.click();
+    await expect.poll(() => error.textContent()).toBe('Ingestion rate: must be a whole number, got "lots"');
+    expect(await rate.getAttribute('aria-invalid')).toBe('true');
+    // Under the limit's minimum: refused by the appliance, named the same way.
+    await rate.fill('170000');
+    await burst.fill('0');
+    await save.click();
+    await expect.poll(() => error.textContent()).toBe('Ingestion burst: must be a whole number of at least 1');
+    expect(await burst.getAttribute('aria-invalid')).toBe('true');
+    expect(await rate.getAttribute('aria-invalid')).toBe('false');
+    expect(refused.splice(0)).toEqual(['setLimits: invalid']); // that refusal, and only it
+    expect((await limitsNow()).overridden).toEqual([]);
+
+    // A burst of 10 samples: a 30-sample request is over it (413, never retried)…
+    const ca = readFileSync(join(dataDir, 'tls', 'ca.crt'), 'utf8');
+    const url = `${listenUrl}/workspaces/${workspaceId}/api/v1/remote_write`;
+    const body = (t0: number) => snappy(encodeV1([{ labels: [['__name__', 'limits_window_total']], samples: Array.from({ length: 30 }, (_, i) => ({ t: t0 + i * 1000, v: i })) }]));
+    await burst.fill('10');
+    await save.click();
+    await expect.poll(() => hint('Ingestion burst')).toBe('samples at once · set for this workspace (default 3,500,000)');
+    expect(await remoteWrite(url, ca, token, body(Date.now() - 60_000))).toBe(413);
+    // …until the window raises it, with the rate (thousands separators are fine).
+    await rate.fill('1,000,000');
+    await burst.fill('5000000');
+    await save.click();
+    await expect
+      .poll(async () => (await limitsNow()).limits)
+      .toMatchObject({ ingestionRate: 1_000_000, ingestionBurst: 5_000_000 });
+    expect(await remoteWrite(url, ca, token, body(Date.now() - 60_000))).toBe(204);
+    await expect.poll(() => rate.inputValue()).toBe('1000000');
+    expect(await hint('Ingestion rate')).toBe('samples per second · set for this workspace (default 170,000)');
+    await page.getByRole('heading', { name: 'Limits' }).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(RESULTS, 'desktop-window-limits.png') });
   });
 
   it('charts remote-written samples in Explore', async () => {

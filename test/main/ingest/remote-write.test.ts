@@ -219,6 +219,25 @@ describe('store refusals', () => {
 });
 
 describe('limits', () => {
+  it('stores each sample under its own series whatever order the series come in, request after request', async () => {
+    const t = target();
+    const mem = t.appender as MemoryAppender;
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    // Same order (the guess holds), reordered, with one missing, one new and one sent twice.
+    const orders = [names, names, ['c', 'a', 'e', 'b', 'd'], ['a', 'c', 'd', 'e'], ['a', 'f', 'b', 'c', 'd', 'e'], ['b', 'b', 'a']];
+    for (const [k, order] of orders.entries()) {
+      const res = await send(t, encodeV1(order.map((n, i) => series(n, { job: 'x' }, [[NOW + k * 1000 + (order.indexOf(n) === i ? 0 : 1), names.indexOf(n) * 100 + k]]))), V1_TYPE, NOW + k * 1000);
+      expect(res.status, `request ${k}`).toBe(204);
+    }
+    for (const n of [...names, 'f']) {
+      const s = mem.find(n)!;
+      const sent = orders.flatMap((order, k) => order.flatMap((m, i) => (m === n ? [{ t: NOW + k * 1000 + (order.indexOf(m) === i ? 0 : 1), v: names.indexOf(n) * 100 + k }] : [])));
+      expect(s.t, n).toEqual(sent.map((x) => x.t));
+      expect(s.t.map((_, i) => mem.value(s, i)), n).toEqual(sent.map((x) => x.v));
+    }
+    expect(activeSeries(t.state)).toBe(6);
+  });
+
   it('refuses new series over the active-series limit with 429, keeps known series, and frees idle ones', async () => {
     const t = target({ activeSeries: 2 });
     expect((await send(t, encodeV1([series('a', {}, [[NOW, 1]]), series('b', {}, [[NOW, 1]])]))).status).toBe(204);
@@ -244,6 +263,7 @@ describe('limits', () => {
     expect(res.status).toBe(429);
     expect(res.retryAfterSeconds).toBe(1);
     expect(res.message).toContain('ingestionRate=10 samples/s, ingestionBurst=20');
+    expect(res.message).toContain('raise the limit (ampule limits set --ingestion-rate N'); // says how, to whoever reads the sender's log
     expect(mem.find('s')!.t).toHaveLength(1);
     expect((await send(t, batch(NOW + 2, 15), V1_TYPE, NOW + 1100)).status).toBe(204);
     const tooBig = await send(t, batch(NOW + 3, 21), V1_TYPE, NOW + 100_000);

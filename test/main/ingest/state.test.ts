@@ -1,22 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { activeSeries, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, rotateGenerations, type SeriesEntry } from '../../../main/ingest/state';
+import { activeSeries, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from '../../../main/ingest/state';
 
-const entry = (key: string): SeriesEntry => ({ labels: [{ name: '__name__', value: key }], ref: 1, key, next: null });
+const entry = (key: string): SeriesEntry => ({ labels: [{ name: '__name__', value: key }], ref: 1, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null });
 const bytes = (s: string) => Buffer.from(s, 'latin1');
+const name = (e: SeriesEntry | null) => e?.labels[0]!.value;
+/** Caches a series keyed by the bytes of `key`. */
+const add = (state: IngestState, hash: number, key: string) => {
+  const e = entry(key);
+  addSeries(state, hash, e, bytes(key), 0, key.length);
+  return e;
+};
 
 describe('series cache', () => {
   it('finds entries by key bytes, also when their hashes collide', () => {
     const state = createIngestState();
     const keys = ['a', 'b', 'c'];
-    for (const k of keys) addSeries(state, 7, entry(k)); // same hash on purpose
-    for (const k of keys) expect(lookupSeries(state, 7, bytes(k), 0, 1)?.key).toBe(k);
+    for (const k of keys) add(state, 7, k); // same hash on purpose
+    for (const k of keys) expect(name(lookupSeries(state, 7, bytes(k), 0, 1))).toBe(k);
     expect(lookupSeries(state, 7, bytes('d'), 0, 1)).toBeNull();
     expect(lookupSeries(state, 8, bytes('a'), 0, 1)).toBeNull();
   });
 
   it('stops extending a collision chain at 8 entries (crafted collisions only lose caching)', () => {
     const state = createIngestState();
-    for (let i = 0; i < 20; i++) addSeries(state, 1, entry(`k${i}`));
+    for (let i = 0; i < 20; i++) add(state, 1, `k${i}`);
     expect(activeSeries(state)).toBe(8);
     expect(lookupSeries(state, 1, bytes('k7'), 0, 2)).not.toBeNull();
     expect(lookupSeries(state, 1, bytes('k8'), 0, 2)).toBeNull();
@@ -28,15 +35,68 @@ describe('series cache', () => {
     rotateGenerations(state, t0);
     const ha = hashKey(bytes('a'), 0, 1);
     const hb = hashKey(bytes('b'), 0, 1);
-    addSeries(state, ha, entry('a'));
-    addSeries(state, hb, entry('b'));
+    add(state, ha, 'a');
+    add(state, hb, 'b');
     rotateGenerations(state, t0 + ACTIVE_SERIES_GENERATION_MS);
     expect(activeSeries(state)).toBe(2);
-    expect(lookupSeries(state, ha, bytes('a'), 0, 1)?.key).toBe('a'); // moves a to the current generation
+    expect(name(lookupSeries(state, ha, bytes('a'), 0, 1))).toBe('a'); // moves a to the current generation
     rotateGenerations(state, t0 + 2 * ACTIVE_SERIES_GENERATION_MS);
     expect(activeSeries(state)).toBe(1);
     expect(lookupSeries(state, hb, bytes('b'), 0, 1)).toBeNull();
     expect(lookupSeries(state, ha, bytes('a'), 0, 1)).not.toBeNull();
+  });
+
+  it('tells keys apart that differ in any byte or in length, found inside a larger buffer, across arena growth and generation rotation', () => {
+    const state = createIngestState();
+    const t0 = 5_000_000;
+    rotateGenerations(state, t0);
+    // Keys of 1 to 300 bytes (whole words and tails), 3,000 of them: the arena grows several times.
+    const keys = Array.from({ length: 3000 }, (_, i) => `series-${i}-`.padEnd(1 + (i % 300), String.fromCharCode(97 + (i % 26))));
+    for (const k of keys) add(state, hashKey(bytes(k), 0, k.length), k);
+    const probe = (k: string) => {
+      const buf = bytes(`xyz${k}uvw`); // the key in the middle of a request body
+      return name(lookupSeries(state, hashKey(buf, 3, 3 + k.length), buf, 3, 3 + k.length));
+    };
+    for (const k of keys) expect(probe(k)).toBe(k);
+    const k = keys[1234]!;
+    for (let at = 0; at < k.length; at++) {
+      const changed = k.slice(0, at) + String.fromCharCode(k.charCodeAt(at) ^ 1) + k.slice(at + 1);
+      const buf = bytes(changed);
+      expect(lookupSeries(state, hashKey(bytes(k), 0, k.length), buf, 0, buf.length)).toBeNull(); // same hash, one byte differs
+    }
+    expect(probe(k.slice(0, -1))).toBeUndefined();
+    // Half the series are seen again in the next generation; after the one after, only they remain.
+    rotateGenerations(state, t0 + ACTIVE_SERIES_GENERATION_MS);
+    for (const k of keys.slice(0, 1500)) expect(probe(k)).toBe(k);
+    rotateGenerations(state, t0 + 2 * ACTIVE_SERIES_GENERATION_MS);
+    for (const k of keys.slice(0, 1500)) expect(probe(k)).toBe(k);
+    for (const k of keys.slice(1500)) expect(probe(k)).toBeUndefined();
+    expect(activeSeries(state)).toBe(1500);
+  });
+
+  it('guesses the next series from the order last seen, only while it is in the current generation and its key matches', () => {
+    const state = createIngestState();
+    const t0 = 9_000_000;
+    rotateGenerations(state, t0);
+    const a = add(state, hashKey(bytes('a'), 0, 1), 'a');
+    const b = add(state, hashKey(bytes('b'), 0, 1), 'b');
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull(); // nothing followed a yet
+    a.succ = b;
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBe(b);
+    expect(nextSeen(state, a, bytes('c'), 0, 1)).toBeNull(); // another series now follows a
+    expect(nextSeen(state, a, bytes('bb'), 0, 2)).toBeNull();
+    // After a rotation b sits in the previous generation: the guess declines (and drops its link),
+    // so the caller's lookup moves b to the current generation and it stays active.
+    rotateGenerations(state, t0 + ACTIVE_SERIES_GENERATION_MS);
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull();
+    expect(a.succ).toBeNull();
+    expect(lookupSeries(state, hashKey(bytes('b'), 0, 1), bytes('b'), 0, 1)).toBe(b);
+    a.succ = b;
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBe(b);
+    rotateGenerations(state, t0 + 2 * ACTIVE_SERIES_GENERATION_MS);
+    rotateGenerations(state, t0 + 4 * ACTIVE_SERIES_GENERATION_MS); // b forgotten
+    expect(nextSeen(state, a, bytes('b'), 0, 1)).toBeNull();
+    expect(activeSeries(state)).toBe(0);
   });
 
   it('hashes to small integers that spread', () => {
