@@ -4,6 +4,7 @@
 // sequence numbers are stored in clear. Every failure is a StoreError naming workspace, file, item.
 import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
+import { cipherKey } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { displayPath, sqliteFailure, StoreDamaged } from './errors';
 import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
@@ -226,6 +227,7 @@ export class Storage {
     const read = (name: 'index' | 'log'): Buffer => {
       const row = this.stmts.manifest.get(name);
       if (!row) throw this.damaged(`manifest (${name})`, 'it is missing');
+      if (name === 'index') this.indexRow = row.data;
       const plain = this.open(items.manifest(name), { keyId: row.key_id, data: row.data });
       return plain;
     };
@@ -245,6 +247,35 @@ export class Storage {
   }
 
   private putManifestStmt: Database.Statement | undefined;
+
+  /** The sealed index manifest as last read (a reader beside a writer reads it again only when it changed). */
+  private indexRow: Buffer | undefined;
+
+  /**
+   * For a read-only store opened beside the writing one (a query worker's connection): reads the
+   * manifest again when the writer changed it since. Call inside read().
+   */
+  refreshManifest(): void {
+    const row = this.stmts.manifest.get('index');
+    if (row && this.indexRow?.equals(row.data)) return;
+    this.loadManifest();
+  }
+
+  /** Runs `fn` in one read transaction: every row it reads is of one committed state of the file. */
+  read<T>(fn: () => T): T {
+    this.guard('a read', () => this.db.exec('BEGIN'));
+    try {
+      return fn();
+    } finally {
+      this.guard('a read', () => this.db.exec('COMMIT'));
+    }
+  }
+
+  /** A copy of data key `id` for a query worker of this process that opens this file itself; the caller wipes it. */
+  dataKey(id: number): Buffer {
+    if (!this.keys) throw new Error('this store is not encrypted');
+    return cipherKey(this.keys.get(id));
+  }
 
   /** Set when a failed write left the manifest's view unknown: no more writes. */
   private unusable: unknown = null;
