@@ -170,6 +170,14 @@ export class QueryPool {
     });
   }
 
+  /** Queries stopped because their client went away (queued or running). */
+  cancelled = 0;
+
+  /** Queries running on a worker now. */
+  get running(): number {
+    return this.slots.filter((s) => s.running).length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(new QueryPoolError('the query pool is closed', 'closed'));
@@ -248,12 +256,15 @@ export class QueryPool {
   private abort(p: Pending): void {
     const queued = this.queue.indexOf(p);
     if (queued >= 0) {
+      this.cancelled++;
       this.queue.splice(queued, 1);
       p.reject(new QueryPoolError('the client went away', 'aborted'));
       return;
     }
     const slot = this.slots.find((s) => s.running === p);
-    if (slot) this.replace(slot, new QueryPoolError('the client went away', 'aborted'));
+    if (!slot) return;
+    this.cancelled++;
+    this.replace(slot, new QueryPoolError('the client went away', 'aborted'));
   }
 
   /** Ends a slot's worker (its running query gets `err`) and starts a fresh one in its place. */
