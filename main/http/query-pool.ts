@@ -12,19 +12,19 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
-import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type StoreFile } from '../tsdb/head-snapshot';
+import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { storeMatcher } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
-  if (call.op === 'dataKey') return call.args;
+  if (call.op === 'dataKey' || call.op === 'snapshotMore') return call.args;
   const at = call.op === 'labelValues' ? 1 : 0;
   return call.args.map((a, i) => (i === at && Array.isArray(a) ? (a as Matcher[]).map(storeMatcher) : a));
 }
 
-type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues' | 'snapshot' | 'dataKey';
+type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues' | 'snapshot' | 'snapshotMore' | 'dataKey';
 interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
@@ -85,10 +85,16 @@ function serveQueries(data: WorkerData): void {
   const querier: Querier = {
     select: (ms, mint, maxt, hints) => {
       hints?.check?.();
-      const snap = call('snapshot', [plain(ms), mint, maxt]) as HeadSnapshot | null;
+      const first = call('snapshot', [plain(ms), mint, maxt]) as HeadSnapshot | null;
       // A store without off-thread reads (tests' in-memory stores) is read on the ingest thread.
-      if (snap === null) return call('select', [plain(ms), mint, maxt]);
-      return readerFor(snap.store).select(snap, mint, maxt, hints);
+      if (first === null) return call('select', [plain(ms), mint, maxt]);
+      // One call per part: the ingest thread answers remote write between them.
+      const parts = [first];
+      while (parts[parts.length - 1]!.more) {
+        hints?.check?.();
+        parts.push(call('snapshotMore', []));
+      }
+      return readerFor(first.store).select(parts, mint, maxt, hints);
     },
     series: (ms, ...rest) => call('series', [plain(ms), ...rest]),
     labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
@@ -125,6 +131,8 @@ interface Slot {
   port: MessagePort;
   flag: Int32Array;
   running: Pending | null;
+  /** The rest of the head snapshot the running query is taking. */
+  snapshot: SnapshotCursor | null;
 }
 
 /**
@@ -189,7 +197,7 @@ export class QueryPool {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
     const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal }, [port2]);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null };
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
@@ -198,7 +206,13 @@ export class QueryPool {
       try {
         const q = slot.running?.querier;
         if (!q) throw new Error('no query running');
-        if (call.op === 'snapshot' || call.op === 'dataKey') {
+        if (call.op === 'snapshotMore') {
+          if (!slot.snapshot) throw new Error('no snapshot under way');
+          const snap = slot.snapshot.next();
+          if (!snap.more) slot.snapshot = null;
+          transfer = snapshotBuffers(snap);
+          reply = { ok: true, value: snap };
+        } else if (call.op === 'snapshot' || call.op === 'dataKey') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
           if (call.op === 'dataKey') {
             if (!reads) throw new Error('this store is read on the ingest thread');
@@ -207,7 +221,9 @@ export class QueryPool {
           } else if (!reads) reply = { ok: true, value: null };
           else {
             const [ms, mint, maxt] = withMatchers(call) as [Matcher[], number, number];
-            const snap = reads.snapshot(ms, mint, maxt);
+            const cursor = reads.snapshot(ms, mint, maxt);
+            const snap = cursor.next();
+            slot.snapshot = snap.more ? cursor : null;
             transfer = snapshotBuffers(snap);
             reply = { ok: true, value: snap };
           }
@@ -249,6 +265,7 @@ export class QueryPool {
 
   private finish(slot: Slot): void {
     slot.running = null;
+    slot.snapshot = null;
     slot.worker.unref();
     queueMicrotask(() => this.dispatch());
   }
@@ -280,6 +297,7 @@ export class QueryPool {
   private async stop(slot: Slot, err: QueryPoolError): Promise<void> {
     const p = slot.running;
     slot.running = null;
+    slot.snapshot = null;
     p?.reject(err);
     // A worker waiting for a store answer is woken (it then fails its query) so it can end.
     Atomics.store(slot.flag, 0, 1);

@@ -42,25 +42,28 @@ export class SnapshotReader {
     this.storage = new Storage(file.path, file.workspaceId, file.encrypted ? keys : null, { bucketMs: 1, seriesPerPart: 1 }, { readonly: true, ...(nativeBinding ? { nativeBinding } : {}) });
   }
 
-  /** The snapshot's series with their samples in [mint, maxt]: rows read now, then the head samples of the snapshot. */
-  select(snap: HeadSnapshot, mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
+  /** The snapshot's series (all its parts) with their samples in [mint, maxt]: rows read now, merged with the head samples of the snapshot. */
+  select(parts: readonly HeadSnapshot[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
     const check = hints?.check;
-    const n = snap.labels.length;
-    if (n === 0) return [];
-    const series: RowSeries[] = Array.from({ length: n }, (_, i) => ({ id: snap.ids[i]!, minT: snap.minT[i]!, lastT: snap.lastT[i]! }));
+    const series: RowSeries[] = [];
+    for (const p of parts) for (let i = 0; i < p.labels.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
+    if (series.length === 0) return [];
     const storage = this.storage;
     const rows = storage.read(() => {
       storage.refreshManifest();
       return readRows(storage, series, mint, maxt, check);
     });
     const out: SeriesData[] = [];
-    for (let i = 0; i < n; i++) {
-      check?.();
-      const lo = snap.offsets[i]!;
-      const hi = snap.offsets[i + 1]!;
-      const head = { timestamps: snap.timestamps.subarray(lo, hi), values: snap.values.subarray(lo, hi) };
-      const data = mergeSamples(rows.get(series[i]!.id) ?? [], series[i]!.id, head, mint, Math.min(maxt, series[i]!.lastT));
-      if (data.timestamps.length > 0) out.push({ labels: snap.labels[i]!, timestamps: data.timestamps, values: data.values });
+    for (const p of parts) {
+      for (let i = 0; i < p.labels.length; i++) {
+        check?.();
+        const id = p.ids[i]!;
+        const head = { timestamps: p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), values: p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!) };
+        const inRows = rows.get(id);
+        // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
+        const data = inRows ? mergeSamples(inRows, id, head, mint, Math.min(maxt, p.lastT[i]!)) : head;
+        if (data.timestamps.length > 0) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values });
+      }
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

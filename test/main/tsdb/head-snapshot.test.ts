@@ -40,9 +40,17 @@ const plain = (r: SeriesData[]) => r.map((s) => ({ labels: formatLabels(s.labels
 const offThread = (db: Tsdb) => (db.querier() as HeadQuerier).offThread;
 
 /** A reader on its own connection; records which data keys it asked for. */
-function reader(db: Tsdb, snap: HeadSnapshot): { r: SnapshotReader; asked: number[] } {
+/** Every part of a snapshot. */
+function snapshot(db: Tsdb, ms: Matcher[], mint: number, maxt: number): HeadSnapshot[] {
+  const cursor = offThread(db).snapshot(ms, mint, maxt);
+  const parts = [cursor.next()];
+  while (parts[parts.length - 1]!.more) parts.push(cursor.next());
+  return parts;
+}
+
+function reader(db: Tsdb, snap: HeadSnapshot[]): { r: SnapshotReader; asked: number[] } {
   const asked: number[] = [];
-  const r = new SnapshotReader(snap.store, (id) => (asked.push(id), offThread(db).dataKey(id)));
+  const r = new SnapshotReader(snap[0]!.store, (id) => (asked.push(id), offThread(db).dataKey(id)));
   return { r, asked };
 }
 
@@ -62,7 +70,7 @@ describe('head snapshot and snapshot reader', () => {
     fill(db, 10, 1800, 1850);
     for (const [ms, mint, maxt] of QUERIES) {
       const want = plain(db.querier().select(ms, mint, maxt));
-      const snap = offThread(db).snapshot(ms, mint, maxt);
+      const snap = snapshot(db, ms, mint, maxt);
       const { r } = reader(db, snap);
       expect(plain(r.select(snap, mint, maxt))).toEqual(want);
       r.close();
@@ -78,7 +86,7 @@ describe('head snapshot and snapshot reader', () => {
     let next = 1000;
     for (const [ms, mint, maxt] of QUERIES) {
       const want = plain(db.querier().select(ms, mint, maxt));
-      const snap = offThread(db).snapshot(ms, mint, maxt);
+      const snap = snapshot(db, ms, mint, maxt);
       const { r } = reader(db, snap); // opened before the cut: it reads the manifest again
       db.compact({ all: true }); // every head sample now lies in a row
       expect(plain(r.select(snap, mint, maxt))).toEqual(want);
@@ -88,11 +96,28 @@ describe('head snapshot and snapshot reader', () => {
     }
   });
 
+  it('takes a large head in parts; a cut and new samples between the parts change nothing', () => {
+    const { db } = open();
+    fill(db, 10, 0, 16_000); // 160,000 head samples: more than one part holds
+    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const cursor = offThread(db).snapshot([], -Infinity, Infinity);
+    const parts = [cursor.next()];
+    expect(parts[0]!.more).toBe(true);
+    db.compact({ all: true });
+    fill(db, 10, 16_000, 16_100);
+    while (parts[parts.length - 1]!.more) parts.push(cursor.next());
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(10);
+    const { r } = reader(db, parts);
+    expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
+    r.close();
+  });
+
   it('leaves out samples that arrived after the snapshot, even once they are cut into rows', () => {
     const { db } = open();
     fill(db, 6, 0, 500);
     const want = plain(db.querier().select([], -Infinity, Infinity));
-    const snap = offThread(db).snapshot([], -Infinity, Infinity);
+    const snap = snapshot(db, [], -Infinity, Infinity);
     fill(db, 6, 500, 900);
     db.compact({ all: true });
     const { r } = reader(db, snap);
@@ -108,7 +133,7 @@ describe('head snapshot and snapshot reader', () => {
     keys.current = 2;
     fill(db, 6, 300, 600);
     db.compact({ all: true });
-    const snap = offThread(db).snapshot([], -Infinity, Infinity);
+    const snap = snapshot(db, [], -Infinity, Infinity);
     const { r, asked } = reader(db, snap);
     expect(plain(r.select(snap, -Infinity, Infinity))).toEqual(plain(db.querier().select([], -Infinity, Infinity)));
     expect([...asked].sort()).toEqual([1, 2]);
@@ -119,7 +144,7 @@ describe('head snapshot and snapshot reader', () => {
     const { db } = open();
     fill(db, 10, 0, 1800);
     db.compact({ all: true });
-    const snap = offThread(db).snapshot([], -Infinity, Infinity);
+    const snap = snapshot(db, [], -Infinity, Infinity);
     const { r } = reader(db, snap);
     let calls = 0;
     const check = () => {
@@ -133,7 +158,7 @@ describe('head snapshot and snapshot reader', () => {
   it('refuses a file that is not the workspace the snapshot names', () => {
     const { db } = open();
     fill(db, 2, 0, 10);
-    const snap = offThread(db).snapshot([], -Infinity, Infinity);
-    expect(() => new SnapshotReader({ ...snap.store, workspaceId: 'ws-other' }, (id) => offThread(db).dataKey(id))).toThrow(/belongs to workspace ws-snap1/);
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    expect(() => new SnapshotReader({ ...snap[0]!.store, workspaceId: 'ws-other' }, (id) => offThread(db).dataKey(id))).toThrow(/belongs to workspace ws-snap1/);
   });
 });
