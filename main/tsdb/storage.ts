@@ -604,12 +604,30 @@ export class Storage {
     }
   }
 
-  /** Returns freed pages to the file system and folds the SQLite WAL into the main file. */
+  /** A checkpoint found a reader in the way: the WAL (which may hold freed ciphertext) is still to be folded. */
+  private checkpointOwed = false;
+
+  /**
+   * Returns freed pages to the file system and folds the SQLite WAL into the main file. A query
+   * worker's read transaction on an older state stops the fold: then it is not waited for (the
+   * ingest thread must not stall) but owed, and done by the next shrink() or shrinkIfOwed().
+   */
   shrink(): void {
     this.guard('a checkpoint', () => {
       this.db.pragma('incremental_vacuum');
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma('busy_timeout = 0');
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        this.checkpointOwed = r?.busy === 1;
+      } finally {
+        this.db.pragma(`busy_timeout = ${timeout}`);
+      }
     });
+  }
+
+  shrinkIfOwed(): void {
+    if (this.checkpointOwed) this.shrink();
   }
 
   bytesOnDisk(): number {
