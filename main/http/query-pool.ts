@@ -8,7 +8,9 @@
 // to the ingest thread. A worker's calls block it (Atomics.wait) until the ingest thread answers
 // (receiveMessageOnPort). A query whose client went away is stopped by ending its worker (a fresh
 // one takes its place); the query timeout is checked between rows and series while reading.
-import { availableParallelism } from 'node:os';
+// On Linux the workers run niced, so that on a busy machine the ingest thread gets a core first.
+import { readlinkSync } from 'node:fs';
+import { availableParallelism, setPriority } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
@@ -16,6 +18,9 @@ import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotC
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { storeMatcher } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
+
+/** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
+const QUERY_THREAD_NICE = 10;
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
@@ -58,7 +63,21 @@ export class QueryPoolError extends Error {
 
 // ---- worker side
 
+/**
+ * Linux: this worker thread yields the CPU to the ingest thread when both want it (nice 10 on this
+ * thread only: setpriority on a thread id). Elsewhere the worker keeps the process's priority.
+ */
+function yieldToIngest(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, QUERY_THREAD_NICE);
+  } catch {
+    // no /proc (macOS, Windows) or not permitted: same priority as the ingest thread
+  }
+}
+
 function serveQueries(data: WorkerData): void {
+  yieldToIngest();
   const flag = new Int32Array(data.signal);
   const call = (op: StoreOp, args: unknown[]): never => {
     Atomics.store(flag, 0, 0);

@@ -9,6 +9,7 @@ import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
 import { createServer, get as httpGet } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
@@ -77,6 +78,25 @@ describe('QueryPool', () => {
     await expect(first).rejects.toMatchObject({ reason: 'aborted' });
     const after = await pool.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store());
     expect(after.body).toMatchObject({ status: 'success', data: { result: [{ value: [T0 / 1000 + 300, '3'] }] } });
+  });
+
+  it.skipIf(process.platform !== 'linux')('runs its workers at a lower priority than the ingest thread (Linux only: per-thread nice)', async () => {
+    const niceThreads = () =>
+      readdirSync('/proc/self/task').filter((tid) => {
+        try {
+          return readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16] === '10';
+        } catch {
+          return false; // the thread ended meanwhile
+        }
+      }).length;
+    const own = new QueryPool(2);
+    try {
+      await Promise.all([0, 1].map(() => own.run('labels', new URLSearchParams(), store()))); // both workers are up
+      expect(niceThreads()).toBeGreaterThanOrEqual(2);
+      expect(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16]).toBe('0'); // the process (its main thread) is not lowered
+    } finally {
+      await own.close();
+    }
   });
 
   it('refuses work once closed', async () => {
