@@ -14,7 +14,7 @@ export class SnapshotReader {
 
   /**
    * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
-   * sealed with it is read); the copy is wiped once the cipher holds its own.
+   * sealed with it is read); that copy is wiped once the cipher holds its own.
    */
   constructor(
     readonly file: StoreFile,
@@ -27,9 +27,9 @@ export class SnapshotReader {
       get(id) {
         let c = ciphers.get(id);
         if (!c) {
-          const raw = Buffer.from(dataKey(id));
+          const raw = dataKey(id);
           try {
-            c = createCipher(raw);
+            c = createCipher(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); // the cipher keeps its own copy
           } finally {
             raw.fill(0);
           }
