@@ -13,7 +13,7 @@ const HEADER_BYTES = 1 + IV_BYTES;
 export function createCipher(key: Buffer): Cipher {
   if (key.length !== KEY_BYTES) throw new RangeError(`AES-256-GCM needs a ${KEY_BYTES}-byte key, got ${key.length}`);
   const k = Buffer.from(key); // private copy: the caller may wipe its buffer
-  return {
+  const cipher: Cipher = {
     seal(plaintext, aad) {
       const iv = randomBytes(IV_BYTES);
       const c = createCipheriv('aes-256-gcm', k, iv);
@@ -37,4 +37,19 @@ export function createCipher(key: Buffer): Cipher {
       }
     },
   };
+  keyOf.set(cipher, k);
+  return cipher;
+}
+
+/** Each cipher's key, for cipherKey only (never enumerable from the cipher itself). */
+const keyOf = new WeakMap<Cipher, Buffer>();
+
+/**
+ * A copy of a cipher's key, so that a query worker thread of this process can open the same rows
+ * through its own connection (handed over in memory, never logged or stored); the caller wipes it.
+ */
+export function cipherKey(cipher: Cipher): Buffer {
+  const k = keyOf.get(cipher);
+  if (!k) throw new Error('this cipher was not made by createCipher');
+  return Buffer.from(k);
 }

@@ -1,27 +1,35 @@
 // PromQL off the ingest thread: the Prometheus HTTP API (parsing, evaluation, JSON shaping) runs
-// on worker threads sized to the cores, so a heavy query_range no longer holds the event loop that
-// answers remote write for its whole evaluation. The store is still read on the ingest thread: a
-// worker's Querier calls block it (Atomics.wait) while the ingest thread serves the select from the
-// workspace's store and posts the series back (receiveMessageOnPort). A query whose client went
-// away is stopped by ending its worker (a fresh one takes its place).
-//
-// Step 1 of issue 9's item 3: select and decoding still run on the ingest thread (about 40% of a
-// heavy query's time, measured); reading sealed rows through the worker's own SQLite connection and
-// a head snapshot needs the tsdb to open a read-only replica, which it does not yet.
-import { availableParallelism } from 'node:os';
+// on worker threads sized to the cores, so a heavy query_range does not hold the event loop that
+// answers remote write. A select reads the store on the worker too: the ingest thread only answers
+// a short call for a head snapshot (matching series and their head samples in the window; see
+// tsdb/head-snapshot.ts), and the worker reads, decrypts and decodes the sealed chunk rows through
+// its own read-only connection (tsdb/snapshot-reader.ts), with data keys handed over this
+// process's message ports as it needs them. Label lookups (postings, head only) stay short calls
+// to the ingest thread. A worker's calls block it (Atomics.wait) until the ingest thread answers
+// (receiveMessageOnPort). A query whose client went away is stopped by ending its worker (a fresh
+// one takes its place); the query timeout is checked between rows and series while reading.
+// On Linux the workers run niced, so that on a busy machine the ingest thread gets a core first.
+import { readlinkSync } from 'node:fs';
+import { availableParallelism, setPriority } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
+import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { storeMatcher } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 
+/** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
+const QUERY_THREAD_NICE = 10;
+
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
+  if (call.op === 'dataKey' || call.op === 'snapshotMore') return call.args;
   const at = call.op === 'labelValues' ? 1 : 0;
   return call.args.map((a, i) => (i === at && Array.isArray(a) ? (a as Matcher[]).map(storeMatcher) : a));
 }
 
-type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues';
+type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues' | 'snapshot' | 'snapshotMore' | 'dataKey';
 interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
@@ -55,7 +63,21 @@ export class QueryPoolError extends Error {
 
 // ---- worker side
 
+/**
+ * Linux: this worker thread yields the CPU to the ingest thread when both want it (nice 10 on this
+ * thread only: setpriority on a thread id). Elsewhere the worker keeps the process's priority.
+ */
+function yieldToIngest(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, QUERY_THREAD_NICE);
+  } catch {
+    // no /proc (macOS, Windows) or not permitted: same priority as the ingest thread
+  }
+}
+
 function serveQueries(data: WorkerData): void {
+  yieldToIngest();
   const flag = new Int32Array(data.signal);
   const call = (op: StoreOp, args: unknown[]): never => {
     Atomics.store(flag, 0, 0);
@@ -68,17 +90,46 @@ function serveQueries(data: WorkerData): void {
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
+  // Connections opened by the running job, closed when it ends (no key outlives its query).
+  const readers = new Map<string, SnapshotReader>();
+  const readerFor = (file: StoreFile): SnapshotReader => {
+    let r = readers.get(file.path);
+    if (!r || r.file.workspaceId !== file.workspaceId) {
+      r?.close();
+      r = new SnapshotReader(file, (id) => call('dataKey', [id]));
+      readers.set(file.path, r);
+    }
+    return r;
+  };
   const querier: Querier = {
-    select: (ms, mint, maxt, hints) => (hints?.check?.(), call('select', [plain(ms), mint, maxt])),
+    select: (ms, mint, maxt, hints) => {
+      hints?.check?.();
+      const first = call('snapshot', [plain(ms), mint, maxt]) as HeadSnapshot | null;
+      // A store without off-thread reads (tests' in-memory stores) is read on the ingest thread.
+      if (first === null) return call('select', [plain(ms), mint, maxt]);
+      // One call per part: the ingest thread answers remote write between them.
+      const parts = [first];
+      while (parts[parts.length - 1]!.more) {
+        hints?.check?.();
+        parts.push(call('snapshotMore', []));
+      }
+      return readerFor(first.store).select(parts, mint, maxt, hints);
+    },
     series: (ms, ...rest) => call('series', [plain(ms), ...rest]),
     labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
     labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
+  const closeReaders = (): void => {
+    for (const r of readers.values()) r.close();
+    readers.clear();
+  };
   parentPort!.on('message', (job: Job) => {
-    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits).then(
-      (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
-      () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
-    );
+    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits)
+      .finally(closeReaders)
+      .then(
+        (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
+        () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
+      );
   });
 }
 
@@ -99,6 +150,8 @@ interface Slot {
   port: MessagePort;
   flag: Int32Array;
   running: Pending | null;
+  /** The rest of the head snapshot the running query is taking. */
+  snapshot: SnapshotCursor | null;
 }
 
 /**
@@ -144,6 +197,14 @@ export class QueryPool {
     });
   }
 
+  /** Queries stopped because their client went away (queued or running). */
+  cancelled = 0;
+
+  /** Queries running on a worker now. */
+  get running(): number {
+    return this.slots.filter((s) => s.running).length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(new QueryPoolError('the query pool is closed', 'closed'));
@@ -155,18 +216,42 @@ export class QueryPool {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
     const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal }, [port2]);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null };
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
+      let transfer: ArrayBuffer[] = [];
+      let secret: Buffer | null = null;
       try {
         const q = slot.running?.querier;
         if (!q) throw new Error('no query running');
-        reply = { ok: true, value: (q[call.op] as (...a: unknown[]) => unknown)(...withMatchers(call)) };
+        if (call.op === 'snapshotMore') {
+          if (!slot.snapshot) throw new Error('no snapshot under way');
+          const snap = slot.snapshot.next();
+          if (!snap.more) slot.snapshot = null;
+          transfer = snapshotBuffers(snap);
+          reply = { ok: true, value: snap };
+        } else if (call.op === 'snapshot' || call.op === 'dataKey') {
+          const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
+          if (call.op === 'dataKey') {
+            if (!reads) throw new Error('this store is read on the ingest thread');
+            secret = reads.dataKey(call.args[0] as number);
+            reply = { ok: true, value: secret };
+          } else if (!reads) reply = { ok: true, value: null };
+          else {
+            const [ms, mint, maxt] = withMatchers(call) as [Matcher[], number, number];
+            const cursor = reads.snapshot(ms, mint, maxt);
+            const snap = cursor.next();
+            slot.snapshot = snap.more ? cursor : null;
+            transfer = snapshotBuffers(snap);
+            reply = { ok: true, value: snap };
+          }
+        } else reply = { ok: true, value: (q[call.op] as (...a: unknown[]) => unknown)(...withMatchers(call)) };
       } catch (e) {
         reply = e instanceof StoreError ? { ok: false, damage: e.message } : { ok: false };
       }
-      port1.postMessage(reply);
+      port1.postMessage(reply, transfer);
+      secret?.fill(0); // the worker has its copy
       Atomics.store(slot.flag, 0, 1);
       Atomics.notify(slot.flag, 0);
     });
@@ -199,6 +284,7 @@ export class QueryPool {
 
   private finish(slot: Slot): void {
     slot.running = null;
+    slot.snapshot = null;
     slot.worker.unref();
     queueMicrotask(() => this.dispatch());
   }
@@ -206,12 +292,15 @@ export class QueryPool {
   private abort(p: Pending): void {
     const queued = this.queue.indexOf(p);
     if (queued >= 0) {
+      this.cancelled++;
       this.queue.splice(queued, 1);
       p.reject(new QueryPoolError('the client went away', 'aborted'));
       return;
     }
     const slot = this.slots.find((s) => s.running === p);
-    if (slot) this.replace(slot, new QueryPoolError('the client went away', 'aborted'));
+    if (!slot) return;
+    this.cancelled++;
+    this.replace(slot, new QueryPoolError('the client went away', 'aborted'));
   }
 
   /** Ends a slot's worker (its running query gets `err`) and starts a fresh one in its place. */
@@ -227,6 +316,7 @@ export class QueryPool {
   private async stop(slot: Slot, err: QueryPoolError): Promise<void> {
     const p = slot.running;
     slot.running = null;
+    slot.snapshot = null;
     p?.reject(err);
     // A worker waiting for a store answer is woken (it then fails its query) so it can end.
     Atomics.store(slot.flag, 0, 1);

@@ -51,7 +51,10 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   }
 
   // Nothing to cut and no series to persist: leave the file alone (maintenance runs often).
-  if (rows.size === 0 && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
+  if (rows.size === 0 && ![...head.all()].some((s) => !s.persisted)) {
+    storage.shrinkIfOwed();
+    return limitBucket;
+  }
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);

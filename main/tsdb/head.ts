@@ -1,6 +1,7 @@
 // The in-memory head: every live series (labels decrypted at open), its not-yet-compacted
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import { labelsKey, type Labels } from '../../shared/labels';
+import { lowerBound } from './sorted';
 
 const INITIAL_CAPACITY = 64;
 
@@ -71,6 +72,19 @@ export class MemSeries {
     this.values = nv;
     this.count = n;
     this.sorted = true;
+  }
+
+  /**
+   * The head samples in [mint, maxt], sorted, as views valid until the next append or cut (the
+   * querier copies them; a head snapshot for a query worker copies them too).
+   */
+  window(mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
+    if (this.count === 0) return { timestamps: this.timestamps.subarray(0, 0), values: this.values.subarray(0, 0) };
+    this.sortHead();
+    const head = this.timestamps.subarray(0, this.count);
+    const lo = lowerBound(head, mint);
+    const hi = lowerBound(head, maxt, true);
+    return { timestamps: this.timestamps.subarray(lo, Math.max(lo, hi)), values: this.values.subarray(lo, Math.max(lo, hi)) };
   }
 
   /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */

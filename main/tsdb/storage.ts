@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { cipherKey } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { displayPath, sqliteFailure, StoreDamaged, StoreError } from './errors';
 import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
@@ -228,6 +229,7 @@ export class Storage {
     const read = (name: 'index' | 'log'): Buffer => {
       const row = this.stmts.manifest.get(name);
       if (!row) throw this.damaged(`manifest (${name})`, 'it is missing');
+      if (name === 'index') this.indexRow = row.data;
       const plain = this.open(items.manifest(name), { keyId: row.key_id, data: row.data });
       return plain;
     };
@@ -247,6 +249,35 @@ export class Storage {
   }
 
   private putManifestStmt: Database.Statement | undefined;
+
+  /** The sealed index manifest as last read (a reader beside a writer reads it again only when it changed). */
+  private indexRow: Buffer | undefined;
+
+  /**
+   * For a read-only store opened beside the writing one (a query worker's connection): reads the
+   * manifest again when the writer changed it since. Call inside read().
+   */
+  refreshManifest(): void {
+    const row = this.stmts.manifest.get('index');
+    if (row && this.indexRow?.equals(row.data)) return;
+    this.loadManifest();
+  }
+
+  /** Runs `fn` in one read transaction: every row it reads is of one committed state of the file. */
+  read<T>(fn: () => T): T {
+    this.guard('a read', () => this.db.exec('BEGIN'));
+    try {
+      return fn();
+    } finally {
+      this.guard('a read', () => this.db.exec('COMMIT'));
+    }
+  }
+
+  /** A copy of data key `id` for a query worker of this process that opens this file itself; the caller wipes it. */
+  dataKey(id: number): Buffer {
+    if (!this.keys) throw new Error('this store is not encrypted');
+    return cipherKey(this.keys.get(id));
+  }
 
   /** Set when a failed write left the manifest's view unknown: no more writes. */
   private unusable: unknown = null;
@@ -646,12 +677,30 @@ export class Storage {
     }
   }
 
-  /** Returns freed pages to the file system and folds the SQLite WAL into the main file. */
+  /** A checkpoint found a reader in the way: the WAL (which may hold freed ciphertext) is still to be folded. */
+  private checkpointOwed = false;
+
+  /**
+   * Returns freed pages to the file system and folds the SQLite WAL into the main file. A query
+   * worker's read transaction on an older state stops the fold: then it is not waited for (the
+   * ingest thread must not stall) but owed, and done by the next shrink() or shrinkIfOwed().
+   */
   shrink(): void {
     this.guard('a checkpoint', () => {
       this.db.pragma('incremental_vacuum');
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+      this.db.pragma('busy_timeout = 0');
+      try {
+        const [r] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        this.checkpointOwed = r?.busy === 1;
+      } finally {
+        this.db.pragma(`busy_timeout = ${timeout}`);
+      }
     });
+  }
+
+  shrinkIfOwed(): void {
+    if (this.checkpointOwed) this.shrink();
   }
 
   bytesOnDisk(): number {

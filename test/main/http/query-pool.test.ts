@@ -8,6 +8,14 @@ import { QueryLimiter } from '../../../main/query/limits';
 import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
+import { createServer, get as httpGet } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
+import type { HeadQuerier } from '../../../main/tsdb/querier';
+import { queryHandler } from '../../../main/http/query';
+import { lbl, tempDir, TestKeys } from '../tsdb/helpers';
+import { trackStores } from '../tsdb/track-stores';
 
 const T0 = 1_700_000_000_000;
 const series: SeriesData[] = ['a', 'b', 'c'].map((job, j) => ({
@@ -72,6 +80,25 @@ describe('QueryPool', () => {
     expect(after.body).toMatchObject({ status: 'success', data: { result: [{ value: [T0 / 1000 + 300, '3'] }] } });
   });
 
+  it.skipIf(process.platform !== 'linux')('runs its workers at a lower priority than the ingest thread (Linux only: per-thread nice)', async () => {
+    const niceThreads = () =>
+      readdirSync('/proc/self/task').filter((tid) => {
+        try {
+          return readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16] === '10';
+        } catch {
+          return false; // the thread ended meanwhile
+        }
+      }).length;
+    const own = new QueryPool(2);
+    try {
+      await Promise.all([0, 1].map(() => own.run('labels', new URLSearchParams(), store()))); // both workers are up
+      expect(niceThreads()).toBeGreaterThanOrEqual(2);
+      expect(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16]).toBe('0'); // the process (its main thread) is not lowered
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses work once closed', async () => {
     const closing = new QueryPool(1);
     await closing.close();
@@ -97,5 +124,129 @@ describe('QueryPool', () => {
     // Label and series lookups are not gated.
     expect((await withQuerySlot('labels', { limiter: gate, timeoutMs: 50 }, () => pool.run('labels', new URLSearchParams(), store()))).status).toBe(200);
     gate.release();
+  });
+});
+
+// ---- a real store read on the worker: its own connection to the rows, the head as a snapshot
+
+const { dirs: storeDirs, dbs: storeDbs } = trackStores();
+const STEP = 15_000;
+const SERIES = 12;
+
+function openStore(): Tsdb {
+  const dir = tempDir();
+  storeDirs.push(dir);
+  const db = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-pool1', keys: new TestKeys(), bucketMs: 3600_000, seriesPerPart: 4 });
+  storeDbs.push(db);
+  return db;
+}
+
+/** Samples [from, to) of every series: sample i of series s is (T0 + i·STEP, s·100000 + i), committed every 20. */
+function fillStore(db: Tsdb, from: number, to: number): void {
+  const app = db.appender();
+  for (let i = from; i < to; i++) {
+    for (let s = 0; s < SERIES; s++) app.append(0, lbl({ __name__: 'load', instance: `h-${s}` }), T0 + i * STEP, s * 100_000 + i);
+    if (i % 20 === 19) app.commit();
+  }
+  app.commit();
+}
+
+/** The store's querier, counting selects answered on this thread. */
+function counted(db: Tsdb): Querier & { selectsHere: number } {
+  const q = db.querier() as HeadQuerier;
+  const c = {
+    selectsHere: 0,
+    select: (...a: Parameters<Querier['select']>) => (c.selectsHere++, q.select(...a)),
+    series: q.series.bind(q),
+    labelNames: q.labelNames.bind(q),
+    labelValues: q.labelValues.bind(q),
+    get offThread() {
+      return q.offThread;
+    },
+  };
+  return c;
+}
+
+describe('QueryPool on a real store', () => {
+  it('reads rows on the worker, with the same answers as this thread, while ingest and compaction go on', async () => {
+    const db = openStore();
+    fillStore(db, 0, 1500); // 6.25 h: rows for the first buckets, the rest in the head
+    db.compact();
+    const old = new URLSearchParams({ query: 'sum by (instance)(rate(load[5m]))', start: String(T0 / 1000 + 600), end: String(T0 / 1000 + 20_000), step: '60' });
+    const want = await handlePromApi('query_range', old, db.querier());
+    // Raw samples of every series: each must be a gapless, duplicate-free prefix of what was written.
+    const raw = new URLSearchParams({ query: 'load[100d]', time: String(T0 / 1000 + 50 * 86_400) });
+    let next = 1500;
+    let stop = false;
+    const writer = (async () => {
+      while (!stop) {
+        fillStore(db, next, next + 20);
+        next += 20;
+        if (next % 100 === 0) db.compact({ all: true }); // cuts the head into rows, merging into existing ones
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    try {
+      for (let round = 0; round < 12; round++) {
+        const q = counted(db);
+        const [a, b] = await Promise.all([pool.run('query_range', old, q), pool.run('query', raw, q)]);
+        expect(a).toEqual(want);
+        expect(q.selectsHere).toBe(0);
+        const result = (b.body as { data: { result: { metric: { instance: string }; values: [number, string][] }[] } }).data.result;
+        expect(result).toHaveLength(SERIES);
+        for (const s of result) {
+          const base = Number(s.metric.instance.slice(2)) * 100_000;
+          expect(s.values.length).toBeGreaterThanOrEqual(1500);
+          const wrong = s.values.findIndex(([t, v], i) => t !== (T0 + i * STEP) / 1000 || Number(v) !== base + i);
+          expect(wrong).toBe(-1);
+        }
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect(next).toBeGreaterThan(1500); // ingest did go on meanwhile
+  });
+
+  it('stops the worker query of an HTTP client that goes away, and answers the next one', async () => {
+    const db = openStore();
+    fillStore(db, 0, 600);
+    const limiter = new QueryLimiter();
+    // Only the querier and the query gate are used by query endpoints (metadata and exemplars are not asked for).
+    const tenant = (() => ({ querier: () => db.querier(), queries: limiter })) as unknown as Parameters<typeof queryHandler>[0];
+    const handle = queryHandler(tenant, pool);
+    const server = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://localhost');
+      handle(req, res, 'ws-pool1', url.pathname.replace('/api/v1/', ''), url).catch(() => res.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const before = pool.cancelled;
+      // 10 M subquery steps: seconds of work, far more than the wait below.
+      const heavy = `/api/v1/query?query=${encodeURIComponent('count_over_time(load[10000s:1ms])')}&time=${T0 / 1000 + 600}`;
+      const req = httpGet({ host: '127.0.0.1', port, path: heavy });
+      const outcome = new Promise<string>((resolve) => {
+        req.on('response', () => resolve('answered'));
+        req.on('error', () => resolve('aborted'));
+      });
+      for (let i = 0; i < 100 && pool.running === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pool.running).toBe(1);
+      req.destroy(); // the client goes away
+      expect(await outcome).toBe('aborted');
+      for (let i = 0; i < 250 && pool.running > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pool.running).toBe(0);
+      expect(pool.cancelled).toBe(before + 1);
+      const body = await new Promise<string>((resolve, reject) => {
+        httpGet({ host: '127.0.0.1', port, path: `/api/v1/query?query=count(load)&time=${T0 / 1000 + 300}` }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d));
+          res.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect(JSON.parse(body)).toMatchObject({ status: 'success', data: { result: [{ value: [T0 / 1000 + 300, String(SERIES)] }] } });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

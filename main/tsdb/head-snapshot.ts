@@ -1,0 +1,119 @@
+// A store read off the ingest thread (a query worker): the worker reads the sealed chunk rows
+// through its own read-only connection (./snapshot-reader.ts); only what is not in rows yet comes
+// from this thread, as a snapshot: the matching series (ids, labels, time spans; postings live
+// here) and a copy of their head samples inside the window.
+//
+// Head and rows together are exactly the committed data: the snapshot is taken first, the rows are
+// read after it in one read transaction. A sample that was in the head at the snapshot is either
+// still there (in the snapshot) or was cut into a row since (then it is in both, and the merge
+// keeps it once); a sample already in a row at the snapshot is still in that row. Samples that
+// arrived after the snapshot and were cut before the row read lie after the series' last
+// timestamp at the snapshot (the watermark), which the merge trims to; series created after the
+// snapshot are not in it. That argument holds per series, so a large snapshot is taken in parts
+// (a few MB each) between which the ingest thread answers remote write, with every series'
+// watermark taken at the first part; the rows are read after the last part.
+import type { Labels } from '../../shared/labels';
+import type { MemSeries } from './head';
+import { selectSeries } from './matchers';
+import type { TsdbState } from './state';
+import type { Matcher } from './types';
+
+/** Which file a worker opens, and how. */
+export interface StoreFile {
+  readonly path: string;
+  readonly workspaceId: string;
+  /** False only for the plaintext stores benchmarks make. */
+  readonly encrypted: boolean;
+}
+
+/** Part of a snapshot: series i's head samples are timestamps/values [offsets[i], offsets[i + 1]). */
+export interface HeadSnapshot {
+  readonly store: StoreFile;
+  /** More parts follow (SnapshotCursor.next). */
+  readonly more: boolean;
+  readonly labels: Labels[];
+  readonly ids: Float64Array;
+  readonly minT: Float64Array;
+  /** The watermark: each series' newest timestamp when the snapshot was taken. */
+  readonly lastT: Float64Array;
+  readonly offsets: Uint32Array;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+/** Head samples copied per part at most (unless one series alone has more), and series per part. */
+const PART_SAMPLES = 1 << 17;
+const PART_SERIES = 4096;
+
+/** The parts of one snapshot, in series order. */
+export interface SnapshotCursor {
+  next(): HeadSnapshot;
+}
+
+/** What a store offers a query worker that reads it itself. */
+export interface OffThreadReads {
+  /** The matching series with any sample in [mint, maxt], and their head samples in it, in parts. */
+  snapshot(matchers: readonly Matcher[], mint: number, maxt: number): SnapshotCursor;
+  /** A copy of data key `id` (the worker opens rows with it; whoever holds the copy wipes it). */
+  dataKey(id: number): Buffer;
+}
+
+export function offThreadReads(st: TsdbState): OffThreadReads {
+  return {
+    snapshot: (matchers, mint, maxt) => takeHeadSnapshot(st, matchers, mint, maxt),
+    dataKey: (id) => st.storage.dataKey(id),
+  };
+}
+
+export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number): SnapshotCursor {
+  const { storage } = st;
+  const store = { path: storage.path, workspaceId: storage.workspaceId, encrypted: storage.encrypted };
+  const series = mint > maxt ? [] : selectSeries(st.head, matchers).filter((s) => s.minT <= maxt && s.lastT >= mint);
+  // Watermarks as of the first part: later parts leave out what arrived since, so that the query
+  // sees each committed batch whole or not at all, as one snapshot would.
+  const lastT = Float64Array.from(series, (s) => s.lastT);
+  let at = 0;
+  return {
+    next() {
+      const first = at;
+      const part: MemSeries[] = [];
+      const windows: { timestamps: Float64Array; values: Float64Array }[] = [];
+      let total = 0;
+      while (at < series.length && part.length < PART_SERIES && (total < PART_SAMPLES || part.length === 0)) {
+        const s = series[at++]!;
+        const w = s.window(mint, Math.min(maxt, lastT[at - 1]!));
+        if (part.length > 0 && total + w.timestamps.length > PART_SAMPLES) {
+          at--;
+          break;
+        }
+        part.push(s);
+        windows.push(w);
+        total += w.timestamps.length;
+      }
+      const offsets = new Uint32Array(part.length + 1);
+      const timestamps = new Float64Array(total);
+      const values = new Float64Array(total);
+      windows.forEach((w, i) => {
+        timestamps.set(w.timestamps, offsets[i]);
+        values.set(w.values, offsets[i]);
+        offsets[i + 1] = offsets[i]! + w.timestamps.length;
+      });
+      return {
+        store,
+        more: at < series.length,
+        labels: part.map((s) => s.labels),
+        ids: Float64Array.from(part, (s) => s.id),
+        minT: Float64Array.from(part, (s) => s.minT),
+        lastT: lastT.slice(first, first + part.length),
+        offsets,
+        timestamps,
+        values,
+      };
+    },
+  };
+}
+
+/** The snapshot's buffers, to move (not copy) to the worker. */
+export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
+  return [s.ids, s.minT, s.lastT, s.offsets, s.timestamps, s.values].map((a) => a.buffer as ArrayBuffer);
+}

@@ -1,0 +1,74 @@
+// The worker side of an off-thread read (see ./head-snapshot.ts): a read-only connection of its own
+// to the workspace's file (WAL: it never blocks the writer), the rows decrypted and decoded here,
+// merged with the head snapshot the ingest thread sent.
+import { compareLabels } from '../../shared/labels';
+import { createCipher } from '../crypto/cipher';
+import type { Cipher } from '../crypto/types';
+import type { HeadSnapshot, StoreFile } from './head-snapshot';
+import { mergeSamples, readRows, type RowSeries } from './querier';
+import { Storage, type DataKeys } from './storage';
+import type { SelectHints, SeriesData } from './types';
+
+export class SnapshotReader {
+  private readonly storage: Storage;
+
+  /**
+   * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
+   * sealed with it is read); that copy is wiped once the cipher holds its own.
+   */
+  constructor(
+    readonly file: StoreFile,
+    dataKey: (id: number) => Uint8Array,
+    nativeBinding?: string,
+  ) {
+    const ciphers = new Map<number, Cipher>();
+    const keys: DataKeys = {
+      current: 0, // never seals
+      get(id) {
+        let c = ciphers.get(id);
+        if (!c) {
+          const raw = dataKey(id);
+          try {
+            c = createCipher(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)); // the cipher keeps its own copy
+          } finally {
+            raw.fill(0);
+          }
+          ciphers.set(id, c);
+        }
+        return c;
+      },
+    };
+    // The layout given here is not used: a read-only open takes the file's own.
+    this.storage = new Storage(file.path, file.workspaceId, file.encrypted ? keys : null, { bucketMs: 1, seriesPerPart: 1 }, { readonly: true, ...(nativeBinding ? { nativeBinding } : {}) });
+  }
+
+  /** The snapshot's series (all its parts) with their samples in [mint, maxt]: rows read now, merged with the head samples of the snapshot. */
+  select(parts: readonly HeadSnapshot[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
+    const check = hints?.check;
+    const series: RowSeries[] = [];
+    for (const p of parts) for (let i = 0; i < p.labels.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
+    if (series.length === 0) return [];
+    const storage = this.storage;
+    const rows = storage.read(() => {
+      storage.refreshManifest();
+      return readRows(storage, series, mint, maxt, check);
+    });
+    const out: SeriesData[] = [];
+    for (const p of parts) {
+      for (let i = 0; i < p.labels.length; i++) {
+        check?.();
+        const id = p.ids[i]!;
+        const head = { timestamps: p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), values: p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!) };
+        const inRows = rows.get(id);
+        // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
+        const data = inRows ? mergeSamples(inRows, id, head, mint, Math.min(maxt, p.lastT[i]!)) : head;
+        if (data.timestamps.length > 0) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values });
+      }
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  close(): void {
+    this.storage.close();
+  }
+}

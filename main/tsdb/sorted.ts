@@ -1,0 +1,12 @@
+// Binary search over ascending sample timestamps (head windows, decoded chunks).
+/** First index with ts[i] >= x (or > x when `after`). */
+export function lowerBound(ts: Float64Array, x: number, after = false): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid]! < x || (after && ts[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,187 @@
+// Off-thread reads: a head snapshot from the writing store plus the rows read through a second,
+// read-only connection give exactly what the store's own querier gives, also when the head was cut
+// into rows, or new samples arrived and were cut, between the snapshot and the row read.
+import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
+import type { HeadQuerier } from '../../../main/tsdb/querier';
+import { SnapshotReader } from '../../../main/tsdb/snapshot-reader';
+import type { HeadSnapshot } from '../../../main/tsdb/head-snapshot';
+import type { Matcher, SeriesData } from '../../../main/tsdb/types';
+import { formatLabels } from '../../../shared/labels';
+import { lbl, tempDir, TestKeys } from './helpers';
+import { trackStores } from './track-stores';
+
+const T0 = 1_700_000_000_000;
+const STEP = 15_000;
+const { dirs, dbs } = trackStores();
+
+function open(keys = new TestKeys()): { db: Tsdb; path: string; keys: TestKeys } {
+  const dir = tempDir();
+  dirs.push(dir);
+  const path = dir.file('ws.db');
+  const db = openTsdb({ path, workspaceId: 'ws-snap1', keys, bucketMs: 3600_000, seriesPerPart: 4 });
+  dbs.push(db);
+  return { db, path, keys };
+}
+
+/** Samples [from, to) of `series` series, one every STEP. */
+function fill(db: Tsdb, series: number, from: number, to: number): void {
+  const app = db.appender();
+  for (let i = from; i < to; i++) {
+    for (let s = 0; s < series; s++) app.append(0, lbl({ __name__: s % 2 ? 'up' : 'load', instance: `h-${s}`, job: s % 3 ? 'api' : 'node' }), T0 + i * STEP, s * 1000 + i);
+    if (i % 40 === 39) app.commit();
+  }
+  app.commit();
+}
+
+const m = (name: string, type: Matcher['type'], value: string): Matcher => ({ name, type, value });
+const plain = (r: SeriesData[]) => r.map((s) => ({ labels: formatLabels(s.labels), t: [...s.timestamps], v: [...s.values] }));
+const offThread = (db: Tsdb) => (db.querier() as HeadQuerier).offThread;
+
+/** A reader on its own connection; records which data keys it asked for. */
+/** Every part of a snapshot. */
+function snapshot(db: Tsdb, ms: Matcher[], mint: number, maxt: number): HeadSnapshot[] {
+  const cursor = offThread(db).snapshot(ms, mint, maxt);
+  const parts = [cursor.next()];
+  while (parts[parts.length - 1]!.more) parts.push(cursor.next());
+  return parts;
+}
+
+function reader(db: Tsdb, snap: HeadSnapshot[]): { r: SnapshotReader; asked: number[] } {
+  const asked: number[] = [];
+  const r = new SnapshotReader(snap[0]!.store, (id) => (asked.push(id), offThread(db).dataKey(id)));
+  return { r, asked };
+}
+
+const QUERIES: [Matcher[], number, number][] = [
+  [[], -Infinity, Infinity],
+  [[m('job', '=', 'api')], T0 + 1000 * STEP, T0 + 1500 * STEP],
+  [[m('__name__', '=~', 'up|load'), m('instance', '!=', 'h-3')], T0 + 239 * STEP, T0 + 241 * STEP], // a bucket boundary
+  [[m('instance', '=', 'h-5')], T0 + 1700 * STEP, T0 + 1700 * STEP], // one instant
+  [[m('instance', '=', 'nope')], -Infinity, Infinity],
+];
+
+describe('head snapshot and snapshot reader', () => {
+  it('give what the querier gives, rows and head alike, over windows across buckets and the head', () => {
+    const { db } = open();
+    fill(db, 10, 0, 1800); // 7.5 h: 7 buckets cut, the rest in the head
+    db.compact();
+    fill(db, 10, 1800, 1850);
+    for (const [ms, mint, maxt] of QUERIES) {
+      const want = plain(db.querier().select(ms, mint, maxt));
+      const snap = snapshot(db, ms, mint, maxt);
+      const { r } = reader(db, snap);
+      expect(plain(r.select(snap, mint, maxt))).toEqual(want);
+      r.close();
+    }
+    expect(plain(db.querier().select([], -Infinity, Infinity)).every((s) => s.t.length === 1850)).toBe(true);
+  });
+
+  it('neither loses nor repeats a sample cut into a row between the snapshot and the row read', () => {
+    const { db } = open();
+    fill(db, 10, 0, 700);
+    db.compact(); // some rows exist, so the cut below merges into them too
+    fill(db, 10, 700, 1000);
+    let next = 1000;
+    for (const [ms, mint, maxt] of QUERIES) {
+      const want = plain(db.querier().select(ms, mint, maxt));
+      const snap = snapshot(db, ms, mint, maxt);
+      const { r } = reader(db, snap); // opened before the cut: it reads the manifest again
+      db.compact({ all: true }); // every head sample now lies in a row
+      expect(plain(r.select(snap, mint, maxt))).toEqual(want);
+      r.close();
+      fill(db, 10, next, next + 10); // a fresh head for the next query
+      next += 10;
+    }
+  });
+
+  it('takes a large head in parts; a cut and new samples between the parts change nothing', () => {
+    const { db } = open();
+    fill(db, 10, 0, 16_000); // 160,000 head samples: more than one part holds
+    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const cursor = offThread(db).snapshot([], -Infinity, Infinity);
+    const parts = [cursor.next()];
+    expect(parts[0]!.more).toBe(true);
+    db.compact({ all: true });
+    fill(db, 10, 16_000, 16_100);
+    while (parts[parts.length - 1]!.more) parts.push(cursor.next());
+    expect(parts.length).toBeGreaterThan(1);
+    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(10);
+    const { r } = reader(db, parts);
+    expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
+    r.close();
+  });
+
+  it('leaves out samples that arrived after the snapshot, even once they are cut into rows', () => {
+    const { db } = open();
+    fill(db, 6, 0, 500);
+    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    fill(db, 6, 500, 900);
+    db.compact({ all: true });
+    const { r } = reader(db, snap);
+    expect(plain(r.select(snap, -Infinity, Infinity))).toEqual(want);
+    r.close();
+  });
+
+  it('opens rows sealed with an older data key after a rotation, asking for each key once', () => {
+    const keys = new TestKeys({ 1: randomBytes(32), 2: randomBytes(32) }, 1);
+    const { db } = open(keys);
+    fill(db, 6, 0, 300);
+    db.compact({ all: true });
+    keys.current = 2;
+    fill(db, 6, 300, 600);
+    db.compact({ all: true });
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    const { r, asked } = reader(db, snap);
+    expect(plain(r.select(snap, -Infinity, Infinity))).toEqual(plain(db.querier().select([], -Infinity, Infinity)));
+    expect([...asked].sort()).toEqual([1, 2]);
+    r.close();
+  });
+
+  it('checks the deadline while reading rows: a check that throws stops the select', () => {
+    const { db } = open();
+    fill(db, 10, 0, 1800);
+    db.compact({ all: true });
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    const { r } = reader(db, snap);
+    let calls = 0;
+    const check = () => {
+      if (++calls === 2) throw new Error('query timed out');
+    };
+    expect(() => r.select(snap, -Infinity, Infinity, { check })).toThrow('query timed out');
+    expect(calls).toBe(2); // thrown from the row read, before any series was merged
+    r.close();
+  });
+
+  it("does not make the writer wait for a reader's transaction: the WAL fold is owed, then done", () => {
+    const { db, path } = open();
+    fill(db, 6, 0, 300);
+    db.compact({ all: true });
+    const reader = new Database(path, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM chunks').get(); // holds a snapshot of the file
+      fill(db, 6, 300, 600);
+      const started = Date.now();
+      db.compact({ all: true }); // a TRUNCATE checkpoint would wait for the reader (busy timeout 5 s)
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(statSync(`${path}-wal`).size).toBeGreaterThan(0); // not folded: the reader is in the way
+      reader.exec('COMMIT');
+      db.compact(); // nothing to cut: only the owed fold
+      expect(statSync(`${path}-wal`).size).toBe(0);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('refuses a file that is not the workspace the snapshot names', () => {
+    const { db } = open();
+    fill(db, 2, 0, 10);
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    expect(() => new SnapshotReader({ ...snap[0]!.store, workspaceId: 'ws-other' }, (id) => offThread(db).dataKey(id))).toThrow(/belongs to workspace ws-snap1/);
+  });
+});
