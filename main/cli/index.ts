@@ -5,7 +5,7 @@
 // socket), which holds the keys and the open stores; otherwise here. The user sees no difference.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { CliError, UsageError, type CliContext, type Command, type OptionSpec, type ServerInfo } from './command';
+import { CliError, UsageError, type CliContext, type Command, type DataOut, type OptionSpec, type ServerInfo, type Terminal } from './command';
 import { commands } from './commands';
 import { KeyStoreError } from '../crypto/types';
 import { ControlError } from '../control/types';
@@ -32,6 +32,40 @@ export interface MainIo {
   cwd?: string;
   /** Set by the server: what the commands it runs may ask about it. */
   server?: ServerInfo;
+  /** Standard output as bytes (default: this process's, unless `out` is given). */
+  stdout?: DataOut;
+  /** The caller's stderr as a terminal (default: this process's, when it is one and `err` is not given). */
+  terminal?: Terminal;
+}
+
+/** process.stdout with backpressure; a closed pipe (`| head`) fails the next write with EPIPE. */
+function processStdout(): DataOut {
+  let failed: Error | null = null;
+  process.stdout.on('error', (e) => (failed = e));
+  return {
+    write: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        if (failed) return reject(failed);
+        const onError = (e: Error): void => {
+          failed = e;
+          reject(e);
+        };
+        process.stdout.once('error', onError);
+        if (process.stdout.write(chunk)) {
+          process.stdout.off('error', onError);
+          resolve();
+        } else
+          process.stdout.once('drain', () => {
+            process.stdout.off('error', onError);
+            resolve();
+          });
+      }),
+  };
+}
+
+function processTerminal(): Terminal | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return { columns: process.stderr.columns || 80, redraw: (text) => process.stderr.write(`\r\x1b[2K${text}`) };
 }
 
 function findCommand(argv: readonly string[]): Command | undefined {
@@ -101,9 +135,13 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       }
     }
     const cwd = io.cwd ?? process.cwd();
+    const stdout = io.stdout ?? (io.out || io.appliance ? undefined : processStdout());
+    const terminal = io.terminal ?? (io.err || io.appliance ? undefined : processTerminal());
     const ctx: CliContext = {
       out,
       err,
+      ...(stdout ? { stdout } : {}),
+      ...(terminal ? { terminal } : {}),
       env,
       dataDir: io.appliance ? io.appliance.dataDir : resolve(dataDir),
       inServer: !!io.appliance,
