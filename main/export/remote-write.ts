@@ -100,6 +100,12 @@ export class RemoteWriteTarget implements ExportTarget {
     try {
       const outcome = await this.sender.send(body, samples, abort.signal);
       if (outcome.kind === 'dropped') throw new ReceiverError(`the receiver refused the data: ${this.sender.lastError?.message ?? `HTTP ${outcome.status}`}`);
+      // A 1.0-only receiver answers 2xx to a 2.0 body it could not read (it sees no series in it):
+      // a 2.0 receiver must say how many samples it wrote, or the export stops before losing data.
+      if (this.opts.message === 'io.prometheus.write.v2.Request' && outcome.samplesWritten === undefined)
+        throw new ReceiverError(
+          `${this.opts.url.host} answered HTTP ${outcome.status} without X-Prometheus-Remote-Write-Samples-Written: it does not speak remote write 2.0 and dropped the data; export without --rw2`,
+        );
       this.requests++;
       this.bytes += body.length;
     } catch (e) {
