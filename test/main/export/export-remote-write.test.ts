@@ -11,6 +11,7 @@ import { openAppliance } from '../../../main/core/open-appliance';
 import { main } from '../../../main/cli/index';
 import { labelsFromRecord } from '../../../shared/labels';
 import { makeTls, startReceiver, header, type TlsFixture } from '../forward/tls-fixture';
+import { decodeBody } from '../forward/decode';
 import { HAVE_PROMETHEUS, HAVE_VICTORIA, httpsGet, startPrometheus, startVictoriaMetrics } from '../forward/real-receivers';
 
 let dir: string;
@@ -136,6 +137,30 @@ describe('ampule export --url (remote write to real receivers)', () => {
       await prom.stop();
     }
   }, 240_000);
+
+  it('--rw2 to a 2.0 receiver (a stand-in answering as Prometheus 3 does: 204 with Samples-Written; no 2.0 receiver is packaged here)', async () => {
+    const rx = await startReceiver(tls, (req, res) => {
+      const n = decodeBody(req.body, 2).reduce((a, s) => a + s.samples.length, 0);
+      res.writeHead(204, { 'X-Prometheus-Remote-Write-Samples-Written': String(n) });
+      res.end();
+    });
+    try {
+      const r = await run(['export', '--workspace', ws, '--url', rx.url('/api/v1/write').href, '--ca', tls.caFile, '--rw2', '--match', 'jobs_total', '--json']);
+      expect(r.status, r.err).toBe(0);
+      const got = new Map<string, [number, number][]>();
+      for (const req of rx.received) {
+        expect(header(req, 'content-type')).toBe('application/x-protobuf;proto=io.prometheus.write.v2.Request');
+        for (const s of decodeBody(req.body, 2)) {
+          const key = keyOf(Object.fromEntries(s.labels.map((l) => [l.name, l.value])));
+          got.set(key, [...(got.get(key) ?? []), ...s.samples.map((x): [number, number] => [x.t, x.v])]);
+        }
+      }
+      expect(got.size).toBe(SERIES / 2);
+      for (const [key, list] of got) expect(list).toEqual(stored.get(key));
+    } finally {
+      await rx.close();
+    }
+  });
 
   it('a refusing receiver ends the export with its status and message; credentials come from a file and are never shown', async () => {
     const token = 'tok-0123456789-secret';
