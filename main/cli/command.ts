@@ -69,6 +69,8 @@ export interface Command {
    * terminal or files (promqltest, console set-password). Default true.
    */
   readonly forwardToServer?: boolean;
+  /** Its output is streamed while it runs when the server runs it (stdout data, progress), not sent at the end. */
+  readonly streams?: boolean;
   run(args: ParsedArgs, ctx: CliContext): Promise<number>;
 }
 

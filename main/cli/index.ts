@@ -11,7 +11,7 @@ import { KeyStoreError } from '../crypto/types';
 import { ControlError } from '../control/types';
 import { defaultDataDir } from '../core/data-dir';
 import type { Appliance } from '../core/appliance';
-import { adminChannelAnswers, forwardToRunningServer } from '../admin/client';
+import { adminChannelAnswers, forwardStreaming, forwardToRunningServer } from '../admin/client';
 import { checkDataDir } from './data-dir-check';
 import { explainSystemError } from './system-errors';
 
@@ -99,6 +99,8 @@ function help(out: (l: string) => void, env: Readonly<Record<string, string | un
 /** Hook set by the admin-channel module: forwards a command to a running server, or returns null. */
 export type Forwarder = (argv: readonly string[], dataDir: string) => Promise<{ status: number; out: string[]; err: string[] } | null>;
 let forwarder: Forwarder | null = forwardToRunningServer;
+/** A command that streams (`ampule export`) is forwarded frame by frame; off with the forwarder. */
+const streamForwarder = forwardStreaming;
 export function setForwarder(f: Forwarder | null): void {
   forwarder = f;
 }
@@ -126,7 +128,12 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       return 0;
     }
     dataDir = io.appliance ? io.appliance.dataDir : dataDirOf(parsed.values, env);
-    if (cmd.forwardToServer !== false && !io.appliance && forwarder) {
+    const stdout = io.stdout ?? (io.out || io.appliance ? undefined : processStdout());
+    const terminal = io.terminal ?? (io.err || io.appliance ? undefined : processTerminal());
+    if (cmd.streams && !io.appliance && forwarder) {
+      const status = await streamForwarder(argv, dataDir, { out, err, ...(stdout ? { stdout } : {}), ...(terminal ? { terminal } : {}) }, io.cwd);
+      if (status !== null) return status;
+    } else if (cmd.forwardToServer !== false && !io.appliance && forwarder) {
       const forwarded = await forwarder(argv, dataDir);
       if (forwarded) {
         forwarded.out.forEach(out);
@@ -135,8 +142,6 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       }
     }
     const cwd = io.cwd ?? process.cwd();
-    const stdout = io.stdout ?? (io.out || io.appliance ? undefined : processStdout());
-    const terminal = io.terminal ?? (io.err || io.appliance ? undefined : processTerminal());
     const ctx: CliContext = {
       out,
       err,

@@ -143,6 +143,7 @@ export const exportCommand: Command = {
   summary:
     'Export a workspace\'s series (the way out when you migrate): OpenMetrics text (loadable by `promtool tsdb create-blocks-from openmetrics`) to stdout or a new 0600 file, or remote write to a receiver. The export is NOT encrypted.',
   usage: USAGE,
+  streams: true,
   options: {
     workspace: { type: 'string' },
     format: { type: 'string' },
