@@ -54,3 +54,33 @@ describe('OpenMetrics text', () => {
     expect(familyHeader(familyOf('nometa', look))).toBe('');
   });
 });
+
+describe('export progress', () => {
+  it('a terminal gets a bar with series, samples, rate and ETA, redrawn at most every 200 ms; other stderr plain lines now and then', async () => {
+    const { terminalProgress, lineProgress, progressLine } = await import('../../../main/export/progress');
+    let now = 0;
+    const drawn: string[] = [];
+    const bar = terminalProgress({ columns: 100, redraw: (t) => drawn.push(t) }, () => now);
+    now = 100;
+    bar.update({ seriesDone: 1, seriesTotal: 4, samples: 10 });
+    now = 1000;
+    bar.update({ seriesDone: 2, seriesTotal: 4, samples: 500_000 });
+    now = 1100;
+    bar.update({ seriesDone: 3, seriesTotal: 4, samples: 600_000 }); // too soon: not drawn
+    now = 2000;
+    bar.done({ seriesDone: 4, seriesTotal: 4, samples: 1_000_000 });
+    expect(drawn).toEqual([
+      `[${'#'.repeat(20)}${'.'.repeat(20)}] series 2/4  500.0k samples  500.0k/s  ETA 0:01`,
+      expect.stringMatching(/^\[#+\] series 4\/4  1\.00M samples  500\.0k\/s  ETA 0:00\n$/),
+    ]);
+    expect(progressLine({ seriesDone: 0, seriesTotal: 9, samples: 0 }, 0, 30)).not.toContain('[');
+    const lines: string[] = [];
+    now = 0;
+    const plain = lineProgress((l) => lines.push(l), () => now, 10_000);
+    now = 5_000;
+    plain.update({ seriesDone: 1, seriesTotal: 2, samples: 5 });
+    now = 10_000;
+    plain.update({ seriesDone: 1, seriesTotal: 2, samples: 50_000 });
+    expect(lines).toEqual(['export: series 1/2  50.0k samples  5000/s  ETA 0:10']);
+  });
+});
