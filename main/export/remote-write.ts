@@ -6,7 +6,7 @@ import { compareLabels, type Labels } from '../../shared/labels';
 import { Batch } from '../forward/batch';
 import { RemoteWriteEncoder, type ProtobufMessage } from '../forward/encode';
 import { RemoteWriteSender, SendAborted, type SenderAuth } from '../forward/sender';
-import type { ExportTarget } from './export';
+import { ExportAborted, type ExportTarget } from './export';
 import type { SeriesRun } from './series-pages';
 
 export interface RemoteWriteExportOptions {
@@ -21,6 +21,8 @@ export interface RemoteWriteExportOptions {
   /** Attempts of one request before the export gives up (5xx, 429, network). */
   readonly maxAttempts?: number;
   readonly timeoutMs?: number;
+  /** The export's own abort (Ctrl-C): ends a request in flight too. */
+  readonly signal?: AbortSignal;
 }
 
 export class ReceiverError extends Error {
@@ -91,6 +93,8 @@ export class RemoteWriteTarget implements ExportTarget {
     const maxAttempts = this.opts.maxAttempts ?? 5;
     const failedBefore = this.sender.counters.failed;
     const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    this.opts.signal?.addEventListener('abort', stop, { once: true });
     // The sender retries without end (a forwarder must not lose data); an export stops and says why.
     const watch = setInterval(() => {
       const attempts = (this.sender.counters.failed - failedBefore) / samples;
@@ -109,9 +113,11 @@ export class RemoteWriteTarget implements ExportTarget {
       this.requests++;
       this.bytes += body.length;
     } catch (e) {
+      if (e instanceof SendAborted && this.opts.signal?.aborted) throw new ExportAborted();
       if (e instanceof SendAborted) throw new ReceiverError(`the receiver did not take the data: ${this.sender.lastError?.message ?? 'no answer'}`);
       throw e;
     } finally {
+      this.opts.signal?.removeEventListener('abort', stop);
       clearInterval(watch);
     }
   }

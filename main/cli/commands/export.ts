@@ -198,8 +198,10 @@ export const exportCommand: Command = {
     const store = appliance.store(workspaceId);
     const tenant = appliance.tenant(workspaceId);
     const metadata = (metric: string) => tenant.metadata.entries(metric)[0]?.[1].at(-1);
+    const abort = new AbortController();
     if (format === 'remote-write') {
       remote = new RemoteWriteTarget({
+        signal: abort.signal,
         url: url!,
         message: v.rw2 === true ? 'io.prometheus.write.v2.Request' : 'prometheus.WriteRequest',
         auth: auth!,
@@ -212,7 +214,6 @@ export const exportCommand: Command = {
       target = new OpenMetricsTarget(output ? output.sink : ctx.stdout!, metadata);
     }
     const view: ProgressView | null = wantsJson(args) && !output && !remote ? null : ctx.terminal ? terminalProgress(ctx.terminal) : lineProgress(ctx.err);
-    const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     if (!ctx.inServer) process.once('SIGINT', onSignal);
     let result: ExportResult;

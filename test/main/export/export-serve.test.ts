@@ -81,3 +81,26 @@ describe('ampule export while ampule serve runs', () => {
     expect(local.stdout === streamed).toBe(true);
   }, 120_000);
 });
+
+describe('ampule export interrupted', () => {
+  it('Ctrl-C (SIGINT) ends an export waiting on a stalled receiver: exit 1, "interrupted"', async () => {
+    const { makeTls, startReceiver } = await import('../forward/tls-fixture');
+    const tls = await makeTls();
+    let got!: () => void;
+    const requested = new Promise<void>((r) => (got = r));
+    const rx = await startReceiver(tls, () => got()); // never answers
+    try {
+      const p = spawn(process.execPath, [join(ROOT, 'bin', 'ampule.mjs'), 'export', '--workspace', ws, '--data-dir', dataDir(), '--master-key-file', keyFile, '--url', rx.url('/api/v1/write').href, '--ca', tls.caFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      p.stderr!.on('data', (c: Buffer) => (stderr += c));
+      await requested;
+      p.kill('SIGINT');
+      const status = await new Promise<number | null>((resolve) => p.on('close', resolve));
+      expect(stderr).toMatch(/ampule export: interrupted/);
+      expect(status).toBe(1);
+    } finally {
+      await rx.close();
+      tls.cleanup();
+    }
+  }, 120_000);
+});
