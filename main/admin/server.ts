@@ -19,6 +19,8 @@ export type CommandRunner = (
     /** Streamed requests only: the caller's stdout (with backpressure) and terminal. */
     stdout?: { write(chunk: string): Promise<void> };
     terminal?: { readonly columns: number; redraw(text: string): void };
+    /** Streamed requests only: aborted when the caller goes away. */
+    signal?: AbortSignal;
   },
 ) => Promise<number>;
 
@@ -49,7 +51,14 @@ async function runOne(request: AdminRequest, appliance: Appliance, run: CommandR
 /** Runs a command whose output goes back frame by frame as it happens; socket backpressure reaches the command. */
 async function runStreamed(request: AdminRequest, socket: Socket, appliance: Appliance, run: CommandRunner): Promise<void> {
   let gone: Error | null = null;
-  socket.on('close', () => (gone ??= new Error('the caller went away')));
+  const left = new AbortController();
+  // The caller never ends its side while it waits: an end or a close means it went away (Ctrl-C, `| head`).
+  const leave = (): void => {
+    gone ??= new Error('the caller went away');
+    left.abort();
+  };
+  socket.on('end', leave);
+  socket.on('close', leave);
   const send = (f: StreamFrame): boolean => !gone && socket.write(JSON.stringify(f) + '\n');
   const columns = request.stream?.columns ?? null;
   let status: number;
@@ -57,6 +66,7 @@ async function runStreamed(request: AdminRequest, socket: Socket, appliance: App
     status = await run(request.argv, {
       appliance,
       ...(request.cwd ? { cwd: request.cwd } : {}),
+      signal: left.signal,
       out: (l) => void send({ o: l }),
       err: (l) => void send({ e: l }),
       stdout: {

@@ -42,6 +42,8 @@ export interface CliContext {
   readonly stdout?: DataOut;
   /** Set when the caller's stderr is a terminal. */
   readonly terminal?: Terminal;
+  /** A streamed command run by the server: aborted when its caller goes away. */
+  readonly signal?: AbortSignal;
   /** Opens (once) or returns the appliance for the --data-dir / --master-key-file given. */
   appliance(request?: ApplianceRequest): Promise<Appliance>;
   /** True when the command runs inside `ampule serve` (forwarded over the admin socket). */

@@ -36,6 +36,8 @@ export interface MainIo {
   stdout?: DataOut;
   /** The caller's stderr as a terminal (default: this process's, when it is one and `err` is not given). */
   terminal?: Terminal;
+  /** Set by the server for a streamed command: its caller went away. */
+  signal?: AbortSignal;
 }
 
 /** process.stdout with backpressure; a closed pipe (`| head`) fails the next write with EPIPE. */
@@ -147,6 +149,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       err,
       ...(stdout ? { stdout } : {}),
       ...(terminal ? { terminal } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
       env,
       dataDir: io.appliance ? io.appliance.dataDir : resolve(dataDir),
       inServer: !!io.appliance,

@@ -216,6 +216,7 @@ export const exportCommand: Command = {
     const view: ProgressView | null = wantsJson(args) && !output && !remote ? null : ctx.terminal ? terminalProgress(ctx.terminal) : lineProgress(ctx.err);
     const onSignal = (): void => abort.abort();
     if (!ctx.inServer) process.once('SIGINT', onSignal);
+    ctx.signal?.addEventListener('abort', onSignal, { once: true });
     let result: ExportResult;
     const started = Date.now();
     try {
@@ -233,6 +234,7 @@ export const exportCommand: Command = {
       throw e;
     } finally {
       process.off('SIGINT', onSignal);
+      ctx.signal?.removeEventListener('abort', onSignal);
     }
     view?.done(result);
     const secs = (Date.now() - started) / 1000;

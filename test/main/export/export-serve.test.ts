@@ -72,6 +72,27 @@ describe('ampule export while ampule serve runs', () => {
     expect(again.stdout.split('\n').length).toBe(5760 + 2);
   }, 120_000);
 
+  it('a caller gone during a remote-write export run by the server ends it there (the next command is not held up)', async () => {
+    const { makeTls, startReceiver } = await import('../forward/tls-fixture');
+    const tls = await makeTls();
+    let got!: () => void;
+    const requested = new Promise<void>((r) => (got = r));
+    const rx = await startReceiver(tls, () => got()); // never answers
+    try {
+      const p = spawn(process.execPath, [join(ROOT, 'bin', 'ampule.mjs'), 'export', '--workspace', ws, '--data-dir', dataDir(), '--url', rx.url('/api/v1/write').href, '--ca', tls.caFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      await requested;
+      p.kill('SIGINT');
+      await new Promise((resolve) => p.on('close', resolve));
+      const started = Date.now();
+      const next = await ampule(['export', '--workspace', ws, '--data-dir', dataDir(), '--match', 'node_load{cpu="1"}'], { env: { ...process.env } });
+      expect(next.status).toBe(0);
+      expect(Date.now() - started).toBeLessThan(20_000); // the stalled request alone would hold the queue 30 s
+    } finally {
+      await rx.close();
+      tls.cleanup();
+    }
+  }, 120_000);
+
   it('gives the same bytes as a local export once the server is gone', async () => {
     serve!.process.kill('SIGTERM');
     await serve!.exited;
