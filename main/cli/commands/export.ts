@@ -15,7 +15,8 @@ import { JSON_OPTION, wantsJson, printJson } from './output';
 const ALL_SERIES = '{__name__=~".+"}';
 
 const USAGE = [
-  '--workspace ID [--match SELECTOR]… [--start T] [--end T] [--output FILE [--force] | --url URL [--rw2] [--ca FILE]',
+  '--workspace ID [--match SELECTOR]… [--start T] [--end T] [--format openmetrics|remote-write]',
+  '[--output FILE [--force] | --url URL [--rw2] [--ca FILE]',
   '[--bearer-token-file F | --basic-auth-user U --basic-auth-password-file F] [--org-id TENANT]] [--json]',
   '(T: RFC 3339 or Unix seconds; default everything stored, as OpenMetrics text on stdout.',
   'The export is plaintext: whoever can read the file or the stream reads your metrics.',
