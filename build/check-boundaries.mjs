@@ -22,6 +22,7 @@ export const MAIN_LAYERS = [
   'host', // the one composition root: admin channel, service runtime, HTTPS listener, console
   'admin', // the CLI's channel into a running server
   'backup',
+  'export', // `ampule export`: a workspace out as OpenMetrics text or remote write
   'console', // the web console
   'service', // the window's API contract, ingest figures, protection checks
   'checklist',

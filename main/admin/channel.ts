@@ -7,6 +7,7 @@
 // Protocol: the client writes one JSON line {"v":1,"argv":[…],"cwd":"/abs"}; the server answers
 // with one JSON line {"status":n,"out":[…],"err":[…]} and closes. `cwd` (optional) is the caller's
 // working directory: relative paths on the command line mean what they mean in the caller's shell.
+// A request with `stream` gets its answer as frames while the command runs (see AdminRequest).
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, resolve } from 'node:path';
 
@@ -18,7 +19,17 @@ export interface AdminRequest {
   readonly v: number;
   readonly argv: readonly string[];
   readonly cwd?: string;
+  /**
+   * Set by a command that streams data (`ampule export` to stdout): the answer is then a sequence of
+   * JSON lines sent as they happen, each one frame: {"o":line} stdout line, {"e":line} stderr line,
+   * {"d":text} stdout data, {"r":text} redraw of the caller's terminal line, and last {"status":n}.
+   * `columns` is the width of the caller's stderr terminal, or null when it is not one.
+   */
+  readonly stream?: { readonly columns: number | null };
 }
+
+/** One frame of a streamed answer. */
+export type StreamFrame = { readonly o: string } | { readonly e: string } | { readonly d: string } | { readonly r: string } | { readonly status: number };
 
 export interface AdminResponse {
   readonly status: number;
@@ -36,7 +47,9 @@ export function isAdminRequest(x: unknown): x is AdminRequest {
   if (typeof x !== 'object' || x === null) return false;
   const r = x as Record<string, unknown>;
   const cwdOk = r.cwd === undefined || (typeof r.cwd === 'string' && r.cwd.length <= 4096 && isAbsolute(r.cwd));
-  return r.v === PROTOCOL_VERSION && Array.isArray(r.argv) && r.argv.length <= 256 && r.argv.every((a) => typeof a === 'string') && cwdOk;
+  const st = r.stream as Record<string, unknown> | undefined;
+  const streamOk = st === undefined || (typeof st === 'object' && st !== null && (st.columns === null || (Number.isInteger(st.columns) && (st.columns as number) > 0 && (st.columns as number) < 10_000)));
+  return r.v === PROTOCOL_VERSION && Array.isArray(r.argv) && r.argv.length <= 256 && r.argv.every((a) => typeof a === 'string') && cwdOk && streamOk;
 }
 
 export function isAdminResponse(x: unknown): x is AdminResponse {

@@ -4,10 +4,25 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { Appliance } from '../core/appliance';
 import { adminChannelAnswers } from './client';
-import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminRequest, type AdminResponse } from './channel';
+import { adminSocketPath, isAdminRequest, MAX_REQUEST_BYTES, type AdminRequest, type AdminResponse, type StreamFrame } from './channel';
+import type { Socket } from 'node:net';
 
 /** `cwd`: the caller's working directory, when it sent one. */
-export type CommandRunner = (argv: readonly string[], io: { appliance: Appliance; cwd?: string; server?: { url(): string | null }; out(l: string): void; err(l: string): void }) => Promise<number>;
+export type CommandRunner = (
+  argv: readonly string[],
+  io: {
+    appliance: Appliance;
+    cwd?: string;
+    server?: { url(): string | null };
+    out(l: string): void;
+    err(l: string): void;
+    /** Streamed requests only: the caller's stdout (with backpressure) and terminal. */
+    stdout?: { write(chunk: string): Promise<void> };
+    terminal?: { readonly columns: number; redraw(text: string): void };
+    /** Streamed requests only: aborted when the caller goes away. */
+    signal?: AbortSignal;
+  },
+) => Promise<number>;
 
 export interface AdminChannel {
   readonly path: string;
@@ -31,6 +46,51 @@ async function runOne(request: AdminRequest, appliance: Appliance, run: CommandR
     err.push(`ampule: the server could not run the command: ${e instanceof Error ? e.message : String(e)}`);
     return { status: 1, out, err };
   }
+}
+
+/** Runs a command whose output goes back frame by frame as it happens; socket backpressure reaches the command. */
+async function runStreamed(request: AdminRequest, socket: Socket, appliance: Appliance, run: CommandRunner): Promise<void> {
+  let gone: Error | null = null;
+  const left = new AbortController();
+  // The caller never ends its side while it waits: an end or a close means it went away (Ctrl-C, `| head`).
+  const leave = (): void => {
+    gone ??= new Error('the caller went away');
+    left.abort();
+  };
+  socket.on('end', leave);
+  socket.on('close', leave);
+  const send = (f: StreamFrame): boolean => !gone && socket.write(JSON.stringify(f) + '\n');
+  const columns = request.stream?.columns ?? null;
+  let status: number;
+  try {
+    status = await run(request.argv, {
+      appliance,
+      ...(request.cwd ? { cwd: request.cwd } : {}),
+      signal: left.signal,
+      out: (l) => void send({ o: l }),
+      err: (l) => void send({ e: l }),
+      stdout: {
+        write: (chunk) =>
+          new Promise<void>((resolve, reject) => {
+            if (gone) return reject(gone);
+            if (send({ d: chunk })) return resolve();
+            const done = (): void => {
+              socket.off('drain', done);
+              socket.off('close', done);
+              if (gone) reject(gone);
+              else resolve();
+            };
+            socket.on('drain', done);
+            socket.on('close', done);
+          }),
+      },
+      ...(columns ? { terminal: { columns, redraw: (text: string) => void send({ r: text }) } } : {}),
+    });
+  } catch (e) {
+    send({ e: `ampule: the server could not run the command: ${e instanceof Error ? e.message : String(e)}` });
+    status = 1;
+  }
+  if (!gone) socket.end(JSON.stringify({ status }) + '\n');
 }
 
 export async function startAdminChannel(appliance: Appliance, run: CommandRunner): Promise<AdminChannel> {
@@ -70,6 +130,11 @@ export async function startAdminChannel(appliance: Appliance, run: CommandRunner
       }
       if (!isAdminRequest(request)) {
         socket.end(JSON.stringify({ status: 2, out: [], err: ['ampule: malformed admin request'] }) + '\n');
+        return;
+      }
+      if (request.stream) {
+        const job = queue.then(() => runStreamed(request, socket, appliance, run));
+        queue = job.catch(() => {});
         return;
       }
       const job = queue.then(() => runOne(request, appliance, run));

@@ -23,9 +23,27 @@ export interface ServerInfo {
   url(): string | null;
 }
 
+/** Bytes out with backpressure: write() resolves once the sink can take more. */
+export interface DataOut {
+  write(chunk: string): Promise<void>;
+}
+
+/** The caller's stderr when it is a terminal: a progress bar may redraw its one line there. */
+export interface Terminal {
+  readonly columns: number;
+  /** Replaces the current line with `text` (no newline); '' clears it. */
+  redraw(text: string): void;
+}
+
 export interface CliContext {
   out(line: string): void;
   err(line: string): void;
+  /** The caller's standard output as a byte stream (a command's data, e.g. `ampule export`); absent when not reachable. */
+  readonly stdout?: DataOut;
+  /** Set when the caller's stderr is a terminal. */
+  readonly terminal?: Terminal;
+  /** A streamed command run by the server: aborted when its caller goes away. */
+  readonly signal?: AbortSignal;
   /** Opens (once) or returns the appliance for the --data-dir / --master-key-file given. */
   appliance(request?: ApplianceRequest): Promise<Appliance>;
   /** True when the command runs inside `ampule serve` (forwarded over the admin socket). */
@@ -53,6 +71,8 @@ export interface Command {
    * terminal or files (promqltest, console set-password). Default true.
    */
   readonly forwardToServer?: boolean;
+  /** Its output is streamed while it runs when the server runs it (stdout data, progress), not sent at the end. */
+  readonly streams?: boolean;
   run(args: ParsedArgs, ctx: CliContext): Promise<number>;
 }
 

@@ -5,13 +5,13 @@
 // socket), which holds the keys and the open stores; otherwise here. The user sees no difference.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { CliError, UsageError, type CliContext, type Command, type OptionSpec, type ServerInfo } from './command';
+import { CliError, UsageError, type CliContext, type Command, type DataOut, type OptionSpec, type ServerInfo, type Terminal } from './command';
 import { commands } from './commands';
 import { KeyStoreError } from '../crypto/types';
 import { ControlError } from '../control/types';
 import { defaultDataDir } from '../core/data-dir';
 import type { Appliance } from '../core/appliance';
-import { adminChannelAnswers, forwardToRunningServer } from '../admin/client';
+import { adminChannelAnswers, forwardStreaming, forwardToRunningServer } from '../admin/client';
 import { checkDataDir } from './data-dir-check';
 import { explainSystemError } from './system-errors';
 
@@ -32,6 +32,42 @@ export interface MainIo {
   cwd?: string;
   /** Set by the server: what the commands it runs may ask about it. */
   server?: ServerInfo;
+  /** Standard output as bytes (default: this process's, unless `out` is given). */
+  stdout?: DataOut;
+  /** The caller's stderr as a terminal (default: this process's, when it is one and `err` is not given). */
+  terminal?: Terminal;
+  /** Set by the server for a streamed command: its caller went away. */
+  signal?: AbortSignal;
+}
+
+/** process.stdout with backpressure; a closed pipe (`| head`) fails the next write with EPIPE. */
+function processStdout(): DataOut {
+  let failed: Error | null = null;
+  process.stdout.on('error', (e) => (failed = e));
+  return {
+    write: (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        if (failed) return reject(failed);
+        const onError = (e: Error): void => {
+          failed = e;
+          reject(e);
+        };
+        process.stdout.once('error', onError);
+        if (process.stdout.write(chunk)) {
+          process.stdout.off('error', onError);
+          resolve();
+        } else
+          process.stdout.once('drain', () => {
+            process.stdout.off('error', onError);
+            resolve();
+          });
+      }),
+  };
+}
+
+function processTerminal(): Terminal | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return { columns: process.stderr.columns || 80, redraw: (text) => process.stderr.write(`\r\x1b[2K${text}`) };
 }
 
 function findCommand(argv: readonly string[]): Command | undefined {
@@ -65,6 +101,8 @@ function help(out: (l: string) => void, env: Readonly<Record<string, string | un
 /** Hook set by the admin-channel module: forwards a command to a running server, or returns null. */
 export type Forwarder = (argv: readonly string[], dataDir: string) => Promise<{ status: number; out: string[]; err: string[] } | null>;
 let forwarder: Forwarder | null = forwardToRunningServer;
+/** A command that streams (`ampule export`) is forwarded frame by frame; off with the forwarder. */
+const streamForwarder = forwardStreaming;
 export function setForwarder(f: Forwarder | null): void {
   forwarder = f;
 }
@@ -92,7 +130,12 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       return 0;
     }
     dataDir = io.appliance ? io.appliance.dataDir : dataDirOf(parsed.values, env);
-    if (cmd.forwardToServer !== false && !io.appliance && forwarder) {
+    const stdout = io.stdout ?? (io.out || io.appliance ? undefined : processStdout());
+    const terminal = io.terminal ?? (io.err || io.appliance ? undefined : processTerminal());
+    if (cmd.streams && !io.appliance && forwarder) {
+      const status = await streamForwarder(argv, dataDir, { out, err, ...(stdout ? { stdout } : {}), ...(terminal ? { terminal } : {}) }, io.cwd);
+      if (status !== null) return status;
+    } else if (cmd.forwardToServer !== false && !io.appliance && forwarder) {
       const forwarded = await forwarder(argv, dataDir);
       if (forwarded) {
         forwarded.out.forEach(out);
@@ -104,6 +147,9 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     const ctx: CliContext = {
       out,
       err,
+      ...(stdout ? { stdout } : {}),
+      ...(terminal ? { terminal } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
       env,
       dataDir: io.appliance ? io.appliance.dataDir : resolve(dataDir),
       inServer: !!io.appliance,

@@ -51,7 +51,8 @@ export interface SenderCounters {
   droppedByReason: Record<string, number>;
 }
 
-export type SendOutcome = { readonly kind: 'sent'; readonly status: number } | { readonly kind: 'dropped'; readonly status: number; readonly reason: string };
+/** `samplesWritten`: a 2.0 receiver's X-Prometheus-Remote-Write-Samples-Written (absent: a 1.0-only receiver that took the body blind). */
+export type SendOutcome = { readonly kind: 'sent'; readonly status: number; readonly samplesWritten?: number } | { readonly kind: 'dropped'; readonly status: number; readonly reason: string };
 
 export class SendAborted extends Error {
   constructor() {
@@ -64,6 +65,7 @@ interface Attempt {
   status: number;
   body: string;
   retryAfter: string | undefined;
+  samplesWritten: string | undefined;
 }
 
 const DEFAULT_MAX_RETRY_AFTER_MS = 5 * 60_000;
@@ -108,7 +110,8 @@ export class RemoteWriteSender {
       const { status } = result;
       if (status >= 200 && status < 300) {
         this.counters.sent += samples;
-        return { kind: 'sent', status };
+        const written = result.samplesWritten === undefined ? NaN : Number(result.samplesWritten);
+        return Number.isInteger(written) ? { kind: 'sent', status, samplesWritten: written } : { kind: 'sent', status };
       }
       failure = `HTTP ${status} from ${this.opts.url.host}${result.body ? `: ${this.redact(result.body)}` : ''}`;
       this.fail(samples, failure);
@@ -162,7 +165,8 @@ export class RemoteWriteSender {
         });
         res.on('end', () => {
           const ra = res.headers['retry-after'];
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').trim(), retryAfter: Array.isArray(ra) ? ra[0] : ra });
+          const sw = res.headers['x-prometheus-remote-write-samples-written'];
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').trim(), retryAfter: Array.isArray(ra) ? ra[0] : ra, samplesWritten: Array.isArray(sw) ? sw[0] : sw });
         });
         res.on('error', reject);
       });

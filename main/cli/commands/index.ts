@@ -19,6 +19,7 @@ import { scanCommands } from './scan';
 import { status } from './status';
 import { ruleGroupsCommands } from './rule-groups';
 import { alertManagerCommands } from './alert-manager';
+import { exportCommand } from './export';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -33,6 +34,7 @@ export const commands: Command[] = [
   promqltestCommand,
   backup,
   restore,
+  exportCommand,
   seriesDelete,
   ...retentionCommands,
   ...limitsCommands,
