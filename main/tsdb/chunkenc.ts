@@ -111,7 +111,7 @@ function decimalScale(vs: Float64Array, from: number, to: number): number {
   return s;
 }
 
-function writeValues(w: BitWriter, vs: Float64Array, from: number, to: number): void {
+export function writeValues(w: BitWriter, vs: Float64Array, from: number, to: number): void {
   const n = to - from;
   const s = decimalScale(vs, from, to);
   if (s >= 0 && n >= 2 && writeScaled(w, vs, from, to, s)) return;
@@ -149,7 +149,7 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
-function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
+export function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
   const kind = r.readBits(2);
   if (kind === VALUE_XOR) return readXor(r, out, at, n);
   const p = POW10[r.readBits(3)]!;

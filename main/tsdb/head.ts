@@ -1,6 +1,7 @@
 // The in-memory head: every live series (labels decrypted at open), its not-yet-compacted
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import { labelsKey, type Labels } from '../../shared/labels';
+import type { HeadHistograms } from './head-histograms';
 
 const INITIAL_CAPACITY = 64;
 
@@ -11,6 +12,8 @@ export class MemSeries {
   values = new Float64Array(INITIAL_CAPACITY);
   count = 0;
   sorted = true;
+  /** Head native-histogram samples (./head-histograms); null until the series has one. */
+  hist: HeadHistograms | null = null;
   /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
   minT = Infinity;
   lastT = -Infinity;

@@ -8,6 +8,7 @@ import { selectSeries } from './matchers';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
 import type { Matcher, Querier, SelectHints, SeriesData } from './types';
+import { histogramsOf } from './histogram-read';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
 const TIME_LIMIT = 8.64e15;
@@ -23,8 +24,11 @@ export class HeadQuerier implements Querier {
     const out: SeriesData[] = [];
     for (const s of series) {
       check?.();
-      const data = this.samplesOf(s, rows.get(s) ?? [], mint, maxt);
-      if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+      const seriesRows = rows.get(s) ?? [];
+      const data = this.samplesOf(s, seriesRows, mint, maxt);
+      const histograms = histogramsOf(s, seriesRows, mint, maxt);
+      if (histograms) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values, histograms });
+      else if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
@@ -49,7 +53,7 @@ export class HeadQuerier implements Querier {
         check?.();
         const chunkRow = new ChunkRow(storage.open(items.chunk(row.bucket, part, layout), row), row.bucket * layout.bucketMs);
         for (const s of members) {
-          if (!chunkRow.has(s.id)) continue;
+          if (!chunkRow.has(s.id)) continue; // floats or histograms
           const list = out.get(s);
           if (list) list.push(chunkRow);
           else out.set(s, [chunkRow]);
