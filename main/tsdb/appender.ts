@@ -7,7 +7,7 @@ import type { MemSeries } from './head';
 import { items } from './storage';
 import type { TsdbState } from './state';
 import { AppendError, type Appender, type SeriesRef } from './types';
-import { encodeBatch } from './wal-record';
+import { encodeBatch, type HistogramBatch, type SampleBatch } from './wal-record';
 import { bucketOf } from './state';
 import type { FloatHistogram } from './histogram';
 import { HISTOGRAM_LAST_V, pushHistogram } from './head-histograms';
@@ -49,6 +49,7 @@ export class HeadAppender implements Appender {
   private hIds: number[] = [];
   private hTs: number[] = [];
   private hVals: FloatHistogram[] = [];
+  private hAt: number[] = [];
   /** The pending histogram of a series at its pendingT (duplicate checks within the batch). */
   private pendingH = new Map<number, { t: number; h: FloatHistogram }>();
 
@@ -112,6 +113,7 @@ export class HeadAppender implements Appender {
     this.hIds.push(s.id);
     this.hTs.push(t);
     this.hVals.push(h);
+    this.hAt.push(this.count);
     if (t > this.maxT) this.maxT = t;
     if (!s.logged) this.unlogged.add(s);
     return s.id;
@@ -150,14 +152,13 @@ export class HeadAppender implements Appender {
     if (this.count > 0 || hCount > 0) {
       // Another appender may have logged a shared new series meanwhile, or it may be gone.
       const defs = [...this.unlogged].filter((s) => !s.logged && head.get(s.id) === s);
-      const histograms = { ids: this.hIds, timestamps: this.hTs, values: this.hVals, count: hCount };
+      const histograms = { ids: this.hIds, timestamps: this.hTs, values: this.hVals, at: this.hAt, count: hCount };
       const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
       const seq = this.st.nextLogSeq++;
       const row = storage.seal(items.log(seq), plain);
       storage.transaction(() => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row));
       for (const s of defs) s.logged = true;
-      applySamples(this.st, this.ids, this.ts, this.vs, this.count);
-      applyHistograms(this.st, this.hIds, this.hTs, this.hVals, hCount);
+      applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
     }
     this.reset();
   }
@@ -175,6 +176,7 @@ export class HeadAppender implements Appender {
     this.hIds = [];
     this.hTs = [];
     this.hVals = [];
+    this.hAt = [];
     this.pendingH.clear();
     this.batch = ++this.st.batchCounter;
     if (this.ids.length > 64 * 1024) {
@@ -186,10 +188,10 @@ export class HeadAppender implements Appender {
 }
 
 /** Adds committed (or replayed) samples to the head, applying the same order rules as append. */
-export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, count: number): void {
+export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, count: number, from = 0): void {
   const head = st.head;
   const window = st.outOfOrderWindowMs;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < count; i++) {
     const s = head.get(ids[i]!);
     if (!s) continue;
     const t = ts[i]!;
@@ -199,13 +201,25 @@ export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLik
 }
 
 /** Adds committed (or replayed) histogram samples to the head, with the same order rules. */
-export function applyHistograms(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, hs: readonly FloatHistogram[], count: number): void {
+export function applyHistograms(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, hs: readonly FloatHistogram[], count: number, from = 0): void {
   const window = st.outOfOrderWindowMs;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < count; i++) {
     const s = st.head.get(ids[i]!);
     if (!s) continue;
     const t = ts[i]!;
     if (t <= s.lastT && (t === s.lastT || t < s.lastT - window)) continue;
     pushHistogram(s, t, hs[i]!);
   }
+}
+
+/** Adds a batch's floats and histograms to the head in the order they were appended. */
+export function applyBatch(st: TsdbState, floats: SampleBatch, h: HistogramBatch): void {
+  let f = 0;
+  for (let k = 0; k < h.count; k++) {
+    const upTo = h.at[k]!;
+    if (upTo > f) applySamples(st, floats.ids, floats.timestamps, floats.values, upTo, f);
+    f = Math.max(f, upTo);
+    applyHistograms(st, h.ids, h.timestamps, h.values, k + 1, k);
+  }
+  applySamples(st, floats.ids, floats.timestamps, floats.values, floats.count, f);
 }

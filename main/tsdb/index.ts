@@ -1,6 +1,6 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
 // On open the series index is decrypted into memory and the log is replayed into the head.
-import { applyHistograms, applySamples, HeadAppender } from './appender';
+import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
@@ -218,22 +218,27 @@ function load(st: TsdbState): void {
     const { ids, timestamps, values, count } = rec.samples;
     const hr = rec.histograms;
     if (statesApplied || hs!.cutBucket <= -CUT_ALL) {
-      applySamples(st, ids, timestamps, values, count);
-      applyHistograms(st, hr.ids, hr.timestamps, hr.values, hr.count);
+      applyBatch(st, rec.samples, hr);
       continue;
     }
     // Written before the last compaction: samples below the cut are in chunk rows already.
     const from = hs!.cutBucket * bucketMs;
-    const hKeep = [...hr.values.keys()].filter((i) => hr.timestamps[i]! >= from);
-    applyHistograms(st, hKeep.map((i) => hr.ids[i]!), hKeep.map((i) => hr.timestamps[i]!), hKeep.map((i) => hr.values[i]!), hKeep.length);
+    const keptBefore = hr.count > 0 ? new Float64Array(count + 1) : null; // floats kept among the first i
     let n = 0;
     for (let i = 0; i < count; i++) {
+      if (keptBefore) keptBefore[i] = n;
       if (timestamps[i]! < from) continue;
       ids[n] = ids[i]!;
       timestamps[n] = timestamps[i]!;
       values[n++] = values[i]!;
     }
-    applySamples(st, ids, timestamps, values, n);
+    if (keptBefore) keptBefore[count] = n;
+    const hKeep = [...hr.values.keys()].filter((i) => hr.timestamps[i]! >= from);
+    applyBatch(
+      st,
+      { ids, timestamps, values, count: n },
+      { ids: hKeep.map((i) => hr.ids[i]!), timestamps: hKeep.map((i) => hr.timestamps[i]!), values: hKeep.map((i) => hr.values[i]!), at: hKeep.map((i) => keptBefore![hr.at[i]!]!), count: hKeep.length },
+    );
   }
   if (!statesApplied) applyStates();
 }

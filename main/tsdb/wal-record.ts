@@ -32,13 +32,15 @@ export interface HistogramBatch {
   readonly ids: ArrayLike<number>;
   readonly timestamps: ArrayLike<number>;
   readonly values: readonly FloatHistogram[];
+  /** How many float samples of the batch were appended before each histogram (keeps the arrival order). */
+  readonly at: ArrayLike<number>;
   readonly count: number;
 }
 
 export interface BatchRecord {
   readonly defs: SeriesEntry[];
   readonly samples: { ids: Float64Array; timestamps: Float64Array; values: Float64Array; count: number };
-  readonly histograms: { ids: Float64Array; timestamps: Float64Array; values: FloatHistogram[]; count: number };
+  readonly histograms: { ids: Float64Array; timestamps: Float64Array; values: FloatHistogram[]; at: Float64Array; count: number };
 }
 
 export interface HeadState {
@@ -77,11 +79,14 @@ export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples
     w.varint(histograms.count);
     prevId = 0;
     prevT = 0;
+    let prevAt = 0;
     for (let i = 0; i < histograms.count; i++) {
       const id = histograms.ids[i]!;
       const t = histograms.timestamps[i]!;
       w.svarint(id - prevId);
       w.svarint(t - prevT);
+      w.varint(histograms.at[i]! - prevAt);
+      prevAt = histograms.at[i]!;
       writeHistogram(w, histograms.values[i]!);
       prevId = id;
       prevT = t;
@@ -119,17 +124,22 @@ export function decodeBatch(buf: Buffer): BatchRecord {
   const hIds = new Float64Array(hCount);
   const hTs = new Float64Array(hCount);
   const hValues: FloatHistogram[] = [];
+  const hAt = new Float64Array(hCount);
   id = 0;
   t = 0;
+  let at = 0;
   for (let i = 0; i < hCount; i++) {
     id += r.svarint();
     t += r.svarint();
+    at += r.varint();
+    if (at > count) throw new RangeError('histogram position past the float samples');
     hIds[i] = id;
     hTs[i] = t;
+    hAt[i] = at;
     hValues.push(readHistogram(r));
   }
   if (!r.done) throw new RangeError('log record has trailing bytes');
-  return { defs, samples: { ids, timestamps, values, count }, histograms: { ids: hIds, timestamps: hTs, values: hValues, count: hCount } };
+  return { defs, samples: { ids, timestamps, values, count }, histograms: { ids: hIds, timestamps: hTs, values: hValues, at: hAt, count: hCount } };
 }
 
 // A value is a varint: zigzag(k) * 4 + tag, with tag 1: v = k, 2: v = k / 100, 3: v = k / 10000

@@ -146,6 +146,25 @@ describe('native histograms in the store', () => {
     expect(s.histograms!.timestamps.length).toBe(1);
   });
 
+  it('keeps the arrival order of a series that switches between floats and histograms inside one commit', () => {
+    const { db, dir, keys } = setup();
+    const app = db.appender();
+    const l = lbl({ __name__: 'switch' });
+    app.appendHistogram(0, l, T0 + 1000, expHistogram(1, 0));
+    app.append(0, l, T0 + 2000, 5);
+    app.appendHistogram(0, l, T0 + 3000, expHistogram(3, 0));
+    app.append(0, l, T0 + 4000, 6);
+    app.commit();
+    const look = (d: Tsdb): void => {
+      const s = d.querier().select([], -Infinity, Infinity)[0]!;
+      expect(Array.from(s.timestamps)).toEqual([T0 + 2000, T0 + 4000]);
+      expect(Array.from(s.histograms!.timestamps)).toEqual([T0 + 1000, T0 + 3000]);
+    };
+    look(db);
+    db.close();
+    look(open(dir, keys));
+  });
+
   it('codes a chunk compactly: regular counters cost a few bytes per bucket-sample', () => {
     const n = 480;
     const ts = Float64Array.from({ length: n }, (_, i) => T0 + i * 15_000);
