@@ -5,9 +5,14 @@
 //   1 manifest  JSON (workspace alias, tags, settings)
 //   2 series    u32 labels length | labels JSON | u32 n | n × f64 timestamp | n × f64 value (raw bits)
 //   3 end       JSON { series, samples }  — the restore checks its counts against it
+//   4 histograms u32 labels length | labels JSON | varint n | n × (f64 timestamp, histogram) (tsdb/histogram-record);
+//               follows the series record of the same labels; its samples count in `samples`
 import type { Labels } from '../../shared/labels';
 import type { Querier, SeriesData } from '../tsdb/types';
 import { BackupError } from './frames';
+import { ByteReader, ByteWriter } from '../tsdb/bytes';
+import { readHistogram, writeHistogram } from '../tsdb/histogram-record';
+import type { FloatHistogram, HistogramSamples } from '../tsdb/histogram';
 
 export interface BackupManifest {
   readonly format: 'ampule-workspace';
@@ -23,7 +28,9 @@ export type PayloadItem =
   | { readonly type: 'series'; readonly series: SeriesData }
   | { readonly type: 'end'; readonly series: number; readonly samples: number };
 
-const MANIFEST = 1, SERIES = 2, END = 3;
+const MANIFEST = 1, SERIES = 2, END = 3, HISTOGRAMS = 4;
+/** Histogram samples per record: a histogram of a few hundred buckets is a few KiB. */
+const HISTOGRAMS_PER_RECORD = 256;
 /** Samples per series record: bounds memory on both sides. */
 const MAX_SAMPLES_PER_RECORD = 1 << 16;
 const MAX_RECORD = 16 + 2 * 8 * MAX_SAMPLES_PER_RECORD + (1 << 20);
@@ -48,6 +55,21 @@ export function encodeSeries(labels: Labels, ts: Float64Array, vs: Float64Array)
   return record(SERIES, body);
 }
 
+export function encodeHistograms(labels: Labels, h: HistogramSamples, from: number, to: number): Buffer {
+  const l = Buffer.from(JSON.stringify(labels.map((x) => [x.name, x.value])), 'utf8');
+  const w = new ByteWriter(4 + l.length + 64 * (to - from));
+  const len = Buffer.allocUnsafe(4);
+  len.writeUInt32LE(l.length, 0);
+  for (const b of len) w.byte(b);
+  for (const b of l) w.byte(b);
+  w.varint(to - from);
+  for (let i = from; i < to; i++) {
+    w.float64(h.timestamps[i]!);
+    writeHistogram(w, h.values[i]!);
+  }
+  return record(HISTOGRAMS, w.toBuffer());
+}
+
 export interface DumpProgress {
   readonly series: number;
   readonly samples: number;
@@ -67,8 +89,10 @@ export async function* dumpWorkspace(manifest: BackupManifest, querier: Querier,
         const end = Math.min(s.timestamps.length, i + MAX_SAMPLES_PER_RECORD);
         yield encodeSeries(s.labels, s.timestamps.subarray(i, end), s.values.subarray(i, end));
       }
+      const h = s.histograms;
+      for (let i = 0; h && i < h.timestamps.length; i += HISTOGRAMS_PER_RECORD) yield encodeHistograms(s.labels, h, i, Math.min(h.timestamps.length, i + HISTOGRAMS_PER_RECORD));
       series++;
-      samples += s.timestamps.length;
+      samples += s.timestamps.length + (h?.timestamps.length ?? 0);
       onProgress?.({ series, samples });
     }
   }
@@ -115,6 +139,29 @@ export async function* readPayload(source: AsyncIterable<Buffer>): AsyncGenerato
         lastKey = labelsJson;
         samples += n;
         yield { type: 'series', series: { labels, timestamps, values } };
+      } else if (type === HISTOGRAMS) {
+        if (!seenManifest) throw bad('histograms before the manifest');
+        const llen = body.readUInt32LE(0);
+        const labelsJson = body.subarray(4, 4 + llen).toString('utf8');
+        if (labelsJson !== lastKey) throw bad('histograms without their series record');
+        const labels: Labels = (JSON.parse(labelsJson) as [string, string][]).map(([name, value]) => ({ name, value }));
+        let histograms: HistogramSamples;
+        try {
+          const r = new ByteReader(Buffer.from(body.subarray(4 + llen)));
+          const n = r.varint();
+          const timestamps = new Float64Array(n);
+          const values: FloatHistogram[] = [];
+          for (let i = 0; i < n; i++) {
+            timestamps[i] = r.float64();
+            values.push(readHistogram(r));
+          }
+          if (!r.done) throw new RangeError('trailing bytes');
+          histograms = { timestamps, values };
+        } catch (e) {
+          throw bad(`histogram record: ${(e as Error).message}`);
+        }
+        samples += histograms.timestamps.length;
+        yield { type: 'series', series: { labels, timestamps: new Float64Array(0), values: new Float64Array(0), histograms } };
       } else if (type === END) {
         const counts = JSON.parse(body.toString('utf8')) as { series: number; samples: number };
         if (counts.series !== series || counts.samples !== samples) throw bad(`it announces ${counts.series} series / ${counts.samples} samples but holds ${series} / ${samples}`);

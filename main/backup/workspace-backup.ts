@@ -7,6 +7,7 @@
 import type { Appliance } from '../core/appliance';
 import { ControlError } from '../control/types';
 import type { Appender } from '../tsdb/types';
+import { labelsKey } from '../../shared/labels';
 import { readBackupFile, writeBackupFile } from './backup-file';
 import type { KdfParams } from './frames';
 import { dumpWorkspace, type BackupManifest } from './payload';
@@ -123,7 +124,7 @@ export async function verifyBackup(inPath: string, passphrase: string, onProgres
   for await (const item of readBackupFile(inPath, passphrase, (b) => (bytes = b))) {
     if (item.type === 'manifest') manifest = item.manifest;
     else if (item.type === 'series') {
-      samples += item.series.timestamps.length;
+      samples += item.series.timestamps.length + (item.series.histograms?.timestamps.length ?? 0);
       onProgress?.({ phase: 'verify', series, samples, bytes });
     } else series = item.series;
   }
@@ -135,14 +136,20 @@ const COMMIT_EVERY = 100_000;
 /** Appends every series of an already verified backup file through `appender`. */
 export async function loadBackup(inPath: string, passphrase: string, appender: Appender, onProgress?: (p: BackupProgress) => void): Promise<{ series: number; samples: number }> {
   let series = 0, samples = 0, bytes = 0, uncommitted = 0;
+  let lastKey = '';
   for await (const item of readBackupFile(inPath, passphrase, (b) => (bytes = b))) {
     if (item.type !== 'series') continue;
-    const { labels, timestamps, values } = item.series;
+    const { labels, timestamps, values, histograms } = item.series;
     let ref = 0;
     for (let i = 0; i < timestamps.length; i++) ref = appender.append(ref, labels, timestamps[i]!, values[i]!);
-    samples += timestamps.length;
-    uncommitted += timestamps.length;
-    series++;
+    const hn = histograms?.timestamps.length ?? 0;
+    for (let i = 0; i < hn; i++) ref = appender.appendHistogram(ref, labels, histograms!.timestamps[i]!, histograms!.values[i]!);
+    samples += timestamps.length + hn;
+    uncommitted += timestamps.length + hn;
+    // A series may span several records (long series, its histograms): count it once.
+    const key = labelsKey(labels);
+    if (key !== lastKey) series++;
+    lastKey = key;
     if (uncommitted >= COMMIT_EVERY) {
       appender.commit();
       uncommitted = 0;

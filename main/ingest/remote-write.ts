@@ -7,6 +7,7 @@ import { ProtoError, ProtoReader } from './proto';
 import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
+import { histogramProblem, type DecodedHistogram } from './histogram-proto';
 import { GroupCommitter } from './group-commit';
 import { DecompressBuffer, decompressSnappyBlock } from './snappy';
 import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
@@ -138,7 +139,7 @@ export class Ingester {
       if (!(err instanceof ProtoError)) throw this.abandon(err);
       sink.refuse('invalid_metadata', `metadata not kept: ${err.message}`);
     }
-    return { result: sink.result(counts), written: sink.written };
+    return { result: sink.result(counts), written: sink.written + sink.histogramsWritten };
   }
 
   /** Rolls back what this turn appended (the error is the caller's 5xx). */
@@ -209,6 +210,7 @@ class AppendSink implements SeriesSink {
   private keyStart = 0;
   private keyEnd = 0;
   written = 0;
+  histogramsWritten = 0;
   exemplarsWritten = 0;
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
@@ -243,7 +245,6 @@ class AppendSink implements SeriesSink {
     this.keyStart = keyStart;
     this.keyEnd = keyEnd;
     if (this.entry === null) this.entry = this.newSeries(hash, source, samples, histograms);
-    else if (histograms > 0) this.rejectHistograms(this.entry, histograms);
     if (this.entry === null) return false;
     if (last !== null) last.succ = this.entry;
     this.last = this.entry;
@@ -272,18 +273,13 @@ class AppendSink implements SeriesSink {
     }
     // Ingest rules (drop / keyed hash) apply before anything is stored or cached.
     const entry: SeriesEntry = { labels: applyIngestRules(labels, this.rules), ref: 0, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null };
-    if (histograms > 0) this.rejectHistograms(entry, histograms);
-    if (samples === 0) return null;
+    if (samples + histograms === 0) return null;
     if (activeSeries(this.state) >= this.limits.activeSeries) {
-      this.reject('series_limit', samples, () => `series ${describeSeries(labels)}: active series limit activeSeries=${this.limits.activeSeries} reached; new series are refused until old ones go idle, or raise the limit`);
+      this.reject('series_limit', samples + histograms, () => `series ${describeSeries(labels)}: active series limit activeSeries=${this.limits.activeSeries} reached; new series are refused until old ones go idle, or raise the limit`);
       return null;
     }
     this.newHash = hash;
     return entry;
-  }
-
-  private rejectHistograms(entry: SeriesEntry, n: number): void {
-    this.reject('native_histogram', n, () => `series ${describeSeries(entry.labels)}: native histograms are not supported yet (${n} dropped); send classic histograms (disable send_native_histograms)`);
   }
 
   sample(t: number, v: number, st = 0): void {
@@ -302,11 +298,38 @@ class AppendSink implements SeriesSink {
     }
     if (st !== 0) startTracked.set(entry, t);
     this.written++;
+    this.accepted(entry);
+  }
+
+  /** The store took a sample of the current series: a new series is cached and announced now. */
+  private accepted(entry: SeriesEntry): void {
     if (this.newHash >= 0) {
       addSeries(this.state, this.newHash, entry, this.keyBuf, this.keyStart, this.keyEnd);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);
     }
+  }
+
+  histogram(d: DecodedHistogram): void {
+    const entry = this.entry!;
+    if (d.t < this.oldest || d.t > this.newest) {
+      this.rejectOutOfBounds(entry, d.t);
+      return;
+    }
+    const problem = histogramProblem(d);
+    if (problem !== null) {
+      this.reject('invalid_histogram', 1, () => `series ${describeSeries(entry.labels)}: histogram at ${d.t}: ${problem}`);
+      return;
+    }
+    try {
+      entry.ref = this.appender.appendHistogram(entry.ref, entry.labels, d.t, d.h);
+    } catch (err) {
+      if (!(err instanceof AppendError)) throw err;
+      this.reject(err.kind, 1, () => `series ${describeSeries(entry.labels)}: histogram ${err.message}`);
+      return;
+    }
+    this.histogramsWritten++;
+    this.accepted(entry);
   }
 
   /**
@@ -377,7 +400,7 @@ class AppendSink implements SeriesSink {
     const rejected: Rejection[] = [...this.rejections].map(([reason, count]) => ({ reason, count }));
     const base = {
       samplesWritten: this.written,
-      histogramsWritten: 0,
+      histogramsWritten: this.histogramsWritten,
       exemplarsWritten: this.exemplarsWritten,
       exemplarsReceived: counts.exemplars,
       metadataReceived: counts.metadata,
@@ -387,7 +410,7 @@ class AppendSink implements SeriesSink {
     const total = rejected.reduce((n, r) => n + r.count, 0);
     const more = this.messagesDropped > 0 ? `; and ${this.messagesDropped} more` : '';
     const parts: string[] = [];
-    if (total > 0 || this.exemplarRejections === 0) parts.push(`${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written} written`);
+    if (total > 0 || this.exemplarRejections === 0) parts.push(`${total} of ${counts.samples + counts.histograms} samples rejected, ${this.written + this.histogramsWritten} written`);
     if (this.exemplarRejections > 0) parts.push(`${this.exemplarRejections} of ${counts.exemplars} exemplars rejected, ${this.exemplarsWritten} written`);
     const message = `${parts.join('; ')}: ${this.messages.join('; ')}${more}`;
     if (this.rejections.has('series_limit')) return { status: 429, message, retryAfterSeconds: SERIES_LIMIT_RETRY_SECONDS, ...base };

@@ -2,6 +2,7 @@
 // (nothing is stored from a malformed body); `emitV1` then feeds the sink.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
+import { decodeHistogram } from './histogram-proto';
 import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_TIMESERIES = 1;
@@ -64,12 +65,29 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
         counts.exemplars++;
         break;
       case SERIES_HISTOGRAMS:
-        r.skipMessage(end, 'TimeSeries.histograms');
+        scanHistogram(r, end, 'TimeSeries.histograms');
         counts.histograms++;
         break;
       default:
         r.skip(end);
     }
+  }
+}
+
+/** Validates one Histogram field's wire format (1.0 and 2.0 share the message). */
+export function scanHistogram(r: ProtoReader, end: number, what: string): void {
+  r.expect(WIRE_LEN, what);
+  decodeHistogram(r, r.lenEnd(end, what));
+}
+
+/** Emits the samples and histograms of a series already scanned, from `first` to `seriesEnd`. */
+export function emitSeriesData(r: ProtoReader, first: number, seriesEnd: number, sampleField: number, histogramField: number, sink: SeriesSink, startField = 0): void {
+  r.pos = first;
+  while (r.pos < seriesEnd) {
+    r.tag(seriesEnd);
+    if (r.field === sampleField) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink, startField);
+    else if (r.field === histogramField) sink.histogram(decodeHistogram(r, r.lenEnd(seriesEnd, 'TimeSeries.histograms')));
+    else r.skip(seriesEnd);
   }
 }
 
@@ -204,7 +222,7 @@ export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => 
     labels.n = 0;
     let samples = 0;
     let histograms = 0;
-    let firstSample = -1;
+    let first = -1;
     while (r.pos < seriesEnd) {
       const fieldStart = r.pos;
       r.tag(seriesEnd);
@@ -212,17 +230,12 @@ export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => 
       r.skip(seriesEnd);
       if (field === SERIES_LABELS) labels.add(fieldStart, r.pos);
       else if (field === SERIES_SAMPLES) {
-        if (samples++ === 0) firstSample = fieldStart;
-      } else if (field === SERIES_HISTOGRAMS) histograms++;
-    }
-    if (labels.begin(sink, samples, histograms) && samples > 0) {
-      r.pos = firstSample;
-      while (r.pos < seriesEnd) {
-        r.tag(seriesEnd);
-        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink);
-        else r.skip(seriesEnd);
+        if (samples++ === 0 && first < 0) first = fieldStart;
+      } else if (field === SERIES_HISTOGRAMS) {
+        if (histograms++ === 0 && first < 0) first = fieldStart;
       }
     }
+    if (labels.begin(sink, samples, histograms) && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
     r.pos = seriesEnd;
   }
 }

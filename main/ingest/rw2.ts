@@ -3,7 +3,7 @@
 // the symbols; `emitV2` then feeds the sink.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { emitSample, scanSample, V1_CONTENT_TYPE } from './rw1';
+import { emitSeriesData, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
@@ -99,7 +99,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
         counts.samples++;
         break;
       case SERIES_HISTOGRAMS:
-        r.skipMessage(end, 'TimeSeries.histograms');
+        scanHistogram(r, end, 'TimeSeries.histograms');
         counts.histograms++;
         break;
       case SERIES_EXEMPLARS:
@@ -191,7 +191,7 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
     labels.n = 0;
     let samples = 0;
     let histograms = 0;
-    let firstSample = -1;
+    let first = -1;
     while (r.pos < seriesEnd) {
       const fieldStart = r.pos;
       r.tag(seriesEnd);
@@ -205,17 +205,12 @@ export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, inter
       }
       r.skip(seriesEnd);
       if (field === SERIES_SAMPLES) {
-        if (samples++ === 0) firstSample = fieldStart;
-      } else if (field === SERIES_HISTOGRAMS) histograms++;
-    }
-    if (labels.begin(sink, samples, histograms) && samples > 0) {
-      r.pos = firstSample;
-      while (r.pos < seriesEnd) {
-        r.tag(seriesEnd);
-        if ((r.field as number) === SERIES_SAMPLES) emitSample(r, r.lenEnd(seriesEnd, 'TimeSeries.samples'), sink, SAMPLE_START_TIMESTAMP);
-        else r.skip(seriesEnd);
+        if (samples++ === 0 && first < 0) first = fieldStart;
+      } else if (field === SERIES_HISTOGRAMS) {
+        if (histograms++ === 0 && first < 0) first = fieldStart;
       }
     }
+    if (labels.begin(sink, samples, histograms) && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink, SAMPLE_START_TIMESTAMP);
     r.pos = seriesEnd;
   }
 }

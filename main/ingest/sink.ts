@@ -3,6 +3,7 @@
 // decoding allocates nothing per sample.
 import { isUtf8 } from 'node:buffer';
 import type { Label } from '../../shared/labels';
+import type { DecodedHistogram } from './histogram-proto';
 
 export interface LabelSource {
   /** How many labels the series has, known without decoding them. */
@@ -22,6 +23,8 @@ export interface SeriesSink {
   series(keyBuf: Buffer, keyStart: number, keyEnd: number, source: LabelSource, samples: number, histograms: number): boolean;
   /** `st`: the sample's start timestamp (remote write 2.0; 0 = unknown). */
   sample(t: number, v: number, st?: number): void;
+  /** One native-histogram sample of the current series, decoded but not yet validated. */
+  histogram(d: DecodedHistogram): void;
 }
 
 /** A growable byte buffer for series keys that are not one contiguous range of the body. */

@@ -17,7 +17,8 @@ export type IngestStatus = 204 | 400 | 413 | 415 | 429;
 /**
  * Why samples were refused; `count` is in samples (float or histogram). Codes:
  * invalid_labels, label_limit, out_of_order, duplicate, too_old, too_far_in_future, series_limit,
- * native_histogram (and rate_limit, for the ingestion chart only: a throttled request is refused whole).
+ * invalid_histogram (a native histogram Prometheus would refuse: bad schema, span/bucket count
+ * mismatch, negative counts, count not matching its buckets) (and rate_limit, for the ingestion chart only: a throttled request is refused whole).
  */
 export interface Rejection {
   readonly reason: string;

@@ -7,8 +7,11 @@ import type { MemSeries } from './head';
 import { items } from './storage';
 import type { TsdbState } from './state';
 import { AppendError, type Appender, type SeriesRef } from './types';
-import { encodeBatch } from './wal-record';
+import { encodeBatch, type HistogramBatch, type SampleBatch } from './wal-record';
 import { bucketOf } from './state';
+import type { FloatHistogram } from './histogram';
+import { HISTOGRAM_LAST_V, pushHistogram } from './head-histograms';
+import { sameHistogram } from './histogram-record';
 
 const bits = new Float64Array(2);
 const bitWords = new BigUint64Array(bits.buffer);
@@ -43,6 +46,12 @@ export class HeadAppender implements Appender {
   private unlogged = new Set<MemSeries>();
   private batch: number;
   private readonly record = new ByteWriter(64 * 1024);
+  private hIds: number[] = [];
+  private hTs: number[] = [];
+  private hVals: FloatHistogram[] = [];
+  private hAt: number[] = [];
+  /** The pending histogram of a series at its pendingT (duplicate checks within the batch). */
+  private pendingH = new Map<number, { t: number; h: FloatHistogram }>();
 
   constructor(private readonly st: TsdbState) {
     this.batch = ++st.batchCounter;
@@ -73,6 +82,38 @@ export class HeadAppender implements Appender {
     this.ids[i] = s.id;
     this.ts[i] = t;
     this.vs[i] = v;
+    if (t > this.maxT) this.maxT = t;
+    if (!s.logged) this.unlogged.add(s);
+    return s.id;
+  }
+
+  appendHistogram(ref: SeriesRef, labels: Labels, t: number, h: FloatHistogram): SeriesRef {
+    if (!Number.isSafeInteger(t)) throw new RangeError(`sample timestamp must be an integer number of milliseconds, got ${t}`);
+    let s = ref > 0 ? this.st.head.get(ref) : undefined;
+    if (s === undefined) s = this.lookup(labels);
+    const pending = s.pendingBatch === this.batch;
+    const lastT = pending ? s.pendingT : s.lastT;
+    if (t <= lastT) {
+      if (t === lastT) {
+        const lastV = pending ? s.pendingV : s.lastV;
+        const p = this.pendingH.get(s.id);
+        const lastH = pending ? (p?.t === t ? p.h : undefined) : s.hist?.at(t);
+        if (lastH ? sameHistogram(h, lastH) : Number.isNaN(lastV) && !pending) return s.id;
+        throw new AppendError('duplicate', lastH ? `a different histogram for an existing timestamp ${t}` : `a histogram for timestamp ${t}, which has a float sample`);
+      }
+      if (t < lastT - this.st.outOfOrderWindowMs) {
+        throw new AppendError('out_of_order', `sample at ${t} is older than the series' last sample at ${lastT}`);
+      }
+    } else {
+      s.pendingBatch = this.batch;
+      s.pendingT = t;
+      s.pendingV = HISTOGRAM_LAST_V;
+      this.pendingH.set(s.id, { t, h });
+    }
+    this.hIds.push(s.id);
+    this.hTs.push(t);
+    this.hVals.push(h);
+    this.hAt.push(this.count);
     if (t > this.maxT) this.maxT = t;
     if (!s.logged) this.unlogged.add(s);
     return s.id;
@@ -121,25 +162,27 @@ export class HeadAppender implements Appender {
   /** Writes the pending samples as one log record (and into the head); false when there were none. */
   private write(sync: boolean): boolean {
     const { head, storage } = this.st;
-    const wrote = this.count > 0;
+    const hCount = this.hIds.length;
+    const wrote = this.count > 0 || hCount > 0;
     if (wrote) {
       // Another appender may have logged a shared new series meanwhile, or it may be gone.
       const defs = [...this.unlogged].filter((s) => !s.logged && head.get(s.id) === s);
-      const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count });
+      const histograms = { ids: this.hIds, timestamps: this.hTs, values: this.hVals, at: this.hAt, count: hCount };
+      const plain = encodeBatch(this.record, defs, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
       const seq = this.st.nextLogSeq++;
       const row = storage.seal(items.log(seq), plain);
       const put = () => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row);
       if (sync) storage.transaction(put);
       else storage.transactionUnsynced(put);
       for (const s of defs) s.logged = true;
-      applySamples(this.st, this.ids, this.ts, this.vs, this.count);
+      applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
     }
     this.reset();
     return wrote;
   }
 
   rollback(): void {
-    for (const s of this.created) if (!s.logged && s.count === 0 && s.lastT === -Infinity) this.st.head.remove(s);
+    for (const s of this.created) if (!s.logged && s.count === 0 && !s.hist?.count && s.lastT === -Infinity) this.st.head.remove(s);
     this.reset();
   }
 
@@ -148,6 +191,11 @@ export class HeadAppender implements Appender {
     this.maxT = -Infinity;
     this.created = [];
     this.unlogged.clear();
+    this.hIds = [];
+    this.hTs = [];
+    this.hVals = [];
+    this.hAt = [];
+    this.pendingH.clear();
     this.batch = ++this.st.batchCounter;
     if (this.ids.length > 64 * 1024) {
       this.ids = new Int32Array(1024);
@@ -158,14 +206,38 @@ export class HeadAppender implements Appender {
 }
 
 /** Adds committed (or replayed) samples to the head, applying the same order rules as append. */
-export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, count: number): void {
+export function applySamples(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, vs: ArrayLike<number>, count: number, from = 0): void {
   const head = st.head;
   const window = st.outOfOrderWindowMs;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < count; i++) {
     const s = head.get(ids[i]!);
     if (!s) continue;
     const t = ts[i]!;
     if (t <= s.lastT && (t === s.lastT || t < s.lastT - window)) continue;
     s.push(t, vs[i]!);
   }
+}
+
+/** Adds committed (or replayed) histogram samples to the head, with the same order rules. */
+export function applyHistograms(st: TsdbState, ids: ArrayLike<number>, ts: ArrayLike<number>, hs: readonly FloatHistogram[], count: number, from = 0): void {
+  const window = st.outOfOrderWindowMs;
+  for (let i = from; i < count; i++) {
+    const s = st.head.get(ids[i]!);
+    if (!s) continue;
+    const t = ts[i]!;
+    if (t <= s.lastT && (t === s.lastT || t < s.lastT - window)) continue;
+    pushHistogram(s, t, hs[i]!);
+  }
+}
+
+/** Adds a batch's floats and histograms to the head in the order they were appended. */
+export function applyBatch(st: TsdbState, floats: SampleBatch, h: HistogramBatch): void {
+  let f = 0;
+  for (let k = 0; k < h.count; k++) {
+    const upTo = h.at[k]!;
+    if (upTo > f) applySamples(st, floats.ids, floats.timestamps, floats.values, upTo, f);
+    f = Math.max(f, upTo);
+    applyHistograms(st, h.ids, h.timestamps, h.values, k + 1, k);
+  }
+  applySamples(st, floats.ids, floats.timestamps, floats.values, floats.count, f);
 }

@@ -17,6 +17,8 @@ const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000];
 const VALUE_XOR = 0;
 const VALUE_DELTA = 1;
 const VALUE_DOD = 2;
+/** Deltas that are all >= 0 (counters): coded without the zigzag bit. */
+const VALUE_RISING = 3;
 /** The first prefix class holds values below 2^b: b is capped so one 32-bit peek decodes it. */
 const MAX_B = 24;
 
@@ -111,7 +113,7 @@ function decimalScale(vs: Float64Array, from: number, to: number): number {
   return s;
 }
 
-function writeValues(w: BitWriter, vs: Float64Array, from: number, to: number): void {
+export function writeValues(w: BitWriter, vs: Float64Array, from: number, to: number): void {
   const n = to - from;
   const s = decimalScale(vs, from, to);
   if (s >= 0 && n >= 2 && writeScaled(w, vs, from, to, s)) return;
@@ -137,6 +139,20 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
   const dodPlan = planStream(dods, n - 2);
   const useDod = dodPlan.bits + 8 < deltaPlan.bits;
+  let rising = n >= 2;
+  for (let i = 1; i < n && rising; i++) if (ks[i]! < ks[i - 1]!) rising = false;
+  if (rising) {
+    for (let i = 1; i < n; i++) deltas[i - 1] = ks[i]! - ks[i - 1]!;
+    const risingPlan = planStream(deltas, n - 1);
+    if (risingPlan.bits < Math.min(deltaPlan.bits, dodPlan.bits + 8)) {
+      w.writeBits(VALUE_RISING, 2);
+      w.writeBits(s, 3);
+      w.writeVar(zigzag(ks[0]!));
+      writeStream(w, deltas, n - 1, risingPlan);
+      return true;
+    }
+    for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(ks[i]! - ks[i - 1]!);
+  }
   w.writeBits(useDod ? VALUE_DOD : VALUE_DELTA, 2);
   w.writeBits(s, 3);
   w.writeVar(zigzag(ks[0]!));
@@ -149,13 +165,14 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
-function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
+export function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
   const kind = r.readBits(2);
   if (kind === VALUE_XOR) return readXor(r, out, at, n);
   const p = POW10[r.readBits(3)]!;
   const k = unzigzag(r.readVar());
   out[at] = k / p;
   if (kind === VALUE_DELTA) return readDeltas(r, out, at + 1, n - 1, k, p);
+  if (kind === VALUE_RISING) return readRising(r, out, at + 1, n - 1, k, p);
   const d = unzigzag(r.readVar());
   out[at + 1] = (k + d) / p;
   readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
@@ -170,6 +187,31 @@ function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, 
   const code = readCodeWidths(r);
   for (let i = 0; i < count; i++) {
     k += readCode(r, code);
+    out[at + i] = p === 1 ? k : k / p;
+  }
+}
+
+/** Decodes `count` non-negative deltas (not zigzagged) into out[at…] as (k += delta) / p. */
+function readRising(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
+  if (r.readBit() === 1) {
+    out.fill(k / p, at, at + count);
+    return;
+  }
+  const { b, b2, shift } = readCodeWidths(r);
+  for (let i = 0; i < count; i++) {
+    const w = r.peek32();
+    let z: number;
+    if ((w & 0x80000000) === 0) {
+      r.pos += 1;
+      z = 0;
+    } else if ((w & 0x40000000) === 0) {
+      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+      r.pos += 2 + b;
+    } else {
+      r.pos += 2;
+      z = r.readWide(b2);
+    }
+    k += z;
     out[at + i] = p === 1 ? k : k / p;
   }
 }

@@ -1,7 +1,8 @@
 // Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
 // and series group), persist new series into sealed series pages, record the head state and
 // drop the log records that are fully cut, all in one SQLite transaction.
-import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
+import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
+import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries } from './head';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
@@ -22,6 +23,10 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { bucketMs, seriesPerPart } = storage.layout;
   let headMaxT = -Infinity;
   for (const s of head.all()) {
+    if (s.hist?.count) {
+      s.hist.sortHead();
+      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
+    }
     if (s.count === 0) continue;
     s.sortHead();
     headMaxT = Math.max(headMaxT, s.timestamps[s.count - 1]!);
@@ -30,8 +35,9 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
   const rows = new Map<number, Map<number, ChunkInput[]>>();
-  const cuts: [MemSeries, number][] = [];
+  const cuts: [MemSeries, number, number][] = [];
   for (const s of head.all()) {
+    const byBucket = new Map<number, ChunkInput>();
     let i = 0;
     while (i < s.count) {
       const bucket = bucketOf(s.timestamps[i]!, bucketMs);
@@ -39,15 +45,19 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
       const end = (bucket + 1) * bucketMs;
       let j = i + 1;
       while (j < s.count && s.timestamps[j]! < end) j++;
-      let parts = rows.get(bucket);
-      if (!parts) rows.set(bucket, (parts = new Map()));
-      const part = Math.floor(s.id / seriesPerPart);
-      let inputs = parts.get(part);
-      if (!inputs) parts.set(part, (inputs = []));
-      inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from: i, to: j });
+      byBucket.set(bucket, { id: s.id, timestamps: s.timestamps, values: s.values, from: i, to: j });
       i = j;
     }
-    if (i > 0) cuts.push([s, i]);
+    const h = cutHistograms(s, limitBucket, bucketMs, byBucket);
+    const part = Math.floor(s.id / seriesPerPart);
+    for (const [bucket, input] of byBucket) {
+      let parts = rows.get(bucket);
+      if (!parts) rows.set(bucket, (parts = new Map()));
+      let inputs = parts.get(part);
+      if (!inputs) parts.set(part, (inputs = []));
+      inputs.push(input);
+    }
+    if (i > 0 || h > 0) cuts.push([s, i, h]);
   }
 
   // Nothing to cut and no series to persist: leave the file alone (maintenance runs often).
@@ -61,10 +71,35 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     }
     writeHeadState(st, limitBucket);
   });
-  for (const [s, n] of cuts) s.dropFirst(n);
+  for (const [s, n, h] of cuts) {
+    if (n > 0) s.dropFirst(n);
+    if (h > 0) s.hist!.dropFirst(h);
+  }
   storage.shrink();
   return limitBucket;
 }
+
+/** Adds the series' head histograms of buckets below `limitBucket` to its inputs; returns how many. */
+function cutHistograms(s: MemSeries, limitBucket: number, bucketMs: number, byBucket: Map<number, ChunkInput>): number {
+  const hh = s.hist;
+  if (!hh || hh.count === 0) return 0;
+  const ts = hh.timestamps;
+  let i = 0;
+  while (i < ts.length) {
+    const bucket = bucketOf(ts[i]!, bucketMs);
+    if (bucket >= limitBucket) break;
+    const end = (bucket + 1) * bucketMs;
+    let j = i + 1;
+    while (j < ts.length && ts[j]! < end) j++;
+    const histograms = { timestamps: Float64Array.from(ts.slice(i, j)), values: hh.values.slice(i, j) };
+    const floats = byBucket.get(bucket);
+    byBucket.set(bucket, floats ? { ...floats, histograms } : { id: s.id, timestamps: EMPTY, values: EMPTY, from: 0, to: 0, histograms });
+    i = j;
+  }
+  return i;
+}
+
+const EMPTY = new Float64Array(0);
 
 /** Writes (or merges into) the chunk row of one bucket and series group. */
 export function writeChunkRow(st: TsdbState, bucket: number, part: number, inputs: ChunkInput[]): void {
@@ -79,15 +114,16 @@ export function writeChunkRow(st: TsdbState, bucket: number, part: number, input
     const byId = new Map(inputs.map((c) => [c.id, c]));
     all = [];
     for (const id of old.ids()) {
-      const d = old.decode(id)!;
+      const d = old.input(id)!;
       const fresh = byId.get(id);
       byId.delete(id);
       if (!fresh) {
-        all.push({ id, timestamps: d.timestamps, values: d.values, from: 0, to: d.timestamps.length });
+        all.push(d);
         continue;
       }
       const m = mergeSamples(d.timestamps, d.values, fresh.timestamps.subarray(fresh.from, fresh.to), fresh.values.subarray(fresh.from, fresh.to));
-      all.push({ id, timestamps: m.timestamps, values: m.values, from: 0, to: m.timestamps.length });
+      const histograms = mergeHistograms(d.histograms, fresh.histograms);
+      all.push({ id, timestamps: m.timestamps, values: m.values, from: 0, to: m.timestamps.length, ...(histograms ? { histograms } : {}) });
     }
     all.push(...byId.values());
     all.sort((a, b) => a.id - b.id);
@@ -99,11 +135,32 @@ export function writeChunkRow(st: TsdbState, bucket: number, part: number, input
 export function putChunkRow(st: TsdbState, bucket: number, part: number, inputs: readonly ChunkInput[]): void {
   const { storage } = st;
   const layout = storage.layout;
-  const kept = inputs.filter((c) => c.to > c.from);
+  const kept = inputs.filter((c) => inputSamples(c) > 0);
   if (kept.length === 0) return storage.deleteChunk(bucket, part);
-  const samples = kept.reduce((n, c) => n + c.to - c.from, 0);
+  const samples = kept.reduce((n, c) => n + inputSamples(c), 0);
   const plain = encodeChunkRow(kept, bucket * layout.bucketMs);
   storage.putChunk(bucket, part, samples, storage.seal(items.chunk(bucket, part, layout), plain));
+}
+
+/** Merges two ascending histogram runs; on equal timestamps `b` (the newer data) wins. */
+function mergeHistograms(a: HistogramSamples | undefined, b: HistogramSamples | undefined): HistogramSamples | undefined {
+  if (!a || a.timestamps.length === 0) return b;
+  if (!b || b.timestamps.length === 0) return a;
+  const ts: number[] = [];
+  const vs: FloatHistogram[] = [];
+  let i = 0, j = 0;
+  const at = a.timestamps, bt = b.timestamps;
+  while (i < at.length || j < bt.length) {
+    if (j >= bt.length || (i < at.length && at[i]! < bt[j]!)) {
+      ts.push(at[i]!);
+      vs.push(a.values[i++]!);
+    } else {
+      if (i < at.length && at[i] === bt[j]) i++;
+      ts.push(bt[j]!);
+      vs.push(b.values[j++]!);
+    }
+  }
+  return { timestamps: Float64Array.from(ts), values: vs };
 }
 
 /** Merges two ascending sample runs; on equal timestamps `b` (the newer data) wins. */

@@ -2,7 +2,7 @@
 // then every chunk row holding a matching series is rewritten without the deleted
 // samples; series left empty leave the index. secure_delete and a WAL checkpoint make sure the
 // old ciphertext is overwritten, so not even the data key can bring it back.
-import { ChunkRow, type ChunkInput } from './chunk-row';
+import { ChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import { compact, CUT_ALL, putChunkRow, writeHeadState } from './compaction';
 import type { MemSeries } from './head';
 import { selectSeries } from './matchers';
@@ -38,20 +38,17 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
         const inputs: ChunkInput[] = [];
         let changed = false;
         for (const id of chunkRow.ids()) {
-          const d = chunkRow.decode(id)!;
-          let { timestamps, values } = d;
+          let input = chunkRow.input(id)!;
           if (members.has(id) && overlaps) {
-            const keep: number[] = [];
-            for (let i = 0; i < timestamps.length; i++) if (timestamps[i]! < mint || timestamps[i]! > maxt) keep.push(i);
-            if (keep.length < timestamps.length) {
+            const kept = withoutRange(input, mint, maxt);
+            if (kept.deleted > 0) {
               changed = true;
-              deleted += timestamps.length - keep.length;
-              timestamps = Float64Array.from(keep, (i) => d.timestamps[i]!);
-              values = Float64Array.from(keep, (i) => d.values[i]!);
+              deleted += kept.deleted;
+              input = kept.input;
             }
           }
-          if (members.has(id) && timestamps.length > 0) remaining.add(id);
-          inputs.push({ id, timestamps, values, from: 0, to: timestamps.length });
+          if (members.has(id) && inputSamples(input) > 0) remaining.add(id);
+          inputs.push(input);
         }
         if (changed) putChunkRow(st, row.bucket, part, inputs);
       }
@@ -71,4 +68,23 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
   });
   storage.shrink();
   return deleted;
+}
+
+/** A series' chunk content without its samples in [mint, maxt] (floats and histograms). */
+function withoutRange(c: ChunkInput, mint: number, maxt: number): { input: ChunkInput; deleted: number } {
+  const out = (t: number): boolean => t < mint || t > maxt;
+  const keep: number[] = [];
+  for (let i = c.from; i < c.to; i++) if (out(c.timestamps[i]!)) keep.push(i);
+  let deleted = c.to - c.from - keep.length;
+  const timestamps = Float64Array.from(keep, (i) => c.timestamps[i]!);
+  const values = Float64Array.from(keep, (i) => c.values[i]!);
+  let histograms = c.histograms;
+  if (histograms) {
+    const hk: number[] = [];
+    for (let i = 0; i < histograms.timestamps.length; i++) if (out(histograms.timestamps[i]!)) hk.push(i);
+    deleted += histograms.timestamps.length - hk.length;
+    const h = histograms;
+    histograms = { timestamps: Float64Array.from(hk, (i) => h.timestamps[i]!), values: hk.map((i) => h.values[i]!) };
+  }
+  return { input: { id: c.id, timestamps, values, from: 0, to: timestamps.length, ...(histograms ? { histograms } : {}) }, deleted };
 }

@@ -2,6 +2,7 @@
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import { labelsKey, type Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
+import type { HeadHistograms } from './head-histograms';
 
 const INITIAL_CAPACITY = 64;
 
@@ -12,6 +13,8 @@ export class MemSeries {
   values = new Float64Array(INITIAL_CAPACITY);
   count = 0;
   sorted = true;
+  /** Head native-histogram samples (./head-histograms); null until the series has one. */
+  hist: HeadHistograms | null = null;
   /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
   minT = Infinity;
   lastT = -Infinity;

@@ -1,6 +1,6 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
 // On open the series index is decrypted into memory and the log is replayed into the head.
-import { applySamples, HeadAppender } from './appender';
+import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
@@ -107,7 +107,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     querier: () => new HeadQuerier(live()),
     stats() {
       let head = 0;
-      for (const s of live().head.all()) head += s.count;
+      for (const s of live().head.all()) head += s.count + (s.hist?.count ?? 0);
       return { series: st.head.size, samples: storage.chunkSamples() + head, bytesOnDisk: storage.bytesOnDisk() };
     },
     compact: (o) => void compact(live(), o),
@@ -163,7 +163,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
         storage.decode(item, () => {
           const chunkRow = new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs);
           let n = 0;
-          for (const id of chunkRow.ids()) n += chunkRow.decode(id)!.timestamps.length;
+          for (const id of chunkRow.ids()) n += chunkRow.decode(id)!.timestamps.length + (chunkRow.histograms(id)?.timestamps.length ?? 0);
           if (n !== row.samples) throw new RangeError(`it holds ${n} samples, its count says ${row.samples}`);
         });
         chunkRows++;
@@ -219,20 +219,29 @@ function load(st: TsdbState): void {
     const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
+    const hr = rec.histograms;
     if (statesApplied || hs!.cutBucket <= -CUT_ALL) {
-      applySamples(st, ids, timestamps, values, count);
+      applyBatch(st, rec.samples, hr);
       continue;
     }
     // Written before the last compaction: samples below the cut are in chunk rows already.
     const from = hs!.cutBucket * bucketMs;
+    const keptBefore = hr.count > 0 ? new Float64Array(count + 1) : null; // floats kept among the first i
     let n = 0;
     for (let i = 0; i < count; i++) {
+      if (keptBefore) keptBefore[i] = n;
       if (timestamps[i]! < from) continue;
       ids[n] = ids[i]!;
       timestamps[n] = timestamps[i]!;
       values[n++] = values[i]!;
     }
-    applySamples(st, ids, timestamps, values, n);
+    if (keptBefore) keptBefore[count] = n;
+    const hKeep = [...hr.values.keys()].filter((i) => hr.timestamps[i]! >= from);
+    applyBatch(
+      st,
+      { ids, timestamps, values, count: n },
+      { ids: hKeep.map((i) => hr.ids[i]!), timestamps: hKeep.map((i) => hr.timestamps[i]!), values: hKeep.map((i) => hr.values[i]!), at: hKeep.map((i) => keptBefore![hr.at[i]!]!), count: hKeep.length },
+    );
   }
   if (!statesApplied) applyStates();
 }

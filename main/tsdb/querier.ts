@@ -9,6 +9,7 @@ import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
 import type { Matcher, Querier, SelectHints, SeriesData } from './types';
+import { histogramsOf } from './histogram-read';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
 const TIME_LIMIT = 8.64e15;
@@ -29,8 +30,11 @@ export class HeadQuerier implements Querier {
     const out: SeriesData[] = [];
     for (const s of series) {
       check?.();
-      const data = mergeSamples(rows.get(s.id) ?? [], s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
-      if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
+      const seriesRows = rows.get(s.id) ?? [];
+      const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
+      const histograms = histogramsOf(s, seriesRows, mint, maxt);
+      if (histograms) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values, histograms });
+      else if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

@@ -16,6 +16,7 @@ export function applyRetention(st: TsdbState, cutoffT: number): number {
     deleted += storage.deleteBucketsBefore(firstKept);
     for (const s of head.all()) {
       deleted += s.filterHead((t) => t >= keepFrom);
+      if (s.hist) deleted += s.hist.filterHead((t) => t >= keepFrom);
       if (s.lastT < keepFrom && s.lastT !== -Infinity) gone.add(s.id);
       else if (s.minT < keepFrom) s.minT = keepFrom;
     }

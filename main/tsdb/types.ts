@@ -1,7 +1,7 @@
 // The store's two small interfaces, after Prometheus's tsdb: ingestion only knows the Appender,
 // the query engine only knows the Querier.
 import type { Labels } from '../../shared/labels';
-import type { HistogramSamples } from './histogram';
+import type { FloatHistogram, HistogramSamples } from './histogram';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -40,6 +40,11 @@ export interface Appender {
    * the store refuses; the rest of the batch is unaffected.
    */
   append(ref: SeriesRef, labels: Labels, t: number, v: number): SeriesRef;
+  /**
+   * Adds one native-histogram sample (absolute counts, validated by the caller). Floats and
+   * histograms of a series share one timeline: the same order and duplicate rules apply across both.
+   */
+  appendHistogram(ref: SeriesRef, labels: Labels, t: number, h: FloatHistogram): SeriesRef;
   /** Makes every sample appended since the last commit durable (survives kill -9) before returning. */
   commit(): void;
   /**

@@ -7,6 +7,8 @@
 import type { Label } from '../../shared/labels';
 import { ByteReader, ByteWriter } from './bytes';
 import type { SeriesEntry } from './series-page';
+import type { FloatHistogram } from './histogram';
+import { readHistogram, writeHistogram } from './histogram-record';
 
 const BATCH_VERSION = 1;
 const STATE_VERSION = 1;
@@ -25,9 +27,20 @@ export interface SampleBatch {
   readonly count: number;
 }
 
+/** Native-histogram samples of a batch (an optional trailing section of the record). */
+export interface HistogramBatch {
+  readonly ids: ArrayLike<number>;
+  readonly timestamps: ArrayLike<number>;
+  readonly values: readonly FloatHistogram[];
+  /** How many float samples of the batch were appended before each histogram (keeps the arrival order). */
+  readonly at: ArrayLike<number>;
+  readonly count: number;
+}
+
 export interface BatchRecord {
   readonly defs: SeriesEntry[];
   readonly samples: { ids: Float64Array; timestamps: Float64Array; values: Float64Array; count: number };
+  readonly histograms: { ids: Float64Array; timestamps: Float64Array; values: FloatHistogram[]; at: Float64Array; count: number };
 }
 
 export interface HeadState {
@@ -36,7 +49,7 @@ export interface HeadState {
   readonly states: SeriesState[];
 }
 
-export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples: SampleBatch): Buffer {
+export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples: SampleBatch, histograms?: HistogramBatch): Buffer {
   w.reset();
   w.byte(BATCH_VERSION);
   w.varint(defs.length);
@@ -60,6 +73,24 @@ export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples
     writeValue(w, values[i]!);
     prevId = id;
     prevT = t;
+  }
+  // Histograms trail the floats, so records without them are unchanged.
+  if (histograms && histograms.count > 0) {
+    w.varint(histograms.count);
+    prevId = 0;
+    prevT = 0;
+    let prevAt = 0;
+    for (let i = 0; i < histograms.count; i++) {
+      const id = histograms.ids[i]!;
+      const t = histograms.timestamps[i]!;
+      w.svarint(id - prevId);
+      w.svarint(t - prevT);
+      w.varint(histograms.at[i]! - prevAt);
+      prevAt = histograms.at[i]!;
+      writeHistogram(w, histograms.values[i]!);
+      prevId = id;
+      prevT = t;
+    }
   }
   // A view: the caller seals it or hands it to SQLite (which copies) before the writer is reused.
   return w.written();
@@ -89,7 +120,26 @@ export function decodeBatch(buf: Buffer): BatchRecord {
     timestamps[i] = t;
     values[i] = readValue(r);
   }
-  return { defs, samples: { ids, timestamps, values, count } };
+  const hCount = r.done ? 0 : r.varint();
+  const hIds = new Float64Array(hCount);
+  const hTs = new Float64Array(hCount);
+  const hValues: FloatHistogram[] = [];
+  const hAt = new Float64Array(hCount);
+  id = 0;
+  t = 0;
+  let at = 0;
+  for (let i = 0; i < hCount; i++) {
+    id += r.svarint();
+    t += r.svarint();
+    at += r.varint();
+    if (at > count) throw new RangeError('histogram position past the float samples');
+    hIds[i] = id;
+    hTs[i] = t;
+    hAt[i] = at;
+    hValues.push(readHistogram(r));
+  }
+  if (!r.done) throw new RangeError('log record has trailing bytes');
+  return { defs, samples: { ids, timestamps, values, count }, histograms: { ids: hIds, timestamps: hTs, values: hValues, at: hAt, count: hCount } };
 }
 
 // A value is a varint: zigzag(k) * 4 + tag, with tag 1: v = k, 2: v = k / 100, 3: v = k / 10000
@@ -97,7 +147,7 @@ export function decodeBatch(buf: Buffer): BatchRecord {
 const SCALES = [0, 1, 100, 10000];
 const MAX_K = 2 ** 48;
 
-function writeValue(w: ByteWriter, v: number): void {
+export function writeValue(w: ByteWriter, v: number): void {
   for (let tag = 1; tag < 4; tag++) {
     const p = SCALES[tag]!;
     const k = Math.round(v * p);
@@ -110,7 +160,7 @@ function writeValue(w: ByteWriter, v: number): void {
   w.float64(v);
 }
 
-function readValue(r: ByteReader): number {
+export function readValue(r: ByteReader): number {
   const code = r.varint();
   const tag = code % 4;
   if (tag === 0) return r.float64();

@@ -106,7 +106,7 @@ function cpuMs(): number {
 }
 
 async function decodeBenchmark(bodies: Buffer[], type: string, label: string): Promise<void> {
-  const noop: Appender = { append: (ref) => ref || 1, commit() {}, rollback() {} };
+  const noop: Appender = { append: (ref) => ref || 1, appendHistogram: (ref) => ref || 1, commit() {}, rollback() {} };
   const limits = { ...DEFAULT_LIMITS, ingestionRate: 1e12, ingestionBurst: 1e12, activeSeries: 1e9 };
   let best = Infinity;
   let bestSnappy = Infinity;

@@ -4,7 +4,9 @@
 // (promtool tsdb create-blocks-from openmetrics) to compare bytes per sample.
 //
 //   node --import tsx test/bench/tsdb.bench.ts [--series 10000] [--hours 24] [--repeat 1] [--no-prometheus]
-// Each store is measured in its own child process (--child plain|encrypted).
+//        [--hist-series 1000] [--hist-hours 24] [--no-histograms] [--only-histograms]
+// Each store is measured in its own child process (--child plain|encrypted). The native-histogram
+// dataset and its Prometheus peer follow (./tsdb-histograms).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -16,6 +18,7 @@ import type { Matcher } from '../../main/tsdb/types';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { TestKeys } from '../main/tsdb/helpers';
 import { flag, numberArg, stringArg } from './args';
+import { histogramBench } from './tsdb-histograms';
 
 const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 24);
@@ -336,6 +339,11 @@ function runInChild(mode: 'plain' | 'encrypted'): RunResult {
 }
 
 async function main(): Promise<void> {
+  if (!flag('only-histograms')) await floats();
+  if (!flag('no-histograms')) await histogramBench(numberArg('hist-series', 1000), numberArg('hist-hours', HOURS), WITH_PROMETHEUS);
+}
+
+async function floats(): Promise<void> {
   const samples = SERIES * STEPS;
   console.log(`Dataset: ${SERIES.toLocaleString()} series × ${HOURS} h at 15 s = ${samples.toLocaleString()} samples`);
   const omDir = WITH_PROMETHEUS ? mkdtempSync(join(tmpdir(), 'ampule-tsdb-om-')) : null;

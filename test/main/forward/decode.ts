@@ -28,6 +28,7 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
       bits.setFloat64(0, v);
       current!.samples.push({ t, v, bits: bits.getBigUint64(0) });
     },
+    histogram() {}, // forwarding carries floats only (so far)
   };
   const intern = (s: string) => s;
   if (version === 1) {

@@ -77,12 +77,81 @@ export interface SampleInput {
   bits?: bigint;
 }
 
+/** A native histogram as remote write carries it: integer (deltas) or float (absolute counts). */
+export interface HistogramInput {
+  t: number;
+  schema: number;
+  /** Integer histograms: count_int and bucket deltas; float: count_float and absolute counts. */
+  float?: boolean;
+  count: number;
+  sum: number;
+  /** Exact bits of the sum (the stale marker). */
+  sumBits?: bigint;
+  zeroThreshold?: number;
+  zeroCount?: number;
+  positiveSpans?: [number, number][];
+  /** Absolute counts; the encoder turns them into deltas for integer histograms. */
+  positive?: number[];
+  negativeSpans?: [number, number][];
+  negative?: number[];
+  /** 0 unknown, 1 reset, 2 no reset, 3 gauge. */
+  resetHint?: number;
+  customValues?: number[];
+  /** Send deltas as they are (for invalid inputs): overrides `positive` for integer histograms. */
+  rawPositiveDeltas?: number[];
+}
+
 export interface SeriesInput {
   /** In the order to encode them (tests send unsorted sets on purpose). */
   labels: [string, string][];
   samples: SampleInput[];
   exemplars?: number;
-  histograms?: number;
+  /** A number: that many minimal (empty, count 0) integer histograms at t = 1000 + i. */
+  histograms?: number | HistogramInput[];
+}
+
+/** zigzag for sint32/sint64 fields. */
+function zz(v: number): bigint {
+  const b = BigInt(v);
+  return b >= 0n ? b * 2n : -b * 2n - 1n;
+}
+
+/** The Histogram message (same field numbers in 1.0 and 2.0). */
+export function encodeHistogram(w: ProtoWriter, h: HistogramInput): void {
+  if (h.float) w.double(2, h.count);
+  else w.tag(1, 0).varint(h.count);
+  w.double(3, h.sum, h.sumBits);
+  w.tag(4, 0).varint(zz(h.schema));
+  if (h.zeroThreshold) w.double(5, h.zeroThreshold);
+  if (h.float) w.double(7, h.zeroCount ?? 0);
+  else w.tag(6, 0).varint(h.zeroCount ?? 0);
+  const side = (spansField: number, deltasField: number, countsField: number, spans: [number, number][] | undefined, counts: number[] | undefined, raw?: number[]) => {
+    for (const [offset, length] of spans ?? []) w.message(spansField, (m) => m.tag(1, 0).varint(zz(offset)).tag(2, 0).varint(length));
+    if (h.float) {
+      const packed = new ProtoWriter();
+      for (const c of counts ?? []) packed.raw(new Uint8Array(new Float64Array([c]).buffer));
+      if (counts?.length) w.bytes(countsField, packed.finish());
+    } else {
+      const packed = new ProtoWriter();
+      let prev = 0;
+      for (const c of raw ?? (counts ?? []).map((c) => [c - prev, (prev = c)][0]!)) packed.varint(zz(c));
+      if ((raw ?? counts ?? []).length) w.bytes(deltasField, packed.finish());
+    }
+  };
+  side(8, 9, 10, h.negativeSpans, h.negative);
+  side(11, 12, 13, h.positiveSpans, h.positive, h.rawPositiveDeltas);
+  if (h.resetHint) w.tag(14, 0).varint(h.resetHint);
+  w.tag(15, 0).varint(h.t);
+  if (h.customValues?.length) {
+    const packed = new ProtoWriter();
+    for (const c of h.customValues) packed.raw(new Uint8Array(new Float64Array([c]).buffer));
+    w.bytes(16, packed.finish());
+  }
+}
+
+function histogramsOf(s: SeriesInput): HistogramInput[] {
+  if (typeof s.histograms === 'number') return Array.from({ length: s.histograms }, (_, i) => ({ t: 1000 + i, schema: 0, count: 0, sum: 0 }));
+  return s.histograms ?? [];
 }
 
 /** prometheus.WriteRequest, not compressed. */
@@ -95,7 +164,7 @@ export function encodeV1(series: SeriesInput[], metadata = 0): Buffer {
       for (let i = 0; i < (s.exemplars ?? 0); i++) {
         ts.message(3, (e) => e.message(1, (l) => l.string(1, 'trace_id').string(2, `t${i}`)).double(2, i).tag(3, 0).varint(1000 + i));
       }
-      for (let i = 0; i < (s.histograms ?? 0); i++) ts.message(4, (h) => h.tag(1, 0).varint(3).tag(15, 0).varint(1000 + i));
+      for (const h of histogramsOf(s)) ts.message(4, (m) => encodeHistogram(m, h));
     });
   }
   for (let i = 0; i < metadata; i++) {
@@ -124,7 +193,7 @@ export function encodeV2(series: SeriesInput[]): Buffer {
     body.message(5, (ts) => {
       ts.bytes(1, refs.finish());
       for (const smp of s.samples) ts.message(2, (m) => m.double(1, smp.v, smp.bits).tag(2, 0).varint(smp.t));
-      for (let i = 0; i < (s.histograms ?? 0); i++) ts.message(3, (h) => h.tag(1, 0).varint(3).tag(15, 0).varint(1000 + i));
+      for (const h of histogramsOf(s)) ts.message(3, (m) => encodeHistogram(m, h));
       for (let i = 0; i < (s.exemplars ?? 0); i++) ts.message(4, (e) => e.bytes(1, new ProtoWriter().varint(ref('trace_id')).varint(ref(`t${i}`)).finish()).double(2, i).tag(3, 0).varint(1000 + i));
       ts.message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(ref('help text')));
     });

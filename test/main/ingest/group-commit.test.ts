@@ -42,6 +42,9 @@ class CountingAppender implements Appender {
   append(ref: number, labels: Parameters<Appender['append']>[1], t: number, v: number): number {
     return this.inner.append(ref, labels, t, v);
   }
+  appendHistogram(...a: Parameters<Appender['appendHistogram']>): number {
+    return this.inner.appendHistogram(...a);
+  }
   commit(): void {
     this.commits++;
     this.events.push('commit');

@@ -3,12 +3,15 @@
 // visible before commit.
 import { labelsKey, type Labels } from '../../../shared/labels';
 import { AppendError, type Appender, type SeriesRef } from '../../../main/tsdb/types';
+import type { FloatHistogram } from '../../../main/tsdb/histogram';
 
 export interface StoredSeries {
   labels: Labels;
   t: number[];
   /** Values as raw bits, to check NaN payloads. */
   bits: bigint[];
+  /** Native-histogram samples (no order checks: the store's own tests cover those). */
+  histograms: { t: number; h: FloatHistogram }[];
 }
 
 export class MemoryAppender implements Appender {
@@ -27,7 +30,7 @@ export class MemoryAppender implements Appender {
       ref = this.byKey.get(key) ?? 0;
       if (ref === 0) {
         ref = this.series.length;
-        this.series.push({ labels, t: [], bits: [] });
+        this.series.push({ labels, t: [], bits: [], histograms: [] });
         this.byKey.set(key, ref);
       }
     }
@@ -47,7 +50,25 @@ export class MemoryAppender implements Appender {
     return ref;
   }
 
+  private pendingH: { ref: SeriesRef; t: number; h: FloatHistogram }[] = [];
+
+  appendHistogram(ref: SeriesRef, labels: Labels, t: number, h: FloatHistogram): SeriesRef {
+    if (ref === 0) {
+      const key = labelsKey(labels);
+      ref = this.byKey.get(key) ?? 0;
+      if (ref === 0) {
+        ref = this.series.length;
+        this.series.push({ labels, t: [], bits: [], histograms: [] });
+        this.byKey.set(key, ref);
+      }
+    }
+    this.pendingH.push({ ref, t, h });
+    return ref;
+  }
+
   commit(): void {
+    for (const { ref, t, h } of this.pendingH) this.series[ref]!.histograms.push({ t, h });
+    this.pendingH = [];
     for (const { ref, t, bits } of this.pending) {
       const s = this.series[ref]!;
       s.t.push(t);
@@ -59,6 +80,7 @@ export class MemoryAppender implements Appender {
 
   rollback(): void {
     this.pending = [];
+    this.pendingH = [];
     this.rollbacks++;
   }
 

@@ -161,18 +161,6 @@ describe('validation and partial acceptance', () => {
     expect(res.samplesWritten).toBe(1);
     expect(res.message).toContain('not valid UTF-8');
   });
-
-  it('refuses native histograms with a clear message and keeps the other series', async () => {
-    for (const [encode, type] of [[encodeV1, V1_TYPE], [encodeV2, V2_TYPE]] as const) {
-      const t = target();
-      const res = await send(t, encode([{ ...series('hist', {}, []), histograms: 2 }, series('plain', {}, [[NOW, 1]])]), type);
-      expect(res.status).toBe(400);
-      expect(res.samplesWritten).toBe(1);
-      expect(res.histogramsWritten).toBe(0);
-      expect(res.rejected).toEqual([{ reason: 'native_histogram', count: 2 }]);
-      expect(res.message).toContain('series hist: native histograms are not supported yet (2 dropped)');
-    }
-  });
 });
 
 describe('store refusals', () => {
@@ -194,6 +182,7 @@ describe('store refusals', () => {
     const mem = new MemoryAppender();
     const failing: Appender = {
       append: (r, l, ts, v) => mem.append(r, l, ts, v),
+      appendHistogram: (r, l, ts, h) => mem.appendHistogram(r, l, ts, h),
       commit: () => {
         throw new Error('disk full (test fault: a real full disk cannot be made here)');
       },
@@ -207,6 +196,9 @@ describe('store refusals', () => {
   it('maps a store series_limit AppendError to 429', async () => {
     const refusing: Appender = {
       append: () => {
+        throw new AppendError('series_limit', 'store is full');
+      },
+      appendHistogram: () => {
         throw new AppendError('series_limit', 'store is full');
       },
       commit: () => {},

@@ -14,6 +14,7 @@ import { controlDatabase } from '../../../main/retention/key-lifecycle';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
 import { consoleStatus } from '../../../main/console/credentials';
 import { openTsdb, StoreDamaged } from '../../../main/tsdb';
+import { customerStrings } from '../../../main/service/self-test';
 import { tempKeyFileDir } from '../core/key-file-dir';
 
 const T0 = 1_700_000_000_000;
@@ -48,6 +49,13 @@ describe('self-test and checklist on damaged stores', () => {
       const db = openTsdb({ path: file(id), workspaceId: id, keys: controlDatabase(app).dataKeys(id) });
       const a = db.appender();
       for (let i = 0; i < 200; i++) for (let s = 0; s < 5; s++) a.append(0, labelsFromRecord({ __name__: 'st_metric', s: String(s) }), T0 + i * 60_000, i);
+      // A native-histogram series: its labels are customer strings the scan must look for, its chunks part of what is verified.
+      for (let i = 0; i < 200; i++) {
+        a.appendHistogram(0, labelsFromRecord({ __name__: 'st_latency_seconds', tenant: 'histogram-tenant-42' }), T0 + i * 60_000, {
+          counterResetHint: 'not_reset', schema: 1, zeroThreshold: 0, zeroCount: 0, count: 3 * i, sum: i * 0.75,
+          positiveSpans: [{ offset: 2, length: 2 }], positiveBuckets: [i, 2 * i], negativeSpans: [], negativeBuckets: [],
+        });
+      }
       a.commit();
       db.compact({ all: true });
       const late = db.appender();
@@ -71,6 +79,9 @@ describe('self-test and checklist on damaged stores', () => {
     expect(p.state, p.message).toBe('passed');
     expect(p.damage).toEqual([]);
     expect(await integrity()).toMatchObject({ status: 'pass', evidence: expect.stringContaining('every workspace store verified') });
+    // The histogram series' labels are among the strings the plaintext scan looked for (and did not find).
+    expect(customerStrings(app)).toEqual(expect.arrayContaining(['st_latency_seconds', 'histogram-tenant-42']));
+    expect((await api.checklist()).find((i) => i.id === 'plaintext-scan')!.status).toBe('pass');
   });
 
   it('fails on an altered chunk row (found only by reading it) and on a missing log record (found on open)', async () => {
