@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
-import { storeMatcher } from '../query/engine';
+import { instantQuery, storeMatcher, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
@@ -35,6 +35,18 @@ interface Job {
   readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
 }
 type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiResponse } | { readonly id: number; readonly ok: false };
+/**
+ * Rule evaluation's query (main/rules): one instant query whose raw value (label sets, floats,
+ * histograms) comes back instead of API JSON, and whose failure keeps its message (a rule's health shows it).
+ */
+interface InstantJob {
+  readonly id: number;
+  readonly kind: 'instant';
+  readonly expr: string;
+  readonly time: number;
+  readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
+}
+type InstantReply = { readonly id: number; readonly ok: true; readonly value: QueryValue } | { readonly id: number; readonly ok: false; readonly error: string };
 
 interface WorkerData {
   readonly ampuleQueryWorker: true;
@@ -74,7 +86,17 @@ function serveQueries(data: WorkerData): void {
     labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
     labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
-  parentPort!.on('message', (job: Job) => {
+  parentPort!.on('message', (job: Job | InstantJob) => {
+    if ('kind' in job) {
+      let reply: InstantReply;
+      try {
+        reply = { id: job.id, ok: true, value: instantQuery(querier, job.expr, job.time, job.limits).value };
+      } catch (e) {
+        reply = { id: job.id, ok: false, error: e instanceof Error ? e.message : 'the query failed' };
+      }
+      parentPort!.postMessage(reply);
+      return;
+    }
     handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits).then(
       (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
       () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
@@ -87,10 +109,10 @@ if (!isMainThread && (workerData as Partial<WorkerData> | null)?.ampuleQueryWork
 // ---- ingest-thread side
 
 interface Pending {
-  readonly job: Job;
+  readonly job: Job | InstantJob;
   readonly querier: Querier;
   /** Settle once; each also stops listening for the client going away. */
-  resolve(r: PromApiResponse): void;
+  resolve(r: PromApiResponse | QueryValue): void;
   reject(e: unknown): void;
 }
 
@@ -135,11 +157,24 @@ export class QueryPool {
       const p: Pending = {
         job: { id: this.nextId++, apiPath, params: params.toString(), limits },
         querier,
-        resolve: (r) => (settled(), resolve(r)),
+        resolve: (r) => (settled(), resolve(r as PromApiResponse)),
         reject: (e) => (settled(), reject(e)),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(p);
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Evaluates `expr` at `time` (ms) on a worker, reading through `querier`, and returns its raw
+   * value (rule evaluation). A query error (parse, timeout, samples limit) rejects with its
+   * message; a lost worker with QueryPoolError.
+   */
+  instant(expr: string, time: number, querier: Querier, limits: InstantJob['limits'] = {}): Promise<QueryValue> {
+    if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job: { id: this.nextId++, kind: 'instant', expr, time, limits }, querier, resolve: (v) => resolve(v as QueryValue), reject });
       this.dispatch();
     });
   }
@@ -170,11 +205,12 @@ export class QueryPool {
       Atomics.store(slot.flag, 0, 1);
       Atomics.notify(slot.flag, 0);
     });
-    worker.on('message', (reply: JobReply) => {
+    worker.on('message', (reply: JobReply | InstantReply) => {
       const p = slot.running;
       if (!p || p.job.id !== reply.id) return;
       this.finish(slot);
-      if (reply.ok) p.resolve(reply.response);
+      if (reply.ok) p.resolve('value' in reply ? reply.value : reply.response);
+      else if ('error' in reply) p.reject(new Error(reply.error));
       else p.reject(new QueryPoolError('the query failed on its worker', 'crashed'));
     });
     worker.on('error', () => this.replace(slot, new QueryPoolError('the query worker failed', 'crashed')));
