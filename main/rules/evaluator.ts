@@ -133,10 +133,12 @@ export class GroupEvaluator {
   async evalRuleOffThread(rule: RuleState, storage: RuleStorage, t: number, runner: RuleQueryRunner): Promise<void> {
     const started = performance.now();
     let res: OutSample[] | Error;
-    const limiter = storage.queries?.();
     const timeoutMs = this.opts.engine?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let limiter: QueryLimiter | undefined;
     let admitted = false;
     try {
+      // Inside the try: a workspace deleted meanwhile is this rule's error (the scheduler stops).
+      limiter = storage.queries?.();
       if (limiter && !(admitted = await limiter.acquire(timeoutMs))) throw new RuleEvalError('query timed out in query queue');
       const left = Math.max(1, timeoutMs - (performance.now() - started));
       const limits = { ...(this.opts.engine?.maxSamples !== undefined ? { maxSamples: this.opts.engine.maxSamples } : {}), timeoutMs: left };
