@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
-import { instantQuery, storeMatcher, type QueryValue } from '../query/engine';
+import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
@@ -44,7 +44,8 @@ interface InstantJob {
   readonly kind: 'instant';
   readonly expr: string;
   readonly time: number;
-  readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
+  /** The rule evaluator's engine options: limits, lookback (plain data). */
+  readonly limits: EngineOptions;
 }
 type InstantReply = { readonly id: number; readonly ok: true; readonly value: QueryValue } | { readonly id: number; readonly ok: false; readonly error: string };
 

@@ -30,7 +30,7 @@ export interface RuleStorage {
 
 /** Runs an instant query off this thread and returns its raw value (main/http/query-pool's QueryPool). */
 export interface RuleQueryRunner {
-  instant(expr: string, time: number, querier: Querier, limits: Pick<EngineOptions, 'maxSamples' | 'timeoutMs'>): Promise<QueryValue>;
+  instant(expr: string, time: number, querier: Querier, opts: EngineOptions): Promise<QueryValue>;
 }
 
 export interface EvaluatorOptions {
@@ -141,8 +141,7 @@ export class GroupEvaluator {
       limiter = storage.queries?.();
       if (limiter && !(admitted = await limiter.acquire(timeoutMs))) throw new RuleEvalError('query timed out in query queue');
       const left = Math.max(1, timeoutMs - (performance.now() - started));
-      const limits = { ...(this.opts.engine?.maxSamples !== undefined ? { maxSamples: this.opts.engine.maxSamples } : {}), timeoutMs: left };
-      res = ruleSamples(await runner.instant(rule.def.expr, t, storage.querier(), limits));
+      res = ruleSamples(await runner.instant(rule.def.expr, t, storage.querier(), { ...this.opts.engine, timeoutMs: left }));
     } catch (e) {
       res = e as Error;
     } finally {
