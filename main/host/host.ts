@@ -2,13 +2,15 @@
 // `ampule serve`, the desktop app's utility process (main/worker) and the tests. In start order:
 // the admin channel (the CLI's way in; it is also what tells that another server already runs on
 // this data directory), the service runtime (ingest figures, protection checks, the API), the
-// HTTPS listener, the web console on it. close() stops them in reverse and leaves the appliance
-// open: whoever opened it closes it (flushing every store).
+// query pool (PromQL on worker threads, shared by the HTTP API and rule evaluation, with or
+// without a listener), rule evaluation, the HTTPS listener, the web console on it. close() stops
+// them in reverse and leaves the appliance open: whoever opened it closes it (flushing every store).
 import type { AmpuleApi } from '../../shared/api';
 import { startAdminChannel, type AdminChannel, type CommandRunner } from '../admin/server';
 import { consoleStatus } from '../console/credentials';
 import { mountConsole } from '../console/mount';
 import type { Appliance } from '../core/appliance';
+import { QueryPool } from '../http/query-pool';
 import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
@@ -26,6 +28,11 @@ export interface HostOptions {
    */
   readonly commands: CommandRunner | null;
   readonly version?: string;
+  /**
+   * Worker threads for PromQL (API queries and rule queries); 0 evaluates on this thread. Default:
+   * listen.queryThreads, else the cores beside this one.
+   */
+  readonly queryThreads?: number;
   /** Rule-groups evaluation and notifications for every workspace with namespaces; false keeps it off (tests that need none). Default on. */
   readonly rules?: RuleEvaluationOptions | false;
 }
@@ -46,21 +53,26 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let runtime: ServiceRuntime | null = null;
   let server: ServerHandle | null = null;
   let rules: RuleEvaluation | null = null;
+  let queryPool: QueryPool | null = null;
   const close = async () => {
     rules?.close();
     await server?.close();
     await admin?.close();
     runtime?.close();
+    await queryPool?.close();
   };
   try {
     const run = opts.commands;
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
     runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}), rules: (ws) => rules?.workspace(ws) ?? null });
-    // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
-    if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
+    const threads = opts.queryThreads ?? opts.listen?.queryThreads;
+    if (threads !== 0 && (opts.listen || opts.rules !== false)) queryPool = new QueryPool(threads);
+    // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the
+    // same) and on the same pool, so a slow rule does not hold remote write.
+    if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, queryRunner: queryPool, ...opts.rules });
     const evaluation = rules;
-    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [] });
+    if (opts.listen) server = await startServer(appliance, { ...opts.listen, queryPool, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();

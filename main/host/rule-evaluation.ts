@@ -10,11 +10,13 @@ import type { Appliance } from '../core/appliance';
 import { ControlError } from '../control/types';
 import { controlDatabase } from '../retention/key-lifecycle';
 import { onRuleConfigChange } from '../rules/changes';
-import type { EvaluatorOptions } from '../rules/evaluator';
+import type { EvaluatorOptions, RuleQueryRunner } from '../rules/evaluator';
 import { DEFAULT_EVALUATION_INTERVAL_MS, RuleScheduler } from '../rules/scheduler';
 
 export interface RuleEvaluationOptions {
   readonly evaluator?: EvaluatorOptions;
+  /** Where rule queries run (the host's query pool); absent or null: on this thread. */
+  readonly queryRunner?: RuleQueryRunner | null;
   readonly defaultIntervalMs?: number;
   /** Where alert links point (the console's URL when it is served). */
   readonly externalURL?: string;
@@ -61,13 +63,14 @@ export function startRuleEvaluation(appliance: Pick<Appliance, 'control' | 'rule
         throw e;
       }
     };
-    const store = { querier: () => tenant().querier(), appender: () => tenant().store.appender() };
+    const store = { querier: () => tenant().querier(), appender: () => tenant().store.appender(), queries: () => tenant().queries };
     const notifications = new WorkspaceNotifications(ws, definitions, { defaultIntervalMs, ...(opts.externalURL ? { externalURL: opts.externalURL } : {}) });
     const onFiring = opts.onFiring;
     const notices = onFiring ? new FiringNotices(ws, () => appliance.control.describeWorkspace(ws).alias) : null;
     const scheduler = new RuleScheduler(store, () => namespaces(ws), {
       defaultIntervalMs,
       ...(opts.evaluator ? { evaluator: opts.evaluator } : {}),
+      queryRunner: opts.queryRunner ?? null,
       afterEval: (g, ts) => {
         const fired = notices?.collect(g.evaluator);
         if (fired?.length) onFiring!(fired);

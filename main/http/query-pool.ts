@@ -16,7 +16,7 @@ import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../que
 import type { Matcher, Querier } from '../tsdb/types';
 import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
-import { storeMatcher } from '../query/engine';
+import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 
 /** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
@@ -43,6 +43,19 @@ interface Job {
   readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
 }
 type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiResponse } | { readonly id: number; readonly ok: false };
+/**
+ * Rule evaluation's query (main/rules): one instant query whose raw value (label sets, floats,
+ * histograms) comes back instead of API JSON, and whose failure keeps its message (a rule's health shows it).
+ */
+interface InstantJob {
+  readonly id: number;
+  readonly kind: 'instant';
+  readonly expr: string;
+  readonly time: number;
+  /** The rule evaluator's engine options: limits, lookback (plain data). */
+  readonly limits: EngineOptions;
+}
+type InstantReply = { readonly id: number; readonly ok: true; readonly value: QueryValue } | { readonly id: number; readonly ok: false; readonly error: string };
 
 interface WorkerData {
   readonly ampuleQueryWorker: true;
@@ -123,7 +136,19 @@ function serveQueries(data: WorkerData): void {
     for (const r of readers.values()) r.close();
     readers.clear();
   };
-  parentPort!.on('message', (job: Job) => {
+  parentPort!.on('message', (job: Job | InstantJob) => {
+    if ('kind' in job) {
+      let reply: InstantReply;
+      try {
+        reply = { id: job.id, ok: true, value: instantQuery(querier, job.expr, job.time, job.limits).value };
+      } catch (e) {
+        reply = { id: job.id, ok: false, error: e instanceof Error ? e.message : 'the query failed' };
+      } finally {
+        closeReaders();
+      }
+      parentPort!.postMessage(reply);
+      return;
+    }
     handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits)
       .finally(closeReaders)
       .then(
@@ -138,10 +163,10 @@ if (!isMainThread && (workerData as Partial<WorkerData> | null)?.ampuleQueryWork
 // ---- ingest-thread side
 
 interface Pending {
-  readonly job: Job;
+  readonly job: Job | InstantJob;
   readonly querier: Querier;
   /** Settle once; each also stops listening for the client going away. */
-  resolve(r: PromApiResponse): void;
+  resolve(r: PromApiResponse | QueryValue): void;
   reject(e: unknown): void;
 }
 
@@ -188,7 +213,7 @@ export class QueryPool {
       const p: Pending = {
         job: { id: this.nextId++, apiPath, params: params.toString(), limits },
         querier,
-        resolve: (r) => (settled(), resolve(r)),
+        resolve: (r) => (settled(), resolve(r as PromApiResponse)),
         reject: (e) => (settled(), reject(e)),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -203,6 +228,19 @@ export class QueryPool {
   /** Queries running on a worker now. */
   get running(): number {
     return this.slots.filter((s) => s.running).length;
+  }
+
+  /**
+   * Evaluates `expr` at `time` (ms) on a worker, reading through `querier`, and returns its raw
+   * value (rule evaluation). A query error (parse, timeout, samples limit) rejects with its
+   * message; a lost worker with QueryPoolError.
+   */
+  instant(expr: string, time: number, querier: Querier, limits: InstantJob['limits'] = {}): Promise<QueryValue> {
+    if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job: { id: this.nextId++, kind: 'instant', expr, time, limits }, querier, resolve: (v) => resolve(v as QueryValue), reject });
+      this.dispatch();
+    });
   }
 
   async close(): Promise<void> {
@@ -255,11 +293,12 @@ export class QueryPool {
       Atomics.store(slot.flag, 0, 1);
       Atomics.notify(slot.flag, 0);
     });
-    worker.on('message', (reply: JobReply) => {
+    worker.on('message', (reply: JobReply | InstantReply) => {
       const p = slot.running;
       if (!p || p.job.id !== reply.id) return;
       this.finish(slot);
-      if (reply.ok) p.resolve(reply.response);
+      if (reply.ok) p.resolve('value' in reply ? reply.value : reply.response);
+      else if ('error' in reply) p.reject(new Error(reply.error));
       else p.reject(new QueryPoolError('the query failed on its worker', 'crashed'));
     });
     worker.on('error', () => this.replace(slot, new QueryPoolError('the query worker failed', 'crashed')));

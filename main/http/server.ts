@@ -39,8 +39,10 @@ export interface ServerOptions {
   readonly requestTimeoutMs?: number;
   /** Time a close() waits for in-flight requests before cutting connections. Default 30 s. */
   readonly closeGraceMs?: number;
-  /** Worker threads for PromQL (main/http/query-pool); 0 evaluates on this thread. Default: the cores beside this one. */
+  /** Worker threads for PromQL (main/http/query-pool); 0 evaluates on this thread. Default: the cores beside this one. Unused when queryPool is given. */
   readonly queryThreads?: number;
+  /** A query pool owned by the caller (main/host shares it with rule evaluation; the server does not close it); null evaluates on this thread. */
+  readonly queryPool?: QueryPool | null;
   /** Every query's samples limit and timeout (`ampule serve --query.max-samples`, `--query.timeout`). */
   readonly queryLimits?: QueryLimits;
   /** A workspace's running rule groups, for /api/v1/rules and /api/v1/alerts (none without rule evaluation). */
@@ -100,7 +102,8 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
     caFingerprint = identity.caFingerprint;
   }
 
-  const queryPool = opts.queryThreads === 0 ? null : new QueryPool(opts.queryThreads);
+  const queryPool = opts.queryPool !== undefined ? opts.queryPool : opts.queryThreads === 0 ? null : new QueryPool(opts.queryThreads);
+  const ownPool = opts.queryPool === undefined ? queryPool : null;
   const tenant = (ws: string): Tenant => {
     try {
       return appliance.tenant(ws);
@@ -198,7 +201,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       resolve();
     });
   }).catch(async (e: unknown) => {
-    await queryPool?.close();
+    await ownPool?.close();
     throw e;
   });
   const address = listener.address();
@@ -237,7 +240,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
         // Resolves once every accepted connection is gone.
         listener.close(() => {
           clearTimeout(force);
-          void (queryPool?.close() ?? Promise.resolve()).then(() => resolve());
+          void (ownPool?.close() ?? Promise.resolve()).then(() => resolve());
         });
         // Stops the HTTPS server's timers and closes its idle keep-alive connections.
         server.close();

@@ -46,7 +46,7 @@ export interface PromApiOptions {
 
 const STATUS: Record<ErrorType, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, not_found: 404, internal: 500 };
 const MAX_POINTS = 11_000;
-const DEFAULT_TIMEOUT_MS = 120_000;
+export const DEFAULT_TIMEOUT_MS = 120_000;
 // The widest range a JavaScript Date holds (ms); stands in for Prometheus's min/max time.
 const MIN_TIME = -8.64e15;
 const MAX_TIME = 8.64e15;

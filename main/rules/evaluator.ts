@@ -3,10 +3,14 @@
 // rule stopped producing get a staleness marker, and alerting rules keep their inactive → pending
 // → firing state with `for` and `keep_firing_for`, writing the ALERTS and ALERTS_FOR_STATE series.
 // The store is reached only through the Appender and Querier interfaces, so the unit-test runner
-// (a temp store) and a workspace's scheduler (its own store) share this code.
+// (a temp store) and a workspace's scheduler (its own store) share this code. A rule's query runs
+// on this thread (eval, evalRule) or, through evalRuleOffThread, on the query pool's workers under
+// the workspace's query limits; its output is appended here either way.
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, labelsFromRecord, labelsKey, labelsToRecord } from '../../shared/labels';
-import { instantQuery, type EngineOptions } from '../query/engine';
+import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
+import { DEFAULT_TIMEOUT_MS } from '../query/api';
+import type { QueryLimiter } from '../query/limits';
 import { parseExpr } from '../query/parser';
 import type { Expr } from '../query/ast';
 import { AppendError, STALE_NAN_BITS, type Appender, type Querier } from '../tsdb/types';
@@ -20,6 +24,13 @@ export const RESOLVED_RETENTION_MS = 15 * 60_000;
 export interface RuleStorage {
   querier(): Querier;
   appender(): Appender;
+  /** The workspace's query concurrency gate; rule queries off this thread wait their turn in it. */
+  queries?(): QueryLimiter;
+}
+
+/** Runs an instant query off this thread and returns its raw value (main/http/query-pool's QueryPool). */
+export interface RuleQueryRunner {
+  instant(expr: string, time: number, querier: Querier, opts: EngineOptions): Promise<QueryValue>;
 }
 
 export interface EvaluatorOptions {
@@ -102,11 +113,48 @@ export class GroupEvaluator {
     for (const rule of this.rules) this.evalRule(rule, storage, t);
   }
 
-  /** Evaluates one rule at `t` (ms, the query offset already applied); the scheduler yields between rules. */
+  /** Evaluates one rule at `t` (ms, the query offset already applied) on this thread; the scheduler yields between rules. */
   evalRule(rule: RuleState, storage: RuleStorage, t: number): void {
     const started = performance.now();
+    let res: OutSample[] | Error;
     try {
-      const out = rule.def.kind === 'recording' ? this.record(rule, storage, t) : this.alert(rule, storage, t);
+      res = this.query(storage, rule.expr, t);
+    } catch (e) {
+      res = e as Error;
+    }
+    this.apply(rule, storage, t, res, started);
+  }
+
+  /**
+   * evalRule with the rule's query on `runner`'s threads, once the workspace's query limiter admits
+   * it (time spent waiting counts toward the timeout, as for API queries). This thread is free
+   * meanwhile; the result is applied (alert state, append, commit) here, as evalRule does.
+   */
+  async evalRuleOffThread(rule: RuleState, storage: RuleStorage, t: number, runner: RuleQueryRunner): Promise<void> {
+    const started = performance.now();
+    let res: OutSample[] | Error;
+    const timeoutMs = this.opts.engine?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let limiter: QueryLimiter | undefined;
+    let admitted = false;
+    try {
+      // Inside the try: a workspace deleted meanwhile is this rule's error (the scheduler stops).
+      limiter = storage.queries?.();
+      if (limiter && !(admitted = await limiter.acquire(timeoutMs))) throw new RuleEvalError('query timed out in query queue');
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      res = ruleSamples(await runner.instant(rule.def.expr, t, storage.querier(), { ...this.opts.engine, timeoutMs: left }));
+    } catch (e) {
+      res = e as Error;
+    } finally {
+      if (admitted) limiter!.release();
+    }
+    this.apply(rule, storage, t, res, started);
+  }
+
+  /** The rule's output from its query result (or error): its health, alert state and appended samples. */
+  private apply(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[] | Error, started: number): void {
+    try {
+      if (res instanceof Error) throw res;
+      const out = rule.def.kind === 'recording' ? this.record(rule, res) : this.alert(rule, storage, t, res);
       // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
       this.write(rule, storage, out, t);
       rule.health.health = 'ok';
@@ -119,15 +167,12 @@ export class GroupEvaluator {
     rule.health.lastDurationMs = performance.now() - started;
   }
 
+  /** On this thread: the engine options as given (tests, the unit-test runner, the `query` template function). */
   private query(storage: RuleStorage, expr: Expr | string, t: number): OutSample[] {
-    const r = instantQuery(storage.querier(), expr, t, this.opts.engine);
-    if (r.value.type === 'vector') return r.value.samples.map((s) => ({ labels: s.metric, value: s.f }));
-    if (r.value.type === 'scalar') return [{ labels: [], value: r.value.v }];
-    throw new RuleEvalError('rule result is not a vector or scalar');
+    return ruleSamples(instantQuery(storage.querier(), expr, t, this.opts.engine).value);
   }
 
-  private record(rule: RuleState, storage: RuleStorage, t: number): OutSample[] {
-    const res = this.query(storage, rule.expr, t);
+  private record(rule: RuleState, res: OutSample[]): OutSample[] {
     const seen = new Set<string>();
     const out = res.map((s) => {
       const rec = labelsToRecord(s.labels);
@@ -146,8 +191,7 @@ export class GroupEvaluator {
     return out;
   }
 
-  private alert(rule: RuleState, storage: RuleStorage, t: number): OutSample[] {
-    const res = this.query(storage, rule.expr, t);
+  private alert(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[]): OutSample[] {
     const def = rule.def;
     const env = {
       query: (q: string) => this.query(storage, q, t).map((s) => ({ labels: labelsToRecord(s.labels), value: s.value })),
@@ -233,6 +277,13 @@ export class GroupEvaluator {
     }
     rule.previous = now;
   }
+}
+
+/** A rule query's value as samples: a vector's (float value; a histogram sample's `f` is unused, as before), or a scalar as one sample without labels. */
+function ruleSamples(v: QueryValue): OutSample[] {
+  if (v.type === 'vector') return v.samples.map((s) => ({ labels: s.metric, value: s.f }));
+  if (v.type === 'scalar') return [{ labels: [], value: v.v }];
+  throw new RuleEvalError('rule result is not a vector or scalar');
 }
 
 /** Out-of-order and duplicate samples are dropped, as Prometheus drops them (counted, not fatal). */

@@ -2,14 +2,16 @@
 // namespace on its own timer at its interval, at timestamps aligned as Prometheus's
 // Group.EvalTimestamp aligns them (an offset within the interval taken from a hash of the group's
 // name and file, so groups spread over the interval and a restart keeps the same times). A group
-// runs rule by rule with a setImmediate between rules, so ingestion on the same thread is never
-// held for more than one rule's query. An evaluation still running when the next is due is not
+// runs rule by rule, in order: with a query runner (the query pool's worker threads) each rule's
+// query runs there while this thread goes on ingesting, and only the rule's output is appended
+// here; without one, rules run on this thread with a setImmediate between them, so ingestion is
+// held for at most one rule's query. An evaluation still running when the next is due is not
 // stacked: the skipped ones are counted as missed (Prometheus's iterations missed). reload()
 // rebuilds the groups from the stored namespaces; an unchanged group keeps its evaluator (and its
 // alerts' state), as Prometheus copies state into a reloaded group. Groups present at start get
 // their pending alerts' activeAt back from ALERTS_FOR_STATE after their first evaluation.
 import { createHash } from 'node:crypto';
-import { GroupEvaluator, type EvaluatorOptions, type RuleStorage } from './evaluator';
+import { GroupEvaluator, type EvaluatorOptions, type RuleQueryRunner, type RuleStorage } from './evaluator';
 import { restoreForState, type RestoreOptions } from './restore';
 import { parseRuleFile, type RuleGroupDef } from './rule-file';
 
@@ -24,6 +26,8 @@ export interface ScheduledNamespace {
 
 export interface SchedulerOptions {
   readonly evaluator?: EvaluatorOptions;
+  /** Where rule queries run (the query pool); absent: on this thread. */
+  readonly queryRunner?: RuleQueryRunner | null;
   /** The interval of a group that sets none. */
   readonly defaultIntervalMs?: number;
   /** Called after each group evaluation with its evaluation timestamp (notifications). */
@@ -179,8 +183,12 @@ export class RuleScheduler {
       const t = ts - ev.queryOffsetMs;
       for (const rule of ev.rules) {
         if (this.closed) return;
-        ev.evalRule(rule, this.storage, t);
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        const runner = this.opts.queryRunner;
+        if (runner) await ev.evalRuleOffThread(rule, this.storage, t, runner);
+        else {
+          ev.evalRule(rule, this.storage, t);
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
       if (g.restoring) {
         g.restoring = false;

@@ -1,0 +1,80 @@
+// The rule scheduler with its queries on a real query pool over a real encrypted store: a group's
+// rules still run in order (a rule reads what the rule before it recorded at the same timestamp),
+// alerts keep their state machine, and the workspace's query concurrency gate applies (a rule
+// that cannot get a slot within the query timeout fails with Prometheus's queue message).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { labelsFromRecord } from '../../../shared/labels';
+import { createCipher } from '../../../main/crypto/cipher';
+import { openTsdb, type Tsdb } from '../../../main/tsdb';
+import { instantQuery } from '../../../main/query/engine';
+import { QueryLimiter } from '../../../main/query/limits';
+import { QueryPool } from '../../../main/http/query-pool';
+import { RuleScheduler } from '../../../main/rules/scheduler';
+
+let dir: string;
+let db: Tsdb;
+let sched: RuleScheduler | null = null;
+const pool = new QueryPool(1);
+afterAll(() => pool.close());
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ampule-rules-pool-'));
+  const cipher = createCipher(randomBytes(32));
+  db = openTsdb({ path: join(dir, 's.db'), workspaceId: 'pool', keys: { current: 1, get: () => cipher } });
+  const app = db.appender();
+  for (const i of ['a', 'b']) app.append(0, labelsFromRecord({ __name__: 'm', instance: i }), Date.now() - 1000, 1);
+  app.commit();
+});
+afterEach(() => {
+  sched?.close();
+  sched = null;
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const RULES = `groups:
+  - name: g
+    interval: 1h
+    rules:
+      - record: r1
+        expr: sum(m)
+      - record: r2
+        expr: r1 * 2
+      - alert: Two
+        expr: r2 == 4
+        for: 0s
+        annotations:
+          summary: '{{ $value }}'
+`;
+
+describe('rule queries on the query pool', () => {
+  it('runs a group in order at one timestamp, as in thread', async () => {
+    const limiter = new QueryLimiter(2);
+    sched = new RuleScheduler({ querier: () => db.querier(), appender: () => db.appender(), queries: () => limiter }, () => [{ name: 'ns', data: RULES }], { timers: false, queryRunner: pool });
+    const g = sched.groups()[0]!;
+    const ts = Date.now();
+    await sched.evaluate(g, ts);
+    expect(g.evaluator.rules.map((r) => [r.health.health, r.health.lastError])).toEqual([['ok', null], ['ok', null], ['ok', null]]);
+    const r2 = instantQuery(db.querier(), 'r2', ts).value;
+    expect(r2.type === 'vector' && r2.samples.map((s) => s.f)).toEqual([4]);
+    expect(g.evaluator.rules[2]!.alerts().map((a) => [a.state, a.annotations.summary])).toEqual([['firing', '4']]);
+    expect(limiter.load).toEqual({ running: 0, queued: 0 });
+  });
+
+  it("waits for the workspace's query slot; past the timeout the rule fails with the queue message", async () => {
+    const limiter = new QueryLimiter(1);
+    expect(await limiter.acquire(0)).toBe(true); // an API query holds the only slot
+    sched = new RuleScheduler({ querier: () => db.querier(), appender: () => db.appender(), queries: () => limiter }, () => [{ name: 'ns', data: RULES }], { timers: false, queryRunner: pool, evaluator: { engine: { timeoutMs: 100 } } });
+    const g = sched.groups()[0]!;
+    await sched.evaluate(g, Date.now());
+    expect(g.evaluator.rules[0]!.health.lastError).toBe('query timed out in query queue');
+    expect(g.failed).toBe(1);
+    limiter.release();
+    await sched.evaluate(g, Date.now() + 1000);
+    expect(g.evaluator.rules.map((r) => r.health.health)).toEqual(['ok', 'ok', 'ok']);
+  });
+});
