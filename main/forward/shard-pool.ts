@@ -17,6 +17,8 @@ export interface ShardPoolOptions {
   /** Samples a shard may hold (filling plus waiting) before `append` refuses. */
   readonly capacity: number;
   readonly message: ProtobufMessage;
+  /** Called after each batch is acknowledged (or dropped): the resume position may have moved. */
+  readonly onAcked?: () => void;
 }
 
 class Shard {
@@ -168,6 +170,7 @@ export class ShardPool {
         shard.held -= batch.samples;
         batch.clear();
         if (shard.free.length < 2) shard.free.push(batch);
+        this.opts.onAcked?.();
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
         for (const w of waiters) w();

@@ -12,6 +12,7 @@ import type { Appliance } from '../core/appliance';
 import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import { startForwarding, type Forwarding } from './forwarding';
 import { startRuleEvaluation, type RuleEvaluation, type RuleEvaluationOptions } from './rule-evaluation';
 
 export interface HostOptions {
@@ -28,6 +29,8 @@ export interface HostOptions {
   readonly version?: string;
   /** Rule-groups evaluation and notifications for every workspace with namespaces; false keeps it off (tests that need none). Default on. */
   readonly rules?: RuleEvaluationOptions | false;
+  /** Forwarding to every workspace's destinations (main/forward); false keeps it off. Default on. */
+  readonly forward?: false;
 }
 
 export interface Host {
@@ -36,6 +39,7 @@ export interface Host {
   readonly server: ServerHandle | null;
   readonly admin: AdminChannel | null;
   readonly rules: RuleEvaluation | null;
+  readonly forwarding: Forwarding | null;
   /** The window's API, its changes recorded as done by `actor`. */
   api(actor: string): AmpuleApi;
   close(): Promise<void>;
@@ -46,7 +50,9 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let runtime: ServiceRuntime | null = null;
   let server: ServerHandle | null = null;
   let rules: RuleEvaluation | null = null;
+  let forwarding: Forwarding | null = null;
   const close = async () => {
+    await forwarding?.close();
     rules?.close();
     await server?.close();
     await admin?.close();
@@ -59,6 +65,7 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}) });
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
+    if (opts.forward !== false) forwarding = startForwarding(appliance);
     const evaluation = rules;
     if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
@@ -68,5 +75,5 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   }
   const listenUrl = () => server?.url ?? null;
   const served = runtime;
-  return { appliance, runtime, server, admin, rules, api: (actor) => served.api(actor, listenUrl), close };
+  return { appliance, runtime, server, admin, rules, forwarding, api: (actor) => served.api(actor, listenUrl), close };
 }

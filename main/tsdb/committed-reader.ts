@@ -3,7 +3,9 @@
 // Compaction deletes log records once their samples are cut into chunk rows, so a reader that
 // fell behind may find its next records gone: `read` then says up to which time the missing
 // samples lie in chunk rows (the head state's cut), and the reader re-reads that time range through
-// the Querier before going on with the records that remain.
+// the Querier before going on with the records that remain. A deleted record may hold samples of any
+// age (a sender catching up on old data), so the range starts at the oldest chunk row: correct, and
+// costly only for a destination that fell hours behind.
 import type { Labels } from '../../shared/labels';
 import type { TsdbState } from './state';
 import { items } from './storage';
@@ -28,6 +30,8 @@ export interface CommittedRead {
    * before this time (ms) and are in chunk rows; read them by time range, then go on with `records`.
    */
   readonly truncatedBefore?: number;
+  /** With truncatedBefore: the start of the oldest data in chunk rows (the deleted records' samples lie in [this, truncatedBefore)). */
+  readonly truncatedFrom?: number;
 }
 
 export interface CommittedLog {
@@ -43,6 +47,7 @@ export function committedLog(st: TsdbState): CommittedLog {
   const { storage } = st;
   const rowsFrom = storage.db.prepare<[number, number], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM log WHERE seq >= ? ORDER BY seq LIMIT ?');
   const oldest = storage.db.prepare<[], { m: number | null }>('SELECT min(seq) AS m FROM log');
+  const oldestChunk = storage.db.prepare<[], { b: number | null }>('SELECT min(bucket) AS b FROM chunks');
   return {
     read(from, limit) {
       const records: CommittedRecord[] = [];
@@ -57,7 +62,11 @@ export function committedLog(st: TsdbState): CommittedLog {
         const hsItem = items.headState(hsRow.seq);
         const hs = storage.decode(hsItem, () => decodeHeadState(storage.open(hsItem, hsRow)));
         const first = oldest.get()?.m ?? st.nextLogSeq;
-        if (from <= hs.coveredSeq && from < first) return { records, truncatedBefore: hs.cutBucket * storage.layout.bucketMs };
+        if (from <= hs.coveredSeq && from < first) {
+          const bucketMs = storage.layout.bucketMs;
+          const oldestBucket = oldestChunk.get()?.b ?? hs.cutBucket;
+          return { records, truncatedBefore: hs.cutBucket * bucketMs, truncatedFrom: oldestBucket * bucketMs };
+        }
       }
       return { records };
     },
