@@ -15,6 +15,13 @@ export interface Forwarding {
   close(): Promise<void>;
 }
 
+const running = new WeakMap<object, Forwarding>();
+
+/** The forwarding this process runs over the appliance's control.db (the server's), or null. */
+export function runningForwarding(appliance: Pick<Appliance, 'control'>): Forwarding | null {
+  return running.get(controlDatabase(appliance).db) ?? null;
+}
+
 export function destinationStoreOf(appliance: Pick<Appliance, 'control'>): DestinationStore {
   const control = controlDatabase(appliance);
   return new DestinationStore(control.db, (id) => control.dataKeys(id));
@@ -70,14 +77,17 @@ export function startForwarding(appliance: Pick<Appliance, 'control' | 'tenant'>
     });
   });
 
-  return {
+  const forwarding: Forwarding = {
     status: (ws) => [...queues.values()].filter((q) => q.workspaceId === ws).map((q) => q.queue?.status() ?? q.failure!),
     all: () => [...queues.values()].map((q) => ({ workspaceId: q.workspaceId, status: q.queue?.status() ?? q.failure! })),
     async close() {
+      running.delete(controlDatabase(appliance).db);
       off();
       await chain;
       await Promise.all([...queues.values()].map((q) => q.queue?.stop()));
       queues.clear();
     },
   };
+  running.set(controlDatabase(appliance).db, forwarding);
+  return forwarding;
 }

@@ -19,6 +19,7 @@ import { scanCommands } from './scan';
 import { status } from './status';
 import { ruleGroupsCommands } from './rule-groups';
 import { alertManagerCommands } from './alert-manager';
+import { forwardCommands } from './forward';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -40,4 +41,5 @@ export const commands: Command[] = [
   ...scanCommands,
   ...ruleGroupsCommands,
   ...alertManagerCommands,
+  ...forwardCommands,
 ];
