@@ -67,7 +67,7 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
     if (opts.forward !== false) forwarding = startForwarding(appliance);
     const evaluation = rules;
-    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [] });
+    if (opts.listen) server = await startServer(appliance, { ...opts.listen, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], forwardStatus: (ws) => forwarding?.status(ws) ?? [] });
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();

@@ -15,6 +15,8 @@ import { QueryPool } from './query-pool';
 import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
+import { METRICS_CONTENT_TYPE, workspaceMetrics } from './metrics';
+import type { QueueStatus } from '../forward/queue';
 import { alertsData, rulesData, type RuleGroupsOf } from './rules-api';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
@@ -45,6 +47,8 @@ export interface ServerOptions {
   readonly queryLimits?: QueryLimits;
   /** A workspace's running rule groups, for /api/v1/rules and /api/v1/alerts (none without rule evaluation). */
   readonly ruleGroups?: RuleGroupsOf;
+  /** Each forwarding destination's status, for /metrics. */
+  readonly forwardStatus?: (workspaceId: string) => readonly QueueStatus[];
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -123,6 +127,10 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
           sendJson(res, 200, { status: 'success', data: apiPath === 'rules' ? rulesData(groups, params) : alertsData(groups) });
         },
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
+        metrics: async (_req, res, ws) => {
+          const body = workspaceMetrics(tenant(ws), opts.forwardStatus?.(ws) ?? []);
+          res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
+        },
       },
       (e, req, route, pathWorkspace) => {
         // Bad tokens are already logged by the control plane; the activity log aggregates floods.
