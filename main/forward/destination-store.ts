@@ -17,6 +17,11 @@ export interface QueuePosition {
   readonly ackedMaxT: number | null;
   /** A backfill ("send everything since T") still to do before the log: [from, to) in ms; `next` is where it resumes. */
   readonly backfill?: { readonly from: number; readonly to: number; readonly next: number };
+  /**
+   * The shard count and, per shard, [log sequence, sample index] of the last sample acknowledged:
+   * on resume with the same count, samples at or before their shard's frontier are skipped.
+   */
+  readonly shards?: { readonly count: number; readonly frontiers: readonly (readonly [number, number])[] };
 }
 
 export interface DestinationInfo {
@@ -128,6 +133,9 @@ export class DestinationStore {
       }
       const sealed = keys.get(keys.current).seal(Buffer.from(text, 'utf8'), defAad(workspaceId, r.id));
       this.db.prepare(`UPDATE forward_destinations SET generation = ?, sealed = ?, modified_at = ? WHERE id = ?`).run(keys.current, sealed, now, r.id);
+      // New relabelling may send a series to another shard: the per-shard frontiers no longer apply.
+      const { shards: _dropped, ...pos } = this.position(workspaceId, r.id);
+      this.setPosition(workspaceId, r.id, pos);
       return this.info({ ...r, generation: keys.current, sealed, modified_at: now }, d);
     }).immediate();
     this.announce(workspaceId, info.id);

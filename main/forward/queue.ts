@@ -65,6 +65,8 @@ export class DestinationQueue {
   private lastAppendedSeq = -1;
   private readonly pendingMaxT: [number, number][] = [];
   private relabelledAway = 0;
+  /** Per shard, the last [sequence, index] the receiver acknowledged before a restart; null once past them all. */
+  private frontiers: [number, number][] | null;
   private readonly cache = new Map<number, { labels: Labels; hash: number } | null>();
   private readonly inRate = new EwmaRate();
   private readonly droppedRate = new EwmaRate();
@@ -78,8 +80,11 @@ export class DestinationQueue {
     this.pos = o.store.position(o.workspaceId, o.id);
     this.next = this.pos.seq;
     const q = o.destination.queue;
+    // Resume with the shard count the frontiers were recorded for.
+    const resumeShards = this.pos.shards && this.pos.shards.frontiers.length === this.pos.shards.count ? this.pos.shards : null;
+    this.frontiers = resumeShards ? resumeShards.frontiers.map((f) => [f[0], f[1]] as [number, number]) : null;
     this.pool = new ShardPool(o.sender, {
-      shards: q.minShards,
+      shards: resumeShards ? Math.min(q.maxShards, Math.max(q.minShards, resumeShards.count)) : q.minShards,
       maxSamplesPerSend: q.maxSamplesPerSend,
       batchSendDeadlineMs: q.batchSendDeadlineMs,
       capacity: q.capacity,
@@ -148,8 +153,8 @@ export class DestinationQueue {
       const t = this.pendingMaxT.shift()![1];
       if (acked === null || t > acked) acked = t;
     }
-    if (seq <= this.pos.seq && acked === this.pos.ackedMaxT) return;
-    this.pos = { ...this.pos, seq: Math.max(seq, this.pos.seq), ackedMaxT: acked };
+    if (seq <= this.pos.seq && acked === this.pos.ackedMaxT && !this.frontiersMoved()) return;
+    this.pos = { ...this.pos, seq: Math.max(seq, this.pos.seq), ackedMaxT: acked, shards: { count: this.pool.shardCount, frontiers: this.mergedFrontiers() } };
     try {
       this.o.store.setPosition(this.o.workspaceId, this.o.id, this.pos);
     } catch {
@@ -197,7 +202,8 @@ export class DestinationQueue {
           }
           const t = timestamps[i]!;
           if (t > maxT) maxT = t;
-          if (!(await this.append(s.labels, s.hash, t, values[i]!, rec.seq))) return;
+          if (this.frontiers && this.atReceiver(s.hash, rec.seq, i)) continue;
+          if (!(await this.append(s.labels, s.hash, t, values[i]!, rec.seq, i))) return;
         }
         if (maxT > -Infinity) {
           this.lastAppendedSeq = rec.seq;
@@ -239,6 +245,31 @@ export class DestinationQueue {
     }
   }
 
+  /** Whether a sample was acknowledged before the restart (at or before its shard's frontier). */
+  private atReceiver(hash: number, seq: number, i: number): boolean {
+    const f = this.frontiers!;
+    if (f.every((x) => seq > x[0])) {
+      this.frontiers = null; // past every frontier: nothing more to skip
+      return false;
+    }
+    const x = f[hash % f.length]!;
+    return seq < x[0] || (seq === x[0] && i <= x[1]);
+  }
+
+  /** The pool's frontiers, never behind the ones restored (a shard with nothing acknowledged yet keeps its old one). */
+  private mergedFrontiers(): [number, number][] {
+    const now = this.pool.ackedFrontiers();
+    const old = this.frontiers;
+    if (!old || old.length !== now.length) return now;
+    return now.map((x, k) => (x[0] > old[k]![0] || (x[0] === old[k]![0] && x[1] > old[k]![1]) ? x : old[k]!));
+  }
+
+  private frontiersMoved(): boolean {
+    const a = this.pos.shards?.frontiers;
+    const b = this.pool.ackedFrontiers();
+    return !a || a.length !== b.length || a.some((x, k) => x[0] !== b[k]![0] || x[1] !== b[k]![1]);
+  }
+
   private series(log: CommittedLog, id: number): { labels: Labels; hash: number } | null {
     let s = this.cache.get(id);
     if (s !== undefined) return s;
@@ -250,8 +281,8 @@ export class DestinationQueue {
   }
 
   /** Appends, waiting for room; false when stopped meanwhile. */
-  private async append(labels: Labels, hash: number, t: number, v: number, seq: number): Promise<boolean> {
-    while (!this.pool.append(labels, hash, t, v, seq)) {
+  private async append(labels: Labels, hash: number, t: number, v: number, seq: number, ordinal = 0): Promise<boolean> {
+    while (!this.pool.append(labels, hash, t, v, seq, ordinal)) {
       await Promise.race([this.pool.room(), this.stopSignal]);
       if (this.stopped) return false;
     }
@@ -263,7 +294,7 @@ export class DestinationQueue {
   }
 
   private async reshard(): Promise<void> {
-    if (this.stopped || this.backfilling) return;
+    if (this.stopped || this.backfilling || this.frontiers) return; // frontiers are per the restored shard count
     this.inRate.tick();
     this.droppedRate.tick();
     const q = this.o.destination.queue;
