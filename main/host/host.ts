@@ -62,7 +62,11 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     const run = opts.commands;
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
-    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}) });
+    runtime = createServiceRuntime(appliance, {
+      consoleStatus: () => consoleStatus(appliance.dataDir),
+      ...(opts.version ? { version: opts.version } : {}),
+      forwardStatus: (ws) => forwarding?.status(ws) ?? [],
+    });
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the same).
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, ...opts.rules });
     if (opts.forward !== false) forwarding = startForwarding(appliance);

@@ -3,6 +3,7 @@
 import {
   ApiError,
   type AmpuleApi,
+  type ForwardDestinationStatus,
   type Settings,
   type WorkspaceSummary,
 } from '../../shared/api';
@@ -24,6 +25,8 @@ export interface ServiceOptions {
   readonly protection: ProtectionChecks;
   readonly consoleStatus: () => Settings['console'];
   readonly version?: string;
+  /** Forwarding status per workspace, from the host that runs the queues. */
+  readonly forwardStatus?: (workspaceId: string) => ForwardDestinationStatus[];
 }
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
@@ -106,6 +109,11 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     async setLimits(workspaceId, limits) {
       // The tenant hears of the change from the control plane and refreshes its cached limits.
       return describeLimits(control.setLimits(workspaceId, limits, actor));
+    },
+
+    async forwardingStatus(workspaceId) {
+      control.describeWorkspace(workspaceId); // not_found for an unknown workspace
+      return opts.forwardStatus?.(workspaceId) ?? [];
     },
 
     async listTokens(workspaceId) {
