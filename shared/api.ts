@@ -333,6 +333,29 @@ export interface WorkspaceRules {
   readonly notifications: { readonly targets: readonly NotifierTargetInfo[] } | null;
 }
 
+/** One forwarding destination of a workspace as it runs now (main/forward); never a credential. */
+export interface ForwardDestinationStatus {
+  readonly id: string;
+  readonly name: string;
+  /** https URL of the receiver (the definition refuses credentials in URLs). */
+  readonly url: string;
+  readonly state: 'running' | 'backfilling' | 'stopped' | 'failed';
+  /** Seconds the newest acknowledged sample is behind what is committed (0 when caught up). */
+  readonly lagSeconds: number;
+  readonly backlogRecords: number;
+  readonly shards: number;
+  readonly samples: {
+    readonly sent: number;
+    readonly failed: number;
+    readonly retried: number;
+    readonly dropped: number;
+    readonly droppedByReason: Readonly<Record<string, number>>;
+    readonly relabelledAway: number;
+  };
+  readonly lastError: { readonly at: string; readonly message: string } | null;
+  readonly tls: { readonly customCa: boolean };
+}
+
 // ---------- The contract ----------
 
 export interface AmpuleApi {
@@ -352,6 +375,8 @@ export interface AmpuleApi {
   listTokens(workspaceId: string): Promise<TokenInfo[]>;
   createToken(workspaceId: string, input: NewToken): Promise<CreatedToken>;
   revokeToken(workspaceId: string, tokenId: string): Promise<void>;
+  /** Each forwarding destination's lag, counts and last error (empty when the workspace forwards nowhere). */
+  forwardingStatus(workspaceId: string): Promise<ForwardDestinationStatus[]>;
 
   query(workspaceId: string, q: InstantQuery): Promise<PromResponse>;
   queryRange(workspaceId: string, q: RangeQuery): Promise<PromResponse>;
@@ -498,6 +523,7 @@ export const API_SPEC: { readonly [M in ApiMethod]: MethodSpec<ApiArgs<M>> } = {
     ],
   },
   revokeToken: { args: [workspaceId, tokenId] },
+  forwardingStatus: { args: [workspaceId] },
 
   query: { args: [workspaceId, object({ query: promql, time: optional(unixSeconds) })] },
   queryRange: { args: [workspaceId, object({ query: promql, ...range })] },

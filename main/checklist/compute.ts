@@ -8,6 +8,7 @@ import type { Appliance } from '../core/appliance';
 import type { TokenInfo } from '../control/types';
 import { controlDatabase, dataKeyAges } from '../retention/key-lifecycle';
 import { AlertManagerStore } from '../alerting/definition-store';
+import { DestinationStore } from '../forward/destination-store';
 import { DEFAULT_RETENTION_DAYS } from '../control/workspace-settings';
 
 const DAY = 86_400_000;
@@ -44,7 +45,27 @@ export function computeChecklist(appliance: Appl, extra: ChecklistExtra = {}): C
     activityItem(appliance),
     retentionItem(appliance),
     notificationsItem(appliance),
+    forwardingItem(appliance),
   ];
+}
+
+/** Data leaving this machine by forwarding: where, over TLS (destinations accept https URLs only), with a custom CA or the system's. */
+function forwardingItem(appliance: Appl): ChecklistItem {
+  const base = { id: 'forwarding', title: 'Data leaving this machine: forwarding over TLS only' } as const;
+  const control = controlDatabase(appliance);
+  const store = new DestinationStore(control.db, (id) => control.dataKeys(id));
+  const where: string[] = [];
+  for (const ws of store.workspaces()) {
+    let list;
+    try {
+      list = store.list(ws);
+    } catch {
+      continue; // a destination this version refuses sends nothing
+    }
+    for (const d of list) where.push(`${ws} → ${new URL(String(d.definition.url)).host} (${d.definition.customCa ? 'custom CA' : 'system CAs'})`);
+  }
+  if (where.length === 0) return { ...base, status: 'pass', evidence: 'no forwarding destination: samples stay on this machine' };
+  return { ...base, status: 'pass', evidence: `${where.length} destination(s) receive samples over HTTPS (TLS 1.2+, certificates verified): ${where.sort().join('; ')}` };
 }
 
 /** Where alert notifications go. Definitions accept https URLs only, so every target is TLS; the item names the hosts. */

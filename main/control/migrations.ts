@@ -104,6 +104,25 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 7,
+    name: 'forwarding destinations and their queue positions (both sealed with the workspace data key)',
+    up(db) {
+      db.exec(`
+        CREATE TABLE forward_destinations (
+          id TEXT PRIMARY KEY,
+          workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+          generation INTEGER NOT NULL,
+          sealed BLOB NOT NULL,
+          created_at TEXT NOT NULL,
+          modified_at TEXT NOT NULL,
+          position_generation INTEGER,
+          position_sealed BLOB
+        ) STRICT;
+        CREATE INDEX forward_destinations_by_workspace ON forward_destinations (workspace_id);
+      `);
+    },
+  },
 ];
 
 /**

@@ -2,6 +2,7 @@
 // Interface here; the implementation is in ./open-appliance.ts.
 import type { Appender, Matcher, Querier } from '../tsdb/types';
 import type { BlobName } from '../tsdb/manifest';
+import type { CommittedLog } from '../tsdb/committed-reader';
 import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
@@ -38,6 +39,8 @@ export interface WorkspaceStore {
   readonly workspaceId: string;
   appender(): Appender;
   querier(): Querier;
+  /** What is committed, in commit order (the forwarder follows it). */
+  committed(): CommittedLog;
   stats(): WorkspaceStoreStats;
   /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;

@@ -113,6 +113,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       workspaceId,
       appender: () => tsdb.appender(),
       querier: () => tsdb.querier(),
+      committed: () => tsdb.committed(),
       stats: () => tsdb.stats(),
       deleteSeries: (matchers: readonly Matcher[], mint: number, maxt: number) => tsdb.deleteSeries(matchers, mint, maxt),
       readBlob: (name: BlobName) => tsdb.readBlob(name),

@@ -17,6 +17,8 @@ export interface ShardPoolOptions {
   /** Samples a shard may hold (filling plus waiting) before `append` refuses. */
   readonly capacity: number;
   readonly message: ProtobufMessage;
+  /** Called after each batch is acknowledged (or dropped): the resume position may have moved. */
+  readonly onAcked?: () => void;
 }
 
 class Shard {
@@ -28,6 +30,11 @@ class Shard {
   /** Position → samples, per batch in `filled` order, then for `filling`. */
   positions: Map<number, number>[] = [];
   fillingPositions = new Map<number, number>();
+  /** [position, ordinal] of the last sample of each batch in `filled`, then of `filling`. */
+  lasts: [number, number][] = [];
+  fillingLast: [number, number] = [-1, -1];
+  /** [position, ordinal] of the last sample the receiver acknowledged (or dropped) from this shard. */
+  acked: [number, number] = [-1, -1];
   held = 0;
   sending: Promise<void> | null = null;
   timer: NodeJS.Timeout | null = null;
@@ -57,7 +64,7 @@ export class ShardPool {
   }
 
   /** Queues one sample; false when its shard is full (wait with `room()` and try again). */
-  append(labels: Labels, hash: number, t: number, v: number, position: number): boolean {
+  append(labels: Labels, hash: number, t: number, v: number, position: number, ordinal = 0): boolean {
     if (position < this.lastPosition) throw new Error(`positions must not go back (${position} after ${this.lastPosition})`);
     const shard = this.shards[hash % this.shards.length]!;
     if (shard.held >= this.opts.capacity) return false;
@@ -69,6 +76,7 @@ export class ShardPool {
     shard.filling.sample(s, t, v);
     shard.held++;
     shard.fillingPositions.set(position, (shard.fillingPositions.get(position) ?? 0) + 1);
+    shard.fillingLast = [position, ordinal];
     this.outstanding.set(position, (this.outstanding.get(position) ?? 0) + 1);
     this.lastPosition = position;
     if (shard.filling.samples >= this.opts.maxSamplesPerSend) this.cut(shard);
@@ -85,6 +93,16 @@ export class ShardPool {
   resumePosition(): number {
     for (const [p, n] of this.outstanding) if (n > 0) return p;
     return this.lastPosition + 1;
+  }
+
+  /**
+   * Per shard, [position, ordinal] of the last sample acknowledged. A series always goes to the
+   * same shard and a shard's batches are acknowledged in order, so after a restart with the same
+   * shard count a sample at or before its shard's frontier is known to be at the receiver: skipping
+   * those leaves only batches in flight to be sent twice (and no out-of-order resend to refuse).
+   */
+  ackedFrontiers(): [number, number][] {
+    return this.shards.map((s) => [...s.acked]);
   }
 
   /** Sends everything queued and waits for it. */
@@ -128,7 +146,10 @@ export class ShardPool {
   }
 
   private start(n: number): void {
+    const frontier = this.shards.reduce<[number, number]>((m, s) => (s.acked[0] > m[0] || (s.acked[0] === m[0] && s.acked[1] > m[1]) ? s.acked : m), [-1, -1]);
     this.shards = Array.from({ length: Math.max(1, n) }, () => new Shard());
+    // After a flush every shard's samples are acknowledged: the newest frontier holds for all.
+    for (const s of this.shards) s.acked = [...frontier];
   }
 
   private cut(shard: Shard): void {
@@ -139,6 +160,7 @@ export class ShardPool {
     if (shard.filling.samples === 0) return;
     shard.filled.push(shard.filling);
     shard.positions.push(shard.fillingPositions);
+    shard.lasts.push(shard.fillingLast);
     shard.filling = shard.free.pop() ?? new Batch();
     shard.fillingPositions = new Map();
     shard.index = new Map();
@@ -160,6 +182,7 @@ export class ShardPool {
         this.outDuration.incr((performance.now() - began) / 1000);
         this.lastSendAt = Date.now();
         shard.filled.shift();
+        shard.acked = shard.lasts.shift()!;
         for (const [p, n] of shard.positions.shift()!) {
           const left = this.outstanding.get(p)! - n;
           if (left === 0) this.outstanding.delete(p);
@@ -168,6 +191,7 @@ export class ShardPool {
         shard.held -= batch.samples;
         batch.clear();
         if (shard.free.length < 2) shard.free.push(batch);
+        this.opts.onAcked?.();
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
         for (const w of waiters) w();

@@ -14,6 +14,7 @@ import { QueryPool } from '../http/query-pool';
 import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
+import { startForwarding, type Forwarding } from './forwarding';
 import { startRuleEvaluation, type RuleEvaluation, type RuleEvaluationOptions } from './rule-evaluation';
 
 export interface HostOptions {
@@ -35,6 +36,8 @@ export interface HostOptions {
   readonly queryThreads?: number;
   /** Rule-groups evaluation and notifications for every workspace with namespaces; false keeps it off (tests that need none). Default on. */
   readonly rules?: RuleEvaluationOptions | false;
+  /** Forwarding to every workspace's destinations (main/forward); false keeps it off. Default on. */
+  readonly forward?: false;
 }
 
 export interface Host {
@@ -43,6 +46,7 @@ export interface Host {
   readonly server: ServerHandle | null;
   readonly admin: AdminChannel | null;
   readonly rules: RuleEvaluation | null;
+  readonly forwarding: Forwarding | null;
   /** The window's API, its changes recorded as done by `actor`. */
   api(actor: string): AmpuleApi;
   close(): Promise<void>;
@@ -54,7 +58,9 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let server: ServerHandle | null = null;
   let rules: RuleEvaluation | null = null;
   let queryPool: QueryPool | null = null;
+  let forwarding: Forwarding | null = null;
   const close = async () => {
+    await forwarding?.close();
     rules?.close();
     await server?.close();
     await admin?.close();
@@ -65,14 +71,28 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     const run = opts.commands;
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
-    runtime = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), ...(opts.version ? { version: opts.version } : {}), rules: (ws) => rules?.workspace(ws) ?? null });
+    runtime = createServiceRuntime(appliance, {
+      consoleStatus: () => consoleStatus(appliance.dataDir),
+      ...(opts.version ? { version: opts.version } : {}),
+      rules: (ws) => rules?.workspace(ws) ?? null,
+      forwardStatus: (ws) => forwarding?.status(ws) ?? [],
+    });
     const threads = opts.queryThreads ?? opts.listen?.queryThreads;
     if (threads !== 0 && (opts.listen || opts.rules !== false)) queryPool = new QueryPool(threads);
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the
     // same) and on the same pool, so a slow rule does not hold remote write.
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, queryRunner: queryPool, ...opts.rules });
+    if (opts.forward !== false) forwarding = startForwarding(appliance);
     const evaluation = rules;
-    if (opts.listen) server = await startServer(appliance, { ...opts.listen, queryPool, ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [], notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [] });
+    if (opts.listen) {
+      server = await startServer(appliance, {
+        ...opts.listen,
+        queryPool,
+        ruleGroups: (ws) => evaluation?.workspace(ws)?.scheduler.groups() ?? [],
+        notifierTargets: (ws) => evaluation?.workspace(ws)?.notifications.status() ?? [],
+        forwardStatus: (ws) => forwarding?.status(ws) ?? [],
+      });
+    }
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
   } catch (e) {
     await close();
@@ -80,5 +100,5 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   }
   const listenUrl = () => server?.url ?? null;
   const served = runtime;
-  return { appliance, runtime, server, admin, rules, api: (actor) => served.api(actor, listenUrl), close };
+  return { appliance, runtime, server, admin, rules, forwarding, api: (actor) => served.api(actor, listenUrl), close };
 }

@@ -14,10 +14,13 @@ export interface ApiHandlers {
   query(req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL): Promise<void>;
   /** POST|PUT admin/tsdb/delete_series (admin scope); `actor` names the credential for the activity log. */
   deleteSeries(req: IncomingMessage, res: ServerResponse, workspaceId: string, url: URL, actor: string): Promise<void>;
+  /** GET /metrics or /workspaces/{id}/metrics (admin scope): the workspace's own metrics in Prometheus's text format. */
+  metrics?(req: IncomingMessage, res: ServerResponse, workspaceId: string): Promise<void>;
 }
 
 const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/api\/v1\/(.+)$/;
 const SHARED_PATH = /^\/api\/v1\/(.+)$/;
+const METRICS_PATH = /^(?:\/workspaces\/([^/]+))?\/metrics$/;
 
 /** Called with every 401/403 so failures can be logged; never given the credential. */
 export type AuthFailureListener = (e: AuthError, req: IncomingMessage, route: string, pathWorkspace: string | null) => void;
@@ -35,6 +38,24 @@ export function apiRoutes(control: CredentialChecker, handlers: ApiHandlers, onA
     const rawUrl = req.url ?? '/';
     const url = new URL(rawUrl, 'https://localhost');
     refuseCredentialsInUrl(rawUrl, url);
+
+    const m = METRICS_PATH.exec(path);
+    if (m && handlers.metrics) {
+      const pw = m[1] === undefined ? null : decodeURIComponent(m[1]);
+      let principal: Principal;
+      try {
+        principal = authorize(authenticate(req, control), pw, 'admin');
+      } catch (e) {
+        if (e instanceof AuthError) {
+          onAuthFailure(e, req, 'admin', pw);
+          throw new HttpError(e.status, e.message, e.headers, req.method === 'POST');
+        }
+        throw e;
+      }
+      allowMethods(req, ['GET']);
+      await handlers.metrics(req, res, principal.workspaceId);
+      return;
+    }
 
     let pathWorkspace: string | null = null;
     let apiPath: string;

@@ -16,6 +16,8 @@ import { remoteWrite } from './remote-write';
 import { Router } from './router';
 import { apiRoutes } from './routes';
 import { alertmanagersData, alertsData, rulesData, type NotifierTargetsOf, type RuleGroupsOf } from './rules-api';
+import { METRICS_CONTENT_TYPE, workspaceMetrics } from './metrics';
+import type { QueueStatus } from '../forward/queue';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 import { StoreError } from '../tsdb/errors';
@@ -49,6 +51,8 @@ export interface ServerOptions {
   readonly ruleGroups?: RuleGroupsOf;
   /** A workspace's notification targets and their delivery status, for /api/v1/alertmanagers. */
   readonly notifierTargets?: NotifierTargetsOf;
+  /** Each forwarding destination's status, for /metrics. */
+  readonly forwardStatus?: (workspaceId: string) => readonly QueueStatus[];
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
@@ -129,6 +133,10 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
           sendJson(res, 200, { status: 'success', data: apiPath === 'rules' ? rulesData(groups, params) : alertsData(groups) });
         },
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
+        metrics: async (_req, res, ws) => {
+          const body = workspaceMetrics(tenant(ws), opts.forwardStatus?.(ws) ?? []);
+          res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
+        },
       },
       (e, req, route, pathWorkspace) => {
         // Bad tokens are already logged by the control plane; the activity log aggregates floods.

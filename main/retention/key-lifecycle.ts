@@ -5,6 +5,7 @@
 import type { Appliance } from '../core/appliance';
 import { ControlDatabase } from '../control/control-plane';
 import { AlertManagerStore } from '../alerting/definition-store';
+import { DestinationStore } from '../forward/destination-store';
 
 export interface DataKeyRotation {
   readonly workspaceId: string;
@@ -47,6 +48,7 @@ export function rotateDataKey(appliance: Appliance, workspaceId: string, opts: {
   appliance.ingestRules.reseal(workspaceId); // its ingest rules move to the new key too
   appliance.ruleNamespaces.reseal(workspaceId); // and its rule-groups namespaces
   new AlertManagerStore(control.db, (id) => control.dataKeys(id)).reseal(workspaceId); // and its alert manager definition
+  new DestinationStore(control.db, (id) => control.dataKeys(id)).reseal(workspaceId); // and its forwarding destinations
   appliance.settings.finishRotation(workspaceId, generation);
   appliance.activity.append({ action: 'key.rotate_data', outcome: 'ok', actor, workspaceId, detail: `data key generation ${generation}; ${rows} rows re-sealed${pending ? ' (resumed)' : ''}` });
   return { workspaceId, generation, resumed: !!pending, rowsResealed: rows };

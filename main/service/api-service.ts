@@ -4,6 +4,7 @@ import {
   ApiError,
   type AmpuleApi,
   type RuleNamespaceInfo,
+  type ForwardDestinationStatus,
   type Settings,
   type WorkspaceSummary,
 } from '../../shared/api';
@@ -30,6 +31,8 @@ export interface ServiceOptions {
   readonly version?: string;
   /** A workspace's running rule evaluation (none when the host runs no rules). */
   readonly rules?: RulesOf;
+  /** Forwarding status per workspace, from the host that runs the queues. */
+  readonly forwardStatus?: (workspaceId: string) => ForwardDestinationStatus[];
 }
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
@@ -112,6 +115,11 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     async setLimits(workspaceId, limits) {
       // The tenant hears of the change from the control plane and refreshes its cached limits.
       return describeLimits(control.setLimits(workspaceId, limits, actor));
+    },
+
+    async forwardingStatus(workspaceId) {
+      control.describeWorkspace(workspaceId); // not_found for an unknown workspace
+      return opts.forwardStatus?.(workspaceId) ?? [];
     },
 
     async listTokens(workspaceId) {

@@ -1,7 +1,7 @@
 // What a process serving the window needs once per open appliance: the ingest monitor (rates,
 // series and rejections per workspace), the protection checks, and API service instances per
 // caller kind.
-import type { AmpuleApi, Settings } from '../../shared/api';
+import type { AmpuleApi, ForwardDestinationStatus, Settings } from '../../shared/api';
 import type { Appliance } from '../core/appliance';
 import { createApiService } from './api-service';
 import { IngestMonitor } from './ingest-monitor';
@@ -21,15 +21,17 @@ export interface ServiceRuntimeOptions {
   readonly version?: string;
   /** A workspace's running rule evaluation, for the Rules page. */
   readonly rules?: RulesOf;
+  /** Forwarding status per workspace (the host's queues). */
+  readonly forwardStatus?: (workspaceId: string) => ForwardDestinationStatus[];
 }
 
-export function createServiceRuntime(appliance: Appliance, { consoleStatus, version, rules }: ServiceRuntimeOptions): ServiceRuntime {
+export function createServiceRuntime(appliance: Appliance, { consoleStatus, version, rules, forwardStatus }: ServiceRuntimeOptions): ServiceRuntime {
   const monitor = new IngestMonitor();
   const protection = new ProtectionChecks(appliance, consoleStatus);
   monitor.start(appliance, () => appliance.control.listWorkspaces().map((w) => w.workspaceId));
   return {
     monitor,
-    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}), ...(rules ? { rules } : {}) }),
+    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}), ...(rules ? { rules } : {}), ...(forwardStatus ? { forwardStatus } : {}) }),
     close: () => {
       monitor.stop();
       protection.stop();

@@ -2,6 +2,7 @@
 // On open the series index is decrypted into memory and the log is replayed into the head.
 import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
+import { committedLog, type CommittedLog } from './committed-reader';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
@@ -19,6 +20,7 @@ export type { BlobName } from './manifest';
 import type { BlobName } from './manifest';
 export type { CompactOptions } from './compaction';
 export { StoreDamaged, StoreError, type StoreErrorKind } from './errors';
+export type { CommittedLog, CommittedRead, CommittedRecord } from './committed-reader';
 
 export interface TsdbOptions {
   readonly path: string;
@@ -51,6 +53,8 @@ export interface Tsdb {
   readonly workspaceId: string;
   appender(): Appender;
   querier(): Querier;
+  /** What is committed, in commit order, for a follower (the forwarder). */
+  committed(): CommittedLog;
   stats(): TsdbStats;
   /** Cuts complete buckets of the head into chunk rows and drops fully cut log records (all: every bucket). */
   compact(opts?: CompactOptions): void;
@@ -105,6 +109,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     workspaceId: opts.workspaceId,
     appender: () => new HeadAppender(live()),
     querier: () => new HeadQuerier(live()),
+    committed: () => committedLog(live()),
     stats() {
       let head = 0;
       for (const s of live().head.all()) head += s.count + (s.hist?.count ?? 0);

@@ -20,6 +20,7 @@ import { status } from './status';
 import { ruleGroupsCommands } from './rule-groups';
 import { alertManagerCommands } from './alert-manager';
 import { exportCommand } from './export';
+import { forwardCommands } from './forward';
 
 export const commands: Command[] = [
   ...workspaceCommands,
@@ -42,4 +43,5 @@ export const commands: Command[] = [
   ...scanCommands,
   ...ruleGroupsCommands,
   ...alertManagerCommands,
+  ...forwardCommands,
 ];

@@ -8,6 +8,7 @@ import type { Appliance } from '../../../main/core/appliance';
 import { computeChecklist, type ChecklistExtra } from '../../../main/checklist/compute';
 import { controlDatabase } from '../../../main/retention/key-lifecycle';
 import { AlertManagerStore } from '../../../main/alerting/definition-store';
+import { DestinationStore } from '../../../main/forward/destination-store';
 import { DiscoveryIndex } from '../../../main/discovery/scan';
 import { labelsFromRecord } from '../../../shared/labels';
 import type { ChecklistItem } from '../../../shared/checklist';
@@ -40,7 +41,8 @@ describe('computeChecklist', () => {
     const ws = app.control.createWorkspace({ alias: 'prod' }).workspaceId;
     app.control.createToken(ws, { scopes: ['remote_write'], expiresAt: new Date(Date.now() + 90 * DAY) });
     const items = computeChecklist(app, healthy(Date.now()));
-    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'store-integrity', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention', 'notifications']);
+    expect(items.map((i) => i.id)).toEqual(['tls', 'master-key', 'data-keys', 'plaintext-scan', 'store-integrity', 'tokens', 'console-mfa', 'pii', 'activity-log', 'retention', 'notifications', 'forwarding']);
+    expect(item(items, 'forwarding')).toMatchObject({ status: 'pass', evidence: 'no forwarding destination: samples stay on this machine' });
     expect(item(items, 'notifications')).toMatchObject({ status: 'pass', evidence: 'no alert manager defined: alerts stay on this machine' });
     expect(items.filter((i) => i.status !== 'pass').map((i) => i.id)).toEqual(['master-key']);
     expect(item(items, 'master-key')).toMatchObject({ status: 'warn', evidence: expect.stringContaining('key file') });
@@ -56,6 +58,14 @@ describe('computeChecklist', () => {
     const n = item(computeChecklist(app, healthy(Date.now())), 'notifications');
     expect(n.status).toBe('pass');
     expect(n.evidence).toBe('1 workspace(s) send alerts over HTTPS (TLS 1.2+, certificates verified) to Alertmanagers: am.example:9093; webhooks: hooks.example');
+  });
+
+  it('names where forwarded samples go, over TLS, and with which CA', () => {
+    const ws = app.control.createWorkspace({ alias: 'prod' }).workspaceId;
+    const control = controlDatabase(app);
+    new DestinationStore(control.db, (id) => control.dataKeys(id)).add(ws, 'name: amp\nurl: https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write\nsigv4: { region: eu-west-1 }\n', { seq: 0, ackedMaxT: null });
+    const f = item(computeChecklist(app, healthy(Date.now())), 'forwarding');
+    expect(f).toMatchObject({ status: 'pass', evidence: `1 destination(s) receive samples over HTTPS (TLS 1.2+, certificates verified): ${ws} → aps-workspaces.eu-west-1.amazonaws.com (system CAs)` });
   });
 
   it('warns about old keys, unfinished rotations, token hygiene, MFA, findings; fails a broken chain or expired certificate', () => {

@@ -68,6 +68,19 @@ describe('control.db migrations', () => {
     db.close();
   });
 
+  it('7: forwarding destinations (definition and position sealed), over a version-6 database with data; removed with their workspace', () => {
+    const db = dbAt(6);
+    db.prepare(`INSERT INTO workspaces (id, status, created_at) VALUES ('ws-1', 'ACTIVE', 'now')`).run();
+    migrate(db, migrations.filter((m) => m.version <= 7));
+    expect(db.pragma('user_version', { simple: true })).toBe(7);
+    expect(columns(db, 'forward_destinations')).toEqual(['id', 'workspace_id', 'generation', 'sealed', 'created_at', 'modified_at', 'position_generation', 'position_sealed']);
+    db.pragma('foreign_keys = ON');
+    db.prepare(`INSERT INTO forward_destinations (id, workspace_id, generation, sealed, created_at, modified_at) VALUES ('fwd-1', 'ws-1', 1, x'00', 'now', 'now')`).run();
+    db.prepare(`DELETE FROM workspaces WHERE id = 'ws-1'`).run();
+    expect(db.prepare(`SELECT count(*) AS n FROM forward_destinations`).get()).toEqual({ n: 0 });
+    db.close();
+  });
+
   it('a failing step rolls back and leaves the version where it was', () => {
     const db = dbAt(1);
     const broken = [...migrations.filter((m) => m.version <= 1), { version: 2, name: 'broken', up: (d: Database.Database) => d.exec('CREATE TABLE half (x); SELECT * FROM nowhere;') }];

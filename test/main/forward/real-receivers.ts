@@ -74,10 +74,12 @@ export async function startPrometheus(
   tls: TlsFixture,
   name: string,
   config: (port: number) => string = () => 'global:\n  scrape_interval: 15s\n',
+  /** A fixed port (a restart on the same data folder keeps its address); default a free one. */
+  fixedPort?: number,
 ): Promise<RealReceiver> {
   const dir = join(tls.dir, name);
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   writeFileSync(join(dir, 'prometheus.yml'), config(port));
   writeFileSync(join(dir, 'web.yml'), `tls_server_config:\n  cert_file: ${tls.certFile}\n  key_file: ${tls.keyFile}\n`);
   const { proc, log } = launch('/usr/bin/prometheus', [

@@ -1,0 +1,50 @@
+// Ampule's own /metrics in Prometheus's text format (0.0.4), per workspace (admin scope), so the user
+// can monitor Ampule with Prometheus: the store, ingestion refusals and every forwarding destination.
+// Destination names and URLs are the user's labels, escaped; no credential is part of a status.
+import type { QueueStatus } from '../forward/queue';
+import type { Tenant } from '../core/tenant';
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labels(l: Record<string, string>): string {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+class Text {
+  private lines: string[] = [];
+  family(name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [l, v] of samples) this.lines.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN'}`);
+  }
+  toString(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[]): string {
+  const t = new Text();
+  const ws = { workspace: tenant.workspaceId };
+  const st = tenant.store.stats();
+  t.family('ampule_store_series', 'gauge', 'Series in the workspace store.', [[ws, st.series]]);
+  t.family('ampule_store_samples', 'gauge', 'Samples in the workspace store.', [[ws, st.samples]]);
+  t.family('ampule_store_bytes', 'gauge', 'Bytes the workspace store takes on disk.', [[ws, st.bytesOnDisk]]);
+  t.family('ampule_ingest_active_series', 'gauge', 'Series received in the last one to two hours.', [[ws, tenant.activeSeries()]]);
+  t.family('ampule_ingest_rejected_samples_total', 'counter', 'Samples refused by ingestion since the store was opened, by reason.', [...tenant.rejected()].map(([reason, n]) => [{ ...ws, reason }, n]));
+  const d = (s: QueueStatus) => ({ ...ws, destination: s.name, url: s.url });
+  const fam = (name: string, type: 'counter' | 'gauge', help: string, pick: (s: QueueStatus) => number) => t.family(name, type, help, forward.map((s) => [d(s), pick(s)]));
+  fam('ampule_forward_samples_sent_total', 'counter', 'Samples the destination acknowledged.', (s) => s.samples.sent);
+  fam('ampule_forward_samples_failed_total', 'counter', 'Samples in send attempts that failed.', (s) => s.samples.failed);
+  fam('ampule_forward_samples_retried_total', 'counter', 'Samples sent again after a retryable failure.', (s) => s.samples.retried);
+  t.family('ampule_forward_samples_dropped_total', 'counter', 'Samples the destination refused (HTTP 4xx other than 429), by reason.', forward.flatMap((s) => Object.entries(s.samples.droppedByReason).map(([reason, n]): [Record<string, string>, number] => [{ ...d(s), reason }, n])));
+  fam('ampule_forward_samples_relabelled_away_total', 'counter', 'Samples write_relabel_configs kept from the destination.', (s) => s.samples.relabelledAway);
+  fam('ampule_forward_lag_seconds', 'gauge', 'How far the newest acknowledged sample is behind what is committed (0 when caught up).', (s) => s.lagSeconds);
+  fam('ampule_forward_backlog_records', 'gauge', 'Committed log records not yet read for the destination.', (s) => s.backlogRecords);
+  fam('ampule_forward_shards', 'gauge', 'Concurrent sends the destination runs.', (s) => s.shards);
+  fam('ampule_forward_up', 'gauge', '1 while the destination queue runs, 0 when it failed to start or stopped.', (s) => (s.state === 'running' || s.state === 'backfilling' ? 1 : 0));
+  return t.toString();
+}
