@@ -1,7 +1,7 @@
 // A store read off the ingest thread (a query worker): the worker reads the sealed chunk rows
 // through its own read-only connection (./snapshot-reader.ts); only what is not in rows yet comes
 // from this thread, as a snapshot: the matching series (ids, labels, time spans; postings live
-// here) and a copy of their head samples inside the window.
+// here) and a copy of their head samples (floats and native histograms) inside the window.
 //
 // Head and rows together are exactly the committed data: the snapshot is taken first, the rows are
 // read after it in one read transaction. A sample that was in the head at the snapshot is either
@@ -14,6 +14,8 @@
 // watermark taken at the first part; the rows are read after the last part.
 import type { Labels } from '../../shared/labels';
 import type { MemSeries } from './head';
+import type { FloatHistogram } from './histogram';
+import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import { selectSeries } from './matchers';
 import type { TsdbState } from './state';
 import type { Matcher } from './types';
@@ -39,6 +41,10 @@ export interface HeadSnapshot {
   readonly offsets: Uint32Array;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** Series i's head histogram samples are histogramTimestamps/histograms [histogramOffsets[i], histogramOffsets[i + 1]); the histograms are cloned, the arrays moved. */
+  readonly histogramOffsets: Uint32Array;
+  readonly histogramTimestamps: Float64Array;
+  readonly histograms: FloatHistogram[];
 }
 
 /** Head samples copied per part at most (unless one series alone has more), and series per part. */
@@ -78,25 +84,38 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
       const first = at;
       const part: MemSeries[] = [];
       const windows: { timestamps: Float64Array; values: Float64Array }[] = [];
+      const histWindows: HeadHistogramSamples[] = [];
       let total = 0;
       while (at < series.length && part.length < PART_SERIES && (total < PART_SAMPLES || part.length === 0)) {
         const s = series[at++]!;
-        const w = s.window(mint, Math.min(maxt, lastT[at - 1]!));
-        if (part.length > 0 && total + w.timestamps.length > PART_SAMPLES) {
+        const until = Math.min(maxt, lastT[at - 1]!);
+        const w = s.window(mint, until);
+        const hw = headHistogramWindow(s, mint, until);
+        const n = w.timestamps.length + hw.timestamps.length;
+        if (part.length > 0 && total + n > PART_SAMPLES) {
           at--;
           break;
         }
         part.push(s);
         windows.push(w);
-        total += w.timestamps.length;
+        histWindows.push(hw);
+        total += n;
       }
       const offsets = new Uint32Array(part.length + 1);
-      const timestamps = new Float64Array(total);
-      const values = new Float64Array(total);
+      const timestamps = new Float64Array(windows.reduce((n, w) => n + w.timestamps.length, 0));
+      const values = new Float64Array(timestamps.length);
       windows.forEach((w, i) => {
         timestamps.set(w.timestamps, offsets[i]);
         values.set(w.values, offsets[i]);
         offsets[i + 1] = offsets[i]! + w.timestamps.length;
+      });
+      const histogramOffsets = new Uint32Array(part.length + 1);
+      const histogramTimestamps = new Float64Array(histWindows.reduce((n, w) => n + w.timestamps.length, 0));
+      const histograms: FloatHistogram[] = [];
+      histWindows.forEach((w, i) => {
+        histogramTimestamps.set(w.timestamps, histogramOffsets[i]);
+        for (const h of w.values) histograms.push(h);
+        histogramOffsets[i + 1] = histogramOffsets[i]! + w.timestamps.length;
       });
       return {
         store,
@@ -108,6 +127,9 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
         offsets,
         timestamps,
         values,
+        histogramOffsets,
+        histogramTimestamps,
+        histograms,
       };
     },
   };
@@ -115,5 +137,5 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
 
 /** The snapshot's buffers, to move (not copy) to the worker. */
 export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
-  return [s.ids, s.minT, s.lastT, s.offsets, s.timestamps, s.values].map((a) => a.buffer as ArrayBuffer);
+  return [s.ids, s.minT, s.lastT, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer);
 }

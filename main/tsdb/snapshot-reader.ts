@@ -5,6 +5,7 @@ import { compareLabels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import type { HeadSnapshot, StoreFile } from './head-snapshot';
+import { mergeHistograms } from './histogram-read';
 import { mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
 import type { SelectHints, SeriesData } from './types';
@@ -60,9 +61,15 @@ export class SnapshotReader {
         const id = p.ids[i]!;
         const head = { timestamps: p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), values: p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!) };
         const inRows = rows.get(id);
+        const until = Math.min(maxt, p.lastT[i]!);
         // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
-        const data = inRows ? mergeSamples(inRows, id, head, mint, Math.min(maxt, p.lastT[i]!)) : head;
-        if (data.timestamps.length > 0) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values });
+        const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
+        const h0 = p.histogramOffsets[i]!;
+        const h1 = p.histogramOffsets[i + 1]!;
+        const headHistograms = h1 > h0 ? { timestamps: p.histogramTimestamps.subarray(h0, h1), values: p.histograms.slice(h0, h1) } : undefined;
+        const histograms = mergeHistograms(inRows ?? [], id, headHistograms, mint, until);
+        if (histograms) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values, histograms });
+        else if (data.timestamps.length > 0) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values });
       }
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));

@@ -11,14 +11,13 @@ import { METRIC_NAME, compareLabels, formatLabels, getLabel, labelsKey } from '.
 import { createCipher } from '../../crypto/cipher';
 import { openTsdb, type Tsdb } from '../../tsdb';
 import type { FloatHistogram, Span } from '../../tsdb/histogram';
-import type { Matcher, Querier, SeriesData } from '../../tsdb/types';
+import type { Querier } from '../../tsdb/types';
 import type { Expr } from '../ast';
 import { type EngineOptions, type QueryResult, instantQuery, rangeQuery } from '../engine';
 import { almostEqual } from '../functions';
 import { ParseError, parseExpr } from '../parser';
 import { printExpr } from '../printer';
 import { compact, customBoundsMatch, detectReset } from '../histogram/ops';
-import { compilePromRegex } from '../regex';
 import { type Command, type EvalCmd, type SeriesLine, parseScript } from './script';
 
 export interface EvalOutcome {
@@ -45,60 +44,6 @@ const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buf
 const AT_UNSAFE = new Set(['days_in_month', 'day_of_month', 'day_of_week', 'day_of_year', 'end', 'hour', 'minute', 'month', 'year', 'predict_linear', 'range', 'start', 'step', 'time', 'timestamp']);
 
 class EvalFailure extends Error {}
-
-/**
- * The native-histogram samples of a script, served next to the store's floats, for a store whose
- * Appender takes floats only (histogram storage is its own work item): the harness keeps a
- * script's histograms in memory and merges them into each select by label set. Unused once the
- * store's Appender has appendHistogram.
- */
-class HistogramOverlay {
-  private readonly series = new Map<string, { labels: Labels; ts: number[]; hs: FloatHistogram[] }>();
-
-  add(labels: Labels, t: number, h: FloatHistogram): void {
-    const k = labelsKey(labels);
-    let s = this.series.get(k);
-    if (!s) this.series.set(k, (s = { labels, ts: [], hs: [] }));
-    let i = s.ts.length;
-    while (i > 0 && s.ts[i - 1]! > t) i--;
-    if (s.ts[i - 1] === t) s.hs[i - 1] = h;
-    else {
-      s.ts.splice(i, 0, t);
-      s.hs.splice(i, 0, h);
-    }
-  }
-
-  /** The store's querier with this overlay's histograms merged in. */
-  wrap(q: Querier): Querier {
-    const overlay = this.series;
-    const selected = (ms: readonly Matcher[]): { labels: Labels; ts: number[]; hs: FloatHistogram[] }[] =>
-      [...overlay.values()].filter((s) => ms.every((m) => matches(m, getLabel(s.labels, m.name))));
-    return {
-      select(ms, mint, maxt, hints) {
-        const floats = q.select(ms, mint, maxt, hints);
-        const byKey = new Map<string, SeriesData>(floats.map((d) => [labelsKey(d.labels), d]));
-        for (const s of selected(ms)) {
-          const lo = s.ts.findIndex((t) => t >= mint);
-          let hi = s.ts.length;
-          while (hi > 0 && s.ts[hi - 1]! > maxt) hi--;
-          if (lo < 0 || hi <= lo) continue;
-          const histograms = { timestamps: Float64Array.from(s.ts.slice(lo, hi)), values: s.hs.slice(lo, hi) };
-          const k = labelsKey(s.labels);
-          const d = byKey.get(k);
-          byKey.set(k, { labels: d?.labels ?? s.labels, timestamps: d?.timestamps ?? new Float64Array(0), values: d?.values ?? new Float64Array(0), histograms });
-        }
-        return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
-      },
-      labelNames: (ms) => [...new Set([...q.labelNames(ms), ...selected(ms ?? []).flatMap((s) => s.labels.map((l) => l.name))])].sort(),
-      labelValues: (name, ms) => [...new Set([...q.labelValues(name, ms), ...selected(ms ?? []).map((s) => getLabel(s.labels, name)).filter((v) => v !== '')])].sort(),
-      series: (ms, mint, maxt) => {
-        const out = new Map(q.series(ms, mint, maxt).map((l) => [labelsKey(l), l]));
-        for (const s of selected(ms)) if (s.ts.some((t) => t >= mint && t <= maxt)) out.set(labelsKey(s.labels), s.labels);
-        return [...out.values()].sort(compareLabels);
-      },
-    };
-  }
-}
 
 /**
  * The counter reset hints a histogram reads back with from Prometheus's TSDB, which the scripts'
@@ -130,10 +75,9 @@ class TestStorage {
   private readonly dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ampule-promqltest-'));
   private n = 0;
   db!: Tsdb;
-  histograms = new HistogramOverlay();
 
   querier(): Querier {
-    return this.histograms.wrap(this.db.querier());
+    return this.db.querier();
   }
 
   constructor(readonly options: EngineOptions) {
@@ -147,24 +91,16 @@ class TestStorage {
       path: join(this.dir, `store-${this.n++}.db`), workspaceId: 'promqltest',
       keys: { current: 1, get: () => cipher }, outOfOrderWindowMs: Number.MAX_SAFE_INTEGER,
     });
-    this.histograms = new HistogramOverlay();
   }
 
   load(interval: number, series: SeriesLine[], nhcb: boolean): void {
     const app = this.db.appender();
-    // The store's own histogram appender where it has one; else the harness's overlay.
-    const storeHistogram = (app as { appendHistogram?: (ref: number, labels: Labels, t: number, h: FloatHistogram) => number }).appendHistogram?.bind(app);
-    const putHistogram = (ref: number, labels: Labels, t: number, h: FloatHistogram): number => {
-      if (storeHistogram) return storeHistogram(ref, labels, t, h);
-      this.histograms.add(labels, t, h);
-      return ref;
-    };
     for (const s of series) {
       let ref = 0;
       const hints = new StoredHints();
       s.values.forEach((v, i) => {
         if (v.kind === 'gap') return;
-        if (v.kind === 'histogram') ref = putHistogram(ref, s.labels, i * interval, hints.next(v.h));
+        if (v.kind === 'histogram') ref = app.appendHistogram(ref, s.labels, i * interval, hints.next(v.h));
         else {
           hints.float();
           ref = app.append(ref, s.labels, i * interval, v.kind === 'stale' ? STALE_NAN : v.v);
@@ -177,7 +113,7 @@ class TestStorage {
         const k = labelsKey(labels);
         let hints = byKey.get(k);
         if (!hints) byKey.set(k, (hints = new StoredHints()));
-        putHistogram(0, labels, t, hints.next(h));
+        app.appendHistogram(0, labels, t, hints.next(h));
       }
     }
     app.commit();
@@ -233,15 +169,6 @@ function runCommand(c: Command, storage: TestStorage, res: ScriptResult): void {
 /** Why an eval cannot run here (none today: every eval of the 13 scripts runs). */
 function skipReason(_c: EvalCmd): string | null {
   return null;
-}
-
-function matches(m: Matcher, v: string): boolean {
-  switch (m.type) {
-    case '=': return v === m.value;
-    case '!=': return v !== m.value;
-    case '=~': return compilePromRegex(m.value.slice(4, -2)).test(v);
-    case '!~': return !compilePromRegex(m.value.slice(4, -2)).test(v);
-  }
 }
 
 function expectsFail(c: EvalCmd): boolean {

@@ -208,6 +208,41 @@ describe('QueryPool on a real store', () => {
     expect(next).toBeGreaterThan(1500); // ingest did go on meanwhile
   });
 
+  it('carries native histograms from rows and the head to the worker, with the same answers as this thread', async () => {
+    const db = openStore();
+    const fillHistograms = (from: number, to: number): void => {
+      const app = db.appender();
+      for (let i = from; i < to; i++) {
+        for (let s = 0; s < 3; s++) {
+          const buckets = [i + s, 2 * i, (i * 3) % 11];
+          const h = { counterResetHint: 'unknown', schema: 2, zeroThreshold: 1e-128, zeroCount: i, count: i + buckets.reduce((a, b) => a + b, 0), sum: i * 0.5 + s } as const;
+          app.appendHistogram(0, lbl({ __name__: 'lat', instance: `h-${s}` }), T0 + i * STEP, { ...h, positiveSpans: [{ offset: 0, length: 3 }], negativeSpans: [], positiveBuckets: buckets, negativeBuckets: [] });
+        }
+        if (i % 20 === 19) app.commit();
+      }
+      app.commit();
+    };
+    fillHistograms(0, 1500); // rows for the first buckets, the rest in the head
+    db.compact();
+    fillHistograms(1500, 1520);
+    const end = T0 / 1000 + 1519 * 15;
+    for (const [path, params] of [
+      ['query', { query: 'lat', time: String(end) }], // head: 'histogram' shape
+      ['query', { query: 'lat[2h]', time: String(end) }], // rows and head: 'histograms' shape
+      ['query_range', { query: 'histogram_quantile(0.9, rate(lat[5m]))', start: String(T0 / 1000 + 600), end: String(end), step: '300' }],
+      ['query_range', { query: 'histogram_count(rate(lat[5m])) + histogram_sum(rate(lat[5m]))', start: String(T0 / 1000 + 600), end: String(end), step: '300' }],
+    ] as const) {
+      const q = counted(db);
+      const got = await pool.run(path, new URLSearchParams(params), q);
+      expect(got).toEqual(await handlePromApi(path, new URLSearchParams(params), db.querier()));
+      expect(q.selectsHere).toBe(0);
+      const result = (got.body as { data: { result: Record<string, unknown>[] } }).data.result;
+      expect(result).toHaveLength(3);
+      if (params.query === 'lat') expect(result[0]).toHaveProperty('histogram');
+      if (params.query === 'lat[2h]') expect((result[0]!.histograms as unknown[]).length).toBe(480);
+    }
+  });
+
   it('stops the worker query of an HTTP client that goes away, and answers the next one', async () => {
     const db = openStore();
     fillStore(db, 0, 600);

@@ -1,6 +1,6 @@
 // Prometheus's own PromQL test scripts (test/fixtures/promql, see its NOTICE) run against
-// our engine over the real encrypted store (native histograms from the harness's in-memory
-// overlay until the store ingests them). Every eval of every script must run and pass.
+// our engine over the real encrypted store, native histograms included. Every eval of every
+// script must run and pass.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

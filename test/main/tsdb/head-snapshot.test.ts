@@ -9,6 +9,7 @@ import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
 import { SnapshotReader } from '../../../main/tsdb/snapshot-reader';
 import type { HeadSnapshot } from '../../../main/tsdb/head-snapshot';
+import type { FloatHistogram } from '../../../main/tsdb/histogram';
 import type { Matcher, SeriesData } from '../../../main/tsdb/types';
 import { formatLabels } from '../../../shared/labels';
 import { lbl, tempDir, TestKeys } from './helpers';
@@ -37,8 +38,36 @@ function fill(db: Tsdb, series: number, from: number, to: number): void {
   app.commit();
 }
 
+/** A counter histogram of schema 3 after `i` scrapes. */
+function histogram(i: number, seed: number): FloatHistogram {
+  const positiveBuckets = [i + seed, 2 * i, i % 7, 3 * i + 1];
+  return {
+    counterResetHint: 'unknown',
+    schema: 3,
+    zeroThreshold: 1e-128,
+    zeroCount: i,
+    count: i + positiveBuckets.reduce((a, b) => a + b, 0),
+    sum: i * 0.25 + seed,
+    positiveSpans: [{ offset: -1, length: 2 }, { offset: 3, length: 2 }],
+    negativeSpans: [],
+    positiveBuckets,
+    negativeBuckets: [],
+  };
+}
+
+/** Native-histogram samples [from, to) of `series` series `lat` (same instances as fill's), one every STEP. */
+function fillHistograms(db: Tsdb, series: number, from: number, to: number): void {
+  const app = db.appender();
+  for (let i = from; i < to; i++) {
+    for (let s = 0; s < series; s++) app.appendHistogram(0, lbl({ __name__: 'lat', instance: `h-${s}`, job: s % 3 ? 'api' : 'node' }), T0 + i * STEP, histogram(i, s));
+    if (i % 40 === 39) app.commit();
+  }
+  app.commit();
+}
+
 const m = (name: string, type: Matcher['type'], value: string): Matcher => ({ name, type, value });
-const plain = (r: SeriesData[]) => r.map((s) => ({ labels: formatLabels(s.labels), t: [...s.timestamps], v: [...s.values] }));
+const plain = (r: SeriesData[]) =>
+  r.map((s) => ({ labels: formatLabels(s.labels), t: [...s.timestamps], v: [...s.values], ht: s.histograms ? [...s.histograms.timestamps] : [], hv: s.histograms?.values ?? [] }));
 const offThread = (db: Tsdb) => (db.querier() as HeadQuerier).offThread;
 
 /** A reader on its own connection; records which data keys it asked for. */
@@ -68,8 +97,10 @@ describe('head snapshot and snapshot reader', () => {
   it('give what the querier gives, rows and head alike, over windows across buckets and the head', () => {
     const { db } = open();
     fill(db, 10, 0, 1800); // 7.5 h: 7 buckets cut, the rest in the head
+    fillHistograms(db, 4, 0, 1800);
     db.compact();
     fill(db, 10, 1800, 1850);
+    fillHistograms(db, 4, 1800, 1850);
     for (const [ms, mint, maxt] of QUERIES) {
       const want = plain(db.querier().select(ms, mint, maxt));
       const snap = snapshot(db, ms, mint, maxt);
@@ -77,14 +108,18 @@ describe('head snapshot and snapshot reader', () => {
       expect(plain(r.select(snap, mint, maxt))).toEqual(want);
       r.close();
     }
-    expect(plain(db.querier().select([], -Infinity, Infinity)).every((s) => s.t.length === 1850)).toBe(true);
+    const all = plain(db.querier().select([], -Infinity, Infinity));
+    expect(all.filter((s) => s.t.length === 1850 && s.ht.length === 0).length).toBe(10);
+    expect(all.filter((s) => s.ht.length === 1850 && s.t.length === 0).length).toBe(4); // histograms from rows and the head
   });
 
   it('neither loses nor repeats a sample cut into a row between the snapshot and the row read', () => {
     const { db } = open();
     fill(db, 10, 0, 700);
+    fillHistograms(db, 3, 0, 700);
     db.compact(); // some rows exist, so the cut below merges into them too
     fill(db, 10, 700, 1000);
+    fillHistograms(db, 3, 700, 1000);
     let next = 1000;
     for (const [ms, mint, maxt] of QUERIES) {
       const want = plain(db.querier().select(ms, mint, maxt));
@@ -94,6 +129,7 @@ describe('head snapshot and snapshot reader', () => {
       expect(plain(r.select(snap, mint, maxt))).toEqual(want);
       r.close();
       fill(db, 10, next, next + 10); // a fresh head for the next query
+      fillHistograms(db, 3, next, next + 10);
       next += 10;
     }
   });
@@ -101,15 +137,17 @@ describe('head snapshot and snapshot reader', () => {
   it('takes a large head in parts; a cut and new samples between the parts change nothing', () => {
     const { db } = open();
     fill(db, 10, 0, 16_000); // 160,000 head samples: more than one part holds
+    fillHistograms(db, 2, 0, 16_000);
     const want = plain(db.querier().select([], -Infinity, Infinity));
     const cursor = offThread(db).snapshot([], -Infinity, Infinity);
     const parts = [cursor.next()];
     expect(parts[0]!.more).toBe(true);
     db.compact({ all: true });
     fill(db, 10, 16_000, 16_100);
+    fillHistograms(db, 2, 16_000, 16_100);
     while (parts[parts.length - 1]!.more) parts.push(cursor.next());
     expect(parts.length).toBeGreaterThan(1);
-    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(10);
+    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(12);
     const { r } = reader(db, parts);
     expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
     r.close();
@@ -118,9 +156,11 @@ describe('head snapshot and snapshot reader', () => {
   it('leaves out samples that arrived after the snapshot, even once they are cut into rows', () => {
     const { db } = open();
     fill(db, 6, 0, 500);
+    fillHistograms(db, 2, 0, 500);
     const want = plain(db.querier().select([], -Infinity, Infinity));
     const snap = snapshot(db, [], -Infinity, Infinity);
     fill(db, 6, 500, 900);
+    fillHistograms(db, 2, 500, 900);
     db.compact({ all: true });
     const { r } = reader(db, snap);
     expect(plain(r.select(snap, -Infinity, Infinity))).toEqual(want);
