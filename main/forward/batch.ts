@@ -3,6 +3,7 @@
 // per sample. Values live in a Float64Array: a plain array may canonicalise NaN payloads, and the
 // stale marker (0x7ff0000000000002) must leave bit-exact.
 import type { Labels } from '../../shared/labels';
+import type { FloatHistogram } from '../tsdb/histogram';
 
 export interface BatchSeries {
   labels: Labels;
@@ -10,6 +11,9 @@ export interface BatchSeries {
   timestamps: Float64Array;
   values: Float64Array;
   count: number;
+  /** Native-histogram samples, parallel arrays in time order (sent after the floats, as Prometheus does). */
+  histogramTimestamps: number[];
+  histograms: FloatHistogram[];
 }
 
 export class Batch {
@@ -22,11 +26,13 @@ export class Batch {
   add(labels: Labels): BatchSeries {
     let s = this.series[this.length];
     if (s === undefined) {
-      s = { labels, timestamps: new Float64Array(8), values: new Float64Array(8), count: 0 };
+      s = { labels, timestamps: new Float64Array(8), values: new Float64Array(8), count: 0, histogramTimestamps: [], histograms: [] };
       this.series.push(s);
     } else {
       s.labels = labels;
       s.count = 0;
+      s.histogramTimestamps.length = 0;
+      s.histograms.length = 0;
     }
     this.length++;
     return s;
@@ -45,6 +51,12 @@ export class Batch {
     s.timestamps[s.count] = t;
     s.values[s.count] = v;
     s.count++;
+    this.samples++;
+  }
+
+  histogram(s: BatchSeries, t: number, h: FloatHistogram): void {
+    s.histogramTimestamps.push(t);
+    s.histograms.push(h);
     this.samples++;
   }
 

@@ -3,7 +3,8 @@
 // written once, straight into one reused buffer: nothing is allocated per sample.
 import { compress } from 'snappyjs';
 import type { Labels } from '../../shared/labels';
-import type { Batch } from './batch';
+import type { Batch, BatchSeries } from './batch';
+import { encodeHistogram } from './encode-histogram';
 
 export type ProtobufMessage = 'prometheus.WriteRequest' | 'io.prometheus.write.v2.Request';
 
@@ -24,6 +25,7 @@ export function remoteWriteHeaders(message: ProtobufMessage): Record<string, str
 const TAG_V1_TIMESERIES = (1 << 3) | 2;
 const TAG_V1_LABELS = (1 << 3) | 2;
 const TAG_V1_SAMPLES = (2 << 3) | 2;
+const TAG_V1_HISTOGRAMS = (4 << 3) | 2;
 const TAG_LABEL_NAME = (1 << 3) | 2;
 const TAG_LABEL_VALUE = (2 << 3) | 2;
 const TAG_SAMPLE_VALUE = (1 << 3) | 1;
@@ -32,6 +34,7 @@ const TAG_V2_SYMBOLS = (4 << 3) | 2;
 const TAG_V2_TIMESERIES = (5 << 3) | 2;
 const TAG_V2_LABEL_REFS = (1 << 3) | 2;
 const TAG_V2_SAMPLES = (2 << 3) | 2;
+const TAG_V2_HISTOGRAMS = (3 << 3) | 2;
 
 function varintSize(n: number): number {
   if (n < 0) return 10; // int64 two's complement
@@ -69,6 +72,8 @@ export class RemoteWriteEncoder {
   private readonly labelBytes = new WeakMap<Labels, Buffer>();
   private readonly symbolIndex = new Map<string, number>();
   private readonly symbols: string[] = [];
+  /** Per series of the batch being encoded, its Histogram messages (empty for most series). */
+  private histogramBodies: Buffer[][] = [];
 
   /** The snappy-compressed body of `batch` in the given message. */
   encode(batch: Batch, message: ProtobufMessage): Buffer {
@@ -84,6 +89,7 @@ export class RemoteWriteEncoder {
       const s = batch.series[i]!;
       let size = this.labelsV1(s.labels).length;
       for (let j = 0; j < s.count; j++) size += fieldSize(SAMPLE_SIZE_BASE + varintSize(s.timestamps[j]!));
+      size += this.histogramsSize(s, i);
       sizes[i] = size;
       total += fieldSize(size);
     }
@@ -96,6 +102,7 @@ export class RemoteWriteEncoder {
       this.buf.set(lb, this.pos);
       this.pos += lb.length;
       for (let j = 0; j < s.count; j++) this.sample(s.timestamps[j]!, s.values[j]!);
+      this.histogramFields(i, TAG_V1_HISTOGRAMS);
     }
     return this.buf.subarray(0, this.pos);
   }
@@ -124,6 +131,7 @@ export class RemoteWriteEncoder {
       for (const l of s.labels) refs += varintSize(ref(l.name)) + varintSize(ref(l.value));
       let size = fieldSize(refs);
       for (let j = 0; j < s.count; j++) size += fieldSize(SAMPLE_SIZE_BASE + varintSize(s.timestamps[j]!));
+      size += this.histogramsSize(s, i);
       sizes[2 * i] = size;
       sizes[2 * i + 1] = refs;
       total += fieldSize(size);
@@ -142,8 +150,33 @@ export class RemoteWriteEncoder {
         this.varint(index.get(l.value)!);
       }
       for (let j = 0; j < s.count; j++) this.sample(s.timestamps[j]!, s.values[j]!, TAG_V2_SAMPLES);
+      this.histogramFields(i, TAG_V2_HISTOGRAMS);
     }
     return this.buf.subarray(0, this.pos);
+  }
+
+  /** Encodes series `i`'s histograms (kept for `histogramFields`) and returns the bytes their fields take. */
+  private histogramsSize(s: BatchSeries, i: number): number {
+    const bodies = this.histogramBodies;
+    while (bodies.length <= i) bodies.push([]);
+    const mine = bodies[i]!;
+    mine.length = 0;
+    let size = 0;
+    for (let j = 0; j < s.histograms.length; j++) {
+      const b = encodeHistogram(s.histograms[j]!, s.histogramTimestamps[j]!);
+      mine.push(b);
+      size += fieldSize(b.length);
+    }
+    return size;
+  }
+
+  private histogramFields(i: number, tag: number): void {
+    for (const b of this.histogramBodies[i]!) {
+      this.byte(tag);
+      this.varint(b.length);
+      this.buf.set(b, this.pos);
+      this.pos += b.length;
+    }
   }
 
   private sizesFor(n: number): Int32Array {

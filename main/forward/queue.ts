@@ -8,6 +8,7 @@
 import type { Labels } from '../../shared/labels';
 import { labelsKey } from '../../shared/labels';
 import type { CommittedLog } from '../tsdb/committed-reader';
+import type { FloatHistogram } from '../tsdb/histogram';
 import type { Querier } from '../tsdb/types';
 import type { Destination } from './destination';
 import type { DestinationStore, QueuePosition } from './destination-store';
@@ -205,6 +206,21 @@ export class DestinationQueue {
           if (this.frontiers && this.atReceiver(s.hash, rec.seq, i)) continue;
           if (!(await this.append(s.labels, s.hash, t, values[i]!, rec.seq, i))) return;
         }
+        // Native histograms follow the record's floats; their ordinals continue after them.
+        const hs = rec.histograms;
+        for (let j = 0; hs !== undefined && j < hs.count; j++) {
+          const s = this.series(log, hs.ids[j]!);
+          this.inRate.incr(1);
+          if (s === null) {
+            this.relabelledAway++;
+            this.droppedRate.incr(1);
+            continue;
+          }
+          const t = hs.timestamps[j]!;
+          if (t > maxT) maxT = t;
+          if (this.frontiers && this.atReceiver(s.hash, rec.seq, count + j)) continue;
+          if (!(await this.append(s.labels, s.hash, t, 0, rec.seq, count + j, hs.values[j]!))) return;
+        }
         if (maxT > -Infinity) {
           this.lastAppendedSeq = rec.seq;
           this.pendingMaxT.push([rec.seq, maxT]);
@@ -225,12 +241,16 @@ export class DestinationQueue {
         for (const s of this.o.source.querier().select(ALL_SERIES, b.next, end - 1)) {
           const out = relabel(s.labels, this.o.destination.relabel);
           if (out === null) {
-            this.relabelledAway += s.timestamps.length;
+            this.relabelledAway += s.timestamps.length + (s.histograms?.timestamps.length ?? 0);
             continue;
           }
           const hash = hashLabels(out);
           for (let i = 0; i < s.timestamps.length; i++) {
             if (!(await this.append(out, hash, s.timestamps[i]!, s.values[i]!, this.next))) return;
+          }
+          const hs = s.histograms;
+          for (let i = 0; hs !== undefined && i < hs.timestamps.length; i++) {
+            if (!(await this.append(out, hash, hs.timestamps[i]!, 0, this.next, 0, hs.values[i]!))) return;
           }
         }
         await Promise.race([this.pool.flush(), this.stopSignal]);
@@ -281,8 +301,8 @@ export class DestinationQueue {
   }
 
   /** Appends, waiting for room; false when stopped meanwhile. */
-  private async append(labels: Labels, hash: number, t: number, v: number, seq: number, ordinal = 0): Promise<boolean> {
-    while (!this.pool.append(labels, hash, t, v, seq, ordinal)) {
+  private async append(labels: Labels, hash: number, t: number, v: number, seq: number, ordinal = 0, h?: FloatHistogram): Promise<boolean> {
+    while (!this.pool.append(labels, hash, t, v, seq, ordinal, h)) {
       await Promise.race([this.pool.room(), this.stopSignal]);
       if (this.stopped) return false;
     }

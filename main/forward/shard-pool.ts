@@ -5,6 +5,7 @@
 // from; `resumePosition` is where reading must restart after a crash so that nothing unacknowledged
 // is lost (only batches in flight are sent twice).
 import type { Labels } from '../../shared/labels';
+import type { FloatHistogram } from '../tsdb/histogram';
 import { Batch, type BatchSeries } from './batch';
 import { RemoteWriteEncoder, type ProtobufMessage } from './encode';
 import type { RemoteWriteSender } from './sender';
@@ -63,8 +64,11 @@ export class ShardPool {
     return this.shards.length;
   }
 
-  /** Queues one sample; false when its shard is full (wait with `room()` and try again). */
-  append(labels: Labels, hash: number, t: number, v: number, position: number, ordinal = 0): boolean {
+  /**
+   * Queues one sample — a float `v`, or the native histogram `h` when given — and false when its
+   * shard is full (wait with `room()` and try again).
+   */
+  append(labels: Labels, hash: number, t: number, v: number, position: number, ordinal = 0, h?: FloatHistogram): boolean {
     if (position < this.lastPosition) throw new Error(`positions must not go back (${position} after ${this.lastPosition})`);
     const shard = this.shards[hash % this.shards.length]!;
     if (shard.held >= this.opts.capacity) return false;
@@ -73,7 +77,8 @@ export class ShardPool {
       s = shard.filling.add(labels);
       shard.index.set(labels, s);
     }
-    shard.filling.sample(s, t, v);
+    if (h === undefined) shard.filling.sample(s, t, v);
+    else shard.filling.histogram(s, t, h);
     shard.held++;
     shard.fillingPositions.set(position, (shard.fillingPositions.get(position) ?? 0) + 1);
     shard.fillingLast = [position, ordinal];

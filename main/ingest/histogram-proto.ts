@@ -277,3 +277,12 @@ export function histogramProblem({ h, integer }: DecodedHistogram): string | nul
   }
   return null;
 }
+
+/** The Histogram message's field numbers, for the forwarder's encoder (one definition for both directions). */
+export const HISTOGRAM_FIELDS = Object.freeze({
+  COUNT_INT, COUNT_FLOAT, SUM, SCHEMA, ZERO_THRESHOLD, ZERO_COUNT_INT, ZERO_COUNT_FLOAT,
+  NEGATIVE_SPANS, NEGATIVE_DELTAS, NEGATIVE_COUNTS, POSITIVE_SPANS, POSITIVE_DELTAS, POSITIVE_COUNTS,
+  RESET_HINT, TIMESTAMP, CUSTOM_VALUES, SPAN_OFFSET, SPAN_LENGTH,
+});
+/** Remote write's reset_hint enum, by its number. */
+export const RESET_HINTS = HINTS;

@@ -7,6 +7,7 @@
 // age (a sender catching up on old data), so the range starts at the oldest chunk row: correct, and
 // costly only for a destination that fell hours behind.
 import type { Labels } from '../../shared/labels';
+import type { FloatHistogram } from './histogram';
 import type { TsdbState } from './state';
 import { items } from './storage';
 import { decodeHeadState, decodeBatch } from './wal-record';
@@ -18,9 +19,18 @@ export interface CommittedSamples {
   readonly count: number;
 }
 
+/** A record's native-histogram samples (sequence numbers follow its floats'). */
+export interface CommittedHistograms {
+  readonly ids: Float64Array;
+  readonly timestamps: Float64Array;
+  readonly values: readonly FloatHistogram[];
+  readonly count: number;
+}
+
 export interface CommittedRecord {
   readonly seq: number;
   readonly samples: CommittedSamples;
+  readonly histograms?: CommittedHistograms;
 }
 
 export interface CommittedRead {
@@ -54,7 +64,7 @@ export function committedLog(st: TsdbState): CommittedLog {
       for (const r of rowsFrom.all(from, limit)) {
         const item = items.log(r.seq);
         const rec = storage.decode(item, () => decodeBatch(storage.open(item, { keyId: r.key_id, data: r.data })));
-        records.push({ seq: r.seq, samples: rec.samples });
+        records.push(rec.histograms.count > 0 ? { seq: r.seq, samples: rec.samples, histograms: rec.histograms } : { seq: r.seq, samples: rec.samples });
       }
       // Deleted records are all at or before the head state's covered sequence.
       const hsRow = storage.headState();

@@ -6,10 +6,12 @@ import { emitV2, scanV2, Symbols } from '../../../main/ingest/rw2';
 import type { SeriesSink } from '../../../main/ingest/sink';
 import { decompressSnappyBlock } from '../../../main/ingest/snappy';
 import type { Label } from '../../../shared/labels';
+import type { DecodedHistogram } from '../../../main/ingest/histogram-proto';
 
 export interface DecodedSeries {
   labels: Label[];
   samples: { t: number; v: number; bits: bigint }[];
+  histograms: DecodedHistogram[];
 }
 
 export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
@@ -20,7 +22,7 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
   let current: DecodedSeries | null = null;
   const sink: SeriesSink = {
     series(_buf, _s, _e, source) {
-      current = { labels: source.labels() ?? [], samples: [] };
+      current = { labels: source.labels() ?? [], samples: [], histograms: [] };
       out.push(current);
       return true;
     },
@@ -28,7 +30,9 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
       bits.setFloat64(0, v);
       current!.samples.push({ t, v, bits: bits.getBigUint64(0) });
     },
-    histogram() {}, // forwarding carries floats only (so far)
+    histogram(d) {
+      current!.histograms.push(d);
+    },
   };
   const intern = (s: string) => s;
   if (version === 1) {

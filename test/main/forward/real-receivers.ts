@@ -76,6 +76,8 @@ export async function startPrometheus(
   config: (port: number) => string = () => 'global:\n  scrape_interval: 15s\n',
   /** A fixed port (a restart on the same data folder keeps its address); default a free one. */
   fixedPort?: number,
+  /** More flags, e.g. --enable-feature=native-histograms. */
+  extraArgs: readonly string[] = [],
 ): Promise<RealReceiver> {
   const dir = join(tls.dir, name);
   mkdirSync(dir, { recursive: true });
@@ -89,6 +91,7 @@ export async function startPrometheus(
     `--web.config.file=${join(dir, 'web.yml')}`,
     '--web.enable-remote-write-receiver',
     '--log.level=warn',
+    ...extraArgs,
   ]);
   const base = new URL(`https://localhost:${port}`);
   await waitReady(new URL('/-/ready', base), tls.caPem, proc, log);
