@@ -339,6 +339,8 @@ export interface ForwardDestinationStatus {
   readonly name: string;
   /** https URL of the receiver (the definition refuses credentials in URLs). */
   readonly url: string;
+  /** Remote write protocol version sent. */
+  readonly protocol: '1.0' | '2.0' | 'unknown';
   readonly state: 'running' | 'backfilling' | 'stopped' | 'failed';
   /** Seconds the newest acknowledged sample is behind what is committed (0 when caught up). */
   readonly lagSeconds: number;

@@ -34,6 +34,8 @@ export interface QueueStatus {
   readonly id: string;
   readonly name: string;
   readonly url: string;
+  /** Remote write protocol version sent: 1.0 (prometheus.WriteRequest) or 2.0; unknown when the destination could not start. */
+  readonly protocol: '1.0' | '2.0' | 'unknown';
   readonly state: 'running' | 'backfilling' | 'stopped' | 'failed';
   /** Seconds the newest acknowledged sample is behind what is committed (0 when caught up). */
   readonly lagSeconds: number;
@@ -131,6 +133,7 @@ export class DestinationQueue {
       id: this.o.id,
       name: d.name ?? this.o.id,
       url: d.url.href,
+      protocol: d.protobufMessage === 'prometheus.WriteRequest' ? '1.0' : '2.0',
       state: this.fatal ? 'failed' : this.stopped ? 'stopped' : this.backfilling ? 'backfilling' : 'running',
       lagSeconds: caughtUp || acked === null ? 0 : Math.max(0, (this.now - acked) / 1000),
       backlogRecords: backlog,

@@ -46,6 +46,7 @@ export function startForwarding(appliance: Pick<Appliance, 'control' | 'tenant'>
           id,
           name: id,
           url: '',
+          protocol: 'unknown',
           state: 'failed',
           lagSeconds: 0,
           backlogRecords: 0,

@@ -8,6 +8,7 @@ import { field, h, replace, type Child } from '../dom';
 import { formatBytes, formatNumber, formatRate, formatTime } from '../format';
 import { actionButton, badge, copyButton, downloadLink, errorBox, notify, onSubmit, openDialog, section, showError, table } from '../ui';
 import { formatTags, parseTags, sensitiveWarning } from './sensitive-warning';
+import { forwardingSection } from './workspace-forwarding';
 import { loadLimits } from './workspace-limits';
 
 const STATS_WINDOW_S = 3600;
@@ -18,6 +19,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
   const connect = h('div');
   const tokens = h('div');
   const limits = h('div');
+  const forwarding = forwardingSection(ctx, workspaceId);
   const statsNote = h('p', { class: 'hint', role: 'status' });
   const charts = {
     rate: new TimeChart({ name: 'ingest-rate', height: 180, unit: '/s', title: 'accepted samples per second' }),
@@ -33,6 +35,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
     section('Send data', connect),
     section('Tokens', tokens),
     section('Limits', limits),
+    section('Forwarding', forwarding.el),
     section(
       'Ingestion (last hour)',
       statsNote,
@@ -110,6 +113,7 @@ export function workspaceDetailPage(ctx: AppContext, workspaceId: string): Page 
     el,
     dispose() {
       clearInterval(timer);
+      forwarding.dispose();
       Object.values(charts).forEach((c) => c.destroy());
     },
   };
