@@ -1,8 +1,10 @@
 // Ampule's own /metrics in Prometheus's text format (0.0.4), per workspace (admin scope), so the user
-// can monitor Ampule with Prometheus: the store, ingestion refusals and every forwarding destination.
+// can monitor Ampule with Prometheus: the store, ingestion refusals, the queries served and every
+// forwarding destination.
 // Destination names and URLs are the user's labels, escaped; no credential is part of a status.
 import type { QueueStatus } from '../forward/queue';
 import type { Tenant } from '../core/tenant';
+import { QUERY_DURATION_BUCKETS, type QueryCounts, type QueryType } from './query-metrics';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -21,12 +23,25 @@ class Text {
     this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [l, v] of samples) this.lines.push(`${name}${labels(l)} ${Number.isFinite(v) ? v : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN'}`);
   }
+  /** A histogram family: per label set, per-bucket counts (the last above every bound), their sum of values. */
+  histogram(name: string, help: string, bounds: readonly number[], samples: [Record<string, string>, readonly number[], number][]): void {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    for (const [l, buckets, sum] of samples) {
+      let cumulative = 0;
+      bounds.forEach((b, i) => {
+        cumulative += buckets[i]!;
+        this.lines.push(`${name}_bucket${labels({ ...l, le: String(b) })} ${cumulative}`);
+      });
+      cumulative += buckets[bounds.length]!;
+      this.lines.push(`${name}_bucket${labels({ ...l, le: '+Inf' })} ${cumulative}`, `${name}_sum${labels(l)} ${sum}`, `${name}_count${labels(l)} ${cumulative}`);
+    }
+  }
   toString(): string {
     return this.lines.join('\n') + '\n';
   }
 }
 
-export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[]): string {
+export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[], queries?: ReadonlyMap<QueryType, Readonly<QueryCounts>>): string {
   const t = new Text();
   const ws = { workspace: tenant.workspaceId };
   const st = tenant.store.stats();
@@ -35,6 +50,12 @@ export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[]
   t.family('ampule_store_bytes', 'gauge', 'Bytes the workspace store takes on disk.', [[ws, st.bytesOnDisk]]);
   t.family('ampule_ingest_active_series', 'gauge', 'Series received in the last one to two hours.', [[ws, tenant.activeSeries()]]);
   t.family('ampule_ingest_rejected_samples_total', 'counter', 'Samples refused by ingestion since the store was opened, by reason.', [...tenant.rejected()].map(([reason, n]) => [{ ...ws, reason }, n]));
+  if (queries) {
+    const q = [...queries].map(([type, c]) => [{ ...ws, type }, c] as const);
+    t.family('ampule_queries_total', 'counter', 'PromQL queries the HTTP API answered since the server started, by type (instant, range).', q.map(([l, c]) => [l, c.served]));
+    t.family('ampule_query_failures_total', 'counter', 'PromQL queries answered with an error (bad input, timeout, too many samples) or abandoned by the client.', q.map(([l, c]) => [l, c.failed]));
+    t.histogram('ampule_query_duration_seconds', 'Time to answer a PromQL query, from request to response.', QUERY_DURATION_BUCKETS, q.map(([l, c]) => [l, c.buckets, c.sumSeconds]));
+  }
   const d = (s: QueueStatus) => ({ ...ws, destination: s.name, url: s.url });
   const fam = (name: string, type: 'counter' | 'gauge', help: string, pick: (s: QueueStatus) => number) => t.family(name, type, help, forward.map((s) => [d(s), pick(s)]));
   fam('ampule_forward_samples_sent_total', 'counter', 'Samples the destination acknowledged.', (s) => s.samples.sent);

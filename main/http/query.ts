@@ -9,6 +9,7 @@ import { readBody } from './body';
 import { HttpError, sendJson } from './errors';
 import { handlePromApi, metricMetadata, queryExemplars, withQuerySlot, type PromApiOptions } from '../query/api';
 import { QueryPool, QueryPoolError } from './query-pool';
+import { queryTypeOf, type QueryMetrics } from './query-metrics';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
 
 /** Form bodies are small: a PromQL expression and a few parameters. */
@@ -33,10 +34,16 @@ export type QueryLimits = Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
 
 /**
  * The Prometheus HTTP API of a workspace: on `pool`'s worker threads when given (a client that
- * goes away stops its query), else on this thread.
+ * goes away stops its query), else on this thread. Instant and range queries are counted in `metrics`.
  */
-export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries' | 'metadata' | 'exemplars'>, pool: QueryPool | null, limits: QueryLimits = {}): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
-  return async (req, res, workspaceId, apiPath, url) => {
+export function queryHandler(
+  tenant: (workspaceId: string) => Pick<Tenant, 'querier' | 'queries' | 'metadata' | 'exemplars'>,
+  pool: QueryPool | null,
+  limits: QueryLimits = {},
+  metrics?: QueryMetrics,
+): (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL) => Promise<void> {
+  /** Answers the request; the HTTP status sent (0 when the client went away first). */
+  const serve = async (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL): Promise<number> => {
     const params = await requestParams(req, res, url);
     const t = tenant(workspaceId);
     // Metadata and exemplars live with the ingester on this thread, not in the store the pool reads.
@@ -46,13 +53,13 @@ export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'quer
         ? metricMetadata(params, (metric) => t.metadata.entries(metric))
         : queryExemplars(params, (start, end, match) => t.exemplars.select(start, end, match));
       sendJson(res, result.status, result.body);
-      return;
+      return result.status;
     }
     const q = t.querier();
     if (!pool) {
       const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });
       sendJson(res, result.status, result.body);
-      return;
+      return result.status;
     }
     const gone = new AbortController();
     const onClose = () => {
@@ -62,12 +69,28 @@ export function queryHandler(tenant: (workspaceId: string) => Pick<Tenant, 'quer
     try {
       const result = await withQuerySlot(apiPath, { ...limits, limiter: t.queries }, (timeoutMs) => pool.run(apiPath, params, q, gone.signal, { ...limits, timeoutMs }));
       sendJson(res, result.status, result.body);
+      return result.status;
     } catch (e) {
-      if (e instanceof QueryPoolError && e.reason === 'aborted') return void res.destroy();
+      if (e instanceof QueryPoolError && e.reason === 'aborted') {
+        res.destroy();
+        return 0;
+      }
       if (e instanceof QueryPoolError) throw new HttpError(503, `the query could not be evaluated (${e.message}); retry`, { 'Retry-After': '1' });
       throw e;
     } finally {
       res.off('close', onClose);
+    }
+  };
+  return async (req, res, workspaceId, apiPath, url) => {
+    const type = metrics ? queryTypeOf(apiPath) : null;
+    if (type === null) return void (await serve(req, res, workspaceId, apiPath, url));
+    const began = performance.now();
+    let status = 0;
+    try {
+      status = await serve(req, res, workspaceId, apiPath, url);
+    } finally {
+      // An exception (bad parameters, a 503) is a failure too; the router still answers it.
+      metrics!.observe(workspaceId, type, (performance.now() - began) / 1000, status === 200);
     }
   };
 }

@@ -17,6 +17,7 @@ import { Router } from './router';
 import { apiRoutes } from './routes';
 import { alertmanagersData, alertsData, rulesData, type NotifierTargetsOf, type RuleGroupsOf } from './rules-api';
 import { METRICS_CONTENT_TYPE, workspaceMetrics } from './metrics';
+import { QueryMetrics } from './query-metrics';
 import type { QueueStatus } from '../forward/queue';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
@@ -118,7 +119,8 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
       throw e;
     }
   };
-  const promQuery = queryHandler(tenant, queryPool, opts.queryLimits ?? {});
+  const queryMetrics = new QueryMetrics();
+  const promQuery = queryHandler(tenant, queryPool, opts.queryLimits ?? {}, queryMetrics);
   const router = new Router(
     apiRoutes(
       appliance.control,
@@ -134,7 +136,7 @@ export async function startServer(appliance: ServedAppliance, opts: ServerOption
         },
         deleteSeries: deleteSeriesHandler((ws) => tenant(ws).store, appliance.activity),
         metrics: async (_req, res, ws) => {
-          const body = workspaceMetrics(tenant(ws), opts.forwardStatus?.(ws) ?? []);
+          const body = workspaceMetrics(tenant(ws), opts.forwardStatus?.(ws) ?? [], queryMetrics.of(ws));
           res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
         },
       },
