@@ -28,12 +28,15 @@ class Shard {
   /** Sent batches kept for reuse, so their sample arrays are not allocated again. */
   free: Batch[] = [];
   index = new Map<Labels, BatchSeries>();
-  /** Position → samples, per batch in `filled` order, then for `filling`. */
-  positions: Map<number, number>[] = [];
-  fillingPositions = new Map<number, number>();
-  /** [position, ordinal] of the last sample of each batch in `filled`, then of `filling`. */
+  /** Per batch in `filled` order: [position, samples] runs (positions only grow, so a run list, not a map). */
+  positions: number[][] = [];
+  /** The same for `filling`: position, samples, position, samples… */
+  fillingPositions: number[] = [];
+  /** [position, ordinal] of the last sample of each batch in `filled`. */
   lasts: [number, number][] = [];
-  fillingLast: [number, number] = [-1, -1];
+  /** Position and ordinal of the last sample of `filling` (two numbers: no array per sample). */
+  fillingLastPosition = -1;
+  fillingLastOrdinal = -1;
   /** [position, ordinal] of the last sample the receiver acknowledged (or dropped) from this shard. */
   acked: [number, number] = [-1, -1];
   held = 0;
@@ -46,6 +49,8 @@ export class ShardPool {
   private shards: Shard[] = [];
   /** Samples not yet acknowledged or dropped, by position, in increasing position order. */
   private readonly outstanding = new Map<number, number>();
+  /** Samples appended at `lastPosition` not yet added to `outstanding` (added on a new position, a cut or a look). */
+  private unrecorded = 0;
   private lastPosition = -1;
   private readonly abort = new AbortController();
   private roomWaiters: (() => void)[] = [];
@@ -80,9 +85,13 @@ export class ShardPool {
     if (h === undefined) shard.filling.sample(s, t, v);
     else shard.filling.histogram(s, t, h);
     shard.held++;
-    shard.fillingPositions.set(position, (shard.fillingPositions.get(position) ?? 0) + 1);
-    shard.fillingLast = [position, ordinal];
-    this.outstanding.set(position, (this.outstanding.get(position) ?? 0) + 1);
+    const fp = shard.fillingPositions;
+    if (fp.length > 0 && fp[fp.length - 2] === position) fp[fp.length - 1]!++;
+    else fp.push(position, 1);
+    shard.fillingLastPosition = position;
+    shard.fillingLastOrdinal = ordinal;
+    if (position !== this.lastPosition) this.record();
+    this.unrecorded++;
     this.lastPosition = position;
     if (shard.filling.samples >= this.opts.maxSamplesPerSend) this.cut(shard);
     else if (shard.timer === null) shard.timer = setTimeout(() => this.cut(shard), this.opts.batchSendDeadlineMs);
@@ -96,6 +105,7 @@ export class ShardPool {
 
   /** The smallest position with a sample not yet acknowledged or dropped; past the last one when none. */
   resumePosition(): number {
+    this.record();
     for (const [p, n] of this.outstanding) if (n > 0) return p;
     return this.lastPosition + 1;
   }
@@ -157,6 +167,13 @@ export class ShardPool {
     for (const s of this.shards) s.acked = [...frontier];
   }
 
+  /** Adds the samples counted at the last position to `outstanding`. */
+  private record(): void {
+    if (this.unrecorded === 0) return;
+    this.outstanding.set(this.lastPosition, (this.outstanding.get(this.lastPosition) ?? 0) + this.unrecorded);
+    this.unrecorded = 0;
+  }
+
   private cut(shard: Shard): void {
     if (shard.timer) {
       clearTimeout(shard.timer);
@@ -164,10 +181,11 @@ export class ShardPool {
     }
     if (shard.filling.samples === 0) return;
     shard.filled.push(shard.filling);
+    this.record(); // the batch's samples are outstanding before it can be acknowledged
     shard.positions.push(shard.fillingPositions);
-    shard.lasts.push(shard.fillingLast);
+    shard.lasts.push([shard.fillingLastPosition, shard.fillingLastOrdinal]);
     shard.filling = shard.free.pop() ?? new Batch();
-    shard.fillingPositions = new Map();
+    shard.fillingPositions = [];
     shard.index = new Map();
     if (shard.sending === null) shard.sending = this.drain(shard);
   }
@@ -188,7 +206,10 @@ export class ShardPool {
         this.lastSendAt = Date.now();
         shard.filled.shift();
         shard.acked = shard.lasts.shift()!;
-        for (const [p, n] of shard.positions.shift()!) {
+        const runs = shard.positions.shift()!;
+        for (let k = 0; k < runs.length; k += 2) {
+          const p = runs[k]!;
+          const n = runs[k + 1]!;
           const left = this.outstanding.get(p)! - n;
           if (left === 0) this.outstanding.delete(p);
           else this.outstanding.set(p, left);

@@ -78,4 +78,17 @@ describe('remote-write encoding', () => {
     const v1 = Buffer.from(enc.encodeV1(batch));
     expect(v1.toString('latin1').split('same_name').length - 1).toBe(100);
   });
+
+  it('timestamps at every varint length boundary decode exactly (fast paths below and above 2^28)', () => {
+    const ts: number[] = [];
+    for (let bits = 7; bits <= 53; bits += 7) ts.push(2 ** bits - 1, 2 ** bits);
+    ts.push(2 ** 28 + 127, 2 ** 31, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER);
+    ts.sort((a, b) => a - b);
+    const batch = new Batch();
+    const s = batch.add(labelsFromRecord({ __name__: 'edges' }));
+    for (const t of ts) batch.sample(s, t, 1);
+    for (const [message, version] of [['prometheus.WriteRequest', 1], ['io.prometheus.write.v2.Request', 2]] as const) {
+      expect(decodeBody(new RemoteWriteEncoder().encode(batch, message), version)[0]!.samples.map((x) => x.t)).toEqual(ts);
+    }
+  });
 });
