@@ -156,6 +156,10 @@ export class RemoteWriteEncoder {
   /** Encodes series `i`'s histograms (kept for `histogramFields`) and returns the bytes their fields take. */
   private histogramsSize(s: BatchSeries, i: number): number {
     const bodies = this.histogramBodies;
+    if (s.histograms.length === 0) {
+      if (i < bodies.length) bodies[i]!.length = 0;
+      return 0;
+    }
     while (bodies.length <= i) bodies.push([]);
     const mine = bodies[i]!;
     mine.length = 0;
@@ -169,7 +173,9 @@ export class RemoteWriteEncoder {
   }
 
   private histogramFields(i: number, tag: number): void {
-    for (const b of this.histogramBodies[i]!) {
+    const bodies = this.histogramBodies[i];
+    if (bodies === undefined) return;
+    for (const b of bodies) {
       this.byte(tag);
       this.varint(b.length);
       this.buf.set(b, this.pos);
