@@ -115,6 +115,7 @@ export class HeadAppender implements Appender {
       const row = storage.seal(items.log(seq), plain);
       storage.transaction(() => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row));
       for (const s of defs) s.logged = true;
+      this.st.logSamplesSinceCheckpoint += this.count;
       applySamples(this.st, this.ids, this.ts, this.vs, this.count);
     }
     this.reset();

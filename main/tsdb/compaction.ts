@@ -1,8 +1,10 @@
 // Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
-// and series group), persist new series into sealed series pages, record the head state and
-// drop the log records that are fully cut, all in one SQLite transaction.
+// and series group), persist new series into sealed series pages, record the head state with the
+// head's remaining samples (the checkpoint, ./head-checkpoint.ts) and drop every log record it
+// covers, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
 import type { MemSeries } from './head';
+import { checkpointDue, encodeHeadSamples } from './head-checkpoint';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
@@ -30,7 +32,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
   const rows = new Map<number, Map<number, ChunkInput[]>>();
-  const cuts: [MemSeries, number][] = [];
+  const cuts = new Map<MemSeries, number>();
   for (const s of head.all()) {
     let i = 0;
     while (i < s.count) {
@@ -47,16 +49,16 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
       inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from: i, to: j });
       i = j;
     }
-    if (i > 0) cuts.push([s, i]);
+    if (i > 0) cuts.set(s, i);
   }
 
-  // Nothing to cut and no series to persist: leave the file alone (maintenance runs often).
-  if (rows.size === 0 && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
+  // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
+  if (rows.size === 0 && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
     }
-    writeHeadState(st, limitBucket);
+    writeHeadState(st, limitBucket, cuts);
   });
   for (const [s, n] of cuts) s.dropFirst(n);
   storage.shrink();
@@ -122,11 +124,12 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
 }
 
 /**
- * Records the head state after a cut at `cutBucket` and deletes the log records that hold only cut
- * samples. Series known only from the log are first written to the series index. Call inside a
- * transaction.
+ * Records the head state after a cut at `cutBucket` with every head sample (less the first
+ * `cut.get(s)` of a series, written to chunk rows in this transaction) and deletes every log
+ * record it covers. Series known only from the log are first written to the series index. Call
+ * inside a transaction.
  */
-export function writeHeadState(st: TsdbState, cutBucket: number): void {
+export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, number>): void {
   const { head, storage } = st;
   const fresh = [...head.all()].filter((s) => !s.persisted);
   writeSeriesPages(st, fresh);
@@ -136,6 +139,8 @@ export function writeHeadState(st: TsdbState, cutBucket: number): void {
   const bucket = Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket));
   const coveredSeq = st.nextLogSeq - 1;
   const seq = st.nextLogSeq++;
-  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states })));
-  storage.deleteLogBefore(bucket);
+  const samples = encodeHeadSamples(head, cut);
+  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, samples })));
+  storage.deleteLogThrough(coveredSeq);
+  st.logSamplesSinceCheckpoint = 0;
 }

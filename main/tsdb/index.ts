@@ -1,10 +1,12 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
-// On open the series index is decrypted into memory and the log is replayed into the head.
+// On open the series index is decrypted into memory, the head checkpoint decoded and the log
+// written since replayed into the head.
 import { applySamples, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
+import { restoreHeadSamples } from './head-checkpoint';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -87,6 +89,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       maxSeries: opts.maxSeries ?? 0,
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
+      logSamplesSinceCheckpoint: 0,
       batchCounter: 0,
     };
     load(st);
@@ -148,7 +151,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -199,6 +202,7 @@ function load(st: TsdbState): void {
   let statesApplied = !hs;
   const applyStates = (): void => {
     statesApplied = true;
+    if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));
     for (const s of hs!.states) {
       const series = head.get(s.id);
       if (!series) continue;
@@ -216,6 +220,7 @@ function load(st: TsdbState): void {
     const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
+    if (statesApplied) st.logSamplesSinceCheckpoint += count;
     if (statesApplied || hs!.cutBucket <= -CUT_ALL) {
       applySamples(st, ids, timestamps, values, count);
       continue;
