@@ -16,6 +16,8 @@ export const CUT_ALL = 2 ** 40;
 export interface CompactOptions {
   /** Also cut the newest, still-open buckets (default: only buckets the head has moved past). */
   readonly all?: boolean;
+  /** Write the head checkpoint even when the log since the last one is short (a clean shutdown). */
+  readonly checkpoint?: boolean;
 }
 
 /** Returns the bucket below which the head is now empty. */
@@ -53,7 +55,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   }
 
   // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
-  if (rows.size === 0 && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
+  if (rows.size === 0 && !opts.checkpoint && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) return limitBucket;
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);

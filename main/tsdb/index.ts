@@ -54,7 +54,7 @@ export interface Tsdb {
   appender(): Appender;
   querier(): Querier;
   stats(): TsdbStats;
-  /** Cuts complete buckets of the head into chunk rows and drops fully cut log records (all: every bucket). */
+  /** Cuts complete buckets of the head into chunk rows and checkpoints the head when due, dropping the log it covers (all: every bucket; checkpoint: always). */
   compact(opts?: CompactOptions): void;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
