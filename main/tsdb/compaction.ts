@@ -28,7 +28,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   for (const s of head.all()) {
     if (s.count === 0) continue;
     s.sortHead();
-    headMaxT = Math.max(headMaxT, s.timestamps[s.count - 1]!);
+    headMaxT = Math.max(headMaxT, s.lastHeadT);
   }
   // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
@@ -36,6 +36,8 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const rows = new Map<number, Map<number, ChunkInput[]>>();
   const cuts = new Map<MemSeries, number>();
   for (const s of head.all()) {
+    // Most series have nothing to cut: leave their compressed samples alone.
+    if (s.count === 0 || bucketOf(s.firstHeadT, bucketMs) >= limitBucket) continue;
     let i = 0;
     while (i < s.count) {
       const bucket = bucketOf(s.timestamps[i]!, bucketMs);
@@ -63,6 +65,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     writeHeadState(st, limitBucket, cuts);
   });
   for (const [s, n] of cuts) s.dropFirst(n);
+  for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
 }

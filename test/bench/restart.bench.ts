@@ -131,8 +131,7 @@ interface Result {
   readonly restartAfterCheckpointMs?: number;
 }
 
-async function ampule(dir: string): Promise<Result> {
-  const made = keyFileDir(join(dir, 'ampule-'));
+async function ampule(made: { dataDir: string; keyFile: string }): Promise<Result> {
   const setup = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile });
   const ws = setup.control.createWorkspace({ alias: 'restart' }).workspaceId;
   const token = setup.control.createToken(ws, { scopes: ['remote_write', 'query'] }).token;
@@ -140,10 +139,11 @@ async function ampule(dir: string): Promise<Result> {
   setup.close();
   const bin = join(ROOT, 'bin', 'ampule.mjs');
   const argv = [bin, 'serve', '--data-dir', made.dataDir, '--master-key-file', made.keyFile, '--port', '0'];
-  const ca = readFileSync(join(made.dataDir, 'tls', 'ca.crt'), 'utf8');
+  let ca = '';
   const start = async () => {
     const started = performance.now();
     const serve = await spawnServe(argv, { cwd: ROOT });
+    ca ||= readFileSync(join(made.dataDir, 'tls', 'ca.crt'), 'utf8');
     const base = `https://localhost:${serve.port}/workspaces/${ws}`;
     const auth = { Authorization: `Bearer ${token}` };
     const query = async () => (await send(new URL(`${base}/api/v1/query?query=${encodeURIComponent(QUERY)}`), { method: 'GET', headers: auth, ca })).status === 200;
@@ -205,8 +205,9 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-restart-'));
   console.log(`restart benchmark: ${SERIES} series × ${ROUNDS} samples (${HOURS} h at 15 s) by remote write, ${PER_REQUEST} series per request, ${CONNECTIONS} connections`);
   const results: Result[] = [];
+  const made = keyFileDir('ampule-bench-restart-');
   try {
-    results.push(await ampule(dir));
+    results.push(await ampule(made));
     if (!flag('skip-peers')) {
       writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
       if (existsSync('/usr/bin/prometheus')) {
@@ -232,6 +233,7 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(made.dir, { recursive: true, force: true });
   }
 }
 
