@@ -18,6 +18,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAppliance } from '../../main/core/open-appliance';
+import { Head } from '../../main/tsdb/head';
 import { snappy, V1_TYPE, ProtoWriter } from '../main/ingest/encode';
 import { freePort } from '../local-peers';
 import { keyFileDir, ROOT } from '../reliability/harness';
@@ -200,7 +201,44 @@ async function peer(dir: string, name: string, spawnPeer: (port: number) => Chil
   return { name, bytesPerSeries: (loaded - idle) / SERIES, restartMs };
 }
 
+/** The head alone, in this process: heap and array-buffer bytes per series for --series × --hours of samples. */
+function headMemory(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return console.log('head in-process: skipped (run with node --expose-gc, as npm run bench:restart does)');
+  // Several collections: dead array buffers' memory is given back a little after the collection that found them.
+  const used = () => {
+    for (let i = 0; i < 4; i++) gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const before = used();
+  const head = new Head();
+  const t0 = Date.now() - ROUNDS * STEP_MS;
+  for (let i = 0; i < SERIES; i++) {
+    const inst = Math.floor(i / 50);
+    // Fresh strings, as decoded from requests: the head interns them.
+    head.add(i + 1, [
+      { name: '__name__'.slice(0), value: METRICS[i % METRICS.length]!.slice(0) },
+      { name: ['inst', 'ance'].join(''), value: `10.1.${inst >> 8}.${inst & 255}:9100` },
+      { name: ['j', 'ob'].join(''), value: ['no', 'de'].join('') },
+      { name: ['mo', 'de'].join(''), value: MODES[Math.floor(i / METRICS.length) % MODES.length]!.slice(0) },
+      { name: ['reg', 'ion'].join(''), value: ['eu-west', '-1'].join('') },
+    ]);
+  }
+  const labelsOnly = used();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < SERIES; i++) head.get(i + 1)!.push(t0 + round * STEP_MS, i % 3 === 0 ? round * 17 + i : i % 3 === 1 ? (round % 40) * 0.25 : 1);
+  }
+  const full = used();
+  console.log(
+    `head in-process: ${((full - before) / SERIES).toFixed(0)} bytes per series with ${ROUNDS} samples ` +
+      `(${((labelsOnly - before) / SERIES).toFixed(0)} series, labels and postings; ${((full - labelsOnly) / SERIES / ROUNDS).toFixed(2)} bytes per sample)`,
+  );
+  if (head.size !== SERIES) throw new Error('head lost series');
+}
+
 async function main(): Promise<void> {
+  headMemory();
   if (!existsSync(join(ROOT, 'dist', 'cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `npm run build` first');
   const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-restart-'));
   console.log(`restart benchmark: ${SERIES} series × ${ROUNDS} samples (${HOURS} h at 15 s) by remote write, ${PER_REQUEST} series per request, ${CONNECTIONS} connections`);
