@@ -22,7 +22,6 @@ import { Head } from '../../main/tsdb/head';
 import { snappy, V1_TYPE, ProtoWriter } from '../main/ingest/encode';
 import { freePort } from '../local-peers';
 import { keyFileDir, ROOT } from '../reliability/harness';
-import { spawnServe } from '../serve-process';
 import { flag, numberArg } from './args';
 
 const SERIES = numberArg('series', 10_000);
@@ -132,6 +131,20 @@ interface Result {
   readonly restartAfterCheckpointMs?: number;
 }
 
+/** `node bin/ampule.mjs serve`, resolved with its port once it listens (no time limit: replay may be long). */
+function serveProcess(argv: string[]): Promise<{ process: ChildProcess; port: number }> {
+  const p = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      const m = /listening on https:\/\/localhost:(\d+)/.exec(out);
+      if (m) resolve({ process: p, port: Number(m[1]) });
+    });
+    p.on('exit', (code) => reject(new Error(`ampule serve exited (${code}) before listening`)));
+  });
+}
+
 async function ampule(made: { dataDir: string; keyFile: string }): Promise<Result> {
   const setup = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile });
   const ws = setup.control.createWorkspace({ alias: 'restart' }).workspaceId;
@@ -143,7 +156,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   let ca = '';
   const start = async () => {
     const started = performance.now();
-    const serve = await spawnServe(argv, { cwd: ROOT });
+    const serve = await serveProcess(argv);
     ca ||= readFileSync(join(made.dataDir, 'tls', 'ca.crt'), 'utf8');
     const base = `https://localhost:${serve.port}/workspaces/${ws}`;
     const auth = { Authorization: `Bearer ${token}` };
