@@ -1,5 +1,5 @@
 // The head checkpoint: after it the log holds only what was written since, a reopen gives the
-// same answers, and kill -9 of a real child process at any moment of a checkpoint (while the head
+// same answers (floats and native histograms), and kill -9 of a real child process at any moment of a checkpoint (while the head
 // is encoded, sealed, written, or the covered log deleted: one SQLite transaction) loses nothing
 // committed.
 import Database from 'better-sqlite3';
@@ -117,6 +117,16 @@ describe('head checkpoint', () => {
         }
         expect(seen.size).toBeGreaterThanOrEqual(committed);
         for (let i = 0; i < committed; i++) if (seen.get(i) !== T0 + Math.floor(i / 200) * 1000) expect.fail(`sample ${i} lost or changed after kill -9 in round ${round}`);
+        // One histogram per commit, its sum the floats committed by then (whole commits of 5,000).
+        const sums = new Set<number>();
+        for (const s of db.querier().select([{ type: '=', name: '__name__', value: 'checkpoint_hist' }], -Infinity, Infinity)) {
+          s.histograms?.values.forEach((h, k) => {
+            expect(s.histograms!.timestamps[k]).toBe(T0 + Math.floor((h.sum - 1) / 200) * 1000);
+            expect(h.positiveBuckets).toEqual([h.sum / 2, h.sum / 2]);
+            sums.add(h.sum);
+          });
+        }
+        for (let n = 5000; n <= committed; n += 5000) if (!sums.has(n)) expect.fail(`histogram of commit ${n / 5000} lost after kill -9 in round ${round}`);
       } finally {
         db.close();
       }
