@@ -164,6 +164,38 @@ describe('durable forwarding queue', () => {
     }
   });
 
+  it('loses nothing a head checkpoint deleted from the log while the destination was down', async () => {
+    const { rx, got, state, count } = await receiver();
+    try {
+      const ws = app.control.createWorkspace({ alias: 'q' }).workspaceId;
+      const id = start(ws, rx.url('/api/v1/write'));
+      fwd = startForwarding(app);
+      const t0 = Date.now() - 3600_000;
+      write(ws, t0, 1000, 50);
+      await until(() => count() === 1000);
+      state.refuse = true;
+      await fwd.close();
+      fwd = null;
+      const pos = destinationStoreOf(app).position(ws, id);
+      // 110,000 samples in the head (recent, nothing to cut): the maintenance compaction writes a
+      // checkpoint once 100,000 are logged since the last one, deleting the records not yet read.
+      write(ws, t0 + 20_000, 110_000, 50, 1000, 1000);
+      const log = app.store(ws).committed();
+      await until(() => log.read(pos.seq, 10).truncatedBefore !== undefined);
+      const after = log.read(pos.seq, 10);
+      expect(after.truncatedBefore).toBeGreaterThan(t0 + 20_000 + 2100 * 1000); // reaches into the head, past any cut
+      write(ws, t0 + 20_000 + 2200 * 1000, 500, 50); // logged after the checkpoint
+      state.refuse = false;
+      fwd = startForwarding(app);
+      const want = 1000 / 50 + 110_000 / 50 + 500 / 50;
+      await until(() => [...got.values()].every((m) => m.size === want) && got.size === 50, 60_000);
+      const k = labelsKey(labelsFromRecord({ __name__: 'fwd_test', s: '7' }));
+      expect(got.get(k)!.get(t0 + 20_000 + 1234 * 1000)).toBe(1234 * 10 + 7);
+    } finally {
+      await rx.close();
+    }
+  }, 90_000);
+
   it('backfills history since T in time order, then follows the log', async () => {
     const { rx, count } = await receiver();
     try {
