@@ -9,7 +9,7 @@
 import type { Labels } from '../../shared/labels';
 import type { TsdbState } from './state';
 import { items } from './storage';
-import { decodeHeadState, decodeBatch, type HeadState } from './wal-record';
+import { decodeHeadState, decodeBatch } from './wal-record';
 
 export interface CommittedSamples {
   readonly ids: Float64Array;
@@ -64,8 +64,8 @@ export function committedLog(st: TsdbState): CommittedLog {
         const first = oldest.get()?.m ?? st.nextLogSeq;
         if (from <= hs.coveredSeq && from < first) {
           const bucketMs = storage.layout.bucketMs;
-          const oldestBucket = oldestChunk.get()?.b;
-          return { records, ...truncatedRange(hs, oldestBucket ?? null, bucketMs) };
+          const oldestBucket = oldestChunk.get()?.b ?? hs.cutBucket;
+          return { records, truncatedBefore: hs.cutBucket * bucketMs, truncatedFrom: oldestBucket * bucketMs };
         }
       }
       return { records };
@@ -73,20 +73,4 @@ export function committedLog(st: TsdbState): CommittedLog {
     nextSeq: () => st.nextLogSeq,
     labels: (id) => st.head.get(id)?.labels,
   };
-}
-
-/** The time range [truncatedFrom, truncatedBefore) holding every sample of the records a head state deleted. */
-function truncatedRange(hs: HeadState, oldestBucket: number | null, bucketMs: number): { truncatedFrom: number; truncatedBefore: number } {
-  const cut = hs.cutBucket * bucketMs;
-  const fromChunks = (oldestBucket ?? hs.cutBucket) * bucketMs;
-  if (!hs.samples) return { truncatedFrom: fromChunks, truncatedBefore: cut };
-  let oldest = Infinity;
-  let newest = -Infinity;
-  for (const s of hs.states) {
-    if (s.minT < oldest) oldest = s.minT;
-    if (s.lastT > newest) newest = s.lastT;
-  }
-  if (newest === -Infinity) return { truncatedFrom: fromChunks, truncatedBefore: cut };
-  // Every sample of a deleted record is in a chunk row or the head, so inside the series' times.
-  return { truncatedFrom: oldest, truncatedBefore: newest + 1 };
 }

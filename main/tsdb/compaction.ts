@@ -1,7 +1,7 @@
 // Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
 // and series group), persist new series into sealed series pages, record the head state with the
-// head's remaining samples (the checkpoint, ./head-checkpoint.ts) and drop every log record it
-// covers, all in one SQLite transaction.
+// head's remaining samples (the checkpoint, ./head-checkpoint.ts) and drop the log records that
+// are fully cut, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries } from './head';
@@ -192,8 +192,8 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
 
 /**
  * Records the head state after a cut at `cutBucket` with every head sample (less the first
- * `cut.get(s)` of a series, written to chunk rows in this transaction) and deletes every log
- * record it covers. Series known only from the log are first written to the series index. Call
+ * `cut.get(s)` of a series, written to chunk rows in this transaction) and deletes the log records
+ * whose samples are all cut. Series known only from the log are first written to the series index. Call
  * inside a transaction.
  */
 export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): void {
@@ -208,6 +208,8 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   const seq = st.nextLogSeq++;
   const samples = encodeHeadSamples(head, cut);
   storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, samples })));
-  storage.deleteLogThrough(coveredSeq);
+  // Records stay until all their samples are in chunk rows (the forwarder's committed reader follows
+  // them); a restart skips those the checkpoint covers.
+  storage.deleteLogBefore(bucket);
   st.logSamplesSinceCheckpoint = 0;
 }

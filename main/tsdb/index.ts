@@ -223,6 +223,8 @@ function load(st: TsdbState): void {
   };
   const bucketMs = storage.layout.bucketMs;
   for (const row of storage.logRows()) {
+    // A checkpoint holds every head sample of the records it covers: those are not even decrypted.
+    if (hs?.samples && row.seq <= hs.coveredSeq) continue;
     if (!statesApplied && row.seq > hs!.coveredSeq) applyStates();
     const item = items.log(row.seq);
     const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));

@@ -179,21 +179,6 @@ export class Manifest {
     this.logMaxSeq = maxSeq;
   }
 
-  /** Deletes every log row up to `seq` (a head checkpoint holds their samples). */
-  deleteLogThrough(seq: number): void {
-    let maxSeq = 0;
-    for (const [s, [maxBucket, tag]] of this.logRows) {
-      if (s > seq) {
-        if (s > maxSeq) maxSeq = s;
-        continue;
-      }
-      this.logRows.delete(s);
-      this.logDigest ^= logHash(s, maxBucket, tag);
-      this.logDirty = true;
-    }
-    this.logMaxSeq = maxSeq;
-  }
-
   logSummary(): LogSummary {
     return { count: this.logRows.size, digest: this.logDigest >>> 0, maxSeq: this.logMaxSeq };
   }

@@ -120,7 +120,6 @@ export class Storage {
       putLog: prep<[number, number, number, Buffer], never>('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)', 'log records'),
       resealLog: prep<[number, Buffer, number], never>('UPDATE log SET key_id = ?, data = ? WHERE seq = ?', 'log records'),
       deleteLogBefore: prep<[number], never>('DELETE FROM log WHERE max_bucket < ?', 'log records'),
-      deleteLogThrough: prep<[number], never>('DELETE FROM log WHERE seq <= ?', 'log records'),
       headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
       clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
       putHeadState: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)', 'head state'),
@@ -481,13 +480,6 @@ export class Storage {
     this.inTransaction();
     this.stmts.deleteLogBefore.run(bucket);
     this.manifest.deleteLogBefore(bucket);
-  }
-
-  /** Deletes log records up to `seq` (their samples are in a head checkpoint written in the same transaction). */
-  deleteLogThrough(seq: number): void {
-    this.inTransaction();
-    this.stmts.deleteLogThrough.run(seq);
-    this.manifest.deleteLogThrough(seq);
   }
 
   headState(): { seq: number; keyId: number; data: Buffer } | undefined {
