@@ -54,7 +54,8 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
       inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from, to: s.count, histograms });
     } else inputs.push({ id: s.id, timestamps: EMPTY, values: EMPTY, from: 0, to: 0, histograms });
   }
-  if (inputs.length === 0) base = 0;
+  // Coded relative to 0 (as MemSeries codes its packed samples), so a restart adopts the chunks as they are.
+  base = Math.min(0, base);
   return { base, row: encodeChunkRow(inputs, base) };
 }
 
@@ -65,10 +66,14 @@ export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
     const s = head.get(id);
     if (!s) continue;
     const { timestamps, values } = row.decode(id)!;
-    for (let i = 0; i < timestamps.length; i++) {
-      const t = timestamps[i]!;
-      if (s.count > 0 && t <= s.lastHeadT) continue;
-      s.push(t, values[i]!);
+    const chunk = samples.base === 0 && s.count === 0 ? row.floatChunk(id) : undefined;
+    if (chunk) s.adoptChunk(chunk, timestamps, values);
+    else {
+      for (let i = 0; i < timestamps.length; i++) {
+        const t = timestamps[i]!;
+        if (s.count > 0 && t <= s.lastHeadT) continue;
+        s.push(t, values[i]!);
+      }
     }
     const h = row.histograms(id);
     if (!h) continue;

@@ -114,6 +114,41 @@ export class MemSeries {
     if (this.rawCount >= TAIL && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
   }
 
+  /**
+   * Fills an empty series with `chunk` (one chunkenc chunk relative to 0, of ascending samples
+   * `ts`/`vs` already decoded from it), kept compressed as it is: a restart adopts the checkpoint's
+   * chunks instead of coding every sample again.
+   */
+  adoptChunk(chunk: Uint8Array, ts: Float64Array, vs: Float64Array): void {
+    const n = ts.length;
+    if (n === 0) return;
+    if (this.count > 0 || ts[0]! < 0) {
+      for (let i = 0; i < n; i++) this.push(ts[i]!, vs[i]!);
+      return;
+    }
+    let len = chunk.length;
+    let header = 1;
+    while (len >= 128) (header++, (len = Math.floor(len / 128)));
+    this.packed = new Uint8Array(header + chunk.length + PAD_BYTES);
+    len = chunk.length;
+    let off = 0;
+    while (len >= 128) {
+      this.packed[off++] = 0x80 | (len % 128);
+      len = Math.floor(len / 128);
+    }
+    this.packed[off++] = len;
+    this.packed.set(chunk, off);
+    this.packedLen = off + chunk.length;
+    this.packedCount = n;
+    this.packedLastT = this.prevT = ts[n - 1]!;
+    if (ts[0]! < this.minT) this.minT = ts[0]!;
+    if (ts[n - 1]! > this.lastT) {
+      this.lastT = ts[n - 1]!;
+      this.lastV = vs[n - 1]!;
+    }
+    this.viewT = this.viewV = undefined;
+  }
+
   /** Sorts head samples by time; for equal timestamps the later arrival wins. */
   sortHead(): void {
     if (this.sorted) return;
