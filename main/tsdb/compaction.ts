@@ -5,7 +5,7 @@
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries } from './head';
-import { checkpointDue, encodeHeadSamples, type HeadCut } from './head-checkpoint';
+import { adoptHeadSamples, checkpointDue, encodeHeadSamples, type HeadCut, type HeadSamples } from './head-checkpoint';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
@@ -73,16 +73,18 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     storage.shrinkIfOwed();
     return limitBucket;
   }
+  let checkpoint: HeadSamples | undefined;
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
     }
-    writeHeadState(st, limitBucket, cuts);
+    checkpoint = writeHeadState(st, limitBucket, cuts);
   });
   for (const [s, cut] of cuts) {
     if (cut.floats > 0) s.dropFirst(cut.floats);
     if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);
   }
+  adoptHeadSamples(head, checkpoint!);
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
@@ -196,7 +198,7 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
  * whose samples are all cut. Series known only from the log are first written to the series index. Call
  * inside a transaction.
  */
-export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): void {
+export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
   const { head, storage } = st;
   const fresh = [...head.all()].filter((s) => !s.persisted);
   writeSeriesPages(st, fresh);
@@ -212,4 +214,5 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   // them); a restart skips those the checkpoint covers.
   storage.deleteLogBefore(bucket);
   st.logSamplesSinceCheckpoint = 0;
+  return samples;
 }

@@ -59,6 +59,20 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
   return { base, row: encodeChunkRow(inputs, base) };
 }
 
+/**
+ * After a checkpoint: each series whose float head the checkpoint holds whole keeps that coding
+ * (one chunk) instead of its 16-sample chunks.
+ */
+export function adoptHeadSamples(head: Head, samples: HeadSamples): void {
+  if (samples.base !== 0) return;
+  const row = new ChunkRow(samples.row, 0);
+  for (const id of row.ids()) {
+    const s = head.get(id);
+    const chunk = row.floatChunk(id);
+    if (s && chunk) s.replaceWithChunk(chunk, row.count(id));
+  }
+}
+
 /** Puts a checkpoint's samples back into the head (series unknown to the index are skipped). */
 export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
   const row = new ChunkRow(samples.row, samples.base);

@@ -126,6 +126,31 @@ export class MemSeries {
       for (let i = 0; i < n; i++) this.push(ts[i]!, vs[i]!);
       return;
     }
+    this.setPacked(chunk, n, ts[n - 1]!);
+    if (ts[0]! < this.minT) this.minT = ts[0]!;
+    if (ts[n - 1]! > this.lastT) {
+      this.lastT = ts[n - 1]!;
+      this.lastV = vs[n - 1]!;
+    }
+  }
+
+  /**
+   * Replaces the head samples by `chunk`, which holds all `count` of them (sorted) coded relative
+   * to 0 — a checkpoint's coding: one chunk is smaller than the 16-sample chunks pushes pack.
+   */
+  replaceWithChunk(chunk: Uint8Array, count: number): void {
+    if (!this.sorted || count !== this.count || count === 0) return;
+    const lastT = this.lastHeadT;
+    this.packed = EMPTY_BYTES;
+    this.packedLen = this.packedCount = this.rawCount = 0;
+    if (this.cap > TAIL) {
+      this.raw = new Float64Array(2 * TAIL);
+      this.cap = TAIL;
+    }
+    this.setPacked(chunk, count, lastT);
+  }
+
+  private setPacked(chunk: Uint8Array, count: number, lastT: number): void {
     let len = chunk.length;
     let header = 1;
     while (len >= 128) (header++, (len = Math.floor(len / 128)));
@@ -139,13 +164,8 @@ export class MemSeries {
     this.packed[off++] = len;
     this.packed.set(chunk, off);
     this.packedLen = off + chunk.length;
-    this.packedCount = n;
-    this.packedLastT = this.prevT = ts[n - 1]!;
-    if (ts[0]! < this.minT) this.minT = ts[0]!;
-    if (ts[n - 1]! > this.lastT) {
-      this.lastT = ts[n - 1]!;
-      this.lastV = vs[n - 1]!;
-    }
+    this.packedCount = count;
+    this.packedLastT = this.prevT = lastT;
     this.viewT = this.viewV = undefined;
   }
 
