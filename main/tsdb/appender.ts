@@ -175,6 +175,7 @@ export class HeadAppender implements Appender {
       if (sync) storage.transaction(put);
       else storage.transactionUnsynced(put);
       for (const s of defs) s.logged = true;
+      this.st.logSamplesSinceCheckpoint += this.count + hCount;
       applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
     }
     this.reset();

@@ -65,6 +65,8 @@ export class ChunkRow {
   private readonly offsets = new Map<number, number>();
   /** Series id → offset of its histogram chunk (only series that have one). */
   private readonly hOffsets = new Map<number, number>();
+  /** Series id → byte length of its float chunk. */
+  private readonly lens = new Map<number, number>();
 
   constructor(
     private readonly plain: Buffer,
@@ -87,6 +89,7 @@ export class ChunkRow {
     let off = r.pos;
     for (let i = 0; i < n; i++) {
       this.offsets.set(ids[i]!, lens[i]! > 0 ? off : -1);
+      this.lens.set(ids[i]!, lens[i]!);
       off += lens[i]!;
       if (hLens[i]! > 0) this.hOffsets.set(ids[i]!, off);
       off += hLens[i]!;
@@ -119,6 +122,12 @@ export class ChunkRow {
     const off = this.offsets.get(id);
     if (off === undefined) return undefined;
     return off < 0 ? { timestamps: EMPTY, values: EMPTY } : decodeChunk(this.plain, off, this.bucketStart);
+  }
+
+  /** The series' float chunk as coded (chunkenc, relative to bucketStart); undefined when it has none. */
+  floatChunk(id: number): Uint8Array | undefined {
+    const off = this.offsets.get(id);
+    return off === undefined || off < 0 ? undefined : this.plain.subarray(off, off + this.lens.get(id)!);
   }
 
   /** Histogram sample count of the series in this row. */

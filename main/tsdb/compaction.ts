@@ -1,9 +1,11 @@
 // Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
-// and series group), persist new series into sealed series pages, record the head state and
-// drop the log records that are fully cut, all in one SQLite transaction.
+// and series group), persist new series into sealed series pages, record the head state with the
+// head's remaining samples (the checkpoint, ./head-checkpoint.ts) and drop the log records that
+// are fully cut, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries } from './head';
+import { adoptHeadSamples, checkpointDue, encodeHeadSamples, type HeadCut, type HeadSamples } from './head-checkpoint';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
@@ -15,6 +17,8 @@ export const CUT_ALL = 2 ** 40;
 export interface CompactOptions {
   /** Also cut the newest, still-open buckets (default: only buckets the head has moved past). */
   readonly all?: boolean;
+  /** Write the head checkpoint even when the log since the last one is short (a clean shutdown). */
+  readonly checkpoint?: boolean;
 }
 
 /** Returns the bucket below which the head is now empty. */
@@ -29,17 +33,21 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     }
     if (s.count === 0) continue;
     s.sortHead();
-    headMaxT = Math.max(headMaxT, s.timestamps[s.count - 1]!);
+    headMaxT = Math.max(headMaxT, s.lastHeadT);
   }
   // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
   const rows = new Map<number, Map<number, ChunkInput[]>>();
-  const cuts: [MemSeries, number, number][] = [];
+  const cuts = new Map<MemSeries, HeadCut>();
   for (const s of head.all()) {
+    // Most series have nothing to cut: leave their compressed samples alone.
+    const floatsDue = s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+    const histogramsDue = !!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket;
+    if (!floatsDue && !histogramsDue) continue;
     const byBucket = new Map<number, ChunkInput>();
     let i = 0;
-    while (i < s.count) {
+    while (floatsDue && i < s.count) {
       const bucket = bucketOf(s.timestamps[i]!, bucketMs);
       if (bucket >= limitBucket) break;
       const end = (bucket + 1) * bucketMs;
@@ -57,24 +65,27 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
       if (!inputs) parts.set(part, (inputs = []));
       inputs.push(input);
     }
-    if (i > 0 || h > 0) cuts.push([s, i, h]);
+    if (i > 0 || h > 0) cuts.set(s, { floats: i, histograms: h });
   }
 
-  // Nothing to cut and no series to persist: leave the file alone (maintenance runs often).
-  if (rows.size === 0 && ![...head.all()].some((s) => !s.persisted)) {
+  // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
+  if (rows.size === 0 && !opts.checkpoint && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) {
     storage.shrinkIfOwed();
     return limitBucket;
   }
+  let checkpoint: HeadSamples | undefined;
   storage.transaction(() => {
     for (const [bucket, parts] of rows) {
       for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
     }
-    writeHeadState(st, limitBucket);
+    checkpoint = writeHeadState(st, limitBucket, cuts);
   });
-  for (const [s, n, h] of cuts) {
-    if (n > 0) s.dropFirst(n);
-    if (h > 0) s.hist!.dropFirst(h);
+  for (const [s, cut] of cuts) {
+    if (cut.floats > 0) s.dropFirst(cut.floats);
+    if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);
   }
+  adoptHeadSamples(head, checkpoint!);
+  for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
 }
@@ -182,11 +193,12 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
 }
 
 /**
- * Records the head state after a cut at `cutBucket` and deletes the log records that hold only cut
- * samples. Series known only from the log are first written to the series index. Call inside a
- * transaction.
+ * Records the head state after a cut at `cutBucket` with every head sample (less the first
+ * `cut.get(s)` of a series, written to chunk rows in this transaction) and deletes the log records
+ * whose samples are all cut. Series known only from the log are first written to the series index. Call
+ * inside a transaction.
  */
-export function writeHeadState(st: TsdbState, cutBucket: number): void {
+export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
   const { head, storage } = st;
   const fresh = [...head.all()].filter((s) => !s.persisted);
   writeSeriesPages(st, fresh);
@@ -196,6 +208,11 @@ export function writeHeadState(st: TsdbState, cutBucket: number): void {
   const bucket = Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket));
   const coveredSeq = st.nextLogSeq - 1;
   const seq = st.nextLogSeq++;
-  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states })));
+  const samples = encodeHeadSamples(head, cut);
+  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, samples })));
+  // Records stay until all their samples are in chunk rows (the forwarder's committed reader follows
+  // them); a restart skips those the checkpoint covers.
   storage.deleteLogBefore(bucket);
+  st.logSamplesSinceCheckpoint = 0;
+  return samples;
 }

@@ -4,14 +4,38 @@ import { labelsKey, type Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
 import type { HeadHistograms } from './head-histograms';
 
-const INITIAL_CAPACITY = 64;
+import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
+import { decodeChunkInto, encodeChunk } from './chunkenc';
+
+/**
+ * Raw samples kept at the open end of a series before they are compressed (chunkenc's coding, as
+ * in chunk rows): 16 samples × 16 bytes is the head's raw part per series.
+ */
+const TAIL = 16;
+const EMPTY_BYTES = new Uint8Array(0);
+const EMPTY_SAMPLES = new Float64Array(0);
+const packer = new BitWriter(4096);
 
 export class MemSeries {
-  /** Head samples not yet cut into chunk rows, in arrival order (sorted unless `sorted` is false). */
-  // Typed-array allocation is costly: start with room for a few scrapes' worth and double.
-  timestamps = new Float64Array(INITIAL_CAPACITY);
-  values = new Float64Array(INITIAL_CAPACITY);
-  count = 0;
+  /**
+   * Head samples not yet cut into chunk rows. The oldest are compressed in `packed` (chunks of
+   * strictly ascending samples, each `[byte length varint][chunkenc chunk]`, zero padding at the
+   * end for the reader's 32-bit peeks); the newest are raw in `raw` (timestamps at [0, cap),
+   * values at [cap, 2·cap)). Out-of-order arrivals, sorting and cutting unpack everything into
+   * `raw`; the next push packs it again.
+   */
+  private packed = EMPTY_BYTES;
+  private packedLen = 0;
+  private packedCount = 0;
+  private packedLastT = -Infinity;
+  private raw = EMPTY_SAMPLES;
+  private cap = 0;
+  private rawCount = 0;
+  /** The newest pushed timestamp, in arrival order (a later push at or before it unsorts the head). */
+  private prevT = -Infinity;
+  private viewT: Float64Array | undefined;
+  private viewV: Float64Array | undefined;
+  /** Whether head samples are in time order (false after an out-of-order arrival, until sortHead). */
   sorted = true;
   /** Head native-histogram samples (./head-histograms); null until the series has one. */
   hist: HeadHistograms | null = null;
@@ -34,47 +58,140 @@ export class MemSeries {
     readonly key: string,
   ) {}
 
+  /** Number of head samples. */
+  get count(): number {
+    return this.packedCount + this.rawCount;
+  }
+
+  /**
+   * Head samples [0, count) in arrival order (time order when `sorted`): read-only views, valid
+   * until the next push or change (compressed samples are decoded into a copy kept until then,
+   * or until release()).
+   */
+  get timestamps(): Float64Array {
+    if (!this.viewT) this.makeView();
+    return this.viewT!;
+  }
+
+  get values(): Float64Array {
+    if (!this.viewV) this.makeView();
+    return this.viewV!;
+  }
+
+  /** The oldest head sample's timestamp (count > 0), without decoding the series. */
+  get firstHeadT(): number {
+    if (this.packedCount === 0) return this.raw[0]!;
+    let off = 0;
+    while (this.packed[off]! >= 128) off++;
+    const r = new BitReader(this.packed, off + 1);
+    r.readVar();
+    return r.readVar();
+  }
+
+  /** The newest head sample's timestamp (count > 0 and sorted), without decoding the series. */
+  get lastHeadT(): number {
+    return this.rawCount > 0 ? this.raw[this.rawCount - 1]! : this.packedLastT;
+  }
+
+  /** Drops the decoded copy of compressed samples made for a reader. */
+  release(): void {
+    this.viewT = this.viewV = undefined;
+  }
+
   push(t: number, v: number): void {
-    const n = this.count;
-    if (n === this.timestamps.length) this.grow();
     if (t > this.lastT) {
       this.lastT = t;
       this.lastV = v;
-    } else if (n > 0 && t <= this.timestamps[n - 1]!) this.sorted = false;
+    }
+    if (t <= this.prevT) this.sorted = false;
+    this.prevT = t;
     if (t < this.minT) this.minT = t;
-    this.timestamps[n] = t;
-    this.values[n] = v;
-    this.count = n + 1;
+    if (this.rawCount === this.cap) this.resizeRaw(Math.max(TAIL, this.cap * 2));
+    this.raw[this.rawCount] = t;
+    this.raw[this.cap + this.rawCount] = v;
+    this.rawCount++;
+    this.viewT = this.viewV = undefined;
+    if (this.rawCount >= TAIL && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
   }
 
-  private grow(): void {
-    const ts = new Float64Array(this.count * 2);
-    const vs = new Float64Array(this.count * 2);
-    ts.set(this.timestamps);
-    vs.set(this.values);
-    this.timestamps = ts;
-    this.values = vs;
+  /**
+   * Fills an empty series with `chunk` (one chunkenc chunk relative to 0, of ascending samples
+   * `ts`/`vs` already decoded from it), kept compressed as it is: a restart adopts the checkpoint's
+   * chunks instead of coding every sample again.
+   */
+  adoptChunk(chunk: Uint8Array, ts: Float64Array, vs: Float64Array): void {
+    const n = ts.length;
+    if (n === 0) return;
+    if (this.count > 0 || ts[0]! < 0) {
+      for (let i = 0; i < n; i++) this.push(ts[i]!, vs[i]!);
+      return;
+    }
+    this.setPacked(chunk, n, ts[n - 1]!);
+    if (ts[0]! < this.minT) this.minT = ts[0]!;
+    if (ts[n - 1]! > this.lastT) {
+      this.lastT = ts[n - 1]!;
+      this.lastV = vs[n - 1]!;
+    }
+  }
+
+  /**
+   * Replaces the head samples by `chunk`, which holds all `count` of them (sorted) coded relative
+   * to 0 — a checkpoint's coding: one chunk is smaller than the 16-sample chunks pushes pack.
+   */
+  replaceWithChunk(chunk: Uint8Array, count: number): void {
+    if (!this.sorted || count !== this.count || count === 0) return;
+    const lastT = this.lastHeadT;
+    this.packed = EMPTY_BYTES;
+    this.packedLen = this.packedCount = this.rawCount = 0;
+    if (this.cap > TAIL) {
+      this.raw = new Float64Array(2 * TAIL);
+      this.cap = TAIL;
+    }
+    this.setPacked(chunk, count, lastT);
+  }
+
+  private setPacked(chunk: Uint8Array, count: number, lastT: number): void {
+    let len = chunk.length;
+    let header = 1;
+    while (len >= 128) (header++, (len = Math.floor(len / 128)));
+    this.packed = new Uint8Array(header + chunk.length + PAD_BYTES);
+    len = chunk.length;
+    let off = 0;
+    while (len >= 128) {
+      this.packed[off++] = 0x80 | (len % 128);
+      len = Math.floor(len / 128);
+    }
+    this.packed[off++] = len;
+    this.packed.set(chunk, off);
+    this.packedLen = off + chunk.length;
+    this.packedCount = count;
+    this.packedLastT = this.prevT = lastT;
+    this.viewT = this.viewV = undefined;
   }
 
   /** Sorts head samples by time; for equal timestamps the later arrival wins. */
   sortHead(): void {
     if (this.sorted) return;
-    const idx = Array.from({ length: this.count }, (_, i) => i);
-    const ts = this.timestamps;
-    idx.sort((a, b) => ts[a]! - ts[b]! || b - a);
-    const nt = new Float64Array(Math.max(INITIAL_CAPACITY, this.count));
-    const nv = new Float64Array(nt.length);
+    this.unpack();
+    const n0 = this.rawCount;
+    const cap = this.cap;
+    const raw = this.raw;
+    const idx = Array.from({ length: n0 }, (_, i) => i);
+    idx.sort((a, b) => raw[a]! - raw[b]! || b - a);
+    const out = new Float64Array(2 * Math.max(TAIL, n0));
+    const ncap = out.length / 2;
     let n = 0;
     for (const i of idx) {
-      if (n > 0 && nt[n - 1] === ts[i]) continue;
-      nt[n] = ts[i]!;
-      nv[n] = this.values[i]!;
+      if (n > 0 && out[n - 1] === raw[i]) continue;
+      out[n] = raw[i]!;
+      out[ncap + n] = raw[cap + i]!;
       n++;
     }
-    this.timestamps = nt;
-    this.values = nv;
-    this.count = n;
+    this.raw = out;
+    this.cap = ncap;
+    this.rawCount = n;
     this.sorted = true;
+    this.changed();
   }
 
   /**
@@ -92,33 +209,130 @@ export class MemSeries {
 
   /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */
   dropFirst(n: number): void {
-    this.count -= n;
-    if (this.timestamps.length > 4 * this.count + 64) {
-      const cap = Math.max(INITIAL_CAPACITY, 2 * this.count);
-      const ts = new Float64Array(cap);
-      const vs = new Float64Array(cap);
-      ts.set(this.timestamps.subarray(n, n + this.count));
-      vs.set(this.values.subarray(n, n + this.count));
-      this.timestamps = ts;
-      this.values = vs;
-      return;
-    }
-    this.timestamps.copyWithin(0, n, n + this.count);
-    this.values.copyWithin(0, n, n + this.count);
+    if (n <= 0) return;
+    this.unpack();
+    const rest = this.rawCount - n;
+    const out = new Float64Array(2 * Math.max(TAIL, rest));
+    const ncap = out.length / 2;
+    out.set(this.raw.subarray(n, n + rest), 0);
+    out.set(this.raw.subarray(this.cap + n, this.cap + n + rest), ncap);
+    this.raw = out;
+    this.cap = ncap;
+    this.rawCount = rest;
+    this.changed();
   }
 
   /** Keeps only head samples for which `keep(t)` holds; returns how many were dropped. */
   filterHead(keep: (t: number) => boolean): number {
+    this.unpack();
+    const raw = this.raw;
+    const cap = this.cap;
     let n = 0;
-    for (let i = 0; i < this.count; i++) {
-      if (!keep(this.timestamps[i]!)) continue;
-      this.timestamps[n] = this.timestamps[i]!;
-      this.values[n] = this.values[i]!;
+    for (let i = 0; i < this.rawCount; i++) {
+      if (!keep(raw[i]!)) continue;
+      raw[n] = raw[i]!;
+      raw[cap + n] = raw[cap + i]!;
       n++;
     }
-    const dropped = this.count - n;
-    this.count = n;
+    const dropped = this.rawCount - n;
+    this.rawCount = n;
+    this.changed();
     return dropped;
+  }
+
+  private changed(): void {
+    this.viewT = this.viewV = undefined;
+    this.prevT = this.count > 0 ? this.raw[this.rawCount - 1]! : -Infinity;
+  }
+
+  private resizeRaw(cap: number): void {
+    const out = new Float64Array(2 * cap);
+    out.set(this.raw.subarray(0, this.rawCount), 0);
+    out.set(this.raw.subarray(this.cap, this.cap + this.rawCount), cap);
+    this.raw = out;
+    this.cap = cap;
+  }
+
+  private makeView(): void {
+    if (this.packedCount === 0) {
+      this.viewT = this.raw.subarray(0, this.cap);
+      this.viewV = this.raw.subarray(this.cap, 2 * this.cap);
+      return;
+    }
+    const n = this.count;
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    this.decodePacked(ts, vs);
+    ts.set(this.raw.subarray(0, this.rawCount), this.packedCount);
+    vs.set(this.raw.subarray(this.cap, this.cap + this.rawCount), this.packedCount);
+    this.viewT = ts;
+    this.viewV = vs;
+  }
+
+  private decodePacked(ts: Float64Array, vs: Float64Array): void {
+    const buf = this.packed;
+    let off = 0;
+    let at = 0;
+    while (off < this.packedLen) {
+      let len = 0;
+      let mul = 1;
+      for (;;) {
+        const b = buf[off++]!;
+        len += (b & 0x7f) * mul;
+        if (b < 128) break;
+        mul *= 128;
+      }
+      at += decodeChunkInto(buf, off, 0, ts, vs, at);
+      off += len;
+    }
+  }
+
+  /** Compresses the raw samples (sorted, all after the compressed ones) into a new chunk. */
+  private pack(): void {
+    const n = this.rawCount;
+    packer.reset();
+    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), 0, n, 0);
+    const chunk = packer.finish();
+    let need = this.packedLen + chunk.length + 4 + PAD_BYTES;
+    if (need > this.packed.length) {
+      need = Math.max(need, this.packedLen + (this.packedLen >> 2) + PAD_BYTES);
+      const out = new Uint8Array(need);
+      out.set(this.packed.subarray(0, this.packedLen));
+      this.packed = out;
+    }
+    let len = chunk.length;
+    while (len >= 128) {
+      this.packed[this.packedLen++] = 0x80 | (len % 128);
+      len = Math.floor(len / 128);
+    }
+    this.packed[this.packedLen++] = len;
+    this.packed.set(chunk, this.packedLen);
+    this.packedLen += chunk.length;
+    this.packedCount += n;
+    this.packedLastT = this.raw[n - 1]!;
+    this.rawCount = 0;
+    if (this.cap > TAIL) {
+      this.raw = new Float64Array(2 * TAIL);
+      this.cap = TAIL;
+    }
+  }
+
+  /** Moves every head sample into the raw part (to sort, cut or filter them). */
+  private unpack(): void {
+    if (this.packedCount === 0) return;
+    const n = this.count;
+    const cap = Math.max(TAIL, n);
+    const out = new Float64Array(2 * cap);
+    this.decodePacked(out, out.subarray(cap));
+    out.set(this.raw.subarray(0, this.rawCount), this.packedCount);
+    out.set(this.raw.subarray(this.cap, this.cap + this.rawCount), cap + this.packedCount);
+    this.raw = out;
+    this.cap = cap;
+    this.rawCount = n;
+    this.packed = EMPTY_BYTES;
+    this.packedLen = this.packedCount = 0;
+    this.packedLastT = -Infinity;
+    this.viewT = this.viewV = undefined;
   }
 }
 
@@ -129,6 +343,18 @@ export class Head {
   /** name → value → ids ascending. */
   readonly postings = new Map<string, Map<string, number[]>>();
   private live = 0;
+  /**
+   * One copy of each label name and value shared by every series (decoded labels arrive as fresh
+   * strings); an entry goes when its last posting does.
+   */
+  private readonly strings = new Map<string, string>();
+
+  private intern(str: string): string {
+    const known = this.strings.get(str);
+    if (known !== undefined) return known;
+    this.strings.set(str, str);
+    return str;
+  }
 
   get size(): number {
     return this.live;
@@ -148,12 +374,12 @@ export class Head {
 
   /** Adds a series with a given id (ids only grow, so postings stay sorted when ids are added in order). */
   add(id: number, labels: Labels, key = labelsKey(labels)): MemSeries {
-    const s = new MemSeries(id, labels, key);
+    const s = new MemSeries(id, labels.map((l) => ({ name: this.intern(l.name), value: this.intern(l.value) })), key);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
     this.byKey.set(key, s);
     this.live++;
-    for (const l of labels) {
+    for (const l of s.labels) {
       let values = this.postings.get(l.name);
       if (!values) this.postings.set(l.name, (values = new Map()));
       const ids = values.get(l.value);
@@ -180,7 +406,11 @@ export class Head {
       if (rest.length) values.set(l.value, rest);
       else {
         values.delete(l.value);
-        if (values.size === 0) this.postings.delete(l.name);
+        this.strings.delete(l.value);
+        if (values.size === 0) {
+          this.postings.delete(l.name);
+          this.strings.delete(l.name);
+        }
       }
     }
   }

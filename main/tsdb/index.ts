@@ -1,11 +1,13 @@
 // A workspace's encrypted time-series store: one SQLite file, opened with the workspace's data keys.
-// On open the series index is decrypted into memory and the log is replayed into the head.
+// On open the series index is decrypted into memory, the head checkpoint decoded and the log
+// written since replayed into the head.
 import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { committedLog, type CommittedLog } from './committed-reader';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
+import { restoreHeadSamples } from './head-checkpoint';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -56,7 +58,7 @@ export interface Tsdb {
   /** What is committed, in commit order, for a follower (the forwarder). */
   committed(): CommittedLog;
   stats(): TsdbStats;
-  /** Cuts complete buckets of the head into chunk rows and drops fully cut log records (all: every bucket). */
+  /** Cuts complete buckets of the head into chunk rows and checkpoints the head when due, dropping the log it covers (all: every bucket; checkpoint: always). */
   compact(opts?: CompactOptions): void;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
@@ -93,6 +95,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       maxSeries: opts.maxSeries ?? 0,
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
+      logSamplesSinceCheckpoint: 0,
       batchCounter: 0,
     };
     load(st);
@@ -156,7 +159,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -207,6 +210,7 @@ function load(st: TsdbState): void {
   let statesApplied = !hs;
   const applyStates = (): void => {
     statesApplied = true;
+    if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));
     for (const s of hs!.states) {
       const series = head.get(s.id);
       if (!series) continue;
@@ -219,12 +223,15 @@ function load(st: TsdbState): void {
   };
   const bucketMs = storage.layout.bucketMs;
   for (const row of storage.logRows()) {
+    // A checkpoint holds every head sample of the records it covers: those are not even decrypted.
+    if (hs?.samples && row.seq <= hs.coveredSeq) continue;
     if (!statesApplied && row.seq > hs!.coveredSeq) applyStates();
     const item = items.log(row.seq);
     const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
     const hr = rec.histograms;
+    if (statesApplied) st.logSamplesSinceCheckpoint += count + hr.count;
     if (statesApplied || hs!.cutBucket <= -CUT_ALL) {
       applyBatch(st, rec.samples, hr);
       continue;

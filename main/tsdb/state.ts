@@ -13,6 +13,8 @@ export interface TsdbState {
   nextLogSeq: number;
   /** Id for the next series page. */
   nextPage: number;
+  /** Samples logged since the last head checkpoint (what a restart would replay). */
+  logSamplesSinceCheckpoint: number;
   /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
   batchCounter: number;
 }

@@ -4,6 +4,8 @@
 //  - The head state, rewritten at each compaction: every series' minT/lastT/lastV, and which log
 //    samples are already in chunk rows (those in records up to `coveredSeq` below bucket `cutBucket`),
 //    so log records only go once all their samples are cut, and the head is never re-logged.
+//    Version 2 is also the head checkpoint: it carries every head sample (see head-checkpoint.ts),
+//    so every log record up to `coveredSeq` goes with it and replay reads only later records.
 import type { Label } from '../../shared/labels';
 import { ByteReader, ByteWriter } from './bytes';
 import type { SeriesEntry } from './series-page';
@@ -12,6 +14,7 @@ import { readHistogram, writeHistogram } from './histogram-record';
 
 const BATCH_VERSION = 1;
 const STATE_VERSION = 1;
+const CHECKPOINT_VERSION = 2;
 
 export interface SeriesState {
   readonly id: number;
@@ -47,6 +50,8 @@ export interface HeadState {
   readonly cutBucket: number;
   readonly coveredSeq: number;
   readonly states: SeriesState[];
+  /** The head's samples at `coveredSeq` (a chunk row relative to `base`); absent in version 1. */
+  readonly samples?: { readonly base: number; readonly row: Buffer };
 }
 
 export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples: SampleBatch, histograms?: HistogramBatch): Buffer {
@@ -170,8 +175,8 @@ export function readValue(r: ByteReader): number {
 }
 
 export function encodeHeadState(state: HeadState): Buffer {
-  const w = new ByteWriter(state.states.length * 30 + 32);
-  w.byte(STATE_VERSION);
+  const w = new ByteWriter(state.states.length * 30 + 32 + (state.samples?.row.length ?? 0));
+  w.byte(state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
   w.svarint(state.cutBucket);
   w.varint(state.coveredSeq);
   w.varint(state.states.length);
@@ -183,13 +188,18 @@ export function encodeHeadState(state: HeadState): Buffer {
     w.float64(s.lastT);
     w.float64(s.lastV);
   }
+  if (state.samples) {
+    w.svarint(state.samples.base);
+    w.varint(state.samples.row.length);
+    w.bytes(state.samples.row);
+  }
   return w.toBuffer();
 }
 
 export function decodeHeadState(buf: Buffer): HeadState {
   const r = new ByteReader(buf);
   const version = r.byte();
-  if (version !== STATE_VERSION) throw new RangeError(`unknown head state version ${version}`);
+  if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION) throw new RangeError(`unknown head state version ${version}`);
   const cutBucket = r.svarint();
   const coveredSeq = r.varint();
   const states: SeriesState[] = [];
@@ -198,5 +208,10 @@ export function decodeHeadState(buf: Buffer): HeadState {
     id += r.varint();
     states.push({ id, minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
   }
-  return { cutBucket, coveredSeq, states };
+  if (version === STATE_VERSION) return { cutBucket, coveredSeq, states };
+  const base = r.svarint();
+  const n = r.varint();
+  if (r.pos + n > buf.length) throw new RangeError('head checkpoint truncated');
+  const row = buf.subarray(r.pos, r.pos + n);
+  return { cutBucket, coveredSeq, states, samples: { base, row } };
 }

@@ -2,11 +2,12 @@
 // receiver): everything committed arrives, in order per series; the position survives a stop and a
 // receiver that refuses for a while; records compacted before they were read still arrive (read
 // back from chunk rows); a backfill sends history; nothing secret is in control.db in clear.
+import Database from 'better-sqlite3';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Appliance } from '../../../main/core/appliance';
-import { openAppliance } from '../../../main/core/open-appliance';
+import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
 import { destinationStoreOf, startForwarding, type Forwarding } from '../../../main/host/forwarding';
 import { labelsFromRecord, labelsKey } from '../../../shared/labels';
 import { tempKeyFileDir } from '../core/key-file-dir';
@@ -163,6 +164,44 @@ describe('durable forwarding queue', () => {
       await rx.close();
     }
   });
+
+  it('loses nothing, and sends nothing twice, when a head checkpoint happens while the destination is down', async () => {
+    const { rx, got, state, count, dups } = await receiver();
+    try {
+      const ws = app.control.createWorkspace({ alias: 'q' }).workspaceId;
+      const id = start(ws, rx.url('/api/v1/write'));
+      fwd = startForwarding(app);
+      const t0 = Date.now() - 3600_000;
+      write(ws, t0, 1000, 50);
+      await until(() => count() === 1000);
+      state.refuse = true;
+      await fwd.close();
+      fwd = null;
+      const pos = destinationStoreOf(app).position(ws, id);
+      // 110,000 samples in the head (recent, nothing to cut): the maintenance compaction writes a
+      // checkpoint once 100,000 are logged since the last one; the records it covers stay for us.
+      write(ws, t0 + 20_000, 110_000, 50, 1000, 1000);
+      const file = new Database(join(workspaceDir(join(dir, 'data'), ws), 'tsdb.db'), { readonly: true });
+      const checkpointSeq = (): number => (file.prepare('SELECT coalesce(max(seq), 0) AS n FROM head_state').get() as { n: number }).n;
+      try {
+        await until(() => checkpointSeq() > pos.seq + 100);
+      } finally {
+        file.close();
+      }
+      const log = app.store(ws).committed();
+      expect(log.read(pos.seq, 10).truncatedBefore).toBeUndefined();
+      write(ws, t0 + 20_000 + 2200 * 1000, 500, 50); // logged after the checkpoint
+      state.refuse = false;
+      fwd = startForwarding(app);
+      const want = 1000 / 50 + 110_000 / 50 + 500 / 50;
+      await until(() => got.size === 50 && [...got.values()].every((m) => m.size === want), 60_000);
+      const k = labelsKey(labelsFromRecord({ __name__: 'fwd_test', s: '7' }));
+      expect(got.get(k)!.get(t0 + 20_000 + 1234 * 1000)).toBe(1234 * 10 + 7);
+      expect(dups()).toBe(0);
+    } finally {
+      await rx.close();
+    }
+  }, 90_000);
 
   it('backfills history since T in time order, then follows the log', async () => {
     const { rx, count } = await receiver();

@@ -1,4 +1,5 @@
 // Test helpers for the store: temp dirs, data keys, sample values with exact bit patterns.
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,4 +54,14 @@ export function toBits(v: number): bigint {
   const f = new Float64Array(1);
   f[0] = v;
   return new BigUint64Array(f.buffer)[0]!;
+}
+
+/** Log records after the newest head state: what a reopen replays (the rest the checkpoint covers). */
+export function logSinceCheckpoint(path: string): number {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM log WHERE seq > (SELECT coalesce(max(seq), 0) FROM head_state)').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }

@@ -1,0 +1,293 @@
+// Restart benchmark (`npm run bench:restart`). Not a test: it prints figures.
+//
+// The same series (node-exporter-like labels, a sample every 15 s over --hours of head) go by
+// remote write 1.0 to a real `node bin/ampule.mjs serve` and to Debian's Prometheus
+// (--web.enable-remote-write-receiver), then VictoriaMetrics if present. Printed for each: resident
+// memory per active series once loaded (growth over the idle server), and the restart time after
+// kill -9 (both replay their log: Prometheus its WAL, Ampule the head checkpoint and the log since)
+// measured from spawn to the first answer of an instant query; for Ampule also after a checkpoint
+// (the 5-minute maintenance writes one once the log since the last is half the head).
+//
+// Flags: --series N (default 10000; the issue's figure is 1000000), --hours H (default 2),
+// --per-request N (default 2000), --connections N (default 4), --skip-peers.
+// Needs `npm run build` (dist/cli.mjs).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openAppliance } from '../../main/core/open-appliance';
+import { Head } from '../../main/tsdb/head';
+import { snappy, V1_TYPE, ProtoWriter } from '../main/ingest/encode';
+import { freePort } from '../local-peers';
+import { keyFileDir, ROOT } from '../reliability/harness';
+import { flag, numberArg } from './args';
+
+const SERIES = numberArg('series', 10_000);
+const HOURS = numberArg('hours', 2);
+const PER_REQUEST = numberArg('per-request', 2000);
+// One connection: with several, one may run an hour ahead of another and Prometheus refuses the
+// laggard's samples as out of bounds (400).
+const CONNECTIONS = numberArg('connections', 1);
+const STEP_MS = 15_000;
+const ROUNDS = Math.round((HOURS * 3600_000) / STEP_MS);
+const METRICS = ['node_cpu_seconds_total', 'node_network_receive_bytes_total', 'node_disk_read_bytes_total', 'node_filesystem_avail_bytes', 'node_memory_MemAvailable_bytes', 'node_load1', 'http_requests_total', 'go_goroutines', 'up', 'node_time_seconds'];
+const MODES = ['idle', 'user', 'system', 'iowait', 'steal'];
+
+interface Sink {
+  readonly name: string;
+  post(body: Buffer): Promise<number>;
+  /** Resolves once an instant query is answered (the store is open and replayed). */
+  query(): Promise<boolean>;
+}
+
+function labelBytes(i: number): Buffer {
+  const inst = Math.floor(i / 50);
+  const w = new ProtoWriter();
+  const labels: [string, string][] = [
+    ['__name__', METRICS[i % METRICS.length]!],
+    ['instance', `10.1.${inst >> 8}.${inst & 255}:9100`],
+    ['job', 'node'],
+    ['mode', MODES[Math.floor(i / METRICS.length) % MODES.length]!],
+    ['region', 'eu-west-1'],
+  ];
+  for (const [name, value] of labels) w.message(1, (l) => l.string(1, name).string(2, value));
+  return w.finish();
+}
+
+/** Sends every round (oldest first) of every series; bodies are built per request to keep the client small. */
+async function load(sink: Sink, t0: number): Promise<number> {
+  const labels = Array.from({ length: SERIES }, (_, i) => labelBytes(i));
+  const blocks = Math.ceil(SERIES / PER_REQUEST);
+  const started = performance.now();
+  let retries = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, shard) => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const t = t0 + round * STEP_MS;
+        const sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t).finish();
+        for (let b = shard; b < blocks; b += CONNECTIONS) {
+          const w = new ProtoWriter();
+          for (let i = b * PER_REQUEST; i < Math.min(SERIES, (b + 1) * PER_REQUEST); i++) {
+            sample.writeDoubleLE(i % 3 === 0 ? round * 17 + i : i % 3 === 1 ? (round % 40) * 0.25 : 1, 1);
+            w.tag(1, 2).varint(labels[i]!.length + 2 + sample.length).raw(labels[i]!).bytes(2, sample);
+          }
+          const body = snappy(w.finish());
+          for (;;) {
+            const status = await sink.post(body);
+            if (status >= 200 && status < 300) break;
+            if (status !== 429 && status < 500) throw new Error(`${sink.name}: remote write answered ${status}`);
+            retries++;
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+      }
+    }),
+  );
+  if (retries) console.log(`  ${sink.name}: ${retries} requests retried (429/5xx)`);
+  return (performance.now() - started) / 1000;
+}
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+function send(url: URL, opts: { method: string; headers?: Record<string, string>; ca?: string; agent?: Agent }, body?: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: opts.method, headers: opts.headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.agent ? { agent: opts.agent } : {}) }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const RW_HEADERS = { 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
+const QUERY = 'count(node_load1)';
+
+async function waitFor(what: string, proc: ChildProcess, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} not answering after 600 s`);
+}
+
+function killed(proc: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise((res) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return res();
+    proc.once('exit', () => res());
+    proc.kill(signal);
+  });
+}
+
+interface Result {
+  readonly name: string;
+  readonly bytesPerSeries: number;
+  readonly restartMs: number;
+  readonly restartAfterCheckpointMs?: number;
+}
+
+/** `node bin/ampule.mjs serve`, resolved with its port once it listens (no time limit: replay may be long). */
+function serveProcess(argv: string[]): Promise<{ process: ChildProcess; port: number }> {
+  const p = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      const m = /listening on https:\/\/localhost:(\d+)/.exec(out);
+      if (m) resolve({ process: p, port: Number(m[1]) });
+    });
+    p.on('exit', (code) => reject(new Error(`ampule serve exited (${code}) before listening`)));
+  });
+}
+
+async function ampule(made: { dataDir: string; keyFile: string }): Promise<Result> {
+  const setup = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile });
+  const ws = setup.control.createWorkspace({ alias: 'restart' }).workspaceId;
+  const token = setup.control.createToken(ws, { scopes: ['remote_write', 'query'] }).token;
+  setup.control.setLimits(ws, { ingestionRate: 1e9, ingestionBurst: 1e9, activeSeries: Math.max(SERIES * 2, 1e6) });
+  setup.close();
+  const bin = join(ROOT, 'bin', 'ampule.mjs');
+  const argv = [bin, 'serve', '--data-dir', made.dataDir, '--master-key-file', made.keyFile, '--port', '0'];
+  let ca = '';
+  const start = async () => {
+    const started = performance.now();
+    const serve = await serveProcess(argv);
+    ca ||= readFileSync(join(made.dataDir, 'tls', 'ca.crt'), 'utf8');
+    const base = `https://localhost:${serve.port}/workspaces/${ws}`;
+    const auth = { Authorization: `Bearer ${token}` };
+    const query = async () => (await send(new URL(`${base}/api/v1/query?query=${encodeURIComponent(QUERY)}`), { method: 'GET', headers: auth, ca })).status === 200;
+    return { serve, base, auth, query, started };
+  };
+  let s = await start();
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
+  const sink: Sink = {
+    name: 'Ampule',
+    post: async (body) => (await send(new URL(`${s.base}/api/v1/remote_write`), { method: 'POST', headers: { ...RW_HEADERS, ...s.auth }, ca, agent }, body)).status,
+    query: () => s.query(),
+  };
+  await waitFor('ampule', s.serve.process, sink.query);
+  const idle = rssBytes(s.serve.process.pid!);
+  const secs = await load(sink, Date.now() - ROUNDS * STEP_MS);
+  agent.destroy();
+  const loaded = rssBytes(s.serve.process.pid!);
+  console.log(`Ampule: loaded ${SERIES * ROUNDS} samples in ${secs.toFixed(1)} s; RSS ${(idle / 2 ** 20).toFixed(0)} → ${(loaded / 2 ** 20).toFixed(0)} MiB`);
+  await killed(s.serve.process);
+  s = await start();
+  await waitFor('ampule', s.serve.process, s.query);
+  const restartMs = performance.now() - s.started;
+  // The maintenance writes a checkpoint (the replayed log is due for one); then kill -9 again.
+  await killed(s.serve.process);
+  const app = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile, maintenanceIntervalMs: 100 });
+  app.store(ws).querier();
+  await new Promise((r) => setTimeout(r, 1000));
+  app.close();
+  s = await start();
+  await waitFor('ampule', s.serve.process, s.query);
+  const restartAfterCheckpointMs = performance.now() - s.started;
+  await killed(s.serve.process, 'SIGTERM');
+  return { name: 'Ampule', bytesPerSeries: (loaded - idle) / SERIES, restartMs, restartAfterCheckpointMs };
+}
+
+async function peer(dir: string, name: string, spawnPeer: (port: number) => ChildProcess, paths: { write: string; query: string; ready: string }): Promise<Result> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let started = performance.now();
+  let proc = spawnPeer(port);
+  const query = async () => (await send(new URL(`${base}${paths.query}?query=${encodeURIComponent(QUERY)}`), { method: 'GET' })).status === 200;
+  await waitFor(name, proc, async () => (await send(new URL(`${base}${paths.ready}`), { method: 'GET' })).status === 200);
+  const idle = rssBytes(proc.pid!);
+  const sink: Sink = { name, post: async (body) => (await send(new URL(`${base}${paths.write}`), { method: 'POST', headers: RW_HEADERS }, body)).status, query };
+  const secs = await load(sink, Date.now() - ROUNDS * STEP_MS);
+  const loaded = rssBytes(proc.pid!);
+  console.log(`${name}: loaded ${SERIES * ROUNDS} samples in ${secs.toFixed(1)} s; RSS ${(idle / 2 ** 20).toFixed(0)} → ${(loaded / 2 ** 20).toFixed(0)} MiB`);
+  await killed(proc);
+  started = performance.now();
+  proc = spawnPeer(port);
+  await waitFor(name, proc, async () => (await send(new URL(`${base}${paths.ready}`), { method: 'GET' })).status === 200 && (await query()));
+  const restartMs = performance.now() - started;
+  await killed(proc, 'SIGTERM');
+  return { name, bytesPerSeries: (loaded - idle) / SERIES, restartMs };
+}
+
+/** The head alone, in this process: heap and array-buffer bytes per series for --series × --hours of samples. */
+function headMemory(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return console.log('head in-process: skipped (run with node --expose-gc, as npm run bench:restart does)');
+  // Several collections: dead array buffers' memory is given back a little after the collection that found them.
+  const used = () => {
+    for (let i = 0; i < 4; i++) gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const before = used();
+  const head = new Head();
+  const t0 = Date.now() - ROUNDS * STEP_MS;
+  for (let i = 0; i < SERIES; i++) {
+    const inst = Math.floor(i / 50);
+    // Fresh strings, as decoded from requests: the head interns them.
+    head.add(i + 1, [
+      { name: '__name__'.slice(0), value: METRICS[i % METRICS.length]!.slice(0) },
+      { name: ['inst', 'ance'].join(''), value: `10.1.${inst >> 8}.${inst & 255}:9100` },
+      { name: ['j', 'ob'].join(''), value: ['no', 'de'].join('') },
+      { name: ['mo', 'de'].join(''), value: MODES[Math.floor(i / METRICS.length) % MODES.length]!.slice(0) },
+      { name: ['reg', 'ion'].join(''), value: ['eu-west', '-1'].join('') },
+    ]);
+  }
+  const labelsOnly = used();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let i = 0; i < SERIES; i++) head.get(i + 1)!.push(t0 + round * STEP_MS, i % 3 === 0 ? round * 17 + i : i % 3 === 1 ? (round % 40) * 0.25 : 1);
+  }
+  const full = used();
+  console.log(
+    `head in-process: ${((full - before) / SERIES).toFixed(0)} bytes per series with ${ROUNDS} samples ` +
+      `(${((labelsOnly - before) / SERIES).toFixed(0)} series, labels and postings; ${((full - labelsOnly) / SERIES / ROUNDS).toFixed(2)} bytes per sample)`,
+  );
+  if (head.size !== SERIES) throw new Error('head lost series');
+}
+
+async function main(): Promise<void> {
+  headMemory();
+  if (!existsSync(join(ROOT, 'dist', 'cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-restart-'));
+  console.log(`restart benchmark: ${SERIES} series × ${ROUNDS} samples (${HOURS} h at 15 s) by remote write, ${PER_REQUEST} series per request, ${CONNECTIONS} connections`);
+  const results: Result[] = [];
+  const made = keyFileDir('ampule-bench-restart-');
+  try {
+    results.push(await ampule(made));
+    if (!flag('skip-peers')) {
+      writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
+      if (existsSync('/usr/bin/prometheus')) {
+        results.push(await peer(dir, 'Prometheus', (port) => spawn('/usr/bin/prometheus', [
+          `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`,
+          `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
+        ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/-/ready' }));
+      } else console.log('skipped Prometheus: /usr/bin/prometheus is missing (apt-get install prometheus)');
+      if (existsSync('/usr/bin/victoria-metrics')) {
+        results.push(await peer(dir, 'VictoriaMetrics', (port) => spawn('/usr/bin/victoria-metrics', [
+          `-storageDataPath=${join(dir, 'victoria')}`, `-httpListenAddr=127.0.0.1:${port}`, '-loggerLevel=ERROR', '-search.disableCache',
+        ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/health' }));
+      } else console.log('skipped VictoriaMetrics: /usr/bin/victoria-metrics is missing');
+    }
+    for (const r of results) {
+      const cp = r.restartAfterCheckpointMs === undefined ? '' : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint`;
+      console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory +${r.bytesPerSeries.toFixed(0)} bytes (${(r.bytesPerSeries / 1024).toFixed(2)} KiB) per active series`);
+    }
+    const a = results[0]!;
+    for (const p of results.slice(1)) {
+      const cp = a.restartAfterCheckpointMs === undefined ? '' : ` (${(a.restartAfterCheckpointMs / p.restartMs).toFixed(2)}× after a checkpoint)`;
+      console.log(`Ampule / ${p.name}: restart ${(a.restartMs / p.restartMs).toFixed(2)}×${cp}, memory per series ${(a.bytesPerSeries / p.bytesPerSeries).toFixed(2)}×`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(made.dir, { recursive: true, force: true });
+  }
+}
+
+await main();
