@@ -9,6 +9,8 @@
 // (receiveMessageOnPort). A query whose client went away is stopped by ending its worker (a fresh
 // one takes its place); the query timeout is checked between rows and series while reading.
 // On Linux the workers run niced, so that on a busy machine the ingest thread gets a core first.
+// Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
+// tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
 import { readlinkSync } from 'node:fs';
 import { availableParallelism, setPriority } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
@@ -21,6 +23,8 @@ import { StoreError } from '../tsdb/errors';
 
 /** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
 const QUERY_THREAD_NICE = 10;
+/** Workers that end before they are ready, with none ever ready, before the pool gives up. */
+const LOAD_ATTEMPTS = 3;
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
@@ -67,7 +71,8 @@ interface WorkerData {
 export class QueryPoolError extends Error {
   constructor(
     message: string,
-    readonly reason: 'aborted' | 'crashed' | 'closed',
+    /** `unavailable`: no worker could load; the caller evaluates on its own thread instead. */
+    readonly reason: 'aborted' | 'crashed' | 'closed' | 'unavailable',
   ) {
     super(message);
     this.name = 'QueryPoolError';
@@ -136,6 +141,7 @@ function serveQueries(data: WorkerData): void {
     for (const r of readers.values()) r.close();
     readers.clear();
   };
+  parentPort!.postMessage({ ready: true });
   parentPort!.on('message', (job: Job | InstantJob) => {
     if ('kind' in job) {
       let reply: InstantReply;
@@ -177,13 +183,16 @@ interface Slot {
   running: Pending | null;
   /** The rest of the head snapshot the running query is taking. */
   snapshot: SnapshotCursor | null;
+  /** The worker has loaded this module and listens for jobs. */
+  ready: boolean;
 }
 
 /**
  * This module as a worker: the bundle itself when running from dist/ (serve, desktop), the
  * TypeScript source through tsx when running from source (tests, benchmarks).
  */
-function spawnWorker(data: WorkerData, transfer: MessagePort[]): Worker {
+function spawnWorker(data: WorkerData, transfer: MessagePort[], script?: URL): Worker {
+  if (script) return new Worker(script, { workerData: data, transferList: transfer });
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
     const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
@@ -197,14 +206,25 @@ export class QueryPool {
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
+  private everReady = false;
+  private loadFailures = 0;
+  /** Why no worker could load (then every call rejects with reason `unavailable`); null while usable. */
+  unavailable: string | null = null;
 
-  /** `size` workers; default: one per core beside the ingest thread's, at least one. */
-  constructor(readonly size: number = Math.max(1, availableParallelism() - 1)) {
+  /**
+   * `size` workers; default: one per core beside the ingest thread's, at least one. `script`
+   * replaces this module as the workers' code (tests: a script that cannot load).
+   */
+  constructor(
+    readonly size: number = Math.max(1, availableParallelism() - 1),
+    private readonly script?: URL,
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   /** Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`. */
   run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}): Promise<PromApiResponse> {
+    if (this.unavailable !== null) return Promise.reject(new QueryPoolError(this.unavailable, 'unavailable'));
     if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
     if (signal?.aborted) return Promise.reject(new QueryPoolError('the client went away', 'aborted'));
     return new Promise((resolve, reject) => {
@@ -236,6 +256,7 @@ export class QueryPool {
    * message; a lost worker with QueryPoolError.
    */
   instant(expr: string, time: number, querier: Querier, limits: InstantJob['limits'] = {}): Promise<QueryValue> {
+    if (this.unavailable !== null) return Promise.reject(new QueryPoolError(this.unavailable, 'unavailable'));
     if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ job: { id: this.nextId++, kind: 'instant', expr, time, limits }, querier, resolve: (v) => resolve(v as QueryValue), reject });
@@ -253,8 +274,8 @@ export class QueryPool {
   private spawn(): Slot {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal }, [port2]);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null };
+    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal }, [port2], this.script);
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null, ready: false };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
@@ -293,7 +314,11 @@ export class QueryPool {
       Atomics.store(slot.flag, 0, 1);
       Atomics.notify(slot.flag, 0);
     });
-    worker.on('message', (reply: JobReply | InstantReply) => {
+    worker.on('message', (reply: JobReply | InstantReply | { ready: true }) => {
+      if ('ready' in reply) {
+        slot.ready = this.everReady = true;
+        return;
+      }
       const p = slot.running;
       if (!p || p.job.id !== reply.id) return;
       this.finish(slot);
@@ -301,9 +326,9 @@ export class QueryPool {
       else if ('error' in reply) p.reject(new Error(reply.error));
       else p.reject(new QueryPoolError('the query failed on its worker', 'crashed'));
     });
-    worker.on('error', () => this.replace(slot, new QueryPoolError('the query worker failed', 'crashed')));
+    worker.on('error', (e) => this.lost(slot, new QueryPoolError(`the query worker failed: ${e.message}`, 'crashed')));
     worker.on('exit', () => {
-      if (!this.closed && this.slots.includes(slot)) this.replace(slot, new QueryPoolError('the query worker ended', 'crashed'));
+      if (!this.closed && this.slots.includes(slot)) this.lost(slot, new QueryPoolError('the query worker ended', 'crashed'));
     });
     worker.unref();
     port1.unref();
@@ -340,6 +365,21 @@ export class QueryPool {
     if (!slot) return;
     this.cancelled++;
     this.replace(slot, new QueryPoolError('the client went away', 'aborted'));
+  }
+
+  /** A worker ended or failed: replaced, unless no worker has ever loaded after LOAD_ATTEMPTS tries. */
+  private lost(slot: Slot, err: QueryPoolError): void {
+    if (!this.slots.includes(slot)) return;
+    // A job handed to a worker that never loaded has not started: it waits for the next worker.
+    if (!slot.ready && slot.running) {
+      this.queue.unshift(slot.running);
+      slot.running = null;
+    }
+    if (slot.ready || this.everReady || ++this.loadFailures < LOAD_ATTEMPTS) return this.replace(slot, err);
+    this.unavailable = `query threads could not start (${err.message})`;
+    const gone = new QueryPoolError(this.unavailable, 'unavailable');
+    for (const p of this.queue.splice(0)) p.reject(gone);
+    for (const s of this.slots.splice(0)) void this.stop(s, gone);
   }
 
   /** Ends a slot's worker (its running query gets `err`) and starts a fresh one in its place. */

@@ -56,11 +56,12 @@ export function queryHandler(
       return result.status;
     }
     const q = t.querier();
-    if (!pool) {
+    const onThisThread = async (): Promise<number> => {
       const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });
       sendJson(res, result.status, result.body);
       return result.status;
-    }
+    };
+    if (!pool || pool.unavailable !== null) return onThisThread();
     const gone = new AbortController();
     const onClose = () => {
       if (!res.writableEnded) gone.abort();
@@ -71,6 +72,7 @@ export function queryHandler(
       sendJson(res, result.status, result.body);
       return result.status;
     } catch (e) {
+      if (e instanceof QueryPoolError && e.reason === 'unavailable') return onThisThread();
       if (e instanceof QueryPoolError && e.reason === 'aborted') {
         res.destroy();
         return 0;

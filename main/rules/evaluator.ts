@@ -14,6 +14,7 @@ import type { QueryLimiter } from '../query/limits';
 import { parseExpr } from '../query/parser';
 import type { Expr } from '../query/ast';
 import { AppendError, STALE_NAN_BITS, type Appender, type Querier } from '../tsdb/types';
+import type { FloatHistogram } from '../tsdb/histogram';
 import type { RuleDef, RuleGroupDef } from './rule-file';
 import { expandAlertTemplate } from './template';
 
@@ -31,6 +32,8 @@ export interface RuleStorage {
 /** Runs an instant query off this thread and returns its raw value (main/http/query-pool's QueryPool). */
 export interface RuleQueryRunner {
   instant(expr: string, time: number, querier: Querier, opts: EngineOptions): Promise<QueryValue>;
+  /** Set when no thread could start; its rejections then carry `reason: 'unavailable'` and rules run on this thread. */
+  readonly unavailable?: string | null;
 }
 
 export interface EvaluatorOptions {
@@ -68,6 +71,8 @@ export class RuleEvalError extends Error {}
 interface OutSample {
   labels: Labels;
   value: number;
+  /** A native histogram result (recording rules store it as one); `value` is then unused. */
+  h?: FloatHistogram;
 }
 
 /** One rule's state between evaluations. */
@@ -144,6 +149,13 @@ export class GroupEvaluator {
       res = ruleSamples(await runner.instant(rule.def.expr, t, storage.querier(), { ...this.opts.engine, timeoutMs: left }));
     } catch (e) {
       res = e as Error;
+      if ((e as { reason?: unknown }).reason === 'unavailable') {
+        try {
+          res = this.query(storage, rule.expr, t);
+        } catch (e2) {
+          res = e2 as Error;
+        }
+      }
     } finally {
       if (admitted) limiter!.release();
     }
@@ -185,7 +197,7 @@ export class GroupEvaluator {
       const k = labelsKey(labels);
       if (seen.has(k)) throw new RuleEvalError('vector contains metrics with the same labelset after applying rule labels');
       seen.add(k);
-      return { labels, value: s.value };
+      return s.h ? { labels, value: s.value, h: s.h } : { labels, value: s.value };
     });
     if (this.group.limit > 0 && out.length > this.group.limit) throw new RuleEvalError(`exceeded limit of ${this.group.limit} with ${out.length} series`);
     return out;
@@ -267,7 +279,7 @@ export class GroupEvaluator {
       for (const s of out) {
         const k = labelsKey(s.labels);
         now.set(k, s.labels);
-        tryAppend(app, s.labels, t, s.value);
+        tryAppend(app, s.labels, t, s.value, s.h);
       }
       for (const [k, labels] of rule.previous) if (!now.has(k)) tryAppend(app, labels, t, STALE_NAN);
       app.commit();
@@ -279,17 +291,18 @@ export class GroupEvaluator {
   }
 }
 
-/** A rule query's value as samples: a vector's (float value; a histogram sample's `f` is unused, as before), or a scalar as one sample without labels. */
+/** A rule query's value as samples: a vector's (floats and native histograms), or a scalar as one sample without labels. */
 function ruleSamples(v: QueryValue): OutSample[] {
-  if (v.type === 'vector') return v.samples.map((s) => ({ labels: s.metric, value: s.f }));
+  if (v.type === 'vector') return v.samples.map((s) => (s.h ? { labels: s.metric, value: s.f, h: s.h } : { labels: s.metric, value: s.f }));
   if (v.type === 'scalar') return [{ labels: [], value: v.v }];
   throw new RuleEvalError('rule result is not a vector or scalar');
 }
 
 /** Out-of-order and duplicate samples are dropped, as Prometheus drops them (counted, not fatal). */
-function tryAppend(app: Appender, labels: Labels, t: number, v: number): void {
+function tryAppend(app: Appender, labels: Labels, t: number, v: number, h?: FloatHistogram): void {
   try {
-    app.append(0, labels, t, v);
+    if (h) app.appendHistogram(0, labels, t, h);
+    else app.append(0, labels, t, v);
   } catch (e) {
     if (!(e instanceof AppendError)) throw e;
   }

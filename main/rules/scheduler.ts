@@ -184,7 +184,7 @@ export class RuleScheduler {
       for (const rule of ev.rules) {
         if (this.closed) return;
         const runner = this.opts.queryRunner;
-        if (runner) await ev.evalRuleOffThread(rule, this.storage, t, runner);
+        if (runner && !runner.unavailable) await ev.evalRuleOffThread(rule, this.storage, t, runner);
         else {
           ev.evalRule(rule, this.storage, t);
           await new Promise<void>((resolve) => setImmediate(resolve));

@@ -33,14 +33,9 @@ async function openCore(options: CoreOptions, emit: (e: CoreEvent) => void): Pro
   });
   try {
     // `ampule workspace create …` typed while the desktop runs is forwarded here, not run against the same files.
-    // Under Electron, PromQL (API and rule queries) stays on this thread until the query pool's
-    // threads have been tried in a packaged app: they load this bundle again as an ES module from
-    // app.asar (OnlyLoadAppFromAsar), which no machine here can run, and a worker that fails to load
-    // would be replaced at once, again and again. Plain Node (tests, a worker-thread core) uses the pool.
-    const queryThreads = process.versions.electron ? { queryThreads: 0 } : {};
     // Alerts that fire are announced to the main process, which shows them as desktop notifications.
     const rules = { onFiring: (notices: CoreEvent['notices']) => emit({ event: 'alerts-firing', notices }) };
-    const host = await startHost(appliance, { listen: options.listen, ...queryThreads, commands: options.adminChannel === false ? null : runCommand, rules });
+    const host = await startHost(appliance, { listen: options.listen, commands: options.adminChannel === false ? null : runCommand, rules });
     return { appliance, host, api: host.api('desktop') };
   } catch (e) {
     appliance.close();

@@ -9,7 +9,8 @@ import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
 import { createServer, get as httpGet } from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
@@ -103,6 +104,43 @@ describe('QueryPool', () => {
     const closing = new QueryPool(1);
     await closing.close();
     await expect(closing.run('labels', new URLSearchParams(), store())).rejects.toMatchObject({ reason: 'closed' });
+  });
+
+  it('workers that cannot load are tried three times; then the pool is unavailable and the HTTP API answers on this thread', async () => {
+    const dir = tempDir();
+    try {
+      // A real fault: a worker script that throws while loading (as a packaged app might refuse this bundle).
+      const script = dir.file('broken-worker.mjs');
+      writeFileSync(script, "throw new Error('this bundle cannot load here');\n");
+      const broken = new QueryPool(1, pathToFileURL(script));
+      const queued = broken.run('query', new URLSearchParams({ query: 'sum(req_total)', time: String(T0 / 1000 + 300) }), store());
+      await expect(queued).rejects.toMatchObject({ reason: 'unavailable' });
+      expect(broken.unavailable).toMatch(/query threads could not start .*this bundle cannot load here/);
+      await expect(broken.instant('1', T0, store())).rejects.toMatchObject({ reason: 'unavailable' });
+
+      const handler = queryHandler(() => ({ querier: () => store(), queries: new QueryLimiter(1), metadata: { entries: () => [] }, exemplars: { select: () => [] } }) as never, broken);
+      const server = createServer((req, res) => {
+        const url = new URL(req.url!, 'http://x');
+        handler(req, res, 'ws', url.pathname.slice(1), url).catch(() => res.destroy());
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const port = (server.address() as AddressInfo).port;
+        const body = await new Promise<string>((resolve, reject) =>
+          httpGet(`http://127.0.0.1:${port}/query?query=sum(req_total)&time=${T0 / 1000 + 300}`, (res) => {
+            let b = '';
+            res.on('data', (c) => (b += c));
+            res.on('end', () => resolve(b));
+          }).on('error', reject),
+        );
+        expect(JSON.parse(body)).toEqual((await handlePromApi('query', new URLSearchParams({ query: 'sum(req_total)', time: String(T0 / 1000 + 300) }), store())).body);
+      } finally {
+        server.close();
+      }
+      await broken.close();
+    } finally {
+      dir.remove();
+    }
   });
 
   it("waits for a free slot of the workspace's gate before a query goes to the pool, and times out in the queue", async () => {

@@ -12,6 +12,9 @@ import { instantQuery } from '../../../main/query/engine';
 import { openTsdb, type Tsdb } from '../../../main/tsdb';
 import { GroupEvaluator, RESOLVED_RETENTION_MS } from '../../../main/rules/evaluator';
 import { parseRuleFile } from '../../../main/rules/rule-file';
+import type { FloatHistogram } from '../../../main/tsdb/histogram';
+import { STALE_NAN_BITS } from '../../../main/tsdb/types';
+import { fromBits } from '../tsdb/helpers';
 
 let dir: string;
 let db: Tsdb;
@@ -87,5 +90,44 @@ describe('GroupEvaluator', () => {
     expect(values('ALERTS', 120_000)).toEqual({});
     g.eval(storage(), 120_000 + RESOLVED_RETENTION_MS + 1);
     expect(rule.active.size).toBe(0);
+  });
+});
+
+describe('recording rules over native histograms', () => {
+  const hist = (count: number, sum: number, buckets: number[]): FloatHistogram => ({
+    counterResetHint: 'unknown',
+    schema: 0,
+    zeroThreshold: 0.001,
+    zeroCount: 0,
+    count,
+    sum,
+    positiveSpans: [{ offset: 0, length: buckets.length }],
+    negativeSpans: [],
+    positiveBuckets: buckets,
+    negativeBuckets: [],
+  });
+
+  it('a histogram result is stored as a native histogram, and goes stale when the rule stops producing it', () => {
+    const app = db.appender();
+    app.appendHistogram(0, labelsFromRecord({ __name__: 'lat', pod: 'a' }), 0, hist(3, 6, [1, 2]));
+    app.appendHistogram(0, labelsFromRecord({ __name__: 'lat', pod: 'b' }), 0, hist(4, 10, [3, 1]));
+    app.commit();
+    const g = group('groups:\n  - name: g\n    rules:\n      - record: lat:sum\n        expr: sum(lat)\n');
+    g.eval(storage(), 0);
+    expect(g.rules[0]!.health).toMatchObject({ health: 'ok', lastError: null });
+    const r = instantQuery(db.querier(), 'lat:sum', 0);
+    if (r.value.type !== 'vector') throw new Error('not a vector');
+    expect(r.value.samples).toHaveLength(1);
+    expect(r.value.samples[0]!.h).toMatchObject({ count: 7, sum: 16, positiveBuckets: [4, 3] });
+    expect(values('histogram_count(lat:sum)', 0)).toEqual({ '': 7 });
+    // The inputs go stale at 1 min; at 2 min the rule produces nothing and its series ends with a
+    // staleness marker (without one, lat:sum at 0 would still answer at 2.5 min through the lookback).
+    const stale = db.appender();
+    for (const pod of ['a', 'b']) stale.append(0, labelsFromRecord({ __name__: 'lat', pod }), 60_000, fromBits(STALE_NAN_BITS));
+    stale.commit();
+    expect(values('lat:sum', 150_000)).toHaveProperty(['__name__=lat:sum']);
+    g.eval(storage(), 120_000);
+    expect(g.rules[0]!.health.health).toBe('ok');
+    expect(values('lat:sum', 150_000)).toEqual({});
   });
 });

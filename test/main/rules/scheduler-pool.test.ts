@@ -3,7 +3,8 @@
 // alerts keep their state machine, and the workspace's query concurrency gate applies (a rule
 // that cannot get a slot within the query timeout fails with Prometheus's queue message).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +64,24 @@ describe('rule queries on the query pool', () => {
     expect(r2.type === 'vector' && r2.samples.map((s) => s.f)).toEqual([4]);
     expect(g.evaluator.rules[2]!.alerts().map((a) => [a.state, a.annotations.summary])).toEqual([['firing', '4']]);
     expect(limiter.load).toEqual({ running: 0, queued: 0 });
+  });
+
+  it('with query threads that cannot load, the group is evaluated on this thread with the same results', async () => {
+    const script = join(dir, 'broken-worker.mjs');
+    writeFileSync(script, "throw new Error('this bundle cannot load here');\n");
+    const broken = new QueryPool(1, pathToFileURL(script));
+    try {
+      sched = new RuleScheduler({ querier: () => db.querier(), appender: () => db.appender(), queries: () => new QueryLimiter(2) }, () => [{ name: 'ns', data: RULES }], { timers: false, queryRunner: broken });
+      const g = sched.groups()[0]!;
+      const ts = Date.now();
+      await sched.evaluate(g, ts);
+      expect(broken.unavailable).toMatch(/this bundle cannot load here/);
+      expect(g.evaluator.rules.map((r) => [r.health.health, r.health.lastError])).toEqual([['ok', null], ['ok', null], ['ok', null]]);
+      const r2 = instantQuery(db.querier(), 'r2', ts).value;
+      expect(r2.type === 'vector' && r2.samples.map((s) => s.f)).toEqual([4]);
+    } finally {
+      await broken.close();
+    }
   });
 
   it("waits for the workspace's query slot; past the timeout the rule fails with the queue message", async () => {
