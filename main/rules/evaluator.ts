@@ -141,12 +141,16 @@ export class GroupEvaluator {
     const timeoutMs = this.opts.engine?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let limiter: QueryLimiter | undefined;
     let admitted = false;
+    let templateQueries: TemplateQueries | undefined;
     try {
       // Inside the try: a workspace deleted meanwhile is this rule's error (the scheduler stops).
       limiter = storage.queries?.();
       if (limiter && !(admitted = await limiter.acquire(timeoutMs))) throw new RuleEvalError('query timed out in query queue');
       const left = Math.max(1, timeoutMs - (performance.now() - started));
       res = ruleSamples(await runner.instant(rule.def.expr, t, storage.querier(), { ...this.opts.engine, timeoutMs: left }));
+      if (rule.def.kind === 'alerting' && usesTemplateQuery(rule.def)) {
+        templateQueries = await this.templateQueriesOffThread(rule, res, t, (q) => runner.instant(q, t, storage.querier(), { ...this.opts.engine, timeoutMs: Math.max(1, timeoutMs - (performance.now() - started)) }));
+      }
     } catch (e) {
       res = e as Error;
       if ((e as { reason?: unknown }).reason === 'unavailable') {
@@ -159,14 +163,40 @@ export class GroupEvaluator {
     } finally {
       if (admitted) limiter!.release();
     }
-    this.apply(rule, storage, t, res, started);
+    this.apply(rule, storage, t, res, started, templateQueries);
+  }
+
+  /**
+   * The `query` calls of an alert's templates, answered on the runner's threads: the templates are
+   * expanded with the answers known so far, noting the queries they ask for, until they ask for no
+   * new one (a query's text can depend on an earlier answer). Expansion itself stays cheap and here.
+   */
+  private async templateQueriesOffThread(rule: RuleState, res: OutSample[], t: number, run: (q: string) => Promise<QueryValue>): Promise<TemplateQueries> {
+    const known: TemplateQueries = new Map();
+    for (let round = 0; round < MAX_TEMPLATE_QUERY_ROUNDS; round++) {
+      const asked = new Set<string>();
+      const env = { query: (q: string) => answer(known, q, asked) ?? [], externalURL: this.opts.externalURL ?? '', timeMs: t };
+      for (const s of res) {
+        const data = { labels: labelsToRecord(s.labels), externalLabels: { ...this.opts.externalLabels }, externalURL: this.opts.externalURL ?? '', value: s.value };
+        for (const text of [...Object.values(rule.def.labels), ...Object.values(rule.def.annotations)]) expandAlertTemplate(text, rule.def.name, data, env);
+      }
+      if (asked.size === 0) break;
+      for (const q of asked) {
+        try {
+          known.set(q, ruleSamples(await run(q)));
+        } catch (e) {
+          known.set(q, e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
+    return known;
   }
 
   /** The rule's output from its query result (or error): its health, alert state and appended samples. */
-  private apply(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[] | Error, started: number): void {
+  private apply(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[] | Error, started: number, templateQueries?: TemplateQueries): void {
     try {
       if (res instanceof Error) throw res;
-      const out = rule.def.kind === 'recording' ? this.record(rule, res) : this.alert(rule, storage, t, res);
+      const out = rule.def.kind === 'recording' ? this.record(rule, res) : this.alert(rule, storage, t, res, templateQueries);
       // A store that cannot commit (disk full, closed) is this rule's error too; the next rules still try.
       this.write(rule, storage, out, t);
       rule.health.health = 'ok';
@@ -203,10 +233,11 @@ export class GroupEvaluator {
     return out;
   }
 
-  private alert(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[]): OutSample[] {
+  private alert(rule: RuleState, storage: RuleStorage, t: number, res: OutSample[], templateQueries?: TemplateQueries): OutSample[] {
     const def = rule.def;
     const env = {
-      query: (q: string) => this.query(storage, q, t).map((s) => ({ labels: labelsToRecord(s.labels), value: s.value })),
+      // Answered off this thread beforehand when a runner is used; else (tests, promtool-style unit tests) here.
+      query: (q: string) => answer(templateQueries, q) ?? this.query(storage, q, t).map((s) => ({ labels: labelsToRecord(s.labels), value: s.value })),
       externalURL: this.opts.externalURL ?? '',
       timeMs: t,
     };
@@ -289,6 +320,27 @@ export class GroupEvaluator {
     }
     rule.previous = now;
   }
+}
+
+/** Answers of template `query` calls by query text (an Error is thrown where the template asked). */
+type TemplateQueries = Map<string, OutSample[] | Error>;
+/** Rounds of template expansion that may discover new `query` calls (each round's answers can name new ones). */
+const MAX_TEMPLATE_QUERY_ROUNDS = 4;
+
+function usesTemplateQuery(def: RuleDef): boolean {
+  return [...Object.values(def.labels), ...Object.values(def.annotations)].some((text) => /\bquery\b/.test(text));
+}
+
+/** A known answer in the template's shape; unknown queries are noted in `asked` and answer empty, or undefined without `asked`. */
+function answer(known: TemplateQueries | undefined, q: string, asked?: Set<string>): { labels: Record<string, string>; value: number }[] | undefined {
+  const a = known?.get(q);
+  if (a === undefined) {
+    if (!asked) return undefined;
+    asked.add(q);
+    return [];
+  }
+  if (a instanceof Error) throw a;
+  return a.map((s) => ({ labels: labelsToRecord(s.labels), value: s.value }));
 }
 
 /** A rule query's value as samples: a vector's (floats and native histograms), or a scalar as one sample without labels. */

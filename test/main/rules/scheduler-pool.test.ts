@@ -66,6 +66,40 @@ describe('rule queries on the query pool', () => {
     expect(limiter.load).toEqual({ running: 0, queued: 0 });
   });
 
+  it("runs an alert template's query calls on the pool too, including queries named by an earlier answer", async () => {
+    const rules = `groups:
+  - name: t
+    interval: 1h
+    rules:
+      - alert: Templated
+        expr: sum(m) == 2
+        annotations:
+          total: '{{ with query "sum(m)" }}{{ . | first | value }}{{ end }}'
+          each: >-
+            {{ range query "m" }}{{ with query (printf "m{instance='%s'} * 10" .Labels.instance) }}{{ . | first | value }};{{ end }}{{ end }}
+          bad: '{{ with query "sum(" }}{{ . }}{{ end }}'
+`;
+    let selectsHere = 0;
+    // The store as the pool reads it (off-thread snapshots); a select on it means this thread evaluated.
+    const counted = () => new Proxy(db.querier(), { get: (q, k) => (k === 'select' && selectsHere++, Reflect.get(q, k)) });
+    sched = new RuleScheduler({ querier: counted, appender: () => db.appender(), queries: () => new QueryLimiter(2) }, () => [{ name: 'ns', data: rules }], { timers: false, queryRunner: pool });
+    const g = sched.groups()[0]!;
+    await sched.evaluate(g, Date.now());
+    const [alert] = g.evaluator.rules[0]!.alerts();
+    expect(alert?.annotations.total).toBe('2');
+    expect(alert?.annotations.each).toBe('10;10;');
+    expect(alert?.annotations.bad).toMatch(/^<error expanding template: error executing template __alert_Templated: .*<query "sum\(">: error calling query: /);
+    expect(selectsHere).toBe(0);
+    // The same annotations as when this thread evaluates the templates' queries itself.
+    const here = new RuleScheduler({ querier: () => db.querier(), appender: () => db.appender() }, () => [{ name: 'ns', data: rules }], { timers: false });
+    try {
+      await here.evaluate(here.groups()[0]!, Date.now());
+      expect(here.groups()[0]!.evaluator.rules[0]!.alerts()[0]?.annotations).toEqual(alert?.annotations);
+    } finally {
+      here.close();
+    }
+  });
+
   it('with query threads that cannot load, the group is evaluated on this thread with the same results', async () => {
     const script = join(dir, 'broken-worker.mjs');
     writeFileSync(script, "throw new Error('this bundle cannot load here');\n");
