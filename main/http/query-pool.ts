@@ -20,6 +20,7 @@ import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotC
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
+import { ParseError } from '../query/parser';
 
 /** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
 const QUERY_THREAD_NICE = 10;
@@ -148,7 +149,7 @@ function serveQueries(data: WorkerData): void {
       try {
         reply = { id: job.id, ok: true, value: instantQuery(querier, job.expr, job.time, job.limits).value };
       } catch (e) {
-        reply = { id: job.id, ok: false, error: e instanceof Error ? e.message : 'the query failed' };
+        reply = { id: job.id, ok: false, error: e instanceof ParseError ? e.describe() : e instanceof Error ? e.message : 'the query failed' };
       } finally {
         closeReaders();
       }

@@ -11,7 +11,7 @@ import { METRIC_NAME, labelsFromRecord, labelsKey, labelsToRecord } from '../../
 import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
 import { DEFAULT_TIMEOUT_MS } from '../query/api';
 import type { QueryLimiter } from '../query/limits';
-import { parseExpr } from '../query/parser';
+import { ParseError, parseExpr } from '../query/parser';
 import type { Expr } from '../query/ast';
 import { AppendError, STALE_NAN_BITS, type Appender, type Querier } from '../tsdb/types';
 import type { FloatHistogram } from '../tsdb/histogram';
@@ -211,7 +211,12 @@ export class GroupEvaluator {
 
   /** On this thread: the engine options as given (tests, the unit-test runner, the `query` template function). */
   private query(storage: RuleStorage, expr: Expr | string, t: number): OutSample[] {
-    return ruleSamples(instantQuery(storage.querier(), expr, t, this.opts.engine).value);
+    try {
+      return ruleSamples(instantQuery(storage.querier(), expr, t, this.opts.engine).value);
+    } catch (e) {
+      // Prometheus's form, as a template's `query` shows it: `1:5: parse error: …`.
+      throw e instanceof ParseError ? new Error(e.describe()) : e;
+    }
   }
 
   private record(rule: RuleState, res: OutSample[]): OutSample[] {
