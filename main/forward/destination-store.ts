@@ -175,9 +175,9 @@ export class DestinationStore {
     return JSON.parse(this.keysOf(workspaceId).get(r.position_generation).open(r.position_sealed, posAad(workspaceId, id)).toString('utf8')) as QueuePosition;
   }
 
-  /** Persists the position (called after the receiver acknowledged what lies before it). False when the destination is gone. */
   /**
-   * Written after every acknowledged batch, so without waiting for the fsync (synchronous=NORMAL
+   * Persists the position (called after the receiver acknowledged what lies before it); false when
+   * the destination is gone. Written after every acknowledged batch, so without waiting for the fsync (synchronous=NORMAL
    * for this one statement): SQLite's WAL is written before the call returns, so a kill -9 keeps it;
    * a power loss may keep an older position, which only sends again what was already acknowledged
    * (never skips). The next synchronous commit on control.db makes it durable too. (Measured: the

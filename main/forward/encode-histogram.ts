@@ -3,76 +3,33 @@
 // as Prometheus's own sender does: Prometheus 2.42's receiver reads only that form. Other
 // histograms (rates from recording rules, float histograms sent to Ampule) go in the float form.
 import { HISTOGRAM_FIELDS as F, RESET_HINTS } from '../ingest/histogram-proto';
+import { ByteWriter } from '../tsdb/bytes';
 import type { FloatHistogram, Span } from '../tsdb/histogram';
 
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
 
-/** A small growable protobuf writer (histograms are few next to floats; clarity over speed here). */
-class Writer {
-  buf = Buffer.allocUnsafe(256);
-  pos = 0;
+function tag(w: ByteWriter, field: number, wire: number): void {
+  w.varint(field * 8 + wire);
+}
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const b = Buffer.allocUnsafe(Math.max(this.pos + n, 2 * this.buf.length));
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
-  }
+/** An int64 varint: a timestamp before 1970 goes as ten bytes of two's complement. */
+function int64(w: ByteWriter, n: number): void {
+  if (n >= 0) return w.varint(n);
+  let x = BigInt.asUintN(64, BigInt(n));
+  for (let i = 0; i < 9; i++, x >>= 7n) w.byte(Number(x & 0x7fn) | 0x80);
+  w.byte(Number(x));
+}
 
-  tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-
-  /** A non-negative integer up to 2^64, or a negative int64 as ten bytes of two's complement. */
-  varint(n: number): void {
-    this.room(10);
-    if (n < 0) {
-      let x = BigInt.asUintN(64, BigInt(n));
-      for (let i = 0; i < 9; i++) {
-        this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-        x >>= 7n;
-      }
-      this.buf[this.pos++] = Number(x);
-      return;
-    }
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n % 0x80) | 0x80;
-      n = Math.floor(n / 0x80);
-    }
-    this.buf[this.pos++] = n;
-  }
-
-  zigzag(n: number): void {
-    this.varint(n >= 0 ? 2 * n : -2 * n - 1);
-  }
-
-  double(v: number): void {
-    this.room(8);
-    this.buf.writeDoubleLE(v, this.pos);
-    this.pos += 8;
-  }
-
-  /** A length-delimited field whose content `body` writes. */
-  nested(field: number, body: () => void): void {
-    this.tag(field, WIRE_LEN);
-    this.room(1);
-    const lenAt = this.pos;
-    this.pos += 1; // most contents are under 128 bytes: reserve one length byte, shift if not
-    body();
-    const len = this.pos - lenAt - 1;
-    if (len < 0x80) {
-      this.buf[lenAt] = len;
-      return;
-    }
-    const content = Buffer.from(this.buf.subarray(lenAt + 1, this.pos));
-    this.pos = lenAt;
-    this.varint(len);
-    this.room(len);
-    content.copy(this.buf, this.pos);
-    this.pos += len;
-  }
+/** A length-delimited field whose content `body` writes (into `inner`, then copied: contents are small). */
+const inner = new ByteWriter(256);
+function nested(w: ByteWriter, field: number, body: (inner: ByteWriter) => void): void {
+  inner.reset();
+  body(inner);
+  tag(w, field, WIRE_LEN);
+  w.varint(inner.len);
+  w.bytes(inner.written());
 }
 
 function isCount(n: number): boolean {
@@ -84,79 +41,78 @@ export function isIntegerHistogram(h: FloatHistogram): boolean {
   return isCount(h.count) && isCount(h.zeroCount) && h.positiveBuckets.every(isCount) && h.negativeBuckets.every(isCount);
 }
 
-function spans(w: Writer, field: number, list: readonly Span[]): void {
+function spans(w: ByteWriter, field: number, list: readonly Span[]): void {
   for (const s of list) {
-    w.nested(field, () => {
+    nested(w, field, (b) => {
       if (s.offset !== 0) {
-        w.tag(F.SPAN_OFFSET, WIRE_VARINT);
-        w.zigzag(s.offset);
+        tag(b, F.SPAN_OFFSET, WIRE_VARINT);
+        b.svarint(s.offset);
       }
       if (s.length !== 0) {
-        w.tag(F.SPAN_LENGTH, WIRE_VARINT);
-        w.varint(s.length);
+        tag(b, F.SPAN_LENGTH, WIRE_VARINT);
+        b.varint(s.length);
       }
     });
   }
 }
 
-function deltas(w: Writer, field: number, buckets: readonly number[]): void {
-  if (buckets.length === 0) return;
-  w.nested(field, () => {
+/** Bucket counts: the integer form as zigzag deltas, the float form as doubles (both packed). */
+function buckets(w: ByteWriter, integer: boolean, deltasField: number, countsField: number, counts: readonly number[]): void {
+  if (counts.length === 0) return;
+  nested(w, integer ? deltasField : countsField, (b) => {
     let prev = 0;
-    for (const b of buckets) {
-      w.zigzag(b - prev);
-      prev = b;
+    for (const c of counts) {
+      if (integer) b.svarint(c - prev);
+      else b.float64(c);
+      prev = c;
     }
   });
 }
 
-function doubles(w: Writer, field: number, values: readonly number[]): void {
-  if (values.length === 0) return;
-  w.nested(field, () => {
-    for (const v of values) w.double(v);
-  });
+/** A count in the integer field as a varint or in the float field as a double. */
+function count(w: ByteWriter, integer: boolean, intField: number, floatField: number, v: number): void {
+  if (integer) {
+    tag(w, intField, WIRE_VARINT);
+    w.varint(v);
+  } else {
+    tag(w, floatField, WIRE_FIXED64);
+    w.float64(v);
+  }
 }
 
-const writer = new Writer();
+function double(w: ByteWriter, field: number, v: number): void {
+  tag(w, field, WIRE_FIXED64);
+  w.float64(v);
+}
+
+const writer = new ByteWriter(256);
 
 /** The Histogram message of `h` at time `t` (ms), without its own tag and length; a fresh Buffer. */
 export function encodeHistogram(h: FloatHistogram, t: number): Buffer {
   const w = writer;
-  w.pos = 0;
+  w.reset();
   const integer = isIntegerHistogram(h);
-  if (integer) {
-    w.tag(F.COUNT_INT, WIRE_VARINT);
-    w.varint(h.count);
-  } else {
-    w.tag(F.COUNT_FLOAT, WIRE_FIXED64);
-    w.double(h.count);
-  }
-  w.tag(F.SUM, WIRE_FIXED64);
-  w.double(h.sum);
-  w.tag(F.SCHEMA, WIRE_VARINT);
-  w.zigzag(h.schema);
-  w.tag(F.ZERO_THRESHOLD, WIRE_FIXED64);
-  w.double(h.zeroThreshold);
-  if (integer) {
-    w.tag(F.ZERO_COUNT_INT, WIRE_VARINT);
-    w.varint(h.zeroCount);
-  } else {
-    w.tag(F.ZERO_COUNT_FLOAT, WIRE_FIXED64);
-    w.double(h.zeroCount);
-  }
+  count(w, integer, F.COUNT_INT, F.COUNT_FLOAT, h.count);
+  double(w, F.SUM, h.sum);
+  tag(w, F.SCHEMA, WIRE_VARINT);
+  w.svarint(h.schema);
+  double(w, F.ZERO_THRESHOLD, h.zeroThreshold);
+  count(w, integer, F.ZERO_COUNT_INT, F.ZERO_COUNT_FLOAT, h.zeroCount);
   spans(w, F.NEGATIVE_SPANS, h.negativeSpans);
-  if (integer) deltas(w, F.NEGATIVE_DELTAS, h.negativeBuckets);
-  else doubles(w, F.NEGATIVE_COUNTS, h.negativeBuckets);
+  buckets(w, integer, F.NEGATIVE_DELTAS, F.NEGATIVE_COUNTS, h.negativeBuckets);
   spans(w, F.POSITIVE_SPANS, h.positiveSpans);
-  if (integer) deltas(w, F.POSITIVE_DELTAS, h.positiveBuckets);
-  else doubles(w, F.POSITIVE_COUNTS, h.positiveBuckets);
+  buckets(w, integer, F.POSITIVE_DELTAS, F.POSITIVE_COUNTS, h.positiveBuckets);
   const hint = RESET_HINTS.indexOf(h.counterResetHint);
   if (hint > 0) {
-    w.tag(F.RESET_HINT, WIRE_VARINT);
+    tag(w, F.RESET_HINT, WIRE_VARINT);
     w.varint(hint);
   }
-  w.tag(F.TIMESTAMP, WIRE_VARINT);
-  w.varint(t);
-  if (h.customValues && h.customValues.length > 0) doubles(w, F.CUSTOM_VALUES, h.customValues);
-  return Buffer.from(w.buf.subarray(0, w.pos));
+  tag(w, F.TIMESTAMP, WIRE_VARINT);
+  int64(w, t);
+  if (h.customValues && h.customValues.length > 0) {
+    nested(w, F.CUSTOM_VALUES, (b) => {
+      for (const v of h.customValues!) b.float64(v);
+    });
+  }
+  return w.toBuffer();
 }

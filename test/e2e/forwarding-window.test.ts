@@ -14,7 +14,7 @@ import { encodeV1, snappy } from '../main/ingest/encode';
 import { HAVE_PROMETHEUS, instantQuery, startPrometheus, type RealReceiver } from '../main/forward/real-receivers';
 import { makeTls, type TlsFixture } from '../main/forward/tls-fixture';
 import { consoleSkipReason, launchChromium, RESULTS, startConsoleServer, type ConsoleServer } from './console-server';
-import { remoteWrite } from './window-flows';
+import { remoteWrite, signedInConsole } from './window-flows';
 
 const PASSWORD = 'e2e forwarding password 42';
 const skip = consoleSkipReason ?? (HAVE_PROMETHEUS ? null : '/usr/bin/prometheus missing: apt-get install prometheus');
@@ -58,16 +58,7 @@ describe.skipIf(skip !== null)('Forwarding section of the workspace page in Chro
       }
     });
     browser = await launchChromium();
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1366, height: 768 } });
-    await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Content Security Policy violation: ${e.violatedDirective}`)));
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    await page.goto(`${srv.baseUrl}/console/`);
-    await page.getByLabel('Admin password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    page = await signedInConsole(browser, srv.baseUrl, PASSWORD, consoleErrors);
   }, 90_000);
 
   afterAll(async () => {

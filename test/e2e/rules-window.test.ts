@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { freePort } from '../local-peers';
 import { consoleSkipReason, launchChromium, RESULTS, startConsoleServer, type ConsoleServer } from './console-server';
+import { signedInConsole } from './window-flows';
 
 const PASSWORD = 'e2e rules password 42';
 if (consoleSkipReason) console.log(`rules window e2e skipped: ${consoleSkipReason}`);
@@ -56,16 +57,7 @@ describe.skipIf(consoleSkipReason !== null)('Rules page in Chromium', () => {
       if (am.status !== 0) throw new Error(`alert-manager put failed: ${String(am.stderr)}`);
     });
     browser = await launchChromium();
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1366, height: 768 } });
-    await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Content Security Policy violation: ${e.violatedDirective}`)));
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    await page.goto(`${srv.baseUrl}/console/`);
-    await page.getByLabel('Admin password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    page = await signedInConsole(browser, srv.baseUrl, PASSWORD, consoleErrors);
   }, 60_000);
 
   afterAll(async () => {

@@ -2,7 +2,7 @@
 // renderer, so the same clicks; plus remote-writing samples as Prometheus would.
 import { request } from 'node:https';
 import { expect } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { V1_TYPE } from '../main/ingest/encode';
 
 /** POSTs a snappy remote-write v1 body with a bearer token, trusting only `caPem`; the HTTP status. */
@@ -15,6 +15,24 @@ export function remoteWrite(url: string, caPem: string, token: string, body: Buf
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * A desktop-sized page of the web console at `baseUrl`, signed in with `password`, on the
+ * workspaces page. Console errors (Content Security Policy violations among them) go to `errors`.
+ */
+export async function signedInConsole(browser: Browser, baseUrl: string, password: string, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1366, height: 768 } });
+  await context.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => console.error(`Content Security Policy violation: ${e.violatedDirective}`)));
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  await page.goto(`${baseUrl}/console/`);
+  await page.getByLabel('Admin password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+  return page;
 }
 
 /** From the workspaces page: creates a workspace and waits for its page; returns its id. */

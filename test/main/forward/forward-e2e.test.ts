@@ -3,14 +3,11 @@
 // receiver, TLS through --web.config.file) and VictoriaMetrics 1.79 (-tls) at once; query answers
 // on both sides agree with Ampule's own. AMPULE_FORWARD_SAMPLES sets the size (default 60,000;
 // `npm run bench:forward` and the closing note use ≥ 1 M). Also: /metrics (admin scope) reports it.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Appliance } from '../../../main/core/appliance';
-import { openAppliance } from '../../../main/core/open-appliance';
-import { destinationStoreOf, startForwarding, type Forwarding } from '../../../main/host/forwarding';
+import type { Forwarding } from '../../../main/host/forwarding';
 import { labelsFromRecord } from '../../../shared/labels';
-import { tempKeyFileDir } from '../core/key-file-dir';
+import { openForwardingAppliance, type ForwardingAppliance } from './forwarding-appliance';
 import { HAVE_PROMETHEUS, HAVE_VICTORIA, httpsGet, instantQuery, startPrometheus, startVictoriaMetrics, type RealReceiver } from './real-receivers';
 import { makeTls, type TlsFixture } from './tls-fixture';
 
@@ -26,30 +23,24 @@ describe.skipIf(!HAVE_PROMETHEUS || !HAVE_VICTORIA)(`forwarding ${SERIES * PER_S
   let tls: TlsFixture;
   let prom: RealReceiver;
   let vm: RealReceiver;
-  let dir: string;
+  let fa: ForwardingAppliance;
   let app: Appliance;
   let fwd: Forwarding;
   let ws: string;
   beforeAll(async () => {
     tls = await makeTls();
     [prom, vm] = await Promise.all([startPrometheus(tls, 'prom-e2e'), startVictoriaMetrics(tls, 'vm-e2e')]);
-    const made = tempKeyFileDir('ampule-forward-e2e-');
-    dir = made.dir;
-    app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: made.keyFile });
-    ws = app.control.createWorkspace({ alias: 'edge' }).workspaceId;
-    const store = destinationStoreOf(app);
-    const seq = app.store(ws).committed().nextSeq();
+    fa = await openForwardingAppliance('ampule-forward-e2e-');
+    ({ app, ws } = fa);
     for (const [name, rx] of [['prom', prom], ['vm', vm]] as const) {
-      store.add(ws, `name: ${name}\nurl: ${rx.writeUrl.href}\ntls_config: { ca: ${JSON.stringify(tls.caPem)} }\nqueue_config: { max_samples_per_send: 2000, batch_send_deadline: 200ms, max_shards: 4 }\n`, { seq, ackedMaxT: Date.now() });
+      fa.add(`name: ${name}\nurl: ${rx.writeUrl.href}\ntls_config: { ca: ${JSON.stringify(tls.caPem)} }\nqueue_config: { max_samples_per_send: 2000, batch_send_deadline: 200ms, max_shards: 4 }\n`);
     }
-    fwd = startForwarding(app);
+    fwd = fa.start();
   }, 60_000);
   afterAll(async () => {
-    await fwd?.close();
-    app?.close();
+    await fa?.close();
     await Promise.all([prom?.stop(), vm?.stop()]);
     tls?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('every committed sample arrives at both; their answers match Ampule\'s', async () => {

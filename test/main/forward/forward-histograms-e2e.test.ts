@@ -5,18 +5,15 @@
 // VictoriaMetrics 1.79 gets the same requests: it has no native histograms and skips the
 // TimeSeries.histograms field (the request is accepted, the floats stored, the histograms nowhere);
 // the test checks that it neither fails the request nor stores anything for them.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Appliance } from '../../../main/core/appliance';
-import { openAppliance } from '../../../main/core/open-appliance';
-import { destinationStoreOf, startForwarding, type Forwarding } from '../../../main/host/forwarding';
+import type { Forwarding } from '../../../main/host/forwarding';
 import { instantQuery as ampuleQuery } from '../../../main/query/engine';
 import { histogramJSON } from '../../../main/query/histogram/json';
 import type { FloatHistogram } from '../../../main/tsdb/histogram';
 import { labelsFromRecord, type Labels } from '../../../shared/labels';
-import { tempKeyFileDir } from '../core/key-file-dir';
-import { HAVE_PROMETHEUS, HAVE_VICTORIA, httpsGet, startPrometheus, startVictoriaMetrics, type RealReceiver } from './real-receivers';
+import { openForwardingAppliance, type ForwardingAppliance } from './forwarding-appliance';
+import { HAVE_PROMETHEUS, HAVE_VICTORIA, httpsGet, instantQueryResult, startPrometheus, startVictoriaMetrics, type RealReceiver } from './real-receivers';
 import { makeTls, type TlsFixture } from './tls-fixture';
 
 const SERIES = 4;
@@ -51,13 +48,8 @@ interface PromSample {
   histogram?: [number, { count: string; sum: string; buckets?: [number, string, string, string][] }];
 }
 
-async function query(rx: RealReceiver, ca: string, q: string, t: number): Promise<PromSample[]> {
-  const u = new URL('/api/v1/query', rx.base);
-  u.searchParams.set('query', q);
-  u.searchParams.set('time', String(t / 1000));
-  const res = await httpsGet(u, ca);
-  if (res.status !== 200) throw new Error(`query ${q}: HTTP ${res.status} ${res.body}`);
-  return (JSON.parse(res.body) as { data: { result: PromSample[] } }).data.result;
+function query(rx: RealReceiver, ca: string, q: string, t: number): Promise<PromSample[]> {
+  return instantQueryResult<PromSample>(rx, ca, q, t / 1000);
 }
 
 function close(a: number, b: number): boolean {
@@ -68,7 +60,7 @@ describe.skipIf(!HAVE_PROMETHEUS || !HAVE_VICTORIA)('forwarding native histogram
   let tls: TlsFixture;
   let prom: RealReceiver;
   let vm: RealReceiver;
-  let dir: string;
+  let fa: ForwardingAppliance;
   let app: Appliance;
   let fwd: Forwarding;
   let ws: string;
@@ -78,29 +70,21 @@ describe.skipIf(!HAVE_PROMETHEUS || !HAVE_VICTORIA)('forwarding native histogram
       startPrometheus(tls, 'prom-hist', undefined, undefined, ['--enable-feature=native-histograms']),
       startVictoriaMetrics(tls, 'vm-hist'),
     ]);
-    const made = tempKeyFileDir('ampule-forward-hist-');
-    dir = made.dir;
-    app = await openAppliance({ dataDir: join(dir, 'data'), masterKeyFile: made.keyFile });
-    ws = app.control.createWorkspace({ alias: 'edge' }).workspaceId;
-    const store = destinationStoreOf(app);
-    const seq = app.store(ws).committed().nextSeq();
+    fa = await openForwardingAppliance('ampule-forward-hist-');
+    ({ app, ws } = fa);
     const ca = JSON.stringify(tls.caPem);
     // Relabelling applies to histogram series as to floats: one series dropped, one label stripped.
-    store.add(
-      ws,
+    fa.add(
       `name: prom\nurl: ${prom.writeUrl.href}\ntls_config: { ca: ${ca} }\nqueue_config: { max_samples_per_send: 100, batch_send_deadline: 200ms }\n` +
         `write_relabel_configs:\n  - { source_labels: [drop_me], regex: yes, action: drop }\n  - { regex: secret, action: labeldrop }\n`,
-      { seq, ackedMaxT: Date.now() },
     );
-    store.add(ws, `name: vm\nurl: ${vm.writeUrl.href}\ntls_config: { ca: ${ca} }\nqueue_config: { batch_send_deadline: 200ms }\n`, { seq, ackedMaxT: Date.now() });
-    fwd = startForwarding(app);
+    fa.add(`name: vm\nurl: ${vm.writeUrl.href}\ntls_config: { ca: ${ca} }\nqueue_config: { batch_send_deadline: 200ms }\n`);
+    fwd = fa.start();
   }, 60_000);
   afterAll(async () => {
-    await fwd?.close();
-    app?.close();
+    await fa?.close();
     await Promise.all([prom?.stop(), vm?.stop()]);
     tls?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('Prometheus holds the same histograms and answers the same histogram queries; VictoriaMetrics accepts and skips them', async () => {

@@ -118,16 +118,20 @@ export async function startVictoriaMetrics(tls: TlsFixture, name: string): Promi
   return { base, writeUrl: new URL('/api/v1/write', base), proc, log, stop: stopper(proc) };
 }
 
-/** An instant query's vector result as labels-key → value. */
-export async function instantQuery(r: RealReceiver, ca: string, query: string, timeSeconds: number): Promise<Map<string, string>> {
+/** The `result` of an instant query (`timeSeconds`) at a real receiver, in Prometheus's JSON shape. */
+export async function instantQueryResult<T = { metric: Record<string, string>; value: [number, string] }>(r: RealReceiver, ca: string, query: string, timeSeconds: number): Promise<T[]> {
   const u = new URL('/api/v1/query', r.base);
   u.searchParams.set('query', query);
   u.searchParams.set('time', String(timeSeconds));
   const res = await httpsGet(u, ca);
   if (res.status !== 200) throw new Error(`query ${query}: HTTP ${res.status} ${res.body}`);
-  const j = JSON.parse(res.body) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  return (JSON.parse(res.body) as { data: { result: T[] } }).data.result;
+}
+
+/** An instant query's vector result as labels-key → value. */
+export async function instantQuery(r: RealReceiver, ca: string, query: string, timeSeconds: number): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const s of j.data.result) {
+  for (const s of await instantQueryResult(r, ca, query, timeSeconds)) {
     const key = Object.keys(s.metric)
       .sort()
       .map((k) => `${k}=${s.metric[k]}`)
