@@ -16,6 +16,10 @@ export interface QueryCounts {
   sumSeconds: number;
 }
 
+function noCounts(): QueryCounts {
+  return { served: 0, failed: 0, buckets: new Array<number>(QUERY_DURATION_BUCKETS.length + 1).fill(0), sumSeconds: 0 };
+}
+
 /** The endpoint's query type, or null for the other endpoints (labels, series, metadata…). */
 export function queryTypeOf(apiPath: string): QueryType | null {
   const endpoint = apiPath.replace(/^\/+|\/+$/g, '');
@@ -29,7 +33,7 @@ export class QueryMetrics {
     let ws = this.byWorkspace.get(workspaceId);
     if (!ws) this.byWorkspace.set(workspaceId, (ws = new Map()));
     let c = ws.get(type);
-    if (!c) ws.set(type, (c = { served: 0, failed: 0, buckets: new Array<number>(QUERY_DURATION_BUCKETS.length + 1).fill(0), sumSeconds: 0 }));
+    if (!c) ws.set(type, (c = noCounts()));
     c.served++;
     if (!ok) c.failed++;
     let i = 0;
@@ -43,13 +47,8 @@ export class QueryMetrics {
     const ws = this.byWorkspace.get(workspaceId);
     const out = new Map<QueryType, QueryCounts>();
     for (const type of ['instant', 'range'] as const) {
-      out.set(type, ws?.get(type) ?? { served: 0, failed: 0, buckets: new Array<number>(QUERY_DURATION_BUCKETS.length + 1).fill(0), sumSeconds: 0 });
+      out.set(type, ws?.get(type) ?? noCounts());
     }
     return out;
-  }
-
-  /** Forgets a deleted workspace. */
-  forget(workspaceId: string): void {
-    this.byWorkspace.delete(workspaceId);
   }
 }
