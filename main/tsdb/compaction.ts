@@ -84,7 +84,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     if (cut.floats > 0) s.dropFirst(cut.floats);
     if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);
   }
-  adoptHeadSamples(head, checkpoint!);
+  adoptHeadSamples(head, checkpoint!, cuts);
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;

@@ -1,12 +1,17 @@
-// The head checkpoint: every head sample, floats and native histograms, coded as one chunk row
-// (chunkenc's delta-of-delta and XOR coding, about 1-2 bytes a float sample; ./histogram-chunk for
-// histograms) inside the sealed head state. The head state and the
-// deletion of every log record it covers are one SQLite transaction, so a crash at any point
-// leaves either the old head state with its log or the new one: a restart decodes the checkpoint
-// and replays only the log written since, however much the store holds.
+// The head checkpoint: every head sample, floats and native histograms, inside the sealed head
+// state. A series' float samples go as its head keeps them (./head's list of chunkenc chunks, the
+// packed ones copied, only the raw tail coded), so a checkpoint costs little more than a copy and a
+// restart adopts the lists without decoding them. The head state and the deletion of every log
+// record it covers are one SQLite transaction, so a crash at any point leaves either the old head
+// state with its log or the new one: a restart replays only the log written since, however much
+// the store holds.
+import { BitWriter, PAD_BYTES } from './bitstream';
+import { ByteReader, ByteWriter } from './bytes';
 import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
-import type { Head, MemSeries } from './head';
+import { decodeList, encodeList, type Head, type MemSeries } from './head';
 import { pushHistogram } from './head-histograms';
+import type { HistogramSamples } from './histogram';
+import { decodeHistogramChunk, encodeHistogramChunk } from './histogram-chunk';
 import type { TsdbState } from './state';
 
 /** Log samples since the last checkpoint that trigger a new one, at least (else half the head). */
@@ -31,10 +36,13 @@ export function checkpointDue(st: TsdbState): boolean {
   return st.logSamplesSinceCheckpoint >= head / 2;
 }
 
-/** The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same transaction). */
+/**
+ * The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same
+ * transaction). A series keeps its packed chunks as they are and only its raw tail is coded; a
+ * cut series is coded again from its first kept sample.
+ */
 export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
-  const inputs: ChunkInput[] = [];
-  let base = Infinity;
+  const entries: Omit<ListEntry, 'listAt'>[] = [];
   for (const s of head.all()) {
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
@@ -42,39 +50,95 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
     const hh = s.hist;
     const hCount = hh ? hh.count - hFrom : 0;
     if (s.count <= from && hCount <= 0) continue;
-    let histograms;
+    let hist: Uint8Array = EMPTY_BYTES;
     if (hCount > 0) {
       hh!.sortHead();
-      histograms = { timestamps: Float64Array.from(hh!.timestamps.slice(hFrom)), values: hh!.values.slice(hFrom) };
-      if (histograms.timestamps[0]! < base) base = histograms.timestamps[0]!;
+      bits.reset();
+      encodeHistogramChunk(bits, hh!.timestamps.slice(hFrom), hh!.values.slice(hFrom), 0);
+      hist = bits.finish().slice();
     }
+    let list: Uint8Array = EMPTY_BYTES;
+    let lastT = 0;
     if (s.count > from) {
       s.sortHead();
-      if (s.timestamps[from]! < base) base = s.timestamps[from]!;
+      const whole = from === 0 ? s.packedList() : s.timestamps[from]! >= 0 ? encodeList(s.timestamps, s.values, from, s.count) : undefined;
+      // A timestamp before 1970 cannot be coded relative to 0: the whole head goes as one chunk row.
+      if (!whole) return encodeHeadRow(head, skip);
+      list = whole;
+      lastT = s.lastHeadT;
+    }
+    entries.push({ id: s.id, count: s.count - from, lastT, list, hist });
+  }
+  const out = new ByteWriter(entries.reduce((n, e) => n + 24 + e.list.length + e.hist.length, 8));
+  out.byte(LISTS_VERSION);
+  out.varint(entries.length);
+  let prev = 0;
+  for (const e of entries) {
+    out.varint(e.id - prev);
+    out.varint(e.count);
+    out.varint(e.lastT);
+    out.varint(e.list.length);
+    out.varint(e.hist.length);
+    prev = e.id;
+  }
+  for (const e of entries) {
+    out.bytes(e.list);
+    out.bytes(e.hist);
+  }
+  out.zeros(PAD_BYTES);
+  return { base: 0, row: out.toBuffer() };
+}
+
+/** The head's samples as a chunk row relative to the oldest (or 0): the checkpoint's coding before lists, kept for heads before 1970. */
+function encodeHeadRow(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
+  const inputs: ChunkInput[] = [];
+  let base = 0;
+  for (const s of head.all()) {
+    const cut = skip?.get(s);
+    const from = cut?.floats ?? 0;
+    const hFrom = cut?.histograms ?? 0;
+    const hh = s.hist;
+    const hCount = hh ? hh.count - hFrom : 0;
+    if (s.count <= from && hCount <= 0) continue;
+    const histograms = hCount > 0 ? { timestamps: Float64Array.from(hh!.timestamps.slice(hFrom)), values: hh!.values.slice(hFrom) } : undefined;
+    if (histograms) base = Math.min(base, histograms.timestamps[0]!);
+    if (s.count > from) {
+      s.sortHead();
+      base = Math.min(base, s.timestamps[from]!);
       inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from, to: s.count, histograms });
     } else inputs.push({ id: s.id, timestamps: EMPTY, values: EMPTY, from: 0, to: 0, histograms });
   }
-  // Coded relative to 0 (as MemSeries codes its packed samples), so a restart adopts the chunks as they are.
-  base = Math.min(0, base);
   return { base, row: encodeChunkRow(inputs, base) };
 }
 
-/**
- * After a checkpoint: each series whose float head the checkpoint holds whole keeps that coding
- * (one chunk) instead of its 16-sample chunks.
- */
-export function adoptHeadSamples(head: Head, samples: HeadSamples): void {
-  if (samples.base !== 0) return;
-  const row = new ChunkRow(samples.row, 0);
-  for (const id of row.ids()) {
-    const s = head.get(id);
-    const chunk = row.floatChunk(id);
-    if (s && chunk) s.replaceWithChunk(chunk, row.count(id));
+/** After a checkpoint: a series cut by the same compaction takes the checkpoint's coding of its rest. */
+export function adoptHeadSamples(head: Head, samples: HeadSamples, cut: ReadonlyMap<MemSeries, HeadCut>): void {
+  if (samples.row[0] !== LISTS_VERSION) return;
+  for (const e of readLists(samples.row)) {
+    const s = head.get(e.id);
+    if (s && cut.get(s)?.floats && s.sorted && s.count === e.count && e.count > 0) s.adoptPacked(e.list, e.count, e.lastT);
   }
 }
 
 /** Puts a checkpoint's samples back into the head (series unknown to the index are skipped). */
 export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
+  if (samples.row[0] === LISTS_VERSION) {
+    for (const e of readLists(samples.row)) {
+      const s = head.get(e.id);
+      if (!s) continue;
+      if (e.count > 0) {
+        if (s.count === 0) s.adoptPacked(e.list, e.count, e.lastT);
+        else {
+          const ts = new Float64Array(e.count);
+          const vs = new Float64Array(e.count);
+          decodeList(samples.row, e.listAt, e.listAt + e.list.length, ts, vs, 0);
+          pushNewer(s, ts, vs);
+        }
+      }
+      if (e.hist.length > 0) pushNewerHistograms(s, decodeHistogramChunk(samples.row, e.listAt + e.list.length, 0));
+    }
+    return;
+  }
   const row = new ChunkRow(samples.row, samples.base);
   for (const id of row.ids()) {
     const s = head.get(id);
@@ -82,18 +146,60 @@ export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
     const { timestamps, values } = row.decode(id)!;
     const chunk = samples.base === 0 && s.count === 0 ? row.floatChunk(id) : undefined;
     if (chunk) s.adoptChunk(chunk, timestamps, values);
-    else {
-      for (let i = 0; i < timestamps.length; i++) {
-        const t = timestamps[i]!;
-        if (s.count > 0 && t <= s.lastHeadT) continue;
-        s.push(t, values[i]!);
-      }
-    }
+    else pushNewer(s, timestamps, values);
     const h = row.histograms(id);
-    if (!h) continue;
-    const known = s.hist?.count ? s.hist.timestamps[s.hist.count - 1]! : -Infinity;
-    for (let i = 0; i < h.timestamps.length; i++) if (h.timestamps[i]! > known) pushHistogram(s, h.timestamps[i]!, h.values[i]!);
+    if (h) pushNewerHistograms(s, h);
   }
 }
 
+function pushNewer(s: MemSeries, timestamps: Float64Array, values: Float64Array): void {
+  for (let i = 0; i < timestamps.length; i++) {
+    const t = timestamps[i]!;
+    if (s.count > 0 && t <= s.lastHeadT) continue;
+    s.push(t, values[i]!);
+  }
+}
+
+function pushNewerHistograms(s: MemSeries, h: HistogramSamples): void {
+  const known = s.hist?.count ? s.hist.timestamps[s.hist.count - 1]! : -Infinity;
+  for (let i = 0; i < h.timestamps.length; i++) if (h.timestamps[i]! > known) pushHistogram(s, h.timestamps[i]!, h.values[i]!);
+}
+
+/**
+ * Version 3 of a checkpoint's samples (1 and 2 are chunk rows): count, then per series (id delta,
+ * float count, newest float timestamp, list bytes, histogram chunk bytes), then the lists (./head's
+ * packed form, relative to 0) and histogram chunks (relative to 0).
+ */
+const LISTS_VERSION = 3;
+
+interface ListEntry {
+  readonly id: number;
+  /** Where `list` starts in the row (decoders peek past a chunk's end: the row is padded, `list` is not). */
+  readonly listAt: number;
+  readonly count: number;
+  readonly lastT: number;
+  readonly list: Uint8Array;
+  readonly hist: Uint8Array;
+}
+
+function* readLists(row: Buffer): IterableIterator<ListEntry> {
+  const r = new ByteReader(row);
+  r.byte();
+  const n = r.varint();
+  const dir: { id: number; count: number; lastT: number; len: number; hLen: number }[] = [];
+  let id = 0;
+  for (let i = 0; i < n; i++) {
+    id += r.varint();
+    dir.push({ id, count: r.varint(), lastT: r.varint(), len: r.varint(), hLen: r.varint() });
+  }
+  let off = r.pos;
+  for (const d of dir) {
+    if (off + d.len + d.hLen > row.length) throw new RangeError('head checkpoint directory points past its end');
+    yield { id: d.id, listAt: off, count: d.count, lastT: d.lastT, list: row.subarray(off, off + d.len), hist: row.subarray(off + d.len, off + d.len + d.hLen) };
+    off += d.len + d.hLen;
+  }
+}
+
+const bits = new BitWriter(4096);
 const EMPTY = new Float64Array(0);
+const EMPTY_BYTES = new Uint8Array(0);

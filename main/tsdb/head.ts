@@ -5,13 +5,18 @@ import { lowerBound } from './sorted';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
-import { decodeChunkInto, encodeChunk } from './chunkenc';
+import { chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
 
 /**
  * Raw samples kept at the open end of a series before they are compressed (chunkenc's coding, as
  * in chunk rows): 16 samples × 16 bytes is the head's raw part per series.
  */
 const TAIL = 16;
+/**
+ * Packed chunks are merged this many at a time (16 → 128 → 1,024 samples): a long head holds few
+ * chunk headers (about 15 bytes each), and each sample is coded at most three times.
+ */
+const MERGE = 8;
 const EMPTY_BYTES = new Uint8Array(0);
 const EMPTY_SAMPLES = new Float64Array(0);
 const packer = new BitWriter(4096);
@@ -28,6 +33,11 @@ export class MemSeries {
   private packedLen = 0;
   private packedCount = 0;
   private packedLastT = -Infinity;
+  /** `packed` ends with `smallRun` chunks from byte `smallStart`, preceded by `bigRun` merged ones from `bigStart`. */
+  private smallStart = 0;
+  private smallRun = 0;
+  private bigStart = 0;
+  private bigRun = 0;
   private raw = EMPTY_SAMPLES;
   private cap = 0;
   private rawCount = 0;
@@ -116,8 +126,7 @@ export class MemSeries {
 
   /**
    * Fills an empty series with `chunk` (one chunkenc chunk relative to 0, of ascending samples
-   * `ts`/`vs` already decoded from it), kept compressed as it is: a restart adopts the checkpoint's
-   * chunks instead of coding every sample again.
+   * `ts`/`vs` already decoded from it), kept compressed as it is (an older checkpoint's coding).
    */
   adoptChunk(chunk: Uint8Array, ts: Float64Array, vs: Float64Array): void {
     const n = ts.length;
@@ -126,7 +135,9 @@ export class MemSeries {
       for (let i = 0; i < n; i++) this.push(ts[i]!, vs[i]!);
       return;
     }
-    this.setPacked(chunk, n, ts[n - 1]!);
+    const list = new Uint8Array(entrySize(chunk.length));
+    writeEntry(list, 0, chunk);
+    this.adoptPacked(list, n, ts[n - 1]!);
     if (ts[0]! < this.minT) this.minT = ts[0]!;
     if (ts[n - 1]! > this.lastT) {
       this.lastT = ts[n - 1]!;
@@ -135,37 +146,42 @@ export class MemSeries {
   }
 
   /**
-   * Replaces the head samples by `chunk`, which holds all `count` of them (sorted) coded relative
-   * to 0 — a checkpoint's coding: one chunk is smaller than the 16-sample chunks pushes pack.
+   * The head samples as one list of chunks coded relative to 0 (the form of `packed`): the packed
+   * chunks as they are and the raw tail coded as one more, so a checkpoint copies a series instead
+   * of coding it again. A view valid until the next change; undefined when the head is unsorted or
+   * its raw tail cannot be packed (a timestamp before 1970).
    */
-  replaceWithChunk(chunk: Uint8Array, count: number): void {
-    if (!this.sorted || count !== this.count || count === 0) return;
-    const lastT = this.lastHeadT;
-    this.packed = EMPTY_BYTES;
-    this.packedLen = this.packedCount = this.rawCount = 0;
+  packedList(): Uint8Array | undefined {
+    if (!this.sorted) return undefined;
+    const n = this.rawCount;
+    if (n === 0) return this.packed.subarray(0, this.packedLen);
+    if (!(this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT)) return undefined;
+    packer.reset();
+    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), 0, n, 0);
+    const chunk = packer.finish();
+    const out = new Uint8Array(this.packedLen + entrySize(chunk.length));
+    out.set(this.packed.subarray(0, this.packedLen));
+    writeEntry(out, this.packedLen, chunk);
+    return out;
+  }
+
+  /**
+   * Replaces the head samples by `list` (a packedList(): `count` ascending samples, the newest at
+   * `lastT`), copied as it is: a restart and a compaction's cut adopt a checkpoint's coding.
+   */
+  adoptPacked(list: Uint8Array, count: number, lastT: number): void {
+    this.packed = new Uint8Array(list.length + PAD_BYTES);
+    this.packed.set(list);
+    this.packedLen = this.smallStart = this.bigStart = list.length;
+    this.smallRun = this.bigRun = 0;
+    this.packedCount = count;
+    this.packedLastT = this.prevT = lastT;
+    this.rawCount = 0;
+    this.sorted = true;
     if (this.cap > TAIL) {
       this.raw = new Float64Array(2 * TAIL);
       this.cap = TAIL;
     }
-    this.setPacked(chunk, count, lastT);
-  }
-
-  private setPacked(chunk: Uint8Array, count: number, lastT: number): void {
-    let len = chunk.length;
-    let header = 1;
-    while (len >= 128) (header++, (len = Math.floor(len / 128)));
-    this.packed = new Uint8Array(header + chunk.length + PAD_BYTES);
-    len = chunk.length;
-    let off = 0;
-    while (len >= 128) {
-      this.packed[off++] = 0x80 | (len % 128);
-      len = Math.floor(len / 128);
-    }
-    this.packed[off++] = len;
-    this.packed.set(chunk, off);
-    this.packedLen = off + chunk.length;
-    this.packedCount = count;
-    this.packedLastT = this.prevT = lastT;
     this.viewT = this.viewV = undefined;
   }
 
@@ -270,21 +286,7 @@ export class MemSeries {
   }
 
   private decodePacked(ts: Float64Array, vs: Float64Array): void {
-    const buf = this.packed;
-    let off = 0;
-    let at = 0;
-    while (off < this.packedLen) {
-      let len = 0;
-      let mul = 1;
-      for (;;) {
-        const b = buf[off++]!;
-        len += (b & 0x7f) * mul;
-        if (b < 128) break;
-        mul *= 128;
-      }
-      at += decodeChunkInto(buf, off, 0, ts, vs, at);
-      off += len;
-    }
+    decodeList(this.packed, 0, this.packedLen, ts, vs, 0);
   }
 
   /** Compresses the raw samples (sorted, all after the compressed ones) into a new chunk. */
@@ -292,22 +294,7 @@ export class MemSeries {
     const n = this.rawCount;
     packer.reset();
     encodeChunk(packer, this.raw, this.raw.subarray(this.cap), 0, n, 0);
-    const chunk = packer.finish();
-    let need = this.packedLen + chunk.length + 4 + PAD_BYTES;
-    if (need > this.packed.length) {
-      need = Math.max(need, this.packedLen + (this.packedLen >> 2) + PAD_BYTES);
-      const out = new Uint8Array(need);
-      out.set(this.packed.subarray(0, this.packedLen));
-      this.packed = out;
-    }
-    let len = chunk.length;
-    while (len >= 128) {
-      this.packed[this.packedLen++] = 0x80 | (len % 128);
-      len = Math.floor(len / 128);
-    }
-    this.packed[this.packedLen++] = len;
-    this.packed.set(chunk, this.packedLen);
-    this.packedLen += chunk.length;
+    this.packedLen = this.writeChunkAt(this.packedLen, packer.finish());
     this.packedCount += n;
     this.packedLastT = this.raw[n - 1]!;
     this.rawCount = 0;
@@ -315,6 +302,36 @@ export class MemSeries {
       this.raw = new Float64Array(2 * TAIL);
       this.cap = TAIL;
     }
+    if (++this.smallRun < MERGE) return;
+    this.packedLen = this.merge(this.smallStart);
+    this.smallStart = this.packedLen;
+    this.smallRun = 0;
+    if (++this.bigRun < MERGE) return;
+    this.packedLen = this.merge(this.bigStart);
+    this.bigStart = this.smallStart = this.packedLen;
+    this.bigRun = 0;
+  }
+
+  /** Writes `chunk` as a list entry at byte `at` of `packed` (growing it); returns the end. */
+  private writeChunkAt(at: number, chunk: Uint8Array): number {
+    let need = at + entrySize(chunk.length) + PAD_BYTES;
+    if (need > this.packed.length) {
+      need = Math.max(need, at + (at >> 2) + PAD_BYTES);
+      const out = new Uint8Array(need);
+      out.set(this.packed.subarray(0, at));
+      this.packed = out;
+    }
+    return writeEntry(this.packed, at, chunk);
+  }
+
+  /** Codes the packed chunks from byte `start` to the end as one chunk; returns the new end. */
+  private merge(start: number): number {
+    const n = listCount(this.packed, start, this.packedLen);
+    if (mergeT.length < n) (mergeT = new Float64Array(2 * n)), (mergeV = new Float64Array(2 * n));
+    decodeList(this.packed, start, this.packedLen, mergeT, mergeV, 0);
+    packer.reset();
+    encodeChunk(packer, mergeT, mergeV, 0, n, 0);
+    return this.writeChunkAt(start, packer.finish());
   }
 
   /** Moves every head sample into the raw part (to sort, cut or filter them). */
@@ -330,10 +347,73 @@ export class MemSeries {
     this.cap = cap;
     this.rawCount = n;
     this.packed = EMPTY_BYTES;
-    this.packedLen = this.packedCount = 0;
+    this.packedLen = this.packedCount = this.smallStart = this.smallRun = this.bigStart = this.bigRun = 0;
     this.packedLastT = -Infinity;
     this.viewT = this.viewV = undefined;
   }
+}
+
+let mergeT = new Float64Array(2 * MERGE * MERGE * TAIL);
+let mergeV = new Float64Array(2 * MERGE * MERGE * TAIL);
+
+/** Bytes of a list entry: the chunk's byte length as a varint, then the chunk. */
+function entrySize(chunkLength: number): number {
+  let n = 1;
+  for (let len = chunkLength; len >= 128; len = Math.floor(len / 128)) n++;
+  return n + chunkLength;
+}
+
+/** Writes `chunk` as a list entry at byte `at` of `out`; returns the end. */
+function writeEntry(out: Uint8Array, at: number, chunk: Uint8Array): number {
+  let len = chunk.length;
+  while (len >= 128) {
+    out[at++] = 0x80 | (len % 128);
+    len = Math.floor(len / 128);
+  }
+  out[at++] = len;
+  out.set(chunk, at);
+  return at + chunk.length;
+}
+
+/** Calls `each(chunkOffset)` for the chunks of a list between bytes `start` and `end`. */
+function forEachChunk(list: Uint8Array, start: number, end: number, each: (off: number) => void): void {
+  let off = start;
+  while (off < end) {
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      const b = list[off++]!;
+      len += (b & 0x7f) * mul;
+      if (b < 128) break;
+      mul *= 128;
+    }
+    each(off);
+    off += len;
+  }
+}
+
+/** Samples of a list of chunks between bytes `start` and `end`. */
+export function listCount(list: Uint8Array, start: number, end: number): number {
+  let n = 0;
+  forEachChunk(list, start, end, (off) => (n += chunkSampleCount(list, off)));
+  return n;
+}
+
+/** Decodes a list of chunks (relative to 0) between bytes `start` and `end` into ts/vs from `at`; returns the count. */
+export function decodeList(list: Uint8Array, start: number, end: number, ts: Float64Array, vs: Float64Array, at: number): number {
+  let n = 0;
+  forEachChunk(list, start, end, (off) => (n += decodeChunkInto(list, off, 0, ts, vs, at + n)));
+  return n;
+}
+
+/** Samples [from, to) of ascending `ts` (ts[from] >= 0) as a one-chunk list. */
+export function encodeList(ts: Float64Array, vs: Float64Array, from: number, to: number): Uint8Array {
+  packer.reset();
+  encodeChunk(packer, ts, vs, from, to, 0);
+  const chunk = packer.finish();
+  const out = new Uint8Array(entrySize(chunk.length));
+  writeEntry(out, 0, chunk);
+  return out;
 }
 
 export class Head {

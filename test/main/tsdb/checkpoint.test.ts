@@ -77,6 +77,46 @@ describe('head checkpoint', () => {
     expect(verifyTsdb({ path, workspaceId: 'ws-cp', keys }).series).toBe(51);
   });
 
+  it('keeps answers through cuts and checkpoints of long heads, with samples before 1970 too', () => {
+    dir = tempDir();
+    const path = dir.file('ws.db');
+    const keys = new TestKeys();
+    let db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+    const app = db.appender();
+    // 2,000 samples a series (8 h 20 m): packed chunks merge into 128- and 1,024-sample ones, and
+    // compactions cut buckets while checkpointing the rest, which cut series then keep.
+    const value = (i: number, k: number): number => (k % 2 === 0 ? i * 3 : Math.cos(i) * 1e3);
+    for (let i = 0; i < 2000; i++) {
+      for (let k = 0; k < 20; k++) app.append(0, lbl({ __name__: 'long', k: String(k) }), T0 + i * 15_000, value(i, k));
+      app.commit();
+      if (i % 250 === 249) db.compact({ checkpoint: true });
+    }
+    // A series whose samples are all before 1970: a checkpoint that cannot code them relative to 0.
+    for (let i = 0; i < 40; i++) app.append(0, lbl({ __name__: 'long', k: 'old' }), -1_000_000 + i * 15_000, i);
+    app.commit();
+    db.compact({ checkpoint: true });
+    const before = everything(db, 'long');
+    expect(before.get(JSON.stringify(lbl({ __name__: 'long', k: '1' })))![0].length).toBe(2000);
+    expect(before.get(JSON.stringify(lbl({ __name__: 'long', k: 'old' })))![0][0]).toBe(-1_000_000);
+    db.close();
+    expect(logSinceCheckpoint(path)).toBe(0);
+    db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+    try {
+      expect(everything(db, 'long')).toEqual(before);
+      const more = db.appender();
+      for (let k = 0; k < 20; k++) more.append(0, lbl({ __name__: 'long', k: String(k) }), T0 + 2000 * 15_000, -1);
+      more.commit();
+      db.compact({ checkpoint: true });
+      const after = everything(db, 'long');
+      expect(after.get(JSON.stringify(lbl({ __name__: 'long', k: '4' })))![1].slice(-3)).toEqual([1998 * 3, 1999 * 3, -1]);
+      db.close();
+      db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+      expect(everything(db, 'long')).toEqual(after);
+    } finally {
+      db.close();
+    }
+  });
+
   it('checkpoints on its own once the log since the last one is half the head', () => {
     dir = tempDir();
     const path = dir.file('ws.db');
