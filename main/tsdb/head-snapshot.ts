@@ -1,7 +1,9 @@
 // A store read off the ingest thread (a query worker): the worker reads the sealed chunk rows
 // through its own read-only connection (./snapshot-reader.ts); only what is not in rows yet comes
 // from this thread, as a snapshot: the matching series (ids, labels, time spans; postings live
-// here) and a copy of their head samples (floats and native histograms) inside the window.
+// here) and a copy of their head samples (floats and native histograms). Float samples are copied
+// as the head keeps them, compressed (./head's chunk lists), and decoded by the worker: this
+// thread neither decodes nor copies 16 bytes a sample.
 //
 // Head and rows together are exactly the committed data: the snapshot is taken first, the rows are
 // read after it in one read transaction. A sample that was in the head at the snapshot is either
@@ -13,10 +15,12 @@
 // (a few MB each) between which the ingest thread answers remote write, with every series'
 // watermark taken at the first part; the rows are read after the last part.
 import type { Labels } from '../../shared/labels';
-import type { MemSeries } from './head';
+import { PAD_BYTES } from './bitstream';
+import { decodeList, listCount, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import { selectSeries } from './matchers';
+import { lowerBound } from './sorted';
 import type { TsdbState } from './state';
 import type { Matcher } from './types';
 
@@ -28,7 +32,11 @@ export interface StoreFile {
   readonly encrypted: boolean;
 }
 
-/** Part of a snapshot: series i's head samples are timestamps/values [offsets[i], offsets[i + 1]). */
+/**
+ * Part of a snapshot: series i's head samples are the chunk list lists[listOffsets[i],
+ * listOffsets[i + 1]) followed by timestamps/values [offsets[i], offsets[i + 1]), any of them
+ * outside the window (snapshotSamples decodes and trims them).
+ */
 export interface HeadSnapshot {
   readonly store: StoreFile;
   /** More parts follow (SnapshotCursor.next). */
@@ -38,6 +46,9 @@ export interface HeadSnapshot {
   readonly minT: Float64Array;
   /** The watermark: each series' newest timestamp when the snapshot was taken. */
   readonly lastT: Float64Array;
+  readonly listOffsets: Uint32Array;
+  /** Padded at the end for the decoder's peeks. */
+  readonly lists: Uint8Array;
   readonly offsets: Uint32Array;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
@@ -47,8 +58,8 @@ export interface HeadSnapshot {
   readonly histograms: FloatHistogram[];
 }
 
-/** Head samples copied per part at most (unless one series alone has more), and series per part. */
-const PART_SAMPLES = 1 << 17;
+/** Bytes of head samples copied per part at most (unless one series alone has more), and series per part. */
+const PART_BYTES = 1 << 21;
 const PART_SERIES = 4096;
 
 /** The parts of one snapshot, in series order. */
@@ -83,28 +94,33 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
     next() {
       const first = at;
       const part: MemSeries[] = [];
-      const windows: { timestamps: Float64Array; values: Float64Array }[] = [];
+      const kept: { list: Uint8Array; timestamps: Float64Array; values: Float64Array }[] = [];
       const histWindows: HeadHistogramSamples[] = [];
       let total = 0;
-      while (at < series.length && part.length < PART_SERIES && (total < PART_SAMPLES || part.length === 0)) {
+      while (at < series.length && part.length < PART_SERIES && (total < PART_BYTES || part.length === 0)) {
         const s = series[at++]!;
         const until = Math.min(maxt, lastT[at - 1]!);
-        const w = s.window(mint, until);
+        // An unsorted head (out-of-order arrivals) is sorted and decoded here, in the window.
+        const k = s.kept() ?? { list: EMPTY, ...s.window(mint, until) };
         const hw = headHistogramWindow(s, mint, until);
-        const n = w.timestamps.length + hw.timestamps.length;
-        if (part.length > 0 && total + n > PART_SAMPLES) {
+        const n = k.list.length + 16 * (k.timestamps.length + hw.timestamps.length);
+        if (part.length > 0 && total + n > PART_BYTES) {
           at--;
           break;
         }
         part.push(s);
-        windows.push(w);
+        kept.push(k);
         histWindows.push(hw);
         total += n;
       }
+      const listOffsets = new Uint32Array(part.length + 1);
+      kept.forEach((k, i) => (listOffsets[i + 1] = listOffsets[i]! + k.list.length));
+      const lists = new Uint8Array(listOffsets[part.length]! + PAD_BYTES);
+      kept.forEach((k, i) => lists.set(k.list, listOffsets[i]));
       const offsets = new Uint32Array(part.length + 1);
-      const timestamps = new Float64Array(windows.reduce((n, w) => n + w.timestamps.length, 0));
+      const timestamps = new Float64Array(kept.reduce((n, w) => n + w.timestamps.length, 0));
       const values = new Float64Array(timestamps.length);
-      windows.forEach((w, i) => {
+      kept.forEach((w, i) => {
         timestamps.set(w.timestamps, offsets[i]);
         values.set(w.values, offsets[i]);
         offsets[i + 1] = offsets[i]! + w.timestamps.length;
@@ -124,6 +140,8 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
         ids: Float64Array.from(part, (s) => s.id),
         minT: Float64Array.from(part, (s) => s.minT),
         lastT: lastT.slice(first, first + part.length),
+        listOffsets,
+        lists,
         offsets,
         timestamps,
         values,
@@ -137,5 +155,28 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
 
 /** The snapshot's buffers, to move (not copy) to the worker. */
 export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
-  return [s.ids, s.minT, s.lastT, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer);
+  return [s.ids, s.minT, s.lastT, s.listOffsets, s.lists, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer);
 }
+
+/** Series i's head float samples in [mint, maxt] (decoded on the worker). */
+export function snapshotSamples(p: HeadSnapshot, i: number, mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
+  const l0 = p.listOffsets[i]!;
+  const l1 = p.listOffsets[i + 1]!;
+  const rawT = p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!);
+  const rawV = p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!);
+  let timestamps = rawT;
+  let values = rawV;
+  if (l1 > l0) {
+    const packed = listCount(p.lists, l0, l1);
+    timestamps = new Float64Array(packed + rawT.length);
+    values = new Float64Array(timestamps.length);
+    decodeList(p.lists, l0, l1, timestamps, values, 0);
+    timestamps.set(rawT, packed);
+    values.set(rawV, packed);
+  }
+  const lo = lowerBound(timestamps, mint);
+  const hi = Math.max(lo, lowerBound(timestamps, maxt, true));
+  return { timestamps: timestamps.subarray(lo, hi), values: values.subarray(lo, hi) };
+}
+
+const EMPTY = new Uint8Array(0);

@@ -223,6 +223,16 @@ export class MemSeries {
     return { timestamps: this.timestamps.subarray(lo, Math.max(lo, hi)), values: this.values.subarray(lo, Math.max(lo, hi)) };
   }
 
+  /**
+   * The head samples as they are kept — the packed list (relative to 0), then the raw tail — as
+   * views valid until the next change: a query worker's snapshot copies these and decodes them
+   * there. Undefined when the head is unsorted.
+   */
+  kept(): { list: Uint8Array; timestamps: Float64Array; values: Float64Array } | undefined {
+    if (!this.sorted) return undefined;
+    return { list: this.packed.subarray(0, this.packedLen), timestamps: this.raw.subarray(0, this.rawCount), values: this.raw.subarray(this.cap, this.cap + this.rawCount) };
+  }
+
   /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */
   dropFirst(n: number): void {
     if (n <= 0) return;

@@ -4,7 +4,7 @@
 import { compareLabels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
-import type { HeadSnapshot, StoreFile } from './head-snapshot';
+import { snapshotSamples, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
 import { mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
@@ -59,9 +59,9 @@ export class SnapshotReader {
       for (let i = 0; i < p.labels.length; i++) {
         check?.();
         const id = p.ids[i]!;
-        const head = { timestamps: p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), values: p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!) };
-        const inRows = rows.get(id);
         const until = Math.min(maxt, p.lastT[i]!);
+        const head = snapshotSamples(p, i, mint, until);
+        const inRows = rows.get(id);
         // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
         const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
         const h0 = p.histogramOffsets[i]!;

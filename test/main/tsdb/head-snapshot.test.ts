@@ -134,9 +134,11 @@ describe('head snapshot and snapshot reader', () => {
     }
   });
 
-  it('takes a large head in parts; a cut and new samples between the parts change nothing', () => {
+  it('takes a large head in parts, compressed; a cut and new samples between the parts change nothing', () => {
     const { db } = open();
-    fill(db, 10, 0, 16_000); // 160,000 head samples: more than one part holds
+    // More series than one part takes, ten of them with 16,000 head samples (lists of merged chunks).
+    fill(db, 4100, 0, 40);
+    fill(db, 10, 40, 16_000);
     fillHistograms(db, 2, 0, 16_000);
     const want = plain(db.querier().select([], -Infinity, Infinity));
     const cursor = offThread(db).snapshot([], -Infinity, Infinity);
@@ -147,9 +149,26 @@ describe('head snapshot and snapshot reader', () => {
     fillHistograms(db, 2, 16_000, 16_100);
     while (parts[parts.length - 1]!.more) parts.push(cursor.next());
     expect(parts.length).toBeGreaterThan(1);
-    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(12);
+    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(4102);
     const { r } = reader(db, parts);
     expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
+    r.close();
+  });
+
+  it('decodes an unsorted head (out-of-order arrivals) as the querier does', () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    const db = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-snap1', keys: new TestKeys(), outOfOrderWindowMs: 3600_000 });
+    dbs.push(db);
+    fill(db, 4, 0, 100);
+    const app = db.appender();
+    for (let i = 0; i < 100; i += 7) app.append(0, lbl({ __name__: 'load', instance: 'h-0', job: 'node' }), T0 + i * STEP + 1, -i);
+    app.commit();
+    const want = plain(db.querier().select([], T0 + 10 * STEP, T0 + 90 * STEP));
+    expect(want[0]!.t.length).toBe(80 + 12);
+    const snap = snapshot(db, [], T0 + 10 * STEP, T0 + 90 * STEP);
+    const { r } = reader(db, snap);
+    expect(plain(r.select(snap, T0 + 10 * STEP, T0 + 90 * STEP))).toEqual(want);
     r.close();
   });
 
