@@ -121,7 +121,10 @@ export class MemSeries {
     this.raw[this.cap + this.rawCount] = v;
     this.rawCount++;
     this.viewT = this.viewV = undefined;
-    if (this.rawCount >= TAIL && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
+    // Packs and merges fall due at a phase set by the series id, not at once for every series
+    // scraped together: a commit that packed them all would stall the thread.
+    const due = this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
+    if (due && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
   }
 
   /**
@@ -312,11 +315,12 @@ export class MemSeries {
       this.raw = new Float64Array(2 * TAIL);
       this.cap = TAIL;
     }
-    if (++this.smallRun < MERGE) return;
+    const k = Math.floor((this.count + this.id) / TAIL);
+    if (++this.smallRun < MERGE && (this.smallRun < 2 || k % MERGE !== 0)) return;
     this.packedLen = this.merge(this.smallStart);
     this.smallStart = this.packedLen;
     this.smallRun = 0;
-    if (++this.bigRun < MERGE) return;
+    if (++this.bigRun < MERGE && (this.bigRun < 2 || k % (MERGE * MERGE) !== 0)) return;
     this.packedLen = this.merge(this.bigStart);
     this.bigStart = this.smallStart = this.packedLen;
     this.bigRun = 0;

@@ -71,6 +71,20 @@ describe('MemSeries', () => {
     expect([...vs]).toEqual(first.vs);
   });
 
+  it('spreads the packing of series scraped together over the pushes', () => {
+    const series = Array.from({ length: 64 }, (_, i) => new MemSeries(i + 1, [], String(i)));
+    let most = 0;
+    for (let i = 0; i < 200; i++) {
+      let packed = 0;
+      for (const s of series) {
+        s.push(T0 + i * 15_000, i);
+        if (s.kept()!.timestamps.length === 0) packed++;
+      }
+      most = Math.max(most, packed);
+    }
+    expect(most).toBe(64 / 16);
+  });
+
   it('gives no list for an unsorted head until it is sorted', () => {
     const s = new MemSeries(1, [], 'a');
     fill(s, 20);
