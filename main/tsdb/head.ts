@@ -116,15 +116,31 @@ export class MemSeries {
     if (t <= this.prevT) this.sorted = false;
     this.prevT = t;
     if (t < this.minT) this.minT = t;
-    if (this.rawCount === this.cap) this.resizeRaw(Math.max(TAIL, this.cap * 2));
+    if (this.rawCount === this.cap) this.resizeRaw(replaying ? Math.max(REPLAY_CHUNK, this.cap * 2) : Math.max(TAIL, this.cap * 2));
     this.raw[this.rawCount] = t;
     this.raw[this.cap + this.rawCount] = v;
     this.rawCount++;
     this.viewT = this.viewV = undefined;
     // Packs and merges fall due at a phase set by the series id, not at once for every series
     // scraped together: a commit that packed them all would stall the thread.
-    const due = this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
-    if (due && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
+    const due = replaying ? this.rawCount >= REPLAY_CHUNK : this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
+    if (due) this.packRaw();
+  }
+
+  /** Packs the raw samples when they can follow the packed ones (sorted, after them, from 1970). */
+  private packRaw(): void {
+    if (this.rawCount > 0 && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
+  }
+
+  /** After a replay: packs the raw samples; the chunks so far are left as they are, never merged. */
+  settle(): void {
+    this.packRaw();
+    if (this.rawCount === 0 && this.cap > TAIL) {
+      this.raw = new Float64Array(2 * TAIL);
+      this.cap = TAIL;
+    }
+    this.smallStart = this.bigStart = this.packedLen;
+    this.smallRun = this.bigRun = 0;
   }
 
   /**
@@ -311,10 +327,11 @@ export class MemSeries {
     this.packedCount += n;
     this.packedLastT = this.raw[n - 1]!;
     this.rawCount = 0;
-    if (this.cap > TAIL) {
+    if (this.cap > TAIL && !replaying) {
       this.raw = new Float64Array(2 * TAIL);
       this.cap = TAIL;
     }
+    if (replaying) return;
     const k = Math.floor((this.count + this.id) / TAIL);
     if (++this.smallRun < MERGE && (this.smallRun < 2 || k % MERGE !== 0)) return;
     this.packedLen = this.merge(this.smallStart);
@@ -366,6 +383,13 @@ export class MemSeries {
     this.viewT = this.viewV = undefined;
   }
 }
+
+/**
+ * While a store loads (Head.replay), pushes pack every REPLAY_CHUNK samples and never merge: each
+ * replayed sample is coded once.
+ */
+let replaying = false;
+const REPLAY_CHUNK = 256;
 
 let mergeT = new Float64Array(2 * MERGE * MERGE * TAIL);
 let mergeV = new Float64Array(2 * MERGE * MERGE * TAIL);
@@ -452,6 +476,17 @@ export class Head {
 
   get size(): number {
     return this.live;
+  }
+
+  /** Runs a load (checkpoint and log replay) coding each replayed sample once (see `replaying`). */
+  replay(load: () => void): void {
+    replaying = true;
+    try {
+      load();
+    } finally {
+      replaying = false;
+    }
+    for (const s of this.all()) s.settle();
   }
 
   get nextId(): number {

@@ -189,6 +189,10 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
  * or altered one is StoreDamaged, never a store that silently holds fewer series.
  */
 function load(st: TsdbState): void {
+  st.head.replay(() => readStore(st));
+}
+
+function readStore(st: TsdbState): void {
   const { storage, head } = st;
   storage.checkChunkList();
   for (const row of storage.pages()) {
