@@ -26,6 +26,8 @@ import { DiscoveryIndex } from '../discovery/scan';
 
 export const DEFAULT_KEYCHAIN_SERVICE = 'Ampule';
 export const DEFAULT_RETENTION_MS = 150 * 86_400_000;
+/** How often each store checks whether its head is due a checkpoint (constant time when not). */
+const CHECKPOINT_CHECK_MS = 10_000;
 
 /** Where a workspace's store files live; the whole folder goes when the workspace is deleted. */
 export function workspaceDir(dataDir: string, workspaceId: string): string {
@@ -41,7 +43,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
-  const tenants = new Map<string, { tenant: Tenant; maintain(): void; close(): void }>();
+  const tenants = new Map<string, { tenant: Tenant; maintain(): void; checkpoint(): void; close(): void }>();
   const rejectedListeners = new Set<IngestRejectedListener>();
 
   const closeStore = (id: string) => {
@@ -135,6 +137,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
         tsdb.applyRetention(Date.now());
         t.exemplars.flush(Date.now());
       },
+      checkpoint: () => tsdb.checkpointIfDue(),
       close: () => {
         try {
           t.exemplars.flush(Date.now(), true);
@@ -145,17 +148,21 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     });
     return t;
   }
-  // Cut complete chunks out of the log and drop expired buckets; never keeps the process alive.
-  const maintenance = setInterval(() => {
+  const everyStore = (work: (open: { maintain(): void; checkpoint(): void }) => void) => () => {
     for (const [id, open] of tenants) {
       try {
-        open.maintain();
+        work(open);
       } catch (e) {
         activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
       }
     }
-  }, opts.maintenanceIntervalMs ?? 5 * 60_000);
+  };
+  // Cut complete chunks out of the log and drop expired buckets; never keeps the process alive.
+  const maintenance = setInterval(everyStore((open) => open.maintain()), opts.maintenanceIntervalMs ?? 5 * 60_000);
   maintenance.unref();
+  // Between maintenance runs, checkpoint a head whose log has grown (a restart replays that log).
+  const checkpoints = setInterval(everyStore((open) => open.checkpoint()), CHECKPOINT_CHECK_MS);
+  checkpoints.unref();
 
   return {
     dataDir,
@@ -197,6 +204,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       if (closed) return;
       closed = true;
       clearInterval(maintenance);
+      clearInterval(checkpoints);
       for (const id of [...tenants.keys()]) closeStore(id);
       activityLog.close();
       control.close();

@@ -28,12 +28,12 @@ export interface HeadSamples {
   readonly row: Buffer;
 }
 
-/** Whether the log written since the last checkpoint costs enough replay to write a new one. */
+/**
+ * Whether the log written since the last checkpoint costs enough replay to write a new one: half
+ * the head (about the last checkpoint's head plus that log), at least MIN_LOG_SAMPLES. Constant time.
+ */
 export function checkpointDue(st: TsdbState): boolean {
-  if (st.logSamplesSinceCheckpoint < MIN_LOG_SAMPLES) return false;
-  let head = 0;
-  for (const s of st.head.all()) head += s.count + (s.hist?.count ?? 0);
-  return st.logSamplesSinceCheckpoint >= head / 2;
+  return st.logSamplesSinceCheckpoint >= Math.max(MIN_LOG_SAMPLES, st.headSamplesAtCheckpoint);
 }
 
 /**

@@ -7,7 +7,7 @@ import { committedLog, type CommittedLog } from './committed-reader';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
-import { restoreHeadSamples } from './head-checkpoint';
+import { checkpointDue, restoreHeadSamples } from './head-checkpoint';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -60,6 +60,8 @@ export interface Tsdb {
   stats(): TsdbStats;
   /** Cuts complete buckets of the head into chunk rows and checkpoints the head when due, dropping the log it covers (all: every bucket; checkpoint: always). */
   compact(opts?: CompactOptions): void;
+  /** Compacts when the log since the last checkpoint is due one (a restart would replay it); cheap when not. */
+  checkpointIfDue(): void;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
@@ -96,6 +98,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
       logSamplesSinceCheckpoint: 0,
+      headSamplesAtCheckpoint: 0,
       batchCounter: 0,
     };
     load(st);
@@ -119,6 +122,9 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       return { series: st.head.size, samples: storage.chunkSamples() + head, bytesOnDisk: storage.bytesOnDisk() };
     },
     compact: (o) => void compact(live(), o),
+    checkpointIfDue: () => {
+      if (checkpointDue(live())) compact(live());
+    },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {
       if (opts.retentionMs === undefined) return 0;
@@ -159,7 +165,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;

@@ -140,6 +140,20 @@ describe('head checkpoint', () => {
         db.compact();
       }
       expect(logSinceCheckpoint(path)).toBeLessThan(150);
+      // checkpointIfDue (the appliance's frequent check) writes one only once the log is due.
+      db.compact({ checkpoint: true });
+      const more = (from: number, to: number): void => {
+        for (let i = from; i < to; i++) {
+          for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'auto', k: String(k) }), T0 + i * 15_000, i);
+          app.commit();
+          db.checkpointIfDue();
+        }
+      };
+      // Head of 300,000 samples at the checkpoint: the next falls due after as many more.
+      more(300, 550);
+      expect(logSinceCheckpoint(path)).toBe(250);
+      more(550, 650);
+      expect(logSinceCheckpoint(path)).toBe(50);
     } finally {
       db.close();
     }
