@@ -7,7 +7,7 @@
 // the store holds.
 import { BitWriter, PAD_BYTES } from './bitstream';
 import { ByteReader, ByteWriter } from './bytes';
-import { ChunkRow, encodeChunkRow, type ChunkInput } from './chunk-row';
+import { ChunkRow } from './chunk-row';
 import { decodeList, encodeList, type Head, type MemSeries } from './head';
 import { pushHistogram } from './head-histograms';
 import type { HistogramSamples } from './histogram';
@@ -38,11 +38,12 @@ export function checkpointDue(st: TsdbState): boolean {
 
 /**
  * The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same
- * transaction). A series keeps its packed chunks as they are and only its raw tail is coded; a
- * cut series is coded again from its first kept sample.
+ * transaction). A series' packed chunks are copied as they are and its raw tail as raw floats; a
+ * cut series (or one whose raw part is long, after sorting) is coded again from its first kept sample.
  */
 export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
-  const entries: Omit<ListEntry, 'listAt'>[] = [];
+  const entries: Omit<ListEntry, 'listAt' | 'rawAt'>[] = [];
+  let bytes = 8;
   for (const s of head.all()) {
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
@@ -58,18 +59,33 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
       hist = bits.finish().slice();
     }
     let list: Uint8Array = EMPTY_BYTES;
+    let count = 0;
     let lastT = 0;
+    let rawT: Float64Array = EMPTY;
+    let rawV: Float64Array = EMPTY;
     if (s.count > from) {
       s.sortHead();
-      const whole = from === 0 ? s.packedList() : s.timestamps[from]! >= 0 ? encodeList(s.timestamps, s.values, from, s.count) : undefined;
-      // A timestamp before 1970 cannot be coded relative to 0: the whole head goes as one chunk row.
-      if (!whole) return encodeHeadRow(head, skip);
-      list = whole;
-      lastT = s.lastHeadT;
+      const kept = s.kept()!;
+      if (from === 0 && kept.timestamps.length <= LONG_RAW) {
+        list = kept.list;
+        count = s.count - kept.timestamps.length;
+        lastT = count > 0 ? kept.listLastT : 0;
+        rawT = kept.timestamps;
+        rawV = kept.values;
+      } else if (s.timestamps[from]! >= 0) {
+        list = encodeList(s.timestamps, s.values, from, s.count);
+        count = s.count - from;
+        lastT = s.lastHeadT;
+      } else {
+        // Before 1970: not codable relative to 0, kept raw.
+        rawT = s.timestamps.subarray(from, s.count);
+        rawV = s.values.subarray(from, s.count);
+      }
     }
-    entries.push({ id: s.id, count: s.count - from, lastT, list, hist });
+    entries.push({ id: s.id, count, lastT, list, raw: rawT.length, rawT, rawV, hist });
+    bytes += 32 + list.length + 16 * rawT.length + hist.length;
   }
-  const out = new ByteWriter(entries.reduce((n, e) => n + 24 + e.list.length + e.hist.length, 8));
+  const out = new ByteWriter(bytes);
   out.byte(LISTS_VERSION);
   out.varint(entries.length);
   let prev = 0;
@@ -78,52 +94,35 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
     out.varint(e.count);
     out.varint(e.lastT);
     out.varint(e.list.length);
+    out.varint(e.raw);
     out.varint(e.hist.length);
     prev = e.id;
   }
   for (const e of entries) {
     out.bytes(e.list);
+    for (let i = 0; i < e.raw; i++) out.float64(e.rawT[i]!);
+    for (let i = 0; i < e.raw; i++) out.float64(e.rawV[i]!);
     out.bytes(e.hist);
   }
   out.zeros(PAD_BYTES);
   return { base: 0, row: out.toBuffer() };
 }
 
-/** The head's samples as a chunk row relative to the oldest (or 0): the checkpoint's coding before lists, kept for heads before 1970. */
-function encodeHeadRow(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
-  const inputs: ChunkInput[] = [];
-  let base = 0;
-  for (const s of head.all()) {
-    const cut = skip?.get(s);
-    const from = cut?.floats ?? 0;
-    const hFrom = cut?.histograms ?? 0;
-    const hh = s.hist;
-    const hCount = hh ? hh.count - hFrom : 0;
-    if (s.count <= from && hCount <= 0) continue;
-    const histograms = hCount > 0 ? { timestamps: Float64Array.from(hh!.timestamps.slice(hFrom)), values: hh!.values.slice(hFrom) } : undefined;
-    if (histograms) base = Math.min(base, histograms.timestamps[0]!);
-    if (s.count > from) {
-      s.sortHead();
-      base = Math.min(base, s.timestamps[from]!);
-      inputs.push({ id: s.id, timestamps: s.timestamps, values: s.values, from, to: s.count, histograms });
-    } else inputs.push({ id: s.id, timestamps: EMPTY, values: EMPTY, from: 0, to: 0, histograms });
-  }
-  return { base, row: encodeChunkRow(inputs, base) };
-}
-
 /** After a checkpoint: a series cut by the same compaction takes the checkpoint's coding of its rest. */
 export function adoptHeadSamples(head: Head, samples: HeadSamples, cut: ReadonlyMap<MemSeries, HeadCut>): void {
-  if (samples.row[0] !== LISTS_VERSION) return;
+  if (samples.row[0] !== LISTS_VERSION || cut.size === 0) return;
   for (const e of readLists(samples.row)) {
     const s = head.get(e.id);
-    if (s && cut.get(s)?.floats && s.sorted && s.count === e.count && e.count > 0) s.adoptPacked(e.list, e.count, e.lastT);
+    if (s && cut.get(s)?.floats && s.sorted && e.raw === 0 && s.count === e.count && e.count > 0) s.adoptPacked(e.list, e.count, e.lastT);
   }
 }
 
 /** Puts a checkpoint's samples back into the head (series unknown to the index are skipped). */
 export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
   if (samples.row[0] === LISTS_VERSION) {
-    for (const e of readLists(samples.row)) {
+    const row = samples.row;
+    const view = new DataView(row.buffer, row.byteOffset, row.byteLength);
+    for (const e of readLists(row)) {
       const s = head.get(e.id);
       if (!s) continue;
       if (e.count > 0) {
@@ -131,14 +130,19 @@ export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
         else {
           const ts = new Float64Array(e.count);
           const vs = new Float64Array(e.count);
-          decodeList(samples.row, e.listAt, e.listAt + e.list.length, ts, vs, 0);
+          decodeList(row, e.listAt, e.listAt + e.list.length, ts, vs, 0);
           pushNewer(s, ts, vs);
         }
       }
-      if (e.hist.length > 0) pushNewerHistograms(s, decodeHistogramChunk(samples.row, e.listAt + e.list.length, 0));
+      for (let i = 0; i < e.raw; i++) {
+        const t = view.getFloat64(e.rawAt + 8 * i, true);
+        if (s.count === 0 || t > s.lastHeadT) s.push(t, view.getFloat64(e.rawAt + 8 * (e.raw + i), true));
+      }
+      if (e.hist.length > 0) pushNewerHistograms(s, decodeHistogramChunk(row, e.rawAt + 16 * e.raw, 0));
     }
     return;
   }
+  // Versions 1 and 2: the head as one chunk row.
   const row = new ChunkRow(samples.row, samples.base);
   for (const id of row.ids()) {
     const s = head.get(id);
@@ -167,10 +171,13 @@ function pushNewerHistograms(s: MemSeries, h: HistogramSamples): void {
 
 /**
  * Version 3 of a checkpoint's samples (1 and 2 are chunk rows): count, then per series (id delta,
- * float count, newest float timestamp, list bytes, histogram chunk bytes), then the lists (./head's
- * packed form, relative to 0) and histogram chunks (relative to 0).
+ * packed float count, newest packed timestamp, list bytes, raw float count, histogram chunk bytes),
+ * then per series its list (./head's packed form, relative to 0), raw timestamps and values
+ * (float64), and histogram chunk (relative to 0).
  */
 const LISTS_VERSION = 3;
+/** A raw part longer than this (after sorting or a cut) is coded, not copied raw. */
+const LONG_RAW = 64;
 
 interface ListEntry {
   readonly id: number;
@@ -179,24 +186,31 @@ interface ListEntry {
   readonly count: number;
   readonly lastT: number;
   readonly list: Uint8Array;
+  readonly raw: number;
+  readonly rawT: Float64Array;
+  readonly rawV: Float64Array;
+  /** Where the raw timestamps start in the row. */
+  readonly rawAt: number;
   readonly hist: Uint8Array;
 }
 
-function* readLists(row: Buffer): IterableIterator<ListEntry> {
+function* readLists(row: Buffer): IterableIterator<Omit<ListEntry, 'rawT' | 'rawV'>> {
   const r = new ByteReader(row);
   r.byte();
   const n = r.varint();
-  const dir: { id: number; count: number; lastT: number; len: number; hLen: number }[] = [];
+  const dir: { id: number; count: number; lastT: number; len: number; raw: number; hLen: number }[] = [];
   let id = 0;
   for (let i = 0; i < n; i++) {
     id += r.varint();
-    dir.push({ id, count: r.varint(), lastT: r.varint(), len: r.varint(), hLen: r.varint() });
+    dir.push({ id, count: r.varint(), lastT: r.varint(), len: r.varint(), raw: r.varint(), hLen: r.varint() });
   }
   let off = r.pos;
   for (const d of dir) {
-    if (off + d.len + d.hLen > row.length) throw new RangeError('head checkpoint directory points past its end');
-    yield { id: d.id, listAt: off, count: d.count, lastT: d.lastT, list: row.subarray(off, off + d.len), hist: row.subarray(off + d.len, off + d.len + d.hLen) };
-    off += d.len + d.hLen;
+    const end = off + d.len + 16 * d.raw + d.hLen;
+    if (end > row.length) throw new RangeError('head checkpoint directory points past its end');
+    const rawAt = off + d.len;
+    yield { id: d.id, listAt: off, count: d.count, lastT: d.lastT, list: row.subarray(off, rawAt), raw: d.raw, rawAt, hist: row.subarray(rawAt + 16 * d.raw, end) };
+    off = end;
   }
 }
 

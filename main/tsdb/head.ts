@@ -165,28 +165,8 @@ export class MemSeries {
   }
 
   /**
-   * The head samples as one list of chunks coded relative to 0 (the form of `packed`): the packed
-   * chunks as they are and the raw tail coded as one more, so a checkpoint copies a series instead
-   * of coding it again. A view valid until the next change; undefined when the head is unsorted or
-   * its raw tail cannot be packed (a timestamp before 1970).
-   */
-  packedList(): Uint8Array | undefined {
-    if (!this.sorted) return undefined;
-    const n = this.rawCount;
-    if (n === 0) return this.packed.subarray(0, this.packedLen);
-    if (!(this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT)) return undefined;
-    packer.reset();
-    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), 0, n, 0);
-    const chunk = packer.finish();
-    const out = new Uint8Array(this.packedLen + entrySize(chunk.length));
-    out.set(this.packed.subarray(0, this.packedLen));
-    writeEntry(out, this.packedLen, chunk);
-    return out;
-  }
-
-  /**
-   * Replaces the head samples by `list` (a packedList(): `count` ascending samples, the newest at
-   * `lastT`), copied as it is: a restart and a compaction's cut adopt a checkpoint's coding.
+   * Replaces the head samples by `list` (chunks as in `packed`: `count` ascending samples, the
+   * newest at `lastT`), copied as it is: a restart and a compaction's cut adopt a checkpoint's coding.
    */
   adoptPacked(list: Uint8Array, count: number, lastT: number): void {
     this.packed = new Uint8Array(list.length + PAD_BYTES);
@@ -243,13 +223,13 @@ export class MemSeries {
   }
 
   /**
-   * The head samples as they are kept — the packed list (relative to 0), then the raw tail — as
-   * views valid until the next change: a query worker's snapshot copies these and decodes them
-   * there. Undefined when the head is unsorted.
+   * The head samples as they are kept — the packed list (relative to 0, its newest sample at
+   * listLastT), then the raw tail — as views valid until the next change: a checkpoint and a query
+   * worker's snapshot copy these. Undefined when the head is unsorted.
    */
-  kept(): { list: Uint8Array; timestamps: Float64Array; values: Float64Array } | undefined {
+  kept(): { list: Uint8Array; listLastT: number; timestamps: Float64Array; values: Float64Array } | undefined {
     if (!this.sorted) return undefined;
-    return { list: this.packed.subarray(0, this.packedLen), timestamps: this.raw.subarray(0, this.rawCount), values: this.raw.subarray(this.cap, this.cap + this.rawCount) };
+    return { list: this.packed.subarray(0, this.packedLen), listLastT: this.packedLastT, timestamps: this.raw.subarray(0, this.rawCount), values: this.raw.subarray(this.cap, this.cap + this.rawCount) };
   }
 
   /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */

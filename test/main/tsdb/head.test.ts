@@ -1,7 +1,9 @@
 // The head's compressed series: samples read back exactly however they were packed, merged or
 // adopted, and merging keeps a long head to a few chunks.
 import { describe, expect, it } from 'vitest';
-import { decodeList, listCount, MemSeries } from '../../../main/tsdb/head';
+import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
+import { decodeList, encodeList, Head, listCount, MemSeries } from '../../../main/tsdb/head';
+import { encodeHeadSamples, restoreHeadSamples } from '../../../main/tsdb/head-checkpoint';
 
 const T0 = 1_700_000_000_000;
 
@@ -41,34 +43,32 @@ describe('MemSeries', () => {
 
   it('merges packed chunks: a long head costs less than its 16-sample chunks', () => {
     const merged = new MemSeries(1, [], 'a');
-    fill(merged, 4096, 0, counter);
-    const list = merged.packedList()!;
-    expect(listCount(list, 0, list.length)).toBe(4096);
+    const { ts, vs } = fill(merged, 4096, 0, counter);
+    const kept = merged.kept()!;
+    expect(listCount(kept.list, 0, kept.list.length) + kept.timestamps.length).toBe(4096);
     // The same samples as 256 chunks of 16, each coded alone.
     let separate = 0;
-    for (let i = 0; i < 4096; i += 16) {
-      const one = new MemSeries(2, [], 'b');
-      fill(one, 16, i, counter);
-      separate += one.packedList()!.length;
-    }
-    expect(list.length).toBeLessThan(separate / 4);
+    for (let i = 0; i < 4096; i += 16) separate += encodeList(Float64Array.from(ts), Float64Array.from(vs), i, i + 16).length;
+    expect(kept.list.length).toBeLessThan(separate / 4);
   });
 
   it('adopts a list as it is and keeps appending after it', () => {
     const a = new MemSeries(1, [], 'a');
     const first = fill(a, 1500);
-    const list = a.packedList()!.slice();
+    const kept = a.kept()!;
+    const packed = a.count - kept.timestamps.length;
     const b = new MemSeries(2, [], 'b');
-    b.adoptPacked(list, a.count, a.lastHeadT);
+    b.adoptPacked(kept.list.slice(), packed, kept.listLastT);
+    for (let i = 0; i < kept.timestamps.length; i++) b.push(kept.timestamps[i]!, kept.values[i]!);
     const more = fill(b, 40, 1500);
     expect([...b.timestamps.subarray(0, b.count)]).toEqual([...first.ts, ...more.ts]);
     expect([...b.values.subarray(0, b.count)]).toEqual([...first.vs, ...more.vs]);
-    const padded = new Uint8Array(list.length + 8);
-    padded.set(list);
-    const ts = new Float64Array(1500);
-    const vs = new Float64Array(1500);
-    expect(decodeList(padded, 0, list.length, ts, vs, 0)).toBe(1500);
-    expect([...vs]).toEqual(first.vs);
+    const padded = new Uint8Array(kept.list.length + 8);
+    padded.set(kept.list);
+    const ts = new Float64Array(packed);
+    const vs = new Float64Array(packed);
+    expect(decodeList(padded, 0, kept.list.length, ts, vs, 0)).toBe(packed);
+    expect([...vs]).toEqual(first.vs.slice(0, packed));
   });
 
   it('spreads the packing of series scraped together over the pushes', () => {
@@ -85,13 +85,39 @@ describe('MemSeries', () => {
     expect(most).toBe(64 / 16);
   });
 
-  it('gives no list for an unsorted head until it is sorted', () => {
+  it('keeps an unsorted head out of kept() until it is sorted', () => {
     const s = new MemSeries(1, [], 'a');
     fill(s, 20);
     s.push(T0, 42); // older than the newest: the head is unsorted, T0 replaced
-    expect(s.packedList()).toBeUndefined();
+    expect(s.kept()).toBeUndefined();
     s.sortHead();
-    expect(listCount(s.packedList()!, 0, s.packedList()!.length)).toBe(20);
+    const kept = s.kept()!;
+    expect(listCount(kept.list, 0, kept.list.length) + kept.timestamps.length).toBe(20);
     expect(s.values[0]).toBe(42);
+  });
+});
+
+describe('restoreHeadSamples', () => {
+  it('reads the checkpoints of earlier versions (the head as one chunk row) and of this one alike', () => {
+    const ts = Float64Array.from({ length: 300 }, (_, i) => T0 + i * 15_000);
+    const vs = Float64Array.from({ length: 300 }, (_, i) => Math.cos(i) * 100);
+    const old = new Head();
+    for (const id of [1, 2, 3]) old.add(id, [{ name: 'k', value: String(id) }]);
+    // Version 2: one chunk row relative to 0 (series 3 absent: it has no head samples).
+    restoreHeadSamples(old, { base: 0, row: encodeChunkRow([{ id: 1, timestamps: ts, values: vs, from: 0, to: 300 }, { id: 2, timestamps: ts, values: vs, from: 100, to: 300 }], 0) });
+    expect([...old.get(1)!.values.subarray(0, 300)]).toEqual([...vs]);
+    expect([...old.get(2)!.timestamps.subarray(0, 200)]).toEqual([...ts.subarray(100)]);
+    expect(old.get(3)!.count).toBe(0);
+    // This version's checkpoint of that head gives the same head back.
+    old.get(1)!.push(T0 + 300 * 15_000, -1);
+    const again = new Head();
+    for (const id of [1, 2, 3]) again.add(id, [{ name: 'k', value: String(id) }]);
+    restoreHeadSamples(again, encodeHeadSamples(old));
+    for (const id of [1, 2]) {
+      const a = old.get(id)!;
+      const b = again.get(id)!;
+      expect([...b.timestamps.subarray(0, b.count)]).toEqual([...a.timestamps.subarray(0, a.count)]);
+      expect([...b.values.subarray(0, b.count)]).toEqual([...a.values.subarray(0, a.count)]);
+    }
   });
 });
