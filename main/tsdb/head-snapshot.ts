@@ -16,7 +16,7 @@
 // watermark taken at the first part; the rows are read after the last part.
 import type { Labels } from '../../shared/labels';
 import { PAD_BYTES } from './bitstream';
-import { decodeList, listCount, type MemSeries } from './head';
+import { decodeList, listSpan, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import { selectSeries } from './matchers';
@@ -35,7 +35,7 @@ export interface StoreFile {
 /**
  * Part of a snapshot: series i's head samples are the chunk list lists[listOffsets[i],
  * listOffsets[i + 1]) followed by timestamps/values [offsets[i], offsets[i + 1]), any of them
- * outside the window (snapshotSamples decodes and trims them).
+ * outside the window (decodeSnapshotPart decodes and trims them).
  */
 export interface HeadSnapshot {
   readonly store: StoreFile;
@@ -158,25 +158,29 @@ export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
   return [s.ids, s.minT, s.lastT, s.listOffsets, s.lists, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Series i's head float samples in [mint, maxt] (decoded on the worker). */
-export function snapshotSamples(p: HeadSnapshot, i: number, mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
-  const l0 = p.listOffsets[i]!;
-  const l1 = p.listOffsets[i + 1]!;
-  const rawT = p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!);
-  const rawV = p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!);
-  let timestamps = rawT;
-  let values = rawV;
-  if (l1 > l0) {
-    const packed = listCount(p.lists, l0, l1);
-    timestamps = new Float64Array(packed + rawT.length);
-    values = new Float64Array(timestamps.length);
-    decodeList(p.lists, l0, l1, timestamps, values, 0);
-    timestamps.set(rawT, packed);
-    values.set(rawV, packed);
+/**
+ * A part's head float samples, decoded on the worker into one pair of arrays (one allocation a
+ * part, not one a series), skipping chunks wholly before `mint` or after `maxt`; returns series
+ * i's samples in [mint, min(maxt, untilOf(i))].
+ */
+export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
+  const n = p.labels.length;
+  const spans = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));
+  const starts = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) starts[i + 1] = starts[i]! + spans[i]!.count + p.offsets[i + 1]! - p.offsets[i]!;
+  const ts = new Float64Array(starts[n]!);
+  const vs = new Float64Array(ts.length);
+  for (let i = 0; i < n; i++) {
+    const at = starts[i]! + decodeList(p.lists, spans[i]!.from, spans[i]!.to, ts, vs, starts[i]!);
+    ts.set(p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), at);
+    vs.set(p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!), at);
   }
-  const lo = lowerBound(timestamps, mint);
-  const hi = Math.max(lo, lowerBound(timestamps, maxt, true));
-  return { timestamps: timestamps.subarray(lo, hi), values: values.subarray(lo, hi) };
+  return (i, until) => {
+    const t = ts.subarray(starts[i]!, starts[i + 1]!);
+    const lo = lowerBound(t, mint);
+    const hi = Math.max(lo, lowerBound(t, Math.min(maxt, until), true));
+    return { timestamps: t.subarray(lo, hi), values: vs.subarray(starts[i]! + lo, starts[i]! + hi) };
+  };
 }
 
 const EMPTY = new Uint8Array(0);

@@ -410,6 +410,43 @@ function forEachChunk(list: Uint8Array, start: number, end: number, each: (off: 
   }
 }
 
+/**
+ * The chunks of a list (between bytes `start` and `end`) that may hold samples in [mint, maxt]:
+ * bytes [from, to) with `count` samples (a chunk ends before the next one starts).
+ */
+export function listSpan(list: Uint8Array, start: number, end: number, mint: number, maxt: number): { from: number; to: number; count: number } {
+  let from = start;
+  let to = start;
+  let count = 0;
+  let entry = start;
+  forEachChunk(list, start, end, (off) => {
+    const r = new BitReader(list, off);
+    const n = r.readVar();
+    const firstT = r.readVar();
+    if (firstT <= mint) {
+      from = entry;
+      count = 0;
+    }
+    if (firstT <= maxt) {
+      count += n;
+      to = nextEntry(list, entry);
+    }
+    entry = nextEntry(list, entry);
+  });
+  return { from, to: Math.max(from, to), count: to > from ? count : 0 };
+}
+
+function nextEntry(list: Uint8Array, entry: number): number {
+  let len = 0;
+  let mul = 1;
+  for (;;) {
+    const b = list[entry++]!;
+    len += (b & 0x7f) * mul;
+    if (b < 128) return entry + len;
+    mul *= 128;
+  }
+}
+
 /** Samples of a list of chunks between bytes `start` and `end`. */
 export function listCount(list: Uint8Array, start: number, end: number): number {
   let n = 0;

@@ -4,7 +4,7 @@
 import { compareLabels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
-import { snapshotSamples, type HeadSnapshot, type StoreFile } from './head-snapshot';
+import { decodeSnapshotPart, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
 import { mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
@@ -56,11 +56,12 @@ export class SnapshotReader {
     });
     const out: SeriesData[] = [];
     for (const p of parts) {
+      const headSamples = decodeSnapshotPart(p, mint, maxt);
       for (let i = 0; i < p.labels.length; i++) {
         check?.();
         const id = p.ids[i]!;
         const until = Math.min(maxt, p.lastT[i]!);
-        const head = snapshotSamples(p, i, mint, until);
+        const head = headSamples(i, until);
         const inRows = rows.get(id);
         // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
         const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;

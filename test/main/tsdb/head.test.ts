@@ -2,7 +2,7 @@
 // adopted, and merging keeps a long head to a few chunks.
 import { describe, expect, it } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
-import { decodeList, encodeList, Head, listCount, MemSeries } from '../../../main/tsdb/head';
+import { decodeList, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
 import { encodeHeadSamples, restoreHeadSamples } from '../../../main/tsdb/head-checkpoint';
 
 const T0 = 1_700_000_000_000;
@@ -69,6 +69,25 @@ describe('MemSeries', () => {
     const vs = new Float64Array(packed);
     expect(decodeList(padded, 0, kept.list.length, ts, vs, 0)).toBe(packed);
     expect([...vs]).toEqual(first.vs.slice(0, packed));
+  });
+
+  it('finds the chunks a window needs, and no more than it must', () => {
+    const s = new MemSeries(1, [], 'a');
+    const { ts } = fill(s, 3000);
+    const kept = s.kept()!;
+    const packed = s.count - kept.timestamps.length;
+    const padded = new Uint8Array(kept.list.length + 8);
+    padded.set(kept.list);
+    for (const [lo, hi] of [[0, 2999], [100, 140], [1500, 1500], [2900, 2999], [1023, 1025]] as const) {
+      const span = listSpan(padded, 0, kept.list.length, ts[lo]!, ts[hi]!);
+      const out = new Float64Array(span.count);
+      expect(decodeList(padded, span.from, span.to, out, new Float64Array(span.count), 0)).toBe(span.count);
+      const inWindow = ts.slice(lo, Math.min(hi + 1, packed));
+      expect([...out].filter((t) => t >= ts[lo]! && t <= ts[hi]!)).toEqual(inWindow);
+      if (hi - lo < 100) expect(span.count).toBeLessThan(1200);
+    }
+    expect(listSpan(padded, 0, kept.list.length, ts[2999]! + 1, Infinity).count).toBeLessThan(1100);
+    expect(listSpan(padded, 0, kept.list.length, 0, ts[0]! - 1).count).toBe(0);
   });
 
   it('spreads the packing of series scraped together over the pushes', () => {
