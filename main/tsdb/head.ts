@@ -327,7 +327,7 @@ export class MemSeries {
   private writeChunkAt(at: number, chunk: Uint8Array): number {
     let need = at + entrySize(chunk.length) + PAD_BYTES;
     if (need > this.packed.length) {
-      need = Math.max(need, at + (at >> 2) + PAD_BYTES);
+      need = Math.max(need, 2 * at + PAD_BYTES, 64);
       const out = new Uint8Array(need);
       out.set(this.packed.subarray(0, at));
       this.packed = out;
