@@ -393,10 +393,14 @@ function writeEntry(out: Uint8Array, at: number, chunk: Uint8Array): number {
   return at + chunk.length;
 }
 
-/** Calls `each(chunkOffset)` for the chunks of a list between bytes `start` and `end`. */
-function forEachChunk(list: Uint8Array, start: number, end: number, each: (off: number) => void): void {
-  let off = start;
-  while (off < end) {
+/**
+ * Calls `each(chunkOffset, entry, next)` for the chunks of a list between bytes `start` and `end`:
+ * the chunk's entry spans bytes [entry, next).
+ */
+function forEachChunk(list: Uint8Array, start: number, end: number, each: (off: number, entry: number, next: number) => void): void {
+  let entry = start;
+  while (entry < end) {
+    let off = entry;
     let len = 0;
     let mul = 1;
     for (;;) {
@@ -405,8 +409,8 @@ function forEachChunk(list: Uint8Array, start: number, end: number, each: (off: 
       if (b < 128) break;
       mul *= 128;
     }
-    each(off);
-    off += len;
+    each(off, entry, off + len);
+    entry = off + len;
   }
 }
 
@@ -418,8 +422,7 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
   let from = start;
   let to = start;
   let count = 0;
-  let entry = start;
-  forEachChunk(list, start, end, (off) => {
+  forEachChunk(list, start, end, (off, entry, next) => {
     const r = new BitReader(list, off);
     const n = r.readVar();
     const firstT = r.readVar();
@@ -429,22 +432,10 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
     }
     if (firstT <= maxt) {
       count += n;
-      to = nextEntry(list, entry);
+      to = next;
     }
-    entry = nextEntry(list, entry);
   });
   return { from, to: Math.max(from, to), count: to > from ? count : 0 };
-}
-
-function nextEntry(list: Uint8Array, entry: number): number {
-  let len = 0;
-  let mul = 1;
-  for (;;) {
-    const b = list[entry++]!;
-    len += (b & 0x7f) * mul;
-    if (b < 128) return entry + len;
-    mul *= 128;
-  }
 }
 
 /** Samples of a list of chunks between bytes `start` and `end`. */
