@@ -117,4 +117,52 @@ describe('group commit', () => {
     expect(upSeries(reopened)).toHaveLength(0);
     expect(reopened.stats().series).toBe(0);
   });
+
+  it('commits the requests appended during a running fsync together, once it ends, and answers each after its own fsync', async () => {
+    const { db, dir, keys } = openStore();
+    const inner = db.appender();
+    // Test timing, not a fault: each commit's real fsync is held until the test lets it finish.
+    const held: (() => void)[] = [];
+    let commits = 0;
+    const appender: Appender = {
+      append: (...a) => inner.append(...a),
+      appendHistogram: (...a) => inner.appendHistogram(...a),
+      commit: () => inner.commit(),
+      rollback: () => inner.rollback(),
+      commitAsync: () => {
+        commits++;
+        const synced = inner.commitAsync!();
+        return new Promise<void>((resolve, reject) => held.push(() => void synced.then(resolve, reject)));
+      },
+    };
+    const ingester = new Ingester(appender);
+    const send = (i: number) => ingester.ingest({ body: request(i + 1), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
+    const turn = () => new Promise((r) => setImmediate(r));
+    const answered: number[] = [];
+    const first = send(0).then(() => answered.push(0));
+    await turn();
+    expect(commits).toBe(1);
+    // Two more requests, in later turns, while the first commit's fsync runs: no commit for them yet.
+    const later = [send(1).then(() => answered.push(1))];
+    await turn();
+    later.push(send(2).then(() => answered.push(2)));
+    await turn();
+    expect(commits).toBe(1);
+    expect(answered).toEqual([]);
+    held.shift()!();
+    await first;
+    await turn();
+    // Both in one commit, made as soon as the first fsync ended; answered only after theirs.
+    expect(commits).toBe(2);
+    expect(answered).toEqual([0]);
+    held.shift()!();
+    await Promise.all(later);
+    expect(answered.sort()).toEqual([0, 1, 2]);
+    expect(commits).toBe(2);
+
+    db.close();
+    const { db: reopened } = openStore(dir, keys);
+    expect(upSeries(reopened)).toHaveLength(3);
+    expect([...sharedSeries(reopened)[0]!.timestamps]).toEqual([NOW + 1, NOW + 2, NOW + 3]);
+  });
 });
