@@ -26,6 +26,8 @@ export const NO_ACTIVITY: ActivitySink = { record() {} };
 const DEFAULT_ACTOR = 'local';
 /** lastUsedAt is written at most this often per token, not on every request. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
+/** Verified tokens remembered at most (all forgotten when full). */
+const VERIFIED_CACHE_SIZE = 1000;
 
 const WORKSPACE_ID = /^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TOKEN = /^amp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
@@ -74,6 +76,14 @@ export class ControlDatabase implements ControlPlane {
   private readonly now: () => number;
   /** Statements of the per-request path (token check), compiled once. */
   private readonly byId = new Map<string, Database.Statement>();
+  /**
+   * Tokens verified since the database last changed, by the hash presented (remote write checks
+   * the same token on every request). Valid while no connection changed anything: its stamp is
+   * SQLite's data_version (commits by other connections, other processes included) and
+   * total_changes() (rows changed by this one: a revocation, a deleted workspace, a rotated key).
+   */
+  private readonly verified = new Map<string, { readonly stamp: string; readonly token: VerifiedToken; readonly expiresAt: number; readonly lastUsedAt: number }>();
+  private stampStmt: Database.Statement<[], { v: number; c: number }> | undefined;
 
   /** Opens (creating and migrating) control.db; unlock the master key through `keys` before use. */
   static open(path: string, opts: ControlOptions = {}): ControlDatabase {
@@ -234,12 +244,38 @@ export class ControlDatabase implements ControlPlane {
   }
 
   verifyToken(token: string): VerifiedToken | null {
+    const presented = hashToken(typeof token === 'string' ? token : '');
+    const key = presented.toString('base64');
+    const stamp = this.stamp();
+    const known = this.verified.get(key);
+    if (known) {
+      const now = this.now();
+      if (known.stamp === stamp && now < known.expiresAt && now - known.lastUsedAt < LAST_USED_RESOLUTION_MS) return known.token;
+      this.verified.delete(key);
+    }
+    const verified = this.verifyTokenRow(token, presented);
+    if (!verified) return null;
+    // Remembered only when nothing changed while it was checked (its own last-used write
+    // included: the next request checks it again, and is remembered then).
+    if (this.stamp() === stamp) {
+      if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+      this.verified.set(key, { stamp, ...verified });
+    }
+    return verified.token;
+  }
+
+  private stamp(): string {
+    this.stampStmt ??= this.db.prepare('SELECT data_version AS v, total_changes() AS c FROM pragma_data_version');
+    const r = this.stampStmt.get()!;
+    return `${r.v}:${r.c}`;
+  }
+
+  private verifyTokenRow(token: string, presented: Buffer): { token: VerifiedToken; expiresAt: number; lastUsedAt: number } | null {
     const m = typeof token === 'string' ? TOKEN.exec(token) : null;
     const tokenId = m?.[1];
     // A damaged row is an error, never a different answer (a widened scope, an un-revoked token).
     const row = tokenId ? this.tokenRow(tokenId) : undefined;
     // Compare even when the id is unknown, so timing does not tell which ids exist.
-    const presented = hashToken(typeof token === 'string' ? token : '');
     const matches = timingSafeEqual(presented, row?.hash ?? Buffer.alloc(32)) && !!row;
     const fail = (reason: string) => {
       this.activity.record({ action: 'token.verify', actor: tokenId ? `token:${tokenId}` : 'anonymous', outcome: 'failure', ...(row ? { workspaceId: row.workspace_id } : {}), details: { reason } });
@@ -253,13 +289,19 @@ export class ControlDatabase implements ControlPlane {
     const ws = this.selectById('workspaces', row.workspace_id) as WorkspaceRow | undefined;
     if (ws) this.macs.check('workspaces', ws);
     if (ws?.status !== 'ACTIVE') return fail('workspace_inactive');
-    if (!row.last_used_at || now - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
+    let lastUsedAt = row.last_used_at ? Date.parse(row.last_used_at) : -Infinity;
+    if (now - lastUsedAt >= LAST_USED_RESOLUTION_MS) {
       this.db.transaction(() => {
         this.db.prepare(`UPDATE tokens SET last_used_at = ? WHERE id = ?`).run(new Date(now).toISOString(), row.id);
         this.macs.written('tokens', row.id);
       })();
+      lastUsedAt = now;
     }
-    return { workspaceId: row.workspace_id, tokenId: row.id, scopes: row.scopes.split(',') as Scope[] };
+    return {
+      token: { workspaceId: row.workspace_id, tokenId: row.id, scopes: row.scopes.split(',') as Scope[] },
+      expiresAt: row.expires_at ? Date.parse(row.expires_at) : Infinity,
+      lastUsedAt,
+    };
   }
 
   // ---- limits

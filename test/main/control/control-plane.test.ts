@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vit
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { ControlError } from '../../../main/control/types';
 import { LAST_USED_RESOLUTION_MS } from '../../../main/control/control-plane';
 import { filesContaining, testControl, type TestControl } from './helpers';
@@ -209,6 +210,28 @@ describe('tokens', () => {
     expect(t.control.verifyToken(a.token)).toBeNull();
     expect(t.events.at(-1)).toMatchObject({ details: { reason: 'revoked' } });
     expect(() => t.control.revokeToken('0123456789abcdef')).toThrow(expect.objectContaining({ kind: 'not_found' }));
+  });
+
+  it('refuses a token it verified before as soon as another connection removed it, revoked it or ended its workspace', () => {
+    const a = t.control.createToken(ws, { scopes: ['remote_write'] });
+    const b = t.control.createToken(ws, { scopes: ['remote_write'] });
+    for (let i = 0; i < 3; i++) expect(t.control.verifyToken(a.token)).toEqual({ workspaceId: ws, tokenId: a.tokenId, scopes: ['remote_write'] });
+    // Another process's connection (it need not hold the master key to delete a row).
+    const other = new Database(join(t.dir, 'control.db'));
+    onTestFinished(() => void other.close());
+    other.prepare('DELETE FROM tokens WHERE id = ?').run(a.tokenId);
+    expect(t.control.verifyToken(a.token)).toBeNull();
+    expect(t.events.at(-1)).toMatchObject({ details: { reason: 'unknown' } });
+    // Changes through this connection: a revocation, then the workspace's deletion.
+    expect(t.control.verifyToken(b.token)).not.toBeNull();
+    t.control.revokeToken(b.tokenId);
+    expect(t.control.verifyToken(b.token)).toBeNull();
+    const c = t.control.createToken(ws, { scopes: ['query'] });
+    expect(t.control.verifyToken(c.token)).not.toBeNull();
+    t.clock += LAST_USED_RESOLUTION_MS - 1;
+    expect(t.control.verifyToken(c.token)).not.toBeNull();
+    t.control.deleteWorkspace(ws);
+    expect(t.control.verifyToken(c.token)).toBeNull();
   });
 
   it('updates lastUsedAt at most once a minute', () => {
