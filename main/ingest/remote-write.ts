@@ -4,7 +4,7 @@ import type { WorkspaceLimits } from '../control/types';
 import { AppendError, type Appender } from '../tsdb/types';
 import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
-import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
+import { emitV1, scanV1, SeriesLayout, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { histogramProblem, type DecodedHistogram } from './histogram-proto';
@@ -53,6 +53,8 @@ export class Ingester {
   readonly state: IngestState = createIngestState();
   private readonly committer: GroupCommitter;
   private readonly decompressed = new DecompressBuffer();
+  /** Where the series of the body being appended lie (1.0), noted by the scan for the emit. */
+  private readonly layout = new SeriesLayout();
 
   constructor(
     readonly appender: Appender,
@@ -95,7 +97,7 @@ export class Ingester {
     // Decoding is synchronous and keeps no view of the body past this call: the output memory is reused.
     const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
     const symbols = version === 2 ? new Symbols() : undefined;
-    const counts = symbols ? scanV2(reader, symbols) : scanV1(reader);
+    const counts = symbols ? scanV2(reader, symbols) : scanV1(reader, this.layout);
 
     const wanted = counts.samples + counts.histograms;
     const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
@@ -117,7 +119,7 @@ export class Ingester {
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
       if (symbols) emitV2(reader, symbols, sink, sink.intern);
-      else emitV1(reader, sink, sink.intern);
+      else emitV1(reader, this.layout, sink, sink.intern);
     } catch (err) {
       this.committer.abandon(err);
       throw err;

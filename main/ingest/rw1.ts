@@ -1,5 +1,6 @@
 // Remote write 1.0: prometheus.WriteRequest. `scanV1` validates the whole body and counts it
-// (nothing is stored from a malformed body); `emitV1` then feeds the sink.
+// (nothing is stored from a malformed body), noting where each series' labels and data lie;
+// `emitV1` then feeds the sink from that layout, without walking the series' fields again.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
@@ -21,16 +22,50 @@ export const V2_CONTENT_TYPE = 'application/x-protobuf;proto=io.prometheus.write
 const SAMPLE_VALUE = 1;
 const SAMPLE_TIMESTAMP = 2;
 
-export function scanV1(r: ProtoReader): RequestCounts {
+/**
+ * Where each series of a scanned body lies, ROW numbers per series: its start and end, the start
+ * and end of its label fields, how many there are and whether nothing else sits between them,
+ * where its first sample or histogram field starts (-1: none), and how many of each it has.
+ */
+export class SeriesLayout {
+  static readonly ROW = 9;
+  rows = new Int32Array(64 * SeriesLayout.ROW);
+  count = 0;
+
+  /** A row for the next series; returns its offset in `rows`. */
+  next(): number {
+    const at = this.count * SeriesLayout.ROW;
+    if (at + SeriesLayout.ROW > this.rows.length) {
+      const grown = new Int32Array(this.rows.length * 2);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    this.count++;
+    return at;
+  }
+}
+const L_START = 0;
+const L_END = 1;
+const L_LABELS_START = 2;
+const L_LABELS_END = 3;
+const L_LABEL_COUNT = 4;
+const L_CONTIGUOUS = 5;
+const L_FIRST = 6;
+const L_SAMPLES = 7;
+const L_HISTOGRAMS = 8;
+
+export function scanV1(r: ProtoReader, layout: SeriesLayout): RequestCounts {
   const counts = newCounts();
   const end = r.buf.length;
   let v2Fields = 0;
+  layout.count = 0;
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === REQUEST_TIMESERIES) {
       r.expect(WIRE_LEN, 'WriteRequest.timeseries');
-      scanSeries(r, r.lenEnd(end, 'WriteRequest.timeseries'), counts);
+      const seriesEnd = r.lenEnd(end, 'WriteRequest.timeseries');
+      scanSeries(r, seriesEnd, counts, layout);
       counts.series++;
     } else if (r.field === REQUEST_METADATA) {
       r.skipMessage(end, 'WriteRequest.metadata');
@@ -46,19 +81,33 @@ export function scanV1(r: ProtoReader): RequestCounts {
   return counts;
 }
 
-function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
+/** Validates and counts one TimeSeries, noting its layout (see SeriesLayout). */
+function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: SeriesLayout): void {
+  const start = r.pos;
+  let labelsStart = 0;
+  let labelsEnd = 0;
+  let labelCount = 0;
+  let contiguous = 1;
+  let first = -1;
+  let samples = 0;
+  let histograms = 0;
   while (r.pos < end) {
+    const fieldStart = r.pos;
     r.tag(end);
     switch (r.field) {
       case SERIES_LABELS:
         // Label messages are only looked into for a new series (V1Labels.labels), where a
         // malformed one rejects that series; a known series' label bytes were valid before.
         r.skipMessage(end, 'TimeSeries.labels');
+        if (labelCount++ === 0) labelsStart = fieldStart;
+        else if (fieldStart !== labelsEnd) contiguous = 0;
+        labelsEnd = r.pos;
         break;
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
         scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
-        counts.samples++;
+        if (first < 0) first = fieldStart;
+        samples++;
         break;
       case SERIES_EXEMPLARS:
         r.skipMessage(end, 'TimeSeries.exemplars');
@@ -66,12 +115,26 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts): void {
         break;
       case SERIES_HISTOGRAMS:
         scanHistogram(r, end, 'TimeSeries.histograms');
-        counts.histograms++;
+        if (first < 0) first = fieldStart;
+        histograms++;
         break;
       default:
         r.skip(end);
     }
   }
+  counts.samples += samples;
+  counts.histograms += histograms;
+  const at = layout.next();
+  const row = layout.rows;
+  row[at + L_START] = start;
+  row[at + L_END] = end;
+  row[at + L_LABELS_START] = labelsStart;
+  row[at + L_LABELS_END] = labelsEnd;
+  row[at + L_LABEL_COUNT] = labelCount;
+  row[at + L_CONTIGUOUS] = contiguous;
+  row[at + L_FIRST] = first;
+  row[at + L_SAMPLES] = samples;
+  row[at + L_HISTOGRAMS] = histograms;
 }
 
 /** Validates one Histogram field's wire format (1.0 and 2.0 share the message). */
@@ -124,17 +187,51 @@ export function emitSample(r: ProtoReader, end: number, sink: SeriesSink, startF
   sink.sample(t, v, st);
 }
 
-/** The label fields of the current series, as byte ranges; decoded only on demand. */
+/**
+ * The label fields of the current series: their count known from the scan, their byte ranges
+ * found and their strings decoded only when asked for (a new series, or one keyed by scattered fields).
+ */
 class V1Labels implements LabelSource {
   ranges = new Int32Array(64);
   n = 0;
   private readonly scratch = new KeyScratch();
+  private seriesStart = 0;
+  private seriesEnd = 0;
+  private count = 0;
+  private collected = false;
+
   constructor(
     private readonly r: ProtoReader,
     private readonly intern: (s: string) => string,
   ) {}
 
-  add(start: number, end: number): void {
+  /** The series in [start, end) with `count` label fields. */
+  of(start: number, end: number, count: number): void {
+    this.seriesStart = start;
+    this.seriesEnd = end;
+    this.count = count;
+    this.collected = false;
+  }
+
+  /** Finds the byte ranges of the series' label fields. */
+  private collect(): void {
+    if (this.collected) return;
+    this.collected = true;
+    const r = this.r;
+    const saved = r.pos;
+    this.n = 0;
+    r.pos = this.seriesStart;
+    while (r.pos < this.seriesEnd) {
+      const fieldStart = r.pos;
+      r.tag(this.seriesEnd);
+      const field = r.field;
+      r.skip(this.seriesEnd);
+      if (field === SERIES_LABELS) this.add(fieldStart, r.pos);
+    }
+    r.pos = saved;
+  }
+
+  private add(start: number, end: number): void {
     if (this.n + 2 > this.ranges.length) {
       const grown = new Int32Array(this.ranges.length * 2);
       grown.set(this.ranges);
@@ -144,17 +241,11 @@ class V1Labels implements LabelSource {
     this.ranges[this.n++] = end;
   }
 
-  /**
-   * Hands the series to the sink keyed by the raw bytes of its label fields: one range of the
-   * body in practice, copied together only when other fields sit between labels.
-   */
-  begin(sink: SeriesSink, samples: number, histograms: number): boolean {
+  /** Hands the series to the sink keyed by its label fields' bytes copied together (other fields sit between them). */
+  beginScattered(sink: SeriesSink, samples: number, histograms: number): boolean {
+    this.collect();
     const { ranges, n } = this;
     const buf = this.r.buf;
-    if (n === 0) return sink.series(buf, 0, 0, this, samples, histograms);
-    let contiguous = true;
-    for (let i = 1; i < n - 1; i += 2) if (ranges[i] !== ranges[i + 1]) contiguous = false;
-    if (contiguous) return sink.series(buf, ranges[0]!, ranges[n - 1]!, this, samples, histograms);
     const scratch = this.scratch;
     scratch.length = 0;
     for (let i = 0; i < n; i += 2) scratch.bytes(buf, ranges[i]!, ranges[i + 1]!);
@@ -162,10 +253,11 @@ class V1Labels implements LabelSource {
   }
 
   labelCount(): number {
-    return this.n / 2;
+    return this.count;
   }
 
   labels(max = Infinity): Label[] | null {
+    this.collect();
     const r = this.r;
     const saved = r.pos;
     try {
@@ -207,35 +299,25 @@ class V1Labels implements LabelSource {
   }
 }
 
-export function emitV1(r: ProtoReader, sink: SeriesSink, intern: (s: string) => string): void {
-  const end = r.buf.length;
+/** Feeds the sink the series of a body scanned by scanV1 into `layout`, in order, without walking their fields again. */
+export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, intern: (s: string) => string): void {
   const labels = new V1Labels(r, intern);
-  r.pos = 0;
-  while (r.pos < end) {
-    r.tag(end);
-    const topField: number = r.field;
-    if (topField !== REQUEST_TIMESERIES) {
-      r.skip(end);
-      continue;
-    }
-    const seriesEnd = r.lenEnd(end, 'WriteRequest.timeseries');
-    labels.n = 0;
-    let samples = 0;
-    let histograms = 0;
-    let first = -1;
-    while (r.pos < seriesEnd) {
-      const fieldStart = r.pos;
-      r.tag(seriesEnd);
-      const field = r.field;
-      r.skip(seriesEnd);
-      if (field === SERIES_LABELS) labels.add(fieldStart, r.pos);
-      else if (field === SERIES_SAMPLES) {
-        if (samples++ === 0 && first < 0) first = fieldStart;
-      } else if (field === SERIES_HISTOGRAMS) {
-        if (histograms++ === 0 && first < 0) first = fieldStart;
-      }
-    }
-    if (labels.begin(sink, samples, histograms) && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
-    r.pos = seriesEnd;
+  const buf = r.buf;
+  const rows = layout.rows;
+  for (let i = 0; i < layout.count; i++) {
+    const at = i * SeriesLayout.ROW;
+    const seriesEnd = rows[at + L_END]!;
+    const count = rows[at + L_LABEL_COUNT]!;
+    const first = rows[at + L_FIRST]!;
+    const samples = rows[at + L_SAMPLES]!;
+    const histograms = rows[at + L_HISTOGRAMS]!;
+    labels.of(rows[at + L_START]!, seriesEnd, count);
+    // Keyed by the raw bytes of its label fields: one range of the body in practice.
+    let wanted: boolean;
+    if (count === 0) wanted = sink.series(buf, 0, 0, labels, samples, histograms);
+    else if (rows[at + L_CONTIGUOUS] === 1) wanted = sink.series(buf, rows[at + L_LABELS_START]!, rows[at + L_LABELS_END]!, labels, samples, histograms);
+    else wanted = labels.beginScattered(sink, samples, histograms);
+    if (wanted && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
   }
+  r.pos = buf.length;
 }

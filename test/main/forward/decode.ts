@@ -1,7 +1,7 @@
 // Decodes what the forwarder sends with main/ingest's own decoders (read-only use), so an
 // encoding is checked by an implementation written independently of it.
 import { ProtoReader } from '../../../main/ingest/proto';
-import { emitV1, scanV1 } from '../../../main/ingest/rw1';
+import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
 import { emitV2, scanV2, Symbols } from '../../../main/ingest/rw2';
 import type { SeriesSink } from '../../../main/ingest/sink';
 import { decompressSnappyBlock } from '../../../main/ingest/snappy';
@@ -36,8 +36,9 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
   };
   const intern = (s: string) => s;
   if (version === 1) {
-    scanV1(r);
-    emitV1(r, sink, intern);
+    const layout = new SeriesLayout();
+    scanV1(r, layout);
+    emitV1(r, layout, sink, intern);
   } else {
     const symbols = new Symbols();
     scanV2(r, symbols);
