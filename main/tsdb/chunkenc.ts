@@ -198,22 +198,27 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
     return;
   }
   const { b, b2, shift } = readCodeWidths(r);
+  // The hottest loop of a query over counters: the bit position in a local, the 32-bit peek inlined.
+  const buf = r.buf;
+  let pos = r.pos;
   for (let i = 0; i < count; i++) {
-    const w = r.peek32();
-    let z: number;
-    if ((w & 0x80000000) === 0) {
-      r.pos += 1;
-      z = 0;
+    const x = pos >>> 3;
+    const s = pos & 7;
+    let w = (buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!;
+    if (s !== 0) w = (w << s) | (buf[x + 4]! >>> (8 - s));
+    if (w >= 0) {
+      pos += 1; // '0': no increase
     } else if ((w & 0x40000000) === 0) {
-      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
-      r.pos += 2 + b;
+      k += b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+      pos += 2 + b;
     } else {
-      r.pos += 2;
-      z = r.readWide(b2);
+      r.pos = pos + 2;
+      k += r.readWide(b2);
+      pos = r.pos;
     }
-    k += z;
     out[at + i] = p === 1 ? k : k / p;
   }
+  r.pos = pos;
 }
 
 /** Decodes `count` zigzagged deltas-of-deltas into out[at…] as (k += d += dod) / p. */

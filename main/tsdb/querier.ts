@@ -5,6 +5,7 @@ import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
 import { selectSeries } from './matchers';
+import { rowCache } from './row-cache';
 import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
@@ -85,10 +86,7 @@ export function readRows(storage: Storage, series: readonly RowSeries[], mint: n
   }
   const out = new Map<number, ChunkRow[]>();
   for (const [part, members] of byPart) {
-    for (const row of storage.chunksOfPart(part, minBucket, maxBucket)) {
-      check?.();
-      const item = items.chunk(row.bucket, part, layout);
-      const chunkRow = storage.decode(item, () => new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs));
+    for (const chunkRow of partRows(storage, part, minBucket, maxBucket, check)) {
       for (const id of members) {
         if (!chunkRow.has(id)) continue;
         const list = out.get(id);
@@ -98,6 +96,29 @@ export function readRows(storage: Storage, series: readonly RowSeries[], mint: n
     }
   }
   return out;
+}
+
+/** One series group's rows in [minBucket, maxBucket], by bucket: from the row cache while still the listed version, else read and decrypted. */
+function partRows(storage: Storage, part: number, minBucket: number, maxBucket: number, check?: () => void): ChunkRow[] {
+  const layout = storage.layout;
+  const listed = storage.listedChunks(part, minBucket, maxBucket);
+  const rows: (ChunkRow | undefined)[] = listed.map((l) => rowCache.get(storage, l.bucket, part, l.tag, l.samples));
+  const missing = rows.reduce((n, r) => n + (r ? 0 : 1), 0);
+  if (missing === 0) return rows as ChunkRow[];
+  // Mostly missing: one range read; a few: one read each.
+  const stored = missing * 2 > listed.length
+    ? storage.chunksOfPart(part, minBucket, maxBucket)
+    : listed.flatMap((l, i) => (rows[i] ? [] : [storage.chunk(l.bucket, part)!]));
+  for (const row of stored) {
+    check?.();
+    const i = listed.findIndex((l) => l.bucket === row.bucket);
+    if (i < 0 || rows[i]) continue;
+    const item = items.chunk(row.bucket, part, layout);
+    const chunkRow = storage.decode(item, () => new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs));
+    rows[i] = chunkRow;
+    rowCache.put(storage, row.bucket, part, listed[i]!.tag, listed[i]!.samples, chunkRow, chunkRow.bytes);
+  }
+  return rows.filter((r): r is ChunkRow => r !== undefined);
 }
 
 /**
