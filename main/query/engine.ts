@@ -224,6 +224,53 @@ export interface LoadedSeries {
   cursorRef: number;
   cursorLo: number;
   cursorHi: number;
+  /** Lets the samples go until they are read again (decoded anew); the range fast path calls it after each series. */
+  release?(): void;
+}
+
+/** A float-only series from a lazy select: decoded on first read, kept until release(). */
+class LazySeries implements LoadedSeries {
+  readonly hs = null;
+  readonly rhs = null;
+  cursorRef = -Infinity;
+  cursorLo = 0;
+  cursorHi = 0;
+  private loaded: LoadedSeries | null = null;
+
+  constructor(
+    readonly metric: Labels,
+    private readonly samples: () => { timestamps: Float64Array; values: Float64Array },
+  ) {}
+
+  private get data(): LoadedSeries {
+    if (this.loaded) return this.loaded;
+    const d = this.samples();
+    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values));
+  }
+
+  get ts(): Float64Array {
+    return this.data.ts;
+  }
+
+  get fs(): Float64Array {
+    return this.data.fs;
+  }
+
+  get stale(): Uint8Array | null {
+    return this.data.stale;
+  }
+
+  get rts(): Float64Array {
+    return this.data.rts;
+  }
+
+  get rfs(): Float64Array {
+    return this.data.rfs;
+  }
+
+  release(): void {
+    this.loaded = null;
+  }
 }
 
 const STALE_HI = 0x7ff00000, STALE_LO = 2;
@@ -469,8 +516,9 @@ export class Evaluator {
 
   private load(vs: VectorSelector, mint: number, maxt: number, statsOnly: boolean): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
-    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
+    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation'), lazy: true });
     this.loaded.set(vs, data.map((d) => {
+      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples);
       if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
       const s = loadMixedSeries(d);
       if (statsOnly) histogramStatsOnly(s);

@@ -96,6 +96,7 @@ function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatri
       values[i * steps + k] = fs[j]!;
       present[i * steps + k] = 1;
     }
+    s.release?.();
   });
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => false), values, present };
 }
@@ -145,6 +146,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
       any = true;
     }
     if (any && fn.counter) checkCounterName(ev, s.metric, call.args[0]!);
+    s.release?.();
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   const metrics = loaded.map((s) => s.metric);

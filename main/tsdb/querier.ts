@@ -9,7 +9,7 @@ import { rowCache } from './row-cache';
 import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
-import type { Matcher, Querier, SelectHints, SeriesData } from './types';
+import type { FloatSamples, Matcher, Querier, SelectHints, SeriesData } from './types';
 import { histogramsOf } from './histogram-read';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
@@ -32,8 +32,15 @@ export class HeadQuerier implements Querier {
     for (const s of series) {
       check?.();
       const seriesRows = rows.get(s.id) ?? [];
-      const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
       const histograms = histogramsOf(s, seriesRows, mint, maxt);
+      if (hints?.lazy && !histograms) {
+        // The head's window is copied now (its views change with the next append); rows stay coded.
+        const w = s.window(mint, maxt);
+        const lazy = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, { timestamps: w.timestamps.slice(), values: w.values.slice() }, mint, Math.min(maxt, s.lastT));
+        if (lazy) out.push(lazy);
+        continue;
+      }
+      const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
       if (histograms) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values, histograms });
       else if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
@@ -119,6 +126,32 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
     rowCache.put(storage, row.bucket, part, listed[i]!.tag, listed[i]!.samples, chunkRow, chunkRow.bytes);
   }
   return rows.filter((r): r is ChunkRow => r !== undefined);
+}
+
+/**
+ * A float-only series whose samples are decoded when asked for (SeriesData.samples); undefined
+ * when it has none in [mint, maxt] (decoded here only when just the edge rows could hold some).
+ */
+export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number): SeriesData | undefined {
+  const samples = (): FloatSamples => mergeSamples(rows, id, head, mint, maxt);
+  let some = head.timestamps.length > 0;
+  for (const r of rows) {
+    if (some) break;
+    // A row wholly inside the window holds only samples inside it.
+    some = r.bucketStart >= mint && r.bucketStart + bucketMs - 1 <= maxt && r.count(id) > 0;
+  }
+  if (!some && samples().timestamps.length === 0) return undefined;
+  let kept: FloatSamples | null = null;
+  return {
+    labels,
+    samples,
+    get timestamps() {
+      return (kept ??= samples()).timestamps;
+    },
+    get values() {
+      return (kept ??= samples()).values;
+    },
+  };
 }
 
 /**

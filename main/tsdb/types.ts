@@ -63,12 +63,25 @@ export interface SeriesData {
   readonly values: Float64Array;
   /** Native-histogram samples, kept apart from the floats (as Prometheus's promql.Series does); absent when none. */
   readonly histograms?: HistogramSamples;
+  /**
+   * Present on a select with `lazy`: decodes the float samples (a new copy on every call), so a
+   * caller that reads series one at a time holds one series' samples at a time. Reading
+   * `timestamps`/`values` instead decodes once and keeps them.
+   */
+  readonly samples?: () => FloatSamples;
+}
+
+export interface FloatSamples {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
 }
 
 /** What a query asks of one select beyond matchers and window. */
 export interface SelectHints {
   /** Called between chunk rows and between series while reading; throws to abort (query timeout). */
   check?(): void;
+  /** Float samples decoded only when asked for (SeriesData.samples); histograms are read at once. */
+  lazy?: boolean;
 }
 
 export interface Querier {
