@@ -198,9 +198,27 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
     return;
   }
   const { b, b2, shift } = readCodeWidths(r);
-  // The hottest loop of a query over counters: the bit position in a local, the 32-bit peek inlined.
   const buf = r.buf;
   let pos = r.pos;
+  if (b2 <= 30) {
+    // The hottest loop of a query over counters, without a data-dependent branch: every code fits
+    // the 32 bits read at the bit position, and the prefix picks its width and value arithmetically.
+    const shift2 = 32 - b2;
+    for (let i = 0; i < count; i++) {
+      const x = pos >>> 3;
+      const w = (((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7)) | (buf[x + 4]! >>> (8 - (pos & 7)));
+      const c1 = w >>> 31; // 0: '0'
+      const c2 = (w >>> 30) & c1; // 1: '11' (wide), else '10' (small)
+      const rest = w << 2;
+      const small = b === 0 ? 1 : (rest >>> shift) + 1;
+      const wide = rest >>> shift2;
+      k += c1 * (small + c2 * (wide - small));
+      pos += 1 + c1 * (1 + b + c2 * (b2 - b));
+      out[at + i] = p === 1 ? k : k / p;
+    }
+    r.pos = pos;
+    return;
+  }
   for (let i = 0; i < count; i++) {
     const x = pos >>> 3;
     const s = pos & 7;
