@@ -228,6 +228,16 @@ export interface LoadedSeries {
   release?(): void;
 }
 
+/**
+ * Arrays one selector's lazy series take turns to decode into: held by at most one series at a
+ * time (from its first read to its release()), so reused memory is never shared by two live series.
+ */
+interface SamplePool {
+  timestamps: Float64Array;
+  values: Float64Array;
+  holder: LazySeries | null;
+}
+
 /** A float-only series from a lazy select: decoded on first read, kept until release(). */
 class LazySeries implements LoadedSeries {
   readonly hs = null;
@@ -239,12 +249,20 @@ class LazySeries implements LoadedSeries {
 
   constructor(
     readonly metric: Labels,
-    private readonly samples: () => { timestamps: Float64Array; values: Float64Array },
+    private readonly samples: (into?: { timestamps: Float64Array; values: Float64Array }) => { timestamps: Float64Array; values: Float64Array },
+    private readonly pool: SamplePool,
   ) {}
 
   private get data(): LoadedSeries {
     if (this.loaded) return this.loaded;
-    const d = this.samples();
+    const pool = this.pool;
+    let d;
+    if (pool.holder === null) {
+      d = this.samples(pool);
+      // Decoded into new arrays (the pool was too small): they become the pool.
+      if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
+      pool.holder = this;
+    } else d = this.samples();
     return (this.loaded = loadSeries(this.metric, d.timestamps, d.values));
   }
 
@@ -270,6 +288,7 @@ class LazySeries implements LoadedSeries {
 
   release(): void {
     this.loaded = null;
+    if (this.pool.holder === this) this.pool.holder = null;
   }
 }
 
@@ -517,8 +536,9 @@ export class Evaluator {
   private load(vs: VectorSelector, mint: number, maxt: number, statsOnly: boolean): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation'), lazy: true });
+    const pool: SamplePool = { timestamps: new Float64Array(0), values: new Float64Array(0), holder: null };
     this.loaded.set(vs, data.map((d) => {
-      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples);
+      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples, pool);
       if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
       const s = loadMixedSeries(d);
       if (statsOnly) histogramStatsOnly(s);

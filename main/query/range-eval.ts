@@ -132,8 +132,8 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
         while (lo < hi && rts[lo]! <= from) lo++;
       } else {
         // Coarse steps: jump over the samples between windows.
-        lo = upperBound(rts, from, lo);
-        hi = upperBound(rts, ref, Math.max(lo, hi));
+        lo = gallop(rts, from, lo);
+        hi = gallop(rts, ref, Math.max(lo, hi));
       }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
@@ -163,6 +163,19 @@ function checkNamelessCollisions(metrics: Labels[], present: Uint8Array, steps: 
     if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
+}
+
+/** upperBound(a, x, from) found by probing from `from` in doubling strides first: cheap when the answer is near. */
+function gallop(a: Float64Array, x: number, from: number): number {
+  let lo = from;
+  let stride = 1;
+  let hi = from;
+  while (hi < a.length && a[hi]! <= x) {
+    lo = hi + 1;
+    hi += stride;
+    stride *= 2;
+  }
+  return upperBound(a, x, lo, Math.min(hi, a.length));
 }
 
 /** Index of the first element > x in ascending `a`. */

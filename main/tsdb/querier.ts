@@ -133,7 +133,7 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
  * when it has none in [mint, maxt] (decoded here only when just the edge rows could hold some).
  */
 export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number): SeriesData | undefined {
-  const samples = (): FloatSamples => mergeSamples(rows, id, head, mint, maxt);
+  const samples = (into?: FloatSamples): FloatSamples => mergeSamples(rows, id, head, mint, maxt, into);
   let some = head.timestamps.length > 0;
   for (const r of rows) {
     if (some) break;
@@ -156,14 +156,15 @@ export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: 
 
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into
- * one pair of arrays, trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
+ * one pair of arrays (views of `into` when it is large enough), trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
  * between a head snapshot and the row read) is kept once; on equal timestamps the head wins.
  */
-export function mergeSamples(rows: readonly ChunkRow[], id: number, head: { timestamps: Float64Array; values: Float64Array }, mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
+export function mergeSamples(rows: readonly ChunkRow[], id: number, head: FloatSamples, mint: number, maxt: number, into?: FloatSamples): FloatSamples {
   let total = head.timestamps.length;
   for (const r of rows) total += r.count(id);
-  let ts: Float64Array = new Float64Array(total);
-  let vs: Float64Array = new Float64Array(total);
+  const reuse = into !== undefined && into.timestamps.length >= total && into.values.length >= total;
+  let ts: Float64Array = reuse ? into.timestamps.subarray(0, total) : new Float64Array(total);
+  let vs: Float64Array = reuse ? into.values.subarray(0, total) : new Float64Array(total);
   let n = 0;
   let ordered = true;
   const append = (count: number): void => {

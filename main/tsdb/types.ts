@@ -64,11 +64,11 @@ export interface SeriesData {
   /** Native-histogram samples, kept apart from the floats (as Prometheus's promql.Series does); absent when none. */
   readonly histograms?: HistogramSamples;
   /**
-   * Present on a select with `lazy`: decodes the float samples (a new copy on every call), so a
-   * caller that reads series one at a time holds one series' samples at a time. Reading
-   * `timestamps`/`values` instead decodes once and keeps them.
+   * Present on a select with `lazy`: decodes the float samples on every call (into views of `into`
+   * when it is large enough, else new arrays), so a caller that reads series one at a time holds
+   * one series' samples at a time. Reading `timestamps`/`values` instead decodes once and keeps them.
    */
-  readonly samples?: () => FloatSamples;
+  readonly samples?: (into?: FloatSamples) => FloatSamples;
 }
 
 export interface FloatSamples {
