@@ -421,7 +421,14 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
   if (n >= 2) {
     const d = r.readVar();
     ts[at + 1] = t + d;
-    readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
+    if (r.readBit() === 1) {
+      // A regular scrape (all deltas of deltas zero): the common case, filled in a tight loop.
+      let k = t + d;
+      for (let i = at + 2, end = at + n; i < end; i++) ts[i] = k += d;
+    } else {
+      r.pos--;
+      readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
+    }
   }
   readValues(r, vs, at, n);
   return n;

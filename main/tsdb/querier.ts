@@ -34,10 +34,9 @@ export class HeadQuerier implements Querier {
       const seriesRows = rows.get(s.id) ?? [];
       const histograms = histogramsOf(s, seriesRows, mint, maxt);
       if (hints?.lazy && !histograms) {
-        // The head's window is copied now (its views change with the next append); rows stay coded.
-        const w = s.window(mint, maxt);
-        const lazy = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, { timestamps: w.timestamps.slice(), values: w.values.slice() }, mint, Math.min(maxt, s.lastT));
-        if (lazy) out.push(lazy);
+        // The head's window is not copied: read before the next append (SelectHints.lazy).
+        const d = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
+        if (d) out.push(d);
         continue;
       }
       const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));

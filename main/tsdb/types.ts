@@ -80,7 +80,12 @@ export interface FloatSamples {
 export interface SelectHints {
   /** Called between chunk rows and between series while reading; throws to abort (query timeout). */
   check?(): void;
-  /** Float samples decoded only when asked for (SeriesData.samples); histograms are read at once. */
+  /**
+   * Float samples decoded only when asked for (SeriesData.samples); histograms are read at once.
+   * The samples may still refer to the head's own arrays (no copy of each series' head window,
+   * whose allocation alone triggered full garbage collections): read them before anything is
+   * appended to the store, as the query engine does within one synchronous evaluation.
+   */
   lazy?: boolean;
 }
 
