@@ -345,10 +345,14 @@ function loadMixedSeries(d: SeriesData): LoadedSeries {
 }
 
 function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
-  const words = new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
+  let words: Uint32Array | null = null;
   let stale: Uint8Array | null = null;
   let count = 0;
   for (let i = 0; i < fs.length; i++) {
+    // NaN is rare: one float comparison per sample, the bit pattern only for a NaN.
+    const f = fs[i]!;
+    if (f === f) continue;
+    words ??= new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
     if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
       stale ??= new Uint8Array(fs.length);
       stale[i] = 1;
