@@ -131,9 +131,11 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
         while (hi < rts.length && rts[hi]! <= ref) hi++;
         while (lo < hi && rts[lo]! <= from) lo++;
       } else {
-        // Coarse steps: jump over the samples between windows.
-        lo = gallop(rts, from, lo);
-        hi = gallop(rts, ref, Math.max(lo, hi));
+        // Coarse steps: jump over the samples between windows (a window that starts where the
+        // last one ended starts at its end; the last window's size is the first stride).
+        const size = hi - lo;
+        lo = gallop(rts, from, from >= ref - interval ? hi : lo, 1);
+        hi = gallop(rts, ref, Math.max(lo, hi), size);
       }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
@@ -165,11 +167,11 @@ function checkNamelessCollisions(metrics: Labels[], present: Uint8Array, steps: 
   }
 }
 
-/** upperBound(a, x, from) found by probing from `from` in doubling strides first: cheap when the answer is near. */
-function gallop(a: Float64Array, x: number, from: number): number {
+/** upperBound(a, x, from) found by probing from `from` in doubling strides (the first `stride`) first: cheap when the answer is near. */
+function gallop(a: Float64Array, x: number, from: number, stride: number): number {
   let lo = from;
-  let stride = 1;
   let hi = from;
+  if (stride < 1) stride = 1;
   while (hi < a.length && a[hi]! <= x) {
     lo = hi + 1;
     hi += stride;
