@@ -191,6 +191,8 @@ function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, 
   }
 }
 
+const CODE_WIDTH = Int32Array.of(1, 1, 0, 0);
+
 /** Decodes `count` non-negative deltas (not zigzagged) into out[at…] as (k += delta) / p. */
 function readRising(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
   if (r.readBit() === 1) {
@@ -204,16 +206,21 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
     // The hottest loop of a query over counters, without a data-dependent branch: every code fits
     // the 32 bits read at the bit position, and the prefix picks its width and value arithmetically.
     const shift2 = 32 - b2;
+    // Code width by its two leading bits: '0x' 1, '10' 2 + b, '11' 2 + b2.
+    const width = CODE_WIDTH;
+    width[2] = 2 + b;
+    width[3] = 2 + b2;
     for (let i = 0; i < count; i++) {
       const x = pos >>> 3;
       const w = (((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7)) | (buf[x + 4]! >>> (8 - (pos & 7)));
-      const c1 = w >>> 31; // 0: '0'
-      const c2 = (w >>> 30) & c1; // 1: '11' (wide), else '10' (small)
+      const top = w >>> 30;
+      pos += width[top]!;
+      const c1 = top >>> 1; // 0: '0'
+      const c2 = top & c1; // 1: '11' (wide), else '10' (small)
       const rest = w << 2;
       const small = b === 0 ? 1 : (rest >>> shift) + 1;
       const wide = rest >>> shift2;
       k += c1 * (small + c2 * (wide - small));
-      pos += 1 + c1 * (1 + b + c2 * (b2 - b));
       out[at + i] = p === 1 ? k : k / p;
     }
     r.pos = pos;
