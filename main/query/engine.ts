@@ -1,6 +1,7 @@
 // The PromQL evaluator. A range query is evaluated step by step over series preloaded once per
-// selector (one Querier.select per selector for the whole query window); each step finds its
-// samples by binary search in the preloaded Float64Arrays. Subquery steps are cached by time, so
+// selector (one Querier.select per selector for the whole query window; float samples decoded
+// when first read, and let go again by the range fast path once it is done with a series); each
+// step finds its samples by binary search in the decoded Float64Arrays. Subquery steps are cached by time, so
 // overlapping subquery windows of consecutive steps are evaluated once.
 import type { Labels } from '../../shared/labels';
 import { compareLabels, labelsKey } from '../../shared/labels';
