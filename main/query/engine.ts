@@ -1,6 +1,7 @@
 // The PromQL evaluator. A range query is evaluated step by step over series preloaded once per
-// selector (one Querier.select per selector for the whole query window); each step finds its
-// samples by binary search in the preloaded Float64Arrays. Subquery steps are cached by time, so
+// selector (one Querier.select per selector for the whole query window; float samples decoded
+// when first read, and let go again by the range fast path once it is done with a series); each
+// step finds its samples by binary search in the decoded Float64Arrays. Subquery steps are cached by time, so
 // overlapping subquery windows of consecutive steps are evaluated once.
 import type { Labels } from '../../shared/labels';
 import { compareLabels, labelsKey } from '../../shared/labels';
@@ -224,6 +225,72 @@ export interface LoadedSeries {
   cursorRef: number;
   cursorLo: number;
   cursorHi: number;
+  /** Lets the samples go until they are read again (decoded anew); the range fast path calls it after each series. */
+  release?(): void;
+}
+
+/**
+ * Arrays one selector's lazy series take turns to decode into: held by at most one series at a
+ * time (from its first read to its release()), so reused memory is never shared by two live series.
+ */
+interface SamplePool {
+  timestamps: Float64Array;
+  values: Float64Array;
+  holder: LazySeries | null;
+}
+
+/** A float-only series from a lazy select: decoded on first read, kept until release(). */
+class LazySeries implements LoadedSeries {
+  readonly hs = null;
+  readonly rhs = null;
+  cursorRef = -Infinity;
+  cursorLo = 0;
+  cursorHi = 0;
+  private loaded: LoadedSeries | null = null;
+
+  constructor(
+    readonly metric: Labels,
+    private readonly samples: (into?: { timestamps: Float64Array; values: Float64Array }) => { timestamps: Float64Array; values: Float64Array },
+    private readonly pool: SamplePool,
+  ) {}
+
+  private get data(): LoadedSeries {
+    if (this.loaded) return this.loaded;
+    const pool = this.pool;
+    let d;
+    if (pool.holder === null) {
+      d = this.samples(pool);
+      // Decoded into new arrays (the pool was too small): they become the pool.
+      if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
+      pool.holder = this;
+    } else d = this.samples();
+    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values));
+  }
+
+  get ts(): Float64Array {
+    return this.data.ts;
+  }
+
+  get fs(): Float64Array {
+    return this.data.fs;
+  }
+
+  get stale(): Uint8Array | null {
+    return this.data.stale;
+  }
+
+  get rts(): Float64Array {
+    return this.data.rts;
+  }
+
+  get rfs(): Float64Array {
+    return this.data.rfs;
+  }
+
+  release(): void {
+    this.loaded = null;
+    if (this.pool.holder === this) this.pool.holder = null;
+  }
 }
 
 const STALE_HI = 0x7ff00000, STALE_LO = 2;
@@ -279,10 +346,14 @@ function loadMixedSeries(d: SeriesData): LoadedSeries {
 }
 
 function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
-  const words = new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
+  let words: Uint32Array | null = null;
   let stale: Uint8Array | null = null;
   let count = 0;
   for (let i = 0; i < fs.length; i++) {
+    // NaN is rare: one float comparison per sample, the bit pattern only for a NaN.
+    const f = fs[i]!;
+    if (f === f) continue;
+    words ??= new Uint32Array(fs.buffer, fs.byteOffset, fs.length * 2);
     if (words[2 * i + 1] === STALE_HI && words[2 * i] === STALE_LO) {
       stale ??= new Uint8Array(fs.length);
       stale[i] = 1;
@@ -469,8 +540,10 @@ export class Evaluator {
 
   private load(vs: VectorSelector, mint: number, maxt: number, statsOnly: boolean): void {
     // The store checks the deadline between rows and series: a huge select times out inside it.
-    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation') });
+    const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation'), lazy: true });
+    const pool: SamplePool = { timestamps: new Float64Array(0), values: new Float64Array(0), holder: null };
     this.loaded.set(vs, data.map((d) => {
+      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples, pool);
       if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
       const s = loadMixedSeries(d);
       if (statsOnly) histogramStatsOnly(s);

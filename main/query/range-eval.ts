@@ -96,6 +96,7 @@ function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatri
       values[i * steps + k] = fs[j]!;
       present[i * steps + k] = 1;
     }
+    s.release?.();
   });
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => false), values, present };
 }
@@ -130,9 +131,11 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
         while (hi < rts.length && rts[hi]! <= ref) hi++;
         while (lo < hi && rts[lo]! <= from) lo++;
       } else {
-        // Coarse steps: jump over the samples between windows.
-        lo = upperBound(rts, from, lo);
-        hi = upperBound(rts, ref, Math.max(lo, hi));
+        // Coarse steps: jump over the samples between windows (a window that starts where the
+        // last one ended starts at its end; the last window's size is the first stride).
+        const size = hi - lo;
+        lo = gallop(rts, from, from >= ref - interval ? hi : lo, 1);
+        hi = gallop(rts, ref, Math.max(lo, hi), size);
       }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
@@ -145,6 +148,7 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
       any = true;
     }
     if (any && fn.counter) checkCounterName(ev, s.metric, call.args[0]!);
+    s.release?.();
   }
   for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   const metrics = loaded.map((s) => s.metric);
@@ -161,6 +165,19 @@ function checkNamelessCollisions(metrics: Labels[], present: Uint8Array, steps: 
     if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
+}
+
+/** upperBound(a, x, from) found by probing from `from` in doubling strides (the first `stride`) first: cheap when the answer is near. */
+function gallop(a: Float64Array, x: number, from: number, stride: number): number {
+  let lo = from;
+  let hi = from;
+  if (stride < 1) stride = 1;
+  while (hi < a.length && a[hi]! <= x) {
+    lo = hi + 1;
+    hi += stride;
+    stride *= 2;
+  }
+  return upperBound(a, x, lo, Math.min(hi, a.length));
 }
 
 /** Index of the first element > x in ascending `a`. */

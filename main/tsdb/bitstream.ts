@@ -84,7 +84,8 @@ export class BitReader {
   pos: number;
 
   constructor(
-    private readonly buf: Uint8Array,
+    /** The bytes read (hot decoding loops read them directly, see chunkenc's readRising). */
+    readonly buf: Uint8Array,
     byteOffset: number,
   ) {
     this.pos = byteOffset * 8;

@@ -97,6 +97,11 @@ export class ChunkRow {
     if (off > plain.length) throw new RangeError('chunk row directory points past its end');
   }
 
+  /** Memory the decoded row holds (plaintext and directory), for the row cache's budget. */
+  get bytes(): number {
+    return this.plain.length + this.offsets.size * 96;
+  }
+
   ids(): IterableIterator<number> {
     return this.offsets.keys();
   }

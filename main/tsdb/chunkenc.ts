@@ -191,6 +191,8 @@ function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, 
   }
 }
 
+const CODE_WIDTH = Int32Array.of(1, 1, 0, 0);
+
 /** Decodes `count` non-negative deltas (not zigzagged) into out[at…] as (k += delta) / p. */
 function readRising(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
   if (r.readBit() === 1) {
@@ -198,22 +200,50 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
     return;
   }
   const { b, b2, shift } = readCodeWidths(r);
-  for (let i = 0; i < count; i++) {
-    const w = r.peek32();
-    let z: number;
-    if ((w & 0x80000000) === 0) {
-      r.pos += 1;
-      z = 0;
-    } else if ((w & 0x40000000) === 0) {
-      z = b === 0 ? 1 : ((w << 2) >>> shift) + 1;
-      r.pos += 2 + b;
-    } else {
-      r.pos += 2;
-      z = r.readWide(b2);
+  const buf = r.buf;
+  let pos = r.pos;
+  if (b2 <= 30) {
+    // The hottest loop of a query over counters, without a data-dependent branch: every code fits
+    // the 32 bits read at the bit position, and the prefix picks its width and value arithmetically.
+    const shift2 = 32 - b2;
+    // Code width by its two leading bits: '0x' 1, '10' 2 + b, '11' 2 + b2.
+    const width = CODE_WIDTH;
+    width[2] = 2 + b;
+    width[3] = 2 + b2;
+    for (let i = 0; i < count; i++) {
+      const x = pos >>> 3;
+      const w = (((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7)) | (buf[x + 4]! >>> (8 - (pos & 7)));
+      const top = w >>> 30;
+      pos += width[top]!;
+      const c1 = top >>> 1; // 0: '0'
+      const c2 = top & c1; // 1: '11' (wide), else '10' (small)
+      const rest = w << 2;
+      const small = b === 0 ? 1 : (rest >>> shift) + 1;
+      const wide = rest >>> shift2;
+      k += c1 * (small + c2 * (wide - small));
+      out[at + i] = p === 1 ? k : k / p;
     }
-    k += z;
+    r.pos = pos;
+    return;
+  }
+  for (let i = 0; i < count; i++) {
+    const x = pos >>> 3;
+    const s = pos & 7;
+    let w = (buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!;
+    if (s !== 0) w = (w << s) | (buf[x + 4]! >>> (8 - s));
+    if (w >= 0) {
+      pos += 1; // '0': no increase
+    } else if ((w & 0x40000000) === 0) {
+      k += b === 0 ? 1 : ((w << 2) >>> shift) + 1;
+      pos += 2 + b;
+    } else {
+      r.pos = pos + 2;
+      k += r.readWide(b2);
+      pos = r.pos;
+    }
     out[at + i] = p === 1 ? k : k / p;
   }
+  r.pos = pos;
 }
 
 /** Decodes `count` zigzagged deltas-of-deltas into out[at…] as (k += d += dod) / p. */
@@ -398,7 +428,14 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
   if (n >= 2) {
     const d = r.readVar();
     ts[at + 1] = t + d;
-    readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
+    if (r.readBit() === 1) {
+      // A regular scrape (all deltas of deltas zero): the common case, filled in a tight loop.
+      let k = t + d;
+      for (let i = at + 2, end = at + n; i < end; i++) ts[i] = k += d;
+    } else {
+      r.pos--;
+      readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
+    }
   }
   readValues(r, vs, at, n);
   return n;

@@ -5,10 +5,11 @@ import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
 import { selectSeries } from './matchers';
+import { rowCache } from './row-cache';
 import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
-import type { Matcher, Querier, SelectHints, SeriesData } from './types';
+import type { FloatSamples, Matcher, Querier, SelectHints, SeriesData } from './types';
 import { histogramsOf } from './histogram-read';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
@@ -31,8 +32,14 @@ export class HeadQuerier implements Querier {
     for (const s of series) {
       check?.();
       const seriesRows = rows.get(s.id) ?? [];
-      const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
       const histograms = histogramsOf(s, seriesRows, mint, maxt);
+      if (hints?.lazy && !histograms) {
+        // The head's window is not copied: read before the next append (SelectHints.lazy).
+        const d = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
+        if (d) out.push(d);
+        continue;
+      }
+      const data = mergeSamples(seriesRows, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
       if (histograms) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values, histograms });
       else if (data.timestamps.length > 0) out.push({ labels: s.labels, timestamps: data.timestamps, values: data.values });
     }
@@ -85,10 +92,7 @@ export function readRows(storage: Storage, series: readonly RowSeries[], mint: n
   }
   const out = new Map<number, ChunkRow[]>();
   for (const [part, members] of byPart) {
-    for (const row of storage.chunksOfPart(part, minBucket, maxBucket)) {
-      check?.();
-      const item = items.chunk(row.bucket, part, layout);
-      const chunkRow = storage.decode(item, () => new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs));
+    for (const chunkRow of partRows(storage, part, minBucket, maxBucket, check)) {
       for (const id of members) {
         if (!chunkRow.has(id)) continue;
         const list = out.get(id);
@@ -100,16 +104,66 @@ export function readRows(storage: Storage, series: readonly RowSeries[], mint: n
   return out;
 }
 
+/** One series group's rows in [minBucket, maxBucket], by bucket: from the row cache while still the listed version, else read and decrypted. */
+function partRows(storage: Storage, part: number, minBucket: number, maxBucket: number, check?: () => void): ChunkRow[] {
+  const layout = storage.layout;
+  const listed = storage.listedChunks(part, minBucket, maxBucket);
+  const rows: (ChunkRow | undefined)[] = listed.map((l) => rowCache.get(storage, l.bucket, part, l.tag, l.samples));
+  const missing = rows.reduce((n, r) => n + (r ? 0 : 1), 0);
+  if (missing === 0) return rows as ChunkRow[];
+  // Mostly missing: one range read; a few: one read each.
+  const stored = missing * 2 > listed.length
+    ? storage.chunksOfPart(part, minBucket, maxBucket)
+    : listed.flatMap((l, i) => (rows[i] ? [] : [storage.chunk(l.bucket, part)!]));
+  for (const row of stored) {
+    check?.();
+    const i = listed.findIndex((l) => l.bucket === row.bucket);
+    if (i < 0 || rows[i]) continue;
+    const item = items.chunk(row.bucket, part, layout);
+    const chunkRow = storage.decode(item, () => new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs));
+    rows[i] = chunkRow;
+    rowCache.put(storage, row.bucket, part, listed[i]!.tag, listed[i]!.samples, chunkRow, chunkRow.bytes);
+  }
+  return rows.filter((r): r is ChunkRow => r !== undefined);
+}
+
+/**
+ * A float-only series whose samples are decoded when asked for (SeriesData.samples); undefined
+ * when it has none in [mint, maxt] (decoded here only when just the edge rows could hold some).
+ */
+export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number): SeriesData | undefined {
+  const samples = (into?: FloatSamples): FloatSamples => mergeSamples(rows, id, head, mint, maxt, into);
+  let some = head.timestamps.length > 0;
+  for (const r of rows) {
+    if (some) break;
+    // A row wholly inside the window holds only samples inside it.
+    some = r.bucketStart >= mint && r.bucketStart + bucketMs - 1 <= maxt && r.count(id) > 0;
+  }
+  if (!some && samples().timestamps.length === 0) return undefined;
+  let kept: FloatSamples | null = null;
+  return {
+    labels,
+    samples,
+    get timestamps() {
+      return (kept ??= samples()).timestamps;
+    },
+    get values() {
+      return (kept ??= samples()).values;
+    },
+  };
+}
+
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into
- * one pair of arrays, trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
+ * one pair of arrays (views of `into` when it is large enough), trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
  * between a head snapshot and the row read) is kept once; on equal timestamps the head wins.
  */
-export function mergeSamples(rows: readonly ChunkRow[], id: number, head: { timestamps: Float64Array; values: Float64Array }, mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
+export function mergeSamples(rows: readonly ChunkRow[], id: number, head: FloatSamples, mint: number, maxt: number, into?: FloatSamples): FloatSamples {
   let total = head.timestamps.length;
   for (const r of rows) total += r.count(id);
-  let ts: Float64Array = new Float64Array(total);
-  let vs: Float64Array = new Float64Array(total);
+  const reuse = into !== undefined && into.timestamps.length >= total && into.values.length >= total;
+  let ts: Float64Array = reuse ? into.timestamps.subarray(0, total) : new Float64Array(total);
+  let vs: Float64Array = reuse ? into.values.subarray(0, total) : new Float64Array(total);
   let n = 0;
   let ordered = true;
   const append = (count: number): void => {

@@ -6,7 +6,7 @@ import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { decodeSnapshotPart, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
-import { mergeSamples, readRows, type RowSeries } from './querier';
+import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
 import type { SelectHints, SeriesData } from './types';
 
@@ -63,10 +63,15 @@ export class SnapshotReader {
         const until = Math.min(maxt, p.lastT[i]!);
         const head = headSamples(i, until);
         const inRows = rows.get(id);
-        // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
-        const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
         const h0 = p.histogramOffsets[i]!;
         const h1 = p.histogramOffsets[i + 1]!;
+        if (hints?.lazy && h1 === h0 && !inRows?.some((r) => r.histogramCount(id) > 0)) {
+          const lazy = lazySeries(p.labels[i]!, inRows ?? [], storage.layout.bucketMs, id, head, mint, until);
+          if (lazy) out.push(lazy);
+          continue;
+        }
+        // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
+        const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
         const headHistograms = h1 > h0 ? { timestamps: p.histogramTimestamps.subarray(h0, h1), values: p.histograms.slice(h0, h1) } : undefined;
         const histograms = mergeHistograms(inRows ?? [], id, headHistograms, mint, until);
         if (histograms) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values, histograms });

@@ -10,6 +10,7 @@ import { cipherKey } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { displayPath, sqliteFailure, StoreDamaged, StoreError } from './errors';
 import { Manifest, rowDigest, type Layout, type LogSummary } from './manifest';
+import { rowCache } from './row-cache';
 import { walDamage } from './wal-file';
 
 export type { Layout } from './manifest';
@@ -550,6 +551,14 @@ export class Storage {
     return rows;
   }
 
+  /** The chunk rows the manifest lists for one series group in [minBucket, maxBucket], by bucket, without reading them. */
+  listedChunks(part: number, minBucket: number, maxBucket: number): { bucket: number; samples: number; tag: number }[] {
+    return this.manifest.bucketsOfPart(part, minBucket, maxBucket).sort((a, b) => a - b).map((bucket) => {
+      const e = this.manifest.chunk(bucket, part)!;
+      return { bucket, samples: e.samples, tag: e.tag };
+    });
+  }
+
   chunkKeys(): { bucket: number; part: number; keyId: number }[] {
     return this.stmts.chunkKeys.all().map((r) => ({ bucket: r.bucket, part: r.part, keyId: r.key_id }));
   }
@@ -716,6 +725,7 @@ export class Storage {
   }
 
   close(): void {
+    rowCache.forget(this);
     this.db.close();
     this.wal?.close();
   }

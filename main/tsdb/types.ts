@@ -63,12 +63,30 @@ export interface SeriesData {
   readonly values: Float64Array;
   /** Native-histogram samples, kept apart from the floats (as Prometheus's promql.Series does); absent when none. */
   readonly histograms?: HistogramSamples;
+  /**
+   * Present on a select with `lazy`: decodes the float samples on every call (into views of `into`
+   * when it is large enough, else new arrays), so a caller that reads series one at a time holds
+   * one series' samples at a time. Reading `timestamps`/`values` instead decodes once and keeps them.
+   */
+  readonly samples?: (into?: FloatSamples) => FloatSamples;
+}
+
+export interface FloatSamples {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
 }
 
 /** What a query asks of one select beyond matchers and window. */
 export interface SelectHints {
   /** Called between chunk rows and between series while reading; throws to abort (query timeout). */
   check?(): void;
+  /**
+   * Float samples decoded only when asked for (SeriesData.samples); histograms are read at once.
+   * The samples may still refer to the head's own arrays (no copy of each series' head window,
+   * whose allocation alone triggered full garbage collections): read them before anything is
+   * appended to the store, as the query engine does within one synchronous evaluation.
+   */
+  lazy?: boolean;
 }
 
 export interface Querier {

@@ -66,4 +66,23 @@ describe('chunkenc', () => {
       expectBitExact(r.v, vs);
     }
   });
+  it('decodes rising counters exactly for every code width (zero, small and wide deltas, wide codes past 30 bits, scaled values)', () => {
+    let seed = 11;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    // Largest delta 2^e: the wide class spans 1…52 bits, so both decoding loops run (≤ 30 bits and beyond).
+    for (const e of [0, 1, 3, 5, 9, 17, 24, 29, 30, 31, 33, 40, 48]) {
+      for (const [scale, small] of [[1, 16], [100, 16], [1, 2]] as const) {
+        let c = Math.floor(rand() * 1000);
+        const vs = regular.map((_, i) => {
+          const r = rand();
+          // A mix of no increase, small increases (only 1 for small = 2: a zero-width small class) and a few near the largest.
+          const d = r < 0.2 ? 0 : r < 0.9 ? Math.floor(rand() * small) : Math.floor(rand() * 2 ** e);
+          c += i === 7 ? 2 ** e : d;
+          return c / scale;
+        });
+        const r = roundTrip(regular, vs, base);
+        expectBitExact(r.v, vs);
+      }
+    }
+  });
 });
