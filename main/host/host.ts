@@ -71,14 +71,15 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     const run = opts.commands;
     // The commands it runs may ask where the server listens (`ampule status`, `console set-password`).
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
+    // Workers load their code while this thread opens the stores (a restart answers sooner).
+    const threads = opts.queryThreads ?? opts.listen?.queryThreads;
+    if (threads !== 0 && (opts.listen || opts.rules !== false)) queryPool = new QueryPool(threads);
     runtime = createServiceRuntime(appliance, {
       consoleStatus: () => consoleStatus(appliance.dataDir),
       ...(opts.version ? { version: opts.version } : {}),
       rules: (ws) => rules?.workspace(ws) ?? null,
       forwardStatus: (ws) => forwarding?.status(ws) ?? [],
     });
-    const threads = opts.queryThreads ?? opts.listen?.queryThreads;
-    if (threads !== 0 && (opts.listen || opts.rules !== false)) queryPool = new QueryPool(threads);
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the
     // same) and on the same pool, so a slow rule does not hold remote write.
     if (opts.rules !== false) rules = startRuleEvaluation(appliance, { evaluator: { engine: { ...opts.listen?.queryLimits } }, queryRunner: queryPool, ...opts.rules });
