@@ -232,12 +232,13 @@ function readStore(st: TsdbState): void {
     }
   };
   const bucketMs = storage.layout.bucketMs;
-  for (const row of storage.logRows()) {
-    // A checkpoint holds every head sample of the records it covers: those are not even decrypted.
-    if (hs?.samples && row.seq <= hs.coveredSeq) continue;
+  const covered = hs?.samples ? hs.coveredSeq : 0;
+  for (const row of storage.logRows(covered)) {
+    // A checkpoint holds every head sample of the records it covers: those are not even read.
+    if (row.seq <= covered) continue;
     if (!statesApplied && row.seq > hs!.coveredSeq) applyStates();
     const item = items.log(row.seq);
-    const rec = storage.decode(item, () => decodeBatch(storage.open(item, row)));
+    const rec = storage.decode(item, () => decodeBatch(storage.open(item, { keyId: row.keyId, data: row.data! })));
     for (const d of rec.defs) if (!head.get(d.id)) head.add(d.id, d.labels).logged = true;
     const { ids, timestamps, values, count } = rec.samples;
     const hr = rec.histograms;

@@ -115,7 +115,10 @@ export class Storage {
       pages: prep<[], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages ORDER BY page', 'series pages'),
       putPage: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)', 'series pages'),
       deletePage: prep<[number], never>('DELETE FROM series_pages WHERE page = ?', 'series pages'),
-      log: prep<[], { seq: number; max_bucket: number; key_id: number; data: Buffer }>('SELECT seq, max_bucket, key_id, data FROM log ORDER BY seq', 'log records'),
+      log: prep<[number], { seq: number; max_bucket: number; key_id: number; data: Buffer | null; tail: Buffer }>(
+        `SELECT seq, max_bucket, key_id, CASE WHEN seq > ? OR key_id = ${PLAINTEXT_KEY_ID} THEN data END AS data, substr(data, -4) AS tail FROM log ORDER BY seq`,
+        'log records',
+      ),
       logKeys: prep<[], { seq: number; key_id: number }>('SELECT seq, key_id FROM log ORDER BY seq', 'log records'),
       logRow: prep<[number], { max_bucket: number; key_id: number; data: Buffer }>('SELECT max_bucket, key_id, data FROM log WHERE seq = ?', 'log records'),
       putLog: prep<[number, number, number, Buffer], never>('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)', 'log records'),
@@ -434,10 +437,13 @@ export class Storage {
     this.manifest.deletePage(page);
   }
 
-  /** Every log record; throws StoreDamaged when the set differs from the sealed log summary. */
-  logRows(): { seq: number; keyId: number; data: Buffer }[] {
-    const rows = this.stmts.log.all().map((r) => ({ seq: r.seq, maxBucket: r.max_bucket, keyId: r.key_id, data: r.data, tag: 0 }));
-    for (const r of rows) r.tag = this.digest(r);
+  /**
+   * Every log record, its data only after sequence `dataAfter` (null up to it: a sealed row's
+   * digest is its last 4 bytes, read alone, so rows a checkpoint covers are not loaded); throws
+   * StoreDamaged when the set differs from the sealed log summary.
+   */
+  logRows(dataAfter = 0): { seq: number; keyId: number; data: Buffer | null }[] {
+    const rows = this.stmts.log.all(dataAfter).map((r) => ({ seq: r.seq, maxBucket: r.max_bucket, keyId: r.key_id, data: r.data, tag: rowDigest(r.data ?? r.tail, r.key_id !== PLAINTEXT_KEY_ID) }));
     const found = Manifest.summarizeLog(rows);
     const sealed = this.sealedLog ?? this.manifest.logSummary();
     if (found.count !== sealed.count || found.digest !== sealed.digest || found.maxSeq !== sealed.maxSeq) {
@@ -677,7 +683,7 @@ export class Storage {
       if (outermost) {
         try {
           this.loadManifest();
-          this.logRows();
+          this.logRows(Infinity);
         } catch (reload) {
           this.unusable = reload;
         }
