@@ -214,11 +214,6 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   // them); a restart skips those the checkpoint covers.
   storage.deleteLogBefore(bucket);
   st.logSamplesSinceCheckpoint = 0;
-  let held = 0;
-  for (const s of head.all()) {
-    const c = cut?.get(s);
-    held += s.count - (c?.floats ?? 0) + (s.hist ? s.hist.count - (c?.histograms ?? 0) : 0);
-  }
-  st.headSamplesAtCheckpoint = held;
+  st.headSamplesAtCheckpoint = samples.sampleCount;
   return samples;
 }

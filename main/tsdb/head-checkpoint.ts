@@ -41,9 +41,10 @@ export function checkpointDue(st: TsdbState): boolean {
  * transaction). A series' packed chunks are copied as they are and its raw tail as raw floats; a
  * cut series (or one whose raw part is long, after sorting) is coded again from its first kept sample.
  */
-export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
-  const entries: Omit<ListEntry, 'listAt' | 'rawAt'>[] = [];
+export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples & { readonly sampleCount: number } {
+  const entries: SeriesSamples[] = [];
   let bytes = 8;
+  let samples = 0;
   for (const s of head.all()) {
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
@@ -82,8 +83,9 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
         rawV = s.values.subarray(from, s.count);
       }
     }
-    entries.push({ id: s.id, count, lastT, list, raw: rawT.length, rawT, rawV, hist });
+    entries.push({ id: s.id, count, lastT, list, rawT, rawV, hist });
     bytes += 32 + list.length + 16 * rawT.length + hist.length;
+    samples += Math.max(0, s.count - from) + Math.max(0, hCount);
   }
   const out = new ByteWriter(bytes);
   out.byte(LISTS_VERSION);
@@ -94,18 +96,18 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
     out.varint(e.count);
     out.varint(e.lastT);
     out.varint(e.list.length);
-    out.varint(e.raw);
+    out.varint(e.rawT.length);
     out.varint(e.hist.length);
     prev = e.id;
   }
   for (const e of entries) {
     out.bytes(e.list);
-    for (let i = 0; i < e.raw; i++) out.float64(e.rawT[i]!);
-    for (let i = 0; i < e.raw; i++) out.float64(e.rawV[i]!);
+    for (const t of e.rawT) out.float64(t);
+    for (const v of e.rawV) out.float64(v);
     out.bytes(e.hist);
   }
   out.zeros(PAD_BYTES);
-  return { base: 0, row: out.toBuffer() };
+  return { base: 0, row: out.toBuffer(), sampleCount: samples };
 }
 
 /** After a checkpoint: a series cut by the same compaction takes the checkpoint's coding of its rest. */
@@ -179,22 +181,27 @@ const LISTS_VERSION = 3;
 /** A raw part longer than this (after sorting or a cut) is coded, not copied raw. */
 const LONG_RAW = 64;
 
-interface ListEntry {
+/** One series' head samples: `count` packed in `list` (the newest at lastT), then the raw tail, then histograms. */
+interface SeriesSamples {
   readonly id: number;
-  /** Where `list` starts in the row (decoders peek past a chunk's end: the row is padded, `list` is not). */
-  readonly listAt: number;
   readonly count: number;
   readonly lastT: number;
   readonly list: Uint8Array;
-  readonly raw: number;
   readonly rawT: Float64Array;
   readonly rawV: Float64Array;
-  /** Where the raw timestamps start in the row. */
-  readonly rawAt: number;
   readonly hist: Uint8Array;
 }
 
-function* readLists(row: Buffer): IterableIterator<Omit<ListEntry, 'rawT' | 'rawV'>> {
+/** A series' entry as read from a row: its raw tail left in the row. */
+interface ListEntry extends Omit<SeriesSamples, 'rawT' | 'rawV'> {
+  /** Where `list` starts in the row (decoders peek past a chunk's end: the row is padded, `list` is not). */
+  readonly listAt: number;
+  /** Raw samples, their timestamps from byte `rawAt` of the row, then their values. */
+  readonly raw: number;
+  readonly rawAt: number;
+}
+
+function* readLists(row: Buffer): IterableIterator<ListEntry> {
   const r = new ByteReader(row);
   r.byte();
   const n = r.varint();

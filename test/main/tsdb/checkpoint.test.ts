@@ -33,12 +33,18 @@ function everything(db: Tsdb, name: string): Map<string, [number[], number[]]> {
   return out;
 }
 
+/** A new store file in a temp dir; `open()` opens it (again) with the same key. */
+function newStore(workspaceId: string): { path: string; keys: TestKeys; open: () => Tsdb } {
+  dir = tempDir();
+  const path = dir.file('ws.db');
+  const keys = new TestKeys();
+  return { path, keys, open: () => openTsdb({ path, workspaceId, keys }) };
+}
+
 describe('head checkpoint', () => {
   it('covers the log; a reopen decodes it and replays only the log written since; cut records go', () => {
-    dir = tempDir();
-    const path = dir.file('ws.db');
-    const keys = new TestKeys();
-    let db = openTsdb({ path, workspaceId: 'ws-cp', keys });
+    const { path, keys, open } = newStore('ws-cp');
+    let db = open();
     const app = db.appender();
     // Values that take every chunk coding: integers, decimals, arbitrary floats, a stale-marker-like NaN.
     const value = (i: number, k: number): number => (k % 3 === 0 ? i : k % 3 === 1 ? i / 100 : Math.sin(i) * 1e6);
@@ -61,7 +67,7 @@ describe('head checkpoint', () => {
     expect(before.get(JSON.stringify(lbl({ __name__: 'cp', k: '3' })))![0].length).toBe(310);
     db.close();
     expect(logSinceCheckpoint(path)).toBe(11);
-    db = openTsdb({ path, workspaceId: 'ws-cp', keys });
+    db = open();
     try {
       expect(everything(db, 'cp')).toEqual(before);
       // Order rules hold across the checkpoint: the last sample is known, a duplicate is refused.
@@ -78,10 +84,8 @@ describe('head checkpoint', () => {
   });
 
   it('keeps answers through cuts and checkpoints of long heads, with samples before 1970 too', () => {
-    dir = tempDir();
-    const path = dir.file('ws.db');
-    const keys = new TestKeys();
-    let db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+    const { path, open } = newStore('ws-cp-long');
+    let db = open();
     const app = db.appender();
     // 2,000 samples a series (8 h 20 m): packed chunks merge into 128- and 1,024-sample ones, and
     // compactions cut buckets while checkpointing the rest, which cut series then keep.
@@ -100,7 +104,7 @@ describe('head checkpoint', () => {
     expect(before.get(JSON.stringify(lbl({ __name__: 'long', k: 'old' })))![0][0]).toBe(-1_000_000);
     db.close();
     expect(logSinceCheckpoint(path)).toBe(0);
-    db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+    db = open();
     try {
       expect(everything(db, 'long')).toEqual(before);
       const more = db.appender();
@@ -110,7 +114,7 @@ describe('head checkpoint', () => {
       const after = everything(db, 'long');
       expect(after.get(JSON.stringify(lbl({ __name__: 'long', k: '4' })))![1].slice(-3)).toEqual([1998 * 3, 1999 * 3, -1]);
       db.close();
-      db = openTsdb({ path, workspaceId: 'ws-cp-long', keys });
+      db = open();
       expect(everything(db, 'long')).toEqual(after);
     } finally {
       db.close();
@@ -118,10 +122,8 @@ describe('head checkpoint', () => {
   });
 
   it('checkpoints on its own once the log since the last one is half the head', () => {
-    dir = tempDir();
-    const path = dir.file('ws.db');
-    const keys = new TestKeys();
-    const db = openTsdb({ path, workspaceId: 'ws-cp', keys });
+    const { path, open } = newStore('ws-cp');
+    const db = open();
     try {
       const app = db.appender();
       for (let i = 0; i < 60; i++) {
