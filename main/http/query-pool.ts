@@ -4,7 +4,8 @@
 // a short call for a head snapshot (matching series and their head samples in the window; see
 // tsdb/head-snapshot.ts), and the worker reads, decrypts and decodes the sealed chunk rows through
 // its own read-only connection (tsdb/snapshot-reader.ts), with data keys handed over this
-// process's message ports as it needs them. Label lookups (postings, head only) stay short calls
+// process's message ports as it needs them. The connection, its keys and the rows it decrypted
+// stay for the next query until idle for a minute or the store closes. Label lookups (postings, head only) stay short calls
 // to the ingest thread. A worker's calls block it (Atomics.wait) until the ingest thread answers
 // (receiveMessageOnPort). A query whose client went away is stopped by ending its worker (a fresh
 // one takes its place); the query timeout is checked between rows and series while reading.
@@ -16,7 +17,7 @@ import { availableParallelism, setPriority } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
-import { snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { onStoreClose, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
@@ -66,7 +67,18 @@ interface WorkerData {
   readonly ampuleQueryWorker: true;
   readonly port: MessagePort;
   readonly signal: SharedArrayBuffer;
+  readonly readerIdleMs: number;
 }
+/** The ingest thread closed this store: the worker closes its connection, keys and cached rows of it. */
+interface Forget {
+  readonly forget: string;
+}
+
+/**
+ * How long a worker keeps a store's read connection (its data keys and decrypted rows) after the
+ * last query that read it: a dashboard's next refresh finds its rows decrypted already.
+ */
+const READER_IDLE_MS = 60_000;
 
 /** Refused or lost queries: the caller answers 503 (retry) or nothing (client gone). */
 export class QueryPoolError extends Error {
@@ -109,16 +121,33 @@ function serveQueries(data: WorkerData): void {
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
-  // Connections opened by the running job, closed when it ends (no key outlives its query).
-  const readers = new Map<string, SnapshotReader>();
+  // Read connections by store path, kept while queries use them: closed once idle for
+  // readerIdleMs, when the ingest thread closes the store (Forget), or when the file is another
+  // opening than the reader's (deleted and made anew, reopened).
+  const readers = new Map<string, { reader: SnapshotReader; used: number }>();
+  const closeReader = (path: string): void => {
+    readers.get(path)?.reader.close();
+    readers.delete(path);
+  };
   const readerFor = (file: StoreFile): SnapshotReader => {
     let r = readers.get(file.path);
-    if (!r || r.file.workspaceId !== file.workspaceId) {
-      r?.close();
-      r = new SnapshotReader(file, (id) => call('dataKey', [id]));
+    if (!r || r.reader.file.workspaceId !== file.workspaceId || r.reader.file.opening !== file.opening) {
+      closeReader(file.path);
+      r = { reader: new SnapshotReader(file, (id) => call('dataKey', [id])), used: 0 };
       readers.set(file.path, r);
     }
-    return r;
+    r.used = Date.now();
+    return r.reader;
+  };
+  let idleTimer: NodeJS.Timeout | null = null;
+  const closeIdle = (): void => {
+    idleTimer = null;
+    const now = Date.now();
+    for (const [path, r] of readers) if (now - r.used >= data.readerIdleMs) closeReader(path);
+    if (readers.size > 0) idleTimer = setTimeout(closeIdle, data.readerIdleMs).unref();
+  };
+  const jobDone = (): void => {
+    if (readers.size > 0 && !idleTimer) idleTimer = setTimeout(closeIdle, data.readerIdleMs).unref();
   };
   const querier: Querier = {
     select: (ms, mint, maxt, hints) => {
@@ -138,12 +167,9 @@ function serveQueries(data: WorkerData): void {
     labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
     labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
-  const closeReaders = (): void => {
-    for (const r of readers.values()) r.close();
-    readers.clear();
-  };
   parentPort!.postMessage({ ready: true });
-  parentPort!.on('message', (job: Job | InstantJob) => {
+  parentPort!.on('message', (job: Job | InstantJob | Forget) => {
+    if ('forget' in job) return closeReader(job.forget);
     if ('kind' in job) {
       let reply: InstantReply;
       try {
@@ -151,13 +177,13 @@ function serveQueries(data: WorkerData): void {
       } catch (e) {
         reply = { id: job.id, ok: false, error: e instanceof ParseError ? e.describe() : e instanceof Error ? e.message : 'the query failed' };
       } finally {
-        closeReaders();
+        jobDone();
       }
       parentPort!.postMessage(reply);
       return;
     }
     handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits)
-      .finally(closeReaders)
+      .finally(jobDone)
       .then(
         (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
         () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
@@ -212,15 +238,22 @@ export class QueryPool {
   /** Why no worker could load (then every call rejects with reason `unavailable`); null while usable. */
   unavailable: string | null = null;
 
+  private readonly unsubscribe: () => void;
+
   /**
    * `size` workers; default: one per core beside the ingest thread's, at least one. `script`
-   * replaces this module as the workers' code (tests: a script that cannot load).
+   * replaces this module as the workers' code (tests: a script that cannot load); `readerIdleMs`
+   * is how long a worker keeps an unused store's connection.
    */
   constructor(
     readonly size: number = Math.max(1, availableParallelism() - 1),
     private readonly script?: URL,
+    private readonly readerIdleMs = READER_IDLE_MS,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+    this.unsubscribe = onStoreClose((path) => {
+      for (const slot of this.slots) slot.worker.postMessage({ forget: path } satisfies Forget);
+    });
   }
 
   /** Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`. */
@@ -267,6 +300,7 @@ export class QueryPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.unsubscribe();
     for (const p of this.queue.splice(0)) p.reject(new QueryPoolError('the query pool is closed', 'closed'));
     const slots = this.slots.splice(0);
     await Promise.all(slots.map((s) => this.stop(s, new QueryPoolError('the query pool is closed', 'closed'))));
@@ -275,7 +309,7 @@ export class QueryPool {
   private spawn(): Slot {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal }, [port2], this.script);
+    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs }, [port2], this.script);
     const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null, ready: false };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {

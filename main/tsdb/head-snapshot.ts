@@ -28,6 +28,8 @@ import type { Matcher } from './types';
 export interface StoreFile {
   readonly path: string;
   readonly workspaceId: string;
+  /** Which opening of the file (a store closed and opened again, or deleted and made anew, gets another). */
+  readonly opening: number;
   /** False only for the plaintext stores benchmarks make. */
   readonly encrypted: boolean;
 }
@@ -75,6 +77,21 @@ export interface OffThreadReads {
   dataKey(id: number): Buffer;
 }
 
+const closeListeners = new Set<(path: string) => void>();
+
+/**
+ * Calls `listener` with a store's path when the store closes (a query pool then has its workers
+ * close their connections to it and drop its keys and cached rows). Returns the unsubscribe.
+ */
+export function onStoreClose(listener: (path: string) => void): () => void {
+  closeListeners.add(listener);
+  return () => closeListeners.delete(listener);
+}
+
+export function storeClosed(path: string): void {
+  for (const l of closeListeners) l(path);
+}
+
 export function offThreadReads(st: TsdbState): OffThreadReads {
   return {
     snapshot: (matchers, mint, maxt) => takeHeadSnapshot(st, matchers, mint, maxt),
@@ -84,7 +101,7 @@ export function offThreadReads(st: TsdbState): OffThreadReads {
 
 export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number): SnapshotCursor {
   const { storage } = st;
-  const store = { path: storage.path, workspaceId: storage.workspaceId, encrypted: storage.encrypted };
+  const store = { path: storage.path, workspaceId: storage.workspaceId, opening: storage.opening, encrypted: storage.encrypted };
   const series = mint > maxt ? [] : selectSeries(st.head, matchers).filter((s) => s.minT <= maxt && s.lastT >= mint);
   // Watermarks as of the first part: later parts leave out what arrived since, so that the query
   // sees each committed batch whole or not at all, as one snapshot would.

@@ -8,6 +8,7 @@ import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { checkpointDue, restoreHeadSamples } from './head-checkpoint';
+import { storeClosed } from './head-snapshot';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -138,6 +139,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (closed) return;
       closed = true;
       storage.close();
+      storeClosed(storage.path);
     },
   };
 }

@@ -62,8 +62,13 @@ const SCHEMA = `
 `;
 const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
 
+/** Openings so far on this thread. */
+let openings = 0;
+
 export class Storage {
   readonly db: Database.Database;
+  /** Tells this opening of the file from earlier and later ones (a query worker's reader follows it). */
+  readonly opening = ++openings;
   readonly layout: Layout;
   /** The path errors show (workspaces/<id>/tsdb.db). */
   readonly file: string;

@@ -9,7 +9,7 @@ import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
 import { createServer, get as httpGet } from 'node:http';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
@@ -278,6 +278,58 @@ describe('QueryPool on a real store', () => {
       expect(result).toHaveLength(3);
       if (params.query === 'lat') expect(result[0]).toHaveProperty('histogram');
       if (params.query === 'lat[2h]') expect((result[0]!.histograms as unknown[]).length).toBe(480);
+    }
+  });
+
+  it("keeps a store's read connection (its keys, its decrypted rows) between queries; closes it when idle or when the store closes", async () => {
+    // The store's querier, counting the data keys a worker asks for (one per new connection).
+    const keyed = (db: Tsdb) => {
+      const q = db.querier() as HeadQuerier;
+      const c = { asked: 0, select: q.select.bind(q), series: q.series.bind(q), labelNames: q.labelNames.bind(q), labelValues: q.labelValues.bind(q) };
+      const reads = q.offThread;
+      return Object.assign(c, { offThread: { snapshot: reads.snapshot, dataKey: (id: number) => (c.asked++, reads.dataKey(id)) } });
+    };
+    const params = new URLSearchParams({ query: 'sum(load)', time: String(T0 / 1000 + 300) });
+    const fresh = () => {
+      const db = openStore();
+      fillStore(db, 0, 600);
+      db.compact({ all: true }); // rows: read with a data key
+      return db;
+    };
+    const db = fresh();
+    const answer = await handlePromApi('query', params, db.querier());
+    const q = keyed(db);
+    expect(await pool.run('query', params, q)).toEqual(answer);
+    expect(q.asked).toBe(1);
+    expect(await pool.run('query', params, q)).toEqual(answer);
+    expect(q.asked).toBe(1); // the same connection and key: the shared pool keeps them 60 s
+
+    // Closing the store closes the worker's connection: no descriptor of the file stays open
+    // (SQLite closes this thread's only once no other connection in the process holds the file).
+    const path = (db.querier() as HeadQuerier).offThread.snapshot([], 0, 0).next().store.path;
+    const held = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path;
+      } catch {
+        return false; // closed meanwhile
+      }
+    }).length;
+    expect(held()).toBeGreaterThan(0);
+    db.close();
+    for (let i = 0; i < 200 && held() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(held()).toBe(0);
+
+    const quick = new QueryPool(1, undefined, 200);
+    try {
+      const q2 = keyed(fresh());
+      expect(await quick.run('query', params, q2)).toEqual(answer);
+      expect(await quick.run('query', params, q2)).toEqual(answer);
+      expect(q2.asked).toBe(1);
+      await new Promise((r) => setTimeout(r, 600)); // idle for 200 ms: closed, its key dropped
+      expect(await quick.run('query', params, q2)).toEqual(answer);
+      expect(q2.asked).toBe(2);
+    } finally {
+      await quick.close();
     }
   });
 
