@@ -20,8 +20,11 @@ export interface QueuePosition {
   /**
    * The shard count and, per shard, [log sequence, sample index] of the last sample acknowledged:
    * on resume with the same count, samples at or before their shard's frontier are skipped.
+   * `sent`, per shard, is the last sample of the batch sent but not acknowledged when this was
+   * written: the receiver may hold it, so on resume the samples up to it go in batches of their
+   * own (a receiver refuses a whole batch that repeats older samples; see DestinationQueue).
    */
-  readonly shards?: { readonly count: number; readonly frontiers: readonly (readonly [number, number])[] };
+  readonly shards?: { readonly count: number; readonly frontiers: readonly (readonly [number, number])[]; readonly sent?: readonly (readonly [number, number])[] };
 }
 
 export interface DestinationInfo {

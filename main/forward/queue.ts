@@ -68,8 +68,12 @@ export class DestinationQueue {
   private lastAppendedSeq = -1;
   private readonly pendingMaxT: [number, number][] = [];
   private relabelledAway = 0;
-  /** Per shard, the last [sequence, index] the receiver acknowledged before a restart; null once past them all. */
-  private frontiers: [number, number][] | null;
+  /**
+   * Per shard, from before a restart: the last [sequence, index] the receiver acknowledged, the last
+   * one sent (the receiver may hold the batch in flight then), and whether that shard's batch now
+   * fills with such resent samples. Null once reading is past them all.
+   */
+  private resume: { acked: Frontier[]; sent: Frontier[]; resending: boolean[] } | null;
   private readonly cache = new Map<number, { labels: Labels; hash: number } | null>();
   private readonly inRate = new EwmaRate();
   private readonly droppedRate = new EwmaRate();
@@ -83,16 +87,24 @@ export class DestinationQueue {
     this.pos = o.store.position(o.workspaceId, o.id);
     this.next = this.pos.seq;
     const q = o.destination.queue;
-    // Resume with the shard count the frontiers were recorded for.
-    const resumeShards = this.pos.shards && this.pos.shards.frontiers.length === this.pos.shards.count ? this.pos.shards : null;
-    this.frontiers = resumeShards ? resumeShards.frontiers.map((f) => [f[0], f[1]] as [number, number]) : null;
+    // Resume with the shard count the frontiers were recorded for (when the queue config still allows it).
+    const saved = this.pos.shards;
+    const resumeShards = saved && saved.frontiers.length === saved.count && saved.count >= q.minShards && saved.count <= q.maxShards ? saved : null;
+    this.resume = resumeShards
+      ? {
+          acked: resumeShards.frontiers.map((f) => [f[0], f[1]]),
+          sent: (resumeShards.sent?.length === resumeShards.count ? resumeShards.sent : resumeShards.frontiers).map((f) => [f[0], f[1]]),
+          resending: resumeShards.frontiers.map(() => false),
+        }
+      : null;
     this.pool = new ShardPool(o.sender, {
-      shards: resumeShards ? Math.min(q.maxShards, Math.max(q.minShards, resumeShards.count)) : q.minShards,
+      shards: resumeShards ? resumeShards.count : q.minShards,
       maxSamplesPerSend: q.maxSamplesPerSend,
       batchSendDeadlineMs: q.batchSendDeadlineMs,
       capacity: q.capacity,
       message: o.destination.protobufMessage,
       onAcked: () => this.persist(),
+      onSending: () => this.persist(),
     });
     this.reshardTimer = setInterval(() => void this.reshard(), SHARD_UPDATE_SECONDS * 1000);
     this.reshardTimer.unref();
@@ -158,7 +170,7 @@ export class DestinationQueue {
       if (acked === null || t > acked) acked = t;
     }
     if (seq <= this.pos.seq && acked === this.pos.ackedMaxT && !this.frontiersMoved()) return;
-    this.pos = { ...this.pos, seq: Math.max(seq, this.pos.seq), ackedMaxT: acked, shards: { count: this.pool.shardCount, frontiers: this.mergedFrontiers() } };
+    this.pos = { ...this.pos, seq: Math.max(seq, this.pos.seq), ackedMaxT: acked, shards: { count: this.pool.shardCount, frontiers: this.merged(this.pool.ackedFrontiers(), this.resume?.acked), sent: this.merged(this.pool.sentFrontiers(), this.resume?.sent) } };
     try {
       this.o.store.setPosition(this.o.workspaceId, this.o.id, this.pos);
     } catch {
@@ -206,7 +218,7 @@ export class DestinationQueue {
           }
           const t = timestamps[i]!;
           if (t > maxT) maxT = t;
-          if (this.frontiers && this.atReceiver(s.hash, rec.seq, i)) continue;
+          if (this.resume && this.atReceiver(s.hash, rec.seq, i)) continue;
           if (!(await this.append(s.labels, s.hash, t, values[i]!, rec.seq, i))) return;
         }
         // Native histograms follow the record's floats; their ordinals continue after them.
@@ -221,7 +233,7 @@ export class DestinationQueue {
           }
           const t = hs.timestamps[j]!;
           if (t > maxT) maxT = t;
-          if (this.frontiers && this.atReceiver(s.hash, rec.seq, count + j)) continue;
+          if (this.resume && this.atReceiver(s.hash, rec.seq, count + j)) continue;
           if (!(await this.append(s.labels, s.hash, t, 0, rec.seq, count + j, hs.values[j]!))) return;
         }
         if (maxT > -Infinity) {
@@ -268,29 +280,38 @@ export class DestinationQueue {
     }
   }
 
-  /** Whether a sample was acknowledged before the restart (at or before its shard's frontier). */
+  /**
+   * Whether a sample was acknowledged before the restart (at or before its shard's frontier: skipped).
+   * Samples after it up to the last one sent then may be at the receiver already: they fill a batch
+   * of their own. A receiver that holds them refuses that batch as out of order (Prometheus rejects a
+   * whole request for one such sample), which drops only them, not new samples batched with them.
+   */
   private atReceiver(hash: number, seq: number, i: number): boolean {
-    const f = this.frontiers!;
-    if (f.every((x) => seq > x[0])) {
-      this.frontiers = null; // past every frontier: nothing more to skip
+    const r = this.resume!;
+    const n = r.acked.length;
+    if (r.sent.every((x) => seq > x[0])) {
+      for (let k = 0; k < n; k++) if (r.resending[k]) this.pool.cutShard(k);
+      this.resume = null; // past every frontier: nothing more to skip or keep apart
       return false;
     }
-    const x = f[hash % f.length]!;
-    return seq < x[0] || (seq === x[0] && i <= x[1]);
+    const k = hash % n;
+    if (atOrBefore(seq, i, r.acked[k]!)) return true;
+    const resent = atOrBefore(seq, i, r.sent[k]!);
+    if (r.resending[k] && !resent) this.pool.cutShard(k);
+    r.resending[k] = resent;
+    return false;
   }
 
-  /** The pool's frontiers, never behind the ones restored (a shard with nothing acknowledged yet keeps its old one). */
-  private mergedFrontiers(): [number, number][] {
-    const now = this.pool.ackedFrontiers();
-    const old = this.frontiers;
+  /** The pool's frontiers, never behind the ones restored (a shard with nothing sent yet keeps its old one). */
+  private merged(now: Frontier[], old: Frontier[] | undefined): Frontier[] {
     if (!old || old.length !== now.length) return now;
-    return now.map((x, k) => (x[0] > old[k]![0] || (x[0] === old[k]![0] && x[1] > old[k]![1]) ? x : old[k]!));
+    return now.map((x, k) => (atOrBefore(x[0], x[1], old[k]!) ? old[k]! : x));
   }
 
   private frontiersMoved(): boolean {
-    const a = this.pos.shards?.frontiers;
-    const b = this.pool.ackedFrontiers();
-    return !a || a.length !== b.length || a.some((x, k) => x[0] !== b[k]![0] || x[1] !== b[k]![1]);
+    const same = (a: readonly (readonly [number, number])[] | undefined, b: Frontier[]) => a !== undefined && a.length === b.length && a.every((x, k) => x[0] === b[k]![0] && x[1] === b[k]![1]);
+    const saved = this.pos.shards;
+    return !same(saved?.frontiers, this.pool.ackedFrontiers()) || !same(saved?.sent, this.pool.sentFrontiers());
   }
 
   private series(log: CommittedLog, id: number): { labels: Labels; hash: number } | null {
@@ -317,7 +338,7 @@ export class DestinationQueue {
   }
 
   private async reshard(): Promise<void> {
-    if (this.stopped || this.backfilling || this.frontiers) return; // frontiers are per the restored shard count
+    if (this.stopped || this.backfilling || this.resume) return; // frontiers are per the restored shard count
     this.inRate.tick();
     this.droppedRate.tick();
     const q = this.o.destination.queue;
@@ -336,6 +357,13 @@ export class DestinationQueue {
     this.wantShards = null;
     await this.pool.reshard(n);
   }
+}
+
+type Frontier = [number, number];
+
+/** Whether sample `i` of log record `seq` is at or before `f` ([sequence, index]). */
+function atOrBefore(seq: number, i: number, f: Frontier): boolean {
+  return seq < f[0] || (seq === f[0] && i <= f[1]);
 }
 
 /** FNV-1a over the label set: a series always goes to the same shard. */

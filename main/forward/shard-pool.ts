@@ -20,6 +20,8 @@ export interface ShardPoolOptions {
   readonly message: ProtobufMessage;
   /** Called after each batch is acknowledged (or dropped): the resume position may have moved. */
   readonly onAcked?: () => void;
+  /** Called just before a batch is sent (sentFrontiers moved): persisted, so a restart knows what the receiver may already hold. */
+  readonly onSending?: () => void;
 }
 
 class Shard {
@@ -39,6 +41,8 @@ class Shard {
   fillingLastOrdinal = -1;
   /** [position, ordinal] of the last sample the receiver acknowledged (or dropped) from this shard. */
   acked: [number, number] = [-1, -1];
+  /** [position, ordinal] of the last sample sent (acknowledged or not). */
+  sent: [number, number] = [-1, -1];
   held = 0;
   sending: Promise<void> | null = null;
   timer: NodeJS.Timeout | null = null;
@@ -120,6 +124,16 @@ export class ShardPool {
     return this.shards.map((s) => [...s.acked]);
   }
 
+  /** Per shard, [position, ordinal] of the last sample sent: past the acked frontier only while a batch is in flight. */
+  sentFrontiers(): [number, number][] {
+    return this.shards.map((s) => [...s.sent]);
+  }
+
+  /** Ends shard `k`'s filling batch now (shard k takes the series whose hash is k modulo the shard count). */
+  cutShard(k: number): void {
+    this.cut(this.shards[k]!);
+  }
+
   /** Sends everything queued and waits for it. */
   async flush(): Promise<void> {
     for (const s of this.shards) if (s.filling.samples > 0) this.cut(s);
@@ -164,7 +178,10 @@ export class ShardPool {
     const frontier = this.shards.reduce<[number, number]>((m, s) => (s.acked[0] > m[0] || (s.acked[0] === m[0] && s.acked[1] > m[1]) ? s.acked : m), [-1, -1]);
     this.shards = Array.from({ length: Math.max(1, n) }, () => new Shard());
     // After a flush every shard's samples are acknowledged: the newest frontier holds for all.
-    for (const s of this.shards) s.acked = [...frontier];
+    for (const s of this.shards) {
+      s.acked = [...frontier];
+      s.sent = [...frontier];
+    }
   }
 
   /** Adds the samples counted at the last position to `outstanding`. */
@@ -195,6 +212,8 @@ export class ShardPool {
       while (shard.filled.length > 0 && !this.abort.signal.aborted) {
         const batch = shard.filled[0]!;
         const body = shard.encoder.encode(batch, this.opts.message);
+        shard.sent = shard.lasts[0]!;
+        this.opts.onSending?.();
         const began = performance.now();
         try {
           await this.sender.send(body, batch.samples, this.abort.signal);

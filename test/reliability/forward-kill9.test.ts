@@ -64,6 +64,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('kill -9 of Ampule and of the receiver while f
     })();
 
     const log: string[] = [];
+    const logs: string[] = []; // what each killed process wrote, for a failure's diagnosis
     try {
       for (let trial = 0; trial < 2 * KILLS; trial++) {
         const wait = 200 + Math.random() * (SOAK ? 2000 : 700);
@@ -72,11 +73,13 @@ describe.skipIf(!HAVE_PROMETHEUS)('kill -9 of Ampule and of the receiver while f
         if (trial % 2 === 0) {
           serve.process.kill('SIGKILL');
           expect(await serve.exited).toBe('SIGKILL');
+          logs.push(serve.stderr());
           serve = await startServe(made.dataDir, made.keyFile);
           log.push(`Ampule killed after ${Math.round(wait)} ms (${before} requests acknowledged so far)`);
         } else {
           prom.proc.kill('SIGKILL');
           await new Promise((r) => prom.proc.once('exit', r));
+          logs.push(prom.log());
           prom = await startPrometheus(tls, 'prom-kill9', undefined, promPort);
           log.push(`Prometheus killed after ${Math.round(wait)} ms (${before} requests acknowledged so far)`);
         }
@@ -87,6 +90,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('kill -9 of Ampule and of the receiver while f
 
       // Caught up: every acknowledged sample of every series is at the receiver.
       const want = new Map(acked.map((a) => [a.t, a.k]));
+      const missingAt = new Map<number, number>(); // timestamp → series missing at the receiver
       const missing = async (): Promise<number> => {
         const u = new URL('/api/v1/query', prom.base);
         u.searchParams.set('query', 'fwd_kill9[1h]');
@@ -95,9 +99,14 @@ describe.skipIf(!HAVE_PROMETHEUS)('kill -9 of Ampule and of the receiver while f
         if (res.status !== 200) return Infinity;
         const j = JSON.parse(res.body) as { data: { result: { metric: Record<string, string>; values: [number, string][] }[] } };
         let n = 0;
+        missingAt.clear();
         for (let i = 0; i < SERIES; i++) {
           const got = new Map((j.data.result.find((s) => s.metric.series === String(i))?.values ?? []).map(([ts, v]) => [Math.round(ts * 1000), Number(v)]));
-          for (const [t, v] of want) if (got.get(t) !== v) n++;
+          for (const [t, v] of want) {
+            if (got.get(t) === v) continue;
+            n++;
+            missingAt.set(t, (missingAt.get(t) ?? 0) + 1);
+          }
         }
         return n;
       };
@@ -108,6 +117,19 @@ describe.skipIf(!HAVE_PROMETHEUS)('kill -9 of Ampule and of the receiver while f
         left = await missing();
       }
       console.log(`forward kill -9: ${KILLS} kills of Ampule and ${KILLS} of Prometheus; ${acked.length} requests (${acked.length * SERIES} samples) acknowledged by Ampule; ${left} missing at the receiver once caught up\n  ${log.join('\n  ')}`);
+      if (left > 0) {
+        // Which side lost them: Ampule's store (an acknowledged write not durable) or the forwarder.
+        serve.process.kill('SIGTERM');
+        await serve.exited;
+        const app = await openAppliance({ dataDir: made.dataDir, masterKeyFile: made.keyFile, maintenanceIntervalMs: 3600_000 });
+        const stored = new Set<number>();
+        for (const s of app.store(ws).querier().select([{ type: '=', name: '__name__', value: 'fwd_kill9' }], 0, lastT + 1)) for (const t of s.timestamps) stored.add(t);
+        app.close();
+        const lines = [...missingAt].map(([t, n]) => `k=${want.get(t)} t=${t}: ${n} series missing at the receiver; ${stored.has(t) ? 'in' : 'NOT in'} Ampule's store`);
+        const said = [...logs, serve.stderr(), prom.log()].flatMap((l) => l.split('\n')).filter((l) => /error|warn|drop|order|duplicate|refus/i.test(l));
+        console.log(`missing at the receiver:\n  ${lines.join('\n  ')}\nwarnings and errors logged:\n  ${said.slice(0, 40).join('\n  ')}`);
+        serve = await startServe(made.dataDir, made.keyFile);
+      }
       expect(acked.length).toBeGreaterThan(4 * KILLS);
       expect(left).toBe(0);
     } finally {

@@ -147,6 +147,48 @@ describe('durable forwarding queue', () => {
     }
   });
 
+  it('resends a batch the receiver took but never answered in a batch of its own, so new samples are not refused with it', async () => {
+    // A receiver as strict as Prometheus: a request with any sample older than its series' newest is
+    // refused whole (400 "out of order sample", nothing appended). `hang` keeps the samples and never answers.
+    const got = new Map<string, number[]>();
+    const state = { hang: false, refused: 0 };
+    const hung: import('node:http').ServerResponse[] = [];
+    const rx = await startReceiver(tls, (r, res) => {
+      const series = decodeBody(r.body, 1);
+      const old = series.some((s) => s.samples.some((x) => x.t < (got.get(labelsKey(s.labels))?.at(-1) ?? -Infinity)));
+      if (old) {
+        state.refused++;
+        return void res.writeHead(400).end('out of order sample');
+      }
+      for (const s of series) got.set(labelsKey(s.labels), [...(got.get(labelsKey(s.labels)) ?? []), ...s.samples.map((x) => x.t)]);
+      if (state.hang) hung.push(res);
+      else res.writeHead(204).end();
+    });
+    try {
+      const ws = app.control.createWorkspace({ alias: 'q' }).workspaceId;
+      start(ws, rx.url('/api/v1/write'));
+      fwd = startForwarding(app);
+      const t0 = Date.now() - 600_000;
+      state.hang = true;
+      write(ws, t0, 30, 3, 1000, 30); // one batch of 30 (cut by its deadline): taken, never answered
+      await until(() => hung.length === 1);
+      await fwd.close(); // as a crash would leave it: the batch sent, its answer never seen
+      fwd = null;
+      for (const res of hung) res.socket?.destroy();
+      state.hang = false;
+      write(ws, t0 + 100_000, 30, 3, 1000, 30);
+      fwd = startForwarding(app);
+      // The first 30 again, alone: refused as out of order (the receiver has them); the new 30 go through.
+      await until(() => [...got.values()].reduce((a, ts) => a + ts.length, 0) === 60);
+      expect(got.size).toBe(3);
+      for (const ts of got.values()) expect(ts).toEqual(Array.from({ length: 20 }, (_, i) => t0 + (i < 10 ? i : 90 + i) * 1000));
+      await until(() => fwd!.status(ws)[0]!.backlogRecords === 0 && fwd!.status(ws)[0]!.samples.sent + fwd!.status(ws)[0]!.samples.dropped === 60);
+      expect(state.refused).toBe(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
   it('sends records compaction deleted before they were read, from chunk rows', async () => {
     const { rx, count, got } = await receiver();
     try {
