@@ -11,7 +11,7 @@
 //    before queries, and queried with nocache=1 so its rollup result cache does not answer repeats.
 // Then the same Grafana-shaped queries go to each over plain HTTP on 127.0.0.1 with keep-alive:
 // the peers' own /api/v1 servers, and a node:http server in this process around handlePromApi
-// (Ampule's API function; no TLS and no auth on any side). Each figure is the median wall time
+// (Ampule's API function, run on a query worker as the server does; no TLS and no auth on any side). Each figure is the median wall time
 // of a request from send to fully parsed JSON, so all include HTTP, evaluation and JSON encoding.
 // Issue 9's target: the whole-day sum by (job)(rate), histogram_quantile and topk ≤ 1.0× VictoriaMetrics.
 //
@@ -25,9 +25,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compress } from 'snappyjs';
 import { createCipher } from '../../main/crypto/cipher';
-import { handlePromApi } from '../../main/query/api';
+import { QueryPool } from '../../main/http/query-pool';
+import type { handlePromApi } from '../../main/query/api';
 import { openTsdb } from '../../main/tsdb/index';
-import { rowCache } from '../../main/tsdb/row-cache';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { flag, numberArg } from './args';
 
@@ -210,11 +210,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-/**
- * `beforeEach` runs before every timed request: for Ampule it drops the decrypted-row cache, since
- * the server's query workers close their stores (and drop their rows) after every query.
- */
-async function timeQuery(url: string, q: Query, extra: Record<string, string> = {}, beforeEach = (): void => {}): Promise<{ ms: number; points: number }> {
+async function timeQuery(url: string, q: Query, extra: Record<string, string> = {}): Promise<{ ms: number; points: number }> {
   const path = q.params.time ? 'query' : 'query_range';
   const once = async (): Promise<number> => {
     const res = await fetch(`${url}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams({ ...q.params, ...extra }) });
@@ -226,7 +222,6 @@ async function timeQuery(url: string, q: Query, extra: Record<string, string> = 
   const times: number[] = [];
   let points = 0;
   for (let i = 0; i < RUNS; i++) {
-    beforeEach();
     const t = performance.now();
     points = await once();
     times.push(performance.now() - t);
@@ -289,21 +284,23 @@ async function startVictoriaMetrics(dir: string): Promise<Peer> {
 }
 
 /** Serves handlePromApi over HTTP, the way the real server hands it a request. */
-async function startAmpule(querier: Parameters<typeof handlePromApi>[2]): Promise<{ url: string; close(): void }> {
+/** The API as `ampule serve` answers it: on a query worker (QueryPool) that reads the store itself. */
+async function startAmpule(querier: Parameters<typeof handlePromApi>[2]): Promise<{ url: string; close(): Promise<void> }> {
+  const pool = new QueryPool(1);
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const params = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : url.searchParams;
-      void handlePromApi(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
+      void pool.run(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
         res.writeHead(r.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(r.body));
       });
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => (server.close(), pool.close()) };
 }
 
 async function main(): Promise<void> {
@@ -371,11 +368,11 @@ async function main(): Promise<void> {
       peers.map((p) => `, ${p.name} remote write ${(p.loadMs / 1000).toFixed(1)} s`).join(''));
 
     const ampule = await startAmpule(db.querier());
-    console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up (Ampule's decrypted-row cache dropped before each, as its query workers read); ratio = Ampule / peer (< 1 is faster)\n`);
+    console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up (Ampule on a query worker, as \`ampule serve\` answers: it keeps the rows it decrypted between queries); ratio = Ampule / peer (< 1 is faster)\n`);
     console.log(['query', 'Ampule ms', ...peers.flatMap((p) => [`${p.name} ms`, `vs ${p.name}`]), 'points'].join(' | '));
     const whole: string[] = [];
     for (const q of queries()) {
-      const ours = await timeQuery(ampule.url, q, {}, () => rowCache.clear());
+      const ours = await timeQuery(ampule.url, q);
       const row = [q.name, ours.ms.toFixed(1)];
       const differ: string[] = [];
       for (const peer of peers) {
@@ -388,7 +385,7 @@ async function main(): Promise<void> {
       console.log(row.join(' | '));
     }
     if (whole.length) console.log(`\nwhole span vs VictoriaMetrics (issue 9's target ≤ 1.0×): ${whole.join('; ')}`);
-    ampule.close();
+    await ampule.close();
     db.close();
   } finally {
     // Their files go only once they have exited (VictoriaMetrics writes caches while stopping).
