@@ -28,10 +28,18 @@ export function getLabel(labels: Labels, name: string): string {
   return '';
 }
 
-/** A stable key for a sorted label set; \xff cannot occur in valid UTF-8 text. */
+/**
+ * What ends a name and a value in a label key: lone surrogates, which no text decoded from UTF-8
+ * holds (a stored label with one is refused), so no name or value can forge a boundary. ('\xff'
+ * is the letter ÿ in a JS string: {a="1ÿbþ2"} and {a="1", b="2"} had one key.)
+ */
+export const KEY_NAME_END = '\ud800';
+export const KEY_VALUE_END = '\udbff';
+
+/** A stable key for a sorted label set (distinct label sets of well-formed text get distinct keys). */
 export function labelsKey(labels: Labels): string {
   let k = '';
-  for (const l of labels) k += l.name + '\xfe' + l.value + '\xff';
+  for (const l of labels) k += l.name + KEY_NAME_END + l.value + KEY_VALUE_END;
   return k;
 }
 

@@ -1,6 +1,6 @@
 // Aggregation operators with by/without.
 import type { Labels } from '../../shared/labels';
-import { METRIC_NAME, labelsKey } from '../../shared/labels';
+import { KEY_NAME_END, KEY_VALUE_END, METRIC_NAME, labelsKey } from '../../shared/labels';
 import type { AggregateExpr } from './ast';
 import type { Evaluator } from './engine';
 import { formatG, kahan, kahanAdd, quantile } from './functions';
@@ -138,7 +138,7 @@ export function computeGroupingKey(l: Labels, e: AggregateExpr): string {
   let k = '';
   for (const x of l) {
     const listed = e.grouping.includes(x.name);
-    if (e.without ? !listed && x.name !== METRIC_NAME : listed) k += x.name + '\xfe' + x.value + '\xff';
+    if (e.without ? !listed && x.name !== METRIC_NAME : listed) k += x.name + KEY_NAME_END + x.value + KEY_VALUE_END;
   }
   return k;
 }

@@ -1,7 +1,7 @@
 // Binary operators: scalar/scalar, vector/scalar and vector/vector with on/ignoring,
 // group_left/group_right, bool, and the set operators.
 import type { Labels } from '../../shared/labels';
-import { METRIC_NAME } from '../../shared/labels';
+import { KEY_NAME_END, KEY_VALUE_END, METRIC_NAME } from '../../shared/labels';
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
 import type { Evaluator } from './engine';
@@ -103,9 +103,9 @@ function signature(l: Labels, m: VectorMatching): string {
 function computeSignature(l: Labels, m: VectorMatching): string {
   let k = '';
   if (m.on) {
-    for (const x of l) if (m.labels.includes(x.name)) k += x.name + '\xfe' + x.value + '\xff';
+    for (const x of l) if (m.labels.includes(x.name)) k += x.name + KEY_NAME_END + x.value + KEY_VALUE_END;
   } else {
-    for (const x of l) if (x.name !== METRIC_NAME && !m.labels.includes(x.name)) k += x.name + '\xfe' + x.value + '\xff';
+    for (const x of l) if (x.name !== METRIC_NAME && !m.labels.includes(x.name)) k += x.name + KEY_NAME_END + x.value + KEY_VALUE_END;
   }
   return k;
 }

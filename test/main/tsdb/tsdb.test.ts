@@ -161,4 +161,16 @@ describe('tsdb', () => {
     expect(db.stats()).toMatchObject({ series: 2, samples: 3 });
     expect(() => db.querier().select([m('__name__', '=~', '(')], 0, Infinity)).toThrow(/invalid regular expression in matcher __name__=~"\("/);
   });
+
+  it('keeps label sets apart whose names and values hold the letters ÿ and þ, and refuses text that is not UTF-8', () => {
+    const { db } = open();
+    const app = db.appender();
+    // With ÿ/þ ('\xff'/'\xfe') as the key's separators, these two had one key: the second sample went into the first series.
+    app.append(0, lbl({ __name__: 'x', a: '1ÿbþ2' }), T0, 1);
+    app.append(0, lbl({ __name__: 'x', a: '1', b: '2' }), T0, 2);
+    app.commit();
+    const got = db.querier().select([m('__name__', '=', 'x')], 0, Infinity).map((s) => [formatLabels(s.labels), [...s.values]]);
+    expect(got).toEqual([['x{a="1", b="2"}', [2]], ['x{a="1ÿbþ2"}', [1]]]);
+    expect(() => app.append(0, lbl({ __name__: 'x', a: 'half \ud800 pair' }), T0, 3)).toThrow(expect.objectContaining({ kind: 'invalid_labels' }));
+  });
 });
