@@ -6,7 +6,6 @@
 // Records compaction deleted before they were read, and a backfill ("everything since T"), are
 // read by time range through the Querier, in time order, one window at a time.
 import type { Labels } from '../../shared/labels';
-import { labelsKey } from '../../shared/labels';
 import type { CommittedLog } from '../tsdb/committed-reader';
 import type { FloatHistogram } from '../tsdb/histogram';
 import type { Querier } from '../tsdb/types';
@@ -366,13 +365,24 @@ function atOrBefore(seq: number, i: number, f: Frontier): boolean {
   return seq < f[0] || (seq === f[0] && i <= f[1]);
 }
 
-/** FNV-1a over the label set: a series always goes to the same shard. */
+/**
+ * FNV-1a over the label set: a series always goes to the same shard. Its input stays
+ * name þ value ÿ … (not labelsKey, whose separators changed): persisted frontiers are per shard,
+ * so the shard of a series must not change between versions.
+ */
 export function hashLabels(labels: Labels): number {
-  const key = labelsKey(labels);
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
+  const mix = (s: string) => {
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+  };
+  for (const l of labels) {
+    mix(l.name);
+    mix('\xfe');
+    mix(l.value);
+    mix('\xff');
   }
   return h >>> 0;
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteWriteSender } from '../../../main/forward/sender';
 import { ShardPool } from '../../../main/forward/shard-pool';
+import { hashLabels } from '../../../main/forward/queue';
 import { labelsFromRecord, type Labels } from '../../../shared/labels';
 import { decodeBody, type DecodedSeries } from './decode';
 import { makeTls, startReceiver, type TlsFixture } from './tls-fixture';
@@ -55,6 +56,11 @@ async function waitFor(cond: () => boolean): Promise<void> {
 const series: Labels[] = Array.from({ length: 50 }, (_, i) => labelsFromRecord({ __name__: 'p', i: String(i) }));
 
 describe('shard pool', () => {
+  it("keeps each series' shard across versions (persisted frontiers are per shard)", () => {
+    // FNV-1a of "__name__þupÿjobþapiÿ", as every version so far has hashed it.
+    expect(hashLabels(labelsFromRecord({ __name__: 'up', job: 'api' }))).toBe(2979509032);
+  });
+
   it('sends every series in order over 4 shards, batches at most max_samples_per_send', async () => {
     const env = await setup();
     const pool = new ShardPool(env.sender, { shards: 4, maxSamplesPerSend: 37, batchSendDeadlineMs: 5000, capacity: 10_000, message: 'prometheus.WriteRequest' });
