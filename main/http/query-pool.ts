@@ -5,10 +5,11 @@
 // tsdb/head-snapshot.ts), and the worker reads, decrypts and decodes the sealed chunk rows through
 // its own read-only connection (tsdb/snapshot-reader.ts), with data keys handed over this
 // process's message ports as it needs them. The connection, its keys and the rows it decrypted
-// stay for the next query until idle for a minute or the store closes. Label lookups (postings, head only) stay short calls
-// to the ingest thread. A worker's calls block it (Atomics.wait) until the ingest thread answers
-// (receiveMessageOnPort). A query whose client went away is stopped by ending its worker (a fresh
-// one takes its place); the query timeout is checked between rows and series while reading.
+// stay for the next query until idle for a minute, or until the store closes or is re-keyed.
+// Label lookups (postings, head only) stay short calls to the ingest thread. A worker's calls
+// block it (Atomics.wait) until the ingest thread answers (receiveMessageOnPort). A query whose
+// client went away is stopped by ending its worker (a fresh one takes its place); the query
+// timeout is checked between rows and series while reading.
 // On Linux the workers run niced, so that on a busy machine the ingest thread gets a core first.
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
@@ -17,7 +18,7 @@ import { availableParallelism, setPriority } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions, type PromApiResponse } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
-import { onStoreClose, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
@@ -69,7 +70,7 @@ interface WorkerData {
   readonly signal: SharedArrayBuffer;
   readonly readerIdleMs: number;
 }
-/** The ingest thread closed this store: the worker closes its connection, keys and cached rows of it. */
+/** The ingest thread closed this store or re-keyed it: the worker closes its connection, keys and cached rows of it. */
 interface Forget {
   readonly forget: string;
 }
@@ -122,7 +123,7 @@ function serveQueries(data: WorkerData): void {
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
   // Read connections by store path, kept while queries use them: closed once idle for
-  // readerIdleMs, when the ingest thread closes the store (Forget), or when the file is another
+  // readerIdleMs, when the ingest thread closes or re-keys the store (Forget), or when the file is another
   // opening than the reader's (deleted and made anew, reopened).
   const readers = new Map<string, { reader: SnapshotReader; used: number }>();
   const closeReader = (path: string): void => {
@@ -251,7 +252,7 @@ export class QueryPool {
     private readonly readerIdleMs = READER_IDLE_MS,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
-    this.unsubscribe = onStoreClose((path) => {
+    this.unsubscribe = onStoreReleased((path) => {
       for (const slot of this.slots) slot.worker.postMessage({ forget: path } satisfies Forget);
     });
   }

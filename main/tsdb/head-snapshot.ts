@@ -77,19 +77,20 @@ export interface OffThreadReads {
   dataKey(id: number): Buffer;
 }
 
-const closeListeners = new Set<(path: string) => void>();
+const releaseListeners = new Set<(path: string) => void>();
 
 /**
- * Calls `listener` with a store's path when the store closes (a query pool then has its workers
- * close their connections to it and drop its keys and cached rows). Returns the unsubscribe.
+ * Calls `listener` with a store's path when the store closes or its rows were sealed again under a
+ * new data key: a query pool then has its workers close their connections to it and drop its keys
+ * and cached rows. Returns the unsubscribe.
  */
-export function onStoreClose(listener: (path: string) => void): () => void {
-  closeListeners.add(listener);
-  return () => closeListeners.delete(listener);
+export function onStoreReleased(listener: (path: string) => void): () => void {
+  releaseListeners.add(listener);
+  return () => releaseListeners.delete(listener);
 }
 
-export function storeClosed(path: string): void {
-  for (const l of closeListeners) l(path);
+export function storeReleased(path: string): void {
+  for (const l of releaseListeners) l(path);
 }
 
 export function offThreadReads(st: TsdbState): OffThreadReads {

@@ -8,7 +8,7 @@ import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { checkpointDue, restoreHeadSamples } from './head-checkpoint';
-import { storeClosed } from './head-snapshot';
+import { storeReleased } from './head-snapshot';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -134,12 +134,15 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     readBlob: (name) => live().storage.blob(name),
     writeBlob: (name, plain) => live().storage.putBlob(name, plain),
     writeBlobs: (changes) => live().storage.putBlobs(changes),
-    reencrypt: (onProgress) => reencrypt(live(), onProgress),
+    reencrypt(onProgress) {
+      reencrypt(live(), onProgress);
+      storeReleased(storage.path); // query workers drop the retired key with their connection
+    },
     close() {
       if (closed) return;
       closed = true;
       storage.close();
-      storeClosed(storage.path);
+      storeReleased(storage.path);
     },
   };
 }

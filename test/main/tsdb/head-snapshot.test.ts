@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
 import { SnapshotReader } from '../../../main/tsdb/snapshot-reader';
-import type { HeadSnapshot } from '../../../main/tsdb/head-snapshot';
+import { onStoreReleased, type HeadSnapshot } from '../../../main/tsdb/head-snapshot';
 import type { FloatHistogram } from '../../../main/tsdb/histogram';
 import type { Matcher, SeriesData } from '../../../main/tsdb/types';
 import { formatLabels } from '../../../shared/labels';
@@ -213,6 +213,24 @@ describe('head snapshot and snapshot reader', () => {
     expect(plain(r.select(snap, -Infinity, Infinity))).toEqual(plain(db.querier().select([], -Infinity, Infinity)));
     expect([...asked].sort()).toEqual([1, 2]);
     r.close();
+  });
+
+  it('tells the query workers to let go of a store when it is re-keyed and when it closes', () => {
+    const keys = new TestKeys({ 1: randomBytes(32), 2: randomBytes(32) }, 1);
+    const { db, path } = open(keys);
+    const released: string[] = [];
+    const off = onStoreReleased((p) => released.push(p));
+    try {
+      fill(db, 2, 0, 100);
+      db.compact({ all: true });
+      keys.current = 2;
+      db.reencrypt(); // every row now under key 2: a worker must not keep key 1
+      expect(released).toEqual([path]);
+      db.close();
+      expect(released).toEqual([path, path]);
+    } finally {
+      off();
+    }
   });
 
   it('checks the deadline while reading rows: a check that throws stops the select', () => {
