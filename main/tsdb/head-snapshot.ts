@@ -14,7 +14,6 @@
 // snapshot are not in it. That argument holds per series, so a large snapshot is taken in parts
 // (a few MB each) between which the ingest thread answers remote write, with every series'
 // watermark taken at the first part; the rows are read after the last part.
-import type { Labels } from '../../shared/labels';
 import { PAD_BYTES } from './bitstream';
 import { decodeList, listSpan, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
@@ -43,7 +42,8 @@ export interface HeadSnapshot {
   readonly store: StoreFile;
   /** More parts follow (SnapshotCursor.next). */
   readonly more: boolean;
-  readonly labels: Labels[];
+  /** Each series' labelsKey (labelsFromKey gives the labels back): strings cross threads far faster than label objects. */
+  readonly keys: string[];
   readonly ids: Float64Array;
   readonly minT: Float64Array;
   /** The watermark: each series' newest timestamp when the snapshot was taken. */
@@ -157,7 +157,7 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
       return {
         store,
         more: at < series.length,
-        labels: part.map((s) => s.labels),
+        keys: part.map((s) => s.key),
         ids: Float64Array.from(part, (s) => s.id),
         minT: Float64Array.from(part, (s) => s.minT),
         lastT: lastT.slice(first, first + part.length),
@@ -185,7 +185,7 @@ export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
  * i's samples in [mint, min(maxt, untilOf(i))].
  */
 export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
-  const n = p.labels.length;
+  const n = p.keys.length;
   const spans = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));
   const starts = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) starts[i + 1] = starts[i]! + spans[i]!.count + p.offsets[i + 1]! - p.offsets[i]!;

@@ -1,7 +1,7 @@
 // The worker side of an off-thread read (see ./head-snapshot.ts): a read-only connection of its own
 // to the workspace's file (WAL: it never blocks the writer), the rows decrypted and decoded here,
 // merged with the head snapshot the ingest thread sent.
-import { compareLabels } from '../../shared/labels';
+import { compareLabels, labelsFromKey } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { decodeSnapshotPart, type HeadSnapshot, type StoreFile } from './head-snapshot';
@@ -47,7 +47,7 @@ export class SnapshotReader {
   select(parts: readonly HeadSnapshot[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
     const check = hints?.check;
     const series: RowSeries[] = [];
-    for (const p of parts) for (let i = 0; i < p.labels.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
+    for (const p of parts) for (let i = 0; i < p.keys.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
     if (series.length === 0) return [];
     const storage = this.storage;
     const rows = storage.read(() => {
@@ -57,7 +57,8 @@ export class SnapshotReader {
     const out: SeriesData[] = [];
     for (const p of parts) {
       const headSamples = decodeSnapshotPart(p, mint, maxt);
-      for (let i = 0; i < p.labels.length; i++) {
+      const labels = p.keys.map(labelsFromKey);
+      for (let i = 0; i < p.keys.length; i++) {
         check?.();
         const id = p.ids[i]!;
         const until = Math.min(maxt, p.lastT[i]!);
@@ -66,7 +67,7 @@ export class SnapshotReader {
         const h0 = p.histogramOffsets[i]!;
         const h1 = p.histogramOffsets[i + 1]!;
         if (hints?.lazy && h1 === h0 && !inRows?.some((r) => r.histogramCount(id) > 0)) {
-          const lazy = lazySeries(p.labels[i]!, inRows ?? [], storage.layout.bucketMs, id, head, mint, until);
+          const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, head, mint, until);
           if (lazy) out.push(lazy);
           continue;
         }
@@ -74,8 +75,8 @@ export class SnapshotReader {
         const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
         const headHistograms = h1 > h0 ? { timestamps: p.histogramTimestamps.subarray(h0, h1), values: p.histograms.slice(h0, h1) } : undefined;
         const histograms = mergeHistograms(inRows ?? [], id, headHistograms, mint, until);
-        if (histograms) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values, histograms });
-        else if (data.timestamps.length > 0) out.push({ labels: p.labels[i]!, timestamps: data.timestamps, values: data.values });
+        if (histograms) out.push({ labels: labels[i]!, timestamps: data.timestamps, values: data.values, histograms });
+        else if (data.timestamps.length > 0) out.push({ labels: labels[i]!, timestamps: data.timestamps, values: data.values });
       }
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));

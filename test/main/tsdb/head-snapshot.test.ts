@@ -149,7 +149,7 @@ describe('head snapshot and snapshot reader', () => {
     fillHistograms(db, 2, 16_000, 16_100);
     while (parts[parts.length - 1]!.more) parts.push(cursor.next());
     expect(parts.length).toBeGreaterThan(1);
-    expect(parts.reduce((n, p) => n + p.labels.length, 0)).toBe(4102);
+    expect(parts.reduce((n, p) => n + p.keys.length, 0)).toBe(4102);
     const { r } = reader(db, parts);
     expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
     r.close();
