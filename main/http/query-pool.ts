@@ -140,15 +140,16 @@ function serveQueries(data: WorkerData): void {
     r.used = Date.now();
     return r.reader;
   };
+  // One timer at a time looks for idle readers while any are open.
   let idleTimer: NodeJS.Timeout | null = null;
+  const jobDone = (): void => {
+    if (readers.size > 0) idleTimer ??= setTimeout(closeIdle, data.readerIdleMs).unref();
+  };
   const closeIdle = (): void => {
     idleTimer = null;
     const now = Date.now();
     for (const [path, r] of readers) if (now - r.used >= data.readerIdleMs) closeReader(path);
-    if (readers.size > 0) idleTimer = setTimeout(closeIdle, data.readerIdleMs).unref();
-  };
-  const jobDone = (): void => {
-    if (readers.size > 0 && !idleTimer) idleTimer = setTimeout(closeIdle, data.readerIdleMs).unref();
+    jobDone();
   };
   const querier: Querier = {
     select: (ms, mint, maxt, hints) => {

@@ -121,8 +121,8 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
         // Only the chunks that may hold samples in the window are copied (an instant query's are the
         // last one or two). An unsorted head (out-of-order arrivals) is sorted and decoded here, in the window.
         const whole = s.kept();
-        const span = whole && listSpan(whole.list, 0, whole.list.length, mint, until);
-        const k = whole && span ? { list: whole.list.subarray(span.from, span.to), timestamps: whole.timestamps, values: whole.values } : { list: EMPTY, ...s.window(mint, until) };
+        const span = whole ? listSpan(whole.list, 0, whole.list.length, mint, until) : null;
+        const k = whole && span ? { ...whole, list: whole.list.subarray(span.from, span.to) } : { list: EMPTY, ...s.window(mint, until) };
         const hw = headHistogramWindow(s, mint, until);
         const n = k.list.length + 16 * (k.timestamps.length + hw.timestamps.length);
         if (part.length > 0 && total + n > PART_BYTES) {

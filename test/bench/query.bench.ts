@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { compress } from 'snappyjs';
 import { createCipher } from '../../main/crypto/cipher';
 import { QueryPool } from '../../main/http/query-pool';
-import type { handlePromApi } from '../../main/query/api';
+import type { Querier } from '../../main/tsdb/types';
 import { openTsdb } from '../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { flag, numberArg } from './args';
@@ -285,7 +285,7 @@ async function startVictoriaMetrics(dir: string): Promise<Peer> {
 
 /** Serves handlePromApi over HTTP, the way the real server hands it a request. */
 /** The API as `ampule serve` answers it: on a query worker (QueryPool) that reads the store itself. */
-async function startAmpule(querier: Parameters<typeof handlePromApi>[2]): Promise<{ url: string; close(): Promise<void> }> {
+async function startAmpule(querier: Querier): Promise<{ url: string; close(): Promise<void> }> {
   const pool = new QueryPool(1);
   const server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -189,18 +189,18 @@ function fillStore(db: Tsdb, from: number, to: number): void {
   app.commit();
 }
 
-/** The store's querier, counting selects answered on this thread. */
-function counted(db: Tsdb): Querier & { selectsHere: number } {
+/** The store's querier, counting selects answered on this thread and data keys a worker asked for (one per new connection). */
+function counted(db: Tsdb): Querier & { selectsHere: number; keysAsked: number } {
   const q = db.querier() as HeadQuerier;
+  const reads = q.offThread;
   const c = {
     selectsHere: 0,
+    keysAsked: 0,
     select: (...a: Parameters<Querier['select']>) => (c.selectsHere++, q.select(...a)),
     series: q.series.bind(q),
     labelNames: q.labelNames.bind(q),
     labelValues: q.labelValues.bind(q),
-    get offThread() {
-      return q.offThread;
-    },
+    offThread: { snapshot: reads.snapshot, dataKey: (id: number) => (c.keysAsked++, reads.dataKey(id)) },
   };
   return c;
 }
@@ -282,13 +282,6 @@ describe('QueryPool on a real store', () => {
   });
 
   it("keeps a store's read connection (its keys, its decrypted rows) between queries; closes it when idle or when the store closes", async () => {
-    // The store's querier, counting the data keys a worker asks for (one per new connection).
-    const keyed = (db: Tsdb) => {
-      const q = db.querier() as HeadQuerier;
-      const c = { asked: 0, select: q.select.bind(q), series: q.series.bind(q), labelNames: q.labelNames.bind(q), labelValues: q.labelValues.bind(q) };
-      const reads = q.offThread;
-      return Object.assign(c, { offThread: { snapshot: reads.snapshot, dataKey: (id: number) => (c.asked++, reads.dataKey(id)) } });
-    };
     const params = new URLSearchParams({ query: 'sum(load)', time: String(T0 / 1000 + 300) });
     const fresh = () => {
       const db = openStore();
@@ -298,11 +291,11 @@ describe('QueryPool on a real store', () => {
     };
     const db = fresh();
     const answer = await handlePromApi('query', params, db.querier());
-    const q = keyed(db);
+    const q = counted(db);
     expect(await pool.run('query', params, q)).toEqual(answer);
-    expect(q.asked).toBe(1);
+    expect(q.keysAsked).toBe(1);
     expect(await pool.run('query', params, q)).toEqual(answer);
-    expect(q.asked).toBe(1); // the same connection and key: the shared pool keeps them 60 s
+    expect(q.keysAsked).toBe(1); // the same connection and key: the shared pool keeps them 60 s
 
     // Closing the store closes the worker's connection: no descriptor of the file stays open
     // (SQLite closes this thread's only once no other connection in the process holds the file).
@@ -321,13 +314,13 @@ describe('QueryPool on a real store', () => {
 
     const quick = new QueryPool(1, undefined, 200);
     try {
-      const q2 = keyed(fresh());
+      const q2 = counted(fresh());
       expect(await quick.run('query', params, q2)).toEqual(answer);
       expect(await quick.run('query', params, q2)).toEqual(answer);
-      expect(q2.asked).toBe(1);
+      expect(q2.keysAsked).toBe(1);
       await new Promise((r) => setTimeout(r, 600)); // idle for 200 ms: closed, its key dropped
       expect(await quick.run('query', params, q2)).toEqual(answer);
-      expect(q2.asked).toBe(2);
+      expect(q2.keysAsked).toBe(2);
     } finally {
       await quick.close();
     }
