@@ -11,7 +11,7 @@ import { adminSocketPath, isAdminRequest } from '../../../main/admin/channel';
 import { AdminChannelBusyError, startAdminChannel } from '../../../main/admin/server';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { main } from '../../../main/cli/index';
-import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { keychainSkipNote, noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 import { startServe } from '../http/cli-process';
 
 /** Runs the CLI in this process; `env` is what the command sees (data dir, keychain service). */
@@ -23,9 +23,8 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 const noKeyFile = (dataDir: string) => ['--master-key-file', join(dataDir, 'no-such-key-file')];
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 
-describe.skipIf(noKeychainReason || process.platform === 'win32')(`admin channel${skip}`, () => {
+describe.skipIf(noKeychainReason || process.platform === 'win32')(`admin channel${keychainSkipNote}`, () => {
   const service = uniqueService();
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-admin-'));
   const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };

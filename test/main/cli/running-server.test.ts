@@ -7,13 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { keychainSkipNote, noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 import { ampule, ensureBuilt, startBinServe, type BinResult, type BinServe } from './bin-process';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 const NO_STACK = /\n\s+at |ERR_|EACCES|ENOENT|EPERM|EEXIST|ENOTDIR/;
 
-describe.skipIf(noKeychainReason || process.platform === 'win32')(`every command while ampule serve runs${skip}`, () => {
+describe.skipIf(noKeychainReason || process.platform === 'win32')(`every command while ampule serve runs${keychainSkipNote}`, () => {
   const service = uniqueService();
   const dir = mkdtempSync(join(tmpdir(), 'ampule-running-'));
   const dataDir = join(dir, 'data');

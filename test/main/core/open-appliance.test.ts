@@ -8,7 +8,7 @@ import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
 import { KeyStoreError } from '../../../main/crypto/types';
 import { labelsFromRecord } from '../../../shared/labels';
 import type { ActivityEvent } from '../../../main/control/types';
-import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { keychainSkipNote, noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 import { filesContaining } from '../control/helpers';
 import { tempDirs } from '../../temp-dirs';
 
@@ -116,7 +116,7 @@ describe('nothing customer-owned or secret reaches the data directory in clear',
   });
 });
 
-describe.skipIf(noKeychainReason)(`openAppliance with the OS keychain${noKeychainReason ? ` (skipped: ${noKeychainReason})` : ''}`, () => {
+describe.skipIf(noKeychainReason)(`openAppliance with the OS keychain${keychainSkipNote}`, () => {
   const service = uniqueService();
   afterAll(() => removeService(service));
 

@@ -12,6 +12,8 @@ import { buildSync } from 'esbuild';
 export const noKeychainReason: string | null = process.env.DBUS_SESSION_BUS_ADDRESS
   ? null
   : 'no DBUS_SESSION_BUS_ADDRESS: run inside build/ci/with-keychain.sh (or `source /tmp/ampule-dbus.env`)';
+/** Appended to the name of a suite that skips without a keychain, so its output says why. */
+export const keychainSkipNote = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 export const noPrivateBusReason: string | null = ['dbus-daemon', 'gnome-keyring-daemon', 'gdbus'].every(has)

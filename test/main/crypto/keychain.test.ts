@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { keychainError, keychainSlot } from '../../../main/crypto/keychain';
 import { newKey } from '../../../main/crypto/master-key';
-import { noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, runChildAsync, uniqueService, withoutBus } from './keychain-env';
+import { keychainSkipNote, noKeychainReason, noPrivateBusReason, privateBus, removeChildBundle, removeService, runChild, runChildAsync, uniqueService, withoutBus } from './keychain-env';
 import { tempDirs } from '../../temp-dirs';
 
 const temp = tempDirs('ampule-kc-');
@@ -31,7 +31,7 @@ describe('keychain error mapping (texts measured in KEYCHAIN.md)', () => {
   });
 });
 
-describe.skipIf(noKeychainReason)(`session keychain${noKeychainReason ? ` (skipped: ${noKeychainReason})` : ''}`, () => {
+describe.skipIf(noKeychainReason)(`session keychain${keychainSkipNote}`, () => {
   const service = uniqueService();
   afterAll(() => removeService(service));
 

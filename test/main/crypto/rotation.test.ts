@@ -7,7 +7,7 @@ import { Entry, findCredentials } from '@napi-rs/keyring';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { newKey } from '../../../main/crypto/master-key';
 import { KeyStoreError } from '../../../main/crypto/types';
-import { noKeychainReason, removeChildBundle, removeService, runChild, uniqueService } from './keychain-env';
+import { keychainSkipNote, noKeychainReason, removeChildBundle, removeService, runChild, uniqueService } from './keychain-env';
 import { tempDirs } from '../../temp-dirs';
 
 const temp = tempDirs('ampule-rot-');
@@ -19,7 +19,7 @@ afterAll(() => {
 
 const secrets = (service: string) => new Map(findCredentials(service).map((c) => [c.account, c.password]));
 
-describe.skipIf(noKeychainReason)(`master-key rotation in the keychain${noKeychainReason ? ` (skipped: ${noKeychainReason})` : ''}`, () => {
+describe.skipIf(noKeychainReason)(`master-key rotation in the keychain${keychainSkipNote}`, () => {
   const service = uniqueService();
   afterAll(() => removeService(service));
 

@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { destinationStoreOf } from '../../../main/host/forwarding';
-import { noKeychainReason, send, startHarness, type Harness } from '../http/harness';
+import { keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from '../http/harness';
 import { makeTls, startReceiver, type TlsFixture } from './tls-fixture';
 
-describe.skipIf(noKeychainReason !== null)('/metrics and forwarding status', () => {
+describe.skipIf(noKeychainReason !== null)(`/metrics and forwarding status${keychainSkipNote}`, () => {
   let h: Harness;
   let tls: TlsFixture;
   let rx: Awaited<ReturnType<typeof startReceiver>>;

@@ -7,15 +7,14 @@ import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
-import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { keychainSkipNote, noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { startServe } from './cli-process';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 const WRITERS = 4;
 const SERIES_PER_REQUEST = 20;
 
-describe.skipIf(noKeychainReason)(`durability across kill -9${skip}`, () => {
+describe.skipIf(noKeychainReason)(`durability across kill -9${keychainSkipNote}`, () => {
   const service = uniqueService();
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-durable-'));
   afterAll(() => {

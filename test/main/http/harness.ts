@@ -14,7 +14,7 @@ import type { ServerHandle } from '../../../main/http/types';
 import { readCaCertPem } from '../../../main/tls/local-ca';
 import { removeService, uniqueService } from '../crypto/keychain-env';
 
-export { noKeychainReason } from '../crypto/keychain-env';
+export { keychainSkipNote, noKeychainReason } from '../crypto/keychain-env';
 
 export interface Harness {
   readonly dataDir: string;

@@ -1,15 +1,14 @@
 // `ampule serve --query.max-samples / --query.timeout` reach every query through the HTTPS API
 // (the query pool's threads and this thread alike), with Prometheus's error text and status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { bearer, keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from './harness';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 const queryPath = (ws: string, q: string) => `/workspaces/${ws}/api/v1/query?${new URLSearchParams({ query: q, time: '1700000000' })}`;
 
 describe.skipIf(!!noKeychainReason).each([
   ['on the query pool', undefined],
   ['on this thread', 0],
-])(`query limits set for the server, %s${skip}`, (_where, queryThreads) => {
+])(`query limits set for the server, %s${keychainSkipNote}`, (_where, queryThreads) => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ queryLimits: { maxSamples: 100 }, ...(queryThreads === undefined ? {} : { queryThreads }) });

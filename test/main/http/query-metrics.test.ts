@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUERY_DURATION_BUCKETS, QueryMetrics, queryTypeOf } from '../../../main/http/query-metrics';
-import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { bearer, keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from './harness';
 import { HAVE_PROMETHEUS, instantQuery, startPrometheus, type RealReceiver } from '../forward/real-receivers';
 import { makeTls, type TlsFixture } from '../forward/tls-fixture';
 
@@ -42,7 +42,7 @@ describe('query metrics', () => {
   });
 });
 
-describe.skipIf(noKeychainReason !== null)('query counters through /metrics', () => {
+describe.skipIf(noKeychainReason !== null)(`query counters through /metrics${keychainSkipNote}`, () => {
   let h: Harness;
   let tls: TlsFixture | undefined;
   let prom: RealReceiver | undefined;

@@ -4,10 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
-import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { bearer, keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from './harness';
 import { encodeV1, snappy, V1_TYPE, type SeriesInput } from '../ingest/encode';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 const RW_HEADERS = { 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
 
 function series(job: string, n: number, t0: number): SeriesInput[] {
@@ -24,7 +23,7 @@ function series(job: string, n: number, t0: number): SeriesInput[] {
   }));
 }
 
-describe.skipIf(noKeychainReason)(`remote write over HTTPS${skip}`, () => {
+describe.skipIf(noKeychainReason)(`remote write over HTTPS${keychainSkipNote}`, () => {
   let h: Harness;
   let writer: string;
   let reader: string;

@@ -5,10 +5,9 @@
 // request only after the rule finished: the check that the first case could fail. Either way the
 // recorded sample is appended with the query's value and the rule's health is ok.
 import { afterEach, describe, expect, it } from 'vitest';
-import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { bearer, keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from './harness';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 const RW_HEADERS = { 'Content-Type': V1_TYPE, 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
 // One hour: the group's own timer does not fire while the test drives it.
 const SLOW_RULES = `groups:
@@ -19,7 +18,7 @@ const SLOW_RULES = `groups:
         expr: count_over_time(vector(1)[2d:1s])
 `;
 
-describe.skipIf(noKeychainReason)(`rule queries and remote write${skip}`, () => {
+describe.skipIf(noKeychainReason)(`rule queries and remote write${keychainSkipNote}`, () => {
   let h: Harness | null = null;
   afterEach(async () => {
     await h?.close();

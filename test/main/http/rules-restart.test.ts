@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { removeService, uniqueService } from '../crypto/keychain-env';
-import { noKeychainReason } from './harness';
+import { keychainSkipNote, noKeychainReason } from './harness';
 import { runCli, startServe, type ServeProcess } from './cli-process';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 
 function call(port: number, ca: string, method: string, path: string, token: string, body?: Buffer): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
@@ -37,7 +36,7 @@ async function until<T>(what: string, f: () => Promise<T | null>, ms = 20_000): 
   }
 }
 
-describe.skipIf(noKeychainReason || process.platform === 'win32')(`rule evaluation in ampule serve${skip}`, () => {
+describe.skipIf(noKeychainReason || process.platform === 'win32')(`rule evaluation in ampule serve${keychainSkipNote}`, () => {
   const service = uniqueService();
   const dataDir = mkdtempSync(join(tmpdir(), 'ampule-rules-serve-'));
   const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };

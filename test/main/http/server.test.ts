@@ -8,14 +8,13 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearer, noKeychainReason, send, startHarness, type Harness } from './harness';
+import { bearer, keychainSkipNote, noKeychainReason, send, startHarness, type Harness } from './harness';
 import { pkcs8ToPem } from '../../../main/tls/certificates';
 import { LocalCa } from '../../../main/tls/local-ca';
 import { createCipher } from '../../../main/crypto/cipher';
 import { startServer } from '../../../main/http/server';
 import { randomBytes } from 'node:crypto';
 
-const skip = noKeychainReason ? ` (skipped: ${noKeychainReason})` : '';
 
 function tlsOpen(h: Harness, opts: Record<string, unknown> = {}): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
@@ -35,7 +34,7 @@ function rawExchange(socket: NodeJS.WritableStream & NodeJS.ReadableStream, text
   });
 }
 
-describe.skipIf(noKeychainReason)(`HTTPS listener${skip}`, () => {
+describe.skipIf(noKeychainReason)(`HTTPS listener${keychainSkipNote}`, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ headersTimeoutMs: 1000 });
@@ -222,7 +221,7 @@ describe.skipIf(noKeychainReason)(`HTTPS listener${skip}`, () => {
   });
 });
 
-describe.skipIf(noKeychainReason)(`certificates of a running server${skip}`, () => {
+describe.skipIf(noKeychainReason)(`certificates of a running server${keychainSkipNote}`, () => {
   it('renews the server certificate while running, under the same CA', async () => {
     // Start 65 days in the past, so the first certificate has 25 days left when the clock catches up.
     let clock = Date.now() - 65 * 86_400_000;

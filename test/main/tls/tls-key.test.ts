@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { LocalCa } from '../../../main/tls/local-ca';
-import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
+import { keychainSkipNote, noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 
-describe.skipIf(noKeychainReason)(`TLS key sealing under the master key${noKeychainReason ? ` (skipped: ${noKeychainReason})` : ''}`, () => {
+describe.skipIf(noKeychainReason)(`TLS key sealing under the master key${keychainSkipNote}`, () => {
   const service = uniqueService();
   const dirs: string[] = [];
   afterAll(() => {
