@@ -91,7 +91,9 @@ describe('shard pool', () => {
     try {
       pool.append(series[0]!, 0, 1, 1, 0);
       pool.append(series[1]!, 1, 1, 1, 0);
-      await waitFor(() => env.requests.flat().length === 2); // no flush(): only the deadline sends them
+      // No flush(): only the deadline sends them. The receiver records a request before it answers,
+      // so the acknowledgement (and the resume position) follows a moment later.
+      await waitFor(() => env.requests.flat().length === 2 && pool.resumePosition() === 1);
       expect(env.requests.flat()).toHaveLength(2);
       expect(pool.resumePosition()).toBe(1);
     } finally {
