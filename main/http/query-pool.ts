@@ -23,6 +23,9 @@ import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 import { ParseError } from '../query/parser';
+import type { RangeRows } from '../query/range-eval';
+import { computeRows, RowsTimeout, type RowsHelper, type RowsTask } from '../query/split-rows';
+import { packedBuffers } from '../tsdb/packed-series';
 
 /** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
 const QUERY_THREAD_NICE = 10;
@@ -49,7 +52,8 @@ interface Job {
   readonly params: string;
   readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
 }
-type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiResponse } | { readonly id: number; readonly ok: false };
+/** `split`: range calls whose series a helper thread shared (counted by the pool). */
+type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiResponse; readonly split: number } | { readonly id: number; readonly ok: false };
 /**
  * Rule evaluation's query (main/rules): one instant query whose raw value (label sets, floats,
  * histograms) comes back instead of API JSON, and whose failure keeps its message (a rule's health shows it).
@@ -69,7 +73,16 @@ interface WorkerData {
   readonly port: MessagePort;
   readonly signal: SharedArrayBuffer;
   readonly readerIdleMs: number;
+  /** A range call over this many series or more shares them with the worker's helper thread; 0: no helper. */
+  readonly splitMinSeries: number;
 }
+/** A query worker's helper thread (query/split-rows.ts): computes rows; sets the signal once each reply is posted. */
+interface HelperData {
+  readonly ampuleRowsHelper: true;
+  readonly port: MessagePort;
+  readonly signal: SharedArrayBuffer;
+}
+type HelperReply = { readonly ok: true; readonly rows: RangeRows } | { readonly ok: false; readonly timeout: boolean };
 /** The ingest thread closed this store or re-keyed it: the worker closes its connection, keys and cached rows of it. */
 interface Forget {
   readonly forget: string;
@@ -80,6 +93,9 @@ interface Forget {
  * last query that read it: a dashboard's next refresh finds its rows decrypted already.
  */
 const READER_IDLE_MS = 60_000;
+
+/** Series a range call selects before a worker shares them with its helper thread (fewer: the hand-over costs more than it saves). */
+const SPLIT_MIN_SERIES = 256;
 
 /** Refused or lost queries: the caller answers 503 (retry) or nothing (client gone). */
 export class QueryPoolError extends Error {
@@ -108,8 +124,79 @@ function yieldToIngest(): void {
   }
 }
 
+/** The helper thread: computes each task's rows and answers at once (the query's thread waits). */
+function serveRowsHelper(data: HelperData): void {
+  yieldToIngest();
+  const flag = new Int32Array(data.signal);
+  data.port.on('message', (task: RowsTask) => {
+    let reply: HelperReply;
+    let transfer: ArrayBuffer[] = [];
+    try {
+      const rows = computeRows(task);
+      reply = { ok: true, rows };
+      transfer = [rows.values.buffer, rows.present.buffer, rows.windowTotals.buffer, rows.answered.buffer] as ArrayBuffer[];
+    } catch (e) {
+      reply = { ok: false, timeout: e instanceof RowsTimeout };
+    }
+    data.port.postMessage(reply, transfer);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  });
+  parentPort!.postMessage({ ready: true });
+}
+
+/**
+ * A query worker's RowsHelper: a thread of its own, started at the first large range call and used
+ * from the next one on (once loaded); one that timed out or ended is replaced the same way.
+ */
+function rowsHelperThread(minSeries: number): RowsHelper & { split: number } {
+  let helper: { worker: Worker; port: MessagePort; flag: Int32Array; ready: boolean } | null = null;
+  const spawn = () => {
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(4);
+    const worker = spawnWorker({ ampuleRowsHelper: true, port: port2, signal } satisfies HelperData, [port2]);
+    const h = { worker, port: port1, flag: new Int32Array(signal), ready: false };
+    worker.on('message', () => (h.ready = true));
+    const gone = () => {
+      if (helper === h) helper = null;
+    };
+    worker.on('error', gone);
+    worker.on('exit', gone);
+    worker.unref();
+    port1.unref();
+    return h;
+  };
+  return {
+    minSeries,
+    split: 0,
+    start(makeTask) {
+      helper ??= spawn();
+      const h = helper;
+      if (!h.ready) return null;
+      const task = makeTask();
+      Atomics.store(h.flag, 0, 0);
+      h.port.postMessage(task, packedBuffers(task.series));
+      return {
+        wait: () => {
+          if (Atomics.wait(h.flag, 0, 0, Math.max(0, task.deadline - Date.now()) + 50) === 'timed-out') {
+            // Past the deadline: this helper may still be busy; a fresh one serves the next query.
+            if (helper === h) helper = null;
+            void h.worker.terminate();
+            return 'timeout';
+          }
+          const reply = receiveMessageOnPort(h.port)?.message as HelperReply | undefined;
+          if (!reply?.ok) return reply?.timeout ? 'timeout' : null;
+          this.split++;
+          return reply.rows;
+        },
+      };
+    },
+  };
+}
+
 function serveQueries(data: WorkerData): void {
   yieldToIngest();
+  const helper = data.splitMinSeries > 0 ? rowsHelperThread(data.splitMinSeries) : undefined;
   const flag = new Int32Array(data.signal);
   const call = (op: StoreOp, args: unknown[]): never => {
     Atomics.store(flag, 0, 0);
@@ -175,7 +262,7 @@ function serveQueries(data: WorkerData): void {
     if ('kind' in job) {
       let reply: InstantReply;
       try {
-        reply = { id: job.id, ok: true, value: instantQuery(querier, job.expr, job.time, job.limits).value };
+        reply = { id: job.id, ok: true, value: instantQuery(querier, job.expr, job.time, { ...job.limits, helper }).value };
       } catch (e) {
         reply = { id: job.id, ok: false, error: e instanceof ParseError ? e.describe() : e instanceof Error ? e.message : 'the query failed' };
       } finally {
@@ -184,16 +271,18 @@ function serveQueries(data: WorkerData): void {
       parentPort!.postMessage(reply);
       return;
     }
-    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, job.limits)
+    const splitBefore = helper?.split ?? 0;
+    handlePromApi(job.apiPath, new URLSearchParams(job.params), querier, { ...job.limits, helper })
       .finally(jobDone)
       .then(
-        (response) => parentPort!.postMessage({ id: job.id, ok: true, response } satisfies JobReply),
+        (response) => parentPort!.postMessage({ id: job.id, ok: true, response, split: (helper?.split ?? 0) - splitBefore } satisfies JobReply),
         () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
       );
   });
 }
 
 if (!isMainThread && (workerData as Partial<WorkerData> | null)?.ampuleQueryWorker === true) serveQueries(workerData as WorkerData);
+if (!isMainThread && (workerData as Partial<HelperData> | null)?.ampuleRowsHelper === true) serveRowsHelper(workerData as HelperData);
 
 // ---- ingest-thread side
 
@@ -220,7 +309,7 @@ interface Slot {
  * This module as a worker: the bundle itself when running from dist/ (serve, desktop), the
  * TypeScript source through tsx when running from source (tests, benchmarks).
  */
-function spawnWorker(data: WorkerData, transfer: MessagePort[], script?: URL): Worker {
+function spawnWorker(data: WorkerData | HelperData, transfer: MessagePort[], script?: URL): Worker {
   if (script) return new Worker(script, { workerData: data, transferList: transfer });
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
@@ -245,12 +334,14 @@ export class QueryPool {
   /**
    * `size` workers; default: one per core beside the ingest thread's, at least one. `script`
    * replaces this module as the workers' code (tests: a script that cannot load); `readerIdleMs`
-   * is how long a worker keeps an unused store's connection.
+   * is how long a worker keeps an unused store's connection; a range call over `splitMinSeries`
+   * series or more is shared with the worker's helper thread (0: no helpers; the default on one core).
    */
   constructor(
     readonly size: number = Math.max(1, availableParallelism() - 1),
     private readonly script?: URL,
     private readonly readerIdleMs = READER_IDLE_MS,
+    private readonly splitMinSeries = availableParallelism() > 1 ? SPLIT_MIN_SERIES : 0,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
     this.unsubscribe = onStoreReleased((path) => {
@@ -280,6 +371,8 @@ export class QueryPool {
 
   /** Queries stopped because their client went away (queued or running). */
   cancelled = 0;
+  /** Range calls a worker shared with its helper thread. */
+  split = 0;
 
   /** Queries running on a worker now. */
   get running(): number {
@@ -311,7 +404,7 @@ export class QueryPool {
   private spawn(): Slot {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs }, [port2], this.script);
+    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs, splitMinSeries: this.splitMinSeries }, [port2], this.script);
     const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null, ready: false };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
@@ -359,6 +452,7 @@ export class QueryPool {
       const p = slot.running;
       if (!p || p.job.id !== reply.id) return;
       this.finish(slot);
+      if (reply.ok && 'split' in reply) this.split += reply.split;
       if (reply.ok) p.resolve('value' in reply ? reply.value : reply.response);
       else if ('error' in reply) p.reject(new Error(reply.error));
       else p.reject(new QueryPoolError('the query failed on its worker', 'crashed'));

@@ -15,6 +15,7 @@ import type { MetricMetadata } from '../ingest/metadata';
 import type { SeriesExemplars } from '../ingest/exemplars';
 import { compileMatcher } from '../tsdb/matchers';
 import type { Expr, VectorSelector } from './ast';
+import type { RowsHelper } from './split-rows';
 
 export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
 
@@ -42,6 +43,8 @@ export interface PromApiOptions {
   metadata?: MetadataSource;
   /** The workspace's exemplars for /query_exemplars (none: an empty answer). */
   exemplars?: ExemplarSource;
+  /** Shares large range calls with a helper thread (a query worker's; see query/split-rows.ts). */
+  helper?: RowsHelper;
 }
 
 const STATUS: Record<ErrorType, number> = { bad_data: 400, execution: 422, timeout: 503, canceled: 499, not_found: 404, internal: 500 };
@@ -251,7 +254,7 @@ function engineOptions(params: URLSearchParams, opts: PromApiOptions): EngineOpt
   let lookbackDelta = opts.lookbackDelta;
   const lb = params.get('lookback_delta');
   if (lb !== null && lb !== '') lookbackDelta = parseDurationParam(lb, 'lookback_delta');
-  return { timeoutMs, maxSamples: opts.maxSamples, lookbackDelta };
+  return { timeoutMs, maxSamples: opts.maxSamples, lookbackDelta, helper: opts.helper };
 }
 
 function query(params: URLSearchParams, querier: Querier, opts: PromApiOptions, now: number): PromApiResponse {

@@ -6,7 +6,7 @@
 import type { Labels } from '../../shared/labels';
 import { compareLabels, labelsKey } from '../../shared/labels';
 import type { FloatHistogram } from '../tsdb/histogram';
-import type { Matcher, Querier, SeriesData } from '../tsdb/types';
+import type { CodedSamples, Matcher, Querier, SeriesData } from '../tsdb/types';
 import type { Expr, MatrixSelector, SubqueryExpr, TimeModifiers, VectorSelector } from './ast';
 import { exprType } from './ast';
 import { aggregate } from './aggregate';
@@ -15,6 +15,7 @@ import { callFunction, checkNoDuplicates } from './functions';
 import { detectReset, mul } from './histogram/ops';
 import { parseExpr, positionString, resolveDurations } from './parser';
 import { type Grid, type StepMatrix, evalSteps, hasStepShape, upperBound } from './range-eval';
+import type { RowsHelper } from './split-rows';
 import { extendedMargins, extendedMatrix, isExtended, smoothedVector } from './extended-range';
 import { infoPlan } from './info';
 import { compilePromRegex, unanchor, valueMatcher } from './regex';
@@ -40,6 +41,8 @@ export interface EngineOptions {
    * the end, so `sum(rate({__name__=~"a|b"}[1m]))` works. Off (Prometheus's default): fails there.
    */
   delayedNameRemoval?: boolean;
+  /** A thread that computes a share of a large range call's series (split-rows.ts); none: all on this thread. */
+  helper?: RowsHelper;
 }
 
 export interface Annotations {
@@ -227,6 +230,8 @@ export interface LoadedSeries {
   cursorHi: number;
   /** Lets the samples go until they are read again (decoded anew); the range fast path calls it after each series. */
   release?(): void;
+  /** The samples still coded (a lazy select's), for a helper thread to decode (split-rows.ts). */
+  coded?(): CodedSamples;
 }
 
 /**
@@ -252,6 +257,7 @@ class LazySeries implements LoadedSeries {
     readonly metric: Labels,
     private readonly samples: (into?: { timestamps: Float64Array; values: Float64Array }) => { timestamps: Float64Array; values: Float64Array },
     private readonly pool: SamplePool,
+    readonly coded?: () => CodedSamples,
   ) {}
 
   private get data(): LoadedSeries {
@@ -345,7 +351,8 @@ function loadMixedSeries(d: SeriesData): LoadedSeries {
   return base;
 }
 
-function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
+/** A series' samples as the evaluator reads them (staleness markers found and set apart). */
+export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
   let words: Uint32Array | null = null;
   let stale: Uint8Array | null = null;
   let count = 0;
@@ -376,7 +383,9 @@ export class Evaluator {
   readonly maxSamples: number;
   readonly subqueryStep: number;
   readonly delayedNameRemoval: boolean;
-  private readonly deadline: number;
+  readonly helper: RowsHelper | null;
+  /** Epoch ms after which the query times out. */
+  readonly deadline: number;
   private readonly loaded = new Map<VectorSelector, LoadedSeries[]>();
   /** Nodes of a range query computed for every step at once (range-eval.ts). */
   private readonly precomputed = new Map<Expr, { m: StepMatrix; grid: Grid }>();
@@ -401,6 +410,7 @@ export class Evaluator {
     this.maxSamples = opts.maxSamples ?? 50_000_000;
     this.subqueryStep = opts.defaultSubqueryStep ?? 60_000;
     this.delayedNameRemoval = opts.delayedNameRemoval ?? false;
+    this.helper = opts.helper ?? null;
     this.deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   }
 
@@ -543,7 +553,7 @@ export class Evaluator {
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation'), lazy: true });
     const pool: SamplePool = { timestamps: new Float64Array(0), values: new Float64Array(0), holder: null };
     this.loaded.set(vs, data.map((d) => {
-      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples, pool);
+      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples, pool, d.coded);
       if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
       const s = loadMixedSeries(d);
       if (statsOnly) histogramStatsOnly(s);

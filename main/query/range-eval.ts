@@ -9,7 +9,9 @@ import type { Labels } from '../../shared/labels';
 import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './ast';
 import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
 import { vectorScalarDropsName, vectorScalarValue } from './binary';
-import type { Evaluator } from './engine';
+import type { Evaluator, LoadedSeries } from './engine';
+import { packSeries } from '../tsdb/packed-series';
+import type { RowsHelper } from './split-rows';
 import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName } from './functions';
 import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf } from './values';
 
@@ -102,22 +104,89 @@ function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatri
 }
 
 function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | null {
-  const fn = RANGE_FUNCTIONS[call.func]!;
   const ms = unwrap(call.args[0]!);
   if (ms.kind !== 'matrix') throw new Error('rangeCallSteps: not a range selector');
   const loaded = ev.loadedSeries(ms.vector);
   if (loaded.some((s) => s.hs)) return null; // native histograms go step by step
   const steps = grid.steps;
   if (loaded.length * steps > MAX_SLOTS) return null;
-  const values = new Float64Array(loaded.length * steps), present = new Uint8Array(loaded.length * steps);
-  const windowTotals = new Float64Array(steps);
-  const kernel = fn.kernel, first = grid.start - ms.vector.offset, interval = grid.interval, range = ms.range;
-  // Windows several steps wide: slide them sample by sample and count resets once per series.
-  const overlapping = ms.range >= 4 * grid.interval;
+  const spec: RangeSpec = {
+    func: call.func, first: grid.start - ms.vector.offset, interval: grid.interval, range: ms.range, steps,
+    // Windows several steps wide: slide them sample by sample and count resets once per series.
+    overlapping: ms.range >= 4 * grid.interval,
+  };
+  const rows = newRangeRows(loaded.length, steps);
+  const tick = () => ev.checkClock();
+  // A large call: a helper thread decodes and computes the second half of the series meanwhile.
+  let split = ev.helper ? splitAt(ev.helper, loaded) : loaded.length;
+  const share = split < loaded.length ? ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(split).map((s) => s.coded!())), deadline: ev.deadline })) : null;
+  if (!share) split = loaded.length;
+  const at = (i: number) => loaded[i]!;
+  rangeRows(at, 0, split, spec, rows, tick);
+  if (share) {
+    const got = share.wait();
+    if (got === 'timeout') ev.checkDeadline('expression evaluation');
+    if (got && got !== 'timeout') {
+      rows.values.set(got.values, split * steps);
+      rows.present.set(got.present, split * steps);
+      rows.answered.set(got.answered, split);
+      for (let k = 0; k < steps; k++) rows.windowTotals[k] = rows.windowTotals[k]! + got.windowTotals[k]!;
+    } else rangeRows(at, split, loaded.length, spec, rows, tick); // the helper failed: this thread does its share
+  }
+  const fn = RANGE_FUNCTIONS[call.func]!;
+  if (fn.counter) for (let i = 0; i < loaded.length; i++) if (rows.answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!);
+  for (let k = 0; k < steps; k++) if (rows.windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  const metrics = loaded.map((s) => s.metric);
+  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(metrics, rows.present, steps);
+  return { metrics, dropName: loaded.map(() => !fn.keepName), values: rows.values, present: rows.present };
+}
+
+/**
+ * Where a range call's series split between this thread (before) and its helper (from there on):
+ * halfway once there are helper.minSeries of them, all lazily read; otherwise no split (the length).
+ */
+function splitAt(helper: RowsHelper, loaded: readonly LoadedSeries[]): number {
+  if (loaded.length < Math.max(2, helper.minSeries)) return loaded.length;
+  const at = loaded.length >> 1;
+  for (let i = at; i < loaded.length; i++) if (!loaded[i]!.coded) return loaded.length;
+  return at;
+}
+
+/** A range function over one selector's series, all the Evaluator it needs: plain data, so a helper thread can compute it too. */
+export interface RangeSpec {
+  readonly func: string;
+  /** The first step's window end (offset applied). */
+  readonly first: number;
+  readonly interval: number;
+  readonly range: number;
+  readonly steps: number;
+  readonly overlapping: boolean;
+}
+
+/** rangeRows' output: row i of values/present holds series i's steps. */
+export interface RangeRows {
+  readonly values: Float64Array;
+  readonly present: Uint8Array;
+  /** Samples in all series' windows at each step (the samples limit). */
+  readonly windowTotals: Float64Array;
+  /** 1 where series i answered some step (rate & co. then check its name looks like a counter). */
+  readonly answered: Uint8Array;
+}
+
+export function newRangeRows(series: number, steps: number): RangeRows {
+  return { values: new Float64Array(series * steps), present: new Uint8Array(series * steps), windowTotals: new Float64Array(steps), answered: new Uint8Array(series) };
+}
+
+/** Computes series [from, to) (`series(i)` is series i) into rows i of `out`; `tick` is called once per series (deadline checks). */
+export function rangeRows(series: (i: number) => LoadedSeries, from: number, to: number, spec: RangeSpec, out: RangeRows, tick: () => void): void {
+  const fn = RANGE_FUNCTIONS[spec.func]!;
+  const { values, present, windowTotals } = out;
+  const { steps, first, interval, range, overlapping } = spec;
+  const kernel = fn.kernel;
   const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false, resets: undefined };
-  for (let i = 0; i < loaded.length; i++) {
-    ev.checkClock();
-    const s = loaded[i]!;
+  for (let i = from; i < to; i++) {
+    tick();
+    const s = series(i);
     const rts = s.rts;
     scratch.metric = s.metric;
     scratch.ts = rts;
@@ -147,13 +216,9 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
       present[i * steps + k] = 1;
       any = true;
     }
-    if (any && fn.counter) checkCounterName(ev, s.metric, call.args[0]!);
+    if (any) out.answered[i] = 1;
     s.release?.();
   }
-  for (let k = 0; k < steps; k++) if (windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
-  const metrics = loaded.map((s) => s.metric);
-  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(metrics, present, steps);
-  return { metrics, dropName: loaded.map(() => !fn.keepName), values, present };
 }
 
 /** As checkDroppedNames (functions.ts) on a whole result matrix: two series with output, one labelset. */

@@ -9,7 +9,7 @@ import { rowCache } from './row-cache';
 import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
-import type { FloatSamples, Matcher, Querier, SelectHints, SeriesData } from './types';
+import type { CodedChunk, CodedSamples, FloatSamples, Matcher, Querier, SelectHints, SeriesData } from './types';
 import { histogramsOf } from './histogram-read';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
@@ -133,6 +133,14 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
  */
 export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number): SeriesData | undefined {
   const samples = (into?: FloatSamples): FloatSamples => mergeSamples(rows, id, head, mint, maxt, into);
+  const coded = (): CodedSamples => {
+    const chunks: CodedChunk[] = [];
+    for (const r of rows) {
+      const bytes = r.floatChunk(id);
+      if (bytes) chunks.push({ bytes, bucketStart: r.bucketStart });
+    }
+    return { chunks, head, mint, maxt };
+  };
   let some = head.timestamps.length > 0;
   for (const r of rows) {
     if (some) break;
@@ -144,6 +152,7 @@ export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: 
   return {
     labels,
     samples,
+    coded,
     get timestamps() {
       return (kept ??= samples()).timestamps;
     },
@@ -153,12 +162,15 @@ export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: 
   };
 }
 
+/** What mergeSamples reads of a chunk row (packed-series.ts gives one coded chunk the same face). */
+export type ChunkSource = Pick<ChunkRow, 'count' | 'decodeInto'>;
+
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into
  * one pair of arrays (views of `into` when it is large enough), trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
  * between a head snapshot and the row read) is kept once; on equal timestamps the head wins.
  */
-export function mergeSamples(rows: readonly ChunkRow[], id: number, head: FloatSamples, mint: number, maxt: number, into?: FloatSamples): FloatSamples {
+export function mergeSamples(rows: readonly ChunkSource[], id: number, head: FloatSamples, mint: number, maxt: number, into?: FloatSamples): FloatSamples {
   let total = head.timestamps.length;
   for (const r of rows) total += r.count(id);
   const reuse = into !== undefined && into.timestamps.length >= total && into.values.length >= total;

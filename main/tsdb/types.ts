@@ -69,6 +69,22 @@ export interface SeriesData {
    * one series' samples at a time. Reading `timestamps`/`values` instead decodes once and keeps them.
    */
   readonly samples?: (into?: FloatSamples) => FloatSamples;
+  /** Present with `samples`: the same samples still coded, to decode on another thread (packed-series.ts). */
+  readonly coded?: () => CodedSamples;
+}
+
+/** A series' float samples in [mint, maxt] as stored: coded chunks (chunkenc) and head samples. */
+export interface CodedSamples {
+  readonly chunks: readonly CodedChunk[];
+  readonly head: FloatSamples;
+  readonly mint: number;
+  readonly maxt: number;
+}
+
+export interface CodedChunk {
+  readonly bytes: Uint8Array;
+  /** Chunk timestamps are relative to it. */
+  readonly bucketStart: number;
 }
 
 export interface FloatSamples {

@@ -326,6 +326,35 @@ describe('QueryPool on a real store', () => {
     }
   });
 
+  it("shares a large range call's series with the worker's helper thread, with the same answers as this thread", async () => {
+    const db = openStore();
+    fillStore(db, 0, 1500); // rows for the first buckets, the rest in the head
+    db.compact();
+    fillStore(db, 1500, 1520);
+    const range = { start: String(T0 / 1000 + 600), end: String(T0 / 1000 + 1519 * 15), step: '60' };
+    const queries = ['sum by (instance)(rate(load[5m]))', 'topk(3, increase(load[10m]))', 'count_over_time(load[1h] offset 10m)', 'rate(load[1m])'];
+    const sharing = new QueryPool(1, undefined, undefined, 4); // 4 series or more: shared
+    try {
+      // The helper thread starts at the first large call and takes calls once it has loaded.
+      for (let i = 0; i < 200 && sharing.split === 0; i++) await sharing.run('query_range', new URLSearchParams({ query: queries[0]!, ...range }), counted(db));
+      expect(sharing.split).toBeGreaterThan(0);
+      for (const query of queries) {
+        const params = new URLSearchParams({ query, ...range });
+        const before = sharing.split;
+        const got = await sharing.run('query_range', params, counted(db));
+        expect(sharing.split).toBe(before + 1);
+        expect(got).toEqual(await handlePromApi('query_range', params, db.querier()));
+        expect((got.body as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+      }
+      // Under the threshold: not shared.
+      const before = sharing.split;
+      await sharing.run('query_range', new URLSearchParams({ query: 'rate(load{instance=~"h-[12]"}[5m])', ...range }), counted(db));
+      expect(sharing.split).toBe(before);
+    } finally {
+      await sharing.close();
+    }
+  });
+
   it('stops the worker query of an HTTP client that goes away, and answers the next one', async () => {
     const db = openStore();
     fillStore(db, 0, 600);

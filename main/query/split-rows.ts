@@ -1,0 +1,53 @@
+// One large range call (rate(x[5m]) over thousands of series) on two threads: the query's thread
+// hands the second half of the series, still coded (tsdb/packed-series.ts), to a helper thread and
+// computes the first half meanwhile. Each series is decoded and computed by the same code either
+// way (mergeSamples, rangeRows), and its rows go back in their place, so the answer is the one a
+// single thread gives, bit for bit. The thread plumbing is the caller's (http/query-pool.ts).
+import { labelsFromRecord } from '../../shared/labels';
+import { packedCount, unpackSamples, type PackedSeries } from '../tsdb/packed-series';
+import { loadSeries } from './engine';
+import { newRangeRows, rangeRows, type RangeRows, type RangeSpec } from './range-eval';
+
+export interface RowsTask {
+  readonly spec: RangeSpec;
+  readonly series: PackedSeries;
+  /** Epoch ms: the query's deadline. */
+  readonly deadline: number;
+}
+
+export interface RowsHelper {
+  /** Fewest series a range call selects before half of them go to the helper. */
+  readonly minSeries: number;
+  /**
+   * Starts a task (made only if the helper takes it) on the helper; null when it cannot take one now (still loading). wait() blocks
+   * until the rows are back; 'timeout' when the deadline passed first, null when the helper failed
+   * (the caller then computes them itself).
+   */
+  start(task: () => RowsTask): { wait(): RangeRows | 'timeout' | null } | null;
+}
+
+/** The query's deadline passed while a helper computed rows. */
+export class RowsTimeout extends Error {}
+
+const NO_LABELS = labelsFromRecord({});
+
+/** The helper's side: decodes each series and computes its rows; throws RowsTimeout past the deadline. */
+export function computeRows(task: RowsTask): RangeRows {
+  const n = packedCount(task.series);
+  const out = newRangeRows(n, task.spec.steps);
+  const pool: { timestamps: Float64Array; values: Float64Array } = { timestamps: new Float64Array(0), values: new Float64Array(0) };
+  let sinceClock = 0;
+  const tick = () => {
+    if (++sinceClock < 64) return;
+    sinceClock = 0;
+    if (Date.now() > task.deadline) throw new RowsTimeout('the query deadline passed');
+  };
+  // One series at a time, decoded into the same arrays while they are large enough (kernels read no labels).
+  const series = (i: number) => {
+    const d = unpackSamples(task.series, i, pool);
+    if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
+    return loadSeries(NO_LABELS, d.timestamps, d.values);
+  };
+  rangeRows(series, 0, n, task.spec, out, tick);
+  return out;
+}

@@ -1,0 +1,93 @@
+// Many series' coded samples (CodedSamples: chunk bytes and head samples) in a few flat arrays,
+// so a query can hand a share of its series to another thread (a transfer, not a clone of
+// objects) and that thread decodes them exactly as the store would (mergeSamples).
+import { PAD_BYTES } from './bitstream';
+import { chunkSampleCount, decodeChunkInto } from './chunkenc';
+import { mergeSamples, type ChunkSource } from './querier';
+import type { CodedSamples, FloatSamples } from './types';
+
+export interface PackedSeries {
+  /** Every chunk's bytes, each followed by PAD_BYTES zeros (the decoder peeks past a chunk's end). */
+  readonly bytes: Uint8Array;
+  /** Chunk c starts at chunkAt[c] and its timestamps are relative to chunkBucket[c]. */
+  readonly chunkAt: Uint32Array;
+  readonly chunkBucket: Float64Array;
+  /** Series i has chunks [seriesChunks[i], seriesChunks[i + 1]) and head samples [headAt[i], headAt[i + 1]). */
+  readonly seriesChunks: Uint32Array;
+  readonly headAt: Uint32Array;
+  readonly headT: Float64Array;
+  readonly headV: Float64Array;
+  /** Series i's window is [window[2i], window[2i + 1]]. */
+  readonly window: Float64Array;
+}
+
+export function packSeries(list: readonly CodedSamples[]): PackedSeries {
+  let chunks = 0, bytes = 0, head = 0;
+  for (const s of list) {
+    chunks += s.chunks.length;
+    for (const c of s.chunks) bytes += c.bytes.length + PAD_BYTES;
+    head += s.head.timestamps.length;
+  }
+  const p: PackedSeries = {
+    bytes: new Uint8Array(bytes),
+    chunkAt: new Uint32Array(chunks),
+    chunkBucket: new Float64Array(chunks),
+    seriesChunks: new Uint32Array(list.length + 1),
+    headAt: new Uint32Array(list.length + 1),
+    headT: new Float64Array(head),
+    headV: new Float64Array(head),
+    window: new Float64Array(list.length * 2),
+  };
+  let c = 0, at = 0, h = 0;
+  list.forEach((s, i) => {
+    for (const chunk of s.chunks) {
+      p.bytes.set(chunk.bytes, at);
+      p.chunkAt[c] = at;
+      p.chunkBucket[c++] = chunk.bucketStart;
+      at += chunk.bytes.length + PAD_BYTES;
+    }
+    p.seriesChunks[i + 1] = c;
+    p.headT.set(s.head.timestamps, h);
+    p.headV.set(s.head.values, h);
+    h += s.head.timestamps.length;
+    p.headAt[i + 1] = h;
+    p.window[2 * i] = s.mint;
+    p.window[2 * i + 1] = s.maxt;
+  });
+  return p;
+}
+
+/** The arrays to transfer along with a PackedSeries (each owns its buffer). */
+export function packedBuffers(p: PackedSeries): ArrayBuffer[] {
+  return [p.bytes, p.chunkAt, p.chunkBucket, p.seriesChunks, p.headAt, p.headT, p.headV, p.window].map((a) => a.buffer as ArrayBuffer);
+}
+
+export function packedCount(p: PackedSeries): number {
+  return p.seriesChunks.length - 1;
+}
+
+/** One packed chunk as mergeSamples reads a chunk row (the series id is the chunk's own). */
+class PackedChunk implements ChunkSource {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly at: number,
+    private readonly bucketStart: number,
+  ) {}
+
+  count(): number {
+    return chunkSampleCount(this.bytes, this.at);
+  }
+
+  decodeInto(_id: number, ts: Float64Array, vs: Float64Array, at: number): number {
+    return decodeChunkInto(this.bytes, this.at, this.bucketStart, ts, vs, at);
+  }
+}
+
+/** Series i's samples in its window, decoded as the store's select decodes them (into views of `into` when it is large enough). */
+export function unpackSamples(p: PackedSeries, i: number, into?: FloatSamples): FloatSamples {
+  const chunks: PackedChunk[] = [];
+  for (let c = p.seriesChunks[i]!; c < p.seriesChunks[i + 1]!; c++) chunks.push(new PackedChunk(p.bytes, p.chunkAt[c]!, p.chunkBucket[c]!));
+  const h0 = p.headAt[i]!, h1 = p.headAt[i + 1]!;
+  const head = { timestamps: p.headT.subarray(h0, h1), values: p.headV.subarray(h0, h1) };
+  return mergeSamples(chunks, 0, head, p.window[2 * i]!, p.window[2 * i + 1]!, into);
+}
