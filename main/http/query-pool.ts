@@ -23,8 +23,7 @@ import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
 import { StoreError } from '../tsdb/errors';
 import { ParseError } from '../query/parser';
-import type { RangeRows } from '../query/range-eval';
-import { computeRows, RowsTimeout, type RowsHelper, type RowsTask } from '../query/split-rows';
+import { computeRows, RowsTimeout, type HelperRows, type RowsHelper, type RowsTask } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
 
 /** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
@@ -82,7 +81,7 @@ interface HelperData {
   readonly port: MessagePort;
   readonly signal: SharedArrayBuffer;
 }
-type HelperReply = { readonly ok: true; readonly rows: RangeRows } | { readonly ok: false; readonly timeout: boolean };
+type HelperReply = { readonly ok: true; readonly rows: HelperRows } | { readonly ok: false; readonly timeout: boolean };
 /** The ingest thread closed this store or re-keyed it: the worker closes its connection, keys and cached rows of it. */
 interface Forget {
   readonly forget: string;
@@ -132,9 +131,10 @@ function serveRowsHelper(data: HelperData): void {
     let reply: HelperReply;
     let transfer: ArrayBuffer[] = [];
     try {
-      const rows = computeRows(task);
-      reply = { ok: true, rows };
-      transfer = [rows.values.buffer, rows.present.buffer, rows.windowTotals.buffer, rows.answered.buffer] as ArrayBuffer[];
+      const got = computeRows(task);
+      reply = { ok: true, rows: got };
+      const { values, present, windowTotals, answered } = got.rows;
+      transfer = [values.buffer, present.buffer, windowTotals.buffer, answered.buffer] as ArrayBuffer[];
     } catch (e) {
       reply = { ok: false, timeout: e instanceof RowsTimeout };
     }

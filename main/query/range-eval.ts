@@ -117,21 +117,26 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
   };
   const rows = newRangeRows(loaded.length, steps);
   const tick = () => ev.checkClock();
-  // A large call: a helper thread decodes and computes the second half of the series meanwhile.
-  let split = ev.helper ? splitAt(ev.helper, loaded) : loaded.length;
-  const share = split < loaded.length ? ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(split).map((s) => s.coded!())), deadline: ev.deadline })) : null;
-  if (!share) split = loaded.length;
+  // A large call: a helper thread takes series from the last one down meanwhile (split-rows.ts).
+  const n = loaded.length;
+  let shared = ev.helper ? splitAt(ev.helper, loaded) : n;
+  const taken = new Uint8Array(new SharedArrayBuffer(n - shared));
+  const share = shared < n ? ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(shared).map((s) => s.coded!())), taken: taken.buffer as SharedArrayBuffer, deadline: ev.deadline })) : null;
+  if (!share) shared = n;
   const at = (i: number) => loaded[i]!;
-  rangeRows(at, 0, split, spec, rows, tick);
+  rangeRows(at, 0, shared, spec, rows, tick);
+  let mine = shared;
+  while (mine < n && take(taken, mine - shared)) rangeRows(at, mine, ++mine, spec, rows, tick);
   if (share) {
     const got = share.wait();
     if (got === 'timeout') ev.checkDeadline('expression evaluation');
-    if (got && got !== 'timeout') {
-      rows.values.set(got.values, split * steps);
-      rows.present.set(got.present, split * steps);
-      rows.answered.set(got.answered, split);
-      for (let k = 0; k < steps; k++) rows.windowTotals[k] = rows.windowTotals[k]! + got.windowTotals[k]!;
-    } else rangeRows(at, split, loaded.length, spec, rows, tick); // the helper failed: this thread does its share
+    if (got && got !== 'timeout' && got.from + shared === mine) {
+      const theirs = got.rows, from = got.from;
+      rows.values.set(theirs.values.subarray(from * steps), mine * steps);
+      rows.present.set(theirs.present.subarray(from * steps), mine * steps);
+      rows.answered.set(theirs.answered.subarray(from), mine);
+      for (let k = 0; k < steps; k++) rows.windowTotals[k] = rows.windowTotals[k]! + theirs.windowTotals[k]!;
+    } else rangeRows(at, mine, n, spec, rows, tick); // the helper failed: this thread does the rest
   }
   const fn = RANGE_FUNCTIONS[call.func]!;
   if (fn.counter) for (let i = 0; i < loaded.length; i++) if (rows.answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!);
@@ -142,12 +147,13 @@ function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | nul
 }
 
 /**
- * Where a range call's series split between this thread (before) and its helper (from there on):
- * halfway once there are helper.minSeries of them, all lazily read; otherwise no split (the length).
+ * The first series a range call offers its helper (those before it are this thread's; the helper
+ * may take any after): a third of the way in once there are helper.minSeries of them, all lazily
+ * read; otherwise none (the length).
  */
 function splitAt(helper: RowsHelper, loaded: readonly LoadedSeries[]): number {
-  if (loaded.length < Math.max(2, helper.minSeries)) return loaded.length;
-  const at = loaded.length >> 1;
+  if (loaded.length < Math.max(3, helper.minSeries)) return loaded.length;
+  const at = Math.floor(loaded.length / 3);
   for (let i = at; i < loaded.length; i++) if (!loaded[i]!.coded) return loaded.length;
   return at;
 }
@@ -171,6 +177,11 @@ export interface RangeRows {
   readonly windowTotals: Float64Array;
   /** 1 where series i answered some step (rate & co. then check its name looks like a counter). */
   readonly answered: Uint8Array;
+}
+
+/** Takes series i of a shared call's flags (RowsTask.taken) for the calling thread; false when the other thread has it. */
+export function take(taken: Uint8Array, i: number): boolean {
+  return Atomics.compareExchange(taken, i, 0, 1) === 0;
 }
 
 export function newRangeRows(series: number, steps: number): RangeRows {

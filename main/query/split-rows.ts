@@ -1,19 +1,30 @@
 // One large range call (rate(x[5m]) over thousands of series) on two threads: the query's thread
-// hands the second half of the series, still coded (tsdb/packed-series.ts), to a helper thread and
-// computes the first half meanwhile. Each series is decoded and computed by the same code either
-// way (mergeSamples, rangeRows), and its rows go back in their place, so the answer is the one a
-// single thread gives, bit for bit. The thread plumbing is the caller's (http/query-pool.ts).
+// hands the last two thirds of the series, still coded (tsdb/packed-series.ts), to a helper thread
+// and computes from the first series up meanwhile; the helper computes from the last one down, and
+// they meet wherever their speeds make them meet (each takes a series by flagging it, atomically).
+// Each series is decoded and computed by the same code either way (mergeSamples, rangeRows), and
+// its rows go back in their place, so the answer is the one a single thread gives, bit for bit.
+// The thread plumbing is the caller's (http/query-pool.ts).
 import { labelsFromRecord } from '../../shared/labels';
 import { packedCount, unpackSamples, type PackedSeries } from '../tsdb/packed-series';
 import { loadSeries } from './engine';
-import { newRangeRows, rangeRows, type RangeRows, type RangeSpec } from './range-eval';
+import { newRangeRows, rangeRows, take, type RangeRows, type RangeSpec } from './range-eval';
 
 export interface RowsTask {
   readonly spec: RangeSpec;
   readonly series: PackedSeries;
+  /** One byte per packed series: set (Atomics) by the thread that takes it. */
+  readonly taken: SharedArrayBuffer;
   /** Epoch ms: the query's deadline. */
   readonly deadline: number;
 }
+
+/** The helper's answer: rows for packed series [from, count) (rows index packed series). */
+export interface HelperRows {
+  readonly rows: RangeRows;
+  readonly from: number;
+}
+
 
 export interface RowsHelper {
   /** Fewest series a range call selects before half of them go to the helper. */
@@ -23,7 +34,7 @@ export interface RowsHelper {
    * until the rows are back; 'timeout' when the deadline passed first, null when the helper failed
    * (the caller then computes them itself).
    */
-  start(task: () => RowsTask): { wait(): RangeRows | 'timeout' | null } | null;
+  start(task: () => RowsTask): { wait(): HelperRows | 'timeout' | null } | null;
 }
 
 /** The query's deadline passed while a helper computed rows. */
@@ -31,8 +42,8 @@ export class RowsTimeout extends Error {}
 
 const NO_LABELS = labelsFromRecord({});
 
-/** The helper's side: decodes each series and computes its rows; throws RowsTimeout past the deadline. */
-export function computeRows(task: RowsTask): RangeRows {
+/** The helper's side: takes series from the last down and computes their rows until it meets the other thread; throws RowsTimeout past the deadline. */
+export function computeRows(task: RowsTask): HelperRows {
   const n = packedCount(task.series);
   const out = newRangeRows(n, task.spec.steps);
   const pool: { timestamps: Float64Array; values: Float64Array } = { timestamps: new Float64Array(0), values: new Float64Array(0) };
@@ -48,6 +59,11 @@ export function computeRows(task: RowsTask): RangeRows {
     if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
     return loadSeries(NO_LABELS, d.timestamps, d.values);
   };
-  rangeRows(series, 0, n, task.spec, out, tick);
-  return out;
+  const taken = new Uint8Array(task.taken);
+  let from = n;
+  while (from > 0 && take(taken, from - 1)) {
+    from--;
+    rangeRows(series, from, from + 1, task.spec, out, tick);
+  }
+  return { rows: out, from };
 }
