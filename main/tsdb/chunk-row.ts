@@ -8,6 +8,7 @@ import { ByteReader, ByteWriter } from './bytes';
 import { chunkSampleCount, decodeChunk, decodeChunkInto, encodeChunk, type DecodedChunk } from './chunkenc';
 import type { HistogramSamples } from './histogram';
 import { decodeHistogramChunk, encodeHistogramChunk, histogramChunkCount } from './histogram-chunk';
+import type { CodedChunk } from './types';
 
 const VERSION_FLOATS = 1;
 const VERSION = 2;
@@ -133,6 +134,12 @@ export class ChunkRow {
   floatChunk(id: number): Uint8Array | undefined {
     const off = this.offsets.get(id);
     return off === undefined || off < 0 ? undefined : this.plain.subarray(off, off + this.lens.get(id)!);
+  }
+
+  /** The series' float chunk where it lies in the row (which ends in padding); undefined when it has none. */
+  codedChunk(id: number): CodedChunk | undefined {
+    const off = this.offsets.get(id);
+    return off === undefined || off < 0 ? undefined : { buf: this.plain, at: off, length: this.lens.get(id)!, bucketStart: this.bucketStart };
   }
 
   /** Histogram sample count of the series in this row. */

@@ -419,6 +419,13 @@ export function chunkSampleCount(buf: Uint8Array, byteOffset: number): number {
   return new BitReader(buf, byteOffset).readVar();
 }
 
+/** The first timestamp of the chunk at `byteOffset`. */
+export function chunkFirstTime(buf: Uint8Array, byteOffset: number, bucketStart: number): number {
+  const r = new BitReader(buf, byteOffset);
+  r.readVar();
+  return bucketStart + r.readVar();
+}
+
 /** Decodes the chunk at `byteOffset` into ts/vs from index `at`; returns the sample count. */
 export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart: number, ts: Float64Array, vs: Float64Array, at: number): number {
   const r = new BitReader(buf, byteOffset);

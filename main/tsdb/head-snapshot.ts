@@ -15,13 +15,13 @@
 // (a few MB each) between which the ingest thread answers remote write, with every series'
 // watermark taken at the first part; the rows are read after the last part.
 import { PAD_BYTES } from './bitstream';
-import { decodeList, listSpan, type MemSeries } from './head';
+import { decodeList, listChunks, listSpan, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import { selectSeries } from './matchers';
 import { lowerBound } from './sorted';
 import type { TsdbState } from './state';
-import type { Matcher } from './types';
+import type { CodedChunk, FloatSamples, Matcher } from './types';
 
 /** Which file a worker opens, and how. */
 export interface StoreFile {
@@ -184,6 +184,21 @@ export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
  * part, not one a series), skipping chunks wholly before `mint` or after `maxt`; returns series
  * i's samples in [mint, min(maxt, untilOf(i))].
  */
+/**
+ * Series i's head samples in [mint, until] still coded, for a lazy read (decoded only when the
+ * query reads the series, maybe on another thread): the list's chunks that reach into the window,
+ * and the samples after them that lie inside it.
+ */
+export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, until: number): { chunks: CodedChunk[]; tail: FloatSamples } {
+  const span = listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, until);
+  const chunks: CodedChunk[] = [];
+  if (span.count > 0) listChunks(p.lists, span.from, span.to, chunks);
+  const ts = p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!);
+  const lo = lowerBound(ts, mint);
+  const hi = Math.max(lo, lowerBound(ts, until, true));
+  return { chunks, tail: { timestamps: ts.subarray(lo, hi), values: p.values.subarray(p.offsets[i]! + lo, p.offsets[i]! + hi) } };
+}
+
 export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
   const n = p.keys.length;
   const spans = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));

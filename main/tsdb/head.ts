@@ -2,6 +2,7 @@
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import { labelsKey, type Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
+import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
@@ -436,6 +437,11 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
     }
   });
   return { from, to: Math.max(from, to), count: to > from ? count : 0 };
+}
+
+/** The chunks of a list between bytes `start` and `end` (timestamps absolute: bucket start 0), appended to `out`. */
+export function listChunks(list: Uint8Array, start: number, end: number, out: CodedChunk[]): void {
+  forEachChunk(list, start, end, (off, _entry, next) => out.push({ buf: list, at: off, length: next - off, bucketStart: 0 }));
 }
 
 /** Samples of a list of chunks between bytes `start` and `end`. */

@@ -2,8 +2,7 @@
 // so a query can hand a share of its series to another thread (a transfer, not a clone of
 // objects) and that thread decodes them exactly as the store would (mergeSamples).
 import { PAD_BYTES } from './bitstream';
-import { chunkSampleCount, decodeChunkInto } from './chunkenc';
-import { mergeSamples, type ChunkSource } from './querier';
+import { mergeSamples, OneChunk } from './querier';
 import type { CodedSamples, FloatSamples } from './types';
 
 export interface PackedSeries {
@@ -25,7 +24,7 @@ export function packSeries(list: readonly CodedSamples[]): PackedSeries {
   let chunks = 0, bytes = 0, head = 0;
   for (const s of list) {
     chunks += s.chunks.length;
-    for (const c of s.chunks) bytes += c.bytes.length + PAD_BYTES;
+    for (const c of s.chunks) bytes += c.length + PAD_BYTES;
     head += s.head.timestamps.length;
   }
   const p: PackedSeries = {
@@ -41,10 +40,10 @@ export function packSeries(list: readonly CodedSamples[]): PackedSeries {
   let c = 0, at = 0, h = 0;
   list.forEach((s, i) => {
     for (const chunk of s.chunks) {
-      p.bytes.set(chunk.bytes, at);
+      p.bytes.set(chunk.buf.subarray(chunk.at, chunk.at + chunk.length), at);
       p.chunkAt[c] = at;
       p.chunkBucket[c++] = chunk.bucketStart;
-      at += chunk.bytes.length + PAD_BYTES;
+      at += chunk.length + PAD_BYTES;
     }
     p.seriesChunks[i + 1] = c;
     p.headT.set(s.head.timestamps, h);
@@ -66,27 +65,10 @@ export function packedCount(p: PackedSeries): number {
   return p.seriesChunks.length - 1;
 }
 
-/** One packed chunk as mergeSamples reads a chunk row (the series id is the chunk's own). */
-class PackedChunk implements ChunkSource {
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly at: number,
-    private readonly bucketStart: number,
-  ) {}
-
-  count(): number {
-    return chunkSampleCount(this.bytes, this.at);
-  }
-
-  decodeInto(_id: number, ts: Float64Array, vs: Float64Array, at: number): number {
-    return decodeChunkInto(this.bytes, this.at, this.bucketStart, ts, vs, at);
-  }
-}
-
 /** Series i's samples in its window, decoded as the store's select decodes them (into views of `into` when it is large enough). */
 export function unpackSamples(p: PackedSeries, i: number, into?: FloatSamples): FloatSamples {
-  const chunks: PackedChunk[] = [];
-  for (let c = p.seriesChunks[i]!; c < p.seriesChunks[i + 1]!; c++) chunks.push(new PackedChunk(p.bytes, p.chunkAt[c]!, p.chunkBucket[c]!));
+  const chunks: OneChunk[] = [];
+  for (let c = p.seriesChunks[i]!; c < p.seriesChunks[i + 1]!; c++) chunks.push(new OneChunk({ buf: p.bytes, at: p.chunkAt[c]!, length: 0, bucketStart: p.chunkBucket[c]! }));
   const h0 = p.headAt[i]!, h1 = p.headAt[i + 1]!;
   const head = { timestamps: p.headT.subarray(h0, h1), values: p.headV.subarray(h0, h1) };
   return mergeSamples(chunks, 0, head, p.window[2 * i]!, p.window[2 * i + 1]!, into);

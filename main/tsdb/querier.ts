@@ -3,6 +3,7 @@
 // and from the head.
 import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
+import { chunkFirstTime, chunkSampleCount, decodeChunkInto } from './chunkenc';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
 import { selectSeries } from './matchers';
 import { rowCache } from './row-cache';
@@ -130,18 +131,26 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
 /**
  * A float-only series whose samples are decoded when asked for (SeriesData.samples); undefined
  * when it has none in [mint, maxt] (decoded here only when just the edge rows could hold some).
+ * Its head samples are `headChunks` (still coded: a query worker's snapshot) followed by `head`,
+ * which holds only samples inside the window.
  */
-export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number): SeriesData | undefined {
-  const samples = (into?: FloatSamples): FloatSamples => mergeSamples(rows, id, head, mint, maxt, into);
+export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
+  const sources: readonly ChunkSource[] = headChunks.length === 0 ? rows : [...rows, ...headChunks.map((c) => new OneChunk(c))];
+  const samples = (into?: FloatSamples): FloatSamples => mergeSamples(sources, id, head, mint, maxt, into);
   const coded = (): CodedSamples => {
     const chunks: CodedChunk[] = [];
     for (const r of rows) {
-      const bytes = r.floatChunk(id);
-      if (bytes) chunks.push({ bytes, bucketStart: r.bucketStart });
+      const c = r.codedChunk(id);
+      if (c) chunks.push(c);
     }
+    chunks.push(...headChunks);
     return { chunks, head, mint, maxt };
   };
-  let some = head.timestamps.length > 0;
+  // A head chunk that starts inside the window has a sample in it.
+  let some = head.timestamps.length > 0 || headChunks.some((c) => {
+    const t = chunkFirstTime(c.buf, c.at, c.bucketStart);
+    return t >= mint && t <= maxt;
+  });
   for (const r of rows) {
     if (some) break;
     // A row wholly inside the window holds only samples inside it.
@@ -162,8 +171,21 @@ export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: 
   };
 }
 
-/** What mergeSamples reads of a chunk row (packed-series.ts gives one coded chunk the same face). */
+/** What mergeSamples reads of a chunk row. */
 export type ChunkSource = Pick<ChunkRow, 'count' | 'decodeInto'>;
+
+/** One coded chunk read as mergeSamples reads a row (the series id is the chunk's own). */
+export class OneChunk implements ChunkSource {
+  constructor(private readonly c: CodedChunk) {}
+
+  count(): number {
+    return chunkSampleCount(this.c.buf, this.c.at);
+  }
+
+  decodeInto(_id: number, ts: Float64Array, vs: Float64Array, at: number): number {
+    return decodeChunkInto(this.c.buf, this.c.at, this.c.bucketStart, ts, vs, at);
+  }
+}
 
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into

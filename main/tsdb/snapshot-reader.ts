@@ -4,7 +4,7 @@
 import { compareLabels, labelsFromKey } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
-import { decodeSnapshotPart, type HeadSnapshot, type StoreFile } from './head-snapshot';
+import { decodeSnapshotPart, snapshotHeadCoded, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
 import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
@@ -56,21 +56,23 @@ export class SnapshotReader {
     });
     const out: SeriesData[] = [];
     for (const p of parts) {
-      const headSamples = decodeSnapshotPart(p, mint, maxt);
+      // Head samples are decoded here only for series read at once; lazy ones decode their own.
+      let headSamples: ReturnType<typeof decodeSnapshotPart> | null = null;
       const labels = p.keys.map(labelsFromKey);
       for (let i = 0; i < p.keys.length; i++) {
         check?.();
         const id = p.ids[i]!;
         const until = Math.min(maxt, p.lastT[i]!);
-        const head = headSamples(i, until);
         const inRows = rows.get(id);
         const h0 = p.histogramOffsets[i]!;
         const h1 = p.histogramOffsets[i + 1]!;
         if (hints?.lazy && h1 === h0 && !inRows?.some((r) => r.histogramCount(id) > 0)) {
-          const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, head, mint, until);
+          const { chunks, tail } = snapshotHeadCoded(p, i, mint, until);
+          const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, tail, mint, until, chunks);
           if (lazy) out.push(lazy);
           continue;
         }
+        const head = (headSamples ??= decodeSnapshotPart(p, mint, maxt))(i, until);
         // Only in the head: the snapshot's own arrays (this thread's copy) serve as they are.
         const data = inRows ? mergeSamples(inRows, id, head, mint, until) : head;
         const headHistograms = h1 > h0 ? { timestamps: p.histogramTimestamps.subarray(h0, h1), values: p.histograms.slice(h0, h1) } : undefined;

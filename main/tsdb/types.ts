@@ -81,8 +81,11 @@ export interface CodedSamples {
   readonly maxt: number;
 }
 
+/** A chunk (chunkenc) at bytes [at, at + length) of buf, which stays readable PAD_BYTES past it (the decoder peeks). */
 export interface CodedChunk {
-  readonly bytes: Uint8Array;
+  readonly buf: Uint8Array;
+  readonly at: number;
+  readonly length: number;
   /** Chunk timestamps are relative to it. */
   readonly bucketStart: number;
 }
