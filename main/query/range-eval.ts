@@ -75,6 +75,12 @@ export function evalSteps(ev: Evaluator, e: Expr, grid: Grid): StepMatrix | null
   if (x.kind === 'call') return rangeCallSteps(ev, x, grid);
   if (x.kind === 'binary') return scalarOpSteps(ev, x, grid);
   if (x.kind !== 'aggregate') return null;
+  const inner = unwrap(x.expr);
+  if (inner.kind === 'call' && x.op !== 'topk' && x.op !== 'bottomk') {
+    // sum by (…) (rate(…)) and the like: each series' row is folded in as it is computed, no matrix of them all.
+    const rc = rangeCall(ev, inner, grid);
+    return rc && foldRows(x, rangeCallMetrics(rc), grid.steps, (row) => rangeCallRows(ev, rc, row));
+  }
   const child = evalSteps(ev, x.expr, grid);
   if (!child) return null;
   return x.op === 'topk' || x.op === 'bottomk' ? topkSteps(x, child, grid.steps) : foldSteps(x, child, grid.steps);
@@ -103,47 +109,92 @@ function selectorSteps(ev: Evaluator, vs: VectorSelector, grid: Grid): StepMatri
   return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => false), values, present };
 }
 
-function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | null {
+/** A range call the fast path computes: its series and what each series' row is computed from. */
+interface RangeCall {
+  readonly call: Call;
+  readonly loaded: readonly LoadedSeries[];
+  readonly spec: RangeSpec;
+}
+
+/** Null when the call goes step by step (native histograms, or too many series × steps). */
+function rangeCall(ev: Evaluator, call: Call, grid: Grid): RangeCall | null {
   const ms = unwrap(call.args[0]!);
-  if (ms.kind !== 'matrix') throw new Error('rangeCallSteps: not a range selector');
+  if (ms.kind !== 'matrix') throw new Error('rangeCall: not a range selector');
   const loaded = ev.loadedSeries(ms.vector);
   if (loaded.some((s) => s.hs)) return null; // native histograms go step by step
-  const steps = grid.steps;
-  if (loaded.length * steps > MAX_SLOTS) return null;
+  if (loaded.length * grid.steps > MAX_SLOTS) return null;
   const spec: RangeSpec = {
-    func: call.func, first: grid.start - ms.vector.offset, interval: grid.interval, range: ms.range, steps,
+    func: call.func, first: grid.start - ms.vector.offset, interval: grid.interval, range: ms.range, steps: grid.steps,
     // Windows several steps wide: slide them sample by sample and count resets once per series.
     overlapping: ms.range >= 4 * grid.interval,
   };
-  const rows = newRangeRows(loaded.length, steps);
+  return { call, loaded, spec };
+}
+
+/** Takes series i's row: values/present [at, at + steps) of the arrays given (views valid during the call only). */
+type RowSink = (i: number, values: Float64Array, present: Uint8Array, at: number) => void;
+
+/**
+ * Computes every series' row and hands them to `row` in series order, so that a fold over them adds
+ * in the order one matrix would; then checks what the whole result is checked for (counter names,
+ * the samples limit, label sets that collide once the name goes).
+ */
+function rangeCallRows(ev: Evaluator, { call, loaded, spec }: RangeCall, row: RowSink): void {
+  const n = loaded.length, steps = spec.steps;
+  const one = newRangeRows(1, steps); // windowTotals add up over all series
+  const answered = new Uint8Array(n);
   const tick = () => ev.checkClock();
+  const at = (i: number) => loaded[i]!;
+  const here = (i: number) => {
+    one.values.fill(0);
+    one.present.fill(0);
+    one.answered[0] = 0;
+    rangeRows(at, i, i + 1, spec, one, tick, i);
+    answered[i] = one.answered[0]!;
+    row(i, one.values, one.present, 0);
+  };
   // A large call: a helper thread takes series from the last one down meanwhile (split-rows.ts).
-  const n = loaded.length;
   let shared = ev.helper ? splitAt(ev.helper, loaded) : n;
   const taken = new Uint8Array(new SharedArrayBuffer(n - shared));
   const share = shared < n ? ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(shared).map((s) => s.coded!())), taken: taken.buffer as SharedArrayBuffer, deadline: ev.deadline })) : null;
   if (!share) shared = n;
-  const at = (i: number) => loaded[i]!;
-  rangeRows(at, 0, shared, spec, rows, tick);
+  for (let i = 0; i < shared; i++) here(i);
   let mine = shared;
-  while (mine < n && take(taken, mine - shared)) rangeRows(at, mine, ++mine, spec, rows, tick);
+  while (mine < n && take(taken, mine - shared)) here(mine++);
   if (share) {
     const got = share.wait();
     if (got === 'timeout') ev.checkDeadline('expression evaluation');
     if (got && got !== 'timeout' && got.from + shared === mine) {
-      const theirs = got.rows, from = got.from;
-      rows.values.set(theirs.values.subarray(from * steps), mine * steps);
-      rows.present.set(theirs.present.subarray(from * steps), mine * steps);
-      rows.answered.set(theirs.answered.subarray(from), mine);
-      for (let k = 0; k < steps; k++) rows.windowTotals[k] = rows.windowTotals[k]! + theirs.windowTotals[k]!;
-    } else rangeRows(at, mine, n, spec, rows, tick); // the helper failed: this thread does the rest
+      const theirs = got.rows; // indexed from the first series offered
+      for (let i = mine; i < n; i++) {
+        answered[i] = theirs.answered[i - shared]!;
+        row(i, theirs.values, theirs.present, (i - shared) * steps);
+      }
+      for (let k = 0; k < steps; k++) one.windowTotals[k] = one.windowTotals[k]! + theirs.windowTotals[k]!;
+    } else for (let i = mine; i < n; i++) here(i); // the helper failed: this thread does the rest
   }
   const fn = RANGE_FUNCTIONS[call.func]!;
-  if (fn.counter) for (let i = 0; i < loaded.length; i++) if (rows.answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!);
-  for (let k = 0; k < steps; k++) if (rows.windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
-  const metrics = loaded.map((s) => s.metric);
-  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(metrics, rows.present, steps);
-  return { metrics, dropName: loaded.map(() => !fn.keepName), values: rows.values, present: rows.present };
+  if (fn.counter) for (let i = 0; i < n; i++) if (answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!);
+  for (let k = 0; k < steps; k++) if (one.windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
+  if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(loaded, answered);
+}
+
+/** What a range call's rows are labelled with. */
+function rangeCallMetrics({ call, loaded }: RangeCall): Pick<StepMatrix, 'metrics' | 'dropName'> {
+  const drop = !RANGE_FUNCTIONS[call.func]!.keepName;
+  return { metrics: loaded.map((s) => s.metric), dropName: loaded.map(() => drop) };
+}
+
+function rangeCallSteps(ev: Evaluator, call: Call, grid: Grid): StepMatrix | null {
+  const rc = rangeCall(ev, call, grid);
+  if (!rc) return null;
+  const steps = grid.steps;
+  const values = new Float64Array(rc.loaded.length * steps), present = new Uint8Array(rc.loaded.length * steps);
+  rangeCallRows(ev, rc, (i, v, p, at) => {
+    values.set(v.subarray(at, at + steps), i * steps);
+    present.set(p.subarray(at, at + steps), i * steps);
+  });
+  return { ...rangeCallMetrics(rc), values, present };
 }
 
 /**
@@ -188,8 +239,8 @@ export function newRangeRows(series: number, steps: number): RangeRows {
   return { values: new Float64Array(series * steps), present: new Uint8Array(series * steps), windowTotals: new Float64Array(steps), answered: new Uint8Array(series) };
 }
 
-/** Computes series [from, to) (`series(i)` is series i) into rows i of `out`; `tick` is called once per series (deadline checks). */
-export function rangeRows(series: (i: number) => LoadedSeries, from: number, to: number, spec: RangeSpec, out: RangeRows, tick: () => void): void {
+/** Computes series [from, to) (`series(i)` is series i) into rows i - base of `out`; `tick` is called once per series (deadline checks). */
+export function rangeRows(series: (i: number) => LoadedSeries, from: number, to: number, spec: RangeSpec, out: RangeRows, tick: () => void, base = 0): void {
   const fn = RANGE_FUNCTIONS[spec.func]!;
   const { values, present, windowTotals } = out;
   const { steps, first, interval, range, overlapping } = spec;
@@ -223,21 +274,21 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
       scratch.hi = hi;
       const v = kernel(scratch, from, ref);
       if (v === undefined) continue;
-      values[i * steps + k] = v;
-      present[i * steps + k] = 1;
+      values[(i - base) * steps + k] = v;
+      present[(i - base) * steps + k] = 1;
       any = true;
     }
-    if (any) out.answered[i] = 1;
+    if (any) out.answered[i - base] = 1;
     s.release?.();
   }
 }
 
 /** As checkDroppedNames (functions.ts) on a whole result matrix: two series with output, one labelset. */
-function checkNamelessCollisions(metrics: Labels[], present: Uint8Array, steps: number): void {
+function checkNamelessCollisions(loaded: readonly LoadedSeries[], answered: Uint8Array): void {
   const seen = new Set<string>();
-  for (let i = 0; i < metrics.length; i++) {
-    if (present.subarray(i * steps, (i + 1) * steps).indexOf(1) < 0) continue;
-    const k = keyOf(dropMetricName(metrics[i]!));
+  for (let i = 0; i < loaded.length; i++) {
+    if (!answered[i]) continue;
+    const k = keyOf(dropMetricName(loaded[i]!.metric));
     if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
@@ -315,7 +366,7 @@ function resetCounts(fs: Float64Array): Int32Array {
 }
 
 /** Group index of each child series, and each group's label set. Null when a group mixes name drops. */
-function groups(e: AggregateExpr, child: StepMatrix): { of: Int32Array; metrics: Labels[]; dropName: boolean[] } | null {
+function groups(e: AggregateExpr, child: Pick<StepMatrix, 'metrics' | 'dropName'>): { of: Int32Array; metrics: Labels[]; dropName: boolean[] } | null {
   const index = new Map<string, number>();
   const of = new Int32Array(child.metrics.length);
   const metrics: Labels[] = [], dropName: boolean[] = [];
@@ -334,19 +385,26 @@ function groups(e: AggregateExpr, child: StepMatrix): { of: Int32Array; metrics:
 }
 
 function foldSteps(e: AggregateExpr, child: StepMatrix, steps: number): StepMatrix | null {
+  return foldRows(e, child, steps, (row) => {
+    for (let i = 0; i < child.metrics.length; i++) row(i, child.values, child.present, i * steps);
+  });
+}
+
+/** Folds the rows `feed` hands over, in series order, into one row per group; null when a group mixes name drops. */
+function foldRows(e: AggregateExpr, child: Pick<StepMatrix, 'metrics' | 'dropName'>, steps: number, feed: (row: RowSink) => void): StepMatrix | null {
   const grouped = groups(e, child);
   if (!grouped) return null;
   const op = e.op as FoldOp;
   const n = grouped.metrics.length;
   const acc = new Accumulators(n * steps);
-  for (let i = 0; i < child.metrics.length; i++) {
-    const base = grouped.of[i]! * steps, row = i * steps;
+  feed((i, values, present, at) => {
+    const base = grouped.of[i]! * steps;
     if (op === 'sum') {
-      for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.addSum(base + k, child.values[row + k]!);
+      for (let k = 0; k < steps; k++) if (present[at + k]) acc.addSum(base + k, values[at + k]!);
     } else {
-      for (let k = 0; k < steps; k++) if (child.present[row + k]) acc.add(op, base + k, child.values[row + k]!);
+      for (let k = 0; k < steps; k++) if (present[at + k]) acc.add(op, base + k, values[at + k]!);
     }
-  }
+  });
   const values = new Float64Array(n * steps), present = new Uint8Array(n * steps);
   for (let j = 0; j < n * steps; j++) {
     if (!acc.has(j)) continue;
