@@ -246,6 +246,7 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
   const { steps, first, interval, range, overlapping } = spec;
   const kernel = fn.kernel;
   const scratch: Series = { metric: [], ts: [], fs: [], lo: 0, hi: 0, dropName: false, resets: undefined };
+  let resets: Int32Array = resetScratch;
   for (let i = from; i < to; i++) {
     tick();
     const s = series(i);
@@ -253,7 +254,7 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
     scratch.metric = s.metric;
     scratch.ts = rts;
     scratch.fs = s.rfs;
-    scratch.resets = fn.counter && overlapping ? resetCounts(s.rfs) : undefined;
+    scratch.resets = fn.counter && overlapping ? (resets = resetCounts(s.rfs, resets)) : undefined;
     let lo = 0, hi = 0, any = false;
     for (let k = 0; k < steps; k++) {
       const ref = first + k * interval;
@@ -358,9 +359,14 @@ function checkStepCollisions(metrics: Labels[], dropName: boolean[], present: Ui
   }
 }
 
-/** Prefix counts of counter resets: resets[i] = drops among samples 0..i. */
-function resetCounts(fs: Float64Array): Int32Array {
-  const out = new Int32Array(fs.length);
+/** Reused by resetCounts while large enough (one series at a time on a thread). */
+let resetScratch: Int32Array = new Int32Array(0);
+
+/** Prefix counts of counter resets: resets[i] = drops among samples 0..i (a view of `into` when it is large enough). */
+function resetCounts(fs: Float64Array, into: Int32Array): Int32Array {
+  if (into.length < fs.length) resetScratch = into = new Int32Array(Math.max(fs.length, 2 * into.length));
+  const out = into.subarray(0, fs.length);
+  out[0] = 0;
   for (let i = 1; i < fs.length; i++) out[i] = out[i - 1]! + (fs[i]! < fs[i - 1]! ? 1 : 0);
   return out;
 }
