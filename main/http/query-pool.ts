@@ -9,8 +9,11 @@
 // Label lookups (postings, head only) stay short calls to the ingest thread. A worker's calls
 // block it (Atomics.wait) until the ingest thread answers (receiveMessageOnPort). A query whose
 // client went away is stopped by ending its worker (a fresh one takes its place); the query
-// timeout is checked between rows and series while reading.
-// On Linux the workers run niced, so that on a busy machine the ingest thread gets a core first.
+// timeout is checked between rows and series while reading. On two cores or more, each worker has
+// a helper thread of its own (started at its first large range call): a range call over many series
+// hands part of them to it, still coded, and both threads compute rows until they meet
+// (query/split-rows.ts), so one heavy query uses two cores with the same answer.
+// On Linux the workers and helpers run niced, so that on a busy machine the ingest thread gets a core first.
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
 import { readlinkSync } from 'node:fs';

@@ -3,8 +3,10 @@
 // topk/bottomk by (…) over those or over a plain selector — are computed for all steps at once,
 // series by series, into flat typed arrays: each series' window slides forward once over its
 // samples, group membership is hashed once per series instead of once per step, and no Sample
-// object is created per series and step. Results are the same numbers the step-by-step evaluator
-// gives: same kernels (RANGE_FUNCTIONS), same Accumulators, same input order.
+// object is created per series and step; a fold over a range call takes each series' row as it is
+// computed, with no matrix of them all, and a large range call shares its series with a helper
+// thread (split-rows.ts). Results are the same numbers the step-by-step evaluator gives: same
+// kernels (RANGE_FUNCTIONS), same Accumulators, same input order.
 import type { Labels } from '../../shared/labels';
 import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './ast';
 import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
