@@ -196,8 +196,15 @@ export function mergeSamples(rows: readonly ChunkSource[], id: number, head: Flo
   let total = head.timestamps.length;
   for (const r of rows) total += r.count(id);
   const reuse = into !== undefined && into.timestamps.length >= total && into.values.length >= total;
-  let ts: Float64Array = reuse ? into.timestamps.subarray(0, total) : new Float64Array(total);
-  let vs: Float64Array = reuse ? into.values.subarray(0, total) : new Float64Array(total);
+  // Without room given, decode into this thread's scratch and copy out only the window: a short
+  // window (an instant query's 5 minutes) of a long chunk (a 2 h row) allocates its samples only.
+  if (!reuse && scratch.timestamps.length < total) {
+    const size = Math.max(total, 2 * scratch.timestamps.length);
+    scratch = { timestamps: new Float64Array(size), values: new Float64Array(size) };
+  }
+  const room = reuse ? into : scratch;
+  let ts: Float64Array = room.timestamps.subarray(0, total);
+  let vs: Float64Array = room.values.subarray(0, total);
   let n = 0;
   let ordered = true;
   const append = (count: number): void => {
@@ -210,11 +217,15 @@ export function mergeSamples(rows: readonly ChunkSource[], id: number, head: Flo
     vs.set(head.values, n);
     append(head.timestamps.length);
   }
-  if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs));
+  if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs)); // new arrays
   const lo = lowerBound(ts, mint);
   const hi = Math.max(lo, lowerBound(ts, maxt, true));
+  if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi) };
   return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi) };
 }
+
+/** mergeSamples' decoding space when its caller gives none (one call at a time on a thread; what it returns is copied out). */
+let scratch: FloatSamples = { timestamps: new Float64Array(0), values: new Float64Array(0) };
 
 /** Sorts samples by time (stable); of equal timestamps the later one (newer data) wins. */
 function sortByTime(ts: Float64Array, vs: Float64Array): { timestamps: Float64Array; values: Float64Array } {
