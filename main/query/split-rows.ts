@@ -25,14 +25,13 @@ export interface HelperRows {
   readonly from: number;
 }
 
-
 export interface RowsHelper {
-  /** Fewest series a range call selects before half of them go to the helper. */
+  /** Fewest series a range call selects before it offers some to the helper. */
   readonly minSeries: number;
   /**
-   * Starts a task (made only if the helper takes it) on the helper; null when it cannot take one now (still loading). wait() blocks
-   * until the rows are back; 'timeout' when the deadline passed first, null when the helper failed
-   * (the caller then computes them itself).
+   * Starts a task on the helper (made only if the helper takes it); null when it cannot take one
+   * now (still loading). wait() blocks until the helper's rows are back; 'timeout' when the
+   * deadline passed first, null when the helper failed (the caller then computes the rest itself).
    */
   start(task: () => RowsTask): { wait(): HelperRows | 'timeout' | null } | null;
 }

@@ -68,7 +68,7 @@ export function packedCount(p: PackedSeries): number {
 /** Series i's samples in its window, decoded as the store's select decodes them (into views of `into` when it is large enough). */
 export function unpackSamples(p: PackedSeries, i: number, into?: FloatSamples): FloatSamples {
   const chunks: OneChunk[] = [];
-  for (let c = p.seriesChunks[i]!; c < p.seriesChunks[i + 1]!; c++) chunks.push(new OneChunk({ buf: p.bytes, at: p.chunkAt[c]!, length: 0, bucketStart: p.chunkBucket[c]! }));
+  for (let c = p.seriesChunks[i]!; c < p.seriesChunks[i + 1]!; c++) chunks.push(new OneChunk(p.bytes, p.chunkAt[c]!, p.chunkBucket[c]!));
   const h0 = p.headAt[i]!, h1 = p.headAt[i + 1]!;
   const head = { timestamps: p.headT.subarray(h0, h1), values: p.headV.subarray(h0, h1) };
   return mergeSamples(chunks, 0, head, p.window[2 * i]!, p.window[2 * i + 1]!, into);

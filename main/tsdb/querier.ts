@@ -135,7 +135,7 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
  * which holds only samples inside the window.
  */
 export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
-  const sources: readonly ChunkSource[] = headChunks.length === 0 ? rows : [...rows, ...headChunks.map((c) => new OneChunk(c))];
+  const sources: readonly ChunkSource[] = headChunks.length === 0 ? rows : [...rows, ...headChunks.map((c) => new OneChunk(c.buf, c.at, c.bucketStart))];
   const samples = (into?: FloatSamples): FloatSamples => mergeSamples(sources, id, head, mint, maxt, into);
   const coded = (): CodedSamples => {
     const chunks: CodedChunk[] = [];
@@ -174,16 +174,20 @@ export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: 
 /** What mergeSamples reads of a chunk row. */
 export type ChunkSource = Pick<ChunkRow, 'count' | 'decodeInto'>;
 
-/** One coded chunk read as mergeSamples reads a row (the series id is the chunk's own). */
+/** One coded chunk (at byte `at` of a padded `buf`) read as mergeSamples reads a row (the series id is the chunk's own). */
 export class OneChunk implements ChunkSource {
-  constructor(private readonly c: CodedChunk) {}
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly at: number,
+    private readonly bucketStart: number,
+  ) {}
 
   count(): number {
-    return chunkSampleCount(this.c.buf, this.c.at);
+    return chunkSampleCount(this.buf, this.at);
   }
 
   decodeInto(_id: number, ts: Float64Array, vs: Float64Array, at: number): number {
-    return decodeChunkInto(this.c.buf, this.c.at, this.c.bucketStart, ts, vs, at);
+    return decodeChunkInto(this.buf, this.at, this.bucketStart, ts, vs, at);
   }
 }
 
