@@ -12,7 +12,7 @@
 // arrived after the snapshot and were cut before the row read lie after the series' last
 // timestamp at the snapshot (the watermark), which the merge trims to; series created after the
 // snapshot are not in it. That argument holds per series, so a large snapshot is taken in parts
-// (a few MB each) between which the ingest thread answers remote write, with every series'
+// (up to 512 KiB and 1,024 series each) between which the ingest thread answers remote write, with every series'
 // watermark taken at the first part; the rows are read after the last part.
 import { PAD_BYTES } from './bitstream';
 import { decodeList, listChunks, listSpan, type MemSeries } from './head';
@@ -60,9 +60,12 @@ export interface HeadSnapshot {
   readonly histograms: FloatHistogram[];
 }
 
-/** Bytes of head samples copied per part at most (unless one series alone has more), and series per part. */
-const PART_BYTES = 1 << 21;
-const PART_SERIES = 4096;
+/**
+ * Bytes of head samples copied per part at most (unless one series alone has more), and series per
+ * part: a part takes the ingest thread 1–2 ms (10,000 series: 10 parts), so remote write waits little.
+ */
+const PART_BYTES = 1 << 19;
+const PART_SERIES = 1024;
 
 /** The parts of one snapshot, in series order. */
 export interface SnapshotCursor {
@@ -122,7 +125,7 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
         // last one or two). An unsorted head (out-of-order arrivals) is sorted and decoded here, in the window.
         const whole = s.kept();
         const span = whole ? listSpan(whole.list, 0, whole.list.length, mint, until) : null;
-        const k = whole && span ? { ...whole, list: whole.list.subarray(span.from, span.to) } : { list: EMPTY, ...s.window(mint, until) };
+        const k = whole && span ? { list: whole.list.subarray(span.from, span.to), timestamps: whole.timestamps, values: whole.values } : { list: EMPTY, ...s.window(mint, until) };
         const hw = headHistogramWindow(s, mint, until);
         const n = k.list.length + 16 * (k.timestamps.length + hw.timestamps.length);
         if (part.length > 0 && total + n > PART_BYTES) {

@@ -18,9 +18,12 @@ export function histogramsOf(s: MemSeries, rows: readonly ChunkRow[], mint: numb
 }
 
 /** The head's histogram samples in [mint, maxt] (sorted), copied: what a head snapshot carries. */
+/** A float series' histogram window (shared: callers only read it). */
+const NO_HISTOGRAMS: HeadHistogramSamples = { timestamps: [], values: [] };
+
 export function headHistogramWindow(s: MemSeries, mint: number, maxt: number): HeadHistogramSamples {
   const hh = s.hist;
-  if (!hh || hh.count === 0) return { timestamps: [], values: [] };
+  if (!hh || hh.count === 0) return NO_HISTOGRAMS;
   hh.sortHead();
   const timestamps: number[] = [];
   const values: FloatHistogram[] = [];
