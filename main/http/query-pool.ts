@@ -96,7 +96,7 @@ interface Forget {
  */
 const READER_IDLE_MS = 60_000;
 
-/** Series a range call selects before a worker shares them with its helper thread (fewer: the hand-over costs more than it saves). */
+/** Series a range call selects before a worker shares them with its helper thread (a round number, not tuned: the hand-over costs a copy of the offered series' coded bytes). */
 const SPLIT_MIN_SERIES = 256;
 
 /** Refused or lost queries: the caller answers 503 (retry) or nothing (client gone). */
@@ -169,7 +169,7 @@ function rowsHelperThread(minSeries: number): RowsHelper & { split: number } {
     port1.unref();
     return h;
   };
-  return {
+  const self: RowsHelper & { split: number } = {
     minSeries,
     split: 0,
     start(makeTask) {
@@ -189,12 +189,13 @@ function rowsHelperThread(minSeries: number): RowsHelper & { split: number } {
           }
           const reply = receiveMessageOnPort(h.port)?.message as HelperReply | undefined;
           if (!reply?.ok) return reply?.timeout ? 'timeout' : null;
-          this.split++;
+          self.split++;
           return reply.rows;
         },
       };
     },
   };
+  return self;
 }
 
 function serveQueries(data: WorkerData): void {

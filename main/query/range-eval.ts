@@ -157,12 +157,12 @@ function rangeCallRows(ev: Evaluator, { call, loaded, spec }: RangeCall, row: Ro
   };
   // A large call: a helper thread takes series from the last one down meanwhile (split-rows.ts).
   let shared = ev.helper ? splitAt(ev.helper, loaded) : n;
-  const taken = new Uint8Array(new SharedArrayBuffer(n - shared));
-  const share = shared < n ? ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(shared).map((s) => s.coded!())), taken: taken.buffer as SharedArrayBuffer, deadline: ev.deadline })) : null;
+  const taken = shared < n ? new Uint8Array(new SharedArrayBuffer(n - shared)) : null;
+  const share = taken && ev.helper!.start(() => ({ spec, series: packSeries(loaded.slice(shared).map((s) => s.coded!())), taken: taken.buffer as SharedArrayBuffer, deadline: ev.deadline }));
   if (!share) shared = n;
   for (let i = 0; i < shared; i++) here(i);
   let mine = shared;
-  while (mine < n && take(taken, mine - shared)) here(mine++);
+  while (mine < n && take(taken!, mine - shared)) here(mine++);
   if (share) {
     const got = share.wait();
     if (got === 'timeout') ev.checkDeadline('expression evaluation');

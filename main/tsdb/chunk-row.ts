@@ -130,16 +130,16 @@ export class ChunkRow {
     return off < 0 ? { timestamps: EMPTY, values: EMPTY } : decodeChunk(this.plain, off, this.bucketStart);
   }
 
-  /** The series' float chunk as coded (chunkenc, relative to bucketStart); undefined when it has none. */
-  floatChunk(id: number): Uint8Array | undefined {
-    const off = this.offsets.get(id);
-    return off === undefined || off < 0 ? undefined : this.plain.subarray(off, off + this.lens.get(id)!);
-  }
-
   /** The series' float chunk where it lies in the row (which ends in padding); undefined when it has none. */
   codedChunk(id: number): CodedChunk | undefined {
     const off = this.offsets.get(id);
     return off === undefined || off < 0 ? undefined : { buf: this.plain, at: off, length: this.lens.get(id)!, bucketStart: this.bucketStart };
+  }
+
+  /** The series' float chunk as coded (chunkenc, relative to bucketStart); undefined when it has none. */
+  floatChunk(id: number): Uint8Array | undefined {
+    const c = this.codedChunk(id);
+    return c && c.buf.subarray(c.at, c.at + c.length);
   }
 
   /** Histogram sample count of the series in this row. */

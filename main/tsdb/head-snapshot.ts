@@ -124,7 +124,7 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
         // Only the chunks that may hold samples in the window are copied (an instant query's are the
         // last one or two). An unsorted head (out-of-order arrivals) is sorted and decoded here, in the window.
         const whole = s.kept();
-        const span = whole ? listSpan(whole.list, 0, whole.list.length, mint, until) : null;
+        const span = whole && listSpan(whole.list, 0, whole.list.length, mint, until);
         const k = whole && span ? { list: whole.list.subarray(span.from, span.to), timestamps: whole.timestamps, values: whole.values } : { list: EMPTY, ...s.window(mint, until) };
         const hw = headHistogramWindow(s, mint, until);
         const n = k.list.length + 16 * (k.timestamps.length + hw.timestamps.length);
@@ -183,11 +183,6 @@ export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
 }
 
 /**
- * A part's head float samples, decoded on the worker into one pair of arrays (one allocation a
- * part, not one a series), skipping chunks wholly before `mint` or after `maxt`; returns series
- * i's samples in [mint, min(maxt, untilOf(i))].
- */
-/**
  * Series i's head samples in [mint, until] still coded, for a lazy read (decoded only when the
  * query reads the series, maybe on another thread): the list's chunks that reach into the window,
  * and the samples after them that lie inside it.
@@ -202,6 +197,11 @@ export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, unti
   return { chunks, tail: { timestamps: ts.subarray(lo, hi), values: p.values.subarray(p.offsets[i]! + lo, p.offsets[i]! + hi) } };
 }
 
+/**
+ * A part's head float samples, decoded on the worker into one pair of arrays (one allocation a
+ * part, not one a series), skipping chunks wholly before `mint` or after `maxt`; returns series
+ * i's samples in [mint, min(maxt, untilOf(i))].
+ */
 export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
   const n = p.keys.length;
   const spans = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));

@@ -423,18 +423,7 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
   let from = start;
   let to = start;
   let count = 0;
-  // forEachChunk written out: this runs for every series of every query.
-  let entry = start;
-  while (entry < end) {
-    let off = entry;
-    let len = 0;
-    let mul = 1;
-    for (;;) {
-      const b = list[off++]!;
-      len += (b & 0x7f) * mul;
-      if (b < 128) break;
-      mul *= 128;
-    }
+  forEachChunk(list, start, end, (off, entry, next) => {
     const r = new BitReader(list, off);
     const n = r.readVar();
     const firstT = r.readVar();
@@ -444,10 +433,9 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
     }
     if (firstT <= maxt) {
       count += n;
-      to = off + len;
+      to = next;
     }
-    entry = off + len;
-  }
+  });
   return { from, to: Math.max(from, to), count: to > from ? count : 0 };
 }
 
