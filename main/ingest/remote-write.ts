@@ -306,6 +306,7 @@ class AppendSink implements SeriesSink {
   /** The store took a sample of the current series: a new series is cached and announced now. */
   private accepted(entry: SeriesEntry): void {
     if (this.newHash >= 0) {
+      entry.labels = this.appender.labelsOf?.(entry.ref) ?? entry.labels;
       addSeries(this.state, this.newHash, entry, this.keyBuf, this.keyStart, this.keyEnd);
       this.newHash = -1;
       this.onNewSeries?.(entry.labels);

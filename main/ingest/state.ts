@@ -18,7 +18,8 @@ const INTERN_MAX_LENGTH = 128;
 const CHAIN_MAX = 8;
 
 export interface SeriesEntry {
-  readonly labels: Labels;
+  /** The decoded labels until the store took the series, then the store's own (one copy a series). */
+  labels: Labels;
   ref: SeriesRef;
   /** Where the key bytes are in the state's KeyArena (set by addSeries); -1 before. */
   keyAt: number;

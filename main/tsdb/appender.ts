@@ -123,6 +123,10 @@ export class HeadAppender implements Appender {
     return s.id;
   }
 
+  labelsOf(ref: SeriesRef): Labels | undefined {
+    return this.st.head.get(ref)?.labels;
+  }
+
   private lookup(labels: Labels): MemSeries {
     const head = this.st.head;
     const found = head.getByLabels(labels);

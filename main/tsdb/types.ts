@@ -45,6 +45,8 @@ export interface Appender {
    * histograms of a series share one timeline: the same order and duplicate rules apply across both.
    */
   appendHistogram(ref: SeriesRef, labels: Labels, t: number, h: FloatHistogram): SeriesRef;
+  /** The store's labels of a series (interned strings), so a cache of series need not keep its own copy. */
+  labelsOf?(ref: SeriesRef): Labels | undefined;
   /** Makes every sample appended since the last commit durable (survives kill -9) before returning. */
   commit(): void;
   /**

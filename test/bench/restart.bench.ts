@@ -3,13 +3,14 @@
 // The same series (node-exporter-like labels, a sample every 15 s over --hours of head) go by
 // remote write 1.0 to a real `node bin/ampule.mjs serve` and to Debian's Prometheus
 // (--web.enable-remote-write-receiver), then VictoriaMetrics if present. Printed for each: resident
-// memory per active series once loaded (growth over the idle server), and the restart time after
+// memory per active series once loaded (growth over the idle server; right after the load, and again
+// after --settle seconds idle, once each has collected its garbage), and the restart time after
 // kill -9 (both replay their log: Prometheus its WAL, Ampule the head checkpoint and the log since)
 // measured from spawn to the first answer of an instant query; for Ampule also after a checkpoint
 // (the 5-minute maintenance writes one once the log since the last is half the head).
 //
 // Flags: --series N (default 10000; the issue's figure is 1000000), --hours H (default 2),
-// --per-request N (default 2000), --connections N (default 4), --skip-peers.
+// --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers.
 // Needs `npm run build` (dist/cli.mjs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ const PER_REQUEST = numberArg('per-request', 2000);
 // One connection: with several, one may run an hour ahead of another and Prometheus refuses the
 // laggard's samples as out of bounds (400).
 const CONNECTIONS = numberArg('connections', 1);
+/** Seconds each server idles after its load before its memory is read again. */
+const SETTLE_S = numberArg('settle', 30);
 const STEP_MS = 15_000;
 const ROUNDS = Math.round((HOURS * 3600_000) / STEP_MS);
 const METRICS = ['node_cpu_seconds_total', 'node_network_receive_bytes_total', 'node_disk_read_bytes_total', 'node_filesystem_avail_bytes', 'node_memory_MemAvailable_bytes', 'node_load1', 'http_requests_total', 'go_goroutines', 'up', 'node_time_seconds'];
@@ -93,6 +96,16 @@ function rssBytes(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
+/** Resident memory per series over `idle`: right after the load, and once the server idled SETTLE_S seconds. */
+async function memoryPerSeries(name: string, pid: number, idle: number, secs: number): Promise<{ loaded: number; settled: number }> {
+  const loaded = rssBytes(pid);
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+  const settled = rssBytes(pid);
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  console.log(`${name}: loaded ${SERIES * ROUNDS} samples in ${secs.toFixed(1)} s; RSS ${mib(idle)} → ${mib(loaded)} MiB, ${mib(settled)} MiB after ${SETTLE_S} s idle`);
+  return { loaded: (loaded - idle) / SERIES, settled: (settled - idle) / SERIES };
+}
+
 function send(url: URL, opts: { method: string; headers?: Record<string, string>; ca?: string; agent?: Agent }, body?: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: opts.method, headers: opts.headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.agent ? { agent: opts.agent } : {}) }, (res) => {
@@ -129,6 +142,7 @@ function killed(proc: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise
 interface Result {
   readonly name: string;
   readonly bytesPerSeries: number;
+  readonly settledBytesPerSeries: number;
   readonly restartMs: number;
   readonly restartAfterCheckpointMs?: number;
 }
@@ -176,8 +190,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   const idle = rssBytes(s.serve.process.pid!);
   const secs = await load(sink, Date.now() - ROUNDS * STEP_MS);
   agent.destroy();
-  const loaded = rssBytes(s.serve.process.pid!);
-  console.log(`Ampule: loaded ${SERIES * ROUNDS} samples in ${secs.toFixed(1)} s; RSS ${(idle / 2 ** 20).toFixed(0)} → ${(loaded / 2 ** 20).toFixed(0)} MiB`);
+  const memory = await memoryPerSeries('Ampule', s.serve.process.pid!, idle, secs);
   await killed(s.serve.process);
   s = await start();
   await waitFor('ampule', s.serve.process, s.query);
@@ -192,7 +205,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   await waitFor('ampule', s.serve.process, s.query);
   const restartAfterCheckpointMs = performance.now() - s.started;
   await killed(s.serve.process, 'SIGTERM');
-  return { name: 'Ampule', bytesPerSeries: (loaded - idle) / SERIES, restartMs, restartAfterCheckpointMs };
+  return { name: 'Ampule', bytesPerSeries: memory.loaded, settledBytesPerSeries: memory.settled, restartMs, restartAfterCheckpointMs };
 }
 
 async function peer(dir: string, name: string, spawnPeer: (port: number) => ChildProcess, paths: { write: string; query: string; ready: string }): Promise<Result> {
@@ -205,15 +218,14 @@ async function peer(dir: string, name: string, spawnPeer: (port: number) => Chil
   const idle = rssBytes(proc.pid!);
   const sink: Sink = { name, post: async (body) => (await send(new URL(`${base}${paths.write}`), { method: 'POST', headers: RW_HEADERS }, body)).status, query };
   const secs = await load(sink, Date.now() - ROUNDS * STEP_MS);
-  const loaded = rssBytes(proc.pid!);
-  console.log(`${name}: loaded ${SERIES * ROUNDS} samples in ${secs.toFixed(1)} s; RSS ${(idle / 2 ** 20).toFixed(0)} → ${(loaded / 2 ** 20).toFixed(0)} MiB`);
+  const memory = await memoryPerSeries(name, proc.pid!, idle, secs);
   await killed(proc);
   started = performance.now();
   proc = spawnPeer(port);
   await waitFor(name, proc, async () => (await send(new URL(`${base}${paths.ready}`), { method: 'GET' })).status === 200 && (await query()));
   const restartMs = performance.now() - started;
   await killed(proc, 'SIGTERM');
-  return { name, bytesPerSeries: (loaded - idle) / SERIES, restartMs };
+  return { name, bytesPerSeries: memory.loaded, settledBytesPerSeries: memory.settled, restartMs };
 }
 
 /** The head alone, in this process: heap and array-buffer bytes per series for --series × --hours of samples. */
@@ -277,12 +289,13 @@ async function main(): Promise<void> {
     }
     for (const r of results) {
       const cp = r.restartAfterCheckpointMs === undefined ? '' : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint`;
-      console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory +${r.bytesPerSeries.toFixed(0)} bytes (${(r.bytesPerSeries / 1024).toFixed(2)} KiB) per active series`);
+      const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
+      console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory per active series +${kib(r.bytesPerSeries)} right after the load, +${kib(r.settledBytesPerSeries)} after ${SETTLE_S} s idle`);
     }
     const a = results[0]!;
     for (const p of results.slice(1)) {
       const cp = a.restartAfterCheckpointMs === undefined ? '' : ` (${(a.restartAfterCheckpointMs / p.restartMs).toFixed(2)}× after a checkpoint)`;
-      console.log(`Ampule / ${p.name}: restart ${(a.restartMs / p.restartMs).toFixed(2)}×${cp}, memory per series ${(a.bytesPerSeries / p.bytesPerSeries).toFixed(2)}×`);
+      console.log(`Ampule / ${p.name}: restart ${(a.restartMs / p.restartMs).toFixed(2)}×${cp}, memory per series ${(a.bytesPerSeries / p.bytesPerSeries).toFixed(2)}× right after the load, ${(a.settledBytesPerSeries / p.settledBytesPerSeries).toFixed(2)}× after ${SETTLE_S} s idle`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -42,6 +42,13 @@ describe.skipIf(noKeychainReason !== null)(`/metrics and forwarding status${keyc
     expect(r.headers['content-type']).toContain('text/plain; version=0.0.4');
     expect(r.text).toContain(`ampule_forward_samples_sent_total{workspace="${h.wsA}",destination="central",url="${rx.url('/api/v1/write').href}"} 1`);
     expect(r.text).toContain(`ampule_store_series{workspace="${h.wsA}"} 1`);
+    // The process's own figures, under the names Prometheus's client libraries use.
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(r.text)?.[1]);
+    expect(gauge('process_resident_memory_bytes')).toBeGreaterThan(gauge('nodejs_heap_size_used_bytes'));
+    expect(gauge('nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(gauge('nodejs_array_buffers_bytes')).toBeGreaterThan(0);
+    expect(gauge('process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(Math.abs(gauge('process_start_time_seconds') - (Date.now() / 1000 - process.uptime()))).toBeLessThan(2);
     expect(r.text).not.toContain('tok-secret-m1');
     expect(r.text).not.toContain(h.wsB);
     if (existsSync('/usr/bin/promtool')) execFileSync('/usr/bin/promtool', ['check', 'metrics'], { input: r.text });

@@ -11,6 +11,7 @@ import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { Ingester } from '../../../main/ingest/remote-write';
 import { openTsdb } from '../../../main/tsdb/index';
 import { STALE_NAN_BITS, type Appender } from '../../../main/tsdb/types';
+import type { Labels } from '../../../shared/labels';
 import { encodeV1, encodeV2, ProtoWriter, snappy, V1_TYPE, V2_TYPE, type HistogramInput, type SeriesInput } from './encode';
 import { MemoryAppender } from './memory-appender';
 
@@ -102,6 +103,22 @@ describe('remote write native histograms', () => {
     expect(res.status).toBe(400);
     expect(res.message).toContain('invalid remote-write body');
     expect(mem.find('x')).toBeUndefined();
+  });
+
+  it('keeps one copy of a new series\' labels: the ingest cache holds the store\'s own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ampule-ingest-labels-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const cipher = createCipher(randomBytes(32));
+    const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-ingestlabels', keys: { current: 1, get: () => cipher } });
+    cleanups.unshift(() => db.close());
+    const announced: Labels[] = [];
+    const ingester = new Ingester(db.appender(), { onNewSeries: (l) => announced.push(l) });
+    const body = encodeV1([{ labels: [['__name__', 'up'], ['job', 'api']], samples: [{ t: NOW - 1000, v: 1 }], histograms: [] }]);
+    expect((await send(ingester, body, V1_TYPE)).status).toBe(204);
+    const stored = db.querier().select([{ type: '=', name: '__name__', value: 'up' }], 0, NOW)[0]!;
+    expect(announced).toHaveLength(1);
+    expect(announced[0]).toBe(stored.labels);
+    expect(announced[0]).toEqual([{ name: '__name__', value: 'up' }, { name: 'job', value: 'api' }]);
   });
 
   it('stores remote-written histograms in the encrypted store, duplicates and order refused like floats', async () => {
