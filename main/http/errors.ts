@@ -33,15 +33,19 @@ export class HttpError extends Error {
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
-  const text = JSON.stringify(body);
+  sendJsonBytes(res, status, JSON.stringify(body), headers);
+}
+
+/** Sends JSON already encoded (a query worker's answer) or as a string. */
+export function sendJsonBytes(res: ServerResponse, status: number, json: Uint8Array | string, headers: Readonly<Record<string, string>> = {}): void {
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': typeof json === 'string' ? Buffer.byteLength(json) : json.byteLength,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
     ...headers,
   });
-  res.end(text);
+  res.end(json);
 }
 
 export function sendError(res: ServerResponse, status: number, message: string, headers: Readonly<Record<string, string>> = {}, closeConnection = false): void {

@@ -6,7 +6,7 @@ import type { WorkspaceStore } from '../core/appliance';
 import type { ActivityLog } from '../audit/activity-log';
 import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
-import { HttpError, sendJson } from './errors';
+import { HttpError, sendJson, sendJsonBytes } from './errors';
 import { handlePromApi, metricMetadata, queryExemplars, withQuerySlot, type PromApiOptions } from '../query/api';
 import { QueryPool, QueryPoolError } from './query-pool';
 import { queryTypeOf, type QueryMetrics } from './query-metrics';
@@ -69,7 +69,8 @@ export function queryHandler(
     res.once('close', onClose);
     try {
       const result = await withQuerySlot(apiPath, { ...limits, limiter: t.queries }, (timeoutMs) => pool.run(apiPath, params, q, gone.signal, { ...limits, timeoutMs }));
-      sendJson(res, result.status, result.body);
+      if ('json' in result) sendJsonBytes(res, result.status, result.json);
+      else sendJson(res, result.status, result.body);
       return result.status;
     } catch (e) {
       if (e instanceof QueryPoolError && e.reason === 'unavailable') return onThisThread();

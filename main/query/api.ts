@@ -155,7 +155,7 @@ export async function handlePromApi(path: string, params: URLSearchParams, queri
  * only) admits it, with the time left of the query's timeout: time spent queued counts toward
  * it, as in Prometheus.
  */
-export async function withQuerySlot(path: string, opts: Pick<PromApiOptions, 'limiter' | 'timeoutMs'>, run: (timeoutMs: number) => Promise<PromApiResponse>): Promise<PromApiResponse> {
+export async function withQuerySlot<T = PromApiResponse>(path: string, opts: Pick<PromApiOptions, 'limiter' | 'timeoutMs'>, run: (timeoutMs: number) => Promise<T>): Promise<T | PromApiResponse> {
   const endpoint = path.replace(/^\/+|\/+$/g, '');
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const limiter = endpoint === 'query' || endpoint === 'query_range' ? opts.limiter : undefined;

@@ -1,6 +1,6 @@
 // Label matchers with Prometheus semantics: regexes fully anchored; a missing label has the value
-// "", so `x=""` matches series without x. Candidates come from the most selective matcher that
-// cannot match "", then every matcher is checked against each candidate's labels.
+// "", so `x=""` matches series without x. Matchers that cannot match "" select through the postings
+// (label → value → series ids); the rest are checked against each selected series' labels.
 import { getLabel } from '../../shared/labels';
 import type { Matcher } from './types';
 import type { Head, MemSeries } from './head';
@@ -36,31 +36,61 @@ export function compileMatcher(m: Matcher): CompiledMatcher {
 /** Live series matching every matcher (all series when there are none), in id order. */
 export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSeries[] {
   const compiled = matchers.map(compileMatcher);
-  let candidates: number[] | undefined;
+  // Per matcher that cannot match "", the postings lists of the values it matches (disjoint: a
+  // series has one value of a label). The others match series without the label too: checked per series.
+  const byPostings: { c: CompiledMatcher; lists: number[][]; size: number }[] = [];
+  const checked: CompiledMatcher[] = [];
   for (const c of compiled) {
-    if (c.matches('')) continue; // matches series without the label too: no postings shortcut
-    const values = head.postings.get(c.matcher.name);
-    if (!values) return [];
-    let ids: number[];
-    if (c.matcher.type === '=') ids = values.get(c.matcher.value) ?? [];
-    else {
-      const lists: number[][] = [];
-      for (const [v, list] of values) if (c.matches(v)) lists.push(list);
-      ids = lists.length === 1 ? lists[0]! : lists.flat().sort((a, b) => a - b);
+    if (c.matches('') || byPostings.length === MAX_COUNTED) {
+      checked.push(c);
+      continue;
     }
-    if (!candidates || ids.length < candidates.length) candidates = ids;
-    if (candidates.length === 0) return [];
+    const values = head.postings.get(c.matcher.name);
+    const lists: number[][] = [];
+    if (c.matcher.type === '=') {
+      const list = values?.get(c.matcher.value);
+      if (list) lists.push(list);
+    } else if (values) for (const [v, list] of values) if (c.matches(v)) lists.push(list);
+    if (lists.length === 0) return [];
+    byPostings.push({ c, lists, size: lists.reduce((n, l) => n + l.length, 0) });
   }
   const out: MemSeries[] = [];
-  const check = (s: MemSeries): void => {
-    for (const c of compiled) if (!c.matches(getLabel(s.labels, c.matcher.name))) return;
+  const keep = (s: MemSeries, matchers: readonly CompiledMatcher[]): void => {
+    for (const c of matchers) if (!c.matches(getLabel(s.labels, c.matcher.name))) return;
     out.push(s);
   };
-  if (candidates) {
-    for (const id of candidates) {
+  if (byPostings.length === 0) {
+    for (const s of head.all()) keep(s, checked);
+    return out;
+  }
+  byPostings.sort((a, b) => a.size - b.size);
+  const smallest = byPostings[0]!;
+  if (byPostings.length === 1 || smallest.size * SPARSE < head.nextId) {
+    // Few candidates: the smallest selection's series, the other matchers checked on their labels.
+    const ids = smallest.lists.length === 1 ? smallest.lists[0]! : smallest.lists.flat().sort((a, b) => a - b);
+    const others = [...byPostings.slice(1).map((p) => p.c), ...checked];
+    for (const id of ids) {
       const s = head.get(id);
-      if (s) check(s);
+      if (s) keep(s, others);
     }
-  } else for (const s of head.all()) check(s);
+    return out;
+  }
+  // Many candidates (e.g. {__name__=~".+", job=~"job-.*"}): intersect the selections by counting,
+  // per series id, the matchers that selected it; no label is read and no list sorted.
+  const hits = new Uint8Array(head.nextId);
+  byPostings.forEach(({ lists }, k) => {
+    for (const list of lists) for (const id of list) if (hits[id] === k) hits[id] = k + 1;
+  });
+  const all = byPostings.length;
+  for (let id = 0; id < hits.length; id++) {
+    if (hits[id] !== all) continue;
+    const s = head.get(id);
+    if (s) keep(s, checked);
+  }
   return out;
 }
+
+/** Matchers intersected by counting, at most (the counts are bytes); further ones are checked per series. */
+const MAX_COUNTED = 255;
+/** Below one series in this many, the smallest selection is checked series by series instead of counted. */
+const SPARSE = 16;

@@ -295,7 +295,7 @@ async function startAmpule(querier: Querier): Promise<{ url: string; close(): Pr
       const params = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : url.searchParams;
       void pool.run(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
         res.writeHead(r.status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(r.body));
+        res.end(r.json);
       });
     });
   });

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isMainThread } from 'node:worker_threads';
 import { handlePromApi, withQuerySlot } from '../../../main/query/api';
 import { QueryLimiter } from '../../../main/query/limits';
-import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
+import { QueryPool, QueryPoolError, type PromApiReply } from '../../../main/http/query-pool';
+import type { PromApiResponse } from '../../../main/query/api';
 import type { Matcher, Querier, SeriesData } from '../../../main/tsdb/types';
 import { labelsFromRecord } from '../../../shared/labels';
 import { createServer, get as httpGet } from 'node:http';
@@ -17,6 +18,18 @@ import type { HeadQuerier } from '../../../main/tsdb/querier';
 import { queryHandler } from '../../../main/http/query';
 import { lbl, tempDir, TestKeys } from '../tsdb/helpers';
 import { trackStores } from '../tsdb/track-stores';
+
+/** A worker's answer as the server sends it (JSON the worker encoded), parsed to compare. */
+async function sent(reply: Promise<PromApiReply>): Promise<{ status: number; body: unknown }> {
+  const { status, json } = await reply;
+  return { status, body: JSON.parse(new TextDecoder().decode(json)) };
+}
+
+/** An answer made on this thread, through the same JSON. */
+async function local(answer: Promise<PromApiResponse>): Promise<{ status: number; body: unknown }> {
+  const { status, body } = await answer;
+  return { status, body: JSON.parse(JSON.stringify(body)) };
+}
 
 const T0 = 1_700_000_000_000;
 const series: SeriesData[] = ['a', 'b', 'c'].map((job, j) => ({
@@ -57,8 +70,8 @@ describe('QueryPool', () => {
       ['query', { query: 'sum(' }],
     ] as const) {
       const q = store();
-      const inWorker = await pool.run(path, new URLSearchParams(params), q);
-      expect(inWorker).toEqual(await handlePromApi(path, new URLSearchParams(params), store()));
+      const inWorker = await sent(pool.run(path, new URLSearchParams(params), q));
+      expect(inWorker).toEqual(await local(handlePromApi(path, new URLSearchParams(params), store())));
       if (path.startsWith('query') && params.query !== 'sum(') expect(q.threads.length).toBeGreaterThan(0);
       expect(q.threads.every((t) => t)).toBe(true); // the store is read on the ingest thread only
     }
@@ -77,7 +90,7 @@ describe('QueryPool', () => {
     running.abort();
     await expect(first).rejects.toBeInstanceOf(QueryPoolError);
     await expect(first).rejects.toMatchObject({ reason: 'aborted' });
-    const after = await pool.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store());
+    const after = await sent(pool.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store()));
     expect(after.body).toMatchObject({ status: 'success', data: { result: [{ value: [T0 / 1000 + 300, '3'] }] } });
   });
 
@@ -133,7 +146,7 @@ describe('QueryPool', () => {
             res.on('end', () => resolve(b));
           }).on('error', reject),
         );
-        expect(JSON.parse(body)).toEqual((await handlePromApi('query', new URLSearchParams({ query: 'sum(req_total)', time: String(T0 / 1000 + 300) }), store())).body);
+        expect(JSON.parse(body)).toEqual((await local(handlePromApi('query', new URLSearchParams({ query: 'sum(req_total)', time: String(T0 / 1000 + 300) }), store()))).body);
       } finally {
         server.close();
       }
@@ -211,7 +224,7 @@ describe('QueryPool on a real store', () => {
     fillStore(db, 0, 1500); // 6.25 h: rows for the first buckets, the rest in the head
     db.compact();
     const old = new URLSearchParams({ query: 'sum by (instance)(rate(load[5m]))', start: String(T0 / 1000 + 600), end: String(T0 / 1000 + 20_000), step: '60' });
-    const want = await handlePromApi('query_range', old, db.querier());
+    const want = await local(handlePromApi('query_range', old, db.querier()));
     // Raw samples of every series: each must be a gapless, duplicate-free prefix of what was written.
     const raw = new URLSearchParams({ query: 'load[100d]', time: String(T0 / 1000 + 50 * 86_400) });
     let next = 1500;
@@ -227,7 +240,7 @@ describe('QueryPool on a real store', () => {
     try {
       for (let round = 0; round < 12; round++) {
         const q = counted(db);
-        const [a, b] = await Promise.all([pool.run('query_range', old, q), pool.run('query', raw, q)]);
+        const [a, b] = await Promise.all([sent(pool.run('query_range', old, q)), sent(pool.run('query', raw, q))]);
         expect(a).toEqual(want);
         expect(q.selectsHere).toBe(0);
         const result = (b.body as { data: { result: { metric: { instance: string }; values: [number, string][] }[] } }).data.result;
@@ -271,8 +284,8 @@ describe('QueryPool on a real store', () => {
       ['query_range', { query: 'histogram_count(rate(lat[5m])) + histogram_sum(rate(lat[5m]))', start: String(T0 / 1000 + 600), end: String(end), step: '300' }],
     ] as const) {
       const q = counted(db);
-      const got = await pool.run(path, new URLSearchParams(params), q);
-      expect(got).toEqual(await handlePromApi(path, new URLSearchParams(params), db.querier()));
+      const got = await sent(pool.run(path, new URLSearchParams(params), q));
+      expect(got).toEqual(await local(handlePromApi(path, new URLSearchParams(params), db.querier())));
       expect(q.selectsHere).toBe(0);
       const result = (got.body as { data: { result: Record<string, unknown>[] } }).data.result;
       expect(result).toHaveLength(3);
@@ -290,11 +303,11 @@ describe('QueryPool on a real store', () => {
       return db;
     };
     const db = fresh();
-    const answer = await handlePromApi('query', params, db.querier());
+    const answer = await local(handlePromApi('query', params, db.querier()));
     const q = counted(db);
-    expect(await pool.run('query', params, q)).toEqual(answer);
+    expect(await sent(pool.run('query', params, q))).toEqual(answer);
     expect(q.keysAsked).toBe(1);
-    expect(await pool.run('query', params, q)).toEqual(answer);
+    expect(await sent(pool.run('query', params, q))).toEqual(answer);
     expect(q.keysAsked).toBe(1); // the same connection and key: the shared pool keeps them 60 s
 
     // Closing the store closes the worker's connection: no descriptor of the file stays open
@@ -315,11 +328,11 @@ describe('QueryPool on a real store', () => {
     const quick = new QueryPool(1, undefined, 200);
     try {
       const q2 = counted(fresh());
-      expect(await quick.run('query', params, q2)).toEqual(answer);
-      expect(await quick.run('query', params, q2)).toEqual(answer);
+      expect(await sent(quick.run('query', params, q2))).toEqual(answer);
+      expect(await sent(quick.run('query', params, q2))).toEqual(answer);
       expect(q2.keysAsked).toBe(1);
       await new Promise((r) => setTimeout(r, 600)); // idle for 200 ms: closed, its key dropped
-      expect(await quick.run('query', params, q2)).toEqual(answer);
+      expect(await sent(quick.run('query', params, q2))).toEqual(answer);
       expect(q2.keysAsked).toBe(2);
     } finally {
       await quick.close();
@@ -336,19 +349,19 @@ describe('QueryPool on a real store', () => {
     const sharing = new QueryPool(1, undefined, undefined, 4); // 4 series or more: shared
     try {
       // The helper thread starts at the first large call and takes calls once it has loaded.
-      for (let i = 0; i < 200 && sharing.split === 0; i++) await sharing.run('query_range', new URLSearchParams({ query: queries[0]!, ...range }), counted(db));
+      for (let i = 0; i < 200 && sharing.split === 0; i++) await sent(sharing.run('query_range', new URLSearchParams({ query: queries[0]!, ...range }), counted(db)));
       expect(sharing.split).toBeGreaterThan(0);
       for (const query of queries) {
         const params = new URLSearchParams({ query, ...range });
         const before = sharing.split;
-        const got = await sharing.run('query_range', params, counted(db));
+        const got = await sent(sharing.run('query_range', params, counted(db)));
         expect(sharing.split).toBe(before + 1);
-        expect(got).toEqual(await handlePromApi('query_range', params, db.querier()));
+        expect(got).toEqual(await local(handlePromApi('query_range', params, db.querier())));
         expect((got.body as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
       }
       // Under the threshold: not shared.
       const before = sharing.split;
-      await sharing.run('query_range', new URLSearchParams({ query: 'rate(load{instance=~"h-[12]"}[5m])', ...range }), counted(db));
+      await sent(sharing.run('query_range', new URLSearchParams({ query: 'rate(load{instance=~"h-[12]"}[5m])', ...range }), counted(db)));
       expect(sharing.split).toBe(before);
     } finally {
       await sharing.close();

@@ -1,0 +1,56 @@
+// selectSeries against a series-by-series reference: the postings paths (a few candidates checked
+// on their labels; many intersected by counting) select exactly the series every matcher accepts.
+import { describe, expect, it } from 'vitest';
+import { Head } from '../../../main/tsdb/head';
+import { compileMatcher, selectSeries } from '../../../main/tsdb/matchers';
+import type { Matcher } from '../../../main/tsdb/types';
+import { getLabel } from '../../../shared/labels';
+import { lbl } from './helpers';
+
+const m = (name: string, type: Matcher['type'], value: string): Matcher => ({ name, type, value });
+
+function head(): Head {
+  const h = new Head();
+  for (let i = 1; i <= 600; i++) {
+    const labels: Record<string, string> = { __name__: `metric_${i % 10}`, job: `job-${i % 20}`, instance: `host-${Math.floor(i / 10)}` };
+    if (i % 3 === 0) labels.env = i % 2 ? 'prod' : 'dev';
+    h.add(i, lbl(labels));
+  }
+  return h;
+}
+
+function reference(h: Head, matchers: Matcher[]): number[] {
+  const compiled = matchers.map(compileMatcher);
+  return [...h.all()].filter((s) => compiled.every((c) => c.matches(getLabel(s.labels, c.matcher.name)))).map((s) => s.id).sort((a, b) => a - b);
+}
+
+describe('selectSeries', () => {
+  const cases: [string, Matcher[]][] = [
+    ['many candidates, two regexes (counted)', [m('__name__', '=~', '.+'), m('job', '=~', 'job-.*')]],
+    ['many candidates with a matcher that matches ""', [m('__name__', '=~', 'metric_[0-4]'), m('job', '=~', 'job-1.*'), m('env', '!=', 'prod')]],
+    ['one narrow equality among broad regexes (checked)', [m('__name__', '=~', '.+'), m('instance', '=', 'host-7'), m('job', '!~', 'job-3')]],
+    ['a label no series has', [m('__name__', '=~', '.+'), m('zone', '=~', '.+')]],
+    ['a value no series has', [m('job', '=', 'job-99')]],
+    ['only matchers that match ""', [m('env', '=', ''), m('job', '!=', 'job-2')]],
+    ['a regex over an optional label', [m('env', '=~', 'prod|dev'), m('__name__', '=~', 'metric_.*')]],
+    ['no matchers', []],
+  ];
+  for (const [what, matchers] of cases) {
+    it(what, () => {
+      const h = head();
+      const got = selectSeries(h, matchers).map((s) => s.id);
+      expect(got).toEqual(reference(h, matchers));
+      if (what !== 'a label no series has' && what !== 'a value no series has') expect(got.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('leaves out removed series on either path', () => {
+    const h = head();
+    for (const id of [3, 6, 300]) h.remove(h.get(id)!);
+    for (const matchers of [[m('__name__', '=~', '.+'), m('job', '=~', 'job-.*')], [m('instance', '=', 'host-0'), m('job', '=~', '.+')]]) {
+      const got = selectSeries(h, matchers).map((s) => s.id);
+      expect(got).toEqual(reference(h, matchers));
+      expect(got).not.toContain(3);
+    }
+  });
+});
