@@ -65,7 +65,7 @@ export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSerie
   }
   byPostings.sort((a, b) => a.size - b.size);
   const smallest = byPostings[0]!;
-  if (byPostings.length === 1 || smallest.size * SPARSE < head.nextId) {
+  if (smallest.size * SPARSE < head.nextId || (byPostings.length === 1 && smallest.lists.length === 1)) {
     // Few candidates: the smallest selection's series, the other matchers checked on their labels.
     const ids = smallest.lists.length === 1 ? smallest.lists[0]! : smallest.lists.flat().sort((a, b) => a - b);
     const others = [...byPostings.slice(1).map((p) => p.c), ...checked];
@@ -76,7 +76,7 @@ export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSerie
     return out;
   }
   // Many candidates (e.g. {__name__=~".+", job=~"job-.*"}): intersect the selections by counting,
-  // per series id, the matchers that selected it; no label is read and no list sorted.
+  // per series id, the matchers that selected it; no label is read and no list merged or sorted.
   const hits = new Uint8Array(head.nextId);
   byPostings.forEach(({ lists }, k) => {
     for (const list of lists) for (const id of list) if (hits[id] === k) hits[id] = k + 1;

@@ -33,6 +33,7 @@ describe('selectSeries', () => {
     ['a value no series has', [m('job', '=', 'job-99')]],
     ['only matchers that match ""', [m('env', '=', ''), m('job', '!=', 'job-2')]],
     ['a regex over an optional label', [m('env', '=~', 'prod|dev'), m('__name__', '=~', 'metric_.*')]],
+    ['one regex over many values (counted, no sort)', [m('job', '=~', 'job-1.*')]],
     ['no matchers', []],
   ];
   for (const [what, matchers] of cases) {
