@@ -11,6 +11,7 @@ import { consoleStatus } from '../console/credentials';
 import { mountConsole } from '../console/mount';
 import type { Appliance } from '../core/appliance';
 import { QueryPool } from '../http/query-pool';
+import { otherThreadsYieldToIngest } from '../http/thread-priority';
 import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
@@ -73,7 +74,10 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     if (run) admin = await startAdminChannel(appliance, (argv, io) => run(argv, { ...io, server: { url: () => server?.url ?? null } }));
     // Workers load their code while this thread opens the stores (a restart answers sooner).
     const threads = opts.queryThreads ?? opts.listen?.queryThreads;
-    if (threads !== 0 && (opts.listen || opts.rules !== false)) queryPool = new QueryPool(threads);
+    if (threads !== 0 && (opts.listen || opts.rules !== false)) {
+      otherThreadsYieldToIngest();
+      queryPool = new QueryPool(threads);
+    }
     runtime = createServiceRuntime(appliance, {
       consoleStatus: () => consoleStatus(appliance.dataDir),
       ...(opts.version ? { version: opts.version } : {}),

@@ -13,11 +13,11 @@
 // a helper thread of its own (started at its first large range call): a range call over many series
 // hands part of them to it, still coded, and both threads compute rows until they meet
 // (query/split-rows.ts), so one heavy query uses two cores with the same answer.
-// On Linux the workers and helpers run niced, so that on a busy machine the ingest thread gets a core first.
+// On Linux the workers, helpers and the process's other threads run niced, so that on a busy machine
+// the ingest thread gets a core first (./thread-priority.ts).
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
-import { readlinkSync } from 'node:fs';
-import { availableParallelism, setPriority } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions } from '../query/api';
 import type { Matcher, Querier } from '../tsdb/types';
@@ -28,9 +28,8 @@ import { StoreError } from '../tsdb/errors';
 import { ParseError } from '../query/parser';
 import { computeRows, RowsTimeout, type HelperRows, type RowsHelper, type RowsTask } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
+import { yieldToIngest } from './thread-priority';
 
-/** Query threads' niceness (Linux): the ingest thread (nice 0) gets the CPU first when both are busy. */
-const QUERY_THREAD_NICE = 10;
 /** Workers that end before they are ready, with none ever ready, before the pool gives up. */
 const LOAD_ATTEMPTS = 3;
 
@@ -122,19 +121,6 @@ export class QueryPoolError extends Error {
 }
 
 // ---- worker side
-
-/**
- * Linux: this worker thread yields the CPU to the ingest thread when both want it (nice 10 on this
- * thread only: setpriority on a thread id). Elsewhere the worker keeps the process's priority.
- */
-function yieldToIngest(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, QUERY_THREAD_NICE);
-  } catch {
-    // no /proc (macOS, Windows) or not permitted: same priority as the ingest thread
-  }
-}
 
 /** The helper thread: computes each task's rows and answers at once (the query's thread waits). */
 function serveRowsHelper(data: HelperData): void {
