@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** Niceness of query threads and of the process's other threads (Linux). */
-export const QUERY_THREAD_NICE = 10;
+const QUERY_THREAD_NICE = 10;
 
 function thisThreadId(): number {
   return Number(readlinkSync('/proc/thread-self').split('/').pop());
