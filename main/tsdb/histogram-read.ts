@@ -17,10 +17,10 @@ export function histogramsOf(s: MemSeries, rows: readonly ChunkRow[], mint: numb
   return mergeHistograms(rows, s.id, hh ?? undefined, mint, maxt);
 }
 
-/** The head's histogram samples in [mint, maxt] (sorted), copied: what a head snapshot carries. */
 /** A float series' histogram window (shared: callers only read it). */
 const NO_HISTOGRAMS: HeadHistogramSamples = { timestamps: [], values: [] };
 
+/** The head's histogram samples in [mint, maxt] (sorted), copied: what a head snapshot carries. */
 export function headHistogramWindow(s: MemSeries, mint: number, maxt: number): HeadHistogramSamples {
   const hh = s.hist;
   if (!hh || hh.count === 0) return NO_HISTOGRAMS;

@@ -193,20 +193,22 @@ export class OneChunk implements ChunkSource {
 
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into
- * one pair of arrays (views of `into` when it is large enough), trimmed to [mint, maxt]. A sample found both in a row and in the head (cut
- * between a head snapshot and the row read) is kept once; on equal timestamps the head wins.
+ * one pair of arrays, trimmed to [mint, maxt]: views of `into` when it is large enough; with an
+ * `into` too small, views of new arrays that hold every decoded sample (the caller's pool adopts
+ * them and fits the next series); with no `into`, a copy of the window. A sample found both in a
+ * row and in the head (cut between a head snapshot and the row read) is kept once; on equal
+ * timestamps the head wins.
  */
 export function mergeSamples(rows: readonly ChunkSource[], id: number, head: FloatSamples, mint: number, maxt: number, into?: FloatSamples): FloatSamples {
   let total = head.timestamps.length;
   for (const r of rows) total += r.count(id);
-  const reuse = into !== undefined && into.timestamps.length >= total && into.values.length >= total;
   // Without room given, decode into this thread's scratch and copy out only the window: a short
   // window (an instant query's 5 minutes) of a long chunk (a 2 h row) allocates its samples only.
-  if (!reuse && scratch.timestamps.length < total) {
+  if (into === undefined && scratch.timestamps.length < total) {
     const size = Math.max(total, 2 * scratch.timestamps.length);
     scratch = { timestamps: new Float64Array(size), values: new Float64Array(size) };
   }
-  const room = reuse ? into : scratch;
+  const room = into === undefined ? scratch : into.timestamps.length >= total && into.values.length >= total ? into : { timestamps: new Float64Array(total), values: new Float64Array(total) };
   let ts: Float64Array = room.timestamps.subarray(0, total);
   let vs: Float64Array = room.values.subarray(0, total);
   let n = 0;

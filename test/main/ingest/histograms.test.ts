@@ -1,19 +1,15 @@
 // Native histograms in remote write 1.0 and 2.0: decoded (integer deltas → absolute counts, float
 // histograms, custom buckets, reset hints, stale markers), validated as Prometheus does (a 400
 // naming the series and the rule, the rest stored), and stored in the real encrypted store.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { Ingester } from '../../../main/ingest/remote-write';
-import { openTsdb } from '../../../main/tsdb/index';
+import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import { STALE_NAN_BITS, type Appender } from '../../../main/tsdb/types';
 import type { Labels } from '../../../shared/labels';
 import { encodeV1, encodeV2, ProtoWriter, snappy, V1_TYPE, V2_TYPE, type HistogramInput, type SeriesInput } from './encode';
 import { MemoryAppender } from './memory-appender';
+import { tempDir, TestKeys } from '../tsdb/helpers';
 
 const NOW = 1_790_000_000_000;
 const cleanups: (() => void)[] = [];
@@ -25,6 +21,15 @@ const versions = [
   ['1.0', encodeV1, V1_TYPE],
   ['2.0', encodeV2, V2_TYPE],
 ] as const;
+
+/** A real encrypted store in a temporary directory, closed and removed after the test. */
+function encryptedStore(workspaceId: string): Tsdb {
+  const dir = tempDir();
+  cleanups.push(dir.remove);
+  const db = openTsdb({ path: dir.file('ws.db'), workspaceId, keys: new TestKeys() });
+  cleanups.unshift(() => db.close());
+  return db;
+}
 
 function send(ingester: Ingester, raw: Buffer, type: string, limits = DEFAULT_LIMITS) {
   return ingester.ingest({ body: snappy(raw), contentType: type, contentEncoding: 'snappy', version: undefined }, limits, NOW);
@@ -106,11 +111,7 @@ describe('remote write native histograms', () => {
   });
 
   it('keeps one copy of a new series\' labels: the ingest cache holds the store\'s own', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ampule-ingest-labels-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const cipher = createCipher(randomBytes(32));
-    const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-ingestlabels', keys: { current: 1, get: () => cipher } });
-    cleanups.unshift(() => db.close());
+    const db = encryptedStore('ws-ingestlabels');
     const announced: Labels[] = [];
     const ingester = new Ingester(db.appender(), { onNewSeries: (l) => announced.push(l) });
     const body = encodeV1([{ labels: [['__name__', 'up'], ['job', 'api']], samples: [{ t: NOW - 1000, v: 1 }], histograms: [] }]);
@@ -122,11 +123,7 @@ describe('remote write native histograms', () => {
   });
 
   it('stores remote-written histograms in the encrypted store, duplicates and order refused like floats', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ampule-ingest-hist-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const cipher = createCipher(randomBytes(32));
-    const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-ingesthist', keys: { current: 1, get: () => cipher } });
-    cleanups.unshift(() => db.close());
+    const db = encryptedStore('ws-ingesthist');
     const appender: Appender = db.appender();
     const ingester = new Ingester(appender);
     const ok = await send(ingester, encodeV2([hseries('lat', [integerExp, { ...integerExp, t: NOW - 1000, count: 13, zeroCount: 3 }])]), V2_TYPE);

@@ -1,0 +1,46 @@
+// mergeSamples' room: a query reading series one at a time passes its pool (`into`); one too small
+// must come back as arrays that hold every decoded sample, so the pool adopts them and fits the next
+// series; without a pool only the window is copied out.
+import { describe, expect, it } from 'vitest';
+import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
+import { encodeChunk } from '../../../main/tsdb/chunkenc';
+import { mergeSamples, OneChunk } from '../../../main/tsdb/querier';
+
+const N = 480;
+const T0 = 1_790_000_000_000;
+
+function chunk(): OneChunk {
+  const ts = Float64Array.from({ length: N }, (_, i) => T0 + i * 15_000);
+  const vs = Float64Array.from({ length: N }, (_, i) => i * 2.5);
+  const w = new BitWriter(4096);
+  encodeChunk(w, ts, vs, 0, N, T0);
+  const coded = w.finish();
+  const buf = new Uint8Array(coded.length + PAD_BYTES);
+  buf.set(coded);
+  return new OneChunk(buf, 0, T0);
+}
+
+const noHead = { timestamps: new Float64Array(0), values: new Float64Array(0) };
+// The last 5 minutes: samples 460..479.
+const mint = T0 + 460 * 15_000, maxt = T0 + 479 * 15_000;
+
+describe('mergeSamples', () => {
+  it('copies out only the window when no room is given', () => {
+    const got = mergeSamples([chunk()], 0, noHead, mint, maxt);
+    expect(Array.from(got.values)).toEqual(Array.from({ length: 20 }, (_, i) => (460 + i) * 2.5));
+    expect(got.timestamps.buffer.byteLength).toBe(20 * 8);
+  });
+
+  it('decodes into new arrays for every sample when the room given is too small, which then fit the next call', () => {
+    const small = { timestamps: new Float64Array(8), values: new Float64Array(8) };
+    const first = mergeSamples([chunk()], 0, noHead, mint, maxt, small);
+    expect(first.timestamps[0]).toBe(mint);
+    expect(first.timestamps.length).toBe(20);
+    expect(first.timestamps.buffer.byteLength).toBeGreaterThanOrEqual(N * 8);
+    const pool = { timestamps: new Float64Array(first.timestamps.buffer), values: new Float64Array(first.values.buffer) };
+    const second = mergeSamples([chunk()], 0, noHead, mint, maxt, pool);
+    expect(second.timestamps.buffer).toBe(pool.timestamps.buffer);
+    expect(second.values.buffer).toBe(pool.values.buffer);
+    expect(Array.from(second.values)).toEqual(Array.from(first.values));
+  });
+});
