@@ -43,13 +43,14 @@ export class HeadHistograms {
     this.values.splice(0, n);
   }
 
-  /** Keeps samples for which keep(t) holds; returns how many were dropped. */
-  filterHead(keep: (t: number) => boolean): number {
+  /** Drops samples before `t`; returns how many. */
+  dropBefore(t: number): number {
     const before = this.timestamps.length;
+    if (this.timestamps.every((at) => at >= t)) return 0;
     const ts: number[] = [];
     const vs: FloatHistogram[] = [];
-    this.timestamps.forEach((t, i) => {
-      if (keep(t)) (ts.push(t), vs.push(this.values[i]!));
+    this.timestamps.forEach((at, i) => {
+      if (at >= t) (ts.push(at), vs.push(this.values[i]!));
     });
     this.timestamps = ts;
     this.values = vs;

@@ -249,14 +249,19 @@ export class MemSeries {
     this.changed();
   }
 
-  /** Keeps only head samples for which `keep(t)` holds; returns how many were dropped. */
-  filterHead(keep: (t: number) => boolean): number {
+  /**
+   * Drops head samples before `t`; returns how many. A sorted head whose oldest sample is not older
+   * stays as it is (retention asks every series each maintenance run; unpacking them all would
+   * decode the whole head to raw samples).
+   */
+  dropBefore(t: number): number {
+    if (this.count === 0 || (this.sorted && this.firstHeadT >= t)) return 0;
     this.unpack();
     const raw = this.raw;
     const cap = this.cap;
     let n = 0;
     for (let i = 0; i < this.rawCount; i++) {
-      if (!keep(raw[i]!)) continue;
+      if (raw[i]! < t) continue;
       raw[n] = raw[i]!;
       raw[cap + n] = raw[cap + i]!;
       n++;

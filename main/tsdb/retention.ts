@@ -15,8 +15,8 @@ export function applyRetention(st: TsdbState, cutoffT: number): number {
   storage.transaction(() => {
     deleted += storage.deleteBucketsBefore(firstKept);
     for (const s of head.all()) {
-      deleted += s.filterHead((t) => t >= keepFrom);
-      if (s.hist) deleted += s.hist.filterHead((t) => t >= keepFrom);
+      deleted += s.dropBefore(keepFrom);
+      if (s.hist) deleted += s.hist.dropBefore(keepFrom);
       if (s.lastT < keepFrom && s.lastT !== -Infinity) gone.add(s.id);
       else if (s.minT < keepFrom) s.minT = keepFrom;
     }

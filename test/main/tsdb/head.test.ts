@@ -116,6 +116,18 @@ describe('MemSeries', () => {
   });
 });
 
+  it('drops samples before a time, and leaves a head with none that old packed (retention asks every series)', () => {
+    const s = new MemSeries(1, [], 'a');
+    const { ts, vs } = fill(s, 300, 0, counter);
+    const packedBytes = s.kept()!.list.length;
+    expect(s.dropBefore(ts[0]!)).toBe(0);
+    expect(s.kept()!.list.length).toBe(packedBytes);
+    expect(s.kept()!.timestamps.length).toBeLessThan(16);
+    expect(s.dropBefore(ts[120]!)).toBe(120);
+    expect(Array.from(s.timestamps.subarray(0, s.count))).toEqual(ts.slice(120));
+    expect(Array.from(s.values.subarray(0, s.count))).toEqual(vs.slice(120));
+  });
+
 describe('restoreHeadSamples', () => {
   it('reads the checkpoints of earlier versions (the head as one chunk row) and of this one alike', () => {
     const ts = Float64Array.from({ length: 300 }, (_, i) => T0 + i * 15_000);
