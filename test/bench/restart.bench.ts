@@ -8,7 +8,7 @@
 // kill -9 (both replay their log: Prometheus its WAL, Ampule the head checkpoint and the log since)
 // measured from spawn to the first answer of an instant query; for Ampule also right after a
 // checkpoint. Ampule's first kill -9 follows the --settle idle, in which the store's 10 s check
-// writes a checkpoint if one is due (the log since the last holds as many samples as its head).
+// writes a checkpoint if one is due (the log since the last holds a quarter of its head).
 //
 // Flags: --series N (default 10000; the figure is 1000000), --hours H (default 2),
 // --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers.
