@@ -1,6 +1,6 @@
 // The in-memory head: every live series (labels decrypted at open), its not-yet-compacted
 // samples, and postings (label name → value → series ids) for matcher lookups.
-import { labelsKey, type Labels } from '../../shared/labels';
+import { labelsKey, type Label, type Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
 import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
@@ -485,16 +485,22 @@ export class Head {
   readonly postings = new Map<string, Map<string, number[]>>();
   private live = 0;
   /**
-   * One copy of each label name and value shared by every series (decoded labels arrive as fresh
-   * strings); an entry goes when its last posting does.
+   * One label object per name and value, shared by every series that has the pair, so one copy of
+   * each string too (decoded labels arrive as fresh objects and strings); a pair goes when its last
+   * posting does.
    */
-  private readonly strings = new Map<string, string>();
+  private readonly pairs = new Map<string, Map<string, Label>>();
 
-  private intern(str: string): string {
-    const known = this.strings.get(str);
-    if (known !== undefined) return known;
-    this.strings.set(str, str);
-    return str;
+  private intern(l: Label): Label {
+    let byValue = this.pairs.get(l.name);
+    if (!byValue) this.pairs.set(l.name, (byValue = new Map()));
+    let pair = byValue.get(l.value);
+    if (!pair) {
+      // The name as the first pair under it holds it.
+      const name = byValue.values().next().value?.name ?? l.name;
+      byValue.set(l.value, (pair = { name, value: l.value }));
+    }
+    return pair;
   }
 
   get size(): number {
@@ -526,9 +532,7 @@ export class Head {
 
   /** Adds a series with a given id (ids only grow, so postings stay sorted when ids are added in order). */
   add(id: number, labels: Labels, key = labelsKey(labels)): MemSeries {
-    // A fresh flat copy of the key: one built by concatenation stays a tree of string pieces (~300
-    // bytes a series more) for as long as the series lives.
-    const s = new MemSeries(id, labels.map((l) => ({ name: this.intern(l.name), value: this.intern(l.value) })), JSON.parse(JSON.stringify(key)) as string);
+    const s = new MemSeries(id, labels.map((l) => this.intern(l)), key);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
     this.byKey.set(s.key, s);
@@ -560,11 +564,10 @@ export class Head {
       if (rest.length) values.set(l.value, rest);
       else {
         values.delete(l.value);
-        this.strings.delete(l.value);
-        if (values.size === 0) {
-          this.postings.delete(l.name);
-          this.strings.delete(l.name);
-        }
+        const byValue = this.pairs.get(l.name)!;
+        byValue.delete(l.value);
+        if (byValue.size === 0) this.pairs.delete(l.name);
+        if (values.size === 0) this.postings.delete(l.name);
       }
     }
   }
