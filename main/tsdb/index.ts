@@ -42,7 +42,7 @@ export interface TsdbOptions {
   readonly seriesPerPart?: number;
   /** better-sqlite3's `.node` file to load (Electron and Node need different builds). */
   readonly sqliteNativeBinding?: string;
-  /** Run SQLite's quick_check on open (default true; it reads every page of the file). */
+  /** Run SQLite's quick_check on open (default true) of the tables an open reads whole but the log (Storage.quickCheck). */
   readonly quickCheck?: boolean;
 }
 
