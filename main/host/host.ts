@@ -3,7 +3,8 @@
 // the admin channel (the CLI's way in; it is also what tells that another server already runs on
 // this data directory), the service runtime (ingest figures, protection checks, the API), the
 // query pool (PromQL on worker threads, shared by the HTTP API and rule evaluation, with or
-// without a listener), rule evaluation, the HTTPS listener, the web console on it. close() stops
+// without a listener), rule evaluation, the HTTPS listener, the web console on it, and a full
+// garbage collection whenever this thread goes quiet after a burst. close() stops
 // them in reverse and leaves the appliance open: whoever opened it closes it (flushing every store).
 import type { AmpuleApi } from '../../shared/api';
 import { startAdminChannel, type AdminChannel, type CommandRunner } from '../admin/server';
@@ -16,6 +17,7 @@ import { startServer, type ServerOptions } from '../http/server';
 import type { ServerHandle } from '../http/types';
 import { createServiceRuntime, type ServiceRuntime } from '../service/runtime';
 import { startForwarding, type Forwarding } from './forwarding';
+import { startIdleCollection, type IdleCollection } from './idle-collection';
 import { startRuleEvaluation, type RuleEvaluation, type RuleEvaluationOptions } from './rule-evaluation';
 
 export interface HostOptions {
@@ -60,7 +62,9 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let rules: RuleEvaluation | null = null;
   let queryPool: QueryPool | null = null;
   let forwarding: Forwarding | null = null;
+  let idle: IdleCollection | null = null;
   const close = async () => {
+    idle?.close();
     await forwarding?.close();
     rules?.close();
     await server?.close();
@@ -99,6 +103,7 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
       });
     }
     if (server && opts.webConsole) mountConsole(server, appliance, runtime);
+    idle = startIdleCollection();
   } catch (e) {
     await close();
     throw e;
