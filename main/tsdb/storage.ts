@@ -2,7 +2,7 @@
 // workspace, the table and the row, and the sealed manifest (./manifest.ts) that every read is
 // checked against. Only coarse bucket numbers, series-group numbers, key ids, sample counts and
 // sequence numbers are stored in clear. Every failure is a StoreError naming workspace, file, item.
-import Database from 'better-sqlite3';
+import Database, { type Statement } from 'better-sqlite3';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { open, stat, type FileHandle } from 'node:fs/promises';
@@ -23,9 +23,10 @@ export interface DataKeys {
   get(id: number): Cipher;
 }
 
-/** 1: before the manifest (migrated on open); 2: with the manifest. */
-const FORMAT = '2';
+/** 1: before the manifest; 2: with the manifest; 3: each log row's digest in its own column (both migrated on open). */
+const FORMAT = '3';
 const FORMAT_BEFORE_MANIFEST = '1';
+const FORMAT_BEFORE_LOG_TAGS = '2';
 const AAD_PREFIX = 'ampule-tsdb/1';
 /** key_id of rows written without encryption (only by a store opened with keys: null, for benchmarks). */
 const PLAINTEXT_KEY_ID = 0;
@@ -53,7 +54,7 @@ export interface StorageOptions {
 const SCHEMA = `
   CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   CREATE TABLE series_pages (page INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
-  CREATE TABLE log (seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL);
+  CREATE TABLE log (seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, key_id INTEGER NOT NULL, data BLOB NOT NULL, tag INTEGER);
   CREATE TABLE head_state (seq INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);
   CREATE TABLE chunks (
     bucket INTEGER NOT NULL, part INTEGER NOT NULL, key_id INTEGER NOT NULL,
@@ -63,6 +64,12 @@ const SCHEMA = `
 /** The tables an open quick_checks (see Storage.quickCheck). */
 const OPEN_CHECKED = ['meta', 'manifest', 'series_pages', 'head_state'];
 const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
+/**
+ * Each log row's digest (rowDigest) beside its clear columns, in an index an open scans alone: the
+ * rows themselves are up to the head's samples (a 100,000-series head of 2 h: 206 MB), which an
+ * open read whole for their digests although a checkpoint covers most of them.
+ */
+const LOG_TAGS = 'CREATE INDEX log_tags ON log (seq, max_bucket, key_id, tag);';
 
 /** Openings so far on this thread. */
 let openings = 0;
@@ -76,6 +83,8 @@ export class Storage {
   readonly file: string;
   private manifest!: Manifest;
   private readonly stmts;
+  /** The log's rows carry their digests (format 3; a read-only open of format 2 reads them off the rows). */
+  private logTagged = true;
 
   constructor(
     readonly path: string,
@@ -110,26 +119,33 @@ export class Storage {
       db.close();
       throw e;
     }
+    // Prepared when first used: a read-only open of a format-2 file cannot prepare the writes.
     const prep = <P extends unknown[], R>(sql: string, item: string) => {
-      const s = this.guard(item, () => db.prepare<P, R>(sql));
+      let prepared: Statement<P, R> | undefined;
+      const s = () => (prepared ??= this.guard(item, () => db.prepare<P, R>(sql)));
       return {
-        run: (...a: P) => this.guard(item, () => s.run(...a)),
-        get: (...a: P) => this.guard(item, () => s.get(...a)),
-        all: (...a: P) => this.guard(item, () => s.all(...a)),
+        run: (...a: P) => this.guard(item, () => s().run(...a)),
+        get: (...a: P) => this.guard(item, () => s().get(...a)),
+        all: (...a: P) => this.guard(item, () => s().all(...a)),
       };
     };
     this.stmts = {
       pages: prep<[], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages ORDER BY page', 'series pages'),
       putPage: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)', 'series pages'),
       deletePage: prep<[number], never>('DELETE FROM series_pages WHERE page = ?', 'series pages'),
-      log: prep<[number], { seq: number; max_bucket: number; key_id: number; data: Buffer | null; tail: Buffer }>(
-        `SELECT seq, max_bucket, key_id, CASE WHEN seq > ? OR key_id = ${PLAINTEXT_KEY_ID} THEN data END AS data, substr(data, -4) AS tail FROM log ORDER BY seq`,
+      // A read-only open of a format-2 file (the self-test, before the store's first open migrated
+      // it) has no digest column: the digests come from each row's last bytes (or all of a plaintext row).
+      logTags: prep<[], { seq: number; max_bucket: number; key_id: number; tag: number | null; tail: Buffer | null; plain: Buffer | null }>(
+        this.logTagged
+          ? 'SELECT seq, max_bucket, key_id, tag, NULL AS tail, NULL AS plain FROM log ORDER BY seq'
+          : `SELECT seq, max_bucket, key_id, NULL AS tag, substr(data, -4) AS tail, CASE WHEN key_id = ${PLAINTEXT_KEY_ID} THEN data END AS plain FROM log ORDER BY seq`,
         'log records',
       ),
+      logData: prep<[number], { seq: number; data: Buffer }>('SELECT seq, data FROM log WHERE seq > ? ORDER BY seq', 'log records'),
       logKeys: prep<[], { seq: number; key_id: number }>('SELECT seq, key_id FROM log ORDER BY seq', 'log records'),
       logRow: prep<[number], { max_bucket: number; key_id: number; data: Buffer }>('SELECT max_bucket, key_id, data FROM log WHERE seq = ?', 'log records'),
-      putLog: prep<[number, number, number, Buffer], never>('INSERT INTO log (seq, max_bucket, key_id, data) VALUES (?, ?, ?, ?)', 'log records'),
-      resealLog: prep<[number, Buffer, number], never>('UPDATE log SET key_id = ?, data = ? WHERE seq = ?', 'log records'),
+      putLog: prep<[number, number, number, Buffer, number], never>('INSERT INTO log (seq, max_bucket, key_id, data, tag) VALUES (?, ?, ?, ?, ?)', 'log records'),
+      resealLog: prep<[number, Buffer, number, number], never>('UPDATE log SET key_id = ?, data = ?, tag = ? WHERE seq = ?', 'log records'),
       deleteLogBefore: prep<[number], never>('DELETE FROM log WHERE max_bucket < ?', 'log records'),
       headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
       clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
@@ -195,7 +211,7 @@ export class Storage {
     const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
     if (tables.size === 0 && !readonly) {
       db.transaction(() => {
-        db.exec(SCHEMA + MANIFEST_TABLE);
+        db.exec(SCHEMA + MANIFEST_TABLE + LOG_TAGS);
         const put = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
         put.run('workspace_id', this.workspaceId);
         put.run('format', FORMAT);
@@ -213,7 +229,7 @@ export class Storage {
       throw this.damaged('meta', ws === undefined ? 'the workspace id is missing' : `it says the file belongs to workspace ${ws}: it was moved from that workspace's folder, or altered`);
     }
     const format = meta.get('format');
-    if (format !== FORMAT && format !== FORMAT_BEFORE_MANIFEST) throw this.damaged('meta', `store format ${JSON.stringify(format)} is not one this version reads (${FORMAT})`);
+    if (format !== FORMAT && format !== FORMAT_BEFORE_MANIFEST && format !== FORMAT_BEFORE_LOG_TAGS) throw this.damaged('meta', `store format ${JSON.stringify(format)} is not one this version reads (${FORMAT})`);
     const layout = { bucketMs: Number(meta.get('bucket_ms')), seriesPerPart: Number(meta.get('series_per_part')) };
     if (!(layout.bucketMs > 0 && Number.isSafeInteger(layout.bucketMs) && layout.seriesPerPart > 0 && Number.isSafeInteger(layout.seriesPerPart))) {
       throw this.damaged('meta', `the layout (bucket_ms ${meta.get('bucket_ms')}, series_per_part ${meta.get('series_per_part')}) is not valid`);
@@ -224,10 +240,27 @@ export class Storage {
       if (readonly) throw this.damaged('manifest', 'the file has no manifest yet (it is made the next time the workspace opens)');
       this.migrate(layout);
     }
+    if (format !== FORMAT && !readonly) this.migrateLogTags();
+    this.logTagged = format === FORMAT || !readonly;
     return layout;
   }
 
-  /** Format 1 → 2: the manifest of the rows as they are (their content is checked as they are read). */
+  /** Format 2 → 3: each log row's digest in its own column, and the index an open scans for them (one pass over the log). */
+  private migrateLogTags(): void {
+    const db = this.db;
+    db.transaction(() => {
+      db.exec('ALTER TABLE log ADD COLUMN tag INTEGER');
+      const rows = db
+        .prepare<[], { seq: number; key_id: number; tail: Buffer; plain: Buffer | null }>(`SELECT seq, key_id, substr(data, -4) AS tail, CASE WHEN key_id = ${PLAINTEXT_KEY_ID} THEN data END AS plain FROM log`)
+        .all();
+      const put = db.prepare('UPDATE log SET tag = ? WHERE seq = ?');
+      for (const r of rows) put.run(rowDigest(r.plain ?? r.tail, r.key_id !== PLAINTEXT_KEY_ID), r.seq);
+      db.exec(LOG_TAGS);
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+    })();
+  }
+
+  /** Format 1 → 2: the manifest of the rows as they are (their content is checked as they are read); format 3 follows. */
   private migrate(layout: Layout): void {
     const db = this.db;
     const sealed = this.encrypted;
@@ -244,7 +277,7 @@ export class Storage {
       m.indexDirty = m.logDirty = true;
       this.manifest = m;
       this.flushManifest(db);
-      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT_BEFORE_LOG_TAGS);
     })();
   }
 
@@ -457,12 +490,18 @@ export class Storage {
   }
 
   /**
-   * Every log record, its data only after sequence `dataAfter` (null up to it: a sealed row's
-   * digest is its last 4 bytes, read alone, so rows a checkpoint covers are not loaded); throws
-   * StoreDamaged when the set differs from the sealed log summary.
+   * Every log record, its data only after sequence `dataAfter` (null up to it: the digests come
+   * from their own index, so rows a checkpoint covers are not read); throws StoreDamaged when the
+   * set differs from the sealed log summary, or a row read differs from its digest.
    */
   logRows(dataAfter = 0): { seq: number; keyId: number; data: Buffer | null }[] {
-    const rows = this.stmts.log.all(dataAfter).map((r) => ({ seq: r.seq, maxBucket: r.max_bucket, keyId: r.key_id, data: r.data, tag: rowDigest(r.data ?? r.tail, r.key_id !== PLAINTEXT_KEY_ID) }));
+    const rows = this.stmts.logTags.all().map((r) => ({
+      seq: r.seq,
+      maxBucket: r.max_bucket,
+      keyId: r.key_id,
+      data: null as Buffer | null,
+      tag: r.tag ?? rowDigest(r.plain ?? r.tail!, r.key_id !== PLAINTEXT_KEY_ID),
+    }));
     const found = Manifest.summarizeLog(rows);
     const sealed = this.sealedLog ?? this.manifest.logSummary();
     if (found.count !== sealed.count || found.digest !== sealed.digest || found.maxSeq !== sealed.maxSeq) {
@@ -476,6 +515,15 @@ export class Storage {
     }
     this.manifest.setLogRows(rows);
     this.sealedLog = null;
+    let i = 0;
+    for (const d of this.stmts.logData.all(dataAfter)) {
+      while (i < rows.length && rows[i]!.seq < d.seq) i++;
+      const r = rows[i];
+      if (r?.seq !== d.seq || rowDigest(d.data, r.keyId !== PLAINTEXT_KEY_ID) !== r.tag) {
+        throw this.damaged(items.log(d.seq).name, 'it differs from the digest beside it (altered, or swapped for another copy)');
+      }
+      r.data = d.data;
+    }
     return rows;
   }
 
@@ -491,14 +539,16 @@ export class Storage {
   /** `maxBucket`: the newest bucket among the record's samples (the row may go once it is cut). */
   putLog(seq: number, maxBucket: number, row: StoredRow): void {
     this.inTransaction();
-    this.stmts.putLog.run(seq, maxBucket, row.keyId, row.data);
-    this.manifest.putLog(seq, maxBucket, this.digest(row));
+    const tag = this.digest(row);
+    this.stmts.putLog.run(seq, maxBucket, row.keyId, row.data, tag);
+    this.manifest.putLog(seq, maxBucket, tag);
   }
 
   resealLog(seq: number, row: StoredRow): void {
     this.inTransaction();
-    this.stmts.resealLog.run(row.keyId, row.data, seq);
-    this.manifest.resealLog(seq, this.digest(row));
+    const tag = this.digest(row);
+    this.stmts.resealLog.run(row.keyId, row.data, tag, seq);
+    this.manifest.resealLog(seq, tag);
   }
 
   /** Deletes log records whose samples all lie before `bucket`. */

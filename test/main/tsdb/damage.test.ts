@@ -69,7 +69,8 @@ describe('tsdb damage', () => {
       ['UPDATE chunks SET samples = samples + 1 WHERE rowid = (SELECT min(rowid) FROM chunks)', /chunk row .*: its sample count \d+ differs from the manifest's/],
       ['UPDATE log SET max_bucket = max_bucket - 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ["UPDATE meta SET value = '7200000' WHERE name = 'bucket_ms'", /meta: the layout in clear .* differs from the sealed one/],
-      ["UPDATE meta SET value = '3' WHERE name = 'format'", /meta: store format "3" is not one this version reads/],
+      ["UPDATE meta SET value = '4' WHERE name = 'format'", /meta: store format "4" is not one this version reads/],
+      ['UPDATE log SET tag = tag + 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ['DELETE FROM manifest WHERE name = \'log\'', /manifest \(log\): it is missing/],
       ['DELETE FROM head_state', /head state \d+: missing/],
     ];
@@ -135,6 +136,7 @@ describe('tsdb damage', () => {
     const before = everything(open(path, keys));
     dbs.pop()!.close();
     sql(path, 'DROP TABLE manifest');
+    untagLog(path);
     sql(path, "UPDATE meta SET value = '1' WHERE name = 'format'");
     const db = open(path, keys);
     expect(everything(db)).toEqual(before);
@@ -144,4 +146,38 @@ describe('tsdb damage', () => {
     sql(path, 'DELETE FROM series_pages');
     expect(damage(path, keys).message).toMatch(/series page 1: missing/);
   });
+
+  it('gives a store of format 2 its log digests on open (read off the rows before that, read-only), with the same answers', () => {
+    const { path, keys } = build();
+    const before = everything(open(path, keys));
+    dbs.pop()!.close();
+    untagLog(path);
+    sql(path, "UPDATE meta SET value = '2' WHERE name = 'format'");
+    expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 }); // the self-test before the first open
+    const db = open(path, keys);
+    expect(everything(db)).toEqual(before);
+    db.close();
+    dbs.pop();
+    expect(sql(path, 'SELECT 1 FROM log WHERE tag IS NULL')).toBe(0);
+    expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
+  });
+
+  it('finds a log record the checkpoint does not cover swapped for another one, by the digest beside it', () => {
+    const { path, keys } = build();
+    const raw = new Database(path);
+    const [a, b] = raw.prepare('SELECT seq, data FROM log ORDER BY seq DESC LIMIT 2').all() as { seq: number; data: Buffer }[];
+    raw.prepare('UPDATE log SET data = ? WHERE seq = ?').run(b!.data, a!.seq);
+    raw.close();
+    expect(damage(path, keys).message).toMatch(new RegExp(`log record ${a!.seq}: it differs from the digest beside it`));
+  });
 });
+
+/** Makes the log as format 2 and earlier kept it: no digest column, no index over it. */
+function untagLog(path: string): void {
+  const raw = new Database(path);
+  try {
+    raw.exec('DROP INDEX log_tags; ALTER TABLE log DROP COLUMN tag;');
+  } finally {
+    raw.close();
+  }
+}
