@@ -135,7 +135,7 @@ export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
       const s = head.get(e.id);
       if (!s) continue;
       if (e.count > 0) {
-        if (s.count === 0) s.adoptPacked(e.list, e.count, e.lastT);
+        if (s.count === 0) s.adoptPacked(e.list, e.count, e.lastT, true);
         else {
           const ts = new Float64Array(e.count);
           const vs = new Float64Array(e.count);

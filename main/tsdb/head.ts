@@ -168,11 +168,18 @@ export class MemSeries {
 
   /**
    * Replaces the head samples by `list` (chunks as in `packed`: `count` ascending samples, the
-   * newest at `lastT`), copied as it is: a restart and a compaction's cut adopt a checkpoint's coding.
+   * newest at `lastT`): a restart and a compaction's cut adopt a checkpoint's coding. Copied, or
+   * (`shared`, when its buffer holds PAD_BYTES more after it) kept as a view of that buffer: a
+   * restart's 100,000 series then allocate nothing, and each gets its own list when it first grows
+   * (a write past the view's end always reallocates, so the bytes after it are only ever peeked at).
    */
-  adoptPacked(list: Uint8Array, count: number, lastT: number): void {
-    this.packed = new Uint8Array(list.length + PAD_BYTES);
-    this.packed.set(list);
+  adoptPacked(list: Uint8Array, count: number, lastT: number, shared = false): void {
+    if (shared && list.byteOffset + list.length + PAD_BYTES <= list.buffer.byteLength) {
+      this.packed = new Uint8Array(list.buffer as ArrayBuffer, list.byteOffset, list.length + PAD_BYTES);
+    } else {
+      this.packed = new Uint8Array(list.length + PAD_BYTES);
+      this.packed.set(list);
+    }
     this.packedLen = this.smallStart = this.bigStart = list.length;
     this.smallRun = this.bigRun = 0;
     this.packedCount = count;

@@ -151,4 +151,30 @@ describe('restoreHeadSamples', () => {
       expect([...b.values.subarray(0, b.count)]).toEqual([...a.values.subarray(0, a.count)]);
     }
   });
+
+  it('adopts the lists in place, and a series growing past its own never writes into the next one', () => {
+    const old = new Head();
+    const want = new Map<number, { ts: number[]; vs: number[] }>();
+    for (const id of [1, 2, 3]) {
+      old.add(id, [{ name: 'k', value: String(id) }]);
+      want.set(id, fill(old.get(id)!, 160, id * 1000, counter));
+    }
+    const samples = encodeHeadSamples(old);
+    const restored = new Head();
+    for (const id of [1, 2, 3]) restored.add(id, [{ name: 'k', value: String(id) }]);
+    restoreHeadSamples(restored, samples);
+    for (const id of [1, 2, 3]) expect(restored.get(id)!.kept()!.list.buffer).toBe(samples.row.buffer);
+    // Series 1 and 2 grow (packing, merging, reallocating); 3, after them in the row, is only read.
+    for (const id of [1, 2]) {
+      const more = fill(restored.get(id)!, 200, id * 1000 + 160, counter);
+      want.get(id)!.ts.push(...more.ts);
+      want.get(id)!.vs.push(...more.vs);
+      expect(restored.get(id)!.kept()!.list.buffer).not.toBe(samples.row.buffer);
+    }
+    for (const id of [1, 2, 3]) {
+      const s = restored.get(id)!;
+      expect([...s.timestamps.subarray(0, s.count)]).toEqual(want.get(id)!.ts);
+      expect([...s.values.subarray(0, s.count)]).toEqual(want.get(id)!.vs);
+    }
+  });
 });
