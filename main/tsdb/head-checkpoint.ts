@@ -43,6 +43,11 @@ export function checkpointDue(st: TsdbState): boolean {
   return st.logSamplesSinceCheckpoint >= Math.max(MIN_LOG_SAMPLES, st.headSamplesAtCheckpoint * LOG_SHARE);
 }
 
+/** Whether a store that has gone quiet holds enough log to checkpoint now (cheaper than when it is busy; a restart then replays none). */
+export function quietCheckpointDue(st: TsdbState): boolean {
+  return st.logSamplesSinceCheckpoint >= MIN_LOG_SAMPLES;
+}
+
 /**
  * The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same
  * transaction). A series' packed chunks are copied as they are and its raw tail as raw floats; a

@@ -7,7 +7,7 @@ import { committedLog, type CommittedLog } from './committed-reader';
 import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
-import { checkpointDue, restoreHeadSamples } from './head-checkpoint';
+import { checkpointDue, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
 import { storeReleased } from './head-snapshot';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
@@ -61,7 +61,11 @@ export interface Tsdb {
   stats(): TsdbStats;
   /** Cuts complete buckets of the head into chunk rows and checkpoints the head when due, dropping the log it covers (all: every bucket; checkpoint: always). */
   compact(opts?: CompactOptions): void;
-  /** Compacts when the log since the last checkpoint is due one (a restart would replay it); cheap when not. */
+  /**
+   * Compacts when the log since the last checkpoint is due one (a restart would replay it), or when
+   * nothing was committed since the last call and that log holds at least 100,000 samples (a store
+   * gone quiet checkpoints while it costs nothing); cheap when neither.
+   */
   checkpointIfDue(): void;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
@@ -108,6 +112,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     throw e;
   }
   let closed = false;
+  /** nextLogSeq at the last checkpointIfDue: unchanged at the next means nothing was committed between. */
+  let logSeqAtLastCheck = -1;
   const live = (): TsdbState => {
     if (closed) throw new Error(`the store of workspace ${opts.workspaceId} is closed`);
     return st;
@@ -124,7 +130,11 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     },
     compact: (o) => void compact(live(), o),
     checkpointIfDue: () => {
-      if (checkpointDue(live())) compact(live());
+      const s = live();
+      const quiet = s.nextLogSeq === logSeqAtLastCheck;
+      logSeqAtLastCheck = s.nextLogSeq;
+      if (checkpointDue(s)) compact(s);
+      else if (quiet && quietCheckpointDue(s)) compact(s, { checkpoint: true });
     },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {

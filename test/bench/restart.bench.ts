@@ -8,7 +8,8 @@
 // kill -9 (both replay their log: Prometheus its WAL, Ampule the head checkpoint and the log since)
 // measured from spawn to the first answer of an instant query; for Ampule also right after a
 // checkpoint. Ampule's first kill -9 follows the --settle idle, in which the store's 10 s check
-// writes a checkpoint if one is due (the log since the last holds a quarter of its head).
+// writes a checkpoint (the store has gone quiet with 100,000 samples of log or more); its last one
+// comes right after writing the most log past a checkpoint that a busy store keeps (BUSY_ROUNDS).
 //
 // Flags: --series N (default 10000; the issue's figure is 1000000), --hours H (default 2),
 // --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers.
@@ -36,6 +37,8 @@ const CONNECTIONS = numberArg('connections', 1);
 const SETTLE_S = numberArg('settle', 30);
 const STEP_MS = 15_000;
 const ROUNDS = Math.round((HOURS * 3600_000) / STEP_MS);
+/** Rounds sent past Ampule's checkpoint before the busy kill: just under a quarter of the head, the most log a busy store holds past its checkpoint. */
+const BUSY_ROUNDS = Math.floor(ROUNDS * 0.24);
 const METRICS = ['node_cpu_seconds_total', 'node_network_receive_bytes_total', 'node_disk_read_bytes_total', 'node_filesystem_avail_bytes', 'node_memory_MemAvailable_bytes', 'node_load1', 'http_requests_total', 'go_goroutines', 'up', 'node_time_seconds'];
 const MODES = ['idle', 'user', 'system', 'iowait', 'steal'];
 
@@ -60,15 +63,15 @@ function labelBytes(i: number): Buffer {
   return w.finish();
 }
 
-/** Sends every round (oldest first) of every series; bodies are built per request to keep the client small. */
-async function load(sink: Sink, t0: number): Promise<number> {
+/** Sends `rounds` rounds (oldest first) of every series from t0; bodies are built per request to keep the client small. */
+async function load(sink: Sink, t0: number, rounds = ROUNDS): Promise<number> {
   const labels = Array.from({ length: SERIES }, (_, i) => labelBytes(i));
   const blocks = Math.ceil(SERIES / PER_REQUEST);
   const started = performance.now();
   let retries = 0;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async (_, shard) => {
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < rounds; round++) {
         const t = t0 + round * STEP_MS;
         const sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t).finish();
         for (let b = shard; b < blocks; b += CONNECTIONS) {
@@ -146,6 +149,8 @@ interface Result {
   readonly settledBytesPerSeries: number;
   readonly restartMs: number;
   readonly restartAfterCheckpointMs?: number;
+  /** Ampule: after kill -9 right after writing the most log past a checkpoint a busy store holds. */
+  readonly restartBusyMs?: number;
 }
 
 /** `node bin/ampule.mjs serve`, resolved with its port once it listens (no time limit: replay may be long). */
@@ -171,6 +176,8 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   const bin = join(ROOT, 'bin', 'ampule.mjs');
   const argv = [bin, 'serve', '--data-dir', made.dataDir, '--master-key-file', made.keyFile, '--port', '0'];
   let ca = '';
+  // The load starts BUSY_ROUNDS earlier, so that the rounds of the busy kill are not in the future.
+  const t0 = Date.now() - (ROUNDS + BUSY_ROUNDS) * STEP_MS;
   const start = async () => {
     const started = performance.now();
     const serve = await serveProcess(argv);
@@ -181,7 +188,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
     return { serve, base, auth, query, started };
   };
   let s = await start();
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
+  let agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
   const sink: Sink = {
     name: 'Ampule',
     post: async (body) => (await send(new URL(`${s.base}/api/v1/remote_write`), { method: 'POST', headers: { ...RW_HEADERS, ...s.auth }, ca, agent }, body)).status,
@@ -189,7 +196,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   };
   await waitFor('ampule', s.serve.process, sink.query);
   const idle = rssBytes(s.serve.process.pid!);
-  const secs = await load(sink, Date.now() - ROUNDS * STEP_MS);
+  const secs = await load(sink, t0);
   agent.destroy();
   const memory = await memoryPerSeries('Ampule', s.serve.process.pid!, idle, secs);
   await killed(s.serve.process);
@@ -205,8 +212,17 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   s = await start();
   await waitFor('ampule', s.serve.process, s.query);
   const restartAfterCheckpointMs = performance.now() - s.started;
+  // kill -9 while busy: right after writing a quarter of the head less 1 % more (a restart's first
+  // checkpoint falls due at 100,000 samples, the next only at a quarter of the head).
+  agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
+  await load(sink, t0 + ROUNDS * STEP_MS, BUSY_ROUNDS);
+  agent.destroy();
+  await killed(s.serve.process);
+  s = await start();
+  await waitFor('ampule', s.serve.process, s.query);
+  const restartBusyMs = performance.now() - s.started;
   await killed(s.serve.process, 'SIGTERM');
-  return { name: 'Ampule', bytesPerSeries: memory.loaded, settledBytesPerSeries: memory.settled, restartMs, restartAfterCheckpointMs };
+  return { name: 'Ampule', bytesPerSeries: memory.loaded, settledBytesPerSeries: memory.settled, restartMs, restartAfterCheckpointMs, restartBusyMs };
 }
 
 async function peer(dir: string, name: string, spawnPeer: (port: number) => ChildProcess, paths: { write: string; query: string; ready: string }): Promise<Result> {
@@ -289,13 +305,16 @@ async function main(): Promise<void> {
       } else console.log('skipped VictoriaMetrics: /usr/bin/victoria-metrics is missing');
     }
     for (const r of results) {
-      const cp = r.restartAfterCheckpointMs === undefined ? '' : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint`;
+      const cp =
+        r.restartAfterCheckpointMs === undefined
+          ? ''
+          : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint, ${(r.restartBusyMs! / 1000).toFixed(2)} s killed while busy (${BUSY_ROUNDS} rounds of log past the checkpoint)`;
       const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
       console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory per active series +${kib(r.bytesPerSeries)} right after the load, +${kib(r.settledBytesPerSeries)} after ${SETTLE_S} s idle`);
     }
     const a = results[0]!;
     for (const p of results.slice(1)) {
-      const cp = a.restartAfterCheckpointMs === undefined ? '' : ` (${(a.restartAfterCheckpointMs / p.restartMs).toFixed(2)}× after a checkpoint)`;
+      const cp = a.restartAfterCheckpointMs === undefined ? '' : ` (${(a.restartAfterCheckpointMs / p.restartMs).toFixed(2)}× after a checkpoint, ${(a.restartBusyMs! / p.restartMs).toFixed(2)}× killed while busy)`;
       console.log(`Ampule / ${p.name}: restart ${(a.restartMs / p.restartMs).toFixed(2)}×${cp}, memory per series ${(a.bytesPerSeries / p.bytesPerSeries).toFixed(2)}× right after the load, ${(a.settledBytesPerSeries / p.settledBytesPerSeries).toFixed(2)}× after ${SETTLE_S} s idle`);
     }
   } finally {

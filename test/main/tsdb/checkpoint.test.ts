@@ -162,6 +162,33 @@ describe('head checkpoint', () => {
     }
   });
 
+  it('checkpoints a store gone quiet (nothing committed between two checks) once its log holds 100,000 samples', () => {
+    const { path, open } = newStore('ws-quiet');
+    const db = open();
+    try {
+      const app = db.appender();
+      const commits = (from: number, to: number): void => {
+        for (let i = from; i < to; i++) {
+          for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'quiet', k: String(k) }), T0 + i * 15_000, i);
+          app.commit();
+        }
+      };
+      commits(0, 600);
+      db.compact({ checkpoint: true }); // a head of 600,000 samples: the next is due after 150,000 more
+      commits(600, 650);
+      db.checkpointIfDue();
+      db.checkpointIfDue(); // quiet, but 50,000 samples of log: not worth one
+      expect(logSinceCheckpoint(path)).toBe(50);
+      commits(650, 720);
+      db.checkpointIfDue(); // 120,000, short of a quarter of the head, and busy
+      expect(logSinceCheckpoint(path)).toBe(120);
+      db.checkpointIfDue(); // quiet since the last check
+      expect(logSinceCheckpoint(path)).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
   it('loses no committed sample when a real process is killed (-9) inside a checkpoint', async () => {
     dir = tempDir();
     const key = randomBytes(32);
