@@ -89,6 +89,7 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
         list = encodeList(s.timestamps, s.values, from, s.count);
         count = s.count - from;
         lastT = s.lastHeadT;
+        s.release(); // decoded for this alone: not kept for every cut series until the end
       } else {
         // Before 1970: not codable relative to 0, kept raw.
         rawT = s.timestamps.subarray(from, s.count);
@@ -122,12 +123,23 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
   return { base: 0, row: out.toBuffer(), sampleCount: samples };
 }
 
-/** After a checkpoint: a series cut by the same compaction takes the checkpoint's coding of its rest. */
-export function adoptHeadSamples(head: Head, samples: HeadSamples, cut: ReadonlyMap<MemSeries, HeadCut>): void {
-  if (samples.row[0] !== LISTS_VERSION || cut.size === 0) return;
-  for (const e of readLists(samples.row)) {
-    const s = head.get(e.id);
-    if (s && cut.get(s)?.floats && s.sorted && e.raw === 0 && s.count === e.count && e.count > 0) s.adoptPacked(e.list, e.count, e.lastT);
+/**
+ * Drops from each cut series the samples a compaction wrote to chunk rows. A series whose remaining
+ * samples the checkpoint just written holds as one packed list adopts a copy of it, so its samples
+ * are not decoded once more (unpacking every cut series at once held the whole head as raw samples:
+ * 16 bytes each); any other drops them from its own.
+ */
+export function dropCutSamples(head: Head, samples: HeadSamples, cuts: ReadonlyMap<MemSeries, HeadCut>): void {
+  const packed = new Map<number, ListEntry>();
+  if (samples.row[0] === LISTS_VERSION && cuts.size > 0) {
+    for (const e of readLists(samples.row)) if (e.raw === 0 && e.count > 0) packed.set(e.id, e);
+  }
+  for (const [s, cut] of cuts) {
+    const e = cut.floats > 0 ? packed.get(s.id) : undefined;
+    if (e && s.sorted && s.count - cut.floats === e.count) s.adoptPacked(e.list, e.count, e.lastT);
+    else if (cut.floats > 0) s.dropFirst(cut.floats);
+    if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);
+    s.release();
   }
 }
 
