@@ -190,9 +190,9 @@ export class Storage {
    * SQLite's structural check (b-trees, free list, record formats) of every page, or (`onOpen`) of
    * the tables an open reads whole but the log: those stay small, while the log (up to the head's
    * samples) and the chunk rows (the whole store) would make every restart read the file. What an
-   * open leaves out is still checked where it counts: every log row is scanned on open (a broken
-   * b-tree there is SQLITE_CORRUPT), every row read is authenticated, and the self-test
-   * (verifyTsdb) checks every page.
+   * open leaves out is still checked where it counts: it scans the log's index and reads the rows
+   * after the checkpoint (a broken b-tree there is SQLITE_CORRUPT), every row read is
+   * authenticated, and the self-test (verifyTsdb) checks every page.
    */
   quickCheck(onOpen = false): void {
     const tables = onOpen
