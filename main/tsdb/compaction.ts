@@ -38,49 +38,53 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
-  const rows = new Map<number, Map<number, ChunkInput[]>>();
-  const cuts = new Map<MemSeries, HeadCut>();
-  for (const s of head.all()) {
-    // Most series have nothing to cut: leave their compressed samples alone.
-    const floatsDue = s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
-    const histogramsDue = !!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket;
-    if (!floatsDue && !histogramsDue) continue;
-    const byBucket = new Map<number, ChunkInput>();
-    let i = 0;
-    while (floatsDue && i < s.count) {
-      const bucket = bucketOf(s.timestamps[i]!, bucketMs);
-      if (bucket >= limitBucket) break;
-      const end = (bucket + 1) * bucketMs;
-      let j = i + 1;
-      while (j < s.count && s.timestamps[j]! < end) j++;
-      // A copy of the cut samples alone, so the series' decoded view goes at once: held for every
-      // cut series until the end, the views were the whole head decoded (16 bytes a sample).
-      byBucket.set(bucket, { id: s.id, timestamps: s.timestamps.slice(i, j), values: s.values.slice(i, j), from: 0, to: j - i });
-      i = j;
-    }
-    s.release();
-    const h = cutHistograms(s, limitBucket, bucketMs, byBucket);
-    const part = Math.floor(s.id / seriesPerPart);
-    for (const [bucket, input] of byBucket) {
-      let parts = rows.get(bucket);
-      if (!parts) rows.set(bucket, (parts = new Map()));
-      let inputs = parts.get(part);
-      if (!inputs) parts.set(part, (inputs = []));
-      inputs.push(input);
-    }
-    if (i > 0 || h > 0) cuts.set(s, { floats: i, histograms: h });
-  }
-
+  // Most series have nothing to cut: leave their compressed samples alone.
+  const due = (s: MemSeries): boolean =>
+    (s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  let anyDue = false;
+  for (const s of head.all()) if ((anyDue = due(s))) break;
   // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
-  if (rows.size === 0 && !opts.checkpoint && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) {
+  if (!anyDue && !opts.checkpoint && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) {
     storage.shrinkIfOwed();
     return limitBucket;
   }
+  const cuts = new Map<MemSeries, HeadCut>();
   let checkpoint: HeadSamples | undefined;
   storage.transaction(() => {
-    for (const [bucket, parts] of rows) {
-      for (const [part, inputs] of parts) writeChunkRow(st, bucket, part, inputs);
+    // One series group's rows at a time (the head runs in id order, so group by group): only that
+    // group's cut samples are copied out at once, not every cut series' (16 bytes a sample).
+    let part = -1;
+    let rows = new Map<number, ChunkInput[]>();
+    const writeRows = (): void => {
+      for (const [bucket, inputs] of rows) writeChunkRow(st, bucket, part, inputs);
+      rows = new Map();
+    };
+    for (const s of head.all()) {
+      if (!due(s)) continue;
+      const p = Math.floor(s.id / seriesPerPart);
+      if (p !== part) (writeRows(), (part = p));
+      const byBucket = new Map<number, ChunkInput>();
+      const floatsDue = s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+      let i = 0;
+      while (floatsDue && i < s.count) {
+        const bucket = bucketOf(s.timestamps[i]!, bucketMs);
+        if (bucket >= limitBucket) break;
+        const end = (bucket + 1) * bucketMs;
+        let j = i + 1;
+        while (j < s.count && s.timestamps[j]! < end) j++;
+        byBucket.set(bucket, { id: s.id, timestamps: s.timestamps.slice(i, j), values: s.values.slice(i, j), from: 0, to: j - i });
+        i = j;
+      }
+      s.release(); // the decoded view: not kept for every cut series until the end
+      const h = cutHistograms(s, limitBucket, bucketMs, byBucket);
+      for (const [bucket, input] of byBucket) {
+        const inputs = rows.get(bucket);
+        if (inputs) inputs.push(input);
+        else rows.set(bucket, [input]);
+      }
+      if (i > 0 || h > 0) cuts.set(s, { floats: i, histograms: h });
     }
+    writeRows();
     checkpoint = writeHeadState(st, limitBucket, cuts);
   });
   dropCutSamples(head, checkpoint!, cuts);
