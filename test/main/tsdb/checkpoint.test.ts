@@ -162,6 +162,29 @@ describe('head checkpoint', () => {
     }
   });
 
+  it('waits for 16 log samples a series however small the head: a checkpoint costs something per series', () => {
+    const { path, open } = newStore('ws-many');
+    const db = open();
+    try {
+      const app = db.appender();
+      const rounds = (from: number, to: number): void => {
+        for (let i = from; i < to; i++) {
+          for (let k = 0; k < 10_000; k++) app.append(0, lbl({ __name__: 'many', k: String(k) }), T0 + i * 15_000, i);
+          app.commit();
+          db.checkpointIfDue();
+        }
+      };
+      rounds(0, 20);
+      db.compact({ checkpoint: true }); // 200,000 samples: a quarter is 50,000, the minimum 100,000, 16 a series 160,000
+      rounds(20, 35);
+      expect(logSinceCheckpoint(path)).toBe(15);
+      rounds(35, 37);
+      expect(logSinceCheckpoint(path)).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
   it('checkpoints a store gone quiet (nothing committed between two checks) once its log holds 100,000 samples', () => {
     const { path, open } = newStore('ws-quiet');
     const db = open();
