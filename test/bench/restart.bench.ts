@@ -213,7 +213,7 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   await waitFor('ampule', s.serve.process, s.query);
   const restartAfterCheckpointMs = performance.now() - s.started;
   // kill -9 while busy: right after writing a quarter of the head less 1 % more (a restart's first
-  // checkpoint falls due at 100,000 samples, the next only at a quarter of the head).
+  // checkpoint falls due at 16 log samples a series, the next only at a quarter of the head).
   agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
   await load(sink, t0 + ROUNDS * STEP_MS, BUSY_ROUNDS);
   agent.destroy();

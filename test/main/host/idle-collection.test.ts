@@ -1,5 +1,5 @@
 // The full collection a quiet process runs after a burst: it gives the burst's garbage back, and it
-// never runs while the thread is busy. Real V8 collections, checks every 100 ms instead of 10 s.
+// never runs while the thread is busy. Real V8 collections, checks every 100 ms instead of 5 s.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startIdleCollection, type IdleCollection } from '../../../main/host/idle-collection';
 
