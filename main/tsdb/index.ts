@@ -124,9 +124,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     querier: () => new HeadQuerier(live()),
     committed: () => committedLog(live()),
     stats() {
-      let head = 0;
-      for (const s of live().head.all()) head += s.count + (s.hist?.count ?? 0);
-      return { series: st.head.size, samples: storage.chunkSamples() + head, bytesOnDisk: storage.bytesOnDisk() };
+      return { series: st.head.size, samples: storage.chunkSamples() + headSamples(live().head), bytesOnDisk: storage.bytesOnDisk() };
     },
     compact: (o) => void compact(live(), o),
     checkpointIfDue: () => {
@@ -282,4 +280,13 @@ function readStore(st: TsdbState): void {
     );
   }
   if (!statesApplied) applyStates();
+  // The next checkpoint falls due as if this process had written the last one (else at the minimum,
+  // a copy of the whole head soon after every restart).
+  if (hs?.samples) st.headSamplesAtCheckpoint = Math.max(0, headSamples(head) - st.logSamplesSinceCheckpoint);
+}
+
+function headSamples(head: Head): number {
+  let n = 0;
+  for (const s of head.all()) n += s.count + (s.hist?.count ?? 0);
+  return n;
 }

@@ -15,7 +15,7 @@ export interface TsdbState {
   nextPage: number;
   /** Samples logged since the last head checkpoint (what a restart would replay). */
   logSamplesSinceCheckpoint: number;
-  /** Head samples the last checkpoint written by this process held (0 before one). */
+  /** Head samples the last checkpoint held (0 before one). */
   headSamplesAtCheckpoint: number;
   /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
   batchCounter: number;

@@ -212,8 +212,8 @@ async function ampule(made: { dataDir: string; keyFile: string }): Promise<Resul
   s = await start();
   await waitFor('ampule', s.serve.process, s.query);
   const restartAfterCheckpointMs = performance.now() - s.started;
-  // kill -9 while busy: right after writing a quarter of the head less 1 % more (a restart's first
-  // checkpoint falls due at 16 log samples a series, the next only at a quarter of the head).
+  // kill -9 while busy: right after writing a quarter of the head less 1 % more (the next
+  // checkpoint falls due at a quarter of the head the restart adopted).
   agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca });
   await load(sink, t0 + ROUNDS * STEP_MS, BUSY_ROUNDS);
   agent.destroy();

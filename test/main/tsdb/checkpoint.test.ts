@@ -162,6 +162,33 @@ describe('head checkpoint', () => {
     }
   });
 
+  it('keeps the quarter rule across a reopen: the next checkpoint is due at a quarter of the head it restored', () => {
+    const { path, open } = newStore('ws-reopen');
+    let db = open();
+    const commits = (from: number, to: number): void => {
+      const app = db.appender();
+      for (let i = from; i < to; i++) {
+        for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'reopen', k: String(k) }), T0 + i * 15_000, i);
+        app.commit();
+        db.checkpointIfDue();
+      }
+    };
+    try {
+      commits(0, 600);
+      db.compact({ checkpoint: true }); // a head of 600,000 samples
+      commits(600, 620);
+      db.close();
+      db = open(); // restores 600,000 samples and replays 20,000
+      commits(620, 720);
+      // Due at 150,000 log samples (commit 750), not at the 100,000 minimum (commit 700).
+      expect(logSinceCheckpoint(path)).toBe(120);
+      commits(720, 760);
+      expect(logSinceCheckpoint(path)).toBeLessThan(20);
+    } finally {
+      db.close();
+    }
+  });
+
   it('waits for 16 log samples a series however small the head: a checkpoint costs something per series', () => {
     const { path, open } = newStore('ws-many');
     const db = open();
