@@ -38,8 +38,9 @@ export const KEY_VALUE_END = '\udbff';
 
 /**
  * A stable key for a sorted label set (distinct label sets of well-formed text get distinct keys).
- * Joined, not concatenated: `+=` leaves a tree of string pieces (~350 bytes more a key, for as long
- * as a series keeps it), where join makes one flat string, in half the time.
+ * Joined, not concatenated: `+=` leaves a tree of string pieces, kept as long as a series keeps its
+ * key, where join makes one flat string in half the time (a node-exporter-like set of 5 labels:
+ * 561 bytes a key against 194).
  */
 export function labelsKey(labels: Labels): string {
   const parts = new Array<string>(labels.length * 4);

@@ -39,8 +39,8 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
 
   // Most series have nothing to cut: leave their compressed samples alone.
-  const due = (s: MemSeries): boolean =>
-    (s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
   let anyDue = false;
   for (const s of head.all()) if ((anyDue = due(s))) break;
   // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
@@ -64,9 +64,9 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
       const p = Math.floor(s.id / seriesPerPart);
       if (p !== part) (writeRows(), (part = p));
       const byBucket = new Map<number, ChunkInput>();
-      const floatsDue = s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+      const cutFloats = floatsDue(s);
       let i = 0;
-      while (floatsDue && i < s.count) {
+      while (cutFloats && i < s.count) {
         const bucket = bucketOf(s.timestamps[i]!, bucketMs);
         if (bucket >= limitBucket) break;
         const end = (bucket + 1) * bucketMs;

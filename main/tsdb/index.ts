@@ -8,6 +8,7 @@ import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { checkpointDue, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
+import { headHistogramCount } from './head-histograms';
 import { storeReleased } from './head-snapshot';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
@@ -287,6 +288,6 @@ function readStore(st: TsdbState): void {
 
 function headSamples(head: Head): number {
   let n = 0;
-  for (const s of head.all()) n += s.count + (s.hist?.count ?? 0);
+  for (const s of head.all()) n += s.count + headHistogramCount(s);
   return n;
 }

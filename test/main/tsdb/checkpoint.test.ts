@@ -34,6 +34,19 @@ function everything(db: Tsdb, name: string): Map<string, [number[], number[]]> {
 }
 
 /** A new store file in a temp dir; `open()` opens it (again) with the same key. */
+/**
+ * Commits rounds [from, to) of `series` series named `name`, one sample each 15 s apart, calling
+ * `after` (a compaction, the appliance's checkpoint check) after each commit.
+ */
+function commitRounds(db: Tsdb, name: string, series: number, from: number, to: number, after?: () => void): void {
+  const app = db.appender();
+  for (let i = from; i < to; i++) {
+    for (let k = 0; k < series; k++) app.append(0, lbl({ __name__: name, k: String(k) }), T0 + i * 15_000, i);
+    app.commit();
+    after?.();
+  }
+}
+
 function newStore(workspaceId: string): { path: string; keys: TestKeys; open: () => Tsdb } {
   dir = tempDir();
   const path = dir.file('ws.db');
@@ -125,32 +138,17 @@ describe('head checkpoint', () => {
     const { path, open } = newStore('ws-cp');
     const db = open();
     try {
-      const app = db.appender();
-      for (let i = 0; i < 60; i++) {
-        for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'auto', k: String(k) }), T0 + i * 15_000, i);
-        app.commit();
-        db.compact();
-      }
+      commitRounds(db, 'auto', 1000, 0, 60, () => db.compact());
       // The first compaction persists the new series (a checkpoint of 1,000 samples); the next one
       // is due at 100,000 logged samples: after commit 101 of 1,000 series, so here the log holds rows since.
       const rows = logSinceCheckpoint(path);
       expect(rows).toBeGreaterThan(0);
       expect(rows).toBeLessThan(60);
-      for (let i = 60; i < 300; i++) {
-        for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'auto', k: String(k) }), T0 + i * 15_000, i);
-        app.commit();
-        db.compact();
-      }
+      commitRounds(db, 'auto', 1000, 60, 300, () => db.compact());
       expect(logSinceCheckpoint(path)).toBeLessThan(150);
       // checkpointIfDue (the appliance's frequent check) writes one only once the log is due.
       db.compact({ checkpoint: true });
-      const more = (from: number, to: number): void => {
-        for (let i = from; i < to; i++) {
-          for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'auto', k: String(k) }), T0 + i * 15_000, i);
-          app.commit();
-          db.checkpointIfDue();
-        }
-      };
+      const more = (from: number, to: number): void => commitRounds(db, 'auto', 1000, from, to, () => db.checkpointIfDue());
       // Head of 300,000 samples at the checkpoint: the next falls due after the larger of 100,000
       // samples and a quarter of that head, so at commits 400 (head 400,000), 500 (500,000) and 625.
       more(300, 550);
@@ -165,14 +163,7 @@ describe('head checkpoint', () => {
   it('keeps the quarter rule across a reopen: the next checkpoint is due at a quarter of the head it restored', () => {
     const { path, open } = newStore('ws-reopen');
     let db = open();
-    const commits = (from: number, to: number): void => {
-      const app = db.appender();
-      for (let i = from; i < to; i++) {
-        for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'reopen', k: String(k) }), T0 + i * 15_000, i);
-        app.commit();
-        db.checkpointIfDue();
-      }
-    };
+    const commits = (from: number, to: number): void => commitRounds(db, 'reopen', 1000, from, to, () => db.checkpointIfDue());
     try {
       commits(0, 600);
       db.compact({ checkpoint: true }); // a head of 600,000 samples
@@ -193,14 +184,7 @@ describe('head checkpoint', () => {
     const { path, open } = newStore('ws-many');
     const db = open();
     try {
-      const app = db.appender();
-      const rounds = (from: number, to: number): void => {
-        for (let i = from; i < to; i++) {
-          for (let k = 0; k < 10_000; k++) app.append(0, lbl({ __name__: 'many', k: String(k) }), T0 + i * 15_000, i);
-          app.commit();
-          db.checkpointIfDue();
-        }
-      };
+      const rounds = (from: number, to: number): void => commitRounds(db, 'many', 10_000, from, to, () => db.checkpointIfDue());
       rounds(0, 20);
       db.compact({ checkpoint: true }); // 200,000 samples: a quarter is 50,000, the minimum 100,000, 16 a series 160,000
       rounds(20, 35);
@@ -216,13 +200,7 @@ describe('head checkpoint', () => {
     const { path, open } = newStore('ws-quiet');
     const db = open();
     try {
-      const app = db.appender();
-      const commits = (from: number, to: number): void => {
-        for (let i = from; i < to; i++) {
-          for (let k = 0; k < 1000; k++) app.append(0, lbl({ __name__: 'quiet', k: String(k) }), T0 + i * 15_000, i);
-          app.commit();
-        }
-      };
+      const commits = (from: number, to: number): void => commitRounds(db, 'quiet', 1000, from, to);
       commits(0, 600);
       db.compact({ checkpoint: true }); // a head of 600,000 samples: the next is due after 150,000 more
       commits(600, 650);
