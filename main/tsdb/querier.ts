@@ -105,6 +105,17 @@ export function readRows(storage: Storage, series: readonly RowSeries[], mint: n
   return out;
 }
 
+/**
+ * A decrypted row's bytes moved to shared memory, so that a query's helper thread reads its chunks
+ * where they are (tsdb/packed-series.ts); the decrypted copy is wiped.
+ */
+function inSharedMemory(plain: Buffer): Buffer {
+  const shared = Buffer.from(new SharedArrayBuffer(plain.length));
+  plain.copy(shared);
+  plain.fill(0);
+  return shared;
+}
+
 /** One series group's rows in [minBucket, maxBucket], by bucket: from the row cache while still the listed version, else read and decrypted. */
 function partRows(storage: Storage, part: number, minBucket: number, maxBucket: number, check?: () => void): ChunkRow[] {
   const layout = storage.layout;
@@ -121,7 +132,7 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
     const i = listed.findIndex((l) => l.bucket === row.bucket);
     if (i < 0 || rows[i]) continue;
     const item = items.chunk(row.bucket, part, layout);
-    const chunkRow = storage.decode(item, () => new ChunkRow(storage.open(item, row), row.bucket * layout.bucketMs));
+    const chunkRow = storage.decode(item, () => new ChunkRow(inSharedMemory(storage.open(item, row)), row.bucket * layout.bucketMs));
     rows[i] = chunkRow;
     rowCache.put(storage, row.bucket, part, listed[i]!.tag, listed[i]!.samples, chunkRow, chunkRow.bytes);
   }

@@ -92,6 +92,18 @@ describe('a range call shared with a helper', () => {
     expect(ann.infos.some((i) => i.includes('"load"'))).toBe(true);
   });
 
+  it('points at the decrypted rows in shared memory instead of copying them', () => {
+    let task: RowsTask | undefined;
+    const helper = helperHere(2, 'half', (t) => ((task = t), computeRows(t)));
+    expect(run(QUERIES[1]!, { helper })).toEqual(run(QUERIES[1]!, {}));
+    const { shared, chunkSource, bytes } = task!.series;
+    expect(shared.length).toBeGreaterThan(0);
+    for (const view of shared) expect(view.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(chunkSource.length).toBeGreaterThan(0);
+    expect(chunkSource.every((s) => s > 0)).toBe(true);
+    expect(bytes.length).toBe(0); // this querier's head comes as samples, not chunks: nothing to copy
+  });
+
   it('takes only calls of minSeries series or more', () => {
     const helper = helperHere(SERIES + 1);
     run(QUERIES[0]!, { helper });
