@@ -19,6 +19,15 @@ const VALUE_DELTA = 1;
 const VALUE_DOD = 2;
 /** Deltas that are all >= 0 (counters): coded without the zigzag bit. */
 const VALUE_RISING = 3;
+/**
+ * In a scaled kind's 3-bit scale field (scales are 0…MAX_SCALE): the deltas are bit-packed (the
+ * real scale follows). Each delta is stored as its excess over the chunk's smallest delta, in one
+ * width for the whole chunk, so sample i's bits lie at a known position: decoding has no chain of
+ * prefix lengths to follow, and runs ~3× faster than the prefix code. Chosen when no larger.
+ */
+const SCALE_PACKED = 7;
+/** Widest packed field: one 32-bit read at any bit offset holds it. */
+const MAX_PACKED_WIDTH = 25;
 /** The first prefix class holds values below 2^b: b is capped so one 32-bit peek decodes it. */
 const MAX_B = 24;
 
@@ -121,7 +130,11 @@ export function writeValues(w: BitWriter, vs: Float64Array, from: number, to: nu
   writeXor(w, vs, from, to);
 }
 
-/** Returns false (writing nothing) when a value does not survive the round trip at scale `s`. */
+/**
+ * Codes the values as integers at scale `s`, in the smallest of: deltas, deltas of deltas, rising
+ * deltas (prefix codes) and packed deltas (the fastest to read, so it wins ties). Returns false
+ * (writing nothing) when a value does not survive the round trip at that scale.
+ */
 function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s: number): boolean {
   const n = to - from;
   const p = POW10[s]!;
@@ -133,26 +146,39 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
     ks[i] = k;
   }
   const deltas = scratch;
-  for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(ks[i]! - ks[i - 1]!);
+  let rising = true;
+  for (let i = 1; i < n; i++) {
+    deltas[i - 1] = ks[i]! - ks[i - 1]!;
+    if (ks[i]! < ks[i - 1]!) rising = false;
+  }
+  const risingPlan = rising ? planStream(deltas, n - 1) : null;
+  const packed = planPacked(deltas, n - 1);
+  for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(deltas[i - 1]!);
   const deltaPlan = planStream(deltas, n - 1);
   const dods = new Float64Array(Math.max(0, n - 2));
   for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
   const dodPlan = planStream(dods, n - 2);
-  const useDod = dodPlan.bits + 8 < deltaPlan.bits;
-  let rising = n >= 2;
-  for (let i = 1; i < n && rising; i++) if (ks[i]! < ks[i - 1]!) rising = false;
-  if (rising) {
-    for (let i = 1; i < n; i++) deltas[i - 1] = ks[i]! - ks[i - 1]!;
-    const risingPlan = planStream(deltas, n - 1);
-    if (risingPlan.bits < Math.min(deltaPlan.bits, dodPlan.bits + 8)) {
-      w.writeBits(VALUE_RISING, 2);
-      w.writeBits(s, 3);
-      w.writeVar(zigzag(ks[0]!));
-      writeStream(w, deltas, n - 1, risingPlan);
-      return true;
-    }
-    for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(ks[i]! - ks[i - 1]!);
+  const dodBits = dodPlan.bits + 8; // its second value's varint, about
+  const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
+  if (packed && packed.bits <= best) {
+    w.writeBits(VALUE_DELTA, 2);
+    w.writeBits(SCALE_PACKED, 3);
+    w.writeBits(s, 3);
+    w.writeVar(zigzag(ks[0]!));
+    w.writeVar(zigzag(packed.min));
+    w.writeBits(packed.width, 5);
+    for (let i = 1; i < n; i++) w.writeBits(ks[i]! - ks[i - 1]! - packed.min, packed.width);
+    return true;
   }
+  if (risingPlan && risingPlan.bits === best && risingPlan.bits < deltaPlan.bits && risingPlan.bits < dodBits) {
+    w.writeBits(VALUE_RISING, 2);
+    w.writeBits(s, 3);
+    w.writeVar(zigzag(ks[0]!));
+    for (let i = 1; i < n; i++) deltas[i - 1] = ks[i]! - ks[i - 1]!;
+    writeStream(w, deltas, n - 1, risingPlan);
+    return true;
+  }
+  const useDod = dodBits < deltaPlan.bits;
   w.writeBits(useDod ? VALUE_DOD : VALUE_DELTA, 2);
   w.writeBits(s, 3);
   w.writeVar(zigzag(ks[0]!));
@@ -165,17 +191,71 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
+/** Packed deltas' stream size in bits and layout (deltas[0, count)), when every excess fits MAX_PACKED_WIDTH bits. */
+function planPacked(deltas: Float64Array, count: number): { bits: number; min: number; width: number } | null {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < count; i++) {
+    const d = deltas[i]!;
+    if (d < min) min = d;
+    if (d > max) max = d;
+  }
+  const width = bitLength(max - min);
+  if (width > MAX_PACKED_WIDTH) return null;
+  return { bits: 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width, min, width };
+}
+
 export function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
   const kind = r.readBits(2);
   if (kind === VALUE_XOR) return readXor(r, out, at, n);
-  const p = POW10[r.readBits(3)]!;
+  let scale = r.readBits(3);
+  const packed = scale === SCALE_PACKED;
+  if (packed) scale = r.readBits(3);
+  const p = POW10[scale]!;
   const k = unzigzag(r.readVar());
   out[at] = k / p;
+  if (packed) return readPacked(r, out, at + 1, n - 1, k, p);
   if (kind === VALUE_DELTA) return readDeltas(r, out, at + 1, n - 1, k, p);
   if (kind === VALUE_RISING) return readRising(r, out, at + 1, n - 1, k, p);
   const d = unzigzag(r.readVar());
   out[at + 1] = (k + d) / p;
   readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
+}
+
+/**
+ * Decodes `count` packed deltas (SCALE_PACKED) into out[at…] as (k += delta) / p. Field i starts at
+ * a known bit, so successive samples' reads do not wait on each other; a field and its bit offset
+ * within a byte fit 3 bytes up to width 17, 4 bytes up to MAX_PACKED_WIDTH.
+ */
+function readPacked(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
+  const min = unzigzag(r.readVar());
+  const width = r.readBits(5);
+  if (width > MAX_PACKED_WIDTH) throw new RangeError(`packed delta width ${width} is out of range`);
+  const buf = r.buf;
+  let pos = r.pos;
+  const end = at + count;
+  if (width <= 17 && count * (Math.abs(min) + 2 ** width) < 2 ** 31) {
+    // The sum so far fits an int32, whose additions chain faster than doubles'.
+    const mask = (1 << width) - 1;
+    const top = 24 - width;
+    let sum = 0;
+    for (let i = at; i < end; i++) {
+      const x = pos >>> 3;
+      const field = (((buf[x]! << 16) | (buf[x + 1]! << 8) | buf[x + 2]!) >>> (top - (pos & 7))) & mask;
+      pos += width;
+      sum = (sum + min + field) | 0;
+      out[i] = k + sum;
+    }
+  } else {
+    const shift = 32 - width;
+    for (let i = at; i < end; i++) {
+      const x = pos >>> 3;
+      const field = (((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7)) >>> shift;
+      pos += width;
+      out[i] = k += min + field;
+    }
+  }
+  if (p !== 1) for (let i = at; i < end; i++) out[i] = out[i]! / p;
+  r.pos = pos;
 }
 
 /** Decodes `count` zigzagged deltas into out[at…] as (k += delta) / p. */
@@ -436,9 +516,9 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
     const d = r.readVar();
     ts[at + 1] = t + d;
     if (r.readBit() === 1) {
-      // A regular scrape (all deltas of deltas zero): the common case, filled in a tight loop.
-      let k = t + d;
-      for (let i = at + 2, end = at + n; i < end; i++) ts[i] = k += d;
+      // A regular scrape (all deltas of deltas zero): the common case, filled in a tight loop
+      // (each from the first: no chain of additions).
+      for (let i = 2; i < n; i++) ts[at + i] = t + i * d;
     } else {
       r.pos--;
       readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
@@ -446,6 +526,24 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
   }
   readValues(r, vs, at, n);
   return n;
+}
+
+/** How the chunk at `byteOffset` codes its values (for tests and diagnostics). */
+export function chunkValueCoding(buf: Uint8Array, byteOffset: number): 'xor' | 'delta' | 'dod' | 'rising' | 'packed' {
+  const r = new BitReader(buf, byteOffset);
+  const n = r.readVar();
+  r.readVar();
+  if (n >= 2) {
+    r.readVar();
+    if (r.readBit() === 0) {
+      const code = readCodeWidths(r);
+      for (let i = 2; i < n; i++) readCode(r, code);
+    }
+  }
+  const kind = r.readBits(2);
+  if (kind === VALUE_XOR) return 'xor';
+  if (r.readBits(3) === SCALE_PACKED) return 'packed';
+  return kind === VALUE_DELTA ? 'delta' : kind === VALUE_DOD ? 'dod' : 'rising';
 }
 
 export interface DecodedChunk {

@@ -23,10 +23,16 @@ export interface DataKeys {
   get(id: number): Cipher;
 }
 
-/** 1: before the manifest; 2: with the manifest; 3: each log row's digest in its own column (both migrated on open). */
-const FORMAT = '3';
+/**
+ * 1: before the manifest; 2: with the manifest; 3: each log row's digest in its own column (both
+ * migrated on open); 4: chunks may pack their deltas (chunkenc's SCALE_PACKED), which a version
+ * that reads 3 would misread, so a file is marked 4 when this version first opens it to write.
+ */
+const FORMAT = '4';
 const FORMAT_BEFORE_MANIFEST = '1';
 const FORMAT_BEFORE_LOG_TAGS = '2';
+const FORMAT_BEFORE_PACKED = '3';
+const READ_FORMATS = new Set([FORMAT, FORMAT_BEFORE_PACKED, FORMAT_BEFORE_LOG_TAGS, FORMAT_BEFORE_MANIFEST]);
 const AAD_PREFIX = 'ampule-tsdb/1';
 /** key_id of rows written without encryption (only by a store opened with keys: null, for benchmarks). */
 const PLAINTEXT_KEY_ID = 0;
@@ -229,7 +235,7 @@ export class Storage {
       throw this.damaged('meta', ws === undefined ? 'the workspace id is missing' : `it says the file belongs to workspace ${ws}: it was moved from that workspace's folder, or altered`);
     }
     const format = meta.get('format');
-    if (format !== FORMAT && format !== FORMAT_BEFORE_MANIFEST && format !== FORMAT_BEFORE_LOG_TAGS) throw this.damaged('meta', `store format ${JSON.stringify(format)} is not one this version reads (${FORMAT})`);
+    if (format === undefined || !READ_FORMATS.has(format)) throw this.damaged('meta', `store format ${JSON.stringify(format)} is not one this version reads (${FORMAT})`);
     const layout = { bucketMs: Number(meta.get('bucket_ms')), seriesPerPart: Number(meta.get('series_per_part')) };
     if (!(layout.bucketMs > 0 && Number.isSafeInteger(layout.bucketMs) && layout.seriesPerPart > 0 && Number.isSafeInteger(layout.seriesPerPart))) {
       throw this.damaged('meta', `the layout (bucket_ms ${meta.get('bucket_ms')}, series_per_part ${meta.get('series_per_part')}) is not valid`);
@@ -240,8 +246,10 @@ export class Storage {
       if (readonly) throw this.damaged('manifest', 'the file has no manifest yet (it is made the next time the workspace opens)');
       this.migrate(layout);
     }
-    if (format !== FORMAT && !readonly) this.migrateLogTags();
-    this.logTagged = format === FORMAT || !readonly;
+    const tagged = format === FORMAT || format === FORMAT_BEFORE_PACKED;
+    if (!tagged && !readonly) this.migrateLogTags();
+    else if (format === FORMAT_BEFORE_PACKED && !readonly) db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+    this.logTagged = tagged || !readonly;
     return layout;
   }
 

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
-import { decodeChunk, encodeChunk } from '../../../main/tsdb/chunkenc';
+import { chunkValueCoding, decodeChunk, encodeChunk } from '../../../main/tsdb/chunkenc';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 import { fromBits, toBits } from './helpers';
 
-function roundTrip(ts: number[], vs: number[] | Float64Array, bucketStart = 0): { bytes: number; t: Float64Array; v: Float64Array } {
+function roundTrip(ts: number[], vs: number[] | Float64Array, bucketStart = 0): { bytes: number; t: Float64Array; v: Float64Array; coding: string } {
   const w = new BitWriter(16);
   encodeChunk(w, Float64Array.from(ts), Float64Array.from(vs), 0, ts.length, bucketStart);
   const enc = w.finish();
   const buf = new Uint8Array(enc.length + PAD_BYTES);
   buf.set(enc);
   const d = decodeChunk(buf, 0, bucketStart);
-  return { bytes: enc.length, t: d.timestamps, v: d.values };
+  return { bytes: enc.length, t: d.timestamps, v: d.values, coding: chunkValueCoding(buf, 0) };
 }
 
 function expectBitExact(actual: Float64Array, expected: ArrayLike<number>): void {
@@ -84,5 +84,30 @@ describe('chunkenc', () => {
         expectBitExact(r.v, vs);
       }
     }
+  });
+
+  it('packs deltas of one width when that is no larger, and decodes every width exactly (both loops, int32 sums and beyond, scaled, falling values)', () => {
+    let seed = 5;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    // Deltas spread evenly over [min, min + 2^width): what the prefix codes cost more for.
+    for (let width = 1; width <= 26; width++) {
+      // min 1e7 with 480 samples passes 2^31: the sum is kept in doubles, not int32.
+      for (const [min, scale] of [[0, 1], [1000, 1], [-(2 ** (width - 1)), 1], [1e7, 1], [3, 100]] as const) {
+        const deltas = regular.map(() => min + Math.floor(rand() * 2 ** width));
+        deltas[9] = min + 2 ** width - 1; // the widest field, at least once
+        deltas[10] = min;
+        let c = 5000;
+        const vs = deltas.map((d, i) => (i === 0 ? c : (c += d)) / scale);
+        const r = roundTrip(regular, vs, base);
+        expectBitExact(r.v, vs);
+        expect(r.coding, `width ${width}, min ${min}, scale ${scale}`).toBe(width <= 25 ? 'packed' : r.coding === 'packed' ? 'not packed' : r.coding);
+      }
+    }
+    // A rising counter with mostly no increase stays with the prefix code (1 bit per zero).
+    let c = 0;
+    const sparse = regular.map((_, i) => (c += i % 40 === 0 ? 1000 : 0));
+    const r = roundTrip(regular, sparse, base);
+    expectBitExact(r.v, sparse);
+    expect(r.coding).toBe('rising');
   });
 });

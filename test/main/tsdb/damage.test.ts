@@ -69,7 +69,7 @@ describe('tsdb damage', () => {
       ['UPDATE chunks SET samples = samples + 1 WHERE rowid = (SELECT min(rowid) FROM chunks)', /chunk row .*: its sample count \d+ differs from the manifest's/],
       ['UPDATE log SET max_bucket = max_bucket - 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ["UPDATE meta SET value = '7200000' WHERE name = 'bucket_ms'", /meta: the layout in clear .* differs from the sealed one/],
-      ["UPDATE meta SET value = '4' WHERE name = 'format'", /meta: store format "4" is not one this version reads/],
+      ["UPDATE meta SET value = '5' WHERE name = 'format'", /meta: store format "5" is not one this version reads/],
       ['UPDATE log SET tag = tag + 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ['DELETE FROM manifest WHERE name = \'log\'', /manifest \(log\): it is missing/],
       ['DELETE FROM head_state', /head state \d+: missing/],
@@ -163,6 +163,28 @@ describe('tsdb damage', () => {
     expect((raw.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n).toBeGreaterThan(0);
     raw.close();
     expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
+  });
+
+  it('marks a store of format 3 as 4 (chunks may pack deltas) when it first opens to write, not when read-only', () => {
+    const { path, keys } = build();
+    const before = everything(open(path, keys));
+    dbs.pop()!.close();
+    sql(path, "UPDATE meta SET value = '3' WHERE name = 'format'");
+    const format = () => {
+      const raw = new Database(path, { readonly: true });
+      try {
+        return (raw.prepare("SELECT value FROM meta WHERE name = 'format'").get() as { value: string }).value;
+      } finally {
+        raw.close();
+      }
+    };
+    expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
+    expect(format()).toBe('3');
+    const db = open(path, keys);
+    expect(everything(db)).toEqual(before);
+    db.close();
+    dbs.pop();
+    expect(format()).toBe('4');
   });
 
   it('finds a log record the checkpoint does not cover swapped for another one, by the digest beside it', () => {
