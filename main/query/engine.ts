@@ -212,7 +212,7 @@ function prepare(query: string | Expr, step: number, range: number): { expr: Exp
 
 /** One loaded series with its stale markers located, ready for binary search. */
 export interface LoadedSeries {
-  metric: Labels;
+  readonly metric: Labels;
   ts: Float64Array;
   fs: Float64Array;
   /** Per sample: 1 when it is a staleness marker; null when the series has none. */
@@ -254,22 +254,29 @@ class LazySeries implements LoadedSeries {
   private loaded: LoadedSeries | null = null;
 
   constructor(
-    readonly metric: Labels,
-    private readonly samples: (into?: { timestamps: Float64Array; values: Float64Array }) => { timestamps: Float64Array; values: Float64Array },
+    /** A lazy select's series (samples and coded present). */
+    private readonly source: SeriesData,
     private readonly pool: SamplePool,
-    readonly coded?: () => CodedSamples,
   ) {}
+
+  get metric(): Labels {
+    return this.source.labels;
+  }
+
+  coded(): CodedSamples {
+    return this.source.coded!();
+  }
 
   private get data(): LoadedSeries {
     if (this.loaded) return this.loaded;
     const pool = this.pool;
     let d;
     if (pool.holder === null) {
-      d = this.samples(pool);
+      d = this.source.samples!(pool);
       // Decoded into new arrays (the pool was too small): they become the pool.
       if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
       pool.holder = this;
-    } else d = this.samples();
+    } else d = this.source.samples!();
     return (this.loaded = loadSeries(this.metric, d.timestamps, d.values));
   }
 
@@ -553,7 +560,7 @@ export class Evaluator {
     const data = this.querier.select(vs.matchers.map(storeMatcher), mint, maxt, { check: () => this.checkDeadline('query preparation'), lazy: true });
     const pool: SamplePool = { timestamps: new Float64Array(0), values: new Float64Array(0), holder: null };
     this.loaded.set(vs, data.map((d) => {
-      if (d.samples && !d.histograms) return new LazySeries(d.labels, d.samples, pool, d.coded);
+      if (d.samples && d.coded && !d.histograms) return new LazySeries(d, pool);
       if (!d.histograms || d.histograms.timestamps.length === 0) return loadSeries(d.labels, d.timestamps, d.values);
       const s = loadMixedSeries(d);
       if (statsOnly) histogramStatsOnly(s);

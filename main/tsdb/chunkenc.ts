@@ -494,21 +494,25 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
   writeValues(w, vs, from, to);
 }
 
+/** The readers of the functions below, reused (none of them runs inside another). */
+const headerReader = new BitReader(new Uint8Array(0), 0);
+const chunkReader = new BitReader(new Uint8Array(0), 0);
+
 /** Number of samples in the chunk at `byteOffset`. */
 export function chunkSampleCount(buf: Uint8Array, byteOffset: number): number {
-  return new BitReader(buf, byteOffset).readVar();
+  return headerReader.reset(buf, byteOffset).readVar();
 }
 
 /** The first timestamp of the chunk at `byteOffset`. */
 export function chunkFirstTime(buf: Uint8Array, byteOffset: number, bucketStart: number): number {
-  const r = new BitReader(buf, byteOffset);
+  const r = headerReader.reset(buf, byteOffset);
   r.readVar();
   return bucketStart + r.readVar();
 }
 
 /** Decodes the chunk at `byteOffset` into ts/vs from index `at`; returns the sample count. */
 export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart: number, ts: Float64Array, vs: Float64Array, at: number): number {
-  const r = new BitReader(buf, byteOffset);
+  const r = chunkReader.reset(buf, byteOffset);
   const n = r.readVar();
   const t = bucketStart + r.readVar();
   ts[at] = t;

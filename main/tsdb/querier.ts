@@ -146,40 +146,61 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
  * which holds only samples inside the window.
  */
 export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
-  const sources: readonly ChunkSource[] = headChunks.length === 0 ? rows : [...rows, ...headChunks.map((c) => new OneChunk(c.buf, c.at, c.bucketStart))];
-  const samples = (into?: FloatSamples): FloatSamples => mergeSamples(sources, id, head, mint, maxt, into);
-  const coded = (): CodedSamples => {
-    const chunks: CodedChunk[] = [];
-    for (const r of rows) {
-      const c = r.codedChunk(id);
-      if (c) chunks.push(c);
-    }
-    chunks.push(...headChunks);
-    return { chunks, head, mint, maxt };
-  };
+  const series = new LazyRowSeries(labels, rows, id, head, mint, maxt, headChunks);
   // A head chunk that starts inside the window has a sample in it.
-  let some = head.timestamps.length > 0 || headChunks.some((c) => {
+  let some = head.timestamps.length > 0;
+  for (const c of headChunks) {
+    if (some) break;
     const t = chunkFirstTime(c.buf, c.at, c.bucketStart);
-    return t >= mint && t <= maxt;
-  });
+    some = t >= mint && t <= maxt;
+  }
   for (const r of rows) {
     if (some) break;
     // A row wholly inside the window holds only samples inside it.
     some = r.bucketStart >= mint && r.bucketStart + bucketMs - 1 <= maxt && r.count(id) > 0;
   }
-  if (!some && samples().timestamps.length === 0) return undefined;
-  let kept: FloatSamples | null = null;
-  return {
-    labels,
-    samples,
-    coded,
-    get timestamps() {
-      return (kept ??= samples()).timestamps;
-    },
-    get values() {
-      return (kept ??= samples()).values;
-    },
-  };
+  return some || series.samples().timestamps.length > 0 ? series : undefined;
+}
+
+/**
+ * One object a series, no closures: a whole-day select makes thousands of these and they live
+ * through the query, so each byte of them is copied by every young-generation collection meanwhile.
+ */
+class LazyRowSeries implements SeriesData {
+  private kept: FloatSamples | null = null;
+
+  constructor(
+    readonly labels: Labels,
+    private readonly rows: readonly ChunkRow[],
+    private readonly id: number,
+    private readonly head: FloatSamples,
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly headChunks: readonly CodedChunk[],
+  ) {}
+
+  samples(into?: FloatSamples): FloatSamples {
+    const sources: readonly ChunkSource[] = this.headChunks.length === 0 ? this.rows : [...this.rows, ...this.headChunks.map((c) => new OneChunk(c.buf, c.at, c.bucketStart))];
+    return mergeSamples(sources, this.id, this.head, this.mint, this.maxt, into);
+  }
+
+  coded(): CodedSamples {
+    const chunks: CodedChunk[] = [];
+    for (const r of this.rows) {
+      const c = r.codedChunk(this.id);
+      if (c) chunks.push(c);
+    }
+    chunks.push(...this.headChunks);
+    return { chunks, head: this.head, mint: this.mint, maxt: this.maxt };
+  }
+
+  get timestamps(): Float64Array {
+    return (this.kept ??= this.samples()).timestamps;
+  }
+
+  get values(): Float64Array {
+    return (this.kept ??= this.samples()).values;
+  }
 }
 
 /** What mergeSamples reads of a chunk row. */
