@@ -14,7 +14,7 @@ import { vectorScalarDropsName, vectorScalarValue } from './binary';
 import type { Evaluator, LoadedSeries } from './engine';
 import { packSeries } from '../tsdb/packed-series';
 import type { RowsHelper } from './split-rows';
-import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName } from './functions';
+import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName, kernelValue } from './functions';
 import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf } from './values';
 
 /** Evaluation times start + k * interval for k < steps (ms). */
@@ -275,9 +275,8 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
       windowTotals[k] = windowTotals[k]! + hi - lo;
       scratch.lo = lo;
       scratch.hi = hi;
-      const v = kernel(scratch, from, ref);
-      if (v === undefined) continue;
-      values[(i - base) * steps + k] = v;
+      if (!kernel(scratch, from, ref)) continue;
+      values[(i - base) * steps + k] = kernelValue[0]!;
       present[(i - base) * steps + k] = 1;
       any = true;
     }

@@ -8,7 +8,7 @@ import { getLabel, labelsKey } from '../../../shared/labels';
 import type { FloatHistogram } from '../../tsdb/histogram';
 import type { Call, Expr } from '../ast';
 import type { Evaluator } from '../engine';
-import { RANGE_FUNCTIONS, type RangeKernel, bucketQuantile, checkCounterName, formatG, parseGoFloat } from '../functions';
+import { RANGE_FUNCTIONS, type RangeKernel, bucketQuantile, checkCounterName, formatG, kernelValue, parseGoFloat } from '../functions';
 import { formatFloatF } from '../aggregate';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from '../values';
 import {
@@ -175,9 +175,8 @@ function extrapolatedRate(name: 'rate' | 'increase' | 'delta'): Handler {
     const sel = unwrap(arg);
     for (const s of m.series) {
       if (!windowHasHistogram(s)) {
-        const v = floatKernel(s, m.rangeStart, m.rangeEnd);
-        if (v === undefined) continue;
-        out.push({ metric: s.metric, f: v, t, dropName: true });
+        if (!floatKernel(s, m.rangeStart, m.rangeEnd)) continue;
+        out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
         if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg);
         continue;
       }
@@ -221,8 +220,7 @@ function instantValue(isRate: boolean): Handler {
       if (s.hi - s.lo < 2) continue;
       const h1 = s.hs?.[s.hi - 1], h0 = s.hs?.[s.hi - 2];
       if (!h0 && !h1) {
-        const v = floatKernel(s, m.rangeStart, m.rangeEnd);
-        if (v !== undefined) out.push({ metric: s.metric, f: v, t, dropName: true });
+        if (floatKernel(s, m.rangeStart, m.rangeEnd)) out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
         continue;
       }
       if (!h0 || !h1) {
@@ -263,7 +261,7 @@ function countTransitions(isResets: boolean): Handler {
     for (const s of m.series) {
       if (s.hi <= s.lo) continue;
       if (!s.hs) {
-        out.push({ metric: s.metric, f: floatKernel(s, m.rangeStart, m.rangeEnd)!, t, dropName: true });
+        if (floatKernel(s, m.rangeStart, m.rangeEnd)) out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
         continue;
       }
       let n = 0;
@@ -312,8 +310,7 @@ function histogramOverTime(avg: boolean): Handler {
     for (const s of m.series) {
       if (s.hi <= s.lo) continue;
       if (!windowHasHistogram(s)) {
-        const v = floatKernel(s, m.rangeStart, m.rangeEnd);
-        if (v !== undefined) out.push({ metric: s.metric, f: v, t, dropName: true });
+        if (floatKernel(s, m.rangeStart, m.rangeEnd)) out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
         continue;
       }
       const p = split(s);
@@ -352,8 +349,7 @@ function anyPointOverTime(name: string): Handler {
     const out: Sample[] = [];
     for (const s of m.series) {
       if (s.hi <= s.lo) continue;
-      const v = f.kernel({ ...s, fs: s.ts }, m.rangeStart, m.rangeEnd);
-      if (v !== undefined) out.push({ metric: s.metric, f: v, t, dropName: true });
+      if (f.kernel({ ...s, fs: s.ts }, m.rangeStart, m.rangeEnd)) out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
     }
     return vec(out);
   };
