@@ -612,6 +612,7 @@ export class Evaluator {
     const ref = this.refTime(vs, t);
     const out: Sample[] = [];
     for (const s of this.loaded.get(vs) ?? []) {
+      this.checkClock(); // a lazy series decodes on its first read: the deadline holds during decoding too
       // Same forward-sliding as range windows: cursorHi is the first sample after the last ref.
       const ts = s.ts;
       let hi: number;
@@ -639,6 +640,7 @@ export class Evaluator {
     const series: Series[] = [];
     let total = 0;
     for (const s of this.loaded.get(ms.vector) ?? []) {
+      this.checkClock(); // as in selectVector: decoding happens here
       // Steps usually move forward: slide the window from the last one instead of searching.
       const rts = s.rts;
       let lo: number, hi: number;

@@ -15,7 +15,7 @@ import type { Evaluator, LoadedSeries } from './engine';
 import { packSeries } from '../tsdb/packed-series';
 import type { RowsHelper } from './split-rows';
 import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName, kernelValue } from './functions';
-import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf } from './values';
+import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf, metricName } from './values';
 
 /** Evaluation times start + k * interval for k < steps (ms). */
 export interface Grid {
@@ -287,6 +287,9 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
 
 /** As checkDroppedNames (functions.ts) on a whole result matrix: two series with output, one labelset. */
 function checkNamelessCollisions(loaded: readonly LoadedSeries[], answered: Uint8Array): void {
+  // Distinct series of one name stay distinct without it (the common case: one metric selected).
+  const name = loaded.length > 0 ? metricName(loaded[0]!.metric) : undefined;
+  if (loaded.every((s) => metricName(s.metric) === name)) return;
   const seen = new Set<string>();
   for (let i = 0; i < loaded.length; i++) {
     if (!answered[i]) continue;

@@ -62,12 +62,18 @@ export function encodeChunkRow(inputs: readonly ChunkInput[], bucketStart: numbe
 }
 
 export class ChunkRow {
-  /** Series id → offset of its float chunk (-1: none). */
-  private readonly offsets = new Map<number, number>();
-  /** Series id → offset of its histogram chunk (only series that have one). */
-  private readonly hOffsets = new Map<number, number>();
-  /** Series id → byte length of its float chunk. */
-  private readonly lens = new Map<number, number>();
+  /**
+   * The directory in typed arrays, by slot (rows list series in ascending id): a whole-day query
+   * looks series up ~100,000 times, which Maps made a tenth of its time, and a cached row holds
+   * three arrays instead of three Maps of 256 entries.
+   */
+  private readonly idList: Float64Array;
+  /** Offset of the slot's float chunk (-1: none), its byte length, and its histogram chunk's offset (-1: none). */
+  private readonly floatAt: Int32Array;
+  private readonly floatLen: Int32Array;
+  private readonly histAt: Int32Array;
+  /** Slot by id - idList[0] when the ids are dense enough (series of one part are); null: binary search. */
+  private readonly slots: Int32Array | null;
 
   constructor(
     private readonly plain: Buffer,
@@ -77,63 +83,92 @@ export class ChunkRow {
     const version = r.byte();
     if (version !== VERSION && version !== VERSION_FLOATS) throw new RangeError(`unknown chunk row version ${version}`);
     const n = r.varint();
-    const ids: number[] = [];
-    const lens: number[] = [];
-    const hLens: number[] = [];
+    const ids = (this.idList = new Float64Array(n));
+    const lens = (this.floatLen = new Int32Array(n));
+    const hLens = new Int32Array(n);
     let id = 0;
     for (let i = 0; i < n; i++) {
       id += r.varint();
-      ids.push(id);
-      lens.push(r.varint());
-      hLens.push(version === VERSION ? r.varint() : 0);
+      if (i > 0 && id <= ids[i - 1]!) throw new RangeError('chunk row directory lists series out of order');
+      ids[i] = id;
+      lens[i] = r.varint();
+      hLens[i] = version === VERSION ? r.varint() : 0;
     }
+    this.floatAt = new Int32Array(n);
+    this.histAt = new Int32Array(n);
     let off = r.pos;
     for (let i = 0; i < n; i++) {
-      this.offsets.set(ids[i]!, lens[i]! > 0 ? off : -1);
-      this.lens.set(ids[i]!, lens[i]!);
+      this.floatAt[i] = lens[i]! > 0 ? off : -1;
       off += lens[i]!;
-      if (hLens[i]! > 0) this.hOffsets.set(ids[i]!, off);
+      this.histAt[i] = hLens[i]! > 0 ? off : -1;
       off += hLens[i]!;
     }
     if (off > plain.length) throw new RangeError('chunk row directory points past its end');
+    const span = n === 0 ? 0 : ids[n - 1]! - ids[0]! + 1;
+    this.slots = span <= 4 * n + 64 ? new Int32Array(span).fill(-1) : null;
+    if (this.slots) for (let i = 0; i < n; i++) this.slots[ids[i]! - ids[0]!] = i;
+  }
+
+  /** The series' slot, or -1 when the row lacks it. */
+  private slot(id: number): number {
+    const ids = this.idList;
+    if (this.slots) {
+      const k = id - ids[0]!;
+      return k >= 0 && k < this.slots.length ? this.slots[k]! : -1;
+    }
+    let lo = 0, hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid]! < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < ids.length && ids[lo] === id ? lo : -1;
   }
 
   /** Memory the decoded row holds (plaintext and directory), for the row cache's budget. */
   get bytes(): number {
-    return this.plain.length + this.offsets.size * 96;
+    return this.plain.length + this.idList.length * 20 + (this.slots?.length ?? 0) * 4;
   }
 
   ids(): IterableIterator<number> {
-    return this.offsets.keys();
+    return this.idList.values();
   }
 
   has(id: number): boolean {
-    return this.offsets.has(id);
+    return this.slot(id) >= 0;
+  }
+
+  /** The offset of the series' float chunk; -1 when it has none here. */
+  private floatOffset(id: number): number {
+    const i = this.slot(id);
+    return i < 0 ? -1 : this.floatAt[i]!;
   }
 
   /** Float sample count of the series' chunk (0 when the row has none). */
   count(id: number): number {
-    const off = this.offsets.get(id);
-    return off === undefined || off < 0 ? 0 : chunkSampleCount(this.plain, off);
+    const off = this.floatOffset(id);
+    return off < 0 ? 0 : chunkSampleCount(this.plain, off);
   }
 
   /** Decodes the series' float chunk into ts/vs from index `at`; returns the sample count. */
   decodeInto(id: number, ts: Float64Array, vs: Float64Array, at: number): number {
-    const off = this.offsets.get(id);
-    return off === undefined || off < 0 ? 0 : decodeChunkInto(this.plain, off, this.bucketStart, ts, vs, at);
+    const off = this.floatOffset(id);
+    return off < 0 ? 0 : decodeChunkInto(this.plain, off, this.bucketStart, ts, vs, at);
   }
 
   /** The series' float samples (empty when it has only histograms here); undefined when the row lacks the series. */
   decode(id: number): DecodedChunk | undefined {
-    const off = this.offsets.get(id);
-    if (off === undefined) return undefined;
+    const i = this.slot(id);
+    if (i < 0) return undefined;
+    const off = this.floatAt[i]!;
     return off < 0 ? { timestamps: EMPTY, values: EMPTY } : decodeChunk(this.plain, off, this.bucketStart);
   }
 
   /** The series' float chunk where it lies in the row (which ends in padding); undefined when it has none. */
   codedChunk(id: number): CodedChunk | undefined {
-    const off = this.offsets.get(id);
-    return off === undefined || off < 0 ? undefined : { buf: this.plain, at: off, length: this.lens.get(id)!, bucketStart: this.bucketStart };
+    const i = this.slot(id);
+    const off = i < 0 ? -1 : this.floatAt[i]!;
+    return off < 0 ? undefined : { buf: this.plain, at: off, length: this.floatLen[i]!, bucketStart: this.bucketStart };
   }
 
   /** The series' float chunk as coded (chunkenc, relative to bucketStart); undefined when it has none. */
@@ -144,14 +179,19 @@ export class ChunkRow {
 
   /** Histogram sample count of the series in this row. */
   histogramCount(id: number): number {
-    const off = this.hOffsets.get(id);
-    return off === undefined ? 0 : histogramChunkCount(this.plain, off);
+    const off = this.histOffset(id);
+    return off < 0 ? 0 : histogramChunkCount(this.plain, off);
+  }
+
+  private histOffset(id: number): number {
+    const i = this.slot(id);
+    return i < 0 ? -1 : this.histAt[i]!;
   }
 
   /** The series' histogram samples in this row; undefined when it has none. */
   histograms(id: number): HistogramSamples | undefined {
-    const off = this.hOffsets.get(id);
-    return off === undefined ? undefined : decodeHistogramChunk(this.plain, off, this.bucketStart);
+    const off = this.histOffset(id);
+    return off < 0 ? undefined : decodeHistogramChunk(this.plain, off, this.bucketStart);
   }
 
   /** A series' whole content, as an input to write it again. */
