@@ -715,8 +715,19 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
 
 export const SAME_LABELSET = 'vector cannot contain metrics with the same labelset';
 
-/** Per evaluation and call node: output labels without the name -> labels with it. */
-const rangeCallOutputs = new WeakMap<Evaluator, WeakMap<Call, Map<string, string>>>();
+/**
+ * Per evaluation and call node: output labels without the name -> labels with it. While every
+ * output so far carried one name, none can collide once it goes: the outputs are only remembered
+ * (the label sets themselves, by identity), and keyed the first time another name comes.
+ */
+interface CallOutputs {
+  /** The name of the first output. */
+  name: string | undefined;
+  /** Outputs (their dropName) while all carry `name`; null once keyed into `seen`. */
+  oneName: Map<Labels, boolean> | null;
+  readonly seen: Map<string, string>;
+}
+const rangeCallOutputs = new WeakMap<Evaluator, WeakMap<Call, CallOutputs>>();
 
 /**
  * We drop __name__ lazily (label_replace after rate still sees it, as in Prometheus's promqltest
@@ -732,13 +743,26 @@ function checkDroppedNames(ev: Evaluator, e: Call, v: Sample[]): void {
   }
   let byCall = rangeCallOutputs.get(ev);
   if (!byCall) rangeCallOutputs.set(ev, (byCall = new WeakMap()));
-  let seen = byCall.get(e);
-  if (!seen) byCall.set(e, (seen = new Map()));
-  for (const s of v) {
-    const full = keyOf(s.metric);
-    const k = s.dropName ? keyOf(dropMetricName(s.metric)) : full;
-    const prev = seen.get(k);
-    if (prev === undefined) seen.set(k, full);
-    else if (prev !== full) throw new QueryError(SAME_LABELSET);
+  let out = byCall.get(e);
+  if (!out) byCall.set(e, (out = { name: undefined, oneName: new Map(), seen: new Map() }));
+  if (out.oneName) {
+    if (out.oneName.size === 0 && v.length > 0) out.name = metricName(v[0]!.metric);
+    const name = out.name;
+    if (v.every((s) => metricName(s.metric) === name)) {
+      for (const s of v) out.oneName.set(s.metric, s.dropName);
+      return;
+    }
+    const before = out.oneName;
+    out.oneName = null;
+    for (const [metric, dropName] of before) addOutput(out.seen, metric, dropName);
   }
+  for (const s of v) addOutput(out.seen, s.metric, s.dropName);
+}
+
+function addOutput(seen: Map<string, string>, metric: Labels, dropName: boolean): void {
+  const full = keyOf(metric);
+  const k = dropName ? keyOf(dropMetricName(metric)) : full;
+  const prev = seen.get(k);
+  if (prev === undefined) seen.set(k, full);
+  else if (prev !== full) throw new QueryError(SAME_LABELSET);
 }

@@ -36,7 +36,7 @@ export class HeadQuerier implements Querier {
       const histograms = histogramsOf(s, seriesRows, mint, maxt);
       if (hints?.lazy && !histograms) {
         // The head's window is not copied: read before the next append (SelectHints.lazy).
-        const d = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT));
+        const d = lazySeries(s.labels, seriesRows, this.st.storage.layout.bucketMs, s.id, s.window(mint, maxt), mint, Math.min(maxt, s.lastT), s.lastT);
         if (d) out.push(d);
         continue;
       }
@@ -141,14 +141,15 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
 
 /**
  * A float-only series whose samples are decoded when asked for (SeriesData.samples); undefined
- * when it has none in [mint, maxt] (decoded here only when just the edge rows could hold some).
+ * when it has none in [mint, maxt] (decoded here only when nothing else tells: its newest sample
+ * (`lastT`) is not inside, nor its head's window, nor a head chunk's start, nor a row wholly).
  * Its head samples are `headChunks` (still coded: a query worker's snapshot) followed by `head`,
  * which holds only samples inside the window.
  */
-export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
+export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, lastT: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
   const series = new LazyRowSeries(labels, rows, id, head, mint, maxt, headChunks);
-  // A head chunk that starts inside the window has a sample in it.
-  let some = head.timestamps.length > 0;
+  // An instant query's window holds the newest sample of nearly every series it selects.
+  let some = (lastT >= mint && lastT <= maxt) || head.timestamps.length > 0;
   for (const c of headChunks) {
     if (some) break;
     const t = chunkFirstTime(c.buf, c.at, c.bucketStart);

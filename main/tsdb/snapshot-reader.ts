@@ -68,7 +68,7 @@ export class SnapshotReader {
         const h1 = p.histogramOffsets[i + 1]!;
         if (hints?.lazy && h1 === h0 && !inRows?.some((r) => r.histogramCount(id) > 0)) {
           const { chunks, tail } = snapshotHeadCoded(p, i, mint, until);
-          const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, tail, mint, until, chunks);
+          const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, tail, mint, until, p.lastT[i]!, chunks);
           if (lazy) out.push(lazy);
           continue;
         }

@@ -76,6 +76,11 @@ eval instant at 2m sum(abs({__name__=~"a|b"}))
 eval range from 0 to 3m step 1m count_over_time({__name__=~"c|d"}[30s])
   expect fail msg: vector cannot contain metrics with the same labelset
 
+# The same for a function evaluated step by step: the first steps see only c, one name, and the
+# check must still catch d later.
+eval range from 0 to 3m step 1m quantile_over_time(0.5, {__name__=~"c|d"}[30s])
+  expect fail msg: vector cannot contain metrics with the same labelset
+
 eval instant at 2m sum({__name__=~"a|b"} * 2)
   expect fail msg: vector cannot contain metrics with the same labelset
 
