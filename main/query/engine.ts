@@ -277,7 +277,7 @@ class LazySeries implements LoadedSeries {
       if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
       pool.holder = this;
     } else d = this.source.samples!();
-    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values));
+    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values, d.nanFree));
   }
 
   get ts(): Float64Array {
@@ -358,12 +358,12 @@ function loadMixedSeries(d: SeriesData): LoadedSeries {
   return base;
 }
 
-/** A series' samples as the evaluator reads them (staleness markers found and set apart). */
-export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array): LoadedSeries {
+/** A series' samples as the evaluator reads them (staleness markers found and set apart, unless `nanFree` says there are none). */
+export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array, nanFree = false): LoadedSeries {
   let words: Uint32Array | null = null;
   let stale: Uint8Array | null = null;
   let count = 0;
-  for (let i = 0; i < fs.length; i++) {
+  for (let i = 0, n = nanFree ? 0 : fs.length; i < n; i++) {
     // NaN is rare: one float comparison per sample, the bit pattern only for a NaN.
     const f = fs[i]!;
     if (f === f) continue;

@@ -204,21 +204,28 @@ function planPacked(deltas: Float64Array, count: number): { bits: number; min: n
   return { bits: 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width, min, width };
 }
 
-export function readValues(r: BitReader, out: Float64Array, at: number, n: number): void {
+/** Decodes n values into out[at…]; returns whether they were XOR-coded floats, the only coding that can hold a NaN (a staleness marker). */
+export function readValues(r: BitReader, out: Float64Array, at: number, n: number): boolean {
   const kind = r.readBits(2);
-  if (kind === VALUE_XOR) return readXor(r, out, at, n);
+  if (kind === VALUE_XOR) {
+    readXor(r, out, at, n);
+    return true;
+  }
   let scale = r.readBits(3);
   const packed = scale === SCALE_PACKED;
   if (packed) scale = r.readBits(3);
   const p = POW10[scale]!;
   const k = unzigzag(r.readVar());
   out[at] = k / p;
-  if (packed) return readPacked(r, out, at + 1, n - 1, k, p);
-  if (kind === VALUE_DELTA) return readDeltas(r, out, at + 1, n - 1, k, p);
-  if (kind === VALUE_RISING) return readRising(r, out, at + 1, n - 1, k, p);
-  const d = unzigzag(r.readVar());
-  out[at + 1] = (k + d) / p;
-  readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
+  if (packed) readPacked(r, out, at + 1, n - 1, k, p);
+  else if (kind === VALUE_DELTA) readDeltas(r, out, at + 1, n - 1, k, p);
+  else if (kind === VALUE_RISING) readRising(r, out, at + 1, n - 1, k, p);
+  else {
+    const d = unzigzag(r.readVar());
+    out[at + 1] = (k + d) / p;
+    readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
+  }
+  return false;
 }
 
 /**
@@ -494,6 +501,13 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
   writeValues(w, vs, from, to);
 }
 
+/**
+ * Whether the chunk decodeChunkInto decoded last has XOR-coded values, which may hold NaNs: the
+ * other codings hold integers at a scale, never a NaN, so a reader can skip looking for staleness
+ * markers in their values (left here, not returned, as the count is).
+ */
+export const lastDecode = { mayHoldNaN: true };
+
 /** The readers of the functions below, reused (none of them runs inside another). */
 const headerReader = new BitReader(new Uint8Array(0), 0);
 const chunkReader = new BitReader(new Uint8Array(0), 0);
@@ -528,7 +542,7 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
       readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
     }
   }
-  readValues(r, vs, at, n);
+  lastDecode.mayHoldNaN = readValues(r, vs, at, n);
   return n;
 }
 

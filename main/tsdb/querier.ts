@@ -3,7 +3,7 @@
 // and from the head.
 import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
-import { chunkFirstTime, chunkSampleCount, decodeChunkInto } from './chunkenc';
+import { chunkFirstTime, chunkSampleCount, decodeChunkInto, lastDecode } from './chunkenc';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
 import { selectSeries } from './matchers';
 import { rowCache } from './row-cache';
@@ -250,17 +250,23 @@ export function mergeSamples(rows: readonly ChunkSource[], id: number, head: Flo
     if (n > 0 && count > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
     n += count;
   };
-  for (const r of rows) append(r.decodeInto(id, ts, vs, n));
+  let nanFree = true;
+  for (const r of rows) {
+    const count = r.decodeInto(id, ts, vs, n);
+    if (count > 0 && lastDecode.mayHoldNaN) nanFree = false;
+    append(count);
+  }
   if (head.timestamps.length > 0) {
     ts.set(head.timestamps, n);
     vs.set(head.values, n);
+    for (const v of head.values) if (v !== v) nanFree = false;
     append(head.timestamps.length);
   }
   if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs)); // new arrays
   const lo = lowerBound(ts, mint);
   const hi = Math.max(lo, lowerBound(ts, maxt, true));
-  if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi) };
-  return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi) };
+  if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi), nanFree };
+  return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs, nanFree } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi), nanFree };
 }
 
 /** mergeSamples' decoding space when its caller gives none (one call at a time on a thread; what it returns is copied out). */

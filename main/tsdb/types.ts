@@ -95,6 +95,8 @@ export interface CodedChunk {
 export interface FloatSamples {
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** True when the values are known to hold no NaN, so no staleness marker either (readers skip looking). */
+  readonly nanFree?: boolean;
 }
 
 /** What a query asks of one select beyond matchers and window. */

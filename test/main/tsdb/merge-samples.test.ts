@@ -5,13 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
 import { encodeChunk } from '../../../main/tsdb/chunkenc';
 import { mergeSamples, OneChunk } from '../../../main/tsdb/querier';
+import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 
 const N = 480;
 const T0 = 1_790_000_000_000;
 
-function chunk(): OneChunk {
+function chunk(value: (i: number) => number = (i) => i * 2.5): OneChunk {
   const ts = Float64Array.from({ length: N }, (_, i) => T0 + i * 15_000);
-  const vs = Float64Array.from({ length: N }, (_, i) => i * 2.5);
+  const vs = Float64Array.from({ length: N }, (_, i) => value(i));
   const w = new BitWriter(4096);
   encodeChunk(w, ts, vs, 0, N, T0);
   const coded = w.finish();
@@ -42,5 +43,14 @@ describe('mergeSamples', () => {
     expect(second.timestamps.buffer).toBe(pool.timestamps.buffer);
     expect(second.values.buffer).toBe(pool.values.buffer);
     expect(Array.from(second.values)).toEqual(Array.from(first.values));
+  });
+
+  it('says the values hold no NaN only when no chunk coded floats as such and the head has none', () => {
+    const stale = new Float64Array(new BigUint64Array([STALE_NAN_BITS]).buffer)[0]!;
+    expect(mergeSamples([chunk()], 0, noHead, T0, maxt).nanFree).toBe(true); // decimals at a scale
+    expect(mergeSamples([chunk((i) => (i === 3 ? stale : i))], 0, noHead, T0, maxt).nanFree).toBe(false);
+    expect(mergeSamples([chunk((i) => Math.sin(i))], 0, noHead, T0, maxt).nanFree).toBe(false); // XOR, even without a NaN
+    const head = { timestamps: Float64Array.of(maxt + 15_000), values: Float64Array.of(stale) };
+    expect(mergeSamples([chunk()], 0, head, T0, maxt + 15_000).nanFree).toBe(false);
   });
 });
