@@ -290,8 +290,8 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
   const buf = r.buf;
   let pos = r.pos;
   if (b2 <= 30) {
-    // The hottest loop of a query over counters, without a data-dependent branch: every code fits
-    // the 32 bits read at the bit position, and the prefix picks its width and value arithmetically.
+    // The hottest loop of a query over counters: every code fits the 32 bits read at the bit
+    // position, and the prefix picks its width and value arithmetically (no branch on it).
     const shift2 = 32 - b2;
     // Code width by its two leading bits: '0x' 1, '10' 2 + b, '11' 2 + b2.
     const width = CODE_WIDTH;
@@ -300,6 +300,16 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
     for (let i = 0; i < count; i++) {
       const x = pos >>> 3;
       const w = (((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7)) | (buf[x + 4]! >>> (8 - (pos & 7)));
+      const zeros = Math.clz32(w);
+      if (zeros >= 4) {
+        // A run of '0' codes, no increase (sparse counters, a histogram's low buckets): filled at once.
+        const run = Math.min(zeros, count - i);
+        const v = p === 1 ? k : k / p;
+        for (let j = 0; j < run; j++) out[at + i + j] = v;
+        pos += run;
+        i += run - 1;
+        continue;
+      }
       const top = w >>> 30;
       pos += width[top]!;
       const c1 = top >>> 1; // 0: '0'

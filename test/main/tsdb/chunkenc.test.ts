@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
-import { chunkValueCoding, decodeChunk, encodeChunk } from '../../../main/tsdb/chunkenc';
+import { chunkValueCoding, decodeChunk, decodeChunkInto, encodeChunk } from '../../../main/tsdb/chunkenc';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 import { fromBits, toBits } from './helpers';
 
-function roundTrip(ts: number[], vs: number[] | Float64Array, bucketStart = 0): { bytes: number; t: Float64Array; v: Float64Array; coding: string } {
+function roundTrip(ts: number[], vs: number[] | Float64Array, bucketStart = 0): { bytes: number; t: Float64Array; v: Float64Array; coding: string; buf: Uint8Array } {
   const w = new BitWriter(16);
   encodeChunk(w, Float64Array.from(ts), Float64Array.from(vs), 0, ts.length, bucketStart);
   const enc = w.finish();
   const buf = new Uint8Array(enc.length + PAD_BYTES);
   buf.set(enc);
   const d = decodeChunk(buf, 0, bucketStart);
-  return { bytes: enc.length, t: d.timestamps, v: d.values, coding: chunkValueCoding(buf, 0) };
+  return { bytes: enc.length, t: d.timestamps, v: d.values, coding: chunkValueCoding(buf, 0), buf };
 }
 
 function expectBitExact(actual: Float64Array, expected: ArrayLike<number>): void {
@@ -103,11 +103,16 @@ describe('chunkenc', () => {
         expect(r.coding, `width ${width}, min ${min}, scale ${scale}`).toBe(width <= 25 ? 'packed' : r.coding === 'packed' ? 'not packed' : r.coding);
       }
     }
-    // A rising counter with mostly no increase stays with the prefix code (1 bit per zero).
+    // A rising counter with mostly no increase stays with the prefix code (1 bit per zero), its
+    // runs of zeros read at once, the last one up to the chunk's end and not past it.
     let c = 0;
     const sparse = regular.map((_, i) => (c += i % 40 === 0 ? 1000 : 0));
     const r = roundTrip(regular, sparse, base);
     expectBitExact(r.v, sparse);
     expect(r.coding).toBe('rising');
+    const room = sparse.length + 40;
+    const guarded = new Float64Array(room).fill(-7);
+    decodeChunkInto(r.buf, 0, base, new Float64Array(room), guarded, 0);
+    expect(guarded.subarray(sparse.length).every((v) => v === -7)).toBe(true);
   });
 });
