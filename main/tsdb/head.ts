@@ -6,7 +6,7 @@ import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
-import { chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
+import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
 
 /**
  * Raw samples kept at the open end of a series before they are compressed (chunkenc's coding, as
@@ -440,15 +440,13 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
   let to = start;
   let count = 0;
   forEachChunk(list, start, end, (off, entry, next) => {
-    const r = new BitReader(list, off);
-    const n = r.readVar();
-    const firstT = r.readVar();
+    const firstT = chunkFirstTime(list, off, 0);
     if (firstT <= mint) {
       from = entry;
       count = 0;
     }
     if (firstT <= maxt) {
-      count += n;
+      count += chunkSampleCount(list, off);
       to = next;
     }
   });

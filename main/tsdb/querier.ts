@@ -242,29 +242,32 @@ export function mergeSamples(rows: readonly ChunkSource[], id: number, head: Flo
     scratch = { timestamps: new Float64Array(size), values: new Float64Array(size) };
   }
   const room = into === undefined ? scratch : into.timestamps.length >= total && into.values.length >= total ? into : { timestamps: new Float64Array(total), values: new Float64Array(total) };
-  let ts: Float64Array = room.timestamps.subarray(0, total);
-  let vs: Float64Array = room.values.subarray(0, total);
+  // Decoded into the room as it is (no views, no closure: this runs once per series and query).
+  let ts = room.timestamps;
+  let vs = room.values;
   let n = 0;
   let ordered = true;
-  const append = (count: number): void => {
-    if (n > 0 && count > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
-    n += count;
-  };
   let nanFree = true;
   for (const r of rows) {
     const count = r.decodeInto(id, ts, vs, n);
-    if (count > 0 && lastDecode.mayHoldNaN) nanFree = false;
-    append(count);
+    if (count === 0) continue;
+    if (lastDecode.mayHoldNaN) nanFree = false;
+    if (n > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
+    n += count;
   }
   if (head.timestamps.length > 0) {
     ts.set(head.timestamps, n);
     vs.set(head.values, n);
     for (const v of head.values) if (v !== v) nanFree = false;
-    append(head.timestamps.length);
+    if (n > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
+    n += head.timestamps.length;
   }
-  if (!ordered) ({ timestamps: ts, values: vs } = sortByTime(ts, vs)); // new arrays
-  const lo = lowerBound(ts, mint);
-  const hi = Math.max(lo, lowerBound(ts, maxt, true));
+  if (!ordered) {
+    ({ timestamps: ts, values: vs } = sortByTime(ts.subarray(0, n), vs.subarray(0, n))); // new arrays
+    n = ts.length;
+  }
+  const lo = lowerBound(ts, mint, false, n);
+  const hi = Math.max(lo, lowerBound(ts, maxt, true, n));
   if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi), nanFree };
   return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs, nanFree } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi), nanFree };
 }
