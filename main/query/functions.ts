@@ -748,7 +748,8 @@ function checkDroppedNames(ev: Evaluator, e: Call, v: Sample[]): void {
   if (out.oneName) {
     if (out.oneName.size === 0 && v.length > 0) out.name = metricName(v[0]!.metric);
     const name = out.name;
-    if (v.every((s) => metricName(s.metric) === name)) {
+    // Label sets made anew at each step (a subquery's) would pile up by identity: keyed past a bound.
+    if (v.every((s) => metricName(s.metric) === name) && out.oneName.size + v.length <= ONE_NAME_MAX) {
       for (const s of v) out.oneName.set(s.metric, s.dropName);
       return;
     }
@@ -758,6 +759,9 @@ function checkDroppedNames(ev: Evaluator, e: Call, v: Sample[]): void {
   }
   for (const s of v) addOutput(out.seen, s.metric, s.dropName);
 }
+
+/** Outputs a call remembers by identity before it keys them. */
+const ONE_NAME_MAX = 100_000;
 
 function addOutput(seen: Map<string, string>, metric: Labels, dropName: boolean): void {
   const full = keyOf(metric);
