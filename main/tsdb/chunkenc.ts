@@ -23,7 +23,8 @@ const VALUE_RISING = 3;
  * In a scaled kind's 3-bit scale field (scales are 0…MAX_SCALE): the deltas are bit-packed (the
  * real scale follows). Each delta is stored as its excess over the chunk's smallest delta, in one
  * width for the whole chunk, so sample i's bits lie at a known position: decoding has no chain of
- * prefix lengths to follow, and runs ~3× faster than the prefix code. Chosen when no larger.
+ * prefix lengths to follow (a whole-day counter select: 5.4 ns a sample, 9.0 with the prefix
+ * code). Chosen when no larger.
  */
 const SCALE_PACKED = 7;
 /** Widest packed field: one 32-bit read at any bit offset holds it. */

@@ -147,7 +147,6 @@ export function dropCutSamples(head: Head, samples: HeadSamples, cuts: ReadonlyM
     if (e && s.sorted && s.count - cut.floats === e.count) s.adoptPacked(e.list, e.count, e.lastT);
     else if (cut.floats > 0) s.dropFirst(cut.floats);
     if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);
-    s.release();
   }
 }
 

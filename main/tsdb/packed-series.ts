@@ -1,8 +1,8 @@
 // Many series' coded samples (CodedSamples: chunk bytes and head samples) in a few flat arrays,
 // so a query can hand a share of its series to another thread (a transfer, not a clone of
 // objects) and that thread decodes them exactly as the store would (mergeSamples). Chunks that
-// lie in shared memory (decrypted rows, see querier.ts' partRows) are pointed at, not copied: a
-// whole-day query offered 8 MB of them, and copying them out held its thread for 25–80 ms.
+// lie in shared memory (decrypted rows, see querier.ts' partRows) are pointed at, not copied:
+// copying out those of the 2,000 series a whole-day query offers held its thread for 25–80 ms.
 import { PAD_BYTES } from './bitstream';
 import { mergeSamples, OneChunk } from './querier';
 import type { CodedChunk, CodedSamples, FloatSamples } from './types';

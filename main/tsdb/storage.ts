@@ -248,9 +248,13 @@ export class Storage {
     }
     const tagged = format === FORMAT || format === FORMAT_BEFORE_PACKED;
     if (!tagged && !readonly) this.migrateLogTags();
-    else if (format === FORMAT_BEFORE_PACKED && !readonly) db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+    else if (format === FORMAT_BEFORE_PACKED && !readonly) this.setFormat(FORMAT);
     this.logTagged = tagged || !readonly;
     return layout;
+  }
+
+  private setFormat(format: string): void {
+    this.db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(format);
   }
 
   /** Format 2 → 3: each log row's digest in its own column, and the index an open scans for them (one pass over the log). */
@@ -264,7 +268,7 @@ export class Storage {
       const put = db.prepare('UPDATE log SET tag = ? WHERE seq = ?');
       for (const r of rows) put.run(rowDigest(r.plain ?? r.tail, r.key_id !== PLAINTEXT_KEY_ID), r.seq);
       db.exec(LOG_TAGS);
-      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT);
+      this.setFormat(FORMAT);
     })();
   }
 
@@ -285,7 +289,7 @@ export class Storage {
       m.indexDirty = m.logDirty = true;
       this.manifest = m;
       this.flushManifest(db);
-      db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(FORMAT_BEFORE_LOG_TAGS);
+      this.setFormat(FORMAT_BEFORE_LOG_TAGS);
     })();
   }
 
