@@ -5,7 +5,7 @@
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries } from './head';
-import { checkpointDue, dropCutSamples, encodeHeadSamples, type HeadCut, type HeadSamples } from './head-checkpoint';
+import { checkpointDue, dropCutSamples, writeHeadSamples, type CutList, type HeadCut } from './head-checkpoint';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
@@ -49,7 +49,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     return limitBucket;
   }
   const cuts = new Map<MemSeries, HeadCut>();
-  let checkpoint: HeadSamples | undefined;
+  let cutLists: ReadonlyMap<number, CutList> | undefined;
   storage.transaction(() => {
     // One series group's rows at a time (the head runs in id order, so group by group): only that
     // group's cut samples are copied out at once, not every cut series' (16 bytes a sample).
@@ -85,9 +85,9 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
       if (i > 0 || h > 0) cuts.set(s, { floats: i, histograms: h });
     }
     writeRows();
-    checkpoint = writeHeadState(st, limitBucket, cuts);
+    cutLists = writeHeadState(st, limitBucket, cuts);
   });
-  dropCutSamples(head, checkpoint!, cuts);
+  dropCutSamples(cutLists!, cuts);
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
@@ -199,9 +199,9 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
  * Records the head state after a cut at `cutBucket` with every head sample (less the first
  * `cut.get(s)` of a series, written to chunk rows in this transaction) and deletes the log records
  * whose samples are all cut. Series known only from the log are first written to the series index. Call
- * inside a transaction.
+ * inside a transaction. Returns the cut series' kept samples as coded (head-checkpoint's dropCutSamples).
  */
-export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples {
+export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): ReadonlyMap<number, CutList> {
   const { head, storage } = st;
   const fresh = [...head.all()].filter((s) => !s.persisted);
   writeSeriesPages(st, fresh);
@@ -211,12 +211,17 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   const bucket = Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket));
   const coveredSeq = st.nextLogSeq - 1;
   const seq = st.nextLogSeq++;
-  const samples = encodeHeadSamples(head, cut);
-  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, samples })));
+  storage.clearHeadParts();
+  let part = 0;
+  const samples = writeHeadSamples(head, cut, (plain) => {
+    storage.putHeadPart(part, storage.seal(items.headPart(seq, part), plain));
+    part++;
+  }, st.headPartBytes);
+  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, parts: samples.parts })));
   // Records stay until all their samples are in chunk rows (the forwarder's committed reader follows
   // them); a restart skips those the checkpoint covers.
   storage.deleteLogBefore(bucket);
   st.logSamplesSinceCheckpoint = 0;
   st.headSamplesAtCheckpoint = samples.sampleCount;
-  return samples;
+  return samples.cutLists;
 }

@@ -1,5 +1,5 @@
-// The head checkpoint: every head sample, floats and native histograms, inside the sealed head
-// state. A series' float samples go as its head keeps them (./head's list of chunkenc chunks, the
+// The head checkpoint: every head sample, floats and native histograms, in sealed parts of a few MB
+// beside the head state (older stores: inside it). A series' float samples go as its head keeps them (./head's list of chunkenc chunks, the
 // packed ones copied, only the raw tail coded), so a checkpoint costs little more than a copy and a
 // restart adopts the lists without decoding them. The head state and the deletion of every log
 // record it covers are one SQLite transaction, so a crash at any point leaves either the old head
@@ -38,6 +38,7 @@ export interface HeadCut {
   readonly histograms: number;
 }
 
+/** A part of the head's samples (LISTS_VERSION, base 0), or versions 1 and 2's whole head as one chunk row relative to `base`. */
 export interface HeadSamples {
   readonly base: number;
   readonly row: Buffer;
@@ -57,14 +58,43 @@ export function quietCheckpointDue(st: TsdbState): boolean {
 }
 
 /**
- * The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same
- * transaction). A series' packed chunks are copied as they are and its raw tail as raw floats; a
- * cut series (or one whose raw part is long, after sorting) is coded again from its first kept sample.
+ * Plaintext bytes of a part of the head's samples, about: the head is written a part at a time, so
+ * a checkpoint holds one part (encoded, then sealed) beside the head, not the whole head twice or
+ * three times; a 2 h head of 1 M series (~1 GB) would not even fit in one SQLite value.
  */
-export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, HeadCut>): HeadSamples & { readonly sampleCount: number } {
-  const entries: SeriesSamples[] = [];
+export const PART_BYTES = 4 * 2 ** 20;
+
+/** A cut series' kept samples as the checkpoint coded them (one list), for the head to adopt once the checkpoint is committed. */
+export interface CutList {
+  readonly list: Uint8Array;
+  readonly count: number;
+  readonly lastT: number;
+}
+
+/**
+ * Writes the head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in
+ * the same transaction), as parts of about `partBytes` handed to `put` in order. A series' packed
+ * chunks are copied as they are and its raw tail as raw floats; a cut series (or one whose raw part
+ * is long, after sorting) is coded again from its first kept sample. Returns the number of parts
+ * and samples, and the cut series' new lists by id (see dropCutSamples).
+ */
+export function writeHeadSamples(
+  head: Head,
+  skip: ReadonlyMap<MemSeries, HeadCut> | undefined,
+  put: (part: Buffer) => void,
+  partBytes = PART_BYTES,
+): { parts: number; sampleCount: number; cutLists: Map<number, CutList> } {
+  const cutLists = new Map<number, CutList>();
+  let entries: SeriesSamples[] = [];
   let bytes = 8;
   let samples = 0;
+  let parts = 0;
+  const flush = (): void => {
+    put(encodePart(entries, bytes));
+    parts++;
+    entries = [];
+    bytes = 8;
+  };
   for (const s of head.all()) {
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
@@ -97,6 +127,7 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
         list = encodeList(s.timestamps, s.values, from, s.count);
         count = s.count - from;
         lastT = s.lastHeadT;
+        if (from > 0) cutLists.set(s.id, { list, count, lastT });
         s.release(); // decoded for this alone: not kept for every cut series until the end
       } else {
         // Before 1970: not codable relative to 0, kept raw.
@@ -107,8 +138,16 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
     entries.push({ id: s.id, count, lastT, list, rawT, rawV, hist });
     bytes += 32 + list.length + 16 * rawT.length + hist.length;
     samples += Math.max(0, s.count - from) + Math.max(0, hCount);
+    // Written now: the entry's views of the series are valid until the series changes.
+    if (bytes >= partBytes) flush();
   }
-  const out = new ByteWriter(bytes);
+  if (entries.length > 0) flush();
+  return { parts, sampleCount: samples, cutLists };
+}
+
+/** One part: ./head's lists of some series (LISTS_VERSION), `bytes` long at most before padding. */
+function encodePart(entries: readonly SeriesSamples[], bytes: number): Buffer {
+  const out = new ByteWriter(bytes + PAD_BYTES);
   out.byte(LISTS_VERSION);
   out.varint(entries.length);
   let prev = 0;
@@ -128,22 +167,18 @@ export function encodeHeadSamples(head: Head, skip?: ReadonlyMap<MemSeries, Head
     out.bytes(e.hist);
   }
   out.zeros(PAD_BYTES);
-  return { base: 0, row: out.toBuffer(), sampleCount: samples };
+  return out.toBuffer();
 }
 
 /**
  * Drops from each cut series the samples a compaction wrote to chunk rows. A series whose remaining
- * samples the checkpoint just written holds as one packed list adopts a copy of it, so its samples
- * are not decoded once more (unpacking every cut series at once held the whole head as raw samples:
- * 16 bytes each); any other drops them from its own.
+ * samples the checkpoint just coded as one list (`cutLists`) adopts it, so its samples are not
+ * decoded once more (unpacking every cut series at once held the whole head as raw samples: 16
+ * bytes each); any other drops them from its own.
  */
-export function dropCutSamples(head: Head, samples: HeadSamples, cuts: ReadonlyMap<MemSeries, HeadCut>): void {
-  const packed = new Map<number, ListEntry>();
-  if (samples.row[0] === LISTS_VERSION && cuts.size > 0) {
-    for (const e of readLists(samples.row)) if (e.raw === 0 && e.count > 0) packed.set(e.id, e);
-  }
+export function dropCutSamples(cutLists: ReadonlyMap<number, CutList>, cuts: ReadonlyMap<MemSeries, HeadCut>): void {
   for (const [s, cut] of cuts) {
-    const e = cut.floats > 0 ? packed.get(s.id) : undefined;
+    const e = cut.floats > 0 ? cutLists.get(s.id) : undefined;
     if (e && s.sorted && s.count - cut.floats === e.count) s.adoptPacked(e.list, e.count, e.lastT);
     else if (cut.floats > 0) s.dropFirst(cut.floats);
     if (cut.histograms > 0) s.hist!.dropFirst(cut.histograms);

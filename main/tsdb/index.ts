@@ -17,7 +17,7 @@ import { decodeSeriesPage } from './series-page';
 import type { TsdbState } from './state';
 import { items, Storage, type DataKeys } from './storage';
 import type { Appender, Matcher, Querier } from './types';
-import { decodeBatch, decodeHeadState } from './wal-record';
+import { decodeBatch, decodeHeadState, holdsSamples } from './wal-record';
 
 export type { DataKeys } from './storage';
 export type { BlobName } from './manifest';
@@ -45,6 +45,8 @@ export interface TsdbOptions {
   readonly sqliteNativeBinding?: string;
   /** Run SQLite's quick_check on open (default true) of the tables an open reads whole but the log (Storage.quickCheck). */
   readonly quickCheck?: boolean;
+  /** Bytes of a part of the head checkpoint (default head-checkpoint's PART_BYTES; tests make it small). */
+  readonly headPartBytes?: number;
 }
 
 export interface TsdbStats {
@@ -101,6 +103,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       head: new Head(),
       outOfOrderWindowMs: opts.outOfOrderWindowMs ?? 0,
       maxSeries: opts.maxSeries ?? 0,
+      ...(opts.headPartBytes ? { headPartBytes: opts.headPartBytes } : {}),
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
       logSamplesSinceCheckpoint: 0,
@@ -235,6 +238,14 @@ function readStore(st: TsdbState): void {
   const applyStates = (): void => {
     statesApplied = true;
     if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));
+    if (hs!.parts !== undefined) {
+      // A part at a time: each is decrypted, and its series adopt their lists from it.
+      for (const { part } of storage.headPartKeys(hsRow!.seq, hs!.parts)) {
+        const item = items.headPart(hsRow!.seq, part);
+        const row = storage.headPart(hsRow!.seq, part);
+        storage.decode(item, () => restoreHeadSamples(head, { base: 0, row: storage.open(item, row) }));
+      }
+    }
     for (const s of hs!.states) {
       const series = head.get(s.id);
       if (!series) continue;
@@ -246,7 +257,7 @@ function readStore(st: TsdbState): void {
     }
   };
   const bucketMs = storage.layout.bucketMs;
-  const covered = hs?.samples ? hs.coveredSeq : 0;
+  const covered = hs && holdsSamples(hs) ? hs.coveredSeq : 0;
   for (const row of storage.logRows(covered)) {
     // A checkpoint holds every head sample of the records it covers: those are not even read.
     if (row.seq <= covered) continue;
@@ -283,7 +294,7 @@ function readStore(st: TsdbState): void {
   if (!statesApplied) applyStates();
   // The next checkpoint falls due as if this process had written the last one (else at the minimum,
   // a copy of the whole head soon after every restart).
-  if (hs?.samples) st.headSamplesAtCheckpoint = Math.max(0, headSamples(head) - st.logSamplesSinceCheckpoint);
+  if (hs && holdsSamples(hs)) st.headSamplesAtCheckpoint = Math.max(0, headSamples(head) - st.logSamplesSinceCheckpoint);
 }
 
 function headSamples(head: Head): number {

@@ -19,6 +19,8 @@ export type BlobPartName = `exemplars.${number}`;
 export type BlobName = (typeof BLOBS)[number] | BlobPartName;
 /** Trailing field of the index manifest: a blob part (its number, then its digest). */
 const PART_KIND = 0x40;
+/** Trailing field of the index manifest: a part of the head state's samples (its number, then its digest). */
+const HEAD_PART_KIND = 0x41;
 const MAX_PARTS = 1 << 20;
 
 /** The part number of a blob part's name, or null for a single blob. */
@@ -64,6 +66,8 @@ export class Manifest {
   /** page → digest */
   readonly pages = new Map<number, number>();
   headState: { seq: number; tag: number } | null = null;
+  /** Digest of each part of the head state's samples (head_parts rows) by its number. */
+  readonly headParts = new Map<number, number>();
   /** Digest of each sealed blob row (metric metadata, exemplars) by its number in BLOBS. */
   readonly blobTags = new Map<number, number>();
   /** Digest of each blob part row (BlobPartName) by its part number. */
@@ -93,6 +97,18 @@ export class Manifest {
 
   putHeadState(seq: number, tag: number): void {
     this.headState = { seq, tag };
+    this.indexDirty = true;
+  }
+
+  putHeadPart(part: number, tag: number): void {
+    if (!Number.isSafeInteger(part) || part < 0 || part >= MAX_PARTS) throw new RangeError(`head state part ${part} is out of range`);
+    this.headParts.set(part, tag);
+    this.indexDirty = true;
+  }
+
+  clearHeadParts(): void {
+    if (this.headParts.size === 0) return;
+    this.headParts.clear();
     this.indexDirty = true;
   }
 
@@ -228,6 +244,7 @@ export class Manifest {
     // Optional trailing fields (stores written before blobs were kept end after the chunks).
     for (const [kind, tag] of this.blobTags) (w.byte(kind), w.varint(tag));
     for (const [part, tag] of this.blobParts) (w.byte(PART_KIND), w.varint(part), w.varint(tag));
+    for (const [part, tag] of this.headParts) (w.byte(HEAD_PART_KIND), w.varint(part), w.varint(tag));
     return w.toBuffer();
   }
 
@@ -246,10 +263,10 @@ export class Manifest {
     }
     while (!r.done) {
       const kind = r.byte();
-      if (kind === PART_KIND) {
+      if (kind === PART_KIND || kind === HEAD_PART_KIND) {
         const part = r.varint();
-        if (part >= MAX_PARTS) throw new RangeError(`manifest lists blob part ${part}, out of range`);
-        m.blobParts.set(part, r.varint());
+        if (part >= MAX_PARTS) throw new RangeError(`manifest lists ${kind === PART_KIND ? 'blob' : 'head state'} part ${part}, out of range`);
+        (kind === PART_KIND ? m.blobParts : m.headParts).set(part, r.varint());
         continue;
       }
       if (kind < 1 || kind > BLOBS.length) throw new RangeError(`manifest has an unknown trailing field ${kind}`);

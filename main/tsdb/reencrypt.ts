@@ -3,6 +3,7 @@
 // manifest goes last (every transaction re-seals the parts it changes with the current key).
 import type { TsdbState } from './state';
 import { items, type Item, type StoredRow } from './storage';
+import { decodeHeadState } from './wal-record';
 
 const ROWS_PER_TRANSACTION = 32;
 
@@ -24,6 +25,10 @@ export function reencrypt(st: TsdbState, onProgress?: (done: number, total: numb
   }
   const hs = storage.headState();
   if (hs && hs.keyId !== current) jobs.push({ item: items.headState(hs.seq), load: () => hs, save: (r) => storage.putHeadState(hs.seq, r) });
+  const parts = hs && storage.decode(items.headState(hs.seq), () => decodeHeadState(storage.open(items.headState(hs.seq), hs))).parts;
+  for (const p of parts ? storage.headPartKeys(hs!.seq, parts) : []) {
+    if (p.keyId !== current) jobs.push({ item: items.headPart(hs!.seq, p.part), load: () => storage.headPart(hs!.seq, p.part), save: (r) => storage.putHeadPart(p.part, r) });
+  }
   for (const c of storage.chunkKeys()) {
     if (c.keyId === current) continue;
     let samples = 0;

@@ -9,6 +9,8 @@ export interface TsdbState {
   readonly outOfOrderWindowMs: number;
   /** 0 = no limit. */
   readonly maxSeries: number;
+  /** Bytes of a head state part (head-checkpoint's PART_BYTES unless set, by tests). */
+  readonly headPartBytes?: number;
   /** Sequence number for the next log record. */
   nextLogSeq: number;
   /** Id for the next series page. */

@@ -26,13 +26,16 @@ export interface DataKeys {
 /**
  * 1: before the manifest; 2: with the manifest; 3: each log row's digest in its own column (both
  * migrated on open); 4: chunks may pack their deltas (chunkenc's SCALE_PACKED), which a version
- * that reads 3 would misread, so a file is marked 4 when this version first opens it to write.
+ * that reads 3 would misread, so a file is marked 4 when this version first opens it to write; 5:
+ * the head state's samples may be in parts (table head_parts, listed in the manifest), made on the
+ * same first open.
  */
-const FORMAT = '4';
+const FORMAT = '5';
 const FORMAT_BEFORE_MANIFEST = '1';
 const FORMAT_BEFORE_LOG_TAGS = '2';
 const FORMAT_BEFORE_PACKED = '3';
-const READ_FORMATS = new Set([FORMAT, FORMAT_BEFORE_PACKED, FORMAT_BEFORE_LOG_TAGS, FORMAT_BEFORE_MANIFEST]);
+const FORMAT_BEFORE_HEAD_PARTS = '4';
+const READ_FORMATS = new Set([FORMAT, FORMAT_BEFORE_HEAD_PARTS, FORMAT_BEFORE_PACKED, FORMAT_BEFORE_LOG_TAGS, FORMAT_BEFORE_MANIFEST]);
 const AAD_PREFIX = 'ampule-tsdb/1';
 /** key_id of rows written without encryption (only by a store opened with keys: null, for benchmarks). */
 const PLAINTEXT_KEY_ID = 0;
@@ -68,7 +71,13 @@ const SCHEMA = `
   CREATE INDEX chunks_by_part ON chunks (part, bucket);
 `;
 /** The tables an open quick_checks (see Storage.quickCheck). */
-const OPEN_CHECKED = ['meta', 'manifest', 'series_pages', 'head_state'];
+const OPEN_CHECKED = ['meta', 'manifest', 'series_pages', 'head_state', 'head_parts'];
+/**
+ * The head state's samples in parts of a few MB (./head-checkpoint), each sealed on its own: one
+ * row of a whole head would be held three times while written (encoded, sealed, bound) and could
+ * not be written past SQLite's 1 GB limit on a value (a 2 h head of 1 M series comes near it).
+ */
+const HEAD_PARTS_TABLE = 'CREATE TABLE head_parts (part INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
 const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
 /**
  * Each log row's digest (rowDigest) beside its clear columns, in an index an open scans alone: the
@@ -91,6 +100,8 @@ export class Storage {
   private readonly stmts;
   /** The log's rows carry their digests (format 3; a read-only open of format 2 reads them off the rows). */
   private logTagged = true;
+  /** The file has table head_parts (format 5; a read-only open of an older file has none). */
+  private hasHeadParts = true;
 
   constructor(
     readonly path: string,
@@ -156,6 +167,10 @@ export class Storage {
       headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
       clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
       putHeadState: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)', 'head state'),
+      headPart: prep<[number], { key_id: number; data: Buffer }>('SELECT key_id, data FROM head_parts WHERE part = ?', 'head state parts'),
+      headPartKeys: prep<[], { part: number; key_id: number }>('SELECT part, key_id FROM head_parts ORDER BY part', 'head state parts'),
+      putHeadPart: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_parts (part, key_id, data) VALUES (?, ?, ?)', 'head state parts'),
+      clearHeadParts: prep<[], never>('DELETE FROM head_parts', 'head state parts'),
       chunk: prep<[number, number], { key_id: number; samples: number; data: Buffer }>('SELECT key_id, samples, data FROM chunks WHERE bucket = ? AND part = ?', 'chunk rows'),
       chunksOfPart: prep<[number, number, number], { bucket: number; key_id: number; samples: number; data: Buffer }>(
         'SELECT bucket, key_id, samples, data FROM chunks WHERE part = ? AND bucket BETWEEN ? AND ? ORDER BY bucket',
@@ -217,7 +232,7 @@ export class Storage {
     const tables = new Set(db.prepare<[], { name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name));
     if (tables.size === 0 && !readonly) {
       db.transaction(() => {
-        db.exec(SCHEMA + MANIFEST_TABLE + LOG_TAGS);
+        db.exec(SCHEMA + MANIFEST_TABLE + LOG_TAGS + HEAD_PARTS_TABLE);
         const put = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
         put.run('workspace_id', this.workspaceId);
         put.run('format', FORMAT);
@@ -240,21 +255,28 @@ export class Storage {
     if (!(layout.bucketMs > 0 && Number.isSafeInteger(layout.bucketMs) && layout.seriesPerPart > 0 && Number.isSafeInteger(layout.seriesPerPart))) {
       throw this.damaged('meta', `the layout (bucket_ms ${meta.get('bucket_ms')}, series_per_part ${meta.get('series_per_part')}) is not valid`);
     }
-    const missing = TABLES.filter((t) => !tables.has(t) && !(t === 'manifest' && format === FORMAT_BEFORE_MANIFEST));
+    const missing = [...TABLES, ...(format === FORMAT ? ['head_parts'] : [])].filter((t) => !tables.has(t) && !(t === 'manifest' && format === FORMAT_BEFORE_MANIFEST));
     if (missing.length) throw this.damaged('schema', `table(s) ${missing.join(', ')} missing`);
     if (format === FORMAT_BEFORE_MANIFEST) {
       if (readonly) throw this.damaged('manifest', 'the file has no manifest yet (it is made the next time the workspace opens)');
       this.migrate(layout);
     }
-    const tagged = format === FORMAT || format === FORMAT_BEFORE_PACKED;
+    const tagged = format === FORMAT || format === FORMAT_BEFORE_HEAD_PARTS || format === FORMAT_BEFORE_PACKED;
     if (!tagged && !readonly) this.migrateLogTags();
-    else if (format === FORMAT_BEFORE_PACKED && !readonly) this.setFormat(FORMAT);
+    else if (format !== FORMAT && !readonly) this.db.transaction(() => this.upgrade())();
     this.logTagged = tagged || !readonly;
+    this.hasHeadParts = tables.has('head_parts') || !readonly;
     return layout;
   }
 
   private setFormat(format: string): void {
     this.db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(format);
+  }
+
+  /** Format 3 or 4 → 5: nothing to rewrite, only the table for head state parts. */
+  private upgrade(): void {
+    this.db.exec(HEAD_PARTS_TABLE.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
+    this.setFormat(FORMAT);
   }
 
   /** Format 2 → 3: each log row's digest in its own column, and the index an open scans for them (one pass over the log). */
@@ -268,7 +290,7 @@ export class Storage {
       const put = db.prepare('UPDATE log SET tag = ? WHERE seq = ?');
       for (const r of rows) put.run(rowDigest(r.plain ?? r.tail, r.key_id !== PLAINTEXT_KEY_ID), r.seq);
       db.exec(LOG_TAGS);
-      this.setFormat(FORMAT);
+      this.upgrade();
     })();
   }
 
@@ -282,6 +304,9 @@ export class Storage {
       for (const r of db.prepare<[], { page: number; data: Buffer }>('SELECT page, data FROM series_pages').all()) m.putPage(r.page, rowDigest(r.data, sealed));
       const hs = db.prepare<[], { seq: number; data: Buffer }>('SELECT seq, data FROM head_state ORDER BY seq DESC LIMIT 1').get();
       if (hs) m.putHeadState(hs.seq, rowDigest(hs.data, sealed));
+      if (db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'head_parts'").get()) {
+        for (const r of db.prepare<[], { part: number; data: Buffer }>('SELECT part, data FROM head_parts').all()) m.putHeadPart(r.part, rowDigest(r.data, sealed));
+      }
       for (const r of db.prepare<[], { bucket: number; part: number; samples: number; data: Buffer }>('SELECT bucket, part, samples, data FROM chunks').all()) {
         m.putChunk(r.bucket, r.part, r.samples, rowDigest(r.data, sealed));
       }
@@ -589,6 +614,41 @@ export class Storage {
     this.manifest.putHeadState(seq, this.digest(row));
   }
 
+  /** Part `part` of head state `seq`'s samples, checked against the manifest. */
+  headPart(seq: number, part: number): StoredRow {
+    const name = items.headPart(seq, part).name;
+    const want = this.manifest.headParts.get(part);
+    if (want === undefined) throw this.damaged(name, 'the manifest does not list it');
+    const r = this.hasHeadParts ? this.stmts.headPart.get(part) : undefined;
+    if (!r) throw this.damaged(name, 'missing (listed in the manifest, not in the file)');
+    const row = { keyId: r.key_id, data: r.data };
+    if (want !== this.digest(row)) throw this.damaged(name, 'it is not the one the manifest lists');
+    return row;
+  }
+
+  /** The head state parts in the file (no data read), checked to be the `parts` that head state `seq` has and the manifest lists. */
+  headPartKeys(seq: number, parts: number): { part: number; keyId: number }[] {
+    const rows = this.hasHeadParts ? this.stmts.headPartKeys.all() : [];
+    const listed = this.manifest.headParts.size;
+    if (listed !== parts || rows.length !== parts || rows.some((r) => !(r.part < parts))) {
+      throw this.damaged(items.headState(seq).name, `it has ${parts} parts of samples, the manifest lists ${listed} and the file holds ${rows.length}${rows.length ? ` (numbered ${rows[0]!.part} to ${rows.at(-1)!.part})` : ''}`);
+    }
+    return rows.map((r) => ({ part: r.part, keyId: r.key_id }));
+  }
+
+  /** Drops the head state's sample parts (a new head state writes its own). */
+  clearHeadParts(): void {
+    this.inTransaction();
+    this.stmts.clearHeadParts.run();
+    this.manifest.clearHeadParts();
+  }
+
+  putHeadPart(part: number, row: StoredRow): void {
+    this.inTransaction();
+    this.stmts.putHeadPart.run(part, row.keyId, row.data);
+    this.manifest.putHeadPart(part, this.digest(row));
+  }
+
   /** Compares the chunk rows in the file (keys and sample counts, no data read) with the manifest. */
   checkChunkList(): void {
     let n = 0;
@@ -871,6 +931,7 @@ export const items = {
   page: (page: number): Item => ({ aad: `series_pages|page=${page}`, name: `series page ${page}` }),
   log: (seq: number): Item => ({ aad: `log|seq=${seq}`, name: `log record ${seq}` }),
   headState: (seq: number): Item => ({ aad: `head_state|seq=${seq}`, name: `head state ${seq}` }),
+  headPart: (seq: number, part: number): Item => ({ aad: `head_state|seq=${seq}|part=${part}`, name: `head state ${seq}, samples part ${part}` }),
   manifest: (name: string): Item => ({ aad: `manifest|${name}`, name: `manifest (${name})` }),
   chunk: (bucket: number, part: number, layout: Layout): Item => ({
     aad: `chunks|bucket=${bucket}|part=${part}`,

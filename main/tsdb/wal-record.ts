@@ -15,6 +15,8 @@ import { readHistogram, writeHistogram } from './histogram-record';
 const BATCH_VERSION = 1;
 const STATE_VERSION = 1;
 const CHECKPOINT_VERSION = 2;
+/** The head's samples in `parts` rows of their own (Storage.headPart). */
+const PARTS_VERSION = 3;
 
 export interface SeriesState {
   readonly id: number;
@@ -50,8 +52,15 @@ export interface HeadState {
   readonly cutBucket: number;
   readonly coveredSeq: number;
   readonly states: SeriesState[];
-  /** The head's samples at `coveredSeq` (a chunk row relative to `base`); absent in version 1. */
+  /** The head's samples at `coveredSeq` (a chunk row relative to `base`), inside the state: version 2. */
   readonly samples?: { readonly base: number; readonly row: Buffer };
+  /** The head's samples at `coveredSeq` in this many rows of their own (./head-checkpoint's lists): version 3. */
+  readonly parts?: number;
+}
+
+/** Whether a head state holds the head's samples (version 1 held only the series' states). */
+export function holdsSamples(hs: HeadState): boolean {
+  return hs.samples !== undefined || hs.parts !== undefined;
 }
 
 export function encodeBatch(w: ByteWriter, defs: readonly SeriesEntry[], samples: SampleBatch, histograms?: HistogramBatch): Buffer {
@@ -176,7 +185,7 @@ export function readValue(r: ByteReader): number {
 
 export function encodeHeadState(state: HeadState): Buffer {
   const w = new ByteWriter(state.states.length * 30 + 32 + (state.samples?.row.length ?? 0));
-  w.byte(state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
+  w.byte(state.parts !== undefined ? PARTS_VERSION : state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
   w.svarint(state.cutBucket);
   w.varint(state.coveredSeq);
   w.varint(state.states.length);
@@ -188,7 +197,8 @@ export function encodeHeadState(state: HeadState): Buffer {
     w.float64(s.lastT);
     w.float64(s.lastV);
   }
-  if (state.samples) {
+  if (state.parts !== undefined) w.varint(state.parts);
+  else if (state.samples) {
     w.svarint(state.samples.base);
     w.varint(state.samples.row.length);
     w.bytes(state.samples.row);
@@ -199,7 +209,7 @@ export function encodeHeadState(state: HeadState): Buffer {
 export function decodeHeadState(buf: Buffer): HeadState {
   const r = new ByteReader(buf);
   const version = r.byte();
-  if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION) throw new RangeError(`unknown head state version ${version}`);
+  if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION && version !== PARTS_VERSION) throw new RangeError(`unknown head state version ${version}`);
   const cutBucket = r.svarint();
   const coveredSeq = r.varint();
   const states: SeriesState[] = [];
@@ -209,6 +219,7 @@ export function decodeHeadState(buf: Buffer): HeadState {
     states.push({ id, minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
   }
   if (version === STATE_VERSION) return { cutBucket, coveredSeq, states };
+  if (version === PARTS_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint() };
   const base = r.svarint();
   const n = r.varint();
   if (r.pos + n > buf.length) throw new RangeError('head checkpoint truncated');

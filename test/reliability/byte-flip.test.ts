@@ -54,7 +54,7 @@ describe('issue 14: flipped bits in a 3,000-series tsdb.db', () => {
     for (const flip of issue) results.push({ flip, r: await tryFlip(base, flip) });
     const rows = rowOffsets(base, a);
     const pick = (table: string, n: number) => rows.filter((r) => r.table === table).slice(0, n);
-    const deliberate: Flip[] = [...pick('series_pages', 6), ...rows.filter((r) => r.table === 'log').slice(-3), ...pick('chunks', 4), ...pick('manifest', 2), ...pick('head_state', 1)].map((r, i) => ({
+    const deliberate: Flip[] = [...pick('series_pages', 6), ...rows.filter((r) => r.table === 'log').slice(-3), ...pick('chunks', 4), ...pick('manifest', 2), ...pick('head_state', 1), ...pick('head_parts', 1)].map((r, i) => ({
       file: r.file,
       offset: r.offset + ((i * 7) % Math.min(24, r.length)),
       mask: 1 << (i % 8),
@@ -129,7 +129,7 @@ for (const snapshot of ['crash', 'clean'] as const) {
       }
       for (const ws of base.workspaces) {
         const rows = rowOffsets(base, ws);
-        for (const table of ['series_pages', 'log', 'head_state', 'chunks', 'manifest']) {
+        for (const table of ['series_pages', 'log', 'head_state', 'head_parts', 'chunks', 'manifest']) {
           const of = rows.filter((r) => r.table === table);
           for (let i = 0; i < perTable && of.length; i++) {
             const r = of[Math.floor(random() * of.length)]!;

@@ -209,7 +209,7 @@ export function rowOffsets(base: FlipBase, workspaceId: string): { table: string
         return { f, bytes: Buffer.alloc(0) };
       }
     });
-    for (const table of ['series_pages', 'log', 'head_state', 'chunks', 'manifest']) {
+    for (const table of ['series_pages', 'log', 'head_state', 'head_parts', 'chunks', 'manifest']) {
       for (const { data } of db.prepare(`SELECT data FROM ${table}`).all() as { data: Buffer }[]) {
         const probe = data.subarray(0, 24);
         for (const { f, bytes } of files) {

@@ -1,7 +1,8 @@
 // A missing or altered row is an error naming workspace, file and item, never fewer series:
 // each fault is written into a real store file with SQLite (or by flipping bytes), then reopened.
 import Database from 'better-sqlite3';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTsdb, StoreDamaged, verifyTsdb, type Tsdb } from '../../../main/tsdb/index';
 import { lbl, tempDir, TestKeys, type TempDir } from './helpers';
@@ -12,12 +13,12 @@ const WS = 'ws-damage';
 const { dirs, dbs } = trackStores();
 
 /** A store with series pages, chunk rows over several buckets, a head state and log records. */
-function build(): { dir: TempDir; keys: TestKeys; path: string } {
+function build(headPartBytes?: number): { dir: TempDir; keys: TestKeys; path: string } {
   const dir = tempDir();
   dirs.push(dir);
   const keys = new TestKeys();
   const path = dir.file('tsdb.db');
-  const db = openTsdb({ path, workspaceId: WS, keys, bucketMs: 3600_000, seriesPerPart: 4 });
+  const db = openTsdb({ path, workspaceId: WS, keys, bucketMs: 3600_000, seriesPerPart: 4, ...(headPartBytes ? { headPartBytes } : {}) });
   const app = db.appender();
   for (let i = 0; i < 300; i++) for (let s = 0; s < 10; s++) app.append(0, lbl({ __name__: 'd_metric', s: String(s) }), T0 + i * 30_000, s * 1000 + i);
   app.commit();
@@ -69,7 +70,7 @@ describe('tsdb damage', () => {
       ['UPDATE chunks SET samples = samples + 1 WHERE rowid = (SELECT min(rowid) FROM chunks)', /chunk row .*: its sample count \d+ differs from the manifest's/],
       ['UPDATE log SET max_bucket = max_bucket - 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ["UPDATE meta SET value = '7200000' WHERE name = 'bucket_ms'", /meta: the layout in clear .* differs from the sealed one/],
-      ["UPDATE meta SET value = '5' WHERE name = 'format'", /meta: store format "5" is not one this version reads/],
+      ["UPDATE meta SET value = '6' WHERE name = 'format'", /meta: store format "6" is not one this version reads/],
       ['UPDATE log SET tag = tag + 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ['DELETE FROM manifest WHERE name = \'log\'', /manifest \(log\): it is missing/],
       ['DELETE FROM head_state', /head state \d+: missing/],
@@ -165,26 +166,74 @@ describe('tsdb damage', () => {
     expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
   });
 
-  it('marks a store of format 3 as 4 (chunks may pack deltas) when it first opens to write, not when read-only', () => {
+  it('marks a store of format 3 as 5 (chunks may pack deltas, the head state may be in parts) when it first opens to write, not when read-only', () => {
     const { path, keys } = build();
     const before = everything(open(path, keys));
     dbs.pop()!.close();
     sql(path, "UPDATE meta SET value = '3' WHERE name = 'format'");
-    const format = () => {
-      const raw = new Database(path, { readonly: true });
-      try {
-        return (raw.prepare("SELECT value FROM meta WHERE name = 'format'").get() as { value: string }).value;
-      } finally {
-        raw.close();
-      }
-    };
     expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
-    expect(format()).toBe('3');
+    expect(format(path)).toBe('3');
     const db = open(path, keys);
     expect(everything(db)).toEqual(before);
     db.close();
     dbs.pop();
-    expect(format()).toBe('4');
+    expect(format(path)).toBe('5');
+  });
+
+  it('gives a store of format 4 its table of head state parts on the first open to write; read-only, it reads without one', () => {
+    // Format 4 wrote no parts: a store whose head is only in the log, as such a file can be.
+    const dir = tempDir();
+    dirs.push(dir);
+    const keys = new TestKeys();
+    const path = dir.file('tsdb.db');
+    const first = open(path, keys);
+    const app = first.appender();
+    for (let i = 0; i < 50; i++) app.append(0, lbl({ __name__: 'd_four', s: String(i % 5) }), T0 + i * 15_000, i);
+    app.commit();
+    const before = everything(first);
+    first.close();
+    dbs.pop();
+    sql(path, 'DROP TABLE head_parts');
+    sql(path, "UPDATE meta SET value = '4' WHERE name = 'format'");
+    expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 5 });
+    expect(format(path)).toBe('4');
+    const db = open(path, keys);
+    expect(everything(db)).toEqual(before);
+    expect(format(path)).toBe('5');
+    db.compact({ checkpoint: true });
+    db.close();
+    dbs.pop();
+    expect(sql(path, 'UPDATE head_parts SET part = part')).toBe(1);
+    expect(everything(open(path, keys))).toEqual(before);
+  });
+
+  it('writes a head of many parts that reopens with the same answers, and names a part that is missing, swapped, extra or altered', () => {
+    const { path, keys } = build(40);
+    const parts = sql(path, 'UPDATE head_parts SET part = part');
+    expect(parts).toBeGreaterThan(5);
+    const before = everything(open(path, keys));
+    expect(before.length).toBe(13);
+    dbs.pop()!.close();
+    expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
+    const cases: [string, RegExp][] = [
+      ['DELETE FROM head_parts WHERE part = 1', new RegExp(`head state \\d+: it has ${parts} parts of samples, the manifest lists ${parts} and the file holds ${parts - 1}`)],
+      ['UPDATE head_parts SET data = (SELECT data FROM head_parts WHERE part = 0) WHERE part = 1', /head state \d+, samples part 1: it is not the one the manifest lists/],
+      [`INSERT INTO head_parts (part, key_id, data) SELECT ${parts}, key_id, data FROM head_parts WHERE part = 0`, new RegExp(`the file holds ${parts + 1} \\(numbered 0 to ${parts}\\)`)],
+    ];
+    for (const [i, [statement, expected]] of cases.entries()) {
+      const copy = join(dirname(path), `case-${i}`, 'tsdb.db');
+      mkdirSync(dirname(copy));
+      copyFileSync(path, copy);
+      expect(sql(copy, statement), statement).toBeGreaterThan(0);
+      expect(damage(copy, keys).message, statement).toMatch(expected);
+    }
+    // A byte flipped inside a part (its digest, the tag's end, unchanged): GCM refuses it.
+    const raw = new Database(path);
+    const row = raw.prepare('SELECT data FROM head_parts WHERE part = 2').get() as { data: Buffer };
+    row.data[20] = row.data[20]! ^ 0x40;
+    raw.prepare('UPDATE head_parts SET data = ? WHERE part = 2').run(row.data);
+    raw.close();
+    expect(damage(path, keys).message).toMatch(/head state \d+, samples part 2: .*altered/);
   });
 
   it('finds a log record the checkpoint does not cover swapped for another one, by the digest beside it', () => {
@@ -196,6 +245,15 @@ describe('tsdb damage', () => {
     expect(damage(path, keys).message).toMatch(new RegExp(`log record ${a!.seq}: it differs from the digest beside it`));
   });
 });
+
+function format(path: string): string {
+  const raw = new Database(path, { readonly: true });
+  try {
+    return (raw.prepare("SELECT value FROM meta WHERE name = 'format'").get() as { value: string }).value;
+  } finally {
+    raw.close();
+  }
+}
 
 /** Makes the log as format 2 and earlier kept it: no digest column, no index over it. */
 function untagLog(path: string): void {

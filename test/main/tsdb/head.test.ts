@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
 import { decodeList, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
-import { encodeHeadSamples, restoreHeadSamples } from '../../../main/tsdb/head-checkpoint';
+import { restoreHeadSamples, writeHeadSamples } from '../../../main/tsdb/head-checkpoint';
 
 const T0 = 1_700_000_000_000;
 
@@ -143,7 +143,7 @@ describe('restoreHeadSamples', () => {
     old.get(1)!.push(T0 + 300 * 15_000, -1);
     const again = new Head();
     for (const id of [1, 2, 3]) again.add(id, [{ name: 'k', value: String(id) }]);
-    restoreHeadSamples(again, encodeHeadSamples(old));
+    for (const row of checkpointParts(old)) restoreHeadSamples(again, { base: 0, row });
     for (const id of [1, 2]) {
       const a = old.get(id)!;
       const b = again.get(id)!;
@@ -159,7 +159,9 @@ describe('restoreHeadSamples', () => {
       old.add(id, [{ name: 'k', value: String(id) }]);
       want.set(id, fill(old.get(id)!, 160, id * 1000, counter));
     }
-    const samples = encodeHeadSamples(old);
+    const parts = checkpointParts(old);
+    expect(parts).toHaveLength(1);
+    const samples = { base: 0, row: parts[0]! };
     const restored = new Head();
     for (const id of [1, 2, 3]) restored.add(id, [{ name: 'k', value: String(id) }]);
     restoreHeadSamples(restored, samples);
@@ -177,4 +179,43 @@ describe('restoreHeadSamples', () => {
       expect([...s.values.subarray(0, s.count)]).toEqual(want.get(id)!.vs);
     }
   });
+
+  it('writes the head in parts of about the size asked, each restored on its own, and hands back the lists of cut series', () => {
+    const old = new Head();
+    const want = new Map<number, { ts: number[]; vs: number[] }>();
+    for (let id = 1; id <= 40; id++) {
+      old.add(id, [{ name: 'k', value: String(id) }]);
+      want.set(id, fill(old.get(id)!, 200, id * 1000, counter));
+    }
+    const oneRow = checkpointParts(old)[0]!.length;
+    const rows = checkpointParts(old, 1000);
+    expect(rows.length).toBeGreaterThan(3);
+    // A part ends at the first series that takes it past the size: no part holds much more.
+    for (const row of rows) expect(row.length).toBeLessThan(1000 + oneRow / 10);
+    const restored = new Head();
+    for (let id = 1; id <= 40; id++) restored.add(id, [{ name: 'k', value: String(id) }]);
+    for (const row of rows.reverse()) restoreHeadSamples(restored, { base: 0, row });
+    for (let id = 1; id <= 40; id++) {
+      const s = restored.get(id)!;
+      expect([...s.timestamps.subarray(0, s.count)]).toEqual(want.get(id)!.ts);
+      expect([...s.values.subarray(0, s.count)]).toEqual(want.get(id)!.vs);
+    }
+    // A cut series' kept samples come back coded as one list (the head adopts it after the commit).
+    const cut = new Map([[old.get(7)!, { floats: 150, histograms: 0 }]]);
+    const { cutLists, sampleCount } = writeHeadSamples(old, cut, () => {});
+    expect(sampleCount).toBe(40 * 200 - 150);
+    expect([...cutLists.keys()]).toEqual([7]);
+    const list = cutLists.get(7)!;
+    const s = new MemSeries(7, [], 'k=7');
+    s.adoptPacked(list.list, list.count, list.lastT);
+    expect([...s.timestamps.subarray(0, s.count)]).toEqual(want.get(7)!.ts.slice(150));
+  });
 });
+
+/** The parts of a head checkpoint of `head`. */
+function checkpointParts(head: Head, partBytes?: number): Buffer[] {
+  const rows: Buffer[] = [];
+  const { parts } = writeHeadSamples(head, undefined, (row) => rows.push(row), partBytes);
+  expect(parts).toBe(rows.length);
+  return rows;
+}

@@ -36,7 +36,7 @@ function fill(db: Tsdb, hours: number, perMinute = 1): void {
 function rawRows(path: string): { table: string; data: Buffer; keyId: number }[] {
   const raw = new Database(path, { readonly: true });
   try {
-    return ['series_pages', 'log', 'head_state', 'chunks'].flatMap((table) =>
+    return ['series_pages', 'log', 'head_state', 'head_parts', 'chunks'].flatMap((table) =>
       (raw.prepare(`SELECT key_id, data FROM ${table}`).all() as { key_id: number; data: Buffer }[]).map((r) => ({ table, data: r.data, keyId: r.key_id })),
     );
   } finally {
@@ -109,7 +109,7 @@ describe('tsdb maintenance', () => {
     app.commit();
     const rows = rawRows(dir.file('ws.db'));
     expect(new Set(rows.map((r) => r.keyId))).toEqual(new Set([1]));
-    expect(new Set(rows.map((r) => r.table))).toEqual(new Set(['series_pages', 'log', 'head_state', 'chunks']));
+    expect(new Set(rows.map((r) => r.table))).toEqual(new Set(['series_pages', 'log', 'head_state', 'head_parts', 'chunks']));
     keys.raw.set(2, randomBytes(32));
     keys.current = 2;
     const progress: [number, number][] = [];
