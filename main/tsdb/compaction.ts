@@ -4,7 +4,7 @@
 // are fully cut, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
-import type { MemSeries } from './head';
+import type { MemSeries, SampleScratch } from './head';
 import { checkpointDue, dropCutSamples, writeHeadSamples, type CutList, type HeadCut } from './head-checkpoint';
 import { writeSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
@@ -55,27 +55,29 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     // group's cut samples are copied out at once, not every cut series' (16 bytes a sample).
     let part = -1;
     let rows = new Map<number, ChunkInput[]>();
+    const scratch: SampleScratch = { timestamps: EMPTY, values: EMPTY };
+    const cutSamples = new GroupSamples();
     const writeRows = (): void => {
       for (const [bucket, inputs] of rows) writeChunkRow(st, bucket, part, inputs);
       rows = new Map();
+      cutSamples.reset();
     };
     for (const s of head.all()) {
       if (!due(s)) continue;
       const p = Math.floor(s.id / seriesPerPart);
       if (p !== part) (writeRows(), (part = p));
       const byBucket = new Map<number, ChunkInput>();
-      const cutFloats = floatsDue(s);
+      const d = floatsDue(s) ? s.decodeInto(scratch) : null;
       let i = 0;
-      while (cutFloats && i < s.count) {
-        const bucket = bucketOf(s.timestamps[i]!, bucketMs);
+      while (d && i < s.count) {
+        const bucket = bucketOf(d.timestamps[i]!, bucketMs);
         if (bucket >= limitBucket) break;
         const end = (bucket + 1) * bucketMs;
         let j = i + 1;
-        while (j < s.count && s.timestamps[j]! < end) j++;
-        byBucket.set(bucket, { id: s.id, timestamps: s.timestamps.slice(i, j), values: s.values.slice(i, j), from: 0, to: j - i });
+        while (j < s.count && d.timestamps[j]! < end) j++;
+        byBucket.set(bucket, { id: s.id, ...cutSamples.copy(d.timestamps, d.values, i, j) });
         i = j;
       }
-      s.release(); // the decoded view: not kept for every cut series until the end
       const h = cutHistograms(s, limitBucket, bucketMs, byBucket);
       for (const [bucket, input] of byBucket) {
         const inputs = rows.get(bucket);
@@ -114,6 +116,37 @@ function cutHistograms(s: MemSeries, limitBucket: number, bucketMs: number, byBu
 }
 
 const EMPTY = new Float64Array(0);
+
+/**
+ * The cut samples of one series group, back to back in a few arrays reused group after group (the
+ * rows are written before the next group starts) instead of two arrays a series and bucket.
+ */
+class GroupSamples {
+  private ts = new Float64Array(4096);
+  private vs = new Float64Array(4096);
+  private used = 0;
+
+  /** Samples [i, j) of ts/vs, as a chunk input's arrays and range. */
+  copy(ts: Float64Array, vs: Float64Array, i: number, j: number): { timestamps: Float64Array; values: Float64Array; from: number; to: number } {
+    const n = j - i;
+    if (this.used + n > this.ts.length) {
+      // New arrays; inputs made before keep the old ones.
+      this.ts = new Float64Array(Math.max(2 * this.ts.length, n));
+      this.vs = new Float64Array(this.ts.length);
+      this.used = 0;
+    }
+    const from = this.used;
+    this.ts.set(ts.subarray(i, j), from);
+    this.vs.set(vs.subarray(i, j), from);
+    this.used += n;
+    return { timestamps: this.ts, values: this.vs, from, to: from + n };
+  }
+
+  /** The group's rows are written: the arrays serve the next group. */
+  reset(): void {
+    this.used = 0;
+  }
+}
 
 /** Writes (or merges into) the chunk row of one bucket and series group. */
 export function writeChunkRow(st: TsdbState, bucket: number, part: number, inputs: ChunkInput[]): void {

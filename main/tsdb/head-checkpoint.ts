@@ -8,7 +8,7 @@
 import { BitWriter, PAD_BYTES } from './bitstream';
 import { ByteReader, ByteWriter } from './bytes';
 import { ChunkRow } from './chunk-row';
-import { decodeList, encodeList, type Head, type MemSeries } from './head';
+import { decodeList, encodeList, type Head, type MemSeries, type SampleScratch } from './head';
 import { pushHistogram } from './head-histograms';
 import type { HistogramSamples } from './histogram';
 import { decodeHistogramChunk, encodeHistogramChunk } from './histogram-chunk';
@@ -85,6 +85,7 @@ export function writeHeadSamples(
   partBytes = PART_BYTES,
 ): { parts: number; sampleCount: number; cutLists: Map<number, CutList> } {
   const cutLists = new Map<number, CutList>();
+  const scratch: SampleScratch = { timestamps: EMPTY, values: EMPTY };
   let entries: SeriesSamples[] = [];
   let bytes = 8;
   let samples = 0;
@@ -123,16 +124,18 @@ export function writeHeadSamples(
         lastT = count > 0 ? kept.listLastT : 0;
         rawT = kept.timestamps;
         rawV = kept.values;
-      } else if (s.timestamps[from]! >= 0) {
-        list = encodeList(s.timestamps, s.values, from, s.count);
-        count = s.count - from;
-        lastT = s.lastHeadT;
-        if (from > 0) cutLists.set(s.id, { list, count, lastT });
-        s.release(); // decoded for this alone: not kept for every cut series until the end
       } else {
-        // Before 1970: not codable relative to 0, kept raw.
-        rawT = s.timestamps.subarray(from, s.count);
-        rawV = s.values.subarray(from, s.count);
+        const d = s.decodeInto(scratch);
+        if (d.timestamps[from]! >= 0) {
+          list = encodeList(d.timestamps, d.values, from, s.count);
+          count = s.count - from;
+          lastT = s.lastHeadT;
+          if (from > 0) cutLists.set(s.id, { list, count, lastT });
+        } else {
+          // Before 1970: not codable relative to 0, kept raw (copied: the scratch serves the next series).
+          rawT = d.timestamps.slice(from, s.count);
+          rawV = d.values.slice(from, s.count);
+        }
       }
     }
     entries.push({ id: s.id, count, lastT, list, rawT, rawV, hist });

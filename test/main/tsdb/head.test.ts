@@ -128,6 +128,31 @@ describe('MemSeries', () => {
     expect(Array.from(s.values.subarray(0, s.count))).toEqual(vs.slice(120));
   });
 
+describe('MemSeries.decodeInto', () => {
+  it('decodes compressed and raw samples into the scratch (grown when short), and serves a raw-only series as views of its own', () => {
+    const s = new MemSeries(1, [], 'a');
+    const { ts, vs } = fill(s, 300, 0, counter);
+    const scratch = { timestamps: new Float64Array(10), values: new Float64Array(10) };
+    const d = s.decodeInto(scratch);
+    expect(scratch.timestamps.length).toBeGreaterThanOrEqual(300);
+    expect(d.timestamps.buffer).toBe(scratch.timestamps.buffer);
+    expect([...d.timestamps]).toEqual(ts);
+    expect([...d.values]).toEqual(vs);
+    // The next series decodes into the same arrays.
+    const t = new MemSeries(2, [], 'b');
+    const more = fill(t, 200, 5000, counter);
+    const e = t.decodeInto(scratch);
+    expect(e.timestamps.buffer).toBe(d.timestamps.buffer);
+    expect([...e.values]).toEqual(more.vs);
+    const raw = new MemSeries(3, [], 'c');
+    raw.push(T0, 1);
+    raw.push(T0 + 1, 2);
+    const r = raw.decodeInto(scratch);
+    expect(r.timestamps.buffer).not.toBe(scratch.timestamps.buffer);
+    expect([...r.timestamps, ...r.values]).toEqual([T0, T0 + 1, 1, 2]);
+  });
+});
+
 describe('restoreHeadSamples', () => {
   it('reads the checkpoints of earlier versions (the head as one chunk row) and of this one alike', () => {
     const ts = Float64Array.from({ length: 300 }, (_, i) => T0 + i * 15_000);
