@@ -113,9 +113,9 @@ export class MemSeries {
   /**
    * The head samples [0, count) in arrival order, decoded into `into`'s arrays (replaced by larger
    * ones when too small) unless none is compressed: views for a caller done with them before it
-   * decodes the next series. Nothing is kept on the series; a compaction decoding every series
-   * through `timestamps` left two arrays a series for the collector (with a 2 h head, ~77 MB at
-   * 10,000 series, the allocator's peak for good).
+   * decodes the next series. Nothing is kept on the series: a compaction decoding every series
+   * through `timestamps` left two arrays a series for the collector (2 × 3,840 bytes with a 2 h
+   * head), whose peak the allocator kept resident.
    */
   decodeInto(into: SampleScratch): { timestamps: Float64Array; values: Float64Array } {
     const n = this.count;
