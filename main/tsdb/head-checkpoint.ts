@@ -1,10 +1,10 @@
 // The head checkpoint: every head sample, floats and native histograms, in sealed parts of a few MB
-// beside the head state (older stores: inside it). A series' float samples go as its head keeps them (./head's list of chunkenc chunks, the
-// packed ones copied, only the raw tail coded), so a checkpoint costs little more than a copy and a
-// restart adopts the lists without decoding them. The head state and the deletion of every log
-// record it covers are one SQLite transaction, so a crash at any point leaves either the old head
-// state with its log or the new one: a restart replays only the log written since, however much
-// the store holds.
+// beside the head state (older stores: inside it). A series' float samples go as its head keeps
+// them (./head's list of chunkenc chunks, the packed ones copied, only the raw tail coded), so a
+// checkpoint costs little more than a copy and a restart adopts the lists without decoding them.
+// The head state, its parts and the deletion of every log record it covers are one SQLite
+// transaction, so a crash at any point leaves either the old head state with its log or the new
+// one: a restart replays only the log written since, however much the store holds.
 import { BitWriter, PAD_BYTES } from './bitstream';
 import { ByteReader, ByteWriter } from './bytes';
 import { ChunkRow } from './chunk-row';
