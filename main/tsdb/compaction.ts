@@ -245,11 +245,7 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   const coveredSeq = st.nextLogSeq - 1;
   const seq = st.nextLogSeq++;
   storage.clearHeadParts();
-  let part = 0;
-  const samples = writeHeadSamples(head, cut, (plain) => {
-    storage.putHeadPart(part, storage.seal(items.headPart(seq, part), plain));
-    part++;
-  }, st.headPartBytes);
+  const samples = writeHeadSamples(head, cut, (plain, part) => storage.putHeadPart(part, storage.seal(items.headPart(seq, part), plain)), st.headPartBytes);
   storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, parts: samples.parts })));
   // Records stay until all their samples are in chunk rows (the forwarder's committed reader follows
   // them); a restart skips those the checkpoint covers.

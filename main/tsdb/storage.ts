@@ -75,7 +75,8 @@ const OPEN_CHECKED = ['meta', 'manifest', 'series_pages', 'head_state', 'head_pa
 /**
  * The head state's samples in parts of a few MB (./head-checkpoint), each sealed on its own: one
  * row of a whole head would be held three times while written (encoded, sealed, bound) and could
- * not be written past SQLite's 1 GB limit on a value (a 2 h head of 1 M series comes near it).
+ * not be written past SQLite's 10⁹-byte limit on a value, which a 2 h head of 1 M series reaches
+ * (head-checkpoint's PART_BYTES).
  */
 const HEAD_PARTS_TABLE = 'CREATE TABLE head_parts (part INTEGER PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';
 const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INTEGER NOT NULL, data BLOB NOT NULL);';

@@ -2,27 +2,19 @@
 // same answers (floats and native histograms), and kill -9 of a real child process at any moment of a checkpoint (while the head
 // is encoded, sealed, written, or the covered log deleted: one SQLite transaction) loses nothing
 // committed.
-import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTsdb, verifyTsdb, type Tsdb } from '../../../main/tsdb/index';
-import { lbl, logSinceCheckpoint, tempDir, TestKeys, type TempDir } from './helpers';
+import { lbl, logSinceCheckpoint, queryValue, tempDir, TestKeys, type TempDir } from './helpers';
 
 const CHILD = fileURLToPath(new URL('./fixtures/checkpoint-child.ts', import.meta.url));
 const T0 = 1_700_000_000_000;
 let dir: TempDir | undefined;
 afterEach(() => dir?.remove());
 
-function logRows(path: string): number {
-  const db = new Database(path, { readonly: true });
-  try {
-    return (db.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
+const logRows = (path: string): number => queryValue(path, 'SELECT count(*) FROM log');
 
 
 function everything(db: Tsdb, name: string): Map<string, [number[], number[]]> {

@@ -56,12 +56,17 @@ export function toBits(v: number): bigint {
   return new BigUint64Array(f.buffer)[0]!;
 }
 
-/** Log records after the newest head state: what a reopen replays (the rest the checkpoint covers). */
-export function logSinceCheckpoint(path: string): number {
+/** The first column of the first row `query` gives, read through a read-only connection of its own. */
+export function queryValue<T = number>(path: string, query: string): T {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare('SELECT count(*) AS n FROM log WHERE seq > (SELECT coalesce(max(seq), 0) FROM head_state)').get() as { n: number }).n;
+    return db.prepare(query).pluck().get() as T;
   } finally {
     db.close();
   }
+}
+
+/** Log records after the newest head state: what a reopen replays (the rest the checkpoint covers). */
+export function logSinceCheckpoint(path: string): number {
+  return queryValue(path, 'SELECT count(*) FROM log WHERE seq > (SELECT coalesce(max(seq), 0) FROM head_state)');
 }
