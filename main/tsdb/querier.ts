@@ -248,28 +248,35 @@ export function mergeSamples(rows: readonly ChunkSource[], id: number, head: Flo
   let n = 0;
   let ordered = true;
   let nanFree = true;
+  let rising = true;
   for (const r of rows) {
     const count = r.decodeInto(id, ts, vs, n);
     if (count === 0) continue;
     if (lastDecode.mayHoldNaN) nanFree = false;
+    if (!lastDecode.rising || (n > 0 && vs[n]! < vs[n - 1]!)) rising = false;
     if (n > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
     n += count;
   }
   if (head.timestamps.length > 0) {
     ts.set(head.timestamps, n);
     vs.set(head.values, n);
-    for (const v of head.values) if (v !== v) nanFree = false;
+    for (let i = n, end = n + head.values.length; i < end; i++) {
+      const v = vs[i]!;
+      if (v !== v) nanFree = rising = false;
+      else if (i > 0 && v < vs[i - 1]!) rising = false;
+    }
     if (n > 0 && ts[n]! <= ts[n - 1]!) ordered = false;
     n += head.timestamps.length;
   }
+  rising &&= ordered;
   if (!ordered) {
     ({ timestamps: ts, values: vs } = sortByTime(ts.subarray(0, n), vs.subarray(0, n))); // new arrays
     n = ts.length;
   }
   const lo = lowerBound(ts, mint, false, n);
   const hi = Math.max(lo, lowerBound(ts, maxt, true, n));
-  if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi), nanFree };
-  return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs, nanFree } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi), nanFree };
+  if (room === scratch && ordered) return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi), nanFree, rising };
+  return lo === 0 && hi === ts.length ? { timestamps: ts, values: vs, nanFree, rising } : { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi), nanFree, rising };
 }
 
 /** mergeSamples' decoding space when its caller gives none (one call at a time on a thread; what it returns is copied out). */

@@ -97,6 +97,8 @@ export interface FloatSamples {
   readonly values: Float64Array;
   /** True when the values are known to hold no NaN, so no staleness marker either (readers skip looking). */
   readonly nanFree?: boolean;
+  /** True when the values are known never to decrease (from their coding), so no counter reset either. */
+  readonly rising?: boolean;
 }
 
 /** What a query asks of one select beyond matchers and window. */

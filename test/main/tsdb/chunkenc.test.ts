@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
-import { chunkValueCoding, decodeChunk, decodeChunkInto, encodeChunk } from '../../../main/tsdb/chunkenc';
+import { chunkValueCoding, decodeChunk, decodeChunkInto, encodeChunk, lastDecode } from '../../../main/tsdb/chunkenc';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 import { fromBits, toBits } from './helpers';
 
@@ -101,6 +101,9 @@ describe('chunkenc', () => {
         const r = roundTrip(regular, vs, base);
         expectBitExact(r.v, vs);
         expect(r.coding, `width ${width}, min ${min}, scale ${scale}`).toBe(width <= 25 ? 'packed' : r.coding === 'packed' ? 'not packed' : r.coding);
+        // An even number of deltas too (fields are read two at a time up to width 8), at an offset.
+        const even = roundTrip([...regular, base + 480 * 15_000], [...vs, (c + min) / scale], base);
+        expectBitExact(even.v, [...vs, (c + min) / scale]);
       }
     }
     // A rising counter with mostly no increase stays with the prefix code (1 bit per zero), its
@@ -114,5 +117,46 @@ describe('chunkenc', () => {
     const guarded = new Float64Array(room).fill(-7);
     decodeChunkInto(r.buf, 0, base, new Float64Array(room), guarded, 0);
     expect(guarded.subarray(sparse.length).every((v) => v === -7)).toBe(true);
+  });
+
+  it('says whether a chunk\'s values never decrease, from their coding alone', () => {
+    const decoded = (vs: number[]): [string, boolean] => {
+      const r = roundTrip(regular.slice(0, vs.length), vs, base);
+      decodeChunkInto(r.buf, 0, base, new Float64Array(vs.length), new Float64Array(vs.length), 0);
+      expectBitExact(r.v, vs);
+      return [r.coding, lastDecode.rising];
+    };
+    let seed = 9;
+    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const walk = (step: (i: number) => number): number[] => {
+      let c = 1000;
+      return regular.map((_, i) => (c += step(i)));
+    };
+    expect(decoded(walk(() => Math.floor(rand() * 20)))).toEqual(['packed', true]);
+    expect(decoded(walk(() => Math.floor(rand() * 20) - 2))).toEqual(['packed', false]);
+    expect(decoded(walk((i) => (i % 40 === 0 ? 1000 : 0)))).toEqual(['rising', true]);
+    expect(decoded(walk((i) => (i % 40 === 0 ? (i === 200 ? -1000 : 1000) : 0)))).toEqual(['delta', false]);
+    expect(decoded(walk(() => 3))).toEqual(['dod', true]);
+    expect(decoded(walk((i) => (i === 200 ? -5 : 3)))).toEqual(['dod', false]);
+    expect(decoded(walk(() => -3))).toEqual(['dod', false]);
+    expect(decoded(regular.map((_, i) => i + Math.PI))).toEqual(['xor', false]); // floats: a NaN compares with nothing
+    expect(decoded([7])).toEqual(['xor', true]);
+    expect(decoded([NaN])).toEqual(['xor', false]);
+  });
+
+  it('decodes regular timestamps exactly when chunks of one scrape share them (copied from the last decode) or nearly do', () => {
+    const decode = (first: number, step: number, n: number, at: number): Float64Array => {
+      const ts = Array.from({ length: n }, (_, i) => first + i * step);
+      const r = roundTrip(ts, ts.map(() => 1), base);
+      const out = new Float64Array(at + n + 8).fill(-1);
+      decodeChunkInto(r.buf, 0, base, out, new Float64Array(at + n + 8), at);
+      expect(Array.from(out.subarray(at, at + n))).toEqual(ts);
+      expect(out.subarray(0, at).every((t) => t === -1) && out.subarray(at + n).every((t) => t === -1)).toBe(true);
+      return out;
+    };
+    // The same run twice, then runs that differ from it in count, first time or step only.
+    for (const [first, step, n] of [[base, 15_000, 480], [base, 15_000, 480], [base, 15_000, 300], [base + 1, 15_000, 480], [base, 15_001, 480], [base, 15_000, 480], [base + 60_000, 60_000, 2]]) {
+      decode(first!, step!, n!, 3);
+    }
   });
 });

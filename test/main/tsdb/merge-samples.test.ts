@@ -53,4 +53,24 @@ describe('mergeSamples', () => {
     const head = { timestamps: Float64Array.of(maxt + 15_000), values: Float64Array.of(stale) };
     expect(mergeSamples([chunk()], 0, head, T0, maxt + 15_000).nanFree).toBe(false);
   });
+
+  it('says the values never decrease only when every chunk\'s coding says so, and each join and the head agree', () => {
+    const next = (t: number, v: number) => ({ timestamps: Float64Array.of(t), values: Float64Array.of(v) });
+    const later = (value: (i: number) => number): OneChunk => {
+      const ts = Float64Array.from({ length: N }, (_, i) => T0 + (N + i) * 15_000);
+      const w = new BitWriter(4096);
+      encodeChunk(w, ts, Float64Array.from({ length: N }, (_, i) => value(i)), 0, N, T0);
+      const buf = new Uint8Array(w.finish().length + PAD_BYTES);
+      buf.set(w.finish());
+      return new OneChunk(buf, 0, T0);
+    };
+    const end = T0 + 2 * N * 15_000;
+    const counter = (i: number) => i * 3;
+    expect(mergeSamples([chunk(counter), later((i) => (N + i) * 3)], 0, next(end, 1e6), T0, end).rising).toBe(true);
+    expect(mergeSamples([chunk(counter), later((i) => i * 3)], 0, noHead, T0, end).rising).toBe(false); // reset at the join
+    expect(mergeSamples([chunk(counter), later((i) => (N + i) * 3)], 0, next(end, 5), T0, end).rising).toBe(false); // reset in the head
+    expect(mergeSamples([chunk(counter)], 0, next(end, NaN), T0, end).rising).toBe(false);
+    expect(mergeSamples([chunk((i) => (i === 100 ? 0 : i * 3))], 0, noHead, T0, maxt).rising).toBe(false); // reset inside
+    expect(mergeSamples([later((i) => (N + i) * 3), chunk(counter)], 0, noHead, T0, end).rising).toBe(false); // rows out of order: sorted
+  });
 });
