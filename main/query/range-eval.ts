@@ -270,7 +270,10 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
         // last one ended starts at its end; the last window's size is the first stride).
         const size = hi - lo;
         lo = gallop(rts, from, from >= ref - interval ? hi : lo, 1);
-        hi = gallop(rts, ref, Math.max(lo, hi), size);
+        hi = Math.max(lo, hi);
+        // A regular scrape: this window holds as many samples as the last one (no search).
+        const guess = lo + size;
+        hi = guess >= hi && guess <= rts.length && (guess === hi || rts[guess - 1]! <= ref) && (guess === rts.length || rts[guess]! > ref) ? guess : gallop(rts, ref, hi, size);
       }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
