@@ -258,7 +258,7 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
     scratch.fs = s.rfs;
     // A rising series has no reset: the counter kernels skip their scan of each window.
     scratch.resets = !fn.counter ? undefined : s.rising ? noResets(rts.length) : overlapping ? (resets = resetCounts(s.rfs, resets)) : undefined;
-    let lo = 0, hi = 0, any = false;
+    let lo = 0, hi = 0, advance = 0, any = false;
     for (let k = 0; k < steps; k++) {
       const ref = first + k * interval;
       const from = ref - range;
@@ -267,13 +267,14 @@ export function rangeRows(series: (i: number) => LoadedSeries, from: number, to:
         while (lo < hi && rts[lo]! <= from) lo++;
       } else {
         // Coarse steps: jump over the samples between windows (a window that starts where the
-        // last one ended starts at its end; the last window's size is the first stride).
+        // last one ended starts at its end; the last window's size is the first stride). On a
+        // regular scrape each window starts as many samples on and holds as many as the last
+        // one: those guesses are checked before any search.
         const size = hi - lo;
-        lo = gallop(rts, from, from >= ref - interval ? hi : lo, 1);
-        hi = Math.max(lo, hi);
-        // A regular scrape: this window holds as many samples as the last one (no search).
-        const guess = lo + size;
-        hi = guess >= hi && guess <= rts.length && (guess === hi || rts[guess - 1]! <= ref) && (guess === rts.length || rts[guess]! > ref) ? guess : gallop(rts, ref, hi, size);
+        const start = upperBoundNear(rts, from, from >= ref - interval ? hi : lo, lo + advance, 1);
+        advance = start - lo;
+        lo = start;
+        hi = upperBoundNear(rts, ref, Math.max(lo, hi), lo + size, size);
       }
       if (hi <= lo) continue;
       windowTotals[k] = windowTotals[k]! + hi - lo;
@@ -301,6 +302,12 @@ function checkNamelessCollisions(loaded: readonly LoadedSeries[], answered: Uint
     if (seen.has(k)) throw new QueryError(SAME_LABELSET);
     seen.add(k);
   }
+}
+
+/** upperBound(a, x, from) when `guess` is likely it: checked first, then searched for as gallop does. */
+function upperBoundNear(a: Float64Array, x: number, from: number, guess: number, stride: number): number {
+  if (guess >= from && guess <= a.length && (guess === from || a[guess - 1]! <= x) && (guess === a.length || a[guess]! > x)) return guess;
+  return gallop(a, x, from, stride);
 }
 
 /** upperBound(a, x, from) found by probing from `from` in doubling strides (the first `stride`) first: cheap when the answer is near. */
