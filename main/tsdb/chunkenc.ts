@@ -134,9 +134,9 @@ export function writeValues(w: BitWriter, vs: Float64Array, from: number, to: nu
 /**
  * Codes the values as integers at scale `s`, in the smallest of: deltas, deltas of deltas, rising
  * deltas (prefix codes) and packed deltas, which are the fastest to read and win when at most half
- * a bit a delta larger (a histogram's low buckets: a whole-day histogram_quantile took 10 % less
- * time, the store as large to 0.1 %). Returns false (writing nothing) when a value does not survive
- * the round trip at that scale.
+ * a bit a delta larger (a histogram's low buckets: a whole-day histogram_quantile took 8 % less
+ * time; bench:tsdb's bytes a sample 0.983 → 0.991). Returns false (writing nothing) when a value
+ * does not survive the round trip at that scale.
  */
 function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s: number): boolean {
   const n = to - from;
@@ -238,9 +238,10 @@ export function readValues(r: BitReader, out: Float64Array, at: number, n: numbe
 }
 
 /**
- * Decodes `count` packed deltas (SCALE_PACKED) into out[at…] as (k += delta) / p; returns whether none is negative. Field i starts at
- * a known bit, so successive samples' reads do not wait on each other; a field and its bit offset
- * within a byte fit 3 bytes up to width 17, 4 bytes up to MAX_PACKED_WIDTH.
+ * Decodes `count` packed deltas (SCALE_PACKED) into out[at…] as (k += delta) / p; returns whether
+ * none is negative. Field i starts at a known bit, so successive samples' reads do not wait on each
+ * other; a field and its bit offset within a byte fit 3 bytes up to width 17, 4 bytes up to
+ * MAX_PACKED_WIDTH.
  */
 function readPacked(r: BitReader, out: Float64Array, at: number, count: number, k: number, p: number): boolean {
   const min = unzigzag(r.readVar());
