@@ -1,7 +1,7 @@
 // The worker side of an off-thread read (see ./head-snapshot.ts): a read-only connection of its own
 // to the workspace's file (WAL: it never blocks the writer), the rows decrypted and decoded here,
 // merged with the head snapshot the ingest thread sent.
-import { compareLabels, labelsFromKey } from '../../shared/labels';
+import { compareLabels, labelsFromKey, type Labels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { decodeSnapshotPart, snapshotHeadCoded, type HeadSnapshot, type StoreFile } from './head-snapshot';
@@ -10,8 +10,17 @@ import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
 import type { SelectHints, SeriesData } from './types';
 
+/** Label sets a reader keeps by key between queries; past this many it starts over. */
+const LABEL_CACHE_ENTRIES = 50_000;
+
 export class SnapshotReader {
   private readonly storage: Storage;
+  /**
+   * Label sets by key, kept between queries: a dashboard selects the same series again and again,
+   * and each query parsed every key anew (3,000 arrays and 30,000 strings for one instant query),
+   * garbage the worker then collected.
+   */
+  private readonly labels = new Map<string, Labels>();
 
   /**
    * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
@@ -58,7 +67,7 @@ export class SnapshotReader {
     for (const p of parts) {
       // Head samples are decoded here only for series read at once; lazy ones decode their own.
       let headSamples: ReturnType<typeof decodeSnapshotPart> | null = null;
-      const labels = p.keys.map(labelsFromKey);
+      const labels = p.keys.map((k) => this.labelsOf(k));
       for (let i = 0; i < p.keys.length; i++) {
         check?.();
         const id = p.ids[i]!;
@@ -82,6 +91,15 @@ export class SnapshotReader {
       }
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  private labelsOf(key: string): Labels {
+    let l = this.labels.get(key);
+    if (!l) {
+      if (this.labels.size >= LABEL_CACHE_ENTRIES) this.labels.clear();
+      this.labels.set(key, (l = labelsFromKey(key)));
+    }
+    return l;
   }
 
   close(): void {
