@@ -12,7 +12,8 @@
 // comes right after writing the most log past a checkpoint that a busy store keeps (BUSY_ROUNDS).
 //
 // Flags: --series N (default 10000; the issue's figure is 1000000), --hours H (default 2),
-// --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers.
+// --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers,
+// --no-victoria-metrics (Prometheus only: at 1 M series each load takes a quarter of an hour or more).
 // Needs `npm run build` (dist/cli.mjs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,9 +31,8 @@ import { flag, numberArg } from './args';
 const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 2);
 const PER_REQUEST = numberArg('per-request', 2000);
-// One connection: with several, one may run an hour ahead of another and Prometheus refuses the
-// laggard's samples as out of bounds (400).
-const CONNECTIONS = numberArg('connections', 1);
+/** Connections a round's requests are spread over (load() keeps them in step). */
+const CONNECTIONS = numberArg('connections', 4);
 /** Seconds each server idles after its load before its memory is read again. */
 const SETTLE_S = numberArg('settle', 30);
 const STEP_MS = 15_000;
@@ -63,24 +63,70 @@ function labelBytes(i: number): Buffer {
   return w.finish();
 }
 
-/** Sends `rounds` rounds (oldest first) of every series from t0; bodies are built per request to keep the client small. */
+/**
+ * One request's series as remote write 1.0 encodes them, built once: each round only writes its
+ * values and timestamp into place (at 1 M series, building every body anew held the client at a
+ * core while the server idled).
+ */
+class BlockTemplate {
+  private readonly body: Buffer;
+  /** Where each series' double value and timestamp varint start. */
+  private readonly valueAt: Uint32Array;
+  private readonly timeAt: Uint32Array;
+  private readonly timeLength: number;
+
+  constructor(
+    labels: readonly Buffer[],
+    private readonly first: number,
+    t0: number,
+  ) {
+    const sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t0).finish();
+    this.timeLength = sample.length - 10;
+    const w = new ProtoWriter();
+    this.valueAt = new Uint32Array(labels.length);
+    this.timeAt = new Uint32Array(labels.length);
+    labels.forEach((l, k) => {
+      w.tag(1, 2).varint(l.length + 2 + sample.length).raw(l).tag(2, 2).varint(sample.length);
+      this.valueAt[k] = w.length + 1;
+      this.timeAt[k] = w.length + 10;
+      w.raw(sample);
+    });
+    this.body = w.finish();
+  }
+
+  /** The compressed body of one round: series first + k has value `value(first + k)` at time t (a varint as long as t0's). */
+  round(t: number, value: (i: number) => number): Buffer {
+    const time = new ProtoWriter().varint(t).finish();
+    if (time.length !== this.timeLength) throw new Error(`timestamp ${t} does not fit the template's ${this.timeLength}-byte varint`);
+    for (let k = 0; k < this.valueAt.length; k++) {
+      this.body.writeDoubleLE(value(this.first + k), this.valueAt[k]!);
+      time.copy(this.body, this.timeAt[k]!);
+    }
+    return snappy(this.body);
+  }
+}
+
+/**
+ * Sends `rounds` rounds (oldest first) of every series from t0, a round's requests spread over the
+ * connections and every connection done with a round before any starts the next: no sender runs
+ * ahead of another (Prometheus refuses samples an hour older than its newest as out of bounds).
+ */
 async function load(sink: Sink, t0: number, rounds = ROUNDS): Promise<number> {
-  const labels = Array.from({ length: SERIES }, (_, i) => labelBytes(i));
   const blocks = Math.ceil(SERIES / PER_REQUEST);
+  const templates = Array.from({ length: blocks }, (_, b) => {
+    const first = b * PER_REQUEST;
+    const labels = Array.from({ length: Math.min(SERIES, first + PER_REQUEST) - first }, (_, k) => labelBytes(first + k));
+    return new BlockTemplate(labels, first, t0);
+  });
   const started = performance.now();
   let retries = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, shard) => {
-      for (let round = 0; round < rounds; round++) {
-        const t = t0 + round * STEP_MS;
-        const sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t).finish();
+  for (let round = 0; round < rounds; round++) {
+    const t = t0 + round * STEP_MS;
+    const value = (i: number) => (i % 3 === 0 ? round * 17 + i : i % 3 === 1 ? (round % 40) * 0.25 : 1);
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, shard) => {
         for (let b = shard; b < blocks; b += CONNECTIONS) {
-          const w = new ProtoWriter();
-          for (let i = b * PER_REQUEST; i < Math.min(SERIES, (b + 1) * PER_REQUEST); i++) {
-            sample.writeDoubleLE(i % 3 === 0 ? round * 17 + i : i % 3 === 1 ? (round % 40) * 0.25 : 1, 1);
-            w.tag(1, 2).varint(labels[i]!.length + 2 + sample.length).raw(labels[i]!).bytes(2, sample);
-          }
-          const body = snappy(w.finish());
+          const body = templates[b]!.round(t, value);
           for (;;) {
             const status = await sink.post(body);
             if (status >= 200 && status < 300) break;
@@ -89,9 +135,9 @@ async function load(sink: Sink, t0: number, rounds = ROUNDS): Promise<number> {
             await new Promise((r) => setTimeout(r, 200));
           }
         }
-      }
-    }),
-  );
+      }),
+    );
+  }
   if (retries) console.log(`  ${sink.name}: ${retries} requests retried (429/5xx)`);
   return (performance.now() - started) / 1000;
 }
@@ -298,7 +344,8 @@ async function main(): Promise<void> {
           `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
         ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/-/ready' }));
       } else console.log('skipped Prometheus: /usr/bin/prometheus is missing (apt-get install prometheus)');
-      if (existsSync('/usr/bin/victoria-metrics')) {
+      if (flag('no-victoria-metrics')) console.log('skipped VictoriaMetrics: --no-victoria-metrics');
+      else if (existsSync('/usr/bin/victoria-metrics')) {
         results.push(await peer(dir, 'VictoriaMetrics', (port) => spawn('/usr/bin/victoria-metrics', [
           `-storageDataPath=${join(dir, 'victoria')}`, `-httpListenAddr=127.0.0.1:${port}`, '-loggerLevel=ERROR', '-search.disableCache',
         ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/health' }));
