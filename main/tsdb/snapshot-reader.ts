@@ -17,8 +17,8 @@ export class SnapshotReader {
   private readonly storage: Storage;
   /**
    * Label sets by key, kept between queries: a dashboard selects the same series again and again,
-   * and each query parsed every key anew (3,000 arrays and 30,000 strings for one instant query),
-   * garbage the worker then collected.
+   * and each query parsed every key anew (for one instant query over 3,000 series of 5 labels: 3,000
+   * arrays and 30,000 strings), garbage the worker then collected.
    */
   private readonly labels = new Map<string, Labels>();
 
