@@ -161,6 +161,9 @@ export class DestinationQueue {
     return r <= this.lastAppendedSeq ? r : this.next;
   }
 
+  /** Whether `pos` is what control.db holds: a failed write is retried even when nothing moved since. */
+  private saved = true;
+
   private persist(): void {
     const seq = this.resumeSeq();
     let acked = this.pos.ackedMaxT;
@@ -168,12 +171,14 @@ export class DestinationQueue {
       const t = this.pendingMaxT.shift()![1];
       if (acked === null || t > acked) acked = t;
     }
-    if (seq <= this.pos.seq && acked === this.pos.ackedMaxT && !this.frontiersMoved()) return;
+    if (this.saved && seq <= this.pos.seq && acked === this.pos.ackedMaxT && !this.frontiersMoved()) return;
     this.pos = { ...this.pos, seq: Math.max(seq, this.pos.seq), ackedMaxT: acked, shards: { count: this.pool.shardCount, frontiers: this.merged(this.pool.ackedFrontiers(), this.resume?.acked), sent: this.merged(this.pool.sentFrontiers(), this.resume?.sent) } };
+    this.saved = false;
     try {
       this.o.store.setPosition(this.o.workspaceId, this.o.id, this.pos);
+      this.saved = true;
     } catch {
-      /* control.db busy or closing: the next acknowledgement writes it (a crash meanwhile only resends) */
+      /* control.db busy or closing: the next acknowledgement, or the stop, writes it (a crash meanwhile only resends) */
     }
   }
 

@@ -13,7 +13,8 @@
 //
 // Flags: --series N (default 10000; the issue's figure is 1000000), --hours H (default 2),
 // --per-request N (default 2000), --connections N (default 4), --settle S (default 30), --skip-peers,
-// --no-victoria-metrics (Prometheus only: at 1 M series each load takes a quarter of an hour or more).
+// --no-victoria-metrics (Prometheus only: at 1 M series each load takes a quarter of an hour or more),
+// --no-head-memory (the in-process head measure: ~4.5 min at 1 M series).
 // Needs `npm run build` (dist/cli.mjs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -327,37 +328,44 @@ function headMemory(): void {
   if (head.size !== SERIES) throw new Error('head lost series');
 }
 
+/** Printed as soon as a server is measured: at 1 M series a run takes over an hour, and a cut one still tells. */
+function report(r: Result): void {
+  const cp =
+    r.restartAfterCheckpointMs === undefined
+      ? ''
+      : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint, ${(r.restartBusyMs! / 1000).toFixed(2)} s killed while busy (${BUSY_ROUNDS} rounds of log past the checkpoint)`;
+  const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
+  console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory per active series +${kib(r.bytesPerSeries)} right after the load, +${kib(r.settledBytesPerSeries)} after ${SETTLE_S} s idle`);
+}
+
 async function main(): Promise<void> {
-  headMemory();
+  if (flag('no-head-memory')) console.log('head in-process: skipped (--no-head-memory)');
+  else headMemory();
   if (!existsSync(join(ROOT, 'dist', 'cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `npm run build` first');
   const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-restart-'));
   console.log(`restart benchmark: ${SERIES} series × ${ROUNDS} samples (${HOURS} h at 15 s) by remote write, ${PER_REQUEST} series per request, ${CONNECTIONS} connections`);
   const results: Result[] = [];
+  const measured = (r: Result) => {
+    report(r);
+    results.push(r);
+  };
   const made = keyFileDir('ampule-bench-restart-');
   try {
-    results.push(await ampule(made));
+    measured(await ampule(made));
     if (!flag('skip-peers')) {
       writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
       if (existsSync('/usr/bin/prometheus')) {
-        results.push(await peer(dir, 'Prometheus', (port) => spawn('/usr/bin/prometheus', [
+        measured(await peer(dir, 'Prometheus', (port) => spawn('/usr/bin/prometheus', [
           `--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'prometheus')}`,
           `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=error',
         ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/-/ready' }));
       } else console.log('skipped Prometheus: /usr/bin/prometheus is missing (apt-get install prometheus)');
       if (flag('no-victoria-metrics')) console.log('skipped VictoriaMetrics: --no-victoria-metrics');
       else if (existsSync('/usr/bin/victoria-metrics')) {
-        results.push(await peer(dir, 'VictoriaMetrics', (port) => spawn('/usr/bin/victoria-metrics', [
+        measured(await peer(dir, 'VictoriaMetrics', (port) => spawn('/usr/bin/victoria-metrics', [
           `-storageDataPath=${join(dir, 'victoria')}`, `-httpListenAddr=127.0.0.1:${port}`, '-loggerLevel=ERROR', '-search.disableCache',
         ], { stdio: ['ignore', 'ignore', 'inherit'] }), { write: '/api/v1/write', query: '/api/v1/query', ready: '/health' }));
       } else console.log('skipped VictoriaMetrics: /usr/bin/victoria-metrics is missing');
-    }
-    for (const r of results) {
-      const cp =
-        r.restartAfterCheckpointMs === undefined
-          ? ''
-          : `, ${(r.restartAfterCheckpointMs / 1000).toFixed(2)} s after a head checkpoint, ${(r.restartBusyMs! / 1000).toFixed(2)} s killed while busy (${BUSY_ROUNDS} rounds of log past the checkpoint)`;
-      const kib = (b: number) => `${(b / 1024).toFixed(2)} KiB`;
-      console.log(`${r.name}: restart after kill -9 ${(r.restartMs / 1000).toFixed(2)} s${cp}; resident memory per active series +${kib(r.bytesPerSeries)} right after the load, +${kib(r.settledBytesPerSeries)} after ${SETTLE_S} s idle`);
     }
     const a = results[0]!;
     for (const p of results.slice(1)) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Appliance } from '../../../main/core/appliance';
 import { openAppliance, workspaceDir } from '../../../main/core/open-appliance';
+import { DestinationStore } from '../../../main/forward/destination-store';
 import { destinationStoreOf, startForwarding, type Forwarding } from '../../../main/host/forwarding';
 import { labelsFromRecord, labelsKey } from '../../../shared/labels';
 import { tempKeyFileDir } from '../core/key-file-dir';
@@ -130,6 +131,9 @@ describe('durable forwarding queue', () => {
       const t0 = Date.now() - 60_000;
       write(ws, t0, 1000, 5);
       await until(() => count() === 1000);
+      // The receiver counts before it answers: wait until the sender has seen every 204 too, or a
+      // batch still unanswered at the stop is (rightly) sent again.
+      await until(() => fwd!.status(ws)[0]!.samples.sent === 1000);
       state.refuse = true;
       write(ws, t0 + 400_000, 1000, 5);
       await until(() => fwd!.status(ws)[0]!.samples.failed > 0);
@@ -145,6 +149,42 @@ describe('durable forwarding queue', () => {
       // The per-shard frontiers skip what was acknowledged: nothing arrived twice.
       expect(dups()).toBe(0);
     } finally {
+      await rx.close();
+    }
+  });
+
+  it('writes a position whose write failed at the next chance, even when nothing moved since', async () => {
+    const { rx, count, dups } = await receiver();
+    const ws = app.control.createWorkspace({ alias: 'q' }).workspaceId;
+    const id = start(ws, rx.url('/api/v1/write'));
+    // A fake for a fault: control.db busy for every position write while `busy` (real contention
+    // would block the event loop for the 5 s busy timeout each time).
+    const real = Object.getOwnPropertyDescriptor(DestinationStore.prototype, 'setPosition')!;
+    let busy = true;
+    let refused = 0;
+    DestinationStore.prototype.setPosition = function (this: DestinationStore, ...a) {
+      if (busy) {
+        refused++;
+        throw new Error('SQLITE_BUSY: database is locked');
+      }
+      return (real.value as DestinationStore['setPosition']).apply(this, a);
+    };
+    try {
+      fwd = startForwarding(app);
+      const t0 = Date.now() - 600_000;
+      write(ws, t0, 500, 5);
+      await until(() => fwd!.status(ws)[0]!.samples.sent === 500);
+      expect(refused).toBeGreaterThan(0);
+      busy = false;
+      await fwd.close(); // nothing moved since the last failed write: the stop writes it
+      fwd = null;
+      expect(destinationStoreOf(app).position(ws, id).seq).toBe(app.store(ws).committed().nextSeq());
+      fwd = startForwarding(app);
+      write(ws, t0 + 200_000, 100, 5);
+      await until(() => count() === 600);
+      expect(dups()).toBe(0);
+    } finally {
+      Object.defineProperty(DestinationStore.prototype, 'setPosition', real);
       await rx.close();
     }
   });
