@@ -17,6 +17,7 @@
 // the ingest thread gets a core first (./thread-priority.ts).
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions } from '../query/api';
@@ -29,6 +30,9 @@ import { ParseError } from '../query/parser';
 import { computeRows, RowsTimeout, type HelperRows, type RowsHelper, type RowsTask } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
 import { yieldToIngest } from './thread-priority';
+
+/** The workers' own bundle, next to the CLI's and the desktop core's in dist/ (build/build.mjs). */
+export const QUERY_WORKER_BUNDLE = './query-worker.mjs';
 
 /** Workers that end before they are ready, with none ever ready, before the pool gives up. */
 const LOAD_ATTEMPTS = 3;
@@ -310,7 +314,8 @@ interface Slot {
 }
 
 /**
- * This module as a worker: the bundle itself when running from dist/ (serve, desktop), the
+ * This module as a worker: from dist/ (serve, desktop) the query workers' own bundle beside this
+ * one (./query-worker.ts), or this bundle itself where there is none (a test's bundle); the
  * TypeScript source through tsx when running from source (tests, benchmarks).
  */
 function spawnWorker(data: WorkerData | HelperData, transfer: MessagePort[], script?: URL): Worker {
@@ -320,7 +325,8 @@ function spawnWorker(data: WorkerData | HelperData, transfer: MessagePort[], scr
     const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
     return new Worker(code, { eval: true, workerData: data, transferList: transfer });
   }
-  return new Worker(new URL(self), { workerData: data, transferList: transfer });
+  const own = new URL(QUERY_WORKER_BUNDLE, self);
+  return new Worker(self.startsWith('file:') && existsSync(own) ? own : new URL(self), { workerData: data, transferList: transfer });
 }
 
 export class QueryPool {

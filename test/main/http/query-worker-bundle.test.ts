@@ -1,0 +1,69 @@
+// The built server's query workers start from their own small bundle (dist/query-worker.mjs), not
+// from the whole CLI bundle: a copy of dist/cli.mjs beside a stand-in query-worker.mjs that notes
+// each load (then loads the real one) serves a query; without a query-worker.mjs beside it the
+// same copy falls back to loading itself and still answers.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAppliance } from '../../../main/core/open-appliance';
+import { spawnServe } from '../../serve-process';
+import { ensureBuilt, ROOT } from '../cli/bin-process';
+import { tempKeyFileDir } from '../core/key-file-dir';
+
+const DIST = join(ROOT, 'dist');
+
+describe('query workers of the built server', () => {
+  let made: { dir: string; keyFile: string };
+  let copy: string;
+  let ws: string;
+  let token: string;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    made = tempKeyFileDir('ampule-query-bundle-');
+    const app = await openAppliance({ dataDir: join(made.dir, 'data'), masterKeyFile: made.keyFile });
+    ws = app.control.createWorkspace({ alias: 'b' }).workspaceId;
+    token = app.control.createToken(ws, { scopes: ['query'] }).token;
+    app.close();
+    // Inside dist/, so that the copy's `require` finds node_modules as the real bundle's does.
+    copy = mkdtempSync(join(DIST, '.query-bundle-test-'));
+    copyFileSync(join(DIST, 'cli.mjs'), join(copy, 'cli.mjs'));
+    writeFileSync(join(copy, 'run.mjs'), "const { main } = await import('./cli.mjs');\nprocess.exitCode = await main(process.argv.slice(2));\n");
+  }, 120_000);
+  afterAll(() => {
+    rmSync(copy, { recursive: true, force: true });
+    rmSync(made.dir, { recursive: true, force: true });
+  });
+
+  /** Serves from the copy, answers one query through a worker, stops; the query's status. */
+  async function serveOneQuery(): Promise<number> {
+    const serve = await spawnServe([join(copy, 'run.mjs'), 'serve', '--data-dir', join(made.dir, 'data'), '--master-key-file', made.keyFile, '--port', '0'], { cwd: ROOT });
+    try {
+      const ca = readFileSync(join(made.dir, 'data', 'tls', 'ca.crt'), 'utf8');
+      return await new Promise<number>((resolve, reject) => {
+        const r = request({ host: 'localhost', port: serve.port, path: `/workspaces/${ws}/api/v1/query?query=vector(1)`, headers: { authorization: `Bearer ${token}` }, ca }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    } finally {
+      serve.process.kill('SIGTERM');
+      await serve.exited;
+    }
+  }
+
+  it('load dist/query-worker.mjs beside the CLI bundle', async () => {
+    const marks = join(copy, 'loads.txt');
+    writeFileSync(join(copy, 'query-worker.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marks)}, 'loaded\\n');\nawait import('../query-worker.mjs');\n`);
+    expect(await serveOneQuery()).toBe(200);
+    expect(existsSync(marks) ? readFileSync(marks, 'utf8') : '').toMatch(/^(loaded\n)+$/);
+  }, 60_000);
+
+  it('fall back to the CLI bundle itself where there is none', async () => {
+    rmSync(join(copy, 'query-worker.mjs'), { force: true });
+    expect(await serveOneQuery()).toBe(200);
+  }, 60_000);
+});
