@@ -37,10 +37,12 @@ const u32 = new Uint32Array(f64.buffer); // little-endian: [lo, hi]
 
 let scratch = new Float64Array(1024);
 let scratch2 = new Float64Array(1024);
+let scratch3 = new Float64Array(1024);
 function ensureScratch(n: number): void {
   if (scratch.length < n) {
     scratch = new Float64Array(n * 2);
     scratch2 = new Float64Array(n * 2);
+    scratch3 = new Float64Array(n * 2);
   }
 }
 
@@ -143,23 +145,30 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   const p = POW10[s]!;
   ensureScratch(n);
   const ks = scratch2;
+  const deltas = scratch;
+  const dods = scratch3;
+  // One pass for the integers, their deltas and what the packed and rising codings need to know.
+  let rising = true;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < n; i++) {
     const k = Math.round(vs[from + i]! * p);
     if (k / p !== vs[from + i]) return false;
     ks[i] = k;
-  }
-  const deltas = scratch;
-  let rising = true;
-  for (let i = 1; i < n; i++) {
-    deltas[i - 1] = ks[i]! - ks[i - 1]!;
-    if (ks[i]! < ks[i - 1]!) rising = false;
+    if (i === 0) continue;
+    const d = k - ks[i - 1]!;
+    deltas[i - 1] = d;
+    if (d < 0) rising = false;
+    if (d < min) min = d;
+    if (d > max) max = d;
   }
   const risingPlan = rising ? planStream(deltas, n - 1) : null;
-  const packed = planPacked(deltas, n - 1);
-  for (let i = 1; i < n; i++) deltas[i - 1] = zigzag(deltas[i - 1]!);
+  const packed = planPacked(min, max, n - 1);
+  for (let i = 1; i < n; i++) {
+    deltas[i - 1] = zigzag(deltas[i - 1]!);
+    if (i >= 2) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
+  }
   const deltaPlan = planStream(deltas, n - 1);
-  const dods = new Float64Array(Math.max(0, n - 2));
-  for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
   const dodPlan = planStream(dods, n - 2);
   const dodBits = dodPlan.bits + 8; // its second value's varint, about
   const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
@@ -194,14 +203,8 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
-/** Packed deltas' stream size in bits and layout (deltas[0, count)), when every excess fits MAX_PACKED_WIDTH bits. */
-function planPacked(deltas: Float64Array, count: number): { bits: number; min: number; width: number } | null {
-  let min = Infinity, max = -Infinity;
-  for (let i = 0; i < count; i++) {
-    const d = deltas[i]!;
-    if (d < min) min = d;
-    if (d > max) max = d;
-  }
+/** Packed deltas' stream size in bits and layout (`count` deltas from `min` to `max`), when every excess fits MAX_PACKED_WIDTH bits. */
+function planPacked(min: number, max: number, count: number): { bits: number; min: number; width: number } | null {
   const width = bitLength(max - min);
   if (width > MAX_PACKED_WIDTH) return null;
   return { bits: 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width, min, width };
