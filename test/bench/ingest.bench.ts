@@ -16,7 +16,8 @@
 //   --targets decode,ampule,prometheus,victoria-metrics [BENCH_TARGETS]
 //   --baseline DIR: also measure the Ampule of another checkout (e.g. /work/main), "before" beside "after"
 //   --repeat N: N runs per target, taking turns, medians reported
-//   BENCH_PROFILE_DIR=DIR: CPU profile of ampule serve.
+//   BENCH_PROFILE_DIR=DIR: CPU profile of ampule serve; BENCH_NODE_FLAGS: more node flags for it
+//   (e.g. --perf-basic-prof, to read `perf record -p` of it with JavaScript names).
 // A small run: `npm run bench:ingest -- --series 10000 --samples 500000`.
 // All peers listen on TLS (VictoriaMetrics -tls, Prometheus --web.config.file with tls_server_config), none
 // is rate limited: Ampule's workspace gets its ingestion rate, burst and active-series limits raised
@@ -24,7 +25,7 @@
 // Durability differs: Ampule answers 204 only after its log is committed (fsync); Prometheus and
 // VictoriaMetrics acknowledge before an fsync.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -278,6 +279,22 @@ async function bundleCli(root: string): Promise<string> {
     logLevel: 'warning',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
+  // The worker threads' own bundles beside it, as build/build.mjs makes them (without them a
+  // worker would load this bundle, whose top level runs the CLI again).
+  for (const [entry, out] of [['main/http/query-worker.ts', 'query-worker.mjs'], ['main/ingest/decode-thread.ts', 'decode-worker.mjs']] as const) {
+    if (!existsSync(join(root, entry))) continue;
+    await build({
+      entryPoints: [join(root, entry)],
+      outfile: join(outfile, '..', out),
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
+      logLevel: 'warning',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+  }
   return outfile;
 }
 const bundles: string[] = [];
@@ -300,7 +317,10 @@ async function startAmpule(dir: string, root: string, name: string): Promise<Tar
   const token = (JSON.parse(cli('token', 'create', '--workspace', ws.workspaceId, '--scope', 'remote_write', '--json')) as { token: string }).token;
   cli('limits', 'set', '--workspace', ws.workspaceId, ...UNTHROTTLED);
   const port = await freePort();
-  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const profile = [
+    ...(process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []),
+    ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+  ];
   const proc = spawn(process.execPath, [...profile, runner, 'serve', '--port', String(port), ...common], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
