@@ -11,7 +11,6 @@ import type { IngestRuleStore } from '../discovery/rules-store';
 import type { DiscoveryIndex } from '../discovery/scan';
 import type { RuleNamespaceStore } from '../rules/namespace-store';
 import type { Tenant } from './tenant';
-import type { DecodeThread } from '../ingest/decode-thread';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -91,8 +90,6 @@ export interface Appliance {
   store(workspaceId: string): WorkspaceStore;
   /** Hears every refused sample count, by workspace and reason (the ingestion chart); returns a remover. */
   onIngestRejected(listener: IngestRejectedListener): () => void;
-  /** Remote-write 1.0 bodies are decoded on `thread` from now on (null: on this thread); its owner closes it. */
-  useDecodeThread(thread: DecodeThread | null): void;
   /** Flushes heads and closes every store and the control database. */
   close(): void;
 }

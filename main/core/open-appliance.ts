@@ -1,7 +1,6 @@
 // Opens a data directory: its folder (0700), the master key (key file if given, the sealed key when
 // a passphrase is given, else the OS keychain; made on first start), control.db, and the
 // workspaces' stores on demand.
-import type { DecodeThread } from '../ingest/decode-thread';
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlDatabase, NO_ACTIVITY } from '../control/control-plane';
@@ -96,7 +95,6 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   let closed = false;
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
 
-  let decodeThread: DecodeThread | null = null;
   function tenant(workspaceId: string): Tenant {
     if (closed) throw new Error('the appliance is closed');
     const open = tenants.get(workspaceId);
@@ -126,7 +124,6 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
       reencrypt: (onProgress?: (done: number, total: number) => void) => tsdb.reencrypt(onProgress),
     };
     const t = new Tenant(store, overrides, retention, {
-      decodeThread: () => decodeThread,
       rules: () => ingestRules.compiled(workspaceId),
       onNewSeries: (labels) => discovery.observeNewSeries(workspaceId, [labels]),
       onRejected: (reason, count) => {
@@ -199,9 +196,6 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     },
     tenant,
     store: (workspaceId) => tenant(workspaceId).store,
-    useDecodeThread(thread) {
-      decodeThread = thread;
-    },
     onIngestRejected(listener) {
       rejectedListeners.add(listener);
       return () => rejectedListeners.delete(listener);

@@ -6,8 +6,6 @@
 // without a listener), rule evaluation, the HTTPS listener, the web console on it, and a full
 // garbage collection whenever this thread goes quiet after a burst. close() stops
 // them in reverse and leaves the appliance open: whoever opened it closes it (flushing every store).
-import { availableParallelism } from 'node:os';
-import { DecodeThread } from '../ingest/decode-thread';
 import type { AmpuleApi } from '../../shared/api';
 import { startAdminChannel, type AdminChannel, type CommandRunner } from '../admin/server';
 import { consoleStatus } from '../console/credentials';
@@ -65,7 +63,6 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
   let queryPool: QueryPool | null = null;
   let forwarding: Forwarding | null = null;
   let idle: IdleCollection | null = null;
-  let decodeThread: DecodeThread | null = null;
   const close = async () => {
     idle?.close();
     await forwarding?.close();
@@ -74,8 +71,6 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     await admin?.close();
     runtime?.close();
     await queryPool?.close();
-    appliance.useDecodeThread(null);
-    await decodeThread?.close();
   };
   try {
     const run = opts.commands;
@@ -86,11 +81,6 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
     if (threads !== 0 && (opts.listen || opts.rules !== false)) {
       otherThreadsYieldToIngest();
       queryPool = new QueryPool(threads);
-    }
-    // Remote-write bodies are decompressed and scanned on a second core, when there is one.
-    if (opts.listen && threads !== 0 && availableParallelism() > 1) {
-      decodeThread = new DecodeThread();
-      appliance.useDecodeThread(decodeThread);
     }
     runtime = createServiceRuntime(appliance, {
       consoleStatus: () => consoleStatus(appliance.dataDir),

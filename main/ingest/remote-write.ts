@@ -10,7 +10,6 @@ import type { LabelSource, RequestCounts, SeriesSink } from './sink';
 import { histogramProblem, type DecodedHistogram } from './histogram-proto';
 import { GroupCommitter } from './group-commit';
 import { DecompressBuffer, decompressSnappyBlock } from './snappy';
-import type { DecodeThread, DecodedBody } from './decode-thread';
 import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
@@ -43,8 +42,6 @@ export interface IngesterHooks {
   readonly metadata?: MetadataTable;
   /** Where exemplars are kept; without it exemplars are counted only. */
   readonly exemplars?: ExemplarStore;
-  /** The process's decode thread for 1.0 bodies, when it has one (./decode-thread). */
-  readonly decodeThread?: () => DecodeThread | null;
 }
 
 /**
@@ -81,18 +78,12 @@ export class Ingester {
 
   async ingest(req: IngestRequest, limits: IngestLimits, now: number): Promise<IngestResult> {
     let appended: AppendedRequest;
-    let decoded: DecodedBody | null = null;
-    const thread = this.hooks.decodeThread?.() ?? null;
     try {
-      const version = remoteWriteVersion(req.contentType, req.contentEncoding);
-      if (version === 1 && thread?.usable) decoded = await thread.decode(req.body, limits.maxDecompressedBytes);
-      appended = this.append(req, version, limits, now, decoded);
+      appended = this.append(req, limits, now);
     } catch (err) {
       if (err instanceof IngestError) return refusal(err.status, err.message, err.retryAfterSeconds);
       if (err instanceof ProtoError) return refusal(400, `invalid remote-write body: ${err.message}`);
       throw err;
-    } finally {
-      if (decoded) thread!.recycle(decoded.memory);
     }
     const { result } = appended;
     if (this.hooks.onRejected) for (const r of result.rejected) this.hooks.onRejected(r.reason, r.count);
@@ -100,14 +91,13 @@ export class Ingester {
     return result;
   }
 
-  /** Appends one body, decoded here or already by the decode thread (`decoded`, 1.0 only). */
-  private append(req: IngestRequest, version: RemoteWriteVersion, limits: IngestLimits, now: number, decoded: DecodedBody | null): AppendedRequest {
+  private append(req: IngestRequest, limits: IngestLimits, now: number): AppendedRequest {
     const { state } = this;
-    // Appending is synchronous and keeps no view of the decompressed body past this call: its memory is reused.
-    const reader = new ProtoReader(decoded ? decoded.bytes : decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
+    const version = remoteWriteVersion(req.contentType, req.contentEncoding);
+    // Decoding is synchronous and keeps no view of the body past this call: the output memory is reused.
+    const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
     const symbols = version === 2 ? new Symbols() : undefined;
-    const layout = decoded ? decoded.layout : this.layout;
-    const counts = decoded ? decoded.counts : symbols ? scanV2(reader, symbols) : scanV1(reader, layout);
+    const counts = symbols ? scanV2(reader, symbols) : scanV1(reader, this.layout);
 
     const wanted = counts.samples + counts.histograms;
     const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
@@ -129,7 +119,7 @@ export class Ingester {
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
       if (symbols) emitV2(reader, symbols, sink, sink.intern);
-      else emitV1(reader, layout, sink, sink.intern);
+      else emitV1(reader, this.layout, sink, sink.intern);
     } catch (err) {
       this.committer.abandon(err);
       throw err;

@@ -15,17 +15,12 @@ const MAX_OUTPUT_BYTES = 2 ** 31 - 1;
 /** Literals and copies shorter than this are copied byte by byte (cheaper than a native call). */
 const NATIVE_COPY_MIN = 24;
 
-/** Where a body is decompressed to: `take(n)` returns n bytes of memory to fill. */
-export interface OutputMemory {
-  take(n: number): Buffer;
-}
-
 /**
  * Output memory a caller reuses from one body to the next (fewer fresh allocations for the
  * garbage collector to account for). What it returns is overwritten by the next body: the
  * caller must be done with it (nothing keeps a view of it) before decompressing another.
  */
-export class DecompressBuffer implements OutputMemory {
+export class DecompressBuffer {
   private buf = Buffer.allocUnsafe(0);
 
   /** At most this much is kept between bodies; larger outputs get memory of their own. */
@@ -39,7 +34,7 @@ export class DecompressBuffer implements OutputMemory {
 }
 
 /** Decompresses a snappy block of at most `maxBytes` output (into `into` when given). Throws IngestError 413/400. */
-export function decompressSnappyBlock(body: Buffer, maxBytes: number, into?: OutputMemory): Buffer {
+export function decompressSnappyBlock(body: Buffer, maxBytes: number, into?: DecompressBuffer): Buffer {
   maxBytes = Math.min(maxBytes, MAX_OUTPUT_BYTES);
   const { length, headerBytes } = readDeclaredLength(body);
   if (length > maxBytes) {

@@ -279,9 +279,9 @@ async function bundleCli(root: string): Promise<string> {
     logLevel: 'warning',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
-  // The worker threads' own bundles beside it, as build/build.mjs makes them (without them a
-  // worker would load this bundle, whose top level runs the CLI again).
-  for (const [entry, out] of [['main/http/query-worker.ts', 'query-worker.mjs'], ['main/ingest/decode-thread.ts', 'decode-worker.mjs']] as const) {
+  // The query workers' own bundle beside it, as build/build.mjs makes it (without it a worker
+  // would load this bundle, whose top level runs the CLI again).
+  for (const [entry, out] of [['main/http/query-worker.ts', 'query-worker.mjs']] as const) {
     if (!existsSync(join(root, entry))) continue;
     await build({
       entryPoints: [join(root, entry)],
