@@ -2,9 +2,10 @@
 // from the whole CLI bundle: a copy of dist/cli.mjs beside a stand-in query-worker.mjs that notes
 // each load (then loads the real one) serves a query; without a query-worker.mjs beside it the
 // same copy falls back to loading itself and still answers.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { spawnServe } from '../../serve-process';
@@ -26,8 +27,10 @@ describe('query workers of the built server', () => {
     ws = app.control.createWorkspace({ alias: 'b' }).workspaceId;
     token = app.control.createToken(ws, { scopes: ['query'] }).token;
     app.close();
-    // Inside dist/, so that the copy's `require` finds node_modules as the real bundle's does.
-    copy = mkdtempSync(join(DIST, '.query-bundle-test-'));
+    // Under node_modules, so that the copy's `require` finds the packages (as the benchmarks' bundles
+    // do), and outside dist/, which the desktop package takes whole.
+    mkdirSync(join(ROOT, 'node_modules', '.cache'), { recursive: true });
+    copy = mkdtempSync(join(ROOT, 'node_modules', '.cache', 'ampule-query-bundle-test-'));
     copyFileSync(join(DIST, 'cli.mjs'), join(copy, 'cli.mjs'));
     writeFileSync(join(copy, 'run.mjs'), "const { main } = await import('./cli.mjs');\nprocess.exitCode = await main(process.argv.slice(2));\n");
   }, 120_000);
@@ -57,7 +60,7 @@ describe('query workers of the built server', () => {
 
   it('load dist/query-worker.mjs beside the CLI bundle', async () => {
     const marks = join(copy, 'loads.txt');
-    writeFileSync(join(copy, 'query-worker.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marks)}, 'loaded\\n');\nawait import('../query-worker.mjs');\n`);
+    writeFileSync(join(copy, 'query-worker.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marks)}, 'loaded\\n');\nawait import(${JSON.stringify(pathToFileURL(join(DIST, 'query-worker.mjs')).href)});\n`);
     expect(await serveOneQuery()).toBe(200);
     expect(existsSync(marks) ? readFileSync(marks, 'utf8') : '').toMatch(/^(loaded\n)+$/);
   }, 60_000);
