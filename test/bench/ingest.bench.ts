@@ -31,7 +31,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { uncompress } from 'snappyjs';
 import { DEFAULT_LIMITS } from '../../main/ingest/limits';
 import { Ingester } from '../../main/ingest/remote-write';
@@ -268,9 +268,7 @@ function stop(proc: ChildProcess): Promise<void> {
 async function bundleCli(root: string): Promise<string> {
   const outfile = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}/cli.mjs`);
   bundles.push(join(outfile, '..'));
-  await build({
-    stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: root, loader: 'ts' },
-    outfile,
+  const options: BuildOptions = {
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -278,23 +276,12 @@ async function bundleCli(root: string): Promise<string> {
     external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
     logLevel: 'warning',
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  // The query workers' own bundle beside it, as build/build.mjs makes it (without it a worker
-  // would load this bundle, whose top level runs the CLI again).
-  for (const [entry, out] of [['main/http/query-worker.ts', 'query-worker.mjs']] as const) {
-    if (!existsSync(join(root, entry))) continue;
-    await build({
-      entryPoints: [join(root, entry)],
-      outfile: join(outfile, '..', out),
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
-      logLevel: 'warning',
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-  }
+  };
+  await build({ ...options, stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: root, loader: 'ts' }, outfile });
+  // The query workers' own bundle beside it, as build/build.mjs makes it (without it a worker would
+  // load this bundle, whose top level runs the CLI again); a checkout from before it has none.
+  const worker = join(root, 'main/http/query-worker.ts');
+  if (existsSync(worker)) await build({ ...options, entryPoints: [worker], outfile: join(outfile, '..', 'query-worker.mjs') });
   return outfile;
 }
 const bundles: string[] = [];

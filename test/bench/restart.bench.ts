@@ -8,7 +8,8 @@
 // kill -9 (both replay their log: Prometheus its WAL, Ampule the head checkpoint and the log since)
 // measured from spawn to the first answer of an instant query; for Ampule also right after a
 // checkpoint. Ampule's first kill -9 follows the --settle idle, in which the store's 10 s check
-// writes a checkpoint (the store has gone quiet with 100,000 samples of log or more); its last one
+// writes a checkpoint (the store has gone quiet with 100,000 samples of log or more; at 1 M series
+// it had not finished in 30 s, and the whole log was replayed); its last one
 // comes right after writing the most log past a checkpoint that a busy store keeps (BUSY_ROUNDS).
 //
 // Flags: --series N (default 10000; the figure is 1000000), --hours H (default 2),
