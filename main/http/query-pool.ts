@@ -32,7 +32,7 @@ import { packedBuffers } from '../tsdb/packed-series';
 import { yieldToIngest } from './thread-priority';
 
 /** The workers' own bundle, next to the CLI's and the desktop core's in dist/ (build/build.mjs). */
-export const QUERY_WORKER_BUNDLE = './query-worker.mjs';
+const QUERY_WORKER_BUNDLE = './query-worker.mjs';
 
 /** Workers that end before they are ready, with none ever ready, before the pool gives up. */
 const LOAD_ATTEMPTS = 3;

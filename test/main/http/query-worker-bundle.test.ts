@@ -1,8 +1,8 @@
 // The built server's query workers start from their own small bundle (dist/query-worker.mjs), not
-// from the whole CLI bundle: a copy of dist/cli.mjs beside a stand-in query-worker.mjs that notes
-// each load (then loads the real one) serves a query; without a query-worker.mjs beside it the
-// same copy falls back to loading itself and still answers.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// from the whole CLI bundle: a copy of dist/cli.mjs beside a stand-in query-worker.mjs serves a
+// query, and the workers loaded the stand-in, never the copy; without a query-worker.mjs beside it
+// the workers load the copy itself. Both bundles note each load on a worker thread in a file.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +19,8 @@ describe('query workers of the built server', () => {
   let copy: string;
   let ws: string;
   let token: string;
+  /** One line per bundle a worker thread loaded: 'query-worker' or 'cli'. */
+  let loads: string;
 
   beforeAll(async () => {
     ensureBuilt();
@@ -31,7 +33,10 @@ describe('query workers of the built server', () => {
     // do), and outside dist/, which the desktop package takes whole.
     mkdirSync(join(ROOT, 'node_modules', '.cache'), { recursive: true });
     copy = mkdtempSync(join(ROOT, 'node_modules', '.cache', 'ampule-query-bundle-test-'));
-    copyFileSync(join(DIST, 'cli.mjs'), join(copy, 'cli.mjs'));
+    loads = join(copy, 'loads.txt');
+    // The copy notes its loads on worker threads (the server's main thread loads it too).
+    const note = `import { appendFileSync as __noteLoad } from 'node:fs';\nimport { isMainThread as __onMain } from 'node:worker_threads';\nif (!__onMain) __noteLoad(${JSON.stringify(loads)}, 'cli\\n');\n`;
+    writeFileSync(join(copy, 'cli.mjs'), note + readFileSync(join(DIST, 'cli.mjs'), 'utf8'));
     writeFileSync(join(copy, 'run.mjs'), "const { main } = await import('./cli.mjs');\nprocess.exitCode = await main(process.argv.slice(2));\n");
   }, 120_000);
   afterAll(() => {
@@ -58,15 +63,19 @@ describe('query workers of the built server', () => {
     }
   }
 
+  const loaded = () => (existsSync(loads) ? readFileSync(loads, 'utf8') : '');
+
   it('load dist/query-worker.mjs beside the CLI bundle', async () => {
-    const marks = join(copy, 'loads.txt');
-    writeFileSync(join(copy, 'query-worker.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(marks)}, 'loaded\\n');\nawait import(${JSON.stringify(pathToFileURL(join(DIST, 'query-worker.mjs')).href)});\n`);
+    rmSync(loads, { force: true });
+    writeFileSync(join(copy, 'query-worker.mjs'), `import { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(loads)}, 'query-worker\\n');\nawait import(${JSON.stringify(pathToFileURL(join(DIST, 'query-worker.mjs')).href)});\n`);
     expect(await serveOneQuery()).toBe(200);
-    expect(existsSync(marks) ? readFileSync(marks, 'utf8') : '').toMatch(/^(loaded\n)+$/);
+    expect(loaded()).toMatch(/^(query-worker\n)+$/);
   }, 60_000);
 
   it('fall back to the CLI bundle itself where there is none', async () => {
+    rmSync(loads, { force: true });
     rmSync(join(copy, 'query-worker.mjs'), { force: true });
     expect(await serveOneQuery()).toBe(200);
+    expect(loaded()).toMatch(/^(cli\n)+$/);
   }, 60_000);
 });
