@@ -54,7 +54,7 @@ export class HeadAppender implements Appender {
   private hTs: number[] = [];
   private hVals: FloatHistogram[] = [];
   private hAt: number[] = [];
-  /** The pending histogram of a series at its pendingT (duplicate checks within the batch). */
+  /** The pending histogram of a series at its pending timestamp (duplicate checks within the batch). */
   private pendingH = new Map<number, { t: number; h: FloatHistogram }>();
 
   constructor(private readonly st: TsdbState) {
@@ -66,9 +66,9 @@ export class HeadAppender implements Appender {
     let s = ref > 0 ? this.st.head.get(ref) : undefined;
     if (s === undefined) s = this.lookup(labels);
     const pending = s.pendingBatch === this.batch;
-    const lastT = pending ? s.pendingT : s.lastT;
+    const lastT = pending ? this.pendingT(s) : s.lastT;
     if (t <= lastT) {
-      const lastV = pending ? s.pendingV : s.lastV;
+      const lastV = pending ? this.pendingV(s) : s.lastV;
       if (t === lastT) {
         if (sameValue(v, lastV)) return s.id;
         throw new AppendError('duplicate', `a different value for an existing timestamp ${t}`);
@@ -78,8 +78,7 @@ export class HeadAppender implements Appender {
       }
     } else {
       s.pendingBatch = this.batch;
-      s.pendingT = t;
-      s.pendingV = v;
+      s.pendingAt = this.count;
     }
     if (this.count === this.ids.length) this.grow();
     const i = this.count++;
@@ -96,10 +95,10 @@ export class HeadAppender implements Appender {
     let s = ref > 0 ? this.st.head.get(ref) : undefined;
     if (s === undefined) s = this.lookup(labels);
     const pending = s.pendingBatch === this.batch;
-    const lastT = pending ? s.pendingT : s.lastT;
+    const lastT = pending ? this.pendingT(s) : s.lastT;
     if (t <= lastT) {
       if (t === lastT) {
-        const lastV = pending ? s.pendingV : s.lastV;
+        const lastV = pending ? this.pendingV(s) : s.lastV;
         const p = this.pendingH.get(s.id);
         const lastH = pending ? (p?.t === t ? p.h : undefined) : s.hist?.at(t);
         if (lastH ? sameHistogram(h, lastH) : Number.isNaN(lastV) && !pending) return s.id;
@@ -110,8 +109,7 @@ export class HeadAppender implements Appender {
       }
     } else {
       s.pendingBatch = this.batch;
-      s.pendingT = t;
-      s.pendingV = HISTOGRAM_LAST_V;
+      s.pendingAt = -1 - this.hIds.length;
       this.pendingH.set(s.id, { t, h });
     }
     this.hIds.push(s.id);
@@ -121,6 +119,15 @@ export class HeadAppender implements Appender {
     if (t > this.maxT) this.maxT = t;
     if (!s.logged) this.unlogged.add(s);
     return s.id;
+  }
+
+  /** The series' newest sample of this batch (pendingAt: a float's index, or -1 - a histogram's). */
+  private pendingT(s: MemSeries): number {
+    return s.pendingAt >= 0 ? this.ts[s.pendingAt]! : this.hTs[-1 - s.pendingAt]!;
+  }
+
+  private pendingV(s: MemSeries): number {
+    return s.pendingAt >= 0 ? this.vs[s.pendingAt]! : HISTOGRAM_LAST_V;
   }
 
   labelsOf(ref: SeriesRef): Labels | undefined {

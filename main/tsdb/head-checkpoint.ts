@@ -198,7 +198,7 @@ export function restoreHeadSamples(head: Head, samples: HeadSamples): void {
       const s = head.get(e.id);
       if (!s) continue;
       if (e.count > 0) {
-        if (s.count === 0) s.adoptPacked(e.list, e.count, e.lastT, true);
+        if (s.count === 0) s.adoptPacked(e.list, e.count, e.lastT);
         else {
           const ts = new Float64Array(e.count);
           const vs = new Float64Array(e.count);

@@ -1,11 +1,12 @@
 // The in-memory head: every live series (labels decrypted at open), its not-yet-compacted
 // samples, and postings (label name → value → series ids) for matcher lookups.
-import { labelsKey, type Label, type Labels } from '../../shared/labels';
+import type { Label, Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
 import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
+import { blockSize, Slab } from './slab';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
 
 /**
@@ -18,9 +19,14 @@ const TAIL = 16;
  * chunk headers (about 15 bytes each), and each sample is coded at most three times.
  */
 const MERGE = 8;
-const EMPTY_BYTES = new Uint8Array(0);
-const EMPTY_SAMPLES = new Float64Array(0);
+const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+const EMPTY_SAMPLES: Float64Array = new Float64Array(0);
 const packer = new BitWriter(4096);
+const SORTED = 1;
+const PERSISTED = 2;
+const LOGGED = 4;
+/** The blocks of series made outside a head (tests). */
+const standalone = new Slab();
 
 /** Arrays a caller decodes series into one after another (MemSeries.decodeInto). */
 export interface SampleScratch {
@@ -30,50 +36,81 @@ export interface SampleScratch {
 
 export class MemSeries {
   /**
-   * Head samples not yet cut into chunk rows. The oldest are compressed in `packed` (chunks of
-   * strictly ascending samples, each `[byte length varint][chunkenc chunk]`, zero padding at the
-   * end for the reader's 32-bit peeks); the newest are raw in `raw` (timestamps at [0, cap),
-   * values at [cap, 2·cap)). Out-of-order arrivals, sorting and cutting unpack everything into
-   * `raw`; the next push packs it again.
+   * Head samples not yet cut into chunk rows. The oldest are compressed in a list (chunks of
+   * strictly ascending samples, each `[byte length varint][chunkenc chunk]`, followed by PAD_BYTES
+   * for the reader's 32-bit peeks) at bytes [listAt, listAt + packedLen) of `packed`; the newest
+   * are raw (timestamps at [rawAt, rawAt + cap), values at [rawAt + cap, rawAt + 2·cap) of `raw`).
+   * Both are blocks of the head's slab (`listRef`, `rawRef`), or arrays of their own when too
+   * large for one (ref -1). Out-of-order arrivals, sorting and cutting unpack everything into the
+   * raw part; the next push packs it again.
    */
   private packed = EMPTY_BYTES;
+  private listAt = 0;
+  private listRef = -1;
   private packedLen = 0;
   private packedCount = 0;
   private packedLastT = -Infinity;
-  /** `packed` ends with `smallRun` chunks from byte `smallStart`, preceded by `bigRun` merged ones from `bigStart`. */
+  /** The list ends with `smallRun` chunks from byte `smallStart`, preceded by `bigRun` merged ones from `bigStart`. */
   private smallStart = 0;
   private smallRun = 0;
   private bigStart = 0;
   private bigRun = 0;
   private raw = EMPTY_SAMPLES;
+  private rawAt = 0;
+  private rawRef = -1;
   private cap = 0;
   private rawCount = 0;
-  /** The newest pushed timestamp, in arrival order (a later push at or before it unsorts the head). */
-  private prevT = -Infinity;
-  private viewT: Float64Array | undefined;
-  private viewV: Float64Array | undefined;
-  /** Whether head samples are in time order (false after an out-of-order arrival, until sortHead). */
-  sorted = true;
+  /** The head samples decoded for a reader (timestamps, values), kept until the next change. */
+  private view: [Float64Array, Float64Array] | undefined;
+  /** SORTED, PERSISTED and LOGGED: one field, not three (8 bytes each, at 1 M series 16 MB). */
+  private flags = SORTED;
   /** Head native-histogram samples (./head-histograms); null until the series has one. */
   hist: HeadHistograms | null = null;
   /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
   minT = Infinity;
   lastT = -Infinity;
   lastV = NaN;
-  /** Labels written to a series page (otherwise only in the log, or nowhere yet). */
-  persisted = false;
-  /** Labels written to the log or a page. */
-  logged = false;
-  /** Appender bookkeeping: the last pending sample of the open batch `pendingBatch`. */
+  /** Appender bookkeeping: where the newest sample of the open batch `pendingBatch` is in it. */
   pendingBatch = 0;
-  pendingT = 0;
-  pendingV = 0;
+  pendingAt = 0;
 
   constructor(
     readonly id: number,
     readonly labels: Labels,
-    readonly key: string,
+    private readonly slab: Slab = standalone,
   ) {}
+
+  /** Whether head samples are in time order (false after an out-of-order arrival, until sortHead). */
+  get sorted(): boolean {
+    return (this.flags & SORTED) !== 0;
+  }
+
+  set sorted(on: boolean) {
+    this.flags = on ? this.flags | SORTED : this.flags & ~SORTED;
+  }
+
+  /** Labels written to a series page (otherwise only in the log, or nowhere yet). */
+  get persisted(): boolean {
+    return (this.flags & PERSISTED) !== 0;
+  }
+
+  set persisted(on: boolean) {
+    this.flags = on ? this.flags | PERSISTED : this.flags & ~PERSISTED;
+  }
+
+  /** Labels written to the log or a page. */
+  get logged(): boolean {
+    return (this.flags & LOGGED) !== 0;
+  }
+
+  set logged(on: boolean) {
+    this.flags = on ? this.flags | LOGGED : this.flags & ~LOGGED;
+  }
+
+  /** Bytes the list may grow to (from listAt) before it moves. */
+  private get listCap(): number {
+    return this.listRef >= 0 ? this.slab.size(this.listRef) : this.packed.length;
+  }
 
   /** Number of head samples. */
   get count(): number {
@@ -86,19 +123,17 @@ export class MemSeries {
    * or until release()).
    */
   get timestamps(): Float64Array {
-    if (!this.viewT) this.makeView();
-    return this.viewT!;
+    return (this.view ??= this.makeView())[0];
   }
 
   get values(): Float64Array {
-    if (!this.viewV) this.makeView();
-    return this.viewV!;
+    return (this.view ??= this.makeView())[1];
   }
 
   /** The oldest head sample's timestamp (count > 0), without decoding the series. */
   get firstHeadT(): number {
-    if (this.packedCount === 0) return this.raw[0]!;
-    let off = 0;
+    if (this.packedCount === 0) return this.raw[this.rawAt]!;
+    let off = this.listAt;
     while (this.packed[off]! >= 128) off++;
     const r = new BitReader(this.packed, off + 1);
     r.readVar();
@@ -107,7 +142,20 @@ export class MemSeries {
 
   /** The newest head sample's timestamp (count > 0 and sorted), without decoding the series. */
   get lastHeadT(): number {
-    return this.rawCount > 0 ? this.raw[this.rawCount - 1]! : this.packedLastT;
+    return this.rawCount > 0 ? this.raw[this.rawAt + this.rawCount - 1]! : this.packedLastT;
+  }
+
+  /** The newest pushed timestamp, in arrival order (a later push at or before it unsorts the head). */
+  private get prevT(): number {
+    return this.rawCount > 0 ? this.raw[this.rawAt + this.rawCount - 1]! : this.packedLastT;
+  }
+
+  private get rawT(): Float64Array {
+    return this.raw.subarray(this.rawAt, this.rawAt + this.rawCount);
+  }
+
+  private get rawV(): Float64Array {
+    return this.raw.subarray(this.rawAt + this.cap, this.rawAt + this.cap + this.rawCount);
   }
 
   /**
@@ -119,20 +167,27 @@ export class MemSeries {
    */
   decodeInto(into: SampleScratch): { timestamps: Float64Array; values: Float64Array } {
     const n = this.count;
-    if (this.packedCount === 0) return { timestamps: this.raw.subarray(0, n), values: this.raw.subarray(this.cap, this.cap + n) };
+    if (this.packedCount === 0) return { timestamps: this.rawT, values: this.rawV };
     if (into.timestamps.length < n) {
       into.timestamps = new Float64Array(n + (n >> 1));
       into.values = new Float64Array(into.timestamps.length);
     }
     this.decodePacked(into.timestamps, into.values);
-    into.timestamps.set(this.raw.subarray(0, this.rawCount), this.packedCount);
-    into.values.set(this.raw.subarray(this.cap, this.cap + this.rawCount), this.packedCount);
+    into.timestamps.set(this.rawT, this.packedCount);
+    into.values.set(this.rawV, this.packedCount);
     return { timestamps: into.timestamps.subarray(0, n), values: into.values.subarray(0, n) };
   }
 
   /** Drops the decoded copy of compressed samples made for a reader. */
   release(): void {
-    this.viewT = this.viewV = undefined;
+    this.view = undefined;
+  }
+
+  /** Gives the series' blocks back to the slab (the series is gone from the head). */
+  free(): void {
+    this.setList(EMPTY_BYTES, 0, -1);
+    this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    this.packedLen = this.packedCount = this.rawCount = 0;
   }
 
   push(t: number, v: number): void {
@@ -141,13 +196,12 @@ export class MemSeries {
       this.lastV = v;
     }
     if (t <= this.prevT) this.sorted = false;
-    this.prevT = t;
     if (t < this.minT) this.minT = t;
     if (this.rawCount === this.cap) this.resizeRaw(replaying ? Math.max(REPLAY_CHUNK, this.cap * 2) : Math.max(TAIL, this.cap * 2));
-    this.raw[this.rawCount] = t;
-    this.raw[this.cap + this.rawCount] = v;
+    this.raw[this.rawAt + this.rawCount] = t;
+    this.raw[this.rawAt + this.cap + this.rawCount] = v;
     this.rawCount++;
-    this.viewT = this.viewV = undefined;
+    this.view = undefined;
     // Packs and merges fall due at a phase set by the series id, not at once for every series
     // scraped together: a commit that packed them all would stall the thread.
     const due = replaying ? this.rawCount >= REPLAY_CHUNK : this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
@@ -156,17 +210,16 @@ export class MemSeries {
 
   /** Packs the raw samples when they can follow the packed ones (sorted, after them, from 1970). */
   private packRaw(): void {
-    if (this.rawCount > 0 && this.sorted && this.raw[0]! >= 0 && this.raw[0]! > this.packedLastT) this.pack();
+    if (this.rawCount > 0 && this.sorted && this.raw[this.rawAt]! >= 0 && this.raw[this.rawAt]! > this.packedLastT) this.pack();
   }
 
-  /** After a replay: packs the raw samples; the chunks so far are left as they are, never merged. */
+  /** After a replay: packs the raw samples, and moves the list to a block its size; the chunks so far are left as they are, never merged. */
   settle(): void {
     this.packRaw();
-    if (this.rawCount === 0 && this.cap > TAIL) {
-      this.raw = new Float64Array(2 * TAIL);
-      this.cap = TAIL;
-    }
-    if (this.packed.length > this.packedLen + PAD_BYTES) this.packed = this.packed.slice(0, this.packedLen + PAD_BYTES);
+    if (this.rawCount === 0) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    const fit = this.packedLen + PAD_BYTES;
+    if (this.packedLen === 0) this.setList(EMPTY_BYTES, 0, -1);
+    else if (this.listCap > (blockSize(fit) ?? fit)) this.moveList(fit);
     this.smallStart = this.bigStart = this.packedLen;
     this.smallRun = this.bigRun = 0;
   }
@@ -193,30 +246,21 @@ export class MemSeries {
   }
 
   /**
-   * Replaces the head samples by `list` (chunks as in `packed`: `count` ascending samples, the
-   * newest at `lastT`): a restart and a compaction's cut adopt a checkpoint's coding. Copied, or
-   * (`shared`, when its buffer holds PAD_BYTES more after it) kept as a view of that buffer: a
-   * restart's 100,000 series then allocate nothing, and each gets its own list when it first grows
-   * (a write past the view's end always reallocates, so the bytes after it are only ever peeked at).
+   * Replaces the head samples by a copy of `list` (chunks as in the list: `count` ascending samples,
+   * the newest at `lastT`): a restart and a compaction's cut adopt a checkpoint's coding.
    */
-  adoptPacked(list: Uint8Array, count: number, lastT: number, shared = false): void {
-    if (shared && list.byteOffset + list.length + PAD_BYTES <= list.buffer.byteLength) {
-      this.packed = new Uint8Array(list.buffer as ArrayBuffer, list.byteOffset, list.length + PAD_BYTES);
-    } else {
-      this.packed = new Uint8Array(list.length + PAD_BYTES);
-      this.packed.set(list);
-    }
+  adoptPacked(list: Uint8Array, count: number, lastT: number): void {
+    this.packedLen = 0;
+    this.moveList(list.length + PAD_BYTES);
+    this.packed.set(list, this.listAt);
     this.packedLen = this.smallStart = this.bigStart = list.length;
     this.smallRun = this.bigRun = 0;
     this.packedCount = count;
-    this.packedLastT = this.prevT = lastT;
+    this.packedLastT = lastT;
     this.rawCount = 0;
     this.sorted = true;
-    if (this.cap > TAIL) {
-      this.raw = new Float64Array(2 * TAIL);
-      this.cap = TAIL;
-    }
-    this.viewT = this.viewV = undefined;
+    this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    this.view = undefined;
   }
 
   /** Sorts head samples by time; for equal timestamps the later arrival wins. */
@@ -224,21 +268,20 @@ export class MemSeries {
     if (this.sorted) return;
     this.unpack();
     const n0 = this.rawCount;
-    const cap = this.cap;
-    const raw = this.raw;
+    const ts = this.rawT.slice();
+    const vs = this.rawV.slice();
     const idx = Array.from({ length: n0 }, (_, i) => i);
-    idx.sort((a, b) => raw[a]! - raw[b]! || b - a);
-    const out = new Float64Array(2 * Math.max(TAIL, n0));
-    const ncap = out.length / 2;
+    idx.sort((a, b) => ts[a]! - ts[b]! || b - a);
+    const raw = this.raw;
+    const at = this.rawAt;
+    const cap = this.cap;
     let n = 0;
     for (const i of idx) {
-      if (n > 0 && out[n - 1] === raw[i]) continue;
-      out[n] = raw[i]!;
-      out[ncap + n] = raw[cap + i]!;
+      if (n > 0 && raw[at + n - 1] === ts[i]) continue;
+      raw[at + n] = ts[i]!;
+      raw[at + cap + n] = vs[i]!;
       n++;
     }
-    this.raw = out;
-    this.cap = ncap;
     this.rawCount = n;
     this.sorted = true;
     this.changed();
@@ -249,7 +292,7 @@ export class MemSeries {
    * querier copies them; a head snapshot for a query worker copies them too).
    */
   window(mint: number, maxt: number): { timestamps: Float64Array; values: Float64Array } {
-    if (this.count === 0) return { timestamps: this.timestamps.subarray(0, 0), values: this.values.subarray(0, 0) };
+    if (this.count === 0) return { timestamps: EMPTY_SAMPLES, values: EMPTY_SAMPLES };
     this.sortHead();
     const head = this.timestamps.subarray(0, this.count);
     const lo = lowerBound(head, mint);
@@ -264,21 +307,25 @@ export class MemSeries {
    */
   kept(): { list: Uint8Array; listLastT: number; timestamps: Float64Array; values: Float64Array } | undefined {
     if (!this.sorted) return undefined;
-    return { list: this.packed.subarray(0, this.packedLen), listLastT: this.packedLastT, timestamps: this.raw.subarray(0, this.rawCount), values: this.raw.subarray(this.cap, this.cap + this.rawCount) };
+    return { list: this.packed.subarray(this.listAt, this.listAt + this.packedLen), listLastT: this.packedLastT, timestamps: this.rawT, values: this.rawV };
   }
 
   /** Drops head samples [0, n) (they were written to chunk rows), giving back spare memory. */
   dropFirst(n: number): void {
     if (n <= 0) return;
     this.unpack();
-    const rest = this.rawCount - n;
-    const out = new Float64Array(2 * Math.max(TAIL, rest));
-    const ncap = out.length / 2;
-    out.set(this.raw.subarray(n, n + rest), 0);
-    out.set(this.raw.subarray(this.cap + n, this.cap + n + rest), ncap);
-    this.raw = out;
-    this.cap = ncap;
-    this.rawCount = rest;
+    const ts = this.rawT.subarray(n);
+    const vs = this.rawV.subarray(n);
+    const old = { raw: this.raw, at: this.rawAt, ref: this.rawRef };
+    this.rawRef = -1; // kept until copied from
+    this.rawCount = 0;
+    this.cap = 0;
+    this.resizeRaw(Math.max(TAIL, ts.length));
+    this.raw.set(ts, this.rawAt);
+    this.raw.set(vs, this.rawAt + this.cap);
+    this.rawCount = ts.length;
+    if (old.ref >= 0) this.slab.release(old.ref);
+    if (this.rawCount === 0) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
     this.changed();
   }
 
@@ -291,12 +338,13 @@ export class MemSeries {
     if (this.count === 0 || (this.sorted && this.firstHeadT >= t)) return 0;
     this.unpack();
     const raw = this.raw;
+    const at = this.rawAt;
     const cap = this.cap;
     let n = 0;
     for (let i = 0; i < this.rawCount; i++) {
-      if (raw[i]! < t) continue;
-      raw[n] = raw[i]!;
-      raw[cap + n] = raw[cap + i]!;
+      if (raw[at + i]! < t) continue;
+      raw[at + n] = raw[at + i]!;
+      raw[at + cap + n] = raw[at + cap + i]!;
       n++;
     }
     const dropped = this.rawCount - n;
@@ -306,52 +354,71 @@ export class MemSeries {
   }
 
   private changed(): void {
-    this.viewT = this.viewV = undefined;
-    this.prevT = this.count > 0 ? this.raw[this.rawCount - 1]! : -Infinity;
+    this.view = undefined;
   }
 
+  /** Room for `cap` raw samples (a slab block when one is large enough), the raw ones kept. */
   private resizeRaw(cap: number): void {
-    const out = new Float64Array(2 * cap);
-    out.set(this.raw.subarray(0, this.rawCount), 0);
-    out.set(this.raw.subarray(this.cap, this.cap + this.rawCount), cap);
-    this.raw = out;
+    const ref = this.slab.allocate(16 * cap);
+    const raw = ref >= 0 ? this.slab.floats(ref) : new Float64Array(2 * cap);
+    const at = ref >= 0 ? this.slab.offset(ref) / 8 : 0;
+    const ncap = ref >= 0 ? this.slab.size(ref) / 16 : cap;
+    raw.set(this.rawT, at);
+    raw.set(this.rawV, at + ncap);
+    this.setRaw(raw, at, ref, ncap);
+  }
+
+  private setRaw(raw: Float64Array, at: number, ref: number, cap: number): void {
+    if (this.rawRef >= 0) this.slab.release(this.rawRef);
+    this.raw = raw;
+    this.rawAt = at;
+    this.rawRef = ref;
     this.cap = cap;
   }
 
-  private makeView(): void {
-    if (this.packedCount === 0) {
-      this.viewT = this.raw.subarray(0, this.cap);
-      this.viewV = this.raw.subarray(this.cap, 2 * this.cap);
-      return;
-    }
+  /** Moves the list to room for `bytes` (a slab block when one is large enough). */
+  private moveList(bytes: number): void {
+    const ref = this.slab.allocate(bytes);
+    const packed = ref >= 0 ? this.slab.bytes(ref) : new Uint8Array(bytes);
+    const at = ref >= 0 ? this.slab.offset(ref) : 0;
+    packed.set(this.packed.subarray(this.listAt, this.listAt + this.packedLen), at);
+    this.setList(packed, at, ref);
+  }
+
+  private setList(packed: Uint8Array, at: number, ref: number): void {
+    if (this.listRef >= 0) this.slab.release(this.listRef);
+    this.packed = packed;
+    this.listAt = at;
+    this.listRef = ref;
+  }
+
+  private makeView(): [Float64Array, Float64Array] {
+    if (this.packedCount === 0) return [this.raw.subarray(this.rawAt, this.rawAt + this.cap), this.raw.subarray(this.rawAt + this.cap, this.rawAt + 2 * this.cap)];
     const n = this.count;
     const ts = new Float64Array(n);
     const vs = new Float64Array(n);
     this.decodePacked(ts, vs);
-    ts.set(this.raw.subarray(0, this.rawCount), this.packedCount);
-    vs.set(this.raw.subarray(this.cap, this.cap + this.rawCount), this.packedCount);
-    this.viewT = ts;
-    this.viewV = vs;
+    ts.set(this.rawT, this.packedCount);
+    vs.set(this.rawV, this.packedCount);
+    return [ts, vs];
   }
 
   private decodePacked(ts: Float64Array, vs: Float64Array): void {
-    decodeList(this.packed, 0, this.packedLen, ts, vs, 0);
+    decodeList(this.packed, this.listAt, this.listAt + this.packedLen, ts, vs, 0);
   }
 
   /** Compresses the raw samples (sorted, all after the compressed ones) into a new chunk. */
   private pack(): void {
     const n = this.rawCount;
     packer.reset();
-    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), 0, n, 0);
+    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), this.rawAt, this.rawAt + n, 0);
     this.packedLen = this.writeChunkAt(this.packedLen, packer.finish());
     this.packedCount += n;
-    this.packedLastT = this.raw[n - 1]!;
+    this.packedLastT = this.raw[this.rawAt + n - 1]!;
     this.rawCount = 0;
-    if (this.cap > TAIL && !replaying) {
-      this.raw = new Float64Array(2 * TAIL);
-      this.cap = TAIL;
-    }
     if (replaying) return;
+    // A series holds no raw block between packs: an idle one keeps only its list.
+    this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
     const k = Math.floor((this.count + this.id) / TAIL);
     if (++this.smallRun < MERGE && (this.smallRun < 2 || k % MERGE !== 0)) return;
     this.packedLen = this.merge(this.smallStart);
@@ -363,29 +430,24 @@ export class MemSeries {
     this.bigRun = 0;
   }
 
-  /** Writes `chunk` as a list entry at byte `at` of `packed` (growing it); returns the end. */
+  /** Writes `chunk` as a list entry at byte `at` of the list (growing it); returns the end. */
   private writeChunkAt(at: number, chunk: Uint8Array): number {
-    let need = at + entrySize(chunk.length) + PAD_BYTES;
-    if (need > this.packed.length) {
-      // A size class (steps of 1.5 and 4/3), not double: the slack of 100,000 series' lists is
-      // resident memory, while the copies stay rare (a list grows by a 16-sample chunk of ~30 bytes
-      // at a time). Few sizes, so the allocator reuses what an outgrown list leaves: with the +25 %
-      // growth of before (any size), 100,000 series × 2 h left 256 MB in the allocator's heap,
-      // 177–191 MB with classes, for 1.71 → 1.75 bytes a sample in the head. A replay doubles, and
-      // settle() trims.
-      need = replaying ? Math.max(need, 2 * at + PAD_BYTES, 64) : sizeClass(need);
-      const out = new Uint8Array(need);
-      out.set(this.packed.subarray(0, at));
-      this.packed = out;
+    const need = at + entrySize(chunk.length) + PAD_BYTES;
+    if (need > this.listCap) {
+      // Blocks (and lists too long for one) grow by size classes (steps of 1.5 and 4/3), not
+      // double: the slack of 1 M series' lists is resident memory, while the moves stay rare (a
+      // list grows by a 16-sample chunk of ~30 bytes at a time). A replay doubles, and settle() trims.
+      this.packedLen = at;
+      this.moveList(replaying ? Math.max(need, 2 * at + PAD_BYTES, 64) : sizeClass(need));
     }
-    return writeEntry(this.packed, at, chunk);
+    return writeEntry(this.packed, this.listAt + at, chunk) - this.listAt;
   }
 
   /** Codes the packed chunks from byte `start` to the end as one chunk; returns the new end. */
   private merge(start: number): number {
-    const n = listCount(this.packed, start, this.packedLen);
+    const n = listCount(this.packed, this.listAt + start, this.listAt + this.packedLen);
     if (mergeT.length < n) (mergeT = new Float64Array(2 * n)), (mergeV = new Float64Array(2 * n));
-    decodeList(this.packed, start, this.packedLen, mergeT, mergeV, 0);
+    decodeList(this.packed, this.listAt + start, this.listAt + this.packedLen, mergeT, mergeV, 0);
     packer.reset();
     encodeChunk(packer, mergeT, mergeV, 0, n, 0);
     return this.writeChunkAt(start, packer.finish());
@@ -395,18 +457,21 @@ export class MemSeries {
   private unpack(): void {
     if (this.packedCount === 0) return;
     const n = this.count;
-    const cap = Math.max(TAIL, n);
-    const out = new Float64Array(2 * cap);
-    this.decodePacked(out, out.subarray(cap));
-    out.set(this.raw.subarray(0, this.rawCount), this.packedCount);
-    out.set(this.raw.subarray(this.cap, this.cap + this.rawCount), cap + this.packedCount);
-    this.raw = out;
-    this.cap = cap;
+    const ts = new Float64Array(n);
+    const vs = new Float64Array(n);
+    this.decodePacked(ts, vs);
+    ts.set(this.rawT, this.packedCount);
+    vs.set(this.rawV, this.packedCount);
+    this.rawCount = 0;
+    this.cap = 0;
+    this.resizeRaw(Math.max(TAIL, n));
+    this.raw.set(ts, this.rawAt);
+    this.raw.set(vs, this.rawAt + this.cap);
     this.rawCount = n;
-    this.packed = EMPTY_BYTES;
+    this.setList(EMPTY_BYTES, 0, -1);
     this.packedLen = this.packedCount = this.smallStart = this.smallRun = this.bigStart = this.bigRun = 0;
     this.packedLastT = -Infinity;
-    this.viewT = this.viewV = undefined;
+    this.view = undefined;
   }
 }
 
@@ -518,10 +583,33 @@ export function encodeList(ts: Float64Array, vs: Float64Array, from: number, to:
   return out;
 }
 
+/** A 32-bit FNV-1a hash of a label set's names and values (each ended by a code no text has). */
+function labelsHash(labels: Labels): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < labels.length; i++) {
+    const { name, value } = labels[i]!;
+    for (let j = 0; j < name.length; j++) h = Math.imul(h ^ name.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0x10000, 0x01000193);
+    for (let j = 0; j < value.length; j++) h = Math.imul(h ^ value.charCodeAt(j), 0x01000193);
+    h = Math.imul(h ^ 0x10001, 0x01000193);
+  }
+  return h;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.name !== b[i]!.name || a[i]!.value !== b[i]!.value) return false;
+  return true;
+}
+
 export class Head {
   /** By id; ids start at 1 so that ref 0 means "look up by labels". */
   private readonly byId: (MemSeries | undefined)[] = [undefined];
-  private readonly byKey = new Map<string, MemSeries>();
+  /**
+   * By labelsHash: a series, or the series whose labels share a hash. A hash, not the labels' key
+   * string, which cost about 200 bytes a series (two bytes a character).
+   */
+  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
   /** name → value → ids ascending. */
   readonly postings = new Map<string, Map<string, number[]>>();
   private live = 0;
@@ -531,6 +619,8 @@ export class Head {
    * posting does.
    */
   private readonly pairs = new Map<string, Map<string, Label>>();
+  /** Every series' list and raw blocks. */
+  private readonly slab = new Slab();
 
   private intern(l: Label): Label {
     let byValue = this.pairs.get(l.name);
@@ -546,6 +636,11 @@ export class Head {
 
   get size(): number {
     return this.live;
+  }
+
+  /** Bytes of the slab's blocks that series hold (their lists and raw tails). */
+  get blockBytes(): number {
+    return this.slab.inUse;
   }
 
   /** Runs a load (checkpoint and log replay) coding each replayed sample once (see `replaying`). */
@@ -568,15 +663,22 @@ export class Head {
   }
 
   getByLabels(labels: Labels): MemSeries | undefined {
-    return this.byKey.get(labelsKey(labels));
+    const found = this.byHash.get(labelsHash(labels));
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return sameLabels(found.labels, labels) ? found : undefined;
+    return found.find((s) => sameLabels(s.labels, labels));
   }
 
   /** Adds a series with a given id (ids only grow, so postings stay sorted when ids are added in order). */
-  add(id: number, labels: Labels, key = labelsKey(labels)): MemSeries {
-    const s = new MemSeries(id, labels.map((l) => this.intern(l)), key);
+  add(id: number, labels: Labels): MemSeries {
+    const s = new MemSeries(id, labels.map((l) => this.intern(l)), this.slab);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
-    this.byKey.set(s.key, s);
+    const hash = labelsHash(labels);
+    const same = this.byHash.get(hash);
+    if (same === undefined) this.byHash.set(hash, s);
+    else if (Array.isArray(same)) same.push(s);
+    else this.byHash.set(hash, [same, s]);
     this.live++;
     for (const l of s.labels) {
       let values = this.postings.get(l.name);
@@ -595,8 +697,15 @@ export class Head {
   remove(s: MemSeries): void {
     if (this.byId[s.id] !== s) return;
     this.byId[s.id] = undefined;
-    this.byKey.delete(s.key);
+    const hash = labelsHash(s.labels);
+    const same = this.byHash.get(hash);
+    if (same === s) this.byHash.delete(hash);
+    else if (Array.isArray(same)) {
+      const rest = same.filter((x) => x !== s);
+      this.byHash.set(hash, rest.length === 1 ? rest[0]! : rest);
+    }
     this.live--;
+    s.free();
     for (const l of s.labels) {
       const values = this.postings.get(l.name);
       const ids = values?.get(l.value);

@@ -26,7 +26,7 @@ function fill(s: MemSeries, n: number, at = 0, value = mixed): { ts: number[]; v
 
 describe('MemSeries', () => {
   it('reads back every sample at each packing and merging step', () => {
-    const s = new MemSeries(1, [], 'k');
+    const s = new MemSeries(1, []);
     const ts: number[] = [];
     const vs: number[] = [];
     for (const n of [15, 1, 111, 1, 1, 895, 1, 1, 3000]) {
@@ -42,7 +42,7 @@ describe('MemSeries', () => {
   });
 
   it('merges packed chunks: a long head costs less than its 16-sample chunks', () => {
-    const merged = new MemSeries(1, [], 'a');
+    const merged = new MemSeries(1, []);
     const { ts, vs } = fill(merged, 4096, 0, counter);
     const kept = merged.kept()!;
     expect(listCount(kept.list, 0, kept.list.length) + kept.timestamps.length).toBe(4096);
@@ -53,11 +53,11 @@ describe('MemSeries', () => {
   });
 
   it('adopts a list as it is and keeps appending after it', () => {
-    const a = new MemSeries(1, [], 'a');
+    const a = new MemSeries(1, []);
     const first = fill(a, 1500);
     const kept = a.kept()!;
     const packed = a.count - kept.timestamps.length;
-    const b = new MemSeries(2, [], 'b');
+    const b = new MemSeries(2, []);
     b.adoptPacked(kept.list.slice(), packed, kept.listLastT);
     for (let i = 0; i < kept.timestamps.length; i++) b.push(kept.timestamps[i]!, kept.values[i]!);
     const more = fill(b, 40, 1500);
@@ -72,7 +72,7 @@ describe('MemSeries', () => {
   });
 
   it('finds the chunks a window needs, and no more than it must', () => {
-    const s = new MemSeries(1, [], 'a');
+    const s = new MemSeries(1, []);
     const { ts } = fill(s, 3000);
     const kept = s.kept()!;
     const packed = s.count - kept.timestamps.length;
@@ -91,7 +91,7 @@ describe('MemSeries', () => {
   });
 
   it('spreads the packing of series scraped together over the pushes', () => {
-    const series = Array.from({ length: 64 }, (_, i) => new MemSeries(i + 1, [], String(i)));
+    const series = Array.from({ length: 64 }, (_, i) => new MemSeries(i + 1, []));
     let most = 0;
     for (let i = 0; i < 200; i++) {
       let packed = 0;
@@ -105,7 +105,7 @@ describe('MemSeries', () => {
   });
 
   it('keeps an unsorted head out of kept() until it is sorted', () => {
-    const s = new MemSeries(1, [], 'a');
+    const s = new MemSeries(1, []);
     fill(s, 20);
     s.push(T0, 42); // older than the newest: the head is unsorted, T0 replaced
     expect(s.kept()).toBeUndefined();
@@ -117,7 +117,7 @@ describe('MemSeries', () => {
 });
 
   it('drops samples before a time, and leaves a head with none that old packed (retention asks every series)', () => {
-    const s = new MemSeries(1, [], 'a');
+    const s = new MemSeries(1, []);
     const { ts, vs } = fill(s, 300, 0, counter);
     const packedBytes = s.kept()!.list.length;
     expect(s.dropBefore(ts[0]!)).toBe(0);
@@ -128,9 +128,28 @@ describe('MemSeries', () => {
     expect(Array.from(s.values.subarray(0, s.count))).toEqual(vs.slice(120));
   });
 
+describe('Head', () => {
+  it('finds series by labels when their label sets share a hash (k="v14317" and k="v789220" do)', () => {
+    const head = new Head();
+    const a = head.add(1, [{ name: 'k', value: 'v14317' }]);
+    const b = head.add(2, [{ name: 'k', value: 'v789220' }]);
+    const c = head.add(3, [{ name: 'k', value: 'v789221' }]);
+    expect(head.getByLabels([{ name: 'k', value: 'v14317' }])).toBe(a);
+    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBe(b);
+    expect(head.getByLabels([{ name: 'k', value: 'v789221' }])).toBe(c);
+    expect(head.getByLabels([{ name: 'k', value: 'v14316' }])).toBeUndefined();
+    head.remove(a);
+    expect(head.getByLabels([{ name: 'k', value: 'v14317' }])).toBeUndefined();
+    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBe(b);
+    head.remove(b);
+    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBeUndefined();
+    expect(head.size).toBe(1);
+  });
+});
+
 describe('MemSeries.decodeInto', () => {
   it('decodes compressed and raw samples into the scratch (grown when short), and serves a raw-only series as views of its own', () => {
-    const s = new MemSeries(1, [], 'a');
+    const s = new MemSeries(1, []);
     const { ts, vs } = fill(s, 300, 0, counter);
     const scratch = { timestamps: new Float64Array(10), values: new Float64Array(10) };
     const d = s.decodeInto(scratch);
@@ -139,12 +158,12 @@ describe('MemSeries.decodeInto', () => {
     expect([...d.timestamps]).toEqual(ts);
     expect([...d.values]).toEqual(vs);
     // The next series decodes into the same arrays.
-    const t = new MemSeries(2, [], 'b');
+    const t = new MemSeries(2, []);
     const more = fill(t, 200, 5000, counter);
     const e = t.decodeInto(scratch);
     expect(e.timestamps.buffer).toBe(d.timestamps.buffer);
     expect([...e.values]).toEqual(more.vs);
-    const raw = new MemSeries(3, [], 'c');
+    const raw = new MemSeries(3, []);
     raw.push(T0, 1);
     raw.push(T0 + 1, 2);
     const r = raw.decodeInto(scratch);
@@ -177,7 +196,7 @@ describe('restoreHeadSamples', () => {
     }
   });
 
-  it('adopts the lists in place, and a series growing past its own never writes into the next one', () => {
+  it('copies the lists into blocks of one shared page (the checkpoint row is not kept), and a series growing past its block never writes into the next one', () => {
     const old = new Head();
     const want = new Map<number, { ts: number[]; vs: number[] }>();
     for (const id of [1, 2, 3]) {
@@ -190,13 +209,14 @@ describe('restoreHeadSamples', () => {
     const restored = new Head();
     for (const id of [1, 2, 3]) restored.add(id, [{ name: 'k', value: String(id) }]);
     restoreHeadSamples(restored, samples);
-    for (const id of [1, 2, 3]) expect(restored.get(id)!.kept()!.list.buffer).toBe(samples.row.buffer);
+    const page = restored.get(1)!.kept()!.list.buffer;
+    expect(page).not.toBe(samples.row.buffer);
+    for (const id of [2, 3]) expect(restored.get(id)!.kept()!.list.buffer).toBe(page);
     // Series 1 and 2 grow (packing, merging, reallocating); 3, after them in the row, is only read.
     for (const id of [1, 2]) {
       const more = fill(restored.get(id)!, 200, id * 1000 + 160, counter);
       want.get(id)!.ts.push(...more.ts);
       want.get(id)!.vs.push(...more.vs);
-      expect(restored.get(id)!.kept()!.list.buffer).not.toBe(samples.row.buffer);
     }
     for (const id of [1, 2, 3]) {
       const s = restored.get(id)!;
@@ -231,7 +251,7 @@ describe('restoreHeadSamples', () => {
     expect(sampleCount).toBe(40 * 200 - 150);
     expect([...cutLists.keys()]).toEqual([7]);
     const list = cutLists.get(7)!;
-    const s = new MemSeries(7, [], 'k=7');
+    const s = new MemSeries(7, []);
     s.adoptPacked(list.list, list.count, list.lastT);
     expect([...s.timestamps.subarray(0, s.count)]).toEqual(want.get(7)!.ts.slice(150));
   });
