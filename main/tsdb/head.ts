@@ -188,6 +188,7 @@ export class MemSeries {
     this.setList(EMPTY_BYTES, 0, -1);
     this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
     this.packedLen = this.packedCount = this.rawCount = 0;
+    this.view = undefined;
   }
 
   push(t: number, v: number): void {
