@@ -7,6 +7,7 @@ import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
 import { blockSize, Slab } from './slab';
+import { LabelsTable } from './labels-table';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
 
 /**
@@ -49,7 +50,6 @@ export class MemSeries {
   private listRef = -1;
   private packedLen = 0;
   private packedCount = 0;
-  private packedLastT = -Infinity;
   /** The list ends with `smallRun` chunks from byte `smallStart`, preceded by `bigRun` merged ones from `bigStart`. */
   private smallStart = 0;
   private smallRun = 0;
@@ -66,10 +66,13 @@ export class MemSeries {
   private flags = SORTED;
   /** Head native-histogram samples (./head-histograms); null until the series has one. */
   hist: HeadHistograms | null = null;
-  /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
-  minT = Infinity;
-  lastT = -Infinity;
-  lastV = NaN;
+  /**
+   * minT, lastT, lastV and packedLastT, at [numAt, numAt + 4) of `nums`: a 32-byte block of the
+   * slab. As fields, each double was a heap number of its own (16 bytes) besides its field.
+   */
+  private nums: Float64Array;
+  private numAt: number;
+  private numRef: number;
   /** Appender bookkeeping: where the newest sample of the open batch `pendingBatch` is in it. */
   pendingBatch = 0;
   pendingAt = 0;
@@ -78,7 +81,49 @@ export class MemSeries {
     readonly id: number,
     readonly labels: Labels,
     private readonly slab: Slab = standalone,
-  ) {}
+  ) {
+    this.numRef = slab.allocate(32);
+    this.nums = slab.floats(this.numRef);
+    this.numAt = slab.offset(this.numRef) / 8;
+    this.nums[this.numAt] = Infinity;
+    this.nums[this.numAt + 1] = -Infinity;
+    this.nums[this.numAt + 2] = NaN;
+    this.nums[this.numAt + 3] = -Infinity;
+  }
+
+  /** Over all of the series' samples (head and disk); Infinity/-Infinity when none. */
+  get minT(): number {
+    return this.nums[this.numAt]!;
+  }
+
+  set minT(t: number) {
+    this.nums[this.numAt] = t;
+  }
+
+  get lastT(): number {
+    return this.nums[this.numAt + 1]!;
+  }
+
+  set lastT(t: number) {
+    this.nums[this.numAt + 1] = t;
+  }
+
+  get lastV(): number {
+    return this.nums[this.numAt + 2]!;
+  }
+
+  set lastV(v: number) {
+    this.nums[this.numAt + 2] = v;
+  }
+
+  /** The newest timestamp in the list. */
+  private get packedLastT(): number {
+    return this.nums[this.numAt + 3]!;
+  }
+
+  private set packedLastT(t: number) {
+    this.nums[this.numAt + 3] = t;
+  }
 
   /** Whether head samples are in time order (false after an out-of-order arrival, until sortHead). */
   get sorted(): boolean {
@@ -189,6 +234,13 @@ export class MemSeries {
     this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
     this.packedLen = this.packedCount = this.rawCount = 0;
     this.view = undefined;
+    // Read after removal (a rollback, a retention run): kept in an array of its own.
+    if (this.numRef < 0) return;
+    const nums = this.nums.slice(this.numAt, this.numAt + 4);
+    this.slab.release(this.numRef);
+    this.nums = nums;
+    this.numAt = 0;
+    this.numRef = -1;
   }
 
   push(t: number, v: number): void {
@@ -584,33 +636,11 @@ export function encodeList(ts: Float64Array, vs: Float64Array, from: number, to:
   return out;
 }
 
-/** A 32-bit FNV-1a hash of a label set's names and values (each ended by a code no text has). */
-function labelsHash(labels: Labels): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < labels.length; i++) {
-    const { name, value } = labels[i]!;
-    for (let j = 0; j < name.length; j++) h = Math.imul(h ^ name.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0x10000, 0x01000193);
-    for (let j = 0; j < value.length; j++) h = Math.imul(h ^ value.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0x10001, 0x01000193);
-  }
-  return h;
-}
-
-function sameLabels(a: Labels, b: Labels): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]!.name !== b[i]!.name || a[i]!.value !== b[i]!.value) return false;
-  return true;
-}
-
 export class Head {
   /** By id; ids start at 1 so that ref 0 means "look up by labels". */
   private readonly byId: (MemSeries | undefined)[] = [undefined];
-  /**
-   * By labelsHash: a series, or the series whose labels share a hash. A hash, not the labels' key
-   * string, which cost about 200 bytes a series (two bytes a character).
-   */
-  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  /** Ids by label set (labels-table.ts). */
+  private readonly byLabels = new LabelsTable((id) => this.byId[id]!.labels);
   /** name → value → ids ascending. */
   readonly postings = new Map<string, Map<string, number[]>>();
   private live = 0;
@@ -664,10 +694,8 @@ export class Head {
   }
 
   getByLabels(labels: Labels): MemSeries | undefined {
-    const found = this.byHash.get(labelsHash(labels));
-    if (found === undefined) return undefined;
-    if (!Array.isArray(found)) return sameLabels(found.labels, labels) ? found : undefined;
-    return found.find((s) => sameLabels(s.labels, labels));
+    const id = this.byLabels.find(labels);
+    return id === 0 ? undefined : this.byId[id];
   }
 
   /** Adds a series with a given id (ids only grow, so postings stay sorted when ids are added in order). */
@@ -675,11 +703,7 @@ export class Head {
     const s = new MemSeries(id, labels.map((l) => this.intern(l)), this.slab);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
-    const hash = labelsHash(labels);
-    const same = this.byHash.get(hash);
-    if (same === undefined) this.byHash.set(hash, s);
-    else if (Array.isArray(same)) same.push(s);
-    else this.byHash.set(hash, [same, s]);
+    this.byLabels.add(id, s.labels);
     this.live++;
     for (const l of s.labels) {
       let values = this.postings.get(l.name);
@@ -698,13 +722,7 @@ export class Head {
   remove(s: MemSeries): void {
     if (this.byId[s.id] !== s) return;
     this.byId[s.id] = undefined;
-    const hash = labelsHash(s.labels);
-    const same = this.byHash.get(hash);
-    if (same === s) this.byHash.delete(hash);
-    else if (Array.isArray(same)) {
-      const rest = same.filter((x) => x !== s);
-      this.byHash.set(hash, rest.length === 1 ? rest[0]! : rest);
-    }
+    this.byLabels.remove(s.id, s.labels);
     this.live--;
     s.free();
     for (const l of s.labels) {

@@ -8,10 +8,10 @@
 // pages empty as they leave it.
 
 const PAGE_BYTES = 1 << 16;
-/** Block sizes (steps of 1.5 and 4/3, all multiples of 8 so that a block holds doubles). */
-const CLASSES = [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384];
+/** Block sizes (after 32, steps of 1.5 and 4/3; all multiples of 8 so that a block holds doubles). */
+const CLASSES = [32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384];
 const CLASS_BITS = 5;
-const SLOT_BITS = 10;
+const SLOT_BITS = 11;
 /** Empty pages kept for the next class that needs one; more go to the collector. */
 const SPARE_PAGES = Infinity;
 

@@ -128,25 +128,6 @@ describe('MemSeries', () => {
     expect(Array.from(s.values.subarray(0, s.count))).toEqual(vs.slice(120));
   });
 
-describe('Head', () => {
-  it('finds series by labels when their label sets share a hash (k="v14317" and k="v789220" do)', () => {
-    const head = new Head();
-    const a = head.add(1, [{ name: 'k', value: 'v14317' }]);
-    const b = head.add(2, [{ name: 'k', value: 'v789220' }]);
-    const c = head.add(3, [{ name: 'k', value: 'v789221' }]);
-    expect(head.getByLabels([{ name: 'k', value: 'v14317' }])).toBe(a);
-    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBe(b);
-    expect(head.getByLabels([{ name: 'k', value: 'v789221' }])).toBe(c);
-    expect(head.getByLabels([{ name: 'k', value: 'v14316' }])).toBeUndefined();
-    head.remove(a);
-    expect(head.getByLabels([{ name: 'k', value: 'v14317' }])).toBeUndefined();
-    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBe(b);
-    head.remove(b);
-    expect(head.getByLabels([{ name: 'k', value: 'v789220' }])).toBeUndefined();
-    expect(head.size).toBe(1);
-  });
-});
-
 describe('MemSeries.decodeInto', () => {
   it('decodes compressed and raw samples into the scratch (grown when short), and serves a raw-only series as views of its own', () => {
     const s = new MemSeries(1, []);

@@ -1,0 +1,49 @@
+// The head's ids by label set: found, removed and found again however their hashes collide, across
+// growth and with slots of removed series reused.
+import { describe, expect, it } from 'vitest';
+import type { Labels } from '../../../shared/labels';
+import { Head } from '../../../main/tsdb/head';
+import { LabelsTable } from '../../../main/tsdb/labels-table';
+
+const labelsOf = (id: number): Labels => [{ name: 'k', value: `v${id}` }];
+
+describe('LabelsTable', () => {
+  it.each([
+    ['a seeded hash', undefined],
+    ['every label set hashing alike (the worst a sender could craft)', () => 7],
+    ['two hashes', (l: Labels) => Number(l[0]!.value.slice(1)) % 2],
+  ] as const)('finds every id and none removed, through growth, with %s', (_name, hash) => {
+    const live = new Set<number>();
+    const table = new LabelsTable(labelsOf, hash);
+    const n = hash === undefined ? 5000 : 600;
+    for (let id = 1; id <= n; id++) {
+      table.add(id, labelsOf(id));
+      live.add(id);
+      if (id % 3 === 0) {
+        table.remove(id - 1, labelsOf(id - 1));
+        live.delete(id - 1);
+      }
+    }
+    // Removed slots are taken again.
+    for (let id = 2; id <= n; id += 3) {
+      table.add(id, labelsOf(id));
+      live.add(id);
+    }
+    for (let id = 1; id <= n + 10; id++) expect(table.find(labelsOf(id))).toBe(live.has(id) ? id : 0);
+    expect(table.find([{ name: 'k', value: 'v1' }, { name: 'l', value: 'x' }])).toBe(0);
+  });
+});
+
+describe('Head', () => {
+  it('finds series by labels, and not once removed', () => {
+    const head = new Head();
+    const a = head.add(1, [{ name: '__name__', value: 'up' }, { name: 'job', value: 'a' }]);
+    const b = head.add(2, [{ name: '__name__', value: 'up' }, { name: 'job', value: 'b' }]);
+    expect(head.getByLabels([{ name: '__name__', value: 'up' }, { name: 'job', value: 'a' }])).toBe(a);
+    expect(head.getByLabels([{ name: '__name__', value: 'up' }, { name: 'job', value: 'b' }])).toBe(b);
+    expect(head.getByLabels([{ name: '__name__', value: 'up' }])).toBeUndefined();
+    head.remove(a);
+    expect(head.getByLabels([{ name: '__name__', value: 'up' }, { name: 'job', value: 'a' }])).toBeUndefined();
+    expect(head.getByLabels([{ name: '__name__', value: 'up' }, { name: 'job', value: 'b' }])).toBe(b);
+  });
+});
