@@ -16,7 +16,7 @@
 // watermark taken at the first part; the rows are read after the last part.
 import { labelsKey } from '../../shared/labels';
 import { PAD_BYTES } from './bitstream';
-import { decodeList, listChunks, listSpan, type MemSeries } from './head';
+import { decodeList, listChunks, listSpan, type Head, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import { selectSeries } from './matchers';
@@ -98,18 +98,21 @@ export function storeReleased(path: string): void {
 }
 
 /**
- * The labelsKey of series sent lately: the head keeps no key string (about 200 bytes a series), and
- * making one costs about a third of a microsecond, 7 ms a query of 20,000 series asked again and again.
- * Bounded (emptied when full), so it holds only a share of a large head.
+ * Per head, the labelsKey of series sent lately: the head keeps no key string (about 200 bytes a
+ * series), and making one costs about a third of a microsecond, 7 ms a query of 20,000 series asked
+ * again and again. Bounded (emptied when full), so it holds only a share of a large head; weakly
+ * by head, so a closed store's series (and their memory) are not kept for it.
  */
-const sentKeys = new Map<MemSeries, string>();
+const sentKeys = new WeakMap<Head, Map<MemSeries, string>>();
 const SENT_KEYS_MAX = 1 << 16;
 
-function keyOf(s: MemSeries): string {
-  let key = sentKeys.get(s);
+function keyOf(head: Head, s: MemSeries): string {
+  let keys = sentKeys.get(head);
+  if (!keys) sentKeys.set(head, (keys = new Map()));
+  let key = keys.get(s);
   if (key === undefined) {
-    if (sentKeys.size >= SENT_KEYS_MAX) sentKeys.clear();
-    sentKeys.set(s, (key = labelsKey(s.labels)));
+    if (keys.size >= SENT_KEYS_MAX) keys.clear();
+    keys.set(s, (key = labelsKey(s.labels)));
   }
   return key;
 }
@@ -178,7 +181,7 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
       return {
         store,
         more: at < series.length,
-        keys: part.map(keyOf),
+        keys: part.map((s) => keyOf(st.head, s)),
         ids: Float64Array.from(part, (s) => s.id),
         minT: Float64Array.from(part, (s) => s.minT),
         lastT: lastT.slice(first, first + part.length),
