@@ -250,7 +250,10 @@ export class MemSeries {
     }
     if (t <= this.prevT) this.sorted = false;
     if (t < this.minT) this.minT = t;
-    if (this.rawCount === this.cap) this.resizeRaw(replaying ? Math.max(REPLAY_CHUNK, this.cap * 2) : Math.max(TAIL, this.cap * 2));
+    // A replay's tails grow to REPLAY_CHUNK only when a series has that many samples to replay: a
+    // restart whose checkpoint holds every series' last few raw samples allocated 1 KiB for each
+    // (at 1 M series, a GB of blocks and the collections the allocation drove).
+    if (this.rawCount === this.cap) this.resizeRaw(Math.max(TAIL, this.cap * 2));
     this.raw[this.rawAt + this.rawCount] = t;
     this.raw[this.rawAt + this.cap + this.rawCount] = v;
     this.rawCount++;
@@ -266,10 +269,15 @@ export class MemSeries {
     if (this.rawCount > 0 && this.sorted && this.raw[this.rawAt]! >= 0 && this.raw[this.rawAt]! > this.packedLastT) this.pack();
   }
 
-  /** After a replay: packs the raw samples, and moves the list to a block its size; the chunks so far are left as they are, never merged. */
+  /**
+   * After a replay: packs a long raw tail (a short one stays raw, as between pushes: coding every
+   * series' last few samples cost a restart of 1 M series 1.2 s), and moves the list to a block its
+   * size; the chunks so far are left as they are, never merged.
+   */
   settle(): void {
-    this.packRaw();
+    if (this.rawCount >= TAIL) this.packRaw();
     if (this.rawCount === 0) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    else if (this.cap > TAIL && this.rawCount < TAIL) this.resizeRaw(TAIL);
     const fit = this.packedLen + PAD_BYTES;
     if (this.packedLen === 0) this.setList(EMPTY_BYTES, 0, -1);
     else if (this.listCap > (blockSize(fit) ?? fit)) this.moveList(fit);
