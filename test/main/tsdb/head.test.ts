@@ -206,6 +206,30 @@ describe('restoreHeadSamples', () => {
     }
   });
 
+  it('restores short raw tails raw, in blocks of 16 samples (a restart of many series allocates no 64-sample tail for each)', () => {
+    const old = new Head();
+    for (let id = 1; id <= 200; id++) {
+      old.add(id, [{ name: 'k', value: String(id) }]);
+      fill(old.get(id)!, 165 + (id % 7), id * 1000, counter);
+    }
+    const restored = new Head();
+    for (let id = 1; id <= 200; id++) restored.add(id, [{ name: 'k', value: String(id) }]);
+    restored.replay(() => {
+      for (const row of checkpointParts(old)) restoreHeadSamples(restored, { base: 0, row });
+    });
+    let listBytes = 0;
+    for (let id = 1; id <= 200; id++) {
+      const was = old.get(id)!.kept()!;
+      const now = restored.get(id)!.kept()!;
+      // The raw tail as it was (not coded at the end of the replay), the list copied byte for byte.
+      expect([...now.timestamps]).toEqual([...was.timestamps]);
+      expect(now.list).toEqual(was.list);
+      listBytes += now.list.length;
+    }
+    // Lists in blocks of their size class (at most 4/3 of theirs plus padding), tails of 256 bytes, 32 bytes of last values.
+    expect(restored.blockBytes).toBeLessThan((4 / 3) * (listBytes + 200 * 8) + 200 * (256 + 32));
+  });
+
   it('writes the head in parts of about the size asked, each restored on its own, and hands back the lists of cut series', () => {
     const old = new Head();
     const want = new Map<number, { ts: number[]; vs: number[] }>();
