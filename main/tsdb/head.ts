@@ -190,11 +190,6 @@ export class MemSeries {
     return this.rawCount > 0 ? this.raw[this.rawAt + this.rawCount - 1]! : this.packedLastT;
   }
 
-  /** The newest pushed timestamp, in arrival order (a later push at or before it unsorts the head). */
-  private get prevT(): number {
-    return this.rawCount > 0 ? this.raw[this.rawAt + this.rawCount - 1]! : this.packedLastT;
-  }
-
   private get rawT(): Float64Array {
     return this.raw.subarray(this.rawAt, this.rawAt + this.rawCount);
   }
@@ -248,7 +243,8 @@ export class MemSeries {
       this.lastT = t;
       this.lastV = v;
     }
-    if (t <= this.prevT) this.sorted = false;
+    // lastHeadT is also the newest push (in arrival order): one at or before it unsorts the head.
+    if (t <= this.lastHeadT) this.sorted = false;
     if (t < this.minT) this.minT = t;
     // A replay's tails grow to REPLAY_CHUNK only when a series has that many samples to replay: a
     // restart whose checkpoint holds every series' last few raw samples allocated 1 KiB for each

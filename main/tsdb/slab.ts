@@ -1,5 +1,5 @@
-// Memory for the head's per-series compressed lists and raw tails: blocks of a few size classes
-// carved from shared 64 KiB pages. A series holds a page and an offset instead of an ArrayBuffer of
+// Memory for the head's per-series compressed lists, raw tails and last values: blocks of a few
+// size classes carved from shared 64 KiB pages. A series holds a page and an offset instead of an ArrayBuffer of
 // its own: each of those cost about 350 bytes besides its contents (the ArrayBuffer and typed-array
 // objects, the backing store's bookkeeping, the allocator's header), two a series, and lists
 // growing through sizes left the allocator's heap fragmented (100,000 series × 2 h of head, in
