@@ -1,5 +1,5 @@
 // The head's series ids by label set: open addressing over two Int32Arrays (id and hash per slot,
-// at most half the slots used), 8–16 bytes a series. A Map from the labels' key string cost about
+// at most half the slots used), 16–32 bytes a series. A Map from the labels' key string cost about
 // 250 bytes a series (the string two bytes a character, and the Map's entry); a Map from their
 // hash about 50.
 import type { Labels } from '../../shared/labels';
@@ -8,7 +8,7 @@ const EMPTY = 0;
 const DELETED = -1;
 
 /** A 32-bit FNV-1a hash of a label set's names and values (each ended by a code no text has), from a seed. */
-export function labelsHash(labels: Labels, seed: number): number {
+function labelsHash(labels: Labels, seed: number): number {
   let h = seed;
   for (let i = 0; i < labels.length; i++) {
     const { name, value } = labels[i]!;
