@@ -63,8 +63,7 @@ class KeyArena {
     const a = this.view;
     const b = viewOf(buf);
     let i = 0;
-    // Little-endian reads: the machine's order, no byte swap (a 95-byte key: 70 → 50 ns).
-    for (; i + 4 <= n; i += 4) if (a.getInt32(at + i, true) !== b.getInt32(start + i, true)) return false;
+    for (; i + 4 <= n; i += 4) if (a.getInt32(at + i) !== b.getInt32(start + i)) return false;
     const bytes = this.bytes;
     for (; i < n; i++) if (bytes[at + i] !== buf[start + i]) return false;
     return true;

@@ -6,7 +6,7 @@ import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
-import { blockSize, Slab } from './slab';
+import { blockSize, sizeClass, Slab } from './slab';
 import { LabelsTable } from './labels-table';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
 
@@ -131,7 +131,7 @@ export class MemSeries {
   }
 
   set sorted(on: boolean) {
-    this.flags = on ? this.flags | SORTED : this.flags & ~SORTED;
+    this.setFlag(SORTED, on);
   }
 
   /** Labels written to a series page (otherwise only in the log, or nowhere yet). */
@@ -140,7 +140,7 @@ export class MemSeries {
   }
 
   set persisted(on: boolean) {
-    this.flags = on ? this.flags | PERSISTED : this.flags & ~PERSISTED;
+    this.setFlag(PERSISTED, on);
   }
 
   /** Labels written to the log or a page. */
@@ -149,7 +149,11 @@ export class MemSeries {
   }
 
   set logged(on: boolean) {
-    this.flags = on ? this.flags | LOGGED : this.flags & ~LOGGED;
+    this.setFlag(LOGGED, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
   }
 
   /** Bytes the list may grow to (from listAt) before it moves. */
@@ -341,7 +345,7 @@ export class MemSeries {
     }
     this.rawCount = n;
     this.sorted = true;
-    this.changed();
+    this.view = undefined;
   }
 
   /**
@@ -371,19 +375,11 @@ export class MemSeries {
   dropFirst(n: number): void {
     if (n <= 0) return;
     this.unpack();
-    const ts = this.rawT.subarray(n);
-    const vs = this.rawV.subarray(n);
-    const old = { raw: this.raw, at: this.rawAt, ref: this.rawRef };
-    this.rawRef = -1; // kept until copied from
-    this.rawCount = 0;
-    this.cap = 0;
-    this.resizeRaw(Math.max(TAIL, ts.length));
-    this.raw.set(ts, this.rawAt);
-    this.raw.set(vs, this.rawAt + this.cap);
-    this.rawCount = ts.length;
-    if (old.ref >= 0) this.slab.release(old.ref);
-    if (this.rawCount === 0) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
-    this.changed();
+    if (n >= this.rawCount) {
+      this.rawCount = 0;
+      this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    } else this.placeRaw(this.rawT.subarray(n), this.rawV.subarray(n), TAIL);
+    this.view = undefined;
   }
 
   /**
@@ -406,23 +402,30 @@ export class MemSeries {
     }
     const dropped = this.rawCount - n;
     this.rawCount = n;
-    this.changed();
-    return dropped;
-  }
-
-  private changed(): void {
     this.view = undefined;
+    return dropped;
   }
 
   /** Room for `cap` raw samples (a slab block when one is large enough), the raw ones kept. */
   private resizeRaw(cap: number): void {
-    const ref = this.slab.allocate(16 * cap);
-    const raw = ref >= 0 ? this.slab.floats(ref) : new Float64Array(2 * cap);
+    this.placeRaw(this.rawT, this.rawV, cap);
+  }
+
+  /**
+   * Makes `ts`/`vs` the raw samples, in new room for at least `cap` of them (and all of them): a
+   * slab block when one is large enough. Copied before the old room is given back, so they may be
+   * views of it.
+   */
+  private placeRaw(ts: Float64Array, vs: Float64Array, cap: number): void {
+    const want = Math.max(cap, ts.length);
+    const ref = this.slab.allocate(16 * want);
+    const raw = ref >= 0 ? this.slab.floats(ref) : new Float64Array(2 * want);
     const at = ref >= 0 ? this.slab.offset(ref) / 8 : 0;
-    const ncap = ref >= 0 ? this.slab.size(ref) / 16 : cap;
-    raw.set(this.rawT, at);
-    raw.set(this.rawV, at + ncap);
+    const ncap = ref >= 0 ? this.slab.size(ref) / 16 : want;
+    raw.set(ts, at);
+    raw.set(vs, at + ncap);
     this.setRaw(raw, at, ref, ncap);
+    this.rawCount = ts.length;
   }
 
   private setRaw(raw: Float64Array, at: number, ref: number, cap: number): void {
@@ -519,12 +522,7 @@ export class MemSeries {
     this.decodePacked(ts, vs);
     ts.set(this.rawT, this.packedCount);
     vs.set(this.rawV, this.packedCount);
-    this.rawCount = 0;
-    this.cap = 0;
-    this.resizeRaw(Math.max(TAIL, n));
-    this.raw.set(ts, this.rawAt);
-    this.raw.set(vs, this.rawAt + this.cap);
-    this.rawCount = n;
+    this.placeRaw(ts, vs, TAIL);
     this.setList(EMPTY_BYTES, 0, -1);
     this.packedLen = this.packedCount = this.smallStart = this.smallRun = this.bigStart = this.bigRun = 0;
     this.packedLastT = -Infinity;
@@ -541,13 +539,6 @@ const REPLAY_CHUNK = 64;
 
 let mergeT = new Float64Array(2 * MERGE * MERGE * TAIL);
 let mergeV = new Float64Array(2 * MERGE * MERGE * TAIL);
-
-/** The smallest of 64, 96, 128, 192, 256, 384… (steps of 1.5 and 4/3) that holds `n`. */
-function sizeClass(n: number): number {
-  let c = 64;
-  while (c < n) c = c % 3 === 0 ? (c / 3) * 4 : (c / 2) * 3;
-  return c;
-}
 
 /** Bytes of a list entry: the chunk's byte length as a varint, then the chunk. */
 function entrySize(chunkLength: number): number {

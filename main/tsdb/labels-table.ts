@@ -33,14 +33,19 @@ export class LabelsTable {
   private used = 0;
   private live = 0;
 
+  private readonly hash: (labels: Labels) => number;
+
   /**
-   * `labelsOf` gives the labels of an id in the table. The hash is seeded at random by default, so
-   * that a sender cannot prepare label sets that all probe the same slots.
+   * `labelsOf` gives the labels of an id in the table. Unless a test gives its own `hash`, the hash
+   * is seeded at random, so that a sender cannot prepare label sets that all probe the same slots.
    */
   constructor(
     private readonly labelsOf: (id: number) => Labels,
-    private readonly hash: (labels: Labels) => number = ((seed) => (l: Labels) => labelsHash(l, seed))((Math.random() * 2 ** 32) | 0),
-  ) {}
+    hash?: (labels: Labels) => number,
+  ) {
+    const seed = (Math.random() * 2 ** 32) | 0;
+    this.hash = hash ?? ((labels) => labelsHash(labels, seed));
+  }
 
   /** The id of the series with these labels; 0 when none. */
   find(labels: Labels): number {

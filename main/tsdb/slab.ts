@@ -8,8 +8,16 @@
 // class's pages empty as they leave it.
 
 const PAGE_BYTES = 1 << 16;
-/** Block sizes (after 32, steps of 1.5 and 4/3; all multiples of 8 so that a block holds doubles). */
-const CLASSES = [32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384];
+/** The smallest of 64, 96, 128, 192, 256, 384… (steps of 1.5 and 4/3) that holds `n`. */
+export function sizeClass(n: number): number {
+  let c = 64;
+  while (c < n) c = c % 3 === 0 ? (c / 3) * 4 : (c / 2) * 3;
+  return c;
+}
+
+/** Block sizes: 32, then sizeClass's up to 16 KiB (all multiples of 8, so that a block holds doubles). */
+const CLASSES = [32];
+for (let c = 64; c <= 16384; c = sizeClass(c + 1)) CLASSES.push(c);
 const CLASS_BITS = 5;
 const SLOT_BITS = 11;
 
@@ -35,10 +43,16 @@ interface SizeClass {
   readonly partial: number[];
 }
 
+/** The class of the smallest block that holds `n` bytes; CLASSES.length when none does. */
+function classOf(n: number): number {
+  let cls = 0;
+  while (cls < CLASSES.length && CLASSES[cls]! < n) cls++;
+  return cls;
+}
+
 /** The smallest block size that holds `n` bytes; undefined when no class does. */
 export function blockSize(n: number): number | undefined {
-  for (const c of CLASSES) if (c >= n) return c;
-  return undefined;
+  return CLASSES[classOf(n)];
 }
 
 export class Slab {
@@ -57,8 +71,7 @@ export class Slab {
    * that the series keeps in place of an object. -1 when no class is large enough.
    */
   allocate(n: number): number {
-    let cls = 0;
-    while (cls < CLASSES.length && CLASSES[cls]! < n) cls++;
+    const cls = classOf(n);
     if (cls === CLASSES.length) return -1;
     const c = this.classes[cls]!;
     if (c.partial.length === 0) this.addPage(c);
