@@ -109,6 +109,11 @@ export class ProtoReader {
     return this.view.getFloat64(pos, true);
   }
 
+  /** The little-endian double at `pos` (the caller checked that 8 bytes are there). */
+  doubleAt(pos: number): number {
+    return this.view.getFloat64(pos, true);
+  }
+
   /** Skips the value of the last tag (an unknown field). */
   skip(end: number): void {
     switch (this.wire) {

@@ -1,6 +1,8 @@
 // Remote write 1.0: prometheus.WriteRequest. `scanV1` validates the whole body and counts it
-// (nothing is stored from a malformed body), noting where each series' labels and data lie;
-// `emitV1` then feeds the sink from that layout, without walking the series' fields again.
+// (nothing is stored from a malformed body), noting where each series' labels lie and keeping its
+// float samples; `emitV1` then feeds the sink from that layout, without walking the series' fields
+// again. Label fields and samples encoded as every sender writes them (one-byte tags and lengths,
+// value then timestamp) are read without the general field loop.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
@@ -25,12 +27,31 @@ const SAMPLE_TIMESTAMP = 2;
 /**
  * Where each series of a scanned body lies, ROW numbers per series: its start and end, the start
  * and end of its label fields, how many there are and whether nothing else sits between them,
- * where its first sample or histogram field starts (-1: none), and how many of each it has.
+ * where its first sample or histogram field starts (-1: none), how many of each it has and where
+ * its float samples start in `times`/`values` (every float sample of the body, in order).
  */
 export class SeriesLayout {
-  static readonly ROW = 9;
+  static readonly ROW = 10;
   rows = new Int32Array(64 * SeriesLayout.ROW);
   count = 0;
+  times = new Float64Array(256);
+  values = new Float64Array(256);
+  samples = 0;
+
+  /** Keeps the next float sample. */
+  sample(t: number, v: number): void {
+    const at = this.samples++;
+    if (at === this.times.length) {
+      const times = new Float64Array(at * 2);
+      const values = new Float64Array(at * 2);
+      times.set(this.times);
+      values.set(this.values);
+      this.times = times;
+      this.values = values;
+    }
+    this.times[at] = t;
+    this.values[at] = v;
+  }
 
   /** A row for the next series; returns its offset in `rows`. */
   next(): number {
@@ -53,12 +74,19 @@ const L_CONTIGUOUS = 5;
 const L_FIRST = 6;
 const L_SAMPLES = 7;
 const L_HISTOGRAMS = 8;
+const L_SAMPLE_AT = 9;
+/** The tags of TimeSeries.labels and .samples and of Sample.value and .timestamp, as one byte each. */
+const TAG_LABELS = (SERIES_LABELS << 3) | WIRE_LEN;
+const TAG_SAMPLES = (SERIES_SAMPLES << 3) | WIRE_LEN;
+const TAG_VALUE = (SAMPLE_VALUE << 3) | WIRE_FIXED64;
+const TAG_TIMESTAMP = (SAMPLE_TIMESTAMP << 3) | WIRE_VARINT;
 
 export function scanV1(r: ProtoReader, layout: SeriesLayout): RequestCounts {
   const counts = newCounts();
   const end = r.buf.length;
   let v2Fields = 0;
   layout.count = 0;
+  layout.samples = 0;
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
@@ -81,9 +109,11 @@ export function scanV1(r: ProtoReader, layout: SeriesLayout): RequestCounts {
   return counts;
 }
 
-/** Validates and counts one TimeSeries, noting its layout (see SeriesLayout). */
+/** Validates and counts one TimeSeries, noting its layout and keeping its samples (see SeriesLayout). */
 function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: SeriesLayout): void {
   const start = r.pos;
+  const buf = r.buf;
+  const sampleAt = layout.samples;
   let labelsStart = 0;
   let labelsEnd = 0;
   let labelCount = 0;
@@ -93,6 +123,21 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
   let histograms = 0;
   while (r.pos < end) {
     const fieldStart = r.pos;
+    const tag = buf[fieldStart]!;
+    const len = fieldStart + 1 < end ? buf[fieldStart + 1]! : 0x80;
+    if (tag === TAG_LABELS && len < 0x80 && fieldStart + 2 + len <= end) {
+      // A Label field with a one-byte length: skipped as skipMessage would.
+      r.pos = fieldStart + 2 + len;
+      if (labelCount++ === 0) labelsStart = fieldStart;
+      else if (fieldStart !== labelsEnd) contiguous = 0;
+      labelsEnd = r.pos;
+      continue;
+    }
+    if (tag === TAG_SAMPLES && len < 0x80 && fieldStart + 2 + len <= end && fastSample(r, fieldStart + 2, fieldStart + 2 + len, layout)) {
+      if (first < 0) first = fieldStart;
+      samples++;
+      continue;
+    }
     r.tag(end);
     switch (r.field) {
       case SERIES_LABELS:
@@ -105,7 +150,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
         break;
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
-        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'));
+        readSample(r, r.lenEnd(end, 'TimeSeries.samples'), layout);
         if (first < 0) first = fieldStart;
         samples++;
         break;
@@ -135,6 +180,47 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
   row[at + L_FIRST] = first;
   row[at + L_SAMPLES] = samples;
   row[at + L_HISTOGRAMS] = histograms;
+  row[at + L_SAMPLE_AT] = sampleAt;
+}
+
+/**
+ * A Sample message in [pos, end) laid out as senders write it — the value's tag and 8 bytes, the
+ * timestamp's tag and a varint of at most 7 bytes (a safe integer), nothing else — kept; false
+ * (nothing read) for any other layout, which the general loop then reads.
+ */
+function fastSample(r: ProtoReader, pos: number, end: number, layout: SeriesLayout): boolean {
+  const buf = r.buf;
+  if (end - pos < 11 || end - pos > 17 || buf[pos] !== TAG_VALUE || buf[pos + 9] !== TAG_TIMESTAMP) return false;
+  let t = 0;
+  let mul = 1;
+  for (let p = pos + 10; p < end; p++, mul *= 0x80) {
+    const b = buf[p]!;
+    t += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      if (p + 1 !== end) return false;
+      layout.sample(t, r.doubleAt(pos + 1));
+      r.pos = end;
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Validates one Sample message and keeps it (later fields override earlier ones, as protobuf says). */
+function readSample(r: ProtoReader, end: number, layout: SeriesLayout): void {
+  let t = 0;
+  let v = 0;
+  while (r.pos < end) {
+    r.tag(end);
+    if (r.field === SAMPLE_VALUE) {
+      r.expect(WIRE_FIXED64, 'Sample.value');
+      v = r.double(end);
+    } else if (r.field === SAMPLE_TIMESTAMP) {
+      r.expect(WIRE_VARINT, 'Sample.timestamp');
+      t = r.int64(end, 'Sample.timestamp');
+    } else r.skip(end);
+  }
+  layout.sample(t, v);
 }
 
 /** Validates one Histogram field's wire format (1.0 and 2.0 share the message). */
@@ -303,7 +389,7 @@ class V1Labels implements LabelSource {
 export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, intern: (s: string) => string): void {
   const labels = new V1Labels(r, intern);
   const buf = r.buf;
-  const rows = layout.rows;
+  const { rows, times, values } = layout;
   for (let i = 0; i < layout.count; i++) {
     const at = i * SeriesLayout.ROW;
     const seriesEnd = rows[at + L_END]!;
@@ -311,13 +397,17 @@ export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, i
     const first = rows[at + L_FIRST]!;
     const samples = rows[at + L_SAMPLES]!;
     const histograms = rows[at + L_HISTOGRAMS]!;
+    const sampleAt = rows[at + L_SAMPLE_AT]!;
     labels.of(rows[at + L_START]!, seriesEnd, count);
     // Keyed by the raw bytes of its label fields: one range of the body in practice.
     let wanted: boolean;
     if (count === 0) wanted = sink.series(buf, 0, 0, labels, samples, histograms);
     else if (rows[at + L_CONTIGUOUS] === 1) wanted = sink.series(buf, rows[at + L_LABELS_START]!, rows[at + L_LABELS_END]!, labels, samples, histograms);
     else wanted = labels.beginScattered(sink, samples, histograms);
-    if (wanted && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
+    if (!wanted || first < 0) continue;
+    // Histograms are emitted in body order among the samples, so walked again.
+    if (histograms > 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
+    else for (let k = sampleAt; k < sampleAt + samples; k++) sink.sample(times[k]!, values[k]!);
   }
   r.pos = buf.length;
 }

@@ -96,4 +96,35 @@ describe('remote write 1.0 emitted from the scan layout', () => {
     expect(record(mixed, layout)).toHaveLength(8);
     expect(layout.count).toBe(3);
   });
+
+  it('reads samples and labels in any valid layout as it reads those senders write', () => {
+    const layout = new SeriesLayout();
+    const long = 'x'.repeat(200); // a Label field with a two-byte length
+    const body = new ProtoWriter()
+      .message(1, (ts) => {
+        ts.message(1, (l) => l.string(1, '__name__').string(2, long));
+        ts.message(2, (m) => m.double(1, 1.5).tag(2, 0).varint(1_700_000_000_000)); // as senders write it
+        ts.message(2, (m) => m.tag(2, 0).varint(1_700_000_015_000).double(1, 2.5)); // timestamp first
+        ts.message(2, (m) => m.double(1, 3.5).tag(2, 0).varint(-1000n & 0xffffffffffffffffn)); // negative: 10 bytes
+        ts.message(2, (m) => m.double(1, 4.5).tag(2, 0).varint(2 ** 52)); // an 8-byte varint
+        ts.message(2, (m) => m.double(1, 9).double(1, 5.5).tag(2, 0).varint(7)); // the last value counts
+        ts.message(2, (m) => m.double(1, 6.5).tag(2, 0).varint(8).tag(7, 0).varint(1)); // an unknown field
+        ts.message(2, (m) => m.double(1, 7.5)); // no timestamp: 0
+      })
+      .finish();
+    expect(record(body, layout)).toEqual([
+      `series ${label('__name__', long)} 1 __name__=${long} 7/0`,
+      'sample 1700000000000 1.5',
+      'sample 1700000015000 2.5',
+      'sample -1000 3.5',
+      `sample ${2 ** 52} 4.5`,
+      'sample 7 5.5',
+      'sample 8 6.5',
+      'sample 0 7.5',
+      'counts 1 7 0 0 0',
+    ]);
+    // A sample that looks like the usual layout but is cut short is refused, not read past its end.
+    const cut = new ProtoWriter().message(1, (ts) => ts.message(1, (l) => l.string(1, 'a').string(2, 'b')).message(2, (m) => m.double(1, 1).tag(2, 0))).finish();
+    expect(() => scanV1(new ProtoReader(cut), layout)).toThrow(/truncated/);
+  });
 });
