@@ -57,10 +57,19 @@ interface StreamPlan {
   allZero: boolean;
 }
 
+/** Counts by bit length; all zero between calls (planStream clears what it counted). */
 const hist = new Float64Array(64);
 
-function planStream(zs: Float64Array, count: number): StreamPlan {
-  hist.fill(0);
+/** A stream's plan, filled in place: chunks are coded by the million, so no object per plan. */
+function newPlan(): StreamPlan {
+  return { bits: 0, b: 0, b2: 0, allZero: false };
+}
+const TIMES_PLAN = newPlan();
+const RISING_PLAN = newPlan();
+const DELTA_PLAN = newPlan();
+const DOD_PLAN = newPlan();
+
+function planStream(zs: Float64Array, count: number, plan: StreamPlan): StreamPlan {
   let zeros = 0;
   let max = 0;
   for (let i = 0; i < count; i++) {
@@ -71,7 +80,12 @@ function planStream(zs: Float64Array, count: number): StreamPlan {
       if (z > max) max = z;
     }
   }
-  if (zeros === count) return { bits: 1, b: 0, b2: 0, allZero: true };
+  plan.allZero = zeros === count;
+  if (plan.allZero) {
+    plan.bits = 1;
+    plan.b = plan.b2 = 0;
+    return plan;
+  }
   const b2 = bitLength(max);
   const nonZero = count - zeros;
   let best = Infinity;
@@ -85,7 +99,11 @@ function planStream(zs: Float64Array, count: number): StreamPlan {
       bestB = b;
     }
   }
-  return { bits: 1 + 11 + best, b: bestB, b2, allZero: false };
+  for (let b = 0; b <= b2; b++) hist[b] = 0;
+  plan.bits = 1 + 11 + best;
+  plan.b = bestB;
+  plan.b2 = b2;
+  return plan;
 }
 
 function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: StreamPlan): void {
@@ -162,14 +180,14 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
     if (d < min) min = d;
     if (d > max) max = d;
   }
-  const risingPlan = rising ? planStream(deltas, n - 1) : null;
+  const risingPlan = rising ? planStream(deltas, n - 1, RISING_PLAN) : null;
   const packed = planPacked(min, max, n - 1);
   for (let i = 1; i < n; i++) {
     deltas[i - 1] = zigzag(deltas[i - 1]!);
     if (i >= 2) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
   }
-  const deltaPlan = planStream(deltas, n - 1);
-  const dodPlan = planStream(dods, n - 2);
+  const deltaPlan = planStream(deltas, n - 1, DELTA_PLAN);
+  const dodPlan = planStream(dods, n - 2, DOD_PLAN);
   const dodBits = dodPlan.bits + 8; // its second value's varint, about
   const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
   if (packed && packed.bits <= best + (n - 1) / 2) {
@@ -542,7 +560,7 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
     ensureScratch(n);
     const dods = scratch;
     for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ts[from + i]! - 2 * ts[from + i - 1]! + ts[from + i - 2]!);
-    writeStream(w, dods, n - 2, planStream(dods, n - 2));
+    writeStream(w, dods, n - 2, planStream(dods, n - 2, TIMES_PLAN));
   }
   writeValues(w, vs, from, to);
 }
