@@ -44,7 +44,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   let anyDue = false;
   for (const s of head.all()) if ((anyDue = due(s))) break;
   // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
-  if (!anyDue && !opts.checkpoint && !checkpointDue(st) && ![...head.all()].some((s) => !s.persisted)) {
+  if (!anyDue && !opts.checkpoint && !checkpointDue(st) && allPersisted(head)) {
     storage.shrinkIfOwed();
     return limitBucket;
   }
@@ -253,4 +253,9 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   st.logSamplesSinceCheckpoint = 0;
   st.headSamplesAtCheckpoint = samples.sampleCount;
   return samples.cutLists;
+}
+
+function allPersisted(head: TsdbState['head']): boolean {
+  for (const s of head.all()) if (!s.persisted) return false;
+  return true;
 }

@@ -5,7 +5,7 @@ import { lowerBound } from './sorted';
 import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
-import { BitReader, BitWriter, PAD_BYTES } from './bitstream';
+import { BitWriter, PAD_BYTES } from './bitstream';
 import { blockSize, sizeClass, Slab } from './slab';
 import { LabelsTable } from './labels-table';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
@@ -184,9 +184,7 @@ export class MemSeries {
     if (this.packedCount === 0) return this.raw[this.rawAt]!;
     let off = this.listAt;
     while (this.packed[off]! >= 128) off++;
-    const r = new BitReader(this.packed, off + 1);
-    r.readVar();
-    return r.readVar();
+    return chunkFirstTime(this.packed, off + 1, 0);
   }
 
   /** The newest head sample's timestamp (count > 0 and sorted), without decoding the series. */

@@ -8,6 +8,7 @@
 // the p99s (target ≤ 2×), plus how many queries completed.
 //
 //   node --import tsx test/bench/mixed.bench.ts [--series 10000] [--seconds 30] [--query-clients 1] [--history-minutes 20]
+//   BENCH_PROFILE_DIR=DIR: CPU profiles of ampule serve's threads.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -81,7 +82,8 @@ async function startAmpule(dir: string): Promise<Server> {
   const write = token('remote_write');
   const query = token('query');
   const port = await freePort();
-  const proc = spawn(process.execPath, [bin, 'serve', '--port', String(port), ...common], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const proc = spawn(process.execPath, [...profile, bin, 'serve', '--port', String(port), ...common], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 60_000;
