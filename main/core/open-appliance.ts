@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ControlDatabase, NO_ACTIVITY } from '../control/control-plane';
+import { inIngestGap } from './ingest-gap';
 import { keychainSlots } from '../crypto/keychain';
 import { keyFileSlots } from '../crypto/key-file';
 import { sealedKeyPath, sealedKeySlots } from '../crypto/sealed-key';
@@ -148,13 +149,18 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     });
     return t;
   }
+  // Each store's turn comes in a gap between its remote-write requests (./ingest-gap), and is skipped
+  // when the store was closed meanwhile.
   const everyStore = (work: (open: { maintain(): void; checkpoint(): void }) => void) => () => {
     for (const [id, open] of tenants) {
-      try {
-        work(open);
-      } catch (e) {
-        activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
-      }
+      const run = (): void => {
+        try {
+          work(open);
+        } catch (e) {
+          activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
+        }
+      };
+      inIngestGap(() => open.tenant.ingestIdleMs(), run, () => closed || tenants.get(id) !== open);
     }
   };
   // Cut complete chunks out of the log and drop expired buckets; never keeps the process alive.

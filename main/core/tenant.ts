@@ -77,6 +77,11 @@ export class Tenant {
     return this.rejectedTotals;
   }
 
+  /** How long no remote-write request has been in progress, in ms (0 while one is). */
+  ingestIdleMs(): number {
+    return this.ingester.idleMs();
+  }
+
   /** Series received in the last one to two hours (the active-series limit counts these). */
   activeSeries(): number {
     return this.ingester.activeSeries();

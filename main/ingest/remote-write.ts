@@ -55,12 +55,25 @@ export class Ingester {
   private readonly decompressed = new DecompressBuffer();
   /** Where the series of the body being appended lie (1.0), noted by the scan for the emit. */
   private readonly layout = new SeriesLayout();
+  /** Requests being appended or awaiting their commit, and when the last one ended (performance.now()). */
+  private inFlight = 0;
+  private lastEnd = -Infinity;
 
   constructor(
     readonly appender: Appender,
     private readonly hooks: IngesterHooks = {},
   ) {
     this.committer = new GroupCommitter(appender);
+  }
+
+  /** Series received in the last one to two generations. */
+  activeSeries(): number {
+    return activeSeries(this.state);
+  }
+
+  /** How long no request has been in progress, in ms (0 while one is being appended or awaits its commit). */
+  idleMs(): number {
+    return this.inFlight > 0 ? 0 : performance.now() - this.lastEnd;
   }
 
   /**
@@ -71,12 +84,17 @@ export class Ingester {
    * AppendError reject (the caller answers 5xx) after the appender was rolled back, for every
    * request of that commit. The body's size is the reader's to bound (main/http/body).
    */
-  /** Series received in the last one to two generations. */
-  activeSeries(): number {
-    return activeSeries(this.state);
+  async ingest(req: IngestRequest, limits: IngestLimits, now: number): Promise<IngestResult> {
+    this.inFlight++;
+    try {
+      return await this.ingestOne(req, limits, now);
+    } finally {
+      this.inFlight--;
+      this.lastEnd = performance.now();
+    }
   }
 
-  async ingest(req: IngestRequest, limits: IngestLimits, now: number): Promise<IngestResult> {
+  private async ingestOne(req: IngestRequest, limits: IngestLimits, now: number): Promise<IngestResult> {
     let appended: AppendedRequest;
     try {
       appended = this.append(req, limits, now);

@@ -165,4 +165,33 @@ describe('group commit', () => {
     expect(upSeries(reopened)).toHaveLength(3);
     expect([...sharedSeries(reopened)[0]!.timestamps]).toEqual([NOW + 1, NOW + 2, NOW + 3]);
   });
+
+  it('counts a request as in progress until it is answered, refused ones too (the ingest gap maintenance waits for)', async () => {
+    const { db } = openStore();
+    const inner = db.appender();
+    // Test timing, not a fault: the commit's real fsync is held until the test lets it finish.
+    let release: () => void = () => {};
+    const appender: Appender = {
+      append: (...a) => inner.append(...a),
+      appendHistogram: (...a) => inner.appendHistogram(...a),
+      commit: () => inner.commit(),
+      rollback: () => inner.rollback(),
+      commitAsync: () => {
+        const synced = inner.commitAsync!();
+        return new Promise<void>((resolve, reject) => (release = () => void synced.then(resolve, reject)));
+      },
+    };
+    const ingester = new Ingester(appender);
+    expect(ingester.idleMs()).toBe(Infinity);
+    const answered = ingester.ingest({ body: request(1), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ingester.idleMs()).toBe(0); // appended, its fsync still running
+    release();
+    expect((await answered).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ingester.idleMs()).toBeGreaterThanOrEqual(25);
+    const refused = await ingester.ingest({ body: request(2), contentType: 'text/plain', contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
+    expect(refused.status).toBe(415);
+    expect(ingester.idleMs()).toBeLessThan(25);
+  });
 });
