@@ -1,5 +1,5 @@
 // Per-series label rules. Run once per new series (known series hit the cache), so clarity
-// beats speed here.
+// beats speed here, save for not counting UTF-8 bytes of strings too short to be over a limit.
 import type { WorkspaceLimits } from '../control/types';
 import { formatLabels, METRIC_NAME, type Labels } from '../../shared/labels';
 
@@ -33,10 +33,10 @@ export function checkLabels(labels: Labels, utf8Names: boolean, limits: Workspac
       if (prev === name) return bad('invalid_labels', `label ${JSON.stringify(name)} appears twice`);
       if (prev > name) return bad('invalid_labels', `labels are not sorted by name (${JSON.stringify(prev)} before ${JSON.stringify(name)})`);
     }
-    if (utf8Bytes(name) > limits.labelNameLength) {
+    if (overBytes(name, limits.labelNameLength)) {
       return bad('label_limit', `label name of ${utf8Bytes(name)} bytes is over the limit labelNameLength=${limits.labelNameLength}`);
     }
-    if (utf8Bytes(value) > limits.labelValueLength) {
+    if (overBytes(value, limits.labelValueLength)) {
       return bad('label_limit', `value of label ${JSON.stringify(truncate(name))} is ${utf8Bytes(value)} bytes, over the limit labelValueLength=${limits.labelValueLength}`);
     }
     if (name === METRIC_NAME) metricName = value;
@@ -62,4 +62,9 @@ function truncate(s: string): string {
 
 function utf8Bytes(s: string): number {
   return Buffer.byteLength(s, 'utf8');
+}
+
+/** Whether s is over `limit` UTF-8 bytes; counted only when it could be (a UTF-16 unit is at most 3 bytes). */
+function overBytes(s: string, limit: number): boolean {
+  return s.length * 3 > limit && utf8Bytes(s) > limit;
 }
