@@ -6,11 +6,11 @@ import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
 import { emitV1, scanV1, SeriesLayout, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
-import type { LabelSource, RequestCounts, SeriesSink } from './sink';
+import type { LabelSource, LabelText, RequestCounts, SeriesSink } from './sink';
 import { histogramProblem, type DecodedHistogram } from './histogram-proto';
 import { GroupCommitter } from './group-commit';
 import { DecompressBuffer, decompressSnappyBlock } from './snappy';
-import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, intern, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
+import { activeSeries, addSeries, createIngestState, forgetSeries, hashKey, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from './state';
 import { IngestError, type IngestRequest, type IngestResult, type Rejection } from './types';
 import { checkLabels, describeSeries } from './validate';
 import { applyIngestRules, type CompiledRules } from '../discovery/ingest-rules';
@@ -136,8 +136,8 @@ export class Ingester {
 
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
-      if (symbols) emitV2(reader, symbols, sink, sink.intern);
-      else emitV1(reader, this.layout, sink, sink.intern);
+      if (symbols) emitV2(reader, symbols, sink, sink.text);
+      else emitV1(reader, this.layout, sink, sink.text);
     } catch (err) {
       this.committer.abandon(err);
       throw err;
@@ -235,7 +235,7 @@ class AppendSink implements SeriesSink {
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
   private messagesDropped = 0;
-  readonly intern: (s: string) => string;
+  readonly text: LabelText;
   /** Samples outside [oldest, newest] are refused before they reach the store. */
   private readonly oldest: number;
   private readonly newest: number;
@@ -249,7 +249,7 @@ class AppendSink implements SeriesSink {
     private readonly onNewSeries: ((labels: Labels) => void) | undefined,
     now: number,
   ) {
-    this.intern = (s) => intern(state, s);
+    this.text = (buf, start, end) => state.strings.text(buf, start, end);
     this.oldest = limits.retentionMs === undefined ? -Infinity : now - limits.retentionMs;
     this.newest = now + MAX_FUTURE_MS;
   }

@@ -6,7 +6,7 @@
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
-import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_TIMESERIES = 1;
 const REQUEST_METADATA = 3;
@@ -288,7 +288,7 @@ class V1Labels implements LabelSource {
 
   constructor(
     private readonly r: ProtoReader,
-    private readonly intern: (s: string) => string,
+    private readonly text: LabelText,
   ) {}
 
   /** The series in [start, end) with `count` label fields. */
@@ -372,7 +372,7 @@ class V1Labels implements LabelSource {
         if (r.field === LABEL_NAME || r.field === LABEL_VALUE) {
           r.expect(WIRE_LEN, 'Label');
           const e = r.lenEnd(end, 'Label');
-          const text = utf8Text(r.buf, r.pos, e, this.intern);
+          const text = this.text(r.buf, r.pos, e);
           if (r.field === LABEL_NAME) name = text;
           else value = text;
           r.pos = e;
@@ -386,8 +386,8 @@ class V1Labels implements LabelSource {
 }
 
 /** Feeds the sink the series of a body scanned by scanV1 into `layout`, in order, without walking their fields again. */
-export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, intern: (s: string) => string): void {
-  const labels = new V1Labels(r, intern);
+export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, text: LabelText): void {
+  const labels = new V1Labels(r, text);
   const buf = r.buf;
   const { rows, times, values } = layout;
   for (let i = 0; i < layout.count; i++) {

@@ -4,7 +4,7 @@
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
 import { emitSeriesData, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
-import { KeyScratch, newCounts, utf8Text, type LabelSource, type RequestCounts, type SeriesSink } from './sink';
+import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
 const REQUEST_TIMESERIES = 5;
@@ -128,7 +128,7 @@ class V2Labels implements LabelSource {
   constructor(
     private readonly buf: Buffer,
     private readonly symbols: Symbols,
-    private readonly intern: (s: string) => string,
+    private readonly labelText: LabelText,
   ) {}
 
   add(ref: number): void {
@@ -172,13 +172,13 @@ class V2Labels implements LabelSource {
 
   private text(ref: number): string | null {
     const ranges = this.symbols.ranges;
-    return utf8Text(this.buf, ranges[2 * ref]!, ranges[2 * ref + 1]!, this.intern);
+    return this.labelText(this.buf, ranges[2 * ref]!, ranges[2 * ref + 1]!);
   }
 }
 
-export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, intern: (s: string) => string): void {
+export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, text: LabelText): void {
   const end = r.buf.length;
-  const labels = new V2Labels(r.buf, symbols, intern);
+  const labels = new V2Labels(r.buf, symbols, text);
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);

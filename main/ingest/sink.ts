@@ -72,9 +72,12 @@ export function newCounts(): RequestCounts {
 }
 
 /** UTF-8 text of buf[start, end), or null when it is not valid UTF-8. */
-export function utf8Text(buf: Buffer, start: number, end: number, intern: (s: string) => string): string | null {
-  const s = buf.toString('utf8', start, end);
+export function utf8Text(buf: Uint8Array, start: number, end: number): string | null {
+  const s = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', start, end);
   // The decoder replaces bad bytes with U+FFFD; only then is a real check needed.
   if (s.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) return null;
-  return intern(s);
+  return s;
 }
+
+/** How the decoders get a label string: its text (shared, when it was seen before), null when not valid UTF-8. */
+export type LabelText = (buf: Uint8Array, start: number, end: number) => string | null;

@@ -6,6 +6,7 @@ import type { WorkspaceLimits } from '../control/types';
 import type { Labels } from '../../shared/labels';
 import type { SeriesRef } from '../tsdb/types';
 import { newTokenBucket, type TokenBucket } from './limits';
+import { utf8Text } from './sink';
 
 /**
  * A series is active while it received a sample in the last one to two generations. Generations
@@ -133,7 +134,7 @@ export interface IngestState {
   readonly bucket: TokenBucket;
   /** The limits the cached series were validated against; other limits empty the cache. */
   limits: WorkspaceLimits | undefined;
-  readonly strings: Map<string, string>;
+  readonly strings: LabelStrings;
 }
 
 /** Create one per open store: cached SeriesRefs are only valid for the store that issued them. */
@@ -146,7 +147,7 @@ export function createIngestState(): IngestState {
     generationStart: NaN,
     bucket: newTokenBucket(),
     limits: undefined,
-    strings: new Map(),
+    strings: new LabelStrings(),
   };
 }
 
@@ -242,14 +243,64 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
 }
 
 /**
- * One shared copy of each label string, so a million series do not hold a million "job"s. Long
- * strings are rarely shared and would let a sender pin memory here, so they are left alone.
+ * Label strings by their UTF-8 bytes: one shared copy of each, so a million series do not hold a
+ * million "job"s, found again by hashing and comparing bytes, with nothing decoded (most strings
+ * of a new series — names, job, mode, __name__ — were seen before). Long strings are rarely shared
+ * and would let a sender pin memory here: decoded, not kept. Emptied when full.
  */
-export function intern(state: IngestState, s: string): string {
-  if (s.length > INTERN_MAX_LENGTH) return s;
-  const have = state.strings.get(s);
-  if (have !== undefined) return have;
-  if (state.strings.size >= INTERN_MAX) state.strings.clear();
-  state.strings.set(s, s);
-  return s;
+export class LabelStrings {
+  private bytes = new KeyArena();
+  /** Entry index + 1 by hash, open addressing (0: empty), at most half full. */
+  private slots = new Int32Array(1024);
+  private hashes: number[] = [];
+  /** Where each string's bytes are in `bytes`, and how many. */
+  private at: number[] = [];
+  private lens: number[] = [];
+  private strings: string[] = [];
+
+  /** The text of buf[start, end), or null when it is not valid UTF-8. */
+  text(buf: Uint8Array, start: number, end: number): string | null {
+    const n = end - start;
+    if (n > INTERN_MAX_LENGTH) return utf8Text(buf, start, end);
+    const hash = hashKey(buf, start, end);
+    const mask = this.slots.length - 1;
+    for (let i = hash & mask, e = this.slots[i]!; e !== 0; i = (i + 1) & mask, e = this.slots[i]!) {
+      if (this.hashes[e - 1] === hash && this.lens[e - 1] === n && this.bytes.equals(this.at[e - 1]!, buf, start, end)) return this.strings[e - 1]!;
+    }
+    const s = utf8Text(buf, start, end);
+    if (s === null) return null;
+    if (this.strings.length >= INTERN_MAX) this.clear();
+    else if (2 * (this.strings.length + 1) > this.slots.length) this.grow();
+    this.hashes.push(hash);
+    this.at.push(this.bytes.put(buf, start, end));
+    this.lens.push(n);
+    this.strings.push(s);
+    this.slots[this.freeSlot(hash)] = this.strings.length;
+    return s;
+  }
+
+  get size(): number {
+    return this.strings.length;
+  }
+
+  private freeSlot(hash: number): number {
+    const mask = this.slots.length - 1;
+    let i = hash & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    return i;
+  }
+
+  private grow(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    for (let e = 0; e < this.strings.length; e++) this.slots[this.freeSlot(this.hashes[e]!)] = e + 1;
+  }
+
+  private clear(): void {
+    this.bytes = new KeyArena();
+    this.slots = new Int32Array(1024);
+    this.hashes = [];
+    this.at = [];
+    this.lens = [];
+    this.strings = [];
+  }
 }

@@ -3,7 +3,7 @@
 import { ProtoReader } from '../../../main/ingest/proto';
 import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
 import { emitV2, scanV2, Symbols } from '../../../main/ingest/rw2';
-import type { SeriesSink } from '../../../main/ingest/sink';
+import { utf8Text, type SeriesSink } from '../../../main/ingest/sink';
 import { decompressSnappyBlock } from '../../../main/ingest/snappy';
 import type { Label } from '../../../shared/labels';
 import type { DecodedHistogram } from '../../../main/ingest/histogram-proto';
@@ -34,15 +34,15 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
       current!.histograms.push(d);
     },
   };
-  const intern = (s: string) => s;
+  const text = utf8Text;
   if (version === 1) {
     const layout = new SeriesLayout();
     scanV1(r, layout);
-    emitV1(r, layout, sink, intern);
+    emitV1(r, layout, sink, text);
   } else {
     const symbols = new Symbols();
     scanV2(r, symbols);
-    emitV2(r, symbols, sink, intern);
+    emitV2(r, symbols, sink, text);
   }
   return out;
 }

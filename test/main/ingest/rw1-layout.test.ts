@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
-import type { LabelSource, SeriesSink } from '../../../main/ingest/sink';
+import { utf8Text, type LabelSource, type SeriesSink } from '../../../main/ingest/sink';
 import type { DecodedHistogram } from '../../../main/ingest/histogram-proto';
 import { encodeV1, ProtoWriter } from './encode';
 
@@ -29,7 +29,7 @@ function record(body: Buffer, layout: SeriesLayout, skip = ''): string[] {
   };
   const r = new ProtoReader(body);
   const counts = scanV1(r, layout);
-  emitV1(r, layout, sink, (s) => s);
+  emitV1(r, layout, sink, utf8Text);
   calls.push(`counts ${counts.series} ${counts.samples} ${counts.histograms} ${counts.exemplars} ${counts.metadata}`);
   return calls;
 }

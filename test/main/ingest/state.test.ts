@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeSeries, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from '../../../main/ingest/state';
+import { activeSeries, LabelStrings, ACTIVE_SERIES_GENERATION_MS, addSeries, createIngestState, hashKey, lookupSeries, nextSeen, rotateGenerations, type IngestState, type SeriesEntry } from '../../../main/ingest/state';
 
 const entry = (key: string): SeriesEntry => ({ labels: [{ name: '__name__', value: key }], ref: 1, keyAt: -1, keyLen: 0, next: null, gen: -1, succ: null });
 const bytes = (s: string) => Buffer.from(s, 'latin1');
@@ -111,5 +111,32 @@ describe('series cache', () => {
     expect(seen.size).toBeGreaterThan(9_990);
     expect(hashKey(bytes('abcde'), 0, 4)).toBe(hashKey(bytes('abcdX'), 0, 4));
     expect(hashKey(bytes('abcde'), 0, 5)).not.toBe(hashKey(bytes('abcdX'), 0, 5));
+  });
+});
+
+describe('label strings', () => {
+  it('decodes each byte string once and hands back the same string, telling apart prefixes and bad UTF-8', () => {
+    const strings = new LabelStrings();
+    const body = Buffer.from('jobjobsnode_cpu_seconds_totalé', 'utf8');
+    const job = strings.text(body, 0, 3);
+    expect(job).toBe('job');
+    expect(strings.text(body, 3, 6)).toBe(job); // the same bytes elsewhere: found, not decoded again
+    expect(strings.text(body, 3, 7)).toBe('jobs'); // a longer string sharing the prefix
+    expect(strings.text(body, body.length - 2, body.length)).toBe('é');
+    expect(strings.size).toBe(3);
+    expect(strings.text(Buffer.from([0x61, 0xff]), 0, 2)).toBeNull(); // not UTF-8: refused, not kept
+    expect(strings.size).toBe(3);
+    const long = Buffer.from('x'.repeat(500));
+    expect(strings.text(long, 0, 500)).toBe('x'.repeat(500)); // long strings are not kept
+    expect(strings.size).toBe(3);
+  });
+
+  it('keeps finding every string as the table grows', () => {
+    const strings = new LabelStrings();
+    const keys = Array.from({ length: 20_000 }, (_, i) => Buffer.from(`10.1.${i >> 8}.${i & 255}:9100`));
+    const first = keys.map((k) => strings.text(k, 0, k.length));
+    expect(strings.size).toBe(20_000);
+    keys.forEach((k, i) => expect(strings.text(Buffer.from(k), 0, k.length)).toBe(first[i]));
+    expect(strings.size).toBe(20_000);
   });
 });
