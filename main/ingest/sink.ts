@@ -73,7 +73,7 @@ export function newCounts(): RequestCounts {
 
 /** UTF-8 text of buf[start, end), or null when it is not valid UTF-8. */
 export function utf8Text(buf: Uint8Array, start: number, end: number): string | null {
-  const s = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', start, end);
+  const s = (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString('utf8', start, end);
   // The decoder replaces bad bytes with U+FFFD; only then is a real check needed.
   if (s.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) return null;
   return s;

@@ -15,6 +15,8 @@ import { utf8Text } from './sink';
 export const ACTIVE_SERIES_GENERATION_MS = 60 * 60 * 1000;
 const INTERN_MAX = 1 << 20;
 const INTERN_MAX_LENGTH = 128;
+/** Slots a label-string lookup looks at, at most (see LabelStrings). */
+const PROBE_MAX = 64;
 /** Longer collision chains are not extended (a sender crafting collisions only loses caching). */
 const CHAIN_MAX = 8;
 
@@ -246,7 +248,9 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
  * Label strings by their UTF-8 bytes: one shared copy of each, so a million series do not hold a
  * million "job"s, found again by hashing and comparing bytes, with nothing decoded (most strings
  * of a new series — names, job, mode, __name__ — were seen before). Long strings are rarely shared
- * and would let a sender pin memory here: decoded, not kept. Emptied when full.
+ * and would let a sender pin memory here: decoded, not kept. Emptied when full. A string whose
+ * probe runs past PROBE_MAX slots is decoded and not kept: a sender crafting colliding strings
+ * only loses the sharing, and no lookup costs more than PROBE_MAX comparisons.
  */
 export class LabelStrings {
   private bytes = new KeyArena();
@@ -258,14 +262,18 @@ export class LabelStrings {
   private lens: number[] = [];
   private strings: string[] = [];
 
+  constructor(private readonly hash: (buf: Uint8Array, start: number, end: number) => number = hashKey) {}
+
   /** The text of buf[start, end), or null when it is not valid UTF-8. */
   text(buf: Uint8Array, start: number, end: number): string | null {
     const n = end - start;
     if (n > INTERN_MAX_LENGTH) return utf8Text(buf, start, end);
-    const hash = hashKey(buf, start, end);
+    const hash = this.hash(buf, start, end);
     const mask = this.slots.length - 1;
+    let probes = 0;
     for (let i = hash & mask, e = this.slots[i]!; e !== 0; i = (i + 1) & mask, e = this.slots[i]!) {
       if (this.hashes[e - 1] === hash && this.lens[e - 1] === n && this.bytes.equals(this.at[e - 1]!, buf, start, end)) return this.strings[e - 1]!;
+      if (++probes === PROBE_MAX) return utf8Text(buf, start, end);
     }
     const s = utf8Text(buf, start, end);
     if (s === null) return null;

@@ -139,4 +139,12 @@ describe('label strings', () => {
     keys.forEach((k, i) => expect(strings.text(Buffer.from(k), 0, k.length)).toBe(first[i]));
     expect(strings.size).toBe(20_000);
   });
+
+  it('stays correct and bounded when every string collides (a sender crafting collisions)', () => {
+    const strings = new LabelStrings(() => 7);
+    const keys = Array.from({ length: 200 }, (_, i) => Buffer.from(`value-${i}`));
+    for (let round = 0; round < 2; round++) keys.forEach((k, i) => expect(strings.text(k, 0, k.length)).toBe(`value-${i}`));
+    expect(strings.size).toBeLessThanOrEqual(64); // the rest decoded, not kept
+    expect(strings.size).toBeGreaterThan(0);
+  });
 });
