@@ -106,7 +106,7 @@ export class ProtoReader {
     const pos = this.pos;
     if (end - pos < 8) throw truncated(pos);
     this.pos = pos + 8;
-    return this.view.getFloat64(pos, true);
+    return this.doubleAt(pos);
   }
 
   /** The little-endian double at `pos` (the caller checked that 8 bytes are there). */

@@ -150,7 +150,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
         break;
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
-        readSample(r, r.lenEnd(end, 'TimeSeries.samples'), layout);
+        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'), 0, layout);
         if (first < 0) first = fieldStart;
         samples++;
         break;
@@ -206,23 +206,6 @@ function fastSample(r: ProtoReader, pos: number, end: number, layout: SeriesLayo
   return false;
 }
 
-/** Validates one Sample message and keeps it (later fields override earlier ones, as protobuf says). */
-function readSample(r: ProtoReader, end: number, layout: SeriesLayout): void {
-  let t = 0;
-  let v = 0;
-  while (r.pos < end) {
-    r.tag(end);
-    if (r.field === SAMPLE_VALUE) {
-      r.expect(WIRE_FIXED64, 'Sample.value');
-      v = r.double(end);
-    } else if (r.field === SAMPLE_TIMESTAMP) {
-      r.expect(WIRE_VARINT, 'Sample.timestamp');
-      t = r.int64(end, 'Sample.timestamp');
-    } else r.skip(end);
-  }
-  layout.sample(t, v);
-}
-
 /** Validates one Histogram field's wire format (1.0 and 2.0 share the message). */
 export function scanHistogram(r: ProtoReader, end: number, what: string): void {
   r.expect(WIRE_LEN, what);
@@ -242,20 +225,25 @@ export function emitSeriesData(r: ProtoReader, first: number, seriesEnd: number,
 
 /**
  * Validates one Sample message (1.0 and 2.0 share value=1, timestamp=2; 2.0 passes its
- * start_timestamp field number as `startField`, 0 for none).
+ * start_timestamp field number as `startField`, 0 for none) and keeps its value and timestamp in
+ * `keep` when given (later fields override earlier ones, as protobuf says).
  */
-export function scanSample(r: ProtoReader, end: number, startField = 0): void {
+export function scanSample(r: ProtoReader, end: number, startField = 0, keep?: SeriesLayout): void {
+  let t = 0;
+  let v = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === SAMPLE_VALUE) {
       r.expect(WIRE_FIXED64, 'Sample.value');
-      r.double(end);
+      v = r.double(end);
     } else if (r.field === SAMPLE_TIMESTAMP || r.field === startField) {
       const name = r.field === SAMPLE_TIMESTAMP ? 'Sample.timestamp' : 'Sample.start_timestamp';
       r.expect(WIRE_VARINT, name);
-      r.int64(end, name);
+      const n = r.int64(end, name);
+      if (r.field === SAMPLE_TIMESTAMP) t = n;
     } else r.skip(end);
   }
+  keep?.sample(t, v);
 }
 
 /** Decodes a Sample already validated by scanSample and hands it to the sink. */

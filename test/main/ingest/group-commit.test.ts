@@ -30,6 +30,28 @@ function openStore(dir = mkdtempSync(join(tmpdir(), 'ampule-group-')), keys?: Da
   return { db, dir, keys };
 }
 
+/**
+ * The store's appender with each commit's real fsync held until the test calls release() (test
+ * timing, not a fault): the oldest held one finishes first.
+ */
+function heldFsyncs(db: Tsdb): { appender: Appender; held: { commits: number; release(): void } } {
+  const inner = db.appender();
+  const waiting: (() => void)[] = [];
+  const held = { commits: 0, release: () => waiting.shift()!() };
+  const appender: Appender = {
+    append: (...a) => inner.append(...a),
+    appendHistogram: (...a) => inner.appendHistogram(...a),
+    commit: () => inner.commit(),
+    rollback: () => inner.rollback(),
+    commitAsync: () => {
+      held.commits++;
+      const synced = inner.commitAsync!();
+      return new Promise<void>((resolve, reject) => waiting.push(() => void synced.then(resolve, reject)));
+    },
+  };
+  return { appender, held };
+}
+
 /** Counting wrapper around the store's real appender; `failCommit` is a test fault (a real failed fsync cannot be made here). */
 class CountingAppender implements Appender {
   commits = 0;
@@ -120,45 +142,31 @@ describe('group commit', () => {
 
   it('commits the requests appended during a running fsync together, once it ends, and answers each after its own fsync', async () => {
     const { db, dir, keys } = openStore();
-    const inner = db.appender();
-    // Test timing, not a fault: each commit's real fsync is held until the test lets it finish.
-    const held: (() => void)[] = [];
-    let commits = 0;
-    const appender: Appender = {
-      append: (...a) => inner.append(...a),
-      appendHistogram: (...a) => inner.appendHistogram(...a),
-      commit: () => inner.commit(),
-      rollback: () => inner.rollback(),
-      commitAsync: () => {
-        commits++;
-        const synced = inner.commitAsync!();
-        return new Promise<void>((resolve, reject) => held.push(() => void synced.then(resolve, reject)));
-      },
-    };
+    const { appender, held } = heldFsyncs(db);
     const ingester = new Ingester(appender);
     const send = (i: number) => ingester.ingest({ body: request(i + 1), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
     const turn = () => new Promise((r) => setImmediate(r));
     const answered: number[] = [];
     const first = send(0).then(() => answered.push(0));
     await turn();
-    expect(commits).toBe(1);
+    expect(held.commits).toBe(1);
     // Two more requests, in later turns, while the first commit's fsync runs: no commit for them yet.
     const later = [send(1).then(() => answered.push(1))];
     await turn();
     later.push(send(2).then(() => answered.push(2)));
     await turn();
-    expect(commits).toBe(1);
+    expect(held.commits).toBe(1);
     expect(answered).toEqual([]);
-    held.shift()!();
+    held.release();
     await first;
     await turn();
     // Both in one commit, made as soon as the first fsync ended; answered only after theirs.
-    expect(commits).toBe(2);
+    expect(held.commits).toBe(2);
     expect(answered).toEqual([0]);
-    held.shift()!();
+    held.release();
     await Promise.all(later);
     expect(answered.sort()).toEqual([0, 1, 2]);
-    expect(commits).toBe(2);
+    expect(held.commits).toBe(2);
 
     db.close();
     const { db: reopened } = openStore(dir, keys);
@@ -168,25 +176,13 @@ describe('group commit', () => {
 
   it('counts a request as in progress until it is answered, refused ones too (the ingest gap maintenance waits for)', async () => {
     const { db } = openStore();
-    const inner = db.appender();
-    // Test timing, not a fault: the commit's real fsync is held until the test lets it finish.
-    let release: () => void = () => {};
-    const appender: Appender = {
-      append: (...a) => inner.append(...a),
-      appendHistogram: (...a) => inner.appendHistogram(...a),
-      commit: () => inner.commit(),
-      rollback: () => inner.rollback(),
-      commitAsync: () => {
-        const synced = inner.commitAsync!();
-        return new Promise<void>((resolve, reject) => (release = () => void synced.then(resolve, reject)));
-      },
-    };
+    const { appender, held } = heldFsyncs(db);
     const ingester = new Ingester(appender);
     expect(ingester.idleMs()).toBe(Infinity);
     const answered = ingester.ingest({ body: request(1), contentType: V1_TYPE, contentEncoding: 'snappy', version: undefined }, DEFAULT_LIMITS, NOW);
     await new Promise((r) => setTimeout(r, 30));
     expect(ingester.idleMs()).toBe(0); // appended, its fsync still running
-    release();
+    held.release();
     expect((await answered).status).toBe(204);
     await new Promise((r) => setTimeout(r, 30));
     expect(ingester.idleMs()).toBeGreaterThanOrEqual(25);
