@@ -136,7 +136,7 @@ export class Ingester {
 
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
-      if (symbols) emitV2(reader, symbols, sink, sink.text);
+      if (symbols) emitV2(reader, symbols, sink, state.strings);
       else emitV1(reader, this.layout, sink, sink.text);
     } catch (err) {
       this.committer.abandon(err);

@@ -121,15 +121,25 @@ function checkRef(ref: number, symbolCount: number): void {
   if (ref >= symbolCount) throw new ProtoError(`label reference ${ref} is out of range: the request has ${symbolCount} symbols`);
 }
 
+/** Label strings by their bytes (the ingest state's LabelStrings): their text, and an id for series keys. */
+export interface SymbolStrings {
+  text: LabelText;
+  id(buf: Uint8Array, start: number, end: number): number;
+}
+
 class V2Labels implements LabelSource {
   refs = new Uint32Array(64);
   n = 0;
   private readonly scratch = new KeyScratch();
+  /** Each symbol's id in `strings`, -1 when not kept there; NaN until looked up (once a request). */
+  private readonly ids: Float64Array;
   constructor(
     private readonly buf: Buffer,
     private readonly symbols: Symbols,
-    private readonly labelText: LabelText,
-  ) {}
+    private readonly strings: SymbolStrings,
+  ) {
+    this.ids = new Float64Array(symbols.count).fill(NaN);
+  }
 
   add(ref: number): void {
     if (this.n === this.refs.length) {
@@ -140,17 +150,28 @@ class V2Labels implements LabelSource {
     this.refs[this.n++] = ref;
   }
 
-  /** Hands the series to the sink keyed by its length-prefixed label strings. */
+  /**
+   * Hands the series to the sink keyed by its label strings' ids (a symbol table differs from one
+   * request to the next; the ids do not): each an even varint, or, for a string the label strings
+   * do not keep, an odd one (2 × length + 1) and its bytes. Short, and one string at a time is
+   * looked up once a request, not copied once a series.
+   */
   begin(sink: SeriesSink, samples: number, histograms: number): boolean {
-    const { scratch, buf } = this;
+    const { scratch, buf, ids } = this;
     const ranges = this.symbols.ranges;
     scratch.length = 0;
     scratch.byte(V2_KEY_PREFIX);
     for (let i = 0; i < this.n; i++) {
-      const start = ranges[2 * this.refs[i]!]!;
-      const end = ranges[2 * this.refs[i]! + 1]!;
-      scratch.varint(end - start);
-      scratch.bytes(buf, start, end);
+      const ref = this.refs[i]!;
+      const start = ranges[2 * ref]!;
+      const end = ranges[2 * ref + 1]!;
+      let id = ids[ref]!;
+      if (id !== id) id = ids[ref] = this.strings.id(buf, start, end);
+      if (id >= 0) scratch.varint(2 * id);
+      else {
+        scratch.varint(2 * (end - start) + 1);
+        scratch.bytes(buf, start, end);
+      }
     }
     return sink.series(scratch.buf, 0, scratch.length, this, samples, histograms);
   }
@@ -172,13 +193,13 @@ class V2Labels implements LabelSource {
 
   private text(ref: number): string | null {
     const ranges = this.symbols.ranges;
-    return this.labelText(this.buf, ranges[2 * ref]!, ranges[2 * ref + 1]!);
+    return this.strings.text(this.buf, ranges[2 * ref]!, ranges[2 * ref + 1]!);
   }
 }
 
-export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, text: LabelText): void {
+export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, strings: SymbolStrings): void {
   const end = r.buf.length;
-  const labels = new V2Labels(r.buf, symbols, text);
+  const labels = new V2Labels(r.buf, symbols, strings);
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);

@@ -19,6 +19,9 @@ const INTERN_MAX_LENGTH = 128;
 const PROBE_MAX = 64;
 /** Longer collision chains are not extended (a sender crafting collisions only loses caching). */
 const CHAIN_MAX = 8;
+/** LabelStrings lookups: not there (may be added), or not to be kept (its probe is too long). */
+const ABSENT = -1;
+const NOT_KEPT = -2;
 
 export interface SeriesEntry {
   /** The decoded labels until the store took the series, then the store's own (one copy a series). */
@@ -251,6 +254,10 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
  * and would let a sender pin memory here: decoded, not kept. Emptied when full. A string whose
  * probe runs past PROBE_MAX slots is decoded and not kept: a sender crafting colliding strings
  * only loses the sharing, and no lookup costs more than PROBE_MAX comparisons.
+ *
+ * Each kept string also has an id (`id`), for remote write 2.0's series keys: the same bytes get
+ * the same id while the table keeps them, and an id never stands for other bytes, not even after
+ * the table empties (ids go on from where they were).
  */
 export class LabelStrings {
   private bytes = new KeyArena();
@@ -260,35 +267,66 @@ export class LabelStrings {
   /** Where each string's bytes are in `bytes`, and how many. */
   private at: number[] = [];
   private lens: number[] = [];
-  private strings: string[] = [];
+  /** Undefined until decoded (an entry made by `id`). */
+  private strings: (string | undefined)[] = [];
+  /** Entry e's id is idBase + e. */
+  private idBase = 0;
+  /** The hash of the last string looked up. */
+  private hashed = 0;
 
-  constructor(private readonly hash: (buf: Uint8Array, start: number, end: number) => number = hashKey) {}
+  constructor(
+    private readonly hash: (buf: Uint8Array, start: number, end: number) => number = hashKey,
+    private readonly capacity = INTERN_MAX,
+  ) {}
 
   /** The text of buf[start, end), or null when it is not valid UTF-8. */
   text(buf: Uint8Array, start: number, end: number): string | null {
-    const n = end - start;
-    if (n > INTERN_MAX_LENGTH) return utf8Text(buf, start, end);
-    const hash = this.hash(buf, start, end);
-    const mask = this.slots.length - 1;
-    let probes = 0;
-    for (let i = hash & mask, e = this.slots[i]!; e !== 0; i = (i + 1) & mask, e = this.slots[i]!) {
-      if (this.hashes[e - 1] === hash && this.lens[e - 1] === n && this.bytes.equals(this.at[e - 1]!, buf, start, end)) return this.strings[e - 1]!;
-      if (++probes === PROBE_MAX) return utf8Text(buf, start, end);
-    }
+    if (end - start > INTERN_MAX_LENGTH) return utf8Text(buf, start, end);
+    const e = this.find(buf, start, end);
+    const kept = e >= 0 ? this.strings[e] : undefined;
+    if (kept !== undefined) return kept;
     const s = utf8Text(buf, start, end);
-    if (s === null) return null;
-    if (this.strings.length >= INTERN_MAX) this.clear();
-    else if (2 * (this.strings.length + 1) > this.slots.length) this.grow();
-    this.hashes.push(hash);
-    this.at.push(this.bytes.put(buf, start, end));
-    this.lens.push(n);
-    this.strings.push(s);
-    this.slots[this.freeSlot(hash)] = this.strings.length;
+    if (s === null || e === NOT_KEPT) return s;
+    if (e >= 0) this.strings[e] = s;
+    else this.add(buf, start, end, s);
     return s;
+  }
+
+  /** The id of buf[start, end) (bytes, not necessarily valid UTF-8), or -1 when it is not kept. */
+  id(buf: Uint8Array, start: number, end: number): number {
+    if (end - start > INTERN_MAX_LENGTH) return -1;
+    const e = this.find(buf, start, end);
+    if (e === NOT_KEPT) return -1;
+    return e >= 0 ? this.idBase + e : this.add(buf, start, end, undefined);
   }
 
   get size(): number {
     return this.strings.length;
+  }
+
+  /** Entry index of buf[start, end), ABSENT, or NOT_KEPT when its probe ran past PROBE_MAX; leaves its hash in `hashed`. */
+  private find(buf: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    const hash = (this.hashed = this.hash(buf, start, end));
+    const mask = this.slots.length - 1;
+    let probes = 0;
+    for (let i = hash & mask, e = this.slots[i]!; e !== 0; i = (i + 1) & mask, e = this.slots[i]!) {
+      if (this.hashes[e - 1] === hash && this.lens[e - 1] === n && this.bytes.equals(this.at[e - 1]!, buf, start, end)) return e - 1;
+      if (++probes === PROBE_MAX) return NOT_KEPT;
+    }
+    return ABSENT;
+  }
+
+  /** Keeps the string just looked up (absent); returns its id. */
+  private add(buf: Uint8Array, start: number, end: number, s: string | undefined): number {
+    if (this.strings.length >= this.capacity) this.clear();
+    else if (2 * (this.strings.length + 1) > this.slots.length) this.grow();
+    this.hashes.push(this.hashed);
+    this.at.push(this.bytes.put(buf, start, end));
+    this.lens.push(end - start);
+    this.strings.push(s);
+    this.slots[this.freeSlot(this.hashed)] = this.strings.length;
+    return this.idBase + this.strings.length - 1;
   }
 
   private freeSlot(hash: number): number {
@@ -304,6 +342,7 @@ export class LabelStrings {
   }
 
   private clear(): void {
+    this.idBase += this.strings.length;
     this.bytes = new KeyArena();
     this.slots = new Int32Array(1024);
     this.hashes = [];

@@ -76,6 +76,26 @@ describe('remote write round trip', () => {
     });
   }
 
+  it('2.0: a series is known by its strings, not by where they are in the symbol table, long ones (not kept as label strings) included', async () => {
+    const t = target();
+    const mem = t.appender as MemoryAppender;
+    const long = (c: string) => c.repeat(300);
+    const a = (ts: number) => series('up', { job: 'a', note: long('x') }, [[ts, 1]]);
+    const b = (ts: number) => series('up', { job: 'b', note: long('y') }, [[ts, 2]]);
+    const c = (ts: number) => series('up', { job: 'a', note: long('y') }, [[ts, 3]]);
+    expect((await send(t, encodeV2([a(NOW), b(NOW), c(NOW)]), V2_TYPE)).status).toBe(204);
+    expect(mem.lookups).toBe(3);
+    // Reversed: every string has another symbol number than before.
+    expect((await send(t, encodeV2([c(NOW + 1000), b(NOW + 1000), a(NOW + 1000)]), V2_TYPE)).status).toBe(204);
+    expect(mem.lookups).toBe(3);
+    expect(mem.series.length - 1).toBe(3);
+    for (const [job, note, v] of [['a', 'x', 1], ['b', 'y', 2], ['a', 'y', 3]] as const) {
+      const s = mem.series.find((x) => x?.labels.some((l) => l.name === 'job' && l.value === job) && x.labels.some((l) => l.name === 'note' && l.value === long(note)))!;
+      expect(s.t).toEqual([NOW, NOW + 1000]);
+      expect(mem.value(s, 1)).toBe(v);
+    }
+  });
+
   it('keeps negative and large timestamps exact', async () => {
     const t = target();
     const mem = t.appender as MemoryAppender;

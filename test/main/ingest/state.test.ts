@@ -140,6 +140,27 @@ describe('label strings', () => {
     expect(strings.size).toBe(20_000);
   });
 
+  it('numbers strings for series keys: the same bytes the same id, never one id for two strings, not even after the table empties', () => {
+    const strings = new LabelStrings(undefined, 100);
+    const body = Buffer.from('jobnodejob\xff', 'latin1');
+    const job = strings.id(body, 0, 3);
+    expect(strings.id(body, 7, 10)).toBe(job);
+    expect(strings.id(body, 3, 7)).not.toBe(job);
+    expect(strings.text(body, 7, 10)).toBe('job'); // an entry made by id is decoded when asked
+    expect(strings.id(body, 10, 11)).toBeGreaterThanOrEqual(0); // ids are for bytes; text refuses them
+    expect(strings.text(body, 10, 11)).toBeNull();
+    expect(strings.id(Buffer.alloc(500), 0, 500)).toBe(-1); // long strings are not kept
+    const seen = new Map<number, string>();
+    for (let i = 0; i < 350; i++) {
+      const s = `value-${i % 150}`;
+      const id = strings.id(Buffer.from(s), 0, s.length);
+      expect(seen.get(id) ?? s).toBe(s);
+      seen.set(id, s);
+    }
+    expect(strings.size).toBeLessThanOrEqual(100); // emptied when full, at least once
+    expect(seen.size).toBeGreaterThan(150); // and the strings seen again got new ids
+  });
+
   it('stays correct and bounded when every string collides (a sender crafting collisions)', () => {
     const strings = new LabelStrings(() => 7);
     const keys = Array.from({ length: 200 }, (_, i) => Buffer.from(`value-${i}`));
