@@ -5,6 +5,7 @@ import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
 import { emitV2, scanV2, Symbols } from '../../../main/ingest/rw2';
 import { utf8Text, type SeriesSink } from '../../../main/ingest/sink';
 import { decompressSnappyBlock } from '../../../main/ingest/snappy';
+import { LabelStrings } from '../../../main/ingest/state';
 import type { Label } from '../../../shared/labels';
 import type { DecodedHistogram } from '../../../main/ingest/histogram-proto';
 
@@ -42,7 +43,7 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
   } else {
     const symbols = new Symbols();
     scanV2(r, symbols);
-    emitV2(r, symbols, sink, text);
+    emitV2(r, symbols, sink, new LabelStrings());
   }
   return out;
 }
