@@ -4,7 +4,8 @@ import type { WorkspaceLimits } from '../control/types';
 import { AppendError, type Appender } from '../tsdb/types';
 import { limitsEqual, takeTokens } from './limits';
 import { ProtoError, ProtoReader } from './proto';
-import { emitV1, scanV1, SeriesLayout, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
+import { SeriesLayout } from './layout';
+import { emitV1, scanV1, V1_CONTENT_TYPE, V2_CONTENT_TYPE } from './rw1';
 import { emitV2, scanV2, Symbols } from './rw2';
 import type { LabelSource, LabelText, RequestCounts, SeriesSink } from './sink';
 import { histogramProblem, type DecodedHistogram } from './histogram-proto';
@@ -115,7 +116,7 @@ export class Ingester {
     // Decoding is synchronous and keeps no view of the body past this call: the output memory is reused.
     const reader = new ProtoReader(decompressSnappyBlock(req.body, limits.maxDecompressedBytes, this.decompressed));
     const symbols = version === 2 ? new Symbols() : undefined;
-    const counts = symbols ? scanV2(reader, symbols) : scanV1(reader, this.layout);
+    const counts = symbols ? scanV2(reader, symbols, this.layout) : scanV1(reader, this.layout);
 
     const wanted = counts.samples + counts.histograms;
     const wait = takeTokens(state.bucket, wanted, now, limits.ingestionRate, limits.ingestionBurst);
@@ -136,7 +137,7 @@ export class Ingester {
 
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
-      if (symbols) emitV2(reader, symbols, sink, state.strings);
+      if (symbols) emitV2(reader, symbols, this.layout, sink, state.strings);
       else emitV1(reader, this.layout, sink, sink.text);
     } catch (err) {
       this.committer.abandon(err);

@@ -7,6 +7,7 @@ import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
+import { L_CONTIGUOUS, L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_END, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
 
 const REQUEST_TIMESERIES = 1;
 const REQUEST_METADATA = 3;
@@ -24,60 +25,10 @@ export const V2_CONTENT_TYPE = 'application/x-protobuf;proto=io.prometheus.write
 const SAMPLE_VALUE = 1;
 const SAMPLE_TIMESTAMP = 2;
 
-/**
- * Where each series of a scanned body lies, ROW numbers per series: its start and end, the start
- * and end of its label fields, how many there are and whether nothing else sits between them,
- * where its first sample or histogram field starts (-1: none), how many of each it has and where
- * its float samples start in `times`/`values` (every float sample of the body, in order).
- */
-export class SeriesLayout {
-  static readonly ROW = 10;
-  rows = new Int32Array(64 * SeriesLayout.ROW);
-  count = 0;
-  times = new Float64Array(256);
-  values = new Float64Array(256);
-  samples = 0;
-
-  /** Keeps the next float sample. */
-  sample(t: number, v: number): void {
-    const at = this.samples++;
-    if (at === this.times.length) {
-      const times = new Float64Array(at * 2);
-      const values = new Float64Array(at * 2);
-      times.set(this.times);
-      values.set(this.values);
-      this.times = times;
-      this.values = values;
-    }
-    this.times[at] = t;
-    this.values[at] = v;
-  }
-
-  /** A row for the next series; returns its offset in `rows`. */
-  next(): number {
-    const at = this.count * SeriesLayout.ROW;
-    if (at + SeriesLayout.ROW > this.rows.length) {
-      const grown = new Int32Array(this.rows.length * 2);
-      grown.set(this.rows);
-      this.rows = grown;
-    }
-    this.count++;
-    return at;
-  }
-}
-const L_START = 0;
-const L_END = 1;
-const L_LABELS_START = 2;
-const L_LABELS_END = 3;
-const L_LABEL_COUNT = 4;
-const L_CONTIGUOUS = 5;
-const L_FIRST = 6;
-const L_SAMPLES = 7;
-const L_HISTOGRAMS = 8;
-const L_SAMPLE_AT = 9;
 /** The tags of TimeSeries.labels and .samples and of Sample.value and .timestamp, as one byte each. */
 const TAG_LABELS = (SERIES_LABELS << 3) | WIRE_LEN;
-const TAG_SAMPLES = (SERIES_SAMPLES << 3) | WIRE_LEN;
+/** 2.0's TimeSeries.samples has the same number. */
+export const TAG_SAMPLES = (SERIES_SAMPLES << 3) | WIRE_LEN;
 const TAG_VALUE = (SAMPLE_VALUE << 3) | WIRE_FIXED64;
 const TAG_TIMESTAMP = (SAMPLE_TIMESTAMP << 3) | WIRE_VARINT;
 
@@ -85,8 +36,7 @@ export function scanV1(r: ProtoReader, layout: SeriesLayout): RequestCounts {
   const counts = newCounts();
   const end = r.buf.length;
   let v2Fields = 0;
-  layout.count = 0;
-  layout.samples = 0;
+  layout.reset();
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
@@ -188,7 +138,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
  * timestamp's tag and a varint of at most 7 bytes (a safe integer), nothing else — kept; false
  * (nothing read) for any other layout, which the general loop then reads.
  */
-function fastSample(r: ProtoReader, pos: number, end: number, layout: SeriesLayout): boolean {
+export function fastSample(r: ProtoReader, pos: number, end: number, layout: SeriesLayout): boolean {
   const buf = r.buf;
   if (end - pos < 11 || end - pos > 17 || buf[pos] !== TAG_VALUE || buf[pos + 9] !== TAG_TIMESTAMP) return false;
   let t = 0;
@@ -231,6 +181,7 @@ export function emitSeriesData(r: ProtoReader, first: number, seriesEnd: number,
 export function scanSample(r: ProtoReader, end: number, startField = 0, keep?: SeriesLayout): void {
   let t = 0;
   let v = 0;
+  let st = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === SAMPLE_VALUE) {
@@ -241,9 +192,10 @@ export function scanSample(r: ProtoReader, end: number, startField = 0, keep?: S
       r.expect(WIRE_VARINT, name);
       const n = r.int64(end, name);
       if (r.field === SAMPLE_TIMESTAMP) t = n;
+      else st = n;
     } else r.skip(end);
   }
-  keep?.sample(t, v);
+  keep?.sample(t, v, st);
 }
 
 /** Decodes a Sample already validated by scanSample and hands it to the sink. */

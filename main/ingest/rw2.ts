@@ -1,9 +1,11 @@
 // Remote write 2.0: io.prometheus.write.v2.Request. Labels are pairs of references into the
-// request's symbol table. `scanV2` validates the body (including every reference) and decodes
-// the symbols; `emitV2` then feeds the sink.
+// request's symbol table. `scanV2` validates the body (including every reference), notes where
+// the symbols are and, as 1.0's scan does, each series' references and float samples (./layout);
+// `emitV2` then feeds the sink from that layout.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { emitSeriesData, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
+import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
+import { emitSeriesData, fastSample, scanHistogram, scanSample, TAG_SAMPLES, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
@@ -38,7 +40,7 @@ export class Symbols {
   }
 }
 
-export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
+export function scanV2(r: ProtoReader, symbols: Symbols, layout: SeriesLayout): RequestCounts {
   const end = r.buf.length;
   symbols.count = 0;
   r.pos = 0;
@@ -55,12 +57,13 @@ export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
 
   const counts = newCounts();
   let v1Fields = 0;
+  layout.reset();
   r.pos = 0;
   while (r.pos < end) {
     r.tag(end);
     if (r.field === REQUEST_TIMESERIES) {
       r.expect(WIRE_LEN, 'Request.timeseries');
-      scanSeries(r, r.lenEnd(end, 'Request.timeseries'), symbols.count, counts);
+      scanSeries(r, r.lenEnd(end, 'Request.timeseries'), symbols.count, counts, layout);
       counts.series++;
     } else {
       if (r.field === V1_TIMESERIES) v1Fields++;
@@ -73,34 +76,46 @@ export function scanV2(r: ProtoReader, symbols: Symbols): RequestCounts {
   return counts;
 }
 
-function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: RequestCounts): void {
-  let refs = 0;
+/** Validates and counts one TimeSeries, noting its references and samples in `layout`. */
+function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: RequestCounts, layout: SeriesLayout): void {
+  const start = r.pos;
+  const buf = r.buf;
+  const refsAt = layout.refCount;
+  const sampleAt = layout.samples;
+  let first = -1;
+  let samples = 0;
+  let histograms = 0;
   while (r.pos < end) {
+    const fieldStart = r.pos;
+    const len = fieldStart + 1 < end ? buf[fieldStart + 1]! : 0x80;
+    if (buf[fieldStart] === TAG_SAMPLES && len < 0x80 && fieldStart + 2 + len <= end && fastSample(r, fieldStart + 2, fieldStart + 2 + len, layout)) {
+      if (first < 0) first = fieldStart;
+      samples++;
+      continue;
+    }
     r.tag(end);
     switch (r.field) {
       case SERIES_LABEL_REFS: {
         // Packed (the norm) or, as protobuf allows, one unpacked varint per field.
         if (r.wire === WIRE_LEN) {
           const e = r.lenEnd(end, 'TimeSeries.labels_refs');
-          while (r.pos < e) {
-            checkRef(r.varint(e), symbolCount);
-            refs++;
-          }
+          while (r.pos < e) layout.ref(checkRef(r.varint(e), symbolCount));
         } else {
           r.expect(WIRE_VARINT, 'TimeSeries.labels_refs');
-          checkRef(r.varint(end), symbolCount);
-          refs++;
+          layout.ref(checkRef(r.varint(end), symbolCount));
         }
         break;
       }
       case SERIES_SAMPLES:
         r.expect(WIRE_LEN, 'TimeSeries.samples');
-        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'), SAMPLE_START_TIMESTAMP);
-        counts.samples++;
+        scanSample(r, r.lenEnd(end, 'TimeSeries.samples'), SAMPLE_START_TIMESTAMP, layout);
+        if (first < 0) first = fieldStart;
+        samples++;
         break;
       case SERIES_HISTOGRAMS:
         scanHistogram(r, end, 'TimeSeries.histograms');
-        counts.histograms++;
+        if (first < 0) first = fieldStart;
+        histograms++;
         break;
       case SERIES_EXEMPLARS:
         r.skipMessage(end, 'TimeSeries.exemplars');
@@ -114,11 +129,25 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
         r.skip(end);
     }
   }
+  const refs = layout.refCount - refsAt;
   if (refs % 2 !== 0) throw new ProtoError(`TimeSeries.labels_refs has an odd number (${refs}) of references; they come in name/value pairs`);
+  counts.samples += samples;
+  counts.histograms += histograms;
+  const at = layout.next();
+  const row = layout.rows;
+  row[at + L_START] = start;
+  row[at + L_END] = end;
+  row[at + L_LABELS_START] = refsAt;
+  row[at + L_LABEL_COUNT] = refs;
+  row[at + L_FIRST] = first;
+  row[at + L_SAMPLES] = samples;
+  row[at + L_HISTOGRAMS] = histograms;
+  row[at + L_SAMPLE_AT] = sampleAt;
 }
 
-function checkRef(ref: number, symbolCount: number): void {
+function checkRef(ref: number, symbolCount: number): number {
   if (ref >= symbolCount) throw new ProtoError(`label reference ${ref} is out of range: the request has ${symbolCount} symbols`);
+  return ref;
 }
 
 /** Label strings by their bytes (the ingest state's LabelStrings): their text, and an id for series keys. */
@@ -127,8 +156,9 @@ export interface SymbolStrings {
   id(buf: Uint8Array, start: number, end: number): number;
 }
 
+/** The label references of the current series: refs[from, from + n) of the layout's. */
 class V2Labels implements LabelSource {
-  refs = new Uint32Array(64);
+  from = 0;
   n = 0;
   private readonly scratch = new KeyScratch();
   /** Each symbol's id in `strings`, -1 when not kept there; NaN until looked up (once a request). */
@@ -136,18 +166,10 @@ class V2Labels implements LabelSource {
   constructor(
     private readonly buf: Buffer,
     private readonly symbols: Symbols,
+    private readonly refs: Uint32Array,
     private readonly strings: SymbolStrings,
   ) {
     this.ids = new Float64Array(symbols.count).fill(NaN);
-  }
-
-  add(ref: number): void {
-    if (this.n === this.refs.length) {
-      const grown = new Uint32Array(this.refs.length * 2);
-      grown.set(this.refs);
-      this.refs = grown;
-    }
-    this.refs[this.n++] = ref;
   }
 
   /**
@@ -157,12 +179,12 @@ class V2Labels implements LabelSource {
    * looked up once a request, not copied once a series.
    */
   begin(sink: SeriesSink, samples: number, histograms: number): boolean {
-    const { scratch, buf, ids } = this;
+    const { scratch, buf, ids, refs } = this;
     const ranges = this.symbols.ranges;
     scratch.length = 0;
     scratch.byte(V2_KEY_PREFIX);
-    for (let i = 0; i < this.n; i++) {
-      const ref = this.refs[i]!;
+    for (let i = this.from; i < this.from + this.n; i++) {
+      const ref = refs[i]!;
       const start = ranges[2 * ref]!;
       const end = ranges[2 * ref + 1]!;
       let id = ids[ref]!;
@@ -182,7 +204,7 @@ class V2Labels implements LabelSource {
 
   labels(max = Infinity): Label[] | null {
     const out: Label[] = [];
-    for (let i = 0; i < this.n && out.length < max; i += 2) {
+    for (let i = this.from; i < this.from + this.n && out.length < max; i += 2) {
       const name = this.text(this.refs[i]!);
       const value = this.text(this.refs[i + 1]!);
       if (name === null || value === null) return null;
@@ -197,41 +219,22 @@ class V2Labels implements LabelSource {
   }
 }
 
-export function emitV2(r: ProtoReader, symbols: Symbols, sink: SeriesSink, strings: SymbolStrings): void {
-  const end = r.buf.length;
-  const labels = new V2Labels(r.buf, symbols, strings);
-  r.pos = 0;
-  while (r.pos < end) {
-    r.tag(end);
-    const topField: number = r.field;
-    if (topField !== REQUEST_TIMESERIES) {
-      r.skip(end);
-      continue;
-    }
-    const seriesEnd = r.lenEnd(end, 'Request.timeseries');
-    labels.n = 0;
-    let samples = 0;
-    let histograms = 0;
-    let first = -1;
-    while (r.pos < seriesEnd) {
-      const fieldStart = r.pos;
-      r.tag(seriesEnd);
-      const field: number = r.field;
-      if (field === SERIES_LABEL_REFS) {
-        if (r.wire === WIRE_LEN) {
-          const e = r.lenEnd(seriesEnd, 'TimeSeries.labels_refs');
-          while (r.pos < e) labels.add(r.varint(e));
-        } else labels.add(r.varint(seriesEnd));
-        continue;
-      }
-      r.skip(seriesEnd);
-      if (field === SERIES_SAMPLES) {
-        if (samples++ === 0 && first < 0) first = fieldStart;
-      } else if (field === SERIES_HISTOGRAMS) {
-        if (histograms++ === 0 && first < 0) first = fieldStart;
-      }
-    }
-    if (labels.begin(sink, samples, histograms) && first >= 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink, SAMPLE_START_TIMESTAMP);
-    r.pos = seriesEnd;
+/** Feeds the sink the series of a body scanned by scanV2 into `layout`, in order, without walking their fields again. */
+export function emitV2(r: ProtoReader, symbols: Symbols, layout: SeriesLayout, sink: SeriesSink, strings: SymbolStrings): void {
+  const labels = new V2Labels(r.buf, symbols, layout.refs, strings);
+  const { rows, times, values, starts } = layout;
+  for (let i = 0; i < layout.count; i++) {
+    const at = i * SeriesLayout.ROW;
+    const first = rows[at + L_FIRST]!;
+    const samples = rows[at + L_SAMPLES]!;
+    const histograms = rows[at + L_HISTOGRAMS]!;
+    const sampleAt = rows[at + L_SAMPLE_AT]!;
+    labels.from = rows[at + L_LABELS_START]!;
+    labels.n = rows[at + L_LABEL_COUNT]!;
+    if (!labels.begin(sink, samples, histograms) || first < 0) continue;
+    // Histograms are emitted in body order among the samples, so walked again.
+    if (histograms > 0) emitSeriesData(r, first, rows[at + L_END]!, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink, SAMPLE_START_TIMESTAMP);
+    else for (let k = sampleAt; k < sampleAt + samples; k++) sink.sample(times[k]!, values[k]!, starts[k]!);
   }
+  r.pos = r.buf.length;
 }

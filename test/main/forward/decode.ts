@@ -1,7 +1,8 @@
 // Decodes what the forwarder sends with main/ingest's own decoders (read-only use), so an
 // encoding is checked by an implementation written independently of it.
 import { ProtoReader } from '../../../main/ingest/proto';
-import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
+import { SeriesLayout } from '../../../main/ingest/layout';
+import { emitV1, scanV1 } from '../../../main/ingest/rw1';
 import { emitV2, scanV2, Symbols } from '../../../main/ingest/rw2';
 import { utf8Text, type SeriesSink } from '../../../main/ingest/sink';
 import { decompressSnappyBlock } from '../../../main/ingest/snappy';
@@ -35,15 +36,14 @@ export function decodeBody(body: Buffer, version: 1 | 2): DecodedSeries[] {
       current!.histograms.push(d);
     },
   };
-  const text = utf8Text;
+  const layout = new SeriesLayout();
   if (version === 1) {
-    const layout = new SeriesLayout();
     scanV1(r, layout);
-    emitV1(r, layout, sink, text);
+    emitV1(r, layout, sink, utf8Text);
   } else {
     const symbols = new Symbols();
-    scanV2(r, symbols);
-    emitV2(r, symbols, sink, new LabelStrings());
+    scanV2(r, symbols, layout);
+    emitV2(r, symbols, layout, sink, new LabelStrings());
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { ExemplarStore, PART_SLOTS, exemplarsV1, exemplarsV2 } from '../../../main/ingest/exemplars';
 import { Ingester } from '../../../main/ingest/remote-write';
+import { SeriesLayout } from '../../../main/ingest/layout';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { queryExemplars } from '../../../main/query/api';
@@ -74,7 +75,7 @@ describe('exemplars', () => {
     expect(exemplarsV1(encodeV1(series))).toEqual(want);
     const raw = encodeV2(series);
     const symbols = new Symbols();
-    scanV2(new ProtoReader(raw), symbols);
+    scanV2(new ProtoReader(raw), symbols, new SeriesLayout());
     expect(exemplarsV2(raw, symbols)).toEqual(want);
   });
 

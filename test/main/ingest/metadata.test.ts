@@ -12,6 +12,7 @@ import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { MetadataTable, metadataV1, metadataV2 } from '../../../main/ingest/metadata';
 import { Ingester } from '../../../main/ingest/remote-write';
+import { SeriesLayout } from '../../../main/ingest/layout';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { metricMetadata } from '../../../main/query/api';
@@ -103,7 +104,7 @@ describe('metric metadata', () => {
     const raw = v2Metadata([[1, 'a_total', 'A counter.', ''], [2, 'b_bytes', 'B gauge.', 'bytes'], [0, 'c', '', '']]);
     const symbols = new Symbols();
     const r = new ProtoReader(raw);
-    scanV2(r, symbols);
+    scanV2(r, symbols, new SeriesLayout());
     expect(metadataV2(raw, symbols)).toEqual([
       { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
       { metric: 'b_bytes', type: 'gauge', help: 'B gauge.', unit: 'bytes' },
@@ -112,7 +113,7 @@ describe('metric metadata', () => {
       .message(5, (ts) => ts.bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(99)))
       .finish();
     const s2 = new Symbols();
-    scanV2(new ProtoReader(bad), s2);
+    scanV2(new ProtoReader(bad), s2, new SeriesLayout());
     expect(() => metadataV2(bad, s2)).toThrow(/metadata reference 99 is out of range/);
   });
 

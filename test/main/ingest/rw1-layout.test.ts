@@ -3,7 +3,8 @@
 // known without decoding, its data emitted only when the sink wants the series.
 import { describe, expect, it } from 'vitest';
 import { ProtoReader } from '../../../main/ingest/proto';
-import { emitV1, scanV1, SeriesLayout } from '../../../main/ingest/rw1';
+import { SeriesLayout } from '../../../main/ingest/layout';
+import { emitV1, scanV1 } from '../../../main/ingest/rw1';
 import { utf8Text, type LabelSource, type SeriesSink } from '../../../main/ingest/sink';
 import type { DecodedHistogram } from '../../../main/ingest/histogram-proto';
 import { encodeV1, ProtoWriter } from './encode';

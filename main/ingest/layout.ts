@@ -1,0 +1,82 @@
+// What a validating scan of a remote-write body notes (rw1.ts, rw2.ts), so that emitting it to the
+// sink does not walk the series' fields again: where each series lies, and its float samples.
+
+/**
+ * Where each series of a scanned body lies, ROW numbers per series: its start and end; its labels
+ * (1.0: the start and end of its label fields, how many and whether nothing else sits between them;
+ * 2.0: where its label references start in `refs`, and how many); where its first sample or
+ * histogram field starts (-1: none), how many of each it has and where its float samples start in
+ * `times`/`values`/`starts` (every float sample of the body, in order).
+ */
+export class SeriesLayout {
+  static readonly ROW = 10;
+  rows = new Int32Array(64 * SeriesLayout.ROW);
+  count = 0;
+  times = new Float64Array(256);
+  values = new Float64Array(256);
+  /** 2.0's start timestamps (0: none). */
+  starts = new Float64Array(256);
+  samples = 0;
+  /** 2.0: every series' label references into the symbol table, back to back. */
+  refs = new Uint32Array(256);
+  refCount = 0;
+
+  /** Empties the layout for the next body. */
+  reset(): void {
+    this.count = this.samples = this.refCount = 0;
+  }
+
+  /** Keeps the next float sample. */
+  sample(t: number, v: number, st = 0): void {
+    const at = this.samples++;
+    if (at === this.times.length) {
+      this.times = grownFloats(this.times);
+      this.values = grownFloats(this.values);
+      this.starts = grownFloats(this.starts);
+    }
+    this.times[at] = t;
+    this.values[at] = v;
+    this.starts[at] = st;
+  }
+
+  /** Keeps the next label reference. */
+  ref(ref: number): void {
+    if (this.refCount === this.refs.length) {
+      const grown = new Uint32Array(this.refs.length * 2);
+      grown.set(this.refs);
+      this.refs = grown;
+    }
+    this.refs[this.refCount++] = ref;
+  }
+
+  /** A row for the next series; returns its offset in `rows`. */
+  next(): number {
+    const at = this.count * SeriesLayout.ROW;
+    if (at + SeriesLayout.ROW > this.rows.length) {
+      const grown = new Int32Array(this.rows.length * 2);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    this.count++;
+    return at;
+  }
+}
+
+function grownFloats(a: Float64Array): Float64Array<ArrayBuffer> {
+  const grown = new Float64Array(a.length * 2);
+  grown.set(a);
+  return grown;
+}
+
+export const L_START = 0;
+export const L_END = 1;
+/** 2.0: the first reference's index in `refs`. */
+export const L_LABELS_START = 2;
+export const L_LABELS_END = 3;
+/** 2.0: the number of references (two a label). */
+export const L_LABEL_COUNT = 4;
+export const L_CONTIGUOUS = 5;
+export const L_FIRST = 6;
+export const L_SAMPLES = 7;
+export const L_HISTOGRAMS = 8;
+export const L_SAMPLE_AT = 9;
