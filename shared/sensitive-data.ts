@@ -2,7 +2,7 @@
 // values, workspace aliases and tags. Pure and cheap: the window calls it as the user types an
 // alias, the core calls it on every new series. A finding never carries the full value, only a
 // masked example.
-import type { Labels } from './labels';
+import type { Label, Labels } from './labels';
 
 export type SensitiveKind =
   | 'email'
@@ -341,6 +341,7 @@ export function detectInWorkspaceFields(alias: string, tags: Readonly<Record<str
 }
 
 const MEMO_LIMIT = 20_000;
+type Detected = ReturnType<typeof detectInLabels>;
 
 /** Aggregates detections over series: one finding per (kind, label name, in name). */
 export class FindingCollector {
@@ -355,31 +356,42 @@ export class FindingCollector {
 
   /** Adds one series' label set; each (kind, label) counts once per series. */
   addSeries(labels: Labels): void {
-    const seen = new Set<string>();
-    for (const { labelName, inName, detection } of this.detect(labels)) {
-      const key = `${detection.kind}\u0000${labelName}\u0000${inName ? 1 : 0}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      this.addDetection(labelName, inName, detection);
+    // Most series hold nothing: no set and no list is made for them.
+    let seen: Set<string> | undefined;
+    for (const l of labels) {
+      for (const { labelName, inName, detection } of this.detect(l)) {
+        const key = `${detection.kind}\u0000${labelName}\u0000${inName ? 1 : 0}`;
+        if ((seen ??= new Set()).has(key)) continue;
+        seen.add(key);
+        this.addDetection(labelName, inName, detection);
+      }
     }
   }
 
-  /** Label values repeat across series (job, code, handler): remember what each pair held. */
-  private readonly memo = new Map<string, ReturnType<typeof detectInLabels>>();
+  /**
+   * Label values repeat across series (job, code, handler): remember what each pair held, by the
+   * pair object (a store shares one a pair among its series) and by its text (label sets decoded afresh).
+   */
+  private byPair = new WeakMap<Label, Detected>();
+  private pairs = 0;
+  private readonly memo = new Map<string, Detected>();
 
-  private detect(labels: Labels): ReturnType<typeof detectInLabels> {
-    const out: ReturnType<typeof detectInLabels> = [];
-    for (const l of labels) {
-      const key = l.name + '\u0000' + l.value;
-      let ds = this.memo.get(key);
-      if (!ds) {
-        ds = detectInLabels([l]);
-        if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-        this.memo.set(key, ds);
-      }
-      for (const d of ds) out.push(d);
+  private detect(l: Label): Detected {
+    let ds = this.byPair.get(l);
+    if (ds) return ds;
+    const key = l.name + '\u0000' + l.value;
+    ds = this.memo.get(key);
+    if (!ds) {
+      ds = detectInLabels([l]);
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(key, ds);
     }
-    return out;
+    if (++this.pairs > MEMO_LIMIT) {
+      this.byPair = new WeakMap();
+      this.pairs = 1;
+    }
+    this.byPair.set(l, ds);
+    return ds;
   }
 
   merge(findings: readonly Finding[]): void {

@@ -316,6 +316,17 @@ describe('sensitive-data checks', () => {
     expect(c.findings()).toEqual([{ kind: 'email', labelName: 'user', inName: false, example: 'u***@e***.com', series: 5 }]);
   });
 
+  it('counts shared label objects (as a store keeps them) once a series each, past the memo limits too', () => {
+    const c = new FindingCollector();
+    const job = { name: 'job', value: 'auth' };
+    const owner = { name: 'owner', value: 'alice@example.com' };
+    const contact = { name: 'contact', value: 'bob@example.com' };
+    // 25,000 series sharing pair objects, each with a user pair of its own (more than the memos keep).
+    for (let i = 0; i < 25_000; i++) c.addSeries([{ name: '__name__', value: 'logins_total' }, contact, job, owner, { name: 'user', value: `u${i}@example.com` }]);
+    c.addSeries([{ name: '__name__', value: 'x' }, job]);
+    expect(c.findings().map((f) => `${f.kind}:${f.labelName}:${f.series}`).sort()).toEqual(['email:contact:25000', 'email:owner:25000', 'email:user:25000']);
+  });
+
   it('checks workspace aliases and tags', () => {
     const f = detectInWorkspaceFields('prod for alice@example.com', { owner: 'bob@example.com', env: 'prod', account: '123456789012' });
     expect(f.map((x) => `${x.kind}:${x.labelName}`).sort()).toEqual(['aws_account_id:tag:account', 'email:alias', 'email:tag:owner']);
