@@ -13,7 +13,9 @@
 //   --series 10000,100000 [BENCH_SERIES]   one measurement per size, peers restarted empty for each
 //   --samples 2000000 [BENCH_SAMPLES]      samples per size (rounds = samples / series; round 1 creates the series)
 //   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS]
-//   --targets decode,ampule,prometheus,victoria-metrics [BENCH_TARGETS]
+//   --targets decode,ampule,ampule-2.0,prometheus,victoria-metrics [BENCH_TARGETS]
+//   (ampule-2.0: the same data as remote write 2.0 bodies, symbols per request as Prometheus 3 sends
+//   them; neither peer here takes 2.0, so its ratios are against their 1.0 figures)
 //   --baseline DIR: also measure the Ampule of another checkout (e.g. /work/main), "before" beside "after"
 //   --repeat N: N runs per target, taking turns, medians reported
 //   BENCH_PROFILE_DIR=DIR: CPU profile of ampule serve; BENCH_NODE_FLAGS: more node flags for it
@@ -43,7 +45,7 @@ const SIZES = (stringArg('series') ?? process.env.BENCH_SERIES ?? '10000,100000'
 const SAMPLES = numberArg('samples', Number(process.env.BENCH_SAMPLES ?? 2_000_000));
 const PER_REQUEST = numberArg('per-request', Number(process.env.BENCH_PER_REQUEST ?? 2000));
 const CONNECTIONS = numberArg('connections', Number(process.env.BENCH_CONNECTIONS ?? 4));
-const TARGETS = new Set((stringArg('targets') ?? process.env.BENCH_TARGETS ?? 'decode,ampule,prometheus,victoria-metrics').split(','));
+const TARGETS = new Set((stringArg('targets') ?? process.env.BENCH_TARGETS ?? 'decode,ampule,ampule-2.0,prometheus,victoria-metrics').split(','));
 const BASELINE = stringArg('baseline');
 /** Runs per target and size, taking turns; figures are the medians (a shared machine is noisy). */
 const REPEAT = numberArg('repeat', 1);
@@ -95,6 +97,22 @@ function buildBodies(t0: number): Buffer[][] {
         w.tag(1, 2).varint(labelBytes[i]!.length + 2 + sample.length).raw(labelBytes[i]!).bytes(2, sample);
       }
       row.push(snappy(w.finish()));
+    }
+    bodies.push(row);
+  }
+  return bodies;
+}
+
+/** The same series and samples as buildBodies, as remote write 2.0 bodies. */
+function buildBodiesV2(t0: number): Buffer[][] {
+  const bodies: Buffer[][] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const t = t0 + round * STEP_MS;
+    const row: Buffer[] = [];
+    for (let start = 0; start < SERIES; start += PER_REQUEST) {
+      const series: SeriesInput[] = [];
+      for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i * 0.5 + round * (i % 7) }] });
+      row.push(snappy(encodeV2(series)));
     }
     bodies.push(row);
   }
@@ -159,6 +177,8 @@ interface Target {
   ca: Buffer;
   headers: Record<string, string>;
   proc: ChildProcess;
+  /** Sent remote write 2.0. */
+  v2?: boolean;
 }
 
 /** /proc figures of a server process: resident memory and CPU seconds. */
@@ -200,9 +220,9 @@ function post(agent: Agent, target: Target, body: Buffer): Promise<number> {
         agent,
         method: 'POST',
         headers: {
-          'Content-Type': V1_TYPE,
+          'Content-Type': target.v2 ? V2_TYPE : V1_TYPE,
           'Content-Encoding': 'snappy',
-          'X-Prometheus-Remote-Write-Version': '0.1.0',
+          'X-Prometheus-Remote-Write-Version': target.v2 ? '2.0.0' : '0.1.0',
           'Content-Length': String(body.length),
           ...target.headers,
         },
@@ -371,7 +391,9 @@ interface Result {
 async function measure(dir: string, tls: { cert: string; key: string }, procs: ChildProcess[]): Promise<Result[]> {
   console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections`);
   let t = Date.now();
-  const bodies = buildBodies(Date.now() - ROUNDS * STEP_MS);
+  const t0 = Date.now() - ROUNDS * STEP_MS;
+  const bodies = buildBodies(t0);
+  const bodiesV2 = TARGETS.has('ampule-2.0') ? buildBodiesV2(t0) : [];
   const flat = bodies.flat();
   const bytes = flat.reduce((n, b) => n + b.length, 0);
   console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
@@ -393,6 +415,7 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
     const runDir = mkdtempSync(join(dir, `${SERIES}-run${rep}-`));
     const starters: [string, () => Promise<Target>][] = [
       ['ampule', () => startAmpule(runDir, ROOT, 'Ampule')],
+      ['ampule-2.0', async () => ({ ...(await startAmpule(runDir, ROOT, 'Ampule (2.0)')), v2: true })],
       ...(BASELINE ? ([['ampule', () => startAmpule(runDir, resolve(BASELINE), 'Ampule (baseline)')]] as [string, () => Promise<Target>][]) : []),
       ['prometheus', () => startPrometheus(runDir, tls)],
       ['victoria-metrics', () => startVictoriaMetrics(runDir, tls)],
@@ -407,7 +430,7 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
         continue;
       }
       procs.push(target.proc);
-      const r = await run(target, bodies);
+      const r = await run(target, target.v2 ? bodiesV2 : bodies);
       console.log(
         `${target.name}${REPEAT > 1 ? ` (run ${rep + 1})` : ''}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples, ` +
           `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series`,
