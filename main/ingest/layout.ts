@@ -6,10 +6,11 @@
  * (1.0: the start and end of its label fields, how many and whether nothing else sits between them;
  * 2.0: where its label references start in `refs`, and how many); where its first sample or
  * histogram field starts (-1: none), how many of each it has and where its float samples start in
- * `times`/`values`/`starts` (every float sample of the body, in order).
+ * `times`/`values`/`starts` (every float sample of the body, in order); 2.0: where its (last)
+ * Metadata message starts and ends (-1: none).
  */
 export class SeriesLayout {
-  static readonly ROW = 10;
+  static readonly ROW = 12;
   rows = new Int32Array(64 * SeriesLayout.ROW);
   count = 0;
   times = new Float64Array(256);
@@ -80,3 +81,5 @@ export const L_FIRST = 6;
 export const L_SAMPLES = 7;
 export const L_HISTOGRAMS = 8;
 export const L_SAMPLE_AT = 9;
+export const L_META_START = 10;
+export const L_META_END = 11;

@@ -2,6 +2,7 @@
 // 2.0's per-series TimeSeries.metadata. Kept per workspace in memory and in one sealed row of the
 // store, written only when something new arrived (a sender repeats the same metadata every minute).
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
+import { L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, SeriesLayout } from './layout';
 import type { Symbols } from './rw2';
 
 export type MetricType = 'unknown' | 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset';
@@ -76,57 +77,47 @@ export function metadataV1(buf: Buffer): MetadataEntry[] {
 }
 
 /**
- * 2.0: TimeSeries.metadata (field 5; type=1, help_ref=3, unit_ref=4) of every series, named by
- * the series' __name__. References were not checked by scanV2: a bad one is a ProtoError.
+ * 2.0: the TimeSeries.metadata (type=1, help_ref=3, unit_ref=4) of every series, as scanV2 noted
+ * them in `layout`, named by the series' __name__. Help and unit references were not checked by
+ * scanV2: a bad one is a ProtoError.
  */
-export function metadataV2(buf: Buffer, symbols: Symbols): MetadataEntry[] {
-  const r = new ProtoReader(buf);
-  const end = buf.length;
+export function metadataV2(buf: Buffer, symbols: Symbols, layout: SeriesLayout): MetadataEntry[] {
   const out: MetadataEntry[] = [];
+  // Every series carries its metadata, mostly the same few symbols: each is decoded once a request.
+  const texts: (string | null | undefined)[] = new Array(symbols.count);
   const sym = (ref: number): string | null => {
     if (ref >= symbols.count) throw new ProtoError(`metadata reference ${ref} is out of range: the request has ${symbols.count} symbols`);
-    return text(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!);
+    let s = texts[ref];
+    if (s === undefined) s = texts[ref] = text(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!);
+    return s;
   };
-  const refs: number[] = [];
-  while (r.pos < end) {
-    r.tag(end);
-    if (!isField(r, 5, WIRE_LEN)) {
-      r.skip(end);
-      continue;
+  const r = new ProtoReader(buf);
+  const { rows, refs } = layout;
+  for (let i = 0; i < layout.count; i++) {
+    const at = i * SeriesLayout.ROW;
+    const e = rows[at + L_META_END]!;
+    if (e < 0) continue;
+    let type = 0;
+    let help = 0;
+    let unit = 0;
+    r.pos = rows[at + L_META_START]!;
+    while (r.pos < e) {
+      r.tag(e);
+      const f: number = r.field;
+      if (!isField(r, f, WIRE_VARINT)) r.skip(e);
+      else if (f === 1) type = r.varint(e);
+      else if (f === 3) help = r.varint(e);
+      else if (f === 4) unit = r.varint(e);
+      else r.skip(e);
     }
-    const seriesEnd = r.lenEnd(end, 'Request.timeseries');
-    refs.length = 0;
-    let meta: { type: number; help: number; unit: number } | null = null;
-    while (r.pos < seriesEnd) {
-      r.tag(seriesEnd);
-      const field: number = r.field;
-      if (field === 1) {
-        if (isField(r, 1, WIRE_LEN)) {
-          const e = r.lenEnd(seriesEnd, 'TimeSeries.labels_refs');
-          while (r.pos < e) refs.push(r.varint(e));
-        } else refs.push(r.varint(seriesEnd));
-      } else if (isField(r, 5, WIRE_LEN)) {
-        const e = r.lenEnd(seriesEnd, 'TimeSeries.metadata');
-        meta = { type: 0, help: 0, unit: 0 };
-        while (r.pos < e) {
-          r.tag(e);
-          const f: number = r.field;
-          if (!isField(r, f, WIRE_VARINT)) r.skip(e);
-          else if (f === 1) meta.type = r.varint(e);
-          else if (f === 3) meta.help = r.varint(e);
-          else if (f === 4) meta.unit = r.varint(e);
-          else r.skip(e);
-        }
-      } else r.skip(seriesEnd);
-    }
-    r.pos = seriesEnd;
     // An unspecified type with no help and no unit says nothing.
-    if (meta === null || (meta.type === 0 && meta.help === 0 && meta.unit === 0)) continue;
+    if (type === 0 && help === 0 && unit === 0) continue;
     let metric: string | null = null;
-    for (let i = 0; i + 1 < refs.length; i += 2) if (sym(refs[i]!) === '__name__') metric = sym(refs[i + 1]!);
-    const help = sym(meta.help);
-    const unit = sym(meta.unit);
-    if (metric && help !== null && unit !== null) out.push({ metric, type: metricType(meta.type), help, unit });
+    const from = rows[at + L_LABELS_START]!;
+    for (let k = from; k + 1 < from + rows[at + L_LABEL_COUNT]!; k += 2) if (sym(refs[k]!) === '__name__') metric = sym(refs[k + 1]!);
+    const helpText = sym(help);
+    const unitText = sym(unit);
+    if (metric && helpText !== null && unitText !== null) out.push({ metric, type: metricType(type), help: helpText, unit: unitText });
   }
   return out;
 }

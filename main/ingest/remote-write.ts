@@ -155,7 +155,7 @@ export class Ingester {
       sink.refuse('invalid_exemplar', `exemplars not kept: ${err.message}`);
     }
     try {
-      if (counts.metadata > 0 && metadata) metadata.add(symbols ? metadataV2(reader.buf, symbols) : metadataV1(reader.buf));
+      if (counts.metadata > 0 && metadata) metadata.add(symbols ? metadataV2(reader.buf, symbols, this.layout) : metadataV1(reader.buf));
     } catch (err) {
       if (!(err instanceof ProtoError)) throw this.abandon(err);
       sink.refuse('invalid_metadata', `metadata not kept: ${err.message}`);

@@ -4,7 +4,7 @@
 // `emitV2` then feeds the sink from that layout.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
+import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
 import { emitSeriesData, fastSample, scanHistogram, scanSample, TAG_SAMPLES, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
@@ -85,6 +85,8 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   let first = -1;
   let samples = 0;
   let histograms = 0;
+  let metaStart = -1;
+  let metaEnd = -1;
   while (r.pos < end) {
     const fieldStart = r.pos;
     const len = fieldStart + 1 < end ? buf[fieldStart + 1]! : 0x80;
@@ -122,7 +124,11 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
         counts.exemplars++;
         break;
       case SERIES_METADATA:
-        r.skipMessage(end, 'TimeSeries.metadata');
+        // Read after the samples are stored (metadataV2): a malformed one refuses only itself.
+        r.expect(WIRE_LEN, 'TimeSeries.metadata');
+        metaEnd = r.lenEnd(end, 'TimeSeries.metadata');
+        metaStart = r.pos;
+        r.pos = metaEnd;
         counts.metadata++;
         break;
       default:
@@ -143,6 +149,8 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   row[at + L_SAMPLES] = samples;
   row[at + L_HISTOGRAMS] = histograms;
   row[at + L_SAMPLE_AT] = sampleAt;
+  row[at + L_META_START] = metaStart;
+  row[at + L_META_END] = metaEnd;
 }
 
 function checkRef(ref: number, symbolCount: number): number {

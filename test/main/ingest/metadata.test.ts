@@ -103,9 +103,9 @@ describe('metric metadata', () => {
   it('2.0: decodes per-series metadata named by __name__; an out-of-range help reference is refused', () => {
     const raw = v2Metadata([[1, 'a_total', 'A counter.', ''], [2, 'b_bytes', 'B gauge.', 'bytes'], [0, 'c', '', '']]);
     const symbols = new Symbols();
-    const r = new ProtoReader(raw);
-    scanV2(r, symbols, new SeriesLayout());
-    expect(metadataV2(raw, symbols)).toEqual([
+    const layout = new SeriesLayout();
+    scanV2(new ProtoReader(raw), symbols, layout);
+    expect(metadataV2(raw, symbols, layout)).toEqual([
       { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
       { metric: 'b_bytes', type: 'gauge', help: 'B gauge.', unit: 'bytes' },
     ]);
@@ -113,8 +113,21 @@ describe('metric metadata', () => {
       .message(5, (ts) => ts.bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(99)))
       .finish();
     const s2 = new Symbols();
-    scanV2(new ProtoReader(bad), s2, new SeriesLayout());
-    expect(() => metadataV2(bad, s2)).toThrow(/metadata reference 99 is out of range/);
+    const l2 = new SeriesLayout();
+    scanV2(new ProtoReader(bad), s2, l2);
+    expect(() => metadataV2(bad, s2, l2)).toThrow(/metadata reference 99 is out of range/);
+    // Metadata before the labels, and twice (the last counts); a malformed one is a ProtoError of its own.
+    const symbolsOf = () => new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'y').string(4, 'first').string(4, 'last');
+    const twice = symbolsOf()
+      .message(5, (ts) => ts.message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(3)).bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(5, (m) => m.tag(1, 0).varint(2).tag(3, 0).varint(4)))
+      .finish();
+    const s3 = new Symbols();
+    const l3 = new SeriesLayout();
+    expect(scanV2(new ProtoReader(twice), s3, l3).metadata).toBe(2);
+    expect(metadataV2(twice, s3, l3)).toEqual([{ metric: 'y', type: 'gauge', help: 'last', unit: '' }]);
+    const cut = symbolsOf().message(5, (ts) => ts.bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(5, (m) => m.tag(3, 0).raw(Buffer.from([0x80])))).finish();
+    expect(scanV2(new ProtoReader(cut), s3, l3).metadata).toBe(1); // its framing is sound
+    expect(() => metadataV2(cut, s3, l3)).toThrow(/truncated/);
   });
 
   for (const [version, encode, type] of [['1.0', v1Metadata, V1_TYPE], ['2.0', v2Metadata, V2_TYPE]] as const) {
