@@ -241,12 +241,15 @@ export class MemSeries {
   }
 
   push(t: number, v: number): void {
-    if (t > this.lastT) {
+    const lastT = this.lastT;
+    if (t > lastT) {
       this.lastT = t;
       this.lastV = v;
     }
     // lastHeadT is also the newest push (in arrival order): one at or before it unsorts the head.
-    if (t <= this.lastHeadT) this.sorted = false;
+    // No head sample is after lastT (nor after packedLastT, which a restore's adopted list sets
+    // first): the common push after both does not read the raw tail's block for that.
+    if ((t <= lastT || t <= this.packedLastT) && t <= this.lastHeadT) this.sorted = false;
     if (t < this.minT) this.minT = t;
     // A replay's tails grow to REPLAY_CHUNK only when a series has that many samples to replay: a
     // restart whose checkpoint holds every series' last few raw samples allocated 1 KiB for each

@@ -113,6 +113,23 @@ describe('MemSeries', () => {
     const kept = s.kept()!;
     expect(listCount(kept.list, 0, kept.list.length) + kept.timestamps.length).toBe(20);
     expect(s.values[0]).toBe(42);
+    // After an adopted list whose newest sample lastT does not know yet (a restore, before the
+    // head state is applied), a push at or before that sample unsorts the head too.
+    const a = new MemSeries(2, []);
+    fill(a, 40);
+    const { list, listLastT } = a.kept()!;
+    const adopted = (): MemSeries => {
+      const b = new MemSeries(3, []);
+      b.adoptPacked(list.slice(), listCount(list, 0, list.length), listLastT);
+      return b;
+    };
+    const b = adopted();
+    expect(b.lastT).toBe(-Infinity);
+    b.push(listLastT, 7);
+    expect(b.sorted).toBe(false);
+    const c = adopted();
+    c.push(listLastT + 1, 7);
+    expect(c.sorted).toBe(true);
   });
 });
 
