@@ -699,7 +699,7 @@ export class Head {
     const s = new MemSeries(id, labels.map((l) => this.intern(l)), this.slab);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
-    this.byLabels.add(id, s.labels);
+    this.byLabels.add(id, labels); // the same names and values as s.labels: hashed by getByLabels already
     this.live++;
     for (const l of s.labels) {
       let values = this.postings.get(l.name);

@@ -34,6 +34,9 @@ export class LabelsTable {
   private live = 0;
 
   private readonly hash: (labels: Labels) => number;
+  /** The label set of the last find that found nothing, and its hash: a new series is added next. */
+  private missed: Labels | null = null;
+  private missedHash = 0;
 
   /**
    * `labelsOf` gives the labels of an id in the table. Unless a test gives its own `hash`, the hash
@@ -54,15 +57,20 @@ export class LabelsTable {
     const mask = ids.length - 1;
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const id = ids[i]!;
-      if (id === EMPTY) return 0;
+      if (id === EMPTY) {
+        this.missed = labels;
+        this.missedHash = h;
+        return 0;
+      }
       if (id !== DELETED && this.hashes[i] === h && sameLabels(this.labelsOf(id), labels)) return id;
     }
   }
 
-  /** Adds a series the table does not hold. */
+  /** Adds a series the table does not hold (hashed once when `labels` is the set find just missed). */
   add(id: number, labels: Labels): void {
     if (2 * (this.used + 1) > this.ids.length) this.rehash(4 * (this.live + 1) > this.ids.length ? 2 * this.ids.length : this.ids.length);
-    this.put(id, this.hash(labels));
+    this.put(id, labels === this.missed ? this.missedHash : this.hash(labels));
+    this.missed = null;
     this.live++;
   }
 

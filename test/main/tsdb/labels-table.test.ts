@@ -32,6 +32,21 @@ describe('LabelsTable', () => {
     for (let id = 1; id <= n + 10; id++) expect(table.find(labelsOf(id))).toBe(live.has(id) ? id : 0);
     expect(table.find([{ name: 'k', value: 'v1' }, { name: 'l', value: 'x' }])).toBe(0);
   });
+
+  it('hashes a new series once: the add after a find that missed it reuses that hash', () => {
+    let hashes = 0;
+    const table = new LabelsTable(labelsOf, (l) => (hashes++, Number(l[0]!.value.slice(1)) % 4));
+    const three = labelsOf(3);
+    expect(table.find(three)).toBe(0);
+    table.add(3, three);
+    expect(hashes).toBe(1);
+    expect(table.find(labelsOf(5))).toBe(0);
+    table.add(3 + 1, labelsOf(4)); // not the set that was missed: hashed
+    expect(hashes).toBe(3);
+    table.add(5, labelsOf(5));
+    expect(hashes).toBe(4);
+    for (const id of [3, 4, 5]) expect(table.find(labelsOf(id))).toBe(id);
+  });
 });
 
 describe('Head', () => {
