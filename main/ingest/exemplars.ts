@@ -5,6 +5,7 @@
 // every FLUSH_INTERVAL_MS, and on close) rewrites only the parts that changed.
 import type { Label, Labels } from '../../shared/labels';
 import { ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
+import { L_END, L_EXEMPLARS, L_START, SeriesLayout } from './layout';
 import type { Symbols } from './rw2';
 
 /** Prometheus's default storage.exemplars.max-exemplars. */
@@ -74,18 +75,25 @@ function utf8(buf: Buffer, start: number, end: number): string {
   return s.includes('\ufffd') && !Buffer.from(s, 'utf8').equals(bytes) ? '\ufffd' : s;
 }
 
-/** 1.0: the exemplars of every series that has some. */
-export function exemplarsV1(buf: Buffer): ExemplarBatch[] {
+/** The series of a scanned body that carry exemplars, as [start, end) byte ranges (see SeriesLayout). */
+function* seriesWithExemplars(layout: SeriesLayout): Generator<[number, number]> {
+  const rows = layout.rows;
+  for (let i = 0; i < layout.count; i++) {
+    const at = i * SeriesLayout.ROW;
+    if (rows[at + L_EXEMPLARS]! > 0) yield [rows[at + L_START]!, rows[at + L_END]!];
+  }
+}
+
+/**
+ * 1.0: the exemplars of every series that has some, as scanV1 noted them in `layout` (the other
+ * series' labels are not decoded: a few series carry exemplars, and decoding every series' labels
+ * cost more than ingesting the request).
+ */
+export function exemplarsV1(buf: Buffer, layout: SeriesLayout): ExemplarBatch[] {
   const r = new ProtoReader(buf);
-  const end = buf.length;
   const out: ExemplarBatch[] = [];
-  while (r.pos < end) {
-    r.tag(end);
-    if (!isField(r, 1, WIRE_LEN)) {
-      r.skip(end);
-      continue;
-    }
-    const seriesEnd = r.lenEnd(end, 'WriteRequest.timeseries');
+  for (const [start, seriesEnd] of seriesWithExemplars(layout)) {
+    r.pos = start;
     const series: Label[] = [];
     const exemplars: Exemplar[] = [];
     while (r.pos < seriesEnd) {
@@ -98,18 +106,20 @@ export function exemplarsV1(buf: Buffer): ExemplarBatch[] {
         r.pos = e;
       } else r.skip(seriesEnd);
     }
-    r.pos = seriesEnd;
     if (exemplars.length > 0) out.push({ series, exemplars });
   }
   return out;
 }
 
-/** 2.0: labels_refs=1 (pairs into the symbols) in series and exemplars alike; exemplars are field 4. */
-export function exemplarsV2(buf: Buffer, symbols: Symbols): ExemplarBatch[] {
+/** 2.0: labels_refs=1 (pairs into the symbols) in series and exemplars alike; exemplars are field 4. Series as exemplarsV1 finds them. */
+export function exemplarsV2(buf: Buffer, symbols: Symbols, layout: SeriesLayout): ExemplarBatch[] {
   const r = new ProtoReader(buf);
-  const end = buf.length;
   const out: ExemplarBatch[] = [];
-  const sym = (ref: number): string => (ref < symbols.count ? utf8(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!) : '\ufffd');
+  const texts: (string | undefined)[] = new Array(symbols.count);
+  const sym = (ref: number): string => {
+    if (ref >= symbols.count) return '\ufffd';
+    return (texts[ref] ??= utf8(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!));
+  };
   const refs: number[] = [];
   const readRefs = (r: ProtoReader, end: number, out: Label[]): void => {
     refs.length = 0;
@@ -124,13 +134,8 @@ export function exemplarsV2(buf: Buffer, symbols: Symbols): ExemplarBatch[] {
     }
   };
   let pending: string | null = null;
-  while (r.pos < end) {
-    r.tag(end);
-    if (!isField(r, 5, WIRE_LEN)) {
-      r.skip(end);
-      continue;
-    }
-    const seriesEnd = r.lenEnd(end, 'Request.timeseries');
+  for (const [start, seriesEnd] of seriesWithExemplars(layout)) {
+    r.pos = start;
     const series: Label[] = [];
     const exemplars: Exemplar[] = [];
     pending = null;
@@ -147,7 +152,6 @@ export function exemplarsV2(buf: Buffer, symbols: Symbols): ExemplarBatch[] {
         r.pos = e;
       } else r.skip(seriesEnd);
     }
-    r.pos = seriesEnd;
     if (exemplars.length > 0) out.push({ series: sortLabels(series), exemplars });
   }
   return out;

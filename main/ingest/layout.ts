@@ -7,10 +7,10 @@
  * 2.0: where its label references start in `refs`, and how many); where its first sample or
  * histogram field starts (-1: none), how many of each it has and where its float samples start in
  * `times`/`values`/`starts` (every float sample of the body, in order); 2.0: where its (last)
- * Metadata message starts and ends (-1: none).
+ * Metadata message starts and ends (-1: none); how many exemplar fields it has.
  */
 export class SeriesLayout {
-  static readonly ROW = 12;
+  static readonly ROW = 13;
   rows = new Int32Array(64 * SeriesLayout.ROW);
   count = 0;
   times = new Float64Array(256);
@@ -83,3 +83,4 @@ export const L_HISTOGRAMS = 8;
 export const L_SAMPLE_AT = 9;
 export const L_META_START = 10;
 export const L_META_END = 11;
+export const L_EXEMPLARS = 12;

@@ -147,7 +147,7 @@ export class Ingester {
     const { exemplars, metadata } = this.hooks;
     try {
       if (counts.exemplars > 0 && exemplars) {
-        sink.exemplars(symbols ? exemplarsV2(reader.buf, symbols) : exemplarsV1(reader.buf), exemplars);
+        sink.exemplars(symbols ? exemplarsV2(reader.buf, symbols, this.layout) : exemplarsV1(reader.buf, this.layout), exemplars);
         exemplars.flush(now);
       }
     } catch (err) {

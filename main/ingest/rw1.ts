@@ -7,7 +7,7 @@ import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
-import { L_CONTIGUOUS, L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_END, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
+import { L_CONTIGUOUS, L_END, L_EXEMPLARS, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_END, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
 
 const REQUEST_TIMESERIES = 1;
 const REQUEST_METADATA = 3;
@@ -71,6 +71,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
   let first = -1;
   let samples = 0;
   let histograms = 0;
+  let exemplars = 0;
   while (r.pos < end) {
     const fieldStart = r.pos;
     const tag = buf[fieldStart]!;
@@ -106,7 +107,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
         break;
       case SERIES_EXEMPLARS:
         r.skipMessage(end, 'TimeSeries.exemplars');
-        counts.exemplars++;
+        exemplars++;
         break;
       case SERIES_HISTOGRAMS:
         scanHistogram(r, end, 'TimeSeries.histograms');
@@ -119,6 +120,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
   }
   counts.samples += samples;
   counts.histograms += histograms;
+  counts.exemplars += exemplars;
   const at = layout.next();
   const row = layout.rows;
   row[at + L_START] = start;
@@ -131,6 +133,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
   row[at + L_SAMPLES] = samples;
   row[at + L_HISTOGRAMS] = histograms;
   row[at + L_SAMPLE_AT] = sampleAt;
+  row[at + L_EXEMPLARS] = exemplars;
 }
 
 /**

@@ -4,7 +4,7 @@
 // `emitV2` then feeds the sink from that layout.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
+import { L_END, L_EXEMPLARS, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
 import { emitSeriesData, fastSample, scanHistogram, scanSample, TAG_SAMPLES, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
@@ -85,6 +85,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   let first = -1;
   let samples = 0;
   let histograms = 0;
+  let exemplars = 0;
   let metaStart = -1;
   let metaEnd = -1;
   while (r.pos < end) {
@@ -121,7 +122,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
         break;
       case SERIES_EXEMPLARS:
         r.skipMessage(end, 'TimeSeries.exemplars');
-        counts.exemplars++;
+        exemplars++;
         break;
       case SERIES_METADATA:
         // Read after the samples are stored (metadataV2): a malformed one refuses only itself.
@@ -139,6 +140,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   if (refs % 2 !== 0) throw new ProtoError(`TimeSeries.labels_refs has an odd number (${refs}) of references; they come in name/value pairs`);
   counts.samples += samples;
   counts.histograms += histograms;
+  counts.exemplars += exemplars;
   const at = layout.next();
   const row = layout.rows;
   row[at + L_START] = start;
@@ -151,6 +153,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   row[at + L_SAMPLE_AT] = sampleAt;
   row[at + L_META_START] = metaStart;
   row[at + L_META_END] = metaEnd;
+  row[at + L_EXEMPLARS] = exemplars;
 }
 
 function checkRef(ref: number, symbolCount: number): number {

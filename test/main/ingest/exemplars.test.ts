@@ -14,6 +14,7 @@ import { Ingester } from '../../../main/ingest/remote-write';
 import { SeriesLayout } from '../../../main/ingest/layout';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
+import { scanV1 } from '../../../main/ingest/rw1';
 import { queryExemplars } from '../../../main/query/api';
 import { openTsdb, type BlobName, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
 import { ProtoWriter, encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE } from './encode';
@@ -72,11 +73,30 @@ describe('exemplars', () => {
       series: [{ name: '__name__', value: 'req_total' }, { name: 'job', value: 'api' }],
       exemplars: [0, 1].map((i) => ({ labels: [{ name: 'trace_id', value: `t${i}` }], value: i, t: 1000 + i })),
     }];
-    expect(exemplarsV1(encodeV1(series))).toEqual(want);
+    const layout = new SeriesLayout();
+    const raw1 = encodeV1(series);
+    scanV1(new ProtoReader(raw1), layout);
+    expect(exemplarsV1(raw1, layout)).toEqual(want);
     const raw = encodeV2(series);
     const symbols = new Symbols();
-    scanV2(new ProtoReader(raw), symbols, new SeriesLayout());
-    expect(exemplarsV2(raw, symbols)).toEqual(want);
+    scanV2(new ProtoReader(raw), symbols, layout);
+    expect(exemplarsV2(raw, symbols, layout)).toEqual(want);
+  });
+
+  it('1.0 and 2.0: reads the series that carry exemplars, and only those', () => {
+    const series = [0, 1, 2, 3].map((i) => ({ labels: [['__name__', 'req_total'], ['job', `j${i}`]] as [string, string][], samples: [{ t: NOW, v: i }], exemplars: i % 2 }));
+    const want = [1, 3].map((i) => ({
+      series: [{ name: '__name__', value: 'req_total' }, { name: 'job', value: `j${i}` }],
+      exemplars: [{ labels: [{ name: 'trace_id', value: 't0' }], value: 0, t: 1000 }],
+    }));
+    const layout = new SeriesLayout();
+    const raw1 = encodeV1(series);
+    expect(scanV1(new ProtoReader(raw1), layout).exemplars).toBe(2);
+    expect(exemplarsV1(raw1, layout)).toEqual(want);
+    const raw2 = encodeV2(series);
+    const symbols = new Symbols();
+    expect(scanV2(new ProtoReader(raw2), symbols, layout).exemplars).toBe(2);
+    expect(exemplarsV2(raw2, symbols, layout)).toEqual(want);
   });
 
   it('keeps the newest maxExemplars like a circular buffer, per series only newer ones', () => {
