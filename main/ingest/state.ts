@@ -169,6 +169,7 @@ export function rotateGenerations(state: IngestState, now: number): void {
   state.current = new SeriesTable();
   state.generationStart = now;
   state.gen++;
+  state.strings.renew();
   // Only the previous generation's keys are still needed: copy them to a fresh arena.
   const old = state.keys;
   const keys = new KeyArena();
@@ -251,13 +252,16 @@ export function hashKey(buf: Uint8Array, start: number, end: number): number {
  * Label strings by their UTF-8 bytes: one shared copy of each, so a million series do not hold a
  * million "job"s, found again by hashing and comparing bytes, with nothing decoded (most strings
  * of a new series — names, job, mode, __name__ — were seen before). Long strings are rarely shared
- * and would let a sender pin memory here: decoded, not kept. Emptied when full. A string whose
+ * and would let a sender pin memory here: decoded, not kept. When full, new strings are decoded and
+ * not kept until the series cache's next generation empties the table (renew). A string whose
  * probe runs past PROBE_MAX slots is decoded and not kept: a sender crafting colliding strings
  * only loses the sharing, and no lookup costs more than PROBE_MAX comparisons.
  *
  * Each kept string also has an id (`id`), for remote write 2.0's series keys: the same bytes get
  * the same id while the table keeps them, and an id never stands for other bytes, not even after
- * the table empties (ids go on from where they were).
+ * the table empties (ids go on from where they were). Emptying it changes every 2.0 key, so every
+ * 2.0 series is looked up by its labels once more: at most once a generation, not whenever a
+ * sender's new strings fill the table.
  */
 export class LabelStrings {
   private bytes = new KeyArena();
@@ -317,10 +321,10 @@ export class LabelStrings {
     return ABSENT;
   }
 
-  /** Keeps the string just looked up (absent); returns its id. */
+  /** Keeps the string just looked up (absent) unless the table is full; returns its id, or -1. */
   private add(buf: Uint8Array, start: number, end: number, s: string | undefined): number {
-    if (this.strings.length >= this.capacity) this.clear();
-    else if (2 * (this.strings.length + 1) > this.slots.length) this.grow();
+    if (this.strings.length >= this.capacity) return -1;
+    if (2 * (this.strings.length + 1) > this.slots.length) this.grow();
     this.hashes.push(this.hashed);
     this.at.push(this.bytes.put(buf, start, end));
     this.lens.push(end - start);
@@ -341,7 +345,9 @@ export class LabelStrings {
     for (let e = 0; e < this.strings.length; e++) this.slots[this.freeSlot(this.hashes[e]!)] = e + 1;
   }
 
-  private clear(): void {
+  /** Empties a full table (the series cache's generations rotate). */
+  renew(): void {
+    if (this.strings.length < this.capacity) return;
     this.idBase += this.strings.length;
     this.bytes = new KeyArena();
     this.slots = new Int32Array(1024);

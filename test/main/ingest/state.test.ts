@@ -150,15 +150,21 @@ describe('label strings', () => {
     expect(strings.id(body, 10, 11)).toBeGreaterThanOrEqual(0); // ids are for bytes; text refuses them
     expect(strings.text(body, 10, 11)).toBeNull();
     expect(strings.id(Buffer.alloc(500), 0, 500)).toBe(-1); // long strings are not kept
-    const seen = new Map<number, string>();
-    for (let i = 0; i < 350; i++) {
-      const s = `value-${i % 150}`;
-      const id = strings.id(Buffer.from(s), 0, s.length);
-      expect(seen.get(id) ?? s).toBe(s);
-      seen.set(id, s);
-    }
-    expect(strings.size).toBeLessThanOrEqual(100); // emptied when full, at least once
-    expect(seen.size).toBeGreaterThan(150); // and the strings seen again got new ids
+    const idOf = (s: string) => strings.id(Buffer.from(s), 0, s.length);
+    const first = Array.from({ length: 150 }, (_, i) => idOf(`value-${i}`));
+    expect(strings.size).toBe(100); // full: the rest are not kept, and have no id
+    expect(first.filter((id) => id < 0)).toHaveLength(53);
+    expect(Array.from({ length: 150 }, (_, i) => idOf(`value-${i}`))).toEqual(first); // stable while full
+    expect(strings.text(Buffer.from('value-149'), 0, 9)).toBe('value-149'); // decoded, not kept
+    expect(strings.size).toBe(100);
+    strings.renew(); // a new generation of the series cache empties a full table
+    expect(strings.size).toBe(0);
+    const seen = new Set(first.filter((id) => id >= 0));
+    const again = Array.from({ length: 10 }, (_, i) => idOf(`value-${140 + i}`));
+    for (const id of again) expect(id >= 0 && !seen.has(id)).toBe(true); // an id is never given to other bytes
+    strings.renew(); // not full: nothing changes
+    expect(Array.from({ length: 10 }, (_, i) => idOf(`value-${140 + i}`))).toEqual(again);
+    expect(strings.size).toBe(10);
   });
 
   it('stays correct and bounded when every string collides (a sender crafting collisions)', () => {
