@@ -1,5 +1,6 @@
 // What a validating scan of a remote-write body notes (rw1.ts, rw2.ts), so that emitting it to the
-// sink does not walk the series' fields again: where each series lies, and its float samples.
+// sink, and reading its exemplars and metadata, do not walk every series' fields again: where each
+// series lies, its float samples, and which series carry exemplars or metadata.
 
 /**
  * Where each series of a scanned body lies, ROW numbers per series: its start and end; its labels
