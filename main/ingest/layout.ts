@@ -1,6 +1,7 @@
 // What a validating scan of a remote-write body notes (rw1.ts, rw2.ts), so that emitting it to the
 // sink, and reading its exemplars and metadata, do not walk every series' fields again: where each
 // series lies, its float samples, and which series carry exemplars or metadata.
+import type { RequestCounts } from './sink';
 
 /**
  * Where each series of a scanned body lies, ROW numbers per series: its start and end; its labels
@@ -32,9 +33,9 @@ export class SeriesLayout {
   sample(t: number, v: number, st = 0): void {
     const at = this.samples++;
     if (at === this.times.length) {
-      this.times = grownFloats(this.times);
-      this.values = grownFloats(this.values);
-      this.starts = grownFloats(this.starts);
+      this.times = grown(this.times);
+      this.values = grown(this.values);
+      this.starts = grown(this.starts);
     }
     this.times[at] = t;
     this.values[at] = v;
@@ -43,31 +44,38 @@ export class SeriesLayout {
 
   /** Keeps the next label reference. */
   ref(ref: number): void {
-    if (this.refCount === this.refs.length) {
-      const grown = new Uint32Array(this.refs.length * 2);
-      grown.set(this.refs);
-      this.refs = grown;
-    }
+    if (this.refCount === this.refs.length) this.refs = grown(this.refs);
     this.refs[this.refCount++] = ref;
   }
 
-  /** A row for the next series; returns its offset in `rows`. */
-  next(): number {
-    const at = this.count * SeriesLayout.ROW;
-    if (at + SeriesLayout.ROW > this.rows.length) {
-      const grown = new Int32Array(this.rows.length * 2);
-      grown.set(this.rows);
-      this.rows = grown;
-    }
-    this.count++;
+  /**
+   * A row for the next series with what both versions note (its fields from `start` to `end`, its
+   * first data field, its samples from `sampleAt`, its histograms and exemplars), added to `counts`
+   * too; returns the row's offset in `rows` for the version's own numbers.
+   */
+  add(counts: RequestCounts, start: number, end: number, first: number, samples: number, sampleAt: number, histograms: number, exemplars: number): number {
+    counts.samples += samples;
+    counts.histograms += histograms;
+    counts.exemplars += exemplars;
+    const at = this.count++ * SeriesLayout.ROW;
+    if (at + SeriesLayout.ROW > this.rows.length) this.rows = grown(this.rows);
+    const row = this.rows;
+    row[at + L_START] = start;
+    row[at + L_END] = end;
+    row[at + L_FIRST] = first;
+    row[at + L_SAMPLES] = samples;
+    row[at + L_SAMPLE_AT] = sampleAt;
+    row[at + L_HISTOGRAMS] = histograms;
+    row[at + L_EXEMPLARS] = exemplars;
     return at;
   }
 }
 
-function grownFloats(a: Float64Array): Float64Array<ArrayBuffer> {
-  const grown = new Float64Array(a.length * 2);
-  grown.set(a);
-  return grown;
+/** A copy of `a` twice as long. */
+function grown<A extends Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(a: A): A {
+  const b = new (a.constructor as new (n: number) => A)(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 export const L_START = 0;

@@ -7,7 +7,7 @@ import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './proto';
 import { decodeHistogram } from './histogram-proto';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
-import { L_CONTIGUOUS, L_END, L_EXEMPLARS, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_END, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
+import { L_CONTIGUOUS, L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_END, L_LABELS_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
 
 const REQUEST_TIMESERIES = 1;
 const REQUEST_METADATA = 3;
@@ -27,8 +27,7 @@ const SAMPLE_TIMESTAMP = 2;
 
 /** The tags of TimeSeries.labels and .samples and of Sample.value and .timestamp, as one byte each. */
 const TAG_LABELS = (SERIES_LABELS << 3) | WIRE_LEN;
-/** 2.0's TimeSeries.samples has the same number. */
-export const TAG_SAMPLES = (SERIES_SAMPLES << 3) | WIRE_LEN;
+const TAG_SAMPLES = (SERIES_SAMPLES << 3) | WIRE_LEN;
 const TAG_VALUE = (SAMPLE_VALUE << 3) | WIRE_FIXED64;
 const TAG_TIMESTAMP = (SAMPLE_TIMESTAMP << 3) | WIRE_VARINT;
 
@@ -84,7 +83,7 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
       labelsEnd = r.pos;
       continue;
     }
-    if (tag === TAG_SAMPLES && len < 0x80 && fieldStart + 2 + len <= end && fastSample(r, fieldStart + 2, fieldStart + 2 + len, layout)) {
+    if (fastSampleField(r, fieldStart, end, layout)) {
       if (first < 0) first = fieldStart;
       samples++;
       continue;
@@ -118,32 +117,26 @@ function scanSeries(r: ProtoReader, end: number, counts: RequestCounts, layout: 
         r.skip(end);
     }
   }
-  counts.samples += samples;
-  counts.histograms += histograms;
-  counts.exemplars += exemplars;
-  const at = layout.next();
+  const at = layout.add(counts, start, end, first, samples, sampleAt, histograms, exemplars);
   const row = layout.rows;
-  row[at + L_START] = start;
-  row[at + L_END] = end;
   row[at + L_LABELS_START] = labelsStart;
   row[at + L_LABELS_END] = labelsEnd;
   row[at + L_LABEL_COUNT] = labelCount;
   row[at + L_CONTIGUOUS] = contiguous;
-  row[at + L_FIRST] = first;
-  row[at + L_SAMPLES] = samples;
-  row[at + L_HISTOGRAMS] = histograms;
-  row[at + L_SAMPLE_AT] = sampleAt;
-  row[at + L_EXEMPLARS] = exemplars;
 }
 
 /**
- * A Sample message in [pos, end) laid out as senders write it — the value's tag and 8 bytes, the
- * timestamp's tag and a varint of at most 7 bytes (a safe integer), nothing else — kept; false
- * (nothing read) for any other layout, which the general loop then reads.
+ * A TimeSeries.samples field at `fieldStart` (1.0 and 2.0 number it alike) whose Sample is laid out
+ * as senders write it — a one-byte length, the value's tag and 8 bytes, the timestamp's tag and a
+ * varint of at most 7 bytes (a safe integer), nothing else — kept; false (nothing read) for any
+ * other layout, which the general loop then reads.
  */
-export function fastSample(r: ProtoReader, pos: number, end: number, layout: SeriesLayout): boolean {
+export function fastSampleField(r: ProtoReader, fieldStart: number, seriesEnd: number, layout: SeriesLayout): boolean {
   const buf = r.buf;
-  if (end - pos < 11 || end - pos > 17 || buf[pos] !== TAG_VALUE || buf[pos + 9] !== TAG_TIMESTAMP) return false;
+  if (buf[fieldStart] !== TAG_SAMPLES || fieldStart + 1 >= seriesEnd) return false;
+  const pos = fieldStart + 2;
+  const end = pos + buf[fieldStart + 1]!; // a two-byte length reads as over 17 here
+  if (end > seriesEnd || end - pos < 11 || end - pos > 17 || buf[pos] !== TAG_VALUE || buf[pos + 9] !== TAG_TIMESTAMP) return false;
   let t = 0;
   let mul = 1;
   for (let p = pos + 10; p < end; p++, mul *= 0x80) {

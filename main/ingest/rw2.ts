@@ -4,8 +4,8 @@
 // `emitV2` then feeds the sink from that layout.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { L_END, L_EXEMPLARS, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, L_START, SeriesLayout } from './layout';
-import { emitSeriesData, fastSample, scanHistogram, scanSample, TAG_SAMPLES, V1_CONTENT_TYPE } from './rw1';
+import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, SeriesLayout } from './layout';
+import { emitSeriesData, fastSampleField, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
@@ -90,8 +90,7 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   let metaEnd = -1;
   while (r.pos < end) {
     const fieldStart = r.pos;
-    const len = fieldStart + 1 < end ? buf[fieldStart + 1]! : 0x80;
-    if (buf[fieldStart] === TAG_SAMPLES && len < 0x80 && fieldStart + 2 + len <= end && fastSample(r, fieldStart + 2, fieldStart + 2 + len, layout)) {
+    if (fastSampleField(r, fieldStart, end, layout)) {
       if (first < 0) first = fieldStart;
       samples++;
       continue;
@@ -138,22 +137,12 @@ function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: Re
   }
   const refs = layout.refCount - refsAt;
   if (refs % 2 !== 0) throw new ProtoError(`TimeSeries.labels_refs has an odd number (${refs}) of references; they come in name/value pairs`);
-  counts.samples += samples;
-  counts.histograms += histograms;
-  counts.exemplars += exemplars;
-  const at = layout.next();
+  const at = layout.add(counts, start, end, first, samples, sampleAt, histograms, exemplars);
   const row = layout.rows;
-  row[at + L_START] = start;
-  row[at + L_END] = end;
   row[at + L_LABELS_START] = refsAt;
   row[at + L_LABEL_COUNT] = refs;
-  row[at + L_FIRST] = first;
-  row[at + L_SAMPLES] = samples;
-  row[at + L_HISTOGRAMS] = histograms;
-  row[at + L_SAMPLE_AT] = sampleAt;
   row[at + L_META_START] = metaStart;
   row[at + L_META_END] = metaEnd;
-  row[at + L_EXEMPLARS] = exemplars;
 }
 
 function checkRef(ref: number, symbolCount: number): number {
