@@ -29,6 +29,44 @@ describe('decompressSnappyBlock', () => {
     }
   });
 
+  it('copies four bytes at a time exactly as byte by byte: patterns of every short period, and copies reaching into themselves', () => {
+    for (const period of [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16]) {
+      for (const n of [4, 5, 7, 8, 9, 15, 16, 17, 63, 64, 65, 200, 5000]) {
+        const raw = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) raw[i] = (i % period) * 37 + 1;
+        expect(decompressSnappyBlock(Buffer.from(compress(raw)), 1 << 24).equals(raw), `period ${period}, ${n} bytes`).toBe(true);
+      }
+    }
+    // Hand-made elements: a 9-byte literal, then 2-byte-offset copies of every length (1…64) at
+    // offsets 1…9 (most of them overlapping the bytes they produce), checked against byte-by-byte copying.
+    const elements: number[] = [(9 - 1) << 2, 11, 22, 33, 44, 55, 66, 77, 88, 99];
+    const want = [11, 22, 33, 44, 55, 66, 77, 88, 99];
+    for (let len = 1; len <= 64; len++) {
+      const offset = (len % 9) + 1;
+      elements.push(0x02 | ((len - 1) << 2), offset, 0);
+      for (let i = 0, from = want.length - offset; i < len; i++) want.push(want[from + i]!);
+    }
+    const header: number[] = [];
+    for (let n = want.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        header.push(n);
+        break;
+      }
+      header.push((n & 0x7f) | 0x80);
+    }
+    expect([...decompressSnappyBlock(Buffer.from([...header, ...elements]), 1 << 24)]).toEqual(want);
+  });
+
+  it('writes nothing past its output in reused memory', () => {
+    const into = new DecompressBuffer();
+    const long = sample(0, 10_000);
+    const first = decompressSnappyBlock(Buffer.from(compress(long)), 1 << 24, into);
+    const short = Buffer.from('abcdabcdabcdabcdabcdabcdxyz');
+    const out = decompressSnappyBlock(Buffer.from(compress(short)), 1 << 24, into);
+    expect(out.equals(short)).toBe(true);
+    expect(Buffer.from(first.buffer, first.byteOffset + short.length, 10_000 - short.length).equals(long.subarray(short.length))).toBe(true);
+  });
+
   it('refuses a copy that overruns the declared length, and a literal longer than what is left', () => {
     // Declares 6 bytes: a 2-byte literal, then a copy of 8 at offset 2.
     expect(() => decompressSnappyBlock(Buffer.from([6, 1 << 2, 1, 2, 0x01 | (4 << 2), 2]), 100)).toThrow('output exceeds the declared 6 bytes');
