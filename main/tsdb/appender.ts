@@ -23,8 +23,6 @@ function sameValue(a: number, b: number): boolean {
   return bitWords[0] === bitWords[1];
 }
 
-const LONE_SURROGATE = /\p{Cs}/u;
-
 export function validateLabels(labels: Labels): void {
   if (labels.length === 0) throw new AppendError('invalid_labels', 'a series needs at least one label');
   let prev = '';
@@ -33,7 +31,7 @@ export function validateLabels(labels: Labels): void {
     if (l.name === '') throw new AppendError('invalid_labels', 'label names must not be empty');
     if (l.value === '') throw new AppendError('invalid_labels', `label ${l.name} has an empty value (omit the label instead)`);
     // Text decoded from UTF-8 never holds a lone surrogate; one here would not be valid UTF-8 on the wire (and could forge a series key).
-    if (LONE_SURROGATE.test(l.name) || LONE_SURROGATE.test(l.value)) throw new AppendError('invalid_labels', `label ${JSON.stringify(l.name)} is not valid UTF-8 text`);
+    if (!l.name.isWellFormed() || !l.value.isWellFormed()) throw new AppendError('invalid_labels', `label ${JSON.stringify(l.name)} is not valid UTF-8 text`);
     if (i > 0 && l.name <= prev) throw new AppendError('invalid_labels', `labels must be sorted by name with unique names (${prev}, ${l.name})`);
     prev = l.name;
   }
