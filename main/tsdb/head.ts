@@ -632,33 +632,35 @@ export function encodeList(ts: Float64Array, vs: Float64Array, from: number, to:
   return out;
 }
 
+/** A label pair's one object, shared by every series that has the pair, and those series' ids ascending. */
+export interface Posting {
+  readonly label: Label;
+  ids: number[];
+}
+
 export class Head {
   /** By id; ids start at 1 so that ref 0 means "look up by labels". */
   private readonly byId: (MemSeries | undefined)[] = [undefined];
   /** Ids by label set (labels-table.ts). */
   private readonly byLabels = new LabelsTable((id) => this.byId[id]!.labels);
-  /** name → value → ids ascending. */
-  readonly postings = new Map<string, Map<string, number[]>>();
-  private live = 0;
   /**
-   * One label object per name and value, shared by every series that has the pair, so one copy of
-   * each string too (decoded labels arrive as fresh objects and strings); a pair goes when its last
-   * posting does.
+   * name → value → posting. Its label object is the one every series with the pair holds, so one
+   * copy of each string too (decoded labels arrive as fresh objects and strings); a pair goes when
+   * its last series does.
    */
-  private readonly pairs = new Map<string, Map<string, Label>>();
+  private readonly postings = new Map<string, Map<string, Posting>>();
+  private live = 0;
   /** Every series' list and raw blocks. */
   private readonly slab = new Slab();
 
-  private intern(l: Label): Label {
-    let byValue = this.pairs.get(l.name);
-    if (!byValue) this.pairs.set(l.name, (byValue = new Map()));
-    let pair = byValue.get(l.value);
-    if (!pair) {
-      // The name as the first pair under it holds it.
-      const name = byValue.values().next().value?.name ?? l.name;
-      byValue.set(l.value, (pair = { name, value: l.value }));
-    }
-    return pair;
+  /** The label names of live series, unsorted. */
+  labelNames(): IterableIterator<string> {
+    return this.postings.keys();
+  }
+
+  /** Label `name`'s postings by value; undefined when no live series has the label. */
+  postingsOf(name: string): ReadonlyMap<string, Posting> | undefined {
+    return this.postings.get(name);
   }
 
   get size(): number {
@@ -696,22 +698,30 @@ export class Head {
 
   /** Adds a series with a given id (ids only grow, so postings stay sorted when ids are added in order). */
   add(id: number, labels: Labels): MemSeries {
-    const s = new MemSeries(id, labels.map((l) => this.intern(l)), this.slab);
+    const shared: Label[] = new Array(labels.length);
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      let byValue = this.postings.get(l.name);
+      if (!byValue) this.postings.set(l.name, (byValue = new Map()));
+      const p = byValue.get(l.value);
+      if (!p) {
+        // The name as the first pair under it holds it.
+        const name = byValue.values().next().value?.label.name ?? l.name;
+        const label = { name, value: l.value };
+        byValue.set(l.value, { label, ids: [id] });
+        shared[i] = label;
+        continue;
+      }
+      const ids = p.ids;
+      ids.push(id);
+      if (ids[ids.length - 2]! > id) ids.sort((a, b) => a - b);
+      shared[i] = p.label;
+    }
+    const s = new MemSeries(id, shared, this.slab);
     while (this.byId.length <= id) this.byId.push(undefined);
     this.byId[id] = s;
     this.byLabels.add(id, labels); // the same names and values as s.labels: hashed by getByLabels already
     this.live++;
-    for (const l of s.labels) {
-      let values = this.postings.get(l.name);
-      if (!values) this.postings.set(l.name, (values = new Map()));
-      const ids = values.get(l.value);
-      if (!ids) values.set(l.value, [id]);
-      else if (ids[ids.length - 1]! < id) ids.push(id);
-      else {
-        ids.push(id);
-        ids.sort((a, b) => a - b);
-      }
-    }
     return s;
   }
 
@@ -723,17 +733,12 @@ export class Head {
     s.free();
     for (const l of s.labels) {
       const values = this.postings.get(l.name);
-      const ids = values?.get(l.value);
-      if (!values || !ids) continue;
-      const rest = ids.filter((i) => i !== s.id);
-      if (rest.length) values.set(l.value, rest);
-      else {
-        values.delete(l.value);
-        const byValue = this.pairs.get(l.name)!;
-        byValue.delete(l.value);
-        if (byValue.size === 0) this.pairs.delete(l.name);
-        if (values.size === 0) this.postings.delete(l.name);
-      }
+      const p = values?.get(l.value);
+      if (!values || !p) continue;
+      p.ids = p.ids.filter((i) => i !== s.id);
+      if (p.ids.length > 0) continue;
+      values.delete(l.value);
+      if (values.size === 0) this.postings.delete(l.name);
     }
   }
 

@@ -45,12 +45,12 @@ export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSerie
       checked.push(c);
       continue;
     }
-    const values = head.postings.get(c.matcher.name);
+    const values = head.postingsOf(c.matcher.name);
     const lists: number[][] = [];
     if (c.matcher.type === '=') {
-      const list = values?.get(c.matcher.value);
-      if (list) lists.push(list);
-    } else if (values) for (const [v, list] of values) if (c.matches(v)) lists.push(list);
+      const p = values?.get(c.matcher.value);
+      if (p) lists.push(p.ids);
+    } else if (values) for (const [v, p] of values) if (c.matches(v)) lists.push(p.ids);
     if (lists.length === 0) return [];
     byPostings.push({ c, lists, size: lists.reduce((n, l) => n + l.length, 0) });
   }

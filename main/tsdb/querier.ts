@@ -48,14 +48,14 @@ export class HeadQuerier implements Querier {
   }
 
   labelNames(matchers?: readonly Matcher[]): string[] {
-    if (!matchers || matchers.length === 0) return [...this.st.head.postings.keys()].sort();
+    if (!matchers || matchers.length === 0) return [...this.st.head.labelNames()].sort();
     const names = new Set<string>();
     for (const s of selectSeries(this.st.head, matchers)) for (const l of s.labels) names.add(l.name);
     return [...names].sort();
   }
 
   labelValues(name: string, matchers?: readonly Matcher[]): string[] {
-    if (!matchers || matchers.length === 0) return [...(this.st.head.postings.get(name)?.keys() ?? [])].sort();
+    if (!matchers || matchers.length === 0) return [...(this.st.head.postingsOf(name)?.keys() ?? [])].sort();
     const values = new Set<string>();
     for (const s of selectSeries(this.st.head, matchers)) {
       for (const l of s.labels) if (l.name === name) values.add(l.value);

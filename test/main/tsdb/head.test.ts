@@ -286,3 +286,34 @@ function checkpointParts(head: Head, partBytes?: number): Buffer[] {
   expect(parts).toBe(rows.length);
   return rows;
 }
+
+describe('Head postings', () => {
+  const lbl = (job: string, inst: string) => [
+    { name: 'instance', value: inst },
+    { name: 'job', value: job },
+  ];
+  const ids = (h: Head, name: string, value: string) => h.postingsOf(name)?.get(value)?.ids;
+
+  it('keeps ids ascending however series are added, shares one label object a pair, and drops a pair with its last series', () => {
+    const h = new Head();
+    const a = h.add(5, lbl('api', 'a:1'));
+    const b = h.add(2, lbl('api', 'b:1')); // a lower id after a higher one
+    h.add(9, lbl('db', 'a:1'));
+    expect(ids(h, 'job', 'api')).toEqual([2, 5]);
+    expect(ids(h, 'instance', 'a:1')).toEqual([5, 9]);
+    expect(a.labels[1]).toBe(b.labels[1]); // job=api: one object for both
+    expect(a.labels[1]).toBe(h.postingsOf('job')!.get('api')!.label);
+    expect([...h.labelNames()].sort()).toEqual(['instance', 'job']);
+
+    h.remove(b);
+    expect(ids(h, 'job', 'api')).toEqual([5]);
+    expect(h.postingsOf('instance')!.has('b:1')).toBe(false);
+    h.remove(a);
+    expect(h.postingsOf('job')!.has('api')).toBe(false);
+    expect(ids(h, 'job', 'db')).toEqual([9]);
+    h.remove(h.get(9)!);
+    expect([...h.labelNames()]).toEqual([]);
+    // A pair added again after it went is a new object.
+    expect(h.add(10, lbl('api', 'a:1')).labels[1]).not.toBe(a.labels[1]);
+  });
+});
