@@ -91,6 +91,9 @@ export function metadataV2(buf: Buffer, symbols: Symbols, layout: SeriesLayout):
     if (s === undefined) s = texts[ref] = text(buf, symbols.ranges[2 * ref]!, symbols.ranges[2 * ref + 1]!);
     return s;
   };
+  // The same metadata again for the same metric name (every series of a metric, in 2.0) is
+  // skipped before its strings are looked at: metric name reference → type, help and unit references.
+  const seen = new Map<number, number>();
   const r = new ProtoReader(buf);
   const { rows, refs } = layout;
   for (let i = 0; i < layout.count; i++) {
@@ -112,9 +115,15 @@ export function metadataV2(buf: Buffer, symbols: Symbols, layout: SeriesLayout):
     }
     // An unspecified type with no help and no unit says nothing.
     if (type === 0 && help === 0 && unit === 0) continue;
-    let metric: string | null = null;
+    let metricRef = -1;
     const from = rows[at + L_LABELS_START]!;
-    for (let k = from; k + 1 < from + rows[at + L_LABEL_COUNT]!; k += 2) if (sym(refs[k]!) === '__name__') metric = sym(refs[k + 1]!);
+    for (let k = from; k + 1 < from + rows[at + L_LABEL_COUNT]!; k += 2) if (sym(refs[k]!) === '__name__') metricRef = refs[k + 1]!;
+    if (metricRef < 0) continue;
+    // Exact while help and unit references stay below 2^24 (a request of 16 M symbols is not one).
+    const key = help < 2 ** 24 && unit < 2 ** 24 && type < 16 ? type + 16 * (help + 2 ** 24 * unit) : -1;
+    if (key >= 0 && seen.get(metricRef) === key) continue;
+    seen.set(metricRef, key);
+    const metric = sym(metricRef);
     const helpText = sym(help);
     const unitText = sym(unit);
     if (metric && helpText !== null && unitText !== null) out.push({ metric, type: metricType(type), help: helpText, unit: unitText });

@@ -90,6 +90,28 @@ describe('metric metadata', () => {
     expect(metadataV1(v1Metadata([[42, 'm', 'h', '']]))[0]!.type).toBe('unknown');
   });
 
+  it('2.0: a metric\'s series repeating its metadata give one entry; a change, or the same metadata for another metric, gives another', () => {
+    const raw = v2Metadata([
+      [1, 'a_total', 'A counter.', ''],
+      [1, 'a_total', 'A counter.', ''],
+      [1, 'b_total', 'A counter.', ''],
+      [1, 'a_total', 'A counter.', ''],
+      [1, 'a_total', 'Renamed.', ''],
+      [1, 'a_total', 'A counter.', ''],
+      [2, 'a_total', 'A counter.', ''],
+    ]);
+    const symbols = new Symbols();
+    const layout = new SeriesLayout();
+    scanV2(new ProtoReader(raw), symbols, layout);
+    expect(metadataV2(raw, symbols, layout)).toEqual([
+      { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
+      { metric: 'b_total', type: 'counter', help: 'A counter.', unit: '' },
+      { metric: 'a_total', type: 'counter', help: 'Renamed.', unit: '' },
+      { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
+      { metric: 'a_total', type: 'gauge', help: 'A counter.', unit: '' },
+    ]);
+  });
+
   it('1.0: the fixture encoder and a hand-assembled body decode alike', () => {
     // WriteRequest{metadata: [{type: GAUGE, metric_family_name: "up", help: "1 if up", unit: ""}]}, bytes written out by hand.
     const hand = Buffer.from([0x1a, 0x0f, 0x08, 0x02, 0x12, 0x02, 0x75, 0x70, 0x22, 0x07, ...Buffer.from('1 if up')]);
