@@ -54,8 +54,10 @@ export class Ingester {
   readonly state: IngestState = createIngestState();
   private readonly committer: GroupCommitter;
   private readonly decompressed = new DecompressBuffer();
-  /** Where the series of the body being appended lie (1.0), noted by the scan for the emit. */
+  /** Where the series of the body being appended lie, noted by the scan for the emit. */
   private readonly layout = new SeriesLayout();
+  /** 1.0's label strings, through the state's shared copies (2.0's labels take the table itself, for its ids). */
+  private readonly labelText: LabelText = (buf, start, end) => this.state.strings.text(buf, start, end);
   /** Requests being appended or awaiting their commit, and when the last one ended (performance.now()). */
   private inFlight = 0;
   private lastEnd = -Infinity;
@@ -138,7 +140,7 @@ export class Ingester {
     const sink = new AppendSink(this.appender, limits, state, version === 2, this.hooks.rules?.() ?? null, this.hooks.onNewSeries, now);
     try {
       if (symbols) emitV2(reader, symbols, this.layout, sink, state.strings);
-      else emitV1(reader, this.layout, sink, sink.text);
+      else emitV1(reader, this.layout, sink, this.labelText);
     } catch (err) {
       this.committer.abandon(err);
       throw err;
@@ -236,7 +238,6 @@ class AppendSink implements SeriesSink {
   private readonly rejections = new Map<string, number>();
   private readonly messages: string[] = [];
   private messagesDropped = 0;
-  readonly text: LabelText;
   /** Samples outside [oldest, newest] are refused before they reach the store. */
   private readonly oldest: number;
   private readonly newest: number;
@@ -250,7 +251,6 @@ class AppendSink implements SeriesSink {
     private readonly onNewSeries: ((labels: Labels) => void) | undefined,
     now: number,
   ) {
-    this.text = (buf, start, end) => state.strings.text(buf, start, end);
     this.oldest = limits.retentionMs === undefined ? -Infinity : now - limits.retentionMs;
     this.newest = now + MAX_FUTURE_MS;
   }

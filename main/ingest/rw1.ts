@@ -325,25 +325,33 @@ class V1Labels implements LabelSource {
 export function emitV1(r: ProtoReader, layout: SeriesLayout, sink: SeriesSink, text: LabelText): void {
   const labels = new V1Labels(r, text);
   const buf = r.buf;
-  const { rows, times, values } = layout;
+  const rows = layout.rows;
   for (let i = 0; i < layout.count; i++) {
     const at = i * SeriesLayout.ROW;
-    const seriesEnd = rows[at + L_END]!;
     const count = rows[at + L_LABEL_COUNT]!;
-    const first = rows[at + L_FIRST]!;
     const samples = rows[at + L_SAMPLES]!;
     const histograms = rows[at + L_HISTOGRAMS]!;
-    const sampleAt = rows[at + L_SAMPLE_AT]!;
-    labels.of(rows[at + L_START]!, seriesEnd, count);
+    labels.of(rows[at + L_START]!, rows[at + L_END]!, count);
     // Keyed by the raw bytes of its label fields: one range of the body in practice.
     let wanted: boolean;
     if (count === 0) wanted = sink.series(buf, 0, 0, labels, samples, histograms);
     else if (rows[at + L_CONTIGUOUS] === 1) wanted = sink.series(buf, rows[at + L_LABELS_START]!, rows[at + L_LABELS_END]!, labels, samples, histograms);
     else wanted = labels.beginScattered(sink, samples, histograms);
-    if (!wanted || first < 0) continue;
-    // Histograms are emitted in body order among the samples, so walked again.
-    if (histograms > 0) emitSeriesData(r, first, seriesEnd, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink);
-    else for (let k = sampleAt; k < sampleAt + samples; k++) sink.sample(times[k]!, values[k]!);
+    if (wanted) emitRow(r, layout, at, sink, SERIES_HISTOGRAMS);
   }
   r.pos = buf.length;
+}
+
+/**
+ * Feeds the sink the data of the series in layout row `at` (1.0 and 2.0 alike; 2.0 passes its
+ * start_timestamp field number as `startField`): the float samples the scan kept, or, when the
+ * series has histograms, its fields walked again so that histograms come in body order among them.
+ */
+export function emitRow(r: ProtoReader, layout: SeriesLayout, at: number, sink: SeriesSink, histogramField: number, startField = 0): void {
+  const { rows, times, values, starts } = layout;
+  const first = rows[at + L_FIRST]!;
+  if (first < 0) return;
+  if (rows[at + L_HISTOGRAMS]! > 0) return emitSeriesData(r, first, rows[at + L_END]!, SERIES_SAMPLES, histogramField, sink, startField);
+  const sampleAt = rows[at + L_SAMPLE_AT]!;
+  for (let k = sampleAt; k < sampleAt + rows[at + L_SAMPLES]!; k++) sink.sample(times[k]!, values[k]!, starts[k]!);
 }

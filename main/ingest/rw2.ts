@@ -4,8 +4,8 @@
 // `emitV2` then feeds the sink from that layout.
 import type { Label } from '../../shared/labels';
 import { ProtoError, ProtoReader, WIRE_LEN, WIRE_VARINT } from './proto';
-import { L_END, L_FIRST, L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLE_AT, L_SAMPLES, SeriesLayout } from './layout';
-import { emitSeriesData, fastSampleField, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
+import { L_HISTOGRAMS, L_LABEL_COUNT, L_LABELS_START, L_META_END, L_META_START, L_SAMPLES, SeriesLayout } from './layout';
+import { emitRow, fastSampleField, scanHistogram, scanSample, V1_CONTENT_TYPE } from './rw1';
 import { KeyScratch, newCounts, type LabelSource, type LabelText, type RequestCounts, type SeriesSink } from './sink';
 
 const REQUEST_SYMBOLS = 4;
@@ -222,19 +222,12 @@ class V2Labels implements LabelSource {
 /** Feeds the sink the series of a body scanned by scanV2 into `layout`, in order, without walking their fields again. */
 export function emitV2(r: ProtoReader, symbols: Symbols, layout: SeriesLayout, sink: SeriesSink, strings: SymbolStrings): void {
   const labels = new V2Labels(r.buf, symbols, layout.refs, strings);
-  const { rows, times, values, starts } = layout;
+  const rows = layout.rows;
   for (let i = 0; i < layout.count; i++) {
     const at = i * SeriesLayout.ROW;
-    const first = rows[at + L_FIRST]!;
-    const samples = rows[at + L_SAMPLES]!;
-    const histograms = rows[at + L_HISTOGRAMS]!;
-    const sampleAt = rows[at + L_SAMPLE_AT]!;
     labels.from = rows[at + L_LABELS_START]!;
     labels.n = rows[at + L_LABEL_COUNT]!;
-    if (!labels.begin(sink, samples, histograms) || first < 0) continue;
-    // Histograms are emitted in body order among the samples, so walked again.
-    if (histograms > 0) emitSeriesData(r, first, rows[at + L_END]!, SERIES_SAMPLES, SERIES_HISTOGRAMS, sink, SAMPLE_START_TIMESTAMP);
-    else for (let k = sampleAt; k < sampleAt + samples; k++) sink.sample(times[k]!, values[k]!, starts[k]!);
+    if (labels.begin(sink, rows[at + L_SAMPLES]!, rows[at + L_HISTOGRAMS]!)) emitRow(r, layout, at, sink, SERIES_HISTOGRAMS, SAMPLE_START_TIMESTAMP);
   }
   r.pos = r.buf.length;
 }

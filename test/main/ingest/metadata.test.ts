@@ -72,6 +72,14 @@ function v2Metadata(entries: [type: number, name: string, help: string, unit: st
   return Buffer.concat([w.finish(), body.finish()]);
 }
 
+/** The 2.0 metadata of a body, read as ingest reads it: after scanV2 noted the body's layout. */
+function v2Entries(raw: Buffer): ReturnType<typeof metadataV2> {
+  const symbols = new Symbols();
+  const layout = new SeriesLayout();
+  scanV2(new ProtoReader(raw), symbols, layout);
+  return metadataV2(raw, symbols, layout);
+}
+
 function table(db: Tsdb, counter = { writes: 0 }): MetadataTable {
   return new MetadataTable({ read: () => db.readBlob('metadata'), write: (p) => (counter.writes++, db.writeBlob('metadata', p)) });
 }
@@ -100,10 +108,7 @@ describe('metric metadata', () => {
       [1, 'a_total', 'A counter.', ''],
       [2, 'a_total', 'A counter.', ''],
     ]);
-    const symbols = new Symbols();
-    const layout = new SeriesLayout();
-    scanV2(new ProtoReader(raw), symbols, layout);
-    expect(metadataV2(raw, symbols, layout)).toEqual([
+    expect(v2Entries(raw)).toEqual([
       { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
       { metric: 'b_total', type: 'counter', help: 'A counter.', unit: '' },
       { metric: 'a_total', type: 'counter', help: 'Renamed.', unit: '' },
@@ -124,20 +129,14 @@ describe('metric metadata', () => {
 
   it('2.0: decodes per-series metadata named by __name__; an out-of-range help reference is refused', () => {
     const raw = v2Metadata([[1, 'a_total', 'A counter.', ''], [2, 'b_bytes', 'B gauge.', 'bytes'], [0, 'c', '', '']]);
-    const symbols = new Symbols();
-    const layout = new SeriesLayout();
-    scanV2(new ProtoReader(raw), symbols, layout);
-    expect(metadataV2(raw, symbols, layout)).toEqual([
+    expect(v2Entries(raw)).toEqual([
       { metric: 'a_total', type: 'counter', help: 'A counter.', unit: '' },
       { metric: 'b_bytes', type: 'gauge', help: 'B gauge.', unit: 'bytes' },
     ]);
     const bad = new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'x')
       .message(5, (ts) => ts.bytes(1, new ProtoWriter().varint(1).varint(2).finish()).message(5, (m) => m.tag(1, 0).varint(1).tag(3, 0).varint(99)))
       .finish();
-    const s2 = new Symbols();
-    const l2 = new SeriesLayout();
-    scanV2(new ProtoReader(bad), s2, l2);
-    expect(() => metadataV2(bad, s2, l2)).toThrow(/metadata reference 99 is out of range/);
+    expect(() => v2Entries(bad)).toThrow(/metadata reference 99 is out of range/);
     // Metadata before the labels, and twice (the last counts); a malformed one is a ProtoError of its own.
     const symbolsOf = () => new ProtoWriter().string(4, '').string(4, '__name__').string(4, 'y').string(4, 'first').string(4, 'last');
     const twice = symbolsOf()
