@@ -21,6 +21,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions } from '../query/api';
+import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
 import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
@@ -68,7 +69,6 @@ export interface PromApiReply {
 }
 /** `split`: range calls whose series a helper thread shared (counted by the pool). */
 type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiReply; readonly split: number } | { readonly id: number; readonly ok: false };
-const utf8 = new TextEncoder();
 /**
  * Rule evaluation's query (main/rules): one instant query whose raw value (label sets, floats,
  * histograms) comes back instead of API JSON, and whose failure keeps its message (a rule's health shows it).
@@ -280,8 +280,8 @@ function serveQueries(data: WorkerData): void {
       .finally(jobDone)
       .then(
         (r) => {
-          // TextEncoder's bytes own their buffer, so it can move (a Buffer may share Node's pool).
-          const json = utf8.encode(JSON.stringify(r.body));
+          // Bytes that own their buffer, so they can move (a Buffer may share Node's pool).
+          const json = promApiJson(r);
           parentPort!.postMessage({ id: job.id, ok: true, response: { status: r.status, json }, split: (helper?.split ?? 0) - splitBefore } satisfies JobReply, [json.buffer]);
         },
         () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),

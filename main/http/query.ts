@@ -8,6 +8,7 @@ import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
 import { HttpError, sendJson, sendJsonBytes } from './errors';
 import { handlePromApi, metricMetadata, queryExemplars, withQuerySlot, type PromApiOptions } from '../query/api';
+import { promApiJson } from '../query/api-json';
 import { QueryPool, QueryPoolError } from './query-pool';
 import { queryTypeOf, type QueryMetrics } from './query-metrics';
 import { DeleteRequestError, deleteSeriesRequest } from '../retention/delete-series';
@@ -58,7 +59,7 @@ export function queryHandler(
     const q = t.querier();
     const onThisThread = async (): Promise<number> => {
       const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });
-      sendJson(res, result.status, result.body);
+      sendJsonBytes(res, result.status, promApiJson(result));
       return result.status;
     };
     if (!pool || pool.unavailable !== null) return onThisThread();

@@ -293,7 +293,27 @@ function result(r: QueryResult, maxPoints = MAX_RESULT_POINTS): PromApiResponse 
   const extra: Record<string, unknown> = {};
   if (r.annotations.warnings.length) extra['warnings'] = r.annotations.warnings;
   if (r.annotations.infos.length) extra['infos'] = r.annotations.infos;
-  return ok(formatValue(r.value), extra);
+  return answered(r.value, extra);
+}
+
+/** The value and extra fields a query's response is formatted from (api-json.ts writes its JSON from them). */
+const answers = new WeakMap<PromApiResponse, { readonly value: QueryValue; readonly extra: Record<string, unknown> }>();
+
+export function answerOf(r: PromApiResponse): { readonly value: QueryValue; readonly extra: Record<string, unknown> } | undefined {
+  return answers.get(r);
+}
+
+/** A query's success: its body formatted only when read as an object (the window's charts read it; the API writes JSON from the value). */
+function answered(value: QueryValue, extra: Record<string, unknown>): PromApiResponse {
+  let body: object | undefined;
+  const r: PromApiResponse = {
+    status: 200,
+    get body() {
+      return (body ??= ok(formatValue(value), extra).body);
+    },
+  };
+  answers.set(r, { value, extra });
+  return r;
 }
 
 /** Prometheus's JSON for query results. */

@@ -15,7 +15,7 @@
 // of a request from send to fully parsed JSON, so all include HTTP, evaluation and JSON encoding.
 // Issue 9's target: the whole-day sum by (job)(rate), histogram_quantile and topk ≤ 1.0× VictoriaMetrics.
 //
-//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 3] [--no-prometheus] [--no-victoria-metrics]
+//   node --import tsx test/bench/query.bench.ts [--series 10000] [--hours 24] [--runs 3] [--no-prometheus] [--no-victoria-metrics] [--only TEXT]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,13 +29,15 @@ import { QueryPool } from '../../main/http/query-pool';
 import type { Querier } from '../../main/tsdb/types';
 import { openTsdb } from '../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
-import { flag, numberArg } from './args';
+import { flag, numberArg, stringArg } from './args';
 
 const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 24);
 const RUNS = numberArg('runs', 3);
 const WITH_PROMETHEUS = !flag('no-prometheus');
 const WITH_VM = !flag('no-victoria-metrics');
+/** Only the queries whose name contains this text. */
+const ONLY = stringArg('only');
 const SCRAPE = 15_000;
 const STEPS = (HOURS * 3600_000) / SCRAPE;
 const CHUNK_STEPS = 40; // 10 minutes per load round
@@ -379,7 +381,7 @@ async function main(): Promise<void> {
     console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up (Ampule on a query worker, as \`ampule serve\` answers: it keeps the rows it decrypted between queries); ratio = Ampule / peer (< 1 is faster)\n`);
     console.log(['query', 'Ampule ms', ...peers.flatMap((p) => [`${p.name} ms`, `vs ${p.name}`]), 'points'].join(' | '));
     const whole: string[] = [];
-    for (const q of queries()) {
+    for (const q of queries().filter((q) => ONLY === undefined || q.name.includes(ONLY))) {
       const ours = await timeQuery(ampule.url, q);
       const row = [q.name, ours.ms.toFixed(1)];
       const differ: string[] = [];
