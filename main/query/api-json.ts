@@ -19,7 +19,7 @@ export function promApiJson(r: PromApiResponse): Uint8Array<ArrayBuffer> {
   else writeVector(w, answer.value.samples);
   w.ascii('}');
   // As the body's spread of them: warnings, then infos, each only when there are some.
-  for (const [key, value] of Object.entries(answer.extra)) w.text(`,${JSON.stringify(key)}:${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(answer.extra)) if (value !== undefined) w.text(`,${JSON.stringify(key)}:${JSON.stringify(value)}`);
   w.ascii('}');
   return w.bytes();
 }
