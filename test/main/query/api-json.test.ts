@@ -35,8 +35,6 @@ beforeAll(() => {
     let ref = 0;
     for (let i = 0; i <= 40; i++) ref = app.append(ref, labelsFromRecord(rec), T0 + i * STEP, i === 40 ? NaN : VALUES[(i + s) % VALUES.length]!);
   }
-  const counter = labelsFromRecord({ __name__: 'requests_total', job: 'api' });
-  for (let i = 0, ref = 0; i <= 40; i++) ref = app.append(ref, counter, T0 + i * STEP, i * 3);
   for (let i = 0; i <= 40; i++) {
     const buckets = [i, 2 * i, (i * 3) % 11];
     app.appendHistogram(0, labelsFromRecord({ __name__: 'lat', pod: 'a' }), T0 + i * STEP, {
