@@ -95,6 +95,12 @@ describe.skipIf(consoleSkipReason !== null)('Explore and layout in Chromium at 1
     const options = page.locator('.cm-tooltip-autocomplete li');
     await poll(() => options.allTextContents()).toContainEqual(expect.stringContaining('e2e_disk_bytes'));
     await page.screenshot({ path: join(RESULTS, 'explore-completion-1366.png') });
+    // CodeMirror ignores Enter while the list waits for a completion source (it stays on screen,
+    // marked disabled: the metric names come from the server, slow on a loaded machine) and until
+    // the list has been open for its interactionDelay, so that a list popping up takes nothing.
+    const selected = page.locator('.cm-tooltip-autocomplete:not(.cm-tooltip-autocomplete-disabled) li[aria-selected="true"]');
+    await poll(() => selected.textContent()).toContain('e2e_disk_bytes');
+    await page.waitForTimeout(2 * COMPLETION_INTERACTION_DELAY_MS);
     await page.keyboard.press('Enter'); // takes the completion
     expect(await box.textContent()).toBe('e2e_disk_bytes');
     await page.keyboard.type('{');
@@ -346,6 +352,9 @@ function pixel(page: Page, png: Buffer, x: number, y: number): Promise<number[]>
     { b64: png.toString('base64'), x, y },
   );
 }
+
+/** @codemirror/autocomplete's default interactionDelay (renderer/promql-editor.ts keeps it). */
+const COMPLETION_INTERACTION_DELAY_MS = 75;
 
 function poll<T>(f: () => Promise<T> | T) {
   return expect.poll(f, { timeout: 15_000, interval: 100 });
