@@ -3,7 +3,7 @@
 // before they enter the head.
 import type { Labels } from '../../shared/labels';
 import { ByteWriter } from './bytes';
-import type { MemSeries } from './head';
+import { deferPacks, type MemSeries } from './head';
 import { items } from './storage';
 import type { TsdbState } from './state';
 import { AppendError, type Appender, type SeriesRef } from './types';
@@ -169,11 +169,16 @@ export class HeadAppender implements Appender {
    * it resolves nobody may be told they are durable.
    */
   commitAsync(): Promise<void> {
-    return this.write(false) ? this.st.storage.syncLog() : Promise.resolve();
+    return this.write(false) ?? Promise.resolve();
   }
 
-  /** Writes the pending samples as one log record (and into the head); false when there were none. */
-  private write(sync: boolean): boolean {
+  /**
+   * Writes the pending samples as one log record (and into the head); null when there were none.
+   * Unsynced (`sync` false), the log's fsync starts before the head takes the samples, so the
+   * two overlap: the fsync's promise is returned.
+   */
+  private write(sync: boolean): Promise<void> | null {
+    let durable: Promise<void> | null = null;
     const { head, storage } = this.st;
     const hCount = this.hIds.length;
     const wrote = this.count > 0 || hCount > 0;
@@ -186,13 +191,19 @@ export class HeadAppender implements Appender {
       const row = storage.seal(items.log(seq), plain);
       const put = () => storage.putLog(seq, bucketOf(this.maxT, storage.layout.bucketMs), row);
       if (sync) storage.transaction(put);
-      else storage.transactionUnsynced(put);
+      else {
+        storage.transactionUnsynced(put);
+        durable = storage.syncLog();
+        durable.catch(() => {}); // the caller's to handle; not unhandled should the head throw first
+      }
       for (const s of defs) s.logged = true;
       this.st.logSamplesSinceCheckpoint += this.count + hCount;
-      applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
+      const apply = () => applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
+      if (sync) apply();
+      else deferPacks(apply);
     }
     this.reset();
-    return wrote;
+    return durable;
   }
 
   rollback(): void {

@@ -26,6 +26,8 @@ const packer = new BitWriter(4096);
 const SORTED = 1;
 const PERSISTED = 2;
 const LOGGED = 4;
+/** In packQueue. */
+const QUEUED = 8;
 /** The blocks of series made outside a head (tests). */
 const standalone = new Slab();
 
@@ -262,7 +264,18 @@ export class MemSeries {
     // Packs and merges fall due at a phase set by the series id, not at once for every series
     // scraped together: a commit that packed them all would stall the thread.
     const due = replaying ? this.rawCount >= REPLAY_CHUNK : this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
-    if (due) this.packRaw();
+    if (!due) return;
+    if (!deferring || this.rawCount >= PACK_LATER_MAX) this.packRaw();
+    else if ((this.flags & QUEUED) === 0) {
+      this.flags |= QUEUED;
+      packQueue.push(this);
+    }
+  }
+
+  /** Packs what a commit left raw for later (see deferPacks). */
+  packQueued(): void {
+    this.flags &= ~QUEUED;
+    this.packRaw();
   }
 
   /** Packs the raw samples when they can follow the packed ones (sorted, after them, from 1970). */
@@ -537,6 +550,45 @@ export class MemSeries {
  */
 let replaying = false;
 const REPLAY_CHUNK = 64;
+
+/**
+ * While a live commit applies its samples (deferPacks), the packs that fall due are queued and
+ * made in the thread's idle moments instead, in short slices between I/O events: the commit,
+ * and so the answer to the requests it holds, does not wait for them. A raw tail queued that long
+ * packs at once at PACK_LATER_MAX samples.
+ */
+let deferring = false;
+const PACK_LATER_MAX = 64;
+const PACK_SLICE_MS = 0.25;
+const packQueue: MemSeries[] = [];
+let drainScheduled = false;
+
+/** Runs `apply` (a live commit's pushes) with its packs queued for idle moments. */
+export function deferPacks(apply: () => void): void {
+  deferring = true;
+  try {
+    apply();
+  } finally {
+    deferring = false;
+  }
+  scheduleDrain();
+}
+
+function scheduleDrain(): void {
+  if (drainScheduled || packQueue.length === 0) return;
+  drainScheduled = true;
+  setImmediate(drainSlice);
+}
+
+function drainSlice(): void {
+  drainScheduled = false;
+  const deadline = performance.now() + PACK_SLICE_MS;
+  for (let i = 1; packQueue.length > 0; i++) {
+    packQueue.pop()!.packQueued();
+    if ((i & 7) === 0 && performance.now() >= deadline) break;
+  }
+  scheduleDrain();
+}
 
 let mergeT = new Float64Array(2 * MERGE * MERGE * TAIL);
 let mergeV = new Float64Array(2 * MERGE * MERGE * TAIL);

@@ -886,29 +886,37 @@ export class Storage {
  */
 class SyncedFile {
   private handle: Promise<FileHandle | null> | null = null;
+  /** The handle once open: a sync through it is handed to the thread pool at once, not after an await. */
+  private opened: FileHandle | null = null;
   private syncs = 0;
 
   constructor(private readonly path: string) {}
 
-  async sync(): Promise<void> {
+  sync(): Promise<void> {
+    const fh = this.opened;
+    if (fh !== null && ++this.syncs % 32 !== 0) return fh.sync();
+    return this.checkedSync();
+  }
+
+  private async checkedSync(): Promise<void> {
     this.handle ??= openIfThere(this.path);
     const fh = await this.handle;
     if (fh === null) {
       this.handle = null; // not made yet: nothing written to it to sync
       return;
     }
-    if (this.syncs++ % 32 !== 0) return fh.sync();
+    this.opened = fh;
     const [, mine, there] = await Promise.all([fh.sync(), fh.stat(), stat(this.path).catch(() => null)]);
     if (there === null || there.ino === mine.ino) return;
-    this.handle = null;
+    this.handle = this.opened = null;
     this.syncs = 0;
     void fh.close().catch(() => {});
-    await this.sync();
+    await this.checkedSync();
   }
 
   close(): void {
     const h = this.handle;
-    this.handle = null;
+    this.handle = this.opened = null;
     void h?.then((fh) => fh?.close()).catch(() => {});
   }
 }

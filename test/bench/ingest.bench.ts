@@ -237,10 +237,11 @@ function post(agent: Agent, target: Target, body: Buffer): Promise<number> {
   });
 }
 
-async function run(target: Target, bodies: Buffer[][]): Promise<{ rate: number; cpu: number; rssPerSeries: number; failed: number }> {
+async function run(target: Target, bodies: Buffer[][]): Promise<{ rate: number; cpu: number; rssPerSeries: number; failed: number; clientCpu: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca: target.ca });
   const pid = target.proc.pid!;
   const before = procStats(pid);
+  const clientBefore = process.cpuUsage();
   const blocks = bodies[0]!.length;
   let failed = 0;
   const statuses = new Map<number, number>();
@@ -261,6 +262,7 @@ async function run(target: Target, bodies: Buffer[][]): Promise<{ rate: number; 
   const seconds = (performance.now() - started) / 1000;
   agent.destroy();
   const after = procStats(pid);
+  const client = process.cpuUsage(clientBefore);
   if (failed) console.log(`  ${target.name}: ${failed} requests failed: ${[...statuses].map(([s, n]) => `${n}× ${s}`).join(', ')}`);
   const sent = ROUNDS * SERIES;
   return {
@@ -268,6 +270,7 @@ async function run(target: Target, bodies: Buffer[][]): Promise<{ rate: number; 
     cpu: after.cpuSeconds - before.cpuSeconds,
     rssPerSeries: (after.rssBytes - before.rssBytes) / SERIES,
     failed,
+    clientCpu: (client.user + client.system) / 1e6,
   };
 }
 
@@ -433,7 +436,7 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
       const r = await run(target, target.v2 ? bodiesV2 : bodies);
       console.log(
         `${target.name}${REPEAT > 1 ? ` (run ${rep + 1})` : ''}: ${fmt(r.rate)} samples/s over TLS, server CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples, ` +
-          `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series`,
+          `resident memory +${r.rssPerSeries.toFixed(0)} bytes per active series; the sending client's CPU ${r.clientCpu.toFixed(1)} s`,
       );
       if (!runs.has(target.name)) runs.set(target.name, []);
       runs.get(target.name)!.push({ name: target.name, ...r });

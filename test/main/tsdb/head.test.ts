@@ -2,7 +2,7 @@
 // adopted, and merging keeps a long head to a few chunks.
 import { describe, expect, it } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
-import { decodeList, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
+import { decodeList, deferPacks, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
 import { restoreHeadSamples, writeHeadSamples } from '../../../main/tsdb/head-checkpoint';
 
 const T0 = 1_700_000_000_000;
@@ -315,5 +315,47 @@ describe('Head postings', () => {
     expect([...h.labelNames()]).toEqual([]);
     // A pair added again after it went is a new object.
     expect(h.add(10, lbl('api', 'a:1')).labels[1]).not.toBe(a.labels[1]);
+  });
+});
+
+describe('packs deferred by a live commit (deferPacks)', () => {
+  const idle = () => new Promise<void>((r) => setImmediate(r));
+
+  it('leave the samples raw until an idle moment packs them, reading the same throughout', async () => {
+    const series = Array.from({ length: 50 }, (_, i) => new MemSeries(i, []));
+    const want = series.map(() => ({ ts: [] as number[], vs: [] as number[] }));
+    for (let round = 0; round < 40; round++) {
+      deferPacks(() => series.forEach((s, i) => {
+        const more = fill(s, 1, round);
+        want[i]!.ts.push(...more.ts);
+        want[i]!.vs.push(...more.vs);
+      }));
+    }
+    // Nothing packed yet (no idle moment came): 40 raw samples each, under the cap of 64.
+    for (const [i, s] of series.entries()) {
+      expect(s.kept()!.timestamps.length).toBe(40);
+      expect([...s.timestamps.subarray(0, s.count)]).toEqual(want[i]!.ts);
+    }
+    for (let k = 0; k < 20; k++) await idle();
+    for (const [i, s] of series.entries()) {
+      const kept = s.kept()!;
+      expect(kept.timestamps.length).toBe(0);
+      expect(listCount(kept.list, 0, kept.list.length)).toBeGreaterThan(0);
+      expect([...s.timestamps.subarray(0, s.count)]).toEqual(want[i]!.ts);
+      expect([...s.values.subarray(0, s.count)]).toEqual(want[i]!.vs);
+    }
+  });
+
+  it('pack at once when a raw tail reaches 64 samples', () => {
+    const s = new MemSeries(1, []);
+    const { ts, vs } = fill(s, 0);
+    deferPacks(() => {
+      const more = fill(s, 64);
+      ts.push(...more.ts);
+      vs.push(...more.vs);
+    });
+    expect(s.kept()!.timestamps.length).toBe(0);
+    expect([...s.timestamps.subarray(0, s.count)]).toEqual(ts);
+    expect([...s.values.subarray(0, s.count)]).toEqual(vs);
   });
 });
