@@ -12,7 +12,7 @@
 // Sizes and knobs (flags, or the environment variable in brackets):
 //   --series 10000,100000 [BENCH_SERIES]   one measurement per size, peers restarted empty for each
 //   --samples 2000000 [BENCH_SAMPLES]      samples per size (rounds = samples / series; round 1 creates the series)
-//   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS]
+//   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS] --sharding prometheus|blocks (see requestPlan)
 //   --targets decode,ampule,ampule-2.0,prometheus,victoria-metrics [BENCH_TARGETS]
 //   (ampule-2.0: the same data as remote write 2.0 bodies, symbols per request as Prometheus 3 sends
 //   them; neither peer here takes 2.0, so its ratios are against their 1.0 figures)
@@ -45,6 +45,9 @@ const SIZES = (stringArg('series') ?? process.env.BENCH_SERIES ?? '10000,100000'
 const SAMPLES = numberArg('samples', Number(process.env.BENCH_SAMPLES ?? 2_000_000));
 const PER_REQUEST = numberArg('per-request', Number(process.env.BENCH_PER_REQUEST ?? 2000));
 const CONNECTIONS = numberArg('connections', Number(process.env.BENCH_CONNECTIONS ?? 4));
+/** How samples are cut into requests and spread over the connections (requestPlan). */
+const SHARDING = stringArg('sharding') ?? 'prometheus';
+if (SHARDING !== 'prometheus' && SHARDING !== 'blocks') throw new Error(`--sharding: prometheus or blocks, not ${SHARDING}`);
 const TARGETS = new Set((stringArg('targets') ?? process.env.BENCH_TARGETS ?? 'decode,ampule,ampule-2.0,prometheus,victoria-metrics').split(','));
 const BASELINE = stringArg('baseline');
 /** Runs per target and size, taking turns; figures are the medians (a shared machine is noisy). */
@@ -77,46 +80,81 @@ function seriesLabels(i: number): [string, string][] {
   ];
 }
 
-/** bodies[round][block]: remote write 1.0, snappy-compressed, PER_REQUEST series each. */
-function buildBodies(t0: number): Buffer[][] {
+/**
+ * The samples each connection sends, as Prometheus's queue manager shards them: connection k owns
+ * the series i ≡ k (mod connections) and sends their samples scrape after scrape, PER_REQUEST a
+ * request (one request may hold the end of one scrape and the start of the next), so every
+ * connection carries the same load. `--sharding blocks`, the scheme before 2026-12-06, sends
+ * each scrape as blocks of PER_REQUEST consecutive series, block b on connection b mod
+ * connections: with 10,000 series, 2,000 a request and 4 connections, connection 0 carried two
+ * blocks a scrape and the others one, and the run lasted as long as connection 0.
+ * Returns requests[connection][k] as lists of (series, round).
+ */
+function requestPlan(): { series: Int32Array; rounds: Int32Array }[][] {
+  const plan: { series: Int32Array; rounds: Int32Array }[][] = Array.from({ length: CONNECTIONS }, () => []);
+  const add = (shard: number, n: number, at: (j: number) => [number, number]) => {
+    const series = new Int32Array(n);
+    const rounds = new Int32Array(n);
+    for (let j = 0; j < n; j++) [series[j], rounds[j]] = at(j);
+    plan[shard]!.push({ series, rounds });
+  };
+  if (SHARDING === 'blocks') {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let start = 0, b = 0; start < SERIES; start += PER_REQUEST, b++) add(b % CONNECTIONS, Math.min(PER_REQUEST, SERIES - start), (j) => [start + j, round]);
+    }
+    return plan;
+  }
+  for (let shard = 0; shard < Math.min(CONNECTIONS, SERIES); shard++) {
+    const own = Math.ceil((SERIES - shard) / CONNECTIONS);
+    const total = own * ROUNDS;
+    for (let first = 0; first < total; first += PER_REQUEST) {
+      add(shard, Math.min(PER_REQUEST, total - first), (j) => [shard + CONNECTIONS * ((first + j) % own), Math.floor((first + j) / own)]);
+    }
+  }
+  return plan;
+}
+
+/** bodies[connection][k]: remote write 1.0, snappy-compressed, after requestPlan. */
+function buildBodies(t0: number, plan: ReturnType<typeof requestPlan>): Buffer[][] {
   // Each series' Label fields once; per request only the samples are new.
   const labelBytes = Array.from({ length: SERIES }, (_, i) => {
     const w = new ProtoWriter();
     for (const [name, value] of seriesLabels(i)) w.message(1, (l) => l.string(1, name).string(2, value));
     return w.finish();
   });
-  const bodies: Buffer[][] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = t0 + round * STEP_MS;
-    const sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t).finish();
-    const row: Buffer[] = [];
-    for (let start = 0; start < SERIES; start += PER_REQUEST) {
+  const samples = new Map<number, Buffer>();
+  const sampleAt = (round: number): Buffer => {
+    let sample = samples.get(round);
+    if (!sample) samples.set(round, (sample = new ProtoWriter().double(1, 0).tag(2, 0).varint(t0 + round * STEP_MS).finish()));
+    return sample;
+  };
+  return plan.map((requests) =>
+    requests.map(({ series, rounds }) => {
       const w = new ProtoWriter();
-      for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) {
+      for (let k = 0; k < series.length; k++) {
+        const i = series[k]!;
+        const round = rounds[k]!;
+        const sample = sampleAt(round);
         sample.writeDoubleLE(i * 0.5 + round * (i % 7), 1); // the value, after its 1-byte tag
         w.tag(1, 2).varint(labelBytes[i]!.length + 2 + sample.length).raw(labelBytes[i]!).bytes(2, sample);
       }
-      row.push(snappy(w.finish()));
-    }
-    bodies.push(row);
-  }
-  return bodies;
+      return snappy(w.finish());
+    }),
+  );
 }
 
-/** The same series and samples as buildBodies, as remote write 2.0 bodies. */
-function buildBodiesV2(t0: number): Buffer[][] {
-  const bodies: Buffer[][] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const t = t0 + round * STEP_MS;
-    const row: Buffer[] = [];
-    for (let start = 0; start < SERIES; start += PER_REQUEST) {
-      const series: SeriesInput[] = [];
-      for (let i = start; i < Math.min(SERIES, start + PER_REQUEST); i++) series.push({ labels: seriesLabels(i), samples: [{ t, v: i * 0.5 + round * (i % 7) }] });
-      row.push(snappy(encodeV2(series)));
-    }
-    bodies.push(row);
-  }
-  return bodies;
+/** The same requests as buildBodies, as remote write 2.0 bodies. */
+function buildBodiesV2(t0: number, plan: ReturnType<typeof requestPlan>): Buffer[][] {
+  return plan.map((requests) =>
+    requests.map(({ series, rounds }) => {
+      const input: SeriesInput[] = [];
+      for (let k = 0; k < series.length; k++) {
+        const i = series[k]!;
+        input.push({ labels: seriesLabels(i), samples: [{ t: t0 + rounds[k]! * STEP_MS, v: i * 0.5 + rounds[k]! * (i % 7) }] });
+      }
+      return snappy(encodeV2(input));
+    }),
+  );
 }
 
 function cpuMs(): number {
@@ -242,19 +280,16 @@ async function run(target: Target, bodies: Buffer[][]): Promise<{ rate: number; 
   const pid = target.proc.pid!;
   const before = procStats(pid);
   const clientBefore = process.cpuUsage();
-  const blocks = bodies[0]!.length;
   let failed = 0;
   const statuses = new Map<number, number>();
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async (_, shard) => {
-      for (const row of bodies) {
-        for (let b = shard; b < blocks; b += CONNECTIONS) {
-          const status = await post(agent, target, row[b]!);
-          if (status < 200 || status >= 300) {
-            failed++;
-            statuses.set(status, (statuses.get(status) ?? 0) + 1);
-          }
+    bodies.map(async (own) => {
+      for (const body of own) {
+        const status = await post(agent, target, body);
+        if (status < 200 || status >= 300) {
+          failed++;
+          statuses.set(status, (statuses.get(status) ?? 0) + 1);
         }
       }
     }),
@@ -392,11 +427,12 @@ interface Result {
 
 /** One size: fresh servers, the same bodies to each, one line per target and the ratios. */
 async function measure(dir: string, tls: { cert: string; key: string }, procs: ChildProcess[]): Promise<Result[]> {
-  console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections`);
+  console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections (sharded: ${SHARDING})`);
   let t = Date.now();
   const t0 = Date.now() - ROUNDS * STEP_MS;
-  const bodies = buildBodies(t0);
-  const bodiesV2 = TARGETS.has('ampule-2.0') ? buildBodiesV2(t0) : [];
+  const plan = requestPlan();
+  const bodies = buildBodies(t0, plan);
+  const bodiesV2 = TARGETS.has('ampule-2.0') ? buildBodiesV2(t0, plan) : [];
   const flat = bodies.flat();
   const bytes = flat.reduce((n, b) => n + b.length, 0);
   console.log(`bodies: ${flat.length} requests, ${(bytes / flat.length / 1024).toFixed(1)} KiB each compressed (built in ${((Date.now() - t) / 1000).toFixed(1)} s)`);
