@@ -266,7 +266,9 @@ export class MemSeries {
     const due = replaying ? this.rawCount >= REPLAY_CHUNK : this.rawCount >= TAIL || (this.count + this.id) % TAIL === 0;
     if (!due) return;
     if (!deferring || this.rawCount >= PACK_LATER_MAX) this.packRaw();
-    else if ((this.flags & QUEUED) === 0) {
+    else if ((this.flags & QUEUED) !== 0) return; // its turn comes
+    else if (packQueue.length >= PACK_QUEUE_MAX) this.packRaw();
+    else {
       this.flags |= QUEUED;
       packQueue.push(this);
     }
@@ -555,10 +557,12 @@ const REPLAY_CHUNK = 64;
  * While a live commit applies its samples (deferPacks), the packs that fall due are queued and
  * made in the thread's idle moments instead, in short slices between I/O events: the commit,
  * and so the answer to the requests it holds, does not wait for them. A raw tail queued that long
- * packs at once at PACK_LATER_MAX samples.
+ * packs at once at PACK_LATER_MAX samples, and a thread with no idle moments (the queue full)
+ * packs at once as before: queued tails hold at most PACK_QUEUE_MAX × 1 KiB.
  */
 let deferring = false;
 const PACK_LATER_MAX = 64;
+const PACK_QUEUE_MAX = 8192;
 const PACK_SLICE_MS = 0.25;
 const packQueue: MemSeries[] = [];
 let drainScheduled = false;

@@ -346,6 +346,15 @@ describe('packs deferred by a live commit (deferPacks)', () => {
     }
   });
 
+  it('pack at once when 8,192 series wait already (a thread with no idle moment)', async () => {
+    const series = Array.from({ length: 8192 + 8 }, (_, i) => new MemSeries(i, []));
+    deferPacks(() => series.forEach((s) => fill(s, 16, 0, counter)));
+    expect(series.slice(0, 8192).every((s) => s.kept()!.timestamps.length === 16)).toBe(true);
+    expect(series.slice(8192).every((s) => s.kept()!.timestamps.length < 16)).toBe(true);
+    for (let k = 0; k < 200 && series[0]!.kept()!.timestamps.length > 0; k++) await idle();
+    expect(series.slice(0, 8192).every((s) => s.kept()!.timestamps.length === 0)).toBe(true);
+  });
+
   it('pack at once when a raw tail reaches 64 samples', () => {
     const s = new MemSeries(1, []);
     const { ts, vs } = fill(s, 0);
