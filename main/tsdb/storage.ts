@@ -899,13 +899,13 @@ class SyncedFile {
   }
 
   private async checkedSync(): Promise<void> {
-    this.handle ??= openIfThere(this.path);
-    const fh = await this.handle;
+    const handle = (this.handle ??= openIfThere(this.path));
+    const fh = await handle;
     if (fh === null) {
       this.handle = null; // not made yet: nothing written to it to sync
       return;
     }
-    this.opened = fh;
+    if (this.handle === handle) this.opened = fh; // not if closed meanwhile
     const [, mine, there] = await Promise.all([fh.sync(), fh.stat(), stat(this.path).catch(() => null)]);
     if (there === null || there.ino === mine.ino) return;
     this.handle = this.opened = null;
