@@ -102,15 +102,18 @@ function requestPlan(): { series: Int32Array; rounds: Int32Array }[][] {
     for (let round = 0; round < ROUNDS; round++) {
       for (let start = 0, b = 0; start < SERIES; start += PER_REQUEST, b++) add(b % CONNECTIONS, Math.min(PER_REQUEST, SERIES - start), (j) => [start + j, round]);
     }
-    return plan;
-  }
-  for (let shard = 0; shard < Math.min(CONNECTIONS, SERIES); shard++) {
-    const own = Math.ceil((SERIES - shard) / CONNECTIONS);
-    const total = own * ROUNDS;
-    for (let first = 0; first < total; first += PER_REQUEST) {
-      add(shard, Math.min(PER_REQUEST, total - first), (j) => [shard + CONNECTIONS * ((first + j) % own), Math.floor((first + j) / own)]);
+  } else {
+    for (let shard = 0; shard < Math.min(CONNECTIONS, SERIES); shard++) {
+      const own = Math.ceil((SERIES - shard) / CONNECTIONS);
+      const total = own * ROUNDS;
+      for (let first = 0; first < total; first += PER_REQUEST) {
+        add(shard, Math.min(PER_REQUEST, total - first), (j) => [shard + CONNECTIONS * ((first + j) % own), Math.floor((first + j) / own)]);
+      }
     }
   }
+  // Every series' every round once: the rates below divide SERIES × ROUNDS by the time.
+  const planned = plan.flat().reduce((n, r) => n + r.series.length, 0);
+  if (planned !== SERIES * ROUNDS) throw new Error(`request plan holds ${planned} samples, not ${SERIES * ROUNDS}`);
   return plan;
 }
 
