@@ -199,8 +199,9 @@ export class HeadAppender implements Appender {
       for (const s of defs) s.logged = true;
       this.st.logSamplesSinceCheckpoint += this.count + hCount;
       const apply = () => applyBatch(this.st, { ids: this.ids, timestamps: this.ts, values: this.vs, count: this.count }, histograms);
-      if (sync) apply();
-      else deferPacks(apply);
+      // A live commit's packs wait for idle moments (head.ts deferPacks).
+      if (durable) deferPacks(apply);
+      else apply();
     }
     this.reset();
     return durable;

@@ -574,8 +574,8 @@ export function deferPacks(apply: () => void): void {
     apply();
   } finally {
     deferring = false;
+    scheduleDrain(); // what was queued before a throw too
   }
-  scheduleDrain();
 }
 
 function scheduleDrain(): void {

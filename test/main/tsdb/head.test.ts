@@ -357,12 +357,9 @@ describe('packs deferred by a live commit (deferPacks)', () => {
 
   it('pack at once when a raw tail reaches 64 samples', () => {
     const s = new MemSeries(1, []);
-    const { ts, vs } = fill(s, 0);
-    deferPacks(() => {
-      const more = fill(s, 64);
-      ts.push(...more.ts);
-      vs.push(...more.vs);
-    });
+    let ts: number[] = [];
+    let vs: number[] = [];
+    deferPacks(() => ({ ts, vs } = fill(s, 64)));
     expect(s.kept()!.timestamps.length).toBe(0);
     expect([...s.timestamps.subarray(0, s.count)]).toEqual(ts);
     expect([...s.values.subarray(0, s.count)]).toEqual(vs);
