@@ -50,6 +50,11 @@ interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
 }
+/** A store call sent from a worker; its reply once read. */
+interface SentCall {
+  answered: boolean;
+  reply?: StoreReply;
+}
 /** A failed store call carries a damaged store's message (it names workspace, file and item); other errors stay here. */
 type StoreReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly damage?: string };
 interface Job {
@@ -202,14 +207,41 @@ function serveQueries(data: WorkerData): void {
   yieldToIngest();
   const helper = data.splitMinSeries > 0 ? rowsHelperThread(data.splitMinSeries) : undefined;
   const flag = new Int32Array(data.signal);
-  const call = (op: StoreOp, args: unknown[]): never => {
+  // One store call at a time is under way (they share the flag): sending the next reads the last
+  // one's reply first, kept for whoever sent it.
+  let unread: SentCall | null = null;
+  const readReply = (): void => {
+    Atomics.wait(flag, 0, 0);
+    unread!.reply = receiveMessageOnPort(data.port)?.message as StoreReply | undefined;
+    unread!.answered = true;
+    unread = null;
+  };
+  const send = (op: StoreOp, args: unknown[]): SentCall => {
+    if (unread) readReply();
+    const sent: SentCall = { answered: false };
     Atomics.store(flag, 0, 0);
     data.port.postMessage({ op, args } satisfies StoreCall);
-    Atomics.wait(flag, 0, 0);
-    const reply = receiveMessageOnPort(data.port)?.message as StoreReply | undefined;
+    unread = sent;
+    return sent;
+  };
+  const valueOf = (sent: SentCall): never => {
+    if (!sent.answered) readReply();
+    const reply = sent.reply;
     if (!reply?.ok) throw new Error(reply?.damage ?? 'the store could not be read');
     return reply.value as never;
   };
+  const call = (op: StoreOp, args: unknown[]): never => valueOf(send(op, args));
+  // One call per part, so the ingest thread answers remote write between them; the next part is
+  // asked for before this one is read, so the ingest thread copies it meanwhile.
+  function* snapshotParts(first: HeadSnapshot, check?: () => void): Generator<HeadSnapshot> {
+    for (let part = first; ; ) {
+      const next = part.more ? send('snapshotMore', []) : null;
+      yield part;
+      if (!next) return;
+      check?.();
+      part = valueOf(next);
+    }
+  }
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
@@ -248,13 +280,7 @@ function serveQueries(data: WorkerData): void {
       const first = call('snapshot', [plain(ms), mint, maxt]) as HeadSnapshot | null;
       // A store without off-thread reads (tests' in-memory stores) is read on the ingest thread.
       if (first === null) return call('select', [plain(ms), mint, maxt]);
-      // One call per part: the ingest thread answers remote write between them.
-      const parts = [first];
-      while (parts[parts.length - 1]!.more) {
-        hints?.check?.();
-        parts.push(call('snapshotMore', []));
-      }
-      return readerFor(first.store).select(parts, mint, maxt, hints);
+      return readerFor(first.store).select(snapshotParts(first, hints?.check), mint, maxt, hints);
     },
     series: (ms, ...rest) => call('series', [plain(ms), ...rest]),
     labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),

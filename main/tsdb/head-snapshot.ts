@@ -13,7 +13,8 @@
 // timestamp at the snapshot (the watermark), which the merge trims to; series created after the
 // snapshot are not in it. That argument holds per series, so a large snapshot is taken in parts
 // (up to 512 KiB and 1,024 series each) between which the ingest thread answers remote write, with every series'
-// watermark taken at the first part; the rows are read after the last part.
+// watermark taken at the first part; each part's rows are read after that part (while the next
+// one is taken here).
 import { labelsKey } from '../../shared/labels';
 import { PAD_BYTES } from './bitstream';
 import { decodeList, listChunks, listSpan, type Head, type MemSeries } from './head';

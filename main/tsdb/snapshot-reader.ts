@@ -52,19 +52,23 @@ export class SnapshotReader {
     this.storage = new Storage(file.path, file.workspaceId, file.encrypted ? keys : null, { bucketMs: 1, seriesPerPart: 1 }, { readonly: true, ...(nativeBinding ? { nativeBinding } : {}) });
   }
 
-  /** The snapshot's series (all its parts) with their samples in [mint, maxt]: rows read now, merged with the head samples of the snapshot. */
-  select(parts: readonly HeadSnapshot[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
+  /**
+   * The snapshot's series with their samples in [mint, maxt]: each part's rows read after that part
+   * arrived (head first, then rows, per series: ./head-snapshot.ts), merged with its head samples.
+   * `parts` may still be taking the next part on the ingest thread while this one is read.
+   */
+  select(parts: Iterable<HeadSnapshot>, mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
     const check = hints?.check;
-    const series: RowSeries[] = [];
-    for (const p of parts) for (let i = 0; i < p.keys.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
-    if (series.length === 0) return [];
     const storage = this.storage;
-    const rows = storage.read(() => {
-      storage.refreshManifest();
-      return readRows(storage, series, mint, maxt, check);
-    });
     const out: SeriesData[] = [];
     for (const p of parts) {
+      if (p.keys.length === 0) continue;
+      const series: RowSeries[] = [];
+      for (let i = 0; i < p.keys.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
+      const rows = storage.read(() => {
+        storage.refreshManifest();
+        return readRows(storage, series, mint, maxt, check);
+      });
       // Head samples are decoded here only for series read at once; lazy ones decode their own.
       let headSamples: ReturnType<typeof decodeSnapshotPart> | null = null;
       const labels = p.keys.map((k) => this.labelsOf(k));

@@ -12,9 +12,11 @@ import { labelsFromRecord } from '../../../shared/labels';
 import { createServer, get as httpGet } from 'node:http';
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
+import type { OffThreadReads } from '../../../main/tsdb/head-snapshot';
 import { queryHandler } from '../../../main/http/query';
 import { lbl, tempDir, TestKeys } from '../tsdb/helpers';
 import { trackStores } from '../tsdb/track-stores';
@@ -207,7 +209,7 @@ function fillStore(db: Tsdb, from: number, to: number): void {
 }
 
 /** The store's querier, counting selects answered on this thread and data keys a worker asked for (one per new connection). */
-function counted(db: Tsdb): Querier & { selectsHere: number; keysAsked: number } {
+function counted(db: Tsdb): Querier & { selectsHere: number; keysAsked: number; offThread: OffThreadReads } {
   const q = db.querier() as HeadQuerier;
   const reads = q.offThread;
   const c = {
@@ -346,6 +348,45 @@ describe('QueryPool on a real store', () => {
     } finally {
       await quick.close();
     }
+  });
+
+  it('asks for the next snapshot part while it reads the rows of the last, a data key call between them, with the same answers as this thread', async () => {
+    const dir = tempDir();
+    storeDirs.push(dir);
+    const keys = new TestKeys({ 1: randomBytes(32), 2: randomBytes(32) }, 1);
+    const db = openTsdb({ path: dir.file('wide.db'), workspaceId: 'ws-pool2', keys, bucketMs: 3600_000, seriesPerPart: 256 });
+    storeDbs.push(db);
+    const many = 2_600; // three parts of at most 1,024 series
+    const app = db.appender();
+    const fill = (from: number, to: number) => {
+      for (let i = from; i < to; i++) for (let s = 0; s < many; s++) app.append(0, lbl({ __name__: 'wide', instance: `w-${s}` }), T0 + i * STEP, s + i);
+      app.commit();
+    };
+    fill(0, 300);
+    db.compact({ all: true }); // the first hour's rows sealed with key 1,
+    keys.current = 2;
+    fill(300, 600);
+    db.compact({ all: true }); // the later rows and the manifest with key 2: the worker opens the file with key 2
+    fill(600, 610); // and asks for key 1 while it reads the first part's rows, the second part asked for
+    const q = counted(db);
+    let parts = 0;
+    const snapshot = q.offThread.snapshot;
+    q.offThread.snapshot = (...a) => {
+      const cursor = snapshot(...a);
+      return { next: () => (parts++, cursor.next()) };
+    };
+    const fresh = new QueryPool(1, undefined, undefined, 0);
+    try {
+      for (const query of ['sum(wide)', 'count(wide > 1000)', 'wide{instance="w-2599"}']) {
+        const params = new URLSearchParams({ query, start: String(T0 / 1000), end: String(T0 / 1000 + 610 * (STEP / 1000)), step: '60' });
+        expect(await sent(fresh.run('query_range', params, q))).toEqual(await local(handlePromApi('query_range', params, db.querier())));
+      }
+    } finally {
+      await fresh.close();
+    }
+    expect(parts).toBeGreaterThanOrEqual(7); // three a query over all of them, one for a single series
+    expect(q.keysAsked).toBe(2);
+    expect(q.selectsHere).toBe(0);
   });
 
   it("shares a large range call's series with the worker's helper thread, with the same answers as this thread", async () => {

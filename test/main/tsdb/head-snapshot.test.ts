@@ -163,6 +163,31 @@ describe('head snapshot and snapshot reader', () => {
     r.close();
   });
 
+  it('reads each part as it comes (as a query worker does); a cut and new samples after one part’s rows were read change nothing', () => {
+    const { db } = open();
+    fill(db, 4100, 0, 40);
+    fill(db, 10, 40, 2_000);
+    fillHistograms(db, 2, 0, 2_000);
+    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const cursor = offThread(db).snapshot([], -Infinity, Infinity);
+    const first = cursor.next();
+    let taken = 1;
+    // The ingest thread's side between two parts: the reader has read the last part's rows by now.
+    function* parts(): Generator<HeadSnapshot> {
+      for (let part = first; ; part = cursor.next(), taken++) {
+        yield part;
+        if (!part.more) return;
+        db.compact({ all: true });
+        fill(db, 10, 2_000 + taken * 10, 2_010 + taken * 10);
+        fillHistograms(db, 2, 2_000 + taken * 10, 2_010 + taken * 10);
+      }
+    }
+    const { r } = reader(db, [first]);
+    expect(plain(r.select(parts(), -Infinity, Infinity))).toEqual(want);
+    expect(taken).toBeGreaterThan(2);
+    r.close();
+  });
+
   it('copies only the head chunks that reach into the window', () => {
     const { db } = open();
     fill(db, 4, 0, 4000); // 4,000 head samples a series: chunks of 1,024, 128 and 16
