@@ -277,18 +277,35 @@ function readPacked(r: BitReader, out: Float64Array, at: number, count: number, 
     const top = 24 - width;
     let sum = 0;
     let i = at;
-    if (width <= 8) {
-      // Two fields from each 3-byte read (a counter's deltas mostly fit 8 bits): half the loads
-      // and shifts; 1.9 ns a sample instead of 3.0 in a micro-benchmark on this machine.
-      const top2 = 24 - 2 * width;
-      for (; i + 1 < end; i += 2) {
+    if (width >= 1 && width <= 6) {
+      // Four fields from each 4-byte read (bit offset ≤ 7 plus 24 bits fit 32).
+      const first = 32 - width;
+      for (; i + 3 < end; i += 4) {
         const x = pos >>> 3;
-        const two = ((buf[x]! << 16) | (buf[x + 1]! << 8) | buf[x + 2]!) >>> (top2 - (pos & 7));
-        pos += 2 * width;
-        sum = (sum + min + ((two >>> width) & mask)) | 0;
+        const word = ((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7);
+        pos += 4 * width;
+        sum = (sum + min + (word >>> first)) | 0;
         out[i] = k + sum;
-        sum = (sum + min + (two & mask)) | 0;
+        sum = (sum + min + ((word >>> (first - width)) & mask)) | 0;
         out[i + 1] = k + sum;
+        sum = (sum + min + ((word >>> (first - 2 * width)) & mask)) | 0;
+        out[i + 2] = k + sum;
+        sum = (sum + min + ((word >>> (first - 3 * width)) & mask)) | 0;
+        out[i + 3] = k + sum;
+      }
+    } else if (width <= 8) {
+      // Three fields from each 4-byte read (bit offset ≤ 7 plus 24 bits fit 32).
+      const first = 32 - width;
+      for (; i + 2 < end; i += 3) {
+        const x = pos >>> 3;
+        const word = ((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7);
+        pos += 3 * width;
+        sum = (sum + min + ((word >>> first) & mask)) | 0;
+        out[i] = k + sum;
+        sum = (sum + min + ((word >>> (first - width)) & mask)) | 0;
+        out[i + 1] = k + sum;
+        sum = (sum + min + ((word >>> (first - 2 * width)) & mask)) | 0;
+        out[i + 2] = k + sum;
       }
     }
     for (; i < end; i++) {

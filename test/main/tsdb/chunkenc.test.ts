@@ -101,9 +101,12 @@ describe('chunkenc', () => {
         const r = roundTrip(regular, vs, base);
         expectBitExact(r.v, vs);
         expect(r.coding, `width ${width}, min ${min}, scale ${scale}`).toBe(width <= 25 ? 'packed' : r.coding === 'packed' ? 'not packed' : r.coding);
-        // An even number of deltas too (fields are read two at a time up to width 8), at an offset.
-        const even = roundTrip([...regular, base + 480 * 15_000], [...vs, (c + min) / scale], base);
-        expectBitExact(even.v, [...vs, (c + min) / scale]);
+        // Every remainder of the loops that read fields four (widths 1–6) or three (7, 8) at a time, at an offset.
+        for (let extra = 1; extra <= 3; extra++) {
+          const more = Array.from({ length: extra }, (_, j) => (c + (j + 1) * (min + j)) / scale);
+          const longer = roundTrip([...regular, ...more.map((_, j) => base + (480 + j) * 15_000)], [...vs, ...more], base);
+          expectBitExact(longer.v, [...vs, ...more]);
+        }
       }
     }
     // A rising counter with mostly no increase stays with the prefix code (1 bit per zero), its
