@@ -307,6 +307,18 @@ function readPacked(r: BitReader, out: Float64Array, at: number, count: number, 
         sum = (sum + min + ((word >>> (first - 2 * width)) & mask)) | 0;
         out[i + 2] = k + sum;
       }
+    } else if (width <= 12) {
+      // Two fields from each 4-byte read.
+      const first = 32 - width;
+      for (; i + 1 < end; i += 2) {
+        const x = pos >>> 3;
+        const word = ((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7);
+        pos += 2 * width;
+        sum = (sum + min + (word >>> first)) | 0;
+        out[i] = k + sum;
+        sum = (sum + min + ((word >>> (first - width)) & mask)) | 0;
+        out[i + 1] = k + sum;
+      }
     }
     for (; i < end; i++) {
       const x = pos >>> 3;

@@ -101,7 +101,7 @@ describe('chunkenc', () => {
         const r = roundTrip(regular, vs, base);
         expectBitExact(r.v, vs);
         expect(r.coding, `width ${width}, min ${min}, scale ${scale}`).toBe(width <= 25 ? 'packed' : r.coding === 'packed' ? 'not packed' : r.coding);
-        // Every remainder of the loops that read fields four (widths 1–6) or three (7, 8) at a time, at an offset.
+        // Every remainder of the loops that read fields four (widths 1–6), three (7, 8) or two (9–12) at a time, at an offset.
         for (let extra = 1; extra <= 3; extra++) {
           const more = Array.from({ length: extra }, (_, j) => (c + (j + 1) * (min + j)) / scale);
           const longer = roundTrip([...regular, ...more.map((_, j) => base + (480 + j) * 15_000)], [...vs, ...more], base);
