@@ -1,6 +1,6 @@
 // PromQL functions on floats; histogram/functions.ts takes over those that read native histograms.
 import type { Labels } from '../../shared/labels';
-import { METRIC_NAME, compareLabels, getLabel, labelsKey } from '../../shared/labels';
+import { METRIC_NAME, compareLabels, getLabel } from '../../shared/labels';
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
 import type { Evaluator } from './engine';
 import { extendedCall } from './extended-range';
@@ -406,43 +406,6 @@ export function almostEqual(a: number, b: number, eps: number): boolean {
   return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
 }
 
-function histogramQuantile(ev: Evaluator, e: Call, t: number): Value {
-  const q = scalarArg(ev, e.args[0]!, t);
-  const input = vectorArg(ev, e.args[1]!, t);
-  if (Number.isNaN(q) || q < 0 || q > 1) ev.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`, e.args[0]!);
-  const groups = new Map<string, { metric: Labels; buckets: Bucket[] }>();
-  for (const s of input) {
-    const le = getLabel(s.metric, 'le');
-    const upper = parseGoFloat(le);
-    if (upper === null) {
-      ev.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}${nameSuffix(s.metric)}`, e.args[1]!);
-      continue;
-    }
-    const metric = s.metric.filter((x) => x.name !== 'le');
-    const k = labelsKey(metric);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { metric, buckets: [] }));
-    g.buckets.push({ upper, count: s.f });
-  }
-  const out: Sample[] = [];
-  for (const g of groups.values()) {
-    const [v, forced] = bucketQuantile(q, g.buckets);
-    if (forced) {
-      ev.info(
-        `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)${nameSuffix(g.metric)}`,
-        e.args[1]!,
-      );
-    }
-    out.push({ metric: g.metric, f: v, t, dropName: true });
-  }
-  return vec(out);
-}
-
-function nameSuffix(l: Labels): string {
-  const n = metricName(l);
-  return n ? ` for metric name ${JSON.stringify(n)}` : '';
-}
-
 /** Go strconv.ParseFloat for label values ('' and junk are errors). */
 export function parseGoFloat(s: string): number | null {
   const t = s.trim();
@@ -650,7 +613,6 @@ const HANDLERS: Record<string, Handler> = {
     }
     return vec(out);
   },
-  histogram_quantile: histogramQuantile,
   info: infoFunction,
   label_replace: (ev, e, t) => {
     const dst = stringArg(e.args[1]!), repl = stringArg(e.args[2]!), src = stringArg(e.args[3]!), regex = stringArg(e.args[4]!);

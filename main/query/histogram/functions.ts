@@ -547,6 +547,30 @@ function bucketFraction(lower: number, upper: number, input: ClassicBucket[]): n
  * `le`), Prometheus's resetHistograms: a native histogram with the labels of a classic group
  * cancels both, with a warning.
  */
+/** A bucket series' `le` bound (null when missing or malformed) and its group: the labels without `le`, and their key. */
+interface BucketOf {
+  readonly upper: number | null;
+  readonly metric: Labels;
+  readonly key: string;
+}
+
+/**
+ * By label set (immutable, and the same object at every step of a range query's precomputed
+ * input): each step parsed `le` and built the group's labels and key again, 2,870 series × 288
+ * steps in a whole-day `histogram_quantile(0.9, sum by (job, le) (rate(…)))`.
+ */
+const bucketOf = new WeakMap<Labels, BucketOf>();
+
+function bucketOfLabels(l: Labels): BucketOf {
+  let b = bucketOf.get(l);
+  if (!b) {
+    const upper = parseGoFloat(getLabel(l, 'le'));
+    const metric = upper === null ? l : l.filter((x) => x.name !== 'le');
+    bucketOf.set(l, (b = { upper, metric, key: upper === null ? '' : labelsKey(metric) }));
+  }
+  return b;
+}
+
 function bucketGroups(ev: Evaluator, input: Sample[], at: Expr): { natives: Sample[]; classic: { metric: Labels; buckets: ClassicBucket[] }[] } {
   const groups = new Map<string, { metric: Labels; buckets: ClassicBucket[] }>();
   const natives: Sample[] = [];
@@ -555,16 +579,13 @@ function bucketGroups(ev: Evaluator, input: Sample[], at: Expr): { natives: Samp
       natives.push(s);
       continue;
     }
-    const le = getLabel(s.metric, 'le');
-    const upper = parseGoFloat(le);
+    const { upper, metric, key } = bucketOfLabels(s.metric);
     if (upper === null) {
-      ev.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(le)}${forName(metricName(s.metric))}`, at);
+      ev.warn(`bucket label "le" is missing or has a malformed value of ${JSON.stringify(getLabel(s.metric, 'le'))}${forName(metricName(s.metric))}`, at);
       continue;
     }
-    const metric = s.metric.filter((x) => x.name !== 'le');
-    const k = labelsKey(metric);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { metric, buckets: [] }));
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { metric, buckets: [] }));
     g.buckets.push({ upper, count: s.f });
   }
   const keptNatives: Sample[] = [];

@@ -50,6 +50,8 @@ beforeAll(() => {
       });
     }
   }
+  // A bucket whose bound is not a number: histogram_quantile warns and leaves it out, at every step.
+  for (let k = 0; k < 240; k++) app.append(0, labelsFromRecord({ __name__: 'hist_bucket', instance: 'h1', le: 'garbage' }), T0 + k * 15_000, k);
   app.commit();
 });
 
@@ -65,11 +67,19 @@ const QUERIES = [
   'count(req_total)', 'stddev by (job) (avg_over_time(temp[1m]))', 'sum(sum by (job) (rate({__name__=~"req_total|temp"}[2m])))',
   'topk(3, rate(req_total[1m]))', 'bottomk(2, req_total)', 'topk by (job) (1, last_over_time(req_total[1m]))', 'topk(2, temp)',
   'group by (job) (temp)', 'max_over_time(sum by (job) (rate(req_total[1m]))[5m:30s])', 'histogram_quantile(0.9, sum by (le) (rate(hist_bucket[1m])))',
+  'histogram_quantile(0.5, sum by (instance, le) (rate(hist_bucket[2m])))',
   'sum by (job) (rate(req_total[1m])) / sum by (job) (rate(req_total[5m]))',
   'rate(req_total[1m]) * 8', 'sum_over_time(temp[2m])', 'avg_over_time((temp * 1e307)[2m:15s])', '100 - avg by (job) (temp)', 'rate(req_total[1m]) > 0.3', 'sum(temp) > bool 100', '2 ^ topk(1, temp)',
 ];
 
 describe('range fast path', () => {
+  it('histogram_quantile warns of a malformed bucket bound in a range query as in an instant one', () => {
+    const q = 'histogram_quantile(0.5, sum by (instance, le) (rate(hist_bucket[2m])))';
+    const warning = 'bucket label "le" is missing or has a malformed value of "garbage"';
+    expect(rangeQuery(db.querier(), q, T0 + 120_000, T0 + 239 * 15_000, 60_000).annotations.warnings.some((w) => w.includes(warning))).toBe(true);
+    expect(instantQuery(db.querier(), q, T0 + 200 * 15_000).annotations.warnings.some((w) => w.includes(warning))).toBe(true);
+  });
+
   for (const q of QUERIES) {
     for (const step of [15_000, 60_000, 600_000]) {
       it(`${q} at step ${step / 1000}s equals per-step instant queries`, () => {
