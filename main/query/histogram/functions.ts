@@ -542,11 +542,6 @@ function bucketFraction(lower: number, upper: number, input: ClassicBucket[]): n
   return (upperRank - lowerRank) / count;
 }
 
-/**
- * An instant vector split into native histograms and classic bucket groups (by labels without
- * `le`), Prometheus's resetHistograms: a native histogram with the labels of a classic group
- * cancels both, with a warning.
- */
 /** A bucket series' `le` bound (null when missing or malformed) and its group: the labels without `le`, and their key. */
 interface BucketOf {
   readonly upper: number | null;
@@ -571,6 +566,11 @@ function bucketOfLabels(l: Labels): BucketOf {
   return b;
 }
 
+/**
+ * An instant vector split into native histograms and classic bucket groups (by labels without
+ * `le`), Prometheus's resetHistograms: a native histogram with the labels of a classic group
+ * cancels both, with a warning.
+ */
 function bucketGroups(ev: Evaluator, input: Sample[], at: Expr): { natives: Sample[]; classic: { metric: Labels; buckets: ClassicBucket[] }[] } {
   const groups = new Map<string, { metric: Labels; buckets: ClassicBucket[] }>();
   const natives: Sample[] = [];
