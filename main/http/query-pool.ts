@@ -50,9 +50,8 @@ interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
 }
-/** A store call sent from a worker; its reply once read. */
+/** A store call sent from a worker; its reply once read (undefined if none came). */
 interface SentCall {
-  answered: boolean;
   reply?: StoreReply;
 }
 /** A failed store call carries a damaged store's message (it names workspace, file and item); other errors stay here. */
@@ -213,19 +212,18 @@ function serveQueries(data: WorkerData): void {
   const readReply = (): void => {
     Atomics.wait(flag, 0, 0);
     unread!.reply = receiveMessageOnPort(data.port)?.message as StoreReply | undefined;
-    unread!.answered = true;
     unread = null;
   };
   const send = (op: StoreOp, args: unknown[]): SentCall => {
     if (unread) readReply();
-    const sent: SentCall = { answered: false };
+    const sent: SentCall = {};
     Atomics.store(flag, 0, 0);
     data.port.postMessage({ op, args } satisfies StoreCall);
     unread = sent;
     return sent;
   };
   const valueOf = (sent: SentCall): never => {
-    if (!sent.answered) readReply();
+    if (sent === unread) readReply();
     const reply = sent.reply;
     if (!reply?.ok) throw new Error(reply?.damage ?? 'the store could not be read');
     return reply.value as never;

@@ -80,6 +80,9 @@ function seriesLabels(i: number): [string, string][] {
   ];
 }
 
+/** Series i's value in round `round`. */
+const sampleValue = (i: number, round: number): number => i * 0.5 + round * (i % 7);
+
 /**
  * The samples each connection sends, as Prometheus's queue manager shards them: connection k owns
  * the series i ≡ k (mod connections) and sends their samples scrape after scrape, PER_REQUEST a
@@ -138,7 +141,7 @@ function buildBodies(t0: number, plan: ReturnType<typeof requestPlan>): Buffer[]
         const i = series[k]!;
         const round = rounds[k]!;
         const sample = sampleAt(round);
-        sample.writeDoubleLE(i * 0.5 + round * (i % 7), 1); // the value, after its 1-byte tag
+        sample.writeDoubleLE(sampleValue(i, round), 1); // the value, after its 1-byte tag
         w.tag(1, 2).varint(labelBytes[i]!.length + 2 + sample.length).raw(labelBytes[i]!).bytes(2, sample);
       }
       return snappy(w.finish());
@@ -153,7 +156,7 @@ function buildBodiesV2(t0: number, plan: ReturnType<typeof requestPlan>): Buffer
       const input: SeriesInput[] = [];
       for (let k = 0; k < series.length; k++) {
         const i = series[k]!;
-        input.push({ labels: seriesLabels(i), samples: [{ t: t0 + rounds[k]! * STEP_MS, v: i * 0.5 + rounds[k]! * (i % 7) }] });
+        input.push({ labels: seriesLabels(i), samples: [{ t: t0 + rounds[k]! * STEP_MS, v: sampleValue(i, rounds[k]!) }] });
       }
       return snappy(encodeV2(input));
     }),

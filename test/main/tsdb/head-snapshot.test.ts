@@ -85,6 +85,24 @@ function reader(db: Tsdb, snap: HeadSnapshot[]): { r: SnapshotReader; asked: num
   return { r, asked };
 }
 
+/**
+ * More series than one snapshot part takes (4,100 with 40 head samples), ten of them with `samples`
+ * head samples, and two histogram series as long; returns what the querier selects of it all.
+ */
+function largeHead(db: Tsdb, samples: number): ReturnType<typeof plain> {
+  fill(db, 4100, 0, 40);
+  fill(db, 10, 40, samples);
+  fillHistograms(db, 2, 0, samples);
+  return plain(db.querier().select([], -Infinity, Infinity));
+}
+
+/** What the ingest thread may do between two parts: cut every head sample into rows, then take samples [from, to) of the long series. */
+function cutAndWrite(db: Tsdb, from: number, to: number): void {
+  db.compact({ all: true });
+  fill(db, 10, from, to);
+  fillHistograms(db, 2, from, to);
+}
+
 const QUERIES: [Matcher[], number, number][] = [
   [[], -Infinity, Infinity],
   [[m('job', '=', 'api')], T0 + 1000 * STEP, T0 + 1500 * STEP],
@@ -144,17 +162,11 @@ describe('head snapshot and snapshot reader', () => {
 
   it('takes a large head in parts, compressed; a cut and new samples between the parts change nothing', () => {
     const { db } = open();
-    // More series than one part takes, ten of them with 16,000 head samples (lists of merged chunks).
-    fill(db, 4100, 0, 40);
-    fill(db, 10, 40, 16_000);
-    fillHistograms(db, 2, 0, 16_000);
-    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const want = largeHead(db, 16_000); // lists of merged chunks
     const cursor = offThread(db).snapshot([], -Infinity, Infinity);
     const parts = [cursor.next()];
     expect(parts[0]!.more).toBe(true);
-    db.compact({ all: true });
-    fill(db, 10, 16_000, 16_100);
-    fillHistograms(db, 2, 16_000, 16_100);
+    cutAndWrite(db, 16_000, 16_100);
     while (parts[parts.length - 1]!.more) parts.push(cursor.next());
     expect(parts.length).toBeGreaterThan(1);
     expect(parts.reduce((n, p) => n + p.keys.length, 0)).toBe(4102);
@@ -165,10 +177,7 @@ describe('head snapshot and snapshot reader', () => {
 
   it('reads each part as it comes (as a query worker does); a cut and new samples after one part’s rows were read change nothing', () => {
     const { db } = open();
-    fill(db, 4100, 0, 40);
-    fill(db, 10, 40, 2_000);
-    fillHistograms(db, 2, 0, 2_000);
-    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const want = largeHead(db, 2_000);
     const cursor = offThread(db).snapshot([], -Infinity, Infinity);
     const first = cursor.next();
     let taken = 1;
@@ -177,9 +186,7 @@ describe('head snapshot and snapshot reader', () => {
       for (let part = first; ; part = cursor.next(), taken++) {
         yield part;
         if (!part.more) return;
-        db.compact({ all: true });
-        fill(db, 10, 2_000 + taken * 10, 2_010 + taken * 10);
-        fillHistograms(db, 2, 2_000 + taken * 10, 2_010 + taken * 10);
+        cutAndWrite(db, 2_000 + taken * 10, 2_010 + taken * 10);
       }
     }
     const { r } = reader(db, [first]);
