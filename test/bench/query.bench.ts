@@ -212,23 +212,43 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function timeQuery(url: string, q: Query, extra: Record<string, string> = {}): Promise<{ ms: number; points: number }> {
+/** A server a query is timed on: its URL and any parameters only it takes. */
+interface Side {
+  url: string;
+  extra?: Record<string, string>;
+}
+
+/** A side's median time for a query and the points it answered. */
+interface Timed {
+  ms: number;
+  points: number;
+}
+
+/**
+ * Each side's median wall time for `q` over RUNS, the sides taking turns at every run (in reverse
+ * order every other run): a busy spell of this shared machine then falls on all of them alike,
+ * where one side's runs after the other's could each catch a different hour's load.
+ */
+async function timeQueries(sides: readonly Side[], q: Query): Promise<Timed[]> {
   const path = q.params.time ? 'query' : 'query_range';
-  const once = async (): Promise<number> => {
+  const once = async ({ url, extra }: Side): Promise<number> => {
     const res = await fetch(`${url}/api/v1/${path}`, { method: 'POST', body: new URLSearchParams({ ...q.params, ...extra }) });
     const body = (await res.json()) as { status: string; error?: string; data: { result: { values?: unknown[] }[] } };
     if (body.status !== 'success') throw new Error(`${url}: ${q.params.query}: ${body.error}`);
     return body.data.result.reduce((n, s) => n + (s.values?.length ?? 1), 0);
   };
-  await once(); // warm-up
-  const times: number[] = [];
-  let points = 0;
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now();
-    points = await once();
-    times.push(performance.now() - t);
+  for (const side of sides) await once(side); // warm-up
+  const times = sides.map((): number[] => []);
+  const points = sides.map(() => 0);
+  for (let run = 0; run < RUNS; run++) {
+    for (let k = 0; k < sides.length; k++) {
+      const i = run % 2 === 0 ? k : sides.length - 1 - k;
+      const t = performance.now();
+      points[i] = await once(sides[i]!);
+      times[i]!.push(performance.now() - t);
+    }
   }
-  return { ms: median(times), points };
+  return sides.map((_, i) => ({ ms: median(times[i]!), points: points[i]! }));
 }
 
 async function freePort(): Promise<number> {
@@ -378,15 +398,15 @@ async function main(): Promise<void> {
       peers.map((p) => `, ${p.name} remote write ${(p.loadMs / 1000).toFixed(1)} s`).join(''));
 
     const ampule = await startAmpule(db.querier());
-    console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up (Ampule on a query worker, as \`ampule serve\` answers: it keeps the rows it decrypted between queries); ratio = Ampule / peer (< 1 is faster)\n`);
+    console.log(`\nall over HTTP on 127.0.0.1, median of ${RUNS} after a warm-up, the servers taking turns at each run (Ampule on a query worker, as \`ampule serve\` answers: it keeps the rows it decrypted between queries); ratio = Ampule / peer (< 1 is faster)\n`);
     console.log(['query', 'Ampule ms', ...peers.flatMap((p) => [`${p.name} ms`, `vs ${p.name}`]), 'points'].join(' | '));
     const whole: string[] = [];
     for (const q of queries().filter((q) => ONLY === undefined || q.name.includes(ONLY))) {
-      const ours = await timeQuery(ampule.url, q);
+      const [ours, ...theirAll] = (await timeQueries([{ url: ampule.url }, ...peers], q)) as [Timed, ...Timed[]];
       const row = [q.name, ours.ms.toFixed(1)];
       const differ: string[] = [];
-      for (const peer of peers) {
-        const theirs = await timeQuery(peer.url, q, peer.extra);
+      for (const [k, peer] of peers.entries()) {
+        const theirs = theirAll[k]!;
         row.push(theirs.ms.toFixed(1), `${(ours.ms / theirs.ms).toFixed(2)}×`);
         if (theirs.points !== ours.points) differ.push(`${peer.name} ${theirs.points}`);
         if (q.name.includes('whole span') && peer === vm) whole.push(`${q.params.query}: ${(ours.ms / theirs.ms).toFixed(2)}×`);
