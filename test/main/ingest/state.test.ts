@@ -58,13 +58,15 @@ describe('series cache', () => {
       return name(lookupSeries(state, hashKey(buf, 3, 3 + k.length), buf, 3, 3 + k.length));
     };
     for (const k of keys) expect(probe(k)).toBe(k);
-    const k = keys[1234]!;
-    for (let at = 0; at < k.length; at++) {
-      const changed = k.slice(0, at) + String.fromCharCode(k.charCodeAt(at) ^ 1) + k.slice(at + 1);
-      const buf = bytes(changed);
-      expect(lookupSeries(state, hashKey(bytes(k), 0, k.length), buf, 0, buf.length)).toBeNull(); // same hash, one byte differs
+    // Keys of 35, 16, 37, 38 and 55 bytes: compared four bytes at a time, then byte by byte (tails of 0–3).
+    for (const k of [1234, 15, 36, 37, 54].map((i) => keys[i]!)) {
+      for (let at = 0; at < k.length; at++) {
+        const changed = k.slice(0, at) + String.fromCharCode(k.charCodeAt(at) ^ 1) + k.slice(at + 1);
+        const buf = bytes(changed);
+        expect(lookupSeries(state, hashKey(bytes(k), 0, k.length), buf, 0, buf.length), `${k.length} bytes, byte ${at}`).toBeNull(); // same hash, one byte differs
+      }
+      expect(probe(k.slice(0, -1))).toBeUndefined();
     }
-    expect(probe(k.slice(0, -1))).toBeUndefined();
     // Half the series are seen again in the next generation; after the one after, only they remain.
     rotateGenerations(state, t0 + ACTIVE_SERIES_GENERATION_MS);
     for (const k of keys.slice(0, 1500)) expect(probe(k)).toBe(k);
