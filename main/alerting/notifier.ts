@@ -10,18 +10,11 @@
 import type { AlertManagerDefinition, Target, WebhookTarget } from './definition';
 import { DEFAULT_QUEUE_CAPACITY } from './definition';
 import { DeliveryError, postJson } from './https-post';
-import { webhookMessages } from './webhook';
+import { webhookMessages, type NotifierAlert } from './webhook';
+
+export type { NotifierAlert } from './webhook';
 
 export const MAX_BATCH = 64;
-
-/** One alert as Alertmanager's API v2 receives it; times in ms since the epoch. */
-export interface NotifierAlert {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly startsAt: number;
-  readonly endsAt: number;
-  readonly generatorURL: string;
-}
 
 export interface TargetStatus {
   readonly kind: 'alertmanager' | 'webhook';

@@ -1,6 +1,14 @@
 // The Alertmanager webhook message (version 4), as a webhook_config receiver gets it, built from a
 // batch of alerts grouped by alertname (Alertmanager's usual `group_by: [alertname]`, root route).
-import type { NotifierAlert } from './notifier';
+
+/** One alert as Alertmanager's API v2 receives it; times in ms since the epoch. */
+export interface NotifierAlert {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startsAt: number;
+  readonly endsAt: number;
+  readonly generatorURL: string;
+}
 
 export interface WebhookAlert {
   status: 'firing' | 'resolved';

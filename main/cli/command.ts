@@ -3,6 +3,7 @@
 // to a running `ampule serve` (which then supplies its already-open appliance, and the caller's
 // working directory for the paths on the command line).
 import type { ParseArgsConfig } from 'node:util';
+import type { CommandRunner } from '../admin/server';
 import type { Appliance } from '../core/appliance';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -55,6 +56,8 @@ export interface CliContext {
   readonly dataDir: string;
   /** A path from the command line, made absolute against the caller's working directory. */
   path(p: string): string;
+  /** Runs a command line as this CLI does: `serve` runs the commands forwarded to it with it. */
+  readonly runCommand: CommandRunner;
 }
 
 export interface Command {

@@ -155,6 +155,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       inServer: !!io.appliance,
       ...(io.server ? { server: io.server } : {}),
       path: (p) => resolve(cwd, p),
+      runCommand: main,
       async appliance(request = {}) {
         if (io.appliance) return io.appliance;
         if (!opened) {

@@ -1,8 +1,5 @@
 // The appliance: one open data directory (control database, master key, per-workspace stores).
 // Interface here; the implementation is in ./open-appliance.ts.
-import type { Appender, Matcher, Querier } from '../tsdb/types';
-import type { BlobName } from '../tsdb/manifest';
-import type { CommittedLog } from '../tsdb/committed-reader';
 import type { Cipher, MasterKeyProvider } from '../crypto/types';
 import type { ActivitySink, ControlPlane } from '../control/types';
 import type { ActivityLog } from '../audit/activity-log';
@@ -11,6 +8,7 @@ import type { IngestRuleStore } from '../discovery/rules-store';
 import type { DiscoveryIndex } from '../discovery/scan';
 import type { RuleNamespaceStore } from '../rules/namespace-store';
 import type { Tenant } from './tenant';
+import type { WorkspaceStore } from './workspace-store';
 
 export interface ApplianceOptions {
   readonly dataDir: string;
@@ -26,31 +24,6 @@ export interface ApplianceOptions {
   readonly retentionMs?: number;
   /** How often open stores cut complete chunks and apply retention (default 5 minutes). */
   readonly maintenanceIntervalMs?: number;
-}
-
-export interface WorkspaceStoreStats {
-  readonly series: number;
-  readonly samples: number;
-  readonly bytesOnDisk: number;
-}
-
-/** One workspace's open time-series store. */
-export interface WorkspaceStore {
-  readonly workspaceId: string;
-  appender(): Appender;
-  querier(): Querier;
-  /** What is committed, in commit order (the forwarder follows it). */
-  committed(): CommittedLog;
-  stats(): WorkspaceStoreStats;
-  /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
-  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
-  /** A sealed blob row (null: none yet): metric metadata (main/ingest/metadata), exemplars (main/ingest/exemplars). */
-  readBlob(name: BlobName): Buffer | null;
-  writeBlob(name: BlobName, plain: Buffer): void;
-  /** Replaces (null: deletes) several blob rows in one transaction (the exemplar store's parts). */
-  writeBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void;
-  /** Re-seals every row not sealed with the current data key; resumable. */
-  reencrypt(onProgress?: (done: number, total: number) => void): void;
 }
 
 export type IngestRejectedListener = (workspaceId: string, reason: string, count: number) => void;

@@ -7,7 +7,7 @@ import { Ingester, type IngesterHooks, type IngestLimits } from '../ingest/remot
 import type { IngestRequest, IngestResult } from '../ingest/types';
 import type { Querier } from '../tsdb/types';
 import { QueryLimiter } from '../query/limits';
-import type { WorkspaceStore } from './appliance';
+import type { WorkspaceStore } from './workspace-store';
 import type { BlobName } from '../tsdb/manifest';
 import { MetadataTable } from '../ingest/metadata';
 import { ExemplarStore } from '../ingest/exemplars';

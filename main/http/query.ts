@@ -2,7 +2,7 @@
 // Prometheus accepts) and answers with the Prometheus HTTP API of the workspace's store; and the
 // admin endpoint POST|PUT …/api/v1/admin/tsdb/delete_series (admin scope).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WorkspaceStore } from '../core/appliance';
+import type { WorkspaceStore } from '../core/workspace-store';
 import type { ActivityLog } from '../audit/activity-log';
 import type { Tenant } from '../core/tenant';
 import { readBody } from './body';

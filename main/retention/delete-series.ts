@@ -2,7 +2,7 @@
 //   POST|PUT /workspaces/{id}/api/v1/admin/tsdb/delete_series  match[]=…  [start]  [end]   (admin scope)
 // 204 on success (main/http wires deleteSeriesRequest behind the admin scope). The store rewrites the affected rows and overwrites the old ciphertext, so the
 // deleted samples cannot be read back from the current file even with the data key.
-import type { WorkspaceStore } from '../core/appliance';
+import type { WorkspaceStore } from '../core/workspace-store';
 import type { ActivityLog } from '../audit/activity-log';
 import { storeMatcher } from '../query/engine';
 import { compileMatcher } from '../tsdb/matchers';

@@ -2,7 +2,7 @@
 // last two hours: accepted samples/s and series (sampled from the store's counters, so it works
 // whoever ingests) and rejected samples by reason (as each workspace's ingester reports them).
 import type { StatsRange, IngestStats } from '../../shared/api';
-import type { WorkspaceStore } from '../core/appliance';
+import type { WorkspaceStore } from '../core/workspace-store';
 
 export const BUCKET_MS = 15_000;
 const KEEP_BUCKETS = (2 * 3600_000) / BUCKET_MS;

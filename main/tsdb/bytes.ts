@@ -1,5 +1,5 @@
-// Byte-level record encoding (varints, float64, strings) for log records, series pages and chunk
-// row directories. Bit-level chunk payloads use ./bitstream instead.
+// Byte-level record encoding (varints, float64, strings, sample values) for log records, series
+// pages and chunk row directories. Bit-level chunk payloads use ./bitstream instead.
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -165,4 +165,31 @@ export class ByteReader {
     this.pos += n;
     return s;
   }
+}
+
+// A value is a varint: zigzag(k) * 4 + tag, with tag 1: v = k, 2: v = k / 100, 3: v = k / 10000
+// (integers and short decimals, most metric values, in a few bytes), or tag 0 and the raw float64.
+const SCALES = [0, 1, 100, 10000];
+const MAX_K = 2 ** 48;
+
+export function writeValue(w: ByteWriter, v: number): void {
+  for (let tag = 1; tag < 4; tag++) {
+    const p = SCALES[tag]!;
+    const k = Math.round(v * p);
+    if (k / p === v && Math.abs(k) < MAX_K && !(v === 0 && 1 / v < 0)) {
+      w.varint((k >= 0 ? k * 2 : -k * 2 - 1) * 4 + tag);
+      return;
+    }
+  }
+  w.byte(0);
+  w.float64(v);
+}
+
+export function readValue(r: ByteReader): number {
+  const code = r.varint();
+  const tag = code % 4;
+  if (tag === 0) return r.float64();
+  const z = (code - tag) / 4;
+  const k = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+  return k / SCALES[tag]!;
 }

@@ -2,7 +2,14 @@
 // samples in MemSeries. Order and duplicates are shared with the floats: one series has one
 // timeline (its lastT), as in Prometheus's memSeries.
 import type { FloatHistogram } from './histogram';
-import type { MemSeries } from './head';
+
+/** What pushHistogram keeps of a head series (MemSeries): its histograms and its one timeline. */
+export interface HistogramSeries {
+  hist: HeadHistograms | null;
+  lastT: number;
+  lastV: number;
+  minT: number;
+}
 
 /** lastV of a series whose newest sample is a histogram (a float at the same time is a duplicate with another value). */
 export const HISTOGRAM_LAST_V = NaN;
@@ -59,7 +66,7 @@ export class HeadHistograms {
 }
 
 /** Adds a histogram sample to a series' head, keeping the series' time bookkeeping. */
-export function pushHistogram(s: MemSeries, t: number, h: FloatHistogram): void {
+export function pushHistogram(s: HistogramSeries, t: number, h: FloatHistogram): void {
   const hh = (s.hist ??= new HeadHistograms());
   const n = hh.timestamps.length;
   if (t > s.lastT) {
@@ -73,6 +80,6 @@ export function pushHistogram(s: MemSeries, t: number, h: FloatHistogram): void 
 }
 
 /** Head histogram count of a series (0 when it has none). */
-export function headHistogramCount(s: MemSeries): number {
+export function headHistogramCount(s: Pick<HistogramSeries, 'hist'>): number {
   return s.hist ? s.hist.count : 0;
 }

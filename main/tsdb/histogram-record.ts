@@ -1,10 +1,9 @@
 // A native histogram in a log record (and a backup payload): byte-aligned and self-contained,
 // counts in the log's short integer/decimal value code, sum and bounds as raw float64 (stale
 // markers stay bit-exact). Chunk rows use the column coding of ./histogram-chunk instead.
-import { ByteReader, ByteWriter } from './bytes';
+import { ByteReader, ByteWriter, readValue, writeValue } from './bytes';
 import { sameBits } from './histogram-chunk';
 import { CUSTOM_BUCKETS_SCHEMA, type CounterResetHint, type FloatHistogram, type Span } from './histogram';
-import { readValue, writeValue } from './wal-record';
 
 const HINTS: readonly CounterResetHint[] = ['unknown', 'reset', 'not_reset', 'gauge'];
 

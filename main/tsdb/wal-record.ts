@@ -7,7 +7,7 @@
 //    Version 2 is also the head checkpoint: it carries every head sample (see head-checkpoint.ts),
 //    so every log record up to `coveredSeq` goes with it and replay reads only later records.
 import type { Label } from '../../shared/labels';
-import { ByteReader, ByteWriter } from './bytes';
+import { ByteReader, ByteWriter, readValue, writeValue } from './bytes';
 import type { SeriesEntry } from './series-page';
 import type { FloatHistogram } from './histogram';
 import { readHistogram, writeHistogram } from './histogram-record';
@@ -154,33 +154,6 @@ export function decodeBatch(buf: Buffer): BatchRecord {
   }
   if (!r.done) throw new RangeError('log record has trailing bytes');
   return { defs, samples: { ids, timestamps, values, count }, histograms: { ids: hIds, timestamps: hTs, values: hValues, at: hAt, count: hCount } };
-}
-
-// A value is a varint: zigzag(k) * 4 + tag, with tag 1: v = k, 2: v = k / 100, 3: v = k / 10000
-// (integers and short decimals, most metric values, in a few bytes), or tag 0 and the raw float64.
-const SCALES = [0, 1, 100, 10000];
-const MAX_K = 2 ** 48;
-
-export function writeValue(w: ByteWriter, v: number): void {
-  for (let tag = 1; tag < 4; tag++) {
-    const p = SCALES[tag]!;
-    const k = Math.round(v * p);
-    if (k / p === v && Math.abs(k) < MAX_K && !(v === 0 && 1 / v < 0)) {
-      w.varint((k >= 0 ? k * 2 : -k * 2 - 1) * 4 + tag);
-      return;
-    }
-  }
-  w.byte(0);
-  w.float64(v);
-}
-
-export function readValue(r: ByteReader): number {
-  const code = r.varint();
-  const tag = code % 4;
-  if (tag === 0) return r.float64();
-  const z = (code - tag) / 4;
-  const k = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  return k / SCALES[tag]!;
 }
 
 export function encodeHeadState(state: HeadState): Buffer {

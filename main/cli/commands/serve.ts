@@ -36,8 +36,7 @@ export const serve: Command = {
 
     const queryLimits = queryLimitsOf(args.values);
     const appliance = await ctx.appliance({ create: true });
-    const { main } = await import('../index');
-    const running = await startHost(appliance, { listen: { host, port, ...(tls ? { tls } : {}), queryLimits, log: ctx.err }, webConsole: true, commands: main });
+    const running = await startHost(appliance, { listen: { host, port, ...(tls ? { tls } : {}), queryLimits, log: ctx.err }, webConsole: true, commands: ctx.runCommand });
     const server = running.server!;
     if (!tls && !LOOPBACK.has(host)) {
       ctx.err(`ampule serve: the local CA's certificate names only localhost, 127.0.0.1 and ::1; clients reaching ${host} by another name need --tls-cert/--tls-key`);
