@@ -2,7 +2,8 @@
 //   shared/   imports nothing from main/, renderer/, electron or node:* (pure, runs everywhere);
 //   renderer/ imports only shared/ and DOM-side packages (never main/, node:* or electron);
 //   main/     never imports renderer/; inside main/, a folder imports only folders below it in
-//             MAIN_LAYERS (type-only imports too), so there are no cycles between main/'s folders.
+//             MAIN_LAYERS (type-only imports too), so there are no cycles between main/'s folders;
+//             and no files import each other in a loop, but inside the folders LOOPS_ALLOWED names.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,12 @@ export const MAIN_LAYERS = [
   'crypto',
 ];
 
+/**
+ * main/'s folders whose files may import each other in a loop: PromQL's evaluator recurses through
+ * its operators (engine → aggregate, binary, functions → engine's Evaluator and back).
+ */
+export const LOOPS_ALLOWED = ['query'];
+
 /** Why an import from main/<from>/ of main/<to>/ crosses the folder order, or null. */
 function layerCrossing(from, to) {
   if (from === to) return null;
@@ -63,8 +70,40 @@ function* files(dir) {
 
 const importRe = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
 
+/** The file a relative import names (with or without its extension, or a folder's index), or null. */
+function importedFile(file, spec) {
+  const base = resolve(dirname(file), spec);
+  for (const p of [base, ...['.ts', '.tsx', '.mts', '.js', '.mjs'].map((e) => base.replace(/\.js$/, '') + e), join(base, 'index.ts')]) {
+    try {
+      if (statSync(p).isFile()) return p;
+    } catch {}
+  }
+  return null;
+}
+
+/** Files of main/ that import each other in a loop (Tarjan's strongly connected components), each loop as its files. */
+function fileLoops(graph) {
+  const index = new Map(), low = new Map(), stack = [], onStack = new Set(), loops = [];
+  let next = 0;
+  const visit = (v) => {
+    index.set(v, next), low.set(v, next++), stack.push(v), onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) visit(w), low.set(v, Math.min(low.get(v), low.get(w)));
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+    }
+    if (low.get(v) !== index.get(v)) return;
+    const loop = [];
+    for (let w; w !== v; ) (w = stack.pop()), onStack.delete(w), loop.push(w);
+    if (loop.length > 1) loops.push(loop.sort());
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return loops;
+}
+
 export function violations(rootDir = root) {
   const found = [];
+  /** main/'s files → the main/ files they import. */
+  const graph = new Map();
   for (const layer of ['shared', 'renderer', 'main']) {
     let list;
     try { list = [...files(join(rootDir, layer))]; } catch { continue; }
@@ -87,10 +126,17 @@ export function violations(rootDir = root) {
           if (target === 'renderer') why = 'main/ may not import renderer/';
           else if (DOM_ONLY_PACKAGES.includes(pkg)) why = `main/ may not import DOM-only ${spec}`;
           else if (target === 'main' && targetPath.length > 2 && fromFolder.length > 1) why = layerCrossing(fromFolder[0], targetPath[1]);
+          const to = target === 'main' ? importedFile(file, spec) : null;
+          if (to) graph.set(file, [...(graph.get(file) ?? []), to]);
         }
         if (why) found.push(`${relative(rootDir, file)}: imports '${spec}': ${why}`);
       }
     }
+  }
+  for (const loop of fileLoops(graph)) {
+    const names = loop.map((f) => relative(rootDir, f).split(/[\\/]/).join('/'));
+    if (names.every((n) => LOOPS_ALLOWED.includes(n.split('/')[1]))) continue;
+    found.push(`${names[0]}: imports itself through ${names.slice(1).join(', ')}: files of main/ may not import each other in a loop (move what both need to a file of its own)`);
   }
   return found;
 }
@@ -102,5 +148,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     console.error(`lint: ${v.length} boundary violation(s)`);
     process.exit(1);
   }
-  console.log(`lint: layer boundaries hold (shared pure, renderer ↛ main, main ↛ renderer, main/ folders in order: ${MAIN_LAYERS.join(' > ')})`);
+  console.log(`lint: layer boundaries hold (shared pure, renderer ↛ main, main ↛ renderer, main/ folders in order: ${MAIN_LAYERS.join(' > ')}; no loops of files outside main/${LOOPS_ALLOWED.join(', main/')}/)`);
 }

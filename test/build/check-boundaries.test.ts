@@ -68,6 +68,29 @@ describe('layer boundaries', () => {
     }
   });
 
+  it('fails files of one main/ folder that import each other in a loop (type-only imports and .js specifiers included), but not in the evaluator\'s folder', () => {
+    const dir = tree({
+      'main/tsdb/head.ts': "import type { H } from './head-histograms';\nexport class MemSeries {}",
+      'main/tsdb/head-histograms.ts': "import type { MemSeries } from './head.js';\nexport class H {}",
+      'main/tsdb/a.ts': "import { b } from './b';\nexport const a = 1;",
+      'main/tsdb/b.ts': "import { c } from './c/index';\nexport const b = 2;",
+      'main/tsdb/c/index.ts': "import { a } from '../a';\nexport const c = 3;",
+      'main/tsdb/leaf.ts': "import { a } from './a';",
+      'main/query/engine.ts': "import { aggregate } from './aggregate';\nexport class Evaluator {}",
+      'main/query/aggregate.ts': "import type { Evaluator } from './engine';\nexport const aggregate = 1;",
+    });
+    try {
+      const found: string[] = violations(dir);
+      const loop = 'files of main/ may not import each other in a loop (move what both need to a file of its own)';
+      expect([...found].sort()).toEqual([
+        `main/tsdb/a.ts: imports itself through main/tsdb/b.ts, main/tsdb/c/index.ts: ${loop}`,
+        `main/tsdb/head-histograms.ts: imports itself through main/tsdb/head.ts: ${loop}`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("orders every folder main/ has", () => {
     const folders = readdirSync(join(import.meta.dirname, '../../main'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
     expect(folders.filter((f) => !MAIN_LAYERS.includes(f))).toEqual([]);
