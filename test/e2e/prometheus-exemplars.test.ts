@@ -3,31 +3,19 @@
 // remote-writes them (send_exemplars) to a real `ampule serve`: Ampule's /api/v1/query_exemplars
 // must answer what that Prometheus's own answers, and no trace id may be readable on Ampule's disk.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { removeService, uniqueService } from '../main/crypto/keychain-env';
-import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
-import { senderWorkspace } from './sender-workspace';
+import { filesUnder, prometheusSkipReason } from '../local-peers';
+import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
 import { startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 
 const why = prometheusSkipReason;
-
-function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
-  return new Promise((resolve, reject) => {
-    request(url, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 type SeriesExemplars = { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[];
 
@@ -65,32 +53,11 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     const exporterPort = await new Promise<number>((resolve) => exporter.listen(0, '127.0.0.1', () => resolve((exporter.address() as { port: number }).port)));
 
     serve = await startServe(dataDir, env);
-    const { ws, token, credentials, caFile } = await senderWorkspace(work, dataDir, env, 'exemplars-e2e');
-
-    const promPort = await freePort();
-    const instance = `127.0.0.1:${promPort}`;
-    const config = join(work, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global: {scrape_interval: 1s}',
-        'scrape_configs:',
-        '  - job_name: demo',
-        `    static_configs: [{targets: ["127.0.0.1:${exporterPort}"]}]`,
-        'remote_write:',
-        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
-        '    authorization:',
-        `      credentials_file: ${credentials}`,
-        '    tls_config:',
-        `      ca_file: ${caFile}`,
-        '    send_exemplars: true',
-        '    queue_config: {batch_send_deadline: 1s}',
-        '',
-      ].join('\n'),
-    );
-    let promLog = '';
-    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`, '--enable-feature=exemplar-storage'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+    const sender = await senderWorkspace(work, dataDir, env, 'exemplars-e2e');
+    const { ws, token, caFile } = sender;
+    const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'demo', target: `127.0.0.1:${exporterPort}`, remoteWrite: ['send_exemplars: true'], features: 'exemplar-storage' });
+    prometheus = prom.process;
+    const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
     const start = Math.floor(Date.now() / 1000) - 60;
@@ -109,7 +76,7 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     }
     if ((have[0]?.exemplars.length ?? 0) < 5) {
       const own = JSON.stringify((await getJson(`http://${instance}/api/v1/query_exemplars?${q}`)).body).slice(0, 1000);
-      expect.fail(`exemplars did not arrive (scrapes: ${count}; ours: ${JSON.stringify(have).slice(0, 500)}; Prometheus's own: ${own}); Prometheus said:\n${promLog.slice(-3000)}`);
+      expect.fail(`exemplars did not arrive (scrapes: ${count}; ours: ${JSON.stringify(have).slice(0, 500)}; Prometheus's own: ${own}); Prometheus said:\n${prom.log().slice(-3000)}`);
     }
     // Prometheus's answer, then a few seconds for its last sends to arrive.
     const theirs = (await getJson(`http://${instance}/api/v1/query_exemplars?${q}`)).body.data as SeriesExemplars;
@@ -124,7 +91,7 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     for (const e of sent) expect(got.get(e.labels.trace_id)).toEqual(e);
     expect(have[0]!.seriesLabels).toEqual(theirs[0]!.seriesLabels);
     console.log(`exemplars compared with Prometheus: ${sent.length} of ${theirs[0]!.exemplars.length} equal`);
-    expect(promLog).not.toMatch(/server returned HTTP status [45]\d\d/);
+    expect(prom.log()).not.toMatch(/server returned HTTP status [45]\d\d/);
 
     // Trace ids must not be readable anywhere in Ampule's data directory (flushed on shutdown).
     serve.process.kill('SIGTERM');

@@ -5,15 +5,15 @@
 // Ampule's store, equal (counts exact, bucket bounds to 1e-9), the exemplars must match, and the
 // same PromQL queries on native histograms through both HTTP APIs must agree (relative 1e-9).
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { removeService, uniqueService } from '../main/crypto/keychain-env';
-import { PROMETHEUS, freePort, prometheusSkipReason } from '../local-peers';
-import { senderWorkspace } from './sender-workspace';
+import { prometheusSkipReason } from '../local-peers';
+import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
 import { startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 import { ProtoWriter } from '../main/ingest/encode';
@@ -24,18 +24,6 @@ const why = prometheusSkipReason;
 const SCHEMA = 3;
 const ZERO_THRESHOLD = 1e-3;
 const PROTOBUF = 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited';
-
-function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
-  return new Promise((resolve, reject) => {
-    request(url, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 /** The exporter's histogram: absolute counts by bucket index, as client_golang keeps them. */
 class NativeHistogram {
@@ -260,32 +248,11 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
     const exporterPort = await new Promise<number>((resolve) => exporter.listen(0, '127.0.0.1', () => resolve((exporter.address() as { port: number }).port)));
 
     serve = await startServe(dataDir, env);
-    const { ws, token, credentials, caFile } = await senderWorkspace(work, dataDir, env, 'histograms-e2e');
-    const promPort = await freePort();
-    const instance = `127.0.0.1:${promPort}`;
-    const config = join(work, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global: {scrape_interval: 1s}',
-        'scrape_configs:',
-        '  - job_name: demo',
-        `    static_configs: [{targets: ["127.0.0.1:${exporterPort}"]}]`,
-        'remote_write:',
-        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
-        '    authorization:',
-        `      credentials_file: ${credentials}`,
-        '    tls_config:',
-        `      ca_file: ${caFile}`,
-        '    send_exemplars: true',
-        '    send_native_histograms: true',
-        '    queue_config: {batch_send_deadline: 1s}',
-        '',
-      ].join('\n'),
-    );
-    let promLog = '';
-    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`, '--enable-feature=native-histograms,exemplar-storage'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+    const sender = await senderWorkspace(work, dataDir, env, 'histograms-e2e');
+    const { ws, token, caFile } = sender;
+    const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'demo', target: `127.0.0.1:${exporterPort}`, remoteWrite: ['send_exemplars: true', 'send_native_histograms: true'], features: 'native-histograms,exemplar-storage' });
+    prometheus = prom.process;
+    const { instance } = prom;
 
     // Prometheus's raw samples (a range selector returns them as stored).
     const raw = async (at: number) => {
@@ -301,7 +268,7 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
       if (theirs.length >= 12) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    if (theirs.length < 12) expect.fail(`Prometheus holds ${theirs.length} histograms after ${scrapes} scrapes; it said:\n${promLog.slice(-3000)}`);
+    if (theirs.length < 12) expect.fail(`Prometheus holds ${theirs.length} histograms after ${scrapes} scrapes; it said:\n${prom.log().slice(-3000)}`);
 
     // Exemplars while both still run.
     const hq = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
@@ -351,7 +318,7 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
         agreed++;
       }
     }
-    expect(promLog).not.toMatch(/server returned HTTP status [45]\d\d/);
+    expect(prom.log()).not.toMatch(/server returned HTTP status [45]\d\d/);
     serve.process.kill('SIGTERM');
     await serve.exited;
     serve = undefined;

@@ -3,32 +3,19 @@
 // /api/v1/metadata must answer what that Prometheus's own /api/v1/metadata answers for the same
 // metrics, and no help text may be readable anywhere in Ampule's data directory.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeService, uniqueService } from '../main/crypto/keychain-env';
-import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
-import { senderWorkspace } from './sender-workspace';
+import { filesUnder, prometheusSkipReason } from '../local-peers';
+import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
 import { startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
 
 const why = prometheusSkipReason;
 /** One metric of each type Prometheus exposes about itself. */
 const METRICS = ['go_goroutines', 'prometheus_http_requests_total', 'prometheus_http_request_duration_seconds', 'go_gc_duration_seconds', 'process_cpu_seconds_total'];
-
-function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
-  return new Promise((resolve, reject) => {
-    request(url, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
 
 type Entries = { type: string; help: string; unit: string }[];
 const sorted = (e: Entries) => [...e].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
@@ -52,32 +39,11 @@ describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped
 
   it('answers /api/v1/metadata as the sending Prometheus does, and keeps help text sealed', async () => {
     serve = await startServe(dataDir, env);
-    const { ws, token, credentials, caFile } = await senderWorkspace(work, dataDir, env, 'metadata-e2e');
-
-    const promPort = await freePort();
-    const instance = `127.0.0.1:${promPort}`;
-    const config = join(work, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global: {scrape_interval: 1s}',
-        'scrape_configs:',
-        '  - job_name: self',
-        `    static_configs: [{targets: ["${instance}"]}]`,
-        'remote_write:',
-        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
-        '    authorization:',
-        `      credentials_file: ${credentials}`,
-        '    tls_config:',
-        `      ca_file: ${caFile}`,
-        '    queue_config: {batch_send_deadline: 1s}',
-        '    metadata_config: {send: true, send_interval: 1s}',
-        '',
-      ].join('\n'),
-    );
-    let promLog = '';
-    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+    const sender = await senderWorkspace(work, dataDir, env, 'metadata-e2e');
+    const { ws, token, caFile } = sender;
+    const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'self', remoteWrite: ['metadata_config: {send: true, send_interval: 1s}'] });
+    prometheus = prom.process;
+    const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
     const ours = async (query: string) => {
@@ -92,7 +58,7 @@ describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped
       if (METRICS.every((m) => m in have)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(Object.keys(have), `metadata did not arrive; Prometheus said:\n${promLog.slice(-3000)}`).toEqual(expect.arrayContaining(METRICS));
+    expect(Object.keys(have), `metadata did not arrive; Prometheus said:\n${prom.log().slice(-3000)}`).toEqual(expect.arrayContaining(METRICS));
 
     for (const metric of METRICS) {
       const theirs = await getJson(`http://${instance}/api/v1/metadata?metric=${metric}`);
@@ -113,7 +79,7 @@ describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped
     expect(compared).toBeGreaterThan(50);
     console.log(`metadata compared with Prometheus for ${compared} of ${Object.keys(all).length} metrics`);
     expect(Object.keys(await ours('?limit=2'))).toHaveLength(2);
-    expect(promLog).not.toMatch(/server returned HTTP status [45]\d\d/);
+    expect(prom.log()).not.toMatch(/server returned HTTP status [45]\d\d/);
 
     // The help texts Prometheus reported must not be readable anywhere in Ampule's data directory.
     const helps = METRICS.map((m) => all[m]![0]!.help).filter((s) => s.length > 10);

@@ -4,14 +4,15 @@
 // certificate from `ampule cert issue` instead of a token). The series must show up through
 // Ampule's query API, and none of the label values may be readable anywhere in the data directory.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeService, uniqueService } from '../main/crypto/keychain-env';
-import { PROMETHEUS, filesUnder, freePort, prometheusSkipReason } from '../local-peers';
+import { filesUnder, prometheusSkipReason } from '../local-peers';
 import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
+import { senderWorkspace, startSendingPrometheus } from './sender-workspace';
 
 const why = prometheusSkipReason;
 
@@ -34,12 +35,8 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
 
   it('receives, stores encrypted and serves what Prometheus sends', async () => {
     serve = await startServe(dataDir, env);
-    const created = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'prometheus-e2e', '--json'], env);
-    expect(created.status).toBe(0);
-    const ws = JSON.parse(created.stdout).workspaceId as string;
-    const tok = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', ws, '--scope', 'remote_write,query', '--json'], env);
-    expect(tok.status).toBe(0);
-    const token = JSON.parse(tok.stdout).token as string;
+    const sender = await senderWorkspace(work, dataDir, env, 'prometheus-e2e');
+    const { ws, token, caFile } = sender;
     // A second workspace that Prometheus reaches with a client certificate instead of a token.
     const createdB = await runCli(['workspace', 'create', '--data-dir', dataDir, '--alias', 'prometheus-mtls', '--json'], env);
     const wsB = JSON.parse(createdB.stdout).workspaceId as string;
@@ -47,43 +44,23 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
     expect((await runCli(['cert', 'issue', '--data-dir', dataDir, '--workspace', wsB, '--out-dir', certDir], env)).status).toBe(0);
     const tokB = await runCli(['token', 'create', '--data-dir', dataDir, '--workspace', wsB, '--scope', 'query', '--json'], env);
     const queryTokenB = JSON.parse(tokB.stdout).token as string;
-    const credentials = join(work, 'ampule-token');
-    writeFileSync(credentials, token + '\n', { mode: 0o600 });
-    const caFile = join(work, 'ca.pem');
-    expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
     expect(readFileSync(caFile, 'utf8')).toMatch(/^-----BEGIN CERTIFICATE-----/);
 
     // Label values that must never be readable on disk.
     const job = `e2e-job-${process.pid}-${Date.now()}`;
-    const promPort = await freePort();
-    const instance = `127.0.0.1:${promPort}`;
-    const config = join(work, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global: {scrape_interval: 1s, evaluation_interval: 1s}',
-        'scrape_configs:',
-        `  - job_name: ${job}`,
-        `    static_configs: [{targets: ["${instance}"]}]`,
-        'remote_write:',
-        `  - url: https://localhost:${serve.port}/workspaces/${ws}/api/v1/remote_write`,
-        '    authorization:',
-        `      credentials_file: ${credentials}`,
-        '    tls_config:',
-        `      ca_file: ${caFile}`,
-        '    queue_config: {batch_send_deadline: 1s}',
+    const prom = await startSendingPrometheus({
+      work, serverPort: serve.port, sender, job,
+      otherRemoteWrites: [
         `  - url: https://localhost:${serve.port}/workspaces/${wsB}/api/v1/remote_write`,
         '    tls_config:',
         `      ca_file: ${caFile}`,
         `      cert_file: ${join(certDir, `${wsB}.crt`)}`,
         `      key_file: ${join(certDir, `${wsB}.key`)}`,
         '    queue_config: {batch_send_deadline: 1s}',
-        '',
-      ].join('\n'),
-    );
-    let promLog = '';
-    prometheus = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(work, 'prom-data')}`, `--web.listen-address=${instance}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-    prometheus.stderr!.on('data', (c: Buffer) => (promLog += c));
+      ],
+    });
+    prometheus = prom.process;
+    const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
     const query = `/workspaces/${ws}/api/v1/series?match[]=${encodeURIComponent(`up{job="${job}"}`)}`;
@@ -96,7 +73,7 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
       if (series.length > 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(series, `no series arrived; Prometheus said:\n${promLog.slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
+    expect(series, `no series arrived; Prometheus said:\n${prom.log().slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
     // And through mutual TLS into workspace B.
     const queryB = `/workspaces/${wsB}/api/v1/series?match[]=${encodeURIComponent(`up{job="${job}"}`)}`;
     let seriesB: Record<string, string>[] = [];
@@ -105,8 +82,8 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
       if (seriesB.length > 0) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(seriesB, `no series arrived over mTLS; Prometheus said:\n${promLog.slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
-    expect(promLog).not.toMatch(/x509|certificate signed by unknown authority|server returned HTTP status [45]\d\d/);
+    expect(seriesB, `no series arrived over mTLS; Prometheus said:\n${prom.log().slice(-3000)}`).toEqual([{ __name__: 'up', instance, job }]);
+    expect(prom.log()).not.toMatch(/x509|certificate signed by unknown authority|server returned HTTP status [45]\d\d/);
 
     // Give Prometheus a few more sends, then look at every byte in the data directory.
     await new Promise((r) => setTimeout(r, 2000));

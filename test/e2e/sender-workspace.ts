@@ -1,8 +1,12 @@
-// A workspace for a real Prometheus to remote-write into, made through the CLI as a user would:
-// the workspace, a remote_write+query token in a 0600 credentials file, and the exported CA.
+// A workspace for a real Prometheus to remote-write into, made through the CLI as a user would
+// (the workspace, a remote_write+query token in a 0600 credentials file, and the exported CA), and
+// that Prometheus (Debian's) configured as the README tells users.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { PROMETHEUS, freePort } from '../local-peers';
 import { runCli } from '../main/http/cli-process';
 
 export interface SenderWorkspace {
@@ -26,4 +30,72 @@ export async function senderWorkspace(work: string, dataDir: string, env: NodeJS
   const caFile = join(work, 'ca.pem');
   expect((await runCli(['ca', 'export', '--data-dir', dataDir, '--out', caFile], env)).status).toBe(0);
   return { ws, token, credentials, caFile };
+}
+
+/** A running Prometheus that scrapes one target each second and remote-writes what it scrapes. */
+export interface SendingPrometheus {
+  readonly process: ChildProcess;
+  /** host:port of its own HTTP API. */
+  readonly instance: string;
+  /** What it has written to stderr (for failure messages). */
+  log(): string;
+}
+
+export interface SendingPrometheusOptions {
+  /** Its files (prometheus.yml, its TSDB) go here. */
+  readonly work: string;
+  /** ampule serve's port. */
+  readonly serverPort: number;
+  readonly sender: SenderWorkspace;
+  readonly job: string;
+  /** host:port it scrapes; itself when absent. */
+  readonly target?: string;
+  /** More lines of the workspace's remote_write entry, e.g. `send_exemplars: true`. */
+  readonly remoteWrite?: readonly string[];
+  /** More remote_write entries, their lines whole. */
+  readonly otherRemoteWrites?: readonly string[];
+  /** Its --enable-feature list, e.g. `exemplar-storage`. */
+  readonly features?: string;
+}
+
+export async function startSendingPrometheus(o: SendingPrometheusOptions): Promise<SendingPrometheus> {
+  const instance = `127.0.0.1:${await freePort()}`;
+  const config = join(o.work, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global: {scrape_interval: 1s, evaluation_interval: 1s}',
+      'scrape_configs:',
+      `  - job_name: ${o.job}`,
+      `    static_configs: [{targets: ["${o.target ?? instance}"]}]`,
+      'remote_write:',
+      `  - url: https://localhost:${o.serverPort}/workspaces/${o.sender.ws}/api/v1/remote_write`,
+      '    authorization:',
+      `      credentials_file: ${o.sender.credentials}`,
+      '    tls_config:',
+      `      ca_file: ${o.sender.caFile}`,
+      ...(o.remoteWrite ?? []).map((l) => `    ${l}`),
+      '    queue_config: {batch_send_deadline: 1s}',
+      ...(o.otherRemoteWrites ?? []),
+      '',
+    ].join('\n'),
+  );
+  const flags = [`--config.file=${config}`, `--storage.tsdb.path=${join(o.work, 'prom-data')}`, `--web.listen-address=${instance}`, ...(o.features ? [`--enable-feature=${o.features}`] : [])];
+  const process = spawn(PROMETHEUS, flags, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  process.stderr!.on('data', (c: Buffer) => (log += c));
+  return { process, instance, log: () => log };
+}
+
+/** GET of a plain-HTTP JSON API (Prometheus's own). */
+export function getJson(url: string): Promise<{ status: number; body: { data?: unknown } }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { data?: unknown } }));
+    })
+      .on('error', reject)
+      .end();
+  });
 }
