@@ -86,14 +86,25 @@ function fileLoops(graph) {
   const index = new Map(), low = new Map(), stack = [], onStack = new Set(), loops = [];
   let next = 0;
   const visit = (v) => {
-    index.set(v, next), low.set(v, next++), stack.push(v), onStack.add(v);
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
     for (const w of graph.get(v) ?? []) {
-      if (!index.has(w)) visit(w), low.set(v, Math.min(low.get(v), low.get(w)));
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
     }
     if (low.get(v) !== index.get(v)) return;
+    // v is the first file of a component: the files above it on the stack are the rest.
     const loop = [];
-    for (let w; w !== v; ) (w = stack.pop()), onStack.delete(w), loop.push(w);
+    let w;
+    do {
+      w = stack.pop();
+      onStack.delete(w);
+      loop.push(w);
+    } while (w !== v);
     if (loop.length > 1) loops.push(loop.sort());
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);

@@ -302,6 +302,7 @@ function readPacked(r: BitReader, out: Float64Array, at: number, count: number, 
         const x = pos >>> 3;
         const word = ((buf[x]! << 24) | (buf[x + 1]! << 16) | (buf[x + 2]! << 8) | buf[x + 3]!) << (pos & 7);
         pos += 3 * width;
+        // Masked: width 0 comes here, and a shift by 32 is no shift in JS.
         sum = (sum + min + ((word >>> first) & mask)) | 0;
         out[i] = k + sum;
         sum = (sum + min + ((word >>> (first - width)) & mask)) | 0;

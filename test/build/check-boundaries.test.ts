@@ -7,13 +7,18 @@ import { join } from 'node:path';
 // @ts-expect-error plain .mjs build script without type declarations
 import { MAIN_LAYERS, violations } from '../../build/check-boundaries.mjs';
 
-function tree(files: Record<string, string>): string {
+/** Runs `check` on a temporary tree of these files, removed afterwards. */
+function inTree(files: Record<string, string>, check: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-lint-'));
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(join(dir, path, '..'), { recursive: true });
-    writeFileSync(join(dir, path), text);
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    check(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return dir;
 }
 
 describe('layer boundaries', () => {
@@ -22,33 +27,29 @@ describe('layer boundaries', () => {
   });
 
   it('finds renderer → main, main → renderer, shared → node/electron/main', () => {
-    const dir = tree({
+    inTree({
       'renderer/a.ts': "import { x } from '../main/core/x';\nimport fs from 'node:fs';",
       'main/b.ts': "import { y } from '../renderer/y';",
       'shared/c.ts': "import { z } from '../main/z';\nimport { app } from 'electron';\nconst p = import('node:path');",
       'shared/ok.ts': "import { labelsKey } from './labels';",
-    });
-    try {
+    }, (dir) => {
       const found: string[] = violations(dir);
       expect(found.some((l) => l.startsWith('renderer/a.ts') && l.includes('../main/core/x'))).toBe(true);
       expect(found.some((l) => l.startsWith('renderer/a.ts') && l.includes('node:fs'))).toBe(true);
       expect(found.some((l) => l.startsWith('main/b.ts'))).toBe(true);
       expect(found.filter((l) => l.startsWith('shared/c.ts'))).toHaveLength(3);
       expect(found.some((l) => l.startsWith('shared/ok.ts'))).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("fails a main/ folder importing one above it (a cycle), type-only imports included, and a folder missing from the order", () => {
-    const dir = tree({
+    inTree({
       'main/core/appliance.ts': "import type { Host } from '../host/host';\nexport const a = 1;",
       'main/ingest/x.ts': "import { b } from '../http/server';",
       'main/http/server.ts': "import { a } from '../core/appliance';\nimport { t } from '../tsdb/types';\nexport const b = a;",
       'main/core/same.ts': "import { a } from './appliance';\nimport { s } from '../../shared/labels';",
       'main/gadgets/g.ts': "import { a } from '../core/appliance';",
-    });
-    try {
+    }, (dir) => {
       const found: string[] = violations(dir);
       expect(found.filter((l) => l.startsWith('main/core/appliance.ts'))).toEqual([
         expect.stringContaining('main/core/ may import only folders below it'),
@@ -63,13 +64,11 @@ describe('layer boundaries', () => {
       expect(run.status).toBe(1);
       expect(run.stderr).toContain('main/core/appliance.ts');
       expect(run.stderr).toContain('lint: 3 boundary violation(s)');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('fails files of one main/ folder that import each other in a loop (type-only imports and .js specifiers included), but not in the evaluator\'s folder', () => {
-    const dir = tree({
+    inTree({
       'main/tsdb/head.ts': "import type { H } from './head-histograms';\nexport class MemSeries {}",
       'main/tsdb/head-histograms.ts': "import type { MemSeries } from './head.js';\nexport class H {}",
       'main/tsdb/a.ts': "import { b } from './b';\nexport const a = 1;",
@@ -78,17 +77,14 @@ describe('layer boundaries', () => {
       'main/tsdb/leaf.ts': "import { a } from './a';",
       'main/query/engine.ts': "import { aggregate } from './aggregate';\nexport class Evaluator {}",
       'main/query/aggregate.ts': "import type { Evaluator } from './engine';\nexport const aggregate = 1;",
-    });
-    try {
+    }, (dir) => {
       const found: string[] = violations(dir);
       const loop = 'files of main/ may not import each other in a loop (move what both need to a file of its own)';
       expect([...found].sort()).toEqual([
         `main/tsdb/a.ts: imports itself through main/tsdb/b.ts, main/tsdb/c/index.ts: ${loop}`,
         `main/tsdb/head-histograms.ts: imports itself through main/tsdb/head.ts: ${loop}`,
       ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("orders every folder main/ has", () => {

@@ -81,10 +81,10 @@ export async function startSendingPrometheus(o: SendingPrometheusOptions): Promi
     ].join('\n'),
   );
   const flags = [`--config.file=${config}`, `--storage.tsdb.path=${join(o.work, 'prom-data')}`, `--web.listen-address=${instance}`, ...(o.features ? [`--enable-feature=${o.features}`] : [])];
-  const process = spawn(PROMETHEUS, flags, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(PROMETHEUS, flags, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  process.stderr!.on('data', (c: Buffer) => (log += c));
-  return { process, instance, log: () => log };
+  child.stderr!.on('data', (c: Buffer) => (log += c));
+  return { process: child, instance, log: () => log };
 }
 
 /** GET of a plain-HTTP JSON API (Prometheus's own). */
