@@ -36,14 +36,28 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A receiver that keeps every sample it acknowledged, keyed by series; `refuse` answers 503 while true. */
+/**
+ * A receiver that keeps every sample it acknowledged, keyed by series; `refuse` answers 503 while
+ * true, also to requests that arrived meanwhile and are answered after it turned false (a stopped
+ * sender's last request, read on a loaded machine after the test let the receiver up again).
+ */
 async function receiver() {
   const got = new Map<string, Map<number, number>>();
   let acked = 0;
   let dups = 0;
-  const state = { refuse: false };
+  let refusing = false;
+  let upSince = 0;
+  const state = {
+    get refuse(): boolean {
+      return refusing;
+    },
+    set refuse(on: boolean) {
+      if (refusing && !on) upSince = performance.now();
+      refusing = on;
+    },
+  };
   const rx = await startReceiver(tls, (r, res) => {
-    if (state.refuse) return void res.writeHead(503).end('down for maintenance');
+    if (refusing || r.arrived < upSince) return void res.writeHead(503).end('down for maintenance');
     for (const s of decodeBody(r.body, 1)) {
       const k = labelsKey(s.labels);
       let m = got.get(k);

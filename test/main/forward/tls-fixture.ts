@@ -36,6 +36,8 @@ export interface Received {
   url: string;
   headers: [string, string][];
   body: Buffer;
+  /** performance.now() when the request began (its body is read and answered later). */
+  arrived: number;
 }
 
 /** An HTTPS receiver on a free loopback port; `answer` decides each response. */
@@ -45,12 +47,13 @@ export async function startReceiver(
 ): Promise<{ url: (path: string) => URL; received: Received[]; server: Server; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req: IncomingMessage, res) => {
+    const arrived = performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks) };
+      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks), arrived };
       received.push(r);
       answer(r, res);
     });
