@@ -87,6 +87,10 @@ const MANIFEST_TABLE = 'CREATE TABLE manifest (name TEXT PRIMARY KEY, key_id INT
  */
 const LOG_TAGS = 'CREATE INDEX log_tags ON log (seq, max_bucket, key_id, tag);';
 
+/** The columns the store's statements read back as bytes (the others are integers), and those that may be NULL. */
+const BLOB_COLUMNS = new Set(['data', 'tail', 'plain']);
+const NULLABLE_COLUMNS = new Set(['tail', 'plain', 'tag', 'n', 'm']);
+
 /** Openings so far on this thread. */
 let openings = 0;
 
@@ -143,8 +147,12 @@ export class Storage {
       const s = () => (prepared ??= this.guard(item, () => db.prepare<P, R>(sql)));
       return {
         run: (...a: P) => this.guard(item, () => s().run(...a)),
-        get: (...a: P) => this.guard(item, () => s().get(...a)),
-        all: (...a: P) => this.guard(item, () => s().all(...a)),
+        get: (...a: P) => this.checked(item, this.guard(item, () => s().get(...a))),
+        all: (...a: P) => {
+          const rows = this.guard(item, () => s().all(...a));
+          for (const r of rows) this.checked(item, r);
+          return rows;
+        },
       };
     };
     this.stmts = {
@@ -202,6 +210,21 @@ export class Storage {
     } catch (e) {
       throw sqliteFailure(e, this.workspaceId, this.file, item);
     }
+  }
+
+  /**
+   * A row read back, its columns of the kinds the store writes: a flipped bit in a record's header
+   * can make SQLite return NULL, a string or a number where bytes were written, which the code
+   * reading the row would trip over without naming the damage.
+   */
+  private checked<R>(item: string, row: R): R {
+    if (row === undefined) return row;
+    for (const col in row) {
+      const v = (row as Record<string, unknown>)[col];
+      const ok = v === null ? NULLABLE_COLUMNS.has(col) : BLOB_COLUMNS.has(col) ? Buffer.isBuffer(v) : typeof v === 'number';
+      if (!ok) throw this.damaged(item, `its ${col} column holds ${v === null ? 'NULL' : typeof v} where the store writes ${BLOB_COLUMNS.has(col) ? 'bytes' : 'a number'}`);
+    }
+    return row;
   }
 
   private damaged(item: string, why: string): StoreDamaged {

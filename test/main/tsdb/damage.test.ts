@@ -82,6 +82,23 @@ describe('tsdb damage', () => {
     }
   });
 
+  it('names a column whose kind changed (a flipped bit in a record header can leave text where bytes or a number were written) instead of tripping over it', () => {
+    const cases: [string, RegExp][] = [
+      ['UPDATE log SET data = CAST(data AS TEXT) WHERE seq = (SELECT max(seq) FROM log)', /log records: its data column holds string where the store writes bytes/],
+      ['UPDATE chunks SET data = CAST(data AS TEXT) WHERE rowid = (SELECT min(rowid) FROM chunks)', /chunk rows: its data column holds string where the store writes bytes/],
+      ['UPDATE series_pages SET data = CAST(data AS TEXT)', /series pages: its data column holds string where the store writes bytes/],
+      ['UPDATE head_state SET data = CAST(data AS TEXT)', /head state: its data column holds string where the store writes bytes/],
+      ["UPDATE chunks SET samples = 'x' WHERE rowid = (SELECT min(rowid) FROM chunks)", /chunk rows: its samples column holds string where the store writes a number/],
+    ];
+    for (const [statement, expected] of cases) {
+      const { path, keys } = build();
+      expect(sql(path, statement), statement).toBeGreaterThan(0);
+      // Chunk rows are read by a select, the rest on open.
+      expect(() => everything(open(path, keys)), statement).toThrow(StoreDamaged);
+      expect(() => everything(open(path, keys)), statement).toThrow(expected);
+    }
+  });
+
   it('finds an old sealed copy put back in place of a chunk row, on read and in verifyTsdb', () => {
     const { path, keys } = build();
     const raw = new Database(path);
