@@ -25,10 +25,12 @@ import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
 import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
-import { instantQuery, storeMatcher, type EngineOptions, type QueryValue } from '../query/engine';
+import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
+import type { HelperRows, RowsHelper, RowsTask } from '../query/evaluator';
 import { StoreError } from '../tsdb/errors';
 import { ParseError } from '../query/parser';
-import { computeRows, RowsTimeout, type HelperRows, type RowsHelper, type RowsTask } from '../query/split-rows';
+import { storeMatcher } from '../query/regex';
+import { computeRows, RowsTimeout } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
 import { yieldToIngest } from './thread-priority';
 

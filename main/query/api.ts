@@ -3,11 +3,12 @@
 import type { Labels } from '../../shared/labels';
 import { getLabel, labelsToRecord } from '../../shared/labels';
 import type { Matcher, Querier } from '../tsdb/types';
-import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery, storeMatcher } from './engine';
+import { type EngineOptions, type QueryResult, type QueryValue, instantQuery, rangeQuery } from './engine';
 import { parseDuration } from './durations';
 import type { QueryLimiter } from './limits';
 import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
+import { storeMatcher } from './regex';
 import { isValidLabelName } from './strings';
 import { histogramJSON } from './histogram/json';
 import { QueryError } from './values';
@@ -15,7 +16,7 @@ import type { MetricMetadata } from '../ingest/metadata';
 import type { SeriesExemplars } from '../ingest/exemplars';
 import { compileMatcher } from '../tsdb/matchers';
 import type { Expr, VectorSelector } from './ast';
-import type { RowsHelper } from './split-rows';
+import type { RowsHelper } from './evaluator';
 
 export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'not_found' | 'internal';
 

@@ -4,10 +4,9 @@ import type { Labels } from '../../shared/labels';
 import { KEY_NAME_END, KEY_VALUE_END, METRIC_NAME } from '../../shared/labels';
 import type { BinaryExpr, BinaryOp, VectorMatching } from './ast';
 import { COMPARISON_OPS } from './ast';
-import type { Evaluator } from './engine';
-import { checkNoDuplicates } from './functions';
+import type { Evaluator } from './evaluator';
 import { type ElemResult, histogramElemOp, isTrim } from './histogram/binary';
-import { type Sample, type Value, QueryError, dropMetricName, keyOf } from './values';
+import { type Sample, type Value, QueryError, checkNoDuplicates, dropMetricName, keyOf } from './values';
 
 export function binaryOp(ev: Evaluator, e: BinaryExpr, t: number): Value {
   const l = ev.eval(e.lhs, t);

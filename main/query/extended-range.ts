@@ -9,10 +9,11 @@
 // functions.go (extendedRate, pickFirstSampleIndices); windows holding native histograms go to
 // histogram/extended.ts.
 import type { Call, Expr, MatrixSelector, VectorSelector } from './ast';
-import type { Evaluator, LoadedSeries } from './engine';
+import type { Evaluator } from './evaluator';
 import type { FloatHistogram } from '../tsdb/histogram';
 import { extendedHistogramCall, smoothedHistogram, windowHasHistograms } from './histogram/extended';
-import { upperBound } from './range-eval';
+import type { LoadedSeries } from './loaded-series';
+import { upperBound } from './numeric';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError } from './values';
 
 /** Functions that accept an anchored range (Prometheus's AnchoredSafeFunctions). */

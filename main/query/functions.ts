@@ -2,50 +2,19 @@
 import type { Labels } from '../../shared/labels';
 import { METRIC_NAME, compareLabels, getLabel } from '../../shared/labels';
 import { type Call, type Expr, type VectorSelector, exprType } from './ast';
-import type { Evaluator } from './engine';
+import type { Evaluator } from './evaluator';
 import { extendedCall } from './extended-range';
 import { HISTOGRAM_HANDLERS, floatView, windowHasHistogram } from './histogram/functions';
 import { infoFunction } from './info';
+import { formatG, quantile } from './numeric';
+import { RANGE_FUNCTIONS, type RangeKernel, checkCounterName, kernelValue, linearRegression, put, values } from './range-functions';
 import { type PromRegex, compilePromRegex } from './regex';
 import { clip, isValidLabelName } from './strings';
-import { type MatrixValue, type Sample, type Series, type Value, QueryError, dropMetricName, keyOf, metricName } from './values';
+import { type MatrixValue, type Sample, type Value, QueryError, SAME_LABELSET, checkNoDuplicates, dropMetricName, keyOf, metricName } from './values';
 
 type Handler = (ev: Evaluator, e: Call, t: number) => Value;
 
 const vec = (v: Sample[]): Value => ({ type: 'vector', v });
-
-/** Result of kahanAdd; a shared scratch object so hot loops allocate nothing. */
-export const kahan = { sum: 0, c: 0 };
-
-/** Kahan-Babuska increment, as Prometheus's kahansum.Inc; the result is left in `kahan`. */
-export function kahanAdd(inc: number, sum: number, c: number): void {
-  const t = sum + inc;
-  kahan.sum = t;
-  if (!Number.isFinite(t) && !Number.isNaN(t)) kahan.c = 0;
-  else if (Math.abs(sum) >= Math.abs(inc)) kahan.c = c + (sum - t + inc);
-  else kahan.c = c + (inc - t + sum);
-}
-
-/** Prometheus's quantile over a list of floats (linear interpolation between closest ranks). */
-export function quantile(q: number, values: number[]): number {
-  if (values.length === 0 || Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  const sorted = [...values].sort(compareFloats);
-  const n = sorted.length;
-  const rank = q * (n - 1);
-  const lo = Math.max(0, Math.floor(rank));
-  const hi = Math.min(n - 1, lo + 1);
-  const w = rank - Math.floor(rank);
-  return sorted[lo]! * (1 - w) + sorted[hi]! * w;
-}
-
-/** Ascending with NaN first (Go's sort of vectorByValueHeap: NaN is "less"). */
-function compareFloats(a: number, b: number): number {
-  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : -1;
-  if (Number.isNaN(b)) return 1;
-  return a - b;
-}
 
 function scalarArg(ev: Evaluator, e: Expr, t: number): number {
   const v = ev.eval(e, t);
@@ -108,143 +77,8 @@ function overTime(f: RangeKernel, keepName = false): Handler {
   };
 }
 
-/** The series' values in its window, as a plain array. */
-function values(s: Series): number[] {
-  return Array.prototype.slice.call(s.fs, s.lo, s.hi) as number[];
-}
-
 function unwrapParens(e: Expr): Expr {
   return e.kind === 'paren' ? unwrapParens(e.expr) : e;
-}
-
-const COUNTER_SUFFIX = /(_total|_sum|_count|_bucket)$/;
-
-/**
- * One series' window (rangeStart, rangeEnd] (ms) → whether it has a value, the value left in
- * kernelValue[0]: a number returned from a call that is not inlined is boxed, one allocation per
- * series and step (28 MB of garbage in one whole-day query over 6,000 series).
- */
-export type RangeKernel = (s: Series, rangeStart: number, rangeEnd: number) => boolean;
-
-export const kernelValue = new Float64Array(1);
-
-/** A kernel's answer: `v`, left in kernelValue. */
-function put(v: number): true {
-  kernelValue[0] = v;
-  return true;
-}
-
-/** Prometheus's extrapolatedRate for rate/increase/delta. */
-function extrapolate(isCounter: boolean, isRate: boolean): RangeKernel {
-  return (s, rangeStart, rangeEnd) => {
-    const { ts, fs, lo, hi } = s;
-    const n = hi - lo;
-    if (n < 2) return false;
-    const firstT = ts[lo]!, lastT = ts[hi - 1]!;
-    let result = fs[hi - 1]! - fs[lo]!;
-    if (isCounter && (!s.resets || s.resets[hi - 1] !== s.resets[lo])) {
-      for (let i = lo + 1; i < hi; i++) if (fs[i]! < fs[i - 1]!) result += fs[i - 1]!;
-    }
-    let durationToStart = (firstT - rangeStart) / 1000;
-    let durationToEnd = (rangeEnd - lastT) / 1000;
-    const sampledInterval = (lastT - firstT) / 1000;
-    const avg = sampledInterval / (n - 1);
-    const threshold = avg * 1.1;
-    if (durationToStart >= threshold) durationToStart = avg / 2;
-    if (isCounter) {
-      let durationToZero = durationToStart;
-      if (result > 0 && fs[lo]! >= 0) durationToZero = sampledInterval * (fs[lo]! / result);
-      if (durationToZero < durationToStart) durationToStart = durationToZero;
-    }
-    if (durationToEnd >= threshold) durationToEnd = avg / 2;
-    let factor = sampledInterval !== 0 ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval : 1;
-    if (isRate) factor /= (rangeEnd - rangeStart) / 1000;
-    return put(result * factor);
-  };
-}
-
-/** rate/increase on a series whose name does not look like a counter: an info annotation. */
-export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr): void {
-  const name = metricName(metric);
-  if (name && !COUNTER_SUFFIX.test(name)) {
-    ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
-  }
-}
-
-function instantValue(isRate: boolean): RangeKernel {
-  return (s) => {
-    const { ts, fs, hi } = s;
-    if (hi - s.lo < 2) return false;
-    const t0 = ts[hi - 2]!, t1 = ts[hi - 1]!, v0 = fs[hi - 2]!, v1 = fs[hi - 1]!;
-    const dt = t1 - t0;
-    if (dt === 0) return false;
-    let r = isRate && v1 < v0 ? v1 : v1 - v0;
-    if (isRate) r /= dt / 1000;
-    return put(r);
-  };
-}
-
-function linearRegression(s: Series, interceptTime: number): [number, number] {
-  let n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
-  const { ts, fs, lo, hi } = s;
-  const initY = fs[lo]!;
-  let constY = true;
-  for (let i = lo; i < hi; i++) {
-    const y = fs[i]!;
-    if (constY && i > lo && y !== initY) constY = false;
-    n++;
-    const x = (ts[i]! - interceptTime) / 1000;
-    kahanAdd(x, sumX, cX);
-    sumX = kahan.sum;
-    cX = kahan.c;
-    kahanAdd(y, sumY, cY);
-    sumY = kahan.sum;
-    cY = kahan.c;
-    kahanAdd(x * y, sumXY, cXY);
-    sumXY = kahan.sum;
-    cXY = kahan.c;
-    kahanAdd(x * x, sumX2, cX2);
-    sumX2 = kahan.sum;
-    cX2 = kahan.c;
-  }
-  if (constY) return Number.isFinite(initY) || Number.isNaN(initY) ? [0, initY] : [NaN, NaN];
-  sumX += cX;
-  sumY += cY;
-  sumXY += cXY;
-  sumX2 += cX2;
-  const covXY = sumXY - (sumX * sumY) / n;
-  const varX = sumX2 - (sumX * sumX) / n;
-  const slope = covXY / varX;
-  return [slope, sumY / n - (slope * sumX) / n];
-}
-
-function variance(s: Series): number {
-  let count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
-  for (let i = s.lo; i < s.hi; i++) {
-    const f = s.fs[i]!;
-    count++;
-    const delta = f - (mean + cMean);
-    kahanAdd(delta / count, mean, cMean);
-    mean = kahan.sum;
-    cMean = kahan.c;
-    kahanAdd(delta * (f - (mean + cMean)), aux, cAux);
-    aux = kahan.sum;
-    cAux = kahan.c;
-  }
-  return (aux + cAux) / count;
-}
-
-function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): RangeKernel {
-  return (s) => {
-    let best = s.fs[s.lo]!, bestT = s.ts[s.lo]!;
-    for (let i = s.lo; i < s.hi; i++) {
-      if (cmp(s.fs[i]!, best)) {
-        best = s.fs[i]!;
-        bestT = s.ts[i]!;
-      }
-    }
-    return put(returnTs ? bestT / 1000 : best);
-  };
 }
 
 function dateFn(f: (d: Date) => number): Handler {
@@ -279,17 +113,6 @@ function setLabel(l: Labels, name: string, value: string): Labels {
   const out = l.filter((x) => x.name !== name);
   if (value !== '') out.push({ name, value });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** Fails when two samples share their labels (without the name where it is dropped); returns v. */
-export function checkNoDuplicates(v: Sample[]): Sample[] {
-  const seen = new Set<string>();
-  for (const s of v) {
-    const k = keyOf(s.dropName ? dropMetricName(s.metric) : s.metric);
-    if (seen.has(k)) throw new QueryError(SAME_LABELSET);
-    seen.add(k);
-  }
-  return v;
 }
 
 function sortByValue(desc: boolean): Handler {
@@ -341,184 +164,6 @@ function absentLabels(e: Expr): Labels {
   for (const d of dup) eq.delete(d);
   return [...eq.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([name, value]) => ({ name, value }));
 }
-
-interface Bucket {
-  upper: number;
-  count: number;
-}
-
-/** Prometheus's BucketQuantile for classic histograms; returns [value, forcedMonotonic]. */
-export function bucketQuantile(q: number, buckets: Bucket[]): [number, boolean] {
-  if (Number.isNaN(q)) return [NaN, false];
-  if (q < 0) return [-Infinity, false];
-  if (q > 1) return [Infinity, false];
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets[buckets.length - 1]!.upper !== Infinity) return [NaN, false];
-  const bs: Bucket[] = [];
-  for (const b of buckets) {
-    const last = bs[bs.length - 1];
-    if (last && last.upper === b.upper) last.count += b.count;
-    else bs.push({ ...b });
-  }
-  let forced = false;
-  let prev = bs[0]!.count;
-  for (let i = 1; i < bs.length; i++) {
-    const cur = bs[i]!.count;
-    if (cur === prev) continue;
-    if (almostEqual(prev, cur, 1e-12)) {
-      bs[i]!.count = prev;
-      continue;
-    }
-    if (cur < prev) {
-      bs[i]!.count = prev;
-      forced = true;
-      continue;
-    }
-    prev = cur;
-  }
-  if (bs.length < 2) return [NaN, forced];
-  const obs = bs[bs.length - 1]!.count;
-  if (obs === 0) return [NaN, forced];
-  let rank = q * obs;
-  let b = 0;
-  while (b < bs.length - 1 && !(bs[b]!.count >= rank)) b++;
-  if (b === bs.length - 1) return [bs[bs.length - 2]!.upper, forced];
-  if (b === 0 && bs[0]!.upper <= 0) return [bs[0]!.upper, forced];
-  let start = 0;
-  const end = bs[b]!.upper;
-  let count = bs[b]!.count;
-  if (b > 0) {
-    start = bs[b - 1]!.upper;
-    count -= bs[b - 1]!.count;
-    rank -= bs[b - 1]!.count;
-  }
-  return [start + (end - start) * (rank / count), forced];
-}
-
-/** Prometheus's util/almost.Equal. */
-export function almostEqual(a: number, b: number, eps: number): boolean {
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (a === b) return true;
-  const minNormal = 2.2250738585072014e-308;
-  const absSum = Math.abs(a) + Math.abs(b);
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || absSum < minNormal) return diff < eps * minNormal;
-  return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
-}
-
-/** Go strconv.ParseFloat for label values ('' and junk are errors). */
-export function parseGoFloat(s: string): number | null {
-  const t = s.trim();
-  if (t !== s || t === '') return null;
-  const l = t.toLowerCase().replace(/^[+-]/, '');
-  if (l === 'inf' || l === 'infinity') return t.startsWith('-') ? -Infinity : Infinity;
-  if (l === 'nan') return NaN;
-  if (/^0x[0-9a-f]+(\.[0-9a-f]*)?(p[+-]?\d+)?$/i.test(l)) return (t.startsWith('-') ? -1 : 1) * parseInt(l.slice(2), 16);
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return null;
-  return Number(t);
-}
-
-/** Go's %g for the values our messages print. */
-export function formatG(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const s = String(v);
-  return s.replace(/e\+?(-?)(\d)$/, 'e$1' + '0$2').replace(/e(-?\d+)$/, (m, d: string) => 'e' + (d.startsWith('-') ? d : '+' + d));
-}
-
-/**
- * Functions of one range vector whose value per series depends only on that series' window; the
- * range-query fast path (range-eval.ts) slides them over every step. `counter`: rate/increase,
- * which note names that do not look like counters.
- */
-export const RANGE_FUNCTIONS: Record<string, { kernel: RangeKernel; keepName: boolean; counter: boolean }> = {
-  present_over_time: { kernel: () => put(1), keepName: false, counter: false },
-  count_over_time: { kernel: (s) => put(s.hi - s.lo), keepName: false, counter: false },
-  last_over_time: { kernel: (s) => put(s.fs[s.hi - 1]!), keepName: true, counter: false },
-  first_over_time: { kernel: (s) => put(s.fs[s.lo]!), keepName: true, counter: false },
-  ts_of_last_over_time: { kernel: (s) => put(s.ts[s.hi - 1]! / 1000), keepName: false, counter: false },
-  ts_of_first_over_time: { kernel: (s) => put(s.ts[s.lo]! / 1000), keepName: false, counter: false },
-  max_over_time: { kernel: compareOverTime((c, m) => c > m || Number.isNaN(m), false), keepName: false, counter: false },
-  min_over_time: { kernel: compareOverTime((c, m) => c < m || Number.isNaN(m), false), keepName: false, counter: false },
-  ts_of_max_over_time: { kernel: compareOverTime((c, m) => c >= m || Number.isNaN(m), true), keepName: false, counter: false },
-  ts_of_min_over_time: { kernel: compareOverTime((c, m) => c <= m || Number.isNaN(m), true), keepName: false, counter: false },
-  // sum and avg inline Kahan summation (kahanAdd's exact steps): they are the hot loops of dashboards.
-  sum_over_time: {
-    kernel: (s) => {
-      const { fs, lo, hi } = s;
-      let sum = 0, c = 0;
-      for (let i = lo; i < hi; i++) {
-        const f = fs[i]!, t = sum + f;
-        if (t === Infinity || t === -Infinity) c = 0;
-        else c += Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum;
-        sum = t;
-      }
-      return put(Number.isFinite(sum) ? sum + c : sum);
-    },
-    keepName: false, counter: false,
-  },
-  avg_over_time: {
-    kernel: (s) => {
-      const { fs, lo, hi } = s;
-      let sum = fs[lo]!, c = 0, i = lo + 1;
-      for (; i < hi; i++) {
-        const f = fs[i]!, t = sum + f;
-        if (t === Infinity || t === -Infinity) break;
-        c += Math.abs(sum) >= Math.abs(f) ? sum - t + f : f - t + sum;
-        sum = t;
-      }
-      if (i === hi) return put(sum / (hi - lo) + c / (hi - lo));
-      // The sum overflowed: go on with an incremental mean, as Prometheus does.
-      let mean = sum / (i - lo);
-      c /= i - lo;
-      for (; i < hi; i++) {
-        const count = i - lo + 1, q = (count - 1) / count;
-        kahanAdd(fs[i]! / count, q * mean, q * c);
-        mean = kahan.sum;
-        c = kahan.c;
-      }
-      return put(mean + c);
-    },
-    keepName: false, counter: false,
-  },
-  stddev_over_time: { kernel: (s) => put(Math.sqrt(variance(s))), keepName: false, counter: false },
-  stdvar_over_time: { kernel: (s) => put(variance(s)), keepName: false, counter: false },
-  mad_over_time: {
-    kernel: (s) => {
-      const vs = values(s);
-      if (vs.some(Number.isNaN)) return put(NaN);
-      const median = quantile(0.5, vs);
-      return put(quantile(0.5, vs.map((v) => Math.abs(v - median))));
-    },
-    keepName: false, counter: false,
-  },
-  changes: {
-    kernel: (s) => {
-      let n = 0;
-      for (let i = s.lo + 1; i < s.hi; i++) {
-        const a = s.fs[i - 1]!, b = s.fs[i]!;
-        if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
-      }
-      return put(n);
-    },
-    keepName: false, counter: false,
-  },
-  resets: {
-    kernel: (s) => {
-      let n = 0;
-      for (let i = s.lo + 1; i < s.hi; i++) if (s.fs[i]! < s.fs[i - 1]!) n++;
-      return put(n);
-    },
-    keepName: false, counter: false,
-  },
-  irate: { kernel: instantValue(true), keepName: false, counter: false },
-  idelta: { kernel: instantValue(false), keepName: false, counter: false },
-  deriv: { kernel: (s) => s.hi - s.lo >= 2 && put(linearRegression(s, s.ts[s.lo]!)[0]), keepName: false, counter: false },
-  rate: { kernel: extrapolate(true, true), keepName: false, counter: true },
-  increase: { kernel: extrapolate(true, false), keepName: false, counter: true },
-  delta: { kernel: extrapolate(false, false), keepName: false, counter: false },
-};
 
 const HANDLERS: Record<string, Handler> = {
   abs: simple(Math.abs),
@@ -674,8 +319,6 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
   if (v.type === 'vector' && !ev.delayedNameRemoval) checkDroppedNames(ev, e, v.v);
   return v;
 }
-
-export const SAME_LABELSET = 'vector cannot contain metrics with the same labelset';
 
 /**
  * Per evaluation and call node: output labels without the name -> labels with it. While every

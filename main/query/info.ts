@@ -10,8 +10,8 @@ import { METRIC_NAME, getLabel, labelsKey } from '../../shared/labels';
 import { compileMatcher } from '../tsdb/matchers';
 import type { Matcher } from '../tsdb/types';
 import type { Call, Expr, TimeModifiers, VectorSelector } from './ast';
-import { type Evaluator, storeMatcher } from './engine';
-import { anchor } from './regex';
+import type { Evaluator } from './evaluator';
+import { anchor, storeMatcher } from './regex';
 import { type Sample, type Value, QueryError, keyOf } from './values';
 
 const TARGET_INFO = 'target_info';

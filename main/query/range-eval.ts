@@ -9,13 +9,14 @@
 // kernels (RANGE_FUNCTIONS), same Accumulators, same input order.
 import type { Labels } from '../../shared/labels';
 import type { AggregateExpr, BinaryExpr, Call, Expr, VectorSelector } from './ast';
-import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './aggregate';
 import { vectorScalarDropsName, vectorScalarValue } from './binary';
-import type { Evaluator, LoadedSeries } from './engine';
+import type { Evaluator, RangeRows, RangeSpec, RowsHelper } from './evaluator';
+import { Accumulators, FOLD_OPS, type FoldOp, computeGroupingKey, groupingMetric } from './grouping';
+import type { LoadedSeries } from './loaded-series';
+import { upperBound } from './numeric';
 import { packSeries } from '../tsdb/packed-series';
-import type { RowsHelper } from './split-rows';
-import { RANGE_FUNCTIONS, SAME_LABELSET, checkCounterName, kernelValue } from './functions';
-import { type Series, QueryError, TOO_MANY_SAMPLES, dropMetricName, keyOf, metricName } from './values';
+import { RANGE_FUNCTIONS, checkCounterName, kernelValue } from './range-functions';
+import { type Series, QueryError, SAME_LABELSET, TOO_MANY_SAMPLES, dropMetricName, keyOf, metricName } from './values';
 
 /** Evaluation times start + k * interval for k < steps (ms). */
 export interface Grid {
@@ -211,27 +212,6 @@ function splitAt(helper: RowsHelper, loaded: readonly LoadedSeries[]): number {
   return at;
 }
 
-/** A range function over one selector's series, all the Evaluator it needs: plain data, so a helper thread can compute it too. */
-export interface RangeSpec {
-  readonly func: string;
-  /** The first step's window end (offset applied). */
-  readonly first: number;
-  readonly interval: number;
-  readonly range: number;
-  readonly steps: number;
-  readonly overlapping: boolean;
-}
-
-/** rangeRows' output: row i of values/present holds series i's steps. */
-export interface RangeRows {
-  readonly values: Float64Array;
-  readonly present: Uint8Array;
-  /** Samples in all series' windows at each step (the samples limit). */
-  readonly windowTotals: Float64Array;
-  /** 1 where series i answered some step (rate & co. then check its name looks like a counter). */
-  readonly answered: Uint8Array;
-}
-
 /** Takes series i of a shared call's flags (RowsTask.taken) for the calling thread; false when the other thread has it. */
 export function take(taken: Uint8Array, i: number): boolean {
   return Atomics.compareExchange(taken, i, 0, 1) === 0;
@@ -323,16 +303,6 @@ function gallop(a: Float64Array, x: number, from: number, stride: number): numbe
   return upperBound(a, x, lo, Math.min(hi, a.length));
 }
 
-/** Index of the first element > x in ascending `a`. */
-export function upperBound(a: ArrayLike<number>, x: number, lo = 0, hi = a.length): number {
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** A fast-path vector against a number literal, either side. */
 function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | null {
   const l = unwrap(e.lhs);
@@ -355,7 +325,7 @@ function scalarOpSteps(ev: Evaluator, e: BinaryExpr, grid: Grid): StepMatrix | n
   return { metrics: child.metrics, dropName, values, present };
 }
 
-/** As checkNoDuplicates (functions.ts) at every step: two series answering one step with one labelset. */
+/** As checkNoDuplicates (values.ts) at every step: two series answering one step with one labelset. */
 function checkStepCollisions(metrics: Labels[], dropName: boolean[], present: Uint8Array): void {
   const steps = present.length / Math.max(1, metrics.length);
   const first = new Map<string, number>();

@@ -3,6 +3,7 @@
 // also matches newlines). Prometheus's fast paths for the shapes dashboards use (literal
 // alternations, `foo.*`, `.*foo.*`, `.*`, `.+`) skip the regex engine altogether.
 import { RE2JS, RE2JSException } from 're2js';
+import type { Matcher } from '../tsdb/types';
 
 /** A compiled PromQL regex: `test` is a full (anchored) match; `exec` gives capture groups. */
 export interface PromRegex {
@@ -208,4 +209,13 @@ export function unanchor(value: string): string {
 /** Anchors a pattern the way Matcher values carry it. */
 export function anchor(pattern: string): string {
   return `^(?:${pattern})$`;
+}
+
+/**
+ * Hands the store a regex matcher's test precompiled (RE2 semantics, the query's compiled regex,
+ * answers cached per label value): call once per select, the cache lives as long as the matcher.
+ */
+export function storeMatcher(m: Matcher): Matcher {
+  if (m.type !== '=~' && m.type !== '!~') return m;
+  return { ...m, matches: valueMatcher(compilePromRegex(unanchor(m.value)), m.type === '!~') };
 }

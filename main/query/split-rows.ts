@@ -4,37 +4,13 @@
 // they meet wherever their speeds make them meet (each takes a series by flagging it, atomically).
 // Each series is decoded and computed by the same code either way (mergeSamples, rangeRows), and
 // its rows go back in their place, so the answer is the one a single thread gives, bit for bit.
-// The thread plumbing is the caller's (http/query-pool.ts).
+// The thread plumbing is the caller's (http/query-pool.ts); the task, its answer and the helper as
+// the evaluator is given it are types of evaluator.ts.
 import { labelsFromRecord } from '../../shared/labels';
-import { packedCount, unpackSamples, type PackedSeries } from '../tsdb/packed-series';
-import { loadSeries } from './engine';
-import { newRangeRows, rangeRows, take, type RangeRows, type RangeSpec } from './range-eval';
-
-export interface RowsTask {
-  readonly spec: RangeSpec;
-  readonly series: PackedSeries;
-  /** One byte per packed series: set (Atomics) by the thread that takes it. */
-  readonly taken: SharedArrayBuffer;
-  /** Epoch ms: the query's deadline. */
-  readonly deadline: number;
-}
-
-/** The helper's answer: rows for packed series [from, count) (rows index packed series). */
-export interface HelperRows {
-  readonly rows: RangeRows;
-  readonly from: number;
-}
-
-export interface RowsHelper {
-  /** Fewest series a range call selects before it offers some to the helper. */
-  readonly minSeries: number;
-  /**
-   * Starts a task on the helper (made only if the helper takes it); null when it cannot take one
-   * now (still loading). wait() blocks until the helper's rows are back; 'timeout' when the
-   * deadline passed first, null when the helper failed (the caller then computes the rest itself).
-   */
-  start(task: () => RowsTask): { wait(): HelperRows | 'timeout' | null } | null;
-}
+import { packedCount, unpackSamples } from '../tsdb/packed-series';
+import type { HelperRows, RowsTask } from './evaluator';
+import { loadSeries } from './loaded-series';
+import { newRangeRows, rangeRows, take } from './range-eval';
 
 /** The query's deadline passed while a helper computed rows. */
 export class RowsTimeout extends Error {}

@@ -108,3 +108,16 @@ export function metricName(l: Labels): string {
   for (const x of l) if (x.name === METRIC_NAME) return x.value;
   return '';
 }
+
+export const SAME_LABELSET = 'vector cannot contain metrics with the same labelset';
+
+/** Fails when two samples share their labels (without the name where it is dropped); returns v. */
+export function checkNoDuplicates(v: Sample[]): Sample[] {
+  const seen = new Set<string>();
+  for (const s of v) {
+    const k = keyOf(s.dropName ? dropMetricName(s.metric) : s.metric);
+    if (seen.has(k)) throw new QueryError(SAME_LABELSET);
+    seen.add(k);
+  }
+  return v;
+}

@@ -4,7 +4,7 @@
 // deleted samples cannot be read back from the current file even with the data key.
 import type { WorkspaceStore } from '../core/workspace-store';
 import type { ActivityLog } from '../audit/activity-log';
-import { storeMatcher } from '../query/engine';
+import { storeMatcher } from '../query/regex';
 import { compileMatcher } from '../tsdb/matchers';
 import { ParseError, parseExpr } from '../query/parser';
 import type { Matcher } from '../tsdb/types';

@@ -4,9 +4,9 @@
 // with an info annotation.
 import type { Labels } from '../../../shared/labels';
 import type { AggregateExpr } from '../ast';
-import { Accumulators, type FoldOp, computeGroupingKey, groupingMetric } from '../aggregate';
-import type { Evaluator } from '../engine';
-import { quantile } from '../functions';
+import type { Evaluator } from '../evaluator';
+import { Accumulators, type FoldOp, computeGroupingKey, groupingMetric } from '../grouping';
+import { quantile } from '../numeric';
 import type { FloatHistogram } from '../../tsdb/histogram';
 import { type Sample, metricName } from '../values';
 import { combineHistograms } from './functions';

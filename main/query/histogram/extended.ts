@@ -3,7 +3,7 @@
 // smoothSeries: the boundary histograms are the anchor or are interpolated, counter resets in
 // between are added back, and a window mixing floats and histograms gives nothing and a warning.
 import type { Expr, MatrixSelector } from '../ast';
-import type { Evaluator } from '../engine';
+import type { Evaluator } from '../evaluator';
 import type { FloatHistogram } from '../../tsdb/histogram';
 import { type Sample, metricName } from '../values';
 import type { Labels } from '../../../shared/labels';

@@ -2,14 +2,14 @@
 // quantile.go: histogram_count/sum/avg/stddev/stdvar/fraction/quantile(s), and the range functions
 // whose answer for a histogram series is itself a histogram or depends on histogram resets
 // (rate, increase, delta, irate, idelta, resets, changes, sum/avg/last/first_over_time…). A series
-// without histograms in its window goes through the float kernels of functions.ts unchanged.
+// without histograms in its window goes through the float kernels of range-functions.ts unchanged.
 import type { Labels } from '../../../shared/labels';
 import { getLabel, labelsKey } from '../../../shared/labels';
 import type { FloatHistogram } from '../../tsdb/histogram';
 import type { Call, Expr } from '../ast';
-import type { Evaluator } from '../engine';
-import { RANGE_FUNCTIONS, type RangeKernel, bucketQuantile, checkCounterName, formatG, kernelValue, parseGoFloat } from '../functions';
-import { formatFloatF } from '../aggregate';
+import type { Evaluator } from '../evaluator';
+import { bucketQuantile, formatFloatF, formatG, parseGoFloat } from '../numeric';
+import { RANGE_FUNCTIONS, checkCounterName, kernelValue } from '../range-functions';
 import { type MatrixValue, type Sample, type Series, type Value, QueryError, metricName } from '../values';
 import {
   IncompatibleSchemaError, add, allBuckets, compact, detectReset, div, equals, meanOf, mul, sub, sumOf, toSchema, usesCustomBuckets, withHint,
@@ -167,7 +167,7 @@ function emptyLike(h: FloatHistogram): FloatHistogram {
 
 function extrapolatedRate(name: 'rate' | 'increase' | 'delta'): Handler {
   const isCounter = name !== 'delta', isRate = name === 'rate';
-  const floatKernel: RangeKernel = (x, a, b) => RANGE_FUNCTIONS[name]!.kernel(x, a, b); // functions.ts loads after this module
+  const floatKernel = RANGE_FUNCTIONS[name]!.kernel;
   return (ev, e, t) => {
     const arg = e.args[0]!;
     const m = matrixArg(ev, arg, t);
@@ -211,7 +211,7 @@ function extrapolatedRate(name: 'rate' | 'increase' | 'delta'): Handler {
 // ---- irate, idelta ----
 
 function instantValue(isRate: boolean): Handler {
-  const floatKernel: RangeKernel = (x, a, b) => RANGE_FUNCTIONS[isRate ? 'irate' : 'idelta']!.kernel(x, a, b); // functions.ts loads after this module
+  const floatKernel = RANGE_FUNCTIONS[isRate ? 'irate' : 'idelta']!.kernel;
   return (ev, e, t) => {
     const arg = e.args[0]!;
     const m = matrixArg(ev, arg, t);
@@ -257,7 +257,7 @@ function countTransitions(isResets: boolean): Handler {
   return (ev, e, t) => {
     const m = matrixArg(ev, e.args[0]!, t);
     const out: Sample[] = [];
-    const floatKernel: RangeKernel = (x, a, b) => RANGE_FUNCTIONS[isResets ? 'resets' : 'changes']!.kernel(x, a, b); // functions.ts loads after this module
+    const floatKernel = RANGE_FUNCTIONS[isResets ? 'resets' : 'changes']!.kernel;
     for (const s of m.series) {
       if (s.hi <= s.lo) continue;
       if (!s.hs) {
@@ -302,7 +302,7 @@ export function combineHistograms(ev: Evaluator, hs: readonly FloatHistogram[], 
 }
 
 function histogramOverTime(avg: boolean): Handler {
-  const floatKernel: RangeKernel = (x, a, b) => RANGE_FUNCTIONS[avg ? 'avg_over_time' : 'sum_over_time']!.kernel(x, a, b); // functions.ts loads after this module
+  const floatKernel = RANGE_FUNCTIONS[avg ? 'avg_over_time' : 'sum_over_time']!.kernel;
   return (ev, e, t) => {
     const arg = e.args[0]!;
     const m = matrixArg(ev, arg, t);
@@ -671,7 +671,7 @@ const histogramFractionFn: Handler = (ev, e, t) => {
 };
 
 /**
- * Handlers that take over from functions.ts for every input (they fall back to its float kernels
+ * Handlers that take over from functions.ts for every input (they fall back to the float kernels
  * themselves); any other function sees only the float points of its arguments.
  */
 export const HISTOGRAM_HANDLERS: Record<string, Handler> = {

@@ -14,7 +14,7 @@ import type { FloatHistogram, Span } from '../../tsdb/histogram';
 import type { Querier } from '../../tsdb/types';
 import type { Expr } from '../ast';
 import { type EngineOptions, type QueryResult, instantQuery, rangeQuery } from '../engine';
-import { almostEqual } from '../functions';
+import { almostEqual } from '../numeric';
 import { ParseError, parseExpr } from '../parser';
 import { printExpr } from '../printer';
 import { compact, customBoundsMatch, detectReset } from '../histogram/ops';

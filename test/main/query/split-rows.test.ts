@@ -5,7 +5,8 @@
 // runs past the deadline times the query out.
 import { afterAll, describe, expect, it } from 'vitest';
 import { rangeQuery, type EngineOptions } from '../../../main/query/engine';
-import { computeRows, type RowsHelper, type RowsTask } from '../../../main/query/split-rows';
+import type { RowsHelper, RowsTask } from '../../../main/query/evaluator';
+import { computeRows } from '../../../main/query/split-rows';
 import { openTsdb } from '../../../main/tsdb/index';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 import { lbl, tempDir, TestKeys } from '../tsdb/helpers';
