@@ -5,6 +5,7 @@
 // twice. Nothing is held only in memory: what is not acknowledged is read again from the log.
 // Records compaction deleted before they were read, and a backfill ("everything since T"), are
 // read by time range through the Querier, in time order, one window at a time.
+import type { ForwardDestinationStatus } from '../../shared/api';
 import type { Labels } from '../../shared/labels';
 import type { CommittedLog } from '../tsdb/committed-reader';
 import type { FloatHistogram } from '../tsdb/histogram';
@@ -12,7 +13,7 @@ import type { Querier } from '../tsdb/types';
 import type { Destination } from './destination';
 import type { DestinationStore, QueuePosition } from './destination-store';
 import { relabel } from './relabel';
-import type { RemoteWriteSender, SenderCounters } from './sender';
+import type { RemoteWriteSender } from './sender';
 import { ShardPool } from './shard-pool';
 import { EwmaRate, SHARD_UPDATE_SECONDS } from './shards';
 
@@ -29,22 +30,6 @@ export interface QueueSource {
   querier(): Querier;
 }
 
-export interface QueueStatus {
-  readonly id: string;
-  readonly name: string;
-  readonly url: string;
-  /** Remote write protocol version sent: 1.0 (prometheus.WriteRequest) or 2.0; unknown when the destination could not start. */
-  readonly protocol: '1.0' | '2.0' | 'unknown';
-  readonly state: 'running' | 'backfilling' | 'stopped' | 'failed';
-  /** Seconds the newest acknowledged sample is behind what is committed (0 when caught up). */
-  readonly lagSeconds: number;
-  /** Committed log records not yet read. */
-  readonly backlogRecords: number;
-  readonly shards: number;
-  readonly samples: SenderCounters & { readonly relabelledAway: number };
-  readonly lastError: { readonly at: string; readonly message: string } | null;
-  readonly tls: { readonly customCa: boolean };
-}
 
 export interface QueueOptions {
   readonly workspaceId: string;
@@ -133,7 +118,7 @@ export class DestinationQueue {
     this.persist();
   }
 
-  status(): QueueStatus {
+  status(): ForwardDestinationStatus {
     const log = this.o.source.log();
     const backlog = Math.max(0, log.nextSeq() - this.next);
     const caughtUp = backlog === 0 && this.resumeSeq() >= this.next && !this.backfilling;

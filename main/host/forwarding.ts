@@ -4,14 +4,15 @@
 import type { Appliance } from '../core/appliance';
 import { controlDatabase } from '../retention/key-lifecycle';
 import { DestinationStore, onDestinationChange } from '../forward/destination-store';
-import { DestinationQueue, type QueueStatus } from '../forward/queue';
+import { DestinationQueue } from '../forward/queue';
+import type { ForwardDestinationStatus } from '../../shared/api';
 import { senderFor } from '../forward/sender-for';
 
 export interface Forwarding {
   /** Status of each destination of the workspace (those that could not start say why). */
-  status(workspaceId: string): QueueStatus[];
+  status(workspaceId: string): ForwardDestinationStatus[];
   /** Every running queue, for /metrics. */
-  all(): { workspaceId: string; status: QueueStatus }[];
+  all(): { workspaceId: string; status: ForwardDestinationStatus }[];
   close(): Promise<void>;
 }
 
@@ -29,7 +30,7 @@ export function destinationStoreOf(appliance: Pick<Appliance, 'control'>): Desti
 
 export function startForwarding(appliance: Pick<Appliance, 'control' | 'tenant'>): Forwarding {
   const store = destinationStoreOf(appliance);
-  const queues = new Map<string, { workspaceId: string; queue: DestinationQueue | null; failure?: QueueStatus }>();
+  const queues = new Map<string, { workspaceId: string; queue: DestinationQueue | null; failure?: ForwardDestinationStatus }>();
   const source = (ws: string) => ({ log: () => appliance.tenant(ws).store.committed(), querier: () => appliance.tenant(ws).store.querier() });
 
   const start = (ws: string, id: string) => {

@@ -2,7 +2,7 @@
 // can monitor Ampule with Prometheus: the store, ingestion refusals, the queries served and every
 // forwarding destination.
 // Destination names and URLs are the user's labels, escaped; no credential is part of a status.
-import type { QueueStatus } from '../forward/queue';
+import type { ForwardDestinationStatus } from '../../shared/api';
 import type { Tenant } from '../core/tenant';
 import { QUERY_DURATION_BUCKETS, type QueryCounts, type QueryType } from './query-metrics';
 
@@ -58,7 +58,7 @@ function processFamilies(t: Text): void {
   t.family('nodejs_array_buffers_bytes', 'gauge', 'Memory of array buffers (the head keeps its samples in them).', [[{}, m.arrayBuffers]]);
 }
 
-export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[], queries?: ReadonlyMap<QueryType, Readonly<QueryCounts>>): string {
+export function workspaceMetrics(tenant: Tenant, forward: readonly ForwardDestinationStatus[], queries?: ReadonlyMap<QueryType, Readonly<QueryCounts>>): string {
   const t = new Text();
   const ws = { workspace: tenant.workspaceId };
   const st = tenant.store.stats();
@@ -74,8 +74,8 @@ export function workspaceMetrics(tenant: Tenant, forward: readonly QueueStatus[]
     t.histogram('ampule_query_duration_seconds', 'Time to answer a PromQL query, from request to response.', QUERY_DURATION_BUCKETS, q.map(([l, c]) => [l, c.buckets, c.sumSeconds]));
   }
   processFamilies(t);
-  const d = (s: QueueStatus) => ({ ...ws, destination: s.name, url: s.url });
-  const fam = (name: string, type: 'counter' | 'gauge', help: string, pick: (s: QueueStatus) => number) => t.family(name, type, help, forward.map((s) => [d(s), pick(s)]));
+  const d = (s: ForwardDestinationStatus) => ({ ...ws, destination: s.name, url: s.url });
+  const fam = (name: string, type: 'counter' | 'gauge', help: string, pick: (s: ForwardDestinationStatus) => number) => t.family(name, type, help, forward.map((s) => [d(s), pick(s)]));
   fam('ampule_forward_samples_sent_total', 'counter', 'Samples the destination acknowledged.', (s) => s.samples.sent);
   fam('ampule_forward_samples_failed_total', 'counter', 'Samples in send attempts that failed.', (s) => s.samples.failed);
   fam('ampule_forward_samples_retried_total', 'counter', 'Samples sent again after a retryable failure.', (s) => s.samples.retried);

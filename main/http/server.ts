@@ -18,7 +18,7 @@ import { apiRoutes } from './routes';
 import { alertmanagersData, alertsData, rulesData, type NotifierTargetsOf, type RuleGroupsOf } from './rules-api';
 import { METRICS_CONTENT_TYPE, workspaceMetrics } from './metrics';
 import { QueryMetrics } from './query-metrics';
-import type { QueueStatus } from '../forward/queue';
+import type { ForwardDestinationStatus } from '../../shared/api';
 import { httpsOnlyListener } from './https-only';
 import type { ServerHandle } from './types';
 import { StoreError } from '../tsdb/errors';
@@ -53,7 +53,7 @@ export interface ServerOptions {
   /** A workspace's notification targets and their delivery status, for /api/v1/alertmanagers. */
   readonly notifierTargets?: NotifierTargetsOf;
   /** Each forwarding destination's status, for /metrics. */
-  readonly forwardStatus?: (workspaceId: string) => readonly QueueStatus[];
+  readonly forwardStatus?: (workspaceId: string) => readonly ForwardDestinationStatus[];
 }
 
 // TLS 1.3 suites first, then TLS 1.2 ECDHE + AEAD only.
