@@ -2,17 +2,13 @@
 // OpenMetrics exporter written here that attaches exemplars (trace ids) to a counter, and
 // remote-writes them (send_exemplars) to a real `ampule serve`: Ampule's /api/v1/query_exemplars
 // must answer what that Prometheus's own answers, and no trace id may be readable on Ampule's disk.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { removeService, uniqueService } from '../main/crypto/keychain-env';
 import { filesUnder, prometheusSkipReason } from '../local-peers';
-import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
-import { startServe, type ServeProcess } from '../main/http/cli-process';
+import { getJson, senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';
 import { send } from '../main/http/harness';
 
 const why = prometheusSkipReason;
@@ -20,23 +16,10 @@ const why = prometheusSkipReason;
 type SeriesExemplars = { seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[];
 
 describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skipped: ${why})` : ''}`, () => {
-  const service = uniqueService();
-  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-exemplars-'));
-  const dataDir = join(work, 'data');
-  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
-  let serve: ServeProcess | undefined;
-  let prometheus: ChildProcess | undefined;
+  const fx = serveFixture('exemplars');
+  const { work, dataDir, env } = fx;
   const exporter = createServer();
-  afterAll(async () => {
-    prometheus?.kill('SIGKILL');
-    exporter.close();
-    if (serve) {
-      serve.process.kill('SIGTERM');
-      await serve.exited;
-    }
-    removeService(service);
-    rmSync(work, { recursive: true, force: true });
-  });
+  fx.onCleanup(() => exporter.close());
 
   it('answers /api/v1/query_exemplars as the sending Prometheus does, and keeps trace ids sealed', async () => {
     // Each scrape: the counter goes up by one and carries a new trace id stamped with the scrape time.
@@ -52,11 +35,11 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     });
     const exporterPort = await new Promise<number>((resolve) => exporter.listen(0, '127.0.0.1', () => resolve((exporter.address() as { port: number }).port)));
 
-    serve = await startServe(dataDir, env);
+    const serve = await fx.start();
     const sender = await senderWorkspace(work, dataDir, env, 'exemplars-e2e');
     const { ws, token, caFile } = sender;
     const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'demo', target: `127.0.0.1:${exporterPort}`, remoteWrite: ['send_exemplars: true'], features: 'exemplar-storage' });
-    prometheus = prom.process;
+    fx.onCleanup(() => prom.process.kill('SIGKILL'));
     const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];
@@ -81,7 +64,7 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     // Prometheus's answer, then a few seconds for its last sends to arrive.
     const theirs = (await getJson(`http://${instance}/api/v1/query_exemplars?${q}`)).body.data as SeriesExemplars;
     await new Promise((r) => setTimeout(r, 3000));
-    prometheus.kill('SIGKILL');
+    prom.process.kill('SIGKILL');
     have = await ours();
     expect(theirs[0]!.exemplars.length).toBeGreaterThanOrEqual(5);
     // Ampule may hold exemplars Prometheus had not yet sent when it stopped; every one Prometheus sent must match.
@@ -94,9 +77,7 @@ describe.skipIf(why)(`Prometheus exemplars through remote write${why ? ` (skippe
     expect(prom.log()).not.toMatch(/server returned HTTP status [45]\d\d/);
 
     // Trace ids must not be readable anywhere in Ampule's data directory (flushed on shutdown).
-    serve.process.kill('SIGTERM');
-    await serve.exited;
-    serve = undefined;
+    await fx.stop();
     let bytesScanned = 0;
     const found: string[] = [];
     const needles = traces.filter((t) => got.has(t));

@@ -4,17 +4,13 @@
 // send_exemplars) to a real `ampule serve`. Every raw histogram sample Prometheus holds must be in
 // Ampule's store, equal (counts exact, bucket bounds to 1e-9), the exemplars must match, and the
 // same PromQL queries on native histograms through both HTTP APIs must agree (relative 1e-9).
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { removeService, uniqueService } from '../main/crypto/keychain-env';
 import { prometheusSkipReason } from '../local-peers';
-import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
-import { startServe, type ServeProcess } from '../main/http/cli-process';
+import { getJson, senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';
 import { send } from '../main/http/harness';
 import { ProtoWriter } from '../main/ingest/encode';
 import { openAppliance } from '../../main/core/open-appliance';
@@ -210,23 +206,10 @@ function disagreement(ours: ApiSample[], theirs: ApiSample[]): string | null {
 }
 
 describe.skipIf(why)(`Prometheus native histograms through remote write${why ? ` (skipped: ${why})` : ''}`, () => {
-  const service = uniqueService();
-  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-histograms-'));
-  const dataDir = join(work, 'data');
-  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
-  let serve: ServeProcess | undefined;
-  let prometheus: ChildProcess | undefined;
+  const fx = serveFixture('histograms');
+  const { service, work, dataDir, env } = fx;
   const exporter = createServer();
-  afterAll(async () => {
-    prometheus?.kill('SIGKILL');
-    exporter.close();
-    if (serve) {
-      serve.process.kill('SIGTERM');
-      await serve.exited;
-    }
-    removeService(service);
-    rmSync(work, { recursive: true, force: true });
-  });
+  fx.onCleanup(() => exporter.close());
 
   it('stores every native histogram the scraping Prometheus holds, equal, with its exemplars', async () => {
     const h = new NativeHistogram();
@@ -247,11 +230,11 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
     });
     const exporterPort = await new Promise<number>((resolve) => exporter.listen(0, '127.0.0.1', () => resolve((exporter.address() as { port: number }).port)));
 
-    serve = await startServe(dataDir, env);
+    const serve = await fx.start();
     const sender = await senderWorkspace(work, dataDir, env, 'histograms-e2e');
     const { ws, token, caFile } = sender;
     const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'demo', target: `127.0.0.1:${exporterPort}`, remoteWrite: ['send_exemplars: true', 'send_native_histograms: true'], features: 'native-histograms,exemplar-storage' });
-    prometheus = prom.process;
+    fx.onCleanup(() => prom.process.kill('SIGKILL'));
     const { instance } = prom;
 
     // Prometheus's raw samples (a range selector returns them as stored).
@@ -288,8 +271,8 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
 
     // A graceful stop sends what is still queued; then Ampule answers over HTTP (its query workers)
     // and its store is read in-process.
-    prometheus.kill('SIGTERM');
-    await new Promise((r) => prometheus!.once('exit', r));
+    prom.process.kill('SIGTERM');
+    await new Promise((r) => prom.process.once('exit', r));
     const ourEx = await send(hq, { path: `/workspaces/${ws}/api/v1/query_exemplars?${xq}`, headers: { Authorization: `Bearer ${token}` } });
     let agreed = 0;
     const skipped: string[] = [];
@@ -319,9 +302,7 @@ describe.skipIf(why)(`Prometheus native histograms through remote write${why ? `
       }
     }
     expect(prom.log()).not.toMatch(/server returned HTTP status [45]\d\d/);
-    serve.process.kill('SIGTERM');
-    await serve.exited;
-    serve = undefined;
+    await fx.stop();
     const app = await openAppliance({ dataDir, keychainService: service });
     let ours: { timestamps: Float64Array; values: readonly FloatHistogram[] };
     let labels: string;

@@ -2,15 +2,11 @@
 // metadata (1.0 WriteRequest.metadata, metadata_config.send) to a real `ampule serve`: Ampule's
 // /api/v1/metadata must answer what that Prometheus's own /api/v1/metadata answers for the same
 // metrics, and no help text may be readable anywhere in Ampule's data directory.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeService, uniqueService } from '../main/crypto/keychain-env';
 import { filesUnder, prometheusSkipReason } from '../local-peers';
-import { getJson, senderWorkspace, startSendingPrometheus } from './sender-workspace';
-import { startServe, type ServeProcess } from '../main/http/cli-process';
+import { getJson, senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';
 import { send } from '../main/http/harness';
 
 const why = prometheusSkipReason;
@@ -21,28 +17,15 @@ type Entries = { type: string; help: string; unit: string }[];
 const sorted = (e: Entries) => [...e].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 describe.skipIf(why)(`Prometheus metadata through remote write${why ? ` (skipped: ${why})` : ''}`, () => {
-  const service = uniqueService();
-  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-meta-'));
-  const dataDir = join(work, 'data');
-  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
-  let serve: ServeProcess | undefined;
-  let prometheus: ChildProcess | undefined;
-  afterAll(async () => {
-    prometheus?.kill('SIGKILL');
-    if (serve) {
-      serve.process.kill('SIGTERM');
-      await serve.exited;
-    }
-    removeService(service);
-    rmSync(work, { recursive: true, force: true });
-  });
+  const fx = serveFixture('meta');
+  const { work, dataDir, env } = fx;
 
   it('answers /api/v1/metadata as the sending Prometheus does, and keeps help text sealed', async () => {
-    serve = await startServe(dataDir, env);
+    const serve = await fx.start();
     const sender = await senderWorkspace(work, dataDir, env, 'metadata-e2e');
     const { ws, token, caFile } = sender;
     const prom = await startSendingPrometheus({ work, serverPort: serve.port, sender, job: 'self', remoteWrite: ['metadata_config: {send: true, send_interval: 1s}'] });
-    prometheus = prom.process;
+    fx.onCleanup(() => prom.process.kill('SIGKILL'));
     const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];

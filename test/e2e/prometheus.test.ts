@@ -3,38 +3,22 @@
 // credentials_file and the exported CA in tls_config.ca_file (and, into a second workspace, a client
 // certificate from `ampule cert issue` instead of a token). The series must show up through
 // Ampule's query API, and none of the label values may be readable anywhere in the data directory.
-import { afterAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { removeService, uniqueService } from '../main/crypto/keychain-env';
 import { filesUnder, prometheusSkipReason } from '../local-peers';
-import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+import { runCli } from '../main/http/cli-process';
 import { send } from '../main/http/harness';
-import { senderWorkspace, startSendingPrometheus } from './sender-workspace';
+import { senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';
 
 const why = prometheusSkipReason;
 
 describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skipped: ${why})` : ''}`, () => {
-  const service = uniqueService();
-  const work = mkdtempSync(join(tmpdir(), 'ampule-e2e-prom-'));
-  const dataDir = join(work, 'data');
-  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
-  let serve: ServeProcess | undefined;
-  let prometheus: ChildProcess | undefined;
-  afterAll(async () => {
-    prometheus?.kill('SIGKILL');
-    if (serve) {
-      serve.process.kill('SIGTERM');
-      await serve.exited;
-    }
-    removeService(service);
-    rmSync(work, { recursive: true, force: true });
-  });
+  const fx = serveFixture('prom');
+  const { work, dataDir, env } = fx;
 
   it('receives, stores encrypted and serves what Prometheus sends', async () => {
-    serve = await startServe(dataDir, env);
+    const serve = await fx.start();
     const sender = await senderWorkspace(work, dataDir, env, 'prometheus-e2e');
     const { ws, token, caFile } = sender;
     // A second workspace that Prometheus reaches with a client certificate instead of a token.
@@ -59,7 +43,7 @@ describe.skipIf(why)(`Prometheus remote write into ampule serve${why ? ` (skippe
         '    queue_config: {batch_send_deadline: 1s}',
       ],
     });
-    prometheus = prom.process;
+    fx.onCleanup(() => prom.process.kill('SIGKILL'));
     const { instance } = prom;
 
     const h = { server: { port: serve.port }, caPem: readFileSync(caFile, 'utf8') } as Parameters<typeof send>[0];

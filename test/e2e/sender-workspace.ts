@@ -2,12 +2,59 @@
 // (the workspace, a remote_write+query token in a 0600 credentials file, and the exported CA), and
 // that Prometheus (Debian's) configured as the README tells users.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { PROMETHEUS, freePort } from '../local-peers';
-import { runCli } from '../main/http/cli-process';
+import { removeService, uniqueService } from '../main/crypto/keychain-env';
+import { runCli, startServe, type ServeProcess } from '../main/http/cli-process';
+
+/** One describe block's `ampule serve`: a scratch folder and a keychain service of its own, all gone after the block. */
+export interface ServeFixture {
+  /** Its keychain service (AMPULE_KEYCHAIN_SERVICE in env). */
+  readonly service: string;
+  readonly work: string;
+  readonly dataDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Starts `ampule serve` on dataDir. */
+  start(): Promise<ServeProcess>;
+  /** Stops it (SIGTERM) and waits: its stores are closed, so the files can be read. */
+  stop(): Promise<void>;
+  /** Run after the block, before the server stops (a Prometheus, an exporter). */
+  onCleanup(stop: () => void): void;
+}
+
+export function serveFixture(name: string): ServeFixture {
+  const service = uniqueService();
+  const work = mkdtempSync(join(tmpdir(), `ampule-e2e-${name}-`));
+  const dataDir = join(work, 'data');
+  const env = { ...process.env, AMPULE_KEYCHAIN_SERVICE: service };
+  const cleanups: (() => void)[] = [];
+  let serve: ServeProcess | undefined;
+  const stop = async () => {
+    if (!serve) return;
+    serve.process.kill('SIGTERM');
+    await serve.exited;
+    serve = undefined;
+  };
+  afterAll(async () => {
+    for (const c of cleanups) c();
+    await stop();
+    removeService(service);
+    rmSync(work, { recursive: true, force: true });
+  });
+  return {
+    service,
+    work,
+    dataDir,
+    env,
+    start: async () => (serve = await startServe(dataDir, env)),
+    stop,
+    onCleanup: (c) => cleanups.push(c),
+  };
+}
 
 export interface SenderWorkspace {
   readonly ws: string;
