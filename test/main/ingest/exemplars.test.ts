@@ -2,12 +2,10 @@
 // bodies (test/main/ingest/encode.ts, independent of the decoder), bounded like Prometheus's
 // circular store, over-long label sets refused by name with the rest kept, sealed on disk (trace ids
 // never in clear), kept across a reopen, and answered by /api/v1/query_exemplars in Prometheus's shape.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCipher } from '../../../main/crypto/cipher';
 import { DEFAULT_LIMITS } from '../../../main/ingest/limits';
 import { ExemplarStore, PART_SLOTS, exemplarsV1, exemplarsV2 } from '../../../main/ingest/exemplars';
 import { Ingester } from '../../../main/ingest/remote-write';
@@ -16,7 +14,8 @@ import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { scanV1 } from '../../../main/ingest/rw1';
 import { queryExemplars } from '../../../main/query/api';
-import { openTsdb, type BlobName, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import { type BlobName, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import { scratchStore } from '../tsdb/helpers';
 import { ProtoWriter, encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE } from './encode';
 
 const NOW = 1_790_000_000_000;
@@ -25,22 +24,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0).reverse()) c();
 });
 
-function store(dir = mkdtempSync(join(tmpdir(), 'ampule-exemplars-')), keys?: DataKeys): { db: Tsdb; dir: string; keys: DataKeys } {
-  if (!keys) {
-    const cipher = createCipher(randomBytes(32));
-    keys = { current: 1, get: () => cipher };
-  }
-  const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-exemplartest', keys });
-  cleanups.push(() => {
-    try {
-      db.close();
-    } catch {
-      /* closed by the test */
-    }
-  });
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { db, dir, keys };
-}
+const store = (dir?: string, keys?: DataKeys) => scratchStore(cleanups, 'ws-exemplartest', dir, keys);
 
 const part = (p: number | null): BlobName => (p === null ? 'exemplars' : `exemplars.${p}`);
 /** An exemplar store over the real sealed store; `written` counts the bytes each flush wrote. */

@@ -2,8 +2,7 @@
 // encoded bodies (test/main/ingest/encode.ts, an encoder independent of the decoder), kept across a
 // reopen, written only when new, sealed (help text never in clear on disk), damage detected, and
 // answered by /api/v1/metadata in Prometheus's shape.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -16,7 +15,8 @@ import { SeriesLayout } from '../../../main/ingest/layout';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { metricMetadata } from '../../../main/query/api';
-import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import { type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import { scratchStore } from '../tsdb/helpers';
 import { ProtoWriter, encodeV1, snappy, V1_TYPE, V2_TYPE } from './encode';
 
 const NOW = 1_790_000_000_000;
@@ -27,22 +27,7 @@ afterEach(() => {
 
 const SECRET_HELP = `help text that must stay sealed ${randomBytes(6).toString('hex')}`;
 
-function store(dir = mkdtempSync(join(tmpdir(), 'ampule-meta-')), keys?: DataKeys): { db: Tsdb; dir: string; keys: DataKeys } {
-  if (!keys) {
-    const cipher = createCipher(randomBytes(32));
-    keys = { current: 1, get: () => cipher };
-  }
-  const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: 'ws-metatest', keys });
-  cleanups.push(() => {
-    try {
-      db.close();
-    } catch {
-      /* closed by the test */
-    }
-  });
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { db, dir, keys };
-}
+const store = (dir?: string, keys?: DataKeys) => scratchStore(cleanups, 'ws-metatest', dir, keys);
 
 /** A 1.0 body with WriteRequest.metadata entries only (how Prometheus sends metadata). */
 function v1Metadata(entries: [type: number, name: string, help: string, unit: string][]): Buffer {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCipher } from '../../../main/crypto/cipher';
 import type { Cipher } from '../../../main/crypto/types';
-import type { DataKeys } from '../../../main/tsdb/index';
+import { openTsdb, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../../shared/labels';
 
 /** Data keys by id; `current` can be changed to simulate a rotation. */
@@ -38,6 +38,23 @@ export interface TempDir {
 export function tempDir(): TempDir {
   const path = mkdtempSync(join(tmpdir(), 'ampule-tsdb-'));
   return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A store in a scratch folder (`dir`, or a new one), with a fresh data key unless `keys` are given:
+ * pass back the dir and keys to open it again. Closing and removing it go to `cleanups`.
+ */
+export function scratchStore(cleanups: (() => void)[], workspaceId: string, dir = mkdtempSync(join(tmpdir(), 'ampule-store-')), keys: DataKeys = new TestKeys()): { db: Tsdb; dir: string; keys: DataKeys } {
+  const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId, keys });
+  cleanups.push(() => {
+    try {
+      db.close();
+    } catch {
+      /* closed by the test */
+    }
+  });
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { db, dir, keys };
 }
 
 export function lbl(rec: Record<string, string>): Labels {
