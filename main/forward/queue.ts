@@ -30,7 +30,6 @@ export interface QueueSource {
   querier(): Querier;
 }
 
-
 export interface QueueOptions {
   readonly workspaceId: string;
   readonly id: string;
