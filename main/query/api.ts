@@ -9,6 +9,7 @@ import type { QueryLimiter } from './limits';
 import { ParseError, parseExpr } from './parser';
 import { printExpr } from './printer';
 import { storeMatcher } from './regex';
+import { formatFloatF } from './numeric';
 import { isValidLabelName } from './strings';
 import { histogramJSON } from './histogram/json';
 import { QueryError } from './values';
@@ -118,7 +119,7 @@ export function queryExemplars(params: URLSearchParams, source: ExemplarSource):
     const match = (labels: Labels) => sets.some((set) => set.every((c) => c.matches(getLabel(labels, c.matcher.name))));
     const data = source(start, end, match).map((s) => ({
       seriesLabels: labelsToRecord(s.seriesLabels),
-      exemplars: s.exemplars.map((e) => ({ labels: labelsToRecord(e.labels), value: formatSampleValue(e.value), timestamp: e.t / 1000 })),
+      exemplars: s.exemplars.map((e) => ({ labels: labelsToRecord(e.labels), value: formatFloatF(e.value), timestamp: e.t / 1000 })),
     }));
     return ok(data);
   } catch (e) {
@@ -320,15 +321,15 @@ function answered(value: QueryValue, extra: Record<string, unknown>): PromApiRes
 /** Prometheus's JSON for query results. */
 export function formatValue(v: QueryValue): { resultType: string; result: unknown } {
   switch (v.type) {
-    case 'scalar': return { resultType: 'scalar', result: [v.t / 1000, formatSampleValue(v.v)] };
+    case 'scalar': return { resultType: 'scalar', result: [v.t / 1000, formatFloatF(v.v)] };
     case 'string': return { resultType: 'string', result: [v.t / 1000, v.v] };
     case 'vector':
       return {
         resultType: 'vector',
         result: v.samples.map((s) =>
           s.h
-            ? { metric: labelsToRecord(s.metric), histogram: [s.t / 1000, histogramJSON(s.h, formatSampleValue)] }
-            : { metric: labelsToRecord(s.metric), value: [s.t / 1000, formatSampleValue(s.f)] },
+            ? { metric: labelsToRecord(s.metric), histogram: [s.t / 1000, histogramJSON(s.h, formatFloatF)] }
+            : { metric: labelsToRecord(s.metric), value: [s.t / 1000, formatFloatF(s.f)] },
         ),
       };
     case 'matrix':
@@ -337,33 +338,12 @@ export function formatValue(v: QueryValue): { resultType: string; result: unknow
         result: v.series.map((s) => {
           const out: Record<string, unknown> = { metric: labelsToRecord(s.metric) };
           // As Prometheus: "values" for float points, "histograms" for histogram points, each only when present.
-          if (s.ts.length || !s.hts?.length) out['values'] = s.ts.map((t, i) => [t / 1000, formatSampleValue(s.fs[i]!)]);
-          if (s.hts?.length) out['histograms'] = s.hts.map((t, i) => [t / 1000, histogramJSON(s.hs![i]!, formatSampleValue)]);
+          if (s.ts.length || !s.hts?.length) out['values'] = s.ts.map((t, i) => [t / 1000, formatFloatF(s.fs[i]!)]);
+          if (s.hts?.length) out['histograms'] = s.hts.map((t, i) => [t / 1000, histogramJSON(s.hs![i]!, formatFloatF)]);
           return out;
         }),
       };
   }
-}
-
-/** Go strconv.FormatFloat(v, 'f', -1, 64) with Prometheus's +Inf/-Inf/NaN. */
-export function formatSampleValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  const s = String(v);
-  if (!s.includes('e')) return s;
-  const [mant, expS] = s.split('e') as [string, string];
-  const exp = Number(expS);
-  const neg = mant.startsWith('-');
-  const abs = neg ? mant.slice(1) : mant;
-  const [ip, fp = ''] = abs.split('.') as [string, string?];
-  const digits = ip + fp;
-  const point = ip.length + exp;
-  let out: string;
-  if (point <= 0) out = '0.' + '0'.repeat(-point) + digits;
-  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else out = digits.slice(0, point) + '.' + digits.slice(point);
-  return (neg ? '-' : '') + out;
 }
 
 /** Prometheus's parseTime: unix seconds (with decimals) or RFC3339; ms. */
