@@ -12,8 +12,6 @@ import { DEFAULT_QUEUE_CAPACITY } from './definition';
 import { DeliveryError, postJson } from './https-post';
 import { webhookMessages, type NotifierAlert } from './webhook';
 
-export type { NotifierAlert } from './webhook';
-
 export const MAX_BATCH = 64;
 
 export interface TargetStatus {

@@ -7,7 +7,7 @@
 import { labelsToRecord } from '../../shared/labels';
 import type { ActiveAlert, GroupEvaluator } from '../rules/evaluator';
 import { DEFAULT_RESEND_DELAY_MS } from './definition';
-import type { NotifierAlert } from './notifier';
+import type { NotifierAlert } from './webhook';
 
 /** An alerting rule as the sender sees it: its query (for the generator URL) and its alerts. */
 export interface AlertingRuleView {

@@ -13,7 +13,7 @@ import { openTsdb, type Tsdb } from '../../../main/tsdb';
 import { GroupEvaluator } from '../../../main/rules/evaluator';
 import { parseRuleFile } from '../../../main/rules/rule-file';
 import { RuleAlertSender, evaluatorAlerts, generatorURL } from '../../../main/alerting/rule-alerts';
-import type { NotifierAlert } from '../../../main/alerting/notifier';
+import type { NotifierAlert } from '../../../main/alerting/webhook';
 
 let dir: string;
 let db: Tsdb;
