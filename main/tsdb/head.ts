@@ -424,7 +424,14 @@ export class MemSeries {
 
   /** Room for `cap` raw samples (a slab block when one is large enough), the raw ones kept. */
   private resizeRaw(cap: number): void {
-    this.placeRaw(this.rawT, this.rawV, cap);
+    if (this.rawCount > 0) {
+      this.placeRaw(this.rawT, this.rawV, cap);
+      return;
+    }
+    // The first push after a pack: nothing to copy.
+    const ref = this.slab.allocate(16 * cap);
+    if (ref >= 0) this.setRaw(this.slab.floats(ref), this.slab.offset(ref) / 8, ref, this.slab.size(ref) / 16);
+    else this.setRaw(new Float64Array(2 * cap), 0, -1, cap);
   }
 
   /**

@@ -58,8 +58,8 @@ describe('series cache', () => {
       return name(lookupSeries(state, hashKey(buf, 3, 3 + k.length), buf, 3, 3 + k.length));
     };
     for (const k of keys) expect(probe(k)).toBe(k);
-    // Keys of 35, 16, 37, 38 and 55 bytes: compared four bytes at a time, then byte by byte (tails of 0–3).
-    for (const k of [1234, 15, 36, 37, 54].map((i) => keys[i]!)) {
+    // Keys of 16, 41, 42, 35, 44, 37, 38 and 55 bytes: compared eight bytes at a time, then byte by byte (tails of 0–7).
+    for (const k of [15, 40, 41, 1234, 43, 36, 37, 54].map((i) => keys[i]!)) {
       for (let at = 0; at < k.length; at++) {
         const changed = k.slice(0, at) + String.fromCharCode(k.charCodeAt(at) ^ 1) + k.slice(at + 1);
         const buf = bytes(changed);
