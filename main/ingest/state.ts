@@ -39,7 +39,7 @@ export interface SeriesEntry {
 
 /**
  * The key bytes of every cached series, back to back in one buffer: no object per key, and a
- * known series is recognised by comparing four bytes at a time. Rebuilt when generations rotate,
+ * known series is recognised by comparing eight bytes at a time. Rebuilt when generations rotate,
  * so keys of forgotten series do not pile up.
  */
 class KeyArena {
@@ -69,7 +69,7 @@ class KeyArena {
     const a = this.view;
     const b = viewOf(buf);
     let i = 0;
-    // Eight bytes a turn, little-endian (no byte swap): a third faster than four big-endian.
+    // Little-endian: no byte swap (a third faster than four big-endian bytes a turn).
     for (; i + 8 <= n; i += 8) {
       if (a.getInt32(at + i, true) !== b.getInt32(start + i, true) || a.getInt32(at + i + 4, true) !== b.getInt32(start + i + 4, true)) return false;
     }
