@@ -1,7 +1,6 @@
 // Aggregation groups and their running state, shared by the aggregation operators (aggregate.ts,
 // histogram/aggregate.ts) and the range-query fast path (range-eval.ts).
-import type { Labels } from '../../shared/labels';
-import { KEY_NAME_END, KEY_VALUE_END, METRIC_NAME } from '../../shared/labels';
+import { KEY_NAME_END, KEY_VALUE_END, METRIC_NAME, type Labels } from '../../shared/labels';
 import type { AggregateExpr } from './ast';
 import { kahan, kahanAdd } from './numeric';
 

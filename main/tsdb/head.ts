@@ -424,14 +424,9 @@ export class MemSeries {
 
   /** Room for `cap` raw samples (a slab block when one is large enough), the raw ones kept. */
   private resizeRaw(cap: number): void {
-    if (this.rawCount > 0) {
-      this.placeRaw(this.rawT, this.rawV, cap);
-      return;
-    }
-    // The first push after a pack: nothing to copy.
-    const ref = this.slab.allocate(16 * cap);
-    if (ref >= 0) this.setRaw(this.slab.floats(ref), this.slab.offset(ref) / 8, ref, this.slab.size(ref) / 16);
-    else this.setRaw(new Float64Array(2 * cap), 0, -1, cap);
+    // The first push after a pack has nothing to keep: no views made of the empty tail.
+    if (this.rawCount === 0) this.placeRaw(EMPTY_SAMPLES, EMPTY_SAMPLES, cap);
+    else this.placeRaw(this.rawT, this.rawV, cap);
   }
 
   /**
@@ -445,8 +440,10 @@ export class MemSeries {
     const raw = ref >= 0 ? this.slab.floats(ref) : new Float64Array(2 * want);
     const at = ref >= 0 ? this.slab.offset(ref) / 8 : 0;
     const ncap = ref >= 0 ? this.slab.size(ref) / 16 : want;
-    raw.set(ts, at);
-    raw.set(vs, at + ncap);
+    if (ts.length > 0) {
+      raw.set(ts, at);
+      raw.set(vs, at + ncap);
+    }
     this.setRaw(raw, at, ref, ncap);
     this.rawCount = ts.length;
   }

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 // @ts-expect-error plain .mjs build script without type declarations
 import { MAIN_LAYERS, violations } from '../../build/check-boundaries.mjs';
 
-/** Runs `check` on a temporary tree of these files, removed afterwards. */
-function inTree(files: Record<string, string>, check: (dir: string) => void): void {
+/** Lints a temporary tree of these files (removed afterwards) and hands `check` what it found. */
+function lintTree(files: Record<string, string>, check: (found: string[], dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'ampule-lint-'));
   try {
     for (const [path, text] of Object.entries(files)) {
       mkdirSync(join(dir, path, '..'), { recursive: true });
       writeFileSync(join(dir, path), text);
     }
-    check(dir);
+    check(violations(dir), dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -27,13 +27,12 @@ describe('layer boundaries', () => {
   });
 
   it('finds renderer → main, main → renderer, shared → node/electron/main', () => {
-    inTree({
+    lintTree({
       'renderer/a.ts': "import { x } from '../main/core/x';\nimport fs from 'node:fs';",
       'main/b.ts': "import { y } from '../renderer/y';",
       'shared/c.ts': "import { z } from '../main/z';\nimport { app } from 'electron';\nconst p = import('node:path');",
       'shared/ok.ts': "import { labelsKey } from './labels';",
-    }, (dir) => {
-      const found: string[] = violations(dir);
+    }, (found) => {
       expect(found.some((l) => l.startsWith('renderer/a.ts') && l.includes('../main/core/x'))).toBe(true);
       expect(found.some((l) => l.startsWith('renderer/a.ts') && l.includes('node:fs'))).toBe(true);
       expect(found.some((l) => l.startsWith('main/b.ts'))).toBe(true);
@@ -43,14 +42,13 @@ describe('layer boundaries', () => {
   });
 
   it("fails a main/ folder importing one above it (a cycle), type-only imports included, and a folder missing from the order", () => {
-    inTree({
+    lintTree({
       'main/core/appliance.ts': "import type { Host } from '../host/host';\nexport const a = 1;",
       'main/ingest/x.ts': "import { b } from '../http/server';",
       'main/http/server.ts': "import { a } from '../core/appliance';\nimport { t } from '../tsdb/types';\nexport const b = a;",
       'main/core/same.ts': "import { a } from './appliance';\nimport { s } from '../../shared/labels';",
       'main/gadgets/g.ts': "import { a } from '../core/appliance';",
-    }, (dir) => {
-      const found: string[] = violations(dir);
+    }, (found, dir) => {
       expect(found.filter((l) => l.startsWith('main/core/appliance.ts'))).toEqual([
         expect.stringContaining('main/core/ may import only folders below it'),
       ]);
@@ -68,7 +66,7 @@ describe('layer boundaries', () => {
   });
 
   it('fails files of one main/ folder that import each other in a loop (type-only imports and .js specifiers included), in every folder, main/query/ too', () => {
-    inTree({
+    lintTree({
       'main/tsdb/head.ts': "import type { H } from './head-histograms';\nexport class MemSeries {}",
       'main/tsdb/head-histograms.ts': "import type { MemSeries } from './head.js';\nexport class H {}",
       'main/tsdb/a.ts': "import { b } from './b';\nexport const a = 1;",
@@ -77,8 +75,7 @@ describe('layer boundaries', () => {
       'main/tsdb/leaf.ts': "import { a } from './a';",
       'main/query/engine.ts': "import { aggregate } from './aggregate';\nexport class Evaluator {}",
       'main/query/aggregate.ts': "import type { Evaluator } from './engine';\nexport const aggregate = 1;",
-    }, (dir) => {
-      const found: string[] = violations(dir);
+    }, (found) => {
       const loop = 'files of main/ may not import each other in a loop (move what both need to a file of its own)';
       expect([...found].sort()).toEqual([
         `main/query/aggregate.ts: imports itself through main/query/engine.ts: ${loop}`,

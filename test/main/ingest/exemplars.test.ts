@@ -14,7 +14,7 @@ import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { scanV1 } from '../../../main/ingest/rw1';
 import { queryExemplars } from '../../../main/query/api';
-import { type BlobName, type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import type { BlobName, DataKeys, Tsdb } from '../../../main/tsdb/index';
 import { scratchStore } from '../tsdb/helpers';
 import { ProtoWriter, encodeV1, encodeV2, snappy, V1_TYPE, V2_TYPE } from './encode';
 

@@ -15,7 +15,7 @@ import { SeriesLayout } from '../../../main/ingest/layout';
 import { ProtoReader } from '../../../main/ingest/proto';
 import { scanV2, Symbols } from '../../../main/ingest/rw2';
 import { metricMetadata } from '../../../main/query/api';
-import { type DataKeys, type Tsdb } from '../../../main/tsdb/index';
+import type { DataKeys, Tsdb } from '../../../main/tsdb/index';
 import { scratchStore } from '../tsdb/helpers';
 import { ProtoWriter, encodeV1, snappy, V1_TYPE, V2_TYPE } from './encode';
 
