@@ -3,6 +3,13 @@
 // transactions included: one flipped bit there would lose acknowledged samples without a word.
 // Format: https://www.sqlite.org/fileformat2.html#walformat (32-byte header, then frames of a
 // 24-byte header and one page; cumulative checksums seeded by the previous frame's).
+// A bad frame is not always damage: a transaction too large for SQLite's page cache writes frames
+// before its commit and, when it changes such a page again, rewrites that frame's page in place,
+// leaving its checksum stale until the commit rewrites them all. A process killed before that
+// commit leaves a stale frame with later frames after it, none of them committed, and SQLite's
+// recovery rightly drops them. So a bad frame is damage only where a commit would be lost: a
+// commit marker on it or on a later frame of its generation, or the -shm's record of the last
+// commit (when it is intact and of this generation) reaching it.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 const HEADER = 32;
@@ -11,17 +18,25 @@ const MAGIC_LE = 0x377f0682;
 const MAGIC_BE = 0x377f0683;
 const VERSION = 3007000;
 
+/** The -shm's wal-index header: two copies of 48 bytes, in the machine's byte order. */
+const SHM_HEADER = 48;
+
 /** Null when the log is absent, empty or sound; otherwise why SQLite would drop committed frames. */
 export function walDamage(walPath: string): string | null {
+  const buf = readWhole(walPath);
+  if (!buf || buf.length < HEADER) return null;
+  return check(buf, (salts) => committedFrames(walPath.replace(/-wal$/, '-shm'), salts));
+}
+
+function readWhole(path: string, max = Infinity): Buffer | null {
   let fd: number;
   try {
-    fd = openSync(walPath, 'r');
+    fd = openSync(path, 'r');
   } catch {
     return null;
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size < HEADER) return null;
+    const size = Math.min(fstatSync(fd).size, max);
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {
@@ -29,10 +44,28 @@ export function walDamage(walPath: string): string | null {
       if (n === 0) break;
       off += n;
     }
-    return check(buf.subarray(0, off));
+    return buf.subarray(0, off);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * How many frames of the log were committed, as the last writer's -shm recorded it (mxFrame), when
+ * its header is whole (both copies equal, initialised, its checksum right) and names the log's
+ * generation (`salts`, the log header's bytes 16–24); undefined otherwise.
+ */
+function committedFrames(shmPath: string, salts: Buffer): number | undefined {
+  const shm = readWhole(shmPath, 2 * SHM_HEADER);
+  if (!shm || shm.length < 2 * SHM_HEADER) return undefined;
+  const hdr = shm.subarray(0, SHM_HEADER);
+  if (!hdr.equals(shm.subarray(SHM_HEADER, 2 * SHM_HEADER)) || hdr[12] !== 1) return undefined;
+  const le = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  const read = (at: number) => (le ? hdr.readUInt32LE(at) : hdr.readUInt32BE(at));
+  if (read(0) !== VERSION) return undefined;
+  const [c0, c1] = checksum(hdr, 0, 40, !le, 0, 0);
+  if (read(40) !== c0 || read(44) !== c1 || !hdr.subarray(32, 40).equals(salts)) return undefined;
+  return read(16);
 }
 
 function checksum(buf: Buffer, start: number, end: number, bigEndian: boolean, s0: number, s1: number): [number, number] {
@@ -45,7 +78,7 @@ function checksum(buf: Buffer, start: number, end: number, bigEndian: boolean, s
   return [s0, s1];
 }
 
-function check(buf: Buffer): string | null {
+function check(buf: Buffer, committed: (salts: Buffer) => number | undefined): string | null {
   const magic = buf.readUInt32BE(0);
   const pageSize = buf.readUInt32BE(8);
   const frameSize = FRAME_HEADER + pageSize;
@@ -61,23 +94,26 @@ function check(buf: Buffer): string | null {
   const frames = Math.floor((buf.length - HEADER) / frameSize);
   let seed: [number, number] = [h0, h1];
   let bad = -1;
+  /** A frame from the first bad one on carries a commit marker (the database's size after that commit). */
+  let commitLost = false;
   for (let k = 0; k < frames; k++) {
     const at = HEADER + k * frameSize;
     const s1 = buf.readUInt32BE(at + 8) === salt1;
     const s2 = buf.readUInt32BE(at + 12) === salt2;
+    // Both salts other than the header's: a frame of an earlier generation of the log, or one SQLite
+    // wrote with zeroed salts while it owed checksums (above): where the log ends for SQLite.
+    if (!s1 && !s2) break;
     if (s1 !== s2) return `frame ${k + 1} has one of its two salts altered, so SQLite would drop it and every later frame`;
-    if (!s1) {
-      // A frame of an earlier generation of the log: the end, unless it follows a bad frame,
-      // which then may be a write cut short by a crash (header written, page not yet).
-      return null;
+    if (bad < 0) {
+      const [c0, c1] = checksum(buf, at + FRAME_HEADER, at + frameSize, be, ...checksum(buf, at, at + 8, be, ...seed));
+      seed = [buf.readUInt32BE(at + 16), buf.readUInt32BE(at + 20)];
+      if (c0 === seed[0] && c1 === seed[1]) continue;
+      bad = k;
     }
-    const [c0, c1] = checksum(buf, at + FRAME_HEADER, at + frameSize, be, ...checksum(buf, at, at + 8, be, ...seed));
-    const stored: [number, number] = [buf.readUInt32BE(at + 16), buf.readUInt32BE(at + 20)];
-    if (bad >= 0) return `frame ${bad + 1} fails its checksum although later frames were written after it`;
-    if (c0 !== stored[0] || c1 !== stored[1]) bad = k;
-    seed = stored;
+    if (buf.readUInt32BE(at + 4) !== 0) commitLost = true;
   }
-  // A complete bad frame at the end of the file was written whole (a crash cuts a frame short).
-  if (bad >= 0) return `frame ${bad + 1} fails its checksum, so SQLite would drop it and every later frame`;
-  return null;
+  if (bad < 0) return null;
+  const recorded = committed(buf.subarray(16, 24));
+  if (!commitLost && !(recorded !== undefined && bad < recorded)) return null; // an uncommitted transaction, cut short
+  return `frame ${bad + 1} fails its checksum, so SQLite would drop it and every later frame, committed ones included`;
 }
