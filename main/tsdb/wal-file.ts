@@ -11,6 +11,7 @@
 // commit marker on it or on a later frame of its generation, or the -shm's record of the last
 // commit (when it is intact and of this generation) reaching it.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 
 const HEADER = 32;
 const FRAME_HEADER = 24;
@@ -60,7 +61,7 @@ function committedFrames(shmPath: string, salts: Buffer): number | undefined {
   if (!shm || shm.length < 2 * SHM_HEADER) return undefined;
   const hdr = shm.subarray(0, SHM_HEADER);
   if (!hdr.equals(shm.subarray(SHM_HEADER, 2 * SHM_HEADER)) || hdr[12] !== 1) return undefined;
-  const le = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  const le = endianness() === 'LE';
   const read = (at: number) => (le ? hdr.readUInt32LE(at) : hdr.readUInt32BE(at));
   if (read(0) !== VERSION) return undefined;
   const [c0, c1] = checksum(hdr, 0, 40, !le, 0, 0);
