@@ -38,8 +38,9 @@ afterEach(async () => {
 
 /**
  * A receiver that keeps every sample it acknowledged, keyed by series; `refuse` answers 503 while
- * true, also to requests that arrived meanwhile and are answered after it turned false (a stopped
- * sender's last request, read on a loaded machine after the test let the receiver up again).
+ * true, also to requests that arrived meanwhile or come on a connection made meanwhile, answered
+ * after it turned false: a stopped sender's last retry, still unread in its socket when the test let
+ * the receiver up again (this process runs both), which the restarted sender rightly sends again.
  */
 async function receiver() {
   const got = new Map<string, Map<number, number>>();
@@ -57,7 +58,7 @@ async function receiver() {
     },
   };
   const rx = await startReceiver(tls, (r, res) => {
-    if (refusing || r.arrived < upSince) return void res.writeHead(503).end('down for maintenance');
+    if (refusing || r.arrived < upSince || r.connected < upSince) return void res.writeHead(503).end('down for maintenance');
     for (const s of decodeBody(r.body, 1)) {
       const k = labelsKey(s.labels);
       let m = got.get(k);

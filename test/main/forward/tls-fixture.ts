@@ -38,6 +38,8 @@ export interface Received {
   body: Buffer;
   /** performance.now() when the request began (its body is read and answered later). */
   arrived: number;
+  /** performance.now() when its connection was set up (a stopped sender's last request comes on an old one). */
+  connected: number;
 }
 
 /** An HTTPS receiver on a free loopback port; `answer` decides each response. */
@@ -46,18 +48,21 @@ export async function startReceiver(
   answer: (req: Received, res: ServerResponse) => void,
 ): Promise<{ url: (path: string) => URL; received: Received[]; server: Server; close(): Promise<void> }> {
   const received: Received[] = [];
+  const connectedAt = new WeakMap<object, number>();
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req: IncomingMessage, res) => {
     const arrived = performance.now();
+    const connected = connectedAt.get(req.socket) ?? arrived;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks), arrived };
+      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks), arrived, connected };
       received.push(r);
       answer(r, res);
     });
   });
+  server.on('secureConnection', (socket) => connectedAt.set(socket, performance.now()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
