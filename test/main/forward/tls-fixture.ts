@@ -36,8 +36,6 @@ export interface Received {
   url: string;
   headers: [string, string][];
   body: Buffer;
-  /** performance.now() when the request began (its body is read and answered later). */
-  arrived: number;
   /** performance.now() when its connection was set up (a stopped sender's last request comes on an old one). */
   connected: number;
 }
@@ -50,14 +48,13 @@ export async function startReceiver(
   const received: Received[] = [];
   const connectedAt = new WeakMap<object, number>();
   const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req: IncomingMessage, res) => {
-    const arrived = performance.now();
-    const connected = connectedAt.get(req.socket) ?? arrived;
+    const connected = connectedAt.get(req.socket) ?? performance.now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const headers: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks), arrived, connected };
+      const r = { method: req.method!, url: req.url!, headers, body: Buffer.concat(chunks), connected };
       received.push(r);
       answer(r, res);
     });
