@@ -194,12 +194,13 @@ export class MemSeries {
     return this.rawCount > 0 ? this.raw[this.rawAt + this.rawCount - 1]! : this.packedLastT;
   }
 
+  /** The raw samples as views (no views made of an empty tail, as after every pack). */
   private get rawT(): Float64Array {
-    return this.raw.subarray(this.rawAt, this.rawAt + this.rawCount);
+    return this.rawCount === 0 ? EMPTY_SAMPLES : this.raw.subarray(this.rawAt, this.rawAt + this.rawCount);
   }
 
   private get rawV(): Float64Array {
-    return this.raw.subarray(this.rawAt + this.cap, this.rawAt + this.cap + this.rawCount);
+    return this.rawCount === 0 ? EMPTY_SAMPLES : this.raw.subarray(this.rawAt + this.cap, this.rawAt + this.cap + this.rawCount);
   }
 
   /**
@@ -424,9 +425,7 @@ export class MemSeries {
 
   /** Room for `cap` raw samples (a slab block when one is large enough), the raw ones kept. */
   private resizeRaw(cap: number): void {
-    // The first push after a pack has nothing to keep: no views made of the empty tail.
-    if (this.rawCount === 0) this.placeRaw(EMPTY_SAMPLES, EMPTY_SAMPLES, cap);
-    else this.placeRaw(this.rawT, this.rawV, cap);
+    this.placeRaw(this.rawT, this.rawV, cap);
   }
 
   /**
