@@ -21,6 +21,8 @@ const targets = [
   { in: 'main/worker/worker.ts', out: 'dist/core-worker.mjs', platform: 'node', format: 'esm' },
   // Query workers load only the query side (main/http/query-pool.ts QUERY_WORKER_BUNDLE).
   { in: 'main/http/query-worker.ts', out: 'dist/query-worker.mjs', platform: 'node', format: 'esm' },
+  // The self-test's reading thread (main/service/self-test-worker.ts spawns it beside its bundle).
+  { in: 'main/service/self-test-worker.ts', out: 'dist/self-test-worker.mjs', platform: 'node', format: 'esm' },
   { in: 'main/app/main.ts', out: 'dist/app/main.cjs', platform: 'node', format: 'cjs' },
   // Sandboxed preloads cannot be ES modules.
   { in: 'main/app/preload.ts', out: 'dist/app/preload.cjs', platform: 'node', format: 'cjs' },

@@ -49,7 +49,7 @@ describe.skipIf(skip !== null)('electron-builder packaging (stand-in Electron)',
 
     const asar = require('@electron/asar') as { listPackage(p: string, o: object): string[]; extractFile(p: string, f: string): Buffer };
     const files = asar.listPackage(join(unpacked, 'resources', 'app.asar'), {}).map((f) => f.replaceAll('\\', '/'));
-    for (const f of ['/package.json', '/dist/app/main.cjs', '/dist/app/preload.cjs', '/dist/core-worker.mjs', '/dist/query-worker.mjs', '/dist/renderer/index.html', '/dist/renderer/app.js'])
+    for (const f of ['/package.json', '/dist/app/main.cjs', '/dist/app/preload.cjs', '/dist/core-worker.mjs', '/dist/query-worker.mjs', '/dist/self-test-worker.mjs', '/dist/renderer/index.html', '/dist/renderer/app.js'])
       expect(files, f).toContain(f);
     expect(files.filter((f) => f.endsWith('.map') || f.endsWith('cli.mjs') || f.includes('/main/') || f.endsWith('.ts'))).toEqual([]);
     const pkg = JSON.parse(asar.extractFile(join(unpacked, 'resources', 'app.asar'), 'package.json').toString()) as { main: string; devDependencies?: unknown };
