@@ -50,6 +50,12 @@ export interface ActivityLog extends ActivitySink {
   /** Oldest first. */
   exportRecords(q?: { since?: number; until?: number }): Iterable<ActivityExportRecord>;
   verify(): ChainVerification;
+  /**
+   * verify() a page of records a turn of the event loop, so a long log does not hold up the thread
+   * it shares (ingest); judged against the head as it was when it started: what is appended
+   * meanwhile is left to the next run.
+   */
+  verifyInTurns(recordsPerTurn?: number): Promise<ChainVerification>;
   close(): void;
 }
 
@@ -67,6 +73,12 @@ const NETWORK_DRIVEN = /^(?:token\.verify|auth\.|console\.login|console\.csrf|ht
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
 const MAX_DETAIL = 512;
 const GENESIS = 'ampule/activity-log/genesis/v1';
+
+interface HeadRow {
+  readonly seq: number;
+  readonly chain: Buffer;
+  readonly tag: Buffer;
+}
 
 interface Row {
   seq: number;
@@ -129,6 +141,40 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
   const genesis = mac(GENESIS);
   const body = (r: Omit<Row, 'seq' | 'chain' | 'tag'>) => [String(r.at), r.action, r.outcome, r.workspace_id ?? '', String(r.count), r.sealed] as const;
   const headTag = (seq: number, chain: Buffer) => mac('head', String(seq), chain);
+
+  /** The chain checked one record at a time, in seq order, then against the log head (verify and verifyInTurns). */
+  const chainCheck = () => {
+    let prev: Buffer = genesis;
+    let expected = 1;
+    let checked = 0;
+    const fail = (seq: number, message: string): ChainVerification => ({ ok: false, checked, brokenAtSeq: seq, message });
+    return {
+      record(r: Row): ChainVerification | null {
+        if (r.seq !== expected) {
+          return fail(expected, r.seq > expected
+            ? `record ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} is missing (deleted)`
+            : `record ${r.seq} is out of sequence`);
+        }
+        const fields = body(r);
+        if (!equal(r.tag, mac(...fields))) return fail(r.seq, `record ${r.seq} was edited or inserted: its contents do not match its authentication tag`);
+        if (!equal(r.chain, mac(prev, String(r.seq), ...fields))) return fail(r.seq, `record ${r.seq} is out of place: it was moved, duplicated, or a record before it was replaced`);
+        prev = r.chain;
+        expected++;
+        checked++;
+        return null;
+      },
+      /** `appendedBeyond`: records after the head that no log appended. */
+      end(head: HeadRow | undefined, appendedBeyond: boolean): ChainVerification {
+        if (!head) return fail(1, 'the log head is missing: the log was emptied or tampered with');
+        if (!equal(head.tag, headTag(head.seq, head.chain))) return fail(Math.min(head.seq, expected), 'the log head was edited');
+        if (head.seq > checked) return fail(checked + 1, `record ${checked + 1}${head.seq > checked + 1 ? `–${head.seq}` : ''} at the end is missing (deleted)`);
+        if (head.seq < checked || appendedBeyond) return fail(head.seq + 1, `record ${head.seq + 1} was appended outside Ampule`);
+        if (!equal(head.chain, prev)) return fail(head.seq, `record ${head.seq} does not match the log head`);
+        if (checked === 0) return { ok: true, checked, brokenAtSeq: null, message: 'the activity log is intact and has no records yet' };
+        return { ok: true, checked, brokenAtSeq: null, message: `all ${checked} records are intact and in order` };
+      },
+    };
+  };
 
   const insert = db.prepare(`INSERT INTO activity_log (seq, at, action, outcome, workspace_id, count, sealed, chain, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const readHead = db.prepare(`SELECT seq, chain, tag FROM activity_head WHERE id = 1`);
@@ -275,33 +321,33 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
     },
 
     verify() {
-      const fail = (seq: number, checked: number, message: string): ChainVerification => ({ ok: false, checked, brokenAtSeq: seq, message });
-      let prev: Buffer = genesis;
-      let expected = 1;
-      let checked = 0;
+      const check = chainCheck();
       for (const r of db.prepare(`SELECT * FROM activity_log ORDER BY seq`).iterate() as Iterable<Row>) {
-        if (r.seq !== expected) {
-          return fail(expected, checked, r.seq > expected
-            ? `record ${expected}${r.seq - 1 > expected ? `–${r.seq - 1}` : ''} is missing (deleted)`
-            : `record ${r.seq} is out of sequence`);
-        }
-        const fields = body(r);
-        const selfOk = equal(r.tag, mac(...fields));
-        const chainOk = equal(r.chain, mac(prev, String(r.seq), ...fields));
-        if (!selfOk) return fail(r.seq, checked, `record ${r.seq} was edited or inserted: its contents do not match its authentication tag`);
-        if (!chainOk) return fail(r.seq, checked, `record ${r.seq} is out of place: it was moved, duplicated, or a record before it was replaced`);
-        prev = r.chain;
-        expected++;
-        checked++;
+        const failed = check.record(r);
+        if (failed) return failed;
       }
-      const head = readHead.get() as { seq: number; chain: Buffer; tag: Buffer } | undefined;
-      if (!head) return fail(1, checked, 'the log head is missing: the log was emptied or tampered with');
-      if (!equal(head.tag, headTag(head.seq, head.chain))) return fail(Math.min(head.seq, expected), checked, 'the log head was edited');
-      if (head.seq > checked) return fail(checked + 1, checked, `record ${checked + 1}${head.seq > checked + 1 ? `–${head.seq}` : ''} at the end is missing (deleted)`);
-      if (head.seq < checked) return fail(head.seq + 1, checked, `record ${head.seq + 1} was appended outside Ampule`);
-      if (!equal(head.chain, prev)) return fail(head.seq, checked, `record ${head.seq} does not match the log head`);
-      if (checked === 0) return { ok: true, checked, brokenAtSeq: null, message: 'the activity log is intact and has no records yet' };
-      return { ok: true, checked, brokenAtSeq: null, message: `all ${checked} records are intact and in order` };
+      return check.end(readHead.get() as HeadRow | undefined, false);
+    },
+
+    async verifyInTurns(recordsPerTurn = 500) {
+      const start = readHead.get() as HeadRow | undefined;
+      const last = start?.seq ?? Infinity;
+      const page = db.prepare(`SELECT * FROM activity_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
+      const check = chainCheck();
+      for (let after = -Infinity; ; await new Promise((r) => setImmediate(r))) {
+        const rows = page.all(after, last, recordsPerTurn) as Row[];
+        for (const r of rows) {
+          const failed = check.record(r);
+          if (failed) return failed;
+        }
+        if (rows.length < recordsPerTurn) break;
+        after = rows[rows.length - 1]!.seq;
+      }
+      // Records past the start's head while the head stayed put were not appended by a log.
+      const now = readHead.get() as HeadRow | undefined;
+      const unmoved = !!start && !!now && now.seq === start.seq && equal(now.chain, start.chain);
+      const beyond = unmoved && db.prepare(`SELECT 1 FROM activity_log WHERE seq > ? LIMIT 1`).get(last) !== undefined;
+      return check.end(start, beyond);
     },
 
     close() {

@@ -202,7 +202,8 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
       return appliance.activity.list(filter);
     },
     async verifyActivity() {
-      return appliance.activity.verify();
+      appliance.activity.flush();
+      return appliance.activity.verifyInTurns();
     },
 
     async getSettings(): Promise<Settings> {

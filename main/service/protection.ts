@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { ChecklistItem } from '../../shared/checklist';
-import type { PiiFinding, SelfTestProgress, Settings } from '../../shared/api';
+import type { ChainVerification, PiiFinding, SelfTestProgress, Settings } from '../../shared/api';
 import { computeChecklist } from '../checklist/compute';
 import type { Appliance } from '../core/appliance';
 import { scanWorkspace } from '../discovery/scan';
@@ -61,8 +61,23 @@ export class ProtectionChecks {
     }
   }
 
-  checklist(listenUrl: string | null): ChecklistItem[] {
+  /** The activity log's chain, verified a page a turn (a long log took seconds of the ingest thread each time); one run serves every caller meanwhile. */
+  private activity(): Promise<ChainVerification> {
+    if (!this.verifying) {
+      this.appliance.activity.flush();
+      this.verifying = this.appliance.activity.verifyInTurns().finally(() => {
+        this.verifying = null;
+      });
+    }
+    return this.verifying;
+  }
+
+  private verifying: Promise<ChainVerification> | null = null;
+
+  async checklist(listenUrl: string | null): Promise<ChecklistItem[]> {
+    const activity = await this.activity();
     return computeChecklist(this.appliance, {
+      activity,
       tls: listenUrl ? { enabled: true, protocol: 'TLS 1.2+ (1.3 preferred)', certificateExpiresAt: this.certificateExpiresAt() } : null,
       console: this.consoleStatus(),
       selfTest: this.selfTest.current(),

@@ -26,7 +26,7 @@ export const auditVerify: Command = {
   async run(args, ctx) {
     const appliance = await ctx.appliance();
     appliance.activity.flush();
-    const v = appliance.activity.verify();
+    const v = await appliance.activity.verifyInTurns(); // `ampule serve` runs this on its ingest thread
     if (wantsJson(args)) ctx.out(JSON.stringify(v));
     else if (v.ok) ctx.out(`Activity log verified: ${v.message}.`);
     else ctx.err(`Activity log BROKEN at record ${v.brokenAtSeq}: ${v.message} (${v.checked} records before it verified).`);

@@ -89,6 +89,22 @@ describe('activity log', () => {
     expect(log.verify().ok).toBe(true);
   });
 
+  it('verifies in turns of the event loop, and records appended meanwhile are left to the next run', async () => {
+    fill(20);
+    let turns = 0;
+    let done = false;
+    const running = log.verifyInTurns(3).finally(() => (done = true));
+    log.append({ action: 'token.create', outcome: 'ok', actor: 'cli', detail: 'appended while verifying' });
+    while (!done) {
+      turns++;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await running).toEqual({ ok: true, checked: 20, brokenAtSeq: null, message: 'all 20 records are intact and in order' });
+    expect(turns).toBeGreaterThanOrEqual(6); // 20 records, 3 a turn
+    expect(await log.verifyInTurns()).toEqual(log.verify());
+    expect(log.verify()).toMatchObject({ ok: true, checked: 21 });
+  });
+
   it('verifies an intact chain and exports JSON-ready records', () => {
     fill(20);
     expect(log.verify()).toEqual({ ok: true, checked: 20, brokenAtSeq: null, message: 'all 20 records are intact and in order' });
@@ -98,54 +114,57 @@ describe('activity log', () => {
     expect(exp[0]!.chain).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  describe('names the first broken record', () => {
+  // verifyInTurns a record a turn: every page boundary crosses the damage somewhere.
+  describe.each([
+    ['verify', () => Promise.resolve(log.verify())],
+    ['verifyInTurns', () => log.verifyInTurns(1)],
+  ] as const)('%s names the first broken record', (_, broken) => {
     beforeEach(() => fill(12));
-    const broken = () => log.verify();
 
-    it('edited clear column', () => {
+    it('edited clear column', async () => {
       db.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = 5`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 5, message: expect.stringContaining('edited') });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 5, message: expect.stringContaining('edited') });
     });
-    it('edited sealed detail', () => {
+    it('edited sealed detail', async () => {
       const r = db.prepare(`SELECT sealed FROM activity_log WHERE seq = 7`).get() as { sealed: Buffer };
       r.sealed[20]! ^= 1;
       db.prepare(`UPDATE activity_log SET sealed = ? WHERE seq = 7`).run(r.sealed);
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 7 });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 7 });
     });
-    it('deleted in the middle', () => {
+    it('deleted in the middle', async () => {
       db.prepare(`DELETE FROM activity_log WHERE seq IN (4, 5)`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: 'record 4–5 is missing (deleted)' });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: 'record 4–5 is missing (deleted)' });
     });
-    it('deleted and renumbered', () => {
+    it('deleted and renumbered', async () => {
       db.prepare(`DELETE FROM activity_log WHERE seq = 4`).run();
       db.prepare(`UPDATE activity_log SET seq = seq - 1 WHERE seq > 4`).run();
       db.prepare(`UPDATE activity_head SET seq = 11`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: expect.stringContaining('out of place') });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 4, message: expect.stringContaining('out of place') });
     });
-    it('deleted at the end', () => {
+    it('deleted at the end', async () => {
       db.prepare(`DELETE FROM activity_log WHERE seq >= 11`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 11, message: 'record 11–12 at the end is missing (deleted)' });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 11, message: 'record 11–12 at the end is missing (deleted)' });
     });
-    it('reordered', () => {
+    it('reordered', async () => {
       db.prepare(`UPDATE activity_log SET seq = -1 WHERE seq = 3`).run();
       db.prepare(`UPDATE activity_log SET seq = 3 WHERE seq = 8`).run();
       db.prepare(`UPDATE activity_log SET seq = 8 WHERE seq = -1`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 3, message: expect.stringContaining('out of place') });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 3, message: expect.stringContaining('out of place') });
     });
-    it('inserted (a copy of another record appended)', () => {
+    it('inserted (a copy of another record appended)', async () => {
       db.prepare(`INSERT INTO activity_log SELECT 13, at, action, outcome, workspace_id, count, sealed, chain, tag FROM activity_log WHERE seq = 2`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 13 });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 13 });
     });
-    it('emptied completely (every record and the head deleted)', () => {
+    it('emptied completely (every record and the head deleted)', async () => {
       db.prepare(`DELETE FROM activity_log`).run();
       db.prepare(`DELETE FROM activity_head`).run();
-      expect(broken()).toMatchObject({ ok: false, brokenAtSeq: 1, message: expect.stringContaining('emptied') });
+      expect(await broken()).toMatchObject({ ok: false, brokenAtSeq: 1, message: expect.stringContaining('emptied') });
     });
-    it('head rewritten to hide a truncation', () => {
+    it('head rewritten to hide a truncation', async () => {
       const h = db.prepare(`SELECT chain FROM activity_log WHERE seq = 10`).get() as { chain: Buffer };
       db.prepare(`DELETE FROM activity_log WHERE seq > 10`).run();
       db.prepare(`UPDATE activity_head SET seq = 10, chain = ?`).run(h.chain);
-      expect(broken()).toMatchObject({ ok: false, message: 'the log head was edited' });
+      expect(await broken()).toMatchObject({ ok: false, message: 'the log head was edited' });
     });
   });
 
