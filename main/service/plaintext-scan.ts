@@ -80,31 +80,38 @@ function matchesAt(data: Uint8Array, at: number, needle: Buffer): boolean {
   return true;
 }
 
-/** One file searched piece by piece: `step` reads and searches up to a budget of bytes, so a caller can share its thread. */
+/**
+ * One file searched piece by piece: `step` reads and searches up to a budget of bytes, so a
+ * caller can share its thread. Read errors end the scan and are kept, never thrown.
+ */
 export class FileScan {
-  private readonly buf: Buffer;
-  private fd: number | null;
+  private fd: number | null = null;
+  private buf: Buffer | null = null;
   /** Bytes of the last piece kept at the start of `buf` (a needle may straddle the seam). */
   private kept = 0;
   bytes = 0;
   found = false;
   done = false;
+  /** Why the file could not be read (an errno code), or null; a file gone before it was opened (a checkpointed log, a temporary file) is not unreadable. */
+  unreadable: string | null = null;
 
   constructor(
-    path: string,
+    private readonly path: string,
     private readonly needles: NeedleSet,
-    pieceBytes = PIECE_BYTES,
-  ) {
-    this.fd = openSync(path, 'r');
-    this.buf = Buffer.allocUnsafe(pieceBytes + Math.max(0, needles.longest - 1));
-  }
+    private readonly pieceBytes = PIECE_BYTES,
+  ) {}
 
   /** Reads and searches at least one piece, and about `budget` bytes; true once the file is done. */
   step(budget = Infinity): boolean {
     let read = 0;
     try {
+      if (this.fd === null && !this.done) {
+        this.fd = openSync(this.path, 'r');
+        this.buf = Buffer.allocUnsafe(this.pieceBytes + Math.max(0, this.needles.longest - 1));
+      }
+      const buf = this.buf!;
       while (!this.done && (read === 0 || read < budget)) {
-        const n = readSync(this.fd!, this.buf, this.kept, this.buf.length - this.kept, null);
+        const n = readSync(this.fd!, buf, this.kept, buf.length - this.kept, null);
         if (n === 0) {
           this.done = true;
           break;
@@ -112,13 +119,14 @@ export class FileScan {
         const filled = this.kept + n;
         this.bytes += n;
         read += n;
-        if (this.needles.foundIn(this.buf, filled)) this.found = this.done = true;
+        if (this.needles.foundIn(buf, filled)) this.found = this.done = true;
         this.kept = Math.min(filled, this.needles.longest - 1);
-        this.buf.copyWithin(0, filled - this.kept, filled);
+        buf.copyWithin(0, filled - this.kept, filled);
       }
     } catch (e) {
-      this.close();
-      throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!(code === 'ENOENT' && this.fd === null)) this.unreadable = code ?? (e as Error).message;
+      this.done = true;
     }
     if (this.done) this.close();
     return this.done;
@@ -127,6 +135,7 @@ export class FileScan {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.buf = null;
     this.done = true;
   }
 }

@@ -44,29 +44,6 @@ export function storeDamage(path: string, workspaceId: string, keys: DataKeys | 
   }
 }
 
-/** A file's scan: null when it went meanwhile (a checkpointed log, a temporary file); an unreadable file is reported, never passed. */
-export function openScan(path: string, needles: NeedleSet): FileScan | { readonly unreadable: string } | null {
-  try {
-    return new FileScan(path, needles);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? null : { unreadable: code ?? (e as Error).message };
-  }
-}
-
-/** Scans `path` whole (this thread is the worker's); what the event reports. */
-function scanFile(path: string, needles: NeedleSet): Extract<SelfTestEvent, { kind: 'file' }> {
-  const scan = openScan(path, needles);
-  if (scan === null) return { kind: 'file', bytes: 0, found: false, unreadable: null };
-  if (!(scan instanceof FileScan)) return { kind: 'file', bytes: 0, found: false, unreadable: scan.unreadable };
-  try {
-    scan.step();
-  } catch (e) {
-    return { kind: 'file', bytes: scan.bytes, found: false, unreadable: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
-  }
-  return { kind: 'file', bytes: scan.bytes, found: scan.found, unreadable: null };
-}
-
 function keysOf(store: StoreToVerify): DataKeys | null {
   if (store.keys.length === 0) return null;
   const ciphers = new Map<number, Cipher>();
@@ -88,7 +65,11 @@ function work(data: SelfTestWork, post: (e: SelfTestEvent) => void): void {
   yieldToIngest();
   for (const store of data.stores) post({ kind: 'store', damage: storeDamage(store.path, store.workspaceId, keysOf(store)) });
   const needles = new NeedleSet(data.needles);
-  for (const file of data.files) post(scanFile(file, needles));
+  for (const file of data.files) {
+    const scan = new FileScan(file, needles);
+    scan.step();
+    post({ kind: 'file', bytes: scan.bytes, found: scan.found, unreadable: scan.unreadable });
+  }
 }
 
 interface WorkerData {

@@ -13,7 +13,7 @@ import { cipherKey } from '../crypto/cipher';
 import { controlDatabase } from '../retention/key-lifecycle';
 import { StoreError } from '../tsdb';
 import { FileScan, MIN_NEEDLE, NeedleSet } from './plaintext-scan';
-import { openScan, spawnSelfTestWorker, storeDamage, type SelfTestEvent, type StoreToVerify } from './self-test-worker';
+import { spawnSelfTestWorker, storeDamage, type SelfTestEvent, type StoreToVerify } from './self-test-worker';
 
 const MAX_NEEDLES = 5000;
 /** Bytes of a file searched per turn of the event loop when the work cannot go to its thread. */
@@ -170,21 +170,13 @@ export class PlaintextSelfTest {
           if (verified < toVerify.length) {
             const id = toVerify[verified]!;
             onEvent({ kind: 'store', damage: storeDamage(paths[verified]!, id, controlDatabase(appliance).dataKeys(id)) });
-          } else if (scan === null) {
-            const opened = openScan(files[scanned]!, set);
-            if (opened instanceof FileScan) scan = opened;
-            else onEvent({ kind: 'file', bytes: 0, found: false, unreadable: opened?.unreadable ?? null });
           } else {
+            scan ??= new FileScan(files[scanned]!, set);
             const before = scan.bytes;
-            let unreadable: string | null = null;
-            try {
-              scan.step(IN_THREAD_SLICE_BYTES);
-            } catch (e) {
-              unreadable = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-            }
+            scan.step(IN_THREAD_SLICE_BYTES);
             bytes += scan.bytes - before;
-            if (scan.done || unreadable !== null) {
-              const found = scan.found;
+            if (scan.done) {
+              const { found, unreadable } = scan;
               scan = null;
               onEvent({ kind: 'file', bytes: 0, found, unreadable });
             }

@@ -65,6 +65,16 @@ describe('FileScan', () => {
     expect(turns).toBeGreaterThanOrEqual(9); // a piece a step, not the file at once
   });
 
+  it('tells a file gone before it was opened from one that cannot be read, and throws neither', () => {
+    const set = new NeedleSet(needles);
+    const gone = new FileScan(join(dir, 'never-there'), set);
+    expect(gone.step()).toBe(true);
+    expect(gone).toMatchObject({ found: false, unreadable: null, bytes: 0 });
+    const unreadable = new FileScan(dir, set); // a directory opens, and refuses to be read
+    expect(unreadable.step()).toBe(true);
+    expect(unreadable).toMatchObject({ found: false, unreadable: 'EISDIR' });
+  });
+
   // readFileSync refuses files over 2 GiB (ERR_FS_FILE_TOO_LARGE); the scan that used it skipped them as "gone".
   it('reads a file over 2 GiB whole and finds a needle near its end (a sparse file)', () => {
     const path = join(dir, 'large.bin');
