@@ -23,14 +23,21 @@ export interface ScanReport {
 
 const ALL_SERIES = [{ type: '=~' as const, name: '__name__', value: '^(?:.+)$' }];
 
-/** Scans every series' labels and the workspace's alias and tags. */
-export function scanWorkspace(workspace: Workspace, querier: Querier, onProgress?: (p: ScanProgress) => void): ScanReport {
+/** Series checked a turn of the event loop (~5 ms): a scan shares the ingest thread. */
+const SERIES_PER_TURN = 1000;
+
+/**
+ * Scans every series' labels (as they were when it started) and the workspace's alias and tags, a
+ * slice of series a turn of the event loop: 100,000 series took half a second of the ingest thread at once.
+ */
+export async function scanWorkspace(workspace: Workspace, querier: Querier, onProgress?: (p: ScanProgress) => void, seriesPerTurn = SERIES_PER_TURN): Promise<ScanReport> {
   const collector = new FindingCollector();
   const all = querier.series(ALL_SERIES, -Number.MAX_VALUE, Number.MAX_VALUE);
   const total = all.length;
   for (let i = 0; i < total; i++) {
     collector.addSeries(all[i]!);
     if (onProgress && (i % 1000 === 999 || i === total - 1)) onProgress({ workspaceId: workspace.workspaceId, seriesScanned: i + 1, seriesTotal: total });
+    if (i % seriesPerTurn === seriesPerTurn - 1) await new Promise((r) => setImmediate(r));
   }
   collector.merge(detectInWorkspaceFields(workspace.alias, workspace.tags));
   return { workspaceId: workspace.workspaceId, seriesScanned: total, findings: collector.findings(), scannedAt: new Date().toISOString() };
@@ -38,12 +45,28 @@ export function scanWorkspace(workspace: Workspace, querier: Querier, onProgress
 
 /** The appliance's current findings: full scans plus what new series added since. */
 export class DiscoveryIndex {
-  private readonly byWorkspace = new Map<string, { collector: FindingCollector; fields: Finding[]; scannedAt: string | null }>();
+  private readonly byWorkspace = new Map<string, { collector: FindingCollector; fields: Finding[]; scannedAt: string | null; during?: FindingCollector }>();
 
   private entry(workspaceId: string) {
     let e = this.byWorkspace.get(workspaceId);
     if (!e) this.byWorkspace.set(workspaceId, (e = { collector: new FindingCollector(), fields: [], scannedAt: null }));
     return e;
+  }
+
+  /**
+   * A full scan whose findings then replace the workspace's; the series made while it ran (which
+   * it did not list) are kept from what ingest observed meanwhile. Null when the workspace was
+   * forgotten (deleted) or scanned anew before it finished.
+   */
+  async rescan(workspace: Workspace, querier: Querier, onProgress?: (p: ScanProgress) => void): Promise<ScanReport | null> {
+    const id = workspace.workspaceId;
+    const e = this.entry(id);
+    const during = (e.during = new FindingCollector());
+    const report = await scanWorkspace(workspace, querier, onProgress);
+    if (this.byWorkspace.get(id) !== e || e.during !== during) return null;
+    this.setScan(report);
+    this.byWorkspace.get(id)!.collector.merge(during.findings());
+    return report;
   }
 
   /** Replaces a workspace's findings with a full scan's. */
@@ -57,8 +80,11 @@ export class DiscoveryIndex {
   /** Incremental mode: the ingest path passes the label sets of series it just created. */
   observeNewSeries(workspaceId: string, labelSets: readonly Labels[]): void {
     if (labelSets.length === 0) return;
-    const c = this.entry(workspaceId).collector;
-    for (const l of labelSets) c.addSeries(l);
+    const e = this.entry(workspaceId);
+    for (const l of labelSets) {
+      e.collector.addSeries(l);
+      e.during?.addSeries(l);
+    }
   }
 
   /** Alias and tags, checked whenever they are set. */

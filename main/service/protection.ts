@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import type { ChecklistItem } from '../../shared/checklist';
 import type { ChainVerification, PiiFinding, SelfTestProgress, Settings } from '../../shared/api';
 import { computeChecklist } from '../checklist/compute';
+import type { Workspace } from '../control/types';
 import type { Appliance } from '../core/appliance';
-import { scanWorkspace } from '../discovery/scan';
 import { tlsDir } from '../tls/local-ca';
 import { PlaintextSelfTest } from './self-test';
 import { StoreError } from '../tsdb';
@@ -37,19 +37,35 @@ export class ProtectionChecks {
     this.selfTest.stop();
   }
 
-  /** Current findings: a full scan of each workspace the first time, then what ingestion adds. */
-  findings(): PiiFinding[] {
+  /** Current findings: a full scan of each workspace the first time (in turns; callers meanwhile wait for the same one), then what ingestion adds. */
+  async findings(): Promise<PiiFinding[]> {
     const { control, discovery } = this.appliance;
+    const scans: Promise<void>[] = [];
     for (const w of control.listWorkspaces()) {
-      try {
-        if (discovery.lastScan(w.workspaceId) === null) discovery.setScan(scanWorkspace(w, this.appliance.store(w.workspaceId).querier()));
-        else discovery.observeWorkspace(w);
-      } catch (e) {
-        // A damaged store is the self-test's finding (checklist item store-integrity), not this one's.
-        if (!(e instanceof StoreError)) throw e;
+      if (discovery.lastScan(w.workspaceId) !== null) {
+        discovery.observeWorkspace(w);
+        continue;
       }
+      let scan = this.scans.get(w.workspaceId);
+      if (!scan) {
+        scan = this.firstScan(w).finally(() => this.scans.delete(w.workspaceId));
+        this.scans.set(w.workspaceId, scan);
+      }
+      scans.push(scan);
     }
+    await Promise.all(scans);
     return discovery.all();
+  }
+
+  private readonly scans = new Map<string, Promise<void>>();
+
+  private async firstScan(w: Workspace): Promise<void> {
+    try {
+      await this.appliance.discovery.rescan(w, this.appliance.store(w.workspaceId).querier());
+    } catch (e) {
+      // A damaged store is the self-test's finding (checklist item store-integrity), not this one's.
+      if (!(e instanceof StoreError)) throw e;
+    }
   }
 
   /** The server certificate's expiry, when the listener has issued one. */
@@ -81,7 +97,7 @@ export class ProtectionChecks {
       tls: listenUrl ? { enabled: true, protocol: 'TLS 1.2+ (1.3 preferred)', certificateExpiresAt: this.certificateExpiresAt() } : null,
       console: this.consoleStatus(),
       selfTest: this.selfTest.current(),
-      findings: this.findings(),
+      findings: await this.findings(),
     });
   }
 

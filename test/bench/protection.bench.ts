@@ -1,8 +1,8 @@
 // bench:protection — what the data-protection checks cost the ingest thread: the longest stall of
 // its event loop (a 1 ms timer's largest gap) and the whole run's time, for the self-test (store
-// verification and plaintext scan) and the activity log's hash-chain verification. The peer is the
-// same work on the ingest thread, measured in the same run: the self-test's in-thread fallback, and
-// the chain verified in one turn (as the checklist did before).
+// verification and plaintext scan), the first sensitive-data scan of a workspace and the activity
+// log's hash-chain verification. The peer is the same work on the ingest thread, measured in the
+// same run: the self-test's in-thread fallback, the scan and the chain in one turn (as before).
 //   --series N (10,000)  --samples N per series (480: 2 h at 15 s)  --records N activity records (100,000)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { controlDatabase } from '../../main/retention/key-lifecycle';
 import { openAppliance, workspaceDir } from '../../main/core/open-appliance';
 import { PlaintextSelfTest } from '../../main/service/self-test';
 import { openTsdb } from '../../main/tsdb';
+import { scanWorkspace } from '../../main/discovery/scan';
 import { numberArg } from './args';
 
 const SERIES = numberArg('series', 10_000);
@@ -75,6 +76,9 @@ try {
   };
   const [ownTook, ownStall] = await selfTest();
   const [hereTook, hereStall] = await selfTest(() => null);
+  const workspace = app.control.describeWorkspace(id);
+  const [scanTook, scanStall] = await timed(() => scanWorkspace(workspace, app.store(id).querier()));
+  const [scanOneTook, scanOneStall] = await timed(() => scanWorkspace(workspace, app.store(id).querier(), undefined, Infinity));
   const [turnsTook, turnsStall] = await timed(() => app.activity.verifyInTurns());
   const [oneTook, oneStall] = await timed(async () => app.activity.verify());
   app.close();
@@ -83,9 +87,11 @@ try {
   console.log('\ncheck | on | took | longest stall of the ingest thread |');
   console.log(`self-test | its own thread | ${ms(ownTook)} | ${ms(ownStall)} |`);
   console.log(`self-test | the ingest thread, in slices (the fallback) | ${ms(hereTook)} | ${ms(hereStall)} |`);
+  console.log(`sensitive-data scan | in turns | ${ms(scanTook)} | ${ms(scanStall)} |`);
+  console.log(`sensitive-data scan | one turn | ${ms(scanOneTook)} | ${ms(scanOneStall)} |`);
   console.log(`activity chain | in turns | ${ms(turnsTook)} | ${ms(turnsStall)} |`);
   console.log(`activity chain | one turn | ${ms(oneTook)} | ${ms(oneStall)} |`);
-  console.log(`\nlongest stall: self-test ${(ownStall / hereStall).toFixed(3)}× its in-thread fallback; chain ${(turnsStall / oneStall).toFixed(3)}× one turn`);
+  console.log(`\nlongest stall: self-test ${(ownStall / hereStall).toFixed(3)}× its in-thread fallback; sensitive-data scan ${(scanStall / scanOneStall).toFixed(3)}× one turn; chain ${(turnsStall / oneStall).toFixed(3)}× one turn`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

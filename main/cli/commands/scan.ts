@@ -1,7 +1,7 @@
 // `ampule scan [--workspace ID]` and `ampule rules set|show`: sensitive-data discovery and the
 // ingest rules that keep such data out (drop a label, or store a keyed hash of its value).
 import { UsageError, type Command } from '../command';
-import { scanWorkspace } from '../../discovery/scan';
+import type { ScanReport } from '../../discovery/scan';
 import { SENSITIVE_KIND_TITLES } from '../../../shared/sensitive-data';
 import { JSON_OPTION, listOption, printJson, progressPrinter, reply, table, wantsJson } from './output';
 import { existingWorkspace } from './workspace-option';
@@ -17,8 +17,11 @@ export const scan: Command = {
     const workspaces = appliance.control.listWorkspaces().filter((w) => typeof only !== 'string' || w.workspaceId === only);
     if (typeof only === 'string' && workspaces.length === 0) appliance.control.describeWorkspace(only);
     const progress = progressPrinter(ctx, 'scan');
-    const reports = workspaces.map((w) => scanWorkspace(w, appliance.store(w.workspaceId).querier(), (p) => progress.update(`${p.workspaceId}: ${p.seriesScanned}/${p.seriesTotal} series`)));
-    for (const r of reports) appliance.discovery.setScan(r);
+    const reports: ScanReport[] = [];
+    for (const w of workspaces) {
+      const r = await appliance.discovery.rescan(w, appliance.store(w.workspaceId).querier(), (p) => progress.update(`${p.workspaceId}: ${p.seriesScanned}/${p.seriesTotal} series`));
+      if (r) reports.push(r); // null: deleted or scanned anew meanwhile
+    }
     appliance.activity.append({ action: 'discovery.scan', outcome: 'ok', actor: 'cli', workspaceId: typeof only === 'string' ? only : null, detail: `${reports.length} workspace(s), ${reports.reduce((s, r) => s + r.findings.length, 0)} finding(s)` });
     if (wantsJson(args)) {
       printJson(ctx, reports);

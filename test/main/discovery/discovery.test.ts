@@ -69,7 +69,7 @@ describe('ingest rules', () => {
 });
 
 describe('discovery scan', () => {
-  it('finds planted personal data in series, alias and tags with progress, and incrementally', () => {
+  it('finds planted personal data in series, alias and tags with progress, and incrementally', async () => {
     const ws = control.createWorkspace({ alias: 'billing for jane.doe@example.com', tags: { owner: 'team-a' } });
     const db = openTsdb({ path: join(dir, 'ws.db'), workspaceId: ws.workspaceId, keys: control.dataKeys(ws.workspaceId) });
     const app = db.appender();
@@ -81,7 +81,7 @@ describe('discovery scan', () => {
     }
     app.commit();
     const progress: number[] = [];
-    const report = scanWorkspace(ws, db.querier(), (p) => progress.push(p.seriesScanned));
+    const report = await scanWorkspace(ws, db.querier(), (p) => progress.push(p.seriesScanned));
     expect(report.seriesScanned).toBe(2500);
     expect(progress).toEqual([1000, 2000, 2500]);
     const byKey = Object.fromEntries(report.findings.map((f) => [`${f.kind}:${f.labelName}`, f]));
@@ -96,6 +96,26 @@ describe('discovery scan', () => {
     expect(all.find((f) => f.kind === 'phone')).toMatchObject({ workspaceId: ws.workspaceId, labelName: 'phone', series: 1 });
     expect(all.find((f) => f.labelName === 'customer_email')!.series).toBe(251);
     expect(JSON.stringify(all)).not.toContain('jane.doe');
+
+    // A scan in turns: a series ingest makes while it runs (not in its listing) counts once, not never.
+    const again = new DiscoveryIndex();
+    again.observeNewSeries(ws.workspaceId, [labelsFromRecord({ __name__: 'payments_total', customer_email: 'customer0@example.org' })]); // one the listing holds
+    let done = false;
+    const rescanned = again.rescan(ws, db.querier()).finally(() => (done = true));
+    again.observeNewSeries(ws.workspaceId, [labelsFromRecord({ __name__: 'late', customer_email: 'late@example.org' })]);
+    let turns = 0;
+    while (!done) {
+      turns++;
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await rescanned)!.seriesScanned).toBe(2500);
+    expect(turns).toBeGreaterThanOrEqual(2); // 2,500 series, 1,000 a turn
+    expect(again.all().find((f) => f.labelName === 'customer_email')!.series).toBe(251);
+    // Forgotten (the workspace deleted) while it ran: its findings do not come back.
+    const gone = again.rescan(ws, db.querier());
+    again.forget(ws.workspaceId);
+    expect(await gone).toBeNull();
+    expect(again.all()).toEqual([]);
     db.close();
   });
 });
