@@ -334,7 +334,8 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
       const last = start?.seq ?? Infinity;
       const page = db.prepare(`SELECT * FROM activity_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
       const check = chainCheck();
-      for (let after = -Infinity; ; await new Promise((r) => setImmediate(r))) {
+      let after = -Infinity;
+      for (;;) {
         const rows = page.all(after, last, recordsPerTurn) as Row[];
         for (const r of rows) {
           const failed = check.record(r);
@@ -342,6 +343,7 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
         }
         if (rows.length < recordsPerTurn) break;
         after = rows[rows.length - 1]!.seq;
+        await new Promise((r) => setImmediate(r));
       }
       // Records past the start's head while the head stayed put were not appended by a log.
       const now = readHead.get() as HeadRow | undefined;

@@ -202,8 +202,7 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
       return appliance.activity.list(filter);
     },
     async verifyActivity() {
-      appliance.activity.flush();
-      return appliance.activity.verifyInTurns();
+      return opts.protection.verifyActivity();
     },
 
     async getSettings(): Promise<Settings> {

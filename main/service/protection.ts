@@ -78,7 +78,7 @@ export class ProtectionChecks {
   }
 
   /** The activity log's chain, verified a page a turn (a long log took seconds of the ingest thread each time); one run serves every caller meanwhile. */
-  private activity(): Promise<ChainVerification> {
+  verifyActivity(): Promise<ChainVerification> {
     if (!this.verifying) {
       this.appliance.activity.flush();
       this.verifying = this.appliance.activity.verifyInTurns().finally(() => {
@@ -91,7 +91,7 @@ export class ProtectionChecks {
   private verifying: Promise<ChainVerification> | null = null;
 
   async checklist(listenUrl: string | null): Promise<ChecklistItem[]> {
-    const activity = await this.activity();
+    const activity = await this.verifyActivity();
     return computeChecklist(this.appliance, {
       activity,
       tls: listenUrl ? { enabled: true, protocol: 'TLS 1.2+ (1.3 preferred)', certificateExpiresAt: this.certificateExpiresAt() } : null,
