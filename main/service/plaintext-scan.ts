@@ -7,11 +7,11 @@ import { closeSync, openSync, readSync } from 'node:fs';
 /** Shorter strings match by chance (in SQLite pages, random bytes); they say nothing. */
 export const MIN_NEEDLE = 6;
 
-/** Bits in the filter of needles' first four bytes: few enough to stay in cache, sparse for 5,000 needles. */
+/** Bits in the filter of the needles' words: few enough to stay in cache, sparse for 5,000 needles. */
 const FILTER_BITS = 20;
 
 /** How much of a file is read at a time. */
-export const PIECE_BYTES = 1 << 20;
+const PIECE_BYTES = 1 << 20;
 
 const hashOf = (word: number): number => Math.imul(word, 0x9e3779b1) >>> (32 - FILTER_BITS);
 
