@@ -24,6 +24,6 @@ export interface WorkspaceStore {
   writeBlob(name: BlobName, plain: Buffer): void;
   /** Replaces (null: deletes) several blob rows in one transaction (the exemplar store's parts). */
   writeBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void;
-  /** Re-seals every row not sealed with the current data key; resumable. */
-  reencrypt(onProgress?: (done: number, total: number) => void): void;
+  /** Re-seals every row not sealed with the current data key, a few a turn of the event loop; resumable. */
+  reencrypt(onProgress?: (done: number, total: number) => void): Promise<void>;
 }

@@ -4,6 +4,7 @@
 // starting yet another generation.
 import type { Appliance } from '../core/appliance';
 import { ControlDatabase } from '../control/control-plane';
+import { ControlError } from '../control/types';
 import { AlertManagerStore } from '../alerting/definition-store';
 import { DestinationStore } from '../forward/destination-store';
 
@@ -20,10 +21,25 @@ export function controlDatabase(appliance: Pick<Appliance, 'control'>): ControlD
   return appliance.control;
 }
 
-export function rotateDataKey(appliance: Appliance, workspaceId: string, opts: { actor?: string; onProgress?: (done: number, total: number) => void } = {}): DataKeyRotation {
+/** Concurrent runs of one workspace's rotation would re-seal the same rows twice over: one at a time. */
+const rotating = new WeakMap<Appliance, Set<string>>();
+
+export async function rotateDataKey(appliance: Appliance, workspaceId: string, opts: { actor?: string; onProgress?: (done: number, total: number) => void } = {}): Promise<DataKeyRotation> {
   const control = controlDatabase(appliance);
   control.describeWorkspace(workspaceId); // not_found
   const actor = opts.actor ?? 'cli';
+  const running = rotating.get(appliance) ?? new Set<string>();
+  rotating.set(appliance, running);
+  if (running.has(workspaceId)) throw new ControlError('conflict', `workspace ${workspaceId}: a data-key rotation is already running; wait for it to finish`);
+  running.add(workspaceId);
+  try {
+    return await rotate(appliance, control, workspaceId, actor, opts.onProgress);
+  } finally {
+    running.delete(workspaceId);
+  }
+}
+
+async function rotate(appliance: Appliance, control: ControlDatabase, workspaceId: string, actor: string, onProgress: ((done: number, total: number) => void) | undefined): Promise<DataKeyRotation> {
   const pending = appliance.settings.unfinishedRotation(workspaceId);
   let generation: number;
   if (pending) generation = pending.generation;
@@ -37,9 +53,9 @@ export function rotateDataKey(appliance: Appliance, workspaceId: string, opts: {
   }
   let rows = 0;
   try {
-    appliance.store(workspaceId).reencrypt((done, total) => {
+    await appliance.store(workspaceId).reencrypt((done, total) => {
       rows = total;
-      opts.onProgress?.(done, total);
+      onProgress?.(done, total);
     });
   } catch (e) {
     appliance.activity.append({ action: 'key.rotate_data', outcome: 'error', actor, workspaceId, detail: `re-encryption to generation ${generation} interrupted (${e instanceof Error ? e.name : 'error'}); run it again to resume` });

@@ -79,8 +79,11 @@ export interface Tsdb {
   writeBlob(name: BlobName, plain: Buffer): void;
   /** Replaces (null: deletes) several blob rows in one transaction. */
   writeBlobs(changes: readonly (readonly [BlobName, Buffer | null])[]): void;
-  /** Re-seals every row not sealed with keys.current; resumable (rows already done are skipped). */
-  reencrypt(onProgress?: (done: number, total: number) => void): void;
+  /**
+   * Re-seals every row not sealed with keys.current, a transaction of rows a turn of the event loop
+   * (`between`; the store keeps working meanwhile); resumable (rows already done are skipped).
+   */
+  reencrypt(onProgress?: (done: number, total: number) => void, between?: () => Promise<void>): Promise<void>;
   close(): void;
 }
 
@@ -146,8 +149,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     readBlob: (name) => live().storage.blob(name),
     writeBlob: (name, plain) => live().storage.putBlob(name, plain),
     writeBlobs: (changes) => live().storage.putBlobs(changes),
-    reencrypt(onProgress) {
-      reencrypt(live(), onProgress);
+    async reencrypt(onProgress, between) {
+      await reencrypt(live(), onProgress, between);
       storeReleased(storage.path); // query workers drop the retired key with their connection
     },
     close() {

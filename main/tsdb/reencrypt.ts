@@ -1,13 +1,19 @@
 // Data-key rotation: every row sealed with an older key is opened and sealed again with the
 // current key, a few rows per transaction, so an interrupted run resumes where it stopped; the
 // manifest goes last (every transaction re-seals the parts it changes with the current key).
+// Between transactions the event loop turns (`between`): the store keeps taking remote writes,
+// compactions and checkpoints meanwhile, so each row is read again in its own transaction: a
+// series page that gained series, a head state a checkpoint replaced (and its parts) or a chunk row
+// a compaction rewrote is never written back as it was when the list was made.
 import type { TsdbState } from './state';
 import { items, type Item, type StoredRow } from './storage';
 import { decodeHeadState } from './wal-record';
 
 const ROWS_PER_TRANSACTION = 32;
 
-export function reencrypt(st: TsdbState, onProgress?: (done: number, total: number) => void): void {
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+export async function reencrypt(st: TsdbState, onProgress?: (done: number, total: number) => void, between: () => Promise<void> = nextTurn): Promise<void> {
   const { storage } = st;
   const current = storage.currentKeyId;
   const layout = storage.layout;
@@ -18,16 +24,18 @@ export function reencrypt(st: TsdbState, onProgress?: (done: number, total: numb
   }
   const jobs: Job[] = [];
   for (const p of storage.pages()) {
-    if (p.keyId !== current) jobs.push({ item: items.page(p.page), load: () => p, save: (r) => storage.putPage(p.page, r) });
+    if (p.keyId !== current) jobs.push({ item: items.page(p.page), load: () => storage.page(p.page), save: (r) => storage.putPage(p.page, r) });
   }
   for (const l of storage.logKeys()) {
     if (l.keyId !== current) jobs.push({ item: items.log(l.seq), load: () => storage.logRow(l.seq), save: (r) => storage.resealLog(l.seq, r) });
   }
   const hs = storage.headState();
-  if (hs && hs.keyId !== current) jobs.push({ item: items.headState(hs.seq), load: () => hs, save: (r) => storage.putHeadState(hs.seq, r) });
+  // A checkpoint meanwhile replaces the head state and its parts, sealed with the current key: nothing left to do.
+  const stillHead = () => storage.headState()?.seq === hs?.seq;
+  if (hs && hs.keyId !== current) jobs.push({ item: items.headState(hs.seq), load: () => (stillHead() ? storage.headState() : undefined), save: (r) => storage.putHeadState(hs.seq, r) });
   const parts = hs && storage.decode(items.headState(hs.seq), () => decodeHeadState(storage.open(items.headState(hs.seq), hs))).parts;
   for (const p of parts ? storage.headPartKeys(hs!.seq, parts) : []) {
-    if (p.keyId !== current) jobs.push({ item: items.headPart(hs!.seq, p.part), load: () => storage.headPart(hs!.seq, p.part), save: (r) => storage.putHeadPart(p.part, r) });
+    if (p.keyId !== current) jobs.push({ item: items.headPart(hs!.seq, p.part), load: () => (stillHead() ? storage.headPart(hs!.seq, p.part) : undefined), save: (r) => storage.putHeadPart(p.part, r) });
   }
   for (const c of storage.chunkKeys()) {
     if (c.keyId === current) continue;
@@ -45,6 +53,7 @@ export function reencrypt(st: TsdbState, onProgress?: (done: number, total: numb
   const total = jobs.length;
   onProgress?.(0, total);
   for (let i = 0; i < total; i += ROWS_PER_TRANSACTION) {
+    if (i > 0) await between();
     storage.transaction(() => {
       for (const job of jobs.slice(i, i + ROWS_PER_TRANSACTION)) {
         const row = job.load();

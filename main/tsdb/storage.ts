@@ -157,6 +157,7 @@ export class Storage {
     };
     this.stmts = {
       pages: prep<[], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages ORDER BY page', 'series pages'),
+      page: prep<[number], { page: number; key_id: number; data: Buffer }>('SELECT page, key_id, data FROM series_pages WHERE page = ?', 'series pages'),
       putPage: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO series_pages (page, key_id, data) VALUES (?, ?, ?)', 'series pages'),
       deletePage: prep<[number], never>('DELETE FROM series_pages WHERE page = ?', 'series pages'),
       // A read-only open of a format-2 file (the self-test, before the store's first open migrated
@@ -536,6 +537,18 @@ export class Storage {
       throw this.damaged(gone.map((p) => items.page(p).name).join(', '), 'missing (listed in the manifest, not in the file)');
     }
     return rows;
+  }
+
+  /** One series page as it is now, checked against the manifest; undefined when there is none. */
+  page(page: number): { page: number; keyId: number; data: Buffer } | undefined {
+    const r = this.stmts.page.get(page);
+    const tag = this.manifest.pages.get(page);
+    if (!r && tag === undefined) return undefined;
+    if (!r) throw this.damaged(items.page(page).name, 'missing (listed in the manifest, not in the file)');
+    const row = { page: r.page, keyId: r.key_id, data: r.data };
+    if (tag === undefined) throw this.damaged(items.page(page).name, 'the manifest does not list it');
+    if (tag !== this.digest(row)) throw this.damaged(items.page(page).name, 'it is not the version the manifest lists');
+    return row;
   }
 
   putPage(page: number, row: StoredRow): void {

@@ -12,7 +12,7 @@ export const keyRotateData: Command = {
     const workspaceId = requireString(args, 'workspace');
     const appliance = await ctx.appliance();
     const progress = progressPrinter(ctx, 'rotate-data');
-    const r = rotateDataKey(appliance, workspaceId, { actor: 'cli', onProgress: (done, total) => progress.update(`${done}/${total} rows re-sealed`) });
+    const r = await rotateDataKey(appliance, workspaceId, { actor: 'cli', onProgress: (done, total) => progress.update(`${done}/${total} rows re-sealed`) });
     reply(args, ctx, r, `Workspace ${workspaceId} now uses data key generation ${r.generation}${r.resumed ? ' (finished an interrupted rotation)' : ''}; ${r.rowsResealed} rows re-sealed.`);
     return 0;
   },

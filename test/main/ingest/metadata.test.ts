@@ -198,7 +198,7 @@ describe('metric metadata', () => {
     expect([...db.querier().select([{ type: '=', name: '__name__', value: 'x' }], NOW - 1, NOW + 1)]).toHaveLength(1);
   });
 
-  it('data-key rotation re-seals the metadata and exemplar rows', () => {
+  it('data-key rotation re-seals the metadata and exemplar rows', async () => {
     const old = createCipher(randomBytes(32));
     const next = createCipher(randomBytes(32));
     const { db, dir } = store(undefined, { current: 1, get: () => old });
@@ -206,7 +206,7 @@ describe('metric metadata', () => {
     db.writeBlob('exemplars', Buffer.from('{"series":[],"slots":[]}'));
     db.close();
     const both = store(dir, { current: 2, get: (id) => (id === 1 ? old : next) }).db;
-    both.reencrypt();
+    await both.reencrypt();
     both.close();
     const onlyNew = store(dir, { current: 2, get: (id) => { if (id !== 2) throw new Error(`key ${id} destroyed`); return next; } }).db;
     expect(onlyNew.readBlob('metadata')!.toString()).toBe('[]');

@@ -111,12 +111,12 @@ describe('retention', () => {
 });
 
 describe('data-key rotation', () => {
-  it('re-seals every row under a new key generation, resumes after an interruption, and reports key ages', () => {
+  it('re-seals every row under a new key generation, resumes after an interruption, and reports key ages', async () => {
     const ws = app.control.createWorkspace({ alias: 'rot' }).workspaceId;
     const now = Date.now();
     fill(ws, now, 2);
     app.closeStore(ws);
-    const r = rotateDataKey(app, ws);
+    const r = await rotateDataKey(app, ws);
     expect(r).toMatchObject({ generation: 2, resumed: false });
     expect(r.rowsResealed).toBeGreaterThan(0);
     const keyIds = () => {
@@ -134,11 +134,15 @@ describe('data-key rotation', () => {
     app.closeStore(ws);
     const g = control.keys.rotate(ws, new Date().toISOString());
     app.settings.beginRotation(ws, g);
-    const again = rotateDataKey(app, ws);
+    const again = await rotateDataKey(app, ws);
     expect(again).toMatchObject({ generation: 3, resumed: true });
+    // One run at a time per workspace.
+    const running = rotateDataKey(app, ws);
+    await expect(rotateDataKey(app, ws)).rejects.toThrow(/a data-key rotation is already running/);
+    expect(await running).toMatchObject({ generation: 4, resumed: false });
     app.closeStore(ws);
-    expect(keyIds()).toEqual([3]);
-    expect(dataKeyAges(app, Date.now() + 400 * DAY).find((k) => k.workspaceId === ws)).toMatchObject({ generation: 3, ageDays: 400 });
+    expect(keyIds()).toEqual([4]);
+    expect(dataKeyAges(app, Date.now() + 400 * DAY).find((k) => k.workspaceId === ws)).toMatchObject({ generation: 4, ageDays: 400 });
   });
 });
 

@@ -255,7 +255,7 @@ describe('head snapshot and snapshot reader', () => {
     r.close();
   });
 
-  it('tells the query workers to let go of a store when it is re-keyed and when it closes', () => {
+  it('tells the query workers to let go of a store when it is re-keyed and when it closes', async () => {
     const keys = new TestKeys({ 1: randomBytes(32), 2: randomBytes(32) }, 1);
     const { db, path } = open(keys);
     const released: string[] = [];
@@ -264,7 +264,7 @@ describe('head snapshot and snapshot reader', () => {
       fill(db, 2, 0, 100);
       db.compact({ all: true });
       keys.current = 2;
-      db.reencrypt(); // every row now under key 2: a worker must not keep key 1
+      await db.reencrypt(); // every row now under key 2: a worker must not keep key 1
       expect(released).toEqual([path]);
       db.close();
       expect(released).toEqual([path, path]);

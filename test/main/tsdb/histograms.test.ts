@@ -201,7 +201,7 @@ describe('native histograms in the store', () => {
     expect(bytes.length / n).toBeLessThan(16);
   });
 
-  it('deleteSeries, retention and key rotation cover histogram samples', () => {
+  it('deleteSeries, retention and key rotation cover histogram samples', async () => {
     const { db, dir, keys } = setup({ retentionMs: 2 * HOUR });
     fill(db);
     db.compact({ all: true });
@@ -213,7 +213,7 @@ describe('native histograms in the store', () => {
     expect(exp.histograms!.timestamps[0]).toBe(T0 + HOUR);
     keys.raw.set(2, randomBytes(32));
     keys.current = 2;
-    db.reencrypt();
+    await db.reencrypt();
     db.close();
     keys.raw.delete(1);
     const again = open(dir, keys);
