@@ -10,6 +10,8 @@ import { items, type Item, type StoredRow } from './storage';
 import { decodeHeadState } from './wal-record';
 
 const ROWS_PER_TRANSACTION = 32;
+/** A transaction ends after this much re-sealed data, so one turn stays short with large chunk rows (~16 ms a MB). */
+const BYTES_PER_TRANSACTION = 1 << 20;
 
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -52,15 +54,18 @@ export async function reencrypt(st: TsdbState, onProgress?: (done: number, total
   }
   const total = jobs.length;
   onProgress?.(0, total);
-  for (let i = 0; i < total; i += ROWS_PER_TRANSACTION) {
+  for (let i = 0; i < total; ) {
     if (i > 0) await between();
     storage.transaction(() => {
-      for (const job of jobs.slice(i, i + ROWS_PER_TRANSACTION)) {
+      for (let n = 0, bytes = 0; n < ROWS_PER_TRANSACTION && bytes < BYTES_PER_TRANSACTION && i < total; n++, i++) {
+        const job = jobs[i]!;
         const row = job.load();
-        if (row) job.save(storage.seal(job.item, storage.open(job.item, row)));
+        if (!row) continue;
+        job.save(storage.seal(job.item, storage.open(job.item, row)));
+        bytes += row.data.length;
       }
     });
-    onProgress?.(Math.min(total, i + ROWS_PER_TRANSACTION), total);
+    onProgress?.(i, total);
   }
   const manifest = storage.resealManifest();
   if (total > 0 || manifest) storage.shrink();

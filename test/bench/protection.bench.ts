@@ -1,8 +1,8 @@
 // bench:protection — what the data-protection checks cost the ingest thread: the longest stall of
 // its event loop (a 1 ms timer's largest gap) and the whole run's time, for the self-test (store
-// verification and plaintext scan), the first sensitive-data scan of a workspace and the activity
-// log's hash-chain verification. The peer is the same work on the ingest thread, measured in the
-// same run: the self-test's in-thread fallback, the scan and the chain in one turn (as before).
+// verification and plaintext scan), the first sensitive-data scan of a workspace, the activity
+// log's hash-chain verification and a data-key rotation. The peer is the same work on the ingest
+// thread, measured in the same run: the self-test's in-thread fallback, the others in one turn (as before).
 //   --series N (10,000)  --samples N per series (480: 2 h at 15 s)  --records N activity records (100,000)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -81,6 +81,20 @@ try {
   const [scanOneTook, scanOneStall] = await timed(() => scanWorkspace(workspace, app.store(id).querier(), undefined, Infinity));
   const [turnsTook, turnsStall] = await timed(() => app.activity.verifyInTurns());
   const [oneTook, oneStall] = await timed(async () => app.activity.verify());
+  // Data-key rotation (last: it changes the store), a new generation each time.
+  const rotation = async (between?: () => Promise<void>) => {
+    app.closeStore(id);
+    const control = controlDatabase(app);
+    control.keys.rotate(id, new Date().toISOString());
+    const store = openTsdb({ path, workspaceId: id, keys: control.dataKeys(id) });
+    try {
+      return await timed(() => store.reencrypt(undefined, between));
+    } finally {
+      store.close();
+    }
+  };
+  const [rotTook, rotStall] = await rotation();
+  const [rotOneTook, rotOneStall] = await rotation(() => Promise.resolve());
   app.close();
 
   const ms = (x: number) => `${x.toFixed(1)} ms`;
@@ -91,7 +105,9 @@ try {
   console.log(`sensitive-data scan | one turn | ${ms(scanOneTook)} | ${ms(scanOneStall)} |`);
   console.log(`activity chain | in turns | ${ms(turnsTook)} | ${ms(turnsStall)} |`);
   console.log(`activity chain | one turn | ${ms(oneTook)} | ${ms(oneStall)} |`);
-  console.log(`\nlongest stall: self-test ${(ownStall / hereStall).toFixed(3)}× its in-thread fallback; sensitive-data scan ${(scanStall / scanOneStall).toFixed(3)}× one turn; chain ${(turnsStall / oneStall).toFixed(3)}× one turn`);
+  console.log(`data-key rotation | in turns | ${ms(rotTook)} | ${ms(rotStall)} |`);
+  console.log(`data-key rotation | one turn | ${ms(rotOneTook)} | ${ms(rotOneStall)} |`);
+  console.log(`\nlongest stall: self-test ${(ownStall / hereStall).toFixed(3)}× its in-thread fallback; sensitive-data scan ${(scanStall / scanOneStall).toFixed(3)}× one turn; chain ${(turnsStall / oneStall).toFixed(3)}× one turn; rotation ${(rotStall / rotOneStall).toFixed(3)}× one turn`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
