@@ -524,13 +524,8 @@ export class Storage {
 
   /** Every series page; throws StoreDamaged when one is missing, extra or not the one the manifest lists. */
   pages(): { page: number; keyId: number; data: Buffer }[] {
-    const rows = this.stmts.pages.all().map((r) => ({ page: r.page, keyId: r.key_id, data: r.data }));
+    const rows = this.stmts.pages.all().map((r) => this.listedPage(r));
     const listed = this.manifest.pages;
-    for (const r of rows) {
-      const tag = listed.get(r.page);
-      if (tag === undefined) throw this.damaged(items.page(r.page).name, 'the manifest does not list it');
-      if (tag !== this.digest(r)) throw this.damaged(items.page(r.page).name, 'it is not the version the manifest lists');
-    }
     if (rows.length !== listed.size) {
       const have = new Set(rows.map((r) => r.page));
       const gone = [...listed.keys()].filter((p) => !have.has(p));
@@ -542,12 +537,17 @@ export class Storage {
   /** One series page as it is now, checked against the manifest; undefined when there is none. */
   page(page: number): { page: number; keyId: number; data: Buffer } | undefined {
     const r = this.stmts.page.get(page);
-    const tag = this.manifest.pages.get(page);
-    if (!r && tag === undefined) return undefined;
-    if (!r) throw this.damaged(items.page(page).name, 'missing (listed in the manifest, not in the file)');
+    if (r) return this.listedPage(r);
+    if (this.manifest.pages.has(page)) throw this.damaged(items.page(page).name, 'missing (listed in the manifest, not in the file)');
+    return undefined;
+  }
+
+  /** A page row, checked to be the version the manifest lists. */
+  private listedPage(r: { page: number; key_id: number; data: Buffer }): { page: number; keyId: number; data: Buffer } {
     const row = { page: r.page, keyId: r.key_id, data: r.data };
-    if (tag === undefined) throw this.damaged(items.page(page).name, 'the manifest does not list it');
-    if (tag !== this.digest(row)) throw this.damaged(items.page(page).name, 'it is not the version the manifest lists');
+    const tag = this.manifest.pages.get(r.page);
+    if (tag === undefined) throw this.damaged(items.page(r.page).name, 'the manifest does not list it');
+    if (tag !== this.digest(row)) throw this.damaged(items.page(r.page).name, 'it is not the version the manifest lists');
     return row;
   }
 
