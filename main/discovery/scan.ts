@@ -23,7 +23,7 @@ export interface ScanReport {
 
 const ALL_SERIES = [{ type: '=~' as const, name: '__name__', value: '^(?:.+)$' }];
 
-/** Series checked a turn of the event loop (~5 ms): a scan shares the ingest thread. */
+/** Series checked a turn of the event loop (~4 ms: 100,000 took 355 ms): a scan shares the ingest thread. */
 const SERIES_PER_TURN = 1000;
 
 /**

@@ -34,7 +34,10 @@ export function customerStrings(appliance: Appliance, damage: string[] = []): st
       for (const name of q.labelNames()) {
         if (found.size >= MAX_NEEDLES) break;
         add(name);
-        for (const value of q.labelValues(name)) add(value);
+        for (const value of q.labelValues(name)) {
+          if (found.size >= MAX_NEEDLES) break;
+          add(value);
+        }
       }
     } catch (e) {
       if (!(e instanceof StoreError)) throw e;
@@ -61,13 +64,9 @@ const IDLE: SelfTestProgress = { state: 'idle', filesScanned: 0, filesTotal: 0, 
 function rawKeys(appliance: Appliance, workspaceId: string): StoreToVerify['keys'] {
   const keys = controlDatabase(appliance).dataKeys(workspaceId);
   const out: [number, Uint8Array][] = [];
+  // Generations run 1..current and stay until the workspace is deleted (DataKeyStore).
   for (let g = 1; keys && g <= keys.current; g++) {
-    let copy: Buffer;
-    try {
-      copy = cipherKey(keys.get(g));
-    } catch {
-      continue; // a generation re-encryption retired
-    }
+    const copy = cipherKey(keys.get(g));
     out.push([g, new Uint8Array(copy)]);
     copy.fill(0);
   }
@@ -190,14 +189,13 @@ export class PlaintextSelfTest {
       setImmediate(step);
     };
 
-    update('running', '');
     progressed();
     if (!live()) return this.progress;
-    let worker: Worker | null = null;
+    let worker: Worker | null;
     try {
       worker = this.spawn({ needles, stores: toVerify.map((id, i) => ({ workspaceId: id, path: paths[i]!, keys: rawKeys(appliance, id) })), files });
     } catch {
-      worker = null;
+      worker = null; // a thread that cannot even be made: as where none can start
     }
     if (!worker) {
       inThread();
