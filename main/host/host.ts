@@ -87,6 +87,7 @@ export async function startHost(appliance: Appliance, opts: HostOptions): Promis
       ...(opts.version ? { version: opts.version } : {}),
       rules: (ws) => rules?.workspace(ws) ?? null,
       forwardStatus: (ws) => forwarding?.status(ws) ?? [],
+      queryThreads: queryPool,
     });
     // Rule queries run under the same samples limit and timeout as the API's (Prometheus does the
     // same) and on the same pool, so a slow rule does not hold remote write.

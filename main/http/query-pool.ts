@@ -6,7 +6,8 @@
 // its own read-only connection (tsdb/snapshot-reader.ts), with data keys handed over this
 // process's message ports as it needs them. The connection, its keys and the rows it decrypted
 // stay for the next query until idle for a minute, or until the store closes or is re-keyed.
-// Label lookups (postings, head only) stay short calls to the ingest thread. A worker's calls
+// Series and label lookups (postings, head only) come as keys in parts, sorted and read on the
+// worker; only a label's names or values over every series stay one short call. A worker's calls
 // block it (Atomics.wait) until the ingest thread answers (receiveMessageOnPort). A query whose
 // client went away is stopped by ending its worker (a fresh one takes its place); the query
 // timeout is checked between rows and series while reading. On two cores or more, each worker has
@@ -23,7 +24,8 @@ import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker,
 import { handlePromApi, type PromApiOptions } from '../query/api';
 import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
-import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type Listing, type ListingCursor, type ListingPart, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { compareLabels, labelsFromKey } from '../../shared/labels';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
 import type { HelperRows, RowsHelper, RowsTask } from '../query/evaluator';
@@ -42,12 +44,13 @@ const LOAD_ATTEMPTS = 3;
 
 /** A store call's arguments with its matchers compiled again (RE2) on this side. */
 function withMatchers(call: StoreCall): unknown[] {
-  if (call.op === 'dataKey' || call.op === 'snapshotMore') return call.args;
+  if (call.op === 'dataKey' || call.op === 'more') return call.args;
   const at = call.op === 'labelValues' ? 1 : 0;
   return call.args.map((a, i) => (i === at && Array.isArray(a) ? (a as Matcher[]).map(storeMatcher) : a));
 }
 
-type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues' | 'snapshot' | 'snapshotMore' | 'dataKey';
+/** `snapshot` and `listing` start a cursor (their first part); `more` asks for its next part. */
+type StoreOp = 'select' | 'series' | 'labelNames' | 'labelValues' | 'snapshot' | 'listing' | 'more' | 'dataKey';
 interface StoreCall {
   readonly op: StoreOp;
   readonly args: unknown[];
@@ -235,13 +238,26 @@ function serveQueries(data: WorkerData): void {
   // asked for before this one is read, so the ingest thread copies it meanwhile.
   function* snapshotParts(first: HeadSnapshot, check?: () => void): Generator<HeadSnapshot> {
     for (let part = first; ; ) {
-      const next = part.more ? send('snapshotMore', []) : null;
+      const next = part.more ? send('more', []) : null;
       yield part;
       if (!next) return;
       check?.();
       part = valueOf(next);
     }
   }
+  // A listing's items, one call a part, so the ingest thread answers remote write between them;
+  // null for a store read on the ingest thread (tests' in-memory stores).
+  const listing = (ms: readonly Matcher[] | undefined, what: Listing): string[] | null => {
+    let part = call('listing', [ms?.length ? plain(ms) : null, what]) as ListingPart | null;
+    if (!part) return null;
+    const items = part.items;
+    while (part.more) {
+      part = call('more', []) as ListingPart;
+      for (const item of part.items) items.push(item);
+    }
+    return items;
+  };
+  const distinct = (items: string[] | null): string[] | null => items && [...new Set(items)].sort();
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
@@ -282,9 +298,12 @@ function serveQueries(data: WorkerData): void {
       if (first === null) return call('select', [plain(ms), mint, maxt]);
       return readerFor(first.store).select(snapshotParts(first, hints?.check), mint, maxt, hints);
     },
-    series: (ms, ...rest) => call('series', [plain(ms), ...rest]),
-    labelNames: (ms) => call('labelNames', ms ? [plain(ms)] : []),
-    labelValues: (name, ms) => call('labelValues', ms ? [name, plain(ms)] : [name]),
+    series: (ms, mint, maxt) => {
+      const keys = listing(ms, { of: 'keys', mint, maxt });
+      return keys ? keys.map(labelsFromKey).sort(compareLabels) : call('series', [plain(ms), mint, maxt]);
+    },
+    labelNames: (ms) => distinct(listing(ms, { of: 'names' })) ?? call('labelNames', ms ? [plain(ms)] : []),
+    labelValues: (name, ms) => distinct(listing(ms, { of: 'values', name })) ?? call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
   parentPort!.postMessage({ ready: true });
   parentPort!.on('message', (job: Job | InstantJob | Forget) => {
@@ -333,8 +352,8 @@ interface Slot {
   port: MessagePort;
   flag: Int32Array;
   running: Pending | null;
-  /** The rest of the head snapshot the running query is taking. */
-  snapshot: SnapshotCursor | null;
+  /** The rest of the head snapshot or listing the running query is taking. */
+  cursor: SnapshotCursor | ListingCursor | null;
   /** The worker has loaded this module and listens for jobs. */
   ready: boolean;
 }
@@ -441,7 +460,7 @@ export class QueryPool {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
     const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs, splitMinSeries: this.splitMinSeries }, [port2], this.script);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, snapshot: null, ready: false };
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, cursor: null, ready: false };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
@@ -450,12 +469,19 @@ export class QueryPool {
       try {
         const q = slot.running?.querier;
         if (!q) throw new Error('no query running');
-        if (call.op === 'snapshotMore') {
-          if (!slot.snapshot) throw new Error('no snapshot under way');
-          const snap = slot.snapshot.next();
-          if (!snap.more) slot.snapshot = null;
-          transfer = snapshotBuffers(snap);
-          reply = { ok: true, value: snap };
+        if (call.op === 'more') {
+          if (!slot.cursor) throw new Error('no snapshot or listing under way');
+          const part = slot.cursor.next();
+          if (!part.more) slot.cursor = null;
+          if ('lists' in part) transfer = snapshotBuffers(part);
+          reply = { ok: true, value: part };
+        } else if (call.op === 'listing') {
+          const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
+          const [ms, what] = withMatchers(call) as [Matcher[] | null, Listing];
+          const cursor = reads?.listing(ms, what);
+          const part = cursor?.next() ?? null;
+          slot.cursor = part?.more ? cursor! : null;
+          reply = { ok: true, value: part };
         } else if (call.op === 'snapshot' || call.op === 'dataKey') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
           if (call.op === 'dataKey') {
@@ -467,7 +493,7 @@ export class QueryPool {
             const [ms, mint, maxt] = withMatchers(call) as [Matcher[], number, number];
             const cursor = reads.snapshot(ms, mint, maxt);
             const snap = cursor.next();
-            slot.snapshot = snap.more ? cursor : null;
+            slot.cursor = snap.more ? cursor : null;
             transfer = snapshotBuffers(snap);
             reply = { ok: true, value: snap };
           }
@@ -515,7 +541,7 @@ export class QueryPool {
 
   private finish(slot: Slot): void {
     slot.running = null;
-    slot.snapshot = null;
+    slot.cursor = null;
     slot.worker.unref();
     queueMicrotask(() => this.dispatch());
   }
@@ -562,7 +588,7 @@ export class QueryPool {
   private async stop(slot: Slot, err: QueryPoolError): Promise<void> {
     const p = slot.running;
     slot.running = null;
-    slot.snapshot = null;
+    slot.cursor = null;
     p?.reject(err);
     // A worker waiting for a store answer is woken (it then fails its query) so it can end.
     Atomics.store(slot.flag, 0, 1);

@@ -14,7 +14,7 @@ import { readCaCertPem } from '../tls/local-ca';
 import { fingerprintSha256 } from '../tls/certificates';
 import { IngestMonitor } from './ingest-monitor';
 import { describeLimits } from '../ingest/limits';
-import { checkSyntax, metricMetadataOf, readMetadata, runInstant, runRange } from './query';
+import { checkSyntax, metricMetadataOf, readMetadata, runInstant, runRange, type QueryThreads } from './query';
 import { ProtectionChecks } from './protection';
 import { describeRules, type RulesOf } from './rules';
 import { RuleFileError } from '../rules/rule-file';
@@ -33,11 +33,14 @@ export interface ServiceOptions {
   readonly rules?: RulesOf;
   /** Forwarding status per workspace, from the host that runs the queues. */
   readonly forwardStatus?: (workspaceId: string) => ForwardDestinationStatus[];
+  /** The host's query threads, which answer the window's queries and metadata reads (none: this thread). */
+  readonly queryThreads?: QueryThreads;
 }
 
 export function createApiService(appliance: Appliance, opts: ServiceOptions): AmpuleApi {
   const { control } = appliance;
   const actor = opts.actor;
+  const threads = opts.queryThreads ?? null;
 
   function summary(w: Workspace): WorkspaceSummary {
     let stats = { series: 0, samples: 0, bytesOnDisk: 0 };
@@ -136,25 +139,25 @@ export function createApiService(appliance: Appliance, opts: ServiceOptions): Am
     },
 
     async query(workspaceId, q) {
-      return runInstant(appliance.store(workspaceId).querier(), q.query, q.time ?? Date.now() / 1000);
+      return runInstant(appliance.store(workspaceId).querier(), q.query, q.time ?? Date.now() / 1000, threads);
     },
     async queryRange(workspaceId, q) {
-      return runRange(appliance.store(workspaceId).querier(), q.query, q.start, q.end, q.step);
+      return runRange(appliance.store(workspaceId).querier(), q.query, q.start, q.end, q.step, threads);
     },
     async checkQuery(query) {
       return checkSyntax(query);
     },
     async metricNames(workspaceId) {
-      return appliance.store(workspaceId).querier().labelValues('__name__');
+      return readMetadata<string[]>(appliance.store(workspaceId).querier(), threads, 'label/__name__/values', undefined);
     },
     async labelNames(workspaceId, match) {
-      return readMetadata<string[]>(appliance.store(workspaceId).querier(), 'labels', match);
+      return readMetadata<string[]>(appliance.store(workspaceId).querier(), threads, 'labels', match);
     },
     async labelValues(workspaceId, name, match) {
-      return readMetadata<string[]>(appliance.store(workspaceId).querier(), `label/${encodeURIComponent(name)}/values`, match);
+      return readMetadata<string[]>(appliance.store(workspaceId).querier(), threads, `label/${encodeURIComponent(name)}/values`, match);
     },
     async series(workspaceId, match, limit) {
-      return readMetadata<Record<string, string>[]>(appliance.store(workspaceId).querier(), 'series', match, limit);
+      return readMetadata<Record<string, string>[]>(appliance.store(workspaceId).querier(), threads, 'series', match, limit);
     },
     async metricMetadata(workspaceId, metric) {
       return metricMetadataOf(appliance.tenant(workspaceId).metadata, metric);

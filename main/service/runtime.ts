@@ -6,6 +6,7 @@ import type { Appliance } from '../core/appliance';
 import { createApiService } from './api-service';
 import { IngestMonitor } from './ingest-monitor';
 import { ProtectionChecks } from './protection';
+import type { QueryThreads } from './query';
 import type { RulesOf } from './rules';
 
 export interface ServiceRuntime {
@@ -23,15 +24,17 @@ export interface ServiceRuntimeOptions {
   readonly rules?: RulesOf;
   /** Forwarding status per workspace (the host's queues). */
   readonly forwardStatus?: (workspaceId: string) => ForwardDestinationStatus[];
+  /** The host's query threads: the window's queries run there too. */
+  readonly queryThreads?: QueryThreads;
 }
 
-export function createServiceRuntime(appliance: Appliance, { consoleStatus, version, rules, forwardStatus }: ServiceRuntimeOptions): ServiceRuntime {
+export function createServiceRuntime(appliance: Appliance, { consoleStatus, version, rules, forwardStatus, queryThreads }: ServiceRuntimeOptions): ServiceRuntime {
   const monitor = new IngestMonitor();
   const protection = new ProtectionChecks(appliance, consoleStatus);
   monitor.start(appliance, () => appliance.control.listWorkspaces().map((w) => w.workspaceId));
   return {
     monitor,
-    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}), ...(rules ? { rules } : {}), ...(forwardStatus ? { forwardStatus } : {}) }),
+    api: (actor, listenUrl) => createApiService(appliance, { actor, listenUrl, monitor, protection, consoleStatus, ...(version ? { version } : {}), ...(rules ? { rules } : {}), ...(forwardStatus ? { forwardStatus } : {}), ...(queryThreads ? { queryThreads } : {}) }),
     close: () => {
       monitor.stop();
       protection.stop();

@@ -35,6 +35,22 @@ export function compileMatcher(m: Matcher): CompiledMatcher {
 
 /** Live series matching every matcher (all series when there are none), in id order. */
 export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSeries[] {
+  return seriesSelection(head, matchers).take(Infinity);
+}
+
+/**
+ * The series selectSeries lists, taken a part at a time (a listing that lets remote write in
+ * between): the postings are read at once, the series as taken. A series removed meanwhile is
+ * skipped; one added meanwhile may be listed.
+ */
+export interface SeriesSelection {
+  /** The matching series among the next `max` candidates (so a part's work is bounded, and a part may be empty). */
+  take(max: number): MemSeries[];
+  /** Every candidate was looked at (until then a part may still come out empty). */
+  readonly done: boolean;
+}
+
+export function seriesSelection(head: Head, matchers: readonly Matcher[]): SeriesSelection {
   const compiled = matchers.map(compileMatcher);
   // Per matcher that cannot match "", the postings lists of the values it matches (disjoint: a
   // series has one value of a label). The others match series without the label too: checked per series.
@@ -51,43 +67,51 @@ export function selectSeries(head: Head, matchers: readonly Matcher[]): MemSerie
       const p = values?.get(c.matcher.value);
       if (p) lists.push(p.ids);
     } else if (values) for (const [v, p] of values) if (c.matches(v)) lists.push(p.ids);
-    if (lists.length === 0) return [];
+    if (lists.length === 0) return { take: () => [], done: true };
     byPostings.push({ c, lists, size: lists.reduce((n, l) => n + l.length, 0) });
   }
-  const out: MemSeries[] = [];
-  const keep = (s: MemSeries, matchers: readonly CompiledMatcher[]): void => {
-    for (const c of matchers) if (!c.matches(getLabel(s.labels, c.matcher.name))) return;
-    out.push(s);
-  };
-  if (byPostings.length === 0) {
-    for (const s of head.all()) keep(s, checked);
-    return out;
-  }
-  byPostings.sort((a, b) => a.size - b.size);
-  const smallest = byPostings[0]!;
-  if (smallest.size * SPARSE < head.nextId || (byPostings.length === 1 && smallest.lists.length === 1)) {
-    // Few candidates: the smallest selection's series, the other matchers checked on their labels.
-    const ids = smallest.lists.length === 1 ? smallest.lists[0]! : smallest.lists.flat().sort((a, b) => a - b);
-    const others = [...byPostings.slice(1).map((p) => p.c), ...checked];
-    for (const id of ids) {
-      const s = head.get(id);
-      if (s) keep(s, others);
+  // Candidates: every id below `end`, or the ids in `ids`, or those `hits` counts all matchers for;
+  // each then checked against `others`.
+  let ids: readonly number[] | null = null;
+  let hits: Uint8Array | null = null;
+  let others = checked;
+  let end = head.nextId;
+  if (byPostings.length > 0) {
+    byPostings.sort((a, b) => a.size - b.size);
+    const smallest = byPostings[0]!;
+    if (smallest.size * SPARSE < head.nextId || (byPostings.length === 1 && smallest.lists.length === 1)) {
+      // Few candidates: the smallest selection's series, the other matchers checked on their labels.
+      ids = smallest.lists.length === 1 ? smallest.lists[0]!.slice() : smallest.lists.flat().sort((a, b) => a - b);
+      others = [...byPostings.slice(1).map((p) => p.c), ...checked];
+      end = ids.length;
+    } else {
+      // Many candidates (e.g. {__name__=~".+", job=~"job-.*"}): intersect the selections by counting,
+      // per series id, the matchers that selected it; no label is read and no list merged or sorted.
+      const counts = new Uint8Array(head.nextId);
+      byPostings.forEach(({ lists }, k) => {
+        for (const list of lists) for (const id of list) if (counts[id] === k) counts[id] = k + 1;
+      });
+      hits = counts;
     }
-    return out;
   }
-  // Many candidates (e.g. {__name__=~".+", job=~"job-.*"}): intersect the selections by counting,
-  // per series id, the matchers that selected it; no label is read and no list merged or sorted.
-  const hits = new Uint8Array(head.nextId);
-  byPostings.forEach(({ lists }, k) => {
-    for (const list of lists) for (const id of list) if (hits[id] === k) hits[id] = k + 1;
-  });
   const all = byPostings.length;
-  for (let id = 0; id < hits.length; id++) {
-    if (hits[id] !== all) continue;
-    const s = head.get(id);
-    if (s) keep(s, checked);
-  }
-  return out;
+  let at = 0;
+  return {
+    take(max) {
+      const out: MemSeries[] = [];
+      for (const stop = Math.min(end, at + max); at < stop; ) {
+        const i = at++;
+        if (hits && hits[i] !== all) continue;
+        const s = head.get(ids ? ids[i]! : i);
+        if (!s) continue;
+        if (others.every((c) => c.matches(getLabel(s.labels, c.matcher.name)))) out.push(s);
+      }
+      return out;
+    },
+    get done() {
+      return at >= end;
+    },
+  };
 }
 
 /** Matchers intersected by counting, at most (the counts are bytes); further ones are checked per series. */

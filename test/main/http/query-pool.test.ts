@@ -208,18 +208,22 @@ function fillStore(db: Tsdb, from: number, to: number): void {
   app.commit();
 }
 
-/** The store's querier, counting selects answered on this thread and data keys a worker asked for (one per new connection). */
-function counted(db: Tsdb): Querier & { selectsHere: number; keysAsked: number; offThread: OffThreadReads } {
+/**
+ * The store's querier, counting selects and listings (series, label names and values) answered on
+ * this thread in one call, and data keys a worker asked for (one per new connection).
+ */
+function counted(db: Tsdb): Querier & { selectsHere: number; listedHere: number; keysAsked: number; offThread: OffThreadReads } {
   const q = db.querier() as HeadQuerier;
   const reads = q.offThread;
   const c = {
     selectsHere: 0,
+    listedHere: 0,
     keysAsked: 0,
     select: (...a: Parameters<Querier['select']>) => (c.selectsHere++, q.select(...a)),
-    series: q.series.bind(q),
-    labelNames: q.labelNames.bind(q),
-    labelValues: q.labelValues.bind(q),
-    offThread: { snapshot: reads.snapshot, dataKey: (id: number) => (c.keysAsked++, reads.dataKey(id)) },
+    series: (...a: Parameters<Querier['series']>) => (c.listedHere++, q.series(...a)),
+    labelNames: (...a: Parameters<Querier['labelNames']>) => (c.listedHere++, q.labelNames(...a)),
+    labelValues: (...a: Parameters<Querier['labelValues']>) => (c.listedHere++, q.labelValues(...a)),
+    offThread: { snapshot: reads.snapshot, listing: reads.listing, dataKey: (id: number) => (c.keysAsked++, reads.dataKey(id)) },
   };
   return c;
 }
@@ -387,6 +391,55 @@ describe('QueryPool on a real store', () => {
     expect(parts).toBeGreaterThanOrEqual(7); // three a query over all of them, one for a single series
     expect(q.keysAsked).toBe(2);
     expect(q.selectsHere).toBe(0);
+  });
+
+  it('lists series, label names and label values in parts that the ingest thread answers between its other work, with the same answers as this thread', async () => {
+    const dir = tempDir();
+    storeDirs.push(dir);
+    const db = openTsdb({ path: dir.file('many.db'), workspaceId: 'ws-pool3', keys: new TestKeys(), bucketMs: 3600_000 });
+    storeDbs.push(db);
+    const many = 10_000; // three parts of at most 4,096 series
+    const app = db.appender();
+    for (let s = 0; s < many; s++) app.append(0, lbl({ __name__: `m_${s % 7}`, instance: `h-${s}`, ...(s % 3 ? { zone: `z-${s % 5}` } : {}) }), T0 + (s % 2) * 3600_000, s);
+    app.commit();
+    const q = counted(db);
+    // Each part asked for is counted, and whether this thread's event loop turned since the last one.
+    let parts = 0;
+    let partsAfterATurn = 0;
+    let turned = false;
+    const listing = q.offThread.listing;
+    q.offThread.listing = (...a) => {
+      const cursor = listing(...a);
+      return {
+        next: () => {
+          parts++;
+          if (turned) partsAfterATurn++;
+          turned = false;
+          setImmediate(() => (turned = true));
+          return cursor.next();
+        },
+      };
+    };
+    // With the parts each takes: one for every 4,096 series looked at (the postings' candidates), or values listed.
+    const asked: [string, Record<string, string>, number][] = [
+      ['series', { 'match[]': '{__name__=~".+"}' }, 3],
+      ['series', { 'match[]': 'm_3', start: String(T0 / 1000 + 1800), end: String(T0 / 1000 + 7200) }, 1], // the odd ones only
+      ['series', { 'match[]': '{zone="", __name__=~"m_.*"}' }, 3], // zone checked on each series
+      ['labels', { 'match[]': '{zone=~"z-[12]"}' }, 3],
+      ['labels', {}, 1],
+      ['label/zone/values', { 'match[]': 'm_2' }, 1],
+      ['label/instance/values', {}, 3],
+      ['label/instance/values', { 'match[]': '{__name__=~"m_[0-3]"}' }, 3],
+    ];
+    for (const [path, params, inParts] of asked) {
+      const before = parts;
+      const got = await sent(pool.run(path, new URLSearchParams(params), q));
+      expect(got).toEqual(await local(handlePromApi(path, new URLSearchParams(params), db.querier())));
+      expect((got.body as { data: unknown[] }).data.length).toBeGreaterThan(0);
+      expect(parts - before).toBe(inParts);
+    }
+    expect(q.listedHere).toBe(0);
+    expect(partsAfterATurn).toBeGreaterThanOrEqual(asked.length); // this thread's loop turned between parts
   });
 
   it("shares a large range call's series with the worker's helper thread, with the same answers as this thread", async () => {

@@ -10,6 +10,7 @@ import { openAppliance } from '../../../main/core/open-appliance';
 import type { Appliance } from '../../../main/core/appliance';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
 import { consoleStatus } from '../../../main/console/credentials';
+import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 
@@ -120,6 +121,45 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     const email = findings.find((f) => f.workspaceId === w.workspaceId && f.kind === 'email');
     expect(email).toMatchObject({ labelName: 'owner', inName: false });
     expect(email!.example).not.toContain('jane.doe@example.com');
+  });
+
+  it("runs the window's queries and metadata reads on the host's query threads, with the same answers as on this thread", async () => {
+    const w = await api.createWorkspace({ alias: 'threads' });
+    const app = appliance.store(w.workspaceId).appender();
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    for (let s = 0; s < 50; s++) for (let i = 0; i < 20; i++) app.append(0, labelsFromRecord({ __name__: `up_${s % 3}`, instance: `h-${s}` }), now - (20 - i) * 15_000, s + i);
+    app.commit();
+    const pool = new QueryPool(1);
+    const ran: string[] = [];
+    const threads = { get unavailable() { return pool.unavailable; }, run: (...a: Parameters<QueryPool['run']>) => (ran.push(a[0]), pool.run(...a)) };
+    const pooled = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), queryThreads: threads });
+    try {
+      const off = pooled.api('test-actor', () => null);
+      const here = api;
+      const id = w.workspaceId;
+      const asks: ((a: AmpuleApi) => Promise<unknown>)[] = [
+        (a) => a.queryRange(id, { query: 'sum by (__name__)(rate({__name__=~"up_.+"}[1m]))', start: now / 1000 - 240, end: now / 1000, step: 15 }),
+        (a) => a.query(id, { query: 'topk(3, up_1)', time: now / 1000 }),
+        (a) => a.query(id, { query: 'rate(up_1[1m]' }),
+        (a) => a.metricNames(id),
+        (a) => a.labelNames(id, '{instance=~"h-1.*"}'),
+        (a) => a.labelValues(id, 'instance', 'up_2'),
+        (a) => a.series(id, '{__name__=~"up_.+"}', 7),
+      ];
+      for (const ask of asks) expect(await ask(off)).toEqual(await ask(here));
+      expect(ran).toEqual(['query_range', 'query', 'query', 'label/__name__/values', 'labels', 'label/instance/values', 'series']);
+      await expect(off.labelValues(id, 'job', 'up_1{')).rejects.toMatchObject({ kind: 'invalid', field: 'match' });
+      // A fake for a fault that cannot be made on purpose here: the query's worker crashed.
+      const crashed = createServiceRuntime(appliance, {
+        consoleStatus: () => consoleStatus(appliance.dataDir),
+        queryThreads: { unavailable: null, run: () => Promise.reject(new QueryPoolError('the query worker ended', 'crashed')) },
+      });
+      await expect(crashed.api('test-actor', () => null).query(id, { query: 'up_1' })).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringContaining('the query worker ended') });
+      crashed.close();
+    } finally {
+      pooled.close();
+      await pool.close();
+    }
   });
 
   it('answers metric metadata (TYPE, HELP, UNIT) as the senders described it', async () => {

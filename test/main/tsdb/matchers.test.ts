@@ -1,8 +1,9 @@
 // selectSeries against a series-by-series reference: the postings paths (a few candidates checked
-// on their labels; many intersected by counting) select exactly the series every matcher accepts.
+// on their labels; many intersected by counting) select exactly the series every matcher accepts,
+// whole or taken in parts (a listing), also when series come and go between the parts.
 import { describe, expect, it } from 'vitest';
-import { Head } from '../../../main/tsdb/head';
-import { compileMatcher, selectSeries } from '../../../main/tsdb/matchers';
+import { Head, type MemSeries } from '../../../main/tsdb/head';
+import { compileMatcher, selectSeries, seriesSelection, type SeriesSelection } from '../../../main/tsdb/matchers';
 import type { Matcher } from '../../../main/tsdb/types';
 import { getLabel } from '../../../shared/labels';
 import { lbl } from './helpers';
@@ -17,6 +18,13 @@ function head(): Head {
     h.add(i, lbl(labels));
   }
   return h;
+}
+
+/** A selection's parts of `size` series, until it is done. */
+function inParts(selection: SeriesSelection, size: number): MemSeries[][] {
+  const parts: MemSeries[][] = [];
+  while (!selection.done) parts.push(selection.take(size));
+  return parts;
 }
 
 function reference(h: Head, matchers: Matcher[]): number[] {
@@ -42,8 +50,34 @@ describe('selectSeries', () => {
       const got = selectSeries(h, matchers).map((s) => s.id);
       expect(got).toEqual(reference(h, matchers));
       if (what !== 'a label no series has' && what !== 'a value no series has') expect(got.length).toBeGreaterThan(0);
+      for (const size of [1, 7, 64]) expect(inParts(seriesSelection(h, matchers), size).flat().map((s) => s.id)).toEqual(got);
     });
   }
+
+  it('looks at most at the number of candidates asked for a part, and is done only after the last one', () => {
+    const h = head();
+    const counted = inParts(seriesSelection(h, [m('__name__', '=~', '.+'), m('job', '=~', 'job-.*')]), 64); // ids 0–600
+    expect(counted.map((p) => p.length)).toEqual([63, ...Array<number>(8).fill(64), 25]);
+    const sparse = inParts(seriesSelection(h, [m('job', '=', 'job-4'), m('env', '=', '')]), 4); // job-4: 30 candidates, 20 without env
+    expect(sparse.length).toBe(8);
+    expect(sparse.flat().length).toBe(20);
+  });
+
+  it('skips a series removed between parts and keeps the order when one is added, on every path', () => {
+    for (const matchers of [[m('__name__', '=~', '.+'), m('job', '=~', 'job-.*')], [m('job', '=', 'job-4')], [m('env', '=', '')]]) {
+      const h = head();
+      const selection = seriesSelection(h, matchers);
+      const first = selection.take(5).map((s) => s.id);
+      const later = reference(h, matchers).filter((id) => id > first.at(-1)!);
+      h.remove(h.get(later[1]!)!); // not taken yet: skipped
+      h.remove(h.get(first[0]!)!); // taken already: stays taken
+      h.add(601, lbl({ __name__: 'metric_1', job: 'job-4' }));
+      const rest = inParts(selection, 3).flat().map((s) => s.id);
+      expect(rest).not.toContain(later[1]);
+      expect(rest.filter((id) => id !== 601)).toEqual(later.filter((id) => id !== later[1]));
+      expect([...first, ...rest]).toEqual([...first, ...rest].sort((a, b) => a - b));
+    }
+  });
 
   it('leaves out removed series on either path', () => {
     const h = head();
