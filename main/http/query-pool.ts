@@ -25,7 +25,7 @@ import { handlePromApi, type PromApiOptions } from '../query/api';
 import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
 import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type Listing, type ListingCursor, type ListingPart, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
-import { compareLabels, labelsFromKey } from '../../shared/labels';
+import { compareLabels, type Label, type Labels } from '../../shared/labels';
 import { SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
 import type { HelperRows, RowsHelper, RowsTask } from '../query/evaluator';
@@ -247,17 +247,22 @@ function serveQueries(data: WorkerData): void {
   }
   // A listing's items, one call a part, so the ingest thread answers remote write between them;
   // null for a store read on the ingest thread (tests' in-memory stores).
-  const listing = (ms: readonly Matcher[] | undefined, what: Listing): string[] | null => {
+  // A listing, each part given to `take` while the ingest thread makes the next; false for a store
+  // read on the ingest thread (tests' in-memory stores).
+  const listing = (ms: readonly Matcher[] | undefined, what: Listing, take: (part: ListingPart) => void): boolean => {
     let part = call('listing', [ms?.length ? plain(ms) : null, what]) as ListingPart | null;
-    if (!part) return null;
-    const items = part.items;
-    while (part.more) {
-      part = call('more', []) as ListingPart;
-      for (const item of part.items) items.push(item);
+    if (!part) return false;
+    for (;;) {
+      const next = part.more ? send('more', []) : null;
+      take(part);
+      if (!next) return true;
+      part = valueOf(next);
     }
-    return items;
   };
-  const distinct = (items: string[] | null): string[] | null => items && [...new Set(items)].sort();
+  const distinct = (ms: readonly Matcher[] | undefined, what: Listing): string[] | null => {
+    const found = new Set<string>();
+    return listing(ms, what, ({ items }) => items.forEach((item) => found.add(item))) ? [...found].sort() : null;
+  };
   // Only data crosses threads: matchers lose their compiled test (the ingest thread compiles its
   // own) and select hints stay here (the deadline is checked again between store calls).
   const plain = (ms?: readonly Matcher[]) => ms?.map(({ type, name, value }) => ({ type, name, value }));
@@ -299,11 +304,19 @@ function serveQueries(data: WorkerData): void {
       return readerFor(first.store).select(snapshotParts(first, hints?.check), mint, maxt, hints);
     },
     series: (ms, mint, maxt) => {
-      const keys = listing(ms, { of: 'keys', mint, maxt });
-      return keys ? keys.map(labelsFromKey).sort(compareLabels) : call('series', [plain(ms), mint, maxt]);
+      const found: Labels[] = [];
+      const listed = listing(ms, { of: 'labels', mint, maxt }, ({ items, sizes }) => {
+        let at = 0;
+        for (const size of sizes!) {
+          const labels: Label[] = new Array(size);
+          for (let i = 0; i < size; i++, at += 2) labels[i] = { name: items[at]!, value: items[at + 1]! };
+          found.push(labels);
+        }
+      });
+      return listed ? found.sort(compareLabels) : call('series', [plain(ms), mint, maxt]);
     },
-    labelNames: (ms) => distinct(listing(ms, { of: 'names' })) ?? call('labelNames', ms ? [plain(ms)] : []),
-    labelValues: (name, ms) => distinct(listing(ms, { of: 'values', name })) ?? call('labelValues', ms ? [name, plain(ms)] : [name]),
+    labelNames: (ms) => distinct(ms, { of: 'names' }) ?? call('labelNames', ms ? [plain(ms)] : []),
+    labelValues: (name, ms) => distinct(ms, { of: 'values', name }) ?? call('labelValues', ms ? [name, plain(ms)] : [name]),
   };
   parentPort!.postMessage({ ready: true });
   parentPort!.on('message', (job: Job | InstantJob | Forget) => {
@@ -474,6 +487,7 @@ export class QueryPool {
           const part = slot.cursor.next();
           if (!part.more) slot.cursor = null;
           if ('lists' in part) transfer = snapshotBuffers(part);
+          else if (part.sizes) transfer = [part.sizes.buffer as ArrayBuffer];
           reply = { ok: true, value: part };
         } else if (call.op === 'listing') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
@@ -481,6 +495,7 @@ export class QueryPool {
           const cursor = reads?.listing(ms, what);
           const part = cursor?.next() ?? null;
           slot.cursor = part?.more ? cursor! : null;
+          if (part?.sizes) transfer = [part.sizes.buffer as ArrayBuffer];
           reply = { ok: true, value: part };
         } else if (call.op === 'snapshot' || call.op === 'dataKey') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;

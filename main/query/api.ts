@@ -192,9 +192,14 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
     case 'series': {
       const sets = matchSets(params, true);
       const [start, end] = timeRange(params);
-      const seen = new Map<string, Labels>();
-      for (const ms of sets) for (const l of querier.series(ms, start, end)) seen.set(JSON.stringify(l), l);
-      return limited([...seen.values()].map(labelsToRecord), params);
+      // One selector's series are distinct already; several are merged, each series once.
+      let found = sets.length === 1 ? querier.series(sets[0]!, start, end) : [];
+      if (sets.length > 1) {
+        const seen = new Map<string, Labels>();
+        for (const ms of sets) for (const l of querier.series(ms, start, end)) seen.set(JSON.stringify(l), l);
+        found = [...seen.values()];
+      }
+      return limited(found.map(labelsToRecord), params);
     }
     case 'labels': {
       const sets = matchSets(params, false);

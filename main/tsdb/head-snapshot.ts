@@ -88,15 +88,21 @@ export interface OffThreadReads {
 }
 
 /**
- * `keys`: each series' labelsKey (with mint and maxt, of series with a sample in them only);
- * `names`: their label names; `values`: their values of label `name`. Names and values are
- * distinct within a part, not across parts.
+ * `labels`: each series' label names and values (with mint and maxt, of series with a sample in
+ * them only); `names`: their label names; `values`: their values of label `name`. Names and values
+ * are distinct within a part, not across parts.
  */
-export type Listing = { readonly of: 'keys'; readonly mint?: number; readonly maxt?: number } | { readonly of: 'names' } | { readonly of: 'values'; readonly name: string };
+export type Listing = { readonly of: 'labels'; readonly mint?: number; readonly maxt?: number } | { readonly of: 'names' } | { readonly of: 'values'; readonly name: string };
 
 /** Part of a listing. */
 export interface ListingPart {
+  /**
+   * The names or values; for `labels`, series after series, each label's name then its value
+   * (the store's own strings: a clone copies them faster than label objects or a key to parse).
+   */
   readonly items: string[];
+  /** For `labels`: each series' number of labels. */
+  readonly sizes?: Uint16Array;
   /** More parts follow (ListingCursor.next). */
   readonly more: boolean;
 }
@@ -156,7 +162,7 @@ export function offThreadReads(st: TsdbState): OffThreadReads {
 }
 
 function listSeries(head: Head, matchers: readonly Matcher[] | null, what: Listing): ListingCursor {
-  if (!matchers && what.of !== 'keys') {
+  if (!matchers && what.of !== 'labels') {
     // Straight from the postings, a live view: what is added between parts may be listed, what is removed may not.
     const source = what.of === 'names' ? head.labelNames() : (head.postingsOf(what.name)?.keys() ?? [].values());
     let ahead = source.next();
@@ -169,14 +175,20 @@ function listSeries(head: Head, matchers: readonly Matcher[] | null, what: Listi
     };
   }
   const selection = seriesSelection(head, matchers ?? []);
-  const inSpan = what.of === 'keys' && what.mint !== undefined && what.maxt !== undefined ? { mint: what.mint, maxt: what.maxt } : null;
+  const inSpan = what.of === 'labels' && what.mint !== undefined && what.maxt !== undefined ? { mint: what.mint, maxt: what.maxt } : null;
   return {
     next() {
       let part = selection.take(LISTING_PART);
       if (inSpan) part = inSpan.mint > inSpan.maxt ? [] : part.filter((s) => s.minT <= inSpan.maxt && s.lastT >= inSpan.mint);
-      let items: string[];
-      if (what.of === 'keys') items = part.map((s) => keyOf(head, s));
-      else {
+      let items: string[] = [];
+      if (what.of === 'labels') {
+        const sizes = new Uint16Array(part.length);
+        part.forEach((s, i) => {
+          sizes[i] = s.labels.length;
+          for (const l of s.labels) items.push(l.name, l.value);
+        });
+        return { items, sizes, more: !selection.done };
+      } else {
         // Interned strings: no copy is made here, and a part's distinct ones are few.
         const found = new Set<string>();
         for (const s of part) for (const l of s.labels) if (what.of === 'names') found.add(l.name);

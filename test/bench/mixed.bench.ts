@@ -5,9 +5,11 @@
 // scrape: 5 requests of 2,000 series at once), first alone and then while clients loop the
 // issue's heavy query — `sum by (job)(rate({__name__=~".+",job=~"job-.*"}[5m]))` over the last
 // 15 minutes at a 1 s step. Printed: remote-write latency p50/p99 in both phases and the ratio of
-// the p99s (target ≤ 2×), plus how many queries completed.
+// the p99s (target ≤ 2×), plus how many queries completed. `--read series` loops the broadest
+// series listing instead, `/api/v1/series?match[]={__name__=~".+"}` over the same 15 minutes (what
+// Grafana's variable and metric pickers ask for).
 //
-//   node --import tsx test/bench/mixed.bench.ts [--series 10000] [--seconds 120] [--query-clients 1] [--history-minutes 20]
+//   node --import tsx test/bench/mixed.bench.ts [--series 10000] [--seconds 120] [--query-clients 1] [--history-minutes 20] [--read query|series]
 //   Phases of 120 s: a p99 of 600 requests is the 7th slowest, not the 2nd of 150 (30 s phases made
 //   the ratio swing 1.7–2.8× with the one checkpoint or collection that fell in a phase).
 //   BENCH_PROFILE_DIR=DIR: CPU profiles of ampule serve's threads.
@@ -19,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeV1, snappy, V1_TYPE, type SeriesInput } from '../main/ingest/encode';
-import { numberArg } from './args';
+import { numberArg, stringArg } from './args';
 
 const SERIES = numberArg('series', 10_000);
 const SECONDS = numberArg('seconds', 120);
@@ -29,6 +31,14 @@ const PER_REQUEST = 2000;
 const JOBS = 20;
 const ROOT = resolve(import.meta.dirname, '../..');
 const HEAVY = 'sum by (job)(rate({__name__=~".+",job=~"job-.*"}[5m]))';
+const READ = stringArg('read') ?? 'query';
+if (READ !== 'query' && READ !== 'series') throw new Error(`--read takes query or series, got '${READ}'`);
+/** The looped read over the 15 minutes before `end` (s). */
+const readPath = (end: number): string =>
+  READ === 'series'
+    ? `series?${new URLSearchParams({ 'match[]': '{__name__=~".+"}', start: String(end - 900), end: String(end) })}`
+    : `query_range?${new URLSearchParams({ query: HEAVY, start: String(end - 900), end: String(end), step: '1' })}`;
+const READ_NAME = READ === 'series' ? 'series listings ({__name__=~".+"} over 900 s)' : `heavy queries (${HEAVY} over 900 s at 1 s)`;
 
 const labels = Array.from({ length: SERIES }, (_, i) => [
   ['__name__', `bench_metric_${i % 10}`],
@@ -172,9 +182,7 @@ async function main(): Promise<void> {
     const loops = Array.from({ length: QUERY_CLIENTS }, async () => {
       const qAgent = new Agent({ keepAlive: true, maxSockets: 1, ca: s.ca });
       while (!stop) {
-        const end = Math.floor(Date.now() / 1000);
-        const params = new URLSearchParams({ query: HEAVY, start: String(end - 900), end: String(end), step: '1' });
-        const r = await call(qAgent, `${s.base}/api/v1/query_range?${params}`, s.query, 'GET', null);
+        const r = await call(qAgent, `${s.base}/api/v1/${readPath(Math.floor(Date.now() / 1000))}`, s.query, 'GET', null);
         if (r.status === 200) queryTimes.push(r.ms);
         else queryFailed++;
       }
@@ -189,10 +197,10 @@ async function main(): Promise<void> {
     const p99m = percentile(mixed.latencies, 0.99);
     const f = (n: number) => `${n.toFixed(1)} ms`;
     console.log(`remote write alone:        p50 ${f(percentile(alone.latencies, 0.5))}, p99 ${f(p99a)} (${alone.latencies.length} requests, ${alone.failed} not 204)`);
-    console.log(`remote write with queries: p50 ${f(percentile(mixed.latencies, 0.5))}, p99 ${f(p99m)} (${mixed.latencies.length} requests, ${mixed.failed} not 204)`);
+    console.log(`remote write with ${READ === 'series' ? 'listings' : 'queries'}: p50 ${f(percentile(mixed.latencies, 0.5))}, p99 ${f(p99m)} (${mixed.latencies.length} requests, ${mixed.failed} not 204)`);
     queryTimes.sort((a, b) => a - b);
-    console.log(`heavy queries (${QUERY_CLIENTS} client(s) looping ${HEAVY} over 900 s at 1 s): ${queryTimes.length} done, median ${f(percentile(queryTimes, 0.5))}, ${queryFailed} failed`);
-    console.log(`ratio p99 with / without queries: ${(p99m / p99a).toFixed(2)}× (target ≤ 2×)`);
+    console.log(`${READ_NAME}, ${QUERY_CLIENTS} client(s) looping: ${queryTimes.length} done, median ${f(percentile(queryTimes, 0.5))}, ${queryFailed} failed`);
+    console.log(`ratio p99 with / without them: ${(p99m / p99a).toFixed(2)}× (target ≤ 2×)`);
   } finally {
     if (server) {
       const proc = server.proc;
