@@ -53,9 +53,12 @@ export interface ActivityLog extends ActivitySink {
   /**
    * verify() a page of records a turn of the event loop, so a long log does not hold up the thread
    * it shares (ingest); judged against the head as it was when it started: what is appended
-   * meanwhile is left to the next run.
+   * meanwhile is left to the next run. With `since` (a point an earlier run found intact, see
+   * chainPoint), only the records after it are checked, unless that record's chain value changed.
    */
-  verifyInTurns(recordsPerTurn?: number): Promise<ChainVerification>;
+  verifyInTurns(recordsPerTurn?: number, since?: ChainPoint): Promise<ChainVerification>;
+  /** The last record's number and chain value now (a later run can start there). */
+  chainPoint(): ChainPoint;
   close(): void;
 }
 
@@ -73,6 +76,12 @@ const NETWORK_DRIVEN = /^(?:token\.verify|auth\.|console\.login|console\.csrf|ht
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
 const MAX_DETAIL = 512;
 const GENESIS = 'ampule/activity-log/genesis/v1';
+
+/** A record of the chain (seq 0: before the first) and its chain value. */
+export interface ChainPoint {
+  readonly seq: number;
+  readonly chain: Buffer;
+}
 
 interface HeadRow {
   readonly seq: number;
@@ -142,12 +151,14 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
   const body = (r: Omit<Row, 'seq' | 'chain' | 'tag'>) => [String(r.at), r.action, r.outcome, r.workspace_id ?? '', String(r.count), r.sealed] as const;
   const headTag = (seq: number, chain: Buffer) => mac('head', String(seq), chain);
 
-  /** The chain checked one record at a time, in seq order, then against the log head (verify and verifyInTurns). */
-  const chainCheck = () => {
-    let prev: Buffer = genesis;
-    let expected = 1;
-    let checked = 0;
-    const fail = (seq: number, message: string): ChainVerification => ({ ok: false, checked, brokenAtSeq: seq, message });
+  /**
+   * The chain checked one record at a time, in seq order, from the one after `start` (found intact
+   * before), then against the log head (verify and verifyInTurns).
+   */
+  const chainCheck = (start: ChainPoint = { seq: 0, chain: genesis }) => {
+    let prev: Buffer = start.chain;
+    let expected = start.seq + 1;
+    const fail = (seq: number, message: string): ChainVerification => ({ ok: false, checked: expected - 1, brokenAtSeq: seq, message });
     return {
       record(r: Row): ChainVerification | null {
         if (r.seq !== expected) {
@@ -160,11 +171,11 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
         if (!equal(r.chain, mac(prev, String(r.seq), ...fields))) return fail(r.seq, `record ${r.seq} is out of place: it was moved, duplicated, or a record before it was replaced`);
         prev = r.chain;
         expected++;
-        checked++;
         return null;
       },
       /** `appendedBeyond`: records after the head that no log appended. */
       end(head: HeadRow | undefined, appendedBeyond: boolean): ChainVerification {
+        const checked = expected - 1;
         if (!head) return fail(1, 'the log head is missing: the log was emptied or tampered with');
         if (!equal(head.tag, headTag(head.seq, head.chain))) return fail(Math.min(head.seq, expected), 'the log head was edited');
         if (head.seq > checked) return fail(checked + 1, `record ${checked + 1}${head.seq > checked + 1 ? `–${head.seq}` : ''} at the end is missing (deleted)`);
@@ -329,12 +340,15 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
       return check.end(readHead.get() as HeadRow | undefined, false);
     },
 
-    async verifyInTurns(recordsPerTurn = 500) {
+    async verifyInTurns(recordsPerTurn = 500, since?: ChainPoint) {
       const start = readHead.get() as HeadRow | undefined;
       const last = start?.seq ?? Infinity;
       const page = db.prepare(`SELECT * FROM activity_log WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`);
-      const check = chainCheck();
-      let after = -Infinity;
+      // From `since` only while its record is as it was (else the whole chain names what changed).
+      const kept = since && since.seq > 0 && since.seq <= last ? (db.prepare(`SELECT chain FROM activity_log WHERE seq = ?`).get(since.seq) as { chain: Buffer } | undefined) : undefined;
+      const from = kept && equal(kept.chain, since!.chain) ? since : undefined;
+      const check = chainCheck(from);
+      let after = from?.seq ?? -Infinity;
       for (;;) {
         const rows = page.all(after, last, recordsPerTurn) as Row[];
         for (const r of rows) {
@@ -350,6 +364,11 @@ export function openActivityLog(db: Database.Database, keys: ActivityKeys, opts:
       const unmoved = !!start && !!now && now.seq === start.seq && equal(now.chain, start.chain);
       const beyond = unmoved && db.prepare(`SELECT 1 FROM activity_log WHERE seq > ? LIMIT 1`).get(last) !== undefined;
       return check.end(start, beyond);
+    },
+
+    chainPoint() {
+      const head = readHead.get() as HeadRow | undefined;
+      return head ? { seq: head.seq, chain: head.chain } : { seq: 0, chain: genesis };
     },
 
     close() {

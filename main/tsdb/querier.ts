@@ -5,7 +5,7 @@ import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, lastDecode } from './chunkenc';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
-import { selectSeries } from './matchers';
+import { selectSeries, seriesSelection } from './matchers';
 import { rowCache } from './row-cache';
 import { lowerBound } from './sorted';
 import { bucketOf, type TsdbState } from './state';
@@ -61,6 +61,19 @@ export class HeadQuerier implements Querier {
       for (const l of s.labels) if (l.name === name) values.add(l.value);
     }
     return [...values].sort();
+  }
+
+  /**
+   * Every live series' labels, unsorted, `per` series a part (taken as they are read: a scan that
+   * waits between parts sees series removed meanwhile left out, and none made after it began).
+   */
+  labelSets(per: number): { readonly total: number; readonly parts: Iterable<Labels[]> } {
+    const head = this.st.head;
+    const selection = seriesSelection(head, []);
+    function* parts(): Generator<Labels[]> {
+      while (!selection.done) yield selection.take(per).map((s) => s.labels);
+    }
+    return { total: head.size, parts: parts() };
   }
 
   series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[] {

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { openControlDb } from '../../../main/control/db';
 import { masterKey, newKey } from '../../../main/crypto/master-key';
 import { DecryptError } from '../../../main/crypto/types';
-import { openActivityLog, scrubDetail, type ActivityLog } from '../../../main/audit/activity-log';
+import { openActivityLog, scrubDetail, type ActivityLog, type ChainPoint } from '../../../main/audit/activity-log';
 import { activityKeys, withActivityKey } from '../../../main/audit/log-key';
 import type { WrappedKeyStore } from '../../../main/crypto/rotation';
 
@@ -29,6 +29,11 @@ afterEach(() => {
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Record `seq` as a point a verification can start after. */
+function pointAt(seq: number): ChainPoint {
+  return { seq, chain: (db.prepare(`SELECT chain FROM activity_log WHERE seq = ?`).get(seq) as { chain: Buffer }).chain };
+}
 
 function fill(n: number): void {
   for (let i = 0; i < n; i++) {
@@ -114,12 +119,35 @@ describe('activity log', () => {
     expect(exp[0]!.chain).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  // verifyInTurns a record a turn: every page boundary crosses the damage somewhere.
+  it('verifies only the records after an earlier intact point, unless that record changed', async () => {
+    fill(12);
+    const at5 = pointAt(5);
+    db.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = 2`).run(); // before the point: not read again
+    expect(await log.verifyInTurns(500, at5)).toEqual({ ok: true, checked: 12, brokenAtSeq: null, message: 'all 12 records are intact and in order' });
+    expect(log.verify()).toMatchObject({ ok: false, brokenAtSeq: 2 });
+    db.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = 9`).run(); // after it
+    expect(await log.verifyInTurns(500, at5)).toMatchObject({ ok: false, brokenAtSeq: 9 });
+    // The point's own record replaced: the whole chain is checked, and names the first damage.
+    const other = pointAt(6).chain;
+    db.prepare(`UPDATE activity_log SET chain = ? WHERE seq = 5`).run(other);
+    expect(await log.verifyInTurns(500, at5)).toMatchObject({ ok: false, brokenAtSeq: 2 });
+    // A point past the log's end (records dropped since): the whole chain.
+    expect(await log.verifyInTurns(500, { seq: 40, chain: other })).toMatchObject({ ok: false, brokenAtSeq: 2 });
+    expect(log.chainPoint().seq).toBe(12);
+  });
+
+  // verifyInTurns a record a turn: every page boundary crosses the damage somewhere; from a point
+  // found intact before the damage, the same.
+  let intactAt2: ChainPoint;
   describe.each([
     ['verify', () => Promise.resolve(log.verify())],
     ['verifyInTurns', () => log.verifyInTurns(1)],
+    ['verifyInTurns since record 2', () => log.verifyInTurns(1, intactAt2)],
   ] as const)('%s names the first broken record', (_, broken) => {
-    beforeEach(() => fill(12));
+    beforeEach(() => {
+      fill(12);
+      intactAt2 = pointAt(2);
+    });
 
     it('edited clear column', async () => {
       db.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = 5`).run();

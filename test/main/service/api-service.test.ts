@@ -11,6 +11,7 @@ import type { Appliance } from '../../../main/core/appliance';
 import { createServiceRuntime, type ServiceRuntime } from '../../../main/service/runtime';
 import { consoleStatus } from '../../../main/console/credentials';
 import { QueryPool, QueryPoolError } from '../../../main/http/query-pool';
+import { controlDatabase } from '../../../main/retention/key-lifecycle';
 import { encodeV1, snappy, V1_TYPE } from '../ingest/encode';
 import { noKeychainReason, removeService, uniqueService } from '../crypto/keychain-env';
 
@@ -223,6 +224,24 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     expect(failed.findings).toEqual(['leak.txt']);
     expect((await api.checklist()).find((i) => i.id === 'plaintext-scan')!.status).toBe('fail');
     rmSync(join(dataDir, 'leak.txt'));
+  });
+
+  it("verifies the whole activity chain on request; the checklist between full runs checks only what was appended since the last intact run", async () => {
+    const activityItem = async () => (await api.checklist()).find((i) => i.id === 'activity-log')!;
+    expect((await activityItem()).status).toBe('pass');
+    const control = controlDatabase(appliance).db;
+    const first = control.prepare(`SELECT seq, outcome FROM activity_log ORDER BY seq LIMIT 1`).get() as { seq: number; outcome: string };
+    control.prepare(`UPDATE activity_log SET outcome = 'denied' WHERE seq = ?`).run(first.seq);
+    try {
+      await api.createWorkspace({ alias: 'after-the-edit' }); // appended since: checked
+      expect((await activityItem()).status).toBe('pass'); // the edit is older than the last intact run
+      expect(await api.verifyActivity()).toMatchObject({ ok: false, brokenAtSeq: first.seq });
+      // Once a full run found damage, the checklist checks everything again.
+      expect(await activityItem()).toMatchObject({ status: 'fail', evidence: expect.stringContaining(`record ${first.seq}`) });
+    } finally {
+      control.prepare(`UPDATE activity_log SET outcome = ? WHERE seq = ?`).run(first.outcome, first.seq);
+    }
+    expect((await activityItem()).status).toBe('pass');
   });
 
   it('lists every checklist item with a status and evidence, and the settings', async () => {
