@@ -6,8 +6,8 @@
 // its own read-only connection (tsdb/snapshot-reader.ts), with data keys handed over this
 // process's message ports as it needs them. The connection, its keys and the rows it decrypted
 // stay for the next query until idle for a minute, or until the store closes or is re-keyed.
-// Series and label lookups (postings, head only) come as keys in parts, sorted and read on the
-// worker; only a label's names or values over every series stay one short call. A worker's calls
+// Series and label listings (postings, head only) come in parts, the matching series' label
+// strings or the names and values themselves, and are merged and sorted on the worker. A worker's calls
 // block it (Atomics.wait) until the ingest thread answers (receiveMessageOnPort). A query whose
 // client went away is stopped by ending its worker (a fresh one takes its place); the query
 // timeout is checked between rows and series while reading. On two cores or more, each worker has
@@ -245,9 +245,7 @@ function serveQueries(data: WorkerData): void {
       part = valueOf(next);
     }
   }
-  // A listing's items, one call a part, so the ingest thread answers remote write between them;
-  // null for a store read on the ingest thread (tests' in-memory stores).
-  // A listing, each part given to `take` while the ingest thread makes the next; false for a store
+  // A listing, one call a part so that the ingest thread answers remote write between them, each part given to `take` while the ingest thread makes the next; false for a store
   // read on the ingest thread (tests' in-memory stores).
   const listing = (ms: readonly Matcher[] | undefined, what: Listing, take: (part: ListingPart) => void): boolean => {
     let part = call('listing', [ms?.length ? plain(ms) : null, what]) as ListingPart | null;

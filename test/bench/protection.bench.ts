@@ -79,7 +79,11 @@ try {
   const workspace = app.control.describeWorkspace(id);
   const [scanTook, scanStall] = await timed(() => scanWorkspace(workspace, app.store(id).querier()));
   const [scanOneTook, scanOneStall] = await timed(() => scanWorkspace(workspace, app.store(id).querier(), undefined, Infinity));
+  const intact = app.activity.chainPoint();
   const [turnsTook, turnsStall] = await timed(() => app.activity.verifyInTurns());
+  // The checklist between full runs: only what was appended since the last intact one.
+  for (let i = 0; i < 10; i++) app.activity.append({ action: 'token.create', outcome: 'ok', actor: 'cli', detail: `tokenId=new-${i}` });
+  const [sinceTook, sinceStall] = await timed(() => app.activity.verifyInTurns(undefined, intact));
   const [oneTook, oneStall] = await timed(async () => app.activity.verify());
   // Data-key rotation (last: it changes the store), a new generation each time.
   const rotation = async (between?: () => Promise<void>) => {
@@ -105,6 +109,7 @@ try {
   console.log(`sensitive-data scan | one turn | ${ms(scanOneTook)} | ${ms(scanOneStall)} |`);
   console.log(`activity chain | in turns | ${ms(turnsTook)} | ${ms(turnsStall)} |`);
   console.log(`activity chain | one turn | ${ms(oneTook)} | ${ms(oneStall)} |`);
+  console.log(`activity chain | since the last intact run (10 records appended; the checklist between full runs) | ${ms(sinceTook)} | ${ms(sinceStall)} |`);
   console.log(`data-key rotation | in turns | ${ms(rotTook)} | ${ms(rotStall)} |`);
   console.log(`data-key rotation | one turn | ${ms(rotOneTook)} | ${ms(rotOneStall)} |`);
   console.log(`\nlongest stall: self-test ${(ownStall / hereStall).toFixed(3)}× its in-thread fallback; sensitive-data scan ${(scanStall / scanOneStall).toFixed(3)}× one turn; chain ${(turnsStall / oneStall).toFixed(3)}× one turn; rotation ${(rotStall / rotOneStall).toFixed(3)}× one turn`);
