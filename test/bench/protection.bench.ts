@@ -15,27 +15,11 @@ import { PlaintextSelfTest } from '../../main/service/self-test';
 import { openTsdb } from '../../main/tsdb';
 import { scanWorkspace } from '../../main/discovery/scan';
 import { numberArg } from './args';
+import { timed } from './stall';
 
 const SERIES = numberArg('series', 10_000);
 const SAMPLES = numberArg('samples', 480);
 const RECORDS = numberArg('records', 100_000);
-
-/** Runs `work` while a 1 ms timer notes the event loop's largest gap; [ms, longest stall ms]. */
-async function timed(work: () => Promise<unknown>): Promise<[number, number]> {
-  let last = performance.now();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last);
-    last = now;
-  }, 1);
-  const started = performance.now();
-  await work();
-  const took = performance.now() - started;
-  clearInterval(timer);
-  worst = Math.max(worst, performance.now() - last);
-  return [took, worst];
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-protection-'));
 try {
