@@ -353,6 +353,8 @@ if (!isMainThread && (workerData as Partial<HelperData> | null)?.ampuleRowsHelpe
 interface Pending {
   readonly job: Job | InstantJob;
   readonly querier: Querier;
+  /** Queued ahead of the others (a person waiting at the window, not a dashboard's panel). */
+  readonly ahead?: boolean;
   /** Settle once; each also stops listening for the client going away. */
   resolve(r: PromApiReply | QueryValue): void;
   reject(e: unknown): void;
@@ -415,8 +417,12 @@ export class QueryPool {
     });
   }
 
-  /** Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`. */
-  run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}): Promise<PromApiReply> {
+  /**
+   * Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`.
+   * `ahead`: queued before every waiting request that is not (the window's interactive calls: a
+   * completion should not wait behind a dashboard's queued panels, only for what already runs).
+   */
+  run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}, ahead = false): Promise<PromApiReply> {
     if (this.unavailable !== null) return Promise.reject(new QueryPoolError(this.unavailable, 'unavailable'));
     if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
     if (signal?.aborted) return Promise.reject(new QueryPoolError('the client went away', 'aborted'));
@@ -426,11 +432,15 @@ export class QueryPool {
       const p: Pending = {
         job: { id: this.nextId++, apiPath, params: params.toString(), limits },
         querier,
+        ahead,
         resolve: (r) => (settled(), resolve(r as PromApiReply)),
         reject: (e) => (settled(), reject(e)),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(p);
+      if (ahead) {
+        const behind = this.queue.findIndex((q) => !q.ahead);
+        this.queue.splice(behind < 0 ? this.queue.length : behind, 0, p);
+      } else this.queue.push(p);
       this.dispatch();
     });
   }

@@ -98,6 +98,20 @@ describe('QueryPool', () => {
     expect(after.body).toMatchObject({ status: 'success', data: { result: [{ value: [T0 / 1000 + 300, '3'] }] } });
   });
 
+  it("queues a request marked `ahead` before the waiting others, after the one running and the earlier ones marked so", async () => {
+    const heavy = new URLSearchParams({ query: 'count_over_time(count_over_time(req_total[10s:1ms])[600s:1ms])', time: String(T0 / 1000 + 600) });
+    const running = new AbortController();
+    const first = pool.run('query', heavy, store(), running.signal);
+    const done: string[] = [];
+    const cheap = (name: string, ahead: boolean) =>
+      pool.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store(), undefined, {}, ahead).then(() => done.push(name));
+    const waiting = [cheap('dashboard-1', false), cheap('dashboard-2', false), cheap('window-1', true), cheap('window-2', true)];
+    running.abort(); // the running one ends; the queue goes on in its order
+    await expect(first).rejects.toMatchObject({ reason: 'aborted' });
+    await Promise.all(waiting);
+    expect(done).toEqual(['window-1', 'window-2', 'dashboard-1', 'dashboard-2']);
+  });
+
   it.skipIf(process.platform !== 'linux')('runs its workers at a lower priority than the ingest thread (Linux only: per-thread nice)', async () => {
     const niceThreads = () =>
       readdirSync('/proc/self/task').filter((tid) => {

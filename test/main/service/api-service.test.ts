@@ -132,7 +132,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     app.commit();
     const pool = new QueryPool(1);
     const ran: string[] = [];
-    const threads = { get unavailable() { return pool.unavailable; }, run: (...a: Parameters<QueryPool['run']>) => (ran.push(a[0]), pool.run(...a)) };
+    const threads = { get unavailable() { return pool.unavailable; }, run: (...a: Parameters<QueryPool['run']>) => (ran.push(`${a[0]}${a[5] ? ' (ahead)' : ''}`), pool.run(...a)) };
     const pooled = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), queryThreads: threads });
     try {
       const off = pooled.api('test-actor', () => null);
@@ -148,7 +148,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
         (a) => a.series(id, '{__name__=~"up_.+"}', 7),
       ];
       for (const ask of asks) expect(await ask(off)).toEqual(await ask(here));
-      expect(ran).toEqual(['query_range', 'query', 'query', 'label/__name__/values', 'labels', 'label/instance/values', 'series']);
+      expect(ran).toEqual(['query_range', 'query', 'query', 'label/__name__/values', 'labels', 'label/instance/values', 'series'].map((p) => `${p} (ahead)`));
       await expect(off.labelValues(id, 'job', 'up_1{')).rejects.toMatchObject({ kind: 'invalid', field: 'match' });
       // A fake for a fault that cannot be made on purpose here: the query's worker crashed.
       const crashed = createServiceRuntime(appliance, {
