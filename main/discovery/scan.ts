@@ -37,23 +37,27 @@ interface LabelSets {
  */
 export async function scanWorkspace(workspace: Workspace, querier: Querier, onProgress?: (p: ScanProgress) => void, seriesPerTurn = SERIES_PER_TURN): Promise<ScanReport> {
   const collector = new FindingCollector();
-  const listed = (querier as Partial<LabelSets>).labelSets?.(seriesPerTurn);
-  // A querier without parts (tests' in-memory stores) lists every series at once.
-  const all = listed ? null : querier.series(ALL_SERIES, -Number.MAX_VALUE, Number.MAX_VALUE);
-  const total = listed?.total ?? all!.length;
+  const { total, parts } = (querier as Partial<LabelSets>).labelSets?.(seriesPerTurn) ?? listedAtOnce(querier, seriesPerTurn);
   let scanned = 0;
   const report = () => onProgress?.({ workspaceId: workspace.workspaceId, seriesScanned: scanned, seriesTotal: Math.max(total, scanned) });
-  for (const part of listed?.parts ?? [all!]) {
+  for (const part of parts) {
     for (const labels of part) {
       collector.addSeries(labels);
       if (++scanned % 1000 === 0) report();
-      if (!listed && scanned % seriesPerTurn === 0) await new Promise((r) => setImmediate(r));
     }
-    if (listed) await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
   }
   if (scanned % 1000 !== 0) report();
   collector.merge(detectInWorkspaceFields(workspace.alias, workspace.tags));
   return { workspaceId: workspace.workspaceId, seriesScanned: scanned, findings: collector.findings(), scannedAt: new Date().toISOString() };
+}
+
+/** A querier without parts (tests' in-memory stores): every series listed at once, then cut in parts. */
+function listedAtOnce(querier: Querier, per: number): { total: number; parts: Labels[][] } {
+  const all = querier.series(ALL_SERIES, -Number.MAX_VALUE, Number.MAX_VALUE);
+  const parts: Labels[][] = [];
+  for (let i = 0; i < all.length; i += per) parts.push(all.slice(i, i + per));
+  return { total: all.length, parts };
 }
 
 /** The appliance's current findings: full scans plus what new series added since. */

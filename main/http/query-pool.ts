@@ -18,7 +18,6 @@
 // the ingest thread gets a core first (./thread-priority.ts).
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { handlePromApi, type PromApiOptions } from '../query/api';
@@ -35,6 +34,7 @@ import { storeMatcher } from '../query/regex';
 import { computeRows, RowsTimeout } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
 import { yieldToIngest } from './thread-priority';
+import { moduleWorker } from './module-worker';
 
 /** The workers' own bundle, next to the CLI's and the desktop core's in dist/ (build/build.mjs). */
 const QUERY_WORKER_BUNDLE = './query-worker.mjs';
@@ -377,14 +377,9 @@ interface Slot {
  * TypeScript source through tsx when running from source (tests, benchmarks).
  */
 function spawnWorker(data: WorkerData | HelperData, transfer: MessagePort[], script?: URL): Worker {
-  if (script) return new Worker(script, { workerData: data, transferList: transfer });
-  const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
-    return new Worker(code, { eval: true, workerData: data, transferList: transfer });
-  }
-  const own = new URL(QUERY_WORKER_BUNDLE, self);
-  return new Worker(self.startsWith('file:') && existsSync(own) ? own : new URL(self), { workerData: data, transferList: transfer });
+  const options = { workerData: data, transferList: transfer };
+  if (script) return new Worker(script, options);
+  return moduleWorker(import.meta.url, QUERY_WORKER_BUNDLE, options) ?? new Worker(new URL(import.meta.url), options);
 }
 
 export class QueryPool {

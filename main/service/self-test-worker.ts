@@ -4,13 +4,14 @@
 // held up every remote write while it ran: 5 s for one 7.7 MB store of 10,000 series.
 // Bundled on its own as dist/self-test-worker.mjs (build/build.mjs); where that bundle cannot load
 // (a packaged app that refuses workers), ./self-test.ts does the same work on its own thread in slices.
-import { existsSync, statSync } from 'node:fs';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { statSync } from 'node:fs';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { StoreError, verifyTsdb } from '../tsdb';
 import type { DataKeys } from '../tsdb/storage';
 import { yieldToIngest } from '../http/thread-priority';
+import { moduleWorker } from '../http/module-worker';
 import { FileScan, NeedleSet } from './plaintext-scan';
 
 /** A store to verify: its data keys as raw copies (generation, key), moved to the thread and wiped there once its ciphers hold them. */
@@ -88,14 +89,6 @@ if (!isMainThread && (workerData as Partial<WorkerData> | null)?.ampuleSelfTest 
 
 /** This bundle beside the one that spawns it (dist/), or this module through tsx from source; null where neither exists. */
 export function spawnSelfTestWorker(work: SelfTestWork): Worker | null {
-  const self = import.meta.url;
   const transferList = work.stores.flatMap((s) => s.keys.map(([, raw]) => raw.buffer as ArrayBuffer));
-  const data: WorkerData = { ampuleSelfTest: true, work };
-  if (self.endsWith('.ts')) {
-    const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(self)}); })`;
-    return new Worker(code, { eval: true, workerData: data, transferList });
-  }
-  const bundle = new URL('./self-test-worker.mjs', self);
-  if (!self.startsWith('file:') || !existsSync(bundle)) return null;
-  return new Worker(bundle, { workerData: data, transferList });
+  return moduleWorker(import.meta.url, './self-test-worker.mjs', { workerData: { ampuleSelfTest: true, work } satisfies WorkerData, transferList });
 }

@@ -81,7 +81,9 @@ export function seriesSelection(head: Head, matchers: readonly Matcher[]): Serie
     const smallest = byPostings[0]!;
     if (smallest.size * SPARSE < head.nextId || (byPostings.length === 1 && smallest.lists.length === 1)) {
       // Few candidates: the smallest selection's series, the other matchers checked on their labels.
-      ids = smallest.lists.length === 1 ? smallest.lists[0]!.slice() : smallest.lists.flat().sort((a, b) => a - b);
+      // One list is read in place: ids only grow, so a list changes between parts only by appends
+      // past `end` (a removal replaces the list; Head.add re-sorts one only while a store loads).
+      ids = smallest.lists.length === 1 ? smallest.lists[0]! : smallest.lists.flat().sort((a, b) => a - b);
       others = [...byPostings.slice(1).map((p) => p.c), ...checked];
       end = ids.length;
     } else {
@@ -104,7 +106,7 @@ export function seriesSelection(head: Head, matchers: readonly Matcher[]): Serie
         if (hits && hits[i] !== all) continue;
         const s = head.get(ids ? ids[i]! : i);
         if (!s) continue;
-        if (others.every((c) => c.matches(getLabel(s.labels, c.matcher.name)))) out.push(s);
+        if (matchesAll(s, others)) out.push(s);
       }
       return out;
     },
@@ -112,6 +114,11 @@ export function seriesSelection(head: Head, matchers: readonly Matcher[]): Serie
       return at >= end;
     },
   };
+}
+
+function matchesAll(s: MemSeries, matchers: readonly CompiledMatcher[]): boolean {
+  for (const c of matchers) if (!c.matches(getLabel(s.labels, c.matcher.name))) return false;
+  return true;
 }
 
 /** Matchers intersected by counting, at most (the counts are bytes); further ones are checked per series. */
