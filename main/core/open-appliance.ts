@@ -45,7 +45,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
-  const tenants = new Map<string, { tenant: Tenant; maintain(): void; checkpoint(): void; close(): void }>();
+  const tenants = new Map<string, { tenant: Tenant; maintain(): void; checkpoint(): Promise<void>; close(): void }>();
   const rejectedListeners = new Set<IngestRejectedListener>();
 
   const closeStore = (id: string) => {
@@ -152,13 +152,16 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   }
   // Each store's turn comes in a gap between its remote-write requests (./ingest-gap), and is skipped
   // when the store was closed meanwhile.
-  const everyStore = (work: (open: { maintain(): void; checkpoint(): void }) => void) => () => {
+  const everyStore = (work: (open: { maintain(): void; checkpoint(): Promise<void> }) => unknown) => () => {
     for (const [id, open] of tenants) {
+      const failed = (e: unknown): void => {
+        activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
+      };
       const run = (): void => {
         try {
-          work(open);
+          void Promise.resolve(work(open)).catch(failed); // a checkpoint goes on over several turns
         } catch (e) {
-          activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
+          failed(e);
         }
       };
       inIngestGap(() => open.tenant.ingestIdleMs(), run, () => closed || tenants.get(id) !== open);

@@ -5,11 +5,9 @@
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import type { MemSeries, SampleScratch } from './head';
-import { checkpointDue, dropCutSamples, writeHeadSamples, type CutList, type HeadCut } from './head-checkpoint';
-import { writeSeriesPages } from './series-index';
+import { checkpointDue, dropCutSamples, HeadCheckpoint, type CutList, type HeadCut } from './head-checkpoint';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
-import { encodeHeadState, type SeriesState } from './wal-record';
 
 /** A cut bucket beyond any real one: everything in the head was cut. */
 export const CUT_ALL = 2 ** 40;
@@ -25,26 +23,10 @@ export interface CompactOptions {
 export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { head, storage } = st;
   const { bucketMs, seriesPerPart } = storage.layout;
-  let headMaxT = -Infinity;
-  for (const s of head.all()) {
-    if (s.hist?.count) {
-      s.hist.sortHead();
-      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
-    }
-    if (s.count === 0) continue;
-    s.sortHead();
-    headMaxT = Math.max(headMaxT, s.lastHeadT);
-  }
-  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
-  const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
-
-  // Most series have nothing to cut: leave their compressed samples alone.
-  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
-  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
-  let anyDue = false;
-  for (const s of head.all()) if ((anyDue = due(s))) break;
-  // Nothing to cut, no series to persist and little log to replay: leave the file alone (maintenance runs often).
-  if (!anyDue && !opts.checkpoint && !checkpointDue(st) && allPersisted(head)) {
+  const { limitBucket, anyDue, due, floatsDue } = cutPlan(st, opts.all ?? false);
+  // Nothing to cut, no series to persist and little log to replay (or a checkpoint under way for
+  // it): leave the file alone (maintenance runs often).
+  if (!anyDue && !opts.checkpoint && (st.checkpoint || !checkpointDue(st)) && allPersisted(head)) {
     storage.shrinkIfOwed();
     return limitBucket;
   }
@@ -93,6 +75,30 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
+}
+
+/** The bucket a cut stops at, and which series have samples before it. */
+function cutPlan(st: TsdbState, all: boolean): { limitBucket: number; anyDue: boolean; due(s: MemSeries): boolean; floatsDue(s: MemSeries): boolean } {
+  const { head, storage } = st;
+  const { bucketMs } = storage.layout;
+  let headMaxT = -Infinity;
+  for (const s of head.all()) {
+    if (s.hist?.count) {
+      s.hist.sortHead();
+      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
+    }
+    if (s.count === 0) continue;
+    s.sortHead();
+    headMaxT = Math.max(headMaxT, s.lastHeadT);
+  }
+  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
+  const limitBucket = all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
+  // Most series have nothing to cut: leave their compressed samples alone.
+  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  let anyDue = false;
+  for (const s of head.all()) if ((anyDue = due(s))) break;
+  return { limitBucket, anyDue, due, floatsDue };
 }
 
 /** Adds the series' head histograms of buckets below `limitBucket` to its inputs; returns how many. */
@@ -235,24 +241,17 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
  * inside a transaction. Returns the cut series' kept samples as coded (head-checkpoint's dropCutSamples).
  */
 export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): ReadonlyMap<number, CutList> {
-  const { head, storage } = st;
-  const fresh = [...head.all()].filter((s) => !s.persisted);
-  writeSeriesPages(st, fresh);
-  for (const s of fresh) s.persisted = s.logged = true;
-  const states: SeriesState[] = [];
-  for (const s of head.all()) if (s.lastT !== -Infinity) states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
-  const bucket = Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket));
-  const coveredSeq = st.nextLogSeq - 1;
-  const seq = st.nextLogSeq++;
-  storage.clearHeadParts();
-  const samples = writeHeadSamples(head, cut, (plain, part) => storage.putHeadPart(part, storage.seal(items.headPart(seq, part), plain)), st.headPartBytes);
-  storage.putHeadState(seq, storage.seal(items.headState(seq), encodeHeadState({ cutBucket: bucket, coveredSeq, states, parts: samples.parts })));
-  // Records stay until all their samples are in chunk rows (the forwarder's committed reader follows
-  // them); a restart skips those the checkpoint covers.
-  storage.deleteLogBefore(bucket);
-  st.logSamplesSinceCheckpoint = 0;
-  st.headSamplesAtCheckpoint = samples.sampleCount;
-  return samples.cutLists;
+  return new HeadCheckpoint(st, Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket)), cut).commit();
+}
+
+/**
+ * Begins a checkpoint to write in turns (HeadCheckpoint) when one is due and no bucket is due a cut
+ * (the cut and its checkpoint are one transaction: `compact`); null otherwise.
+ */
+export function startCheckpoint(st: TsdbState, force = false): HeadCheckpoint | null {
+  const { limitBucket, anyDue } = cutPlan(st, false);
+  if (anyDue || !(force || checkpointDue(st))) return null;
+  return st.storage.transaction(() => new HeadCheckpoint(st, limitBucket));
 }
 
 function allPersisted(head: TsdbState['head']): boolean {

@@ -2,9 +2,16 @@
 // beside the head state (older stores: inside it). A series' float samples go as its head keeps
 // them (./head's list of chunkenc chunks, the packed ones copied, only the raw tail coded), so a
 // checkpoint costs little more than a copy and a restart adopts the lists without decoding them.
-// The head state, its parts and the deletion of every log record it covers are one SQLite
-// transaction, so a crash at any point leaves either the old head state with its log or the new
-// one: a restart replays only the log written since, however much the store holds.
+// A checkpoint with a compaction's cut is one SQLite transaction; one without is written in turns
+// (HeadCheckpoint), a part a transaction beside the last checkpoint's parts, its head state last.
+// Either way a crash leaves the old head state with its parts and log or the new one: a restart
+// replays only the log written since, however much the store holds.
+//
+// Why parts written in turns are a checkpoint: the head state covers the log up to the point the
+// checkpoint began, and a part holds its series as they were when it was written, so with some
+// samples of later records too. Replay applies every later record in order, and a sample it applies
+// again is one the head has: the same timestamp in order is skipped and out of order it is sorted
+// away (the later arrival wins, which replay in order keeps), so the head comes out the same.
 import { BitWriter, PAD_BYTES } from './bitstream';
 import { ByteReader, ByteWriter } from './bytes';
 import { ChunkRow } from './chunk-row';
@@ -12,7 +19,11 @@ import { decodeList, encodeList, type Head, type MemSeries, type SampleScratch }
 import { pushHistogram } from './head-histograms';
 import type { HistogramSamples } from './histogram';
 import { decodeHistogramChunk, encodeHistogramChunk } from './histogram-chunk';
+import { MAX_PARTS } from './manifest';
+import { writeSeriesPages } from './series-index';
 import type { TsdbState } from './state';
+import { items } from './storage';
+import { encodeHeadState, type SeriesState } from './wal-record';
 
 /** Log samples since the last checkpoint that trigger a new one, at least (else LOG_SHARE of its head). */
 const MIN_LOG_SAMPLES = 100_000;
@@ -73,31 +84,28 @@ export interface CutList {
 }
 
 /**
- * Writes the head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in
- * the same transaction), as parts of about `partBytes` handed to `put` in order. A series' packed
- * chunks are copied as they are and its raw tail as raw floats; a cut series (or one whose raw part
- * is long, after sorting) is coded again from its first kept sample. Returns the number of parts
- * and samples, and the cut series' new lists by id (see dropCutSamples).
- * `put` gets each part with its number (0, 1, …).
+ * The head's samples, less the oldest `skip.get(s)` of each series (cut into chunk rows in the same
+ * transaction), as parts of about `partBytes`, each encoded when it is yielded (its entries view the
+ * series, valid until they change), for series with ids below `idEnd`. A series' packed chunks are
+ * copied as they are and its raw tail as raw floats; a cut series (or one whose raw part is long,
+ * after sorting) is coded again from its first kept sample. Between parts the head may take new
+ * samples: a part holds its series as they are when it is encoded. Returns the number of parts and
+ * samples, and the cut series' new lists by id (see dropCutSamples).
  */
-export function writeHeadSamples(
+export function* headSampleParts(
   head: Head,
   skip: ReadonlyMap<MemSeries, HeadCut> | undefined,
-  put: (plain: Buffer, part: number) => void,
   partBytes = PART_BYTES,
-): { parts: number; sampleCount: number; cutLists: Map<number, CutList> } {
+  idEnd = Infinity,
+): Generator<Buffer, { parts: number; sampleCount: number; cutLists: Map<number, CutList> }> {
   const cutLists = new Map<number, CutList>();
   const scratch: SampleScratch = { timestamps: EMPTY, values: EMPTY };
   let entries: SeriesSamples[] = [];
   let bytes = 8;
   let samples = 0;
   let parts = 0;
-  const flush = (): void => {
-    put(encodePart(entries, bytes), parts++);
-    entries = [];
-    bytes = 8;
-  };
   for (const s of head.all()) {
+    if (s.id >= idEnd) break;
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
     const hFrom = cut?.histograms ?? 0;
@@ -142,11 +150,104 @@ export function writeHeadSamples(
     entries.push({ id: s.id, count, lastT, list, rawT, rawV, hist });
     bytes += 32 + list.length + 16 * rawT.length + hist.length;
     samples += Math.max(0, s.count - from) + Math.max(0, hCount);
-    // Written now: the entry's views of the series are valid until the series changes.
-    if (bytes >= partBytes) flush();
+    if (bytes >= partBytes) {
+      parts++;
+      yield encodePart(entries, bytes);
+      entries = [];
+      bytes = 8;
+    }
   }
-  if (entries.length > 0) flush();
+  if (entries.length > 0) {
+    parts++;
+    yield encodePart(entries, bytes);
+  }
   return { parts, sampleCount: samples, cutLists };
+}
+
+/**
+ * A checkpoint's parts are numbered in one of two ranges, the one the last checkpoint's are not in,
+ * so the new parts are written beside them (half the manifest's part numbers each).
+ */
+const PART_RANGE = MAX_PARTS / 2;
+
+/**
+ * A head checkpoint: `writePart` writes the next part, `commit` the head state that lists them, each
+ * inside a transaction of the caller's (one for all: a compaction's cut; one each: in turns). The
+ * store's samples between are a later state of the same series (see the top of this file); a
+ * compaction, deletion or retention that writes a head state meanwhile takes its place
+ * (`st.checkpoint`), and this one is dropped. Parts of one that never commits are deleted by the next.
+ */
+export class HeadCheckpoint {
+  private readonly seq: number;
+  private readonly coveredSeq: number;
+  private readonly states: SeriesState[] = [];
+  private readonly first: number;
+  private readonly parts: Generator<Buffer, { parts: number; sampleCount: number; cutLists: Map<number, CutList> }>;
+  private written = 0;
+  private result: { parts: number; sampleCount: number; cutLists: Map<number, CutList> } | undefined;
+  /** Samples logged before this checkpoint began (those after it stay due for the next). */
+  private readonly loggedBefore: number;
+
+  /** Starts one (inside a transaction): series known only from the log go to the series index first. */
+  constructor(
+    private readonly st: TsdbState,
+    private readonly cutBucket: number,
+    cut?: ReadonlyMap<MemSeries, HeadCut>,
+  ) {
+    const { head, storage } = st;
+    const fresh = [...head.all()].filter((s) => !s.persisted);
+    writeSeriesPages(st, fresh);
+    for (const s of fresh) s.persisted = s.logged = true;
+    for (const s of head.all()) if (s.lastT !== -Infinity) this.states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
+    this.coveredSeq = st.nextLogSeq - 1;
+    this.seq = st.nextLogSeq++;
+    this.loggedBefore = st.logSamplesSinceCheckpoint;
+    // An unfinished checkpoint's parts are in the other range: gone before this one writes there.
+    const last = st.headParts;
+    storage.deleteHeadPartsOutside(last.first, last.first + last.count);
+    this.first = last.first >= PART_RANGE ? 0 : PART_RANGE;
+    this.parts = headSampleParts(head, cut, st.headPartBytes, head.nextId);
+    st.checkpoint = this;
+  }
+
+  /** Whether a later head state took this one's place (or the store closed). */
+  get dropped(): boolean {
+    return this.st.checkpoint !== this;
+  }
+
+  /** Writes the next part; false once there is none left (then commit). */
+  writePart(): boolean {
+    if (this.result) return false;
+    const next = this.parts.next();
+    if (next.done) {
+      this.result = next.value;
+      return false;
+    }
+    const part = this.first + this.written++;
+    const { storage } = this.st;
+    storage.putHeadPart(part, storage.seal(items.headPart(this.seq, part), next.value));
+    return true;
+  }
+
+  /**
+   * Writes the head state listing the parts, drops every other part and the covered log records
+   * whose samples are all in chunk rows (the forwarder's committed reader follows the others).
+   * Returns the cut series' kept samples as coded (dropCutSamples).
+   */
+  commit(): ReadonlyMap<number, CutList> {
+    while (this.writePart());
+    const { st } = this;
+    const { storage } = st;
+    const done = this.result!;
+    storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), encodeHeadState({ cutBucket: this.cutBucket, coveredSeq: this.coveredSeq, states: this.states, parts: done.parts, firstPart: this.first })));
+    storage.deleteHeadPartsOutside(this.first, this.first + done.parts);
+    storage.deleteLogBefore(this.cutBucket, this.coveredSeq);
+    st.headParts = { first: this.first, count: done.parts };
+    st.logSamplesSinceCheckpoint -= this.loggedBefore;
+    st.headSamplesAtCheckpoint = done.sampleCount;
+    st.checkpoint = undefined;
+    return done.cutLists;
+  }
 }
 
 /** One part: ./head's lists of some series (LISTS_VERSION), `bytes` long at most before padding. */

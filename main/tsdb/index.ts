@@ -4,7 +4,7 @@
 import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { committedLog, type CommittedLog } from './committed-reader';
-import { compact, CUT_ALL, type CompactOptions } from './compaction';
+import { compact, CUT_ALL, startCheckpoint, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { checkpointDue, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
@@ -65,11 +65,14 @@ export interface Tsdb {
   /** Cuts complete buckets of the head into chunk rows and checkpoints the head when due, dropping the log it covers (all: every bucket; checkpoint: always). */
   compact(opts?: CompactOptions): void;
   /**
-   * Compacts when the log since the last checkpoint is due one (a restart would replay it), or when
-   * nothing was committed since the last call and that log holds at least 100,000 samples (a store
-   * gone quiet checkpoints while it costs nothing); cheap when neither.
+   * Checkpoints the head when the log since the last checkpoint is due one (a restart would replay
+   * it), or when nothing was committed since the last call and that log holds at least 100,000
+   * samples (a store gone quiet checkpoints while it costs nothing); cheap when neither. The parts
+   * are written one a turn of the event loop (`between`), the store working meanwhile, unless a
+   * bucket is due a cut (then `compact`, one transaction). Settles once the checkpoint is committed,
+   * or dropped for a head state written meanwhile (a compaction, deletion, retention, key rotation).
    */
-  checkpointIfDue(): void;
+  checkpointIfDue(between?: () => Promise<void>): Promise<void>;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
@@ -88,6 +91,8 @@ export interface Tsdb {
 }
 
 const DEFAULT_BUCKET_MS = 2 * 3600_000;
+const NO_PARTS = { first: 0, count: 0 };
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const DEFAULT_SERIES_PER_PART = 256;
 
 /**
@@ -111,6 +116,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       nextPage: storage.maxPage() + 1,
       logSamplesSinceCheckpoint: 0,
       headSamplesAtCheckpoint: 0,
+      headParts: NO_PARTS,
       batchCounter: 0,
     };
     load(st);
@@ -134,12 +140,21 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       return { series: st.head.size, samples: storage.chunkSamples() + headSamples(live().head), bytesOnDisk: storage.bytesOnDisk() };
     },
     compact: (o) => void compact(live(), o),
-    checkpointIfDue: () => {
+    async checkpointIfDue(between = nextTurn) {
       const s = live();
       const quiet = s.nextLogSeq === logSeqAtLastCheck;
       logSeqAtLastCheck = s.nextLogSeq;
-      if (checkpointDue(s)) compact(s);
-      else if (quiet && quietCheckpointDue(s)) compact(s, { checkpoint: true });
+      if (s.checkpoint) return; // one under way
+      const force = !checkpointDue(s);
+      if (force && !(quiet && quietCheckpointDue(s))) return;
+      const cp = startCheckpoint(s, force);
+      if (!cp) return void compact(s, { checkpoint: force });
+      for (let more = true; more; ) {
+        await between();
+        if (closed || cp.dropped) return;
+        more = storage.transaction(() => cp.writePart());
+      }
+      storage.transaction(() => cp.commit());
     },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {
@@ -156,6 +171,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     close() {
       if (closed) return;
       closed = true;
+      st.checkpoint = undefined;
       storage.close();
       storeReleased(storage.path);
     },
@@ -185,7 +201,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, headParts: NO_PARTS, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -243,7 +259,8 @@ function readStore(st: TsdbState): void {
     if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));
     if (hs!.parts !== undefined) {
       // A part at a time: each is decrypted, and its series adopt their lists from it.
-      for (const { part } of storage.headPartKeys(hsRow!.seq, hs!.parts)) {
+      st.headParts = { first: hs!.firstPart ?? 0, count: hs!.parts };
+      for (const { part } of storage.headPartKeys(hsRow!.seq, st.headParts.first, hs!.parts)) {
         const item = items.headPart(hsRow!.seq, part);
         const row = storage.headPart(hsRow!.seq, part);
         storage.decode(item, () => restoreHeadSamples(head, { base: 0, row: storage.open(item, row) }));

@@ -21,7 +21,8 @@ export type BlobName = (typeof BLOBS)[number] | BlobPartName;
 const PART_KIND = 0x40;
 /** Trailing field of the index manifest: a part of the head state's samples (its number, then its digest). */
 const HEAD_PART_KIND = 0x41;
-const MAX_PARTS = 1 << 20;
+/** Blob and head state parts are numbered below this. */
+export const MAX_PARTS = 1 << 20;
 
 /** The part number of a blob part's name, or null for a single blob. */
 export function blobPart(name: BlobName): number | null {
@@ -106,10 +107,12 @@ export class Manifest {
     this.indexDirty = true;
   }
 
-  clearHeadParts(): void {
-    if (this.headParts.size === 0) return;
-    this.headParts.clear();
-    this.indexDirty = true;
+  deleteHeadPartsOutside(first: number, end: number): void {
+    for (const part of this.headParts.keys()) {
+      if (part >= first && part < end) continue;
+      this.headParts.delete(part);
+      this.indexDirty = true;
+    }
   }
 
   putBlob(name: BlobName, tag: number): void {
@@ -181,10 +184,10 @@ export class Manifest {
     if (old) this.putLog(seq, old[0], tag);
   }
 
-  deleteLogBefore(bucket: number): void {
+  deleteLogBefore(bucket: number, upToSeq: number): void {
     let maxSeq = 0;
     for (const [seq, [maxBucket, tag]] of this.logRows) {
-      if (maxBucket >= bucket) {
+      if (maxBucket >= bucket || seq > upToSeq) {
         if (seq > maxSeq) maxSeq = seq;
         continue;
       }

@@ -17,6 +17,9 @@ const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function reencrypt(st: TsdbState, onProgress?: (done: number, total: number) => void, between: () => Promise<void> = nextTurn): Promise<void> {
   const { storage } = st;
+  // A checkpoint under way may have sealed parts with the retiring key: dropped with them (a later one seals with the current key).
+  st.checkpoint = undefined;
+  storage.transaction(() => storage.deleteHeadPartsOutside(st.headParts.first, st.headParts.first + st.headParts.count));
   const current = storage.currentKeyId;
   const layout = storage.layout;
   interface Job {
@@ -35,8 +38,8 @@ export async function reencrypt(st: TsdbState, onProgress?: (done: number, total
   // A checkpoint meanwhile replaces the head state and its parts, sealed with the current key: nothing left to do.
   const stillHead = () => storage.headState()?.seq === hs?.seq;
   if (hs && hs.keyId !== current) jobs.push({ item: items.headState(hs.seq), load: () => (stillHead() ? storage.headState() : undefined), save: (r) => storage.putHeadState(hs.seq, r) });
-  const parts = hs && storage.decode(items.headState(hs.seq), () => decodeHeadState(storage.open(items.headState(hs.seq), hs))).parts;
-  for (const p of parts ? storage.headPartKeys(hs!.seq, parts) : []) {
+  const state = hs && storage.decode(items.headState(hs.seq), () => decodeHeadState(storage.open(items.headState(hs.seq), hs)));
+  for (const p of state?.parts ? storage.headPartKeys(hs!.seq, state.firstPart ?? 0, state.parts) : []) {
     if (p.keyId !== current) jobs.push({ item: items.headPart(hs!.seq, p.part), load: () => (stillHead() ? storage.headPart(hs!.seq, p.part) : undefined), save: (r) => storage.putHeadPart(p.part, r) });
   }
   for (const c of storage.chunkKeys()) {

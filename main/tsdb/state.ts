@@ -1,5 +1,6 @@
 // What the store's parts share: the SQLite file, the head, the layout and options.
 import type { Head } from './head';
+import type { HeadCheckpoint } from './head-checkpoint';
 import type { Storage } from './storage';
 
 export interface TsdbState {
@@ -19,6 +20,10 @@ export interface TsdbState {
   logSamplesSinceCheckpoint: number;
   /** Head samples the last checkpoint held (0 before one). */
   headSamplesAtCheckpoint: number;
+  /** The last checkpoint's parts: numbers [first, first + count). */
+  headParts: { readonly first: number; readonly count: number };
+  /** A checkpoint being written in turns, until it commits or a later head state takes its place. */
+  checkpoint?: HeadCheckpoint | undefined;
   /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
   batchCounter: number;
 }

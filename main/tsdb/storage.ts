@@ -28,14 +28,16 @@ export interface DataKeys {
  * migrated on open); 4: chunks may pack their deltas (chunkenc's SCALE_PACKED), which a version
  * that reads 3 would misread, so a file is marked 4 when this version first opens it to write; 5:
  * the head state's samples may be in parts (table head_parts, listed in the manifest), made on the
- * same first open.
+ * same first open; 6: those parts may be numbered from any part, beside an unfinished checkpoint's
+ * (a head state version 5 reads wrongly), marked on the first open to write.
  */
-const FORMAT = '5';
+const FORMAT = '6';
+const FORMAT_BEFORE_PART_RANGES = '5';
 const FORMAT_BEFORE_MANIFEST = '1';
 const FORMAT_BEFORE_LOG_TAGS = '2';
 const FORMAT_BEFORE_PACKED = '3';
 const FORMAT_BEFORE_HEAD_PARTS = '4';
-const READ_FORMATS = new Set([FORMAT, FORMAT_BEFORE_HEAD_PARTS, FORMAT_BEFORE_PACKED, FORMAT_BEFORE_LOG_TAGS, FORMAT_BEFORE_MANIFEST]);
+const READ_FORMATS = new Set([FORMAT, FORMAT_BEFORE_PART_RANGES, FORMAT_BEFORE_HEAD_PARTS, FORMAT_BEFORE_PACKED, FORMAT_BEFORE_LOG_TAGS, FORMAT_BEFORE_MANIFEST]);
 const AAD_PREFIX = 'ampule-tsdb/1';
 /** key_id of rows written without encryption (only by a store opened with keys: null, for benchmarks). */
 const PLAINTEXT_KEY_ID = 0;
@@ -173,14 +175,14 @@ export class Storage {
       logRow: prep<[number], { max_bucket: number; key_id: number; data: Buffer }>('SELECT max_bucket, key_id, data FROM log WHERE seq = ?', 'log records'),
       putLog: prep<[number, number, number, Buffer, number], never>('INSERT INTO log (seq, max_bucket, key_id, data, tag) VALUES (?, ?, ?, ?, ?)', 'log records'),
       resealLog: prep<[number, Buffer, number, number], never>('UPDATE log SET key_id = ?, data = ?, tag = ? WHERE seq = ?', 'log records'),
-      deleteLogBefore: prep<[number], never>('DELETE FROM log WHERE max_bucket < ?', 'log records'),
+      deleteLogBefore: prep<[number, number], never>('DELETE FROM log WHERE max_bucket < ? AND seq <= ?', 'log records'),
       headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
       clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
       putHeadState: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)', 'head state'),
       headPart: prep<[number], { key_id: number; data: Buffer }>('SELECT key_id, data FROM head_parts WHERE part = ?', 'head state parts'),
       headPartKeys: prep<[], { part: number; key_id: number }>('SELECT part, key_id FROM head_parts ORDER BY part', 'head state parts'),
       putHeadPart: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_parts (part, key_id, data) VALUES (?, ?, ?)', 'head state parts'),
-      clearHeadParts: prep<[], never>('DELETE FROM head_parts', 'head state parts'),
+      deleteHeadPartsOutside: prep<[number, number], never>('DELETE FROM head_parts WHERE part < ? OR part >= ?', 'head state parts'),
       chunk: prep<[number, number], { key_id: number; samples: number; data: Buffer }>('SELECT key_id, samples, data FROM chunks WHERE bucket = ? AND part = ?', 'chunk rows'),
       chunksOfPart: prep<[number, number, number], { bucket: number; key_id: number; samples: number; data: Buffer }>(
         'SELECT bucket, key_id, samples, data FROM chunks WHERE part = ? AND bucket BETWEEN ? AND ? ORDER BY bucket',
@@ -280,13 +282,13 @@ export class Storage {
     if (!(layout.bucketMs > 0 && Number.isSafeInteger(layout.bucketMs) && layout.seriesPerPart > 0 && Number.isSafeInteger(layout.seriesPerPart))) {
       throw this.damaged('meta', `the layout (bucket_ms ${meta.get('bucket_ms')}, series_per_part ${meta.get('series_per_part')}) is not valid`);
     }
-    const missing = [...TABLES, ...(format === FORMAT ? ['head_parts'] : [])].filter((t) => !tables.has(t) && !(t === 'manifest' && format === FORMAT_BEFORE_MANIFEST));
+    const missing = [...TABLES, ...(format === FORMAT || format === FORMAT_BEFORE_PART_RANGES ? ['head_parts'] : [])].filter((t) => !tables.has(t) && !(t === 'manifest' && format === FORMAT_BEFORE_MANIFEST));
     if (missing.length) throw this.damaged('schema', `table(s) ${missing.join(', ')} missing`);
     if (format === FORMAT_BEFORE_MANIFEST) {
       if (readonly) throw this.damaged('manifest', 'the file has no manifest yet (it is made the next time the workspace opens)');
       this.migrate(layout);
     }
-    const tagged = format === FORMAT || format === FORMAT_BEFORE_HEAD_PARTS || format === FORMAT_BEFORE_PACKED;
+    const tagged = format === FORMAT || format === FORMAT_BEFORE_PART_RANGES || format === FORMAT_BEFORE_HEAD_PARTS || format === FORMAT_BEFORE_PACKED;
     if (!tagged && !readonly) this.migrateLogTags();
     else if (format !== FORMAT && !readonly) this.db.transaction(() => this.upgrade())();
     this.logTagged = tagged || !readonly;
@@ -298,7 +300,7 @@ export class Storage {
     this.db.prepare("UPDATE meta SET value = ? WHERE name = 'format'").run(format);
   }
 
-  /** Format 3 or 4 → 5: nothing to rewrite, only the table for head state parts. */
+  /** Format 3, 4 or 5 → 6: nothing to rewrite, only the table for head state parts (6: numbered from any part). */
   private upgrade(): void {
     this.db.exec(HEAD_PARTS_TABLE.replace('CREATE TABLE', 'CREATE TABLE IF NOT EXISTS'));
     this.setFormat(FORMAT);
@@ -625,11 +627,11 @@ export class Storage {
     this.manifest.resealLog(seq, tag);
   }
 
-  /** Deletes log records whose samples all lie before `bucket`. */
-  deleteLogBefore(bucket: number): void {
+  /** Deletes the log records up to `upToSeq` whose samples all lie before `bucket`. */
+  deleteLogBefore(bucket: number, upToSeq: number): void {
     this.inTransaction();
-    this.stmts.deleteLogBefore.run(bucket);
-    this.manifest.deleteLogBefore(bucket);
+    this.stmts.deleteLogBefore.run(bucket, upToSeq);
+    this.manifest.deleteLogBefore(bucket, upToSeq);
   }
 
   headState(): { seq: number; keyId: number; data: Buffer } | undefined {
@@ -663,21 +665,27 @@ export class Storage {
     return row;
   }
 
-  /** The head state parts in the file (no data read), checked to be the `parts` that head state `seq` has and the manifest lists. */
-  headPartKeys(seq: number, parts: number): { part: number; keyId: number }[] {
+  /**
+   * The head state parts in the file (no data read), checked to be the `parts` numbered from `first`
+   * that head state `seq` has, and every row to be one the manifest lists. Rows outside that range
+   * are a checkpoint's that did not finish (written in turns; the next one deletes them).
+   */
+  headPartKeys(seq: number, first: number, parts: number): { part: number; keyId: number }[] {
     const rows = this.hasHeadParts ? this.stmts.headPartKeys.all() : [];
-    const listed = this.manifest.headParts.size;
-    if (listed !== parts || rows.length !== parts || rows.some((r) => !(r.part < parts))) {
-      throw this.damaged(items.headState(seq).name, `it has ${parts} parts of samples, the manifest lists ${listed} and the file holds ${rows.length}${rows.length ? ` (numbered ${rows[0]!.part} to ${rows.at(-1)!.part})` : ''}`);
+    const listed = this.manifest.headParts;
+    const mine = rows.filter((r) => r.part >= first && r.part < first + parts);
+    if (mine.length !== parts || rows.length !== listed.size || rows.some((r) => !listed.has(r.part))) {
+      const held = rows.length ? ` (numbered ${rows[0]!.part} to ${rows.at(-1)!.part})` : '';
+      throw this.damaged(items.headState(seq).name, `it has ${parts} parts of samples from number ${first}, the file holds ${mine.length} of them and ${rows.length} in all${held}, the manifest lists ${listed.size}`);
     }
-    return rows.map((r) => ({ part: r.part, keyId: r.key_id }));
+    return mine.map((r) => ({ part: r.part, keyId: r.key_id }));
   }
 
-  /** Drops the head state's sample parts (a new head state writes its own). */
-  clearHeadParts(): void {
+  /** Drops every head state part outside [first, end): the last checkpoint's, or an unfinished one's. */
+  deleteHeadPartsOutside(first: number, end: number): void {
     this.inTransaction();
-    this.stmts.clearHeadParts.run();
-    this.manifest.clearHeadParts();
+    this.stmts.deleteHeadPartsOutside.run(first, end);
+    this.manifest.deleteHeadPartsOutside(first, end);
   }
 
   putHeadPart(part: number, row: StoredRow): void {

@@ -15,8 +15,10 @@ import { readHistogram, writeHistogram } from './histogram-record';
 const BATCH_VERSION = 1;
 const STATE_VERSION = 1;
 const CHECKPOINT_VERSION = 2;
-/** The head's samples in `parts` rows of their own (Storage.headPart). */
+/** The head's samples in `parts` rows of their own (Storage.headPart), numbered from 0. */
 const PARTS_VERSION = 3;
+/** As PARTS_VERSION, numbered from `firstPart` (a checkpoint written in turns beside the last one's parts). */
+const PARTS_FROM_VERSION = 4;
 
 export interface SeriesState {
   readonly id: number;
@@ -56,6 +58,8 @@ export interface HeadState {
   readonly samples?: { readonly base: number; readonly row: Buffer };
   /** The head's samples at `coveredSeq` in this many rows of their own (./head-checkpoint's lists): version 3. */
   readonly parts?: number;
+  /** The number of the first of those rows (version 4; 0 before). */
+  readonly firstPart?: number;
 }
 
 /** Whether a head state holds the head's samples (version 1 held only the series' states). */
@@ -158,7 +162,8 @@ export function decodeBatch(buf: Buffer): BatchRecord {
 
 export function encodeHeadState(state: HeadState): Buffer {
   const w = new ByteWriter(state.states.length * 30 + 32 + (state.samples?.row.length ?? 0));
-  w.byte(state.parts !== undefined ? PARTS_VERSION : state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
+  const from = state.firstPart ?? 0;
+  w.byte(state.parts !== undefined ? (from > 0 ? PARTS_FROM_VERSION : PARTS_VERSION) : state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
   w.svarint(state.cutBucket);
   w.varint(state.coveredSeq);
   w.varint(state.states.length);
@@ -170,8 +175,10 @@ export function encodeHeadState(state: HeadState): Buffer {
     w.float64(s.lastT);
     w.float64(s.lastV);
   }
-  if (state.parts !== undefined) w.varint(state.parts);
-  else if (state.samples) {
+  if (state.parts !== undefined) {
+    w.varint(state.parts);
+    if (from > 0) w.varint(from);
+  } else if (state.samples) {
     w.svarint(state.samples.base);
     w.varint(state.samples.row.length);
     w.bytes(state.samples.row);
@@ -182,7 +189,7 @@ export function encodeHeadState(state: HeadState): Buffer {
 export function decodeHeadState(buf: Buffer): HeadState {
   const r = new ByteReader(buf);
   const version = r.byte();
-  if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION && version !== PARTS_VERSION) throw new RangeError(`unknown head state version ${version}`);
+  if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION && version !== PARTS_VERSION && version !== PARTS_FROM_VERSION) throw new RangeError(`unknown head state version ${version}`);
   const cutBucket = r.svarint();
   const coveredSeq = r.varint();
   const states: SeriesState[] = [];
@@ -193,6 +200,7 @@ export function decodeHeadState(buf: Buffer): HeadState {
   }
   if (version === STATE_VERSION) return { cutBucket, coveredSeq, states };
   if (version === PARTS_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint() };
+  if (version === PARTS_FROM_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint(), firstPart: r.varint() };
   const base = r.svarint();
   const n = r.varint();
   if (r.pos + n > buf.length) throw new RangeError('head checkpoint truncated');

@@ -30,12 +30,12 @@ function everything(db: Tsdb, name: string): Map<string, [number[], number[]]> {
  * Commits rounds [from, to) of `series` series named `name`, one sample each 15 s apart, calling
  * `after` (a compaction, the appliance's checkpoint check) after each commit.
  */
-function commitRounds(db: Tsdb, name: string, series: number, from: number, to: number, after?: () => void): void {
+async function commitRounds(db: Tsdb, name: string, series: number, from: number, to: number, after?: () => unknown): Promise<void> {
   const app = db.appender();
   for (let i = from; i < to; i++) {
     for (let k = 0; k < series; k++) app.append(0, lbl({ __name__: name, k: String(k) }), T0 + i * 15_000, i);
     app.commit();
-    after?.();
+    await after?.();
   }
 }
 
@@ -126,83 +126,83 @@ describe('head checkpoint', () => {
     }
   });
 
-  it('checkpoints on its own once the log since the last one is a quarter of the head it held', () => {
+  it('checkpoints on its own once the log since the last one is a quarter of the head it held', async () => {
     const { path, open } = newStore('ws-cp');
     const db = open();
     try {
-      commitRounds(db, 'auto', 1000, 0, 60, () => db.compact());
+      await commitRounds(db, 'auto', 1000, 0, 60, () => db.compact());
       // The first compaction persists the new series (a checkpoint of 1,000 samples); the next one
       // is due at 100,000 logged samples: after commit 101 of 1,000 series, so here the log holds rows since.
       const rows = logSinceCheckpoint(path);
       expect(rows).toBeGreaterThan(0);
       expect(rows).toBeLessThan(60);
-      commitRounds(db, 'auto', 1000, 60, 300, () => db.compact());
+      await commitRounds(db, 'auto', 1000, 60, 300, () => db.compact());
       expect(logSinceCheckpoint(path)).toBeLessThan(150);
       // checkpointIfDue (the appliance's frequent check) writes one only once the log is due.
       db.compact({ checkpoint: true });
-      const more = (from: number, to: number): void => commitRounds(db, 'auto', 1000, from, to, () => db.checkpointIfDue());
+      const more = (from: number, to: number): Promise<void> => commitRounds(db, 'auto', 1000, from, to, () => db.checkpointIfDue());
       // Head of 300,000 samples at the checkpoint: the next falls due after the larger of 100,000
       // samples and a quarter of that head, so at commits 400 (head 400,000), 500 (500,000) and 625.
-      more(300, 550);
+      await more(300, 550);
       expect(logSinceCheckpoint(path)).toBe(50);
-      more(550, 650);
+      await more(550, 650);
       expect(logSinceCheckpoint(path)).toBe(25);
     } finally {
       db.close();
     }
   });
 
-  it('keeps the quarter rule across a reopen: the next checkpoint is due at a quarter of the head it restored', () => {
+  it('keeps the quarter rule across a reopen: the next checkpoint is due at a quarter of the head it restored', async () => {
     const { path, open } = newStore('ws-reopen');
     let db = open();
-    const commits = (from: number, to: number): void => commitRounds(db, 'reopen', 1000, from, to, () => db.checkpointIfDue());
+    const commits = (from: number, to: number): Promise<void> => commitRounds(db, 'reopen', 1000, from, to, () => db.checkpointIfDue());
     try {
-      commits(0, 600);
+      await commits(0, 600);
       db.compact({ checkpoint: true }); // a head of 600,000 samples
-      commits(600, 620);
+      await commits(600, 620);
       db.close();
       db = open(); // restores 600,000 samples and replays 20,000
-      commits(620, 720);
+      await commits(620, 720);
       // Due at 150,000 log samples (commit 750), not at the 100,000 minimum (commit 700).
       expect(logSinceCheckpoint(path)).toBe(120);
-      commits(720, 760);
+      await commits(720, 760);
       expect(logSinceCheckpoint(path)).toBeLessThan(20);
     } finally {
       db.close();
     }
   });
 
-  it('waits for 16 log samples a series however small the head: a checkpoint costs something per series', () => {
+  it('waits for 16 log samples a series however small the head: a checkpoint costs something per series', async () => {
     const { path, open } = newStore('ws-many');
     const db = open();
     try {
-      const rounds = (from: number, to: number): void => commitRounds(db, 'many', 10_000, from, to, () => db.checkpointIfDue());
-      rounds(0, 20);
+      const rounds = (from: number, to: number): Promise<void> => commitRounds(db, 'many', 10_000, from, to, () => db.checkpointIfDue());
+      await rounds(0, 20);
       db.compact({ checkpoint: true }); // 200,000 samples: a quarter is 50,000, the minimum 100,000, 16 a series 160,000
-      rounds(20, 35);
+      await rounds(20, 35);
       expect(logSinceCheckpoint(path)).toBe(15);
-      rounds(35, 37);
+      await rounds(35, 37);
       expect(logSinceCheckpoint(path)).toBe(1);
     } finally {
       db.close();
     }
   });
 
-  it('checkpoints a store gone quiet (nothing committed between two checks) once its log holds 100,000 samples', () => {
+  it('checkpoints a store gone quiet (nothing committed between two checks) once its log holds 100,000 samples', async () => {
     const { path, open } = newStore('ws-quiet');
     const db = open();
     try {
-      const commits = (from: number, to: number): void => commitRounds(db, 'quiet', 1000, from, to);
-      commits(0, 600);
+      const commits = (from: number, to: number): Promise<void> => commitRounds(db, 'quiet', 1000, from, to);
+      await commits(0, 600);
       db.compact({ checkpoint: true }); // a head of 600,000 samples: the next is due after 150,000 more
-      commits(600, 650);
-      db.checkpointIfDue();
-      db.checkpointIfDue(); // quiet, but 50,000 samples of log: not worth one
+      await commits(600, 650);
+      await db.checkpointIfDue();
+      await db.checkpointIfDue(); // quiet, but 50,000 samples of log: not worth one
       expect(logSinceCheckpoint(path)).toBe(50);
-      commits(650, 720);
-      db.checkpointIfDue(); // 120,000, short of a quarter of the head, and busy
+      await commits(650, 720);
+      await db.checkpointIfDue(); // 120,000, short of a quarter of the head, and busy
       expect(logSinceCheckpoint(path)).toBe(120);
-      db.checkpointIfDue(); // quiet since the last check
+      await db.checkpointIfDue(); // quiet since the last check
       expect(logSinceCheckpoint(path)).toBe(0);
     } finally {
       db.close();

@@ -70,7 +70,7 @@ describe('tsdb damage', () => {
       ['UPDATE chunks SET samples = samples + 1 WHERE rowid = (SELECT min(rowid) FROM chunks)', /chunk row .*: its sample count \d+ differs from the manifest's/],
       ['UPDATE log SET max_bucket = max_bucket - 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ["UPDATE meta SET value = '7200000' WHERE name = 'bucket_ms'", /meta: the layout in clear .* differs from the sealed one/],
-      ["UPDATE meta SET value = '6' WHERE name = 'format'", /meta: store format "6" is not one this version reads/],
+      ["UPDATE meta SET value = '7' WHERE name = 'format'", /meta: store format "7" is not one this version reads/],
       ['UPDATE log SET tag = tag + 1 WHERE seq = (SELECT min(seq) FROM log)', /log records: a record or its bucket column differs/],
       ['DELETE FROM manifest WHERE name = \'log\'', /manifest \(log\): it is missing/],
       ['DELETE FROM head_state', /head state \d+: missing/],
@@ -183,7 +183,7 @@ describe('tsdb damage', () => {
     expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
   });
 
-  it('marks a store of format 3 as 5 (chunks may pack deltas, the head state may be in parts) when it first opens to write, not when read-only', () => {
+  it('marks a store of format 3 as 6 (chunks may pack deltas, the head state may be in numbered parts) when it first opens to write, not when read-only', () => {
     const { path, keys } = build();
     const before = everything(open(path, keys));
     dbs.pop()!.close();
@@ -194,7 +194,7 @@ describe('tsdb damage', () => {
     expect(everything(db)).toEqual(before);
     db.close();
     dbs.pop();
-    expect(format(path)).toBe('5');
+    expect(format(path)).toBe('6');
   });
 
   it('gives a store of format 4 its table of head state parts on the first open to write; read-only, it reads without one', () => {
@@ -217,7 +217,7 @@ describe('tsdb damage', () => {
     expect(format(path)).toBe('4');
     const db = open(path, keys);
     expect(everything(db)).toEqual(before);
-    expect(format(path)).toBe('5');
+    expect(format(path)).toBe('6');
     db.compact({ checkpoint: true });
     db.close();
     dbs.pop();
@@ -233,10 +233,14 @@ describe('tsdb damage', () => {
     expect(before.length).toBe(13);
     dbs.pop()!.close();
     expect(verifyTsdb({ path, workspaceId: WS, keys })).toMatchObject({ series: 13 });
+    // The parts are numbered from the first of the range this checkpoint wrote to.
+    const p0 = queryValue(path, 'SELECT min(part) FROM head_parts');
     const cases: [string, RegExp][] = [
-      ['DELETE FROM head_parts WHERE part = 1', new RegExp(`head state \\d+: it has ${parts} parts of samples, the manifest lists ${parts} and the file holds ${parts - 1}`)],
-      ['UPDATE head_parts SET data = (SELECT data FROM head_parts WHERE part = 0) WHERE part = 1', /head state \d+, samples part 1: it is not the one the manifest lists/],
-      [`INSERT INTO head_parts (part, key_id, data) SELECT ${parts}, key_id, data FROM head_parts WHERE part = 0`, new RegExp(`the file holds ${parts + 1} \\(numbered 0 to ${parts}\\)`)],
+      [`DELETE FROM head_parts WHERE part = ${p0 + 1}`, new RegExp(`head state \\d+: it has ${parts} parts of samples from number ${p0}, the file holds ${parts - 1} of them and ${parts - 1} in all`)],
+      [`UPDATE head_parts SET data = (SELECT data FROM head_parts WHERE part = ${p0}) WHERE part = ${p0 + 1}`, new RegExp(`head state \\d+, samples part ${p0 + 1}: it is not the one the manifest lists`)],
+      // An extra row the manifest does not list, in the range or outside it (where an unfinished checkpoint's are).
+      [`INSERT INTO head_parts (part, key_id, data) SELECT ${p0 + parts}, key_id, data FROM head_parts WHERE part = ${p0}`, new RegExp(`the file holds ${parts} of them and ${parts + 1} in all \\(numbered ${p0} to ${p0 + parts}\\), the manifest lists ${parts}`)],
+      [`INSERT INTO head_parts (part, key_id, data) SELECT ${p0 ? 0 : 2 ** 19}, key_id, data FROM head_parts WHERE part = ${p0}`, new RegExp(`the file holds ${parts} of them and ${parts + 1} in all`)],
     ];
     for (const [i, [statement, expected]] of cases.entries()) {
       const copy = join(dirname(path), `case-${i}`, 'tsdb.db');
@@ -247,11 +251,11 @@ describe('tsdb damage', () => {
     }
     // A byte flipped inside a part (its digest, the tag's end, unchanged): GCM refuses it.
     const raw = new Database(path);
-    const row = raw.prepare('SELECT data FROM head_parts WHERE part = 2').get() as { data: Buffer };
+    const row = raw.prepare('SELECT data FROM head_parts WHERE part = ?').get(p0 + 2) as { data: Buffer };
     row.data[20] = row.data[20]! ^ 0x40;
-    raw.prepare('UPDATE head_parts SET data = ? WHERE part = 2').run(row.data);
+    raw.prepare('UPDATE head_parts SET data = ? WHERE part = ?').run(row.data, p0 + 2);
     raw.close();
-    expect(damage(path, keys).message).toMatch(/head state \d+, samples part 2: .*altered/);
+    expect(damage(path, keys).message).toMatch(new RegExp(`head state \\d+, samples part ${p0 + 2}: .*altered`));
   });
 
   it('finds a log record the checkpoint does not cover swapped for another one, by the digest beside it', () => {

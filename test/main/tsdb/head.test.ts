@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
 import { decodeList, deferPacks, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
-import { restoreHeadSamples, writeHeadSamples } from '../../../main/tsdb/head-checkpoint';
+import { headSampleParts, restoreHeadSamples, type HeadCut } from '../../../main/tsdb/head-checkpoint';
 
 const T0 = 1_700_000_000_000;
 
@@ -269,7 +269,7 @@ describe('restoreHeadSamples', () => {
     }
     // A cut series' kept samples come back coded as one list (the head adopts it after the commit).
     const cut = new Map([[old.get(7)!, { floats: 150, histograms: 0 }]]);
-    const { cutLists, sampleCount } = writeHeadSamples(old, cut, () => {});
+    const { cutLists, sampleCount } = allParts(old, cut);
     expect(sampleCount).toBe(40 * 200 - 150);
     expect([...cutLists.keys()]).toEqual([7]);
     const list = cutLists.get(7)!;
@@ -281,10 +281,19 @@ describe('restoreHeadSamples', () => {
 
 /** The parts of a head checkpoint of `head`. */
 function checkpointParts(head: Head, partBytes?: number): Buffer[] {
-  const rows: Buffer[] = [];
-  const { parts } = writeHeadSamples(head, undefined, (row) => rows.push(row), partBytes);
+  const { rows, parts } = allParts(head, undefined, partBytes);
   expect(parts).toBe(rows.length);
   return rows;
+}
+
+/** Every part headSampleParts yields, and what it returns. */
+function allParts(head: Head, cut?: ReadonlyMap<MemSeries, HeadCut>, partBytes?: number): ReturnType<typeof headSampleParts> extends Generator<Buffer, infer R> ? R & { rows: Buffer[] } : never {
+  const rows: Buffer[] = [];
+  const parts = headSampleParts(head, cut, partBytes);
+  for (let next = parts.next(); ; next = parts.next()) {
+    if (next.done) return { ...next.value, rows };
+    rows.push(next.value);
+  }
 }
 
 describe('Head postings', () => {
