@@ -1,7 +1,7 @@
 // The head checkpoint: after it the log holds only what was written since, a reopen gives the
-// same answers (floats and native histograms), and kill -9 of a real child process at any moment of a checkpoint (while the head
-// is encoded, sealed, written, or the covered log deleted: one SQLite transaction) loses nothing
-// committed.
+// same answers (floats and native histograms), and kill -9 of a real child process at any moment of
+// a checkpoint (while the head is encoded, sealed, written, or the covered log deleted: one SQLite
+// transaction; or between the parts of one written in turns) loses nothing committed.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -209,14 +209,17 @@ describe('head checkpoint', () => {
     }
   });
 
-  it('loses no committed sample when a real process is killed (-9) inside a checkpoint', async () => {
+  it.each([
+    ['in one transaction', 'once'],
+    ['written in turns, commits between its parts', 'turns'],
+  ])('loses no committed sample when a real process is killed (-9) inside a checkpoint %s', async (_, mode) => {
     dir = tempDir();
     const key = randomBytes(32);
     const path = dir.file('ws.db');
     const rounds = 4;
     let inside = 0;
     for (let round = 1; round <= rounds; round++) {
-      const { committed, killedInside } = await killDuringCheckpoint(path, key, round / (rounds + 1));
+      const { committed, killedInside } = await killDuringCheckpoint(path, key, round / (rounds + 1), mode);
       if (killedInside) inside++;
       const db = openTsdb({ path, workspaceId: 'ws-checkpoint', keys: new TestKeys({ 1: key }) });
       try {
@@ -247,13 +250,13 @@ describe('head checkpoint', () => {
 });
 
 /** Runs the child until it has written two checkpoints, then kills it `fraction` of a checkpoint's duration into the third. */
-function killDuringCheckpoint(path: string, key: Buffer, fraction: number): Promise<{ committed: number; killedInside: boolean }> {
+function killDuringCheckpoint(path: string, key: Buffer, fraction: number, mode: string): Promise<{ committed: number; killedInside: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, key.toString('hex')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, path, key.toString('hex'), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let inside = false;
     let committed = 0;
     let checkpoints = 0;
     let lastMs = 0;
-    let lastLine = '';
     let buf = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -263,15 +266,17 @@ function killDuringCheckpoint(path: string, key: Buffer, fraction: number): Prom
       buf = lines.pop()!;
       for (const l of lines) {
         if (child.killed) break;
-        lastLine = l;
         const [what, n] = l.split(' ');
         if (what === 'committed') committed = Number(n);
-        else if (what === 'checkpointed') (checkpoints++, (lastMs = Number(n)));
-        else if (what === 'checkpoint' && checkpoints >= 2) setTimeout(() => child.kill('SIGKILL'), Math.floor(lastMs * fraction));
+        else if (what === 'checkpointed') (checkpoints++, (lastMs = Number(n)), (inside = false));
+        else if (what === 'checkpoint') {
+          inside = true;
+          if (checkpoints >= 2) setTimeout(() => child.kill('SIGKILL'), Math.floor(lastMs * fraction));
+        }
       }
     });
     child.on('exit', (code, signal) => {
-      if (signal === 'SIGKILL') resolve({ committed, killedInside: lastLine === 'checkpoint' });
+      if (signal === 'SIGKILL') resolve({ committed, killedInside: inside });
       else reject(new Error(`child exited with ${code}: ${err}`));
     });
   });

@@ -1,0 +1,198 @@
+// A head checkpoint written in turns (Tsdb.checkpointIfDue): its parts go a transaction a turn while
+// commits go on, the head state last. A reopen gives every committed sample once, whether the
+// checkpoint committed, stopped between parts, or gave way to a compaction or a key rotation.
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openTsdb, verifyTsdb, type Tsdb } from '../../../main/tsdb/index';
+import { lbl, logSinceCheckpoint, queryValue, tempDir, TestKeys, type TempDir } from './helpers';
+
+const T0 = 1_700_000_000_000;
+const SERIES = 300;
+const WINDOW_MS = 10 * 60_000;
+/** Where a checkpoint's part numbers start: one of two ranges (head-checkpoint's PART_RANGE). */
+const SECOND_RANGE = 2 ** 19;
+let dir: TempDir | undefined;
+afterEach(() => dir?.remove());
+
+/** A store and a model of what it was given: series key → timestamp → value. */
+function setup(): { path: string; keys: TestKeys; open(): Tsdb; model: Map<string, Map<number, number>>; round(db: Tsdb, i: number): void; lagging(db: Tsdb, i: number): void } {
+  dir = tempDir();
+  const path = dir.file('ws.db');
+  const keys = new TestKeys();
+  const model = new Map<string, Map<number, number>>();
+  const add = (app: ReturnType<Tsdb['appender']>, labels: Record<string, string>, t: number, v: number): void => {
+    app.append(0, lbl(labels), t, v);
+    const key = JSON.stringify(labels);
+    if (!model.has(key)) model.set(key, new Map());
+    model.get(key)!.set(t, v);
+  };
+  return {
+    path,
+    keys,
+    model,
+    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS }),
+    /** Round i: a sample for every series 5 s apart (no bucket is due a cut before round 2,000), an out-of-order one between two earlier ones and one repeated as it was for a few, and a new series. */
+    round(db, i) {
+      const app = db.appender();
+      for (let k = 0; k < SERIES; k++) add(app, { __name__: 'turns', k: String(k) }, T0 + i * 5_000, i * 1000 + k);
+      if (i >= 4) {
+        for (let k = 0; k < SERIES; k += 37) add(app, { __name__: 'turns', k: String(k) }, T0 + (i - 3) * 5_000 + 2_500, -i);
+        add(app, { __name__: 'turns', k: '5' }, T0 + (i - 2) * 5_000, (i - 2) * 1000 + 5);
+      }
+      add(app, { __name__: 'turns_new', n: String(i) }, T0 + i * 5_000, i);
+      app.commit();
+    },
+    /** A record of one sample of a series hours behind the rest: a bucket the checkpoint's cut is past, so the record is not one a checkpoint may delete unless it covers it. */
+    lagging(db, i) {
+      const app = db.appender();
+      add(app, { __name__: 'turns_lagging' }, T0 - 4 * 3600_000 + i * 5_000, i);
+      app.commit();
+    },
+  };
+}
+
+function contents(db: Tsdb): Map<string, Map<number, number>> {
+  const out = new Map<string, Map<number, number>>();
+  for (const s of db.querier().select([{ type: '=~', name: '__name__', value: 'turns.*' }], -Infinity, Infinity)) {
+    const labels: Record<string, string> = {};
+    for (const l of s.labels) labels[l.name] = l.value;
+    out.set(JSON.stringify(labels), new Map([...s.timestamps].map((t, i) => [t, s.values[i]!])));
+  }
+  return out;
+}
+
+/** Fails with the first series and timestamp where the store differs from the model. */
+function expectModel(db: Tsdb, model: Map<string, Map<number, number>>): void {
+  const got = contents(db);
+  expect(got.size).toBe(model.size);
+  for (const [key, want] of model) {
+    const have = got.get(key);
+    expect(have?.size, key).toBe(want.size);
+    for (const [t, v] of want) if (have!.get(t) !== v) expect.fail(`${key} at ${t}: ${have!.get(t)} instead of ${v}`);
+  }
+}
+
+const parts = (path: string): { rows: number; min: number; max: number; keys: number[] } => ({
+  rows: queryValue(path, 'SELECT count(*) FROM head_parts'),
+  min: queryValue(path, 'SELECT min(part) FROM head_parts'),
+  max: queryValue(path, 'SELECT max(part) FROM head_parts'),
+  keys: (queryValue(path, "SELECT group_concat(DISTINCT key_id) FROM head_parts") as unknown as string).split(',').map(Number),
+});
+
+describe('head checkpoint in turns', () => {
+  it('writes a part a turn while commits go on, and a reopen gives every committed sample once (out of order, repeated and new series too)', async () => {
+    const { path, keys, open, model, round, lagging } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 400) round(db, i++); // 120,000 samples of log: due
+      let turns = 0;
+      const checkpoint = db.checkpointIfDue(async () => {
+        turns++;
+        round(db, i);
+        lagging(db, i++);
+        await new Promise((r) => setImmediate(r));
+      });
+      await checkpoint;
+      // Two commits before each part and before the head state: those records stay for replay.
+      expect(turns).toBeGreaterThan(5);
+      expect(logSinceCheckpoint(path)).toBe(2 * turns);
+      const p = parts(path);
+      expect(p.min).toBe(SECOND_RANGE); // beside where the store's first parts would be
+      expect(p.rows).toBe(turns - 1);
+      expectModel(db, model);
+      while (i < 430) round(db, i++);
+      db.close();
+      db = open();
+      expectModel(db, model);
+      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 430 + 1);
+      // The next one goes to the first range and the second's parts go with its head state.
+      while (i < 800) round(db, i++);
+      await db.checkpointIfDue();
+      expect(parts(path)).toMatchObject({ min: 0 });
+      expect(parts(path).max).toBeLessThan(SECOND_RANGE);
+      db.close();
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('stopped between parts (the store closed before its head state), reopens from the last checkpoint; the next deletes the unfinished parts', async () => {
+    const { path, keys, open, model, round } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 400) round(db, i++);
+      db.compact({ checkpoint: true });
+      const before = parts(path);
+      while (i < 1000) round(db, i++);
+      let turns = 0;
+      await db.checkpointIfDue(async () => {
+        if (++turns === 4) db.close();
+        else round(db, i++);
+        await new Promise((r) => setImmediate(r));
+      });
+      const after = parts(path);
+      expect(after.rows).toBeGreaterThan(before.rows); // the unfinished checkpoint's parts are there
+      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i);
+      db = open();
+      expectModel(db, model);
+      db.compact({ checkpoint: true });
+      const next = parts(path);
+      expect(next.max - next.min + 1).toBe(next.rows); // one checkpoint's range, nothing beside it
+      db.close();
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('gives way to a compaction written meanwhile, and to a key rotation, whose rows are all sealed with the new key', async () => {
+    const { path, keys, open, model, round } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 400) round(db, i++);
+      let turns = 0;
+      await db.checkpointIfDue(async () => {
+        round(db, i++);
+        if (++turns === 3) db.compact({ checkpoint: true });
+        await new Promise((r) => setImmediate(r));
+      });
+      expect(turns).toBe(3); // it stopped once the compaction's head state took its place
+      let p = parts(path);
+      expect(p.max - p.min + 1).toBe(p.rows);
+      expectModel(db, model);
+
+      while (i < 1000) round(db, i++);
+      turns = 0;
+      let rotation: Promise<void> | undefined;
+      await db.checkpointIfDue(async () => {
+        round(db, i++);
+        if (++turns === 3) {
+          keys.raw.set(2, randomBytes(32));
+          keys.current = 2;
+          rotation = db.reencrypt();
+        }
+        await new Promise((r) => setImmediate(r));
+      });
+      await rotation;
+      expect(turns).toBe(3);
+      p = parts(path);
+      expect(p.keys).toEqual([2]);
+      // Then the next checkpoint, and a reopen without the old key: nothing is left sealed with it.
+      while (i < 1400) round(db, i++);
+      await db.checkpointIfDue();
+      db.close();
+      keys.raw.delete(1);
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+});
+
