@@ -23,7 +23,24 @@ export interface CompactOptions {
 export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { head, storage } = st;
   const { bucketMs, seriesPerPart } = storage.layout;
-  const { limitBucket, anyDue, due, floatsDue } = cutPlan(st, opts.all ?? false);
+  let headMaxT = -Infinity;
+  for (const s of head.all()) {
+    if (s.hist?.count) {
+      s.hist.sortHead();
+      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
+    }
+    if (s.count === 0) continue;
+    s.sortHead();
+    headMaxT = Math.max(headMaxT, s.lastHeadT);
+  }
+  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
+  const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
+
+  // Most series have nothing to cut: leave their compressed samples alone.
+  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  let anyDue = false;
+  for (const s of head.all()) if ((anyDue = due(s))) break;
   // Nothing to cut, no series to persist and little log to replay (or a checkpoint under way for
   // it): leave the file alone (maintenance runs often).
   if (!anyDue && !opts.checkpoint && (st.checkpoint || !checkpointDue(st)) && allPersisted(head)) {
@@ -75,30 +92,6 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
-}
-
-/** The bucket a cut stops at, and which series have samples before it. */
-function cutPlan(st: TsdbState, all: boolean): { limitBucket: number; anyDue: boolean; due(s: MemSeries): boolean; floatsDue(s: MemSeries): boolean } {
-  const { head, storage } = st;
-  const { bucketMs } = storage.layout;
-  let headMaxT = -Infinity;
-  for (const s of head.all()) {
-    if (s.hist?.count) {
-      s.hist.sortHead();
-      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
-    }
-    if (s.count === 0) continue;
-    s.sortHead();
-    headMaxT = Math.max(headMaxT, s.lastHeadT);
-  }
-  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
-  const limitBucket = all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
-  // Most series have nothing to cut: leave their compressed samples alone.
-  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
-  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
-  let anyDue = false;
-  for (const s of head.all()) if ((anyDue = due(s))) break;
-  return { limitBucket, anyDue, due, floatsDue };
 }
 
 /** Adds the series' head histograms of buckets below `limitBucket` to its inputs; returns how many. */
@@ -241,17 +234,7 @@ function mergeSamples(at: Float64Array, av: Float64Array, bt: Float64Array, bv: 
  * inside a transaction. Returns the cut series' kept samples as coded (head-checkpoint's dropCutSamples).
  */
 export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyMap<MemSeries, HeadCut>): ReadonlyMap<number, CutList> {
-  return new HeadCheckpoint(st, Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket)), cut).commit();
-}
-
-/**
- * Begins a checkpoint to write in turns (HeadCheckpoint) when one is due and no bucket is due a cut
- * (the cut and its checkpoint are one transaction: `compact`); null otherwise.
- */
-export function startCheckpoint(st: TsdbState, force = false): HeadCheckpoint | null {
-  const { limitBucket, anyDue } = cutPlan(st, false);
-  if (anyDue || !(force || checkpointDue(st))) return null;
-  return st.storage.transaction(() => new HeadCheckpoint(st, limitBucket));
+  return new HeadCheckpoint(st, { bucket: Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket)), ...(cut ? { series: cut } : {}) }).commit();
 }
 
 function allPersisted(head: TsdbState['head']): boolean {

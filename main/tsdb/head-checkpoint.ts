@@ -23,7 +23,7 @@ import { MAX_PARTS } from './manifest';
 import { writeSeriesPages } from './series-index';
 import type { TsdbState } from './state';
 import { items } from './storage';
-import { encodeHeadState, type SeriesState } from './wal-record';
+import { HeadStateWriter, type SeriesStateColumns } from './wal-record';
 
 /** Log samples since the last checkpoint that trigger a new one, at least (else LOG_SHARE of its head). */
 const MIN_LOG_SAMPLES = 100_000;
@@ -74,7 +74,7 @@ export function quietCheckpointDue(st: TsdbState): boolean {
  * three times; a 2 h head of 1 M series (0.9–1.1 GB, computed from the 1.75 bytes a sample
  * bench:restart measures plus raw tails) would reach SQLite's 10⁹-byte limit on one value.
  */
-export const PART_BYTES = 4 * 2 ** 20;
+export const PART_BYTES = 2 ** 20;
 
 /** A cut series' kept samples as the checkpoint coded them (one list), for the head to adopt once the checkpoint is committed. */
 export interface CutList {
@@ -176,12 +176,19 @@ const PART_RANGE = MAX_PARTS / 2;
  * store's samples between are a later state of the same series (see the top of this file); a
  * compaction, deletion or retention that writes a head state meanwhile takes its place
  * (`st.checkpoint`), and this one is dropped. Parts of one that never commits are deleted by the next.
+ *
+ * With a `cut` (a compaction's bucket, and what it cut of each series), the head state records that
+ * bucket and the covered log records whose samples are all before it go. Without one, the last
+ * head state's bucket stays and no log record goes: samples a lagging series added before that
+ * bucket since are in no chunk row yet, and the forwarder's committed reader follows their records.
  */
 export class HeadCheckpoint {
   private readonly seq: number;
   private readonly coveredSeq: number;
-  private readonly states: SeriesState[] = [];
+  private readonly cutBucket: number;
   private readonly first: number;
+  private states: SeriesStateColumns | undefined;
+  private headState: HeadStateWriter | undefined;
   private readonly parts: Generator<Buffer, { parts: number; sampleCount: number; cutLists: Map<number, CutList> }>;
   private written = 0;
   private result: { parts: number; sampleCount: number; cutLists: Map<number, CutList> } | undefined;
@@ -191,14 +198,27 @@ export class HeadCheckpoint {
   /** Starts one (inside a transaction): series known only from the log go to the series index first. */
   constructor(
     private readonly st: TsdbState,
-    private readonly cutBucket: number,
-    cut?: ReadonlyMap<MemSeries, HeadCut>,
+    private readonly cut?: { readonly bucket: number; readonly series?: ReadonlyMap<MemSeries, HeadCut> },
   ) {
     const { head, storage } = st;
-    const fresh = [...head.all()].filter((s) => !s.persisted);
+    // One pass for the series to persist and every series' state, into columns.
+    const fresh: MemSeries[] = [];
+    const n = head.size;
+    const states = { count: 0, ids: new Float64Array(n), minT: new Float64Array(n), lastT: new Float64Array(n), lastV: new Float64Array(n) };
+    for (const s of head.all()) {
+      if (!s.persisted) fresh.push(s);
+      const lastT = s.lastT;
+      if (lastT === -Infinity) continue;
+      const k = states.count++;
+      states.ids[k] = s.id;
+      states.minT[k] = s.minT;
+      states.lastT[k] = lastT;
+      states.lastV[k] = s.lastV;
+    }
+    this.states = states;
     writeSeriesPages(st, fresh);
     for (const s of fresh) s.persisted = s.logged = true;
-    for (const s of head.all()) if (s.lastT !== -Infinity) this.states.push({ id: s.id, minT: s.minT, lastT: s.lastT, lastV: s.lastV });
+    this.cutBucket = cut ? cut.bucket : st.cutBucket;
     this.coveredSeq = st.nextLogSeq - 1;
     this.seq = st.nextLogSeq++;
     this.loggedBefore = st.logSamplesSinceCheckpoint;
@@ -206,7 +226,7 @@ export class HeadCheckpoint {
     const last = st.headParts;
     storage.deleteHeadPartsOutside(last.first, last.first + last.count);
     this.first = last.first >= PART_RANGE ? 0 : PART_RANGE;
-    this.parts = headSampleParts(head, cut, st.headPartBytes, head.nextId);
+    this.parts = headSampleParts(head, cut?.series, st.headPartBytes, head.nextId);
     st.checkpoint = this;
   }
 
@@ -215,8 +235,13 @@ export class HeadCheckpoint {
     return this.st.checkpoint !== this;
   }
 
-  /** Writes the next part; false once there is none left (then commit). */
+  /** Writes the next part (the first call encodes the series' states instead); false once there is none left (then commit). */
   writePart(): boolean {
+    if (this.states) {
+      this.headState = new HeadStateWriter(this.cutBucket, this.coveredSeq, this.first, this.states);
+      this.states = undefined;
+      return true;
+    }
     if (this.result) return false;
     const next = this.parts.next();
     if (next.done) {
@@ -230,19 +255,20 @@ export class HeadCheckpoint {
   }
 
   /**
-   * Writes the head state listing the parts, drops every other part and the covered log records
-   * whose samples are all in chunk rows (the forwarder's committed reader follows the others).
-   * Returns the cut series' kept samples as coded (dropCutSamples).
+   * Writes the head state listing the parts and drops every other part (with a cut, also the
+   * covered log records whose samples are all in chunk rows). Returns the cut series' kept samples
+   * as coded (dropCutSamples).
    */
   commit(): ReadonlyMap<number, CutList> {
     while (this.writePart());
     const { st } = this;
     const { storage } = st;
     const done = this.result!;
-    storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), encodeHeadState({ cutBucket: this.cutBucket, coveredSeq: this.coveredSeq, states: this.states, parts: done.parts, firstPart: this.first })));
+    storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), this.headState!.finish(done.parts)));
     storage.deleteHeadPartsOutside(this.first, this.first + done.parts);
-    storage.deleteLogBefore(this.cutBucket, this.coveredSeq);
+    if (this.cut) storage.deleteLogBefore(this.cutBucket);
     st.headParts = { first: this.first, count: done.parts };
+    st.cutBucket = this.cutBucket;
     st.logSamplesSinceCheckpoint -= this.loggedBefore;
     st.headSamplesAtCheckpoint = done.sampleCount;
     st.checkpoint = undefined;

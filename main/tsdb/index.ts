@@ -4,10 +4,10 @@
 import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { committedLog, type CommittedLog } from './committed-reader';
-import { compact, CUT_ALL, startCheckpoint, type CompactOptions } from './compaction';
+import { compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
-import { checkpointDue, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
+import { checkpointDue, HeadCheckpoint, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
 import { headHistogramCount } from './head-histograms';
 import { storeReleased } from './head-snapshot';
 import { HeadQuerier } from './querier';
@@ -116,6 +116,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       nextPage: storage.maxPage() + 1,
       logSamplesSinceCheckpoint: 0,
       headSamplesAtCheckpoint: 0,
+      cutBucket: -CUT_ALL,
       headParts: NO_PARTS,
       batchCounter: 0,
     };
@@ -145,10 +146,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       const quiet = s.nextLogSeq === logSeqAtLastCheck;
       logSeqAtLastCheck = s.nextLogSeq;
       if (s.checkpoint) return; // one under way
-      const force = !checkpointDue(s);
-      if (force && !(quiet && quietCheckpointDue(s))) return;
-      const cp = startCheckpoint(s, force);
-      if (!cp) return void compact(s, { checkpoint: force });
+      if (!checkpointDue(s) && !(quiet && quietCheckpointDue(s))) return;
+      const cp = storage.transaction(() => new HeadCheckpoint(s)); // no cut: compact cuts
       for (let more = true; more; ) {
         await between();
         if (closed || cp.dropped) return;
@@ -201,7 +200,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, headParts: NO_PARTS, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, cutBucket: -CUT_ALL, headParts: NO_PARTS, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -254,6 +253,7 @@ function readStore(st: TsdbState): void {
   const hsItem = hsRow && items.headState(hsRow.seq);
   const hs = hsRow && storage.decode(hsItem!, () => decodeHeadState(storage.open(hsItem!, hsRow)));
   let statesApplied = !hs;
+  if (hs) st.cutBucket = hs.cutBucket;
   const applyStates = (): void => {
     statesApplied = true;
     if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));

@@ -20,6 +20,8 @@ export interface TsdbState {
   logSamplesSinceCheckpoint: number;
   /** Head samples the last checkpoint held (0 before one). */
   headSamplesAtCheckpoint: number;
+  /** The bucket the last head state's cut reached (compaction's -CUT_ALL before any). */
+  cutBucket: number;
   /** The last checkpoint's parts: numbers [first, first + count). */
   headParts: { readonly first: number; readonly count: number };
   /** A checkpoint being written in turns, until it commits or a later head state takes its place. */

@@ -160,30 +160,44 @@ export function decodeBatch(buf: Buffer): BatchRecord {
   return { defs, samples: { ids, timestamps, values, count }, histograms: { ids: hIds, timestamps: hTs, values: hValues, at: hAt, count: hCount } };
 }
 
-export function encodeHeadState(state: HeadState): Buffer {
-  const w = new ByteWriter(state.states.length * 30 + 32 + (state.samples?.row.length ?? 0));
-  const from = state.firstPart ?? 0;
-  w.byte(state.parts !== undefined ? (from > 0 ? PARTS_FROM_VERSION : PARTS_VERSION) : state.samples ? CHECKPOINT_VERSION : STATE_VERSION);
-  w.svarint(state.cutBucket);
-  w.varint(state.coveredSeq);
-  w.varint(state.states.length);
-  let prev = 0;
-  for (const s of state.states) {
-    w.varint(s.id - prev);
-    prev = s.id;
-    w.float64(s.minT);
-    w.float64(s.lastT);
-    w.float64(s.lastV);
+/** Every series' state as columns, as a checkpoint takes them (no object a series). */
+export interface SeriesStateColumns {
+  readonly count: number;
+  readonly ids: Float64Array;
+  readonly minT: Float64Array;
+  readonly lastT: Float64Array;
+  readonly lastV: Float64Array;
+}
+
+/**
+ * A head state of version 3 (parts from 0) or 4 (from `firstPart`), written in two steps: the
+ * series' states, then, once the checkpoint's parts are written, their count.
+ */
+export class HeadStateWriter {
+  private readonly w: ByteWriter;
+
+  constructor(cutBucket: number, coveredSeq: number, private readonly firstPart: number, states: SeriesStateColumns) {
+    const w = (this.w = new ByteWriter(states.count * 30 + 32));
+    w.byte(firstPart > 0 ? PARTS_FROM_VERSION : PARTS_VERSION);
+    w.svarint(cutBucket);
+    w.varint(coveredSeq);
+    w.varint(states.count);
+    let prev = 0;
+    for (let i = 0; i < states.count; i++) {
+      const id = states.ids[i]!;
+      w.varint(id - prev);
+      prev = id;
+      w.float64(states.minT[i]!);
+      w.float64(states.lastT[i]!);
+      w.float64(states.lastV[i]!);
+    }
   }
-  if (state.parts !== undefined) {
-    w.varint(state.parts);
-    if (from > 0) w.varint(from);
-  } else if (state.samples) {
-    w.svarint(state.samples.base);
-    w.varint(state.samples.row.length);
-    w.bytes(state.samples.row);
+
+  finish(parts: number): Buffer {
+    this.w.varint(parts);
+    if (this.firstPart > 0) this.w.varint(this.firstPart);
+    return this.w.toBuffer();
   }
-  return w.toBuffer();
 }
 
 export function decodeHeadState(buf: Buffer): HeadState {

@@ -9,6 +9,8 @@ import { lbl, logSinceCheckpoint, queryValue, tempDir, TestKeys, type TempDir } 
 const T0 = 1_700_000_000_000;
 const SERIES = 300;
 const WINDOW_MS = 10 * 60_000;
+/** Buckets of 20 min, so that a compaction cuts some before the checkpoints (a checkpoint in turns cuts none). */
+const BUCKET_MS = 20 * 60_000;
 /** Where a checkpoint's part numbers start: one of two ranges (head-checkpoint's PART_RANGE). */
 const SECOND_RANGE = 2 ** 19;
 let dir: TempDir | undefined;
@@ -30,8 +32,8 @@ function setup(): { path: string; keys: TestKeys; open(): Tsdb; model: Map<strin
     path,
     keys,
     model,
-    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS }),
-    /** Round i: a sample for every series 5 s apart (no bucket is due a cut before round 2,000), an out-of-order one between two earlier ones and one repeated as it was for a few, and a new series. */
+    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS }),
+    /** Round i: a sample for every series 5 s apart, an out-of-order one between two earlier ones and one repeated as it was for a few, and a new series. */
     round(db, i) {
       const app = db.appender();
       for (let k = 0; k < SERIES; k++) add(app, { __name__: 'turns', k: String(k) }, T0 + i * 5_000, i * 1000 + k);
@@ -85,12 +87,15 @@ describe('head checkpoint in turns', () => {
     let db = open();
     let i = 0;
     try {
-      while (i < 400) round(db, i++); // 120,000 samples of log: due
+      while (i < 400) round(db, i++);
+      db.compact(); // cuts the first buckets
+      expect(queryValue(path, 'SELECT count(*) FROM chunks')).toBeGreaterThan(0);
+      while (i < 750) round(db, i++); // 105,000 samples of log since: due
       let turns = 0;
       const checkpoint = db.checkpointIfDue(async () => {
         turns++;
         round(db, i);
-        lagging(db, i++);
+        lagging(db, i++); // before the cut bucket, in no chunk row: its record stays
         await new Promise((r) => setImmediate(r));
       });
       await checkpoint;
@@ -98,19 +103,18 @@ describe('head checkpoint in turns', () => {
       expect(turns).toBeGreaterThan(5);
       expect(logSinceCheckpoint(path)).toBe(2 * turns);
       const p = parts(path);
-      expect(p.min).toBe(SECOND_RANGE); // beside where the store's first parts would be
-      expect(p.rows).toBe(turns - 1);
+      expect(p.min).toBe(0); // beside the compaction's, in the second range
+      expect(p.rows).toBe(turns - 2); // the first turn encodes the series' states, the last writes the head state
       expectModel(db, model);
-      while (i < 430) round(db, i++);
+      while (i < 800) round(db, i++);
       db.close();
       db = open();
       expectModel(db, model);
-      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 430 + 1);
-      // The next one goes to the first range and the second's parts go with its head state.
-      while (i < 800) round(db, i++);
+      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 800 + 1);
+      // The next one goes to the second range and the first's parts go with its head state.
+      while (i < 1200) round(db, i++);
       await db.checkpointIfDue();
-      expect(parts(path)).toMatchObject({ min: 0 });
-      expect(parts(path).max).toBeLessThan(SECOND_RANGE);
+      expect(parts(path)).toMatchObject({ min: SECOND_RANGE });
       db.close();
       db = open();
       expectModel(db, model);
