@@ -45,7 +45,7 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (process.platform !== 'win32') chmodSync(dataDir, 0o700);
   const activity = new ActivityLogSink(opts.activity ?? NO_ACTIVITY);
-  const tenants = new Map<string, { tenant: Tenant; maintain(): void; checkpoint(): Promise<void>; close(): void }>();
+  const tenants = new Map<string, { tenant: Tenant; maintain(): Promise<void>; checkpoint(): Promise<void>; close(): void }>();
   const rejectedListeners = new Set<IngestRejectedListener>();
 
   const closeStore = (id: string) => {
@@ -132,10 +132,11 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
         for (const l of rejectedListeners) l(workspaceId, reason, count);
       },
     });
-    tenants.set(workspaceId, {
+    const opened = {
       tenant: t,
-      maintain() {
-        tsdb.compact();
+      async maintain() {
+        await tsdb.maintain(); // in turns: remote write goes on
+        if (tenants.get(workspaceId) !== opened) return; // closed meanwhile
         tsdb.applyRetention(Date.now());
         t.exemplars.flush(Date.now());
       },
@@ -147,19 +148,20 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
           tsdb.close();
         }
       },
-    });
+    };
+    tenants.set(workspaceId, opened);
     return t;
   }
   // Each store's turn comes in a gap between its remote-write requests (./ingest-gap), and is skipped
   // when the store was closed meanwhile.
-  const everyStore = (work: (open: { maintain(): void; checkpoint(): Promise<void> }) => unknown) => () => {
+  const everyStore = (work: (open: { maintain(): Promise<void>; checkpoint(): Promise<void> }) => Promise<void>) => () => {
     for (const [id, open] of tenants) {
       const failed = (e: unknown): void => {
         activity.record({ action: 'store.maintain', workspaceId: id, actor: 'system', outcome: 'failure', details: { error: e instanceof Error ? e.name : 'internal' } });
       };
       const run = (): void => {
         try {
-          void Promise.resolve(work(open)).catch(failed); // a checkpoint goes on over several turns
+          void work(open).catch(failed); // maintenance and checkpoints go on over several turns
         } catch (e) {
           failed(e);
         }

@@ -4,10 +4,11 @@
 // are fully cut, all in one SQLite transaction.
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
-import type { MemSeries, SampleScratch } from './head';
+import { encodeList, type MemSeries, type SampleScratch } from './head';
 import { checkpointDue, dropCutSamples, HeadCheckpoint, type CutList, type HeadCut } from './head-checkpoint';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
+import { withCutBucket } from './wal-record';
 
 /** A cut bucket beyond any real one: everything in the head was cut. */
 export const CUT_ALL = 2 ** 40;
@@ -22,23 +23,8 @@ export interface CompactOptions {
 /** Returns the bucket below which the head is now empty. */
 export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { head, storage } = st;
-  const { bucketMs, seriesPerPart } = storage.layout;
-  let headMaxT = -Infinity;
-  for (const s of head.all()) {
-    if (s.hist?.count) {
-      s.hist.sortHead();
-      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
-    }
-    if (s.count === 0) continue;
-    s.sortHead();
-    headMaxT = Math.max(headMaxT, s.lastHeadT);
-  }
-  // A bucket is complete once the head is half a bucket (plus the out-of-order window) past its end.
-  const limitBucket = opts.all ? CUT_ALL : Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
-
-  // Most series have nothing to cut: leave their compressed samples alone.
-  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
-  const due = (s: MemSeries): boolean => floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  const limitBucket = opts.all ? CUT_ALL : cutLimit(st);
+  const { due, floatsDue } = dueBefore(st, limitBucket);
   let anyDue = false;
   for (const s of head.all()) if ((anyDue = due(s))) break;
   // Nothing to cut, no series to persist and little log to replay (or a checkpoint under way for
@@ -47,51 +33,189 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
     storage.shrinkIfOwed();
     return limitBucket;
   }
-  const cuts = new Map<MemSeries, HeadCut>();
+  const cutter = new GroupCutter(st, limitBucket, floatsDue);
   let cutLists: ReadonlyMap<number, CutList> | undefined;
+  st.cut = undefined; // one in turns stops here: this one cuts what it left
   storage.transaction(() => {
-    // One series group's rows at a time (the head runs in id order, so group by group): only that
-    // group's cut samples are copied out at once, not every cut series' (16 bytes a sample).
-    let part = -1;
-    let rows = new Map<number, ChunkInput[]>();
-    const scratch: SampleScratch = { timestamps: EMPTY, values: EMPTY };
-    const cutSamples = new GroupSamples();
-    const writeRows = (): void => {
-      for (const [bucket, inputs] of rows) writeChunkRow(st, bucket, part, inputs);
-      rows = new Map();
-      cutSamples.reset();
-    };
-    for (const s of head.all()) {
-      if (!due(s)) continue;
-      const p = Math.floor(s.id / seriesPerPart);
-      if (p !== part) (writeRows(), (part = p));
-      const byBucket = new Map<number, ChunkInput>();
-      const d = floatsDue(s) ? s.decodeInto(scratch) : null;
-      let i = 0;
-      while (d && i < s.count) {
-        const bucket = bucketOf(d.timestamps[i]!, bucketMs);
-        if (bucket >= limitBucket) break;
-        const end = (bucket + 1) * bucketMs;
-        let j = i + 1;
-        while (j < s.count && d.timestamps[j]! < end) j++;
-        byBucket.set(bucket, { id: s.id, ...cutSamples.copy(d.timestamps, d.values, i, j) });
-        i = j;
-      }
-      const h = cutHistograms(s, limitBucket, bucketMs, byBucket);
-      for (const [bucket, input] of byBucket) {
-        const inputs = rows.get(bucket);
-        if (inputs) inputs.push(input);
-        else rows.set(bucket, [input]);
-      }
-      if (i > 0 || h > 0) cuts.set(s, { floats: i, histograms: h });
-    }
-    writeRows();
-    cutLists = writeHeadState(st, limitBucket, cuts);
+    for (const s of head.all()) if (due(s)) cutter.add(s);
+    cutter.flush();
+    cutLists = writeHeadState(st, limitBucket, cutter.cuts);
   });
-  dropCutSamples(cutLists!, cuts);
+  dropCutSamples(cutLists!, cutter.cuts);
   for (const s of head.all()) s.release();
   storage.shrink();
   return limitBucket;
+}
+
+/** The bucket a cut stops at: buckets are complete once the head is half a bucket (plus the out-of-order window) past their end. */
+function cutLimit(st: TsdbState): number {
+  const { bucketMs } = st.storage.layout;
+  let headMaxT = -Infinity;
+  for (const s of st.head.all()) {
+    if (s.hist?.count) {
+      s.hist.sortHead();
+      headMaxT = Math.max(headMaxT, s.hist.timestamps[s.hist.count - 1]!);
+    }
+    if (s.count === 0) continue;
+    s.sortHead();
+    headMaxT = Math.max(headMaxT, s.lastHeadT);
+  }
+  return Math.max(-CUT_ALL, bucketOf(headMaxT - bucketMs / 2 - st.outOfOrderWindowMs, bucketMs));
+}
+
+/**
+ * Which series have head samples before `limitBucket`: floats (of a series `due` sorted), or floats
+ * or histograms (most have none: their compressed samples are left alone).
+ */
+function dueBefore(st: TsdbState, limitBucket: number): { floatsDue(s: MemSeries): boolean; due(s: MemSeries): boolean } {
+  const { bucketMs } = st.storage.layout;
+  const floatsDue = (s: MemSeries): boolean => s.count > 0 && bucketOf(s.firstHeadT, bucketMs) < limitBucket;
+  const due = (s: MemSeries): boolean => {
+    s.sortHead();
+    s.hist?.sortHead();
+    return floatsDue(s) || (!!s.hist?.count && bucketOf(s.hist.timestamps[0]!, bucketMs) < limitBucket);
+  };
+  return { floatsDue, due };
+}
+
+/**
+ * Cuts series' samples before `limitBucket` into chunk rows, one series group's rows at a time (give
+ * it series in id order, so group by group): only that group's cut samples are copied out at once,
+ * not every cut series' (16 bytes a sample). Call inside a transaction. With `keepLists`, also
+ * codes each cut series' kept samples (for dropCutSamples; a checkpoint does that otherwise).
+ */
+class GroupCutter {
+  readonly cuts = new Map<MemSeries, HeadCut>();
+  readonly cutLists = new Map<number, CutList>();
+  private part = -1;
+  private rows = new Map<number, ChunkInput[]>();
+  private readonly scratch: SampleScratch = { timestamps: EMPTY, values: EMPTY };
+  private readonly cutSamples = new GroupSamples();
+
+  constructor(
+    private readonly st: TsdbState,
+    private readonly limitBucket: number,
+    private readonly floatsDue: (s: MemSeries) => boolean,
+    private readonly keepLists = false,
+  ) {}
+
+  add(s: MemSeries): void {
+    const { bucketMs, seriesPerPart } = this.st.storage.layout;
+    const p = Math.floor(s.id / seriesPerPart);
+    if (p !== this.part) (this.flush(), (this.part = p));
+    const byBucket = new Map<number, ChunkInput>();
+    const d = this.floatsDue(s) ? s.decodeInto(this.scratch) : null;
+    let i = 0;
+    while (d && i < s.count) {
+      const bucket = bucketOf(d.timestamps[i]!, bucketMs);
+      if (bucket >= this.limitBucket) break;
+      const end = (bucket + 1) * bucketMs;
+      let j = i + 1;
+      while (j < s.count && d.timestamps[j]! < end) j++;
+      byBucket.set(bucket, { id: s.id, ...this.cutSamples.copy(d.timestamps, d.values, i, j) });
+      i = j;
+    }
+    const h = cutHistograms(s, this.limitBucket, bucketMs, byBucket);
+    for (const [bucket, input] of byBucket) {
+      const inputs = this.rows.get(bucket);
+      if (inputs) inputs.push(input);
+      else this.rows.set(bucket, [input]);
+    }
+    if (i > 0 || h > 0) this.cuts.set(s, { floats: i, histograms: h });
+    if (this.keepLists && d && i > 0 && i < s.count && d.timestamps[i]! >= 0) {
+      this.cutLists.set(s.id, { list: encodeList(d.timestamps, d.values, i, s.count), count: s.count - i, lastT: s.lastHeadT });
+    }
+  }
+
+  /** Writes the rows of the group under way. */
+  flush(): void {
+    for (const [bucket, inputs] of this.rows) writeChunkRow(this.st, bucket, this.part, inputs);
+    this.rows = new Map();
+    this.cutSamples.reset();
+  }
+}
+
+/**
+ * A compaction's cut written in turns: a series group's due samples a transaction, each dropped from
+ * the head as soon as its rows are committed (a query reads them from the rows then; a crash before
+ * the head state below brings them back into the head from the log and the last checkpoint, where
+ * a query's merge keeps each sample once and the next cut writes them again, merged). The last step
+ * records the bucket in the head state, which keeps the last checkpoint's states and parts. A
+ * checkpoint should follow (those parts still hold the cut samples). A compaction meanwhile takes
+ * its place (`st.cut`).
+ */
+export class BucketCut {
+  private readonly groups: MemSeries[][] = [];
+  private next = 0;
+  private readonly floatsDue: (s: MemSeries) => boolean;
+  private readonly due: (s: MemSeries) => boolean;
+
+  /** A cut of every complete bucket, or null when none is due. */
+  static start(st: TsdbState): BucketCut | null {
+    const cut = new BucketCut(st, cutLimit(st));
+    const { seriesPerPart } = st.storage.layout;
+    let part = -1;
+    for (const s of st.head.all()) {
+      if (!cut.due(s)) continue;
+      const p = Math.floor(s.id / seriesPerPart);
+      if (p !== part) (cut.groups.push([]), (part = p));
+      cut.groups.at(-1)!.push(s);
+    }
+    if (cut.groups.length === 0) return null;
+    st.checkpoint = undefined; // its parts would hold some series before the cut and some after
+    st.cut = cut;
+    return cut;
+  }
+
+  private constructor(
+    private readonly st: TsdbState,
+    private readonly limitBucket: number,
+  ) {
+    ({ floatsDue: this.floatsDue, due: this.due } = dueBefore(st, limitBucket));
+  }
+
+  /** Whether a compaction took this one's place (or the store closed). */
+  get dropped(): boolean {
+    return this.st.cut !== this;
+  }
+
+  /** Cuts the next series group; false once all are cut (then finish). */
+  step(): boolean {
+    const group = this.groups[this.next++];
+    if (!group) return false;
+    const cutter = new GroupCutter(this.st, this.limitBucket, this.floatsDue, true);
+    this.st.storage.transaction(() => {
+      for (const s of group) if (this.due(s)) cutter.add(s);
+      cutter.flush();
+    });
+    dropCutSamples(cutter.cutLists, cutter.cuts);
+    return true;
+  }
+
+  /**
+   * Records the bucket in the head state and deletes the log records the last checkpoint covers whose
+   * samples are all cut. Samples that arrived before the bucket meanwhile (a lagging series) stay in
+   * the head and their records in the log, for the next cut. Returns false when the head state is of
+   * a version without parts (then compact).
+   */
+  finish(): boolean {
+    const { st } = this;
+    const { storage } = st;
+    st.cut = undefined;
+    const done = storage.transaction(() => {
+      const hs = storage.headState()!;
+      const item = items.headState(hs.seq);
+      const state = withCutBucket(storage.open(item, hs), this.limitBucket);
+      if (!state) return false;
+      storage.putHeadState(hs.seq, storage.seal(item, state));
+      storage.deleteLogBefore(this.limitBucket, st.coveredSeq);
+      return true;
+    });
+    if (!done) return false;
+    st.cutBucket = this.limitBucket;
+    storage.shrink();
+    return true;
+  }
 }
 
 /** Adds the series' head histograms of buckets below `limitBucket` to its inputs; returns how many. */
@@ -237,7 +361,7 @@ export function writeHeadState(st: TsdbState, cutBucket: number, cut?: ReadonlyM
   return new HeadCheckpoint(st, { bucket: Math.max(-CUT_ALL, Math.min(CUT_ALL, cutBucket)), ...(cut ? { series: cut } : {}) }).commit();
 }
 
-function allPersisted(head: TsdbState['head']): boolean {
+export function allPersisted(head: TsdbState['head']): boolean {
   for (const s of head.all()) if (!s.persisted) return false;
   return true;
 }

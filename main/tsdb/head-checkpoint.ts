@@ -228,6 +228,7 @@ export class HeadCheckpoint {
     this.first = last.first >= PART_RANGE ? 0 : PART_RANGE;
     this.parts = headSampleParts(head, cut?.series, st.headPartBytes, head.nextId);
     st.checkpoint = this;
+    st.cut = undefined; // a cut in turns (compaction's BucketCut) never runs beside one in turns; this one's head state takes its place
   }
 
   /** Whether a later head state took this one's place (or the store closed). */
@@ -269,6 +270,7 @@ export class HeadCheckpoint {
     if (this.cut) storage.deleteLogBefore(this.cutBucket);
     st.headParts = { first: this.first, count: done.parts };
     st.cutBucket = this.cutBucket;
+    st.coveredSeq = this.coveredSeq;
     st.logSamplesSinceCheckpoint -= this.loggedBefore;
     st.headSamplesAtCheckpoint = done.sampleCount;
     st.checkpoint = undefined;

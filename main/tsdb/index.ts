@@ -4,7 +4,7 @@
 import { applyBatch, HeadAppender } from './appender';
 import { ChunkRow } from './chunk-row';
 import { committedLog, type CommittedLog } from './committed-reader';
-import { compact, CUT_ALL, type CompactOptions } from './compaction';
+import { allPersisted, BucketCut, compact, CUT_ALL, type CompactOptions } from './compaction';
 import { deleteSeries } from './delete-series';
 import { Head } from './head';
 import { checkpointDue, HeadCheckpoint, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
@@ -73,6 +73,13 @@ export interface Tsdb {
    * or dropped for a head state written meanwhile (a compaction, deletion, retention, key rotation).
    */
   checkpointIfDue(between?: () => Promise<void>): Promise<void>;
+  /**
+   * Maintenance in turns of the event loop (`between`), the store taking remote writes meanwhile:
+   * cuts the head's complete buckets into chunk rows a series group a turn (compaction's BucketCut),
+   * then checkpoints the head a part a turn when it cut, when its log is due one or when new series
+   * wait to be persisted. Before the store's first checkpoint in parts it compacts in one transaction.
+   */
+  maintain(between?: () => Promise<void>): Promise<void>;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
@@ -117,6 +124,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       logSamplesSinceCheckpoint: 0,
       headSamplesAtCheckpoint: 0,
       cutBucket: -CUT_ALL,
+      coveredSeq: 0,
       headParts: NO_PARTS,
       batchCounter: 0,
     };
@@ -126,6 +134,19 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     throw e;
   }
   let closed = false;
+  /** Runs `step` once a turn until it is done (true) or the work was dropped or the store closed (false). */
+  const inTurns = async (step: () => boolean, dropped: () => boolean, between: () => Promise<void>): Promise<boolean> => {
+    for (;;) {
+      await between();
+      if (closed || dropped()) return false;
+      if (!step()) return true;
+    }
+  };
+  /** A checkpoint a part a turn (no cut: compaction cuts). */
+  const checkpointInTurns = async (s: TsdbState, between: () => Promise<void>): Promise<void> => {
+    const cp = storage.transaction(() => new HeadCheckpoint(s));
+    if (await inTurns(() => storage.transaction(() => cp.writePart()), () => cp.dropped, between)) storage.transaction(() => cp.commit());
+  };
   /** nextLogSeq at the last checkpointIfDue: unchanged at the next means nothing was committed between. */
   let logSeqAtLastCheck = -1;
   const live = (): TsdbState => {
@@ -145,15 +166,20 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       const s = live();
       const quiet = s.nextLogSeq === logSeqAtLastCheck;
       logSeqAtLastCheck = s.nextLogSeq;
-      if (s.checkpoint) return; // one under way
+      if (s.checkpoint || s.cut) return; // one under way
       if (!checkpointDue(s) && !(quiet && quietCheckpointDue(s))) return;
-      const cp = storage.transaction(() => new HeadCheckpoint(s)); // no cut: compact cuts
-      for (let more = true; more; ) {
-        await between();
-        if (closed || cp.dropped) return;
-        more = storage.transaction(() => cp.writePart());
-      }
-      storage.transaction(() => cp.commit());
+      await checkpointInTurns(s, between);
+    },
+    async maintain(between = nextTurn) {
+      const s = live();
+      if (s.cut || s.checkpoint) return; // one under way
+      if (s.headParts.count === 0) return void compact(s);
+      const cut = BucketCut.start(s);
+      if (cut) {
+        if (!(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
+        if (!cut.finish()) return void compact(s); // a head state of an older version
+      } else if (!checkpointDue(s) && allPersisted(s.head)) return void storage.shrinkIfOwed();
+      await checkpointInTurns(s, between);
     },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {
@@ -170,7 +196,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     close() {
       if (closed) return;
       closed = true;
-      st.checkpoint = undefined;
+      st.checkpoint = st.cut = undefined;
       storage.close();
       storeReleased(storage.path);
     },
@@ -200,7 +226,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, cutBucket: -CUT_ALL, headParts: NO_PARTS, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, cutBucket: -CUT_ALL, coveredSeq: 0, headParts: NO_PARTS, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -253,7 +279,7 @@ function readStore(st: TsdbState): void {
   const hsItem = hsRow && items.headState(hsRow.seq);
   const hs = hsRow && storage.decode(hsItem!, () => decodeHeadState(storage.open(hsItem!, hsRow)));
   let statesApplied = !hs;
-  if (hs) st.cutBucket = hs.cutBucket;
+  if (hs) (st.cutBucket = hs.cutBucket), (st.coveredSeq = hs.coveredSeq);
   const applyStates = (): void => {
     statesApplied = true;
     if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));

@@ -184,10 +184,10 @@ export class Manifest {
     if (old) this.putLog(seq, old[0], tag);
   }
 
-  deleteLogBefore(bucket: number): void {
+  deleteLogBefore(bucket: number, upToSeq: number): void {
     let maxSeq = 0;
     for (const [seq, [maxBucket, tag]] of this.logRows) {
-      if (maxBucket >= bucket) {
+      if (maxBucket >= bucket || seq > upToSeq) {
         if (seq > maxSeq) maxSeq = seq;
         continue;
       }

@@ -1,5 +1,6 @@
 // What the store's parts share: the SQLite file, the head, the layout and options.
 import type { Head } from './head';
+import type { BucketCut } from './compaction';
 import type { HeadCheckpoint } from './head-checkpoint';
 import type { Storage } from './storage';
 
@@ -22,10 +23,14 @@ export interface TsdbState {
   headSamplesAtCheckpoint: number;
   /** The bucket the last head state's cut reached (compaction's -CUT_ALL before any). */
   cutBucket: number;
+  /** The last log record the last checkpoint covers (0 before one). */
+  coveredSeq: number;
   /** The last checkpoint's parts: numbers [first, first + count). */
   headParts: { readonly first: number; readonly count: number };
   /** A checkpoint being written in turns, until it commits or a later head state takes its place. */
   checkpoint?: HeadCheckpoint | undefined;
+  /** A compaction's cut being written in turns, until it finishes or a compaction takes its place. */
+  cut?: BucketCut | undefined;
   /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
   batchCounter: number;
 }

@@ -175,7 +175,7 @@ export class Storage {
       logRow: prep<[number], { max_bucket: number; key_id: number; data: Buffer }>('SELECT max_bucket, key_id, data FROM log WHERE seq = ?', 'log records'),
       putLog: prep<[number, number, number, Buffer, number], never>('INSERT INTO log (seq, max_bucket, key_id, data, tag) VALUES (?, ?, ?, ?, ?)', 'log records'),
       resealLog: prep<[number, Buffer, number, number], never>('UPDATE log SET key_id = ?, data = ?, tag = ? WHERE seq = ?', 'log records'),
-      deleteLogBefore: prep<[number], never>('DELETE FROM log WHERE max_bucket < ?', 'log records'),
+      deleteLogBefore: prep<[number, number], never>('DELETE FROM log WHERE max_bucket < ? AND seq <= ?', 'log records'),
       headState: prep<[], { seq: number; key_id: number; data: Buffer }>('SELECT seq, key_id, data FROM head_state ORDER BY seq DESC LIMIT 2', 'head state'),
       clearHeadState: prep<[], never>('DELETE FROM head_state', 'head state'),
       putHeadState: prep<[number, number, Buffer], never>('INSERT OR REPLACE INTO head_state (seq, key_id, data) VALUES (?, ?, ?)', 'head state'),
@@ -627,11 +627,11 @@ export class Storage {
     this.manifest.resealLog(seq, tag);
   }
 
-  /** Deletes log records whose samples all lie before `bucket`. */
-  deleteLogBefore(bucket: number): void {
+  /** Deletes log records (up to `upToSeq`) whose samples all lie before `bucket`. */
+  deleteLogBefore(bucket: number, upToSeq = Number.MAX_SAFE_INTEGER): void {
     this.inTransaction();
-    this.stmts.deleteLogBefore.run(bucket);
-    this.manifest.deleteLogBefore(bucket);
+    this.stmts.deleteLogBefore.run(bucket, upToSeq);
+    this.manifest.deleteLogBefore(bucket, upToSeq);
   }
 
   headState(): { seq: number; keyId: number; data: Buffer } | undefined {

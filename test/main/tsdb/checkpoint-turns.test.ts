@@ -1,6 +1,8 @@
 // A head checkpoint written in turns (Tsdb.checkpointIfDue): its parts go a transaction a turn while
 // commits go on, the head state last. A reopen gives every committed sample once, whether the
 // checkpoint committed, stopped between parts, or gave way to a compaction or a key rotation.
+// Maintenance's cut in turns (Tsdb.maintain): a series group's complete buckets a turn, every
+// sample read once at every turn, and kept once across a stop or a reopen.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTsdb, verifyTsdb, type Tsdb } from '../../../main/tsdb/index';
@@ -11,6 +13,8 @@ const SERIES = 300;
 const WINDOW_MS = 10 * 60_000;
 /** Buckets of 20 min, so that a compaction cuts some before the checkpoints (a checkpoint in turns cuts none). */
 const BUCKET_MS = 20 * 60_000;
+/** Series a chunk row (a cut's group): many groups, so many turns. */
+const SERIES_PER_GROUP = 16;
 /** Where a checkpoint's part numbers start: one of two ranges (head-checkpoint's PART_RANGE). */
 const SECOND_RANGE = 2 ** 19;
 let dir: TempDir | undefined;
@@ -32,7 +36,7 @@ function setup(): { path: string; keys: TestKeys; open(): Tsdb; model: Map<strin
     path,
     keys,
     model,
-    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS }),
+    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS, seriesPerPart: SERIES_PER_GROUP }),
     /** Round i: a sample for every series 5 s apart, an out-of-order one between two earlier ones and one repeated as it was for a few, and a new series. */
     round(db, i) {
       const app = db.appender();
@@ -200,3 +204,122 @@ describe('head checkpoint in turns', () => {
   });
 });
 
+
+describe('cut in turns', () => {
+  const rows = (path: string): number => queryValue(path, 'SELECT count(*) FROM chunks');
+  const logRows = (path: string): number => queryValue(path, 'SELECT count(*) FROM log');
+
+  it('cuts a series group a turn while commits go on, every sample read once at every turn, then checkpoints; a reopen keeps them once', async () => {
+    const { path, keys, open, model, round, lagging } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 100) round(db, i++);
+      db.compact({ checkpoint: true }); // the checkpoint in parts the cut keeps (nothing is due a cut yet)
+      expect(rows(path)).toBe(0);
+      while (i < 800) round(db, i++); // 66 min: the first buckets are complete
+      const logBefore = logRows(path);
+      const stateBefore = queryValue(path, 'SELECT seq FROM head_state');
+      let turns = 0;
+      await db.maintain(async () => {
+        turns++;
+        expectModel(db, model); // each sample once, from the rows or the head, whichever holds it now
+        round(db, i);
+        if (turns === 10) lagging(db, i); // before the cut bucket, in a group cut already: the last step cuts it
+        i++;
+        await new Promise((r) => setImmediate(r));
+      });
+      expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // a group a turn, then the checkpoint's parts
+      expect(rows(path)).toBeGreaterThan(SERIES / SERIES_PER_GROUP);
+      expect(logRows(path)).toBeLessThan(logBefore); // records whose samples are all cut
+      expect(queryValue(path, 'SELECT seq FROM head_state')).toBeGreaterThan(stateBefore); // the checkpoint that followed
+      expectModel(db, model);
+      db.close();
+      db = open();
+      expectModel(db, model);
+      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('stopped between groups (the store closed), reopens with every sample once; the next maintenance cuts the rest', async () => {
+    const { path, open, model, round } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 100) round(db, i++);
+      db.compact({ checkpoint: true });
+      while (i < 800) round(db, i++);
+      let turns = 0;
+      await db.maintain(async () => {
+        if (++turns === 6) db.close();
+        else round(db, i++);
+        await new Promise((r) => setImmediate(r));
+      });
+      const cutSoFar = rows(path);
+      expect(cutSoFar).toBeGreaterThan(0);
+      db = open(); // the cut groups' samples are in their rows and back in the head from the log: read once
+      expectModel(db, model);
+      await db.maintain(() => new Promise((r) => setImmediate(r)));
+      expect(rows(path)).toBeGreaterThan(cutSoFar);
+      expectModel(db, model);
+      db.close();
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('stopped in the checkpoint after the cut, keeps what arrived before the cut bucket meanwhile (its record stays in the log)', async () => {
+    const { path, open, model, round, lagging } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 100) round(db, i++);
+      db.compact({ checkpoint: true });
+      while (i < 800) round(db, i++);
+      const logBefore = logRows(path);
+      let turns = 0;
+      let stopped = false;
+      await db.maintain(async () => {
+        if (++turns === 3) lagging(db, i);
+        if (logRows(path) < logBefore && !stopped) {
+          stopped = true; // the cut has finished: its records went; the checkpoint is under way
+          db.close();
+        } else if (!stopped) round(db, i++);
+        await new Promise((r) => setImmediate(r));
+      });
+      expect(stopped).toBe(true);
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('gives way to a compaction meanwhile, which cuts what it left', async () => {
+    const { path, open, model, round } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      while (i < 100) round(db, i++);
+      db.compact({ checkpoint: true });
+      while (i < 800) round(db, i++);
+      let turns = 0;
+      await db.maintain(async () => {
+        round(db, i++);
+        if (++turns === 4) db.compact();
+        await new Promise((r) => setImmediate(r));
+      });
+      expect(turns).toBe(4);
+      expectModel(db, model);
+      db.close();
+      db = open();
+      expectModel(db, model);
+    } finally {
+      db.close();
+    }
+  });
+});
