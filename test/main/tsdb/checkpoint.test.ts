@@ -1,7 +1,7 @@
 // The head checkpoint: after it the log holds only what was written since, a reopen gives the
 // same answers (floats and native histograms), and kill -9 of a real child process at any moment of
 // a checkpoint (while the head is encoded, sealed, written, or the covered log deleted: one SQLite
-// transaction; or between the parts of one written in turns) loses nothing committed.
+// transaction; or between the steps of a checkpoint or a cut written in turns) loses nothing committed.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -211,7 +211,7 @@ describe('head checkpoint', () => {
 
   it.each([
     ['in one transaction', 'once'],
-    ['written in turns, commits between its parts', 'turns'],
+    ['or a cut written in turns, commits between their steps', 'turns'],
   ])('loses no committed sample when a real process is killed (-9) inside a checkpoint %s', async (_, mode) => {
     dir = tempDir();
     const key = randomBytes(32);
