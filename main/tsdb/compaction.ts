@@ -8,7 +8,6 @@ import { encodeList, type MemSeries, type SampleScratch } from './head';
 import { checkpointDue, dropCutSamples, HeadCheckpoint, type CutList, type HeadCut } from './head-checkpoint';
 import { bucketOf, type TsdbState } from './state';
 import { items } from './storage';
-import { withCutBucket } from './wal-record';
 
 /** A cut bucket beyond any real one: everything in the head was cut. */
 export const CUT_ALL = 2 ** 40;
@@ -138,17 +137,20 @@ class GroupCutter {
 /**
  * A compaction's cut written in turns: a series group's due samples a transaction, each dropped from
  * the head as soon as its rows are committed (a query reads them from the rows then; a crash before
- * the head state below brings them back into the head from the log and the last checkpoint, where
- * a query's merge keeps each sample once and the next cut writes them again, merged). The last step
- * records the bucket in the head state, which keeps the last checkpoint's states and parts. A
- * checkpoint should follow (those parts still hold the cut samples). A compaction meanwhile takes
- * its place (`st.cut`).
+ * the next head state brings them back into the head from the log and the last checkpoint, where a
+ * query's merge keeps each sample once and the next cut writes them again, merged). The checkpoint
+ * that follows records the bucket (`recorded`) and deletes the log records written before the cut
+ * began whose samples are all before it: samples a lagging series added before that bucket since
+ * stay in the head and their records in the log, for the next cut. A compaction meanwhile takes its
+ * place (`st.cut`).
  */
 export class BucketCut {
   private readonly groups: MemSeries[][] = [];
   private next = 0;
   private readonly floatsDue: (s: MemSeries) => boolean;
   private readonly due: (s: MemSeries) => boolean;
+  /** The last log record written before the cut began. */
+  private readonly logUpTo: number;
 
   /** A cut of every complete bucket, or null when none is due. */
   static start(st: TsdbState): BucketCut | null {
@@ -172,6 +174,7 @@ export class BucketCut {
     private readonly limitBucket: number,
   ) {
     ({ floatsDue: this.floatsDue, due: this.due } = dueBefore(st, limitBucket));
+    this.logUpTo = st.nextLogSeq - 1;
   }
 
   /** Whether a compaction took this one's place (or the store closed). */
@@ -179,10 +182,13 @@ export class BucketCut {
     return this.st.cut !== this;
   }
 
-  /** Cuts the next series group; false once all are cut (then finish). */
+  /** Cuts the next series group; false once all are cut (then checkpoint with `recorded`). */
   step(): boolean {
     const group = this.groups[this.next++];
-    if (!group) return false;
+    if (!group) {
+      this.st.cut = undefined;
+      return false;
+    }
     const cutter = new GroupCutter(this.st, this.limitBucket, this.floatsDue, true);
     this.st.storage.transaction(() => {
       for (const s of group) if (this.due(s)) cutter.add(s);
@@ -192,29 +198,9 @@ export class BucketCut {
     return true;
   }
 
-  /**
-   * Records the bucket in the head state and deletes the log records the last checkpoint covers whose
-   * samples are all cut. Samples that arrived before the bucket meanwhile (a lagging series) stay in
-   * the head and their records in the log, for the next cut. Returns false when the head state is of
-   * a version without parts (then compact).
-   */
-  finish(): boolean {
-    const { st } = this;
-    const { storage } = st;
-    st.cut = undefined;
-    const done = storage.transaction(() => {
-      const hs = storage.headState()!;
-      const item = items.headState(hs.seq);
-      const state = withCutBucket(storage.open(item, hs), this.limitBucket);
-      if (!state) return false;
-      storage.putHeadState(hs.seq, storage.seal(item, state));
-      storage.deleteLogBefore(this.limitBucket, st.coveredSeq);
-      return true;
-    });
-    if (!done) return false;
-    st.cutBucket = this.limitBucket;
-    storage.shrink();
-    return true;
+  /** What the checkpoint after the cut records: its bucket, and the log records that may go. */
+  get recorded(): { readonly bucket: number; readonly logUpTo: number } {
+    return { bucket: this.limitBucket, logUpTo: this.logUpTo };
   }
 }
 

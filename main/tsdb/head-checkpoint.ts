@@ -177,10 +177,11 @@ const PART_RANGE = MAX_PARTS / 2;
  * compaction, deletion or retention that writes a head state meanwhile takes its place
  * (`st.checkpoint`), and this one is dropped. Parts of one that never commits are deleted by the next.
  *
- * With a `cut` (a compaction's bucket, and what it cut of each series), the head state records that
- * bucket and the covered log records whose samples are all before it go. Without one, the last
- * head state's bucket stays and no log record goes: samples a lagging series added before that
- * bucket since are in no chunk row yet, and the forwarder's committed reader follows their records.
+ * With a `cut` (a compaction's bucket, and what it cut of each series: one transaction; or what a
+ * cut in turns cut before), the head state records that bucket and the log records up to `logUpTo`
+ * (those covered) whose samples are all before it go. Without one, the last head state's bucket
+ * stays and no log record goes: samples a lagging series added before that bucket since are in no
+ * chunk row yet, and the forwarder's committed reader follows their records.
  */
 export class HeadCheckpoint {
   private readonly seq: number;
@@ -198,7 +199,7 @@ export class HeadCheckpoint {
   /** Starts one (inside a transaction): series known only from the log go to the series index first. */
   constructor(
     private readonly st: TsdbState,
-    private readonly cut?: { readonly bucket: number; readonly series?: ReadonlyMap<MemSeries, HeadCut> },
+    private readonly cut?: { readonly bucket: number; readonly series?: ReadonlyMap<MemSeries, HeadCut>; readonly logUpTo?: number },
   ) {
     const { head, storage } = st;
     // One pass for the series to persist and every series' state, into columns.
@@ -228,7 +229,7 @@ export class HeadCheckpoint {
     this.first = last.first >= PART_RANGE ? 0 : PART_RANGE;
     this.parts = headSampleParts(head, cut?.series, st.headPartBytes, head.nextId);
     st.checkpoint = this;
-    st.cut = undefined; // a cut in turns (compaction's BucketCut) never runs beside one in turns; this one's head state takes its place
+    st.cut = undefined; // a cut in turns (compaction's BucketCut) that did not finish: this one's head state takes its place
   }
 
   /** Whether a later head state took this one's place (or the store closed). */
@@ -267,7 +268,7 @@ export class HeadCheckpoint {
     const done = this.result!;
     storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), this.headState!.finish(done.parts)));
     storage.deleteHeadPartsOutside(this.first, this.first + done.parts);
-    if (this.cut) storage.deleteLogBefore(this.cutBucket);
+    if (this.cut) storage.deleteLogBefore(this.cutBucket, this.cut.logUpTo ?? this.coveredSeq);
     st.headParts = { first: this.first, count: done.parts };
     st.cutBucket = this.cutBucket;
     st.coveredSeq = this.coveredSeq;

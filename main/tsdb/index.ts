@@ -100,6 +100,8 @@ export interface Tsdb {
 const DEFAULT_BUCKET_MS = 2 * 3600_000;
 const NO_PARTS = { first: 0, count: 0 };
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** Pages (4 KiB) a turn of maintenance returns to the file system: ~30 ms of page moves at most. */
+const VACUUM_PAGES = 1024;
 const DEFAULT_SERIES_PER_PART = 256;
 
 /**
@@ -142,10 +144,12 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (!step()) return true;
     }
   };
-  /** A checkpoint a part a turn (no cut: compaction cuts). */
-  const checkpointInTurns = async (s: TsdbState, between: () => Promise<void>): Promise<void> => {
-    const cp = storage.transaction(() => new HeadCheckpoint(s));
-    if (await inTurns(() => storage.transaction(() => cp.writePart()), () => cp.dropped, between)) storage.transaction(() => cp.commit());
+  /** A checkpoint a part a turn, recording a cut in turns that came before (`cut`); false when it was dropped. */
+  const checkpointInTurns = async (s: TsdbState, between: () => Promise<void>, cut?: { bucket: number; logUpTo: number }): Promise<boolean> => {
+    const cp = storage.transaction(() => new HeadCheckpoint(s, cut));
+    if (!(await inTurns(() => storage.transaction(() => cp.writePart()), () => cp.dropped, between))) return false;
+    storage.transaction(() => cp.commit());
+    return true;
   };
   /** nextLogSeq at the last checkpointIfDue: unchanged at the next means nothing was committed between. */
   let logSeqAtLastCheck = -1;
@@ -175,11 +179,11 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (s.cut || s.checkpoint) return; // one under way
       if (s.headParts.count === 0) return void compact(s);
       const cut = BucketCut.start(s);
-      if (cut) {
-        if (!(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
-        if (!cut.finish()) return void compact(s); // a head state of an older version
-      } else if (!checkpointDue(s) && allPersisted(s.head)) return void storage.shrinkIfOwed();
-      await checkpointInTurns(s, between);
+      if (cut && !(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
+      if (!cut && !checkpointDue(s) && allPersisted(s.head)) return void storage.shrinkIfOwed();
+      if (!(await checkpointInTurns(s, between, cut?.recorded))) return;
+      // What the cut and the checkpoint freed (old parts, log records) goes back a few MB a turn, then the WAL is folded.
+      if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
     },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
     applyRetention(nowMs) {

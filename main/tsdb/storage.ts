@@ -900,6 +900,14 @@ export class Storage {
     });
   }
 
+  /** Returns up to `pages` freed pages to the file system (a shrink in steps); true while more are free. */
+  vacuumSome(pages: number): boolean {
+    return this.guard('a checkpoint', () => {
+      this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      return (this.db.pragma('freelist_count', { simple: true }) as number) > 0;
+    });
+  }
+
   shrinkIfOwed(): void {
     if (this.checkpointOwed) this.shrink();
   }

@@ -200,22 +200,6 @@ export class HeadStateWriter {
   }
 }
 
-/**
- * The head state `buf` with its cut bucket replaced (a cut written in turns keeps the last
- * checkpoint's states and parts); null for a version without parts of its own.
- */
-export function withCutBucket(buf: Buffer, cutBucket: number): Buffer | null {
-  const r = new ByteReader(buf);
-  const version = r.byte();
-  if (version !== PARTS_VERSION && version !== PARTS_FROM_VERSION) return null;
-  r.svarint();
-  const w = new ByteWriter(buf.length + 16);
-  w.byte(version);
-  w.svarint(cutBucket);
-  w.bytes(buf.subarray(r.pos));
-  return w.toBuffer();
-}
-
 export function decodeHeadState(buf: Buffer): HeadState {
   const r = new ByteReader(buf);
   const version = r.byte();

@@ -1,9 +1,13 @@
-// bench:checkpoint — what a head checkpoint costs the ingest thread: the longest stall of its event
-// loop (a 1 ms timer's largest gap) and the checkpoint's whole time, written in turns as the
-// appliance writes it (Tsdb.checkpointIfDue: a part a turn), against the peer, the same checkpoint
-// in one transaction (compact({ checkpoint: true }), as every checkpoint was written before), on a
-// second store loaded the same way, in the same run. Both stores have checkpointed once after the
-// first round (their series persisted), so what is measured is the steady checkpoint of a busy head.
+// bench:checkpoint — what the store's maintenance costs the ingest thread: the longest stall of its
+// event loop (a 1 ms timer's largest gap) and the whole run's time, written in turns as the
+// appliance writes it, against the peer, the same work in one transaction (as it was written
+// before), on a second store loaded the same way, in the same run:
+//  - a head checkpoint: Tsdb.checkpointIfDue (a part a turn) against compact({ checkpoint: true });
+//  - a cut of the complete buckets into chunk rows, then a checkpoint: Tsdb.maintain (a series group
+//    a turn, then a part a turn) against compact() (stores of 10-minute buckets, so that the 25
+//    minutes loaded hold complete ones).
+// Every store has checkpointed once after the first round (its series persisted), so what is
+// measured is the steady work of a busy head.
 //   --series N (100,000)  --samples N per series (100)  --repeat N (3, taking turns)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,8 +28,8 @@ const labels = Array.from({ length: SERIES }, (_, s) => labelsFromRecord({ __nam
 const t0 = Date.now() - SAMPLES * 15_000;
 
 /** A store of SERIES series × SAMPLES samples at 15 s, checkpointed after its first sample: the rest is log. */
-function loaded(name: string): Tsdb {
-  const db = openTsdb({ path: join(dir, `${name}.db`), workspaceId: `bench-${name}`, keys: new TestKeys({ 1: randomBytes(32) }) });
+function loaded(name: string, bucketMs?: number): Tsdb {
+  const db = openTsdb({ path: join(dir, `${name}.db`), workspaceId: `bench-${name}`, keys: new TestKeys({ 1: randomBytes(32) }), ...(bucketMs ? { bucketMs } : {}) });
   const refs = new Array<number>(SERIES).fill(0);
   for (let i = 0; i < SAMPLES; i++) {
     const a = db.appender();
@@ -38,36 +42,44 @@ function loaded(name: string): Tsdb {
 
 const fmt = (n: number): string => n.toFixed(1);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rows: { turns: [number, number]; once: [number, number] }[] = [];
+
+interface Work {
+  readonly name: string;
+  readonly bucketMs?: number;
+  inTurns(db: Tsdb): Promise<unknown>;
+  once(db: Tsdb): void;
+}
+const works: Work[] = [
+  { name: 'checkpoint', inTurns: (db) => db.checkpointIfDue(), once: (db) => db.compact({ checkpoint: true }) },
+  { name: 'cut and checkpoint', bucketMs: 10 * 60_000, inTurns: (db) => db.maintain(), once: (db) => db.compact() },
+];
 try {
-  for (let r = 0; r < REPEAT; r++) {
-    const inTurns = async (): Promise<[number, number]> => {
-      const db = loaded(`turns-${r}`);
-      try {
-        return await timed(() => db.checkpointIfDue());
-      } finally {
-        db.close();
-      }
-    };
-    const once = async (): Promise<[number, number]> => {
-      const db = loaded(`once-${r}`);
-      try {
-        return await timed(async () => db.compact({ checkpoint: true }));
-      } finally {
-        db.close();
-      }
-    };
-    // Taking turns which goes first: the machine's load drifts.
-    const row = r % 2 === 0 ? { turns: await inTurns(), once: await once() } : { once: await once(), turns: await inTurns() };
-    rows.push(row);
-    console.log(`run ${r + 1}: in turns ${fmt(row.turns[0])} ms, longest stall ${fmt(row.turns[1])} ms; in one transaction ${fmt(row.once[0])} ms, stall ${fmt(row.once[1])} ms`);
+  for (const work of works) {
+    const rows: { turns: [number, number]; once: [number, number] }[] = [];
+    for (let r = 0; r < REPEAT; r++) {
+      const measure = async (kind: 'turns' | 'once'): Promise<[number, number]> => {
+        const db = loaded(`${work.bucketMs ?? 0}-${kind}-${r}`, work.bucketMs);
+        try {
+          const chunksBefore = db.stats().samples;
+          const result = await timed(async () => (kind === 'turns' ? await work.inTurns(db) : work.once(db)));
+          if (work.bucketMs && db.stats().samples !== chunksBefore) throw new Error('the cut lost or added samples');
+          return result;
+        } finally {
+          db.close();
+        }
+      };
+      // Taking turns which goes first: the machine's load drifts.
+      const row = r % 2 === 0 ? { turns: await measure('turns'), once: await measure('once') } : { once: await measure('once'), turns: await measure('turns') };
+      rows.push(row);
+      console.log(`${work.name}, run ${r + 1}: in turns ${fmt(row.turns[0])} ms, longest stall ${fmt(row.turns[1])} ms; in one transaction ${fmt(row.once[0])} ms, stall ${fmt(row.once[1])} ms`);
+    }
+    const stallTurns = median(rows.map((x) => x.turns[1]));
+    const stallOnce = median(rows.map((x) => x.once[1]));
+    console.log(
+      `${work.name}, ${SERIES} series × ${SAMPLES} samples, medians of ${REPEAT}: longest stall in turns ${fmt(stallTurns)} ms against ${fmt(stallOnce)} ms in one transaction ` +
+        `(${(stallTurns / stallOnce).toFixed(3)}×); the whole run ${fmt(median(rows.map((x) => x.turns[0])))} against ${fmt(median(rows.map((x) => x.once[0])))} ms\n`,
+    );
   }
-  const stallTurns = median(rows.map((x) => x.turns[1]));
-  const stallOnce = median(rows.map((x) => x.once[1]));
-  console.log(
-    `\n${SERIES} series × ${SAMPLES} samples, medians of ${REPEAT}: longest stall in turns ${fmt(stallTurns)} ms against ${fmt(stallOnce)} ms in one transaction ` +
-      `(${(stallTurns / stallOnce).toFixed(3)}×); whole checkpoint ${fmt(median(rows.map((x) => x.turns[0])))} against ${fmt(median(rows.map((x) => x.once[0])))} ms`,
-  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
