@@ -1,5 +1,7 @@
 // Retention: whole buckets that ended before the cutoff are deleted; series left without any
-// sample leave the index.
+// sample leave the index. The head state is written again (a checkpoint in one transaction) only
+// when the head lost samples or the cut bucket moves: a checkpoint's parts and states skip series
+// the index no longer has, so buckets of chunk rows and empty series go without one.
 import { compact, writeHeadState } from './compaction';
 import { removeFromSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
@@ -11,18 +13,20 @@ export function applyRetention(st: TsdbState, cutoffT: number): number {
   const firstKept = bucketOf(cutoffT, storage.layout.bucketMs);
   const keepFrom = firstKept * storage.layout.bucketMs;
   let deleted = 0;
+  let fromHead = 0;
   const gone = new Set<number>();
   storage.transaction(() => {
     deleted += storage.deleteBucketsBefore(firstKept);
     for (const s of head.all()) {
-      deleted += s.dropBefore(keepFrom);
-      if (s.hist) deleted += s.hist.dropBefore(keepFrom);
+      fromHead += s.dropBefore(keepFrom);
+      if (s.hist) fromHead += s.hist.dropBefore(keepFrom);
       if (s.lastT < keepFrom && s.lastT !== -Infinity) gone.add(s.id);
       else if (s.minT < keepFrom) s.minT = keepFrom;
     }
     if (gone.size) removeFromSeriesPages(st, gone);
     for (const id of gone) head.remove(head.get(id)!);
-    if (deleted > 0 || gone.size > 0) writeHeadState(st, Math.max(cut, firstKept));
+    deleted += fromHead;
+    if (fromHead > 0 || firstKept > st.cutBucket) writeHeadState(st, Math.max(cut, firstKept));
   });
   if (deleted > 0) storage.shrink();
   return deleted;
