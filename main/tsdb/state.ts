@@ -1,7 +1,5 @@
 // What the store's parts share: the SQLite file, the head, the layout and options.
 import type { Head } from './head';
-import type { BucketCut } from './compaction';
-import type { HeadCheckpoint } from './head-checkpoint';
 import type { Storage } from './storage';
 
 export interface TsdbState {
@@ -27,10 +25,13 @@ export interface TsdbState {
   coveredSeq: number;
   /** The last checkpoint's parts: numbers [first, first + count). */
   headParts: { readonly first: number; readonly count: number };
-  /** A checkpoint being written in turns, until it commits or a later head state takes its place. */
-  checkpoint?: HeadCheckpoint | undefined;
-  /** A compaction's cut being written in turns, until it finishes or a compaction takes its place. */
-  cut?: BucketCut | undefined;
+  /**
+   * The head checkpoint being written in turns (head-checkpoint's HeadCheckpoint), until it commits
+   * or a later head state takes its place; only its identity is kept here.
+   */
+  checkpoint?: object | undefined;
+  /** A compaction's cut being written in turns (compaction's BucketCut), until it is done or a compaction takes its place. */
+  cut?: object | undefined;
   /** Sequence of appender batches; lets a series tell whether its pending fields are current. */
   batchCounter: number;
 }
