@@ -202,7 +202,9 @@ export class HeadCheckpoint {
     private readonly cut?: { readonly bucket: number; readonly series?: ReadonlyMap<MemSeries, HeadCut>; readonly logUpTo?: number },
   ) {
     const { head, storage } = st;
-    // One pass for the series to persist and every series' state, into columns.
+    // One pass for the series to persist and every series' state, into columns. The states are
+    // taken now, not at the commit: a state newer than a part would make replay skip that part's
+    // later samples as old.
     const fresh: MemSeries[] = [];
     const n = head.size;
     const states = { count: 0, ids: new Float64Array(n), minT: new Float64Array(n), lastT: new Float64Array(n), lastV: new Float64Array(n) };

@@ -68,9 +68,9 @@ export interface Tsdb {
    * Checkpoints the head when the log since the last checkpoint is due one (a restart would replay
    * it), or when nothing was committed since the last call and that log holds at least 100,000
    * samples (a store gone quiet checkpoints while it costs nothing); cheap when neither. The parts
-   * are written one a turn of the event loop (`between`), the store working meanwhile, unless a
-   * bucket is due a cut (then `compact`, one transaction). Settles once the checkpoint is committed,
-   * or dropped for a head state written meanwhile (a compaction, deletion, retention, key rotation).
+   * are written one a turn of the event loop (`between`), the store working meanwhile; nothing is
+   * cut (maintenance cuts). Settles once the checkpoint is committed, or dropped for a head state
+   * written meanwhile (a compaction, deletion, retention, key rotation) or a cut.
    */
   checkpointIfDue(between?: () => Promise<void>): Promise<void>;
   /**
@@ -98,11 +98,11 @@ export interface Tsdb {
 }
 
 const DEFAULT_BUCKET_MS = 2 * 3600_000;
+const DEFAULT_SERIES_PER_PART = 256;
 const NO_PARTS = { first: 0, count: 0 };
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Pages (4 KiB) a turn of maintenance returns to the file system: ~30 ms of page moves at most. */
 const VACUUM_PAGES = 1024;
-const DEFAULT_SERIES_PER_PART = 256;
 
 /**
  * Opens (or creates) a workspace's store. Throws StoreDamaged (naming workspace, file and item) when

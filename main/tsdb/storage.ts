@@ -28,8 +28,9 @@ export interface DataKeys {
  * migrated on open); 4: chunks may pack their deltas (chunkenc's SCALE_PACKED), which a version
  * that reads 3 would misread, so a file is marked 4 when this version first opens it to write; 5:
  * the head state's samples may be in parts (table head_parts, listed in the manifest), made on the
- * same first open; 6: those parts may be numbered from any part, beside an unfinished checkpoint's
- * (a head state version 5 reads wrongly), marked on the first open to write.
+ * same first open; 6: those parts may be numbered from 2^19 beside an unfinished checkpoint's (a
+ * head state of version 4, which a version that reads format 5 refuses as damaged), marked on the
+ * first open to write.
  */
 const FORMAT = '6';
 const FORMAT_BEFORE_PART_RANGES = '5';
