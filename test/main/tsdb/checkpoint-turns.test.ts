@@ -17,11 +17,21 @@ const BUCKET_MS = 20 * 60_000;
 const SERIES_PER_GROUP = 16;
 /** Where a checkpoint's part numbers start: one of two ranges (head-checkpoint's PART_RANGE). */
 const SECOND_RANGE = 2 ** 19;
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 let dir: TempDir | undefined;
 afterEach(() => dir?.remove());
 
 /** A store and a model of what it was given: series key → timestamp → value. */
-function setup(): { path: string; keys: TestKeys; open(): Tsdb; model: Map<string, Map<number, number>>; round(db: Tsdb, i: number): void; lagging(db: Tsdb, i: number): void } {
+function setup(): {
+  path: string;
+  keys: TestKeys;
+  open(): Tsdb;
+  /** Closes `db`, opens the store again and checks it against the model. */
+  reopen(db: Tsdb): Tsdb;
+  model: Map<string, Map<number, number>>;
+  round(db: Tsdb, i: number): void;
+  lagging(db: Tsdb, i: number): void;
+} {
   dir = tempDir();
   const path = dir.file('ws.db');
   const keys = new TestKeys();
@@ -32,11 +42,18 @@ function setup(): { path: string; keys: TestKeys; open(): Tsdb; model: Map<strin
     if (!model.has(key)) model.set(key, new Map());
     model.get(key)!.set(t, v);
   };
+  const open = (): Tsdb => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS, seriesPerPart: SERIES_PER_GROUP });
   return {
     path,
     keys,
     model,
-    open: () => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS, seriesPerPart: SERIES_PER_GROUP }),
+    open,
+    reopen(db) {
+      db.close();
+      const again = open();
+      expectModel(again, model);
+      return again;
+    },
     /** Round i: a sample for every series 5 s apart, an out-of-order one between two earlier ones and one repeated as it was for a few, and a new series. */
     round(db, i) {
       const app = db.appender();
@@ -87,7 +104,7 @@ const parts = (path: string): { rows: number; min: number; max: number; keys: nu
 
 describe('head checkpoint in turns', () => {
   it('writes a part a turn while commits go on, and a reopen gives every committed sample once (out of order, repeated and new series too)', async () => {
-    const { path, keys, open, model, round, lagging } = setup();
+    const { path, keys, open, reopen, model, round, lagging } = setup();
     let db = open();
     let i = 0;
     try {
@@ -100,7 +117,7 @@ describe('head checkpoint in turns', () => {
         turns++;
         round(db, i);
         lagging(db, i++); // before the cut bucket, in no chunk row: its record stays
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       await checkpoint;
       // Two commits before each part and before the head state: those records stay for replay.
@@ -111,24 +128,20 @@ describe('head checkpoint in turns', () => {
       expect(p.rows).toBe(turns - 2); // the first turn encodes the series' states, the last writes the head state
       expectModel(db, model);
       while (i < 800) round(db, i++);
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
       expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 800 + 1);
       // The next one goes to the second range and the first's parts go with its head state.
       while (i < 1200) round(db, i++);
       await db.checkpointIfDue();
       expect(parts(path)).toMatchObject({ min: SECOND_RANGE });
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
     } finally {
       db.close();
     }
   });
 
   it('stopped between parts (the store closed before its head state), reopens from the last checkpoint; the next deletes the unfinished parts', async () => {
-    const { path, keys, open, model, round } = setup();
+    const { path, keys, open, reopen, model, round } = setup();
     let db = open();
     let i = 0;
     try {
@@ -140,7 +153,7 @@ describe('head checkpoint in turns', () => {
       await db.checkpointIfDue(async () => {
         if (++turns === 4) db.close();
         else round(db, i++);
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       const after = parts(path);
       expect(after.rows).toBeGreaterThan(before.rows); // the unfinished checkpoint's parts are there
@@ -150,16 +163,14 @@ describe('head checkpoint in turns', () => {
       db.compact({ checkpoint: true });
       const next = parts(path);
       expect(next.max - next.min + 1).toBe(next.rows); // one checkpoint's range, nothing beside it
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
     } finally {
       db.close();
     }
   });
 
   it('gives way to a compaction written meanwhile, and to a key rotation, whose rows are all sealed with the new key', async () => {
-    const { path, keys, open, model, round } = setup();
+    const { path, keys, open, reopen, model, round } = setup();
     let db = open();
     let i = 0;
     try {
@@ -168,7 +179,7 @@ describe('head checkpoint in turns', () => {
       await db.checkpointIfDue(async () => {
         round(db, i++);
         if (++turns === 3) db.compact({ checkpoint: true });
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       expect(turns).toBe(3); // it stopped once the compaction's head state took its place
       let p = parts(path);
@@ -185,7 +196,7 @@ describe('head checkpoint in turns', () => {
           keys.current = 2;
           rotation = db.reencrypt();
         }
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       await rotation;
       expect(turns).toBe(3);
@@ -208,16 +219,22 @@ describe('head checkpoint in turns', () => {
 describe('cut in turns', () => {
   const rows = (path: string): number => queryValue(path, 'SELECT count(*) FROM chunks');
   const logRows = (path: string): number => queryValue(path, 'SELECT count(*) FROM log');
+  /** 100 rounds and a checkpoint in parts (nothing is due a cut yet), then 700 more: 66 minutes, the first buckets complete. Returns the next round. */
+  const dueACut = (db: Tsdb, round: (db: Tsdb, i: number) => void, path: string): number => {
+    let i = 0;
+    while (i < 100) round(db, i++);
+    db.compact({ checkpoint: true });
+    expect(rows(path)).toBe(0);
+    while (i < 800) round(db, i++);
+    return i;
+  };
 
   it('cuts a series group a turn while commits go on, every sample read once at every turn, then checkpoints; a reopen keeps them once', async () => {
-    const { path, keys, open, model, round, lagging } = setup();
+    const { path, keys, open, reopen, model, round, lagging } = setup();
     let db = open();
     let i = 0;
     try {
-      while (i < 100) round(db, i++);
-      db.compact({ checkpoint: true }); // the checkpoint in parts the cut keeps (nothing is due a cut yet)
-      expect(rows(path)).toBe(0);
-      while (i < 800) round(db, i++); // 66 min: the first buckets are complete
+      i = dueACut(db, round, path);
       const logBefore = logRows(path);
       const stateBefore = queryValue(path, 'SELECT seq FROM head_state');
       let turns = 0;
@@ -227,16 +244,14 @@ describe('cut in turns', () => {
         round(db, i);
         if (turns === 10) lagging(db, i); // before the cut bucket, in a group cut already: the last step cuts it
         i++;
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // a group a turn, then the checkpoint's parts
       expect(rows(path)).toBeGreaterThan(SERIES / SERIES_PER_GROUP);
       expect(logRows(path)).toBeLessThan(logBefore); // records whose samples are all cut
       expect(queryValue(path, 'SELECT seq FROM head_state')).toBeGreaterThan(stateBefore); // the checkpoint that followed
       expectModel(db, model);
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
       expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
     } finally {
       db.close();
@@ -244,42 +259,36 @@ describe('cut in turns', () => {
   });
 
   it('stopped between groups (the store closed), reopens with every sample once; the next maintenance cuts the rest', async () => {
-    const { path, open, model, round } = setup();
+    const { path, open, reopen, model, round } = setup();
     let db = open();
     let i = 0;
     try {
-      while (i < 100) round(db, i++);
-      db.compact({ checkpoint: true });
-      while (i < 800) round(db, i++);
+      i = dueACut(db, round, path);
       let turns = 0;
       await db.maintain(async () => {
         if (++turns === 6) db.close();
         else round(db, i++);
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       const cutSoFar = rows(path);
       expect(cutSoFar).toBeGreaterThan(0);
       db = open(); // the cut groups' samples are in their rows and back in the head from the log: read once
       expectModel(db, model);
-      await db.maintain(() => new Promise((r) => setImmediate(r)));
+      await db.maintain(nextTurn);
       expect(rows(path)).toBeGreaterThan(cutSoFar);
       expectModel(db, model);
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
     } finally {
       db.close();
     }
   });
 
   it('keeps the log record of what arrived before the cut bucket meanwhile, for a forwarder reading the log (the rows do not hold it)', async () => {
-    const { open, round, lagging } = setup();
+    const { path, open, reopen, round, lagging } = setup();
     const db = open();
     let i = 0;
     try {
-      while (i < 100) round(db, i++);
-      db.compact({ checkpoint: true });
-      while (i < 800) round(db, i++);
+      i = dueACut(db, round, path);
       let turns = 0;
       let laggingSeq = 0;
       let laggingT = 0;
@@ -290,7 +299,7 @@ describe('cut in turns', () => {
           lagging(db, i);
         }
         round(db, i++);
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       const read = db.committed().read(laggingSeq, 1);
       expect(read.truncatedBefore).toBeUndefined();
@@ -302,24 +311,20 @@ describe('cut in turns', () => {
   });
 
   it('gives way to a compaction meanwhile, which cuts what it left', async () => {
-    const { path, open, model, round } = setup();
+    const { path, open, reopen, model, round } = setup();
     let db = open();
     let i = 0;
     try {
-      while (i < 100) round(db, i++);
-      db.compact({ checkpoint: true });
-      while (i < 800) round(db, i++);
+      i = dueACut(db, round, path);
       let turns = 0;
       await db.maintain(async () => {
         round(db, i++);
         if (++turns === 4) db.compact();
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       });
       expect(turns).toBe(4);
       expectModel(db, model);
-      db.close();
-      db = open();
-      expectModel(db, model);
+      db = reopen(db);
     } finally {
       db.close();
     }
