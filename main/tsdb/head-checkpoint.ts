@@ -23,7 +23,7 @@ import { MAX_PARTS } from './manifest';
 import { writeSeriesPages } from './series-index';
 import type { TsdbState } from './state';
 import { items } from './storage';
-import { HeadStateWriter, type SeriesStateColumns } from './wal-record';
+import { encodeHeadState, encodeStatesPart, type SeriesStateColumns } from './wal-record';
 
 /** Log samples since the last checkpoint that trigger a new one, at least (else LOG_SHARE of its head). */
 const MIN_LOG_SAMPLES = 100_000;
@@ -169,6 +169,8 @@ export function* headSampleParts(
  * so the new parts are written beside them (half the manifest's part numbers each).
  */
 const PART_RANGE = MAX_PARTS / 2;
+/** Series' states a part holds (~1 MB, as a part of samples). */
+const STATES_PER_PART = 40_000;
 
 /**
  * A head checkpoint: `writePart` writes the next part, `commit` the head state that lists them, each
@@ -188,8 +190,9 @@ export class HeadCheckpoint {
   private readonly coveredSeq: number;
   private readonly cutBucket: number;
   private readonly first: number;
-  private states: SeriesStateColumns | undefined;
-  private headState: HeadStateWriter | undefined;
+  private readonly states: SeriesStateColumns;
+  private statesWritten = 0;
+  private stateParts = 0;
   private readonly parts: Generator<Buffer, { parts: number; sampleCount: number; cutLists: Map<number, CutList> }>;
   private written = 0;
   private result: { parts: number; sampleCount: number; cutLists: Map<number, CutList> } | undefined;
@@ -218,7 +221,6 @@ export class HeadCheckpoint {
       states.lastT[k] = lastT;
       states.lastV[k] = s.lastV;
     }
-    this.states = states;
     writeSeriesPages(st, fresh);
     for (const s of fresh) s.persisted = s.logged = true;
     this.cutBucket = cut ? cut.bucket : st.cutBucket;
@@ -229,6 +231,7 @@ export class HeadCheckpoint {
     const last = st.headParts;
     storage.deleteHeadPartsOutside(last.first, last.first + last.count);
     this.first = last.first >= PART_RANGE ? 0 : PART_RANGE;
+    this.states = states;
     this.parts = headSampleParts(head, cut?.series, st.headPartBytes, head.nextId);
     st.checkpoint = this;
     st.cut = undefined; // a cut in turns (compaction's BucketCut) that did not finish: this one's head state takes its place
@@ -239,22 +242,23 @@ export class HeadCheckpoint {
     return this.st.checkpoint !== this;
   }
 
-  /** Writes the next part (the first call encodes the series' states instead); false once there is none left (then commit). */
+  /** Writes the next part: the head's samples, then the series' states; false once there is none left (then commit). */
   writePart(): boolean {
-    if (this.states) {
-      this.headState = new HeadStateWriter(this.cutBucket, this.coveredSeq, this.first, this.states);
-      this.states = undefined;
-      return true;
-    }
-    if (this.result) return false;
-    const next = this.parts.next();
-    if (next.done) {
-      this.result = next.value;
-      return false;
+    let plain: Buffer;
+    const next = this.result ? undefined : this.parts.next();
+    if (next && !next.done) plain = next.value;
+    else {
+      if (next?.done) this.result = next.value;
+      const { states } = this;
+      if (this.statesWritten === states.count) return false;
+      const to = Math.min(states.count, this.statesWritten + STATES_PER_PART);
+      plain = encodeStatesPart(states, this.statesWritten, to);
+      this.statesWritten = to;
+      this.stateParts++;
     }
     const part = this.first + this.written++;
     const { storage } = this.st;
-    storage.putHeadPart(part, storage.seal(items.headPart(this.seq, part), next.value));
+    storage.putHeadPart(part, storage.seal(items.headPart(this.seq, part), plain));
     return true;
   }
 
@@ -268,10 +272,10 @@ export class HeadCheckpoint {
     const { st } = this;
     const { storage } = st;
     const done = this.result!;
-    storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), this.headState!.finish(done.parts)));
-    storage.deleteHeadPartsOutside(this.first, this.first + done.parts);
+    storage.putHeadState(this.seq, storage.seal(items.headState(this.seq), encodeHeadState(this.cutBucket, this.coveredSeq, this.first, this.written, this.stateParts)));
+    storage.deleteHeadPartsOutside(this.first, this.first + this.written);
     if (this.cut) storage.deleteLogBefore(this.cutBucket, this.cut.logUpTo ?? this.coveredSeq);
-    st.headParts = { first: this.first, count: done.parts };
+    st.headParts = { first: this.first, count: this.written };
     st.cutBucket = this.cutBucket;
     st.coveredSeq = this.coveredSeq;
     st.logSamplesSinceCheckpoint -= this.loggedBefore;

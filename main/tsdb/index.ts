@@ -17,7 +17,7 @@ import { decodeSeriesPage } from './series-page';
 import type { TsdbState } from './state';
 import { items, Storage, type DataKeys } from './storage';
 import type { Appender, Matcher, Querier } from './types';
-import { decodeBatch, decodeHeadState, holdsSamples } from './wal-record';
+import { decodeBatch, decodeHeadState, decodeStatesPart, holdsSamples, type SeriesState } from './wal-record';
 
 export type { DataKeys } from './storage';
 export type { BlobName } from './manifest';
@@ -287,24 +287,30 @@ function readStore(st: TsdbState): void {
   const applyStates = (): void => {
     statesApplied = true;
     if (hs!.samples) storage.decode(hsItem!, () => restoreHeadSamples(head, hs!.samples!));
+    const apply = (states: readonly SeriesState[]): void => {
+      for (const s of states) {
+        const series = head.get(s.id);
+        if (!series) continue;
+        series.minT = Math.min(series.minT, s.minT);
+        if (s.lastT >= series.lastT) {
+          series.lastT = s.lastT;
+          series.lastV = s.lastV;
+        }
+      }
+    };
     if (hs!.parts !== undefined) {
-      // A part at a time: each is decrypted, and its series adopt their lists from it.
+      // A part at a time: each is decrypted, and its series adopt their lists from it. The last
+      // `stateParts` (version 4) hold the series' states, so they come after every sample.
       st.headParts = { first: hs!.firstPart ?? 0, count: hs!.parts };
+      const samplesEnd = st.headParts.first + hs!.parts - (hs!.stateParts ?? 0);
       for (const { part } of storage.headPartKeys(hsRow!.seq, st.headParts.first, hs!.parts)) {
         const item = items.headPart(hsRow!.seq, part);
         const row = storage.headPart(hsRow!.seq, part);
-        storage.decode(item, () => restoreHeadSamples(head, { base: 0, row: storage.open(item, row) }));
+        if (part < samplesEnd) storage.decode(item, () => restoreHeadSamples(head, { base: 0, row: storage.open(item, row) }));
+        else apply(storage.decode(item, () => decodeStatesPart(storage.open(item, row))));
       }
     }
-    for (const s of hs!.states) {
-      const series = head.get(s.id);
-      if (!series) continue;
-      series.minT = Math.min(series.minT, s.minT);
-      if (s.lastT >= series.lastT) {
-        series.lastT = s.lastT;
-        series.lastV = s.lastV;
-      }
-    }
+    apply(hs!.states);
   };
   const bucketMs = storage.layout.bucketMs;
   const covered = hs && holdsSamples(hs) ? hs.coveredSeq : 0;

@@ -17,8 +17,13 @@ const STATE_VERSION = 1;
 const CHECKPOINT_VERSION = 2;
 /** The head's samples in `parts` rows of their own (Storage.headPart), numbered from 0. */
 const PARTS_VERSION = 3;
-/** As PARTS_VERSION, numbered from `firstPart` (a checkpoint written in turns beside the last one's parts). */
+/**
+ * As PARTS_VERSION, numbered from `firstPart` (a checkpoint written in turns beside the last one's
+ * parts), the last `stateParts` of them holding the series' states (none inside the head state).
+ */
 const PARTS_FROM_VERSION = 4;
+/** A part of series' states (encodeStatesPart). */
+const STATES_PART_VERSION = 1;
 
 export interface SeriesState {
   readonly id: number;
@@ -60,6 +65,8 @@ export interface HeadState {
   readonly parts?: number;
   /** The number of the first of those rows (version 4; 0 before). */
   readonly firstPart?: number;
+  /** How many of the last of those rows hold series' states, not samples (version 4). */
+  readonly stateParts?: number;
 }
 
 /** Whether a head state holds the head's samples (version 1 held only the series' states). */
@@ -169,35 +176,52 @@ export interface SeriesStateColumns {
   readonly lastV: Float64Array;
 }
 
-/**
- * A head state of version 3 (parts from 0) or 4 (from `firstPart`), written in two steps: the
- * series' states, then, once the checkpoint's parts are written, their count.
- */
-export class HeadStateWriter {
-  private readonly w: ByteWriter;
+/** A head state of version 4: the series' states are in the last `stateParts` of its `parts`. */
+export function encodeHeadState(cutBucket: number, coveredSeq: number, firstPart: number, parts: number, stateParts: number): Buffer {
+  const w = new ByteWriter(32);
+  w.byte(PARTS_FROM_VERSION);
+  w.svarint(cutBucket);
+  w.varint(coveredSeq);
+  w.varint(0);
+  w.varint(parts);
+  w.varint(firstPart);
+  w.varint(stateParts);
+  return w.toBuffer();
+}
 
-  constructor(cutBucket: number, coveredSeq: number, private readonly firstPart: number, states: SeriesStateColumns) {
-    const w = (this.w = new ByteWriter(states.count * 30 + 32));
-    w.byte(firstPart > 0 ? PARTS_FROM_VERSION : PARTS_VERSION);
-    w.svarint(cutBucket);
-    w.varint(coveredSeq);
-    w.varint(states.count);
-    let prev = 0;
-    for (let i = 0; i < states.count; i++) {
-      const id = states.ids[i]!;
-      w.varint(id - prev);
-      prev = id;
-      w.float64(states.minT[i]!);
-      w.float64(states.lastT[i]!);
-      w.float64(states.lastV[i]!);
-    }
+/** Series [from, to) of `states` as a part of their own. */
+export function encodeStatesPart(states: SeriesStateColumns, from: number, to: number): Buffer {
+  const w = new ByteWriter((to - from) * 30 + 16);
+  w.byte(STATES_PART_VERSION);
+  w.varint(to - from);
+  let prev = 0;
+  for (let i = from; i < to; i++) {
+    const id = states.ids[i]!;
+    w.varint(id - prev);
+    prev = id;
+    w.float64(states.minT[i]!);
+    w.float64(states.lastT[i]!);
+    w.float64(states.lastV[i]!);
   }
+  return w.written(); // the writer is this part's own
+}
 
-  finish(parts: number): Buffer {
-    this.w.varint(parts);
-    if (this.firstPart > 0) this.w.varint(this.firstPart);
-    return this.w.toBuffer();
+export function decodeStatesPart(buf: Buffer): SeriesState[] {
+  const r = new ByteReader(buf);
+  if (r.byte() !== STATES_PART_VERSION) throw new RangeError('not a part of series states');
+  const states = readStates(r);
+  if (!r.done) throw new RangeError('series states part has trailing bytes');
+  return states;
+}
+
+function readStates(r: ByteReader): SeriesState[] {
+  const states: SeriesState[] = [];
+  let id = 0;
+  for (let n = r.varint(); n > 0; n--) {
+    id += r.varint();
+    states.push({ id, minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
   }
+  return states;
 }
 
 export function decodeHeadState(buf: Buffer): HeadState {
@@ -206,15 +230,10 @@ export function decodeHeadState(buf: Buffer): HeadState {
   if (version !== STATE_VERSION && version !== CHECKPOINT_VERSION && version !== PARTS_VERSION && version !== PARTS_FROM_VERSION) throw new RangeError(`unknown head state version ${version}`);
   const cutBucket = r.svarint();
   const coveredSeq = r.varint();
-  const states: SeriesState[] = [];
-  let id = 0;
-  for (let n = r.varint(); n > 0; n--) {
-    id += r.varint();
-    states.push({ id, minT: r.float64(), lastT: r.float64(), lastV: r.float64() });
-  }
+  const states = readStates(r);
   if (version === STATE_VERSION) return { cutBucket, coveredSeq, states };
   if (version === PARTS_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint() };
-  if (version === PARTS_FROM_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint(), firstPart: r.varint() };
+  if (version === PARTS_FROM_VERSION) return { cutBucket, coveredSeq, states, parts: r.varint(), firstPart: r.varint(), stateParts: r.varint() };
   const base = r.svarint();
   const n = r.varint();
   if (r.pos + n > buf.length) throw new RangeError('head checkpoint truncated');

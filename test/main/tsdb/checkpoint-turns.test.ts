@@ -125,7 +125,7 @@ describe('head checkpoint in turns', () => {
       expect(logSinceCheckpoint(path)).toBe(2 * turns);
       const p = parts(path);
       expect(p.min).toBe(0); // beside the compaction's, in the second range
-      expect(p.rows).toBe(turns - 2); // the first turn encodes the series' states, the last writes the head state
+      expect(p.rows).toBe(turns - 1); // a part a turn (samples, then the series' states), then the head state
       expectModel(db, model);
       while (i < 800) round(db, i++);
       db = reopen(db);
