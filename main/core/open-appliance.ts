@@ -135,9 +135,8 @@ export async function openAppliance(opts: ApplianceOptions): Promise<Appliance> 
     const opened = {
       tenant: t,
       async maintain() {
-        await tsdb.maintain(); // in turns: remote write goes on
+        await tsdb.maintain(); // in turns, retention included: remote write goes on
         if (tenants.get(workspaceId) !== opened) return; // closed meanwhile
-        tsdb.applyRetention(Date.now());
         t.exemplars.flush(Date.now());
       },
       checkpoint: () => tsdb.checkpointIfDue(),

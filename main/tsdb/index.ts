@@ -77,9 +77,10 @@ export interface Tsdb {
    * Maintenance in turns of the event loop (`between`), the store taking remote writes meanwhile:
    * cuts the head's complete buckets into chunk rows a series group a turn (compaction's BucketCut),
    * then checkpoints the head a part a turn when it cut, when its log is due one or when new series
-   * wait to be persisted. Before the store's first checkpoint in parts it compacts in one transaction.
+   * wait to be persisted (before the store's first checkpoint in parts: one transaction), applies
+   * retention as of `nowMs`, and returns the pages all that freed a few MB a turn.
    */
-  maintain(between?: () => Promise<void>): Promise<void>;
+  maintain(between?: () => Promise<void>, nowMs?: number): Promise<void>;
   /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
   deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
@@ -174,15 +175,21 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (!checkpointDue(s) && !(quiet && quietCheckpointDue(s))) return;
       await checkpointInTurns(s, between);
     },
-    async maintain(between = nextTurn) {
+    async maintain(between = nextTurn, nowMs = Date.now()) {
       const s = live();
       if (s.cut || s.checkpoint) return; // one under way
-      if (s.headParts.count === 0) return void compact(s);
-      const cut = BucketCut.start(s);
-      if (cut && !(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
-      if (!cut && !checkpointDue(s) && allPersisted(s.head)) return void storage.shrinkIfOwed();
-      if (!(await checkpointInTurns(s, between, cut?.recorded))) return;
-      // What the cut and the checkpoint freed (old parts, log records) goes back a few MB a turn, then the WAL is folded.
+      let changed = true;
+      if (s.headParts.count === 0) compact(s);
+      else {
+        const cut = BucketCut.start(s);
+        if (cut && !(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
+        if (cut || checkpointDue(s) || !allPersisted(s.head)) {
+          if (!(await checkpointInTurns(s, between, cut?.recorded))) return;
+        } else changed = false;
+      }
+      if (opts.retentionMs !== undefined && applyRetention(s, nowMs - opts.retentionMs, false) > 0) changed = true;
+      if (!changed) return void storage.shrinkIfOwed();
+      // What the cut, the checkpoint and retention freed (old parts, log records, rows) goes back a few MB a turn, then the WAL is folded.
       if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
     },
     deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),

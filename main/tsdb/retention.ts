@@ -6,8 +6,8 @@ import { compact, writeHeadState } from './compaction';
 import { removeFromSeriesPages } from './series-index';
 import { bucketOf, type TsdbState } from './state';
 
-/** Returns the number of samples deleted. */
-export function applyRetention(st: TsdbState, cutoffT: number): number {
+/** Returns the number of samples deleted; with `shrink`, their pages go back to the file system in this turn (else the caller's, in turns). */
+export function applyRetention(st: TsdbState, cutoffT: number, shrink = true): number {
   const { storage, head } = st;
   const cut = compact(st);
   const firstKept = bucketOf(cutoffT, storage.layout.bucketMs);
@@ -28,6 +28,6 @@ export function applyRetention(st: TsdbState, cutoffT: number): number {
     deleted += fromHead;
     if (fromHead > 0 || firstKept > st.cutBucket) writeHeadState(st, Math.max(cut, firstKept));
   });
-  if (deleted > 0) storage.shrink();
+  if (deleted > 0 && shrink) storage.shrink();
   return deleted;
 }
