@@ -18,7 +18,7 @@ export interface WorkspaceStore {
   committed(): CommittedLog;
   stats(): WorkspaceStoreStats;
   /** Deletes the matching series' samples in [mint, maxt] for good (rows rewritten, old ciphertext overwritten); returns the samples deleted. */
-  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
+  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): Promise<number>;
   /** A sealed blob row (null: none yet): metric metadata (main/ingest/metadata), exemplars (main/ingest/exemplars). */
   readBlob(name: BlobName): Buffer | null;
   writeBlob(name: BlobName, plain: Buffer): void;

@@ -108,7 +108,7 @@ export function deleteSeriesHandler(
   return async (req, res, workspaceId, url, actor) => {
     const params = await requestParams(req, res, url);
     try {
-      deleteSeriesRequest(params, store(workspaceId), activity, actor);
+      await deleteSeriesRequest(params, store(workspaceId), activity, actor);
     } catch (e) {
       if (e instanceof DeleteRequestError) throw new HttpError(400, e.message);
       throw e;

@@ -50,7 +50,7 @@ export interface DeleteOutcome {
 }
 
 /** Validates every selector first, then deletes; records the action (selector count only: selectors hold customer data). */
-export function deleteSeriesRequest(params: URLSearchParams, store: WorkspaceStore, activity: ActivityLog, actor: string): DeleteOutcome {
+export async function deleteSeriesRequest(params: URLSearchParams, store: WorkspaceStore, activity: ActivityLog, actor: string): Promise<DeleteOutcome> {
   const raw = params.getAll('match[]');
   if (raw.length === 0) throw new DeleteRequestError('no match[] parameter provided');
   const sets = raw.map(parseSeriesSelector);
@@ -58,7 +58,7 @@ export function deleteSeriesRequest(params: URLSearchParams, store: WorkspaceSto
   const end = parseTimeParam(params.get('end'), 'end', MAX_TIME);
   if (end < start) throw new DeleteRequestError('invalid parameter "end": end timestamp must not be before start time');
   let samplesDeleted = 0;
-  for (const matchers of sets) samplesDeleted += store.deleteSeries(matchers, start, end);
+  for (const matchers of sets) samplesDeleted += await store.deleteSeries(matchers, start, end);
   activity.append({
     action: 'series.delete',
     outcome: 'ok',

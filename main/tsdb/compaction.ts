@@ -152,9 +152,9 @@ export class BucketCut {
   /** The last log record written before the cut began. */
   private readonly logUpTo: number;
 
-  /** A cut of every complete bucket, or null when none is due. */
-  static start(st: TsdbState): BucketCut | null {
-    const cut = new BucketCut(st, cutLimit(st));
+  /** A cut of every complete bucket (`all`: of every bucket), or null when none is due. */
+  static start(st: TsdbState, all = false): BucketCut | null {
+    const cut = new BucketCut(st, all ? CUT_ALL : cutLimit(st));
     const { seriesPerPart } = st.storage.layout;
     let part = -1;
     for (const s of st.head.all()) {

@@ -13,8 +13,11 @@ import type { Matcher } from './types';
 
 const ALL_BUCKETS = 2 ** 40;
 
-/** Returns the number of samples deleted. */
-export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number): number {
+/**
+ * Returns the number of samples deleted. With `shrink` false the caller returns the freed pages to
+ * the file system (and so overwrites the old ciphertext) before it reports the deletion done.
+ */
+export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number, shrink = true): number {
   const targets = selectSeries(st.head, matchers);
   if (targets.length === 0 || mint > maxt) return 0;
   compact(st, { all: true });
@@ -66,7 +69,7 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
     for (const id of gone) head.remove(head.get(id)!);
     writeHeadState(st, CUT_ALL);
   });
-  storage.shrink();
+  if (shrink) storage.shrink();
   return deleted;
 }
 

@@ -10,6 +10,7 @@ import { Head } from './head';
 import { checkpointDue, HeadCheckpoint, quietCheckpointDue, restoreHeadSamples } from './head-checkpoint';
 import { headHistogramCount } from './head-histograms';
 import { storeReleased } from './head-snapshot';
+import { selectSeries } from './matchers';
 import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
@@ -81,8 +82,13 @@ export interface Tsdb {
    * retention as of `nowMs`, and returns the pages all that freed a few MB a turn.
    */
   maintain(between?: () => Promise<void>, nowMs?: number): Promise<void>;
-  /** Deletes the matching series' samples in [mint, maxt] for good; returns the samples deleted. */
-  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number): number;
+  /**
+   * Deletes the matching series' samples in [mint, maxt] for good; resolves to the samples deleted
+   * once their old ciphertext is overwritten. The head is first cut into chunk rows a series group
+   * a turn (`between`), so the one transaction that rewrites the series' rows and the head state
+   * finds little in the head; then the freed pages go back a few MB a turn.
+   */
+  deleteSeries(matchers: readonly Matcher[], mint: number, maxt: number, between?: () => Promise<void>): Promise<number>;
   /** Deletes whole buckets that ended before nowMs - retentionMs; returns the samples deleted. */
   applyRetention(nowMs: number): number;
   /** A sealed blob row (null: none yet): metric metadata, exemplars; its content is the caller's encoding. */
@@ -192,7 +198,15 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       // What the cut, the checkpoint and retention freed (old parts, log records, rows) goes back a few MB a turn, then the WAL is folded.
       if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
     },
-    deleteSeries: (matchers, mint, maxt) => deleteSeries(live(), matchers, mint, maxt),
+    async deleteSeries(matchers, mint, maxt, between = nextTurn) {
+      const s = live();
+      if (mint > maxt || selectSeries(s.head, matchers).length === 0) return 0;
+      const cut = BucketCut.start(s, true); // takes the place of maintenance under way
+      if (cut) await inTurns(() => cut.step(), () => cut.dropped, between);
+      const deleted = deleteSeries(live(), matchers, mint, maxt, false);
+      if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
+      return deleted;
+    },
     applyRetention(nowMs) {
       if (opts.retentionMs === undefined) return 0;
       return applyRetention(live(), nowMs - opts.retentionMs);

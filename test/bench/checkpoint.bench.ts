@@ -5,7 +5,11 @@
 //  - a head checkpoint: Tsdb.checkpointIfDue (a part a turn) against compact({ checkpoint: true });
 //  - a cut of the complete buckets into chunk rows, then a checkpoint: Tsdb.maintain (a series group
 //    a turn, then a part a turn) against compact() (stores of 10-minute buckets, so that the 25
-//    minutes loaded hold complete ones).
+//    minutes loaded hold complete ones);
+//  - deleting one series for good: Tsdb.deleteSeries (the head cut a series group a turn, then the
+//    deletion's transaction, then the freed pages a few MB a turn) against the same steps with no
+//    turn of the event loop between them (each step awaits a resolved promise), which is what one
+//    call did before.
 // Every store has checkpointed once after the first round (its series persisted), so what is
 // measured is the steady work of a busy head.
 //   --series N (100,000)  --samples N per series (100)  --repeat N (3, taking turns)
@@ -47,11 +51,13 @@ interface Work {
   readonly name: string;
   readonly bucketMs?: number;
   inTurns(db: Tsdb): Promise<unknown>;
-  once(db: Tsdb): void;
+  once(db: Tsdb): unknown;
 }
+const oneSeries = [{ type: '=' as const, name: 'instance', value: 'host-12345:9100' }];
 const works: Work[] = [
   { name: 'checkpoint', inTurns: (db) => db.checkpointIfDue(), once: (db) => db.compact({ checkpoint: true }) },
   { name: 'cut and checkpoint', bucketMs: 10 * 60_000, inTurns: (db) => db.maintain(), once: (db) => db.compact() },
+  { name: 'delete one series', inTurns: (db) => db.deleteSeries(oneSeries, -Infinity, Infinity), once: (db) => db.deleteSeries(oneSeries, -Infinity, Infinity, async () => {}) },
 ];
 try {
   for (const work of works) {
@@ -60,9 +66,10 @@ try {
       const measure = async (kind: 'turns' | 'once'): Promise<[number, number]> => {
         const db = loaded(`${work.bucketMs ?? 0}-${kind}-${r}`, work.bucketMs);
         try {
-          const chunksBefore = db.stats().samples;
-          const result = await timed(async () => (kind === 'turns' ? await work.inTurns(db) : work.once(db)));
-          if (work.bucketMs && db.stats().samples !== chunksBefore) throw new Error('the cut lost or added samples');
+          const samplesBefore = db.stats().samples;
+          const result = await timed(async () => (kind === 'turns' ? await work.inTurns(db) : await work.once(db)));
+          const lost = samplesBefore - db.stats().samples;
+          if (lost !== (work.name === 'delete one series' ? SAMPLES : 0)) throw new Error(`${work.name} took ${lost} samples away`);
           return result;
         } finally {
           db.close();

@@ -19,7 +19,7 @@ export const seriesDelete: Command = {
     for (const k of ['start', 'end'] as const) if (typeof args.values[k] === 'string') params.set(k, args.values[k] as string);
     const appliance = await ctx.appliance();
     try {
-      const r = deleteSeriesRequest(params, appliance.store(workspaceId), appliance.activity, 'cli');
+      const r = await deleteSeriesRequest(params, appliance.store(workspaceId), appliance.activity, 'cli');
       reply(args, ctx, { workspaceId, ...r }, `Deleted ${r.samplesDeleted} samples from workspace ${workspaceId}.`);
       return 0;
     } catch (e) {

@@ -48,7 +48,7 @@ function blobs(file: string): Map<string, Buffer> {
 }
 
 describe('series deletion', () => {
-  it('deletes matching samples so not even the current file and key can return them', () => {
+  it('deletes matching samples so not even the current file and key can return them', async () => {
     const ws = app.control.createWorkspace({ alias: 'del' }).workspaceId;
     const now = Date.now();
     fill(ws, now, 3);
@@ -58,7 +58,7 @@ describe('series deletion', () => {
     const before = blobs(file);
     const params = new URLSearchParams();
     params.append('match[]', 'delete_me');
-    const r = deleteSeriesRequest(params, app.store(ws), app.activity, 'test');
+    const r = await deleteSeriesRequest(params, app.store(ws), app.activity, 'test');
     expect(r.samplesDeleted).toBe(10 * (3 * 24 + 1));
     expect(app.store(ws).querier().select([{ type: '=', name: '__name__', value: 'delete_me' }], 0, now + 1).length).toBe(0);
     expect(app.store(ws).querier().select([{ type: '=', name: '__name__', value: 'keep_me' }], 0, now + 1).length).toBe(10);
@@ -75,19 +75,19 @@ describe('series deletion', () => {
     expect(app.activity.list({ action: 'series.delete' }).entries[0]).toMatchObject({ workspaceId: ws, detail: expect.stringContaining('samples deleted') });
   });
 
-  it('partially deletes a time range and refuses bad requests', () => {
+  it('partially deletes a time range and refuses bad requests', async () => {
     const ws = app.control.createWorkspace({ alias: 'range' }).workspaceId;
     const now = Date.now();
     fill(ws, now, 1);
     const params = new URLSearchParams([['match[]', 'keep_me{instance="host-1"}'], ['start', String((now - 12 * 3600_000) / 1000)], ['end', String(now / 1000)]]);
-    const r = deleteSeriesRequest(params, app.store(ws), app.activity, 'test');
+    const r = await deleteSeriesRequest(params, app.store(ws), app.activity, 'test');
     expect(r.samplesDeleted).toBe(13);
     const left = app.store(ws).querier().select([{ type: '=', name: 'instance', value: 'host-1' }], 0, now + 1)[0]!;
     expect(left.timestamps.length).toBe(12);
-    expect(() => deleteSeriesRequest(new URLSearchParams(), app.store(ws), app.activity, 't')).toThrow('no match[] parameter provided');
+    await expect(deleteSeriesRequest(new URLSearchParams(), app.store(ws), app.activity, 't')).rejects.toThrow('no match[] parameter provided');
     expect(() => parseSeriesSelector('{job=~".*"}')).toThrow(DeleteRequestError);
     expect(() => parseSeriesSelector('rate(x[5m])')).toThrow(/not a series selector/);
-    expect(() => deleteSeriesRequest(new URLSearchParams([['match[]', 'x'], ['start', 'soon']]), app.store(ws), app.activity, 't')).toThrow(/start/);
+    await expect(deleteSeriesRequest(new URLSearchParams([['match[]', 'x'], ['start', 'soon']]), app.store(ws), app.activity, 't')).rejects.toThrow(/start/);
   });
 });
 

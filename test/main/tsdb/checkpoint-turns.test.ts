@@ -310,6 +310,35 @@ describe('cut in turns', () => {
     }
   });
 
+  it('deletes a series after cutting the head a group a turn (commits between), for good: gone after a reopen, the other series whole', async () => {
+    const { path, open, reopen, model, round } = setup();
+    let db = open();
+    let i = 0;
+    try {
+      i = dueACut(db, round, path);
+      let turns = 0;
+      const deleted = await db.deleteSeries([{ type: '=', name: 'k', value: '3' }], -Infinity, Infinity, async () => {
+        turns++;
+        round(db, i++);
+        await nextTurn();
+      });
+      expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // the cut's groups, then the vacuum's turns
+      // Every sample committed before the deletion went, those of the cut's turns too; only the
+      // newest, committed while the freed pages went back, are left.
+      const target = JSON.stringify({ __name__: 'turns', k: '3' });
+      const all = [...model.get(target)!.keys()].sort((a, b) => a - b);
+      const left = [...(contents(db).get(target)?.keys() ?? [])];
+      expect(deleted).toBeGreaterThan(800);
+      expect(left).toEqual(all.slice(deleted));
+      for (const t of all.slice(0, deleted)) model.get(target)!.delete(t);
+      expectModel(db, model);
+      expect(queryValue(path, 'SELECT count(*) FROM log WHERE seq <= (SELECT seq FROM head_state)')).toBe(0); // every record went with the cut
+      db = reopen(db);
+    } finally {
+      db.close();
+    }
+  });
+
   it('gives way to a compaction meanwhile, which cuts what it left', async () => {
     const { path, open, reopen, model, round } = setup();
     let db = open();

@@ -205,7 +205,7 @@ describe('native histograms in the store', () => {
     const { db, dir, keys } = setup({ retentionMs: 2 * HOUR });
     fill(db);
     db.compact({ all: true });
-    expect(db.deleteSeries([{ type: '=', name: '__name__', value: 'custom' }], T0, T0 + HOUR - 1)).toBe(60);
+    expect(await db.deleteSeries([{ type: '=', name: '__name__', value: 'custom' }], T0, T0 + HOUR - 1)).toBe(60);
     const custom = db.querier().select([{ type: '=', name: '__name__', value: 'custom' }], -Infinity, Infinity)[0]!;
     expect(custom.histograms!.timestamps[0]).toBe(T0 + HOUR);
     expect(db.applyRetention(T0 + 3 * HOUR + 1)).toBe(60 + 60 + 60 - 60); // bucket 0 of exp and mixed (floats); custom's went already

@@ -72,15 +72,15 @@ describe('tsdb maintenance', () => {
     expect(again.stats().samples).toBe(before - deleted);
   });
 
-  it('deleteSeries removes the data for good: not in the store, not in the file, not even with the key', () => {
+  it('deleteSeries removes the data for good: not in the store, not in the file, not even with the key', async () => {
     const { db, dir, keys } = setup();
     fill(db, 3, 20);
     db.compact({ all: true });
     // Remember every sealed row now: none that holds series b may survive on disk.
     const before = rawRows(dir.file('ws.db'));
-    const deleted = db.deleteSeries([{ type: '=', name: 's', value: 'b' }], -Infinity, Infinity);
+    const deleted = await db.deleteSeries([{ type: '=', name: 's', value: 'b' }], -Infinity, Infinity);
     expect(deleted).toBe(3 * 60 * 20);
-    const partial = db.deleteSeries([{ type: '=', name: 's', value: 'c' }], T0 + HOUR, T0 + 2 * HOUR - 1);
+    const partial = await db.deleteSeries([{ type: '=', name: 's', value: 'c' }], T0 + HOUR, T0 + 2 * HOUR - 1);
     expect(partial).toBe(60 * 20);
     const q = db.querier();
     expect(q.labelValues('s')).toEqual(['a', 'c', 'd']);
@@ -136,7 +136,7 @@ describe('tsdb maintenance', () => {
       a.commit();
       db.compact({ checkpoint: true });
       // and a series deleted for good: its page goes (a page written back as it was would bring its labels back)
-      if (turns === 1) expect(db.deleteSeries([{ type: '=', name: 'n', value: '69' }], -Infinity, Infinity)).toBe(1);
+      if (turns === 1) expect(await db.deleteSeries([{ type: '=', name: 'n', value: '69' }], -Infinity, Infinity)).toBe(1);
     });
     expect(turns).toBeGreaterThanOrEqual(2);
     expect(new Set(rawRows(dir.file('ws.db')).map((r) => r.keyId))).toEqual(new Set([2]));
