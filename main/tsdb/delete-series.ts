@@ -1,7 +1,7 @@
-// Deleting series data for good: the head is first cut into chunk rows (so the log is empty),
-// then every chunk row holding a matching series is rewritten without the deleted
-// samples; series left empty leave the index. secure_delete and a WAL checkpoint make sure the
-// old ciphertext is overwritten, so not even the data key can bring it back.
+// Deleting series data for good: the head is first cut into chunk rows (so the log is empty; Tsdb
+// cuts most of it in turns before), then every chunk row holding a matching series is rewritten
+// without the deleted samples; series left empty leave the index. secure_delete and a WAL
+// checkpoint make sure the old ciphertext is overwritten, so not even the data key can bring it back.
 import { ChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import { compact, CUT_ALL, putChunkRow, writeHeadState } from './compaction';
 import type { MemSeries } from './head';
