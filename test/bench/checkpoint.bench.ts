@@ -64,7 +64,7 @@ try {
     const rows: { turns: [number, number]; once: [number, number] }[] = [];
     for (let r = 0; r < REPEAT; r++) {
       const measure = async (kind: 'turns' | 'once'): Promise<[number, number]> => {
-        const db = loaded(`${work.bucketMs ?? 0}-${kind}-${r}`, work.bucketMs);
+        const db = loaded(`${works.indexOf(work)}-${kind}-${r}`, work.bucketMs);
         try {
           const samplesBefore = db.stats().samples;
           const result = await timed(async () => (kind === 'turns' ? await work.inTurns(db) : await work.once(db)));
