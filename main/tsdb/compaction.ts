@@ -17,6 +17,8 @@ export interface CompactOptions {
   readonly all?: boolean;
   /** Write the head checkpoint even when the log since the last one is short (a clean shutdown). */
   readonly checkpoint?: boolean;
+  /** Return the freed pages to the file system now (default true; false: the caller does, in turns). */
+  readonly shrink?: boolean;
 }
 
 /** Returns the bucket below which the head is now empty. */
@@ -42,7 +44,7 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   });
   dropCutSamples(cutLists!, cutter.cuts);
   for (const s of head.all()) s.release();
-  storage.shrink();
+  if (opts.shrink ?? true) storage.shrink();
   return limitBucket;
 }
 

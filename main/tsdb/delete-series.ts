@@ -20,7 +20,7 @@ const ALL_BUCKETS = 2 ** 40;
 export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number, shrink = true): number {
   const targets = selectSeries(st.head, matchers);
   if (targets.length === 0 || mint > maxt) return 0;
-  compact(st, { all: true });
+  compact(st, { all: true, shrink });
   const { storage, head } = st;
   const layout = storage.layout;
   const byPart = new Map<number, Map<number, MemSeries>>();
