@@ -48,6 +48,20 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   return limitBucket;
 }
 
+/**
+ * Cuts every head sample into chunk rows, inside the caller's transaction (a deletion's); returns
+ * what it cut of each series, for the head state written in that transaction (writeHeadState)
+ * and then the head (dropCutSamples).
+ */
+export function cutAll(st: TsdbState): ReadonlyMap<MemSeries, HeadCut> {
+  const { due, floatsDue } = dueBefore(st, CUT_ALL);
+  const cutter = new GroupCutter(st, CUT_ALL, floatsDue);
+  for (const s of st.head.all()) if (due(s)) cutter.add(s);
+  cutter.flush();
+  st.cut = undefined;
+  return cutter.cuts;
+}
+
 /** The bucket a cut stops at: buckets are complete once the head is half a bucket (plus the out-of-order window) past their end. */
 function cutLimit(st: TsdbState): number {
   const { bucketMs } = st.storage.layout;

@@ -3,7 +3,8 @@
 // without the deleted samples; series left empty leave the index. secure_delete and a WAL
 // checkpoint make sure the old ciphertext is overwritten, so not even the data key can bring it back.
 import { ChunkRow, inputSamples, type ChunkInput } from './chunk-row';
-import { compact, CUT_ALL, putChunkRow, writeHeadState } from './compaction';
+import { CUT_ALL, cutAll, putChunkRow, writeHeadState } from './compaction';
+import { dropCutSamples, type CutList, type HeadCut } from './head-checkpoint';
 import type { MemSeries } from './head';
 import { selectSeries } from './matchers';
 import { removeFromSeriesPages } from './series-index';
@@ -20,7 +21,6 @@ const ALL_BUCKETS = 2 ** 40;
 export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number, shrink = true): number {
   const targets = selectSeries(st.head, matchers);
   if (targets.length === 0 || mint > maxt) return 0;
-  compact(st, { all: true, shrink });
   const { storage, head } = st;
   const layout = storage.layout;
   const byPart = new Map<number, Map<number, MemSeries>>();
@@ -32,7 +32,11 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
   }
   let deleted = 0;
   const remaining = new Set<number>();
+  let cuts: ReadonlyMap<MemSeries, HeadCut> = new Map();
+  let cutLists: ReadonlyMap<number, CutList> = new Map();
   storage.transaction(() => {
+    // The head into rows first (Tsdb cut most of it in turns before), so no log record keeps a sample.
+    cuts = cutAll(st);
     for (const [part, members] of byPart) {
       for (const row of storage.chunksOfPart(part, -ALL_BUCKETS, ALL_BUCKETS)) {
         const bucketStart = row.bucket * layout.bucketMs;
@@ -67,8 +71,9 @@ export function deleteSeries(st: TsdbState, matchers: readonly Matcher[], mint: 
     }
     if (gone.size) removeFromSeriesPages(st, gone);
     for (const id of gone) head.remove(head.get(id)!);
-    writeHeadState(st, CUT_ALL);
+    cutLists = writeHeadState(st, CUT_ALL, cuts);
   });
+  dropCutSamples(cutLists, new Map([...cuts].filter(([s]) => head.get(s.id) === s)));
   if (shrink) storage.shrink();
   return deleted;
 }
