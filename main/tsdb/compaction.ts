@@ -1,7 +1,8 @@
 // Compaction: cut head samples of complete buckets into sealed chunk rows (one row per bucket
 // and series group), persist new series into sealed series pages, record the head state with the
 // head's remaining samples (the checkpoint, ./head-checkpoint.ts) and drop the log records that
-// are fully cut, all in one SQLite transaction.
+// are fully cut, all in one SQLite transaction (`compact`); or the same a series group a
+// transaction, each in a turn of its own, the checkpoint after it (`BucketCut`, for maintenance).
 import { ChunkRow, encodeChunkRow, inputSamples, type ChunkInput } from './chunk-row';
 import type { FloatHistogram, HistogramSamples } from './histogram';
 import { encodeList, type MemSeries, type SampleScratch } from './head';
