@@ -19,9 +19,14 @@ const SERIES_PER_GROUP = 16;
 const SECOND_RANGE = 2 ** 19;
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 let dir: TempDir | undefined;
-afterEach(() => dir?.remove());
+/** The store a test has open (each test opens its own; a reopen replaces it); closed after each. */
+let db!: Tsdb;
+afterEach(() => {
+  db.close();
+  dir?.remove();
+});
 
-/** A store and a model of what it was given: series key → timestamp → value. */
+/** A store, opened as `db`, and a model of what it was given: series key → timestamp → value. */
 function setup(): {
   path: string;
   keys: TestKeys;
@@ -43,6 +48,7 @@ function setup(): {
     model.get(key)!.set(t, v);
   };
   const open = (): Tsdb => openTsdb({ path, workspaceId: 'ws-turns', keys, headPartBytes: 16 * 1024, outOfOrderWindowMs: WINDOW_MS, bucketMs: BUCKET_MS, seriesPerPart: SERIES_PER_GROUP });
+  db = open();
   return {
     path,
     keys,
@@ -104,114 +110,99 @@ const parts = (path: string): { rows: number; min: number; max: number; keys: nu
 
 describe('head checkpoint in turns', () => {
   it('writes a part a turn while commits go on, and a reopen gives every committed sample once (out of order, repeated and new series too)', async () => {
-    const { path, keys, open, reopen, model, round, lagging } = setup();
-    let db = open();
+    const { path, keys, reopen, model, round, lagging } = setup();
     let i = 0;
-    try {
-      while (i < 400) round(db, i++);
-      db.compact(); // cuts the first buckets
-      expect(queryValue(path, 'SELECT count(*) FROM chunks')).toBeGreaterThan(0);
-      while (i < 750) round(db, i++); // 105,000 samples of log since: due
-      let turns = 0;
-      const checkpoint = db.checkpointIfDue(async () => {
-        turns++;
-        round(db, i);
-        lagging(db, i++); // before the cut bucket, in no chunk row: its record stays
-        await nextTurn();
-      });
-      await checkpoint;
-      // Two commits before each part and before the head state: those records stay for replay.
-      expect(turns).toBeGreaterThan(5);
-      expect(logSinceCheckpoint(path)).toBe(2 * turns);
-      const p = parts(path);
-      expect(p.min).toBe(0); // beside the compaction's, in the second range
-      expect(p.rows).toBe(turns - 1); // a part a turn (samples, then the series' states), then the head state
-      expectModel(db, model);
-      while (i < 800) round(db, i++);
-      db = reopen(db);
-      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 800 + 1);
-      // The next one goes to the second range and the first's parts go with its head state.
-      while (i < 1200) round(db, i++);
-      await db.checkpointIfDue();
-      expect(parts(path)).toMatchObject({ min: SECOND_RANGE });
-      db = reopen(db);
-    } finally {
-      db.close();
-    }
+    while (i < 400) round(db, i++);
+    db.compact(); // cuts the first buckets
+    expect(queryValue(path, 'SELECT count(*) FROM chunks')).toBeGreaterThan(0);
+    while (i < 750) round(db, i++); // 105,000 samples of log since: due
+    let turns = 0;
+    const checkpoint = db.checkpointIfDue(async () => {
+      turns++;
+      round(db, i);
+      lagging(db, i++); // before the cut bucket, in no chunk row: its record stays
+      await nextTurn();
+    });
+    await checkpoint;
+    // Two commits before each part and before the head state: those records stay for replay.
+    expect(turns).toBeGreaterThan(5);
+    expect(logSinceCheckpoint(path)).toBe(2 * turns);
+    const p = parts(path);
+    expect(p.min).toBe(0); // beside the compaction's, in the second range
+    expect(p.rows).toBe(turns - 1); // a part a turn (samples, then the series' states), then the head state
+    expectModel(db, model);
+    while (i < 800) round(db, i++);
+    db = reopen(db);
+    expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + 800 + 1);
+    // The next one goes to the second range and the first's parts go with its head state.
+    while (i < 1200) round(db, i++);
+    await db.checkpointIfDue();
+    expect(parts(path)).toMatchObject({ min: SECOND_RANGE });
+    db = reopen(db);
   });
 
   it('stopped between parts (the store closed before its head state), reopens from the last checkpoint; the next deletes the unfinished parts', async () => {
     const { path, keys, open, reopen, model, round } = setup();
-    let db = open();
     let i = 0;
-    try {
-      while (i < 400) round(db, i++);
-      db.compact({ checkpoint: true });
-      const before = parts(path);
-      while (i < 1000) round(db, i++);
-      let turns = 0;
-      await db.checkpointIfDue(async () => {
-        if (++turns === 4) db.close();
-        else round(db, i++);
-        await nextTurn();
-      });
-      const after = parts(path);
-      expect(after.rows).toBeGreaterThan(before.rows); // the unfinished checkpoint's parts are there
-      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i);
-      db = open();
-      expectModel(db, model);
-      db.compact({ checkpoint: true });
-      const next = parts(path);
-      expect(next.max - next.min + 1).toBe(next.rows); // one checkpoint's range, nothing beside it
-      db = reopen(db);
-    } finally {
-      db.close();
-    }
+    while (i < 400) round(db, i++);
+    db.compact({ checkpoint: true });
+    const before = parts(path);
+    while (i < 1000) round(db, i++);
+    let turns = 0;
+    await db.checkpointIfDue(async () => {
+      if (++turns === 4) db.close();
+      else round(db, i++);
+      await nextTurn();
+    });
+    const after = parts(path);
+    expect(after.rows).toBeGreaterThan(before.rows); // the unfinished checkpoint's parts are there
+    expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i);
+    db = open();
+    expectModel(db, model);
+    db.compact({ checkpoint: true });
+    const next = parts(path);
+    expect(next.max - next.min + 1).toBe(next.rows); // one checkpoint's range, nothing beside it
+    db = reopen(db);
   });
 
   it('gives way to a compaction written meanwhile, and to a key rotation, whose rows are all sealed with the new key', async () => {
     const { path, keys, open, reopen, model, round } = setup();
-    let db = open();
     let i = 0;
-    try {
-      while (i < 400) round(db, i++);
-      let turns = 0;
-      await db.checkpointIfDue(async () => {
-        round(db, i++);
-        if (++turns === 3) db.compact({ checkpoint: true });
-        await nextTurn();
-      });
-      expect(turns).toBe(3); // it stopped once the compaction's head state took its place
-      let p = parts(path);
-      expect(p.max - p.min + 1).toBe(p.rows);
-      expectModel(db, model);
+    while (i < 400) round(db, i++);
+    let turns = 0;
+    await db.checkpointIfDue(async () => {
+      round(db, i++);
+      if (++turns === 3) db.compact({ checkpoint: true });
+      await nextTurn();
+    });
+    expect(turns).toBe(3); // it stopped once the compaction's head state took its place
+    let p = parts(path);
+    expect(p.max - p.min + 1).toBe(p.rows);
+    expectModel(db, model);
 
-      while (i < 1000) round(db, i++);
-      turns = 0;
-      let rotation: Promise<void> | undefined;
-      await db.checkpointIfDue(async () => {
-        round(db, i++);
-        if (++turns === 3) {
-          keys.raw.set(2, randomBytes(32));
-          keys.current = 2;
-          rotation = db.reencrypt();
-        }
-        await nextTurn();
-      });
-      await rotation;
-      expect(turns).toBe(3);
-      p = parts(path);
-      expect(p.keys).toEqual([2]);
-      // Then the next checkpoint, and a reopen without the old key: nothing is left sealed with it.
-      while (i < 1400) round(db, i++);
-      await db.checkpointIfDue();
-      db.close();
-      keys.raw.delete(1);
-      db = open();
-      expectModel(db, model);
-    } finally {
-      db.close();
-    }
+    while (i < 1000) round(db, i++);
+    turns = 0;
+    let rotation: Promise<void> | undefined;
+    await db.checkpointIfDue(async () => {
+      round(db, i++);
+      if (++turns === 3) {
+        keys.raw.set(2, randomBytes(32));
+        keys.current = 2;
+        rotation = db.reencrypt();
+      }
+      await nextTurn();
+    });
+    await rotation;
+    expect(turns).toBe(3);
+    p = parts(path);
+    expect(p.keys).toEqual([2]);
+    // Then the next checkpoint, and a reopen without the old key: nothing is left sealed with it.
+    while (i < 1400) round(db, i++);
+    await db.checkpointIfDue();
+    db.close();
+    keys.raw.delete(1);
+    db = open();
+    expectModel(db, model);
   });
 });
 
@@ -230,133 +221,103 @@ describe('cut in turns', () => {
   };
 
   it('cuts a series group a turn while commits go on, every sample read once at every turn, then checkpoints; a reopen keeps them once', async () => {
-    const { path, keys, open, reopen, model, round, lagging } = setup();
-    let db = open();
-    let i = 0;
-    try {
-      i = dueACut(db, round, path);
-      const logBefore = logRows(path);
-      const stateBefore = queryValue(path, 'SELECT seq FROM head_state');
-      let turns = 0;
-      await db.maintain(async () => {
-        turns++;
-        expectModel(db, model); // each sample once, from the rows or the head, whichever holds it now
-        round(db, i);
-        if (turns === 10) lagging(db, i); // before the cut bucket, in a group cut already: the last step cuts it
-        i++;
-        await nextTurn();
-      });
-      expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // a group a turn, then the checkpoint's parts
-      expect(rows(path)).toBeGreaterThan(SERIES / SERIES_PER_GROUP);
-      expect(logRows(path)).toBeLessThan(logBefore); // records whose samples are all cut
-      expect(queryValue(path, 'SELECT seq FROM head_state')).toBeGreaterThan(stateBefore); // the checkpoint that followed
-      expectModel(db, model);
-      db = reopen(db);
-      expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
-    } finally {
-      db.close();
-    }
+    const { path, keys, reopen, model, round, lagging } = setup();
+    let i = dueACut(db, round, path);
+    const logBefore = logRows(path);
+    const stateBefore = queryValue(path, 'SELECT seq FROM head_state');
+    let turns = 0;
+    await db.maintain(async () => {
+      turns++;
+      expectModel(db, model); // each sample once, from the rows or the head, whichever holds it now
+      round(db, i);
+      if (turns === 10) lagging(db, i); // before the cut bucket, in a group cut already: the last step cuts it
+      i++;
+      await nextTurn();
+    });
+    expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // a group a turn, then the checkpoint's parts
+    expect(rows(path)).toBeGreaterThan(SERIES / SERIES_PER_GROUP);
+    expect(logRows(path)).toBeLessThan(logBefore); // records whose samples are all cut
+    expect(queryValue(path, 'SELECT seq FROM head_state')).toBeGreaterThan(stateBefore); // the checkpoint that followed
+    expectModel(db, model);
+    db = reopen(db);
+    expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
   });
 
   it('stopped between groups (the store closed), reopens with every sample once; the next maintenance cuts the rest', async () => {
     const { path, open, reopen, model, round } = setup();
-    let db = open();
-    let i = 0;
-    try {
-      i = dueACut(db, round, path);
-      let turns = 0;
-      await db.maintain(async () => {
-        if (++turns === 6) db.close();
-        else round(db, i++);
-        await nextTurn();
-      });
-      const cutSoFar = rows(path);
-      expect(cutSoFar).toBeGreaterThan(0);
-      db = open(); // the cut groups' samples are in their rows and back in the head from the log: read once
-      expectModel(db, model);
-      await db.maintain(nextTurn);
-      expect(rows(path)).toBeGreaterThan(cutSoFar);
-      expectModel(db, model);
-      db = reopen(db);
-    } finally {
-      db.close();
-    }
+    let i = dueACut(db, round, path);
+    let turns = 0;
+    await db.maintain(async () => {
+      if (++turns === 6) db.close();
+      else round(db, i++);
+      await nextTurn();
+    });
+    const cutSoFar = rows(path);
+    expect(cutSoFar).toBeGreaterThan(0);
+    db = open(); // the cut groups' samples are in their rows and back in the head from the log: read once
+    expectModel(db, model);
+    await db.maintain(nextTurn);
+    expect(rows(path)).toBeGreaterThan(cutSoFar);
+    expectModel(db, model);
+    db = reopen(db);
   });
 
   it('keeps the log record of what arrived before the cut bucket meanwhile, for a forwarder reading the log (the rows do not hold it)', async () => {
-    const { path, open, reopen, round, lagging } = setup();
-    const db = open();
-    let i = 0;
-    try {
-      i = dueACut(db, round, path);
-      let turns = 0;
-      let laggingSeq = 0;
-      let laggingT = 0;
-      await db.maintain(async () => {
-        if (++turns === 3) {
-          laggingSeq = db.committed().nextSeq();
-          laggingT = T0 - 4 * 3600_000 + i * 5_000;
-          lagging(db, i);
-        }
-        round(db, i++);
-        await nextTurn();
-      });
-      const read = db.committed().read(laggingSeq, 1);
-      expect(read.truncatedBefore).toBeUndefined();
-      expect(read.records[0]?.seq).toBe(laggingSeq);
-      expect([...read.records[0]!.samples.timestamps.subarray(0, read.records[0]!.samples.count)]).toEqual([laggingT]);
-    } finally {
-      db.close();
-    }
+    const { path, round, lagging } = setup();
+    let i = dueACut(db, round, path);
+    let turns = 0;
+    let laggingSeq = 0;
+    let laggingT = 0;
+    await db.maintain(async () => {
+      if (++turns === 3) {
+        laggingSeq = db.committed().nextSeq();
+        laggingT = T0 - 4 * 3600_000 + i * 5_000;
+        lagging(db, i);
+      }
+      round(db, i++);
+      await nextTurn();
+    });
+    const read = db.committed().read(laggingSeq, 1);
+    expect(read.truncatedBefore).toBeUndefined();
+    expect(read.records[0]?.seq).toBe(laggingSeq);
+    expect([...read.records[0]!.samples.timestamps.subarray(0, read.records[0]!.samples.count)]).toEqual([laggingT]);
   });
 
   it('deletes a series after cutting the head a group a turn (commits between), for good: gone after a reopen, the other series whole', async () => {
-    const { path, open, reopen, model, round } = setup();
-    let db = open();
-    let i = 0;
-    try {
-      i = dueACut(db, round, path);
-      let turns = 0;
-      const deleted = await db.deleteSeries([{ type: '=', name: 'k', value: '3' }], -Infinity, Infinity, async () => {
-        turns++;
-        round(db, i++);
-        await nextTurn();
-      });
-      expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // the cut's groups, then the vacuum's turns
-      // Every sample committed before the deletion went, those of the cut's turns too; only the
-      // newest, committed while the freed pages went back, are left.
-      const target = JSON.stringify({ __name__: 'turns', k: '3' });
-      const all = [...model.get(target)!.keys()].sort((a, b) => a - b);
-      const left = [...(contents(db).get(target)?.keys() ?? [])];
-      expect(deleted).toBeGreaterThan(800);
-      expect(left).toEqual(all.slice(deleted));
-      for (const t of all.slice(0, deleted)) model.get(target)!.delete(t);
-      expectModel(db, model);
-      expect(queryValue(path, 'SELECT count(*) FROM log WHERE seq <= (SELECT seq FROM head_state)')).toBe(0); // every record went with the cut
-      db = reopen(db);
-    } finally {
-      db.close();
-    }
+    const { path, reopen, model, round } = setup();
+    let i = dueACut(db, round, path);
+    let turns = 0;
+    const deleted = await db.deleteSeries([{ type: '=', name: 'k', value: '3' }], -Infinity, Infinity, async () => {
+      turns++;
+      round(db, i++);
+      await nextTurn();
+    });
+    expect(turns).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // the cut's groups, then the vacuum's turns
+    // Every sample committed before the deletion went, those of the cut's turns too; only the
+    // newest, committed while the freed pages went back, are left.
+    const target = JSON.stringify({ __name__: 'turns', k: '3' });
+    const all = [...model.get(target)!.keys()].sort((a, b) => a - b);
+    const left = [...(contents(db).get(target)?.keys() ?? [])];
+    expect(deleted).toBeGreaterThan(800);
+    expect(left).toEqual(all.slice(deleted));
+    for (const t of all.slice(0, deleted)) model.get(target)!.delete(t);
+    expectModel(db, model);
+    expect(queryValue(path, 'SELECT count(*) FROM log WHERE seq <= (SELECT seq FROM head_state)')).toBe(0); // every record went with the cut
+    db = reopen(db);
   });
 
   it('gives way to a compaction meanwhile, which cuts what it left', async () => {
-    const { path, open, reopen, model, round } = setup();
-    let db = open();
-    let i = 0;
-    try {
-      i = dueACut(db, round, path);
-      let turns = 0;
-      await db.maintain(async () => {
-        round(db, i++);
-        if (++turns === 4) db.compact();
-        await nextTurn();
-      });
-      expect(turns).toBe(4);
-      expectModel(db, model);
-      db = reopen(db);
-    } finally {
-      db.close();
-    }
+    const { path, reopen, model, round } = setup();
+    let i = dueACut(db, round, path);
+    let turns = 0;
+    await db.maintain(async () => {
+      round(db, i++);
+      if (++turns === 4) db.compact();
+      await nextTurn();
+    });
+    expect(turns).toBe(4);
+    expectModel(db, model);
+    db = reopen(db);
   });
 });
 
@@ -376,7 +337,7 @@ describe('maintenance in turns, interleaved at random', () => {
     const keys = new TestKeys();
     const open = (): Tsdb => openTsdb({ path, workspaceId: 'ws-random', keys, headPartBytes: 2048, outOfOrderWindowMs: 2 * 60_000, bucketMs: 5 * 60_000, seriesPerPart: 8 });
     const model = new Map<string, Map<number, number>>();
-    let db = open();
+    db = open();
     let now = T0;
     let lagT = T0 - 3600_000;
     let stopped = false;
@@ -420,32 +381,28 @@ describe('maintenance in turns, interleaved at random', () => {
         if (have?.size !== want.size) expect.fail(`seed ${seed}, ${what}: ${key} holds ${have?.size} samples instead of ${want.size}`);
       }
     };
-    try {
-      for (let op = 0; op < 400; op++) {
-        const r = rnd();
-        if (r < 0.6) round();
-        else if (r < 0.75) await db.maintain(between);
-        else if (r < 0.8) await db.checkpointIfDue(between);
-        else if (r < 0.85) db.compact();
-        else if (r < 0.9) {
-          db.close();
-          stopped = true;
-        }
-        if (stopped) {
-          stopped = false;
-          db = open();
-          check(`reopened at step ${op}`);
-        } else if (op % 20 === 0) check(`step ${op}`);
+    for (let op = 0; op < 400; op++) {
+      const r = rnd();
+      if (r < 0.6) round();
+      else if (r < 0.75) await db.maintain(between);
+      else if (r < 0.8) await db.checkpointIfDue(between);
+      else if (r < 0.85) db.compact();
+      else if (r < 0.9) {
+        db.close();
+        stopped = true;
       }
-      check('the end');
-      db.close();
-      expect(verifyTsdb({ path, workspaceId: 'ws-random', keys }).series).toBe(model.size);
-      db = open();
-      check('the end, reopened');
-      expect(queryValue(path, 'SELECT count(*) FROM chunks')).toBeGreaterThan(0);
-      expect(steps).toBeGreaterThan(50); // cuts and checkpoints took turns
-    } finally {
-      db.close();
+      if (stopped) {
+        stopped = false;
+        db = open();
+        check(`reopened at step ${op}`);
+      } else if (op % 20 === 0) check(`step ${op}`);
     }
+    check('the end');
+    db.close();
+    expect(verifyTsdb({ path, workspaceId: 'ws-random', keys }).series).toBe(model.size);
+    db = open();
+    check('the end, reopened');
+    expect(queryValue(path, 'SELECT count(*) FROM chunks')).toBeGreaterThan(0);
+    expect(steps).toBeGreaterThan(50); // cuts and checkpoints took turns
   });
 });
