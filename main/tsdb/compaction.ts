@@ -26,21 +26,19 @@ export interface CompactOptions {
 export function compact(st: TsdbState, opts: CompactOptions = {}): number {
   const { head, storage } = st;
   const limitBucket = opts.all ? CUT_ALL : cutLimit(st);
-  const { due, floatsDue } = dueBefore(st, limitBucket);
+  const cutter = new GroupCutter(st, limitBucket);
   let anyDue = false;
-  for (const s of head.all()) if ((anyDue = due(s))) break;
+  for (const s of head.all()) if ((anyDue = cutter.due(s))) break;
   // Nothing to cut, no series to persist and little log to replay (or a checkpoint under way for
   // it): leave the file alone (maintenance runs often).
   if (!anyDue && !opts.checkpoint && (st.checkpoint || !checkpointDue(st)) && allPersisted(head)) {
     storage.shrinkIfOwed();
     return limitBucket;
   }
-  const cutter = new GroupCutter(st, limitBucket, floatsDue);
   let cutLists: ReadonlyMap<number, CutList> | undefined;
   st.cut = undefined; // one in turns stops here: this one cuts what it left
   storage.transaction(() => {
-    for (const s of head.all()) if (due(s)) cutter.add(s);
-    cutter.flush();
+    cutter.cut(head.all());
     cutLists = writeHeadState(st, limitBucket, cutter.cuts);
   });
   dropCutSamples(cutLists!, cutter.cuts);
@@ -55,10 +53,8 @@ export function compact(st: TsdbState, opts: CompactOptions = {}): number {
  * and then the head (dropCutSamples).
  */
 export function cutAll(st: TsdbState): ReadonlyMap<MemSeries, HeadCut> {
-  const { due, floatsDue } = dueBefore(st, CUT_ALL);
-  const cutter = new GroupCutter(st, CUT_ALL, floatsDue);
-  for (const s of st.head.all()) if (due(s)) cutter.add(s);
-  cutter.flush();
+  const cutter = new GroupCutter(st, CUT_ALL);
+  cutter.cut(st.head.all());
   st.cut = undefined;
   return cutter.cuts;
 }
@@ -101,6 +97,9 @@ function dueBefore(st: TsdbState, limitBucket: number): { floatsDue(s: MemSeries
  * codes each cut series' kept samples (for dropCutSamples; a checkpoint does that otherwise).
  */
 class GroupCutter {
+  /** Whether a series has head samples before the bucket (see dueBefore). */
+  readonly due: (s: MemSeries) => boolean;
+  private readonly floatsDue: (s: MemSeries) => boolean;
   readonly cuts = new Map<MemSeries, HeadCut>();
   readonly cutLists = new Map<number, CutList>();
   private part = -1;
@@ -111,11 +110,18 @@ class GroupCutter {
   constructor(
     private readonly st: TsdbState,
     private readonly limitBucket: number,
-    private readonly floatsDue: (s: MemSeries) => boolean,
     private readonly keepLists = false,
-  ) {}
+  ) {
+    ({ due: this.due, floatsDue: this.floatsDue } = dueBefore(st, limitBucket));
+  }
 
-  add(s: MemSeries): void {
+  /** Cuts those of `series` that are due and writes their rows. */
+  cut(series: Iterable<MemSeries>): void {
+    for (const s of series) if (this.due(s)) this.add(s);
+    this.flush();
+  }
+
+  private add(s: MemSeries): void {
     const { bucketMs, seriesPerPart } = this.st.storage.layout;
     const p = Math.floor(s.id / seriesPerPart);
     if (p !== this.part) (this.flush(), (this.part = p));
@@ -144,7 +150,7 @@ class GroupCutter {
   }
 
   /** Writes the rows of the group under way. */
-  flush(): void {
+  private flush(): void {
     for (const [bucket, inputs] of this.rows) writeChunkRow(this.st, bucket, this.part, inputs);
     this.rows = new Map();
     this.cutSamples.reset();
@@ -164,7 +170,6 @@ class GroupCutter {
 export class BucketCut {
   private readonly groups: MemSeries[][] = [];
   private next = 0;
-  private readonly floatsDue: (s: MemSeries) => boolean;
   private readonly due: (s: MemSeries) => boolean;
   /** The last log record written before the cut began. */
   private readonly logUpTo: number;
@@ -190,7 +195,7 @@ export class BucketCut {
     private readonly st: TsdbState,
     private readonly limitBucket: number,
   ) {
-    ({ floatsDue: this.floatsDue, due: this.due } = dueBefore(st, limitBucket));
+    this.due = dueBefore(st, limitBucket).due;
     this.logUpTo = st.nextLogSeq - 1;
   }
 
@@ -206,11 +211,8 @@ export class BucketCut {
       this.st.cut = undefined;
       return false;
     }
-    const cutter = new GroupCutter(this.st, this.limitBucket, this.floatsDue, true);
-    this.st.storage.transaction(() => {
-      for (const s of group) if (this.due(s)) cutter.add(s);
-      cutter.flush();
-    });
+    const cutter = new GroupCutter(this.st, this.limitBucket, true);
+    this.st.storage.transaction(() => cutter.cut(group));
     dropCutSamples(cutter.cutLists, cutter.cuts);
     return true;
   }

@@ -15,7 +15,7 @@ import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
 import { decodeSeriesPage } from './series-page';
-import type { TsdbState } from './state';
+import { nextTurn, type TsdbState } from './state';
 import { items, Storage, type DataKeys } from './storage';
 import type { Appender, Matcher, Querier } from './types';
 import { decodeBatch, decodeHeadState, decodeStatesPart, holdsSamples, type SeriesState } from './wal-record';
@@ -107,7 +107,6 @@ export interface Tsdb {
 const DEFAULT_BUCKET_MS = 2 * 3600_000;
 const DEFAULT_SERIES_PER_PART = 256;
 const NO_PARTS = { first: 0, count: 0 };
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 /** Pages (4 KiB) a turn of maintenance returns to the file system: ~30 ms of page moves at most. */
 const VACUUM_PAGES = 1024;
 
@@ -185,7 +184,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       const s = live();
       if (s.cut || s.checkpoint) return; // one under way
       let changed = true;
-      if (s.headParts.count === 0) compact(s);
+      if (s.headParts.count === 0) compact(s, { shrink: false }); // its pages go back in turns below
       else {
         const cut = BucketCut.start(s);
         if (cut && !(await inTurns(() => cut.step(), () => cut.dropped, between))) return;

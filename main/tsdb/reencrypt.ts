@@ -5,15 +5,13 @@
 // compactions and checkpoints meanwhile, so each row is read again in its own transaction: a
 // series page that gained series, a head state a checkpoint replaced (and its parts) or a chunk row
 // a compaction rewrote is never written back as it was when the list was made.
-import type { TsdbState } from './state';
+import { nextTurn, type TsdbState } from './state';
 import { items, type Item, type StoredRow } from './storage';
 import { decodeHeadState } from './wal-record';
 
 const ROWS_PER_TRANSACTION = 32;
 /** A transaction ends after this much re-sealed data, so one turn stays short with large chunk rows (~16 ms a MB). */
 const BYTES_PER_TRANSACTION = 1 << 20;
-
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export async function reencrypt(st: TsdbState, onProgress?: (done: number, total: number) => void, between: () => Promise<void> = nextTurn): Promise<void> {
   const { storage } = st;

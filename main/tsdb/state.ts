@@ -39,3 +39,6 @@ export interface TsdbState {
 export function bucketOf(t: number, bucketMs: number): number {
   return Math.floor(t / bucketMs);
 }
+
+/** A turn of the event loop: what work in turns (a checkpoint, a cut, a key rotation) waits for between its steps. */
+export const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
