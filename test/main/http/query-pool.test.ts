@@ -368,6 +368,39 @@ describe('QueryPool on a real store', () => {
     }
   });
 
+  it("answers with each series' own labels after the store is opened again and a series id names another series", async () => {
+    // The worker keeps label sets by series id, for one opening of the file: ids are never reused
+    // while a store is open, but a store opened again after its newest series was deleted gives
+    // that id to the next new series.
+    const dir = tempDir();
+    storeDirs.push(dir);
+    const keys = new TestKeys();
+    const open = () => {
+      const db = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-pool-ids', keys, bucketMs: 3600_000, seriesPerPart: 4 });
+      storeDbs.push(db);
+      return db;
+    };
+    const write = (db: Tsdb, instances: string[]) => {
+      const app = db.appender();
+      for (const instance of instances) app.append(0, lbl({ __name__: 'up', instance }), T0, 1);
+      app.commit();
+    };
+    const params = new URLSearchParams({ query: 'up', time: String(T0 / 1000) });
+    const instances = async (db: Tsdb) => {
+      const got = await sent(pool.run('query', params, counted(db)));
+      expect(got).toEqual(await local(handlePromApi('query', params, db.querier())));
+      return (got.body as { data: { result: { metric: { instance: string } }[] } }).data.result.map((r) => r.metric.instance);
+    };
+    const first = open();
+    write(first, ['a', 'b']);
+    expect(await instances(first)).toEqual(['a', 'b']);
+    await first.deleteSeries([{ type: '=', name: 'instance', value: 'b' }], -Infinity, Infinity);
+    first.close();
+    const again = open();
+    write(again, ['c']);
+    expect(await instances(again)).toEqual(['a', 'c']);
+  });
+
   it('asks for the next snapshot part while it reads the rows of the last, a data key call between them, with the same answers as this thread', async () => {
     const dir = tempDir();
     storeDirs.push(dir);
