@@ -16,6 +16,9 @@
 // (query/split-rows.ts), so one heavy query uses two cores with the same answer.
 // On Linux the workers, helpers and the process's other threads run niced, so that on a busy machine
 // the ingest thread gets a core first (./thread-priority.ts).
+// A call marked `ahead` (the window's: a person waiting) that finds every worker busy runs on a
+// worker of its own, started for it and ended once idle, rather than waiting for a dashboard's
+// query that may run for minutes.
 // Workers that cannot even load (a packaged app that refuses to load this bundle as a worker) are
 // tried a few times; then the pool reports itself unavailable and callers evaluate on this thread.
 import { availableParallelism } from 'node:os';
@@ -120,6 +123,19 @@ const READER_IDLE_MS = 60_000;
 
 /** Series a range call selects before a worker shares them with its helper thread (a round number, not tuned: the hand-over costs a copy of the offered series' coded bytes). */
 const SPLIT_MIN_SERIES = 256;
+/** How long the worker started for `ahead` calls is kept once idle (its start costs ~0.1–0.3 s). */
+const INTERACTIVE_IDLE_MS = 60_000;
+
+export interface QueryPoolOptions {
+  /** Replaces this module as the workers' code (tests: a script that cannot load). */
+  readonly script?: URL;
+  /** How long a worker keeps an unused store's connection. */
+  readonly readerIdleMs?: number;
+  /** A range call over this many series or more is shared with the worker's helper thread (0: no helpers; the default on one core). */
+  readonly splitMinSeries?: number;
+  /** How long the worker for `ahead` calls stays once idle; 0: none, `ahead` calls wait for a worker like the others. */
+  readonly interactiveIdleMs?: number;
+}
 
 /** Refused or lost queries: the caller answers 503 (retry) or nothing (client gone). */
 export class QueryPoolError extends Error {
@@ -369,6 +385,9 @@ interface Slot {
   cursor: SnapshotCursor | ListingCursor | null;
   /** The worker has loaded this module and listens for jobs. */
   ready: boolean;
+  /** Started for `ahead` calls that found every other worker busy; takes only those, and ends once idle. */
+  readonly interactive: boolean;
+  idle?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -394,18 +413,22 @@ export class QueryPool {
 
   private readonly unsubscribe: () => void;
 
-  /**
-   * `size` workers; default: one per core beside the ingest thread's, at least one. `script`
-   * replaces this module as the workers' code (tests: a script that cannot load); `readerIdleMs`
-   * is how long a worker keeps an unused store's connection; a range call over `splitMinSeries`
-   * series or more is shared with the worker's helper thread (0: no helpers; the default on one core).
-   */
+  private readonly script?: URL;
+  private readonly readerIdleMs: number;
+  private readonly splitMinSeries: number;
+  private readonly interactiveIdleMs: number;
+  /** Interactive workers in a row that ended before they loaded: after LOAD_ATTEMPTS, `ahead` calls only wait for the others. */
+  private interactiveLoadFailures = 0;
+
+  /** `size` workers; default: one per core beside the ingest thread's, at least one (and one more for `ahead` calls when needed). */
   constructor(
     readonly size: number = Math.max(1, availableParallelism() - 1),
-    private readonly script?: URL,
-    private readonly readerIdleMs = READER_IDLE_MS,
-    private readonly splitMinSeries = availableParallelism() > 1 ? SPLIT_MIN_SERIES : 0,
+    opts: QueryPoolOptions = {},
   ) {
+    this.script = opts.script;
+    this.readerIdleMs = opts.readerIdleMs ?? READER_IDLE_MS;
+    this.splitMinSeries = opts.splitMinSeries ?? (availableParallelism() > 1 ? SPLIT_MIN_SERIES : 0);
+    this.interactiveIdleMs = opts.interactiveIdleMs ?? INTERACTIVE_IDLE_MS;
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
     this.unsubscribe = onStoreReleased((path) => {
       for (const slot of this.slots) slot.worker.postMessage({ forget: path } satisfies Forget);
@@ -414,8 +437,9 @@ export class QueryPool {
 
   /**
    * Answers one Prometheus API request (see handlePromApi) on a worker, reading through `querier`.
-   * `ahead`: queued before every waiting request that is not (the window's interactive calls: a
-   * completion should not wait behind a dashboard's queued panels, only for what already runs).
+   * `ahead`: queued before every waiting request that is not, and run on a worker of its own when
+   * every worker is busy (the window's interactive calls: a completion should not wait behind a
+   * dashboard's panels).
    */
   run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}, ahead = false): Promise<PromApiReply> {
     if (this.unavailable !== null) return Promise.reject(new QueryPoolError(this.unavailable, 'unavailable'));
@@ -445,6 +469,11 @@ export class QueryPool {
   /** Range calls a worker shared with its helper thread. */
   split = 0;
 
+  /** Workers up now: `size`, and the interactive one while it serves or waits. */
+  get workers(): number {
+    return this.slots.length;
+  }
+
   /** Queries running on a worker now. */
   get running(): number {
     return this.slots.filter((s) => s.running).length;
@@ -472,11 +501,13 @@ export class QueryPool {
     await Promise.all(slots.map((s) => this.stop(s, new QueryPoolError('the query pool is closed', 'closed'))));
   }
 
-  private spawn(): Slot {
+  private spawn(interactive = false): Slot {
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(4);
-    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs, splitMinSeries: this.splitMinSeries }, [port2], this.script);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, cursor: null, ready: false };
+    // The interactive worker's calls are small: no helper thread for it.
+    const splitMinSeries = interactive ? 0 : this.splitMinSeries;
+    const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs, splitMinSeries }, [port2], this.script);
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, cursor: null, ready: false, interactive };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
@@ -527,6 +558,7 @@ export class QueryPool {
     worker.on('message', (reply: JobReply | InstantReply | { ready: true }) => {
       if ('ready' in reply) {
         slot.ready = this.everReady = true;
+        if (slot.interactive) this.interactiveLoadFailures = 0;
         return;
       }
       const p = slot.running;
@@ -548,20 +580,43 @@ export class QueryPool {
 
   private dispatch(): void {
     for (const slot of this.slots) {
-      if (slot.running) continue;
+      if (slot.running || slot.interactive) continue;
       const next = this.queue.shift();
       if (!next) return;
-      slot.running = next;
-      slot.worker.ref(); // a query under way keeps the process up; an idle pool does not
-      slot.worker.postMessage(next.job);
+      this.start(slot, next);
     }
+    // Every worker is busy: an `ahead` call (queued first) goes to the interactive one.
+    if (!this.queue[0]?.ahead || this.interactiveIdleMs <= 0 || this.closed || this.interactiveLoadFailures >= LOAD_ATTEMPTS) return;
+    let slot = this.slots.find((s) => s.interactive);
+    if (!slot) this.slots.push((slot = this.spawn(true)));
+    if (!slot.running) this.start(slot, this.queue.shift()!);
+  }
+
+  private start(slot: Slot, p: Pending): void {
+    clearTimeout(slot.idle);
+    slot.running = p;
+    slot.worker.ref(); // a query under way keeps the process up; an idle pool does not
+    slot.worker.postMessage(p.job);
   }
 
   private finish(slot: Slot): void {
     slot.running = null;
     slot.cursor = null;
     slot.worker.unref();
+    if (slot.interactive) {
+      slot.idle = setTimeout(() => this.retire(slot), this.interactiveIdleMs);
+      slot.idle.unref();
+    }
     queueMicrotask(() => this.dispatch());
+  }
+
+  /** Ends a worker that is not to be replaced (the interactive one, idle or lost). */
+  private retire(slot: Slot, err = new QueryPoolError('the query worker was retired', 'closed')): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    clearTimeout(slot.idle);
+    void this.stop(slot, err);
   }
 
   private abort(p: Pending): void {
@@ -586,6 +641,7 @@ export class QueryPool {
       this.queue.unshift(slot.running);
       slot.running = null;
     }
+    if (slot.interactive && !slot.ready) this.interactiveLoadFailures++;
     if (slot.ready || this.everReady || ++this.loadFailures < LOAD_ATTEMPTS) return this.replace(slot, err);
     this.unavailable = `query threads could not start (${err.message})`;
     const gone = new QueryPoolError(this.unavailable, 'unavailable');
@@ -593,13 +649,15 @@ export class QueryPool {
     for (const s of this.slots.splice(0)) void this.stop(s, gone);
   }
 
-  /** Ends a slot's worker (its running query gets `err`) and starts a fresh one in its place. */
+  /** Ends a slot's worker (its running query gets `err`) and starts a fresh one in its place (none for the interactive one: the next `ahead` call that needs it starts it). */
   private replace(slot: Slot, err: QueryPoolError): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
-    if (this.closed) this.slots.splice(i, 1);
-    else this.slots[i] = this.spawn();
-    void this.stop(slot, err);
+    if (this.closed || slot.interactive) this.retire(slot, err);
+    else {
+      this.slots[i] = this.spawn();
+      void this.stop(slot, err);
+    }
     this.dispatch();
   }
 

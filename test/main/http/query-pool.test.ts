@@ -62,6 +62,17 @@ function store(): Querier & { threads: boolean[] } {
 const pool = new QueryPool(1);
 afterAll(() => pool.close());
 
+/**
+ * 10,000 inner subquery steps at each of 600,000 outer ones: minutes of work, until aborted (a
+ * single 10 M-step subquery over these 600 s of samples took 18–41 ms here, and answered before
+ * a test's abort).
+ */
+const HEAVY = new URLSearchParams({ query: 'count_over_time(count_over_time(req_total[10s:1ms])[600s:1ms])', time: String(T0 / 1000 + 600) });
+
+/** A quick query on `on`, noting `name` in `done` when answered. */
+const cheap = (on: QueryPool, name: string, ahead: boolean, done: string[]) =>
+  on.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store(), undefined, {}, ahead).then(() => void done.push(name));
+
 describe('QueryPool', () => {
   it('answers query_range, series and label values as handlePromApi does on this thread', async () => {
     for (const [path, params] of [
@@ -80,14 +91,10 @@ describe('QueryPool', () => {
   });
 
   it('drops a queued query whose client went away, and ends a running one, then keeps answering', async () => {
-    // 10,000 inner subquery steps at each of 600,000 outer ones: minutes of work, far longer than the
-    // 100 ms before the client goes away (a single 10 M-step subquery over these 600 s of samples
-    // took 18–41 ms here, and the query answered before the abort).
-    const heavy = new URLSearchParams({ query: 'count_over_time(count_over_time(req_total[10s:1ms])[600s:1ms])', time: String(T0 / 1000 + 600) });
     const running = new AbortController();
     const queued = new AbortController();
-    const first = pool.run('query', heavy, store(), running.signal);
-    const second = pool.run('query', heavy, store(), queued.signal);
+    const first = pool.run('query', HEAVY, store(), running.signal);
+    const second = pool.run('query', HEAVY, store(), queued.signal);
     queued.abort();
     await expect(second).rejects.toMatchObject({ reason: 'aborted' });
     await new Promise((r) => setTimeout(r, 100));
@@ -99,17 +106,44 @@ describe('QueryPool', () => {
   });
 
   it("queues a request marked `ahead` before the waiting others, after the one running and the earlier ones marked so", async () => {
-    const heavy = new URLSearchParams({ query: 'count_over_time(count_over_time(req_total[10s:1ms])[600s:1ms])', time: String(T0 / 1000 + 600) });
-    const running = new AbortController();
-    const first = pool.run('query', heavy, store(), running.signal);
-    const done: string[] = [];
-    const cheap = (name: string, ahead: boolean) =>
-      pool.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store(), undefined, {}, ahead).then(() => done.push(name));
-    const waiting = [cheap('dashboard-1', false), cheap('dashboard-2', false), cheap('window-1', true), cheap('window-2', true)];
-    running.abort(); // the running one ends; the queue goes on in its order
-    await expect(first).rejects.toMatchObject({ reason: 'aborted' });
-    await Promise.all(waiting);
-    expect(done).toEqual(['window-1', 'window-2', 'dashboard-1', 'dashboard-2']);
+    const queued = new QueryPool(1, { interactiveIdleMs: 0 }); // no worker of their own for `ahead` calls
+    try {
+      const running = new AbortController();
+      const first = queued.run('query', HEAVY, store(), running.signal);
+      const done: string[] = [];
+      const waiting = [cheap(queued, 'dashboard-1', false, done), cheap(queued, 'dashboard-2', false, done), cheap(queued, 'window-1', true, done), cheap(queued, 'window-2', true, done)];
+      running.abort(); // the running one ends; the queue goes on in its order
+      await expect(first).rejects.toMatchObject({ reason: 'aborted' });
+      await Promise.all(waiting);
+      expect(done).toEqual(['window-1', 'window-2', 'dashboard-1', 'dashboard-2']);
+    } finally {
+      await queued.close();
+    }
+  });
+
+  it('runs `ahead` requests beside a running query on a worker of their own, which ends once idle', async () => {
+    const own = new QueryPool(1, { interactiveIdleMs: 300 });
+    try {
+      const running = new AbortController();
+      const first = own.run('query', HEAVY, store(), running.signal);
+      let firstSettled = false;
+      first.catch(() => undefined).finally(() => (firstSettled = true));
+      const done: string[] = [];
+      const dashboard = cheap(own, 'dashboard', false, done);
+      await cheap(own, 'window-1', true, done);
+      await cheap(own, 'window-2', true, done);
+      expect(done).toEqual(['window-1', 'window-2']); // the dashboard's call still waits for the worker the heavy query holds
+      expect(firstSettled).toBe(false);
+      expect(own.workers).toBe(2);
+      for (let i = 0; i < 100 && own.workers > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(own.workers).toBe(1); // idle for 300 ms: ended
+      running.abort();
+      await expect(first).rejects.toMatchObject({ reason: 'aborted' });
+      await dashboard;
+      expect(done).toEqual(['window-1', 'window-2', 'dashboard']);
+    } finally {
+      await own.close();
+    }
   });
 
   it.skipIf(process.platform !== 'linux')('runs its workers at a lower priority than the ingest thread (Linux only: per-thread nice)', async () => {
@@ -143,7 +177,7 @@ describe('QueryPool', () => {
       // A real fault: a worker script that throws while loading (as a packaged app might refuse this bundle).
       const script = dir.file('broken-worker.mjs');
       writeFileSync(script, "throw new Error('this bundle cannot load here');\n");
-      const broken = new QueryPool(1, pathToFileURL(script));
+      const broken = new QueryPool(1, { script: pathToFileURL(script) });
       const queued = broken.run('query', new URLSearchParams({ query: 'sum(req_total)', time: String(T0 / 1000 + 300) }), store());
       await expect(queued).rejects.toMatchObject({ reason: 'unavailable' });
       expect(broken.unavailable).toMatch(/query threads could not start .*this bundle cannot load here/);
@@ -354,7 +388,7 @@ describe('QueryPool on a real store', () => {
     for (let i = 0; i < 200 && held() > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(held()).toBe(0);
 
-    const quick = new QueryPool(1, undefined, 200);
+    const quick = new QueryPool(1, { readerIdleMs: 200 });
     try {
       const q2 = counted(fresh());
       expect(await sent(quick.run('query', params, q2))).toEqual(answer);
@@ -426,7 +460,7 @@ describe('QueryPool on a real store', () => {
       const cursor = snapshot(...a);
       return { next: () => (parts++, cursor.next()) };
     };
-    const fresh = new QueryPool(1, undefined, undefined, 0);
+    const fresh = new QueryPool(1, { splitMinSeries: 0 });
     try {
       for (const query of ['sum(wide)', 'count(wide > 1000)', 'wide{instance="w-2599"}']) {
         const params = new URLSearchParams({ query, start: String(T0 / 1000), end: String(T0 / 1000 + 610 * (STEP / 1000)), step: '60' });
@@ -496,7 +530,7 @@ describe('QueryPool on a real store', () => {
     fillStore(db, 1500, 1520);
     const range = { start: String(T0 / 1000 + 600), end: String(T0 / 1000 + 1519 * 15), step: '60' };
     const queries = ['sum by (instance)(rate(load[5m]))', 'topk(3, increase(load[10m]))', 'count_over_time(load[1h] offset 10m)', 'rate(load[1m])'];
-    const sharing = new QueryPool(1, undefined, undefined, 4); // 4 series or more: shared
+    const sharing = new QueryPool(1, { splitMinSeries: 4 }); // 4 series or more: shared
     try {
       // The helper thread starts at the first large call and takes calls once it has loaded.
       for (let i = 0; i < 200 && sharing.split === 0; i++) await sent(sharing.run('query_range', new URLSearchParams({ query: queries[0]!, ...range }), counted(db)));

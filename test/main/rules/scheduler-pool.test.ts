@@ -103,7 +103,7 @@ describe('rule queries on the query pool', () => {
   it('with query threads that cannot load, the group is evaluated on this thread with the same results', async () => {
     const script = join(dir, 'broken-worker.mjs');
     writeFileSync(script, "throw new Error('this bundle cannot load here');\n");
-    const broken = new QueryPool(1, pathToFileURL(script));
+    const broken = new QueryPool(1, { script: pathToFileURL(script) });
     try {
       sched = new RuleScheduler({ querier: () => db.querier(), appender: () => db.appender(), queries: () => new QueryLimiter(2) }, () => [{ name: 'ns', data: RULES }], { timers: false, queryRunner: broken });
       const g = sched.groups()[0]!;
