@@ -48,6 +48,8 @@ export interface TsdbOptions {
   readonly quickCheck?: boolean;
   /** Bytes of a part of the head checkpoint (default head-checkpoint's PART_BYTES; tests make it small). */
   readonly headPartBytes?: number;
+  /** Series a cut in turns looks at in one turn while it plans (default compaction's SCAN_PER_TURN; tests make it small). */
+  readonly cutScanSeries?: number;
 }
 
 export interface TsdbStats {
@@ -127,6 +129,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       outOfOrderWindowMs: opts.outOfOrderWindowMs ?? 0,
       maxSeries: opts.maxSeries ?? 0,
       ...(opts.headPartBytes ? { headPartBytes: opts.headPartBytes } : {}),
+      ...(opts.cutScanSeries ? { cutScanSeries: opts.cutScanSeries } : {}),
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
       logSamplesSinceCheckpoint: 0,
@@ -187,9 +190,9 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       if (s.headParts.count === 0) compact(s, { shrink: false }); // its pages go back in turns below
       else {
         const cut = BucketCut.start(s);
-        if (cut && !(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
-        if (cut || checkpointDue(s) || !allPersisted(s.head)) {
-          if (!(await checkpointInTurns(s, between, cut?.recorded))) return;
+        if (!(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
+        if (cut.cutAny || checkpointDue(s) || !allPersisted(s.head)) {
+          if (!(await checkpointInTurns(s, between, cut.cutAny ? cut.recorded : undefined))) return;
         } else changed = false;
       }
       if (opts.retentionMs !== undefined && applyRetention(s, nowMs - opts.retentionMs, false) > 0) changed = true;
@@ -201,7 +204,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       const s = live();
       if (mint > maxt || selectSeries(s.head, matchers).length === 0) return 0;
       const cut = BucketCut.start(s, true); // takes the place of maintenance under way
-      if (cut) await inTurns(() => cut.step(), () => cut.dropped, between);
+      await inTurns(() => cut.step(), () => cut.dropped, between);
       const deleted = deleteSeries(live(), matchers, mint, maxt, false);
       if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
       return deleted;

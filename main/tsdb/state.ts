@@ -11,6 +11,8 @@ export interface TsdbState {
   readonly maxSeries: number;
   /** Bytes of a head state part (head-checkpoint's PART_BYTES unless set, by tests). */
   readonly headPartBytes?: number;
+  /** Series a cut in turns looks at in a turn while it plans (compaction's SCAN_PER_TURN unless set, by tests). */
+  readonly cutScanSeries?: number;
   /** Sequence number for the next log record. */
   nextLogSeq: number;
   /** Id for the next series page. */
