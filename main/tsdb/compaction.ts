@@ -178,14 +178,15 @@ class GroupCutter {
 export class BucketCut {
   /** The bucket the cut stops at; NaN while the first turns look for it. */
   private limitBucket: number;
-  private headMaxT = -Infinity;
+  /** The newest head sample seen while looking for the bucket. */
+  private newest = -Infinity;
   private due: (s: MemSeries) => boolean = () => false;
   /** The next series id to look at. */
   private cursor = 1;
   /** Series made after the cut began are left to the next one (a new series a turn would keep it going). */
   private readonly endId: number;
   private readonly scanPerTurn: number;
-  private anyCut = false;
+  private cutAny = false;
   /** The last log record written before the cut began. */
   private readonly logUpTo: number;
 
@@ -217,11 +218,6 @@ export class BucketCut {
     return this.st.cut !== this;
   }
 
-  /** Whether any series had samples to cut (false: nothing for the checkpoint to record). */
-  get cutAny(): boolean {
-    return this.anyCut;
-  }
-
   /** Takes one turn's step: looks for the bucket, or cuts the next series group; false once done (then checkpoint with `recorded`). */
   step(): boolean {
     const { head } = this.st;
@@ -230,10 +226,10 @@ export class BucketCut {
       const end = Math.min(this.endId, this.cursor + this.scanPerTurn);
       for (; this.cursor < end; this.cursor++) {
         const s = head.get(this.cursor);
-        if (s) this.headMaxT = Math.max(this.headMaxT, headMaxT(s));
+        if (s) this.newest = Math.max(this.newest, headMaxT(s));
       }
       if (this.cursor < this.endId) return true;
-      this.limitBucket = limitFor(this.st, this.headMaxT);
+      this.limitBucket = limitFor(this.st, this.newest);
       this.due = dueBefore(this.st, this.limitBucket).due;
       this.cursor = 1;
       return true;
@@ -259,13 +255,13 @@ export class BucketCut {
     const cutter = new GroupCutter(this.st, this.limitBucket, true);
     this.st.storage.transaction(() => cutter.cut(group));
     dropCutSamples(cutter.cutLists, cutter.cuts);
-    this.anyCut = true;
+    this.cutAny = true;
     return true;
   }
 
-  /** What the checkpoint after the cut records: its bucket, and the log records that may go. */
-  get recorded(): { readonly bucket: number; readonly logUpTo: number } {
-    return { bucket: this.limitBucket, logUpTo: this.logUpTo };
+  /** What the checkpoint after the cut records: its bucket, and the log records that may go; undefined when no series had samples to cut. */
+  get recorded(): { readonly bucket: number; readonly logUpTo: number } | undefined {
+    return this.cutAny ? { bucket: this.limitBucket, logUpTo: this.logUpTo } : undefined;
   }
 }
 

@@ -191,8 +191,8 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       else {
         const cut = BucketCut.start(s);
         if (!(await inTurns(() => cut.step(), () => cut.dropped, between))) return;
-        if (cut.cutAny || checkpointDue(s) || !allPersisted(s.head)) {
-          if (!(await checkpointInTurns(s, between, cut.cutAny ? cut.recorded : undefined))) return;
+        if (cut.recorded || checkpointDue(s) || !allPersisted(s.head)) {
+          if (!(await checkpointInTurns(s, between, cut.recorded))) return;
         } else changed = false;
       }
       if (opts.retentionMs !== undefined && applyRetention(s, nowMs - opts.retentionMs, false) > 0) changed = true;
