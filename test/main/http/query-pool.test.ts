@@ -425,13 +425,16 @@ describe('QueryPool on a real store', () => {
       expect(got).toEqual(await local(handlePromApi('query', params, db.querier())));
       return (got.body as { data: { result: { metric: { instance: string } }[] } }).data.result.map((r) => r.metric.instance);
     };
+    const idOf = (db: Tsdb, instance: string) => (db.querier() as HeadQuerier).offThread.snapshot([{ type: '=', name: 'instance', value: instance }], T0, T0).next().ids[0];
     const first = open();
     write(first, ['a', 'b']);
     expect(await instances(first)).toEqual(['a', 'b']);
+    const idOfB = idOf(first, 'b');
     await first.deleteSeries([{ type: '=', name: 'instance', value: 'b' }], -Infinity, Infinity);
     first.close();
     const again = open();
     write(again, ['c']);
+    expect(idOf(again, 'c')).toBe(idOfB);
     expect(await instances(again)).toEqual(['a', 'c']);
   });
 
