@@ -15,6 +15,7 @@ import { HeadQuerier } from './querier';
 import { reencrypt } from './reencrypt';
 import { applyRetention } from './retention';
 import { decodeSeriesPage } from './series-page';
+import { noteSeriesPage } from './series-index';
 import { nextTurn, type TsdbState } from './state';
 import { items, Storage, type DataKeys } from './storage';
 import type { Appender, Matcher, Querier } from './types';
@@ -132,6 +133,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       ...(opts.cutScanSeries ? { cutScanSeries: opts.cutScanSeries } : {}),
       nextLogSeq: storage.maxLogSeq() + 1,
       nextPage: storage.maxPage() + 1,
+      pageIds: new Map(),
       logSamplesSinceCheckpoint: 0,
       headSamplesAtCheckpoint: 0,
       cutBucket: -CUT_ALL,
@@ -253,7 +255,7 @@ export function verifyTsdb(opts: VerifyOptions): VerifyReport {
   try {
     storage.db.exec('BEGIN');
     storage.quickCheck();
-    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, cutBucket: -CUT_ALL, coveredSeq: 0, headParts: NO_PARTS, batchCounter: 0 };
+    const st: TsdbState = { storage, head: new Head(), outOfOrderWindowMs: Infinity, maxSeries: 0, nextLogSeq: 0, nextPage: 0, pageIds: new Map(), logSamplesSinceCheckpoint: 0, headSamplesAtCheckpoint: 0, cutBucket: -CUT_ALL, coveredSeq: 0, headParts: NO_PARTS, batchCounter: 0 };
     load(st);
     const { layout } = storage;
     let chunkRows = 0;
@@ -292,6 +294,7 @@ function readStore(st: TsdbState): void {
   for (const row of storage.pages()) {
     const item = items.page(row.page);
     const entries = storage.decode(item, () => decodeSeriesPage(storage.open(item, row)));
+    noteSeriesPage(st, row.page, entries);
     for (const e of entries) {
       if (head.get(e.id)) {
         storage.decode(item, () => {

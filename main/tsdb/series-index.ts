@@ -2,6 +2,7 @@
 import type { MemSeries } from './head';
 import { decodeSeriesPage, encodeSeriesPage } from './series-page';
 import type { TsdbState } from './state';
+import { lowerBound } from './sorted';
 import { items } from './storage';
 
 /** Series per page. */
@@ -12,20 +13,45 @@ export function writeSeriesPages(st: TsdbState, series: readonly MemSeries[]): v
   const { storage } = st;
   for (let i = 0; i < series.length; i += PAGE_SERIES) {
     const page = st.nextPage++;
-    const plain = encodeSeriesPage(series.slice(i, i + PAGE_SERIES));
-    storage.putPage(page, storage.seal(items.page(page), plain));
+    const members = series.slice(i, i + PAGE_SERIES);
+    storage.putPage(page, storage.seal(items.page(page), encodeSeriesPage(members)));
+    noteSeriesPage(st, page, members);
   }
 }
 
-/** Rewrites the pages holding any of `ids` without them, so their label sets are gone from disk. */
+/** Notes which ids page `page` holds now (st.pageIds). */
+export function noteSeriesPage(st: TsdbState, page: number, members: readonly { readonly id: number }[]): void {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const { id } of members) {
+    if (id < min) min = id;
+    if (id > max) max = id;
+  }
+  st.pageIds.set(page, { min, max });
+}
+
+/**
+ * Rewrites the pages holding any of `ids` without them, so their label sets are gone from disk:
+ * only the pages whose id span takes in one of them are read.
+ */
 export function removeFromSeriesPages(st: TsdbState, ids: ReadonlySet<number>): void {
   const { storage } = st;
-  for (const row of storage.pages()) {
-    const item = items.page(row.page);
+  const sorted = Float64Array.from(ids).sort();
+  for (const [page, span] of [...st.pageIds]) {
+    const at = lowerBound(sorted, span.min);
+    if (at === sorted.length || sorted[at]! > span.max) continue;
+    const row = storage.page(page);
+    if (!row) throw new Error(`series page ${page} is gone from the file`);
+    const item = items.page(page);
     const entries = decodeSeriesPage(storage.open(item, row));
     const kept = entries.filter((e) => !ids.has(e.id));
     if (kept.length === entries.length) continue;
-    if (kept.length === 0) storage.deletePage(row.page);
-    else storage.putPage(row.page, storage.seal(item, encodeSeriesPage(kept)));
+    if (kept.length === 0) {
+      storage.deletePage(page);
+      st.pageIds.delete(page);
+    } else {
+      storage.putPage(page, storage.seal(item, encodeSeriesPage(kept)));
+      noteSeriesPage(st, page, kept);
+    }
   }
 }

@@ -106,6 +106,42 @@ describe('tsdb maintenance', () => {
     expect(reopened.stats().samples).toBe((4 * 3 * 60 - 180 - 60) * 20);
   });
 
+  it('deleteSeries rewrites only the series pages that held the deleted series, after a reopen too', async () => {
+    const { db, dir, keys } = setup();
+    const app = db.appender();
+    for (let k = 0; k < 5000; k++) app.append(0, lbl({ __name__: 'w', i: String(k) }), T0, k); // two pages: 4,096 series a page
+    app.commit();
+    db.compact({ checkpoint: true });
+    db.close();
+    const open = () => {
+      const s = openTsdb({ path: dir.file('ws.db'), workspaceId: 'ws-maint', keys, bucketMs: HOUR, seriesPerPart: 2 });
+      dbs.push(s);
+      return s;
+    };
+    const pages = () => {
+      const raw = new Database(dir.file('ws.db'), { readonly: true });
+      try {
+        return new Map((raw.prepare('SELECT page, data FROM series_pages').all() as { page: number; data: Buffer }[]).map((r) => [r.page, r.data]));
+      } finally {
+        raw.close();
+      }
+    };
+    const reopened = open(); // the pages' ids come from the file now
+    const before = pages();
+    expect(before.size).toBe(2);
+    expect(await reopened.deleteSeries([{ type: '=', name: 'i', value: '4500' }], -Infinity, Infinity)).toBe(1);
+    const after = pages();
+    const [first, second] = [...before.keys()].sort((a, b) => a - b);
+    expect(after.get(first!)!.equals(before.get(first!)!)).toBe(true); // the page of ids 1–4,096 was left alone
+    expect(after.get(second!)!.equals(before.get(second!)!)).toBe(false);
+    // The rewritten page's ids, and the other page's, still lead to the right pages.
+    expect(await reopened.deleteSeries([{ type: '=~', name: 'i', value: '4501|10' }], -Infinity, Infinity)).toBe(2);
+    reopened.close();
+    const values = open().querier().labelValues('i');
+    expect(values).toHaveLength(4997);
+    for (const gone of ['10', '4500', '4501']) expect(values).not.toContain(gone);
+  });
+
   it('reencrypt takes turns while the store keeps working, and writes back no row as it was before a change', async () => {
     const { db, dir, keys } = setup();
     fill(db, 3);
