@@ -32,26 +32,23 @@ export function noteSeriesPage(st: TsdbState, page: number, members: readonly { 
 
 /**
  * Rewrites the pages holding any of `ids` without them, so their label sets are gone from disk:
- * only the pages whose id span takes in one of them are read.
+ * only the pages whose id span takes in one of them are read. The spans are never narrowed nor
+ * dropped here (a page gone is skipped): should the transaction roll back, the pages as they were
+ * must still be found.
  */
 export function removeFromSeriesPages(st: TsdbState, ids: ReadonlySet<number>): void {
   const { storage } = st;
   const sorted = Float64Array.from(ids).sort();
-  for (const [page, span] of [...st.pageIds]) {
+  for (const [page, span] of st.pageIds) {
     const at = lowerBound(sorted, span.min);
     if (at === sorted.length || sorted[at]! > span.max) continue;
     const row = storage.page(page);
-    if (!row) throw new Error(`series page ${page} is gone from the file`);
+    if (!row) continue; // emptied by an earlier removal
     const item = items.page(page);
     const entries = decodeSeriesPage(storage.open(item, row));
     const kept = entries.filter((e) => !ids.has(e.id));
     if (kept.length === entries.length) continue;
-    if (kept.length === 0) {
-      storage.deletePage(page);
-      st.pageIds.delete(page);
-    } else {
-      storage.putPage(page, storage.seal(item, encodeSeriesPage(kept)));
-      noteSeriesPage(st, page, kept);
-    }
+    if (kept.length === 0) storage.deletePage(page);
+    else storage.putPage(page, storage.seal(item, encodeSeriesPage(kept)));
   }
 }

@@ -18,9 +18,9 @@ export interface TsdbState {
   /** Id for the next series page. */
   nextPage: number;
   /**
-   * Each series page's lowest and highest series id (./series-index), so that removing series
-   * reads only the pages that may hold them: reading every page cost a one-series deletion at
-   * 100,000 series 95–109 ms of its transaction.
+   * Each series page's lowest and highest series id when it was written (./series-index), so that
+   * removing series reads only the pages that may hold them: reading every page cost a one-series
+   * deletion at 100,000 series 95–109 ms of its transaction.
    */
   readonly pageIds: Map<number, { readonly min: number; readonly max: number }>;
   /** Samples logged since the last head checkpoint (what a restart would replay). */
