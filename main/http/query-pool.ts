@@ -123,7 +123,7 @@ const READER_IDLE_MS = 60_000;
 
 /** Series a range call selects before a worker shares them with its helper thread (a round number, not tuned: the hand-over costs a copy of the offered series' coded bytes). */
 const SPLIT_MIN_SERIES = 256;
-/** How long the worker started for `ahead` calls is kept once idle (its start costs ~0.1–0.3 s). */
+/** How long the worker started for `ahead` calls is kept once idle (its start took 0.56 s in a script, loaded through tsx). */
 const INTERACTIVE_IDLE_MS = 60_000;
 
 export interface QueryPoolOptions {

@@ -162,6 +162,10 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     storage.transaction(() => cp.commit());
     return true;
   };
+  /** Returns the freed pages to the file system a few MB a turn, then folds the WAL (unless the store closed). */
+  const vacuumInTurns = async (between: () => Promise<void>): Promise<void> => {
+    if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
+  };
   /** nextLogSeq at the last checkpointIfDue: unchanged at the next means nothing was committed between. */
   let logSeqAtLastCheck = -1;
   const live = (): TsdbState => {
@@ -197,10 +201,10 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
           if (!(await checkpointInTurns(s, between, cut.recorded))) return;
         } else changed = false;
       }
-      if (opts.retentionMs !== undefined && applyRetention(s, nowMs - opts.retentionMs, false) > 0) changed = true;
+      if (opts.retentionMs !== undefined && applyRetention(s, nowMs - opts.retentionMs, { shrink: false, afterCut: true }) > 0) changed = true;
       if (!changed) return void storage.shrinkIfOwed();
       // What the cut, the checkpoint and retention freed (old parts, log records, rows) goes back a few MB a turn, then the WAL is folded.
-      if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
+      await vacuumInTurns(between);
     },
     async deleteSeries(matchers, mint, maxt, between = nextTurn) {
       const s = live();
@@ -208,7 +212,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
       const cut = BucketCut.start(s, true); // takes the place of maintenance under way
       await inTurns(() => cut.step(), () => cut.dropped, between);
       const deleted = deleteSeries(live(), matchers, mint, maxt, false);
-      if (await inTurns(() => storage.vacuumSome(VACUUM_PAGES), () => false, between)) storage.shrink();
+      await vacuumInTurns(between);
       return deleted;
     },
     applyRetention(nowMs) {

@@ -629,7 +629,7 @@ export class Storage {
   }
 
   /** Deletes log records (up to `upToSeq`) whose samples all lie before `bucket`. */
-  deleteLogBefore(bucket: number, upToSeq = Number.MAX_SAFE_INTEGER): void {
+  deleteLogBefore(bucket: number, upToSeq: number): void {
     this.inTransaction();
     this.stmts.deleteLogBefore.run(bucket, upToSeq);
     this.manifest.deleteLogBefore(bucket, upToSeq);
