@@ -308,7 +308,10 @@ export function callFunction(ev: Evaluator, e: Call, t: number): Value {
   const extended = extendedCall(ev, e, t);
   if (extended) {
     if (extended.type !== 'vector') return extended;
-    if (e.func === 'rate' || e.func === 'increase') for (const s of extended.v) checkCounterName(ev, s.metric, e.args[0]!);
+    if (e.func === 'rate' || e.func === 'increase') {
+      const checked = new Set<string>();
+      for (const s of extended.v) checkCounterName(ev, s.metric, e.args[0]!, checked);
+    }
     if (!ev.delayedNameRemoval) checkDroppedNames(ev, e, extended.v);
     return extended;
   }

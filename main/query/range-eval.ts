@@ -16,7 +16,7 @@ import type { LoadedSeries } from './loaded-series';
 import { upperBound } from './numeric';
 import { packSeries } from '../tsdb/packed-series';
 import { RANGE_FUNCTIONS, checkCounterName, kernelValue } from './range-functions';
-import { type Series, QueryError, SAME_LABELSET, TOO_MANY_SAMPLES, dropMetricName, keyOf, metricName } from './values';
+import { type Series, QueryError, SAME_LABELSET, TOO_MANY_SAMPLES, dropMetricName, keyOf, metricName, namelessCollide } from './values';
 
 /** Evaluation times start + k * interval for k < steps (ms). */
 export interface Grid {
@@ -177,7 +177,10 @@ function rangeCallRows(ev: Evaluator, { call, loaded, spec }: RangeCall, row: Ro
     } else for (let i = mine; i < n; i++) here(i); // the helper failed: this thread does the rest
   }
   const fn = RANGE_FUNCTIONS[call.func]!;
-  if (fn.counter) for (let i = 0; i < n; i++) if (answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!);
+  if (fn.counter) {
+    const checked = new Set<string>();
+    for (let i = 0; i < n; i++) if (answered[i]) checkCounterName(ev, loaded[i]!.metric, call.args[0]!, checked);
+  }
   for (let k = 0; k < steps; k++) if (one.windowTotals[k]! > ev.maxSamples) throw new QueryError(TOO_MANY_SAMPLES);
   if (!fn.keepName && !ev.delayedNameRemoval) checkNamelessCollisions(loaded, answered);
 }
@@ -275,13 +278,7 @@ function checkNamelessCollisions(loaded: readonly LoadedSeries[], answered: Uint
   // Distinct series of one name stay distinct without it (the common case: one metric selected).
   const name = loaded.length > 0 ? metricName(loaded[0]!.metric) : undefined;
   if (loaded.every((s) => metricName(s.metric) === name)) return;
-  const seen = new Set<string>();
-  for (let i = 0; i < loaded.length; i++) {
-    if (!answered[i]) continue;
-    const k = keyOf(dropMetricName(loaded[i]!.metric));
-    if (seen.has(k)) throw new QueryError(SAME_LABELSET);
-    seen.add(k);
-  }
+  if (namelessCollide(loaded.length, (i) => loaded[i]!.metric, (i) => answered[i] === 1)) throw new QueryError(SAME_LABELSET);
 }
 
 /** upperBound(a, x, from) when `guess` is likely it: checked first, then searched for as gallop does. */

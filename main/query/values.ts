@@ -111,6 +111,85 @@ export function metricName(l: Labels): string {
 
 export const SAME_LABELSET = 'vector cannot contain metrics with the same labelset';
 
+/**
+ * Whether two of the label sets `at(i)` (i < n, where `include(i)`) are equal once the name and
+ * the other metadata labels are dropped. Each set is hashed to 64 bits where it is, into a table of
+ * typed arrays (no key string, no copy without the name, no Map: over 100,000 series those took
+ * 130–145 ms a query); only sets whose hashes meet are compared, and a meeting of unequal sets
+ * hands the question to the exact check.
+ */
+export function namelessCollide(n: number, at: (i: number) => Labels, include: (i: number) => boolean): boolean {
+  let size = 16;
+  while (size < 2 * n) size *= 2;
+  const mask = size - 1;
+  const first = new Int32Array(size).fill(-1);
+  const hashA = new Int32Array(size);
+  const hashB = new Int32Array(size);
+  for (let i = 0; i < n; i++) {
+    if (!include(i)) continue;
+    namelessHash(at(i));
+    let slot = (laneA ^ (laneB >>> 13)) & mask;
+    for (; first[slot]! >= 0; slot = (slot + 1) & mask) {
+      if (hashA[slot] !== laneA || hashB[slot] !== laneB) continue;
+      if (sameWithoutName(at(i), at(first[slot]!))) return true;
+      return collideByKeys(n, at, include); // two different sets, one hash
+    }
+    first[slot] = i;
+    hashA[slot] = laneA;
+    hashB[slot] = laneB;
+  }
+  return false;
+}
+
+function collideByKeys(n: number, at: (i: number) => Labels, include: (i: number) => boolean): boolean {
+  const keys = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    if (!include(i)) continue;
+    const key = keyOf(dropMetricName(at(i)));
+    if (keys.has(key)) return true;
+    keys.add(key);
+  }
+  return false;
+}
+
+/** namelessHash's result: two 32-bit lanes. */
+let laneA = 0;
+let laneB = 0;
+
+/** Two FNV-1a-like lanes over the non-metadata labels' strings, each string's length mixed in after it. */
+function namelessHash(l: Labels): void {
+  let a = 0x811c9dc5 | 0;
+  let b = 0x01000193 | 0;
+  for (const x of l) {
+    if (isMetadataLabel(x.name)) continue;
+    for (let s = 0; s < 2; s++) {
+      const str = s === 0 ? x.name : x.value;
+      for (let i = 0; i < str.length; i++) {
+        const c = str.charCodeAt(i);
+        a = Math.imul(a ^ c, 0x01000193);
+        b = Math.imul(b ^ c, 0x5bd1e995);
+      }
+      a = Math.imul(a ^ (str.length + 0x10000), 0x01000193);
+      b = Math.imul(b ^ (str.length + 0x10000), 0x5bd1e995);
+    }
+  }
+  laneA = a;
+  laneB = b;
+}
+
+function sameWithoutName(x: Labels, y: Labels): boolean {
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < x.length && isMetadataLabel(x[i]!.name)) i++;
+    while (j < y.length && isMetadataLabel(y[j]!.name)) j++;
+    if (i === x.length || j === y.length) return i === x.length && j === y.length;
+    if (x[i]!.name !== y[j]!.name || x[i]!.value !== y[j]!.value) return false;
+    i++;
+    j++;
+  }
+}
+
 /** Fails when two samples share their labels (without the name where it is dropped); returns v. */
 export function checkNoDuplicates(v: Sample[]): Sample[] {
   const seen = new Set<string>();
