@@ -319,11 +319,18 @@ function serveQueries(data: WorkerData): void {
     },
     series: (ms, mint, maxt) => {
       const found: Labels[] = [];
-      const listed = listing(ms, { of: 'labels', mint, maxt }, ({ items, sizes }) => {
+      const listed = listing(ms, { of: 'labels', mint, maxt }, ({ items, sizes, refs }) => {
+        // One label object a distinct pair of the part: the series share them, as the head's do.
+        const pairs = new Map<number, Label>();
         let at = 0;
         for (const size of sizes!) {
           const labels: Label[] = new Array(size);
-          for (let i = 0; i < size; i++, at += 2) labels[i] = { name: items[at]!, value: items[at + 1]! };
+          for (let i = 0; i < size; i++, at += 2) {
+            const key = refs![at]! * items.length + refs![at + 1]!;
+            let pair = pairs.get(key);
+            if (!pair) pairs.set(key, (pair = { name: items[refs![at]!]!, value: items[refs![at + 1]!]! }));
+            labels[i] = pair;
+          }
           found.push(labels);
         }
       });
@@ -521,7 +528,7 @@ export class QueryPool {
           const part = slot.cursor.next();
           if (!part.more) slot.cursor = null;
           if ('lists' in part) transfer = snapshotBuffers(part);
-          else if (part.sizes) transfer = [part.sizes.buffer as ArrayBuffer];
+          else if (part.sizes) transfer = [part.sizes.buffer as ArrayBuffer, part.refs!.buffer as ArrayBuffer];
           reply = { ok: true, value: part };
         } else if (call.op === 'listing') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
@@ -529,7 +536,7 @@ export class QueryPool {
           const cursor = reads?.listing(ms, what);
           const part = cursor?.next() ?? null;
           slot.cursor = part?.more ? cursor! : null;
-          if (part?.sizes) transfer = [part.sizes.buffer as ArrayBuffer];
+          if (part?.sizes) transfer = [part.sizes.buffer as ArrayBuffer, part.refs!.buffer as ArrayBuffer];
           reply = { ok: true, value: part };
         } else if (call.op === 'snapshot' || call.op === 'dataKey') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;

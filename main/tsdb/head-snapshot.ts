@@ -97,12 +97,15 @@ export type Listing = { readonly of: 'labels'; readonly mint?: number; readonly 
 /** Part of a listing. */
 export interface ListingPart {
   /**
-   * The names or values; for `labels`, series after series, each label's name then its value
-   * (the store's own strings: a clone copies them faster than label objects or a key to parse).
+   * The names or values; for `labels`, the distinct strings of the part's label sets (the store's
+   * own strings: a clone copies them faster than label objects or a key to parse, and each once:
+   * a part's series share most of their names and values).
    */
   readonly items: string[];
   /** For `labels`: each series' number of labels. */
   readonly sizes?: Uint32Array;
+  /** For `labels`: series after series, each label's name then its value, as indexes into `items`. */
+  readonly refs?: Uint32Array;
   /** More parts follow (ListingCursor.next). */
   readonly more: boolean;
 }
@@ -184,12 +187,20 @@ function listSeries(head: Head, matchers: readonly Matcher[] | null, what: Listi
       const more = !selection.done;
       if (what.of === 'labels') {
         const items: string[] = [];
+        const index = new Map<string, number>();
+        const ref = (text: string): number => {
+          let i = index.get(text);
+          if (i === undefined) index.set(text, (i = items.push(text) - 1));
+          return i;
+        };
         const sizes = new Uint32Array(part.length);
+        const refs = new Uint32Array(2 * part.reduce((n, s) => n + s.labels.length, 0));
+        let at = 0;
         part.forEach((s, i) => {
           sizes[i] = s.labels.length;
-          for (const l of s.labels) items.push(l.name, l.value);
+          for (const l of s.labels) (refs[at++] = ref(l.name)), (refs[at++] = ref(l.value));
         });
-        return { items, sizes, more };
+        return { items, sizes, refs, more };
       }
       // Interned strings: no copy is made here, and a part's distinct ones are few.
       const found = new Set<string>();
