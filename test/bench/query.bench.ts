@@ -19,8 +19,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compress } from 'snappyjs';
@@ -30,6 +28,7 @@ import type { Querier } from '../../main/tsdb/types';
 import { openTsdb } from '../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { flag, numberArg, stringArg } from './args';
+import { freePort, remoteWrite, servePool, startVictoriaMetrics as startHttpVictoriaMetrics, waitFor } from './http-peers';
 
 const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 24);
@@ -251,15 +250,6 @@ async function timeQueries(sides: readonly Side[], q: Query): Promise<Timed[]> {
   return sides.map((_, i) => ({ ms: median(times[i]!), points: points[i]! }));
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface Peer {
   name: string;
   url: string;
@@ -282,46 +272,14 @@ async function startPrometheus(dir: string): Promise<Peer> {
   return { name: 'Prometheus 2.42', url, proc, extra: {}, loadMs: 0 };
 }
 
-async function waitFor(url: string, what: string, proc: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error(`${what} did not become ready`);
-}
-
 async function startVictoriaMetrics(dir: string): Promise<Peer> {
-  const port = await freePort();
-  const proc = spawn('victoria-metrics', [
-    `-storageDataPath=${join(dir, 'victoria')}`, `-httpListenAddr=127.0.0.1:${port}`, '-retentionPeriod=1', '-loggerLevel=ERROR',
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/health`, 'VictoriaMetrics', proc);
-  return { name: 'VictoriaMetrics', url, proc, extra: { nocache: '1' }, loadMs: 0 };
+  return { name: 'VictoriaMetrics', ...(await startHttpVictoriaMetrics(dir)), extra: { nocache: '1' }, loadMs: 0 };
 }
 
-/** Serves handlePromApi over HTTP, the way the real server hands it a request. */
 /** The API as `ampule serve` answers it: on a query worker (QueryPool) that reads the store itself. */
 async function startAmpule(querier: Querier): Promise<{ url: string; close(): Promise<void> }> {
   const pool = new QueryPool(1);
-  const server = createHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://x');
-      const params = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : url.searchParams;
-      void pool.run(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
-        res.writeHead(r.status, { 'content-type': 'application/json' });
-        res.end(r.json);
-      });
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const served = await servePool(pool, querier);
   // A worker starts its helper thread at its first large range call and uses it once loaded. Here
   // both load TypeScript through tsx (seconds; the whole CLI bundle loads in ~0.3 s), which would
   // leave the first rows without it: a few whole-day calls first, until the helper takes a share.
@@ -330,7 +288,7 @@ async function startAmpule(querier: Querier): Promise<{ url: string; close(): Pr
     await pool.run('query_range', warm, querier);
     await new Promise((r) => setTimeout(r, 500));
   }
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => (server.close(), pool.close()) };
+  return { url: served.url, close: () => (served.close(), pool.close()) };
 }
 
 async function main(): Promise<void> {
@@ -364,12 +322,7 @@ async function main(): Promise<void> {
         // while this process appends it to Ampule.
         pending = Promise.all(peers.map(async (peer) => {
           const ts = performance.now();
-          await Promise.all(bodies.map(async (body) => {
-            const res = await fetch(`${peer.url}/api/v1/write`, {
-              method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy', 'x-prometheus-remote-write-version': '0.1.0' },
-            });
-            if (res.status !== 204) throw new Error(`${peer.name} refused remote write at ${new Date(firstT).toISOString()}: ${res.status} ${await res.text()}`);
-          }));
+          await Promise.all(bodies.map((body) => remoteWrite(peer.url, new Uint8Array(body), `${peer.name} at ${new Date(firstT).toISOString()}`)));
           peer.loadMs += performance.now() - ts;
         }));
       }

@@ -1,10 +1,13 @@
-// bench:reads — what the Prometheus API's reads cost the ingest thread: the longest stall of its
-// event loop (a 1 ms timer's largest gap) and the whole answer's time, for the series and label
-// listings Grafana's pickers ask for and a range query like a chart's, answered on the query
-// threads (the HTTP API and, since 2026-12-07, the window). The peer is the same request answered on
-// the ingest thread (how the window's were answered before, and the fallback where no thread starts),
-// measured in the same run, taking turns.
-//   --series N (100,000)  --samples N per series (40: 10 min at 15 s)  --repeat N (3)
+// bench:reads — what the Prometheus API's reads cost the ingest thread, and how they compare with
+// VictoriaMetrics: the longest stall of the ingest thread's event loop (a 1 ms timer's largest gap)
+// and the whole answer's time, for the series and label listings Grafana's pickers ask for and a
+// range query like a chart's. Ampule answers on the query threads (the HTTP API and, since
+// 2026-12-07, the window), served over HTTP from this process as `ampule serve` does (no TLS). Its
+// peers, taking turns with it: the same request answered on the ingest thread (in-process: the
+// fallback where no thread starts), and VictoriaMetrics over HTTP (nocache=1) holding the same
+// samples by remote write (flushed first). Times run from send to the whole body received.
+//   --series N (100,000)  --samples N per series (40: 10 min at 15 s)  --repeat N (3)  --no-victoria-metrics
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,29 +18,49 @@ import { QueryPool } from '../../main/http/query-pool';
 import { promApiJson } from '../../main/query/api-json';
 import { handlePromApi } from '../../main/query/api';
 import { openTsdb } from '../../main/tsdb';
-import { numberArg } from './args';
+import { encodeV1, snappy } from '../main/ingest/encode';
+import { flag, numberArg } from './args';
+import { remoteWrite, servePool, startVictoriaMetrics } from './http-peers';
 import { timed } from './stall';
 
 const SERIES = numberArg('series', 100_000);
 const SAMPLES = numberArg('samples', 40);
 const REPEAT = numberArg('repeat', 3);
+const WITH_VM = !flag('no-victoria-metrics');
+const PER_REQUEST = 2000;
 
 const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-reads-'));
 const cipher = createCipher(randomBytes(32));
 const db = openTsdb({ path: join(dir, 'tsdb.db'), workspaceId: 'ws-bench-reads', keys: { current: 1, get: () => cipher } });
 const pool = new QueryPool(1);
+let vm: { url: string; proc: ChildProcess } | null = null;
 try {
   const labels = Array.from({ length: SERIES }, (_, s) =>
     labelsFromRecord({ __name__: `bench_metric_${s % 100}`, instance: `host-${s}.example.internal:9100`, job: `job-${s % 10}`, path: `/api/v1/item/${s % 37}` }),
   );
+  if (WITH_VM) vm = await startVictoriaMetrics(dir);
   const refs = new Array<number>(SERIES).fill(0);
   const end = Math.floor(Date.now() / 1000);
   const t0 = (end - SAMPLES * 15) * 1000;
+  let seed = 7;
+  const values = new Float64Array(SERIES);
   for (let i = 0; i < SAMPLES; i++) {
+    const t = t0 + i * 15_000;
+    for (let s = 0; s < SERIES; s++) values[s] = (seed = (seed * 1103515245 + 12345) % 2147483648) % 1000;
     const a = db.appender();
-    for (let s = 0; s < SERIES; s++) refs[s] = a.append(refs[s]!, labels[s]!, t0 + i * 15_000, Math.round(Math.random() * 1000));
+    for (let s = 0; s < SERIES; s++) refs[s] = a.append(refs[s]!, labels[s]!, t, values[s]!);
     a.commit();
+    for (let from = 0; vm && from < SERIES; from += PER_REQUEST) {
+      const input = labels.slice(from, from + PER_REQUEST).map((l, k) => ({ labels: l.map((x): [string, string] => [x.name, x.value]), samples: [{ t, v: values[from + k]! }] }));
+      await remoteWrite(vm.url, new Uint8Array(snappy(encodeV1(input))), 'VictoriaMetrics');
+    }
   }
+  if (vm) {
+    // Rows VictoriaMetrics has buffered become searchable.
+    if (!(await fetch(`${vm.url}/internal/force_flush`)).ok) throw new Error('VictoriaMetrics force_flush failed');
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const served = await servePool(pool, db.querier());
   console.log(`${SERIES} series × ${SAMPLES} samples, ${REPEAT} rounds taking turns (median shown)`);
   const window = { start: String(end - SAMPLES * 15), end: String(end) };
   const reads: [string, string, Record<string, string>][] = [
@@ -51,22 +74,41 @@ try {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
   console.log('\nread | on | took | longest stall of the ingest thread |');
   const ratios: string[] = [];
+  // The body as bytes: decoding it would be this process's work on the ingest thread, not the server's.
+  const body = async (url: string): Promise<Buffer> => {
+    const res = await fetch(url);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${bytes.subarray(0, 200).toString()}`);
+    return bytes;
+  };
+  /** What both sides must agree on: the series or values listed, or the query's result series. */
+  const count = (json: Buffer): number => {
+    const d = (JSON.parse(json.toString()) as { data: unknown[] | { result: unknown[] } }).data;
+    return Array.isArray(d) ? d.length : d.result.length;
+  };
   for (const [name, path, params] of reads) {
     const q = () => db.querier();
-    const run = { threads: [] as [number, number][], here: [] as [number, number][] };
-    const sizes: [number, number] = [0, 0];
+    const run = { threads: [] as [number, number][], here: [] as [number, number][], vm: [] as number[] };
+    const answers: Buffer[] = [Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)];
+    let hereBytes = 0;
     for (let r = 0; r < REPEAT; r++) {
-      run.threads.push(await timed(async () => (sizes[0] = (await pool.run(path, new URLSearchParams(params), q())).json.length)));
-      run.here.push(await timed(async () => (sizes[1] = promApiJson(await handlePromApi(path, new URLSearchParams(params), q())).length)));
+      run.threads.push(await timed(async () => (answers[0] = await body(`${served.url}/api/v1/${path}?${new URLSearchParams(params)}`))));
+      run.here.push(await timed(async () => (hereBytes = promApiJson(await handlePromApi(path, new URLSearchParams(params), q())).length)));
+      if (vm) run.vm.push((await timed(async () => (answers[2] = await body(`${vm!.url}/api/v1/${path}?${new URLSearchParams({ ...params, nocache: '1' })}`))))[0]);
     }
-    if (sizes[0] !== sizes[1]) throw new Error(`${name}: ${sizes[0]} bytes on the query threads, ${sizes[1]} on the ingest thread`);
+    const threadBytes = answers[0]!.length;
+    if (threadBytes !== hereBytes) throw new Error(`${name}: ${threadBytes} bytes on the query threads, ${hereBytes} on the ingest thread`);
+    if (vm && count(answers[0]!) !== count(answers[2]!)) throw new Error(`${name}: ${count(answers[0]!)} items from Ampule, ${count(answers[2]!)} from VictoriaMetrics`);
     const [tt, ts, ht, hs] = [median(run.threads.map((x) => x[0])), median(run.threads.map((x) => x[1])), median(run.here.map((x) => x[0])), median(run.here.map((x) => x[1]))];
-    console.log(`${name} (${(sizes[0] / 1e6).toFixed(2)} MB) | the query threads | ${ms(tt)} | ${ms(ts)} |`);
+    console.log(`${name} (${(threadBytes / 1e6).toFixed(2)} MB) | the query threads | ${ms(tt)} | ${ms(ts)} |`);
     console.log(`${name} | the ingest thread | ${ms(ht)} | ${ms(hs)} |`);
-    ratios.push(`${name} ${(ts / hs).toFixed(3)}×`);
+    if (vm) console.log(`${name} | VictoriaMetrics | ${ms(median(run.vm))} | — |`);
+    ratios.push(`${name}: stall ${(ts / hs).toFixed(3)}× the ingest thread's` + (vm ? `, time ${(tt / median(run.vm)).toFixed(2)}× VictoriaMetrics` : ''));
   }
-  console.log(`\nlongest stall on the query threads against the ingest thread: ${ratios.join('; ')}`);
+  console.log(`\nthe query threads against their peers: ${ratios.join('; ')}`);
+  served.close();
 } finally {
+  vm?.proc.kill();
   await pool.close();
   db.close();
   rmSync(dir, { recursive: true, force: true });
