@@ -26,9 +26,9 @@ import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, Worker,
 import { handlePromApi, type PromApiOptions } from '../query/api';
 import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
-import { onStoreReleased, snapshotBuffers, type HeadSnapshot, type Listing, type ListingCursor, type ListingPart, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
+import { LabelsSentBits, onStoreReleased, snapshotBuffers, type HeadSnapshot, type Listing, type ListingCursor, type ListingPart, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
 import { compareLabels, type Label, type Labels } from '../../shared/labels';
-import { SnapshotReader } from '../tsdb/snapshot-reader';
+import { LabelsForgotten, SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
 import type { HelperRows, RowsHelper, RowsTask } from '../query/evaluator';
 import { StoreError } from '../tsdb/errors';
@@ -312,10 +312,19 @@ function serveQueries(data: WorkerData): void {
   const querier: Querier = {
     select: (ms, mint, maxt, hints) => {
       hints?.check?.();
-      const first = call('snapshot', [plain(ms), mint, maxt]) as HeadSnapshot | null;
-      // A store without off-thread reads (tests' in-memory stores) is read on the ingest thread.
-      if (first === null) return call('select', [plain(ms), mint, maxt]);
-      return readerFor(first.store).select(snapshotParts(first, hints?.check), mint, maxt, hints);
+      for (let again = false; ; again = true) {
+        const held = [...readers].map(([path, r]): [string, number] => [path, r.reader.labelsHeld()]);
+        const first = call('snapshot', [plain(ms), mint, maxt, held]) as HeadSnapshot | null;
+        // A store without off-thread reads (tests' in-memory stores) is read on the ingest thread.
+        if (first === null) return call('select', [plain(ms), mint, maxt]);
+        const reader = readerFor(first.store);
+        try {
+          return reader.select(snapshotParts(first, hints?.check), mint, maxt, hints);
+        } catch (e) {
+          if (!(e instanceof LabelsForgotten) || again) throw e;
+          reader.forgetLabels(); // asked again, every key is sent
+        }
+      }
     },
     series: (ms, mint, maxt) => {
       const found: Labels[] = [];
@@ -394,6 +403,8 @@ interface Slot {
   ready: boolean;
   /** Started for `ahead` calls that found every other worker busy; takes only those, and ends once idle. */
   readonly interactive: boolean;
+  /** By store path: the series whose labels the worker holds, as sent (see LabelsSent). */
+  readonly labelsSent: Map<string, { readonly opening: number; readonly sent: LabelsSentBits }>;
   idle?: ReturnType<typeof setTimeout>;
 }
 
@@ -410,6 +421,8 @@ function spawnWorker(data: WorkerData | HelperData, transfer: MessagePort[], scr
 
 export class QueryPool {
   private readonly slots: Slot[] = [];
+  /** The last LabelsSent generation given (each is new to every worker). */
+  private labelsGenerations = 0;
   private readonly queue: Pending[] = [];
   private nextId = 1;
   private closed = false;
@@ -438,8 +451,23 @@ export class QueryPool {
     this.interactiveIdleMs = opts.interactiveIdleMs ?? INTERACTIVE_IDLE_MS;
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
     this.unsubscribe = onStoreReleased((path) => {
-      for (const slot of this.slots) slot.worker.postMessage({ forget: path } satisfies Forget);
+      for (const slot of this.slots) {
+        slot.labelsSent.delete(path);
+        slot.worker.postMessage({ forget: path } satisfies Forget);
+      }
     });
+  }
+
+  /**
+   * What `slot`'s worker holds of `file`'s labels, given the generation it says it holds: the
+   * record kept here when that is its generation for this opening, else a new, empty one.
+   */
+  private labelsSent(slot: Slot, file: StoreFile, held: number): LabelsSentBits {
+    const known = slot.labelsSent.get(file.path);
+    if (known && known.opening === file.opening && known.sent.generation === held) return known.sent;
+    const sent = new LabelsSentBits(++this.labelsGenerations);
+    slot.labelsSent.set(file.path, { opening: file.opening, sent });
+    return sent;
   }
 
   /**
@@ -514,7 +542,7 @@ export class QueryPool {
     // The interactive worker's calls are small: no helper thread for it.
     const splitMinSeries = interactive ? 0 : this.splitMinSeries;
     const worker = spawnWorker({ ampuleQueryWorker: true, port: port2, signal, readerIdleMs: this.readerIdleMs, splitMinSeries }, [port2], this.script);
-    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, cursor: null, ready: false, interactive };
+    const slot: Slot = { worker, port: port1, flag: new Int32Array(signal), running: null, cursor: null, ready: false, interactive, labelsSent: new Map() };
     // The worker waits until its store call is answered: answer every one, even with a failure.
     port1.on('message', (call: StoreCall) => {
       let reply: StoreReply;
@@ -546,8 +574,8 @@ export class QueryPool {
             reply = { ok: true, value: secret };
           } else if (!reads) reply = { ok: true, value: null };
           else {
-            const [ms, mint, maxt] = withMatchers(call) as [Matcher[], number, number];
-            const cursor = reads.snapshot(ms, mint, maxt);
+            const [ms, mint, maxt, held] = withMatchers(call) as [Matcher[], number, number, [string, number][]];
+            const cursor = reads.snapshot(ms, mint, maxt, this.labelsSent(slot, reads.file, new Map(held).get(reads.file.path) ?? -1));
             const snap = cursor.next();
             slot.cursor = snap.more ? cursor : null;
             transfer = snapshotBuffers(snap);

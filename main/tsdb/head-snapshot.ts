@@ -44,8 +44,13 @@ export interface HeadSnapshot {
   readonly store: StoreFile;
   /** More parts follow (SnapshotCursor.next). */
   readonly more: boolean;
-  /** Each series' labelsKey (labelsFromKey gives the labels back): strings cross threads far faster than label objects. */
-  readonly keys: string[];
+  /**
+   * Each series' labelsKey (labelsFromKey gives the labels back: strings cross threads far faster
+   * than label objects), or null where the worker holds the series' labels already (LabelsSent).
+   */
+  readonly keys: (string | null)[];
+  /** The LabelsSent generation the null keys refer to (-1: every key is given). */
+  readonly labelsGeneration: number;
   readonly ids: Float64Array;
   readonly minT: Float64Array;
   /** The watermark: each series' newest timestamp when the snapshot was taken. */
@@ -74,10 +79,48 @@ export interface SnapshotCursor {
   next(): HeadSnapshot;
 }
 
+/**
+ * The series whose labels one worker holds for one opening of a store, as the ingest thread has
+ * sent them: a snapshot sends their keys no more (finding or making a key cost this thread ~1 µs a
+ * series, 100 ms a chart over 100,000 series, and the worker its parse). The worker names the
+ * generation it holds with each snapshot it asks for; another one (it started over, or holds none)
+ * means a new LabelsSent.
+ */
+export interface LabelsSent {
+  readonly generation: number;
+  has(id: number): boolean;
+  add(id: number): void;
+}
+
+/** A LabelsSent as one bit a series id. */
+export class LabelsSentBits implements LabelsSent {
+  private bits = new Uint8Array(1024);
+
+  constructor(readonly generation: number) {}
+
+  has(id: number): boolean {
+    return ((this.bits[id >>> 3] ?? 0) & (1 << (id & 7))) !== 0;
+  }
+
+  add(id: number): void {
+    if (id >>> 3 >= this.bits.length) {
+      const more = new Uint8Array(Math.max(2 * this.bits.length, (id >>> 3) + 1));
+      more.set(this.bits);
+      this.bits = more;
+    }
+    this.bits[id >>> 3]! |= 1 << (id & 7);
+  }
+}
+
 /** What a store offers a query worker that reads it itself. */
 export interface OffThreadReads {
-  /** The matching series with any sample in [mint, maxt], and their head samples in it, in parts. */
-  snapshot(matchers: readonly Matcher[], mint: number, maxt: number): SnapshotCursor;
+  /** Which file and opening the snapshots are of. */
+  readonly file: StoreFile;
+  /**
+   * The matching series with any sample in [mint, maxt], and their head samples in it, in parts;
+   * without the keys of the series in `sent`, to which it adds those it sends.
+   */
+  snapshot(matchers: readonly Matcher[], mint: number, maxt: number, sent?: LabelsSent): SnapshotCursor;
   /**
    * What the series, label names and label values endpoints read, in parts, unsorted (the worker
    * sorts): of the series matching `matchers` (all series when null), see Listing.
@@ -159,7 +202,8 @@ function keyOf(head: Head, s: MemSeries): string {
 
 export function offThreadReads(st: TsdbState): OffThreadReads {
   return {
-    snapshot: (matchers, mint, maxt) => takeHeadSnapshot(st, matchers, mint, maxt),
+    file: storeFile(st),
+    snapshot: (matchers, mint, maxt, sent) => takeHeadSnapshot(st, matchers, mint, maxt, sent),
     listing: (matchers, what) => listSeries(st.head, matchers, what),
     dataKey: (id) => st.storage.dataKey(id),
   };
@@ -215,9 +259,12 @@ function listSeries(head: Head, matchers: readonly Matcher[] | null, what: Listi
   };
 }
 
-export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number): SnapshotCursor {
-  const { storage } = st;
-  const store = { path: storage.path, workspaceId: storage.workspaceId, opening: storage.opening, encrypted: storage.encrypted };
+function storeFile({ storage }: TsdbState): StoreFile {
+  return { path: storage.path, workspaceId: storage.workspaceId, opening: storage.opening, encrypted: storage.encrypted };
+}
+
+export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mint: number, maxt: number, sent?: LabelsSent): SnapshotCursor {
+  const store = storeFile(st);
   const series = mint > maxt ? [] : selectSeries(st.head, matchers).filter((s) => s.minT <= maxt && s.lastT >= mint);
   // Watermarks as of the first part: later parts leave out what arrived since, so that the query
   // sees each committed batch whole or not at all, as one snapshot would.
@@ -272,7 +319,12 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
       return {
         store,
         more: at < series.length,
-        keys: part.map((s) => keyOf(st.head, s)),
+        keys: part.map((s) => {
+          if (sent?.has(s.id)) return null;
+          sent?.add(s.id);
+          return keyOf(st.head, s);
+        }),
+        labelsGeneration: sent?.generation ?? -1,
         ids: Float64Array.from(part, (s) => s.id),
         minT: Float64Array.from(part, (s) => s.minT),
         lastT: lastT.slice(first, first + part.length),

@@ -19,6 +19,12 @@ const LABEL_CACHE_ENTRIES = 250_000;
 /** Distinct label strings a reader shares between its label sets; past this many it starts over. */
 const STRING_CACHE_ENTRIES = 250_000;
 
+/**
+ * A snapshot part left out the key of a series whose labels this reader does not hold (the part
+ * that carried it was never read: its query ended first). The query is asked again with every key.
+ */
+export class LabelsForgotten extends Error {}
+
 export class SnapshotReader {
   private readonly storage: Storage;
   /**
@@ -30,6 +36,8 @@ export class SnapshotReader {
   private readonly labels = new Map<number, Labels>();
   /** One copy of each label name and value (`job`, `job-3`, …) however many sets hold it: ~620 bytes a set parsed alone and kept by its key (~250 more), ~350 shared and kept by id. */
   private readonly strings = new Map<string, string>();
+  /** Which LabelsSent generation (./head-snapshot.ts) `labels` holds; -1: none. */
+  private labelsGeneration = -1;
 
   /**
    * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
@@ -72,6 +80,10 @@ export class SnapshotReader {
     const out: SeriesData[] = [];
     for (const p of parts) {
       if (p.keys.length === 0) continue;
+      if (p.labelsGeneration !== this.labelsGeneration) {
+        this.labels.clear();
+        this.labelsGeneration = p.labelsGeneration;
+      }
       const series: RowSeries[] = [];
       for (let i = 0; i < p.keys.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
       const rows = storage.read(() => {
@@ -106,10 +118,25 @@ export class SnapshotReader {
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
-  private labelsOf(id: number, key: string): Labels {
+  /**
+   * The LabelsSent generation of the label sets held, for the next snapshot asked for (-1: none).
+   * Past LABEL_CACHE_ENTRIES they are dropped here, between queries, never while a query's parts
+   * may leave out keys of series held.
+   */
+  labelsHeld(): number {
+    if (this.labels.size >= LABEL_CACHE_ENTRIES) this.forgetLabels();
+    return this.labelsGeneration;
+  }
+
+  forgetLabels(): void {
+    this.labels.clear();
+    this.labelsGeneration = -1;
+  }
+
+  private labelsOf(id: number, key: string | null): Labels {
     let l = this.labels.get(id);
     if (!l) {
-      if (this.labels.size >= LABEL_CACHE_ENTRIES) this.labels.clear();
+      if (key === null) throw new LabelsForgotten(`the labels of series ${id} were left out of a snapshot part, and are not held`);
       if (this.strings.size >= STRING_CACHE_ENTRIES) this.strings.clear();
       l = labelsFromKey(key).map(({ name, value }) => ({ name: this.shared(name), value: this.shared(value) }));
       this.labels.set(id, l);
