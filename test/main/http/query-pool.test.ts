@@ -619,9 +619,13 @@ describe('QueryPool on a real store', () => {
         expect(got).toEqual(await local(handlePromApi('query_range', params, db.querier())));
         expect((got.body as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
       }
-      // Under the threshold: not shared.
+      // Under the thresholds, too few series or too few samples a series (40): not shared.
       const before = sharing.split;
       await sent(sharing.run('query_range', new URLSearchParams({ query: 'rate(load{instance=~"h-[12]"}[5m])', ...range }), counted(db)));
+      const short = openStore();
+      fillStore(short, 0, 40);
+      const all = new URLSearchParams({ query: 'rate(load[1m])', start: String(T0 / 1000), end: String(T0 / 1000 + 39 * 15), step: '15' });
+      expect(await sent(sharing.run('query_range', all, counted(short)))).toEqual(await local(handlePromApi('query_range', all, short.querier())));
       expect(sharing.split).toBe(before);
     } finally {
       await sharing.close();
