@@ -45,6 +45,15 @@ export async function startVictoriaMetrics(dir: string): Promise<{ url: string; 
   return { url, proc };
 }
 
+/** Stops a peer and resolves once it has exited: its files may go then (VictoriaMetrics writes caches while stopping). */
+export function stopPeer(proc: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.once('exit', () => resolve());
+    proc.kill();
+  });
+}
+
 /** Posts one remote write 1.0 body (snappy) to `url`'s /api/v1/write; throws unless 204. */
 export async function remoteWrite(url: string, body: Uint8Array<ArrayBuffer>, who: string): Promise<void> {
   const res = await fetch(`${url}/api/v1/write`, {

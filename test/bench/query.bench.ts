@@ -28,7 +28,7 @@ import type { Querier } from '../../main/tsdb/types';
 import { openTsdb } from '../../main/tsdb/index';
 import { labelsFromRecord, type Labels } from '../../shared/labels';
 import { flag, numberArg, stringArg } from './args';
-import { freePort, remoteWrite, servePool, startVictoriaMetrics as startHttpVictoriaMetrics, waitFor } from './http-peers';
+import { freePort, remoteWrite, servePool, startVictoriaMetrics as startHttpVictoriaMetrics, stopPeer, waitFor } from './http-peers';
 
 const SERIES = numberArg('series', 10_000);
 const HOURS = numberArg('hours', 24);
@@ -371,12 +371,7 @@ async function main(): Promise<void> {
     await ampule.close();
     db.close();
   } finally {
-    // Their files go only once they have exited (VictoriaMetrics writes caches while stopping).
-    await Promise.all(peers.map((p) => new Promise<void>((res) => {
-      if (p.proc.exitCode !== null) return res();
-      p.proc.once('exit', () => res());
-      p.proc.kill();
-    })));
+    await Promise.all(peers.map((p) => stopPeer(p.proc)));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -21,7 +21,7 @@ import { handlePromApi } from '../../main/query/api';
 import { openTsdb } from '../../main/tsdb';
 import { encodeV1, snappy } from '../main/ingest/encode';
 import { flag, numberArg } from './args';
-import { remoteWrite, servePool, startVictoriaMetrics } from './http-peers';
+import { remoteWrite, servePool, startVictoriaMetrics, stopPeer } from './http-peers';
 import { timed } from './stall';
 
 const SERIES = numberArg('series', 100_000);
@@ -114,7 +114,7 @@ try {
   console.log(`\nthe query threads against their peers: ${ratios.join('; ')}`);
   served.close();
 } finally {
-  vm?.proc.kill();
+  if (vm) await stopPeer(vm.proc);
   await pool.close();
   db.close();
   rmSync(dir, { recursive: true, force: true });

@@ -246,6 +246,15 @@ function openStore(): Tsdb {
   return db;
 }
 
+/** An empty store of 1-hour buckets in a directory of its own. */
+function hourStore(workspaceId: string): Tsdb {
+  const dir = tempDir();
+  storeDirs.push(dir);
+  const db = openTsdb({ path: dir.file('ws.db'), workspaceId, keys: new TestKeys(), bucketMs: 3600_000 });
+  storeDbs.push(db);
+  return db;
+}
+
 /** Samples [from, to) of every series: sample i of series s is (T0 + i·STEP, s·100000 + i), committed every 20. */
 function fillStore(db: Tsdb, from: number, to: number): void {
   const app = db.appender();
@@ -439,10 +448,7 @@ describe('QueryPool on a real store', () => {
   });
 
   it("sends a series' labels to a worker once: later snapshots of it carry no key, with the same answers", async () => {
-    const dir = tempDir();
-    storeDirs.push(dir);
-    const db = openTsdb({ path: dir.file('once.db'), workspaceId: 'ws-pool-once', keys: new TestKeys(), bucketMs: 3600_000 });
-    storeDbs.push(db);
+    const db = hourStore('ws-pool-once');
     const app = db.appender();
     for (let s = 0; s < 3000; s++) app.append(0, lbl({ __name__: `m_${s % 3}`, instance: `h-${s}` }), T0, s); // three parts
     app.commit();
@@ -479,10 +485,7 @@ describe('QueryPool on a real store', () => {
   it('asks again with every key when a part the ingest thread counted as sent never reached the worker', async () => {
     // A fault simulated here: the ingest thread counts a series as sent that the worker never got
     // (in the pool this happens when a query ends before it reads a part already made for it).
-    const dir = tempDir();
-    storeDirs.push(dir);
-    const db = openTsdb({ path: dir.file('lost.db'), workspaceId: 'ws-pool-lost', keys: new TestKeys(), bucketMs: 3600_000 });
-    storeDbs.push(db);
+    const db = hourStore('ws-pool-lost');
     const app = db.appender();
     for (const instance of ['a', 'b', 'c']) app.append(0, lbl({ __name__: 'up', instance }), T0, 1);
     app.commit();
