@@ -219,8 +219,8 @@ function splitAt(helper: RowsHelper, loaded: readonly LoadedSeries[]): number {
 /**
  * Samples a series offered to a helper has at least, on average, for the offer to pay: its copy
  * costs this thread about what the helper then saves it on short series. A chart over 100,000 head
- * series of 40 samples answered as fast or faster without the helper (1.07–1.42 s against
- * 1.13–1.32 s, four pairs); a whole day at 15 s is 5,760 samples a series.
+ * series of 40 samples answered as fast or faster without the helper (medians 1.07–1.42 s against
+ * 1.13–2.15 s, four pairs taking turns); a whole day at 15 s is 5,760 samples a series.
  */
 const SPLIT_MIN_SAMPLES = 256;
 
