@@ -20,6 +20,7 @@ import { PAD_BYTES } from './bitstream';
 import { decodeList, listChunks, listSpan, type Head, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
+import type { HeadChunk } from './one-chunk';
 import { selectSeries, seriesSelection } from './matchers';
 import { lowerBound } from './sorted';
 import type { TsdbState } from './state';
@@ -351,9 +352,9 @@ export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
  * query reads the series, maybe on another thread): the list's chunks that reach into the window,
  * and the samples after them that lie inside it.
  */
-export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, until: number): { chunks: CodedChunk[]; tail: FloatSamples } {
+export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, until: number): { chunks: HeadChunk[]; tail: FloatSamples } {
   const span = listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, until);
-  const chunks: CodedChunk[] = [];
+  const chunks: HeadChunk[] = [];
   if (span.count > 0) listChunks(p.lists, span.from, span.to, chunks);
   const ts = p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!);
   const lo = lowerBound(ts, mint);

@@ -9,6 +9,7 @@ import { BitWriter, PAD_BYTES } from './bitstream';
 import { blockSize, sizeClass, Slab } from './slab';
 import { LabelsTable } from './labels-table';
 import { chunkFirstTime, chunkSampleCount, decodeChunkInto, encodeChunk } from './chunkenc';
+import { HeadChunk } from './one-chunk';
 
 /**
  * Raw samples kept at the open end of a series before they are compressed (chunkenc's coding, as
@@ -663,8 +664,8 @@ export function listSpan(list: Uint8Array, start: number, end: number, mint: num
 }
 
 /** The chunks of a list between bytes `start` and `end` (timestamps absolute: bucket start 0), appended to `out`. */
-export function listChunks(list: Uint8Array, start: number, end: number, out: CodedChunk[]): void {
-  forEachChunk(list, start, end, (off, _entry, next) => out.push({ buf: list, at: off, length: next - off, bucketStart: 0 }));
+export function listChunks(list: Uint8Array, start: number, end: number, out: HeadChunk[]): void {
+  forEachChunk(list, start, end, (off, _entry, next) => out.push(new HeadChunk(list, off, next - off)));
 }
 
 /** Samples of a list of chunks between bytes `start` and `end`. */

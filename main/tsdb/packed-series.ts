@@ -4,7 +4,8 @@
 // lie in shared memory (decrypted rows, see querier.ts' partRows) are pointed at, not copied:
 // copying out those of the 2,000 series a whole-day query offers held its thread for 25–80 ms.
 import { PAD_BYTES } from './bitstream';
-import { mergeSamples, OneChunk } from './querier';
+import { OneChunk } from './one-chunk';
+import { mergeSamples } from './querier';
 import type { CodedChunk, CodedSamples, FloatSamples } from './types';
 
 export interface PackedSeries {

@@ -3,7 +3,7 @@
 // and from the head.
 import { compareLabels, type Labels } from '../../shared/labels';
 import { ChunkRow } from './chunk-row';
-import { chunkFirstTime, chunkSampleCount, decodeChunkInto, lastDecode } from './chunkenc';
+import { chunkFirstTime, lastDecode } from './chunkenc';
 import { offThreadReads, type OffThreadReads } from './head-snapshot';
 import { selectSeries, seriesSelection } from './matchers';
 import { rowCache } from './row-cache';
@@ -12,6 +12,7 @@ import { bucketOf, type TsdbState } from './state';
 import { items, type Storage } from './storage';
 import type { CodedChunk, CodedSamples, FloatSamples, Matcher, Querier, SelectHints, SeriesData } from './types';
 import { histogramsOf } from './histogram-read';
+import type { HeadChunk } from './one-chunk';
 
 /** Keeps bucket arithmetic finite for open-ended ranges. */
 const TIME_LIMIT = 8.64e15;
@@ -159,7 +160,7 @@ function partRows(storage: Storage, part: number, minBucket: number, maxBucket: 
  * Its head samples are `headChunks` (still coded: a query worker's snapshot) followed by `head`,
  * which holds only samples inside the window.
  */
-export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, lastT: number, headChunks: readonly CodedChunk[] = []): SeriesData | undefined {
+export function lazySeries(labels: Labels, rows: readonly ChunkRow[], bucketMs: number, id: number, head: FloatSamples, mint: number, maxt: number, lastT: number, headChunks: readonly HeadChunk[] = []): SeriesData | undefined {
   const series = new LazyRowSeries(labels, rows, id, head, mint, maxt, headChunks);
   // An instant query's window holds the newest sample of nearly every series it selects.
   let some = (lastT >= mint && lastT <= maxt) || head.timestamps.length > 0;
@@ -190,11 +191,11 @@ class LazyRowSeries implements SeriesData {
     private readonly head: FloatSamples,
     private readonly mint: number,
     private readonly maxt: number,
-    private readonly headChunks: readonly CodedChunk[],
+    private readonly headChunks: readonly HeadChunk[],
   ) {}
 
   samples(into?: FloatSamples): FloatSamples {
-    const sources: readonly ChunkSource[] = this.headChunks.length === 0 ? this.rows : [...this.rows, ...this.headChunks.map((c) => new OneChunk(c.buf, c.at, c.bucketStart))];
+    const sources: readonly ChunkSource[] = this.headChunks.length === 0 ? this.rows : this.rows.length === 0 ? this.headChunks : [...this.rows, ...this.headChunks];
     return mergeSamples(sources, this.id, this.head, this.mint, this.maxt, into);
   }
 
@@ -219,23 +220,6 @@ class LazyRowSeries implements SeriesData {
 
 /** What mergeSamples reads of a chunk row. */
 export type ChunkSource = Pick<ChunkRow, 'count' | 'decodeInto'>;
-
-/** One coded chunk (at byte `at` of a padded `buf`) read as mergeSamples reads a row (the series id is the chunk's own). */
-export class OneChunk implements ChunkSource {
-  constructor(
-    private readonly buf: Uint8Array,
-    private readonly at: number,
-    private readonly bucketStart: number,
-  ) {}
-
-  count(): number {
-    return chunkSampleCount(this.buf, this.at);
-  }
-
-  decodeInto(_id: number, ts: Float64Array, vs: Float64Array, at: number): number {
-    return decodeChunkInto(this.buf, this.at, this.bucketStart, ts, vs, at);
-  }
-}
 
 /**
  * Decodes a series' chunks and appends its head samples (sorted, already inside the window) into

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { BitWriter, PAD_BYTES } from '../../../main/tsdb/bitstream';
 import { encodeChunk } from '../../../main/tsdb/chunkenc';
-import { mergeSamples, OneChunk } from '../../../main/tsdb/querier';
+import { OneChunk } from '../../../main/tsdb/one-chunk';
+import { mergeSamples } from '../../../main/tsdb/querier';
 import { STALE_NAN_BITS } from '../../../main/tsdb/types';
 
 const N = 480;
