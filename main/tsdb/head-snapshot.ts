@@ -362,20 +362,27 @@ export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, unti
   return { chunks, tail: { timestamps: ts.subarray(lo, hi), values: p.values.subarray(p.offsets[i]! + lo, p.offsets[i]! + hi) } };
 }
 
+/** Each series' chunks that reach into [mint, maxt], and where its samples start in the part's decoded arrays (`starts[n]`: how many in all). */
+export function snapshotPartSpans(p: HeadSnapshot, mint: number, maxt: number): { of: { from: number; to: number; count: number }[]; starts: Uint32Array } {
+  const n = p.keys.length;
+  const of = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));
+  const starts = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) starts[i + 1] = starts[i]! + of[i]!.count + p.offsets[i + 1]! - p.offsets[i]!;
+  return { of, starts };
+}
+
 /**
  * A part's head float samples, decoded on the worker into one pair of arrays (one allocation a
  * part, not one a series), skipping chunks wholly before `mint` or after `maxt`; returns series
  * i's samples in [mint, min(maxt, untilOf(i))].
  */
-export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
+export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number, spans = snapshotPartSpans(p, mint, maxt)): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
   const n = p.keys.length;
-  const spans = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));
-  const starts = new Uint32Array(n + 1);
-  for (let i = 0; i < n; i++) starts[i + 1] = starts[i]! + spans[i]!.count + p.offsets[i + 1]! - p.offsets[i]!;
+  const starts = spans.starts;
   const ts = new Float64Array(starts[n]!);
   const vs = new Float64Array(ts.length);
   for (let i = 0; i < n; i++) {
-    const at = starts[i]! + decodeList(p.lists, spans[i]!.from, spans[i]!.to, ts, vs, starts[i]!);
+    const at = starts[i]! + decodeList(p.lists, spans.of[i]!.from, spans.of[i]!.to, ts, vs, starts[i]!);
     ts.set(p.timestamps.subarray(p.offsets[i]!, p.offsets[i + 1]!), at);
     vs.set(p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!), at);
   }

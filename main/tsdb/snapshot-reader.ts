@@ -4,7 +4,7 @@
 import { compareLabels, labelsFromKey, type Labels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
-import { decodeSnapshotPart, snapshotHeadCoded, type HeadSnapshot, type StoreFile } from './head-snapshot';
+import { decodeSnapshotPart, snapshotHeadCoded, snapshotPartSpans, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
 import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
 import { Storage, type DataKeys } from './storage';
@@ -18,6 +18,14 @@ import type { SelectHints, SeriesData } from './types';
 const LABEL_CACHE_ENTRIES = 250_000;
 /** Distinct label strings a reader shares between its label sets; past this many it starts over. */
 const STRING_CACHE_ENTRIES = 250_000;
+
+/**
+ * Head samples a series has at most, on average over a snapshot part, for a lazy select to decode
+ * the part at once, and samples a select decodes so at most (64 MiB): a chart over 100,000 head
+ * series of 40 samples made ~10 objects and views a series to keep them coded, one at a time.
+ */
+const SHORT_SERIES = 128;
+const EAGER_SAMPLES = 4 << 20;
 
 /**
  * A snapshot part left out the key of a series whose labels this reader does not hold (the part
@@ -78,6 +86,7 @@ export class SnapshotReader {
     const check = hints?.check;
     const storage = this.storage;
     const out: SeriesData[] = [];
+    let eagerSamples = 0;
     for (const p of parts) {
       if (p.keys.length === 0) continue;
       if (p.labelsGeneration !== this.labelsGeneration) {
@@ -93,6 +102,18 @@ export class SnapshotReader {
       // Head samples are decoded here only for series read at once; lazy ones decode their own.
       let headSamples: ReturnType<typeof decodeSnapshotPart> | null = null;
       const labels = p.keys.map((k, i) => this.labelsOf(p.ids[i]!, k));
+      // A lazy select reads a part of short series at once all the same (up to EAGER_SAMPLES in all):
+      // series by series, the objects that keep them coded cost more than their samples.
+      let wholePart = false;
+      if (hints?.lazy && eagerSamples < EAGER_SAMPLES) {
+        const spans = snapshotPartSpans(p, mint, maxt);
+        const samples = spans.starts[p.keys.length]!;
+        if (samples <= SHORT_SERIES * p.keys.length) {
+          headSamples = decodeSnapshotPart(p, mint, maxt, spans);
+          eagerSamples += samples;
+          wholePart = true;
+        }
+      }
       for (let i = 0; i < p.keys.length; i++) {
         check?.();
         const id = p.ids[i]!;
@@ -100,7 +121,7 @@ export class SnapshotReader {
         const inRows = rows.get(id);
         const h0 = p.histogramOffsets[i]!;
         const h1 = p.histogramOffsets[i + 1]!;
-        if (hints?.lazy && h1 === h0 && !inRows?.some((r) => r.histogramCount(id) > 0)) {
+        if (hints?.lazy && h1 === h0 && !(wholePart && !inRows) && !inRows?.some((r) => r.histogramCount(id) > 0)) {
           const { chunks, tail } = snapshotHeadCoded(p, i, mint, until);
           const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, tail, mint, until, p.lastT[i]!, chunks);
           if (lazy) out.push(lazy);
