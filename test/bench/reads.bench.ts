@@ -10,9 +10,10 @@
 //   --series N (100,000)  --samples N per series (40: 10 min at 15 s)  --repeat N (3)  --no-victoria-metrics
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { labelsFromRecord } from '../../shared/labels';
 import { createCipher } from '../../main/crypto/cipher';
 import { QueryPool } from '../../main/http/query-pool';
@@ -33,7 +34,10 @@ const PER_REQUEST = 2000;
 const dir = mkdtempSync(join(tmpdir(), 'ampule-bench-reads-'));
 const cipher = createCipher(randomBytes(32));
 const db = openTsdb({ path: join(dir, 'tsdb.db'), workspaceId: 'ws-bench-reads', keys: { current: 1, get: () => cipher } });
-const pool = new QueryPool(1);
+// The query workers' bundle, as `ampule serve` runs them (after `npm run build`); else the source through tsx.
+const BUNDLE = join(import.meta.dirname, '../../dist/query-worker.mjs');
+const pool = new QueryPool(1, existsSync(BUNDLE) ? { script: pathToFileURL(BUNDLE) } : {});
+console.log(`query workers: ${existsSync(BUNDLE) ? BUNDLE : 'the TypeScript source through tsx (no dist/ bundle: npm run build)'}`);
 let vm: { url: string; proc: ChildProcess } | null = null;
 try {
   const labels = Array.from({ length: SERIES }, (_, s) =>
