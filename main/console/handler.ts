@@ -14,7 +14,7 @@ import { consoleStatus, loadCredentials, verifyPasswordHash } from './credential
 import { setSecurityHeaders } from './headers';
 import { LoginLimiter } from './rate-limit';
 import { CSRF_HEADER, readCookie, SESSION_COOKIE, SessionStore } from './sessions';
-import { totpCounter, verifyTotp } from './totp';
+import { verifyTotp } from './totp';
 
 export interface ConsoleEvent {
   readonly action: 'console.login' | 'console.logout' | 'console.csrf';

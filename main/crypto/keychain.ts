@@ -3,7 +3,7 @@
 // reboot — and with it every workspace's data.
 import { Entry, findCredentials } from '@napi-rs/keyring';
 import { KEY_BYTES } from './cipher';
-import { KeyStoreError, type MasterKeyProvider } from './types';
+import { KeyStoreError } from './types';
 import type { MasterKeySlots, RemovableSlot } from './rotation';
 
 const PINNED = { linux: { store: 'secret-service' as const } };

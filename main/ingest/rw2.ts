@@ -79,7 +79,6 @@ export function scanV2(r: ProtoReader, symbols: Symbols, layout: SeriesLayout): 
 /** Validates and counts one TimeSeries, noting its references and samples in `layout`. */
 function scanSeries(r: ProtoReader, end: number, symbolCount: number, counts: RequestCounts, layout: SeriesLayout): void {
   const start = r.pos;
-  const buf = r.buf;
   const refsAt = layout.refCount;
   const sampleAt = layout.samples;
   let first = -1;

@@ -24,7 +24,7 @@ import type { HeadChunk } from './one-chunk';
 import { selectSeries, seriesSelection } from './matchers';
 import { lowerBound } from './sorted';
 import type { TsdbState } from './state';
-import type { CodedChunk, FloatSamples, Matcher } from './types';
+import type { FloatSamples, Matcher } from './types';
 
 /** Which file a worker opens, and how. */
 export interface StoreFile {

@@ -2,7 +2,6 @@
 // samples, and postings (label name → value → series ids) for matcher lookups.
 import type { Label, Labels } from '../../shared/labels';
 import { lowerBound } from './sorted';
-import type { CodedChunk } from './types';
 import type { HeadHistograms } from './head-histograms';
 
 import { BitWriter, PAD_BYTES } from './bitstream';

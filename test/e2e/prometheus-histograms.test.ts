@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { prometheusSkipReason } from '../local-peers';
 import { getJson, senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';

@@ -4,7 +4,6 @@
 // metrics, and no help text may be readable anywhere in Ampule's data directory.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { filesUnder, prometheusSkipReason } from '../local-peers';
 import { getJson, senderWorkspace, serveFixture, startSendingPrometheus } from './sender-workspace';
 import { send } from '../main/http/harness';

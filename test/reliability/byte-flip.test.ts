@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspaceDir } from '../../main/core/open-appliance';
 import { buildFlipBase, filesOf, rowOffsets, tryFlip, type Flip, type FlipBase, type FlipResult, type Outcome } from './flip-data-dir';
 import { https, SOAK, startServe } from './harness';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, tempKeyFileDir } from '../core/key-file-dir';
+import { tempKeyFileDir } from '../core/key-file-dir';
 import { openAppliance } from '../../../main/core/open-appliance';
 import { main } from '../../../main/cli/index';
 import { labelsFromRecord, type Labels } from '../../../shared/labels';

@@ -166,7 +166,7 @@ describe('head checkpoint in turns', () => {
   });
 
   it('gives way to a compaction written meanwhile, and to a key rotation, whose rows are all sealed with the new key', async () => {
-    const { path, keys, open, reopen, model, round } = setup();
+    const { path, keys, open, model, round } = setup();
     let i = 0;
     while (i < 400) round(db, i++);
     let turns = 0;
