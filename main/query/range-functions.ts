@@ -63,12 +63,10 @@ function extrapolate(isCounter: boolean, isRate: boolean): RangeKernel {
  * (names already looked at by this call) keeps it to one test a name, not one a series: over
  * 100,000 series of 100 names the test and its message took 110–140 ms a query.
  */
-export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr, checked?: Set<string>): void {
+export function checkCounterName(ev: Evaluator, metric: Labels, arg: Expr, checked: Set<string>): void {
   const name = metricName(metric);
-  if (checked) {
-    if (checked.has(name)) return;
-    checked.add(name);
-  }
+  if (checked.has(name)) return;
+  checked.add(name);
   if (name && !COUNTER_SUFFIX.test(name)) {
     ev.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${JSON.stringify(name)}`, arg);
   }

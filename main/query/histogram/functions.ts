@@ -173,11 +173,12 @@ function extrapolatedRate(name: 'rate' | 'increase' | 'delta'): Handler {
     const m = matrixArg(ev, arg, t);
     const out: Sample[] = [];
     const sel = unwrap(arg);
+    const checked = new Set<string>();
     for (const s of m.series) {
       if (!windowHasHistogram(s)) {
         if (!floatKernel(s, m.rangeStart, m.rangeEnd)) continue;
         out.push({ metric: s.metric, f: kernelValue[0]!, t, dropName: true });
-        if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg);
+        if (isCounter && sel.kind === 'matrix') checkCounterName(ev, s.metric, arg, checked);
         continue;
       }
       const p = split(s);
