@@ -1,12 +1,13 @@
 // The worker side of an off-thread read (see ./head-snapshot.ts): a read-only connection of its own
 // to the workspace's file (WAL: it never blocks the writer), the rows decrypted and decoded here,
 // merged with the head snapshot the ingest thread sent.
-import { compareLabels, labelsFromKey, type Labels } from '../../shared/labels';
+import { labelsFromKey, type Labels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { decodeSnapshotPart, snapshotHeadCoded, snapshotPartSpans, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
 import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
+import { SeriesOrder } from './series-order';
 import { Storage, type DataKeys } from './storage';
 import type { SelectHints, SeriesData } from './types';
 
@@ -46,6 +47,8 @@ export class SnapshotReader {
   private readonly strings = new Map<string, string>();
   /** Which LabelsSent generation (./head-snapshot.ts) `labels` holds; -1: none. */
   private labelsGeneration = -1;
+  /** The label order of the ids in `labels`, for sorting selects (dropped with them). */
+  private readonly order = new SeriesOrder((id) => this.labels.get(id)!);
 
   /**
    * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
@@ -86,11 +89,12 @@ export class SnapshotReader {
     const check = hints?.check;
     const storage = this.storage;
     const out: SeriesData[] = [];
+    const outIds: number[] = [];
     let eagerSamples = 0;
     for (const p of parts) {
       if (p.keys.length === 0) continue;
       if (p.labelsGeneration !== this.labelsGeneration) {
-        this.labels.clear();
+        this.forgetLabels();
         this.labelsGeneration = p.labelsGeneration;
       }
       const series: RowSeries[] = [];
@@ -124,7 +128,7 @@ export class SnapshotReader {
         if (hints?.lazy && h1 === h0 && !(wholePart && !inRows) && !inRows?.some((r) => r.histogramCount(id) > 0)) {
           const { chunks, tail } = snapshotHeadCoded(p, i, mint, until);
           const lazy = lazySeries(labels[i]!, inRows ?? [], storage.layout.bucketMs, id, tail, mint, until, p.lastT[i]!, chunks);
-          if (lazy) out.push(lazy);
+          if (lazy) (out.push(lazy), outIds.push(id));
           continue;
         }
         const head = (headSamples ??= decodeSnapshotPart(p, mint, maxt))(i, until);
@@ -134,9 +138,11 @@ export class SnapshotReader {
         const histograms = mergeHistograms(inRows ?? [], id, headHistograms, mint, until);
         if (histograms) out.push({ labels: labels[i]!, timestamps: data.timestamps, values: data.values, histograms });
         else if (data.timestamps.length > 0) out.push({ labels: labels[i]!, timestamps: data.timestamps, values: data.values });
+        else continue;
+        outIds.push(id);
       }
     }
-    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return this.order.sort(out, outIds);
   }
 
   /**
@@ -151,6 +157,7 @@ export class SnapshotReader {
 
   forgetLabels(): void {
     this.labels.clear();
+    this.order.clear();
     this.labelsGeneration = -1;
   }
 
