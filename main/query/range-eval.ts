@@ -373,13 +373,15 @@ function noResets(n: number): Int32Array {
   return zeros;
 }
 
-/** Prefix counts of counter resets: resets[i] = drops among samples 0..i (a view of `into` when it is large enough). */
+/**
+ * Prefix counts of counter resets: resets[i] = drops among samples 0..i, in `into` when it is large
+ * enough (entries past fs.length are stale): not a view a series, 100,000 of them a broad query.
+ */
 function resetCounts(fs: Float64Array, into: Int32Array): Int32Array {
   if (into.length < fs.length) resetScratch = into = new Int32Array(Math.max(fs.length, 2 * into.length));
-  const out = into.subarray(0, fs.length);
-  out[0] = 0;
-  for (let i = 1; i < fs.length; i++) out[i] = out[i - 1]! + (fs[i]! < fs[i - 1]! ? 1 : 0);
-  return out;
+  into[0] = 0;
+  for (let i = 1; i < fs.length; i++) into[i] = into[i - 1]! + (fs[i]! < fs[i - 1]! ? 1 : 0);
+  return into;
 }
 
 /** Group index of each child series, and each group's label set. Null when a group mixes name drops. */

@@ -368,10 +368,9 @@ export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number, 
     vs.set(p.values.subarray(p.offsets[i]!, p.offsets[i + 1]!), at);
   }
   return (i, until) => {
-    const t = ts.subarray(starts[i]!, starts[i + 1]!);
-    const lo = lowerBound(t, mint);
-    const hi = Math.max(lo, lowerBound(t, Math.min(maxt, until), true));
-    return { timestamps: t.subarray(lo, hi), values: vs.subarray(starts[i]! + lo, starts[i]! + hi) };
+    const lo = lowerBound(ts, mint, false, starts[i + 1]!, starts[i]!);
+    const hi = Math.max(lo, lowerBound(ts, Math.min(maxt, until), true, starts[i + 1]!, starts[i]!));
+    return { timestamps: ts.subarray(lo, hi), values: vs.subarray(lo, hi) };
   };
 }
 
