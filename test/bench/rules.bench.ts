@@ -1,9 +1,10 @@
 // Rule evaluation benchmark (`npm run bench:rules`). Not a test: it prints figures.
 //
 // A real encrypted workspace store holding BENCH_SERIES series (default 10,000: 100 metrics × 100
-// instances) with 5 minutes of 1 s samples (every rule's window full), and BENCH_RULES recording rules (default 1,000, in
-// groups of 100; half `sum by (job) (rate(m[5m]))`, half `avg by (instance) (m)`, each over 100
-// series) run by the rule scheduler (yielding between rules, output committed).
+// instances) with 5 minutes of 1 s samples (every rule's window full), and BENCH_RULES recording
+// rules (default 1,000, in groups of 100; half `sum by (job) (rate(m[5m]))`, half
+// `avg by (instance) (m)`, each over 100 series) run by the rule scheduler (yielding between
+// rules, output committed).
 // 1. Evaluation time of one full cycle (every group once), median of 3, with rule queries on this
 //    thread and on the query pool taking turns on the same data.
 // 2. Ingest throughput in this process through the remote-write Ingester (decode, validation,
