@@ -49,6 +49,8 @@ export class SnapshotReader {
   private labelsGeneration = -1;
   /** The label order of the ids in `labels`, for sorting selects (dropped with them). */
   private readonly order = new SeriesOrder((id) => this.labels.get(id)!);
+  /** Samples a lazy select decodes whole parts of, at most (EAGER_SAMPLES; tests set less). */
+  private readonly eagerSamples: number;
 
   /**
    * `dataKey(id)` fetches a copy of data key `id` from the ingest thread (asked only when a row
@@ -57,8 +59,9 @@ export class SnapshotReader {
   constructor(
     readonly file: StoreFile,
     dataKey: (id: number) => Uint8Array,
-    nativeBinding?: string,
+    { nativeBinding, eagerSamples = EAGER_SAMPLES }: { nativeBinding?: string; eagerSamples?: number } = {},
   ) {
+    this.eagerSamples = eagerSamples;
     const ciphers = new Map<number, Cipher>();
     const keys: DataKeys = {
       current: 0, // never seals
@@ -90,7 +93,7 @@ export class SnapshotReader {
     const storage = this.storage;
     const out: SeriesData[] = [];
     const outIds: number[] = [];
-    let eagerSamples = 0;
+    let decodedWhole = 0; // samples of parts decoded whole so far
     for (const p of parts) {
       if (p.keys.length === 0) continue;
       if (p.labelsGeneration !== this.labelsGeneration) {
@@ -109,12 +112,12 @@ export class SnapshotReader {
       // A lazy select reads a part of short series at once all the same (up to EAGER_SAMPLES in all):
       // series by series, the objects that keep them coded cost more than their samples.
       let wholePart = false;
-      if (hints?.lazy && eagerSamples < EAGER_SAMPLES) {
+      if (hints?.lazy && decodedWhole < this.eagerSamples) {
         const spans = snapshotPartSpans(p, mint, maxt);
         const samples = spans.starts[p.keys.length]!;
         if (samples <= SHORT_SERIES * p.keys.length) {
           headSamples = decodeSnapshotPart(p, mint, maxt, spans);
-          eagerSamples += samples;
+          decodedWhole += samples;
           wholePart = true;
         }
       }

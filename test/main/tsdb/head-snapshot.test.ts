@@ -11,7 +11,7 @@ import { SnapshotReader } from '../../../main/tsdb/snapshot-reader';
 import { onStoreReleased, type HeadSnapshot } from '../../../main/tsdb/head-snapshot';
 import type { FloatHistogram } from '../../../main/tsdb/histogram';
 import type { Matcher, SeriesData } from '../../../main/tsdb/types';
-import { formatLabels } from '../../../shared/labels';
+import { formatLabels, labelsKey } from '../../../shared/labels';
 import { lbl, tempDir, TestKeys } from './helpers';
 import { trackStores } from './track-stores';
 
@@ -180,6 +180,22 @@ describe('head snapshot and snapshot reader', () => {
     expect(parts.reduce((n, p) => n + p.keys.length, 0)).toBe(4102);
     const { r } = reader(db, parts);
     expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
+    r.close();
+  });
+
+  it('decodes parts of short head series whole in a lazy select up to its cap of samples, and keeps the later ones coded', () => {
+    const { db } = open();
+    fill(db, 4100, 0, 40); // 40 head samples a series: short enough to decode a part whole
+    const want = plain(db.querier().select([], -Infinity, Infinity));
+    const snap = snapshot(db, [], -Infinity, Infinity);
+    expect(snap.length).toBeGreaterThan(2);
+    const whole = new Set(snap[0]!.keys); // the first part, decoded whole, reaches the cap
+    const r = new SnapshotReader(snap[0]!.store, (id) => offThread(db).dataKey(id), { eagerSamples: 1 });
+    const got = r.select(snap, -Infinity, Infinity, { lazy: true });
+    const decoded = got.filter((s) => typeof (s as { coded?: unknown }).coded !== 'function');
+    expect(decoded.length).toBe(whole.size);
+    expect(decoded.every((s) => whole.has(labelsKey(s.labels)))).toBe(true);
+    expect(plain(got)).toEqual(want);
     r.close();
   });
 
