@@ -575,7 +575,7 @@ export class QueryPool {
           } else if (!reads) reply = { ok: true, value: null };
           else {
             const [ms, mint, maxt, held] = withMatchers(call) as [Matcher[], number, number, [string, number][]];
-            const cursor = reads.snapshot(ms, mint, maxt, this.labelsSent(slot, reads.file, new Map(held).get(reads.file.path) ?? -1));
+            const cursor = reads.snapshot(ms, mint, maxt, this.labelsSent(slot, reads.file, held.find(([path]) => path === reads.file.path)?.[1] ?? -1));
             const snap = cursor.next();
             slot.cursor = snap.more ? cursor : null;
             transfer = snapshotBuffers(snap);

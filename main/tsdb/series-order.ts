@@ -36,9 +36,9 @@ export class SeriesOrder {
     if (fresh) {
       // Placing new ids re-ranks every id ranked: a small select among many sorts on its own instead.
       if (this.sorted.length > n * Math.log2(n)) return this.byLabels(ids, Array.from({ length: n }, (_, i) => i)).map((i) => items[i]!);
-      const first = this.sorted.length === 0;
+      const first = this.sorted.length === 0; // then every id is fresh
       const placed = this.place(ids, fresh);
-      if (first && fresh.length === n) return placed.map((i) => items[i]!); // the order itself
+      if (first) return placed.map((i) => items[i]!); // the order itself
       for (let i = 0; i < n; i++) keys[i] = this.rank.get(ids[i]!)! * n + i;
     }
     keys.sort();
@@ -67,10 +67,6 @@ export class SeriesOrder {
     for (const i of inOrder) {
       const id = ids[i]!;
       if (k > 0 && merged[k - 1] === id) continue; // given twice
-      if (old.length === 0) {
-        merged[k++] = id;
-        continue;
-      }
       const set = labels(id);
       let lo = from, hi = old.length;
       while (lo < hi) {
