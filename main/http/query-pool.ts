@@ -27,7 +27,8 @@ import { handlePromApi, type PromApiOptions } from '../query/api';
 import { promApiJson } from '../query/api-json';
 import type { Matcher, Querier } from '../tsdb/types';
 import { LabelsSentBits, onStoreReleased, snapshotBuffers, type HeadSnapshot, type Listing, type ListingCursor, type ListingPart, type OffThreadReads, type SnapshotCursor, type StoreFile } from '../tsdb/head-snapshot';
-import { compareLabels, type Label, type Labels } from '../../shared/labels';
+import { compareLabels, type Labels } from '../../shared/labels';
+import { labelSetBuffers, unpackLabelSets } from '../tsdb/label-sets-wire';
 import { LabelsForgotten, SnapshotReader } from '../tsdb/snapshot-reader';
 import { instantQuery, type EngineOptions, type QueryValue } from '../query/engine';
 import type { HelperRows, RowsHelper, RowsTask } from '../query/evaluator';
@@ -322,26 +323,14 @@ function serveQueries(data: WorkerData): void {
           return reader.select(snapshotParts(first, hints?.check), mint, maxt, hints);
         } catch (e) {
           if (!(e instanceof LabelsForgotten) || again) throw e;
-          reader.forgetLabels(); // asked again, every key is sent
+          reader.forgetLabels(); // asked again, every label set is sent
         }
       }
     },
     series: (ms, mint, maxt) => {
       const found: Labels[] = [];
-      const listed = listing(ms, { of: 'labels', mint, maxt }, ({ items, sizes, refs }) => {
-        // One label object a distinct pair of the part: the series share them, as the head's do.
-        const pairs = new Map<number, Label>();
-        let at = 0;
-        for (const size of sizes!) {
-          const labels: Label[] = new Array(size);
-          for (let i = 0; i < size; i++, at += 2) {
-            const key = refs![at]! * items.length + refs![at + 1]!;
-            let pair = pairs.get(key);
-            if (!pair) pairs.set(key, (pair = { name: items[refs![at]!]!, value: items[refs![at + 1]!]! }));
-            labels[i] = pair;
-          }
-          found.push(labels);
-        }
+      const listed = listing(ms, { of: 'labels', mint, maxt }, ({ sets }) => {
+        for (const labels of unpackLabelSets(sets!)) found.push(labels!);
       });
       return listed ? found.sort(compareLabels) : call('series', [plain(ms), mint, maxt]);
     },
@@ -556,7 +545,7 @@ export class QueryPool {
           const part = slot.cursor.next();
           if (!part.more) slot.cursor = null;
           if ('lists' in part) transfer = snapshotBuffers(part);
-          else if (part.sizes) transfer = [part.sizes.buffer as ArrayBuffer, part.refs!.buffer as ArrayBuffer];
+          else if (part.sets) transfer = labelSetBuffers(part.sets);
           reply = { ok: true, value: part };
         } else if (call.op === 'listing') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;
@@ -564,7 +553,7 @@ export class QueryPool {
           const cursor = reads?.listing(ms, what);
           const part = cursor?.next() ?? null;
           slot.cursor = part?.more ? cursor! : null;
-          if (part?.sizes) transfer = [part.sizes.buffer as ArrayBuffer, part.refs!.buffer as ArrayBuffer];
+          if (part?.sets) transfer = labelSetBuffers(part.sets);
           reply = { ok: true, value: part };
         } else if (call.op === 'snapshot' || call.op === 'dataKey') {
           const reads = (q as Partial<{ readonly offThread: OffThreadReads }>).offThread;

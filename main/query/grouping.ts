@@ -117,7 +117,7 @@ export class Accumulators {
 
 export function computeGroupingKey(l: Labels, e: AggregateExpr): string {
   // `by (one)`, the common case: the value itself ('' when absent, as an empty value is), no
-  // string built to hash anew; the worker's shared value strings keep their hash between queries.
+  // string built to hash anew; the worker's label sets, kept between queries, keep their strings' hashes.
   if (!e.without && e.grouping.length === 1) {
     const name = e.grouping[0]!;
     for (const x of l) if (x.name === name) return x.value;

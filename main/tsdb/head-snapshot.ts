@@ -15,12 +15,12 @@
 // (up to 512 KiB and 1,024 series each) between which the ingest thread answers remote write, with every series'
 // watermark taken at the first part; each part's rows are read after that part (while the next
 // one is taken here).
-import { labelsKey } from '../../shared/labels';
 import { PAD_BYTES } from './bitstream';
 import { decodeList, listChunks, listSpan, type Head, type MemSeries } from './head';
 import type { FloatHistogram } from './histogram';
 import { headHistogramWindow, type HeadHistogramSamples } from './histogram-read';
 import type { HeadChunk } from './one-chunk';
+import { labelSetBuffers, packLabelSets, type PackedLabelSets } from './label-sets-wire';
 import { selectSeries, seriesSelection } from './matchers';
 import { lowerBound } from './sorted';
 import type { TsdbState } from './state';
@@ -45,12 +45,9 @@ export interface HeadSnapshot {
   readonly store: StoreFile;
   /** More parts follow (SnapshotCursor.next). */
   readonly more: boolean;
-  /**
-   * Each series' labelsKey (labelsFromKey gives the labels back: strings cross threads far faster
-   * than label objects), or null where the worker holds the series' labels already (LabelsSent).
-   */
-  readonly keys: (string | null)[];
-  /** The LabelsSent generation the null keys refer to (-1: every key is given). */
+  /** Each series' labels, left out where the worker holds them already (LabelsSent). */
+  readonly labels: PackedLabelSets;
+  /** The LabelsSent generation the sets left out refer to (-1: every set is given). */
   readonly labelsGeneration: number;
   readonly ids: Float64Array;
   readonly minT: Float64Array;
@@ -82,7 +79,7 @@ export interface SnapshotCursor {
 
 /**
  * The series whose labels one worker holds for one opening of a store, as the ingest thread has
- * sent them: a snapshot sends their keys no more (finding or making a key cost this thread ~1 µs a
+ * sent them: a snapshot sends their labels no more (making a key of them cost this thread ~1 µs a
  * series, 100 ms a chart over 100,000 series, and the worker its parse). The worker names the
  * generation it holds with each snapshot it asks for; another one (it started over, or holds none)
  * means a new LabelsSent.
@@ -119,7 +116,7 @@ export interface OffThreadReads {
   readonly file: StoreFile;
   /**
    * The matching series with any sample in [mint, maxt], and their head samples in it, in parts;
-   * without the keys of the series in `sent`, to which it adds those it sends.
+   * without the labels of the series in `sent`, to which it adds those it sends.
    */
   snapshot(matchers: readonly Matcher[], mint: number, maxt: number, sent?: LabelsSent): SnapshotCursor;
   /**
@@ -140,16 +137,10 @@ export type Listing = { readonly of: 'labels'; readonly mint?: number; readonly 
 
 /** Part of a listing. */
 export interface ListingPart {
-  /**
-   * The names or values; for `labels`, the distinct strings of the part's label sets (the store's
-   * own strings: a clone copies them faster than label objects or a key to parse, and each once:
-   * a part's series share most of their names and values).
-   */
+  /** The names or values (none for `labels`). */
   readonly items: string[];
-  /** For `labels`: each series' number of labels. */
-  readonly sizes?: Uint32Array;
-  /** For `labels`: series after series, each label's name then its value, as indexes into `items`. */
-  readonly refs?: Uint32Array;
+  /** For `labels`: each series' labels. */
+  readonly sets?: PackedLabelSets;
   /** More parts follow (ListingCursor.next). */
   readonly more: boolean;
 }
@@ -210,23 +201,7 @@ function listSeries(head: Head, matchers: readonly Matcher[] | null, what: Listi
       let part = selection.take(LISTING_PART);
       if (inSpan) part = part.filter((s) => s.minT <= inSpan.maxt && s.lastT >= inSpan.mint);
       const more = !selection.done;
-      if (what.of === 'labels') {
-        const items: string[] = [];
-        const index = new Map<string, number>();
-        const ref = (text: string): number => {
-          let i = index.get(text);
-          if (i === undefined) index.set(text, (i = items.push(text) - 1));
-          return i;
-        };
-        const sizes = new Uint32Array(part.length);
-        const refs = new Uint32Array(2 * part.reduce((n, s) => n + s.labels.length, 0));
-        let at = 0;
-        part.forEach((s, i) => {
-          sizes[i] = s.labels.length;
-          for (const l of s.labels) (refs[at++] = ref(l.name)), (refs[at++] = ref(l.value));
-        });
-        return { items, sizes, refs, more };
-      }
+      if (what.of === 'labels') return { items: [], sets: packLabelSets(part.map((s) => s.labels)), more };
       // Interned strings: no copy is made here, and a part's distinct ones are few.
       const found = new Set<string>();
       for (const s of part) {
@@ -300,12 +275,13 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
       return {
         store,
         more: at < series.length,
-        keys: part.map((s) => {
-          if (sent?.has(s.id)) return null;
-          sent?.add(s.id);
-          // Made again only for a worker that starts over: LabelsSent, not a cache of keys here, keeps them from repeating.
-          return labelsKey(s.labels);
-        }),
+        labels: packLabelSets(
+          part.map((s) => {
+            if (sent?.has(s.id)) return null;
+            sent?.add(s.id);
+            return s.labels;
+          }),
+        ),
         labelsGeneration: sent?.generation ?? -1,
         ids: Float64Array.from(part, (s) => s.id),
         minT: Float64Array.from(part, (s) => s.minT),
@@ -325,7 +301,7 @@ export function takeHeadSnapshot(st: TsdbState, matchers: readonly Matcher[], mi
 
 /** The snapshot's buffers, to move (not copy) to the worker. */
 export function snapshotBuffers(s: HeadSnapshot): ArrayBuffer[] {
-  return [s.ids, s.minT, s.lastT, s.listOffsets, s.lists, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer);
+  return [s.ids, s.minT, s.lastT, s.listOffsets, s.lists, s.offsets, s.timestamps, s.values, s.histogramOffsets, s.histogramTimestamps].map((a) => a.buffer as ArrayBuffer).concat(labelSetBuffers(s.labels));
 }
 
 /**
@@ -345,7 +321,7 @@ export function snapshotHeadCoded(p: HeadSnapshot, i: number, mint: number, unti
 
 /** Each series' chunks that reach into [mint, maxt], and where its samples start in the part's decoded arrays (`starts[n]`: how many in all). */
 export function snapshotPartSpans(p: HeadSnapshot, mint: number, maxt: number): { of: { from: number; to: number; count: number }[]; starts: Uint32Array } {
-  const n = p.keys.length;
+  const n = p.ids.length;
   const of = Array.from({ length: n }, (_, i) => listSpan(p.lists, p.listOffsets[i]!, p.listOffsets[i + 1]!, mint, maxt));
   const starts = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) starts[i + 1] = starts[i]! + of[i]!.count + p.offsets[i + 1]! - p.offsets[i]!;
@@ -358,7 +334,7 @@ export function snapshotPartSpans(p: HeadSnapshot, mint: number, maxt: number): 
  * i's samples in [mint, min(maxt, untilOf(i))].
  */
 export function decodeSnapshotPart(p: HeadSnapshot, mint: number, maxt: number, spans = snapshotPartSpans(p, mint, maxt)): (i: number, until: number) => { timestamps: Float64Array; values: Float64Array } {
-  const n = p.keys.length;
+  const n = p.ids.length;
   const starts = spans.starts;
   const ts = new Float64Array(starts[n]!);
   const vs = new Float64Array(ts.length);

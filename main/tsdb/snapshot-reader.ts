@@ -1,11 +1,12 @@
 // The worker side of an off-thread read (see ./head-snapshot.ts): a read-only connection of its own
 // to the workspace's file (WAL: it never blocks the writer), the rows decrypted and decoded here,
 // merged with the head snapshot the ingest thread sent.
-import { labelsFromKey, type Labels } from '../../shared/labels';
+import type { Labels } from '../../shared/labels';
 import { createCipher } from '../crypto/cipher';
 import type { Cipher } from '../crypto/types';
 import { decodeSnapshotPart, snapshotHeadCoded, snapshotPartSpans, type HeadSnapshot, type StoreFile } from './head-snapshot';
 import { mergeHistograms } from './histogram-read';
+import { unpackLabelSets } from './label-sets-wire';
 import { lazySeries, mergeSamples, readRows, type RowSeries } from './querier';
 import { SeriesOrder } from './series-order';
 import { Storage, type DataKeys } from './storage';
@@ -17,8 +18,6 @@ import type { SelectHints, SeriesData } from './types';
  * (and the query's caches keyed by label object missed), 1.6× its time.
  */
 const LABEL_CACHE_ENTRIES = 250_000;
-/** Distinct label strings a reader shares between its label sets; past this many it starts over. */
-const STRING_CACHE_ENTRIES = 250_000;
 
 /**
  * Head samples a series has at most, on average over a snapshot part, for a lazy select to decode
@@ -29,8 +28,8 @@ const SHORT_SERIES = 128;
 const EAGER_SAMPLES = 4 << 20;
 
 /**
- * A snapshot part left out the key of a series whose labels this reader does not hold (the part
- * that carried it was never read: its query ended first). The query is asked again with every key.
+ * A snapshot part left out the labels of a series this reader does not hold (the part that carried
+ * them was never read: its query ended first). The query is asked again with every label set.
  */
 export class LabelsForgotten extends Error {}
 
@@ -39,12 +38,10 @@ export class SnapshotReader {
   /**
    * Label sets by series id (an id names one label set for the whole opening: ids are never
    * reused), kept between queries: a dashboard selects the same series again and again, and each
-   * query parsed every key anew (for one instant query over 3,000 series of 5 labels: 3,000
-   * arrays and 30,000 strings), garbage the worker then collected.
+   * query made every set anew (for one instant query over 3,000 series of 5 labels: 3,000 arrays
+   * and 30,000 strings), garbage the worker then collected.
    */
   private readonly labels = new Map<number, Labels>();
-  /** One copy of each label name and value (`job`, `job-3`, …) however many sets hold it: ~620 bytes a set parsed alone and kept by its key (~250 more), ~350 shared and kept by id. */
-  private readonly strings = new Map<string, string>();
   /** Which LabelsSent generation (./head-snapshot.ts) `labels` holds; -1: none. */
   private labelsGeneration = -1;
   /** The label order of the ids in `labels`, for sorting selects (dropped with them). */
@@ -95,33 +92,34 @@ export class SnapshotReader {
     const outIds: number[] = [];
     let decodedWhole = 0; // samples of parts decoded whole so far
     for (const p of parts) {
-      if (p.keys.length === 0) continue;
+      const n = p.ids.length;
+      if (n === 0) continue;
       if (p.labelsGeneration !== this.labelsGeneration) {
         this.forgetLabels();
         this.labelsGeneration = p.labelsGeneration;
       }
       const series: RowSeries[] = [];
-      for (let i = 0; i < p.keys.length; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
+      for (let i = 0; i < n; i++) series.push({ id: p.ids[i]!, minT: p.minT[i]!, lastT: p.lastT[i]! });
       const rows = storage.read(() => {
         storage.refreshManifest();
         return readRows(storage, series, mint, maxt, check);
       });
       // Head samples are decoded here only for series read at once; lazy ones decode their own.
       let headSamples: ReturnType<typeof decodeSnapshotPart> | null = null;
-      const labels = p.keys.map((k, i) => this.labelsOf(p.ids[i]!, k));
+      const labels = this.labelsOf(p);
       // A lazy select reads a part of short series at once all the same (up to EAGER_SAMPLES in all):
       // series by series, the objects that keep them coded cost more than their samples.
       let wholePart = false;
       if (hints?.lazy && decodedWhole < this.eagerSamples) {
         const spans = snapshotPartSpans(p, mint, maxt);
-        const samples = spans.starts[p.keys.length]!;
-        if (samples <= SHORT_SERIES * p.keys.length) {
+        const samples = spans.starts[n]!;
+        if (samples <= SHORT_SERIES * n) {
           headSamples = decodeSnapshotPart(p, mint, maxt, spans);
           decodedWhole += samples;
           wholePart = true;
         }
       }
-      for (let i = 0; i < p.keys.length; i++) {
+      for (let i = 0; i < n; i++) {
         check?.();
         const id = p.ids[i]!;
         const until = Math.min(maxt, p.lastT[i]!);
@@ -151,7 +149,7 @@ export class SnapshotReader {
   /**
    * The LabelsSent generation of the label sets held, for the next snapshot asked for (-1: none).
    * Past LABEL_CACHE_ENTRIES they are dropped here, between queries, never while a query's parts
-   * may leave out keys of series held.
+   * may leave out label sets held.
    */
   labelsHeld(): number {
     if (this.labels.size >= LABEL_CACHE_ENTRIES) this.forgetLabels();
@@ -164,22 +162,21 @@ export class SnapshotReader {
     this.labelsGeneration = -1;
   }
 
-  private labelsOf(id: number, key: string | null): Labels {
-    let l = this.labels.get(id);
-    if (!l) {
-      if (key === null) throw new LabelsForgotten(`the labels of series ${id} were left out of a snapshot part, and are not held`);
-      if (this.strings.size >= STRING_CACHE_ENTRIES) this.strings.clear();
-      l = labelsFromKey(key).map(({ name, value }) => ({ name: this.shared(name), value: this.shared(value) }));
-      this.labels.set(id, l);
-    }
-    return l;
-  }
-
-  private shared(s: string): string {
-    const known = this.strings.get(s);
-    if (known !== undefined) return known;
-    this.strings.set(s, s);
-    return s;
+  /** The part's label sets: those it carries, kept by id, and those it leaves out, as held. */
+  private labelsOf(p: HeadSnapshot): Labels[] {
+    // A part's strings and pairs come shared among its sets (./label-sets-wire.ts); sharing them
+    // across parts too (a Map of every string) cost the first chart over 100,000 series 80 ms and
+    // saved a few thousand short strings.
+    const given = unpackLabelSets(p.labels);
+    return given.map((set, i) => {
+      const id = p.ids[i]!;
+      // A set held is the one handed out before (the query's caches are keyed by the object).
+      const held = this.labels.get(id);
+      if (held) return held;
+      if (!set) throw new LabelsForgotten(`the labels of series ${id} were left out of a snapshot part, and are not held`);
+      this.labels.set(id, set);
+      return set;
+    });
   }
 
   close(): void {

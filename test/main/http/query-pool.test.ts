@@ -459,7 +459,7 @@ describe('QueryPool on a real store', () => {
     q.offThread.snapshot = (...a) => {
       snapshots++;
       const cursor = snapshot(...a);
-      return { next: () => { const part = cursor.next(); keys += part.keys.filter((k) => k !== null).length; return part; } };
+      return { next: () => { const part = cursor.next(); keys += part.labels.sizes.filter((n) => n >= 0).length; return part; } };
     };
     const own = new QueryPool(1, { splitMinSeries: 0 });
     try {

@@ -9,6 +9,7 @@ import { openTsdb, type Tsdb } from '../../../main/tsdb/index';
 import type { HeadQuerier } from '../../../main/tsdb/querier';
 import { SnapshotReader } from '../../../main/tsdb/snapshot-reader';
 import { onStoreReleased, type HeadSnapshot } from '../../../main/tsdb/head-snapshot';
+import { unpackLabelSets } from '../../../main/tsdb/label-sets-wire';
 import type { FloatHistogram } from '../../../main/tsdb/histogram';
 import type { Matcher, SeriesData } from '../../../main/tsdb/types';
 import { formatLabels, labelsKey } from '../../../shared/labels';
@@ -126,7 +127,7 @@ describe('head snapshot and snapshot reader', () => {
       expect(plain(r.select(snap, mint, maxt))).toEqual(want);
       r.close();
     }
-    // A reader answering again (a dashboard's next refresh) hands out the label sets it parsed before, the same answer.
+    // A reader answering again (a dashboard's next refresh) hands out the label sets it made before, the same answer.
     const snap = snapshot(db, [], -Infinity, Infinity);
     const { r } = reader(db, snap);
     const first = r.select(snap, -Infinity, Infinity);
@@ -177,7 +178,7 @@ describe('head snapshot and snapshot reader', () => {
     cutAndWrite(db, 16_000, 16_100);
     while (parts[parts.length - 1]!.more) parts.push(cursor.next());
     expect(parts.length).toBeGreaterThan(1);
-    expect(parts.reduce((n, p) => n + p.keys.length, 0)).toBe(4102);
+    expect(parts.reduce((n, p) => n + p.ids.length, 0)).toBe(4102);
     const { r } = reader(db, parts);
     expect(plain(r.select(parts, -Infinity, Infinity))).toEqual(want);
     r.close();
@@ -189,7 +190,7 @@ describe('head snapshot and snapshot reader', () => {
     const want = plain(db.querier().select([], -Infinity, Infinity));
     const snap = snapshot(db, [], -Infinity, Infinity);
     expect(snap.length).toBeGreaterThan(2);
-    const whole = new Set(snap[0]!.keys); // the first part, decoded whole, reaches the cap
+    const whole = new Set(unpackLabelSets(snap[0]!.labels).map((l) => labelsKey(l!))); // the first part, decoded whole, reaches the cap
     const r = new SnapshotReader(snap[0]!.store, (id) => offThread(db).dataKey(id), { eagerSamples: 1 });
     const got = r.select(snap, -Infinity, Infinity, { lazy: true });
     const decoded = got.filter((s) => typeof (s as { coded?: unknown }).coded !== 'function');
