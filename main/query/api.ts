@@ -199,7 +199,7 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
         for (const ms of sets) for (const l of querier.series(ms, start, end)) seen.set(JSON.stringify(l), l);
         found = [...seen.values()];
       }
-      return limited(found.map(labelsToRecord), params);
+      return listedSeries(found, params);
     }
     case 'labels': {
       const sets = matchSets(params, false);
@@ -236,12 +236,39 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
 
 /** Applies the optional `limit` parameter, with Prometheus's truncation warning. */
 function limited(items: unknown[], params: URLSearchParams): PromApiResponse {
+  const l = limit(items, params);
+  return ok(l.items, l.extra);
+}
+
+/** `items` cut to the request's `limit`, and the warning Prometheus adds when it cuts. */
+function limit<T>(items: T[], params: URLSearchParams): { items: T[]; extra: Record<string, unknown> } {
   const raw = params.get('limit');
-  if (raw === null || raw === '') return ok(items);
-  const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 0) throw new ApiError('bad_data', `invalid parameter "limit": cannot parse ${JSON.stringify(raw)}: invalid syntax`);
-  if (limit === 0 || items.length <= limit) return ok(items);
-  return ok(items.slice(0, limit), { warnings: ['results truncated due to limit'] });
+  if (raw === null || raw === '') return { items, extra: {} };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ApiError('bad_data', `invalid parameter "limit": cannot parse ${JSON.stringify(raw)}: invalid syntax`);
+  if (n === 0 || items.length <= n) return { items, extra: {} };
+  return { items: items.slice(0, n), extra: { warnings: ['results truncated due to limit'] } };
+}
+
+const seriesListings = new WeakMap<PromApiResponse, { readonly sets: readonly Labels[]; readonly extra: Record<string, unknown> }>();
+
+/** The label sets a series listing answered, for its JSON to be written from them (./api-json.ts). */
+export function seriesListingOf(r: PromApiResponse): { readonly sets: readonly Labels[]; readonly extra: Record<string, unknown> } | undefined {
+  return seriesListings.get(r);
+}
+
+/** A series listing: its body made only when read as an object (the window reads it; the API writes JSON from the sets). */
+function listedSeries(found: Labels[], params: URLSearchParams): PromApiResponse {
+  const { items, extra } = limit(found, params);
+  let body: object | undefined;
+  const r: PromApiResponse = {
+    status: 200,
+    get body() {
+      return (body ??= ok(items.map(labelsToRecord), extra).body);
+    },
+  };
+  seriesListings.set(r, { sets: items, extra });
+  return r;
 }
 
 function requireQuery(params: URLSearchParams): string {

@@ -30,6 +30,10 @@ beforeAll(() => {
     { __name__: 'm', job: 'quote "and" \\ back\nslash' },
     { __name__: 'm', job: 'Grüße, 東京, 🙂' },
     { __name__: 'm', job: 'digits', '7': 'seven', '10': 'ten' },
+    { __name__: 'm', job: 'control \u0001\u001f\u007f tab\t' },
+    { __name__: 'm', job: 'ten digits', '4294967295': 'not an index', '4294967294': 'an index' },
+    { __name__: 'm', job: 'proto', ['__proto__']: 'a name an object takes as its prototype' },
+    { __name__: 'm', job: 'zz last', zz: 'after "the" rest' },
   ];
   for (const [s, rec] of series.entries()) {
     let ref = 0;
@@ -88,8 +92,22 @@ describe('promApiJson', () => {
 
   it('other endpoints are their body object as JSON', async () => {
     const { written, stringified } = await both('labels', {});
-    expect(JSON.parse(written)).toEqual({ status: 'success', data: ['10', '7', '__name__', 'job', 'pod'] });
+    expect(JSON.parse(written)).toEqual({ status: 'success', data: ['10', '4294967294', '4294967295', '7', '__name__', '__proto__', 'job', 'pod', 'zz'] });
     expect(written).toBe(stringified);
+  });
+
+  it.each([
+    ['every series', { 'match[]': '{__name__=~".+"}' }],
+    ['two selectors, merged', { 'match[]': ['m{job="plain"}', '{__name__="lat"}'] }],
+    ['cut by a limit, with its warning', { 'match[]': 'm', limit: '3' }],
+    ['none', { 'match[]': 'absent_metric' }],
+  ])('series: %s', async (_name, params) => {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) search.append(k, x);
+    const r = await handlePromApi('series', search, db.querier(), { now: () => T0 + 10 * 60_000 });
+    const written = new TextDecoder('utf-8', { fatal: true }).decode(promApiJson(r));
+    expect(written).toBe(JSON.stringify(r.body));
+    expect(JSON.parse(written).data.length).toBe((r.body as { data: unknown[] }).data.length);
   });
 
   it('puts integer-like label names first, as the object does', async () => {
