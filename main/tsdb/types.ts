@@ -117,9 +117,9 @@ export interface SelectHints {
 export interface Querier {
   /** Series matching every matcher, with their samples in [mint, maxt] (ms, inclusive). */
   select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[];
-  /** Label names present on series matching `matchers` (all series when empty), sorted. */
+  /** Label names present on series matching `matchers` (all series when empty), distinct, sorted. */
   labelNames(matchers?: readonly Matcher[]): string[];
-  /** Values of label `name` on series matching `matchers`, sorted. */
+  /** Values of label `name` on series matching `matchers`, distinct, sorted. */
   labelValues(name: string, matchers?: readonly Matcher[]): string[];
   /** Label sets of series matching, with any sample in [mint, maxt]. */
   series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[];

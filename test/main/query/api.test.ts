@@ -50,6 +50,11 @@ describe('Prometheus HTTP API', () => {
     expect((await api('label/instance/values', { 'match[]': '{job="db"}' })).body).toEqual({ status: 'success', data: ['c'] });
     expect((await api('label/__name__/values')).body).toEqual({ status: 'success', data: ['http_requests_total'] });
     expect((await api('label/job/values', { limit: '1' })).body).toEqual({ status: 'success', data: ['api'], warnings: ['results truncated due to limit'] });
+    // Several selectors: the union of their answers, each value once, sorted.
+    const both = { 'match[]': ['{instance=~"b|c"}', '{job="api"}'] };
+    expect((await api('label/instance/values', both)).body).toEqual({ status: 'success', data: ['a', 'b', 'c'] });
+    expect((await api('label/job/values', both)).body).toEqual({ status: 'success', data: ['api', 'db'] });
+    expect((await api('labels', { 'match[]': ['{job="db"}', '{instance="a"}'] })).body).toEqual({ status: 'success', data: ['__name__', 'instance', 'job'] });
   });
 
   it('series with match[]', async () => {
