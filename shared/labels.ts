@@ -19,7 +19,11 @@ export function labelsFromRecord(rec: Record<string, string>): Labels {
 
 export function labelsToRecord(labels: Labels): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const l of labels) out[l.name] = l.value;
+  for (const l of labels) {
+    // Assigned, `__proto__` would set the prototype and the label would vanish from the record.
+    if (l.name === '__proto__') Object.defineProperty(out, l.name, { value: l.value, enumerable: true, writable: true, configurable: true });
+    else out[l.name] = l.value;
+  }
   return out;
 }
 

@@ -49,9 +49,9 @@ function seriesJson(sets: readonly Labels[], extra: Record<string, unknown>): Ui
     w.ascii('{');
     for (let k = 0; k < set.length; k++) {
       const name = set[k]!.name;
-      // A record puts integer-like keys first and takes `__proto__` as its prototype: such a set goes the record's way.
+      // A record puts integer-like keys first: such a set goes the record's way.
       const c = name.charCodeAt(0);
-      if ((c >= 0x30 && c <= 0x39 && INTEGER_LIKE.test(name)) || name === '__proto__') {
+      if (c >= 0x30 && c <= 0x39 && INTEGER_LIKE.test(name)) {
         w.length = start;
         w.text(JSON.stringify(labelsToRecord(set)));
         break;

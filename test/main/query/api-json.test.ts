@@ -110,6 +110,15 @@ describe('promApiJson', () => {
     expect(JSON.parse(written).data.length).toBe((r.body as { data: unknown[] }).data.length);
   });
 
+  it('keeps a label named __proto__, which an assigned record key would take as its prototype', async () => {
+    const at = { time: String((T0 + 20 * STEP) / 1000) };
+    const series = JSON.parse(new TextDecoder().decode(promApiJson(await handlePromApi('series', new URLSearchParams({ 'match[]': 'm{job="proto"}' }), db.querier()))));
+    expect(series.data).toEqual([JSON.parse('{"__name__":"m","__proto__":"a name an object takes as its prototype","job":"proto"}')]);
+    const { written, stringified } = await both('query', { query: 'm{job="proto"}', ...at });
+    expect(written).toBe(stringified);
+    expect(written).toContain('"__proto__":"a name an object takes as its prototype"');
+  });
+
   it('puts integer-like label names first, as the object does', async () => {
     const { written } = await both('query', { query: 'm{job="digits"}', time: String((T0 + 20 * STEP) / 1000) });
     expect(written).toContain('{"metric":{"7":"seven","10":"ten","__name__":"m","job":"digits"}');
