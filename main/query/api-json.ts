@@ -44,28 +44,30 @@ function seriesJson(sets: readonly Labels[], extra: Record<string, unknown>): Ui
   w.ascii('{"status":"success","data":[');
   for (let i = 0; i < sets.length; i++) {
     if (i > 0) w.ascii(',');
-    const set = sets[i]!;
     const start = w.length;
-    w.ascii('{');
-    for (let k = 0; k < set.length; k++) {
-      const name = set[k]!.name;
-      // A record puts integer-like keys first: such a set goes the record's way.
-      const c = name.charCodeAt(0);
-      if (c >= 0x30 && c <= 0x39 && INTEGER_LIKE.test(name)) {
-        w.length = start;
-        w.text(JSON.stringify(labelsToRecord(set)));
-        break;
-      }
-      if (k > 0) w.ascii(',');
-      w.quoted(name);
-      w.ascii(':');
-      w.quoted(set[k]!.value);
-      if (k === set.length - 1) w.ascii('}');
-    }
-    if (set.length === 0) w.ascii('}');
+    if (writeLabels(w, sets[i]!)) continue;
+    // A record puts integer-like keys first: such a set goes the record's way.
+    w.length = start;
+    w.text(JSON.stringify(labelsToRecord(sets[i]!)));
   }
   w.ascii(']');
   return finish(w, extra);
+}
+
+/** Writes `set` as an object in label order; false (part written) at a name a record would order first. */
+function writeLabels(w: JsonWriter, set: Labels): boolean {
+  w.ascii('{');
+  for (let k = 0; k < set.length; k++) {
+    const name = set[k]!.name;
+    const c = name.charCodeAt(0);
+    if (c >= 0x30 && c <= 0x39 && INTEGER_LIKE.test(name)) return false;
+    if (k > 0) w.ascii(',');
+    w.quoted(name);
+    w.ascii(':');
+    w.quoted(set[k]!.value);
+  }
+  w.ascii('}');
+  return true;
 }
 
 /** Keys a record orders first (array indexes, below 2^32 - 1; a ten-digit name above that goes the record's way too, which is right for any set). */
