@@ -230,8 +230,16 @@ function route(path: string, params: URLSearchParams, querier: Querier, opts: Pr
 
 /** The union of distinct, sorted lists, sorted (one list is its own: 100,000 values added to a Set and sorted again took a label values answer ~40 ms). */
 function union(lists: string[][]): string[] {
-  if (lists.length === 1) return lists[0]!;
-  return [...new Set(lists.flat())].sort();
+  return lists.length === 1 ? lists[0]! : sortedDistinct(lists.flat());
+}
+
+/** `items` sorted, each once (in place: sorted, then each run of equal items kept once; no Set hashing every item). */
+export function sortedDistinct(items: string[]): string[] {
+  items.sort();
+  let n = 0;
+  for (let i = 0; i < items.length; i++) if (n === 0 || items[i] !== items[n - 1]) items[n++] = items[i]!;
+  items.length = n;
+  return items;
 }
 
 /** Applies the optional `limit` parameter, with Prometheus's truncation warning. */
