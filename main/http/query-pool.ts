@@ -39,6 +39,7 @@ import { computeRows, RowsTimeout } from '../query/split-rows';
 import { packedBuffers } from '../tsdb/packed-series';
 import { yieldToIngest } from './thread-priority';
 import { moduleWorker } from './module-worker';
+import { encodeAnswer, type AnswerEncoding } from './answer-encoding';
 
 /** The workers' own bundle, next to the CLI's and the desktop core's in dist/ (build/build.mjs). */
 const QUERY_WORKER_BUNDLE = './query-worker.mjs';
@@ -70,6 +71,8 @@ interface Job {
   readonly apiPath: string;
   readonly params: string;
   readonly limits: Pick<PromApiOptions, 'maxSamples' | 'timeoutMs'>;
+  /** How the client would take the answer compressed (the worker compresses it). */
+  readonly encoding: AnswerEncoding | null;
 }
 /**
  * An API answer as the worker encoded it: its JSON in UTF-8, moved to the ingest thread, which
@@ -78,7 +81,19 @@ interface Job {
  */
 export interface PromApiReply {
   readonly status: number;
+  /** The answer's JSON in UTF-8, compressed when `encoding` is set. */
   readonly json: Uint8Array;
+  readonly encoding: AnswerEncoding | null;
+}
+/** How an API call runs on the pool (see QueryPool.run). */
+export interface RunOptions {
+  /** The client went away: the query stops, queued or running. */
+  readonly signal?: AbortSignal;
+  readonly limits?: Job['limits'];
+  /** Queued ahead of the others (see QueryPool.run). */
+  readonly ahead?: boolean;
+  /** The answer compressed so (acceptedEncoding of the request), if it is large enough. */
+  readonly encoding?: AnswerEncoding | null;
 }
 /** `split`: range calls whose series a helper thread shared (counted by the pool). */
 type JobReply = { readonly id: number; readonly ok: true; readonly response: PromApiReply; readonly split: number } | { readonly id: number; readonly ok: false };
@@ -358,9 +373,11 @@ function serveQueries(data: WorkerData): void {
       .finally(jobDone)
       .then(
         (r) => {
-          // Bytes that own their buffer, so they can move (a Buffer may share Node's pool).
-          const json = promApiJson(r);
-          parentPort!.postMessage({ id: job.id, ok: true, response: { status: r.status, json }, split: (helper?.split ?? 0) - splitBefore } satisfies JobReply, [json.buffer]);
+          const { body, encoding } = encodeAnswer(promApiJson(r), job.encoding);
+          // Bytes that own their buffer, so they can move (zlib's Buffer may share Node's pool).
+          const owns = body.buffer instanceof ArrayBuffer && body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+          const json = owns ? (body as Uint8Array<ArrayBuffer>) : new Uint8Array(body);
+          parentPort!.postMessage({ id: job.id, ok: true, response: { status: r.status, json, encoding }, split: (helper?.split ?? 0) - splitBefore } satisfies JobReply, [json.buffer]);
         },
         () => parentPort!.postMessage({ id: job.id, ok: false } satisfies JobReply),
       );
@@ -466,7 +483,7 @@ export class QueryPool {
    * every worker is busy (the window's interactive calls: a completion should not wait behind a
    * dashboard's panels).
    */
-  run(apiPath: string, params: URLSearchParams, querier: Querier, signal?: AbortSignal, limits: Job['limits'] = {}, ahead = false): Promise<PromApiReply> {
+  run(apiPath: string, params: URLSearchParams, querier: Querier, { signal, limits = {}, ahead = false, encoding = null }: RunOptions = {}): Promise<PromApiReply> {
     if (this.unavailable !== null) return Promise.reject(new QueryPoolError(this.unavailable, 'unavailable'));
     if (this.closed) return Promise.reject(new QueryPoolError('the query pool is closed', 'closed'));
     if (signal?.aborted) return Promise.reject(new QueryPoolError('the client went away', 'aborted'));
@@ -474,7 +491,7 @@ export class QueryPool {
       const onAbort = () => this.abort(p);
       const settled = () => signal?.removeEventListener('abort', onAbort);
       const p: Pending = {
-        job: { id: this.nextId++, apiPath, params: params.toString(), limits },
+        job: { id: this.nextId++, apiPath, params: params.toString(), limits, encoding },
         querier,
         ahead,
         resolve: (r) => (settled(), resolve(r as PromApiReply)),

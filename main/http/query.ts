@@ -6,7 +6,8 @@ import type { WorkspaceStore } from '../core/workspace-store';
 import type { ActivityLog } from '../audit/activity-log';
 import type { Tenant } from '../core/tenant';
 import { readBody } from './body';
-import { HttpError, sendJson, sendJsonBytes } from './errors';
+import { HttpError } from './errors';
+import { acceptedEncoding, encodeAnswer, sendApiAnswer } from './answer-encoding';
 import { handlePromApi, metricMetadata, queryExemplars, withQuerySlot, type PromApiOptions } from '../query/api';
 import { promApiJson } from '../query/api-json';
 import { QueryPool, QueryPoolError } from './query-pool';
@@ -46,6 +47,11 @@ export function queryHandler(
   /** Answers the request; the HTTP status sent (0 when the client went away first). */
   const serve = async (req: IncomingMessage, res: ServerResponse, workspaceId: string, apiPath: string, url: URL): Promise<number> => {
     const params = await requestParams(req, res, url);
+    const encoding = acceptedEncoding(req.headers['accept-encoding']);
+    const answer = (status: number, json: Uint8Array | string): number => {
+      sendApiAnswer(res, status, encodeAnswer(typeof json === 'string' ? Buffer.from(json) : json, encoding));
+      return status;
+    };
     const t = tenant(workspaceId);
     // Metadata and exemplars live with the ingester on this thread, not in the store the pool reads.
     const endpoint = apiPath.replace(/^\/+|\/+$/g, '');
@@ -53,14 +59,12 @@ export function queryHandler(
       const result = endpoint === 'metadata'
         ? metricMetadata(params, (metric) => t.metadata.entries(metric))
         : queryExemplars(params, (start, end, match) => t.exemplars.select(start, end, match));
-      sendJson(res, result.status, result.body);
-      return result.status;
+      return answer(result.status, JSON.stringify(result.body));
     }
     const q = t.querier();
     const onThisThread = async (): Promise<number> => {
       const result = await handlePromApi(apiPath, params, q, { ...limits, limiter: t.queries });
-      sendJsonBytes(res, result.status, promApiJson(result));
-      return result.status;
+      return answer(result.status, promApiJson(result));
     };
     if (!pool || pool.unavailable !== null) return onThisThread();
     const gone = new AbortController();
@@ -69,9 +73,9 @@ export function queryHandler(
     };
     res.once('close', onClose);
     try {
-      const result = await withQuerySlot(apiPath, { ...limits, limiter: t.queries }, (timeoutMs) => pool.run(apiPath, params, q, gone.signal, { ...limits, timeoutMs }));
-      if ('json' in result) sendJsonBytes(res, result.status, result.json);
-      else sendJson(res, result.status, result.body);
+      const result = await withQuerySlot(apiPath, { ...limits, limiter: t.queries }, (timeoutMs) => pool.run(apiPath, params, q, { signal: gone.signal, limits: { ...limits, timeoutMs }, encoding }));
+      if (!('json' in result)) return answer(result.status, JSON.stringify(result.body));
+      sendApiAnswer(res, result.status, { body: result.json, encoding: result.encoding });
       return result.status;
     } catch (e) {
       if (e instanceof QueryPoolError && e.reason === 'unavailable') return onThisThread();

@@ -16,7 +16,7 @@ export type QueryThreads = Pick<QueryPool, 'run' | 'unavailable'> | null;
 async function call(path: string, params: URLSearchParams, querier: Querier, threads: QueryThreads): Promise<unknown> {
   if (threads && threads.unavailable === null) {
     try {
-      const { json } = await threads.run(path, params, querier, undefined, {}, true); // ahead of dashboards' queries: on a worker of its own when theirs hold every one
+      const { json } = await threads.run(path, params, querier, { ahead: true }); // ahead of dashboards' queries: on a worker of its own when theirs hold every one
       return JSON.parse(new TextDecoder().decode(json));
     } catch (e) {
       if (!(e instanceof QueryPoolError)) throw e;

@@ -1,11 +1,12 @@
 // What the benchmarks that query over HTTP share: a free port, a peer's readiness, VictoriaMetrics
 // started on plain HTTP, a remote-write post, and a query pool served over HTTP as `ampule serve`
-// answers the API (on a query worker; no TLS or auth, as the peers here have none).
+// answers the API (on a query worker, compressed when asked; no TLS or auth, as the peers here have none).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { QueryPool } from '../../main/http/query-pool';
+import { acceptedEncoding, sendApiAnswer } from '../../main/http/answer-encoding';
 import type { Querier } from '../../main/tsdb/types';
 
 export function freePort(): Promise<number> {
@@ -70,10 +71,8 @@ export async function servePool(pool: QueryPool, querier: Querier): Promise<{ ur
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
       const params = req.method === 'POST' ? new URLSearchParams(Buffer.concat(chunks).toString()) : url.searchParams;
-      void pool.run(url.pathname.replace(/^\/api\/v1\//, ''), params, querier).then((r) => {
-        res.writeHead(r.status, { 'content-type': 'application/json' });
-        res.end(r.json);
-      });
+      const encoding = acceptedEncoding(req.headers['accept-encoding']);
+      void pool.run(url.pathname.replace(/^\/api\/v1\//, ''), params, querier, { encoding }).then((r) => sendApiAnswer(res, r.status, { body: r.json, encoding: r.encoding }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -80,8 +80,11 @@ try {
   console.log('\nread | on | took | longest stall of the ingest thread |');
   const ratios: string[] = [];
   // The body as bytes: decoding it would be this process's work on the ingest thread, not the server's.
+  // fetch asks for gzip or deflate and inflates what comes; `coding` keeps what each server sent.
+  const coding = new Map<string, string>();
   const body = async (url: string): Promise<Buffer> => {
     const res = await fetch(url);
+    coding.set(new URL(url).origin, res.headers.get('content-encoding') ?? 'identity');
     const bytes = Buffer.from(await res.arrayBuffer());
     if (!res.ok) throw new Error(`${url}: ${res.status} ${bytes.subarray(0, 200).toString()}`);
     return bytes;
@@ -110,8 +113,8 @@ try {
     console.log(`${name} (${(bytes[0]! / 1e6).toFixed(2)} MB) | the query threads | ${ms(tt)} | ${ms(ts)} |`);
     console.log(`${name} | the ingest thread | ${ms(ht)} | ${ms(hs)} |`);
     if (vm) {
-      console.log(`${name} | the query threads over HTTP | ${ms(median(run.http))} | — |`);
-      console.log(`${name} | VictoriaMetrics over HTTP | ${ms(median(run.vm))} | — |`);
+      console.log(`${name} | the query threads over HTTP (${coding.get(new URL(served.url).origin)}) | ${ms(median(run.http))} | — |`);
+      console.log(`${name} | VictoriaMetrics over HTTP (${coding.get(new URL(vm.url).origin)}) | ${ms(median(run.vm))} | — |`);
     }
     ratios.push(`${name}: stall ${(ts / hs).toFixed(3)}× the ingest thread's` + (vm ? `, time over HTTP ${(median(run.http) / median(run.vm)).toFixed(2)}× VictoriaMetrics` : ''));
   }

@@ -59,6 +59,8 @@ export async function startHarness(opts: ServerOptions = {}, rules: HostOptions[
 export interface Reply {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
+  /** The body as it came, before any decoding (a compressed answer stays compressed). */
+  readonly body: Buffer;
   readonly text: string;
   json(): { status?: string; errorType?: string; error?: string; data?: unknown };
 }
@@ -90,8 +92,9 @@ export function send(h: Pick<Harness, 'server' | 'caPem'>, spec: RequestSpec): P
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) });
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
+          resolve({ status: res.statusCode!, headers: res.headers, body, text, json: () => JSON.parse(text) });
         });
       },
     );

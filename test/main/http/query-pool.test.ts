@@ -71,7 +71,7 @@ const HEAVY = new URLSearchParams({ query: 'count_over_time(count_over_time(req_
 
 /** A quick query on `on`, noting `name` in `done` when answered. */
 const cheap = (on: QueryPool, name: string, ahead: boolean, done: string[]) =>
-  on.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store(), undefined, {}, ahead).then(() => void done.push(name));
+  on.run('query', new URLSearchParams({ query: 'count(req_total)', time: String(T0 / 1000 + 300) }), store(), { ahead }).then(() => void done.push(name));
 
 describe('QueryPool', () => {
   it('answers query_range, series and label values as handlePromApi does on this thread', async () => {
@@ -93,8 +93,8 @@ describe('QueryPool', () => {
   it('drops a queued query whose client went away, and ends a running one, then keeps answering', async () => {
     const running = new AbortController();
     const queued = new AbortController();
-    const first = pool.run('query', HEAVY, store(), running.signal);
-    const second = pool.run('query', HEAVY, store(), queued.signal);
+    const first = pool.run('query', HEAVY, store(), { signal: running.signal });
+    const second = pool.run('query', HEAVY, store(), { signal: queued.signal });
     queued.abort();
     await expect(second).rejects.toMatchObject({ reason: 'aborted' });
     await new Promise((r) => setTimeout(r, 100));
@@ -109,7 +109,7 @@ describe('QueryPool', () => {
     const queued = new QueryPool(1, { interactiveIdleMs: 0 }); // no worker of their own for `ahead` calls
     try {
       const running = new AbortController();
-      const first = queued.run('query', HEAVY, store(), running.signal);
+      const first = queued.run('query', HEAVY, store(), { signal: running.signal });
       const done: string[] = [];
       const waiting = [cheap(queued, 'dashboard-1', false, done), cheap(queued, 'dashboard-2', false, done), cheap(queued, 'window-1', true, done), cheap(queued, 'window-2', true, done)];
       running.abort(); // the running one ends; the queue goes on in its order
@@ -125,7 +125,7 @@ describe('QueryPool', () => {
     const own = new QueryPool(1, { interactiveIdleMs: 300 });
     try {
       const running = new AbortController();
-      const first = own.run('query', HEAVY, store(), running.signal);
+      const first = own.run('query', HEAVY, store(), { signal: running.signal });
       let firstSettled = false;
       first.catch(() => undefined).finally(() => (firstSettled = true));
       const done: string[] = [];

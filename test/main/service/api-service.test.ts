@@ -132,7 +132,7 @@ describe.skipIf(noKeychainReason !== null)('createApiService', () => {
     app.commit();
     const pool = new QueryPool(1);
     const ran: string[] = [];
-    const threads = { get unavailable() { return pool.unavailable; }, run: (...a: Parameters<QueryPool['run']>) => (ran.push(`${a[0]}${a[5] ? ' (ahead)' : ''}`), pool.run(...a)) };
+    const threads = { get unavailable() { return pool.unavailable; }, run: (...a: Parameters<QueryPool['run']>) => (ran.push(`${a[0]}${a[3]?.ahead ? ' (ahead)' : ''}`), pool.run(...a)) };
     const pooled = createServiceRuntime(appliance, { consoleStatus: () => consoleStatus(appliance.dataDir), queryThreads: threads });
     try {
       const off = pooled.api('test-actor', () => null);
