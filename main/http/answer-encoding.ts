@@ -18,7 +18,7 @@ export interface EncodedAnswer {
 /** Smaller answers go as they are: the saving would not pay for the work. */
 export const MIN_COMPRESSED_BYTES = 1024;
 
-/** Fastest level: a listing's JSON shrinks ~10× at it, in ~5 ms a MB. */
+/** Fastest level: ~1.1 ms a MB of a listing's JSON in a script, where the default (6) took 3.6 ms for 7 % fewer bytes. */
 const LEVEL = { level: constants.Z_BEST_SPEED };
 
 /** The client's first acceptable encoding among ours, honouring `;q=0` as a refusal (RFC 9110 §12.5.3). */

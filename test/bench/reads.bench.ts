@@ -80,11 +80,12 @@ try {
   console.log('\nread | on | took | longest stall of the ingest thread |');
   const ratios: string[] = [];
   // The body as bytes: decoding it would be this process's work on the ingest thread, not the server's.
-  // fetch asks for gzip or deflate and inflates what comes; `coding` keeps what each server sent.
+  // fetch asks for gzip or deflate and inflates what comes; `coding` keeps what each server sent, and its size.
   const coding = new Map<string, string>();
   const body = async (url: string): Promise<Buffer> => {
     const res = await fetch(url);
-    coding.set(new URL(url).origin, res.headers.get('content-encoding') ?? 'identity');
+    const sent = Number(res.headers.get('content-length'));
+    coding.set(new URL(url).origin, `${res.headers.get('content-encoding') ?? 'identity'}${sent > 0 ? `, ${(sent / 1e6).toFixed(2)} MB` : ''}`);
     const bytes = Buffer.from(await res.arrayBuffer());
     if (!res.ok) throw new Error(`${url}: ${res.status} ${bytes.subarray(0, 200).toString()}`);
     return bytes;
