@@ -1,8 +1,9 @@
 // Prometheus API answers compressed for clients that ask, as Prometheus compresses its API (gzip
 // or deflate, whichever the client's Accept-Encoding names first). A query thread compresses its
 // own answer, inside its query slot: libuv's thread pool, the other place off the ingest thread,
-// runs the log's fsyncs, which remote writes wait for. Only query answers are compressed: they
-// carry no secret for a BREACH-style guess to recover.
+// runs the log's fsyncs, which remote writes wait for (where no query thread runs, the ingest
+// thread that answered compresses too). Only query answers are compressed: they carry no secret
+// for a BREACH-style guess to recover.
 import type { ServerResponse } from 'node:http';
 import { constants, deflateSync, gzipSync } from 'node:zlib';
 import { sendJsonBytes } from './errors';
