@@ -58,19 +58,6 @@ export function labelsKey(labels: Labels): string {
   return parts.join('');
 }
 
-/** The label set a labelsKey was made of (one string crosses threads far faster than label objects). */
-export function labelsFromKey(key: string): Labels {
-  const out: Label[] = [];
-  for (let at = 0; at < key.length; ) {
-    const nameEnd = key.indexOf(KEY_NAME_END, at);
-    const valueEnd = key.indexOf(KEY_VALUE_END, nameEnd);
-    if (nameEnd < 0 || valueEnd < 0) throw new Error('not a label key');
-    out.push({ name: key.slice(at, nameEnd), value: key.slice(nameEnd + 1, valueEnd) });
-    at = valueEnd + 1;
-  }
-  return out;
-}
-
 export function compareLabels(a: Labels, b: Labels): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

@@ -12,8 +12,9 @@
 //   node --import tsx test/bench/mixed.bench.ts [--series 10000] [--seconds 120] [--blocks 4] [--query-clients 1] [--history-minutes 20] [--read query|series]
 //   Phases of 120 s: a p99 of 600 requests is the 7th slowest, not the 2nd of 150 (30 s phases made
 //   the ratio swing 1.7–2.8× with the one checkpoint or collection that fell in a phase). Each
-//   phase in 4 blocks of 30 s taking turns with the other's: one after the other (--blocks 1), the
-//   ratio was 1.06–2.37× in three runs of one build, the machine's slow spells falling on either.
+//   phase in 4 blocks of 30 s taking turns with the other's: before the blocks, with the phases one
+//   after the other, the ratio was 1.06–2.37× in three runs of one build, the machine's slow spells
+//   falling on either.
 //   BENCH_PROFILE_DIR=DIR: CPU profiles of ampule serve's threads.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

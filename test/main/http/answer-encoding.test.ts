@@ -9,7 +9,7 @@ import { acceptedEncoding, MIN_COMPRESSED_BYTES } from '../../../main/http/answe
 import { HAVE_PROMETHEUS, startPrometheus, type RealReceiver } from '../forward/real-receivers';
 import { makeTls, type TlsFixture } from '../forward/tls-fixture';
 
-/** A range answer of 2,001 points: ~40 KB of JSON, no data needed. */
+/** A range answer of 2,001 points: 34 KB of JSON, no data needed. */
 const RANGE = `api/v1/query_range?${new URLSearchParams({ query: 'vector(1)', start: '1700000000', end: '1700002000', step: '1' })}`;
 const INSTANT = `api/v1/query?${new URLSearchParams({ query: 'vector(1)', time: '1700000000' })}`;
 
