@@ -21,6 +21,15 @@ describe('createCipher (AES-256-GCM)', () => {
     const a = cipher.seal(Buffer.from('same'), aad);
     const b = cipher.seal(Buffer.from('same'), aad);
     expect(a.subarray(1, 13).equals(b.subarray(1, 13))).toBe(false);
+    // Across the batches IVs are drawn in (256 a draw), by several ciphers: never one twice, never all zero.
+    const other = createCipher(randomBytes(32));
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const iv = (i % 2 ? cipher : other).seal(Buffer.from('same'), aad).subarray(1, 13);
+      expect(iv.equals(Buffer.alloc(12))).toBe(false);
+      seen.add(iv.toString('hex'));
+    }
+    expect(seen.size).toBe(1000);
   });
 
   it('refuses another aad (a row moved elsewhere)', () => {
