@@ -157,8 +157,9 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
   };
   /** A checkpoint a part a turn, recording a cut in turns that came before (`cut`); false when it was dropped. */
   const checkpointInTurns = async (s: TsdbState, between: () => Promise<void>, cut?: { bucket: number; logUpTo: number }): Promise<boolean> => {
-    const cp = storage.transaction(() => new HeadCheckpoint(s, cut));
-    if (!(await inTurns(() => storage.transaction(() => cp.writePart()), () => cp.dropped, between))) return false;
+    // The parts unsynced: the head state's synced commit makes them durable with it (transactionUnsynced).
+    const cp = storage.transactionUnsynced(() => new HeadCheckpoint(s, cut));
+    if (!(await inTurns(() => storage.transactionUnsynced(() => cp.writePart()), () => cp.dropped, between))) return false;
     storage.transaction(() => cp.commit());
     return true;
   };

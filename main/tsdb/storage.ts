@@ -799,6 +799,9 @@ export class Storage {
    * (synchronous=NORMAL for this one commit): the caller must await syncLog() before it tells
    * anyone the rows are durable. The fsync then runs on libuv's thread pool, so the event loop
    * keeps decoding the next requests meanwhile, and one fsync covers every commit made before it.
+   * Maintenance commits its steps in turns so too, the last (the head state) synced: SQLite's log
+   * is written in order, so a durable commit makes every commit before it durable, and a crash
+   * loses only a run of the latest ones, which maintenance stopped at any turn already survives.
    */
   transactionUnsynced<T>(fn: () => T): T {
     // Inside another transaction its own commit decides (SQLite refuses the switch there anyway).
@@ -904,7 +907,13 @@ export class Storage {
   /** Returns up to `pages` freed pages to the file system (a shrink in steps); true while more are free. */
   vacuumSome(pages: number): boolean {
     return this.guard('a checkpoint', () => {
-      this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      // Unsynced as transactionUnsynced: shrink()'s checkpoint, the last step, syncs the log.
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      try {
+        this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      } finally {
+        this.db.exec('PRAGMA synchronous = FULL');
+      }
       return (this.db.pragma('freelist_count', { simple: true }) as number) > 0;
     });
   }

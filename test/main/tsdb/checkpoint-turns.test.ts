@@ -4,8 +4,9 @@
 // Maintenance's cut in turns (Tsdb.maintain): a series group's complete buckets a turn, every
 // sample read once at every turn, and kept once across a stop or a reopen.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openTsdb, verifyTsdb, type Tsdb } from '../../../main/tsdb/index';
+import { Storage } from '../../../main/tsdb/storage';
 import { lbl, logSinceCheckpoint, queryValue, tempDir, TestKeys, type TempDir } from './helpers';
 
 const T0 = 1_700_000_000_000;
@@ -241,6 +242,38 @@ describe('cut in turns', () => {
     expectModel(db, model);
     db = reopen(db);
     expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
+  });
+
+  it('commits maintenance\'s cut groups and checkpoint parts unsynced and the head state synced, which makes every step before it durable; a deletion\'s groups synced', async () => {
+    const { round, path } = setup();
+    let i = dueACut(db, round, path);
+    // The synchronous mode of each of maintenance's own commits (the remote writes between them left out).
+    const modes: unknown[] = [];
+    let between = false;
+    const transaction = Storage.prototype.transaction;
+    const spy = vi.spyOn(Storage.prototype, 'transaction').mockImplementation(function <T>(this: Storage, fn: () => T): T {
+      if (!between && !this.db.inTransaction) modes.push(this.db.pragma('synchronous', { simple: true }));
+      return transaction.call(this, fn) as T;
+    });
+    const turn = async (): Promise<void> => {
+      between = true;
+      round(db, i++);
+      between = false;
+      await nextTurn();
+    };
+    try {
+      await db.maintain(turn);
+      expect(modes.length).toBeGreaterThan(SERIES / SERIES_PER_GROUP); // a group a turn, then the parts
+      expect(modes.at(-1)).toBe(2); // FULL: the head state
+      expect(modes.slice(0, -1)).toEqual(modes.slice(0, -1).map(() => 1)); // NORMAL: every step before it
+      // A deletion's cut keeps each group synced (its one transaction's stall grew when it synced them all).
+      modes.length = 0;
+      await db.deleteSeries([{ type: '=', name: 'k', value: '7' }], -Infinity, Infinity, turn);
+      expect(modes.length).toBeGreaterThan(SERIES / SERIES_PER_GROUP);
+      expect(modes).toEqual(modes.map(() => 2));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('stopped between groups (the store closed), reopens with every sample once; the next maintenance cuts the rest', async () => {
