@@ -907,13 +907,7 @@ export class Storage {
   /** Returns up to `pages` freed pages to the file system (a shrink in steps); true while more are free. */
   vacuumSome(pages: number): boolean {
     return this.guard('a checkpoint', () => {
-      // Unsynced as transactionUnsynced: shrink()'s checkpoint, the last step, syncs the log.
-      this.db.exec('PRAGMA synchronous = NORMAL');
-      try {
-        this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
-      } finally {
-        this.db.exec('PRAGMA synchronous = FULL');
-      }
+      this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
       return (this.db.pragma('freelist_count', { simple: true }) as number) > 0;
     });
   }
