@@ -244,7 +244,7 @@ describe('cut in turns', () => {
     expect(verifyTsdb({ path, workspaceId: 'ws-turns', keys }).series).toBe(SERIES + i + 1);
   });
 
-  it('commits maintenance\'s cut groups and checkpoint parts unsynced and the head state synced, which makes every step before it durable; a deletion\'s groups synced', async () => {
+  it("commits maintenance's cut groups and checkpoint parts unsynced and the head state synced, which makes every step before it durable; a deletion's groups synced", async () => {
     const { round, path } = setup();
     let i = dueACut(db, round, path);
     // The synchronous mode of each of maintenance's own commits (the remote writes between them left out).
