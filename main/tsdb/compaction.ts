@@ -191,12 +191,14 @@ export class BucketCut {
   private readonly logUpTo: number;
 
   /**
-   * A cut of every complete bucket (`all`: of every bucket). It plans as it goes, SCAN_PER_TURN
-   * series a turn at most: planned at the start, the pass over every series cost 30–45 ms of one
-   * turn at 100,000 series.
+   * Maintenance's cut of every complete bucket, its groups committed unsynced (the checkpoint after
+   * it commits synced: Storage.transactionUnsynced); or a deletion's, of every bucket, its groups
+   * synced (in bench:checkpoint the deletion's one transaction stalled longer when it synced them
+   * all). It plans as it goes, SCAN_PER_TURN series a turn at most: planned at the start, the pass
+   * over every series cost 30–45 ms of one turn at 100,000 series.
    */
-  static start(st: TsdbState, all = false): BucketCut {
-    const cut = new BucketCut(st, all);
+  static start(st: TsdbState, kind: 'maintenance' | 'deletion' = 'maintenance'): BucketCut {
+    const cut = new BucketCut(st, kind === 'deletion');
     st.checkpoint = undefined; // its parts would hold some series before the cut and some after
     st.cut = cut;
     return cut;
@@ -204,10 +206,10 @@ export class BucketCut {
 
   private constructor(
     private readonly st: TsdbState,
-    private readonly all: boolean,
+    private readonly forDeletion: boolean,
   ) {
-    this.limitBucket = all ? CUT_ALL : NaN;
-    if (all) this.due = dueBefore(st, CUT_ALL).due;
+    this.limitBucket = forDeletion ? CUT_ALL : NaN;
+    if (forDeletion) this.due = dueBefore(st, CUT_ALL).due;
     this.logUpTo = st.nextLogSeq - 1;
     this.endId = st.head.nextId;
     this.scanPerTurn = st.cutScanSeries ?? SCAN_PER_TURN;
@@ -253,10 +255,8 @@ export class BucketCut {
       return false;
     }
     const cutter = new GroupCutter(this.st, this.limitBucket, true);
-    // Maintenance's unsynced: the checkpoint after the cut commits synced (Storage.transactionUnsynced).
-    // A deletion's synced: in bench:checkpoint its one transaction's stall grew when it synced them all.
     const write = () => cutter.cut(group);
-    if (this.all) this.st.storage.transaction(write);
+    if (this.forDeletion) this.st.storage.transaction(write);
     else this.st.storage.transactionUnsynced(write);
     dropCutSamples(cutter.cutLists, cutter.cuts);
     this.cutAny = true;

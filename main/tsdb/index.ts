@@ -210,7 +210,7 @@ export function openTsdb(opts: TsdbOptions): Tsdb {
     async deleteSeries(matchers, mint, maxt, between = nextTurn) {
       const s = live();
       if (mint > maxt || selectSeries(s.head, matchers).length === 0) return 0;
-      const cut = BucketCut.start(s, true); // takes the place of maintenance under way
+      const cut = BucketCut.start(s, 'deletion'); // takes the place of maintenance under way
       await inTurns(() => cut.step(), () => cut.dropped, between);
       const deleted = deleteSeries(live(), matchers, mint, maxt, false);
       await vacuumInTurns(between);
