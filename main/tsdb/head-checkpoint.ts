@@ -106,6 +106,7 @@ export function* headSampleParts(
   let parts = 0;
   for (const s of head.all()) {
     if (s.id >= idEnd) break;
+    s.releaseIdleRaw(); // the walk visits every series: an idle one's block goes back here
     const cut = skip?.get(s);
     const from = cut?.floats ?? 0;
     const hFrom = cut?.histograms ?? 0;

@@ -275,6 +275,11 @@ export class MemSeries {
     }
   }
 
+  /** Gives back the raw block of a series with no raw samples (idle since its last pack). */
+  releaseIdleRaw(): void {
+    if (this.rawCount === 0 && this.cap > 0) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+  }
+
   /** Packs what a commit left raw for later (see deferPacks). */
   packQueued(): void {
     this.flags &= ~QUEUED;
@@ -496,8 +501,10 @@ export class MemSeries {
     this.packedLastT = this.raw[this.rawAt + n - 1]!;
     this.rawCount = 0;
     if (replaying) return;
-    // A series holds no raw block between packs: an idle one keeps only its list.
-    this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
+    // The next pushes fill the same block: no slab release and allocation every 16 samples of an
+    // active series. One grown while its pack waited goes back; the head checkpoint gives back the
+    // blocks of series that went idle (releaseIdleRaw).
+    if (this.cap !== TAIL) this.setRaw(EMPTY_SAMPLES, 0, -1, 0);
     const k = Math.floor((this.count + this.id) / TAIL);
     if (++this.smallRun < MERGE && (this.smallRun < 2 || k % MERGE !== 0)) return;
     this.packedLen = this.merge(this.smallStart);

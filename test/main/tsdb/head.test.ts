@@ -1,9 +1,10 @@
 // The head's compressed series: samples read back exactly however they were packed, merged or
 // adopted, and merging keeps a long head to a few chunks.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
 import { decodeList, deferPacks, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
 import { headSampleParts, restoreHeadSamples, type HeadCut } from '../../../main/tsdb/head-checkpoint';
+import { blockSize } from '../../../main/tsdb/slab';
 
 const T0 = 1_700_000_000_000;
 
@@ -102,6 +103,32 @@ describe('MemSeries', () => {
       most = Math.max(most, packed);
     }
     expect(most).toBe(64 / 16);
+  });
+
+  it("keeps an active series' raw block across its packs, and the head checkpoint gives back the block of one gone idle", () => {
+    const placed = vi.spyOn(MemSeries.prototype as unknown as { placeRaw(): void }, 'placeRaw');
+    try {
+      const head = new Head();
+      const idle = head.add(1, [{ name: 'k', value: 'idle' }]);
+      const busy = head.add(2, [{ name: 'k', value: 'busy' }]);
+      const want = fill(idle, 3, 0, counter);
+      for (let i = 3; i < 200 || idle.kept()!.timestamps.length > 0; i++) {
+        idle.push(T0 + i * 15_000, counter(i));
+        want.ts.push(T0 + i * 15_000);
+        want.vs.push(counter(i));
+      }
+      // One block taken at the first push, none at the packs after it (12 of them).
+      expect(placed).toHaveBeenCalledTimes(1);
+      fill(busy, 5, 0, counter);
+      const before = head.blockBytes;
+      allParts(head);
+      expect(before - head.blockBytes).toBe(blockSize(16 * 16));
+      expect(busy.kept()!.timestamps.length).toBe(5);
+      expect([...idle.timestamps.subarray(0, idle.count)]).toEqual(want.ts);
+      expect([...idle.values.subarray(0, idle.count)]).toEqual(want.vs);
+    } finally {
+      placed.mockRestore();
+    }
   });
 
   it('keeps an unsorted head out of kept() until it is sorted', () => {
