@@ -54,9 +54,14 @@ export class BitWriter {
 
   /** Unsigned integer (< 2^53) in 7-bit groups with a continuation bit: small headers stay small. */
   writeVar(v: number): void {
-    while (v >= 128) {
+    while (v >= 0x80000000) {
       this.writeBits(0x80 | (v % 128), 8);
       v = Math.floor(v / 128);
+    }
+    // Below 2^31 in integer operations (a head chunk's first timestamp takes six groups).
+    while (v >= 128) {
+      this.writeBits(0x80 | (v & 0x7f), 8);
+      v >>>= 7;
     }
     this.writeBits(v, 8);
   }

@@ -181,7 +181,8 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
     if (d > max) max = d;
   }
   const risingPlan = rising ? planStream(deltas, n - 1, RISING_PLAN) : null;
-  const packed = planPacked(min, max, n - 1);
+  const width = bitLength(max - min);
+  const packedCost = packedBits(min, width, n - 1);
   for (let i = 1; i < n; i++) {
     deltas[i - 1] = zigzag(deltas[i - 1]!);
     if (i >= 2) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
@@ -190,14 +191,14 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   const dodPlan = planStream(dods, n - 2, DOD_PLAN);
   const dodBits = dodPlan.bits + 8; // its second value's varint, about
   const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
-  if (packed && packed.bits <= best + (n - 1) / 2) {
+  if (packedCost <= best + (n - 1) / 2) {
     w.writeBits(VALUE_DELTA, 2);
     w.writeBits(SCALE_PACKED, 3);
     w.writeBits(s, 3);
     w.writeVar(zigzag(ks[0]!));
-    w.writeVar(zigzag(packed.min));
-    w.writeBits(packed.width, 5);
-    for (let i = 1; i < n; i++) w.writeBits(ks[i]! - ks[i - 1]! - packed.min, packed.width);
+    w.writeVar(zigzag(min));
+    w.writeBits(width, 5);
+    for (let i = 1; i < n; i++) w.writeBits(ks[i]! - ks[i - 1]! - min, width);
     return true;
   }
   if (risingPlan && risingPlan.bits === best && risingPlan.bits < deltaPlan.bits && risingPlan.bits < dodBits) {
@@ -221,11 +222,14 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   return true;
 }
 
-/** Packed deltas' stream size in bits and layout (`count` deltas from `min` to `max`), when every excess fits MAX_PACKED_WIDTH bits. */
-function planPacked(min: number, max: number, count: number): { bits: number; min: number; width: number } | null {
-  const width = bitLength(max - min);
-  if (width > MAX_PACKED_WIDTH) return null;
-  return { bits: 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width, min, width };
+/**
+ * Packed deltas' stream size in bits (`count` deltas from `min` on, each excess in `width` bits);
+ * Infinity when an excess is wider than MAX_PACKED_WIDTH. A number, not a plan object: chunks are
+ * coded by the million.
+ */
+function packedBits(min: number, width: number, count: number): number {
+  if (width > MAX_PACKED_WIDTH) return Infinity;
+  return 3 + 8 * Math.max(1, Math.ceil(bitLength(zigzag(min)) / 7)) + 5 + count * width;
 }
 
 /**
