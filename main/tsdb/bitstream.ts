@@ -7,10 +7,15 @@ const TWO_32 = 4294967296;
 
 export class BitWriter {
   private buf: Uint8Array;
-  /** Index of the byte being filled. */
+  /** Whole bytes written to `buf`. */
   private byte = 0;
-  /** Bits already used in that byte (0..7). */
-  private bit = 0;
+  /**
+   * The bits written after them (0..7), the low `pending` bits of `acc`: bytes are stored whole as
+   * they fill (a store a byte, not a read-modify-write a field; the head codes a chunk every 16
+   * samples of every series).
+   */
+  private acc = 0;
+  private pending = 0;
 
   constructor(capacity = 256) {
     this.buf = new Uint8Array(capacity);
@@ -18,20 +23,25 @@ export class BitWriter {
 
   /** Writes the low `n` bits of unsigned `v` (0 <= n <= 32). */
   writeBits(v: number, n: number): void {
-    if (this.byte + 6 > this.buf.length) this.grow();
-    const buf = this.buf;
-    while (n > 0) {
-      const free = 8 - this.bit;
-      const take = n < free ? n : free;
-      n -= take;
-      const part = (n >= 32 ? 0 : v >>> n) & ((1 << take) - 1);
-      buf[this.byte] = buf[this.byte]! | (part << (free - take));
-      this.bit += take;
-      if (this.bit === 8) {
-        this.bit = 0;
-        this.byte++;
-      }
+    if (n > 24) {
+      // pending + n must fit the 32-bit accumulator.
+      this.writeBits(v >>> 16, n - 16);
+      this.writeBits(v & 0xffff, 16);
+      return;
     }
+    if (this.byte + 4 > this.buf.length) this.grow();
+    const acc = (this.acc << n) | (v & ((1 << n) - 1));
+    const buf = this.buf;
+    let byte = this.byte;
+    let p = this.pending + n;
+    while (p >= 8) {
+      p -= 8;
+      buf[byte++] = acc >>> p; // a Uint8Array keeps the low 8 bits
+    }
+    this.byte = byte;
+    this.pending = p;
+    // Only the pending bits are kept: a small integer field, never a boxed number.
+    this.acc = acc & ((1 << p) - 1);
   }
 
   writeBit(b: number): void {
@@ -68,13 +78,16 @@ export class BitWriter {
 
   /** Pads to a byte boundary and returns the bytes written (a view, valid until the next write). */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.bit === 0 ? this.byte : this.byte + 1);
+    if (this.pending === 0) return this.buf.subarray(0, this.byte);
+    if (this.byte + 1 > this.buf.length) this.grow();
+    this.buf[this.byte] = this.acc << (8 - this.pending);
+    return this.buf.subarray(0, this.byte + 1);
   }
 
   reset(): void {
-    this.buf.fill(0, 0, this.byte + 1);
     this.byte = 0;
-    this.bit = 0;
+    this.acc = 0;
+    this.pending = 0;
   }
 
   private grow(): void {

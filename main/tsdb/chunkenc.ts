@@ -113,13 +113,16 @@ function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: Stream
   w.writeBits(b, 5);
   w.writeBits(b2, 6);
   const firstMax = 2 ** b;
+  // A prefix and its value in one write where they fit 32 bits (b <= MAX_B always does).
+  const first = 2 << b;
+  const secondFits = b2 <= 22;
+  const second = secondFits ? 3 << b2 : 0;
   for (let i = 0; i < count; i++) {
     const z = zs[i]!;
-    if (z === 0) w.writeBit(0);
-    else if (z - 1 < firstMax) {
-      w.writeBits(2, 2);
-      w.writeWide(z - 1, b);
-    } else {
+    if (z === 0) w.writeBits(0, 1);
+    else if (z - 1 < firstMax) w.writeBits(first | (z - 1), 2 + b);
+    else if (secondFits) w.writeBits(second | z, 2 + b2);
+    else {
       w.writeBits(3, 2);
       w.writeWide(z, b2);
     }
