@@ -14,6 +14,7 @@
 //   --samples 2000000 [BENCH_SAMPLES]      samples per size (rounds = samples / series; round 1 creates the series)
 //   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS] --sharding prometheus|blocks (see requestPlan)
 //   --targets decode,ampule,ampule-2.0,prometheus,victoria-metrics [BENCH_TARGETS]
+//   --values linear|varied: each series' value a constant step a scrape, or a varying one (see VALUES)
 //   (ampule-2.0: the same data as remote write 2.0 bodies, symbols per request as Prometheus 3 sends
 //   them; neither peer here takes 2.0, so its ratios are against their 1.0 figures)
 //   --baseline DIR: also measure the Ampule of another checkout (e.g. /work/main), "before" beside "after"
@@ -80,8 +81,19 @@ function seriesLabels(i: number): [string, string][] {
   ];
 }
 
+/**
+ * How values move from scrape to scrape (`--values`): `linear` (each series a constant step: the
+ * codings' cheapest case, and every figure in the log before 2026-12-08) or `varied` (a counter
+ * whose step varies, in hundredths, as CPU seconds and byte counters do: each chunk plans and
+ * writes real prefix codes).
+ */
+const VALUES = stringArg('values') ?? 'linear';
+if (VALUES !== 'linear' && VALUES !== 'varied') throw new Error(`--values: linear or varied, not ${VALUES}`);
+
 /** Series i's value in round `round`. */
-const sampleValue = (i: number, round: number): number => i * 0.5 + round * (i % 7);
+const sampleValue = VALUES === 'linear'
+  ? (i: number, round: number): number => i * 0.5 + round * (i % 7)
+  : (i: number, round: number): number => (i * 50 + round * (i % 7) * 100 + ((Math.imul(i + 1, 0x9e3779b1) ^ Math.imul(round + 1, 0x85ebca6b)) >>> 24)) / 100;
 
 /**
  * The samples each connection sends, as Prometheus's queue manager shards them: connection k owns
@@ -433,7 +445,7 @@ interface Result {
 
 /** One size: fresh servers, the same bodies to each, one line per target and the ratios. */
 async function measure(dir: string, tls: { cert: string; key: string }, procs: ChildProcess[]): Promise<Result[]> {
-  console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections (sharded: ${SHARDING})`);
+  console.log(`\n${SERIES} series × ${ROUNDS} rounds = ${ROUNDS * SERIES} samples, ${PER_REQUEST} per request, ${CONNECTIONS} connections (sharded: ${SHARDING}), values ${VALUES}`);
   let t = Date.now();
   const t0 = Date.now() - ROUNDS * STEP_MS;
   const plan = requestPlan();
