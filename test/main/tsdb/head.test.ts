@@ -117,7 +117,7 @@ describe('MemSeries', () => {
         want.ts.push(T0 + i * 15_000);
         want.vs.push(counter(i));
       }
-      // One block taken at the first push, none at the packs after it (12 of them).
+      // One block taken at the first push, none at the dozen packs after it.
       expect(placed).toHaveBeenCalledTimes(1);
       fill(busy, 5, 0, counter);
       const before = head.blockBytes;
