@@ -57,8 +57,14 @@ interface StreamPlan {
   allZero: boolean;
 }
 
-/** Counts by bit length; all zero between calls (planStream clears what it counted). */
+/**
+ * Counts of a stream's nonzero values by bitLength(z - 1), for the streams a chunk plans at once
+ * (its timestamps, then its values' rising, delta and delta-of-delta codings); all zero between
+ * chunks (finishPlan clears what it counted).
+ */
 const hist = new Float64Array(64);
+const histDelta = new Float64Array(64);
+const histDod = new Float64Array(64);
 
 /** A stream's plan, filled in place: chunks are coded by the million, so no object per plan. */
 function newPlan(): StreamPlan {
@@ -69,17 +75,12 @@ const RISING_PLAN = newPlan();
 const DELTA_PLAN = newPlan();
 const DOD_PLAN = newPlan();
 
-function planStream(zs: Float64Array, count: number, plan: StreamPlan): StreamPlan {
-  let zeros = 0;
-  let max = 0;
-  for (let i = 0; i < count; i++) {
-    const z = zs[i]!;
-    if (z === 0) zeros++;
-    else {
-      hist[bitLength(z - 1)]!++;
-      if (z > max) max = z;
-    }
-  }
+/**
+ * The plan of a stream of `count` values, `zeros` of them 0 and the others counted in `h` (by
+ * bitLength(z - 1), the largest `max`), as the values were made: the counting rides along the loop
+ * that computes them, one pass a chunk for all its streams. Clears `h`.
+ */
+function finishPlan(h: Float64Array, zeros: number, max: number, count: number, plan: StreamPlan): StreamPlan {
   plan.allZero = zeros === count;
   if (plan.allZero) {
     plan.bits = 1;
@@ -92,18 +93,23 @@ function planStream(zs: Float64Array, count: number, plan: StreamPlan): StreamPl
   let bestB = 0;
   let inFirst = 0;
   for (let b = 0; b <= Math.min(MAX_B, b2); b++) {
-    inFirst += hist[b]!;
+    inFirst += h[b]!;
     const cost = zeros + inFirst * (2 + b) + (nonZero - inFirst) * (2 + b2);
     if (cost < best) {
       best = cost;
       bestB = b;
     }
   }
-  for (let b = 0; b <= b2; b++) hist[b] = 0;
+  clearCounts(h, max);
   plan.bits = 1 + 11 + best;
   plan.b = bestB;
   plan.b2 = b2;
   return plan;
+}
+
+/** Zeroes what a stream whose largest value is `max` counted in `h`. */
+function clearCounts(h: Float64Array, max: number): void {
+  for (let b = bitLength(max); b >= 0; b--) h[b] = 0;
 }
 
 function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: StreamPlan): void {
@@ -112,21 +118,7 @@ function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: Stream
   const { b, b2 } = plan;
   w.writeBits(b, 5);
   w.writeBits(b2, 6);
-  const firstMax = 2 ** b;
-  // A prefix and its value in one write where they fit 32 bits (b <= MAX_B always does).
-  const first = 2 << b;
-  const secondFits = b2 <= 22;
-  const second = secondFits ? 3 << b2 : 0;
-  for (let i = 0; i < count; i++) {
-    const z = zs[i]!;
-    if (z === 0) w.writeBits(0, 1);
-    else if (z - 1 < firstMax) w.writeBits(first | (z - 1), 2 + b);
-    else if (secondFits) w.writeBits(second | z, 2 + b2);
-    else {
-      w.writeBits(3, 2);
-      w.writeWide(z, b2);
-    }
-  }
+  w.writePrefixCoded(zs, count, b, b2);
 }
 
 // ---- values -----------------------------------------------------------------------------------
@@ -168,30 +160,61 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   const ks = scratch2;
   const deltas = scratch;
   const dods = scratch3;
-  // One pass for the integers, their deltas and what the packed and rising codings need to know.
+  // One pass for the integers, their deltas and deltas of deltas, and the counts that plan each
+  // coding: packed (their range), rising (while none falls), deltas and deltas of deltas.
   let rising = true;
   let min = Infinity;
   let max = -Infinity;
+  let rZeros = 0;
+  let rMax = 0;
+  let dZeros = 0;
+  let dMax = 0;
+  let ddZeros = 0;
+  let ddMax = 0;
   for (let i = 0; i < n; i++) {
     const k = Math.round(vs[from + i]! * p);
-    if (k / p !== vs[from + i]) return false;
+    if (k / p !== vs[from + i]) {
+      clearCounts(hist, rMax);
+      clearCounts(histDelta, dMax);
+      clearCounts(histDod, ddMax);
+      return false;
+    }
     ks[i] = k;
     if (i === 0) continue;
     const d = k - ks[i - 1]!;
-    deltas[i - 1] = d;
     if (d < 0) rising = false;
+    else if (rising) {
+      if (d === 0) rZeros++;
+      else {
+        hist[bitLength(d - 1)]!++;
+        if (d > rMax) rMax = d;
+      }
+    }
     if (d < min) min = d;
     if (d > max) max = d;
+    const zd = zigzag(d);
+    deltas[i - 1] = zd;
+    if (zd === 0) dZeros++;
+    else {
+      histDelta[bitLength(zd - 1)]!++;
+      if (zd > dMax) dMax = zd;
+    }
+    if (i === 1) continue;
+    const zdd = zigzag(k - 2 * ks[i - 1]! + ks[i - 2]!);
+    dods[i - 2] = zdd;
+    if (zdd === 0) ddZeros++;
+    else {
+      histDod[bitLength(zdd - 1)]!++;
+      if (zdd > ddMax) ddMax = zdd;
+    }
   }
-  const risingPlan = rising ? planStream(deltas, n - 1, RISING_PLAN) : null;
+  let risingPlan: StreamPlan | null = null;
+  if (rising) risingPlan = finishPlan(hist, rZeros, rMax, n - 1, RISING_PLAN);
+  else clearCounts(hist, rMax);
   const width = bitLength(max - min);
   const packedCost = packedBits(min, width, n - 1);
-  for (let i = 1; i < n; i++) {
-    deltas[i - 1] = zigzag(deltas[i - 1]!);
-    if (i >= 2) dods[i - 2] = zigzag(ks[i]! - 2 * ks[i - 1]! + ks[i - 2]!);
-  }
-  const deltaPlan = planStream(deltas, n - 1, DELTA_PLAN);
-  const dodPlan = planStream(dods, n - 2, DOD_PLAN);
+  const deltaPlan = finishPlan(histDelta, dZeros, dMax, n - 1, DELTA_PLAN);
+  const dodPlan = finishPlan(histDod, ddZeros, ddMax, n - 2, DOD_PLAN);
   const dodBits = dodPlan.bits + 8; // its second value's varint, about
   const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
   if (packedCost <= best + (n - 1) / 2) {
@@ -598,8 +621,18 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
     w.writeVar(ts[from + 1]! - ts[from]!);
     ensureScratch(n);
     const dods = scratch;
-    for (let i = 2; i < n; i++) dods[i - 2] = zigzag(ts[from + i]! - 2 * ts[from + i - 1]! + ts[from + i - 2]!);
-    writeStream(w, dods, n - 2, planStream(dods, n - 2, TIMES_PLAN));
+    let zeros = 0;
+    let max = 0;
+    for (let i = 2; i < n; i++) {
+      const z = zigzag(ts[from + i]! - 2 * ts[from + i - 1]! + ts[from + i - 2]!);
+      dods[i - 2] = z;
+      if (z === 0) zeros++;
+      else {
+        hist[bitLength(z - 1)]!++;
+        if (z > max) max = z;
+      }
+    }
+    writeStream(w, dods, n - 2, finishPlan(hist, zeros, max, n - 2, TIMES_PLAN));
   }
   writeValues(w, vs, from, to);
 }

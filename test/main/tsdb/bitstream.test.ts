@@ -1,5 +1,6 @@
 // The bit writer against the reader: every width from 0 to 32 bits, at every alignment, reads back
-// as written, and a finish() in the middle of a stream changes nothing of what follows.
+// as written, a finish() in the middle of a stream changes nothing of what follows, and the prefix
+// code's loop writes what the code's definition, written field by field, writes.
 import { describe, expect, it } from 'vitest';
 import { BitReader, BitWriter } from '../../../main/tsdb/bitstream';
 
@@ -43,5 +44,38 @@ describe('BitWriter', () => {
     whole.reset();
     whole.writeBits(1, 1);
     expect(Array.from(whole.finish())).toEqual([0x80]);
+  });
+
+  it('writes the prefix code as its definition does, field by field, for every class width (the wide ones too)', () => {
+    let seed = 5;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (const [b, b2] of [[0, 0], [0, 3], [2, 7], [5, 5], [11, 22], [22, 22], [3, 23], [24, 30], [10, 53]] as const) {
+      const zs = Float64Array.from({ length: 500 }, (_, i) => {
+        const r = next();
+        if (r < 0.3) return 0;
+        if (r < 0.7) return 1 + Math.floor(next() * 2 ** b); // first class: 1 … 2^b
+        return Math.min(2 ** b2 - 1, 2 ** b + 1 + Math.floor(next() * 2 ** b2)) * (i % 2); // second class, or 0
+      });
+      for (const lead of [0, 3, 7]) {
+        const fast = new BitWriter(8);
+        const byField = new BitWriter(8);
+        fast.writeBits(0x55, lead);
+        byField.writeBits(0x55, lead);
+        fast.writePrefixCoded(zs, zs.length, b, b2);
+        for (const z of zs) {
+          if (z === 0) byField.writeBits(0, 1);
+          else if (z - 1 < 2 ** b) {
+            byField.writeBits(2, 2);
+            byField.writeWide(z - 1, b);
+          } else {
+            byField.writeBits(3, 2);
+            byField.writeWide(z, b2);
+          }
+        }
+        fast.writeBits(0x3, 2); // the writer goes on where the stream ended
+        byField.writeBits(0x3, 2);
+        expect(Array.from(fast.finish()), `b=${b} b2=${b2} after ${lead} bits`).toEqual(Array.from(byField.finish()));
+      }
+    }
   });
 });
