@@ -613,7 +613,8 @@ function readXor(r: BitReader, out: Float64Array, at: number, n: number): void {
 // ---- chunk ------------------------------------------------------------------------------------
 
 /** Encodes samples [from, to) (timestamps strictly ascending, all >= bucketStart). */
-export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, from: number, to: number, bucketStart: number): void {
+/** Codes samples [from, to) of `ts` with their values from `vFrom` of `vs` (the head's raw block holds both in one array). */
+export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, from: number, to: number, bucketStart: number, vFrom = from): void {
   const n = to - from;
   w.writeVar(n);
   w.writeVar(ts[from]! - bucketStart);
@@ -634,7 +635,7 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
     }
     writeStream(w, dods, n - 2, finishPlan(hist, zeros, max, n - 2, TIMES_PLAN));
   }
-  writeValues(w, vs, from, to);
+  writeValues(w, vs, vFrom, vFrom + n);
 }
 
 /**

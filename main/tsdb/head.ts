@@ -257,7 +257,15 @@ export class MemSeries {
     // A replay's tails grow to REPLAY_CHUNK only when a series has that many samples to replay: a
     // restart whose checkpoint holds every series' last few raw samples allocated 1 KiB for each
     // (at 1 M series, a GB of blocks and the collections the allocation drove).
-    if (this.rawCount === this.cap) this.resizeRaw(Math.max(TAIL, this.cap * 2));
+    if (this.rawCount === this.cap) {
+      // A full tail whose pack waits in the queue packs now: growing the block for it cost an
+      // allocation, a copy and a release, and another allocation after the pack.
+      if ((this.flags & QUEUED) !== 0) {
+        this.flags &= ~QUEUED;
+        this.packRaw();
+      }
+      if (this.rawCount === this.cap) this.resizeRaw(Math.max(TAIL, this.cap * 2));
+    }
     this.raw[this.rawAt + this.rawCount] = t;
     this.raw[this.rawAt + this.cap + this.rawCount] = v;
     this.rawCount++;
@@ -282,6 +290,7 @@ export class MemSeries {
 
   /** Packs what a commit left raw for later (see deferPacks). */
   packQueued(): void {
+    if ((this.flags & QUEUED) === 0) return; // packed since, when its tail filled up
     this.flags &= ~QUEUED;
     this.packRaw();
   }
@@ -495,7 +504,7 @@ export class MemSeries {
   private pack(): void {
     const n = this.rawCount;
     packer.reset();
-    encodeChunk(packer, this.raw, this.raw.subarray(this.cap), this.rawAt, this.rawAt + n, 0);
+    encodeChunk(packer, this.raw, this.raw, this.rawAt, this.rawAt + n, 0, this.rawAt + this.cap);
     this.packedLen = this.writeChunkAt(this.packedLen, packer.finish());
     this.packedCount += n;
     this.packedLastT = this.raw[this.rawAt + n - 1]!;
@@ -566,9 +575,9 @@ const REPLAY_CHUNK = 64;
 /**
  * While a live commit applies its samples (deferPacks), the packs that fall due are queued and
  * made in the thread's idle moments instead, in short slices between I/O events: the commit,
- * and so the answer to the requests it holds, does not wait for them. A raw tail queued that long
- * packs at once at PACK_LATER_MAX samples, and a thread with no idle moments (the queue full)
- * packs at once as before: queued tails hold at most PACK_QUEUE_MAX × 1 KiB.
+ * and so the answer to the requests it holds, does not wait for them. A queued tail packs at once
+ * when its block is full (a block larger than TAIL, as after an unpack, at PACK_LATER_MAX
+ * samples), and a thread with no idle moments (the queue full) packs at once as before.
  */
 let deferring = false;
 const PACK_LATER_MAX = 64;

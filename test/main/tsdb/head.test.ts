@@ -2,7 +2,8 @@
 // adopted, and merging keeps a long head to a few chunks.
 import { describe, expect, it, vi } from 'vitest';
 import { encodeChunkRow } from '../../../main/tsdb/chunk-row';
-import { decodeList, deferPacks, encodeList, Head, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
+import { decodeList, deferPacks, encodeList, Head, listChunks, listCount, listSpan, MemSeries } from '../../../main/tsdb/head';
+import type { HeadChunk } from '../../../main/tsdb/one-chunk';
 import { headSampleParts, restoreHeadSamples, type HeadCut } from '../../../main/tsdb/head-checkpoint';
 import { blockSize } from '../../../main/tsdb/slab';
 
@@ -356,27 +357,36 @@ describe('Head postings', () => {
 
 describe('packs deferred by a live commit (deferPacks)', () => {
   const idle = () => new Promise<void>((r) => setImmediate(r));
+  const chunkSizes = (s: MemSeries) => {
+    const chunks: HeadChunk[] = [];
+    listChunks(s.kept()!.list, 0, s.kept()!.list.length, chunks);
+    return chunks.map((c) => c.count());
+  };
 
   it('leave the samples raw until an idle moment packs them, reading the same throughout', async () => {
+    // 12 rounds: every series whose phase makes its pack due by then (ids ≡ 4–15 mod 16) waits
+    // in the queue, and no tail fills its 16-sample block meanwhile.
     const series = Array.from({ length: 50 }, (_, i) => new MemSeries(i, []));
     const want = series.map(() => ({ ts: [] as number[], vs: [] as number[] }));
-    for (let round = 0; round < 40; round++) {
+    for (let round = 0; round < 12; round++) {
       deferPacks(() => series.forEach((s, i) => {
         const more = fill(s, 1, round);
         want[i]!.ts.push(...more.ts);
         want[i]!.vs.push(...more.vs);
       }));
     }
-    // Nothing packed yet (no idle moment came): 40 raw samples each, under the cap of 64.
+    const due = (s: MemSeries) => s.id % 16 >= 4;
+    expect(series.filter(due).length).toBe(36);
+    // Nothing packed yet (no idle moment came).
     for (const [i, s] of series.entries()) {
-      expect(s.kept()!.timestamps.length).toBe(40);
+      expect(s.kept()!.timestamps.length).toBe(12);
       expect([...s.timestamps.subarray(0, s.count)]).toEqual(want[i]!.ts);
     }
     for (let k = 0; k < 20; k++) await idle();
     for (const [i, s] of series.entries()) {
       const kept = s.kept()!;
-      expect(kept.timestamps.length).toBe(0);
-      expect(listCount(kept.list, 0, kept.list.length)).toBeGreaterThan(0);
+      expect(kept.timestamps.length).toBe(due(s) ? 0 : 12);
+      expect(listCount(kept.list, 0, kept.list.length)).toBe(due(s) ? 12 : 0);
       expect([...s.timestamps.subarray(0, s.count)]).toEqual(want[i]!.ts);
       expect([...s.values.subarray(0, s.count)]).toEqual(want[i]!.vs);
     }
@@ -391,13 +401,26 @@ describe('packs deferred by a live commit (deferPacks)', () => {
     expect(series.slice(0, 8192).every((s) => s.kept()!.timestamps.length === 0)).toBe(true);
   });
 
-  it('pack at once when a raw tail reaches 64 samples', () => {
+  it('pack a waiting tail at once when its block is full, instead of growing the block', async () => {
     const s = new MemSeries(1, []);
-    let ts: number[] = [];
-    let vs: number[] = [];
-    deferPacks(() => ({ ts, vs } = fill(s, 64)));
-    expect(s.kept()!.timestamps.length).toBe(0);
-    expect([...s.timestamps.subarray(0, s.count)]).toEqual(ts);
-    expect([...s.values.subarray(0, s.count)]).toEqual(vs);
+    const place = vi.spyOn(s as unknown as { placeRaw(): void }, 'placeRaw');
+    const parts: { ts: number[]; vs: number[] }[] = [];
+    // Due at its 15th sample (phase 1) and queued; packed by its 17th push, the block kept.
+    deferPacks(() => parts.push(fill(s, 20)));
+    expect(chunkSizes(s)).toEqual([16]);
+    expect(s.kept()!.timestamps.length).toBe(4);
+    // The queue's entry for the tail packed meanwhile leaves its 4 new samples raw.
+    for (let k = 0; k < 5; k++) await idle();
+    expect(chunkSizes(s)).toEqual([16]);
+    deferPacks(() => parts.push(fill(s, 44, 20)));
+    expect(chunkSizes(s)).toEqual([16, 16, 16]);
+    expect(s.kept()!.timestamps.length).toBe(16);
+    for (let k = 0; k < 5; k++) await idle();
+    expect(chunkSizes(s)).toEqual([16, 16, 16, 16]);
+    expect(place).toHaveBeenCalledTimes(1); // the raw block, never grown
+    expect([...s.timestamps.subarray(0, s.count)]).toEqual(parts.flatMap((p) => p.ts));
+    expect([...s.values.subarray(0, s.count)]).toEqual(parts.flatMap((p) => p.vs));
+    place.mockRestore();
   });
+
 });
