@@ -38,6 +38,21 @@ export interface SampleScratch {
 }
 
 export class MemSeries {
+  // Fields are laid out in the object in the order they are declared: those every push and the
+  // appender's order check read come first, so a sample touches one or two of the object's cache
+  // lines, not all four.
+  readonly id: number;
+  /** SORTED, PERSISTED and LOGGED: one field, not three (8 bytes each, at 1 M series 16 MB). */
+  private flags = SORTED;
+  /**
+   * minT, lastT, lastV and packedLastT, at [numAt, numAt + 4) of `nums`: a 32-byte block of the
+   * slab. As fields, each double was a heap number of its own (16 bytes) besides its field.
+   */
+  private nums: Float64Array;
+  private numAt: number;
+  /** Appender bookkeeping: where the newest sample of the open batch `pendingBatch` is in it. */
+  pendingBatch = 0;
+  pendingAt = 0;
   /**
    * Head samples not yet cut into chunk rows. The oldest are compressed in a list (chunks of
    * strictly ascending samples, each `[byte length varint][chunkenc chunk]`, followed by PAD_BYTES
@@ -47,43 +62,33 @@ export class MemSeries {
    * large for one (ref -1). Out-of-order arrivals, sorting and cutting unpack everything into the
    * raw part; the next push packs it again.
    */
+  private raw = EMPTY_SAMPLES;
+  private rawAt = 0;
+  private cap = 0;
+  private rawCount = 0;
+  /** The head samples decoded for a reader (timestamps, values), kept until the next change. */
+  private view: [Float64Array, Float64Array] | undefined;
+  private packedCount = 0;
   private packed = EMPTY_BYTES;
   private listAt = 0;
   private listRef = -1;
   private packedLen = 0;
-  private packedCount = 0;
+  private rawRef = -1;
   /** The list ends with `smallRun` chunks from byte `smallStart`, preceded by `bigRun` merged ones from `bigStart`. */
   private smallStart = 0;
   private smallRun = 0;
   private bigStart = 0;
   private bigRun = 0;
-  private raw = EMPTY_SAMPLES;
-  private rawAt = 0;
-  private rawRef = -1;
-  private cap = 0;
-  private rawCount = 0;
-  /** The head samples decoded for a reader (timestamps, values), kept until the next change. */
-  private view: [Float64Array, Float64Array] | undefined;
-  /** SORTED, PERSISTED and LOGGED: one field, not three (8 bytes each, at 1 M series 16 MB). */
-  private flags = SORTED;
+  private numRef: number;
+  readonly labels: Labels;
+  private readonly slab: Slab;
   /** Head native-histogram samples (./head-histograms); null until the series has one. */
   hist: HeadHistograms | null = null;
-  /**
-   * minT, lastT, lastV and packedLastT, at [numAt, numAt + 4) of `nums`: a 32-byte block of the
-   * slab. As fields, each double was a heap number of its own (16 bytes) besides its field.
-   */
-  private nums: Float64Array;
-  private numAt: number;
-  private numRef: number;
-  /** Appender bookkeeping: where the newest sample of the open batch `pendingBatch` is in it. */
-  pendingBatch = 0;
-  pendingAt = 0;
 
-  constructor(
-    readonly id: number,
-    readonly labels: Labels,
-    private readonly slab: Slab = standalone,
-  ) {
+  constructor(id: number, labels: Labels, slab: Slab = standalone) {
+    this.id = id;
+    this.labels = labels;
+    this.slab = slab;
     this.numRef = slab.allocate(32);
     this.nums = slab.floats(this.numRef);
     this.numAt = slab.offset(this.numRef) / 8;
