@@ -612,8 +612,10 @@ function readXor(r: BitReader, out: Float64Array, at: number, n: number): void {
 
 // ---- chunk ------------------------------------------------------------------------------------
 
-/** Encodes samples [from, to) (timestamps strictly ascending, all >= bucketStart). */
-/** Codes samples [from, to) of `ts` with their values from `vFrom` of `vs` (the head's raw block holds both in one array). */
+/**
+ * Encodes samples [from, to) (timestamps strictly ascending, all >= bucketStart), their values
+ * from `vFrom` of `vs` (the head's raw block holds both in one array).
+ */
 export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, from: number, to: number, bucketStart: number, vFrom = from): void {
   const n = to - from;
   w.writeVar(n);
