@@ -22,12 +22,32 @@ const VERSION = 3007000;
 /** The -shm's wal-index header: two copies of 48 bytes, in the machine's byte order. */
 const SHM_HEADER = 48;
 
-/** Null when the log is absent, empty or sound; otherwise why SQLite would drop committed frames. */
+/** How long, and how many times at most, a log found damaged is read again to see it is not being written. */
+const SETTLE_MS = 20;
+const SETTLE_READS = 25;
+
+/**
+ * Null when the log is absent, empty or sound; otherwise why SQLite would drop committed frames.
+ * Another process may be writing the log as it is read (a second process opening control.db):
+ * SQLite writes a frame's header and its page in two writes, so a read between them finds a
+ * commit's frame failing its checksum. Damage counts only when the log reads the same again; one
+ * that keeps changing has a live writer, and SQLite recovers a log (dropping frames) only when no
+ * process has the database open.
+ */
 export function walDamage(walPath: string): string | null {
-  const buf = readWhole(walPath);
-  if (!buf || buf.length < HEADER) return null;
-  return check(buf, (salts) => committedFrames(walPath.replace(/-wal$/, '-shm'), salts));
+  let buf = readWhole(walPath);
+  for (let reads = 1; buf && buf.length >= HEADER; reads++) {
+    const found = check(buf, (salts) => committedFrames(walPath.replace(/-wal$/, '-shm'), salts));
+    if (found === null || reads > SETTLE_READS) return null;
+    Atomics.wait(pause, 0, 0, SETTLE_MS);
+    const again = readWhole(walPath);
+    if (again?.equals(buf)) return found;
+    buf = again;
+  }
+  return null;
 }
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function readWhole(path: string, max = Infinity): Buffer | null {
   let fd: number;
