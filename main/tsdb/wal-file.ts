@@ -25,6 +25,7 @@ const SHM_HEADER = 48;
 /** How long, and how many times at most, a log found damaged is read again to see it is not being written. */
 const SETTLE_MS = 20;
 const SETTLE_READS = 25;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Null when the log is absent, empty or sound; otherwise why SQLite would drop committed frames.
@@ -46,8 +47,6 @@ export function walDamage(walPath: string): string | null {
   }
   return null;
 }
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function readWhole(path: string, max = Infinity): Buffer | null {
   let fd: number;

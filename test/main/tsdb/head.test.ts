@@ -422,5 +422,4 @@ describe('packs deferred by a live commit (deferPacks)', () => {
     expect([...s.values.subarray(0, s.count)]).toEqual(parts.flatMap((p) => p.vs));
     place.mockRestore();
   });
-
 });
