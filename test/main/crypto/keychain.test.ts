@@ -75,7 +75,8 @@ describe.skipIf(noKeychainReason)(`session keychain${keychainSkipNote}`, () => {
     const dataDir = tempDir();
     const entriesBefore = findCredentials(service).length;
     const results = await Promise.all([1, 2, 3, 4].map(() => runChildAsync(['open', dataDir, service])));
-    for (const r of results) expect(r.result).toMatchObject({ ok: true, workspaces: [] });
+    // The whole result in the failure: a plain error names its cause only in its message.
+    for (const r of results) expect(r.result, JSON.stringify(r.result)).toMatchObject({ ok: true, workspaces: [] });
     expect(findCredentials(service).filter((c) => !c.account.endsWith('.pending'))).toHaveLength(1 + entriesBefore);
     expect(runChild(['create', dataDir, service, 'after']).result?.ok).toBe(true);
     expect(runChild(['open', dataDir, service]).result?.ok).toBe(true);
