@@ -13,7 +13,9 @@
 //   --series 10000,100000 [BENCH_SERIES]   one measurement per size, peers restarted empty for each
 //   --samples 2000000 [BENCH_SAMPLES]      samples per size (rounds = samples / series; round 1 creates the series)
 //   --per-request 2000 [BENCH_PER_REQUEST] --connections 4 [BENCH_CONNECTIONS] --sharding prometheus|blocks (see requestPlan)
-//   --targets decode,ampule,ampule-2.0,prometheus,victoria-metrics [BENCH_TARGETS]
+//   --targets decode,ampule,ampule-2.0,prometheus,victoria-metrics [BENCH_TARGETS]; `thread` (not by
+//   default) adds the same bodies through Ingester.ingest into a real encrypted store in a process of
+//   its own, no HTTP, TLS or client (ingest-thread.ts): what the ingest thread can do at best here
 //   --values linear|varied: each series' value a constant step a scrape, or a varying one (see VALUES)
 //   (ampule-2.0: the same data as remote write 2.0 bodies, symbols per request as Prometheus 3 sends
 //   them; neither peer here takes 2.0, so its ratios are against their 1.0 figures)
@@ -363,6 +365,51 @@ async function bundleCli(root: string): Promise<string> {
 const bundles: string[] = [];
 const runners = new Map<string, Promise<string>>();
 
+/** ingest-thread.ts of this checkout, its imports resolved in checkout `root`'s main/. */
+async function bundleThread(root: string): Promise<string> {
+  const outfile = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}/ingest-thread.mjs`);
+  bundles.push(join(outfile, '..'));
+  await build({
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: ['better-sqlite3'],
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    stdin: { contents: readFileSync(join(ROOT, 'test/bench/ingest-thread.ts'), 'utf8'), resolveDir: join(root, 'test/bench'), loader: 'ts' },
+    outfile,
+  });
+  return outfile;
+}
+const threadRunners = new Map<string, Promise<string>>();
+
+/** The `thread` target: `bodies` (by connection) through checkout `root`'s Ingester in a process of its own. */
+async function runThread(root: string, bodies: Buffer[][], dir: string): Promise<Omit<Result, 'name'>> {
+  if (!threadRunners.has(root)) threadRunners.set(root, bundleThread(root));
+  const runner = await threadRunners.get(root)!;
+  const file = join(dir, 'bodies.bin');
+  if (!existsSync(file)) {
+    const parts: Buffer[] = [];
+    bodies.forEach((list, conn) => {
+      for (const body of list) {
+        const head = Buffer.alloc(8);
+        head.writeUInt32LE(conn, 0);
+        head.writeUInt32LE(body.length, 4);
+        parts.push(head, body);
+      }
+    });
+    writeFileSync(file, Buffer.concat(parts));
+  }
+  const storeDir = mkdtempSync(join(dir, 'thread-'));
+  const r = spawnSync(process.execPath, [runner, file, storeDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  rmSync(storeDir, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`ingest thread run failed: ${r.stderr || r.stdout}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { samples: number; wallMs: number; cpuMs: number };
+  if (out.samples !== ROUNDS * SERIES) throw new Error(`ingest thread wrote ${out.samples} samples, not ${ROUNDS * SERIES}`);
+  return { rate: (out.samples / out.wallMs) * 1000, cpu: out.cpuMs / 1000, rssPerSeries: NaN, failed: 0 };
+}
+
 async function startAmpule(dir: string, root: string, name: string): Promise<Target> {
   if (!runners.has(root)) runners.set(root, bundleCli(root));
   const runner = await runners.get(root)!;
@@ -477,6 +524,14 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
       ['prometheus', () => startPrometheus(runDir, tls)],
       ['victoria-metrics', () => startVictoriaMetrics(runDir, tls)],
     ];
+    if (TARGETS.has('thread')) {
+      for (const [root, name] of [[ROOT, 'Ampule, ingest thread alone'], ...(BASELINE ? [[resolve(BASELINE), 'Ampule (baseline), ingest thread alone']] : [])] as [string, string][]) {
+        const r = await runThread(root, bodies, runDir);
+        console.log(`${name}${REPEAT > 1 ? ` (run ${rep + 1})` : ''}: ${fmt(r.rate)} samples/s in-process (no HTTP, TLS or client), CPU ${r.cpu.toFixed(1)} s = ${((r.cpu * 1e6) / (ROUNDS * SERIES)).toFixed(2)} CPU s per million samples`);
+        if (!runs.has(name)) runs.set(name, []);
+        runs.get(name)!.push({ name, ...r });
+      }
+    }
     for (const [kind, start] of starters) {
       if (!TARGETS.has(kind)) continue;
       let target: Target;
@@ -513,8 +568,8 @@ async function measure(dir: string, tls: { cert: string; key: string }, procs: C
     for (const peer of [vm, prom]) {
       if (!peer) continue;
       console.log(
-        `${r.name} / ${peer.name}: ${(r.rate / peer.rate).toFixed(2)}× samples/s (target ≥ 1.0× VictoriaMetrics), ` +
-          `${(r.cpu / peer.cpu).toFixed(2)}× CPU per sample, ${(r.rssPerSeries / peer.rssPerSeries).toFixed(2)}× memory per series`,
+        `${r.name} / ${peer.name}: ${(r.rate / peer.rate).toFixed(2)}× samples/s (${r.name.endsWith('thread alone') ? 'a bound, not the target: no HTTP, TLS or client' : 'target ≥ 1.0× VictoriaMetrics'}), ` +
+          `${(r.cpu / peer.cpu).toFixed(2)}× CPU per sample` + (Number.isNaN(r.rssPerSeries) ? '' : `, ${(r.rssPerSeries / peer.rssPerSeries).toFixed(2)}× memory per series`),
       );
     }
   }
