@@ -22,27 +22,36 @@ const VERSION = 3007000;
 /** The -shm's wal-index header: two copies of 48 bytes, in the machine's byte order. */
 const SHM_HEADER = 48;
 
-/** How long, and how many times at most, a log found damaged is read again to see it is not being written. */
-const SETTLE_MS = 20;
-const SETTLE_READS = 25;
+/**
+ * A log found damaged counts only once it has read the same for SETTLE_MS, read every SETTLE_STEP_MS
+ * (a writer descheduled between its two writes of a frame for a moment is not damage); one still
+ * changing after SETTLE_READS reads has a live writer.
+ */
+const SETTLE_MS = 250;
+const SETTLE_STEP_MS = 25;
+const SETTLE_READS = 40;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Null when the log is absent, empty or sound; otherwise why SQLite would drop committed frames.
  * Another process may be writing the log as it is read (a second process opening control.db):
  * SQLite writes a frame's header and its page in two writes, so a read between them finds a
- * commit's frame failing its checksum. Damage counts only when the log reads the same again; one
- * that keeps changing has a live writer, and SQLite recovers a log (dropping frames) only when no
+ * commit's frame failing its checksum. Damage counts only when the log stays as it is; one that
+ * keeps changing has a live writer, and SQLite recovers a log (dropping frames) only when no
  * process has the database open.
  */
 export function walDamage(walPath: string): string | null {
   let buf = readWhole(walPath);
+  let stableMs = 0;
   for (let reads = 1; buf && buf.length >= HEADER; reads++) {
     const found = check(buf, (salts) => committedFrames(walPath.replace(/-wal$/, '-shm'), salts));
-    if (found === null || reads > SETTLE_READS) return null;
-    Atomics.wait(pause, 0, 0, SETTLE_MS);
+    if (found === null) return null;
+    if (stableMs >= SETTLE_MS) return found;
+    if (reads > SETTLE_READS) return null;
+    Atomics.wait(pause, 0, 0, SETTLE_STEP_MS);
     const again = readWhole(walPath);
-    if (again?.equals(buf)) return found;
+    if (again?.equals(buf)) stableMs += SETTLE_STEP_MS;
+    else stableMs = 0;
     buf = again;
   }
   return null;
