@@ -58,13 +58,36 @@ interface StreamPlan {
 }
 
 /**
- * Counts of a stream's nonzero values by bitLength(z - 1), for the streams a chunk plans at once
- * (its timestamps, then its values' rising, delta and delta-of-delta codings); all zero between
- * chunks (finishPlan clears what it counted).
+ * One stream's values counted as the loop that makes them goes (one pass a chunk for all its
+ * streams): the zeros, the others by bitLength(z - 1), and the largest. finishPlan turns them into
+ * the stream's plan and clears them; one per stream a chunk plans at once (its timestamps, then its
+ * values' rising, delta and delta-of-delta codings), made once, as chunks are coded by the million.
  */
-const hist = new Float64Array(64);
-const histDelta = new Float64Array(64);
-const histDod = new Float64Array(64);
+class StreamCounts {
+  readonly byLength = new Float64Array(64);
+  zeros = 0;
+  max = 0;
+
+  add(z: number): void {
+    if (z === 0) this.zeros++;
+    else {
+      this.byLength[bitLength(z - 1)]!++;
+      if (z > this.max) this.max = z;
+    }
+  }
+
+  /** Back to nothing counted, clearing only what was. */
+  clear(): void {
+    for (let b = bitLength(this.max); b >= 0; b--) this.byLength[b] = 0;
+    this.zeros = 0;
+    this.max = 0;
+  }
+}
+
+const TIMES_COUNTS = new StreamCounts();
+const RISING_COUNTS = new StreamCounts();
+const DELTA_COUNTS = new StreamCounts();
+const DOD_COUNTS = new StreamCounts();
 
 /** A stream's plan, filled in place: chunks are coded by the million, so no object per plan. */
 function newPlan(): StreamPlan {
@@ -75,16 +98,14 @@ const RISING_PLAN = newPlan();
 const DELTA_PLAN = newPlan();
 const DOD_PLAN = newPlan();
 
-/**
- * The plan of a stream of `count` values, `zeros` of them 0 and the others counted in `h` (by
- * bitLength(z - 1), the largest `max`), as the values were made: the counting rides along the loop
- * that computes them, one pass a chunk for all its streams. Clears `h`.
- */
-function finishPlan(h: Float64Array, zeros: number, max: number, count: number, plan: StreamPlan): StreamPlan {
+/** The plan of a stream of `count` values counted in `c`, which it clears. */
+function finishPlan(c: StreamCounts, count: number, plan: StreamPlan): StreamPlan {
+  const { zeros, max, byLength } = c;
   plan.allZero = zeros === count;
   if (plan.allZero) {
     plan.bits = 1;
     plan.b = plan.b2 = 0;
+    c.clear();
     return plan;
   }
   const b2 = bitLength(max);
@@ -93,23 +114,18 @@ function finishPlan(h: Float64Array, zeros: number, max: number, count: number, 
   let bestB = 0;
   let inFirst = 0;
   for (let b = 0; b <= Math.min(MAX_B, b2); b++) {
-    inFirst += h[b]!;
+    inFirst += byLength[b]!;
     const cost = zeros + inFirst * (2 + b) + (nonZero - inFirst) * (2 + b2);
     if (cost < best) {
       best = cost;
       bestB = b;
     }
   }
-  clearCounts(h, max);
+  c.clear();
   plan.bits = 1 + 11 + best;
   plan.b = bestB;
   plan.b2 = b2;
   return plan;
-}
-
-/** Zeroes what a stream whose largest value is `max` counted in `h`. */
-function clearCounts(h: Float64Array, max: number): void {
-  for (let b = bitLength(max); b >= 0; b--) h[b] = 0;
 }
 
 function writeStream(w: BitWriter, zs: Float64Array, count: number, plan: StreamPlan): void {
@@ -165,56 +181,36 @@ function writeScaled(w: BitWriter, vs: Float64Array, from: number, to: number, s
   let rising = true;
   let min = Infinity;
   let max = -Infinity;
-  let rZeros = 0;
-  let rMax = 0;
-  let dZeros = 0;
-  let dMax = 0;
-  let ddZeros = 0;
-  let ddMax = 0;
   for (let i = 0; i < n; i++) {
     const k = Math.round(vs[from + i]! * p);
     if (k / p !== vs[from + i]) {
-      clearCounts(hist, rMax);
-      clearCounts(histDelta, dMax);
-      clearCounts(histDod, ddMax);
+      RISING_COUNTS.clear();
+      DELTA_COUNTS.clear();
+      DOD_COUNTS.clear();
       return false;
     }
     ks[i] = k;
     if (i === 0) continue;
     const d = k - ks[i - 1]!;
     if (d < 0) rising = false;
-    else if (rising) {
-      if (d === 0) rZeros++;
-      else {
-        hist[bitLength(d - 1)]!++;
-        if (d > rMax) rMax = d;
-      }
-    }
+    else if (rising) RISING_COUNTS.add(d);
     if (d < min) min = d;
     if (d > max) max = d;
     const zd = zigzag(d);
     deltas[i - 1] = zd;
-    if (zd === 0) dZeros++;
-    else {
-      histDelta[bitLength(zd - 1)]!++;
-      if (zd > dMax) dMax = zd;
-    }
+    DELTA_COUNTS.add(zd);
     if (i === 1) continue;
     const zdd = zigzag(k - 2 * ks[i - 1]! + ks[i - 2]!);
     dods[i - 2] = zdd;
-    if (zdd === 0) ddZeros++;
-    else {
-      histDod[bitLength(zdd - 1)]!++;
-      if (zdd > ddMax) ddMax = zdd;
-    }
+    DOD_COUNTS.add(zdd);
   }
   let risingPlan: StreamPlan | null = null;
-  if (rising) risingPlan = finishPlan(hist, rZeros, rMax, n - 1, RISING_PLAN);
-  else clearCounts(hist, rMax);
+  if (rising) risingPlan = finishPlan(RISING_COUNTS, n - 1, RISING_PLAN);
+  else RISING_COUNTS.clear();
   const width = bitLength(max - min);
   const packedCost = packedBits(min, width, n - 1);
-  const deltaPlan = finishPlan(histDelta, dZeros, dMax, n - 1, DELTA_PLAN);
-  const dodPlan = finishPlan(histDod, ddZeros, ddMax, n - 2, DOD_PLAN);
+  const deltaPlan = finishPlan(DELTA_COUNTS, n - 1, DELTA_PLAN);
+  const dodPlan = finishPlan(DOD_COUNTS, n - 2, DOD_PLAN);
   const dodBits = dodPlan.bits + 8; // its second value's varint, about
   const best = Math.min(deltaPlan.bits, dodBits, risingPlan?.bits ?? Infinity);
   if (packedCost <= best + (n - 1) / 2) {
@@ -624,18 +620,12 @@ export function encodeChunk(w: BitWriter, ts: Float64Array, vs: Float64Array, fr
     w.writeVar(ts[from + 1]! - ts[from]!);
     ensureScratch(n);
     const dods = scratch;
-    let zeros = 0;
-    let max = 0;
     for (let i = 2; i < n; i++) {
       const z = zigzag(ts[from + i]! - 2 * ts[from + i - 1]! + ts[from + i - 2]!);
       dods[i - 2] = z;
-      if (z === 0) zeros++;
-      else {
-        hist[bitLength(z - 1)]!++;
-        if (z > max) max = z;
-      }
+      TIMES_COUNTS.add(z);
     }
-    writeStream(w, dods, n - 2, finishPlan(hist, zeros, max, n - 2, TIMES_PLAN));
+    writeStream(w, dods, n - 2, finishPlan(TIMES_COUNTS, n - 2, TIMES_PLAN));
   }
   writeValues(w, vs, vFrom, vFrom + n);
 }

@@ -338,48 +338,41 @@ function stop(proc: ChildProcess): Promise<void> {
   });
 }
 
-/**
- * The CLI of checkout `root` bundled as `npm run build` bundles it (not run through tsx, whose
- * loader costs CPU), inside that checkout's node_modules so the native modules resolve; one file
- * per run, removed at the end.
- */
+/** How the bench bundles a checkout's code (as build/build.mjs does), with `require` for native modules. */
+const BUNDLE: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+const bundles: string[] = [];
+
+/** A folder of its own for one bundle, inside checkout `root`'s node_modules so its native modules resolve; removed at the end. */
+function bundleDir(root: string): string {
+  const dir = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}`);
+  bundles.push(dir);
+  return dir;
+}
+
+/** The CLI of checkout `root` bundled as `npm run build` bundles it (not run through tsx, whose loader costs CPU). */
 async function bundleCli(root: string): Promise<string> {
-  const outfile = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}/cli.mjs`);
-  bundles.push(join(outfile, '..'));
-  const options: BuildOptions = {
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['better-sqlite3', '@napi-rs/keyring', 'electron'],
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  };
-  await build({ ...options, stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: root, loader: 'ts' }, outfile });
+  const outfile = join(bundleDir(root), 'cli.mjs');
+  await build({ ...BUNDLE, stdin: { contents: "import { main } from './main/cli/index';\nprocess.exitCode = await main(process.argv.slice(2));\n", resolveDir: root, loader: 'ts' }, outfile });
   // The query workers' own bundle beside it, as build/build.mjs makes it (without it a worker would
   // load this bundle, whose top level runs the CLI again); a checkout from before it has none.
   const worker = join(root, 'main/http/query-worker.ts');
-  if (existsSync(worker)) await build({ ...options, entryPoints: [worker], outfile: join(outfile, '..', 'query-worker.mjs') });
+  if (existsSync(worker)) await build({ ...BUNDLE, entryPoints: [worker], outfile: join(outfile, '..', 'query-worker.mjs') });
   return outfile;
 }
-const bundles: string[] = [];
 const runners = new Map<string, Promise<string>>();
 
 /** ingest-thread.ts of this checkout, its imports resolved in checkout `root`'s main/. */
 async function bundleThread(root: string): Promise<string> {
-  const outfile = join(root, `node_modules/.cache/ampule-bench-${process.pid}-${bundles.length}/ingest-thread.mjs`);
-  bundles.push(join(outfile, '..'));
-  await build({
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['better-sqlite3'],
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    stdin: { contents: readFileSync(join(ROOT, 'test/bench/ingest-thread.ts'), 'utf8'), resolveDir: join(root, 'test/bench'), loader: 'ts' },
-    outfile,
-  });
+  const outfile = join(bundleDir(root), 'ingest-thread.mjs');
+  await build({ ...BUNDLE, stdin: { contents: readFileSync(join(ROOT, 'test/bench/ingest-thread.ts'), 'utf8'), resolveDir: join(root, 'test/bench'), loader: 'ts' }, outfile });
   return outfile;
 }
 const threadRunners = new Map<string, Promise<string>>();
